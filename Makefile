@@ -1,0 +1,95 @@
+# darknet-gradcam: builds ./darknet (every stock Darknet command plus `gradcam`)
+# from Darknet's source, patched at build time from darknet_patch/.
+#
+#   make deps      install the build and test dependencies (Debian packages)
+#   make           fetch + patch Darknet, build ./darknet
+#   make test      run the Check test suites
+#   make demo      run gradcam on a sample image (see README.md)
+#   make asan      build and test with AddressSanitizer/UBSan
+#
+# Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
+DARKNET_SRC     ?=
+DARKNET_VERSION ?= 0.0.0+git20180914.61c9d02e
+BUILD           ?= build
+CC              ?= gcc
+OPT             ?= -O2
+SANITIZE        ?=
+
+DN        := $(BUILD)/darknet
+DN_STAMP  := $(DN)/.gradcam-patched
+DN_LIB    := $(DN)/libdarknet.a
+# Darknet's own example programs, linked into ./darknet exactly as its Makefile does.
+DN_EXEC   := captcha lsd super art tag cifar go rnn segmenter regressor classifier \
+             coco yolo detector nightmare instance-segmenter darknet
+DN_EXECOBJ := $(addprefix $(DN)/obj/,$(addsuffix .o,$(DN_EXEC)))
+PATCHES   := $(sort $(wildcard darknet_patch/*.patch))
+
+# Our code: strict warnings, no fast-math (it would remove our NaN/Inf checks).
+WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   ?=
+ALL_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) $(SANITIZE) -MMD -MP \
+            -I$(DN)/include -I$(DN)/src -Isrc -I/usr/include/stb $(CFLAGS)
+LDLIBS   := -lopenblas -lm -pthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
+
+SRC      := $(wildcard src/*.c)
+OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
+
+.PHONY: all deps darknet-src test demo asan clean distclean bench
+all: darknet
+
+# ---- Darknet source: Debian's source package, or the user's own checkout ----
+$(DN_STAMP): $(PATCHES) scripts/fetch-darknet.sh
+	@sh scripts/fetch-darknet.sh "$(DN)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)" $(PATCHES)
+	@touch $@
+
+darknet-src: $(DN_STAMP)
+
+# Darknet's library and example objects, built by Darknet's own Makefile with its
+# own flags, so every stock command behaves exactly as upstream's.
+$(DN_LIB): $(DN_STAMP) Makefile
+	$(MAKE) -C $(DN) obj libdarknet.a $(addprefix obj/,$(addsuffix .o,$(DN_EXEC))) \
+	    GPU=0 CUDNN=0 OPENCV=0 OPENMP=0
+	@touch $@
+
+$(DN_EXECOBJ): $(DN_LIB)
+
+$(BUILD)/obj/%.o: src/%.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -c $< -o $@
+
+darknet: $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
+	$(CC) $(SANITIZE) $(DN_EXECOBJ) $(OBJ) $(DN_LIB) $(LDLIBS) -o $@
+
+$(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
+	$(CC) $(SANITIZE) $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
+
+# The test runner needs ./darknet too: end-to-end tests run the real binary.
+test: darknet $(BUILD)/check_gradcam
+	GC_DARKNET_DIR=$(DN) ./$(BUILD)/check_gradcam
+
+asan:
+	$(MAKE) BUILD=$(BUILD)-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    DARKNET_SRC="$(DARKNET_SRC)" test
+
+deps:
+	@sh scripts/deps.sh
+
+demo: darknet
+	@sh scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/check_gradcam darknet
+	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
+
+distclean:
+	rm -rf $(BUILD) $(BUILD)-asan darknet out
+
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d)

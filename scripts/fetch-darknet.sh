@@ -1,0 +1,49 @@
+#!/bin/sh
+# Puts a patched copy of Darknet's source in DEST.
+#   fetch-darknet.sh DEST VERSION [CHECKOUT] PATCH...
+# CHECKOUT empty: Debian's `darknet` source package of upstream VERSION
+# (cached beside DEST, so a rebuild needs no network); otherwise a copy of the
+# user's own pjreddie/darknet checkout (never patched in place).
+set -eu
+dest=$1 version=$2 checkout=$3
+shift 3
+
+die() { echo "fetch-darknet: $*" >&2; rm -rf "$dest.tmp"; exit 1; }
+
+mkdir -p "$(dirname "$dest")"
+rm -rf "$dest" "$dest.tmp"
+mkdir -p "$dest.tmp"
+
+if [ -n "$checkout" ]; then
+    [ -f "$checkout/src/network.c" ] && [ -f "$checkout/examples/darknet.c" ] ||
+        die "DARKNET_SRC=$checkout is not a Darknet checkout (no src/network.c or examples/darknet.c)"
+    (cd "$checkout" && tar cf - --exclude=.git --exclude=./obj --exclude='*.o' \
+        --exclude='./libdarknet.*' --exclude=./darknet .) | (cd "$dest.tmp" && tar xf -)
+    origin="DARKNET_SRC=$checkout"
+else
+    pkg="$(cd "$(dirname "$dest")" && pwd)/darknet-srcpkg"
+    mkdir -p "$pkg"
+    dsc=$(ls "$pkg"/darknet_"$version"-*.dsc 2>/dev/null | tail -n 1 || true)
+    if [ -z "$dsc" ]; then
+        command -v apt-get >/dev/null || die "apt-get not found: set DARKNET_SRC to a Darknet checkout"
+        command -v dpkg-source >/dev/null || die "dpkg-source not found: run 'make deps' (installs dpkg-dev)"
+        echo "fetch-darknet: downloading Debian's darknet source package" >&2
+        (cd "$pkg" && apt-get source -q --download-only darknet >/dev/null 2>"$pkg/apt.log") ||
+            die "'apt-get source darknet' failed (see $pkg/apt.log): run 'make deps' to add a deb-src entry, or set DARKNET_SRC to a Darknet checkout"
+        dsc=$(ls "$pkg"/darknet_"$version"-*.dsc 2>/dev/null | tail -n 1 || true)
+        [ -n "$dsc" ] || die "Debian's darknet source package is not version $version (got: $(ls "$pkg" | grep '\.dsc$' | tr '\n' ' '))"
+    fi
+    rm -rf "$pkg/unpacked"
+    dpkg-source -q -x "$dsc" "$pkg/unpacked" >/dev/null 2>&1 || die "dpkg-source could not unpack $dsc"
+    (cd "$pkg/unpacked" && tar cf - --exclude=./debian --exclude=./.pc .) | (cd "$dest.tmp" && tar xf -)
+    rm -rf "$pkg/unpacked"
+    origin="Debian source package darknet $version"
+fi
+
+for p in "$@"; do
+    patch -d "$dest.tmp" -p1 --forward --batch --dry-run -s <"$p" >/dev/null 2>&1 ||
+        die "patch $p does not apply to $origin"
+    patch -d "$dest.tmp" -p1 --forward --batch -s <"$p" >/dev/null
+done
+mv "$dest.tmp" "$dest"
+echo "fetch-darknet: $origin, $# patches applied, in $dest" >&2

@@ -1,0 +1,42 @@
+/* gc_backward: inference-mode vector-Jacobian products for Darknet layers.
+ *
+ * Stock Darknet's backward functions are training code: at inference they are
+ * wrong for batch norm (training formula with rolling statistics), [dropout]
+ * (stale mask), and several of them overwrite net.delta instead of adding to
+ * it (1x1 convolutions, [reorg], [upsample] reversed, [activation]). This
+ * module brings its own: for each supported layer type, given dy (the layer's
+ * l.delta, gradient w.r.t. its output) it ADDS dy^T * d(output)/d(input) into
+ * the gradient of every input: net.delta for the previous layer, and
+ * net.layers[j].delta for [route] / [shortcut] sources. Weight gradients are
+ * never computed. Frozen batch norm is the affine map
+ *   y = scale * (x - mean) / (sqrt(var) + .000001f) + bias
+ * exactly as Darknet's normalize_cpu() evaluates it at inference.
+ *
+ * The kernels may scale l.delta in place (activation derivative), so dy/dA
+ * of a layer must be read before that layer's own backward runs. */
+#ifndef GC_BACKWARD_H
+#define GC_BACKWARD_H
+
+#include "darknet.h"
+#include "gc_common.h"
+
+/* 1 if gc_backward_layer() can differentiate layer l exactly, else 0 with a
+ * message naming the layer type (and index, when e is non-NULL). */
+int gc_backward_supported(const network *net, int index, gc_err *e);
+
+/* The function installed into each layer's `backward` slot (see gc_hooks).
+ * Same contract as Darknet's backward slots: net.index is the layer index,
+ * net.input the previous layer's output, net.delta the previous layer's delta
+ * (NULL for layer 0: then nothing is propagated to the image). Asserts that
+ * the type is supported: callers check gc_backward_supported() first. */
+void gc_backward_layer(layer l, network net);
+
+/* Multiplies dy[i] by the derivative of activation a, evaluated from the
+ * activation's output y[i] (every Darknet activation is invertible enough for
+ * this; see the .c for the per-type formulas). */
+void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a);
+
+/* Derivative of activation a at output value y. */
+float gc_activation_derivative(float y, ACTIVATION a);
+
+#endif

@@ -1,0 +1,45 @@
+/* gc_cam: the Grad-CAM family as pure functions on raw arrays.
+ *
+ * A and G have shape K x H x W (channel-major, as Darknet stores a layer's
+ * output for batch 1): A are the activations of the chosen layer, G the
+ * gradients dy^c/dA of the explained score. The map has H x W cells. */
+#ifndef GC_CAM_H
+#define GC_CAM_H
+
+#include <stddef.h>
+
+typedef enum gc_method {
+    GC_METHOD_GRADCAM = 0, /* a_k = mean_ij g; L = ReLU(sum_k a_k A^k)      (Grad-CAM eq. 1-2) */
+    GC_METHOD_GRADCAMPP,   /* w_k = sum_ij alpha_ij ReLU(g)                  (Grad-CAM++)       */
+    GC_METHOD_XGRADCAM,    /* w_k = sum_ij g A / sum_ab A                     (XGrad-CAM)        */
+    GC_METHOD_HIRESCAM,    /* L = ReLU(sum_k g^k .* A^k)                      (HiResCAM)         */
+    GC_METHOD_LAYERCAM,    /* L = ReLU(sum_k ReLU(g^k) .* A^k)                (LayerCAM)         */
+    GC_METHOD_EIGENCAM,    /* first principal component of A (gradient-free) (Eigen-CAM)        */
+    GC_METHOD_COUNT
+} gc_method;
+
+/* "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam". */
+const char *gc_method_name(gc_method m);
+/* Parses a name above (case-insensitive); returns 0, or -1 if unknown. */
+int gc_method_parse(const char *name, gc_method *out);
+
+/* Computes the map for method m into map[H*W] (non-negative: every method
+ * ends with a ReLU). weights[K], if non-NULL, receives the channel weights for
+ * the methods that have them (Grad-CAM, Grad-CAM++, XGrad-CAM) and zeros for
+ * the others. work must hold at least gc_cam_work_size(m, K, H, W) floats
+ * (may be NULL when that is 0). Returns 0, or -1 if any input or result is not
+ * finite (the map is then all zero). */
+int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
+                   float *weights, float *map, float *work);
+size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W);
+
+/* Grad-CAM channel weights alone: a_k = (1/Z) sum_ij G^k_ij (eq. 1). */
+void gc_cam_gradcam_weights(const float *G, size_t K, size_t HW, float *a);
+/* L = ReLU(sum_k w_k A^k) (eq. 2). */
+void gc_cam_weighted_sum(const float *A, const float *w, size_t K, size_t HW, float *map);
+
+/* Max of map and its position (row-major index); returns 0 for an all-zero
+ * (or empty) map. */
+float gc_map_max(const float *map, size_t n, size_t *argmax);
+
+#endif

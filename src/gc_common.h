@@ -1,0 +1,25 @@
+/* gc_common: error reporting shared by every module of darknet-gradcam.
+ *
+ * Two tiers (see STYLE): bad external input (paths, weights, class, layer,
+ * image) is reported through a gc_err the caller can read and print as one
+ * line; broken invariants are assert()s. Library code never exits. */
+#ifndef GC_COMMON_H
+#define GC_COMMON_H
+
+#include <assert.h>
+#include <stddef.h>
+
+#define GC_ERRLEN 512
+
+typedef struct gc_err {
+    char msg[GC_ERRLEN];
+} gc_err;
+
+/* Formats a message into e (if non-NULL) and returns -1, so callers can write
+ * `return gc_fail(e, "cannot open %s", path);`. */
+int gc_fail(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Overflow-checked product of sizes: returns 0 and sets *out, or -1. */
+int gc_size_mul(size_t a, size_t b, size_t *out);
+
+#endif

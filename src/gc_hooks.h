@@ -1,0 +1,56 @@
+/* gc_hooks: the only module (with gc_backward's slot function) that touches
+ * Darknet's network. It installs gc_backward_layer() into every layer's
+ * `backward` slot (restoring the originals on removal), runs one forward pass,
+ * and drives the backward pass from an injected seed at the score layer down
+ * to the chosen layer, visiting only layers on a path between the two. */
+#ifndef GC_HOOKS_H
+#define GC_HOOKS_H
+
+#include "darknet.h"
+#include "gc_common.h"
+
+typedef void (*gc_backward_fn)(struct layer, struct network);
+
+typedef struct gc_ctx {
+    network *net;
+    int n;                     /* number of layers */
+    gc_backward_fn *saved;     /* original backward slots, while installed */
+    int installed;
+    int saved_train;           /* net->train before gc_ctx_init */
+    unsigned char *on_path;    /* 1 for layers in (target, score] on a path */
+    int path_target, path_score;
+    float *workspace;          /* scratch, at least max(l.outputs) floats */
+    size_t workspace_len;
+} gc_ctx;
+
+/* Prepares c for net (which must have batch 1: call set_batch_network first).
+ * Checks that no layer needs a GPU. Does not install the hooks. */
+int gc_ctx_init(gc_ctx *c, network *net, gc_err *e);
+/* Removes the hooks if installed, restores net->train, frees c's buffers. */
+void gc_ctx_free(gc_ctx *c);
+
+void gc_hooks_install(gc_ctx *c);
+void gc_hooks_remove(gc_ctx *c);
+
+/* One inference forward pass (net->train = 0), exactly network_predict(). */
+float *gc_forward(gc_ctx *c, const float *input);
+
+/* The layers whose outputs layer i reads (previous layer, route sources,
+ * shortcut source). Returns the count (at most max are written). */
+int gc_layer_inputs(const network *net, int i, int *inputs, int max);
+
+/* Marks the layers on a path from `target` (exclusive) up to `score`
+ * (inclusive), checking that every one of them is differentiable. Error if
+ * score does not depend on target. Cached: a repeated call is free. */
+int gc_path(gc_ctx *c, int target, int score, gc_err *e);
+
+/* Backward pass for one seed: zeroes the deltas of the target and the path
+ * layers, sets layers[score].delta = seed (a full vector of l.outputs, or a
+ * one-hot of value seed_value at seed_index when seed is NULL), runs the
+ * installed slots from score down to target+1 (path layers only). Afterwards
+ * layers[target].delta holds d(seed . output_score) / d(output_target).
+ * The hooks must be installed and a forward run first. */
+int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
+                int target, gc_err *e);
+
+#endif

@@ -1,0 +1,35 @@
+#include <stdint.h>
+#include <string.h>
+
+#include "gc_common.h"
+#include "gc_tests.h"
+
+START_TEST(fail_formats_and_returns_minus_one)
+{
+    gc_err e;
+    ck_assert_int_eq(gc_fail(&e, "cannot open %s (%d)", "x.cfg", 2), -1);
+    ck_assert_str_eq(e.msg, "cannot open x.cfg (2)");
+    ck_assert_int_eq(gc_fail(NULL, "ignored"), -1);
+}
+END_TEST
+
+START_TEST(size_mul_detects_overflow)
+{
+    size_t out = 0;
+    ck_assert_int_eq(gc_size_mul(3, 7, &out), 0);
+    ck_assert_uint_eq(out, 21);
+    ck_assert_int_eq(gc_size_mul(SIZE_MAX / 2 + 1, 2, &out), -1);
+    ck_assert_int_eq(gc_size_mul(0, SIZE_MAX, &out), 0);
+    ck_assert_uint_eq(out, 0);
+}
+END_TEST
+
+Suite *suite_common(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, fail_formats_and_returns_minus_one);
+    tcase_add_test(tc, size_mul_detects_overflow);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,29 @@
+/* Runs every Check suite linked into the test binary, in fork mode so that a
+ * crash fails one test, not the run. `check_gradcam SUITE...` runs only the
+ * named suites. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_tests.h"
+
+int main(int argc, char **argv)
+{
+    SRunner *sr = srunner_create(NULL);
+    int added = 0;
+#define GC_ADD_SUITE(name)                                                        \
+    if (suite_##name) {                                                           \
+        int want = argc < 2;                                                      \
+        for (int i = 1; i < argc; ++i) want |= strcmp(argv[i], #name) == 0;      \
+        if (want) { srunner_add_suite(sr, suite_##name()); ++added; }             \
+    }
+    GC_SUITES(GC_ADD_SUITE)
+#undef GC_ADD_SUITE
+    if (!added) {
+        srunner_free(sr);
+        return 2;
+    }
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

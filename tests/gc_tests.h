@@ -1,0 +1,15 @@
+/* One Check suite per module; check_main.c runs every suite that is linked in. */
+#ifndef GC_TESTS_H
+#define GC_TESTS_H
+
+#include <check.h>
+
+#define GC_SUITES(X) \
+    X(common) X(backward) X(hooks) X(cam) X(render) X(image) X(model) X(gradcam) X(cfgs) X(cli) \
+    X(detect) X(bench_equiv)
+
+#define GC_DECLARE_SUITE(name) Suite *suite_##name(void) __attribute__((weak));
+GC_SUITES(GC_DECLARE_SUITE)
+#undef GC_DECLARE_SUITE
+
+#endif
