@@ -29,7 +29,7 @@ WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   ?=
 ALL_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) $(SANITIZE) -MMD -MP \
-            -I$(DN)/include -I$(DN)/src -Isrc -I/usr/include/stb $(CFLAGS)
+            -isystem $(DN)/include -isystem $(DN)/src -Isrc -I/usr/include/stb $(CFLAGS)
 LDLIBS   := -lopenblas -lm -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 

@@ -1,6 +1,9 @@
 /* Runs every Check suite linked into the test binary, in fork mode so that a
  * crash fails one test, not the run. `check_gradcam SUITE...` runs only the
- * named suites. */
+ * named suites. Darknet prints a layer table on stderr for every network it
+ * parses; that goes to GC_TEST_LOG (default build/check_gradcam.log) unless
+ * GC_TEST_VERBOSE is set. Check's own report is on stdout. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,13 @@ int main(int argc, char **argv)
     if (!added) {
         srunner_free(sr);
         return 2;
+    }
+    if (!getenv("GC_TEST_VERBOSE")) {
+        const char *log = getenv("GC_TEST_LOG");
+        if (!freopen(log && *log ? log : "build/check_gradcam.log", "w", stderr))
+            fprintf(stdout, "warning: cannot redirect Darknet's messages; they follow\n");
+        /* a forked test that fails exits without flushing: keep the log whole */
+        setvbuf(stderr, NULL, _IONBF, 0);
     }
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -1,0 +1,623 @@
+/* gc_backward: inference-mode vector-Jacobian products, one per layer type.
+ *
+ * Every kernel below is a plain function on raw arrays (outputs first, then
+ * inputs, then sizes; batch 1) that mirrors, index for index, what Darknet's
+ * CPU forward_*_layer() computes at inference (net.train == 0), including its
+ * odd cases (1x1 convolutions that read the input directly, [upsample] with a
+ * negative stride, [reorg]'s "backwards" indexing). Each one ADDS its result
+ * into the input gradient. Only gc_backward_layer() and
+ * gc_backward_supported() look at `layer` and `network`. */
+#include "gc_backward.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "col2im.h"
+#include "gemm.h"
+
+/* ---- activations ---------------------------------------------------------
+ * Darknet applies activations in place, so only the output y survives the
+ * forward pass; every derivative below is written as a function of y. Each
+ * case is derived from the forward formula in Darknet's activations.h:
+ *   logistic y = 1/(1+e^-x)            dy/dx = y(1-y)
+ *   loggy    y = 2/(1+e^-x) - 1        dy/dx = (1-y^2)/2
+ *   relu     y = x*(x>0)               dy/dx = [y>0]
+ *   relie    y = x>0 ? x : .01x        dy/dx = y>0 ? 1 : .01
+ *   ramp     y = x*(x>0) + .1x         dy/dx = y>0 ? 1.1 : .1
+ *   leaky    y = x>0 ? x : .1x         dy/dx = y>0 ? 1 : .1
+ *   elu      y = x>=0 ? x : e^x-1      dy/dx = y>=0 ? 1 : y+1
+ *   selu     y = x>=0 ? 1.0507x : 1.0507*1.6732(e^x-1)
+ *                                      dy/dx = y>=0 ? 1.0507 : y + 1.0507*1.6732
+ *   tanh     y = (e^2x-1)/(e^2x+1)     dy/dx = 1-y^2
+ *   plse     y = .01(x+4) (x<-4), .01(x-4)+1 (x>4), .125x+.5 else
+ *                                      dy/dx = (y<0 || y>1) ? .01 : .125
+ *   hardtan  y = clamp(x, -1, 1)       dy/dx = -1<y<1 ? 1 : 0
+ *   lhtan    y = .001x (x<0), .001(x-1)+1 (x>1), x else
+ *                                      dy/dx = 0<y<1 ? 1 : .001
+ *   stair    floor(x) even: y = floor(x/2), an integer (slope 0);
+ *            odd: y = frac(x) + floor(x/2), not an integer (slope 1)
+ *                                      dy/dx = y integer ? 0 : 1
+ *   linear   dy/dx = 1
+ * At the kinks (y exactly on a boundary) the one-sided choice is Darknet's. */
+float gc_activation_derivative(float y, ACTIVATION a)
+{
+    switch (a) {
+    case LINEAR: return 1;
+    case LOGISTIC: return y * (1 - y);
+    case LOGGY: return .5f * (1 - y * y);
+    case RELU: return y > 0 ? 1.f : 0.f;
+    case RELIE: return y > 0 ? 1.f : .01f;
+    case RAMP: return y > 0 ? 1.1f : .1f;
+    case LEAKY: return y > 0 ? 1.f : .1f;
+    case ELU: return y >= 0 ? 1.f : y + 1;
+    case SELU: return y >= 0 ? 1.0507f : y + 1.0507f * 1.6732f;
+    case TANH: return 1 - y * y;
+    case PLSE: return (y < 0 || y > 1) ? .01f : .125f;
+    case HARDTAN: return (y > -1 && y < 1) ? 1.f : 0.f;
+    case LHTAN: return (y > 0 && y < 1) ? 1.f : .001f;
+    case STAIR: return floorf(y) == y ? 0.f : 1.f;
+    }
+    assert(!"unknown activation");
+    return 0;
+}
+
+/* dy: [n] (scaled in place), y: [n] activation outputs. */
+void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a)
+{
+    if (a == LINEAR) return;
+    for (size_t i = 0; i < n; ++i) dy[i] *= gc_activation_derivative(y[i], a);
+}
+
+/* dx: [n] += dy * f'(y); dy, y: [n]. Used by [activation] and [logistic],
+ * which leave l.delta as it is. */
+static void activation_backward_add(float *dx, const float *dy, const float *y, size_t n,
+                                    ACTIVATION a)
+{
+    for (size_t i = 0; i < n; ++i) dx[i] += dy[i] * gc_activation_derivative(y[i], a);
+}
+
+/* ---- frozen batch norm ----------------------------------------------------
+ * normalize_cpu() at inference: y = scale*(x-mean)/(sqrt(var)+.000001f) + bias,
+ * an affine map per channel. The factor is evaluated as Darknet does (sqrt in
+ * double, then the float epsilon). */
+static float bn_factor(float scale, float var)
+{
+    return (float)(scale / (sqrt(var) + .000001f));
+}
+
+/* dy: [c, spatial] scaled in place; scales, var: [c]. */
+static void batchnorm_scale_delta(float *dy, const float *scales, const float *var, int c,
+                                  int spatial)
+{
+    for (int f = 0; f < c; ++f) {
+        float k = bn_factor(scales[f], var[f]);
+        float *d = dy + (size_t)f * spatial;
+        for (int i = 0; i < spatial; ++i) d[i] *= k;
+    }
+}
+
+/* dx: [c, spatial] += dy * factor[f]; dy: [c, spatial]. Standalone [batchnorm]. */
+static void batchnorm_backward(float *dx, const float *dy, const float *scales, const float *var,
+                               int c, int spatial)
+{
+    for (int f = 0; f < c; ++f) {
+        float k = bn_factor(scales[f], var[f]);
+        size_t o = (size_t)f * spatial;
+        for (int i = 0; i < spatial; ++i) dx[o + i] += dy[o + i] * k;
+    }
+}
+
+/* ---- convolution ----------------------------------------------------------
+ * Forward, per group g (m = n/groups filters, k = size*size*c/groups):
+ *   Y_g [m, out_h*out_w] = W_g [m, k] * im2col(X_g) [k, out_h*out_w]
+ * so dX_g = col2im(W_g^T dY_g). When size == 1 Darknet skips im2col and reads
+ * X_g itself as a [c/groups, out_h*out_w] matrix, whatever the stride (a
+ * strided 1x1 convolution therefore reads the first out_h*out_w values of each
+ * channel-block, not a strided subsample); we mirror that with a gemm straight
+ * into dx (beta 1).
+ * dx: [c, h, w]; workspace: [k, out_h*out_w] scratch; dy: [n, out_h, out_w];
+ * weights: [n, c/groups, size, size]. */
+static void conv_backward_input(float *dx, float *workspace, const float *dy,
+                                const float *weights, int c, int h, int w, int n, int groups,
+                                int size, int stride, int pad, int out_h, int out_w)
+{
+    int m = n / groups;
+    int k = size * size * c / groups;
+    int spatial = out_h * out_w;
+    size_t wg = (size_t)m * k;
+    for (int g = 0; g < groups; ++g) {
+        float *a = (float *)weights + g * wg;
+        float *b = (float *)dy + (size_t)g * m * spatial;
+        float *im = dx + (size_t)g * (c / groups) * h * w;
+        if (size == 1) {
+            gemm(1, 0, k, spatial, m, 1, a, k, b, spatial, 1, im, spatial);
+        } else {
+            gemm(1, 0, k, spatial, m, 1, a, k, b, spatial, 0, workspace, spatial);
+            col2im_cpu(workspace, c / groups, h, w, size, stride, pad, im);
+        }
+    }
+}
+
+/* ---- connected ------------------------------------------------------------
+ * Forward y [outputs] = W [outputs, inputs] x; dx [inputs] += dy^T W. */
+static void connected_backward(float *dx, const float *dy, const float *weights, int inputs,
+                               int outputs)
+{
+    gemm(0, 0, 1, inputs, outputs, 1, (float *)dy, outputs, (float *)weights, inputs, 1, dx,
+         inputs);
+}
+
+/* ---- locally connected ([local], YOLOv1) ----------------------------------
+ * Forward, per output location j: Y[:, j] = W_j [n, k] * im2col(X)[:, j] with
+ * W_j at weights + j*k*n. dcol[:, j] = W_j^T dY[:, j], then col2im adds it.
+ * dx: [c, h, w]; workspace: [k, locations]; dy: [n, locations]. */
+static void local_backward_input(float *dx, float *workspace, const float *dy,
+                                 const float *weights, int c, int h, int w, int n, int size,
+                                 int stride, int pad, int locations)
+{
+    int k = size * size * c;
+    for (int j = 0; j < locations; ++j) {
+        float *a = (float *)weights + (size_t)j * k * n;
+        gemm(1, 0, k, 1, n, 1, a, k, (float *)dy + j, locations, 0, workspace + j, locations);
+    }
+    col2im_cpu(workspace, c, h, w, size, stride, pad, dx);
+}
+
+/* ---- pooling --------------------------------------------------------------
+ * maxpool: indexes[i] is the flat input index of output i's maximum (filled
+ * by forward_maxpool_layer; -1 when a window saw only padding).
+ * dx: [inputs]; dy, indexes: [outputs]. */
+static void maxpool_backward(float *dx, const float *dy, const int *indexes, int outputs,
+                             int inputs)
+{
+    for (int i = 0; i < outputs; ++i) {
+        int j = indexes[i];
+        if (j < 0) continue;
+        assert(j < inputs);
+        dx[j] += dy[i];
+    }
+}
+
+/* Global average pool. dx: [c, spatial]; dy: [c]. */
+static void avgpool_backward(float *dx, const float *dy, int c, int spatial)
+{
+    for (int k = 0; k < c; ++k) {
+        float g = dy[k] / spatial;
+        float *d = dx + (size_t)k * spatial;
+        for (int i = 0; i < spatial; ++i) d[i] += g;
+    }
+}
+
+/* ---- shortcut -------------------------------------------------------------
+ * shortcut_cpu(): out = copy(prev); for the overlapping block
+ *   out[o(i,j,k)] = alpha*out[o] + beta*add[a(i,j,k)],
+ * o and a sampled with integer strides when the two shapes differ; then the
+ * activation (already applied to dy by the caller).
+ * dprev: [c2, h2, w2] (may be NULL); dadd: [c1, h1, w1] (may be NULL);
+ * dy: [c2, h2, w2]; (w1, h1, c1): the `from` layer, (w2, h2, c2): the output. */
+static void shortcut_backward(float *dprev, float *dadd, const float *dy, int w1, int h1, int c1,
+                              int w2, int h2, int c2, float alpha, float beta)
+{
+    int stride = w1 / w2;
+    int sample = w2 / w1;
+    if (stride < 1) stride = 1;
+    if (sample < 1) sample = 1;
+    int minw = w1 < w2 ? w1 : w2;
+    int minh = h1 < h2 ? h1 : h2;
+    int minc = c1 < c2 ? c1 : c2;
+    size_t outputs = (size_t)w2 * h2 * c2;
+    if (dprev)
+        for (size_t i = 0; i < outputs; ++i) dprev[i] += dy[i];
+    for (int k = 0; k < minc; ++k) {
+        for (int j = 0; j < minh; ++j) {
+            for (int i = 0; i < minw; ++i) {
+                int o = i * sample + w2 * (j * sample + h2 * k);
+                int a = i * stride + w1 * (j * stride + h1 * k);
+                if (dprev) dprev[o] += (alpha - 1) * dy[o];
+                if (dadd) dadd[a] += beta * dy[o];
+            }
+        }
+    }
+}
+
+/* ---- upsample -------------------------------------------------------------
+ * upsample_cpu() pairs a small [c, h, w] map with a big [c, h*s, w*s] one:
+ * big[b(i,j,k)] = scale*small[s(i,j,k)]. Forward mode writes the big output
+ * from the small input; reverse mode (negative stride in the cfg) SUMS the big
+ * input into the small output, with (w, h) the OUTPUT size, so a big input
+ * whose width is not a multiple of the stride is read with rows of w*s values,
+ * exactly as Darknet does.
+ * (w, h, c): the small map's shape. reverse 0: dx small, dy big; reverse 1:
+ * dx big, dy small. */
+static void upsample_backward(float *dx, const float *dy, int w, int h, int c, int s, float scale,
+                              int reverse)
+{
+    for (int k = 0; k < c; ++k) {
+        for (int j = 0; j < h * s; ++j) {
+            for (int i = 0; i < w * s; ++i) {
+                size_t si = (size_t)k * w * h + (size_t)(j / s) * w + i / s;
+                size_t bi = (size_t)k * w * h * s * s + (size_t)j * w * s + i;
+                if (reverse) dx[bi] += scale * dy[si];
+                else dx[si] += scale * dy[bi];
+            }
+        }
+    }
+}
+
+/* ---- reorg ----------------------------------------------------------------
+ * reorg_cpu(x, w, h, c, stride, forward, out) pairs index p over [c, h, w]
+ * with index q over [c/s^2, h*s, w*s]; forward=1 (reverse reorg) writes
+ * out[q] = x[p], forward=0 (the usual YOLOv2 reorg) writes out[p] = x[q].
+ * Both are permutations when c % s^2 == 0, so the VJP is the inverse gather.
+ * dx, dy: [c*h*w]; (w, h, c): the layer's INPUT shape, as passed to reorg_cpu. */
+static void reorg_backward(float *dx, const float *dy, int w, int h, int c, int s, int forward)
+{
+    int out_c = c / (s * s);
+    for (int k = 0; k < c; ++k) {
+        for (int j = 0; j < h; ++j) {
+            for (int i = 0; i < w; ++i) {
+                int p = i + w * (j + h * k);
+                int c2 = k % out_c;
+                int offset = k / out_c;
+                int w2 = i * s + offset % s;
+                int h2 = j * s + offset / s;
+                int q = w2 + w * s * (h2 + h * s * c2);
+                if (forward) dx[p] += dy[q];
+                else dx[q] += dy[p];
+            }
+        }
+    }
+}
+
+/* [reorg] flatten=1: a transpose between [c, size] and [size, c] (Darknet's
+ * flatten(), forward = !reverse). forward 1: y[i*c + k] = x[k*size + i];
+ * forward 0: y[k*size + i] = x[i*c + k]. dx, dy: [c*size]. */
+static void flatten_backward(float *dx, const float *dy, int size, int c, int forward)
+{
+    for (int k = 0; k < c; ++k) {
+        for (int i = 0; i < size; ++i) {
+            size_t chw = (size_t)k * size + i, hwc = (size_t)i * c + k;
+            if (forward) dx[chw] += dy[hwc];
+            else dx[hwc] += dy[chw];
+        }
+    }
+}
+
+/* ---- softmax --------------------------------------------------------------
+ * Per group of n values: p = softmax(x / T), dx_i += (p_i / T)(dy_i - sum_j p_j dy_j).
+ * dx, dy, p: [groups * n]. */
+static void softmax_backward(float *dx, const float *dy, const float *p, int n, int groups,
+                             float temperature)
+{
+    for (int g = 0; g < groups; ++g) {
+        size_t o = (size_t)g * n;
+        double dot = 0;
+        for (int i = 0; i < n; ++i) dot += (double)p[o + i] * dy[o + i];
+        for (int i = 0; i < n; ++i)
+            dx[o + i] += (float)(p[o + i] * (dy[o + i] - dot) / temperature);
+    }
+}
+
+/* ---- crop (inference: centred window, no flip) ----------------------------
+ * out[c, i, j] = scale * in[c, i + dh, j + dw] + trans, with scale 2 (1 with
+ * noadjust). dx: [c, h, w]; dy: [c, out_h, out_w]. */
+static void crop_backward(float *dx, const float *dy, int c, int h, int w, int out_h, int out_w,
+                          float scale)
+{
+    int dh = (h - out_h) / 2;
+    int dw = (w - out_w) / 2;
+    size_t count = 0;
+    for (int k = 0; k < c; ++k)
+        for (int i = 0; i < out_h; ++i)
+            for (int j = 0; j < out_w; ++j)
+                dx[(j + dw) + (size_t)w * ((i + dh) + (size_t)h * k)] += scale * dy[count++];
+}
+
+/* ---- l2norm ----------------------------------------------------------------
+ * Per spatial position, y_f = x_f / s with s = sqrt(sum_f x_f^2) over channels:
+ * dx_f += (dy_f - y_f * sum_g y_g dy_g) / s. s is recomputed from x as
+ * l2normalize_cpu does. dx, dy, x, y: [c, spatial]. */
+static void l2norm_backward(float *dx, const float *dy, const float *x, const float *y, int c,
+                            int spatial)
+{
+    for (int i = 0; i < spatial; ++i) {
+        float sum = 0;
+        double dot = 0;
+        for (int f = 0; f < c; ++f) {
+            size_t j = (size_t)f * spatial + i;
+            sum += powf(x[j], 2);
+            dot += (double)y[j] * dy[j];
+        }
+        sum = sqrtf(sum);
+        if (!(sum > 0)) continue;
+        for (int f = 0; f < c; ++f) {
+            size_t j = (size_t)f * spatial + i;
+            dx[j] += (float)((dy[j] - y[j] * dot) / sum);
+        }
+    }
+}
+
+/* dx: [n] += dy: [n]. */
+static void add_into(float *dx, const float *dy, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) dx[i] += dy[i];
+}
+
+/* ---- type names and support ---------------------------------------------- */
+
+const char *gc_layer_type_name(LAYER_TYPE t)
+{
+    switch (t) {
+    case CONVOLUTIONAL: return "convolutional";
+    case DECONVOLUTIONAL: return "deconvolutional";
+    case CONNECTED: return "connected";
+    case MAXPOOL: return "maxpool";
+    case SOFTMAX: return "softmax";
+    case DETECTION: return "detection";
+    case DROPOUT: return "dropout";
+    case CROP: return "crop";
+    case ROUTE: return "route";
+    case COST: return "cost";
+    case NORMALIZATION: return "normalization";
+    case AVGPOOL: return "avgpool";
+    case LOCAL: return "local";
+    case SHORTCUT: return "shortcut";
+    case ACTIVE: return "activation";
+    case RNN: return "rnn";
+    case GRU: return "gru";
+    case LSTM: return "lstm";
+    case CRNN: return "crnn";
+    case BATCHNORM: return "batchnorm";
+    case NETWORK: return "net";
+    case XNOR: return "xnor";
+    case REGION: return "region";
+    case YOLO: return "yolo";
+    case ISEG: return "iseg";
+    case REORG: return "reorg";
+    case UPSAMPLE: return "upsample";
+    case LOGXENT: return "logistic";
+    case L2NORM: return "l2norm";
+    case BLANK: return "blank";
+    }
+    return "unknown";
+}
+
+/* Darknet sizes net->workspace as the largest l.workspace_size (bytes). */
+static size_t net_workspace_bytes(const network *net)
+{
+    size_t most = 0;
+    for (int i = 0; i < net->n; ++i)
+        if (net->layers[i].workspace_size > most) most = net->layers[i].workspace_size;
+    return most;
+}
+
+#define GC_LAYER_FAIL(e, i, l, ...)                                                        \
+    do {                                                                                   \
+        char why_[256];                                                                    \
+        snprintf(why_, sizeof why_, __VA_ARGS__);                                          \
+        gc_fail((e), "layer %d (%s): %s", (i), gc_layer_type_name((l)->type), why_);       \
+        return 0;                                                                          \
+    } while (0)
+
+int gc_backward_supported(const network *net, int index, gc_err *e)
+{
+    if (!net || index < 0 || index >= net->n) {
+        gc_fail(e, "layer %d does not exist (the network has %d layers)", index,
+                net ? net->n : 0);
+        return 0;
+    }
+    const layer *l = &net->layers[index];
+    if (l->batch != 1)
+        GC_LAYER_FAIL(e, index, l, "batch is %d; call set_batch_network(net, 1) first", l->batch);
+    switch (l->type) {
+    case CONVOLUTIONAL:
+        if (!l->weights || l->outputs == 0) {
+            gc_fail(e, "layer %d: Darknet did not recognize its cfg section and left an empty "
+                       "layer in its place",
+                    index);
+            return 0;
+        }
+        if (l->xnor || l->binary)
+            GC_LAYER_FAIL(e, index, l, "binary/xnor convolutions are not supported by "
+                                       "gradcam's backward pass");
+        if (l->groups < 1 || l->c % l->groups || l->n % l->groups)
+            GC_LAYER_FAIL(e, index, l, "groups=%d does not divide c=%d and filters=%d",
+                          l->groups, l->c, l->n);
+        if (l->size == 1 && l->out_h * l->out_w > l->h * l->w)
+            GC_LAYER_FAIL(e, index, l, "1x1 convolution with padding reads past its input in "
+                                       "Darknet's forward");
+        if (l->batch_normalize && (!l->scales || !l->rolling_variance))
+            GC_LAYER_FAIL(e, index, l, "batch_normalize without scales/rolling statistics");
+        if (l->size != 1 && !net->workspace)
+            GC_LAYER_FAIL(e, index, l, "the network has no workspace");
+        return 1;
+    case CONNECTED:
+        if (l->batch_normalize && (!l->scales || !l->rolling_variance))
+            GC_LAYER_FAIL(e, index, l, "batch_normalize without scales/rolling statistics");
+        return 1;
+    case LOCAL: {
+        int im_h = (l->h + 2 * l->pad - l->size) / l->stride + 1;
+        int im_w = (l->w + 2 * l->pad - l->size) / l->stride + 1;
+        if (im_h != l->out_h || im_w != l->out_w)
+            GC_LAYER_FAIL(e, index, l,
+                          "pad=%d with size=%d: Darknet's output size (%dx%d) and im2col's "
+                          "(%dx%d) disagree",
+                          l->pad, l->size, l->out_w, l->out_h, im_w, im_h);
+        /* make_local_layer sizes its workspace in floats, parse_network_cfg
+         * allocates it in bytes: only a bigger layer elsewhere saves it. */
+        size_t need = (size_t)l->out_h * l->out_w * l->size * l->size * l->c * sizeof(float);
+        if (!net->workspace || net_workspace_bytes(net) < need)
+            GC_LAYER_FAIL(e, index, l,
+                          "needs a %zu-byte workspace but Darknet allocated %zu bytes (local "
+                          "layers size it in floats, not bytes)",
+                          need, net_workspace_bytes(net));
+        return 1;
+    }
+    case BATCHNORM:
+        if (!l->scales || !l->rolling_variance)
+            GC_LAYER_FAIL(e, index, l, "no scales/rolling statistics");
+        return 1;
+    case REORG: {
+        int s = l->stride;
+        if (l->flatten) {
+            if (l->outputs != l->inputs)
+                GC_LAYER_FAIL(e, index, l, "flatten with %d outputs for %d inputs", l->outputs,
+                              l->inputs);
+            return 1;
+        }
+        if (l->extra) return 1;
+        if (s < 1 || l->c % (s * s) || (!l->reverse && (l->w % s || l->h % s)))
+            GC_LAYER_FAIL(e, index, l, "%dx%dx%d input is not divisible by stride %d", l->w,
+                          l->h, l->c, s);
+        return 1;
+    }
+    case SOFTMAX:
+        if (l->softmax_tree)
+            GC_LAYER_FAIL(e, index, l, "softmax trees are not supported by gradcam's backward "
+                                       "pass");
+        if (l->groups < 1 || l->inputs % l->groups)
+            GC_LAYER_FAIL(e, index, l, "groups=%d does not divide %d inputs", l->groups,
+                          l->inputs);
+        return 1;
+    case CROP:
+        if (!l->delta)
+            GC_LAYER_FAIL(e, index, l, "Darknet allocates no delta for crop layers, so no "
+                                       "gradient can flow through it");
+        return 1;
+    case ROUTE:
+        if (!l->input_layers || !l->input_sizes)
+            GC_LAYER_FAIL(e, index, l, "no source layers");
+        for (int i = 0; i < l->n; ++i)
+            if (l->input_layers[i] < 0 || l->input_layers[i] >= index)
+                GC_LAYER_FAIL(e, index, l, "source layer %d is not below it",
+                              l->input_layers[i]);
+        return 1;
+    case SHORTCUT:
+        if (l->index < 0 || l->index >= index)
+            GC_LAYER_FAIL(e, index, l, "source layer %d is not below it", l->index);
+        return 1;
+    case UPSAMPLE:
+        if (l->stride < 1) GC_LAYER_FAIL(e, index, l, "stride %d", l->stride);
+        return 1;
+    case MAXPOOL:
+        if (!l->indexes) GC_LAYER_FAIL(e, index, l, "no arg-max indexes");
+        return 1;
+    case AVGPOOL:
+    case DROPOUT:
+    case ACTIVE:
+    case LOGXENT:
+    case L2NORM:
+    case YOLO:
+    case REGION:
+    case DETECTION:
+        return 1;
+    default:
+        gc_fail(e, "layer %d (%s) is not supported by gradcam's backward pass", index,
+                gc_layer_type_name(l->type));
+        return 0;
+    }
+}
+
+/* ---- the slot function ---------------------------------------------------- */
+
+void gc_backward_layer(layer l, network net)
+{
+    float *dx = net.delta; /* gradient of the previous layer's output, or NULL */
+    float *dy = l.delta;
+    assert(l.batch == 1);
+    if (!dy) return;
+    switch (l.type) {
+    case CONVOLUTIONAL:
+        assert(!l.xnor && !l.binary);
+        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        if (l.batch_normalize)
+            batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.out_c,
+                                  l.out_h * l.out_w);
+        if (dx)
+            conv_backward_input(dx, net.workspace, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
+                                l.size, l.stride, l.pad, l.out_h, l.out_w);
+        break;
+    case CONNECTED:
+        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        if (l.batch_normalize) batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.outputs, 1);
+        if (dx) connected_backward(dx, dy, l.weights, l.inputs, l.outputs);
+        break;
+    case LOCAL:
+        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        if (dx)
+            local_backward_input(dx, net.workspace, dy, l.weights, l.c, l.h, l.w, l.n, l.size,
+                                 l.stride, l.pad, l.out_h * l.out_w);
+        break;
+    case BATCHNORM:
+        if (dx) batchnorm_backward(dx, dy, l.scales, l.rolling_variance, l.out_c, l.out_h * l.out_w);
+        break;
+    case MAXPOOL:
+        if (dx) maxpool_backward(dx, dy, l.indexes, l.outputs, l.inputs);
+        break;
+    case AVGPOOL:
+        if (dx) avgpool_backward(dx, dy, l.c, l.h * l.w);
+        break;
+    case ROUTE: {
+        size_t offset = 0;
+        for (int i = 0; i < l.n; ++i) {
+            float *src = net.layers[l.input_layers[i]].delta;
+            if (src) add_into(src, dy + offset, (size_t)l.input_sizes[i]);
+            offset += (size_t)l.input_sizes[i];
+        }
+        assert(offset == (size_t)l.outputs);
+        break;
+    }
+    case SHORTCUT:
+        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        shortcut_backward(dx, net.layers[l.index].delta, dy, l.w, l.h, l.c, l.out_w, l.out_h,
+                          l.out_c, l.alpha, l.beta);
+        break;
+    case UPSAMPLE:
+        if (!dx) break;
+        if (l.reverse) upsample_backward(dx, dy, l.out_w, l.out_h, l.c, l.stride, l.scale, 1);
+        else upsample_backward(dx, dy, l.w, l.h, l.c, l.stride, l.scale, 0);
+        break;
+    case REORG:
+        /* Same precedence as forward_reorg_layer: flatten, extra, reorg. */
+        if (!dx) break;
+        if (l.flatten) flatten_backward(dx, dy, l.w * l.h, l.c, !l.reverse);
+        else if (l.extra) add_into(dx, dy, (size_t)l.inputs); /* the extra outputs are constant */
+        else reorg_backward(dx, dy, l.w, l.h, l.c, l.stride, l.reverse);
+        break;
+    case SOFTMAX:
+        assert(!l.softmax_tree);
+        /* The CPU forward ignores `spatial` (only the GPU path honours it). */
+        if (dx) softmax_backward(dx, dy, l.output, l.inputs / l.groups, l.groups, l.temperature);
+        break;
+    case DROPOUT:
+        /* Identity at inference, and l.delta IS the previous layer's delta
+         * (parse_network_cfg aliases output and delta): nothing to do. */
+        break;
+    case CROP:
+        if (dx) crop_backward(dx, dy, l.c, l.h, l.w, l.out_h, l.out_w, l.noadjust ? 1.f : 2.f);
+        break;
+    case ACTIVE:
+        if (dx) activation_backward_add(dx, dy, l.output, (size_t)l.outputs, l.activation);
+        break;
+    case LOGXENT:
+        if (dx) activation_backward_add(dx, dy, l.output, (size_t)l.outputs, LOGISTIC);
+        break;
+    case L2NORM:
+        assert(!dx || net.input);
+        if (dx) l2norm_backward(dx, dy, net.input, l.output, l.out_c, l.out_w * l.out_h);
+        break;
+    case YOLO:
+    case REGION:
+    case DETECTION:
+        /* Detector heads: the seed written into a head's delta is, by
+         * convention (and as Darknet's own backward treats it), already the
+         * gradient w.r.t. the head's INPUT, i.e. the pre-logistic/softmax
+         * logits. So the head passes it through unchanged. */
+        if (dx) add_into(dx, dy, (size_t)l.inputs);
+        break;
+    default:
+        assert(!"gc_backward_layer: unsupported layer type (call gc_backward_supported)");
+        break;
+    }
+}
