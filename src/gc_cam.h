@@ -27,8 +27,10 @@ int gc_method_parse(const char *name, gc_method *out);
  * ends with a ReLU). weights[K], if non-NULL, receives the channel weights for
  * the methods that have them (Grad-CAM, Grad-CAM++, XGrad-CAM) and zeros for
  * the others. work must hold at least gc_cam_work_size(m, K, H, W) floats
- * (may be NULL when that is 0). Returns 0, or -1 if any input or result is not
- * finite (the map is then all zero). */
+ * (may be NULL when that is 0, and for Grad-CAM, Grad-CAM++ and XGrad-CAM
+ * when weights is non-NULL: their work is the weights). G is not read by
+ * EigenCAM and may be NULL for it. Returns 0, or -1 if any input or result
+ * is not finite (the map and weights are then all zero). */
 int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
                    float *weights, float *map, float *work);
 size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W);

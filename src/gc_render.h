@@ -19,8 +19,15 @@ typedef struct gc_letterbox {
 
 gc_letterbox gc_letterbox_make(int orig_w, int orig_h, int net_w, int net_h);
 
+/* Darknet's new_w/new_h can round to 0 for extreme aspect ratios; they are
+ * kept at 1 here so the mappings below stay defined. */
+
 /* Continuous pixel coordinates (pixel centres at +0.5) between the network
- * input and the original image. */
+ * input and the original image, following Darknet's resize_image() exactly:
+ * resized pixel c samples original pixel c*(orig-1)/(new-1) (corners
+ * aligned), i.e. orig = (net - d - 0.5)*(orig-1)/(new-1) + 0.5 per axis (d =
+ * dx or dy); when orig or new is 1, plain scaling orig = (net - d)*orig/new.
+ * The two functions are inverses of each other. */
 void gc_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy);
 void gc_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y);
 
@@ -39,17 +46,30 @@ float gc_normalize_minmax(float *x, size_t n);
 /* Jet colormap of v in [0, 1] (clamped) to 8-bit RGB. */
 void gc_colormap_jet(float v, unsigned char rgb[3]);
 
-/* rgb_out[(y*w + x)*3 + c] = (1 - alpha * heat) ... see .c: blends the
- * colormapped heat (values in [0,1]) over the image. img is Darknet's planar
- * float RGB in [0,1] (c*w*h + y*w + x). */
+/* Blends the colormapped heat (values in [0,1]) over the image:
+ *   rgb_out[(y*w + x)*3 + c] = round(255 * ((1 - alpha) * img_c + alpha * jet_c(heat)))
+ * with img_c and jet_c in [0,1] and alpha clamped to [0,1] (alpha = 0 gives
+ * the image, 1 the colormap). img is Darknet's planar float RGB in [0,1]
+ * (c*w*h + y*w + x), clamped; rgb_out is interleaved. */
 void gc_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
 
-/* Draws a rectangle outline (thickness t pixels, clipped) on interleaved RGB. */
+/* Draws a rectangle outline on interleaved RGB: corners inclusive, in any
+ * order, thickness t pixels (t < 1 means 1) growing inwards; clipped. */
 void gc_draw_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
                  const unsigned char color[3]);
-/* Draws ASCII text with a built-in 5x7 bitmap font scaled by `scale`, top-left
- * at (x, y), on a filled background; clipped. Returns the text width in px. */
+/* Draws ASCII text with a built-in 5x7 bitmap font scaled by `scale` (< 1
+ * means 1), top-left at (x, y), on a filled background; clipped. Characters
+ * outside 32..126 are drawn as '?'. Each character takes a GC_FONT_CELL_W x
+ * GC_FONT_CELL_H cell, plus a 1-pixel margin: the label is
+ * (GC_FONT_CELL_W*strlen + 1)*scale wide and (GC_FONT_CELL_H + 1)*scale high.
+ * Returns the text width in px. */
 int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
                  const unsigned char fg[3], const unsigned char bg[3]);
+
+#define GC_FONT_CELL_W 6
+#define GC_FONT_CELL_H 8
+/* The 7 rows of the 5x7 glyph of ch (bit 4 = leftmost column); '?' for
+ * characters outside printable ASCII 32..126. */
+const unsigned char *gc_font_glyph(int ch);
 
 #endif

@@ -1,0 +1,300 @@
+/* gc_cam: the Grad-CAM family as pure functions on raw arrays.
+ *
+ * Layout: A[k*HW + p] and G[k*HW + p], p = row*W + col (Darknet's batch-1
+ * layer output). Every long sum (over the HW positions of a channel, or over
+ * the K channels of a position) is accumulated in double: K and HW reach the
+ * thousands and float sums would lose the small channel weights.
+ *
+ * Non-finite input (NaN/Inf in A, or in G for the methods that read it) and
+ * non-finite results (e.g. Grad-CAM++'s g^3 overflowing float) are reported
+ * as -1 with an all-zero map and all-zero weights, never propagated. */
+#include "gc_cam.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gc_common.h"
+
+static const char *const gc_method_names[GC_METHOD_COUNT] = {
+    "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam",
+};
+
+const char *gc_method_name(gc_method m)
+{
+    if ((int)m < 0 || m >= GC_METHOD_COUNT) return "unknown";
+    return gc_method_names[m];
+}
+
+int gc_method_parse(const char *name, gc_method *out)
+{
+    if (!name) return -1;
+    for (int m = 0; m < GC_METHOD_COUNT; ++m) {
+        if (strcasecmp(name, gc_method_names[m]) == 0) {
+            if (out) *out = (gc_method)m;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W)
+{
+    size_t kk;
+    switch (m) {
+    case GC_METHOD_GRADCAM:
+    case GC_METHOD_GRADCAMPP:
+    case GC_METHOD_XGRADCAM:
+        return K; /* channel weights; not used when the caller passes weights */
+    case GC_METHOD_EIGENCAM:
+        /* means[K], covariance[K*K], two power-iteration vectors[K] */
+        if (gc_size_mul(K, K, &kk) != 0 || kk > SIZE_MAX - 3 * K) return SIZE_MAX;
+        return kk + 3 * K;
+    default:
+        return 0;
+    }
+}
+
+static int gc_all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* Grad-CAM eq. (1): a_k = (1/Z) sum_ij dy^c/dA^k_ij, Z = H*W. */
+void gc_cam_gradcam_weights(const float *G, size_t K, size_t HW, float *a)
+{
+    for (size_t k = 0; k < K; ++k) {
+        const float *g = G + k * HW;
+        double s = 0;
+        for (size_t p = 0; p < HW; ++p) s += g[p];
+        a[k] = HW ? (float)(s / (double)HW) : 0.0f;
+    }
+}
+
+/* Grad-CAM eq. (2): L = ReLU(sum_k a_k A^k). */
+void gc_cam_weighted_sum(const float *A, const float *w, size_t K, size_t HW, float *map)
+{
+    for (size_t p = 0; p < HW; ++p) {
+        double s = 0;
+        for (size_t k = 0; k < K; ++k) s += (double)w[k] * A[k * HW + p];
+        map[p] = s > 0 ? (float)s : 0.0f;
+    }
+}
+
+/* Grad-CAM++ (Chattopadhay et al., eq. 19 with the exponential-score
+ * simplification): alpha^k_ij = g^2 / (2 g^2 + (sum_ab A^k_ab) g^3), 0 where
+ * the denominator is 0; w_k = sum_ij alpha^k_ij ReLU(g^k_ij). */
+static void gc_cam_gradcampp_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    for (size_t k = 0; k < K; ++k) {
+        const float *a = A + k * HW, *g = G + k * HW;
+        double sum_a = 0, s = 0;
+        for (size_t p = 0; p < HW; ++p) sum_a += a[p];
+        for (size_t p = 0; p < HW; ++p) {
+            double g1 = g[p], g2 = g1 * g1, g3 = g2 * g1;
+            double den = 2.0 * g2 + sum_a * g3;
+            if (den != 0 && g1 > 0) s += g2 / den * g1;
+        }
+        w[k] = (float)s;
+    }
+}
+
+/* XGrad-CAM (Fu et al.): w_k = sum_ij (A^k_ij / sum_ab A^k_ab) g^k_ij, 0 for a
+ * channel whose activations sum to 0. */
+static void gc_cam_xgradcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    for (size_t k = 0; k < K; ++k) {
+        const float *a = A + k * HW, *g = G + k * HW;
+        double sum_a = 0, s = 0;
+        for (size_t p = 0; p < HW; ++p) {
+            sum_a += a[p];
+            s += (double)g[p] * a[p];
+        }
+        w[k] = sum_a != 0 ? (float)(s / sum_a) : 0.0f;
+    }
+}
+
+/* HiResCAM (Draelos & Carin): L = ReLU(sum_k g^k .* A^k); LayerCAM (Jiang et
+ * al.): L = ReLU(sum_k ReLU(g^k) .* A^k). */
+static void gc_cam_elementwise(const float *A, const float *G, size_t K, size_t HW, int relu_g,
+                               float *map)
+{
+    for (size_t p = 0; p < HW; ++p) {
+        double s = 0;
+        for (size_t k = 0; k < K; ++k) {
+            double g = G[k * HW + p];
+            if (relu_g && g < 0) g = 0;
+            s += g * A[k * HW + p];
+        }
+        map[p] = s > 0 ? (float)s : 0.0f;
+    }
+}
+
+#define GC_EIGEN_MAX_ITER 1000
+#define GC_EIGEN_TOL 1e-6
+
+/* Eigen-CAM (Muhammad & Yeasin): the HW x K matrix of activations (one row per
+ * position), centred per channel, projected on its first principal component.
+ *
+ * The component is the top eigenvector v of the K x K covariance
+ * C = (1/HW) sum_p (a_p - mu)(a_p - mu)^T, found by power iteration from a
+ * fixed start vector (all positive, slightly uneven so that it is not
+ * orthogonal to v by symmetry), until the largest change of a component of v
+ * falls below GC_EIGEN_TOL or GC_EIGEN_MAX_ITER iterations have run (a
+ * near-degenerate top eigenvalue then leaves v inside its eigenspace, which
+ * is as good an answer as any). C is positive semi-definite, so the iteration
+ * converges to the largest eigenvalue without sign flips.
+ *
+ * A principal component has no sign. We choose the one whose projection
+ * s_p = (a_p - mu) . v correlates positively with the per-position activation
+ * sum t_p = sum_k A^k_p (i.e. sum_p s_p t_p >= 0; s is already centred), so
+ * that the map highlights where the layer is most active, then apply a ReLU
+ * like every other method. Since t_p - mean t = 1 . (a_p - mu), that sum is
+ * HW * lambda * (v . 1): the rule amounts to making v's components sum to a
+ * non-negative number. For rank-1 activations A^k = c_k P this gives
+ * |c| ReLU(P - mean P) when sum_k c_k > 0.
+ *
+ * Work: means[K], cov[K*K], v[K], v2[K]. A constant layer (C == 0) gives an
+ * all-zero map. */
+static void gc_cam_eigencam(const float *A, size_t K, size_t HW, float *map, float *work)
+{
+    float *mu = work, *cov = work + K, *v = cov + K * K, *v2 = v + K;
+
+    for (size_t k = 0; k < K; ++k) {
+        double s = 0;
+        for (size_t p = 0; p < HW; ++p) s += A[k * HW + p];
+        mu[k] = (float)(s / (double)HW);
+    }
+    for (size_t i = 0; i < K; ++i) {
+        const float *ai = A + i * HW;
+        for (size_t j = i; j < K; ++j) {
+            const float *aj = A + j * HW;
+            double s = 0;
+            for (size_t p = 0; p < HW; ++p) s += ((double)ai[p] - mu[i]) * ((double)aj[p] - mu[j]);
+            cov[i * K + j] = cov[j * K + i] = (float)(s / (double)HW);
+        }
+    }
+
+    double n0 = 0;
+    for (size_t k = 0; k < K; ++k) {
+        double frac = fmod((double)(k + 1) * 0.6180339887498949, 1.0);
+        v[k] = (float)(1.0 + 0.5 * frac);
+        n0 += (double)v[k] * v[k];
+    }
+    n0 = sqrt(n0);
+    for (size_t k = 0; k < K; ++k) v[k] = (float)(v[k] / n0);
+
+    for (int it = 0; it < GC_EIGEN_MAX_ITER; ++it) {
+        double norm = 0;
+        for (size_t i = 0; i < K; ++i) {
+            double s = 0;
+            for (size_t j = 0; j < K; ++j) s += (double)cov[i * K + j] * v[j];
+            v2[i] = (float)s;
+            norm += s * s;
+        }
+        norm = sqrt(norm);
+        if (!(norm > 0) || !isfinite(norm)) {
+            /* C v == 0: the start vector lies in C's null space, which (C
+             * being PSD with a positive start vector) happens only for C == 0
+             * in practice: no variation, nothing to show. */
+            memset(map, 0, HW * sizeof *map);
+            return;
+        }
+        double change = 0;
+        for (size_t i = 0; i < K; ++i) {
+            double x = v2[i] / norm;
+            double d = fabs(x - v[i]);
+            if (d > change) change = d;
+            v[i] = (float)x;
+        }
+        if (change < GC_EIGEN_TOL) break;
+    }
+
+    double corr = 0;
+    for (size_t p = 0; p < HW; ++p) {
+        double s = 0, t = 0;
+        for (size_t k = 0; k < K; ++k) {
+            double a = A[k * HW + p];
+            s += (a - mu[k]) * v[k];
+            t += a;
+        }
+        map[p] = (float)s;
+        corr += s * t;
+    }
+    float sign = corr < 0 ? -1.0f : 1.0f;
+    for (size_t p = 0; p < HW; ++p) {
+        float x = sign * map[p];
+        map[p] = x > 0 ? x : 0.0f;
+    }
+}
+
+int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
+                   float *weights, float *map, float *work)
+{
+    size_t HW, n;
+    assert(A && map);
+    assert((int)m >= 0 && m < GC_METHOD_COUNT);
+    assert(m == GC_METHOD_EIGENCAM || G);
+    if (gc_size_mul(H, W, &HW) != 0 || gc_size_mul(K, HW, &n) != 0) {
+        /* Cannot be addressed in memory anyway: a caller bug. */
+        assert(!"gc_cam_compute: K*H*W overflows size_t");
+        return -1;
+    }
+    /* The weight methods use work only to hold the weights when the caller
+     * does not want them. */
+    assert(work || gc_cam_work_size(m, K, H, W) == 0 ||
+           (weights && (m == GC_METHOD_GRADCAM || m == GC_METHOD_GRADCAMPP || m == GC_METHOD_XGRADCAM)));
+
+    if (weights) memset(weights, 0, K * sizeof *weights);
+    memset(map, 0, HW * sizeof *map);
+    if (K == 0 || HW == 0) return 0;
+
+    if (!gc_all_finite(A, n) || (m != GC_METHOD_EIGENCAM && !gc_all_finite(G, n))) return -1;
+
+    float *w = weights ? weights : work;
+    switch (m) {
+    case GC_METHOD_GRADCAM:
+        gc_cam_gradcam_weights(G, K, HW, w);
+        break;
+    case GC_METHOD_GRADCAMPP:
+        gc_cam_gradcampp_weights(A, G, K, HW, w);
+        break;
+    case GC_METHOD_XGRADCAM:
+        gc_cam_xgradcam_weights(A, G, K, HW, w);
+        break;
+    case GC_METHOD_HIRESCAM:
+        gc_cam_elementwise(A, G, K, HW, 0, map);
+        break;
+    case GC_METHOD_LAYERCAM:
+        gc_cam_elementwise(A, G, K, HW, 1, map);
+        break;
+    case GC_METHOD_EIGENCAM:
+        gc_cam_eigencam(A, K, HW, map, work);
+        break;
+    default:
+        assert(!"unreachable");
+    }
+    if (m == GC_METHOD_GRADCAM || m == GC_METHOD_GRADCAMPP || m == GC_METHOD_XGRADCAM) {
+        if (!gc_all_finite(w, K)) goto nonfinite;
+        gc_cam_weighted_sum(A, w, K, HW, map);
+    }
+    if (!gc_all_finite(map, HW)) goto nonfinite;
+    return 0;
+
+nonfinite:
+    if (weights) memset(weights, 0, K * sizeof *weights);
+    memset(map, 0, HW * sizeof *map);
+    return -1;
+}
+
+float gc_map_max(const float *map, size_t n, size_t *argmax)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; ++i)
+        if (map[i] > map[best]) best = i;
+    if (argmax) *argmax = best;
+    return n ? map[best] : 0.0f;
+}

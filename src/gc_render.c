@@ -1,0 +1,360 @@
+/* gc_render: the display pipeline of Grad-CAM (seed 004: normalise, resize,
+ * colour, add) plus the geometry that puts a map computed on the letterboxed
+ * network input back onto the original image. */
+#include "gc_render.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gc_common.h"
+
+/* ---- letterbox ----------------------------------------------------------- */
+
+/* Same integer arithmetic as Darknet's letterbox_image() (src/image.c):
+ *   if ((float)w/im.w < (float)h/im.h) { new_w = w; new_h = (im.h*w)/im.w; }
+ *   else                               { new_h = h; new_w = (im.w*h)/im.h; }
+ *   embed at ((w-new_w)/2, (h-new_h)/2)
+ * For aspect ratios so extreme that Darknet's new size rounds to 0 (Darknet
+ * then produces an all-grey input), we keep 1 pixel so the mapping below
+ * stays defined. */
+gc_letterbox gc_letterbox_make(int orig_w, int orig_h, int net_w, int net_h)
+{
+    gc_letterbox lb;
+    assert(orig_w > 0 && orig_h > 0 && net_w > 0 && net_h > 0);
+    lb.orig_w = orig_w;
+    lb.orig_h = orig_h;
+    lb.net_w = net_w;
+    lb.net_h = net_h;
+    if (((float)net_w / orig_w) < ((float)net_h / orig_h)) {
+        lb.new_w = net_w;
+        lb.new_h = (int)(((long long)orig_h * net_w) / orig_w);
+    } else {
+        lb.new_h = net_h;
+        lb.new_w = (int)(((long long)orig_w * net_h) / orig_h);
+    }
+    if (lb.new_w < 1) lb.new_w = 1;
+    if (lb.new_h < 1) lb.new_h = 1;
+    lb.dx = (net_w - lb.new_w) / 2;
+    lb.dy = (net_h - lb.new_h) / 2;
+    return lb;
+}
+
+/* One axis of the letterbox. Darknet's resize_image() samples resized pixel
+ * c at original pixel index c * (orig-1)/(new-1) (corners aligned), so in
+ * continuous coordinates with pixel centres at +0.5:
+ *   o = (n - d - 0.5) * (orig-1)/(new-1) + 0.5.
+ * When orig or new is 1 that mapping degenerates (Darknet then copies the
+ * last pixel); we fall back to plain proportional scaling o = (n - d) *
+ * orig/new, which is invertible. */
+static void gc_lb_axis(int orig, int newsz, double *scale, double *centre)
+{
+    if (orig > 1 && newsz > 1) {
+        *scale = (double)(orig - 1) / (double)(newsz - 1);
+        *centre = 0.5;
+    } else {
+        *scale = (double)orig / (double)newsz;
+        *centre = 0.0;
+    }
+}
+
+static void gc_lb_to_orig_d(const gc_letterbox *lb, double nx, double ny, double *ox, double *oy)
+{
+    double sx, cx, sy, cy;
+    gc_lb_axis(lb->orig_w, lb->new_w, &sx, &cx);
+    gc_lb_axis(lb->orig_h, lb->new_h, &sy, &cy);
+    *ox = (nx - lb->dx - cx) * sx + cx;
+    *oy = (ny - lb->dy - cy) * sy + cy;
+}
+
+static void gc_lb_to_net_d(const gc_letterbox *lb, double ox, double oy, double *nx, double *ny)
+{
+    double sx, cx, sy, cy;
+    gc_lb_axis(lb->orig_w, lb->new_w, &sx, &cx);
+    gc_lb_axis(lb->orig_h, lb->new_h, &sy, &cy);
+    *nx = (ox - cx) / sx + cx + lb->dx;
+    *ny = (oy - cy) / sy + cy + lb->dy;
+}
+
+void gc_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy)
+{
+    double x, y;
+    gc_lb_to_orig_d(lb, net_x, net_y, &x, &y);
+    *ox = (float)x;
+    *oy = (float)y;
+}
+
+void gc_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y)
+{
+    double x, y;
+    gc_lb_to_net_d(lb, ox, oy, &x, &y);
+    *net_x = (float)x;
+    *net_y = (float)y;
+}
+
+/* ---- resampling ---------------------------------------------------------- */
+
+/* Bilinear sample of m (mw x mh) at continuous cell-index coordinates (mx, my)
+ * where cell (i, j) has its centre at (i, j); clamped at the edges. */
+static float gc_sample_bilinear(const float *m, int mw, int mh, double mx, double my)
+{
+    if (mx < 0) mx = 0;
+    if (my < 0) my = 0;
+    if (mx > mw - 1) mx = mw - 1;
+    if (my > mh - 1) my = mh - 1;
+    int x0 = (int)mx, y0 = (int)my;
+    int x1 = x0 + 1 < mw ? x0 + 1 : x0;
+    int y1 = y0 + 1 < mh ? y0 + 1 : y0;
+    double fx = mx - x0, fy = my - y0;
+    double top = (1 - fx) * m[(size_t)y0 * mw + x0] + fx * m[(size_t)y0 * mw + x1];
+    double bot = (1 - fx) * m[(size_t)y1 * mw + x0] + fx * m[(size_t)y1 * mw + x1];
+    return (float)((1 - fy) * top + fy * bot);
+}
+
+/* Each original pixel centre goes through the inverse letterbox to network
+ * coordinates, then to map cell coordinates (cell i covers [i, i+1) *
+ * net/m, centre aligned), and is sampled there. No network-size buffer. */
+void gc_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
+{
+    assert(map && out && lb && mw > 0 && mh > 0);
+    double cell_x = (double)mw / lb->net_w, cell_y = (double)mh / lb->net_h;
+    for (int y = 0; y < lb->orig_h; ++y) {
+        for (int x = 0; x < lb->orig_w; ++x) {
+            double nx, ny;
+            gc_lb_to_net_d(lb, x + 0.5, y + 0.5, &nx, &ny);
+            out[(size_t)y * lb->orig_w + x] =
+                gc_sample_bilinear(map, mw, mh, nx * cell_x - 0.5, ny * cell_y - 0.5);
+        }
+    }
+}
+
+void gc_resize_bilinear(const float *in, int iw, int ih, float *out, int ow, int oh)
+{
+    assert(in && out && iw > 0 && ih > 0 && ow >= 0 && oh >= 0);
+    double sx = (double)iw / (ow ? ow : 1), sy = (double)ih / (oh ? oh : 1);
+    for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x)
+            out[(size_t)y * ow + x] =
+                gc_sample_bilinear(in, iw, ih, (x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5);
+}
+
+/* Seed 004: x = x - min(x); x = x / max(x). A constant (or all-zero) array
+ * has nothing to show and becomes all zero instead of 0/0 = NaN. */
+float gc_normalize_minmax(float *x, size_t n)
+{
+    if (n == 0) return 0;
+    float lo = x[0], hi = x[0];
+    for (size_t i = 1; i < n; ++i) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+    }
+    float range = hi - lo;
+    if (!(range > 0) || !isfinite(range)) {
+        memset(x, 0, n * sizeof *x);
+        return isfinite(range) ? range : 0;
+    }
+    for (size_t i = 0; i < n; ++i) x[i] = (float)(((double)x[i] - lo) / range);
+    return range;
+}
+
+/* ---- colour ---------------------------------------------------------------- */
+
+static unsigned char gc_to_byte(double v)
+{
+    if (!(v > 0)) return 0;
+    if (v >= 1) return 255;
+    return (unsigned char)(v * 255.0 + 0.5);
+}
+
+static double gc_clamp01(double v)
+{
+    if (!(v > 0)) return 0; /* also NaN */
+    return v > 1 ? 1 : v;
+}
+
+/* The classic piecewise-linear jet (MATLAB / matplotlib): dark blue (0,0,.5)
+ * at 0, through blue, cyan, green, yellow and red, to dark red (.5,0,0) at 1. */
+void gc_colormap_jet(float v, unsigned char rgb[3])
+{
+    double t = gc_clamp01(v);
+    rgb[0] = gc_to_byte(1.5 - fabs(4 * t - 3));
+    rgb[1] = gc_to_byte(1.5 - fabs(4 * t - 2));
+    rgb[2] = gc_to_byte(1.5 - fabs(4 * t - 1));
+}
+
+/* out = (1 - alpha) * img + alpha * jet(heat), per channel, in [0, 1], then
+ * rounded to 8 bits. alpha is clamped to [0, 1]; alpha = 0 gives the image,
+ * alpha = 1 the colormap. (Seed 004 adds the two scaled images; a convex
+ * blend keeps the result in range without a final rescale.) */
+void gc_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out)
+{
+    assert(img && heat && rgb_out && w >= 0 && h >= 0);
+    double a = gc_clamp01(alpha);
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < n; ++i) {
+        unsigned char jet[3];
+        gc_colormap_jet(heat[i], jet);
+        for (int c = 0; c < 3; ++c) {
+            double im = gc_clamp01(img[(size_t)c * n + i]);
+            rgb_out[i * 3 + c] = gc_to_byte((1 - a) * im + a * (jet[c] / 255.0));
+        }
+    }
+}
+
+/* ---- drawing --------------------------------------------------------------- */
+
+static void gc_fill_rect(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1,
+                         const unsigned char color[3])
+{
+    /* inclusive corners, clipped to the image */
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > w - 1) x1 = w - 1;
+    if (y1 > h - 1) y1 = h - 1;
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) memcpy(rgb + ((size_t)y * w + x) * 3, color, 3);
+}
+
+/* Corners (x0, y0), (x1, y1) are inclusive, in any order; the outline grows
+ * inwards by t pixels (t < 1 is taken as 1). Pixels outside the image are
+ * skipped. */
+void gc_draw_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
+                 const unsigned char color[3])
+{
+    assert(rgb && color);
+    if (x0 > x1) { int s = x0; x0 = x1; x1 = s; }
+    if (y0 > y1) { int s = y0; y0 = y1; y1 = s; }
+    if (t < 1) t = 1;
+    gc_fill_rect(rgb, w, h, x0, y0, x1, y0 + t - 1, color);         /* top    */
+    gc_fill_rect(rgb, w, h, x0, y1 - t + 1, x1, y1, color);         /* bottom */
+    gc_fill_rect(rgb, w, h, x0, y0, x0 + t - 1, y1, color);         /* left   */
+    gc_fill_rect(rgb, w, h, x1 - t + 1, y0, x1, y1, color);         /* right  */
+}
+
+/* 5x7 font for printable ASCII 32..126: 7 rows per glyph, top to bottom; bit 4
+ * of each row is the leftmost column. */
+static const unsigned char gc_font5x7[95][7] = {
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, /* ' ' */
+    {0x04, 0x04, 0x04, 0x04, 0x04, 0x00, 0x04}, /* !  */
+    {0x0A, 0x0A, 0x0A, 0x00, 0x00, 0x00, 0x00}, /* "  */
+    {0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A}, /* #  */
+    {0x04, 0x0F, 0x14, 0x0E, 0x05, 0x1E, 0x04}, /* $  */
+    {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}, /* %  */
+    {0x0C, 0x12, 0x14, 0x08, 0x15, 0x12, 0x0D}, /* &  */
+    {0x0C, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00}, /* '  */
+    {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02}, /* (  */
+    {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08}, /* )  */
+    {0x00, 0x04, 0x15, 0x0E, 0x15, 0x04, 0x00}, /* *  */
+    {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}, /* +  */
+    {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08}, /* ,  */
+    {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}, /* -  */
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}, /* .  */
+    {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00}, /* /  */
+    {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, /* 0  */
+    {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}, /* 1  */
+    {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, /* 2  */
+    {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}, /* 3  */
+    {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, /* 4  */
+    {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}, /* 5  */
+    {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, /* 6  */
+    {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}, /* 7  */
+    {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, /* 8  */
+    {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}, /* 9  */
+    {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}, /* :  */
+    {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x04, 0x08}, /* ;  */
+    {0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02}, /* <  */
+    {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}, /* =  */
+    {0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08}, /* >  */
+    {0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04}, /* ?  */
+    {0x0E, 0x11, 0x01, 0x0D, 0x15, 0x15, 0x0E}, /* @  */
+    {0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11}, /* A  */
+    {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}, /* B  */
+    {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}, /* C  */
+    {0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C}, /* D  */
+    {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}, /* E  */
+    {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}, /* F  */
+    {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}, /* G  */
+    {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}, /* H  */
+    {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}, /* I  */
+    {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}, /* J  */
+    {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}, /* K  */
+    {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}, /* L  */
+    {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}, /* M  */
+    {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11}, /* N  */
+    {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}, /* O  */
+    {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10}, /* P  */
+    {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}, /* Q  */
+    {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}, /* R  */
+    {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}, /* S  */
+    {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}, /* T  */
+    {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}, /* U  */
+    {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04}, /* V  */
+    {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}, /* W  */
+    {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11}, /* X  */
+    {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04}, /* Y  */
+    {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}, /* Z  */
+    {0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E}, /* [  */
+    {0x00, 0x10, 0x08, 0x04, 0x02, 0x01, 0x00}, /* \  */
+    {0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E}, /* ]  */
+    {0x04, 0x0A, 0x11, 0x00, 0x00, 0x00, 0x00}, /* ^  */
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F}, /* _  */
+    {0x08, 0x04, 0x02, 0x00, 0x00, 0x00, 0x00}, /* `  */
+    {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}, /* a  */
+    {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1E}, /* b  */
+    {0x00, 0x00, 0x0E, 0x10, 0x10, 0x11, 0x0E}, /* c  */
+    {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}, /* d  */
+    {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}, /* e  */
+    {0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08}, /* f  */
+    {0x00, 0x0F, 0x11, 0x11, 0x0F, 0x01, 0x0E}, /* g  */
+    {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11}, /* h  */
+    {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}, /* i  */
+    {0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0C}, /* j  */
+    {0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12}, /* k  */
+    {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}, /* l  */
+    {0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11}, /* m  */
+    {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}, /* n  */
+    {0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E}, /* o  */
+    {0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10}, /* p  */
+    {0x00, 0x00, 0x0D, 0x13, 0x0F, 0x01, 0x01}, /* q  */
+    {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}, /* r  */
+    {0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E}, /* s  */
+    {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}, /* t  */
+    {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}, /* u  */
+    {0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04}, /* v  */
+    {0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0A}, /* w  */
+    {0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11}, /* x  */
+    {0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E}, /* y  */
+    {0x00, 0x00, 0x1F, 0x02, 0x04, 0x08, 0x1F}, /* z  */
+    {0x02, 0x04, 0x04, 0x08, 0x04, 0x04, 0x02}, /* {  */
+    {0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}, /* |  */
+    {0x08, 0x04, 0x04, 0x02, 0x04, 0x04, 0x08}, /* }  */
+    {0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00}, /* ~  */
+};
+
+const unsigned char *gc_font_glyph(int ch)
+{
+    if (ch < 32 || ch > 126) ch = '?';
+    return gc_font5x7[ch - 32];
+}
+
+/* Layout: each character takes a 6 x 8 cell (glyph + 1 column / row of
+ * spacing), the label has a 1-cell-pixel margin: width (6n + 1) * scale,
+ * height 9 * scale. */
+int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
+                 const unsigned char fg[3], const unsigned char bg[3])
+{
+    assert(rgb && text && fg && bg);
+    if (scale < 1) scale = 1;
+    int n = (int)strlen(text);
+    int tw = (GC_FONT_CELL_W * n + 1) * scale, th = (GC_FONT_CELL_H + 1) * scale;
+    gc_fill_rect(rgb, w, h, x, y, x + tw - 1, y + th - 1, bg);
+    for (int i = 0; i < n; ++i) {
+        const unsigned char *g = gc_font_glyph((unsigned char)text[i]);
+        int cx = x + (1 + GC_FONT_CELL_W * i) * scale, cy = y + scale;
+        for (int r = 0; r < 7; ++r)
+            for (int c = 0; c < 5; ++c)
+                if (g[r] & (0x10 >> c))
+                    gc_fill_rect(rgb, w, h, cx + c * scale, cy + r * scale,
+                                 cx + (c + 1) * scale - 1, cy + (r + 1) * scale - 1, fg);
+    }
+    return tw;
+}

@@ -1,0 +1,391 @@
+/* Tests for gc_image: PNG and .npy files read back independently, atomic
+ * writes that leave nothing behind on failure, and image checking on broken
+ * files. Every test works in its own mkdtemp() directory. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "darknet.h"
+#include "gc_image.h"
+#include "gc_tests.h"
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/gc_check_image_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* rm -r of tmpdir, two levels deep at most (all these tests need). */
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) rm_tree(p);
+        else unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void teardown(void)
+{
+    rm_tree(tmpdir);
+}
+
+static void path_in(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(n ? (size_t)n : 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void spit(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Copies the first `keep` bytes of src to dst. */
+static void truncate_copy(const char *src, const char *dst, size_t keep)
+{
+    size_t n;
+    unsigned char *b = slurp(src, &n);
+    ck_assert(keep < n);
+    spit(dst, b, keep);
+    free(b);
+}
+
+/* ---- PNG -------------------------------------------------------------------- */
+
+START_TEST(png_round_trip)
+{
+    enum { W = 7, H = 5 };
+    unsigned char rgb[W * H * 3];
+    for (int i = 0; i < W * H * 3; ++i) rgb[i] = (unsigned char)(i * 29 + 3);
+    char path[256], tmp[300];
+    path_in(path, sizeof path, "map.png");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    gc_err e = {""};
+    ck_assert_int_eq(gc_write_png(path, W, H, rgb, &e), 0);
+    ck_assert(!exists(tmp));
+
+    int w = 0, h = 0;
+    ck_assert_int_eq(gc_image_check(path, &w, &h, &e), 0);
+    ck_assert(w == W && h == H);
+
+    /* read back through Darknet's own (independent) stb_image copy */
+    image im = load_image_color(path, 0, 0);
+    ck_assert(im.w == W && im.h == H && im.c == 3);
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x)
+            for (int c = 0; c < 3; ++c) {
+                int got = (int)lroundf(im.data[c * W * H + y * W + x] * 255);
+                ck_assert_int_eq(got, rgb[(y * W + x) * 3 + c]);
+            }
+    free_image(im);
+
+    ck_assert_int_eq(gc_write_png(path, 0, H, rgb, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+}
+END_TEST
+
+/* ---- .npy ------------------------------------------------------------------- */
+
+START_TEST(npy_round_trip_and_header)
+{
+    enum { R = 3, C = 5 };
+    float data[R * C];
+    for (int i = 0; i < R * C; ++i) data[i] = (i - 7) * 0.37f + (i == 4 ? 1e-30f : 0) + (i == 9 ? 3e37f : 0);
+    char path[256];
+    path_in(path, sizeof path, "map.npy");
+    gc_err e = {""};
+    ck_assert_int_eq(gc_write_npy(path, data, R, C, &e), 0);
+
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    ck_assert_uint_ge(n, 10);
+    ck_assert(memcmp(b, "\x93NUMPY", 6) == 0);
+    ck_assert(b[6] == 1 && b[7] == 0);
+    size_t hlen = b[8] | (size_t)b[9] << 8;
+    ck_assert_uint_eq((10 + hlen) % 64, 0);
+    ck_assert_uint_eq(n, 10 + hlen + sizeof data);
+    ck_assert_int_eq(b[10 + hlen - 1], '\n');
+    char *hdr = calloc(1, hlen + 1);
+    memcpy(hdr, b + 10, hlen);
+    ck_assert_ptr_nonnull(strstr(hdr, "'descr': '<f4'"));
+    ck_assert_ptr_nonnull(strstr(hdr, "'fortran_order': False"));
+    ck_assert_ptr_nonnull(strstr(hdr, "'shape': (3, 5)"));
+    ck_assert_int_eq(hdr[0], '{');
+    ck_assert_ptr_nonnull(strchr(hdr, '}'));
+    for (char *p = strchr(hdr, '}') + 1; *p != '\n'; ++p) ck_assert_int_eq(*p, ' ');
+    free(hdr);
+    /* data: little-endian float32, C order */
+    for (int i = 0; i < R * C; ++i) {
+        const unsigned char *p = b + 10 + hlen + 4 * i;
+        uint32_t u = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        float f;
+        memcpy(&f, &u, 4);
+        ck_assert(f == data[i]);
+    }
+    free(b);
+
+    size_t rows = 0, cols = 0;
+    float *back = gc_read_npy(path, &rows, &cols, &e);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(rows == R && cols == C);
+    ck_assert(memcmp(back, data, sizeof data) == 0);
+    free(back);
+
+    /* an empty array and a wide shape string */
+    ck_assert_int_eq(gc_write_npy(path, data, 0, 5, &e), 0);
+    back = gc_read_npy(path, &rows, &cols, &e);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(rows == 0 && cols == 5);
+    free(back);
+    float *big = calloc(123457, sizeof(float));
+    big[123456] = 42;
+    ck_assert_int_eq(gc_write_npy(path, big, 123457, 1, &e), 0);
+    b = slurp(path, &n);
+    hlen = b[8] | (size_t)b[9] << 8;
+    ck_assert_uint_eq((10 + hlen) % 64, 0);
+    free(b);
+    back = gc_read_npy(path, &rows, &cols, &e);
+    ck_assert(back && rows == 123457 && cols == 1 && back[123456] == 42);
+    free(back);
+    free(big);
+}
+END_TEST
+
+START_TEST(npy_read_rejects_bad_files)
+{
+    char path[256], bad[256];
+    const float data[4] = {1, 2, 3, 4};
+    path_in(path, sizeof path, "good.npy");
+    path_in(bad, sizeof bad, "bad.npy");
+    gc_err e = {""};
+    size_t r, c, n;
+    ck_assert_int_eq(gc_write_npy(path, data, 2, 2, &e), 0);
+    unsigned char *b = slurp(path, &n);
+
+    /* trailing garbage */
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, b, n);
+    longer[n] = 0;
+    spit(bad, longer, n + 1);
+    free(longer);
+    e.msg[0] = 0;
+    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, bad));
+    /* truncated data */
+    spit(bad, b, n - 1);
+    e.msg[0] = 0;
+    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, bad));
+    /* wrong magic */
+    b[1] = 'X';
+    spit(bad, b, n);
+    e.msg[0] = 0;
+    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, bad));
+    b[1] = 'N';
+    /* float64 */
+    char *d = strstr((char *)b + 10, "<f4");
+    ck_assert_ptr_nonnull(d);
+    d[2] = '8';
+    spit(bad, b, n);
+    e.msg[0] = 0;
+    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, bad));
+    ck_assert_ptr_nonnull(strstr(e.msg, "<f4"));
+    free(b);
+    /* missing file */
+    path_in(bad, sizeof bad, "missing.npy");
+    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, bad));
+    ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
+}
+END_TEST
+
+/* ---- atomic writes ------------------------------------------------------------ */
+
+START_TEST(write_into_missing_directory_fails_cleanly)
+{
+    char path[256], tmp[300];
+    path_in(path, sizeof path, "no/such/dir/map.png");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const unsigned char rgb[3] = {1, 2, 3};
+    gc_err e = {""};
+    ck_assert_int_eq(gc_write_png(path, 1, 1, rgb, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
+    ck_assert_ptr_null(strchr(e.msg, '\n'));
+    ck_assert(!exists(path) && !exists(tmp));
+
+    e.msg[0] = 0;
+    const float f[1] = {1};
+    ck_assert_int_eq(gc_write_npy(path, f, 1, 1, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    ck_assert(!exists(path) && !exists(tmp));
+}
+END_TEST
+
+/* The rename step fails when PATH is a non-empty directory: PATH.tmp was
+ * written by then and must be removed again. */
+START_TEST(failed_rename_removes_tmp)
+{
+    char path[256], tmp[300], inner[300];
+    path_in(path, sizeof path, "occupied");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(inner, sizeof inner, "%s/keep", path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    spit(inner, "x", 1);
+    gc_err e = {""};
+    ck_assert_int_eq(gc_write_file(path, "hello", 5, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    ck_assert(!exists(tmp));
+    ck_assert(exists(inner));
+
+    /* and the success path replaces an existing file whole */
+    path_in(path, sizeof path, "plain.txt");
+    spit(path, "old contents, longer", 20);
+    ck_assert_int_eq(gc_write_file(path, "new", 3, &e), 0);
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    ck_assert(n == 3 && memcmp(b, "new", 3) == 0);
+    free(b);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert(!exists(tmp));
+}
+END_TEST
+
+/* ---- image checking ------------------------------------------------------------ */
+
+static void expect_check_fails(const char *path, const char *why)
+{
+    gc_err e = {""};
+    int w = -7, h = -7;
+    ck_assert_msg(gc_image_check(path, &w, &h, &e) == -1, "%s accepted (%s)", path, why);
+    ck_assert_msg(strstr(e.msg, path) != NULL, "message '%s' does not name %s", e.msg, path);
+    ck_assert_ptr_null(strchr(e.msg, '\n'));
+    ck_assert(w == -7 && h == -7);
+}
+
+START_TEST(image_check_valid_and_broken_files)
+{
+    char png[256], jpg_base[256], jpg[300], cut[256], txt[256], empty[256], missing[256];
+    path_in(png, sizeof png, "ok.png");
+    path_in(jpg_base, sizeof jpg_base, "ok");
+    snprintf(jpg, sizeof jpg, "%s.jpg", jpg_base);
+    gc_err e = {""};
+
+    enum { W = 48, H = 32 };
+    unsigned char rgb[W * H * 3];
+    for (int i = 0; i < W * H * 3; ++i) rgb[i] = (unsigned char)((i * 7) ^ (i >> 5));
+    ck_assert_int_eq(gc_write_png(png, W, H, rgb, &e), 0);
+    image im = make_image(W, H, 3);
+    for (int i = 0; i < W * H * 3; ++i) im.data[i] = (float)((i * 13) % 256) / 255.0f;
+    save_image_options(im, jpg_base, JPG, 90); /* Darknet's writer appends .jpg */
+    free_image(im);
+
+    int w = 0, h = 0;
+    ck_assert_int_eq(gc_image_check(png, &w, &h, &e), 0);
+    ck_assert(w == W && h == H);
+    w = h = 0;
+    ck_assert_int_eq(gc_image_check(jpg, &w, &h, &e), 0);
+    ck_assert(w == W && h == H);
+    ck_assert_int_eq(gc_image_check(jpg, NULL, NULL, &e), 0);
+
+    path_in(missing, sizeof missing, "missing.jpg");
+    expect_check_fails(missing, "missing");
+    gc_image_check(missing, NULL, NULL, &e);
+    ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
+
+    size_t n;
+    free(slurp(png, &n));
+    path_in(cut, sizeof cut, "cut.png");
+    truncate_copy(png, cut, n / 2);
+    expect_check_fails(cut, "truncated PNG");
+    free(slurp(jpg, &n));
+    path_in(cut, sizeof cut, "cut.jpg");
+    truncate_copy(jpg, cut, n / 2);
+    expect_check_fails(cut, "truncated JPEG");
+
+    path_in(txt, sizeof txt, "notes.jpg");
+    const char *text = "this is not an image\n";
+    spit(txt, text, strlen(text));
+    expect_check_fails(txt, "text file");
+
+    path_in(empty, sizeof empty, "empty.png");
+    spit(empty, "", 0);
+    expect_check_fails(empty, "empty file");
+    gc_image_check(empty, NULL, NULL, &e);
+    ck_assert_ptr_nonnull(strstr(e.msg, ": empty file"));
+
+    /* a grey PNG whose header claims 30000 x 30000: within stb's limits, but
+     * Darknet loads it as 3 float channels and indexes w*h*c with int (2.7e9
+     * > INT_MAX). Refused from the header, before any decoding. */
+    static const unsigned char huge_png[] = {
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+        0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30, 8, 0, 0, 0, 0,
+        0x12, 0x34, 0x56, 0x78,
+        0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    char huge[256];
+    path_in(huge, sizeof huge, "huge.png");
+    spit(huge, huge_png, sizeof huge_png);
+    expect_check_fails(huge, "30000x30000");
+    gc_image_check(huge, NULL, NULL, &e);
+    ck_assert_ptr_nonnull(strstr(e.msg, "30000x30000"));
+
+    expect_check_fails(tmpdir, "directory");
+}
+END_TEST
+
+Suite *suite_image(void)
+{
+    Suite *s = suite_create("image");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, png_round_trip);
+    tcase_add_test(tc, npy_round_trip_and_header);
+    tcase_add_test(tc, npy_read_rejects_bad_files);
+    tcase_add_test(tc, write_into_missing_directory_fails_cleanly);
+    tcase_add_test(tc, failed_rename_removes_tmp);
+    tcase_add_test(tc, image_check_valid_and_broken_files);
+    suite_add_tcase(s, tc);
+    return s;
+}

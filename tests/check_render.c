@@ -1,0 +1,459 @@
+/* Tests for gc_render: letterbox geometry against Darknet's own
+ * letterbox_image(), the inverse mapping of maps onto the original image,
+ * resampling, normalisation, colormap, overlay and clipped drawing. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "darknet.h"
+#include "gc_render.h"
+#include "gc_tests.h"
+
+/* ---- letterbox ----------------------------------------------------------- */
+
+static void assert_lb(gc_letterbox lb, int new_w, int new_h, int dx, int dy)
+{
+    ck_assert_int_eq(lb.new_w, new_w);
+    ck_assert_int_eq(lb.new_h, new_h);
+    ck_assert_int_eq(lb.dx, dx);
+    ck_assert_int_eq(lb.dy, dy);
+}
+
+/* By hand from letterbox_image():
+ * 768x576 -> 416x416: 416/768 < 416/576, new_w = 416, new_h = 576*416/768 = 312, dy = 52.
+ * 480x640 -> 416x416: portrait, new_h = 416, new_w = 480*416/640 = 312, dx = 52.
+ * 333x500 -> 320x320: new_h = 320, new_w = 106560/500 = 213 (213.12), dx = 107/2 = 53.
+ * 640x480 -> 608x320: 608/640 >= 320/480, new_h = 320, new_w = 204800/480 = 426, dx = 91.
+ * 100x100 -> 416x416: upscale, no padding. */
+START_TEST(letterbox_geometry_by_hand)
+{
+    gc_letterbox lb = gc_letterbox_make(768, 576, 416, 416);
+    ck_assert(lb.orig_w == 768 && lb.orig_h == 576 && lb.net_w == 416 && lb.net_h == 416);
+    assert_lb(lb, 416, 312, 0, 52);
+    assert_lb(gc_letterbox_make(480, 640, 416, 416), 312, 416, 52, 0);
+    assert_lb(gc_letterbox_make(333, 500, 320, 320), 213, 320, 53, 0);
+    assert_lb(gc_letterbox_make(640, 480, 608, 320), 426, 320, 91, 0);
+    assert_lb(gc_letterbox_make(100, 100, 416, 416), 416, 416, 0, 0);
+    /* 467*416/700 = 277.53: truncated, not rounded; dy = 139/2 = 69 */
+    assert_lb(gc_letterbox_make(700, 467, 416, 416), 416, 277, 0, 69);
+    /* Darknet would make a 0-pixel-high image; we keep one row */
+    assert_lb(gc_letterbox_make(2000, 1, 416, 416), 416, 1, 0, 207);
+}
+END_TEST
+
+/* Runs Darknet's letterbox_image() on a synthetic image whose channel 0 is
+ * the horizontal ramp x/(w-1), channel 1 the vertical ramp y/(h-1) and
+ * channel 2 is 1: the non-grey area gives new_w, new_h, dx, dy, and since
+ * Darknet's resize is linear interpolation, the ramps give the original
+ * coordinate every network pixel was sampled from, which must be
+ * gc_letterbox_to_orig() of that pixel's centre. */
+static void check_against_darknet(int w, int h, int nw, int nh)
+{
+    image im = make_image(w, h, 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            im.data[0 * w * h + y * w + x] = w > 1 ? (float)x / (w - 1) : 0;
+            im.data[1 * w * h + y * w + x] = h > 1 ? (float)y / (h - 1) : 0;
+            im.data[2 * w * h + y * w + x] = 1;
+        }
+    image boxed = letterbox_image(im, nw, nh);
+    int x0 = nw, y0 = nh, x1 = -1, y1 = -1;
+    for (int y = 0; y < nh; ++y)
+        for (int x = 0; x < nw; ++x)
+            if (boxed.data[2 * nw * nh + y * nw + x] != 0.5f) {
+                if (x < x0) x0 = x;
+                if (y < y0) y0 = y;
+                if (x > x1) x1 = x;
+                if (y > y1) y1 = y;
+            }
+    gc_letterbox lb = gc_letterbox_make(w, h, nw, nh);
+    ck_assert_msg(lb.dx == x0 && lb.dy == y0 && lb.new_w == x1 - x0 + 1 && lb.new_h == y1 - y0 + 1,
+                  "%dx%d -> %dx%d: darknet box (%d,%d) %dx%d, ours (%d,%d) %dx%d", w, h, nw, nh, x0, y0,
+                  x1 - x0 + 1, y1 - y0 + 1, lb.dx, lb.dy, lb.new_w, lb.new_h);
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+            float ox, oy;
+            gc_letterbox_to_orig(&lb, x + 0.5f, y + 0.5f, &ox, &oy);
+            float rx = boxed.data[0 * nw * nh + y * nw + x] * (w - 1) + 0.5f;
+            float ry = boxed.data[1 * nw * nh + y * nw + x] * (h - 1) + 0.5f;
+            ck_assert_msg(fabsf(ox - rx) < 1e-3f && fabsf(oy - ry) < 1e-3f,
+                          "%dx%d -> %dx%d net (%d,%d): darknet samples (%g,%g), we say (%g,%g)", w, h, nw,
+                          nh, x, y, rx, ry, ox, oy);
+        }
+    free_image(boxed);
+    free_image(im);
+}
+
+START_TEST(letterbox_matches_darknet)
+{
+    check_against_darknet(77, 58, 52, 52);   /* landscape, downscale */
+    check_against_darknet(77, 59, 52, 52);   /* new_h = 39.84 truncated */
+    check_against_darknet(30, 41, 64, 64);   /* portrait, upscale */
+    check_against_darknet(33, 50, 32, 32);   /* odd padding, fractional new_w */
+    check_against_darknet(64, 48, 60, 32);   /* non-square network */
+    check_against_darknet(40, 40, 24, 24);   /* same aspect: no padding */
+}
+END_TEST
+
+/* A 13x13 map over a 416x416 input of a 768x576 image (new 416x312 at dy=52),
+ * one hot cell at column 3, row 8: its centre is net (112, 272), which is
+ * orig x = (112 - .5)*767/415 + .5 = 206.57, y = (272 - 52 - .5)*575/311 + .5
+ * = 406.33, i.e. pixel (206, 406). */
+START_TEST(inverse_letterbox_places_hot_cell)
+{
+    enum { MW = 13, MH = 13, OW = 768, OH = 576 };
+    float map[MW * MH] = {0};
+    float *out = malloc(sizeof(float) * OW * OH);
+    ck_assert_ptr_nonnull(out);
+    gc_letterbox lb = gc_letterbox_make(OW, OH, 416, 416);
+    map[8 * MW + 3] = 1;
+    gc_map_to_image(map, MW, MH, &lb, out);
+    size_t best = 0;
+    for (size_t i = 1; i < (size_t)OW * OH; ++i)
+        if (out[i] > out[best]) best = i;
+    ck_assert_int_eq((int)(best % OW), 206);
+    ck_assert_int_eq((int)(best / OW), 406);
+    ck_assert(out[best] > 0.99f && out[best] <= 1.0f);
+    /* the bilinear tent reaches one cell (32 net px, ~59 orig px) each way */
+    ck_assert_float_eq(out[406 * OW + 140], 0);
+    ck_assert_float_eq(out[300 * OW + 206], 0);
+    ck_assert(out[406 * OW + 206 + 40] > 0.2f);
+
+    /* Row 0 of the map covers net y < 32, inside the top padding (52 px): its
+     * tent ends at net y = 48, so it must not show on the image at all. */
+    memset(map, 0, sizeof map);
+    for (int x = 0; x < MW; ++x) map[x] = 1;
+    gc_map_to_image(map, MW, MH, &lb, out);
+    for (size_t i = 0; i < (size_t)OW * OH; ++i) ck_assert_float_eq(out[i], 0);
+
+    /* A constant map stays constant (clamped edges, weights sum to 1). */
+    for (int i = 0; i < MW * MH; ++i) map[i] = 0.25f;
+    gc_map_to_image(map, MW, MH, &lb, out);
+    for (size_t i = 0; i < (size_t)OW * OH; ++i) ck_assert_float_eq_tol(out[i], 0.25f, 1e-6f);
+    free(out);
+}
+END_TEST
+
+START_TEST(letterbox_round_trip)
+{
+    const int sizes[][4] = {{768, 576, 416, 416}, {480, 640, 416, 416}, {333, 500, 320, 320},
+                            {640, 480, 608, 320}, {1, 50, 32, 32}, {50, 1, 32, 32}};
+    uint32_t s = 1;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+        gc_letterbox lb = gc_letterbox_make(sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
+        for (int t = 0; t < 200; ++t) {
+            s = s * 1664525u + 1013904223u;
+            float px = (float)((s >> 8) % 10000) / 10000.0f * lb.orig_w;
+            s = s * 1664525u + 1013904223u;
+            float py = (float)((s >> 8) % 10000) / 10000.0f * lb.orig_h;
+            float nx, ny, ox, oy;
+            gc_letterbox_to_net(&lb, px, py, &nx, &ny);
+            gc_letterbox_to_orig(&lb, nx, ny, &ox, &oy);
+            ck_assert_float_eq_tol(ox, px, 1e-3f);
+            ck_assert_float_eq_tol(oy, py, 1e-3f);
+        }
+    }
+    /* corners of the resized area are the outer pixel centres */
+    gc_letterbox lb = gc_letterbox_make(768, 576, 416, 416);
+    float ox, oy;
+    gc_letterbox_to_orig(&lb, 0.5f, 52.5f, &ox, &oy);
+    ck_assert_float_eq_tol(ox, 0.5f, 1e-5f);
+    ck_assert_float_eq_tol(oy, 0.5f, 1e-5f);
+    gc_letterbox_to_orig(&lb, 415.5f, 363.5f, &ox, &oy);
+    ck_assert_float_eq_tol(ox, 767.5f, 1e-4f);
+    ck_assert_float_eq_tol(oy, 575.5f, 1e-4f);
+}
+END_TEST
+
+/* ---- resampling and normalisation ------------------------------------------ */
+
+START_TEST(resize_constant_and_ramp_exact)
+{
+    float in[5 * 4], out[13 * 9];
+    for (int i = 0; i < 20; ++i) in[i] = 3.5f;
+    gc_resize_bilinear(in, 5, 4, out, 13, 9);
+    for (int i = 0; i < 13 * 9; ++i) ck_assert_float_eq_tol(out[i], 3.5f, 1e-6f);
+
+    /* horizontal ramp in = x, 4 -> 10 columns: out = clamp((x+.5)*.4 - .5, 0, 3) */
+    float ramp[4 * 2], up[10 * 3];
+    for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 4; ++x) ramp[y * 4 + x] = (float)x;
+    gc_resize_bilinear(ramp, 4, 2, up, 10, 3);
+    for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 10; ++x) {
+            double want = (x + 0.5) * 0.4 - 0.5;
+            want = want < 0 ? 0 : want > 3 ? 3 : want;
+            ck_assert_float_eq_tol(up[y * 10 + x], want, 1e-6);
+        }
+
+    /* vertical ramp, 8 -> 4 rows: samples at 2y + .5, no clamping */
+    float vr[3 * 8], down[3 * 4];
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 3; ++x) vr[y * 3 + x] = (float)y;
+    gc_resize_bilinear(vr, 3, 8, down, 3, 4);
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 3; ++x) ck_assert_float_eq_tol(down[y * 3 + x], 2 * y + 0.5f, 1e-6f);
+
+    /* same size is the identity */
+    float id[20];
+    for (int i = 0; i < 20; ++i) in[i] = (float)(i * i % 7);
+    gc_resize_bilinear(in, 5, 4, id, 5, 4);
+    for (int i = 0; i < 20; ++i) ck_assert_float_eq(id[i], in[i]);
+}
+END_TEST
+
+START_TEST(normalize_minmax)
+{
+    float x[4] = {2, 4, 6, 3};
+    ck_assert_float_eq(gc_normalize_minmax(x, 4), 4);
+    ck_assert_float_eq(x[0], 0);
+    ck_assert_float_eq(x[1], .5f);
+    ck_assert_float_eq(x[2], 1);
+    ck_assert_float_eq(x[3], .25f);
+
+    float c[5] = {7, 7, 7, 7, 7};
+    ck_assert_float_eq(gc_normalize_minmax(c, 5), 0);
+    for (int i = 0; i < 5; ++i) {
+        ck_assert(!isnan(c[i]));
+        ck_assert_float_eq(c[i], 0);
+    }
+    float z[3] = {0, 0, 0};
+    ck_assert_float_eq(gc_normalize_minmax(z, 3), 0);
+    for (int i = 0; i < 3; ++i) ck_assert_float_eq(z[i], 0);
+    ck_assert_float_eq(gc_normalize_minmax(z, 0), 0);
+}
+END_TEST
+
+/* ---- colour ---------------------------------------------------------------- */
+
+static double hue_deg(const unsigned char *c)
+{
+    double r = c[0] / 255.0, g = c[1] / 255.0, b = c[2] / 255.0;
+    double mx = fmax(r, fmax(g, b)), mn = fmin(r, fmin(g, b)), d = mx - mn;
+    if (d == 0) return -1;
+    double h;
+    if (mx == r) h = fmod((g - b) / d, 6.0);
+    else if (mx == g) h = (b - r) / d + 2;
+    else h = (r - g) / d + 4;
+    h *= 60;
+    return h < 0 ? h + 360 : h;
+}
+
+START_TEST(colormap_jet_endpoints_and_hue)
+{
+    unsigned char c[3];
+    gc_colormap_jet(0, c);
+    ck_assert(c[0] == 0 && c[1] == 0 && c[2] == 128); /* dark blue */
+    gc_colormap_jet(1, c);
+    ck_assert(c[0] == 128 && c[1] == 0 && c[2] == 0); /* dark red */
+    gc_colormap_jet(.5f, c);
+    ck_assert(c[0] == 128 && c[1] == 255 && c[2] == 128);
+    unsigned char d[3];
+    gc_colormap_jet(-3, d);
+    gc_colormap_jet(0, c);
+    ck_assert(memcmp(c, d, 3) == 0);
+    gc_colormap_jet(NAN, d);
+    ck_assert(memcmp(c, d, 3) == 0);
+    gc_colormap_jet(7, d);
+    gc_colormap_jet(1, c);
+    ck_assert(memcmp(c, d, 3) == 0);
+
+    /* hue falls monotonically from blue (240) to red (0) */
+    double prev = 361;
+    for (int i = 0; i <= 256; ++i) {
+        gc_colormap_jet(i / 256.0f, c);
+        double h = hue_deg(c);
+        ck_assert_msg(h >= 0 && h <= prev + 1e-9, "v=%g: hue %g after %g", i / 256.0, h, prev);
+        prev = h;
+    }
+    gc_colormap_jet(0, c);
+    ck_assert_double_eq_tol(hue_deg(c), 240, 1e-9);
+    gc_colormap_jet(1, c);
+    ck_assert_double_eq_tol(hue_deg(c), 0, 1e-9);
+}
+END_TEST
+
+START_TEST(overlay_blend)
+{
+    enum { W = 3, H = 2, N = W * H };
+    float img[3 * N], heat[N];
+    unsigned char out[3 * N], jet[3];
+    for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 37) % 256) / 255.0f;
+    for (int i = 0; i < N; ++i) heat[i] = (float)i / (N - 1);
+
+    gc_overlay(img, W, H, heat, 0, out);
+    for (int i = 0; i < N; ++i)
+        for (int c = 0; c < 3; ++c) ck_assert_int_eq(out[i * 3 + c], ((i + c * N) * 37) % 256);
+
+    gc_overlay(img, W, H, heat, 1, out);
+    for (int i = 0; i < N; ++i) {
+        gc_colormap_jet(heat[i], jet);
+        ck_assert(memcmp(out + i * 3, jet, 3) == 0);
+    }
+
+    /* alpha .5 on img (.8, .4, 0) with heat 1 (jet = (128,0,0)):
+     * (.5*204 + .5*128, .5*102, 0) = (166, 51, 0) */
+    float one[3] = {.8f, .4f, 0};
+    float h1 = 1;
+    unsigned char px[3];
+    gc_overlay(one, 1, 1, &h1, .5f, px);
+    ck_assert(px[0] == 166 && px[1] == 51 && px[2] == 0);
+}
+END_TEST
+
+/* ---- drawing ----------------------------------------------------------------- */
+
+enum { CW = 20, CH = 10, GUARD = 256 };
+
+/* A canvas with sentinel bytes on both sides to catch writes outside it. */
+typedef struct canvas {
+    unsigned char *mem, *px;
+} canvas;
+
+static canvas canvas_new(void)
+{
+    canvas c;
+    c.mem = malloc(CW * CH * 3 + 2 * GUARD);
+    ck_assert_ptr_nonnull(c.mem);
+    memset(c.mem, 0xAA, CW * CH * 3 + 2 * GUARD);
+    c.px = c.mem + GUARD;
+    memset(c.px, 0, CW * CH * 3);
+    return c;
+}
+
+static void canvas_check_free(canvas c)
+{
+    for (int i = 0; i < GUARD; ++i) {
+        ck_assert_int_eq(c.mem[i], 0xAA);
+        ck_assert_int_eq(c.px[CW * CH * 3 + i], 0xAA);
+    }
+    free(c.mem);
+}
+
+static int painted(canvas c, int x, int y)
+{
+    return c.px[(y * CW + x) * 3] != 0;
+}
+
+static const unsigned char RED[3] = {255, 0, 0}, WHITE[3] = {255, 255, 255}, BLUE[3] = {0, 0, 200};
+
+START_TEST(draw_box_inside_and_clipped)
+{
+    canvas c = canvas_new();
+    gc_draw_box(c.px, CW, CH, 2, 1, 8, 6, 1, RED);
+    int n = 0;
+    for (int y = 0; y < CH; ++y)
+        for (int x = 0; x < CW; ++x) {
+            int edge = (x >= 2 && x <= 8 && y >= 1 && y <= 6) && (x == 2 || x == 8 || y == 1 || y == 6);
+            ck_assert_msg(painted(c, x, y) == edge, "pixel (%d,%d)", x, y);
+            n += edge;
+        }
+    ck_assert_int_eq(n, 22);
+    ck_assert(c.px[(1 * CW + 2) * 3 + 0] == 255 && c.px[(1 * CW + 2) * 3 + 1] == 0);
+    canvas_check_free(c);
+
+    /* partly outside, corners given in reverse order, thickness 2: only the
+     * bottom edge (rows 3-4, x 0..8) and right edge (cols 7-8, y 0..4) show */
+    c = canvas_new();
+    gc_draw_box(c.px, CW, CH, 8, 4, -5, -5, 2, RED);
+    for (int y = 0; y < CH; ++y)
+        for (int x = 0; x < CW; ++x) {
+            int want = (x <= 8 && y <= 4) && (y >= 3 || x >= 7);
+            ck_assert_msg(painted(c, x, y) == want, "pixel (%d,%d)", x, y);
+        }
+    canvas_check_free(c);
+
+    /* entirely outside, or enclosing the whole image: nothing inside drawn */
+    c = canvas_new();
+    gc_draw_box(c.px, CW, CH, 30, 2, 40, 8, 3, RED);
+    gc_draw_box(c.px, CW, CH, -100, -100, 100, 100, 2, RED);
+    gc_draw_box(c.px, CW, CH, -7, -3, -1, 25, 1, RED);
+    for (int y = 0; y < CH; ++y)
+        for (int x = 0; x < CW; ++x) ck_assert(!painted(c, x, y));
+    canvas_check_free(c);
+}
+END_TEST
+
+START_TEST(draw_text_layout_and_clip)
+{
+    /* "1" at (2,1), scale 1: background 7x9 at (2..8, 1..9), glyph pixels at
+     * (3 + col, 2 + row) exactly where the font has its bits */
+    canvas c = canvas_new();
+    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, 2, 1, "1", 1, WHITE, BLUE), 7);
+    const unsigned char *g = gc_font_glyph('1');
+    for (int y = 0; y < CH; ++y)
+        for (int x = 0; x < CW; ++x) {
+            const unsigned char *p = c.px + (y * CW + x) * 3;
+            int in_bg = x >= 2 && x <= 8 && y >= 1 && y <= 9;
+            int r = y - 2, col = x - 3;
+            int fg = r >= 0 && r < 7 && col >= 0 && col < 5 && (g[r] & (0x10 >> col));
+            if (fg) ck_assert(memcmp(p, WHITE, 3) == 0);
+            else if (in_bg) ck_assert(memcmp(p, BLUE, 3) == 0);
+            else ck_assert(p[0] == 0 && p[1] == 0 && p[2] == 0);
+        }
+    canvas_check_free(c);
+
+    /* scaled and partly outside on every side: clipped, no stray writes */
+    c = canvas_new();
+    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, -4, -6, "dog 98.5%", 2, WHITE, BLUE), (6 * 9 + 1) * 2);
+    gc_draw_text(c.px, CW, CH, 15, 5, "(cat_1): a/b-c", 3, WHITE, BLUE);
+    gc_draw_text(c.px, CW, CH, 100, 100, "far away", 1, WHITE, BLUE);
+    int fg = 0;
+    for (int i = 0; i < CW * CH; ++i) fg += c.px[i * 3 + 1] == 255;
+    ck_assert(fg > 0);
+    canvas_check_free(c);
+
+    /* non-printable characters are drawn as '?' */
+    ck_assert_ptr_eq(gc_font_glyph('\t'), gc_font_glyph('?'));
+    ck_assert_ptr_eq(gc_font_glyph(200), gc_font_glyph('?'));
+    c = canvas_new();
+    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, 0, 0, "", 1, WHITE, BLUE), 1);
+    canvas_check_free(c);
+}
+END_TEST
+
+/* Legibility proxies for the glyph table: blank space, every other glyph has
+ * ink, bits only in the 5 columns, and no two characters look the same. */
+START_TEST(font_glyphs_distinct)
+{
+    for (int ch = 32; ch <= 126; ++ch) {
+        const unsigned char *g = gc_font_glyph(ch);
+        int ink = 0;
+        for (int r = 0; r < 7; ++r) {
+            ck_assert_int_eq(g[r] & ~0x1F, 0);
+            ink += g[r] != 0;
+        }
+        if (ch == ' ') ck_assert_int_eq(ink, 0);
+        else ck_assert_msg(ink > 0, "glyph '%c' is empty", ch);
+        for (int o = 32; o < ch; ++o)
+            ck_assert_msg(memcmp(g, gc_font_glyph(o), 7) != 0, "'%c' looks like '%c'", ch, o);
+    }
+    /* spot-check shapes: '1' has a vertical stem, '-' one full row, '_' the
+     * bottom row, '.' only the bottom rows */
+    const unsigned char *one = gc_font_glyph('1');
+    for (int r = 0; r < 6; ++r) ck_assert(one[r] & 0x04);
+    ck_assert_int_eq(gc_font_glyph('-')[3], 0x1F);
+    ck_assert_int_eq(gc_font_glyph('_')[6], 0x1F);
+    for (int r = 0; r < 5; ++r) ck_assert_int_eq(gc_font_glyph('.')[r], 0);
+}
+END_TEST
+
+Suite *suite_render(void)
+{
+    Suite *s = suite_create("render");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, letterbox_geometry_by_hand);
+    tcase_add_test(tc, letterbox_matches_darknet);
+    tcase_add_test(tc, inverse_letterbox_places_hot_cell);
+    tcase_add_test(tc, letterbox_round_trip);
+    tcase_add_test(tc, resize_constant_and_ramp_exact);
+    tcase_add_test(tc, normalize_minmax);
+    tcase_add_test(tc, colormap_jet_endpoints_and_hue);
+    tcase_add_test(tc, overlay_blend);
+    tcase_add_test(tc, draw_box_inside_and_clipped);
+    tcase_add_test(tc, draw_text_layout_and_clip);
+    tcase_add_test(tc, font_glyphs_distinct);
+    suite_add_tcase(s, tc);
+    return s;
+}
