@@ -19,8 +19,6 @@ typedef struct gc_ctx {
     int saved_train;           /* net->train before gc_ctx_init */
     unsigned char *on_path;    /* 1 for layers in (target, score] on a path */
     int path_target, path_score;
-    float *workspace;          /* scratch, at least max(l.outputs) floats */
-    size_t workspace_len;
 } gc_ctx;
 
 /* Prepares c for net (which must have batch 1: call set_batch_network first).

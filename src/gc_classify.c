@@ -1,0 +1,75 @@
+#include "gc_classify.h"
+
+#include <string.h>
+
+int gc_is_detector(const network *net)
+{
+    for (int i = 0; i < net->n; ++i) {
+        LAYER_TYPE t = net->layers[i].type;
+        if (t == YOLO || t == REGION || t == DETECTION) return 1;
+    }
+    return 0;
+}
+
+int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e)
+{
+    int last = net->n - 1;
+    while (last >= 0 && net->layers[last].type == COST) --last;
+    if (last < 0) return gc_fail(e, "network has no layer before its [cost]");
+    memset(out, 0, sizeof *out);
+    if (net->layers[last].type == SOFTMAX) {
+        if (last == 0) return gc_fail(e, "[softmax] is the first layer: there is no logit layer");
+        out->logit_layer = last - 1;
+        out->prob_layer = last;
+        if (net->layers[last - 1].outputs != net->layers[last].inputs)
+            return gc_fail(e, "[softmax] layer %d does not read layer %d's output", last, last - 1);
+    } else {
+        out->logit_layer = last;
+        out->prob_layer = -1;
+    }
+    out->classes = net->layers[out->logit_layer].outputs;
+    return 0;
+}
+
+int gc_default_layer(const network *net, int before, gc_err *e)
+{
+    for (int i = before - 1; i >= 0; --i) {
+        const layer *l = &net->layers[i];
+        if ((long)l->out_w * l->out_h > 1) return i;
+    }
+    gc_fail(e, "no layer before layer %d has a spatial output (w*h > 1): use -layer", before);
+    return -1;
+}
+
+int gc_resolve_layer(const network *net, int requested, int before, int *out, gc_err *e)
+{
+    int idx = requested < 0 ? before + requested : requested;
+    if (idx < 0 || idx >= before)
+        return gc_fail(e, "-layer %d is out of range: explainable layers are 0..%d (or -1..-%d)",
+                       requested, before - 1, before);
+    *out = idx;
+    return 0;
+}
+
+void gc_classifier_probs(const network *net, const gc_classifier *c, float *probs)
+{
+    const layer *src = &net->layers[c->prob_layer >= 0 ? c->prob_layer : c->logit_layer];
+    memcpy(probs, src->output, (size_t)c->classes * sizeof(float));
+    if (c->prob_layer >= 0 && net->hierarchy)
+        hierarchy_predictions(probs, c->classes, net->hierarchy, 1, 1);
+}
+
+void gc_top_k(const float *x, int len, int n, int *idx)
+{
+    /* Insertion into a sorted prefix: n is small (top-N of a few classes). */
+    int have = 0;
+    for (int i = 0; i < len; ++i) {
+        int pos = have;
+        while (pos > 0 && x[idx[pos - 1]] < x[i]) --pos;
+        if (pos >= n) continue;
+        int last = have < n ? have : n - 1;
+        for (int j = last; j > pos; --j) idx[j] = idx[j - 1];
+        idx[pos] = i;
+        if (have < n) ++have;
+    }
+}

@@ -1,0 +1,175 @@
+#include "gc_hooks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_backward.h"
+
+int gc_ctx_init(gc_ctx *c, network *net, gc_err *e)
+{
+    memset(c, 0, sizeof *c);
+    if (!net || net->n <= 0) return gc_fail(e, "network has no layers");
+    if (net->batch != 1)
+        return gc_fail(e, "network batch is %d; gradcam needs batch 1 (set_batch_network)", net->batch);
+    c->net = net;
+    c->n = net->n;
+    c->saved_train = net->train;
+    c->path_target = c->path_score = -1;
+    c->saved = calloc((size_t)c->n, sizeof *c->saved);
+    c->on_path = calloc((size_t)c->n, 1);
+    if (!c->saved || !c->on_path) {
+        gc_ctx_free(c);
+        return gc_fail(e, "out of memory for %d layers", net->n);
+    }
+    return 0;
+}
+
+void gc_ctx_free(gc_ctx *c)
+{
+    if (c->installed) gc_hooks_remove(c);
+    if (c->net) c->net->train = c->saved_train;
+    free(c->saved);
+    free(c->on_path);
+    memset(c, 0, sizeof *c);
+}
+
+void gc_hooks_install(gc_ctx *c)
+{
+    assert(c->net && !c->installed);
+    for (int i = 0; i < c->n; ++i) {
+        c->saved[i] = c->net->layers[i].backward;
+        c->net->layers[i].backward = gc_backward_layer;
+    }
+    c->installed = 1;
+}
+
+void gc_hooks_remove(gc_ctx *c)
+{
+    assert(c->installed);
+    for (int i = 0; i < c->n; ++i) c->net->layers[i].backward = c->saved[i];
+    c->installed = 0;
+}
+
+float *gc_forward(gc_ctx *c, const float *input)
+{
+    /* network_predict() saves and restores *net around an inference forward
+     * (train = 0, no truth, no delta): exactly `darknet classifier predict`
+     * and `darknet detect`. */
+    return network_predict(c->net, (float *)input);
+}
+
+int gc_layer_inputs(const network *net, int i, int *inputs, int max)
+{
+    assert(i >= 0 && i < net->n);
+    const layer *l = &net->layers[i];
+    int k = 0;
+    if (l->type == ROUTE) {
+        for (int j = 0; j < l->n; ++j) {
+            if (k < max) inputs[k] = l->input_layers[j];
+            ++k;
+        }
+        return k;
+    }
+    if (i > 0) {
+        if (k < max) inputs[k] = i - 1;
+        ++k;
+    }
+    if (l->type == SHORTCUT) {
+        if (k < max) inputs[k] = l->index;
+        ++k;
+    }
+    return k;
+}
+
+/* Layers with more inputs than this do not exist in Darknet cfgs we know of;
+ * a route with more is still handled, through the heap. */
+#define GC_MAX_INPUTS 16
+
+int gc_path(gc_ctx *c, int target, int score, gc_err *e)
+{
+    network *net = c->net;
+    if (target < 0 || target >= c->n) return gc_fail(e, "layer %d is out of range 0..%d", target, c->n - 1);
+    if (score <= target || score >= c->n)
+        return gc_fail(e, "score layer %d must come after layer %d", score, target);
+    if (c->path_target == target && c->path_score == score) return 0;
+
+    /* reach[i]: layer i's output depends on the target's output. */
+    unsigned char *reach = calloc((size_t)c->n, 1);
+    if (!reach) return gc_fail(e, "out of memory");
+    int in[GC_MAX_INPUTS];
+    reach[target] = 1;
+    for (int i = target + 1; i <= score; ++i) {
+        int k = gc_layer_inputs(net, i, in, GC_MAX_INPUTS);
+        assert(k <= GC_MAX_INPUTS);
+        for (int j = 0; j < k; ++j)
+            if (in[j] >= 0 && in[j] < c->n && reach[in[j]]) reach[i] = 1;
+    }
+    if (!reach[score]) {
+        free(reach);
+        return gc_fail(e, "layer %d does not depend on layer %d: no gradient can flow", score, target);
+    }
+    /* on_path[i]: reachable from the target and the score depends on it. */
+    memset(c->on_path, 0, (size_t)c->n);
+    c->on_path[score] = 1;
+    for (int i = score; i > target; --i) {
+        if (!c->on_path[i]) continue;
+        int k = gc_layer_inputs(net, i, in, GC_MAX_INPUTS);
+        for (int j = 0; j < k; ++j)
+            if (in[j] > target && reach[in[j]]) c->on_path[in[j]] = 1;
+    }
+    free(reach);
+    for (int i = target + 1; i <= score; ++i) {
+        if (!c->on_path[i]) continue;
+        if (!gc_backward_supported(net, i, e)) {
+            memset(c->on_path, 0, (size_t)c->n);
+            return -1;
+        }
+        if (!net->layers[i].delta) {
+            memset(c->on_path, 0, (size_t)c->n);
+            return gc_fail(e, "layer %d (%s) has no gradient buffer", i,
+                           gc_layer_type_name(net->layers[i].type));
+        }
+    }
+    if (!net->layers[target].delta)
+        return gc_fail(e, "layer %d (%s) has no gradient buffer", target,
+                       gc_layer_type_name(net->layers[target].type));
+    c->path_target = target;
+    c->path_score = score;
+    return 0;
+}
+
+int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
+                int target, gc_err *e)
+{
+    network *net = c->net;
+    assert(c->installed);
+    if (gc_path(c, target, score, e)) return -1;
+
+    layer *L = net->layers;
+    memset(L[target].delta, 0, (size_t)L[target].outputs * sizeof(float));
+    for (int i = target + 1; i <= score; ++i)
+        if (c->on_path[i]) memset(L[i].delta, 0, (size_t)L[i].outputs * sizeof(float));
+
+    if (seed) {
+        memcpy(L[score].delta, seed, (size_t)L[score].outputs * sizeof(float));
+    } else {
+        if (seed_index >= (size_t)L[score].outputs)
+            return gc_fail(e, "score index %zu is out of range for layer %d (%d outputs)", seed_index,
+                           score, L[score].outputs);
+        L[score].delta[seed_index] = seed_value;
+    }
+
+    /* Same hand-over as Darknet's backward_network(): each slot sees the
+     * previous layer's output as net.input and its delta as net.delta. Off-path
+     * predecessors get no gradient (net.delta = NULL), so no work is spent on
+     * a branch that does not lead to the target. */
+    for (int i = score; i > target; --i) {
+        if (!c->on_path[i]) continue;
+        network sub = *net;
+        sub.index = i;
+        sub.input = L[i - 1].output;
+        sub.delta = (i - 1 == target || c->on_path[i - 1]) ? L[i - 1].delta : NULL;
+        L[i].backward(L[i], sub);
+    }
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* gc_model: loading a Darknet network without letting Darknet exit or crash
+ * on bad input. Darknet's parser exits (status 0!) on a missing file, aborts
+ * on a bad first section, reads past the end of a truncated .weights file
+ * without noticing, and dereferences garbage on an unknown section. So the
+ * cfg is scanned and test-parsed in a child process first, and the weights
+ * file's size is checked against what the parsed network will read. */
+#ifndef GC_MODEL_H
+#define GC_MODEL_H
+
+#include <stddef.h>
+
+#include "darknet.h"
+#include "gc_common.h"
+
+/* Parses cfg (and loads weights unless NULL) with batch 1. Every failure is a
+ * one-line message naming the file. */
+network *gc_model_load(const char *cfg, const char *weights, gc_err *e);
+
+/* Bytes a .weights file must have for net: header (given the header's
+ * major/minor, see gc_weights_header_size) plus every parameter Darknet's
+ * load_weights() reads. */
+size_t gc_weights_param_count(const network *net);
+size_t gc_weights_header_size(int major, int minor);
+
+/* Class names: one per line (Darknet's .names / labels list). Returns a
+ * malloc'd array of *count malloc'd strings, or NULL with e set. */
+char **gc_names_load(const char *path, int *count, gc_err *e);
+void gc_names_free(char **names, int count);
+
+/* Value of `key` in a Darknet .data file (key=value lines), malloc'd; NULL if
+ * the key is absent (e untouched) or the file cannot be read (e set). A
+ * relative path value that does not exist from the working directory is
+ * resolved against the .data file's directory. */
+char *gc_data_value(const char *data_path, const char *key, gc_err *e);
+
+/* 0 if path exists and is a readable regular file, else -1 naming it. */
+int gc_check_readable(const char *path, const char *what, gc_err *e);
+
+#endif

@@ -1,0 +1,224 @@
+/* gc_model: Darknet must never see a file that would make it exit or crash,
+ * and a .weights file that does not match its cfg is refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gc_fixture.h"
+#include "gc_model.h"
+#include "gc_tests.h"
+
+static char *dir;
+
+static void setup(void) { dir = gcf_tempdir(); ck_assert_ptr_nonnull(dir); }
+static void teardown(void) { gcf_rmtree(dir); free(dir); }
+
+static const char *tmp_path(const char *name)
+{
+    static char p[4][4096];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return (long)st.st_size;
+}
+
+START_TEST(missing_cfg_is_named)
+{
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load("no/such.cfg", NULL, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "no/such.cfg"));
+}
+END_TEST
+
+START_TEST(unknown_section_is_named_with_line)
+{
+    const char *cfg = tmp_path("bad.cfg");
+    write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=2\nsize=3\n\n[frobnicate]\n");
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "[frobnicate]"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "line 10"));
+    ck_assert_ptr_nonnull(strstr(e.msg, cfg));
+}
+END_TEST
+
+START_TEST(first_section_must_be_net)
+{
+    const char *cfg = tmp_path("nonet.cfg");
+    write_text(cfg, "[convolutional]\nfilters=2\n");
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "first section must be [net]"));
+}
+END_TEST
+
+START_TEST(parser_crash_is_contained)
+{
+    /* A route to a layer that does not exist makes Darknet's parser read out
+     * of bounds; the trial parse in a child process turns that into an error. */
+    const char *cfg = tmp_path("route.cfg");
+    write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=2\nsize=3\n\n"
+                    "[route]\nlayers=-40000\n");
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, cfg));
+}
+END_TEST
+
+START_TEST(weights_size_matches_darknets_own_save)
+{
+    /* Darknet's save_weights() writes exactly what load_weights() reads, so the
+     * expected size must equal the size of a file Darknet saved itself. */
+    const char *cfgs[] = {"tests/cfg/clf_bn.cfg", "tests/cfg/clf_gap_fc.cfg", "tests/cfg/clf_resnet.cfg"};
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; ++i) {
+        const char *w = tmp_path("w.weights");
+        ck_assert_int_eq(gcf_write_random_weights(cfgs[i], w, 7), 0);
+        network *net = parse_network_cfg((char *)cfgs[i]);
+        long want = (long)(gc_weights_header_size(0, 2) + gc_weights_param_count(net) * sizeof(float));
+        ck_assert_int_eq(file_size(w), want);
+        free_network(net);
+        gc_err e = {{0}};
+        network *ok = gc_model_load(cfgs[i], w, &e);
+        ck_assert_msg(ok != NULL, "%s", e.msg);
+        ck_assert_int_eq(ok->batch, 1);
+        free_network(ok);
+    }
+}
+END_TEST
+
+START_TEST(header_versions)
+{
+    ck_assert_uint_eq(gc_weights_header_size(0, 1), 16);
+    ck_assert_uint_eq(gc_weights_header_size(0, 2), 20);
+    ck_assert_uint_eq(gc_weights_header_size(1, 0), 20);
+    ck_assert_uint_eq(gc_weights_header_size(1000, 2), 16);
+}
+END_TEST
+
+static void truncate_by(const char *path, long delta)
+{
+    long sz = file_size(path);
+    ck_assert_int_eq(truncate(path, sz + delta), 0);
+}
+
+START_TEST(truncated_or_padded_weights_are_refused)
+{
+    const char *cfg = "tests/cfg/clf_bn.cfg";
+    const char *w = tmp_path("w.weights");
+    for (int k = 0; k < 2; ++k) {
+        ck_assert_int_eq(gcf_write_random_weights(cfg, w, 3), 0);
+        truncate_by(w, k == 0 ? -4 : 8);
+        gc_err e = {{0}};
+        ck_assert_ptr_null(gc_model_load(cfg, w, &e));
+        ck_assert_ptr_nonnull(strstr(e.msg, w));
+        ck_assert_ptr_nonnull(strstr(e.msg, "do not match"));
+    }
+}
+END_TEST
+
+START_TEST(weights_of_another_cfg_are_refused)
+{
+    const char *w = tmp_path("w.weights");
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/clf_gap_fc.cfg", w, 3), 0);
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", w, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "tests/cfg/clf_bn.cfg"));
+}
+END_TEST
+
+START_TEST(empty_and_directory_weights)
+{
+    const char *w = tmp_path("empty.weights");
+    write_text(w, "");
+    gc_err e = {{0}};
+    ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", w, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "too short"));
+    ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", dir, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+}
+END_TEST
+
+START_TEST(loaded_weights_are_the_saved_ones)
+{
+    const char *w = tmp_path("w.weights");
+    network *ref = gcf_random_network("tests/cfg/clf_bn.cfg", 11);
+    save_weights(ref, (char *)w);
+    gc_err e = {{0}};
+    network *net = gc_model_load("tests/cfg/clf_bn.cfg", w, &e);
+    ck_assert_ptr_nonnull(net);
+    layer *a = &ref->layers[2], *b = &net->layers[2];
+    for (int i = 0; i < a->nweights; ++i) ck_assert_float_eq(a->weights[i], b->weights[i]);
+    for (int i = 0; i < a->n; ++i) ck_assert_float_eq(a->rolling_variance[i], b->rolling_variance[i]);
+    free_network(ref);
+    free_network(net);
+}
+END_TEST
+
+START_TEST(names_and_data_files)
+{
+    const char *names = tmp_path("x.names");
+    write_text(names, "cat\r\ndog\nbig bird\n");
+    int n = 0;
+    gc_err e = {{0}};
+    char **v = gc_names_load(names, &n, &e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(v[0], "cat");
+    ck_assert_str_eq(v[2], "big bird");
+    gc_names_free(v, n);
+
+    /* names= relative to the .data file's directory when not found from the cwd */
+    const char *data = tmp_path("x.data");
+    write_text(data, "classes = 3\n names = x.names \nbackup=backup/\n");
+    char *p = gc_data_value(data, "names", &e);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p, names);
+    free(p);
+    ck_assert_ptr_null(gc_data_value(data, "labels", &e));
+    ck_assert_ptr_null(gc_data_value(tmp_path("missing.data"), "names", &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "missing.data"));
+
+    const char *empty = tmp_path("empty.names");
+    write_text(empty, "");
+    ck_assert_ptr_null(gc_names_load(empty, &n, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "empty"));
+}
+END_TEST
+
+Suite *suite_model(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, missing_cfg_is_named);
+    tcase_add_test(tc, unknown_section_is_named_with_line);
+    tcase_add_test(tc, first_section_must_be_net);
+    tcase_add_test(tc, parser_crash_is_contained);
+    tcase_add_test(tc, weights_size_matches_darknets_own_save);
+    tcase_add_test(tc, header_versions);
+    tcase_add_test(tc, truncated_or_padded_weights_are_refused);
+    tcase_add_test(tc, weights_of_another_cfg_are_refused);
+    tcase_add_test(tc, empty_and_directory_weights);
+    tcase_add_test(tc, loaded_weights_are_the_saved_ones);
+    tcase_add_test(tc, names_and_data_files);
+    suite_add_tcase(s, tc);
+    return s;
+}

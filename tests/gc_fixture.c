@@ -1,0 +1,223 @@
+#include "gc_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+float gcf_uniform(unsigned *state, float lo, float hi)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return lo + (hi - lo) * (float)((*state >> 8) & 0xffffff) / 16777216.0f;
+}
+
+static void fill(float *x, size_t n, unsigned *st, float lo, float hi)
+{
+    for (size_t i = 0; x && i < n; ++i) x[i] = gcf_uniform(st, lo, hi);
+}
+
+network *gcf_random_network(const char *cfg, unsigned seed)
+{
+    network *net = parse_network_cfg((char *)cfg);
+    if (!net) return NULL;
+    set_batch_network(net, 1);
+    unsigned st = seed * 2654435761u + 1;
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        size_t nout = 0, nw = 0;
+        if (l->type == CONVOLUTIONAL) {
+            nout = (size_t)l->n;
+            nw = (size_t)l->nweights;
+            float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
+            fill(l->weights, nw, &st, -s, s);
+        } else if (l->type == CONNECTED) {
+            nout = (size_t)l->outputs;
+            nw = (size_t)l->outputs * (size_t)l->inputs;
+            float s = 1.6f / sqrtf((float)l->inputs);
+            fill(l->weights, nw, &st, -s, s);
+        } else if (l->type == BATCHNORM) {
+            nout = (size_t)l->c;
+        } else {
+            continue;
+        }
+        fill(l->biases, nout, &st, -0.2f, 0.2f);
+        if (l->batch_normalize || l->type == BATCHNORM) {
+            fill(l->scales, nout, &st, 0.5f, 1.5f);
+            fill(l->rolling_mean, nout, &st, -0.3f, 0.3f);
+            fill(l->rolling_variance, nout, &st, 0.3f, 2.0f);
+        }
+    }
+    return net;
+}
+
+int gcf_write_random_weights(const char *cfg, const char *path, unsigned seed)
+{
+    network *net = gcf_random_network(cfg, seed);
+    if (!net) return -1;
+    save_weights(net, (char *)path);
+    free_network(net);
+    return 0;
+}
+
+char *gcf_tempdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/gradcam-test-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+void gcf_rmtree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char p[4096];
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) gcf_rmtree(p);
+        else unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int gcf_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) ++n;
+    closedir(d);
+    return n;
+}
+
+static void slurp(int fd, char *buf, size_t cap)
+{
+    size_t have = 0;
+    char sink[4096];
+    for (;;) {
+        ssize_t r = have + 1 < cap ? read(fd, buf + have, cap - 1 - have) : read(fd, sink, sizeof sink);
+        if (r <= 0) break;
+        if (have + 1 < cap) have += (size_t)r;
+    }
+    if (cap) buf[have] = '\0';
+}
+
+int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap)
+{
+    char otmpl[] = "/tmp/gradcam-out-XXXXXX", etmpl[] = "/tmp/gradcam-err-XXXXXX";
+    int ofd = mkstemp(otmpl), efd = mkstemp(etmpl);
+    if (ofd < 0 || efd < 0) return -2;
+    unlink(otmpl);
+    unlink(etmpl);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    lseek(ofd, 0, SEEK_SET);
+    lseek(efd, 0, SEEK_SET);
+    slurp(ofd, out, out_cap);
+    slurp(efd, err, err_cap);
+    close(ofd);
+    close(efd);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return -1;
+}
+
+const char *gcf_darknet_path(const char *rel)
+{
+    static char buf[4096];
+    const char *dn = getenv("GC_DARKNET_DIR");
+    snprintf(buf, sizeof buf, "%s/%s", dn && *dn ? dn : "build/darknet", rel);
+    return buf;
+}
+
+const char *gcf_shared_model(const char *rel)
+{
+    static char buf[4096];
+    const char *base = getenv("GC_SHARED_MODELS");
+    snprintf(buf, sizeof buf, "%s/%s", base && *base ? base : "../shared/models", rel);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+void gcf_forward_range(network *net, int first, int last)
+{
+    network sub = *net;
+    sub.train = 0;
+    sub.truth = 0;
+    sub.delta = 0;
+    for (int i = first; i <= last; ++i) {
+        sub.index = i;
+        sub.input = net->layers[i - 1].output;
+        net->layers[i].forward(net->layers[i], sub);
+    }
+}
+
+static int argmax_moved(const network *net, int first, int last, int *const *saved)
+{
+    for (int i = first; i <= last; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type == MAXPOOL && memcmp(l->indexes, saved[i - first], (size_t)l->outputs * sizeof(int))) return 1;
+    }
+    return 0;
+}
+
+int gcf_finite_differences(network *net, int target, int last, gcf_scalar_fn f, const void *ctx, float eps,
+                           double *fd)
+{
+    layer *t = &net->layers[target];
+    int span = last - target, moved = 0;
+    int **saved = calloc((size_t)(span > 0 ? span : 1), sizeof *saved);
+    for (int i = target + 1; i <= last; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type != MAXPOOL) continue;
+        saved[i - target - 1] = malloc((size_t)l->outputs * sizeof(int));
+        memcpy(saved[i - target - 1], l->indexes, (size_t)l->outputs * sizeof(int));
+    }
+    for (int j = 0; j < t->outputs; ++j) {
+        float keep = t->output[j];
+        t->output[j] = keep + eps;
+        gcf_forward_range(net, target + 1, last);
+        double up = f(net, ctx);
+        int tie = argmax_moved(net, target + 1, last, saved);
+        t->output[j] = keep - eps;
+        gcf_forward_range(net, target + 1, last);
+        double down = f(net, ctx);
+        tie |= argmax_moved(net, target + 1, last, saved);
+        t->output[j] = keep;
+        fd[j] = tie ? NAN : (up - down) / (2.0 * eps);
+        moved += tie;
+    }
+    gcf_forward_range(net, target + 1, last);
+    for (int i = 0; i < span; ++i) free(saved[i]);
+    free(saved);
+    return moved;
+}
+
+double gcf_rel_error(const float *g, const double *fd, int n)
+{
+    double num = 0, den = 0;
+    for (int i = 0; i < n; ++i) {
+        if (isnan(fd[i])) continue;
+        num += (g[i] - fd[i]) * (g[i] - fd[i]);
+        den += fd[i] * fd[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1e-30));
+}

@@ -1,0 +1,53 @@
+/* Fixtures for the end-to-end suites: temporary directories, random weights
+ * written with Darknet's own save_weights(), running ./darknet. */
+#ifndef GC_FIXTURE_H
+#define GC_FIXTURE_H
+
+#include <stddef.h>
+
+#include "darknet.h"
+
+/* Parses cfg with batch 1 and gives every parameter a seeded random value
+ * (weights, biases, and batch-norm scales, rolling means and positive
+ * rolling variances, so batch norm is far from the identity). */
+network *gcf_random_network(const char *cfg, unsigned seed);
+/* Same, saved as a .weights file at path. Returns 0 on success. */
+int gcf_write_random_weights(const char *cfg, const char *path, unsigned seed);
+
+/* mkdtemp under $TMPDIR; the returned string is static per call site copy. */
+char *gcf_tempdir(void);
+/* rm -rf dir. */
+void gcf_rmtree(const char *dir);
+/* Number of entries in dir (excluding . and ..). */
+int gcf_count_files(const char *dir);
+
+/* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
+ * cap bytes); returns the exit status, or -1 if it died of a signal. */
+int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap);
+
+/* Darknet's source tree (GC_DARKNET_DIR, default build/darknet) joined with
+ * rel, in a static buffer. */
+const char *gcf_darknet_path(const char *rel);
+/* ../shared/models/<rel> if it exists (GC_SHARED_MODELS overrides), else NULL. */
+const char *gcf_shared_model(const char *rel);
+
+/* Re-runs layers first..last as forward_network() does at inference. */
+void gcf_forward_range(network *net, int first, int last);
+
+/* A scalar function of the network's state after a forward pass. */
+typedef double (*gcf_scalar_fn)(const network *net, const void *ctx);
+
+/* Central differences of f w.r.t. every element of layers[target].output,
+ * re-running layers target+1..last for each perturbation, into fd. A maxpool
+ * is not differentiable where two inputs tie: an element whose perturbation
+ * moves any arg-max gets fd = NAN (left out of gcf_rel_error); returns how
+ * many did. */
+int gcf_finite_differences(network *net, int target, int last, gcf_scalar_fn f, const void *ctx, float eps,
+                           double *fd);
+/* ||g - fd|| / ||fd|| over the elements where fd is not NAN. */
+double gcf_rel_error(const float *g, const double *fd, int n);
+
+/* Uniform random float in [lo, hi) from a tiny deterministic generator. */
+float gcf_uniform(unsigned *state, float lo, float hi);
+
+#endif
