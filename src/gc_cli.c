@@ -1,8 +1,363 @@
+#include "gc_cli.h"
+
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-void run_gradcam(int argc, char **argv);
+#include <string.h>
+#include <strings.h>
+
+#include "gc_backward.h"
+#include "gc_cam.h"
+#include "gc_classify.h"
+#include "gc_common.h"
+#include "gc_detect.h"
+#include "gc_detect_run.h"
+#include "gc_explain.h"
+#include "gc_model.h"
+
+static const char usage_text[] =
+    "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
+    "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
+    "with Grad-CAM. Common options:\n"
+    "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
+    "  -top N           explain the N best classes, from one forward pass (default 1)\n"
+    "  -layer L         layer to explain at: index, or negative counting back from the logit layer\n"
+    "                   (default: the last layer before the logits with a spatial output)\n"
+    "  -method M        gradcam (default), gradcam++, xgradcam, hirescam, layercam, eigencam\n"
+    "  -counterfactual  negate the gradients: regions that argue against the class\n"
+    "  -names FILE      class names, one per line\n"
+    "  -data FILE       Darknet .data file; its names= key gives the class names\n"
+    "  -out PREFIX      output prefix (default: gradcam): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
+    "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
+    "  -thresh T        detection threshold (default 0.5, as darknet detect)\n"
+    "  -hier H          hierarchy threshold (default 0.5)\n"
+    "  -nms N           NMS IoU threshold (default 0.45; 0 disables)\n"
+    "  -target T        logit (default: the class logit), score (objectness x class probability),\n"
+    "                   obj (the objectness logit)\n"
+    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
+    "                   several are fused (each normalised, upsampled to the input, averaged)\n"
+    "                   (default: the feature layer feeding the head's 1x1 score convolution)\n"
+    "  -json FILE       per-box report: class, probability, box, head/anchor/cell, layers, peak,\n"
+    "                   share of map energy inside the box\n"
+    "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n";
+
+typedef struct cli_args {
+    const char *cfg, *weights, *image;
+    const char *class_arg, *names, *data, *out, *json;
+    int top, counterfactual, top_set;
+    int layers[GC_MAX_LAYERS], nlayers;
+    float alpha, thresh, hier, nms;
+    gc_method method;
+    gc_target target;
+    int det_only; /* a detector-only option was given */
+} cli_args;
+
+static int parse_layers(const char *s, cli_args *a, gc_err *e)
+{
+    const char *p = s;
+    a->nlayers = 0;
+    for (;;) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000)
+            return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
+        if (a->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);
+        a->layers[a->nlayers++] = (int)v;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
+
+static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, gc_err *e)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return gc_fail(e, "%s %s: expected an integer in %ld..%ld", flag, s, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_float(const char *flag, const char *s, float lo, float hi, float *out, gc_err *e)
+{
+    char *end = NULL;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return gc_fail(e, "%s %s: expected a number in %g..%g", flag, s, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
+{
+    memset(a, 0, sizeof *a);
+    a->top = 1;
+    a->alpha = 0.5f;
+    a->out = "gradcam";
+    a->method = GC_METHOD_GRADCAM;
+    a->thresh = 0.5f;
+    a->hier = 0.5f;
+    a->nms = 0.45f;
+    a->target = GC_TARGET_LOGIT;
+    const char *pos[3];
+    int npos = 0;
+    for (int i = 2; i < argc; ++i) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+#define NEED_VALUE() \
+    if (!has_value) return gc_fail(e, "%s needs a value", s)
+        if (s[0] != '-' || s[1] == '\0') {
+            if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and image already given)", s);
+            pos[npos++] = s;
+        } else if (!strcmp(s, "-class")) {
+            NEED_VALUE();
+            a->class_arg = argv[++i];
+        } else if (!strcmp(s, "-top")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 1000000, &a->top, e)) return -1;
+            a->top_set = 1;
+        } else if (!strcmp(s, "-layer")) {
+            NEED_VALUE();
+            if (parse_layers(argv[++i], a, e)) return -1;
+        } else if (!strcmp(s, "-thresh") || !strcmp(s, "-hier") || !strcmp(s, "-nms")) {
+            NEED_VALUE();
+            float *dst = s[1] == 't' ? &a->thresh : s[1] == 'h' ? &a->hier : &a->nms;
+            if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
+            a->det_only = 1;
+        } else if (!strcmp(s, "-target")) {
+            NEED_VALUE();
+            if (gc_target_parse(argv[++i], &a->target))
+                return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
+            a->det_only = 1;
+        } else if (!strcmp(s, "-json")) {
+            NEED_VALUE();
+            a->json = argv[++i];
+            a->det_only = 1;
+        } else if (!strcmp(s, "-method")) {
+            NEED_VALUE();
+            if (gc_method_parse(argv[++i], &a->method))
+                return gc_fail(e, "-method %s: unknown (gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam)",
+                               argv[i]);
+        } else if (!strcmp(s, "-counterfactual")) {
+            a->counterfactual = 1;
+        } else if (!strcmp(s, "-names")) {
+            NEED_VALUE();
+            a->names = argv[++i];
+        } else if (!strcmp(s, "-data")) {
+            NEED_VALUE();
+            a->data = argv[++i];
+        } else if (!strcmp(s, "-out")) {
+            NEED_VALUE();
+            a->out = argv[++i];
+        } else if (!strcmp(s, "-alpha")) {
+            NEED_VALUE();
+            if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
+        } else {
+            return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
+        }
+#undef NEED_VALUE
+    }
+    if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
+    a->cfg = pos[0];
+    a->weights = pos[1];
+    a->image = pos[2];
+    if (a->class_arg && a->top_set) return gc_fail(e, "-class and -top cannot be combined");
+    if (a->counterfactual && a->method == GC_METHOD_EIGENCAM)
+        return gc_fail(e, "-counterfactual needs gradients; eigencam uses none");
+    return 0;
+}
+
+static int load_names(const cli_args *a, char ***names, int *count, gc_err *e)
+{
+    *names = NULL;
+    *count = 0;
+    if (a->names) {
+        *names = gc_names_load(a->names, count, e);
+        return *names ? 0 : -1;
+    }
+    if (a->data) {
+        gc_err de = {{0}};
+        char *path = gc_data_value(a->data, "names", &de);
+        if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
+        if (!path) path = gc_data_value(a->data, "labels", &de);
+        if (!path) return gc_fail(e, "data file %s has no names= entry", a->data);
+        *names = gc_names_load(path, count, e);
+        free(path);
+        return *names ? 0 : -1;
+    }
+    return 0;
+}
+
+static int resolve_class(const cli_args *a, char **names, int nnames, int classes, int *out, gc_err *e)
+{
+    const char *s = a->class_arg;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end != s && *end == '\0') {
+        if (v < 0 || v >= classes)
+            return gc_fail(e, "-class %s is out of range: the network has %d classes (0..%d)", s, classes, classes - 1);
+        *out = (int)v;
+        return 0;
+    }
+    if (!names) return gc_fail(e, "-class %s: a class name needs -names or -data", s);
+    for (int i = 0; i < nnames && i < classes; ++i)
+        if (!strcasecmp(names[i], s)) {
+            *out = i;
+            return 0;
+        }
+    return gc_fail(e, "-class %s: no such class name in the names file", s);
+}
+
+static const char *layer_label(const network *net, int i, char *buf, size_t n)
+{
+    const layer *l = &net->layers[i];
+    snprintf(buf, n, "%d %s %dx%dx%d", i, gc_layer_type_name(l->type), l->out_w, l->out_h, l->out_c);
+    return buf;
+}
+
+static int explain_classifier(const cli_args *a, network *net, gc_err *e)
+{
+    gc_classifier cl;
+    if (gc_classifier_find(net, &cl, e)) return -1;
+    char **names = NULL;
+    int nnames = 0;
+    if (load_names(a, &names, &nnames, e)) return -1;
+    if (names && nnames != cl.classes)
+        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", nnames, cl.classes);
+
+    int rc = -1, li = -1, cls = -1;
+    int *targets = NULL;
+    float *probs = NULL;
+    gc_session s;
+    memset(&s, 0, sizeof s);
+    if (a->det_only) {
+        gc_fail(e, "-thresh, -hier, -nms, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
+        goto done;
+    }
+    if (a->nlayers > 1) {
+        gc_fail(e, "-layer with several layers is for detector cfgs; give one layer for a classifier");
+        goto done;
+    }
+    if (a->nlayers == 1) {
+        if (gc_resolve_layer(net, a->layers[0], cl.logit_layer, &li, e)) goto done;
+    } else if ((li = gc_default_layer(net, cl.logit_layer, e)) < 0) {
+        goto done;
+    }
+    if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &cls, e)) goto done;
+    if (a->top > cl.classes) {
+        gc_fail(e, "-top %d is more than the network's %d classes", a->top, cl.classes);
+        goto done;
+    }
+    if (gc_check_out_prefix(a->out, e)) goto done;
+
+    if (gc_session_open(&s, net, a->image, e)) goto done;
+    if (gc_path(&s.ctx, li, cl.logit_layer, e)) goto done;
+    gc_explain_opts o = {a->method, a->counterfactual, a->alpha};
+    if (gc_session_reserve(&s, li, a->method, e)) goto done;
+
+    int ntargets = a->class_arg ? 1 : a->top;
+    targets = malloc((size_t)ntargets * sizeof *targets);
+    probs = malloc((size_t)cl.classes * sizeof *probs);
+    if (!targets || !probs) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    gc_classifier_probs(net, &cl, probs);
+    if (a->class_arg) targets[0] = cls;
+    else gc_top_k(probs, cl.classes, ntargets, targets);
+
+    char lbuf[128];
+    layer_label(net, li, lbuf, sizeof lbuf);
+    for (int t = 0; t < ntargets; ++t) {
+        int c = targets[t];
+        gc_map m;
+        if (gc_session_explain(&s, cl.logit_layer, NULL, (size_t)c, li, &o, &m, e)) goto fail;
+        gc_session_heat(&s, &m);
+        unsigned char *rgb = gc_session_overlay(&s, &o);
+        char png[4096], npy[4096];
+        snprintf(png, sizeof png, "%s_%d.png", a->out, c);
+        snprintf(npy, sizeof npy, "%s_%d.npy", a->out, c);
+        if (gc_session_write_png(&s, png, s.orig.w, s.orig.h, rgb, e)) goto fail;
+        if (gc_session_write_npy(&s, npy, &m, e)) goto fail;
+        printf("class %d %s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", c,
+               names && c < nnames ? names[c] : "-", cl.prob_layer >= 0 ? "probability" : "score",
+               probs[c], lbuf, gc_method_name(a->method), a->counterfactual ? " counterfactual" : "",
+               png, m.max, m.argmax_x, m.argmax_y, m.all_zero ? " (all-zero map)" : "");
+        printf("  map %s\n", npy);
+    }
+    rc = 0;
+    goto done;
+fail:
+    gc_session_rollback(&s);
+done:
+    gc_session_close(&s);
+    free(targets);
+    free(probs);
+    gc_names_free(names, nnames);
+    return rc;
+}
+
+static int explain_detector(const cli_args *a, network *net, gc_err *e)
+{
+    if (a->class_arg || a->top_set)
+        return gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+    gc_det_opts o;
+    memset(&o, 0, sizeof o);
+    o.image = a->image;
+    o.out = a->out;
+    o.json = a->json;
+    o.thresh = a->thresh;
+    o.hier = a->hier;
+    o.nms = a->nms;
+    o.target = a->target;
+    o.nlayers = a->nlayers;
+    memcpy(o.layers, a->layers, sizeof o.layers);
+    o.ex = (gc_explain_opts){a->method, a->counterfactual, a->alpha};
+    if (load_names(a, &o.names, &o.nnames, e)) return -1;
+    int classes = net->layers[net->n - 1].classes;
+    if (o.names && o.nnames != classes)
+        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, classes);
+    int rc = gc_run_detector(net, &o, e);
+    gc_names_free(o.names, o.nnames);
+    return rc;
+}
+
+int gc_cli_main(int argc, char **argv)
+{
+    if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    gc_err e = {{0}};
+    cli_args a;
+    if (parse_args(argc, argv, &a, &e)) {
+        fprintf(stderr, "gradcam: %s\n", e.msg);
+        if (argc < 5) fputs(usage_text, stderr);
+        return 2;
+    }
+    network *net = gc_model_load(a.cfg, a.weights, &e);
+    if (!net) {
+        fprintf(stderr, "gradcam: %s\n", e.msg);
+        return 1;
+    }
+    int rc;
+    if (gc_is_detector(net)) rc = explain_detector(&a, net, &e);
+    else rc = explain_classifier(&a, net, &e);
+    free_network(net);
+    if (rc) {
+        fprintf(stderr, "gradcam: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
 void run_gradcam(int argc, char **argv)
 {
-    fprintf(stderr, "gradcam: not yet\n");
-    exit(1);
+    fflush(stdout);
+    exit(gc_cli_main(argc, argv));
 }

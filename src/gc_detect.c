@@ -1,0 +1,329 @@
+#include "gc_detect.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const target_names[] = {"logit", "score", "obj"};
+
+const char *gc_target_name(gc_target t)
+{
+    assert((unsigned)t < sizeof target_names / sizeof target_names[0]);
+    return target_names[t];
+}
+
+int gc_target_parse(const char *s, gc_target *out)
+{
+    for (unsigned i = 0; i < sizeof target_names / sizeof target_names[0]; ++i)
+        if (!strcasecmp(s, target_names[i])) {
+            *out = (gc_target)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int is_head(LAYER_TYPE t) { return t == YOLO || t == REGION || t == DETECTION; }
+
+int gc_detect_check(const network *net, gc_err *e)
+{
+    int heads = 0, classes = net->layers[net->n - 1].classes;
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (!is_head(l->type)) continue;
+        ++heads;
+        if (l->type == REGION && (l->softmax_tree || l->background || l->coords != 4))
+            return gc_fail(e, "layer %d: [region] with a softmax tree, background or coords != 4 is not supported", i);
+        if (l->classes != classes)
+            return gc_fail(e, "layer %d: heads with different class counts (%d vs %d) are not supported", i,
+                           l->classes, classes);
+    }
+    if (!heads) return gc_fail(e, "the network has no [yolo], [region] or [detection] head");
+    return 0;
+}
+
+/* Darknet's entry_index() for [yolo] (coords = 4) and [region]. */
+static int entry(const layer *l, int n, int loc, int e, int coords)
+{
+    return n * l->w * l->h * (coords + l->classes + 1) + e * l->w * l->h + loc;
+}
+
+static int count_boxes(const network *net, float thresh)
+{
+    int s = 0;
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type == YOLO) {
+            for (int loc = 0; loc < l->w * l->h; ++loc)
+                for (int n = 0; n < l->n; ++n)
+                    if (l->output[entry(l, n, loc, 4, 4)] > thresh) ++s;
+        } else if (l->type == REGION || l->type == DETECTION) {
+            s += l->w * l->h * l->n;
+        }
+    }
+    return s;
+}
+
+/* The letterbox correction of correct_yolo_boxes()/correct_region_boxes(). */
+static void correct_box(box *b, int w, int h, int netw, int neth)
+{
+    int new_w, new_h;
+    if (((float)netw / w) < ((float)neth / h)) {
+        new_w = netw;
+        new_h = (h * netw) / w;
+    } else {
+        new_h = neth;
+        new_w = (w * neth) / h;
+    }
+    b->x = (b->x - (netw - new_w) / 2. / netw) / ((float)new_w / netw);
+    b->y = (b->y - (neth - new_h) / 2. / neth) / ((float)new_h / neth);
+    b->w *= (float)netw / new_w;
+    b->h *= (float)neth / new_h;
+}
+
+static void put(gc_boxes *b, int k, int head, int anchor, int cell)
+{
+    b->head[k] = head;
+    b->anchor[k] = anchor;
+    b->cell[k] = cell;
+}
+
+int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e)
+{
+    (void)hier; /* used by tree softmaxes only, which gc_detect_check refuses */
+    memset(b, 0, sizeof *b);
+    if (gc_detect_check(net, e)) return -1;
+    int total = count_boxes(net, thresh);
+    b->classes = net->layers[net->n - 1].classes;
+    b->dets = calloc((size_t)(total ? total : 1), sizeof *b->dets);
+    b->head = malloc((size_t)(total ? total : 1) * sizeof(int));
+    b->anchor = malloc((size_t)(total ? total : 1) * sizeof(int));
+    b->cell = malloc((size_t)(total ? total : 1) * sizeof(int));
+    if (!b->dets || !b->head || !b->anchor || !b->cell) goto oom;
+    for (int k = 0; k < total; ++k) {
+        b->dets[k].classes = b->classes;
+        if (!(b->dets[k].prob = calloc((size_t)b->classes, sizeof(float)))) goto oom;
+        b->n = k + 1;
+    }
+    int k = 0;
+    for (int li = 0; li < net->n; ++li) {
+        const layer *l = &net->layers[li];
+        const float *p = l->output;
+        int wh = l->w * l->h;
+        if (l->type == YOLO) {
+            int first = k;
+            for (int loc = 0; loc < wh; ++loc) {
+                for (int n = 0; n < l->n; ++n) {
+                    float obj = p[entry(l, n, loc, 4, 4)];
+                    if (obj <= thresh) continue;
+                    int bi = entry(l, n, loc, 0, 4), a = l->mask[n];
+                    detection *d = &b->dets[k];
+                    d->bbox.x = (loc % l->w + p[bi]) / l->w;
+                    d->bbox.y = (loc / l->w + p[bi + wh]) / l->h;
+                    d->bbox.w = exp(p[bi + 2 * wh]) * l->biases[2 * a] / net->w;
+                    d->bbox.h = exp(p[bi + 3 * wh]) * l->biases[2 * a + 1] / net->h;
+                    d->objectness = obj;
+                    for (int j = 0; j < l->classes; ++j) {
+                        float prob = obj * p[entry(l, n, loc, 5 + j, 4)];
+                        d->prob[j] = prob > thresh ? prob : 0;
+                    }
+                    put(b, k++, li, n, loc);
+                }
+            }
+            for (int q = first; q < k; ++q) correct_box(&b->dets[q].bbox, im_w, im_h, net->w, net->h);
+        } else if (l->type == REGION) {
+            for (int loc = 0; loc < wh; ++loc) {
+                for (int n = 0; n < l->n; ++n) {
+                    int q = k + n * wh + loc, bi = entry(l, n, loc, 0, l->coords);
+                    detection *d = &b->dets[q];
+                    float scale = p[entry(l, n, loc, l->coords, l->coords)];
+                    d->bbox.x = (loc % l->w + p[bi]) / l->w;
+                    d->bbox.y = (loc / l->w + p[bi + wh]) / l->h;
+                    d->bbox.w = exp(p[bi + 2 * wh]) * l->biases[2 * n] / l->w;
+                    d->bbox.h = exp(p[bi + 3 * wh]) * l->biases[2 * n + 1] / l->h;
+                    d->objectness = scale > thresh ? scale : 0;
+                    if (d->objectness)
+                        for (int j = 0; j < l->classes; ++j) {
+                            float prob = scale * p[entry(l, n, loc, l->coords + 1 + j, l->coords)];
+                            d->prob[j] = prob > thresh ? prob : 0;
+                        }
+                    correct_box(&d->bbox, im_w, im_h, net->w, net->h);
+                    put(b, q, li, n, loc);
+                }
+            }
+            k += wh * l->n;
+        } else if (l->type == DETECTION) {
+            int side = l->side;
+            for (int loc = 0; loc < side * side; ++loc) {
+                for (int n = 0; n < l->n; ++n) {
+                    int q = k + loc * l->n + n;
+                    int pi = side * side * l->classes + loc * l->n + n;
+                    int bi = side * side * (l->classes + l->n) + (loc * l->n + n) * 4;
+                    detection *d = &b->dets[q];
+                    float scale = p[pi];
+                    /* YOLOv1 boxes are absolute (x im_w) in Darknet's own code */
+                    d->bbox.x = (p[bi + 0] + loc % side) / side * im_w;
+                    d->bbox.y = (p[bi + 1] + loc / side) / side * im_h;
+                    d->bbox.w = pow(p[bi + 2], l->sqrt ? 2 : 1) * im_w;
+                    d->bbox.h = pow(p[bi + 3], l->sqrt ? 2 : 1) * im_h;
+                    d->objectness = scale;
+                    for (int j = 0; j < l->classes; ++j) {
+                        float prob = scale * p[loc * l->classes + j];
+                        d->prob[j] = prob > thresh ? prob : 0;
+                    }
+                    put(b, q, li, n, loc);
+                }
+            }
+            k += side * side * l->n;
+        }
+    }
+    assert(k == total);
+    return 0;
+oom:
+    gc_boxes_free(b);
+    return gc_fail(e, "out of memory for %d boxes", total);
+}
+
+void gc_boxes_free(gc_boxes *b)
+{
+    if (b->dets)
+        for (int i = 0; i < b->n; ++i) free(b->dets[i].prob);
+    free(b->dets);
+    free(b->head);
+    free(b->anchor);
+    free(b->cell);
+    memset(b, 0, sizeof *b);
+}
+
+typedef struct prov {
+    const float *key; /* a detection's prob buffer: unique, and it survives NMS's reordering */
+    int raw;
+} prov;
+
+static int by_key(const void *a, const void *b)
+{
+    const float *x = ((const prov *)a)->key, *y = ((const prov *)b)->key;
+    return (x > y) - (x < y);
+}
+
+int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e)
+{
+    *out = NULL;
+    *count = 0;
+    int n = b->n;
+    prov *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    int *head = malloc((size_t)(n ? n : 1) * sizeof *head), *anchor = malloc((size_t)(n ? n : 1) * sizeof *anchor),
+        *cell = malloc((size_t)(n ? n : 1) * sizeof *cell);
+    if (!keys || !head || !anchor || !cell) {
+        free(keys), free(head), free(anchor), free(cell);
+        return gc_fail(e, "out of memory");
+    }
+    for (int i = 0; i < n; ++i) keys[i] = (prov){b->dets[i].prob, i};
+    memcpy(head, b->head, (size_t)n * sizeof *head);
+    memcpy(anchor, b->anchor, (size_t)n * sizeof *anchor);
+    memcpy(cell, b->cell, (size_t)n * sizeof *cell);
+    qsort(keys, (size_t)n, sizeof *keys, by_key);
+    if (nms > 0) do_nms_sort(b->dets, n, b->classes, nms);
+    /* provenance follows each detection through the sort */
+    for (int i = 0; i < n; ++i) {
+        prov want = {b->dets[i].prob, 0};
+        prov *hit = bsearch(&want, keys, (size_t)n, sizeof *keys, by_key);
+        assert(hit);
+        b->head[i] = head[hit->raw];
+        b->anchor[i] = anchor[hit->raw];
+        b->cell[i] = cell[hit->raw];
+    }
+    free(keys), free(head), free(anchor), free(cell);
+
+    int m = 0;
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < b->classes; ++j) m += b->dets[i].prob[j] > thresh;
+    gc_det *d = malloc((size_t)(m ? m : 1) * sizeof *d);
+    if (!d) return gc_fail(e, "out of memory");
+    int k = 0;
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < b->classes; ++j) {
+            if (!(b->dets[i].prob[j] > thresh)) continue;
+            d[k++] = (gc_det){b->dets[i].bbox, b->dets[i].prob[j], b->dets[i].objectness, j,
+                              b->head[i], b->anchor[i], b->cell[i]};
+        }
+    *out = d;
+    *count = m;
+    return 0;
+}
+
+/* Adds v * d softmax_j / d t_k over the classes (stride apart) into seed. */
+static void softmax_chain(const float *pr, int j, int classes, int first, int stride, float v, float *seed, int *idx,
+                          int *nnz, int cap)
+{
+    float pj = pr[first + j * stride];
+    for (int k = 0; k < classes; ++k) {
+        int at = first + k * stride;
+        float pk = pr[at];
+        seed[at] += v * pj * ((k == j) - pk);
+        if (*nnz < cap) idx[(*nnz)++] = at;
+    }
+}
+
+int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e)
+{
+    const layer *l = &net->layers[d->head];
+    const float *p = l->output;
+    int cap = *nnz, n = d->anchor, loc = d->cell;
+    *nnz = 0;
+#define SET(at, v) do { seed[(at)] += (v); if (*nnz < cap) idx[(*nnz)++] = (at); } while (0)
+    if (l->type == YOLO || l->type == REGION) {
+        int coords = l->type == YOLO ? 4 : l->coords;
+        int oi = entry(l, n, loc, coords, coords), ci = entry(l, n, loc, coords + 1 + d->cls, coords);
+        float obj = p[oi], pc = p[ci];
+        int softmax = l->type == REGION && l->softmax;
+        switch (t) {
+        case GC_TARGET_LOGIT: SET(ci, 1.0f); break;
+        case GC_TARGET_OBJ: SET(oi, 1.0f); break;
+        case GC_TARGET_SCORE:
+            /* s = sigmoid(t_o) * p_c: ds/dt_o = obj (1 - obj) p_c; through the
+             * class activation: logistic, or the softmax over the classes. */
+            SET(oi, obj * (1.0f - obj) * pc);
+            if (softmax)
+                softmax_chain(p, d->cls, l->classes, entry(l, n, loc, coords + 1, coords), l->w * l->h, obj, seed,
+                              idx, nnz, cap);
+            else
+                SET(ci, obj * pc * (1.0f - pc));
+            break;
+        }
+    } else if (l->type == DETECTION) {
+        int side = l->side;
+        int pi = side * side * l->classes + loc * l->n + n, first = loc * l->classes;
+        switch (t) {
+        case GC_TARGET_LOGIT:
+            if (l->softmax) softmax_chain(p, d->cls, l->classes, first, 1, 1.0f, seed, idx, nnz, cap);
+            else SET(first + d->cls, 1.0f);
+            break;
+        case GC_TARGET_OBJ: SET(pi, 1.0f); break;
+        case GC_TARGET_SCORE:
+            SET(pi, p[first + d->cls]);
+            if (l->softmax) softmax_chain(p, d->cls, l->classes, first, 1, p[pi], seed, idx, nnz, cap);
+            else SET(first + d->cls, p[pi]);
+            break;
+        }
+    } else {
+        return gc_fail(e, "layer %d is not a detection head", d->head);
+    }
+#undef SET
+    return 0;
+}
+
+void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom)
+{
+    box b = d->bbox;
+    int l = (b.x - b.w / 2.) * im_w, r = (b.x + b.w / 2.) * im_w;
+    int t = (b.y - b.h / 2.) * im_h, bt = (b.y + b.h / 2.) * im_h;
+    if (l < 0) l = 0;
+    if (r > im_w - 1) r = im_w - 1;
+    if (t < 0) t = 0;
+    if (bt > im_h - 1) bt = im_h - 1;
+    *left = l;
+    *right = r;
+    *top = t;
+    *bottom = bt;
+}

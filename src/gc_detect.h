@@ -1,0 +1,64 @@
+/* gc_detect: the detections `darknet detect` reports, each with its
+ * provenance (head layer, anchor, cell, class), and the seed that explains it.
+ *
+ * Decoding mirrors get_network_boxes() for [yolo] (YOLOv3), [region] (YOLOv2)
+ * and [detection] (YOLOv1) heads, then Darknet's own do_nms_sort(); the
+ * reported (box, class) pairs are those draw_detections() prints: every class
+ * whose probability is above the threshold, in the post-NMS order.
+ *
+ * Seeds are gradients w.r.t. the head's INPUT (its pre-activation logits):
+ * the head layers' backward in gc_backward is the identity, and the
+ * activations a head applies (logistic, softmax) are differentiated here. */
+#ifndef GC_DETECT_H
+#define GC_DETECT_H
+
+#include "darknet.h"
+#include "gc_common.h"
+
+typedef enum gc_target {
+    GC_TARGET_LOGIT = 0, /* the class logit: pre-sigmoid ([yolo]), pre-softmax ([region]), class output ([detection]) */
+    GC_TARGET_SCORE,     /* objectness x class probability, through the head's activations */
+    GC_TARGET_OBJ,       /* the objectness logit (confidence output for [detection]) */
+} gc_target;
+
+const char *gc_target_name(gc_target t);
+int gc_target_parse(const char *s, gc_target *out);
+
+typedef struct gc_det {
+    box bbox;         /* relative to the original image, as get_network_boxes(relative=1) */
+    float prob;       /* objectness x class probability: the percentage darknet detect prints */
+    float objectness;
+    int cls;
+    int head;         /* layer index of the head */
+    int anchor;       /* anchor slot n of that head ([yolo]: anchor id mask[n]) */
+    int cell;         /* row * w + col in the head's grid */
+} gc_det;
+
+/* Raw decoded boxes in get_network_boxes()'s order, with provenance. */
+typedef struct gc_boxes {
+    detection *dets;
+    int n, classes;
+    int *head, *anchor, *cell;
+} gc_boxes;
+
+/* 0 if every head of net can be decoded and explained, else -1 naming it. */
+int gc_detect_check(const network *net, gc_err *e);
+
+/* Decodes the heads' outputs after a forward pass (im_w x im_h: the original
+ * image size, for the letterbox correction). */
+int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e);
+void gc_boxes_free(gc_boxes *b);
+
+/* NMS (do_nms_sort, skipped when nms <= 0) and the (box, class) pairs above
+ * thresh, in the order darknet detect prints them. *out is malloc'd. */
+int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e);
+
+/* Writes the seed for explaining d with target t into seed[] (the head's
+ * l.outputs floats, all zero on entry; entries it sets are reported through
+ * idx/val, at most *nnz on entry, so the caller can clear them again). */
+int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e);
+
+/* The box in original-image pixels, with draw_detections()'s arithmetic. */
+void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom);
+
+#endif

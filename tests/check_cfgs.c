@@ -1,0 +1,156 @@
+/* Every cfg that ships with Darknet: it parses, the plugin finds what it
+ * explains and a sensible default layer, and one explanation with random
+ * weights runs without a crash and gives a finite map. Recurrent cfgs get a
+ * clear error naming the unsupported layer instead. */
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_backward.h"
+#include "gc_cam.h"
+#include "gc_classify.h"
+#include "gc_detect_run.h"
+#include "gc_fixture.h"
+#include "gc_hooks.h"
+#include "gc_tests.h"
+
+#define MAX_CFGS 128
+static char *cfgs[MAX_CFGS];
+static int ncfgs;
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void list_cfgs(void)
+{
+    if (ncfgs) return;
+    DIR *d = opendir(gcf_darknet_path("cfg"));
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) && ncfgs < MAX_CFGS) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".cfg")) cfgs[ncfgs++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(cfgs, (size_t)ncfgs, sizeof *cfgs, by_name);
+}
+
+static int has_recurrent(const network *net)
+{
+    for (int i = 0; i < net->n; ++i) {
+        LAYER_TYPE t = net->layers[i].type;
+        if (t == RNN || t == GRU || t == LSTM || t == CRNN) return 1;
+    }
+    return 0;
+}
+
+/* Expected default layer type for the classic classifiers. */
+static const char *expected_default(const char *name)
+{
+    static const struct { const char *cfg, *type; } want[] = {
+        {"darknet19.cfg", "convolutional"}, {"darknet53.cfg", "shortcut"}, {"resnet50.cfg", "shortcut"},
+        {"resnet18.cfg", "shortcut"},       {"tiny.cfg", "convolutional"},  {"alexnet.cfg", "maxpool"},
+        {"densenet201.cfg", "convolutional"},       {"vgg-16.cfg", "maxpool"},      {"resnext50.cfg", "shortcut"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; ++i)
+        if (!strcmp(want[i].cfg, name)) return want[i].type;
+    return NULL;
+}
+
+START_TEST(shipped_cfg)
+{
+    list_cfgs();
+    ck_assert_int_gt(ncfgs, 40);
+    if (_i >= ncfgs) return;
+    /* Darknet's cfgs name data files (9k.tree) relative to its own tree: parse
+     * from there, as Darknet users do (each test runs in its own process). */
+    ck_assert_int_eq(chdir(gcf_darknet_path(".")), 0);
+    char path[4096];
+    snprintf(path, sizeof path, "cfg/%s", cfgs[_i]);
+    network *net = gcf_random_network(path, 1 + (unsigned)_i);
+    ck_assert_msg(net != NULL, "%s does not parse", cfgs[_i]);
+    gc_err e = {{0}};
+    if (has_recurrent(net)) {
+        gc_classifier cl;
+        ck_assert_int_eq(gc_classifier_find(net, &cl, &e), 0);
+        gc_ctx c;
+        ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+        int ok = 1;
+        for (int i = 0; i < net->n; ++i) ok &= gc_backward_supported(net, i, &e);
+        ck_assert_msg(!ok, "%s: a recurrent layer claims support", cfgs[_i]);
+        ck_assert_msg(strstr(e.msg, "rnn") || strstr(e.msg, "gru") || strstr(e.msg, "lstm") || strstr(e.msg, "crnn"),
+                      "%s: %s", cfgs[_i], e.msg);
+        gc_ctx_free(&c);
+        free_network(net);
+        return;
+    }
+    if (gc_is_detector(net)) {
+        /* every layer below a head must be differentiable, and each head's
+         * default layer is a spatial feature layer the head depends on */
+        for (int i = 0; i < net->n; ++i)
+            ck_assert_msg(gc_backward_supported(net, i, &e), "%s: %s", cfgs[_i], e.msg);
+        gc_ctx c;
+        ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+        int heads = 0;
+        for (int h = 0; h < net->n; ++h) {
+            LAYER_TYPE t = net->layers[h].type;
+            if (t != YOLO && t != REGION && t != DETECTION) continue;
+            ++heads;
+            int li = gc_detect_default_layer(net, h);
+            const layer *l = &net->layers[li];
+            ck_assert_msg(li < h && l->out_w * l->out_h > 1, "%s: head %d default layer %d", cfgs[_i], h, li);
+            ck_assert_msg(gc_path(&c, li, h, &e) == 0, "%s: head %d: %s", cfgs[_i], h, e.msg);
+            if (t != DETECTION)
+                ck_assert_msg(l->type == CONVOLUTIONAL && l->size == 3, "%s: head %d default layer %d is not the 3x3 feature convolution",
+                              cfgs[_i], h, li);
+        }
+        ck_assert_int_gt(heads, 0);
+        gc_ctx_free(&c);
+        free_network(net);
+        return;
+    }
+    gc_classifier cl;
+    ck_assert_msg(gc_classifier_find(net, &cl, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+    int li = gc_default_layer(net, cl.logit_layer, &e);
+    ck_assert_msg(li >= 0, "%s: %s", cfgs[_i], e.msg);
+    const layer *l = &net->layers[li];
+    ck_assert_msg(l->out_w * l->out_h > 1 && li < cl.logit_layer, "%s: default layer %d", cfgs[_i], li);
+    const char *want = expected_default(cfgs[_i]);
+    if (want)
+        ck_assert_msg(!strcmp(gc_layer_type_name(l->type), want), "%s: default layer %d is %s, expected %s",
+                      cfgs[_i], li, gc_layer_type_name(l->type), want);
+
+    /* one explanation on a random image */
+    float *x = malloc((size_t)net->inputs * sizeof *x);
+    unsigned st = 5;
+    for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
+    gc_ctx c;
+    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+    gc_forward(&c, x);
+    ck_assert_msg(gc_backprop(&c, cl.logit_layer, NULL, 0, 1.0f, li, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+    size_t hw = (size_t)l->out_w * l->out_h;
+    float *map = malloc(hw * sizeof *map), *w = malloc((size_t)l->out_c * sizeof *w);
+    int rc = gc_cam_compute(GC_METHOD_GRADCAM, l->output, l->delta, (size_t)l->out_c, (size_t)l->out_h,
+                            (size_t)l->out_w, w, map, NULL);
+    ck_assert_msg(rc == 0, "%s: non-finite map", cfgs[_i]);
+    for (size_t i = 0; i < hw; ++i) ck_assert(isfinite(map[i]) && map[i] >= 0);
+    gc_ctx_free(&c);
+    free(map);
+    free(w);
+    free(x);
+    free_network(net);
+}
+END_TEST
+
+Suite *suite_cfgs(void)
+{
+    list_cfgs();
+    Suite *s = suite_create("cfgs");
+    TCase *tc = tcase_create("darknet cfg/");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, shipped_cfg, 0, ncfgs > 0 ? ncfgs : 1);
+    suite_add_tcase(s, tc);
+    return s;
+}

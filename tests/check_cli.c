@@ -1,0 +1,245 @@
+/* The gradcam subcommand end to end, through the real ./darknet binary:
+ * success writes one overlay and one map per target; every kind of bad input
+ * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
+ * output file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_fixture.h"
+#include "gc_image.h"
+#include "gc_tests.h"
+
+static char *dir;
+static char weights[4096], prefix[4096];
+static char out[1 << 16], err[1 << 16];
+static const char *cfg = "tests/cfg/clf_bn.cfg";
+
+static void setup(void)
+{
+    dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    snprintf(weights, sizeof weights, "%s/clf.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights(cfg, weights, 21), 0);
+    snprintf(prefix, sizeof prefix, "%s/out/gc", dir);
+    char outdir[4096];
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    ck_assert_int_eq(mkdir(outdir, 0755), 0);
+}
+
+static void teardown(void)
+{
+    gcf_rmtree(dir);
+    free(dir);
+}
+
+static const char *out_dir(void)
+{
+    static char p[4096];
+    snprintf(p, sizeof p, "%s/out", dir);
+    return p;
+}
+
+/* Runs ./darknet gradcam with up to 12 extra arguments (NULL-terminated). */
+static int run(const char *a0, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return gcf_run(argv, out, sizeof out, err, sizeof err);
+}
+
+/* Exactly one line of stderr starts with "gradcam:" and it contains `what`. */
+static void assert_one_error_naming(const char *what)
+{
+    int lines = 0;
+    const char *hit = NULL;
+    for (const char *p = err; (p = strstr(p, "gradcam:")); ++p)
+        if (p == err || p[-1] == '\n') {
+            ++lines;
+            hit = p;
+        }
+    ck_assert_msg(lines == 1, "expected one gradcam: line, got %d in:\n%s", lines, err);
+    const char *eol = strchr(hit, '\n');
+    ck_assert_msg(strstr(hit, what) && (!eol || strstr(hit, what) < eol), "error line does not name %s:\n%s", what,
+                  hit);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 0);
+}
+
+START_TEST(explains_the_top_class)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    int rc = run(cfg, weights, img, "-out", prefix, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+    int cls = -1;
+    ck_assert_msg(sscanf(out, "class %d", &cls) == 1, "stdout: %s", out);
+    char p[8192];
+    snprintf(p, sizeof p, "%s_%d.npy", prefix, cls);
+    size_t rows = 0, cols = 0;
+    gc_err e;
+    float *m = gc_read_npy(p, &rows, &cols, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    ck_assert_uint_eq(rows, 8); /* layer 2: 20x16 input, one 2x2 maxpool */
+    ck_assert_uint_eq(cols, 10);
+    for (size_t i = 0; i < rows * cols; ++i) ck_assert(m[i] >= 0.0f && m[i] == m[i]);
+    free(m);
+    snprintf(p, sizeof p, "%s_%d.png", prefix, cls);
+    int w = 0, h = 0;
+    ck_assert_int_eq(gc_image_check(p, &w, &h, &e), 0);
+    ck_assert_int_eq(w, 768); /* the overlay is on the original image */
+    ck_assert_int_eq(h, 576);
+}
+END_TEST
+
+START_TEST(top_n_writes_a_pair_per_class)
+{
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-top", "3", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 6);
+    int a, b, c;
+    const char *l2 = strstr(out, "\nclass ");
+    ck_assert_ptr_nonnull(l2);
+    const char *l3 = strstr(l2 + 1, "\nclass ");
+    ck_assert_ptr_nonnull(l3);
+    ck_assert_int_eq(sscanf(out, "class %d", &a), 1);
+    ck_assert_int_eq(sscanf(l2 + 1, "class %d", &b), 1);
+    ck_assert_int_eq(sscanf(l3 + 1, "class %d", &c), 1);
+    ck_assert(a != b && b != c && a != c);
+}
+END_TEST
+
+START_TEST(class_by_name_layer_and_counterfactual)
+{
+    char names[4096];
+    snprintf(names, sizeof names, "%s/x.names", dir);
+    FILE *f = fopen(names, "w");
+    fputs("zero\none\ntwo\nthree\nfour\n", f);
+    fclose(f);
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class",
+                 "three", "-layer", "-4", "-counterfactual", "-method", "gradcam++", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strncmp(out, "class 3 three:", 14) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "layer 0 convolutional 20x16x8")); /* -4 from logit layer 4 */
+    ck_assert_ptr_nonnull(strstr(out, "gradcam++ counterfactual"));
+    ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+}
+END_TEST
+
+START_TEST(missing_image)
+{
+    ck_assert_int_ne(run(cfg, weights, "nowhere/none.jpg", "-out", prefix, NULL), 0);
+    assert_one_error_naming("nowhere/none.jpg");
+}
+END_TEST
+
+START_TEST(unreadable_image)
+{
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s/not-an-image.jpg", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("this is text\n", f);
+    fclose(f);
+    ck_assert_int_ne(run(cfg, weights, bad, "-out", prefix, NULL), 0);
+    assert_one_error_naming("not-an-image.jpg");
+}
+END_TEST
+
+START_TEST(missing_cfg_and_weights)
+{
+    ck_assert_int_ne(run("nope.cfg", weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, NULL), 0);
+    assert_one_error_naming("nope.cfg");
+    ck_assert_int_ne(run(cfg, "nope.weights", gcf_darknet_path("data/dog.jpg"), "-out", prefix, NULL), 0);
+    assert_one_error_naming("nope.weights");
+}
+END_TEST
+
+START_TEST(weights_not_matching_cfg)
+{
+    ck_assert_int_ne(run("tests/cfg/clf_gap_fc.cfg", weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix,
+                         NULL), 0);
+    assert_one_error_naming("do not match");
+}
+END_TEST
+
+START_TEST(class_and_layer_out_of_range)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-class", "5", NULL), 0);
+    assert_one_error_naming("-class 5");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-class", "-1", NULL), 0);
+    assert_one_error_naming("-class -1");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-class", "cat", NULL), 0);
+    assert_one_error_naming("-class cat");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-layer", "4", NULL), 0);
+    assert_one_error_naming("-layer 4");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-layer", "-5", NULL), 0);
+    assert_one_error_naming("-layer -5");
+    ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-top", "6", NULL), 0);
+    assert_one_error_naming("-top 6");
+}
+END_TEST
+
+START_TEST(bad_options)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-frobnicate", NULL), 2);
+    assert_one_error_naming("-frobnicate");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-top", "x", NULL), 2);
+    assert_one_error_naming("-top x");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-alpha", "1.5", NULL), 2);
+    assert_one_error_naming("-alpha 1.5");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-method", "magic", NULL), 2);
+    assert_one_error_naming("-method magic");
+    ck_assert_int_eq(run(cfg, weights, NULL), 2);
+    assert_one_error_naming("missing image");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-class", NULL), 2);
+    assert_one_error_naming("-class needs a value");
+}
+END_TEST
+
+START_TEST(unwritable_output_directory)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/no/such/dir/x", dir);
+    ck_assert_int_ne(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL), 0);
+    assert_one_error_naming("no/such/dir");
+}
+END_TEST
+
+START_TEST(help_exits_zero)
+{
+    ck_assert_int_eq(run("help", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "-counterfactual"));
+}
+END_TEST
+
+Suite *suite_cli(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("darknet gradcam");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, explains_the_top_class);
+    tcase_add_test(tc, top_n_writes_a_pair_per_class);
+    tcase_add_test(tc, class_by_name_layer_and_counterfactual);
+    tcase_add_test(tc, missing_image);
+    tcase_add_test(tc, unreadable_image);
+    tcase_add_test(tc, missing_cfg_and_weights);
+    tcase_add_test(tc, weights_not_matching_cfg);
+    tcase_add_test(tc, class_and_layer_out_of_range);
+    tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, unwritable_output_directory);
+    tcase_add_test(tc, help_exits_zero);
+    suite_add_tcase(s, tc);
+    return s;
+}

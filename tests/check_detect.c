@@ -1,0 +1,477 @@
+/* Detections: decoding equals Darknet's own get_network_boxes(), the seed
+ * for every head type and every -target is the exact gradient of that target
+ * (finite differences through the head's activations), a box's gradient
+ * comes only through its own head, and the CLI reports the same detections as
+ * `darknet detector test`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gc_detect.h"
+#include "gc_fixture.h"
+#include "gc_hooks.h"
+#include "gc_image.h"
+#include "gc_tests.h"
+
+typedef struct det_net {
+    network *net;
+    gc_ctx c;
+    float *x;
+    int im_w, im_h;
+} det_net;
+
+static void open_net(det_net *d, const char *cfg, unsigned seed)
+{
+    d->net = gcf_random_network(cfg, seed);
+    ck_assert_msg(d->net != NULL, "%s", cfg);
+    d->x = malloc((size_t)d->net->inputs * sizeof *d->x);
+    unsigned st = seed + 99;
+    for (int i = 0; i < d->net->inputs; ++i) d->x[i] = gcf_uniform(&st, 0, 1);
+    gc_err e;
+    ck_assert_int_eq(gc_ctx_init(&d->c, d->net, &e), 0);
+    gc_hooks_install(&d->c);
+    gc_forward(&d->c, d->x);
+    d->im_w = 640; /* a landscape original: the letterbox correction matters */
+    d->im_h = 427;
+}
+
+static void close_net(det_net *d)
+{
+    gc_ctx_free(&d->c);
+    free_network(d->net);
+    free(d->x);
+}
+
+static void assert_same_as_darknet(det_net *d, float thresh)
+{
+    gc_boxes b;
+    gc_err e;
+    ck_assert_msg(gc_boxes_decode(d->net, d->im_w, d->im_h, thresh, 0.5f, &b, &e) == 0, "%s", e.msg);
+    int n = 0;
+    detection *ref = get_network_boxes(d->net, d->im_w, d->im_h, thresh, 0.5f, 0, 1, &n);
+    ck_assert_int_eq(b.n, n);
+    ck_assert_int_gt(n, 0);
+    int classes = d->net->layers[d->net->n - 1].classes, positive = 0;
+    for (int k = 0; k < n; ++k) {
+        box x = b.dets[k].bbox, y = ref[k].bbox;
+        ck_assert_msg(fabsf(x.x - y.x) <= 1e-5f * fabsf(y.x) + 1e-6f && fabsf(x.y - y.y) <= 1e-5f * fabsf(y.y) + 1e-6f &&
+                          fabsf(x.w - y.w) <= 1e-5f * fabsf(y.w) + 1e-6f && fabsf(x.h - y.h) <= 1e-5f * fabsf(y.h) + 1e-6f,
+                      "box %d: (%g %g %g %g) vs Darknet (%g %g %g %g)", k, x.x, x.y, x.w, x.h, y.x, y.y, y.w, y.h);
+        ck_assert_float_eq(b.dets[k].objectness, ref[k].objectness);
+        for (int j = 0; j < classes; ++j) {
+            ck_assert_float_eq(b.dets[k].prob[j], ref[k].prob[j]);
+            positive += ref[k].prob[j] > 0;
+        }
+        ck_assert_int_ge(b.head[k], 0);
+    }
+    ck_assert_int_gt(positive, 0);
+    free_detections(ref, n);
+    gc_boxes_free(&b);
+}
+
+START_TEST(decoding_matches_get_network_boxes)
+{
+    const char *cfgs[] = {"tests/cfg/det_yolo2.cfg", "tests/cfg/det_region.cfg", "tests/cfg/det_v1.cfg"};
+    float thresh[] = {0.1f, 0.1f, 0.05f};
+    for (int i = 0; i < 3; ++i) {
+        det_net d;
+        open_net(&d, cfgs[i], 3 + (unsigned)i);
+        assert_same_as_darknet(&d, thresh[i]);
+        close_net(&d);
+    }
+}
+END_TEST
+
+START_TEST(decoding_matches_on_shipped_cfgs)
+{
+    const char *cfgs[] = {"cfg/yolov3-tiny.cfg", "cfg/yolov2-tiny.cfg"};
+    for (int i = 0; i < 2; ++i) {
+        det_net d;
+        open_net(&d, gcf_darknet_path(cfgs[i]), 11);
+        assert_same_as_darknet(&d, 0.005f);
+        close_net(&d);
+    }
+}
+END_TEST
+
+/* The value each -target explains, computed the plain way from the head's
+ * input and output after a forward pass. */
+typedef struct target_of {
+    gc_det d;
+    gc_target t;
+} target_of;
+
+static double target_value(const network *net, const void *ctx)
+{
+    const target_of *w = ctx;
+    const layer *l = &net->layers[w->d.head];
+    const float *in = net->layers[w->d.head - 1].output, *out = l->output;
+    int n = w->d.anchor, loc = w->d.cell, c = w->d.cls;
+    if (l->type == YOLO || l->type == REGION) {
+        int coords = l->type == YOLO ? 4 : l->coords;
+        int stride = l->w * l->h, per = coords + 1 + l->classes;
+        int oi = n * stride * per + coords * stride + loc, ci = n * stride * per + (coords + 1 + c) * stride + loc;
+        switch (w->t) {
+        case GC_TARGET_LOGIT: return in[ci];
+        case GC_TARGET_OBJ: return in[oi];
+        case GC_TARGET_SCORE: return (double)out[oi] * out[ci];
+        }
+    } else {
+        int side = l->side, pi = side * side * l->classes + loc * l->n + n, ci = loc * l->classes + c;
+        switch (w->t) {
+        case GC_TARGET_LOGIT: return out[ci];
+        case GC_TARGET_OBJ: return out[pi];
+        case GC_TARGET_SCORE: return (double)out[pi] * out[ci];
+        }
+    }
+    return NAN;
+}
+
+/* The gradient of target t of raw box k at layer `at` matches finite
+ * differences of target_value. */
+static void check_target(det_net *d, gc_boxes *b, int k, int cls, gc_target t, int at)
+{
+    target_of w;
+    memset(&w, 0, sizeof w);
+    w.d.head = b->head[k];
+    w.d.anchor = b->anchor[k];
+    w.d.cell = b->cell[k];
+    w.d.cls = cls;
+    w.t = t;
+    const layer *head = &d->net->layers[w.d.head];
+    float *seed = calloc((size_t)head->outputs, sizeof *seed);
+    int idx[64], nnz = 64;
+    gc_err e;
+    ck_assert_int_eq(gc_det_seed(d->net, &w.d, t, seed, idx, &nnz, &e), 0);
+    ck_assert_int_gt(nnz, 0);
+    ck_assert_msg(gc_backprop(&d->c, w.d.head, seed, 0, 0, at, &e) == 0, "%s", e.msg);
+    int n = d->net->layers[at].outputs;
+    float *g = malloc((size_t)n * sizeof *g);
+    memcpy(g, d->net->layers[at].delta, (size_t)n * sizeof *g);
+    double *fd = malloc((size_t)n * sizeof *fd);
+    int ties = gcf_finite_differences(d->net, at, w.d.head, target_value, &w, 1e-3f, fd);
+    ck_assert_int_lt(ties * 20, n);
+    double norm = 0;
+    for (int i = 0; i < n; ++i)
+        if (!isnan(fd[i])) norm += fd[i] * fd[i];
+    ck_assert_msg(norm > 1e-14, "target %s of box %d has no gradient at layer %d", gc_target_name(t), k, at);
+    double err = gcf_rel_error(g, fd, n);
+    ck_assert_msg(err < 2e-2, "head %d (%s) target %s box %d class %d at layer %d: relative error %g", w.d.head,
+                  head->type == YOLO ? "yolo" : head->type == REGION ? "region" : "detection", gc_target_name(t), k,
+                  cls, at, err);
+    free(seed);
+    free(g);
+    free(fd);
+}
+
+static void check_all_targets(const char *cfg, int at, int boxes_to_check)
+{
+    det_net d;
+    open_net(&d, cfg, 5);
+    gc_boxes b;
+    gc_err e;
+    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+    ck_assert_int_ge(b.n, boxes_to_check);
+    for (int q = 0; q < boxes_to_check; ++q) {
+        int k = (int)((long)q * b.n / boxes_to_check);
+        for (int t = GC_TARGET_LOGIT; t <= GC_TARGET_OBJ; ++t) check_target(&d, &b, k, q % b.classes, (gc_target)t, at);
+    }
+    gc_boxes_free(&b);
+    close_net(&d);
+}
+
+START_TEST(yolo_targets_match_finite_differences) { check_all_targets("tests/cfg/det_yolo2.cfg", 4, 3); }
+END_TEST
+START_TEST(region_targets_match_finite_differences) { check_all_targets("tests/cfg/det_region.cfg", 2, 4); }
+END_TEST
+START_TEST(detection_targets_match_finite_differences) { check_all_targets("tests/cfg/det_v1.cfg", 1, 4); }
+END_TEST
+
+START_TEST(each_box_gradient_comes_only_from_its_own_head)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_yolo2.cfg", 8);
+    gc_boxes b;
+    gc_err e;
+    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+    int from6 = -1, from13 = -1;
+    for (int k = 0; k < b.n; ++k) {
+        if (b.head[k] == 6 && from6 < 0) from6 = k;
+        if (b.head[k] == 13 && from13 < 0) from13 = k;
+    }
+    ck_assert(from6 >= 0 && from13 >= 0);
+    /* head 6's box, explained at layer 2: the second head's branch is not visited */
+    ck_assert_int_eq(gc_path(&d.c, 2, 6, &e), 0);
+    for (int i = 7; i <= 13; ++i) ck_assert_int_eq(d.c.on_path[i], 0);
+    for (int i = 3; i <= 6; ++i) ck_assert_int_eq(d.c.on_path[i], 1);
+    /* head 13's box: the first head's score convolution and head are not */
+    ck_assert_int_eq(gc_path(&d.c, 2, 13, &e), 0);
+    ck_assert_int_eq(d.c.on_path[5], 0);
+    ck_assert_int_eq(d.c.on_path[6], 0);
+    for (int i = 7; i <= 13; ++i) ck_assert_int_eq(d.c.on_path[i], 1);
+    /* and the gradients are exact for both (layer 2 reaches head 13 twice:
+     * through layer 4 and the route directly) */
+    check_target(&d, &b, from6, 1, GC_TARGET_LOGIT, 2);
+    check_target(&d, &b, from13, 2, GC_TARGET_SCORE, 2);
+    /* the second head's own layers carry no gradient of a head-6 box */
+    float *seed = calloc((size_t)d.net->layers[6].outputs, sizeof *seed);
+    int idx[8], nnz = 8;
+    gc_det det = {.head = 6, .anchor = b.anchor[from6], .cell = b.cell[from6], .cls = 0};
+    ck_assert_int_eq(gc_det_seed(d.net, &det, GC_TARGET_LOGIT, seed, idx, &nnz, &e), 0);
+    for (int i = 0; i < d.net->layers[12].outputs; ++i) d.net->layers[12].delta[i] = 0;
+    ck_assert_int_eq(gc_backprop(&d.c, 6, seed, 0, 0, 2, &e), 0);
+    for (int i = 0; i < d.net->layers[12].outputs; ++i) ck_assert_float_eq(d.net->layers[12].delta[i], 0);
+    free(seed);
+    gc_boxes_free(&b);
+    close_net(&d);
+}
+END_TEST
+
+START_TEST(nms_keeps_provenance)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_yolo2.cfg", 13);
+    gc_boxes raw, b;
+    gc_err e;
+    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &raw, &e), 0);
+    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &b, &e), 0);
+    gc_det *dets = NULL;
+    int n = 0;
+    ck_assert_int_eq(gc_detections(&b, 0.3f, 0.45f, &dets, &n, &e), 0);
+    ck_assert_int_gt(n, 0);
+    for (int k = 0; k < n; ++k) {
+        /* the raw box with the same provenance has the same geometry */
+        int found = 0;
+        for (int r = 0; r < raw.n && !found; ++r)
+            found = raw.head[r] == dets[k].head && raw.anchor[r] == dets[k].anchor && raw.cell[r] == dets[k].cell &&
+                    raw.dets[r].bbox.x == dets[k].bbox.x && raw.dets[r].bbox.w == dets[k].bbox.w;
+        ck_assert_msg(found, "detection %d lost its provenance", k);
+        ck_assert(dets[k].prob > 0.3f);
+    }
+    free(dets);
+    gc_boxes_free(&b);
+    gc_boxes_free(&raw);
+    close_net(&d);
+}
+END_TEST
+
+/* "name: NN%" lines, sorted, from darknet detector test's stdout or ours. */
+static int collect(const char *text, int ours, char lines[][64], int cap)
+{
+    int n = 0;
+    for (const char *p = text; *p && n < cap;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < 511 ? len : 511), p);
+        char name[40];
+        int pct;
+        if (ours) {
+            int k;
+            if (sscanf(line, "box %d %39[^:]: %d%%", &k, name, &pct) == 3) snprintf(lines[n++], 64, "%s %d", name, pct);
+        } else if (sscanf(line, "%39[^:]: %d%%", name, &pct) == 2 && !strchr(name, '/')) {
+            snprintf(lines[n++], 64, "%s %d", name, pct);
+        }
+        p += len + (eol ? 1 : 0);
+    }
+    qsort(lines, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+START_TEST(cli_reports_what_darknet_detect_reports)
+{
+    const char *cfg = gcf_shared_model("yolo-fastest/yolo-fastest-1.1.cfg");
+    if (!cfg) {
+        fprintf(stdout, "skipped: ../shared/models/yolo-fastest is absent\n");
+        return;
+    }
+    char cfgp[4096], w[4096], data[4096], img[4096], prefix[4096];
+    snprintf(cfgp, sizeof cfgp, "%s", cfg);
+    snprintf(w, sizeof w, "%s", gcf_shared_model("yolo-fastest/yolo-fastest-1.1.weights"));
+    snprintf(data, sizeof data, "%s", gcf_shared_model("yolo-fastest/coco.data"));
+    snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
+    char *dir = gcf_tempdir();
+    snprintf(prefix, sizeof prefix, "%s/yf", dir);
+    static char out1[1 << 16], err1[1 << 16], out2[1 << 16], err2[1 << 16];
+    char *a2[] = {"./darknet", "gradcam", cfgp, w, img, "-data", data, "-thresh", "0.25", "-out", prefix, NULL};
+    char outp[4096];
+    snprintf(outp, sizeof outp, "%s/predictions", dir);
+    char *a1full[] = {"./darknet", "detector", "test", data, cfgp, w, img, "-thresh", "0.25", "-out", outp, NULL};
+    ck_assert_int_eq(gcf_run(a1full, out1, sizeof out1, err1, sizeof err1), 0);
+    ck_assert_int_eq(gcf_run(a2, out2, sizeof out2, err2, sizeof err2), 0);
+    char l1[64][64], l2[64][64];
+    int n1 = collect(out1, 0, l1, 64), n2 = collect(out2, 1, l2, 64);
+    ck_assert_int_gt(n1, 0);
+    ck_assert_msg(n1 == n2, "darknet detect: %d detections, gradcam: %d\n%s\n---\n%s", n1, n2, out1, out2);
+    for (int i = 0; i < n1; ++i) ck_assert_str_eq(l1[i], l2[i]);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ./darknet gradcam on a small random detector: one overlay and one map per
+ * box, a summary, a JSON report consistent with them; no file at all when
+ * there is no detection or an argument is bad. */
+typedef struct cli_run {
+    char dir[2048];
+    char w[4096], prefix[4096], json[4096];
+    char out[1 << 16], err[1 << 16];
+} cli_run;
+
+static cli_run *cli_open(void)
+{
+    cli_run *r = calloc(1, sizeof *r);
+    char *d = gcf_tempdir();
+    snprintf(r->dir, sizeof r->dir, "%s", d);
+    free(d);
+    snprintf(r->w, sizeof r->w, "%s/det.weights", r->dir);
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/det_yolo2.cfg", r->w, 5), 0);
+    snprintf(r->prefix, sizeof r->prefix, "%s/out/d", r->dir);
+    snprintf(r->json, sizeof r->json, "%s/out/d.json", r->dir);
+    char o[4200];
+    snprintf(o, sizeof o, "%s/out", r->dir);
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    return r;
+}
+
+static int cli_files(cli_run *r)
+{
+    char o[4200];
+    snprintf(o, sizeof o, "%s/out", r->dir);
+    return gcf_count_files(o);
+}
+
+static void cli_close(cli_run *r)
+{
+    gcf_rmtree(r->dir);
+    free(r);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) ++n;
+    return n;
+}
+
+START_TEST(detector_cli_writes_consistent_outputs)
+{
+    cli_run *r = cli_open();
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                    "-thresh", "0.05", "-out", r->prefix, "-json", r->json, "-target", "score", NULL};
+    int rc = gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err);
+    ck_assert_msg(rc == 0, "%s", r->err);
+    int boxes = count_of(r->out, "\nbox ") + (strncmp(r->out, "box ", 4) == 0);
+    ck_assert_int_gt(boxes, 0);
+    /* per box a .png and a .npy, plus the summary and the JSON */
+    ck_assert_int_eq(cli_files(r), 2 * boxes + 2);
+    FILE *f = fopen(r->json, "r");
+    ck_assert_ptr_nonnull(f);
+    static char js[1 << 20];
+    size_t n = fread(js, 1, sizeof js - 1, f);
+    js[n] = 0;
+    fclose(f);
+    ck_assert_int_eq(count_of(js, "\"index\":"), boxes);
+    const char *keys[] = {"\"class\":", "\"name\":", "\"probability\":", "\"box\":", "\"head\":", "\"anchor\":",
+                          "\"cell\":", "\"layers\":", "\"peak\":", "\"energy_in_box\":", "\"overlay\":", "\"map\":"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; ++k) ck_assert_int_eq(count_of(js, keys[k]), boxes);
+    ck_assert_ptr_nonnull(strstr(js, "\"target\": \"score\""));
+    /* each box's map has the size the report gives, and the share is a share */
+    const char *p = js;
+    for (int k = 0; k < boxes; ++k) {
+        p = strstr(p, "\"map_size\": [");
+        ck_assert_ptr_nonnull(p);
+        int mh = 0, mw = 0, px = -1, py = -1;
+        ck_assert_int_eq(sscanf(p, "\"map_size\": [%d, %d], \"peak\": {\"x\": %d, \"y\": %d", &mh, &mw, &px, &py), 4);
+        ck_assert(px >= 0 && px < 768 && py >= 0 && py < 576);
+        const char *q = strstr(p, "\"energy_in_box\": ");
+        double share = -1;
+        ck_assert_int_eq(sscanf(q, "\"energy_in_box\": %lf", &share), 1);
+        ck_assert(share >= 0 && share <= 1);
+        char npy[8192];
+        snprintf(npy, sizeof npy, "%s_%d.npy", r->prefix, k);
+        size_t rows = 0, cols = 0;
+        gc_err e;
+        float *m = gc_read_npy(npy, &rows, &cols, &e);
+        ck_assert_msg(m != NULL, "%s", e.msg);
+        ck_assert_uint_eq(rows, (size_t)mh);
+        ck_assert_uint_eq(cols, (size_t)mw);
+        free(m);
+        p = q;
+    }
+    cli_close(r);
+}
+END_TEST
+
+START_TEST(detector_cli_fuses_layers)
+{
+    cli_run *r = cli_open();
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                    "-thresh", "0.05", "-out", r->prefix, "-layer", "-2,2", NULL};
+    ck_assert_msg(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", r->err);
+    char npy[8192];
+    snprintf(npy, sizeof npy, "%s_0.npy", r->prefix);
+    size_t rows = 0, cols = 0;
+    gc_err e;
+    float *m = gc_read_npy(npy, &rows, &cols, &e);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(rows, 32); /* fused maps live at the network's input size */
+    ck_assert_uint_eq(cols, 32);
+    for (size_t i = 0; i < rows * cols; ++i) ck_assert(m[i] >= 0 && m[i] <= 1.0f + 1e-6f);
+    free(m);
+    ck_assert_ptr_nonnull(strstr(r->out, "layer "));
+    cli_close(r);
+}
+END_TEST
+
+START_TEST(detector_cli_without_detections_writes_nothing)
+{
+    cli_run *r = cli_open();
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                    "-thresh", "1", "-out", r->prefix, "-json", r->json, NULL};
+    ck_assert_int_eq(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err), 0);
+    ck_assert_ptr_nonnull(strstr(r->out, "no detections"));
+    ck_assert_int_eq(cli_files(r), 0);
+    cli_close(r);
+}
+END_TEST
+
+START_TEST(detector_cli_bad_arguments)
+{
+    cli_run *r = cli_open();
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *bad[][2] = {{"-layer", "13"}, {"-layer", "-20"}, {"-top", "2"}, {"-target", "box"}, {"-thresh", "2"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)img, "-thresh", "0.05",
+                        "-out", r->prefix, (char *)bad[i][0], (char *)bad[i][1], NULL};
+        int rc = gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err);
+        ck_assert_msg(rc != 0, "%s %s accepted", bad[i][0], bad[i][1]);
+        ck_assert_msg(strstr(r->err, bad[i][0]) != NULL, "%s", r->err);
+        ck_assert_int_eq(cli_files(r), 0);
+    }
+    cli_close(r);
+}
+END_TEST
+
+Suite *suite_detect(void)
+{
+    Suite *s = suite_create("detect");
+    TCase *tc = tcase_create("heads");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, decoding_matches_get_network_boxes);
+    tcase_add_test(tc, decoding_matches_on_shipped_cfgs);
+    tcase_add_test(tc, yolo_targets_match_finite_differences);
+    tcase_add_test(tc, region_targets_match_finite_differences);
+    tcase_add_test(tc, detection_targets_match_finite_differences);
+    tcase_add_test(tc, each_box_gradient_comes_only_from_its_own_head);
+    tcase_add_test(tc, nms_keeps_provenance);
+    tcase_add_test(tc, cli_reports_what_darknet_detect_reports);
+    tcase_add_test(tc, detector_cli_writes_consistent_outputs);
+    tcase_add_test(tc, detector_cli_fuses_layers);
+    tcase_add_test(tc, detector_cli_without_detections_writes_nothing);
+    tcase_add_test(tc, detector_cli_bad_arguments);
+    suite_add_tcase(s, tc);
+    return s;
+}
