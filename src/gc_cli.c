@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "gc_backward.h"
 #include "gc_cam.h"
@@ -18,6 +19,7 @@
 
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
+    "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -327,6 +329,43 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     return rc;
 }
 
+/* gradcam init: seeded random weights for a cfg (gc_model_randomize), written
+ * with Darknet's save_weights to PATH.tmp and renamed into place. */
+static int init_weights(int argc, char **argv, gc_err *e)
+{
+    const char *cfg = NULL, *out = NULL;
+    int seed = 1;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-seed")) {
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return gc_fail(e, "unknown option %s for gradcam init", argv[i]);
+        } else if (!cfg) {
+            cfg = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return gc_fail(e, "unexpected argument %s", argv[i]);
+        }
+    }
+    if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>");
+    if (gc_check_out_prefix(out, e)) return -1;
+    network *net = gc_model_load(cfg, NULL, e);
+    if (!net) return -1;
+    gc_model_randomize(net, (unsigned)seed);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    save_weights(net, tmp);
+    free_network(net);
+    if (rename(tmp, out) != 0) {
+        unlink(tmp);
+        return gc_fail(e, "cannot write %s: %s", out, strerror(errno));
+    }
+    printf("random weights (seed %d) for %s written to %s\n", seed, cfg, out);
+    return 0;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
@@ -334,6 +373,13 @@ int gc_cli_main(int argc, char **argv)
         return 0;
     }
     gc_err e = {{0}};
+    if (argc >= 3 && !strcmp(argv[2], "init")) {
+        if (init_weights(argc, argv, &e)) {
+            fprintf(stderr, "gradcam: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
+    }
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,45 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
     }
     set_batch_network(net, 1);
     return net;
+}
+
+static float next_uniform(unsigned *state, float lo, float hi)
+{
+    *state = *state * 1664525u + 1013904223u; /* Numerical Recipes LCG */
+    return lo + (hi - lo) * (float)((*state >> 8) & 0xffffff) / 16777216.0f;
+}
+
+static void fill_uniform(float *x, size_t n, unsigned *st, float lo, float hi)
+{
+    for (size_t i = 0; x && i < n; ++i) x[i] = next_uniform(st, lo, hi);
+}
+
+void gc_model_randomize(network *net, unsigned seed)
+{
+    unsigned st = seed * 2654435761u + 1;
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        size_t nout;
+        if (l->type == CONVOLUTIONAL) {
+            nout = (size_t)l->n;
+            float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
+            fill_uniform(l->weights, (size_t)l->nweights, &st, -s, s);
+        } else if (l->type == CONNECTED) {
+            nout = (size_t)l->outputs;
+            float s = 1.6f / sqrtf((float)l->inputs);
+            fill_uniform(l->weights, (size_t)l->outputs * (size_t)l->inputs, &st, -s, s);
+        } else if (l->type == BATCHNORM) {
+            nout = (size_t)l->c;
+        } else {
+            continue;
+        }
+        fill_uniform(l->biases, nout, &st, -0.2f, 0.2f);
+        if (l->batch_normalize || l->type == BATCHNORM) {
+            fill_uniform(l->scales, nout, &st, 0.5f, 1.5f);
+            fill_uniform(l->rolling_mean, nout, &st, -0.3f, 0.3f);
+            fill_uniform(l->rolling_variance, nout, &st, 0.3f, 2.0f);
+        }
+    }
 }
 
 char **gc_names_load(const char *path, int *count, gc_err *e)

@@ -22,6 +22,12 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e);
 size_t gc_weights_param_count(const network *net);
 size_t gc_weights_header_size(int major, int minor);
 
+/* Gives every parameter a seeded pseudo-random value: weights uniform in
+ * +-1.6/sqrt(fan-in), biases in +-0.2 and, for batch norm, scales in
+ * [0.5, 1.5), rolling means in +-0.3 and rolling variances in [0.3, 2), so
+ * frozen batch norm is far from the identity. Deterministic for a seed. */
+void gc_model_randomize(network *net, unsigned seed);
+
 /* Class names: one per line (Darknet's .names / labels list). Returns a
  * malloc'd array of *count malloc'd strings, or NULL with e set. */
 char **gc_names_load(const char *path, int *count, gc_err *e);

@@ -1,5 +1,7 @@
 #include "gc_fixture.h"
 
+#include "gc_model.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -16,42 +18,12 @@ float gcf_uniform(unsigned *state, float lo, float hi)
     return lo + (hi - lo) * (float)((*state >> 8) & 0xffffff) / 16777216.0f;
 }
 
-static void fill(float *x, size_t n, unsigned *st, float lo, float hi)
-{
-    for (size_t i = 0; x && i < n; ++i) x[i] = gcf_uniform(st, lo, hi);
-}
-
 network *gcf_random_network(const char *cfg, unsigned seed)
 {
     network *net = parse_network_cfg((char *)cfg);
     if (!net) return NULL;
     set_batch_network(net, 1);
-    unsigned st = seed * 2654435761u + 1;
-    for (int i = 0; i < net->n; ++i) {
-        layer *l = &net->layers[i];
-        size_t nout = 0, nw = 0;
-        if (l->type == CONVOLUTIONAL) {
-            nout = (size_t)l->n;
-            nw = (size_t)l->nweights;
-            float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
-            fill(l->weights, nw, &st, -s, s);
-        } else if (l->type == CONNECTED) {
-            nout = (size_t)l->outputs;
-            nw = (size_t)l->outputs * (size_t)l->inputs;
-            float s = 1.6f / sqrtf((float)l->inputs);
-            fill(l->weights, nw, &st, -s, s);
-        } else if (l->type == BATCHNORM) {
-            nout = (size_t)l->c;
-        } else {
-            continue;
-        }
-        fill(l->biases, nout, &st, -0.2f, 0.2f);
-        if (l->batch_normalize || l->type == BATCHNORM) {
-            fill(l->scales, nout, &st, 0.5f, 1.5f);
-            fill(l->rolling_mean, nout, &st, -0.3f, 0.3f);
-            fill(l->rolling_variance, nout, &st, 0.3f, 2.0f);
-        }
-    }
+    gc_model_randomize(net, seed);
     return net;
 }
 
