@@ -86,6 +86,14 @@ static void class_color(int cls, unsigned char rgb[3])
     memcpy(rgb, pal[cls % 8], 3);
 }
 
+/* The class's name, or "classN" without a names file. */
+static const char *class_label(const gc_det_opts *o, int cls, char *buf, size_t n)
+{
+    if (o->names && cls < o->nnames) return o->names[cls];
+    snprintf(buf, n, "class%d", cls);
+    return buf;
+}
+
 /* Nearest-neighbour downscale of interleaved RGB (thumbnails). */
 static void resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
 {
@@ -243,12 +251,8 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
         double share = total > 0 ? inside / total : 0;
         gc_normalize_minmax(s.heat, (size_t)W * H);
         unsigned char *rgb = gc_session_overlay(&s, &o->ex);
-        const char *name = o->names && d->cls < o->nnames ? o->names[d->cls] : NULL;
         char cname[32];
-        if (!name) {
-            snprintf(cname, sizeof cname, "class%d", d->cls);
-            name = cname;
-        }
+        const char *name = class_label(o, d->cls, cname, sizeof cname);
         label_box(rgb, W, H, W, d, k, name, l, t, r, b);
         resize_rgb(rgb, W, H, thumbs + (size_t)k * tw * th * 3, tw, th);
 
@@ -307,11 +311,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
             int l, t, r, b;
             gc_det_pixels(&dets[k], W, H, &l, &t, &r, &b);
             char cname[32];
-            const char *name = o->names && dets[k].cls < o->nnames ? o->names[dets[k].cls] : NULL;
-            if (!name) {
-                snprintf(cname, sizeof cname, "class%d", dets[k].cls);
-                name = cname;
-            }
+            const char *name = class_label(o, dets[k].cls, cname, sizeof cname);
             label_box(canvas, cw, ch, W, &dets[k], k, name, l, t, r, b);
         }
         for (int k = 0; k < ndets; ++k) {
