@@ -30,7 +30,7 @@ WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CFLAGS   ?=
 ALL_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) $(SANITIZE) -MMD -MP \
             -isystem $(DN)/include -isystem $(DN)/src -Isrc -I/usr/include/stb $(CFLAGS)
-LDLIBS   := -lopenblas -lm -pthread
+LDLIBS   := -lopenblas -lz -lm -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 SRC      := $(wildcard src/*.c)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gc_backward.h"
@@ -16,10 +17,13 @@
 #include "gc_detect_run.h"
 #include "gc_explain.h"
 #include "gc_model.h"
+#include "gc_scenes.h"
 
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
     "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
+    "       darknet gradcam scenes <cls|pair|det> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
+    "                        (labelled Fashion-MNIST scenes, see README)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -366,6 +370,46 @@ static int init_weights(int argc, char **argv, gc_err *e)
     return 0;
 }
 
+/* gradcam scenes: a reproducible set of labelled Fashion-MNIST scenes
+ * (gc_scenes); the outdir is created if missing. */
+static int make_scenes(int argc, char **argv, gc_err *e)
+{
+    const char *pos[4], *dir = "/usr/share/datasets/fashion-mnist";
+    int npos = 0, seed = 1;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-seed")) {
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+        } else if (!strcmp(argv[i], "-fmnist")) {
+            if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder");
+            dir = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]);
+        } else if (npos == 4) {
+            return gc_fail(e, "unexpected argument %s", argv[i]);
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>");
+    gc_scene_kind kind;
+    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]);
+    int train = !strcmp(pos[1], "train");
+    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]);
+    int count;
+    if (parse_int("count", pos[2], 1, 10000000, &count, e)) return -1;
+    const char *out = pos[3];
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return gc_fail(e, "cannot create %s: %s", out, strerror(errno));
+    gc_fmnist d;
+    if (gc_fmnist_load(&d, dir, train, e)) return -1;
+    int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
+    gc_fmnist_free(&d);
+    if (rc == 0)
+        printf("%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt\n", count,
+               pos[0], pos[1], seed, out, out);
+    return rc;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
@@ -375,6 +419,13 @@ int gc_cli_main(int argc, char **argv)
     gc_err e = {{0}};
     if (argc >= 3 && !strcmp(argv[2], "init")) {
         if (init_weights(argc, argv, &e)) {
+            fprintf(stderr, "gradcam: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[2], "scenes")) {
+        if (make_scenes(argc, argv, &e)) {
             fprintf(stderr, "gradcam: %s\n", e.msg);
             return 1;
         }
