@@ -459,7 +459,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
 #undef NEED_VALUE
     }
     if (npos < 3)
-        return gc_fail(e, "gradcam eval: missing %s",
+        return gc_fail(e, "eval: missing %s (gradcam eval <cfg> <weights> <list.txt>)",
                        npos == 0 ? "cfg, weights and list" : npos == 1 ? "weights and list" : "list");
     o->cfg = pos[0];
     o->weights = pos[1];
