@@ -714,6 +714,10 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     for (int i = 0; i < r->nimages; ++i) {
         int orc = i == 0 ? gc_session_open(&c.s, net, r->images[i], e) : gc_session_next(&c.s, r->images[i], e);
         if (orc) goto done;
+        /* a layer the classifier cannot be explained at fails here, not as an image's error */
+        if (i == 0 && !r->detector && o->baseline == GC_BASELINE_NONE &&
+            gc_path(&c.s.ctx, c.li, c.cl.logit_layer, e))
+            goto done;
         c.gt = labels[i];
         c.ngt = nlabels[i];
         if (eval_image(&c, i, &dp, &gp, e)) {
