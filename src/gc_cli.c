@@ -15,6 +15,7 @@
 #include "gc_common.h"
 #include "gc_detect.h"
 #include "gc_detect_run.h"
+#include "gc_eval.h"
 #include "gc_explain.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
@@ -24,6 +25,7 @@ static const char usage_text[] =
     "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
     "       darknet gradcam scenes <cls|pair|det> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
     "                        (labelled Fashion-MNIST scenes, see README)\n"
+    "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -47,7 +49,16 @@ static const char usage_text[] =
     "                   (default: the feature layer feeding the head's 1x1 score convolution)\n"
     "  -json FILE       per-box report: class, probability, box, head/anchor/cell, layers, peak,\n"
     "                   share of map energy inside the box\n"
-    "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n";
+    "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
+    "Evaluation (gradcam eval): list.txt names one image per line; labels as Darknet finds them\n"
+    "(images -> labels, JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
+    "  -method, -layer, -counterfactual, -names, -data as above; detectors also -target, -nms\n"
+    "  -thresh T        detectors: detections matched to ground truth (default 0.25)\n"
+    "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
+    "  -steps N         deletion/insertion steps (default 16)\n"
+    "  -limit N         only the first N images of the list\n"
+    "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
+    "  -json FILE       the metrics and every map's record, written atomically\n";
 
 typedef struct cli_args {
     const char *cfg, *weights, *image;
@@ -178,20 +189,20 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     return 0;
 }
 
-static int load_names(const cli_args *a, char ***names, int *count, gc_err *e)
+static int load_names(const char *names_file, const char *data_file, char ***names, int *count, gc_err *e)
 {
     *names = NULL;
     *count = 0;
-    if (a->names) {
-        *names = gc_names_load(a->names, count, e);
+    if (names_file) {
+        *names = gc_names_load(names_file, count, e);
         return *names ? 0 : -1;
     }
-    if (a->data) {
+    if (data_file) {
         gc_err de = {{0}};
-        char *path = gc_data_value(a->data, "names", &de);
+        char *path = gc_data_value(data_file, "names", &de);
         if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
-        if (!path) path = gc_data_value(a->data, "labels", &de);
-        if (!path) return gc_fail(e, "data file %s has no names= entry", a->data);
+        if (!path) path = gc_data_value(data_file, "labels", &de);
+        if (!path) return gc_fail(e, "data file %s has no names= entry", data_file);
         *names = gc_names_load(path, count, e);
         free(path);
         return *names ? 0 : -1;
@@ -232,7 +243,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     if (gc_classifier_find(net, &cl, e)) return -1;
     char **names = NULL;
     int nnames = 0;
-    if (load_names(a, &names, &nnames, e)) return -1;
+    if (load_names(a->names, a->data, &names, &nnames, e)) return -1;
     if (names && nnames != cl.classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", nnames, cl.classes);
 
@@ -324,7 +335,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.nlayers = a->nlayers;
     memcpy(o.layers, a->layers, sizeof o.layers);
     o.ex = (gc_explain_opts){a->method, a->counterfactual, a->alpha};
-    if (load_names(a, &o.names, &o.nnames, e)) return -1;
+    if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, classes);
@@ -410,6 +421,145 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     return rc;
 }
 
+typedef struct eval_args {
+    gc_eval_opts o;
+    const char *names, *data, *json;
+    int det_only, seed_set;
+} eval_args;
+
+static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
+{
+    memset(a, 0, sizeof *a);
+    gc_eval_opts *o = &a->o;
+    o->ex = (gc_explain_opts){GC_METHOD_GRADCAM, 0, 0.5f};
+    o->thresh = 0.25f;
+    o->map_thresh = 0.005f;
+    o->nms = 0.45f;
+    o->target = GC_TARGET_LOGIT;
+    o->steps = 16;
+    o->seed = 1;
+    const char *pos[3];
+    int npos = 0;
+    for (int i = 3; i < argc; ++i) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+#define NEED_VALUE() \
+    if (!has_value) return gc_fail(e, "%s needs a value", s)
+        if (s[0] != '-' || s[1] == '\0') {
+            if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and list already given)", s);
+            pos[npos++] = s;
+        } else if (!strcmp(s, "-method")) {
+            NEED_VALUE();
+            if (gc_method_parse(argv[++i], &o->ex.method))
+                return gc_fail(e, "-method %s: unknown (gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam)",
+                               argv[i]);
+        } else if (!strcmp(s, "-layer")) {
+            NEED_VALUE();
+            cli_args tmp;
+            if (parse_layers(argv[++i], &tmp, e)) return -1;
+            memcpy(o->layers, tmp.layers, sizeof o->layers);
+            o->nlayers = tmp.nlayers;
+        } else if (!strcmp(s, "-counterfactual")) {
+            o->ex.counterfactual = 1;
+        } else if (!strcmp(s, "-thresh") || !strcmp(s, "-mapthresh") || !strcmp(s, "-nms")) {
+            NEED_VALUE();
+            float *dst = s[1] == 't' ? &o->thresh : s[1] == 'm' ? &o->map_thresh : &o->nms;
+            if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
+            a->det_only = 1;
+        } else if (!strcmp(s, "-target")) {
+            NEED_VALUE();
+            if (gc_target_parse(argv[++i], &o->target))
+                return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
+            a->det_only = 1;
+        } else if (!strcmp(s, "-names")) {
+            NEED_VALUE();
+            a->names = argv[++i];
+        } else if (!strcmp(s, "-data")) {
+            NEED_VALUE();
+            a->data = argv[++i];
+        } else if (!strcmp(s, "-steps")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 100000, &o->steps, e)) return -1;
+        } else if (!strcmp(s, "-limit")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, INT_MAX, &o->limit, e)) return -1;
+        } else if (!strcmp(s, "-json")) {
+            NEED_VALUE();
+            a->json = argv[++i];
+        } else if (!strcmp(s, "-baseline")) {
+            NEED_VALUE();
+            if (gc_baseline_parse(argv[++i], &o->baseline))
+                return gc_fail(e, "-baseline %s: unknown (center, random)", argv[i]);
+        } else if (!strcmp(s, "-seed")) {
+            NEED_VALUE();
+            int seed;
+            if (parse_int(s, argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            o->seed = (unsigned)seed;
+            a->seed_set = 1;
+        } else {
+            return gc_fail(e, "unknown option %s for gradcam eval (see 'darknet gradcam help')", s);
+        }
+#undef NEED_VALUE
+    }
+    if (npos < 3)
+        return gc_fail(e, "eval: missing %s (gradcam eval <cfg> <weights> <list.txt>)",
+                       npos == 0 ? "cfg, weights and list" : npos == 1 ? "weights and list" : "list");
+    o->cfg = pos[0];
+    o->weights = pos[1];
+    o->list = pos[2];
+    if (o->ex.counterfactual && o->ex.method == GC_METHOD_EIGENCAM)
+        return gc_fail(e, "-counterfactual needs gradients; eigencam uses none");
+    if (a->seed_set && o->baseline != GC_BASELINE_RANDOM) return gc_fail(e, "-seed is for -baseline random");
+    if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
+        return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
+    return 0;
+}
+
+/* "eval: 120/500 images", in place on a terminal, every 25 images otherwise. */
+static void eval_progress(int done, int total, void *ctx)
+{
+    int tty = *(const int *)ctx;
+    if (tty) {
+        fprintf(stderr, "\reval: %d/%d images", done, total);
+        if (done == total) fputc('\n', stderr);
+    } else if (done == total || done % 25 == 0) {
+        fprintf(stderr, "eval: %d/%d images\n", done, total);
+    }
+    fflush(stderr);
+}
+
+/* gradcam eval: returns 0, 1 (bad input) or 2 (usage), with e set. */
+static int eval_main(int argc, char **argv, gc_err *e)
+{
+    eval_args a;
+    if (parse_eval_args(argc, argv, &a, e)) return 2;
+    if (a.json && gc_check_out_prefix(a.json, e)) return 2;
+    if (gc_check_readable(a.o.list, "image list", e)) return 1;
+    network *net = gc_model_load(a.o.cfg, a.o.weights, e);
+    if (!net) return 1;
+    int rc = 1, tty = isatty(2);
+    gc_eval_result r;
+    memset(&r, 0, sizeof r);
+    int detector = gc_is_detector(net);
+    if (!detector && a.det_only) {
+        gc_fail(e, "-thresh, -mapthresh, -nms and -target are for detector cfgs; %s is a classifier", a.o.cfg);
+        goto done;
+    }
+    if (load_names(a.names, a.data, &a.o.names, &a.o.nnames, e)) goto done;
+    a.o.progress = eval_progress;
+    a.o.progress_ctx = &tty;
+    if (gc_eval_run(net, &a.o, &r, e)) goto done;
+    if (a.json && gc_eval_write_json(&r, &a.o, a.json, e)) goto done;
+    gc_eval_print_table(&r, &a.o, stdout);
+    if (a.json) printf("json %s\n", a.json);
+    rc = 0;
+done:
+    gc_eval_result_free(&r);
+    gc_names_free(a.o.names, a.o.nnames);
+    free_network(net);
+    return rc;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
@@ -430,6 +580,14 @@ int gc_cli_main(int argc, char **argv)
             return 1;
         }
         return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[2], "eval")) {
+        int rc = eval_main(argc, argv, &e);
+        if (rc) {
+            fprintf(stderr, "gradcam: %s\n", e.msg);
+            if (rc == 2 && argc < 6) fputs(usage_text, stderr);
+        }
+        return rc;
     }
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) {

@@ -31,21 +31,32 @@ int gc_check_out_prefix(const char *prefix, gc_err *e)
 int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
     memset(s, 0, sizeof *s);
-    int w = 0, h = 0;
-    if (gc_image_check(image_path, &w, &h, e)) return -1;
     s->net = net;
     if (gc_ctx_init(&s->ctx, net, e)) return -1;
-    s->orig = load_image_color((char *)image_path, 0, 0);
-    s->input = letterbox_image(s->orig, net->w, net->h);
-    s->lb = gc_letterbox_make(s->orig.w, s->orig.h, net->w, net->h);
-    size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
-    s->heat = malloc(npx * sizeof *s->heat);
-    s->rgb = malloc(npx * 3);
-    if (!s->heat || !s->rgb) {
-        gc_session_close(s);
-        return gc_fail(e, "out of memory for a %dx%d image", s->orig.w, s->orig.h);
-    }
     gc_hooks_install(&s->ctx);
+    return gc_session_next(s, image_path, e);
+}
+
+int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
+{
+    int w = 0, h = 0;
+    if (gc_image_check(image_path, &w, &h, e)) return -1;
+    if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
+    if (s->orig.data) free_image(s->orig);
+    memset(&s->input, 0, sizeof s->input);
+    memset(&s->orig, 0, sizeof s->orig);
+    s->orig = load_image_color((char *)image_path, 0, 0);
+    s->input = letterbox_image(s->orig, s->net->w, s->net->h);
+    s->lb = gc_letterbox_make(s->orig.w, s->orig.h, s->net->w, s->net->h);
+    size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
+    if (npx > s->cap_px) {
+        float *heat = realloc(s->heat, npx * sizeof *s->heat);
+        if (heat) s->heat = heat;
+        unsigned char *rgb = heat ? realloc(s->rgb, npx * 3) : NULL;
+        if (rgb) s->rgb = rgb;
+        if (!heat || !rgb) return gc_fail(e, "out of memory for a %dx%d image", s->orig.w, s->orig.h);
+        s->cap_px = npx;
+    }
     gc_forward(&s->ctx, s->input.data);
     return 0;
 }

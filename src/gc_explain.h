@@ -34,6 +34,7 @@ typedef struct gc_session {
     gc_letterbox lb;
     float *map, *weights, *work, *heat;
     unsigned char *rgb;
+    size_t cap_px; /* pixels heat and rgb hold */
     size_t cap_hw, cap_k, cap_work;
     char **written; /* files written so far, removed by gc_session_rollback */
     int nwritten, cap_written;
@@ -41,8 +42,15 @@ typedef struct gc_session {
 
 /* Checks and loads the image (Darknet's own loader, after a check that it
  * decodes), letterboxes it as `darknet detect` and `classifier predict` do,
- * installs the hooks and runs the forward pass. */
+ * installs the hooks and runs the forward pass. On failure the caller still
+ * calls gc_session_close. */
 int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e);
+
+/* Moves an open session on to another image: loads and letterboxes it and
+ * runs the forward pass, keeping the hooks, the path cache and every buffer
+ * (grown only when the image is larger). For runs over many images. On
+ * failure the session holds no image; gc_session_close still frees it. */
+int gc_session_next(gc_session *s, const char *image_path, gc_err *e);
 
 /* Makes sure the buffers fit a map of layer `layer` (call for every layer the
  * session will explain before the first gc_session_explain, to allocate once). */

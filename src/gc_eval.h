@@ -1,0 +1,131 @@
+/* gc_eval: `darknet gradcam eval`: explanation quality over a labeled image
+ * list (Darknet's list + label-file conventions, see gc_labels). The network
+ * is loaded once by the caller; one gc_session moves from image to image,
+ * with one forward pass per image reused for every explained object, and the
+ * extra forward passes the perturbation metrics need.
+ *
+ * Which maps: a classifier gets, for every labeled object (class c, box), the
+ * map for class c; a detector gets, for every ground-truth object matched to
+ * a detection (same class, IoU >= 0.5, greedy by probability, detections at
+ * -thresh after NMS), that detection's map. Each map is scored against the
+ * ground-truth box on the original image (through the inverse letterbox).
+ * The metrics are defined in gc_metrics and README.md ("Evaluation"). */
+#ifndef GC_EVAL_H
+#define GC_EVAL_H
+
+#include <stdio.h>
+
+#include "darknet.h"
+#include "gc_common.h"
+#include "gc_detect.h"
+#include "gc_detect_run.h"
+#include "gc_explain.h"
+#include "gc_metrics.h"
+
+typedef enum gc_baseline {
+    GC_BASELINE_NONE = 0, /* the explanation method's own maps */
+    GC_BASELINE_CENTER,   /* isotropic Gaussian centred on the image, sigma = min(w, h) / 4 */
+    GC_BASELINE_RANDOM,   /* uniform random values, one per network-input pixel, seeded */
+} gc_baseline;
+
+const char *gc_baseline_name(gc_baseline b);
+int gc_baseline_parse(const char *s, gc_baseline *out);
+
+typedef struct gc_eval_opts {
+    const char *cfg, *weights, *list; /* cfg and weights only for the report */
+    gc_explain_opts ex;               /* method, counterfactual (alpha unused) */
+    int layers[GC_MAX_LAYERS];        /* as -layer; 0 layers: each mode's default rule */
+    int nlayers;
+    float thresh;     /* detectors: detections matched to ground truth (default 0.25) */
+    float map_thresh; /* detectors: detections ranked for mAP@0.5 (default 0.005) */
+    float nms;        /* detectors: NMS IoU threshold (0 disables) */
+    gc_target target; /* detectors: the score explained (default logit) */
+    int steps;        /* deletion / insertion steps (default 16) */
+    int limit;        /* the first `limit` images of the list; 0 = all */
+    gc_baseline baseline;
+    unsigned seed; /* for the random baseline */
+    char **names;  /* optional class names */
+    int nnames;
+    /* Called after every image (may be NULL). */
+    void (*progress)(int done, int total, void *ctx);
+    void *progress_ctx;
+} gc_eval_opts;
+
+typedef enum gc_eval_metric {
+    GC_EVAL_ACCURACY = 0,    /* classifiers: top-1 == class of the label file's first line (per image) */
+    GC_EVAL_MAP50,           /* detectors: mean over classes with ground truth of VOC AP at IoU 0.5 */
+    GC_EVAL_MATCHED,         /* detectors: share of ground-truth objects matched to a detection */
+    GC_EVAL_POINTING,        /* map maximum inside the box */
+    GC_EVAL_ENERGY,          /* share of the map's sum inside the box */
+    GC_EVAL_LOC_ERROR,       /* largest region above 15% of the max: its box's IoU < 0.5 */
+    GC_EVAL_TOP1_LOC_ERROR,  /* classifiers: top-1 class wrong, or IoU < 0.5 */
+    GC_EVAL_DELETION,        /* AUC of the score as pixels are deleted in map order (lower is better) */
+    GC_EVAL_INSERTION,       /* AUC of the score as pixels are inserted in map order (higher is better) */
+    GC_EVAL_AVG_DROP,        /* mean max(0, Y - O) / Y (lower is better) */
+    GC_EVAL_INC_CONF,        /* mean 1[O > Y] (higher is better) */
+    GC_EVAL_NMETRICS
+} gc_eval_metric;
+
+/* Table label and JSON key of a metric. */
+const char *gc_eval_metric_label(gc_eval_metric m);
+const char *gc_eval_metric_key(gc_eval_metric m);
+
+typedef struct gc_eval_stat {
+    double sum;
+    long n; /* what the value covers: images, classes, objects or maps */
+} gc_eval_stat;
+
+/* One explained object. */
+typedef struct gc_eval_map {
+    int image, object, cls;
+    gc_rbox gt;
+    gc_pbox gt_px;    /* ground-truth box in original-image pixels */
+    int det;          /* detectors: index among the image's detections above -thresh; else -1 */
+    float det_prob;
+    gc_rbox det_box;
+    int layer;        /* first explained layer (-1 for a baseline) */
+    int all_zero;
+    int pointing;
+    double energy;
+    gc_pbox loc_box;  /* empty (r < l) when the map has no positive value */
+    double loc_iou;
+    int localized, top1_localized;
+    double y, o;      /* score on the input and on the input x normalised map */
+    int drop_valid;   /* y > 0 */
+    double deletion_auc, insertion_auc;
+    size_t curve;     /* offset in gc_eval_result.curves: steps+1 deletion, then steps+1 insertion scores */
+} gc_eval_map;
+
+typedef struct gc_eval_result {
+    int detector, classes, steps;
+    int nimages, nobjects;
+    char **images; /* the evaluated list entries (nimages) */
+    int nlist;     /* entries allocated in images */
+    gc_eval_stat stat[GC_EVAL_NMETRICS];
+    double *ap;    /* detectors: AP per class (classes), for classes with ap_npos > 0 */
+    int *ap_npos;  /* ground-truth objects per class */
+    int *ap_ndet;  /* ranked detections per class */
+    gc_eval_map *maps;
+    int nmaps, cap_maps;
+    float *curves;
+    size_t ncurves, cap_curves;
+} gc_eval_result;
+
+/* Runs the evaluation of net (loaded with batch 1) over o->list. Returns 0,
+ * or -1 with e naming the file, line or argument at fault (the result is then
+ * freed). */
+int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *e);
+void gc_eval_result_free(gc_eval_result *r);
+
+/* sum / n, or NAN-free 0 with *defined = 0 when n == 0. */
+double gc_eval_value(const gc_eval_stat *s, int *defined);
+
+/* The table: one row per metric that applies to the mode, with its value and
+ * what it covers. */
+void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f);
+
+/* The same, plus every map's record, as JSON written atomically (PATH.tmp +
+ * rename). */
+int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const char *path, gc_err *e);
+
+#endif

@@ -1,0 +1,177 @@
+#include "gc_labels.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_model.h"
+
+static char *trim(char *s)
+{
+    while (*s && isspace((unsigned char)*s)) ++s;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+void gc_list_free(char **lines, int count)
+{
+    if (!lines) return;
+    for (int i = 0; i < count; ++i) free(lines[i]);
+    free(lines);
+}
+
+char **gc_list_load(const char *path, int *count, gc_err *e)
+{
+    *count = 0;
+    if (gc_check_readable(path, "image list", e)) return NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        gc_fail(e, "image list %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char **lines = NULL, *buf = NULL;
+    size_t bcap = 0;
+    int n = 0, cap = 0;
+    while (getline(&buf, &bcap, f) >= 0) {
+        char *s = trim(buf);
+        if (!*s) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(lines, (size_t)cap * sizeof *lines);
+            if (!grown) goto oom;
+            lines = grown;
+        }
+        if (!(lines[n] = strdup(s))) goto oom;
+        ++n;
+    }
+    if (ferror(f)) {
+        gc_fail(e, "image list %s: read error", path);
+        goto fail;
+    }
+    fclose(f);
+    free(buf);
+    if (n == 0) {
+        free(lines);
+        gc_fail(e, "image list %s names no image", path);
+        return NULL;
+    }
+    *count = n;
+    return lines;
+oom:
+    gc_fail(e, "out of memory reading image list %s", path);
+fail:
+    fclose(f);
+    free(buf);
+    gc_list_free(lines, n);
+    return NULL;
+}
+
+/* Darknet's find_replace(): the first occurrence only. */
+static int replace_first(char *s, size_t cap, const char *from, const char *to)
+{
+    char *p = strstr(s, from);
+    if (!p) return 0;
+    size_t lf = strlen(from), lt = strlen(to), len = strlen(s);
+    if (len - lf + lt + 1 > cap) return -1;
+    memmove(p + lt, p + lf, len - (size_t)(p - s) - lf + 1);
+    memcpy(p, to, lt);
+    return 0;
+}
+
+int gc_label_path(const char *image, char *out, size_t cap, gc_err *e)
+{
+    static const char *const ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG"};
+    size_t len = strlen(image);
+    if (len + 1 > cap) return gc_fail(e, "image path %s is too long", image);
+    memcpy(out, image, len + 1);
+    if (replace_first(out, cap, "images", "labels") || replace_first(out, cap, "JPEGImages", "labels"))
+        return gc_fail(e, "image path %s is too long", image);
+    len = strlen(out);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; ++i) {
+        size_t le = strlen(ext[i]);
+        /* the extension, not the directory part: a dot after the last slash */
+        if (len > le && !strcmp(out + len - le, ext[i]) && out[len - le - 1] != '/') {
+            if (len - le + 5 > cap) return gc_fail(e, "image path %s is too long", image);
+            memcpy(out + len - le, ".txt", 5);
+            return 0;
+        }
+    }
+    return gc_fail(e, "image %s: cannot find its label file (extension not .jpg .jpeg .png .bmp .JPG .JPEG .PNG)",
+                   image);
+}
+
+static int parse_line(char *s, int classes, gc_label *l)
+{
+    char *end;
+    errno = 0;
+    long c = strtol(s, &end, 10);
+    if (errno || end == s || !isspace((unsigned char)*end) || c < 0 || c >= classes) return -1;
+    float v[4];
+    s = end;
+    for (int i = 0; i < 4; ++i) {
+        errno = 0;
+        v[i] = strtof(s, &end);
+        if (errno || end == s || !isfinite(v[i])) return -1;
+        s = end;
+    }
+    while (*s && isspace((unsigned char)*s)) ++s;
+    if (*s) return -1;
+    if (!(v[0] >= 0 && v[0] <= 1 && v[1] >= 0 && v[1] <= 1 && v[2] > 0 && v[2] <= 1 && v[3] > 0 && v[3] <= 1))
+        return -1;
+    l->cls = (int)c;
+    l->box = (gc_rbox){v[0], v[1], v[2], v[3]};
+    return 0;
+}
+
+int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc_err *e)
+{
+    *out = NULL;
+    *count = 0;
+    if (gc_check_readable(path, "label", e)) return -1;
+    FILE *f = fopen(path, "r");
+    if (!f) return gc_fail(e, "label file %s: %s", path, strerror(errno));
+    gc_label *ls = NULL;
+    char *buf = NULL;
+    size_t bcap = 0;
+    int n = 0, cap = 0, lineno = 0, rc = -1;
+    while (getline(&buf, &bcap, f) >= 0) {
+        ++lineno;
+        char *s = trim(buf);
+        if (!*s) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            gc_label *grown = realloc(ls, (size_t)cap * sizeof *ls);
+            if (!grown) {
+                gc_fail(e, "out of memory reading label file %s", path);
+                goto done;
+            }
+            ls = grown;
+        }
+        if (parse_line(s, classes, &ls[n])) {
+            gc_fail(e, "label file %s line %d: expected `class cx cy w h` with class in 0..%d, cx cy in [0,1], "
+                       "w h in (0,1]: %.60s",
+                    path, lineno, classes - 1, s);
+            goto done;
+        }
+        ++n;
+    }
+    if (ferror(f)) {
+        gc_fail(e, "label file %s: read error", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    fclose(f);
+    free(buf);
+    if (rc) {
+        free(ls);
+        return -1;
+    }
+    *out = ls;
+    *count = n;
+    return 0;
+}

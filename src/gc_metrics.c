@@ -1,0 +1,256 @@
+#include "gc_metrics.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+gc_pbox gc_pbox_from_rel(gc_rbox b, int w, int h)
+{
+    gc_pbox p;
+    p.l = (int)((b.x - b.w / 2.) * w);
+    p.r = (int)((b.x + b.w / 2.) * w);
+    p.t = (int)((b.y - b.h / 2.) * h);
+    p.b = (int)((b.y + b.h / 2.) * h);
+    if (p.l < 0) p.l = 0;
+    if (p.r > w - 1) p.r = w - 1;
+    if (p.t < 0) p.t = 0;
+    if (p.b > h - 1) p.b = h - 1;
+    return p;
+}
+
+static double pbox_area(gc_pbox a)
+{
+    if (a.r < a.l || a.b < a.t) return 0;
+    return (double)(a.r - a.l + 1) * (double)(a.b - a.t + 1);
+}
+
+double gc_pbox_iou(gc_pbox a, gc_pbox b)
+{
+    gc_pbox i = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r, a.b < b.b ? a.b : b.b};
+    double inter = pbox_area(i), uni = pbox_area(a) + pbox_area(b) - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+static double overlap(double x1, double w1, double x2, double w2)
+{
+    double l1 = x1 - w1 / 2, l2 = x2 - w2 / 2, r1 = x1 + w1 / 2, r2 = x2 + w2 / 2;
+    double l = l1 > l2 ? l1 : l2, r = r1 < r2 ? r1 : r2;
+    return r - l;
+}
+
+double gc_rbox_iou(gc_rbox a, gc_rbox b)
+{
+    double w = overlap(a.x, a.w, b.x, b.w), h = overlap(a.y, a.h, b.y, b.h);
+    double inter = w < 0 || h < 0 ? 0 : w * h;
+    double uni = (double)a.w * a.h + (double)b.w * b.h - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+static int inside(gc_pbox b, int x, int y) { return x >= b.l && x <= b.r && y >= b.t && y <= b.b; }
+
+int gc_metric_pointing(const float *map, int w, int h, gc_pbox box)
+{
+    size_t n = (size_t)w * (size_t)h, best = 0;
+    float mx = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (map[i] > mx) mx = map[i], best = i;
+    if (!(mx > 0)) return 0;
+    return inside(box, (int)(best % (size_t)w), (int)(best / (size_t)w));
+}
+
+double gc_metric_energy(const float *map, int w, int h, gc_pbox box)
+{
+    double total = 0, in = 0;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            double v = map[(size_t)y * w + x];
+            if (!(v > 0)) continue;
+            total += v;
+            if (inside(box, x, y)) in += v;
+        }
+    return total > 0 ? in / total : 0;
+}
+
+size_t gc_metric_largest_region(const float *map, int w, int h, float frac, int *labels, int *stack,
+                                gc_pbox *out)
+{
+    size_t n = (size_t)w * (size_t)h;
+    gc_pbox none = {0, 0, -1, -1};
+    *out = none;
+    float mx = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (map[i] > mx) mx = map[i];
+    if (!(mx > 0)) return 0;
+    float thr = frac * mx;
+    /* labels: 0 = not yet visited, -1 = below the threshold, k >= 1 region k */
+    for (size_t i = 0; i < n; ++i) labels[i] = map[i] > thr ? 0 : -1;
+    size_t best = 0;
+    int region = 0;
+    for (size_t s = 0; s < n; ++s) {
+        if (labels[s] != 0) continue;
+        ++region;
+        gc_pbox bb = {w, h, -1, -1};
+        size_t count = 0, top = 0;
+        labels[s] = region;
+        stack[top++] = (int)s;
+        while (top) {
+            int p = stack[--top], px = p % w, py = p / w;
+            ++count;
+            if (px < bb.l) bb.l = px;
+            if (px > bb.r) bb.r = px;
+            if (py < bb.t) bb.t = py;
+            if (py > bb.b) bb.b = py;
+            for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                    int qx = px + dx, qy = py + dy;
+                    if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+                    size_t q = (size_t)qy * w + qx;
+                    if (labels[q] != 0) continue;
+                    labels[q] = region; /* marked when pushed: each pixel enters the stack once */
+                    stack[top++] = (int)q;
+                }
+        }
+        if (count > best) best = count, *out = bb;
+    }
+    return best;
+}
+
+double gc_metric_auc(const double *x, const double *y, int n)
+{
+    double a = 0;
+    for (int i = 1; i < n; ++i) a += (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2;
+    return a;
+}
+
+/* qsort context: C has no qsort_r everywhere, so the key array travels in a
+ * file-local pointer set right before each sort (single-threaded use). */
+static const float *sort_key;
+
+static int by_key_desc(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    float x = sort_key[i], y = sort_key[j];
+    if (x > y) return -1;
+    if (x < y) return 1;
+    return (i > j) - (i < j);
+}
+
+static void rank_desc(const float *key, int n, int *order)
+{
+    for (int i = 0; i < n; ++i) order[i] = i;
+    sort_key = key;
+    qsort(order, (size_t)n, sizeof *order, by_key_desc);
+    sort_key = NULL;
+}
+
+double gc_metric_ap(const float *score, const unsigned char *tp, int n, int npos, int *order)
+{
+    if (npos <= 0) return 0;
+    rank_desc(score, n, order);
+    /* one pass from the right gives the monotone precision envelope; AP sums
+     * envelope x recall step over the ranks where a true positive raises recall */
+    double ap = 0, env = 0;
+    int ctp = 0;
+    for (int k = 0; k < n; ++k) ctp += tp[order[k]] != 0;
+    for (int k = n - 1; k >= 0; --k) {
+        double p = (double)ctp / (k + 1);
+        if (p > env) env = p;
+        if (tp[order[k]]) {
+            ap += env / npos;
+            --ctp;
+        }
+    }
+    return ap;
+}
+
+void gc_match_voc(const int *det_image, const gc_rbox *det_box, const float *det_score, int ndet,
+                  const int *gt_image, const gc_rbox *gt_box, int ngt, float iou_thresh, unsigned char *tp,
+                  int *order, unsigned char *used)
+{
+    rank_desc(det_score, ndet, order);
+    memset(used, 0, (size_t)ngt);
+    for (int k = 0; k < ndet; ++k) {
+        int i = order[k], best = -1;
+        double ov = -1;
+        for (int j = 0; j < ngt; ++j) {
+            if (gt_image[j] != det_image[i]) continue;
+            double o = gc_rbox_iou(det_box[i], gt_box[j]);
+            if (o > ov) ov = o, best = j;
+        }
+        tp[i] = 0;
+        if (best >= 0 && ov >= iou_thresh && !used[best]) {
+            tp[i] = 1;
+            used[best] = 1;
+        }
+    }
+}
+
+int gc_match_greedy(const gc_rbox *det_box, const int *det_cls, const float *det_prob, int ndet,
+                    const gc_rbox *gt_box, const int *gt_cls, int ngt, float iou_thresh, int *gt_det,
+                    int *order)
+{
+    for (int j = 0; j < ngt; ++j) gt_det[j] = -1;
+    rank_desc(det_prob, ndet, order);
+    int matched = 0;
+    for (int k = 0; k < ndet; ++k) {
+        int i = order[k], best = -1;
+        double ov = iou_thresh;
+        for (int j = 0; j < ngt; ++j) {
+            if (gt_det[j] >= 0 || gt_cls[j] != det_cls[i]) continue;
+            double o = gc_rbox_iou(det_box[i], gt_box[j]);
+            if (o >= ov && (best < 0 || o > ov)) ov = o, best = j;
+        }
+        if (best >= 0) gt_det[best] = i, ++matched;
+    }
+    return matched;
+}
+
+void gc_order_by_value(const float *map, size_t n, int *order)
+{
+    assert(n <= (size_t)0x7fffffff);
+    rank_desc(map, (int)n, order);
+}
+
+void gc_blur_gaussian(const float *in, int w, int h, int c, float sigma, float *tmp, float *out)
+{
+    size_t hw = (size_t)w * (size_t)h;
+    if (!(sigma > 0)) {
+        memcpy(out, in, hw * (size_t)c * sizeof *out);
+        return;
+    }
+    int r = (int)ceilf(3 * sigma);
+    if (r > 64) r = 64;
+    float k[129], sum = 0;
+    for (int i = -r; i <= r; ++i) sum += k[i + r] = expf(-(float)(i * i) / (2 * sigma * sigma));
+    for (int i = 0; i <= 2 * r; ++i) k[i] /= sum;
+    for (int ch = 0; ch < c; ++ch) {
+        const float *src = in + (size_t)ch * hw;
+        float *dst = out + (size_t)ch * hw;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                float acc = 0;
+                for (int i = -r; i <= r; ++i) {
+                    int xx = x + i < 0 ? 0 : x + i >= w ? w - 1 : x + i;
+                    acc += k[i + r] * src[(size_t)y * w + xx];
+                }
+                tmp[(size_t)y * w + x] = acc;
+            }
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                float acc = 0;
+                for (int i = -r; i <= r; ++i) {
+                    int yy = y + i < 0 ? 0 : y + i >= h ? h - 1 : y + i;
+                    acc += k[i + r] * tmp[(size_t)yy * w + x];
+                }
+                dst[(size_t)y * w + x] = acc;
+            }
+    }
+}
+
+float gc_center_prior(int w, int h, float x, float y)
+{
+    double s = (w < h ? w : h) / 4.0, dx = x - w / 2.0, dy = y - h / 2.0;
+    if (!(s > 0)) return 0;
+    return (float)exp(-(dx * dx + dy * dy) / (2 * s * s));
+}

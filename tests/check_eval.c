@@ -1,0 +1,608 @@
+/* `darknet gradcam eval` end to end, through the real binary, on small
+ * synthetic labeled images written here (PNG + Darknet label files) and the
+ * project's tiny cfgs with seeded random weights:
+ * - a map's pointing, energy and localization in the report equal the metric
+ *   functions applied to the .npy the main `gradcam` command writes for the
+ *   same image and class (or box);
+ * - scores, curves and aggregates are consistent with each other and with an
+ *   independent forward pass;
+ * - -baseline center points at the centre, -baseline random is seeded;
+ * - every error leaves no JSON file and exits non-zero. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "darknet.h"
+#include "gc_classify.h"
+#include "gc_fixture.h"
+#include "gc_image.h"
+#include "gc_metrics.h"
+#include "gc_render.h"
+#include "gc_tests.h"
+
+static char *dir;
+static char clf_w[4096], det_w[4096], list_txt[4096], json[4096];
+static char out[1 << 16], err[1 << 16];
+static const char *clf = "tests/cfg/clf_bn.cfg"; /* 20x16 input, 5 classes */
+static const char *det = "tests/cfg/det_yolo2.cfg"; /* 32x32 input, 3 classes */
+
+/* dir/rel in one of 64 rotating buffers (each test uses far fewer). */
+static const char *at(const char *rel)
+{
+    static char p[64][4096];
+    static int k;
+    k = (k + 1) % 64;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, rel);
+    return p[k];
+}
+
+static void setup(void)
+{
+    dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_int_eq(mkdir(at("images"), 0755), 0);
+    ck_assert_int_eq(mkdir(at("labels"), 0755), 0);
+    ck_assert_int_eq(mkdir(at("out"), 0755), 0);
+    snprintf(clf_w, sizeof clf_w, "%s", at("clf.weights"));
+    snprintf(det_w, sizeof det_w, "%s", at("det.weights"));
+    snprintf(list_txt, sizeof list_txt, "%s", at("list.txt"));
+    snprintf(json, sizeof json, "%s", at("out/eval.json"));
+    ck_assert_int_eq(gcf_write_random_weights(clf, clf_w, 21), 0);
+    ck_assert_int_eq(gcf_write_random_weights(det, det_w, 5), 0);
+}
+
+static void teardown(void)
+{
+    gcf_rmtree(dir);
+    free(dir);
+}
+
+/* A w x h PNG images/<name>.png: seeded noise with a bright rectangle. */
+static const char *write_image(const char *name, int w, int h, unsigned seed)
+{
+    unsigned char *rgb = malloc((size_t)w * h * 3);
+    ck_assert_ptr_nonnull(rgb);
+    unsigned st = seed;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int c = 0; c < 3; ++c) {
+                int v = (int)gcf_uniform(&st, 0, 160);
+                if (x > w / 5 && x < w / 2 && y > h / 4 && y < 3 * h / 4) v = 230 - 40 * c;
+                rgb[((size_t)y * w + x) * 3 + c] = (unsigned char)v;
+            }
+    char rel[256];
+    snprintf(rel, sizeof rel, "images/%s.png", name);
+    const char *p = at(rel);
+    gc_err e;
+    ck_assert_msg(gc_write_png(p, w, h, rgb, &e) == 0, "%s", e.msg);
+    free(rgb);
+    return p;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_label(const char *name, const char *text)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "labels/%s.txt", name);
+    write_text(at(rel), text);
+}
+
+/* list.txt with the given image paths (NULL-terminated), a blank line between. */
+static void write_list(const char *first, ...)
+{
+    FILE *f = fopen(list_txt, "w");
+    ck_assert_ptr_nonnull(f);
+    va_list ap;
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *)) fprintf(f, "%s\n\n", p);
+    va_end(ap);
+    fclose(f);
+}
+
+static int run(const char *a0, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return gcf_run(argv, out, sizeof out, err, sizeof err);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The number after the nth (0-based) `"key": ` at or after `from`; NAN if none. */
+static double jnum(const char *from, const char *key, int nth)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = from;
+    for (int i = 0; i <= nth; ++i) {
+        p = strstr(p, pat);
+        if (!p) return NAN;
+        p += strlen(pat);
+    }
+    if (!strncmp(p, "true", 4)) return 1;
+    if (!strncmp(p, "false", 5)) return 0;
+    char *end;
+    double v = strtod(p, &end);
+    return end == p ? NAN : v;
+}
+
+/* The nth array `"key": [..]` into v; returns its length. */
+static int jarray(const char *from, const char *key, int nth, double *v, int max)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": [", key);
+    const char *p = from;
+    for (int i = 0; i <= nth; ++i) {
+        p = strstr(p, pat);
+        ck_assert_msg(p != NULL, "no %s array #%d", key, nth);
+        p += strlen(pat);
+    }
+    int n = 0;
+    while (*p && *p != ']' && n < max) {
+        char *end;
+        v[n++] = strtod(p, &end);
+        ck_assert(end != p);
+        p = end;
+        while (*p == ',' || *p == ' ') ++p;
+    }
+    return n;
+}
+
+/* The value of metric `key` in the report's "metrics" object, and its n. */
+static double metric(const char *js, const char *key, long *n)
+{
+    const char *m = strstr(js, "\"metrics\"");
+    ck_assert_ptr_nonnull(m);
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": {", key);
+    const char *p = strstr(m, pat);
+    ck_assert_msg(p != NULL, "metric %s missing", key);
+    if (n) *n = (long)jnum(p, "n", 0);
+    return jnum(p, "value", 0);
+}
+
+static const char *per_map(const char *js)
+{
+    const char *p = strstr(js, "\"per_map\"");
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* Field `key` of the kth per-map record. */
+static double mval(const char *pm, int k, const char *key)
+{
+    const char *p = pm;
+    for (int i = 0; i <= k; ++i) {
+        p = strstr(p + 1, "{\"image\": ");
+        ck_assert_msg(p != NULL, "no per-map record %d", k);
+    }
+    return jnum(p, key, 0);
+}
+
+/* The main command's map for `image`, as written to .npy, resampled onto the
+ * image through the inverse letterbox: what the eval's metrics must see. */
+static float *heat_from_npy(const char *npy, int W, int H, int net_w, int net_h)
+{
+    size_t rows, cols;
+    gc_err e;
+    float *m = gc_read_npy(npy, &rows, &cols, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    gc_letterbox lb = gc_letterbox_make(W, H, net_w, net_h);
+    float *heat = malloc((size_t)W * H * sizeof *heat);
+    ck_assert_ptr_nonnull(heat);
+    gc_map_to_image(m, (int)cols, (int)rows, &lb, heat);
+    free(m);
+    return heat;
+}
+
+static void assert_map_metrics(const char *pm, int nth, const float *heat, int W, int H, gc_rbox gt)
+{
+    gc_pbox box = gc_pbox_from_rel(gt, W, H), loc;
+    int *labels = malloc((size_t)W * H * sizeof *labels), *stack = malloc((size_t)W * H * sizeof *stack);
+    ck_assert(labels && stack);
+    gc_metric_largest_region(heat, W, H, 0.15f, labels, stack, &loc);
+    free(labels);
+    free(stack);
+    ck_assert_int_eq((int)mval(pm, nth, "pointing"), gc_metric_pointing(heat, W, H, box));
+    ck_assert_double_eq_tol(mval(pm, nth, "energy_in_box"), gc_metric_energy(heat, W, H, box), 2e-6);
+    ck_assert_double_eq_tol(mval(pm, nth, "loc_iou"), gc_pbox_iou(loc, box), 2e-6);
+    ck_assert_int_eq((int)mval(pm, nth, "left"), box.l); /* "box" comes before "loc_box" */
+    ck_assert_int_eq((int)mval(pm, nth, "bottom"), box.b);
+}
+
+static void assert_no_json_and_error(int rc, const char *what)
+{
+    ck_assert_msg(rc != 0, "exit 0 for an error case (%s)", what);
+    ck_assert_int_eq(gcf_count_files(at("out")), 0);
+    int lines = 0;
+    const char *hit = NULL;
+    for (const char *p = err; (p = strstr(p, "gradcam:")); ++p)
+        if (p == err || p[-1] == '\n') ++lines, hit = p;
+    ck_assert_msg(lines == 1, "expected one gradcam: line, got %d:\n%s", lines, err);
+    const char *eol = strchr(hit, '\n');
+    ck_assert_msg(strstr(hit, what) && (!eol || strstr(hit, what) < eol), "error does not name %s:\n%s", what, hit);
+}
+
+/* ---- classifiers ------------------------------------------------------------ */
+
+START_TEST(classifier_maps_match_the_main_command)
+{
+    const int W = 48, H = 36;
+    const char *img = write_image("a", W, H, 7);
+    /* two objects: class 1 on the bright rectangle, class 3 elsewhere */
+    gc_rbox g0 = {0.35f, 0.5f, 0.3f, 0.5f}, g1 = {0.75f, 0.25f, 0.4f, 0.3f};
+    write_label("a", "1 0.35 0.5 0.3 0.5\n3 0.75 0.25 0.4 0.3\n");
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "pointing game"));
+    const char *js = slurp(json);
+    const char *pm = per_map(js);
+    long n;
+    metric(js, "pointing", &n);
+    ck_assert_int_eq(n, 2);
+
+    int cls[2] = {1, 3};
+    gc_rbox gt[2] = {g0, g1};
+    double y[2];
+    for (int k = 0; k < 2; ++k) {
+        char c[8], prefix[4096], npy[4200];
+        snprintf(c, sizeof c, "%d", cls[k]);
+        snprintf(prefix, sizeof prefix, "%s/m%d", dir, k);
+        char *argv[] = {"./darknet", "gradcam", (char *)clf, clf_w, (char *)img, "-class", c, "-out", prefix, NULL};
+        rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0, "%s", err);
+        float prob = -1;
+        ck_assert_msg(sscanf(out, "class %*d %*s probability %f", &prob) == 1, "%s", out);
+        snprintf(npy, sizeof npy, "%s_%d.npy", prefix, cls[k]);
+        float *heat = heat_from_npy(npy, W, H, 20, 16);
+        assert_map_metrics(pm, k, heat, W, H, gt[k]);
+        free(heat);
+        /* the score is the class's softmax probability on the image */
+        y[k] = mval(pm, k, "score");
+        ck_assert_double_eq_tol(y[k], prob, 6e-5);
+        ck_assert_int_eq((int)mval(pm, k, "class"), cls[k]);
+    }
+    /* aggregates are the means of the per-map values */
+    double e0 = mval(pm, 0, "energy_in_box"), e1 = mval(pm, 1, "energy_in_box");
+    ck_assert_double_eq_tol(metric(js, "energy_in_box", NULL), (e0 + e1) / 2, 2e-6);
+    double d0 = mval(pm, 0, "deletion_auc"), d1 = mval(pm, 1, "deletion_auc");
+    ck_assert_double_eq_tol(metric(js, "deletion_auc", NULL), (d0 + d1) / 2, 2e-6);
+    double drop = 0, inc = 0;
+    for (int k = 0; k < 2; ++k) {
+        double o = mval(pm, k, "masked_score");
+        drop += (y[k] > o ? y[k] - o : 0) / y[k] / 2;
+        inc += (o > y[k]) / 2.0;
+    }
+    ck_assert_double_eq_tol(metric(js, "average_drop", NULL), drop, 1e-5);
+    ck_assert_double_eq_tol(metric(js, "increase_in_confidence", NULL), inc, 1e-12);
+}
+END_TEST
+
+START_TEST(classifier_accuracy_and_top1_localization)
+{
+    const char *a = write_image("a", 40, 30, 1), *b = write_image("b", 30, 40, 2);
+    int top[2];
+    const char *imgs[2] = {a, b};
+    for (int k = 0; k < 2; ++k) {
+        char *argv[] = {"./darknet", "gradcam", (char *)clf, clf_w, (char *)imgs[k], "-out", (char *)at("t"), NULL};
+        ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 0);
+        ck_assert_int_eq(sscanf(out, "class %d", &top[k]), 1);
+    }
+    /* a: its top-1 class (right); b: another class (wrong); b's second line
+     * does not count for accuracy */
+    char t[256];
+    snprintf(t, sizeof t, "%d 0.5 0.5 1 1\n", top[0]);
+    write_label("a", t);
+    snprintf(t, sizeof t, "%d 0.5 0.5 1 1\n%d 0.5 0.5 1 1\n", (top[1] + 1) % 5, top[1]);
+    write_label("b", t);
+    write_list(a, b, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "4", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    long n;
+    ck_assert_double_eq_tol(metric(js, "accuracy", &n), 0.5, 1e-12);
+    ck_assert_int_eq(n, 2);
+    metric(js, "top1_localization_error", &n);
+    ck_assert_int_eq(n, 3);
+    const char *pm = per_map(js);
+    /* b's first object has the wrong class: never top-1 localized */
+    ck_assert_int_eq((int)mval(pm, 1, "top1_localized"), 0);
+    /* localization error = share of maps not localized */
+    double loc = 0;
+    for (int k = 0; k < 3; ++k) loc += (1 - mval(pm, k, "localized")) / 3;
+    ck_assert_double_eq_tol(metric(js, "localization_error", NULL), loc, 1e-6);
+    ck_assert_ptr_null(strstr(js, "\"map50\""));
+    ck_assert_ptr_nonnull(strstr(out, "classification accuracy"));
+}
+END_TEST
+
+/* Deletion ends on an all-zero input and insertion on the input itself: the
+ * curves' ends are checked against an independent forward pass. */
+START_TEST(deletion_insertion_curves)
+{
+    const char *img = write_image("c", 40, 32, 3);
+    write_label("c", "2 0.4 0.5 0.3 0.5\n");
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "8", "-method", "layercam", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    const char *pm = per_map(js);
+    double del[32], ins[32];
+    ck_assert_int_eq(jarray(pm, "deletion", 0, del, 32), 9);
+    ck_assert_int_eq(jarray(pm, "insertion", 0, ins, 32), 9);
+    double y = mval(pm, 0, "score");
+    ck_assert_double_eq_tol(del[0], y, 2e-6);
+    ck_assert_double_eq_tol(ins[8], y, 2e-6);
+
+    network *net = gcf_random_network(clf, 21);
+    ck_assert_ptr_nonnull(net);
+    gc_classifier cl;
+    gc_err e;
+    ck_assert_int_eq(gc_classifier_find(net, &cl, &e), 0);
+    float *zero = calloc((size_t)net->inputs, sizeof *zero), probs[5];
+    network_predict(net, zero);
+    gc_classifier_probs(net, &cl, probs);
+    ck_assert_double_eq_tol(del[8], probs[2], 2e-6);
+    free(zero);
+    free_network(net);
+
+    /* AUC by the trapezoid rule over fractions k/8 (20x16 = 320 pixels, 40 a step) */
+    double x[9];
+    for (int k = 0; k <= 8; ++k) x[k] = k / 8.0;
+    ck_assert_double_eq_tol(mval(pm, 0, "deletion_auc"), gc_metric_auc(x, del, 9), 1e-5);
+    ck_assert_double_eq_tol(mval(pm, 0, "insertion_auc"), gc_metric_auc(x, ins, 9), 1e-5);
+}
+END_TEST
+
+START_TEST(center_baseline_points_at_the_centre)
+{
+    const char *img = write_image("d", 60, 40, 4);
+    /* a box on the centre, one in a corner, one on the right edge */
+    write_label("d", "0 0.5 0.5 0.2 0.2\n1 0.1 0.1 0.15 0.15\n4 0.9 0.5 0.15 0.6\n");
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "center", "-steps", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    const char *pm = per_map(js);
+    ck_assert_int_eq((int)mval(pm, 0, "pointing"), 1);
+    ck_assert_int_eq((int)mval(pm, 1, "pointing"), 0);
+    ck_assert_int_eq((int)mval(pm, 2, "pointing"), 0);
+    ck_assert(mval(pm, 0, "energy_in_box") > mval(pm, 2, "energy_in_box"));
+    ck_assert(mval(pm, 2, "energy_in_box") > mval(pm, 1, "energy_in_box"));
+    ck_assert_int_eq((int)mval(pm, 0, "layer"), -1);
+    ck_assert_double_eq_tol(metric(js, "pointing", NULL), 1.0 / 3, 1e-6);
+    ck_assert_ptr_nonnull(strstr(js, "\"baseline\": \"center\""));
+    ck_assert_ptr_nonnull(strstr(out, "baseline center"));
+}
+END_TEST
+
+START_TEST(random_baseline_is_seeded)
+{
+    const char *img = write_image("e", 40, 30, 5);
+    write_label("e", "0 0.5 0.5 0.5 0.5\n1 0.25 0.25 0.3 0.3\n");
+    write_list(img, img, NULL);
+    double en[3][4];
+    const char *seeds[3] = {"7", "7", "8"};
+    for (int s = 0; s < 3; ++s) {
+        int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "random", "-seed", seeds[s], "-steps",
+                     "2", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *pm = per_map(slurp(json));
+        for (int k = 0; k < 4; ++k) en[s][k] = mval(pm, k, "energy_in_box");
+    }
+    for (int k = 0; k < 4; ++k) ck_assert_double_eq(en[0][k], en[1][k]);
+    /* a new map for every object and image, and another with another seed */
+    ck_assert(en[0][0] != en[0][2]);
+    ck_assert(en[0][0] != en[2][0]);
+}
+END_TEST
+
+/* ---- detectors ------------------------------------------------------------- */
+
+/* Runs the main command on img; returns the index of the most probable box and
+ * fills its class, probability and box (relative). */
+static int best_detection(const char *img, const char *prefix, const char *djson, int W, int H, int *cls,
+                          float *prob, gc_rbox *b)
+{
+    char *argv[] = {"./darknet", "gradcam", (char *)det, det_w, (char *)img, "-thresh", "0.2", "-out",
+                    (char *)prefix, "-json", (char *)djson, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(djson);
+    int best = -1;
+    double bp = -1;
+    for (int k = 0;; ++k) {
+        double p = jnum(js, "probability", k);
+        if (isnan(p)) break;
+        if (p > bp) bp = p, best = k;
+    }
+    ck_assert_msg(best >= 0, "no detection above 0.2 on the test image:\n%s", out);
+    *cls = (int)jnum(js, "class", best);
+    *prob = (float)bp;
+    /* "x" ... "h" of box `best` are pixels */
+    b->x = (float)(jnum(js, "x", best) / W);
+    b->y = (float)(jnum(js, "y", best) / H);
+    b->w = (float)(jnum(js, "w", best) / W);
+    b->h = (float)(jnum(js, "h", best) / H);
+    return best;
+}
+
+START_TEST(detector_maps_match_the_main_command)
+{
+    const int W = 64, H = 48;
+    const char *img = write_image("f", W, H, 9);
+    int cls, k;
+    float prob;
+    gc_rbox b;
+    char prefix[4096], djson[4096], npy[4200];
+    snprintf(prefix, sizeof prefix, "%s/m", dir);
+    snprintf(djson, sizeof djson, "%s/main.json", dir);
+    k = best_detection(img, prefix, djson, W, H, &cls, &prob, &b);
+    /* ground truth: that box, and a tiny box no detection can match */
+    char t[256];
+    snprintf(t, sizeof t, "%d %.6f %.6f %.6f %.6f\n%d 0.5 0.5 0.01 0.01\n", cls, b.x, b.y, b.w, b.h, cls);
+    write_label("f", t);
+    write_list(img, NULL);
+    int rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "4", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    long n;
+    ck_assert_double_eq_tol(metric(js, "matched", &n), 0.5, 1e-12);
+    ck_assert_int_eq(n, 2);
+    /* the best detection of its class ranks first and finds its object;
+     * the tiny object is never found: AP = 1/2 */
+    ck_assert_double_eq_tol(metric(js, "map50", &n), 0.5, 1e-6);
+    ck_assert_int_eq(n, 1);
+    metric(js, "pointing", &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_ptr_null(strstr(js, "\"accuracy\""));
+    const char *pm = per_map(js);
+    ck_assert_double_eq_tol(mval(pm, 0, "probability"), prob, 2e-6);
+    /* the explained box's score on the input is its own probability (IoU 1) */
+    ck_assert_double_eq_tol(mval(pm, 0, "score"), prob, 2e-6);
+    snprintf(npy, sizeof npy, "%s_%d.npy", prefix, k);
+    gc_rbox gt = {(float)mval(pm, 0, "x"), (float)mval(pm, 0, "y"), (float)mval(pm, 0, "w"), (float)mval(pm, 0, "h")};
+    float *heat = heat_from_npy(npy, W, H, 32, 32);
+    assert_map_metrics(pm, 0, heat, W, H, gt);
+    free(heat);
+    ck_assert_ptr_nonnull(strstr(out, "mAP@0.5"));
+}
+END_TEST
+
+START_TEST(detector_without_objects_and_limit)
+{
+    const char *a = write_image("g", 40, 40, 11), *b = write_image("h", 40, 40, 12);
+    write_label("g", "");
+    write_label("h", "0 0.5 0.5 0.5 0.5\n");
+    write_list(a, b, NULL);
+    int rc = run("eval", det, det_w, list_txt, "-json", json, "-limit", "1", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    ck_assert_int_eq((int)jnum(js, "images", 0), 1);
+    long n;
+    metric(js, "map50", &n);
+    ck_assert_int_eq(n, 0); /* no class has ground truth: no mAP */
+    ck_assert_ptr_nonnull(strstr(js, "\"map50\": {\"value\": null"));
+    ck_assert_ptr_nonnull(strstr(js, "\"per_map\": []"));
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------------ */
+
+START_TEST(errors_leave_no_json)
+{
+    const char *img = write_image("i", 30, 30, 13);
+    write_label("i", "1 0.5 0.5 0.5 0.5\n");
+    write_list(img, NULL);
+    /* missing list */
+    assert_no_json_and_error(run("eval", clf, clf_w, at("nolist.txt"), "-json", json, NULL), "nolist.txt");
+    /* missing label file */
+    const char *j = write_image("j", 30, 30, 14);
+    write_list(img, j, NULL);
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "labels/j.txt");
+    /* bad class index */
+    write_label("j", "1 0.5 0.5 0.5 0.5\n9 0.5 0.5 0.5 0.5\n");
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "line 2");
+    /* malformed line */
+    write_label("j", "1 0.5 0.5\n");
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "labels/j.txt");
+    /* a classifier needs a class per image */
+    write_label("j", "\n");
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "no object");
+    /* an image that is missing, or does not decode, after a good one */
+    write_label("j", "1 0.5 0.5 0.5 0.5\n");
+    write_text(at("images/k.png"), "not a png\n");
+    write_label("k", "1 0.5 0.5 0.5 0.5\n");
+    write_list(img, at("images/k.png"), NULL);
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "images/k.png");
+    write_label("gone", "1 0.5 0.5 0.5 0.5\n");
+    write_list(img, at("images/gone.png"), NULL);
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "images/gone.png");
+    /* an image without a known extension */
+    write_list(at("images/x.gif"), NULL);
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, NULL), "x.gif");
+}
+END_TEST
+
+START_TEST(bad_options)
+{
+    const char *img = write_image("l", 30, 30, 15);
+    write_label("l", "1 0.5 0.5 0.5 0.5\n");
+    write_list(img, NULL);
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-frobnicate", NULL), 2);
+    assert_no_json_and_error(2, "-frobnicate");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "0", NULL), 2);
+    assert_no_json_and_error(2, "-steps 0");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "mean", NULL), 2);
+    assert_no_json_and_error(2, "-baseline mean");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-seed", "3", NULL), 2);
+    assert_no_json_and_error(2, "-seed");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-limit", "x", NULL), 2);
+    assert_no_json_and_error(2, "-limit x");
+    ck_assert_int_eq(run("eval", clf, clf_w, "-json", json, NULL), 2);
+    assert_no_json_and_error(2, "missing list");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", at("no/dir/x.json"), NULL), 2);
+    assert_no_json_and_error(2, "no/dir");
+    /* detector-only options on a classifier; a layer out of range */
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-thresh", "0.3", NULL), "-thresh");
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-layer", "9", NULL), "-layer 9");
+    assert_no_json_and_error(run("eval", det, det_w, list_txt, "-json", json, "-layer", "40", NULL), "-layer 40");
+    /* weights of another cfg */
+    assert_no_json_and_error(run("eval", det, clf_w, list_txt, "-json", json, NULL), "do not match");
+}
+END_TEST
+
+START_TEST(help_lists_eval)
+{
+    ck_assert_int_eq(run("help", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "gradcam eval <cfg> <weights> <list.txt>"));
+    ck_assert_ptr_nonnull(strstr(out, "-baseline"));
+}
+END_TEST
+
+Suite *suite_eval(void)
+{
+    Suite *s = suite_create("eval");
+    TCase *tc = tcase_create("darknet gradcam eval");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, classifier_maps_match_the_main_command);
+    tcase_add_test(tc, classifier_accuracy_and_top1_localization);
+    tcase_add_test(tc, deletion_insertion_curves);
+    tcase_add_test(tc, center_baseline_points_at_the_centre);
+    tcase_add_test(tc, random_baseline_is_seeded);
+    tcase_add_test(tc, detector_maps_match_the_main_command);
+    tcase_add_test(tc, detector_without_objects_and_limit);
+    tcase_add_test(tc, errors_leave_no_json);
+    tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, help_lists_eval);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,156 @@
+/* Tests for gc_labels: Darknet's label-path rule, the list file, and every
+ * way a label line can be malformed (each error names the file and line). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_fixture.h"
+#include "gc_labels.h"
+#include "gc_tests.h"
+
+static void assert_label_path(const char *image, const char *want)
+{
+    char out[256];
+    gc_err e = {{0}};
+    ck_assert_msg(gc_label_path(image, out, sizeof out, &e) == 0, "%s: %s", image, e.msg);
+    ck_assert_str_eq(out, want);
+}
+
+START_TEST(label_path_as_darknet)
+{
+    assert_label_path("data/images/a.jpg", "data/labels/a.txt");
+    assert_label_path("VOC2007/JPEGImages/000005.JPEG", "VOC2007/labels/000005.txt");
+    assert_label_path("x/images/y.png", "x/labels/y.txt");
+    assert_label_path("x/y.bmp", "x/y.txt"); /* no images folder: beside the image */
+    assert_label_path("a.jpeg", "a.txt");
+    assert_label_path("a.PNG", "a.txt");
+    /* Darknet's find_replace: the first occurrence only, even inside a name */
+    assert_label_path("set/images/images/b.JPG", "set/labels/images/b.txt");
+    assert_label_path("myimages/c.jpg", "mylabels/c.txt");
+    /* only the extension at the end changes */
+    assert_label_path("d.jpg.dir/e.jpg", "d.jpg.dir/e.txt");
+    char out[256];
+    gc_err e = {{0}};
+    ck_assert_int_ne(gc_label_path("data/images/a.gif", out, sizeof out, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "data/images/a.gif"));
+    ck_assert_int_ne(gc_label_path("data/x.jpg/", out, sizeof out, &e), 0);
+    ck_assert_int_ne(gc_label_path("data/images/a.jpg", out, 8, &e), 0);
+}
+END_TEST
+
+static char *dir;
+static char path[4096];
+
+static void setup(void)
+{
+    dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+}
+
+static void teardown(void)
+{
+    gcf_rmtree(dir);
+    free(dir);
+}
+
+static void put(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(labels_parse)
+{
+    put("1 0.5 0.25 0.5 0.125\n\n  \n3 1 0 1 1\r\n");
+    gc_label *l = NULL;
+    int n = -1;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(l[0].cls, 1);
+    ck_assert_float_eq(l[0].box.x, 0.5f);
+    ck_assert_float_eq(l[0].box.y, 0.25f);
+    ck_assert_float_eq(l[0].box.w, 0.5f);
+    ck_assert_float_eq(l[0].box.h, 0.125f);
+    ck_assert_int_eq(l[1].cls, 3);
+    ck_assert_float_eq(l[1].box.x, 1.0f);
+    free(l);
+    /* an empty file is a valid image without objects */
+    put("\n");
+    ck_assert_int_eq(gc_labels_load(path, 5, &l, &n, &e), 0);
+    ck_assert_int_eq(n, 0);
+    free(l);
+}
+END_TEST
+
+static void assert_bad(const char *text, const char *line)
+{
+    put(text);
+    gc_label *l = (gc_label *)&l;
+    int n = -1;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) != 0, "accepted: %s", text);
+    ck_assert_ptr_null(l);
+    ck_assert_int_eq(n, 0);
+    ck_assert_msg(strstr(e.msg, path) != NULL, "error does not name the file: %s", e.msg);
+    ck_assert_msg(strstr(e.msg, line) != NULL, "error does not name %s: %s", line, e.msg);
+}
+
+START_TEST(labels_malformed)
+{
+    assert_bad("5 0.5 0.5 0.1 0.1\n", "line 1");      /* class out of range (5 classes) */
+    assert_bad("0 0.5 0.5 0.1 0.1\n-1 0.5 0.5 0.1 0.1\n", "line 2");
+    assert_bad("1.5 0.5 0.5 0.1 0.1\n", "line 1");    /* class not an integer */
+    assert_bad("\n1 0.5 0.5 0.1\n", "line 2");        /* 4 fields */
+    assert_bad("1 0.5 0.5 0.1 0.1 7\n", "line 1");    /* 6 fields */
+    assert_bad("1 0.5 0.5 0 0.1\n", "line 1");        /* empty box */
+    assert_bad("1 1.2 0.5 0.1 0.1\n", "line 1");      /* not normalised */
+    assert_bad("1 nan 0.5 0.1 0.1\n", "line 1");
+    assert_bad("cat 0.5 0.5 0.1 0.1\n", "line 1");
+    gc_label *l;
+    int n;
+    gc_err e = {{0}};
+    char missing[4200];
+    snprintf(missing, sizeof missing, "%s/none.txt", dir);
+    ck_assert_int_ne(gc_labels_load(missing, 5, &l, &n, &e), 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, missing));
+}
+END_TEST
+
+START_TEST(list_lines)
+{
+    put("a.jpg\n\n   \n  b c.png  \r\nlast.jpg");
+    int n = 0;
+    gc_err e = {{0}};
+    char **l = gc_list_load(path, &n, &e);
+    ck_assert_msg(l != NULL, "%s", e.msg);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(l[0], "a.jpg");
+    ck_assert_str_eq(l[1], "b c.png");
+    ck_assert_str_eq(l[2], "last.jpg");
+    gc_list_free(l, n);
+    put("\n\n");
+    ck_assert_ptr_null(gc_list_load(path, &n, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, path));
+    char missing[4200];
+    snprintf(missing, sizeof missing, "%s/none.txt", dir);
+    ck_assert_ptr_null(gc_list_load(missing, &n, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, missing));
+}
+END_TEST
+
+Suite *suite_labels(void)
+{
+    Suite *s = suite_create("labels");
+    TCase *tc = tcase_create("darknet conventions");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, label_path_as_darknet);
+    tcase_add_test(tc, labels_parse);
+    tcase_add_test(tc, labels_malformed);
+    tcase_add_test(tc, list_lines);
+    suite_add_tcase(s, tc);
+    return s;
+}
