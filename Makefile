@@ -4,7 +4,8 @@
 #   make deps      install the build and test dependencies (Debian packages)
 #   make           fetch + patch Darknet, build ./darknet
 #   make test      run the Check test suites
-#   make demo      run gradcam on a sample image (see README.md)
+#   make demo      explain held-out scenes with the shipped demo models (see README.md)
+#   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan
 #
 # Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
@@ -38,7 +39,7 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
-.PHONY: all deps darknet-src test demo asan clean distclean bench
+.PHONY: all deps darknet-src test demo train-demo asan clean distclean bench
 all: darknet
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
@@ -84,6 +85,9 @@ deps:
 
 demo: darknet
 	@sh scripts/demo.sh
+
+train-demo: darknet
+	@sh scripts/train-demo.sh
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/check_gradcam darknet
