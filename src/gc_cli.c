@@ -64,8 +64,8 @@ static const char usage_text[] =
 /* The default method of a mode. Classifiers: Grad-CAM. Detectors: LayerCAM,
  * because Grad-CAM's spatially averaged weights make a box's map class-level:
  * measured pointing game on matched boxes, Grad-CAM vs LayerCAM at the
- * default layer, 0.41 vs 0.96 (cfg/fmnist-det, 100 held-out scenes) and
- * 0.42 vs 0.76 (Yolo-Fastest, Darknet's sample images); see README. */
+ * default layer, 0.41 vs 0.96 (cfg/fmnist-det, 100 held-out scenes); on
+ * Yolo-Fastest, Grad-CAM 0.42 vs LayerCAM 0.76 one layer deeper; see README. */
 static gc_method gc_default_method(int detector)
 {
     return detector ? GC_METHOD_LAYERCAM : GC_METHOD_GRADCAM;
