@@ -3,7 +3,8 @@
 #
 #   make deps      install the build and test dependencies (Debian packages)
 #   make           fetch + patch Darknet, build ./darknet
-#   make test      run the Check test suites
+#   make test      run the Check test suites (builds stock Darknet too: one suite
+#                  checks that our patched forward equals stock Darknet's)
 #   make demo      run gradcam on a sample image (see README.md)
 #   make asan      build and test with AddressSanitizer/UBSan
 #
@@ -23,6 +24,12 @@ DN_EXEC   := captcha lsd super art tag cifar go rnn segmenter regressor classifi
              coco yolo detector nightmare instance-segmenter darknet
 DN_EXECOBJ := $(addprefix $(DN)/obj/,$(addsuffix .o,$(DN_EXEC)))
 PATCHES   := $(sort $(wildcard darknet_patch/*.patch))
+# Stock Darknet: the same source with none of our patches, built the same way;
+# the reference for the equality test, fetched only for it.
+STOCK       := $(BUILD)/darknet-stock
+STOCK_STAMP := $(STOCK)/.gradcam-fetched
+STOCK_LIB   := $(STOCK)/libdarknet.a
+STOCK_FWD   := $(BUILD)/stock/gc_stock_forward
 
 # Our code: strict warnings, no fast-math (it would remove our NaN/Inf checks).
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -57,6 +64,27 @@ $(DN_LIB): $(DN_STAMP) Makefile
 
 $(DN_EXECOBJ): $(DN_LIB)
 
+# Order-only on the patched copy: the first fetch downloads the package, the
+# second reuses the cache (no two downloads at once under make -j).
+$(STOCK_STAMP): scripts/fetch-darknet.sh | $(DN_STAMP)
+	@sh scripts/fetch-darknet.sh "$(STOCK)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)"
+	@touch $@
+
+$(STOCK_LIB): $(STOCK_STAMP) Makefile
+	$(MAKE) -C $(STOCK) obj libdarknet.a GPU=0 CUDNN=0 OPENCV=0 OPENMP=0
+	@touch $@
+
+# Programs linked against stock Darknet: plain flags, no sanitizer (the stock
+# library is not instrumented).
+STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc $(CFLAGS)
+
+$(BUILD)/stock/%.o: bench/%.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -c $< -o $@
+
+$(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
+	$(CC) $^ $(LDLIBS) -o $@
+
 $(BUILD)/obj/%.o: src/%.c $(DN_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -71,9 +99,10 @@ darknet: $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
 $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 	$(CC) $(SANITIZE) $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
 
-# The test runner needs ./darknet too: end-to-end tests run the real binary.
-test: darknet $(BUILD)/check_gradcam
-	GC_DARKNET_DIR=$(DN) ./$(BUILD)/check_gradcam
+# The test runner needs ./darknet too: end-to-end tests run the real binary;
+# and stock Darknet's forward for the equality suite.
+test: darknet $(BUILD)/check_gradcam $(STOCK_FWD)
+	GC_DARKNET_DIR=$(DN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
 
 asan:
 	$(MAKE) BUILD=$(BUILD)-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -86,10 +115,11 @@ demo: darknet
 	@sh scripts/demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/check_gradcam darknet
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/check_gradcam darknet
 	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
+	-$(MAKE) -C $(STOCK) clean >/dev/null 2>&1
 
 distclean:
 	rm -rf $(BUILD) $(BUILD)-asan darknet out
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d)
