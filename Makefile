@@ -5,6 +5,9 @@
 #   make           fetch + patch Darknet, build ./darknet
 #   make test      run the Check test suites (builds stock Darknet too: one suite
 #                  checks that our patched forward equals stock Darknet's)
+#   make bench     time stock Darknet, our forward and gradcam on yolov3-tiny,
+#                  yolov3, darknet19 and resnet50 (random weights) against the
+#                  pure-GEMM bound; prints one table (a few minutes, see README.md)
 #   make demo      run gradcam on a sample image (see README.md)
 #   make asan      build and test with AddressSanitizer/UBSan
 #
@@ -25,11 +28,13 @@ DN_EXEC   := captcha lsd super art tag cifar go rnn segmenter regressor classifi
 DN_EXECOBJ := $(addprefix $(DN)/obj/,$(addsuffix .o,$(DN_EXEC)))
 PATCHES   := $(sort $(wildcard darknet_patch/*.patch))
 # Stock Darknet: the same source with none of our patches, built the same way;
-# the reference for the equality test, fetched only for it.
+# the reference for the equality test and `make bench`, fetched only for those.
 STOCK       := $(BUILD)/darknet-stock
 STOCK_STAMP := $(STOCK)/.gradcam-fetched
 STOCK_LIB   := $(STOCK)/libdarknet.a
 STOCK_FWD   := $(BUILD)/stock/gc_stock_forward
+BENCH       := $(BUILD)/bench/gc_bench
+BENCH_STOCK := $(BUILD)/bench/gc_bench_stock
 
 # Our code: strict warnings, no fast-math (it would remove our NaN/Inf checks).
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -75,15 +80,35 @@ $(STOCK_LIB): $(STOCK_STAMP) Makefile
 	@touch $@
 
 # Programs linked against stock Darknet: plain flags, no sanitizer (the stock
-# library is not instrumented).
+# library is not instrumented); only Darknet's own API and gc_model/gc_common.
 STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc $(CFLAGS)
 
 $(BUILD)/stock/%.o: bench/%.c $(STOCK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(STOCK_CFLAGS) -c $< -o $@
 
+$(BUILD)/stock/src_%.o: src/%.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -c $< -o $@
+
 $(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
 	$(CC) $^ $(LDLIBS) -o $@
+
+# The bench, twice: against stock Darknet (its forward only), and against the
+# patched library with our objects (everything else).
+$(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o $(STOCK_LIB)
+	$(CC) $^ $(LDLIBS) -o $@
+
+$(BUILD)/stock/gc_bench_stock.o: bench/gc_bench.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -DGC_BENCH_STOCK -c $< -o $@
+
+$(BUILD)/bench/gc_bench.o: bench/gc_bench.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BENCH): $(BUILD)/bench/gc_bench.o $(OBJ) $(DN_LIB)
+	$(CC) $(SANITIZE) $^ $(LDLIBS) -o $@
 
 $(BUILD)/obj/%.o: src/%.c $(DN_STAMP)
 	@mkdir -p $(dir $@)
@@ -105,6 +130,9 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 test: darknet $(BUILD)/check_gradcam $(STOCK_FWD)
 	GC_DARKNET_DIR=$(DN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
 
+bench: $(BENCH) $(BENCH_STOCK)
+	./$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
+
 asan:
 	$(MAKE) BUILD=$(BUILD)-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    DARKNET_SRC="$(DARKNET_SRC)" test
@@ -116,11 +144,11 @@ demo: darknet
 	@sh scripts/demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/check_gradcam darknet
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/check_gradcam darknet
 	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
 	-$(MAKE) -C $(STOCK) clean >/dev/null 2>&1
 
 distclean:
 	rm -rf $(BUILD) $(BUILD)-asan darknet out
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d)
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d)

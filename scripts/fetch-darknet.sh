@@ -5,7 +5,7 @@
 # (cached beside DEST, so a rebuild needs no network); otherwise a copy of the
 # user's own pjreddie/darknet checkout (never patched in place).
 # With no PATCH the copy is stock Darknet (the Makefile's build/darknet-stock,
-# the reference for the equality test). Two copies may be
+# the reference for the equality test and `make bench`). Two copies may be
 # made at once from one cached package: each unpacks into its own folder.
 set -eu
 dest=$1 version=$2 checkout=$3 unpacked=
