@@ -3,7 +3,11 @@
 #
 #   make deps      install the build and test dependencies (Debian packages)
 #   make           fetch + patch Darknet, build ./darknet
-#   make test      run the Check test suites
+#   make test      run the Check test suites (builds stock Darknet too: one suite
+#                  checks that our patched forward equals stock Darknet's)
+#   make bench     time stock Darknet, our forward and gradcam on yolov3-tiny,
+#                  yolov3, darknet19 and resnet50 (random weights) against the
+#                  pure-GEMM bound; prints one table (a few minutes, see README.md)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan
@@ -24,6 +28,14 @@ DN_EXEC   := captcha lsd super art tag cifar go rnn segmenter regressor classifi
              coco yolo detector nightmare instance-segmenter darknet
 DN_EXECOBJ := $(addprefix $(DN)/obj/,$(addsuffix .o,$(DN_EXEC)))
 PATCHES   := $(sort $(wildcard darknet_patch/*.patch))
+# Stock Darknet: the same source with none of our patches, built the same way;
+# the reference for the equality test and `make bench`, fetched only for those.
+STOCK       := $(BUILD)/darknet-stock
+STOCK_STAMP := $(STOCK)/.gradcam-fetched
+STOCK_LIB   := $(STOCK)/libdarknet.a
+STOCK_FWD   := $(BUILD)/stock/gc_stock_forward
+BENCH       := $(BUILD)/bench/gc_bench
+BENCH_STOCK := $(BUILD)/bench/gc_bench_stock
 
 # Our code: strict warnings, no fast-math (it would remove our NaN/Inf checks).
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -58,6 +70,47 @@ $(DN_LIB): $(DN_STAMP) Makefile
 
 $(DN_EXECOBJ): $(DN_LIB)
 
+# Order-only on the patched copy: the first fetch downloads the package, the
+# second reuses the cache (no two downloads at once under make -j).
+$(STOCK_STAMP): scripts/fetch-darknet.sh | $(DN_STAMP)
+	@sh scripts/fetch-darknet.sh "$(STOCK)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)"
+	@touch $@
+
+$(STOCK_LIB): $(STOCK_STAMP) Makefile
+	$(MAKE) -C $(STOCK) obj libdarknet.a GPU=0 CUDNN=0 OPENCV=0 OPENMP=0
+	@touch $@
+
+# Programs linked against stock Darknet: plain flags, no sanitizer (the stock
+# library is not instrumented); only Darknet's own API and gc_model/gc_common.
+STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc $(CFLAGS)
+
+$(BUILD)/stock/%.o: bench/%.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -c $< -o $@
+
+$(BUILD)/stock/src_%.o: src/%.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -c $< -o $@
+
+$(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
+	$(CC) $^ $(LDLIBS) -o $@
+
+# The bench, twice: against stock Darknet (its forward only), and against the
+# patched library with our objects (everything else).
+$(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o $(STOCK_LIB)
+	$(CC) $^ $(LDLIBS) -o $@
+
+$(BUILD)/stock/gc_bench_stock.o: bench/gc_bench.c $(STOCK_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(STOCK_CFLAGS) -DGC_BENCH_STOCK -c $< -o $@
+
+$(BUILD)/bench/gc_bench.o: bench/gc_bench.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BENCH): $(BUILD)/bench/gc_bench.o $(OBJ) $(DN_LIB)
+	$(CC) $(SANITIZE) $^ $(LDLIBS) -o $@
+
 $(BUILD)/obj/%.o: src/%.c $(DN_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -69,12 +122,17 @@ $(BUILD)/tests/%.o: tests/%.c $(DN_STAMP)
 darknet: $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
 	$(CC) $(SANITIZE) $(DN_EXECOBJ) $(OBJ) $(DN_LIB) $(LDLIBS) -o $@
 
+# --wrap: the tests count heap allocations (gct_allocs in tests/gc_testutil.c).
 $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
-	$(CC) $(SANITIZE) $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
+	$(CC) $(SANITIZE) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
 
-# The test runner needs ./darknet too: end-to-end tests run the real binary.
-test: darknet $(BUILD)/check_gradcam
-	GC_DARKNET_DIR=$(DN) ./$(BUILD)/check_gradcam
+# The test runner needs ./darknet too: end-to-end tests run the real binary;
+# and stock Darknet's forward for the equality suite.
+test: darknet $(BUILD)/check_gradcam $(STOCK_FWD)
+	GC_DARKNET_DIR=$(DN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
+
+bench: $(BENCH) $(BENCH_STOCK)
+	./$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
 
 asan:
 	$(MAKE) BUILD=$(BUILD)-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -90,10 +148,11 @@ train-demo: darknet
 	@sh scripts/train-demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/check_gradcam darknet
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/check_gradcam darknet
 	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
+	-$(MAKE) -C $(STOCK) clean >/dev/null 2>&1
 
 distclean:
 	rm -rf $(BUILD) $(BUILD)-asan darknet out
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d)

@@ -1,14 +1,17 @@
 #!/bin/sh
-# Puts a patched copy of Darknet's source in DEST.
+# Puts a copy of Darknet's source, with the PATCHes applied, in DEST.
 #   fetch-darknet.sh DEST VERSION [CHECKOUT] PATCH...
 # CHECKOUT empty: Debian's `darknet` source package of upstream VERSION
 # (cached beside DEST, so a rebuild needs no network); otherwise a copy of the
 # user's own pjreddie/darknet checkout (never patched in place).
+# With no PATCH the copy is stock Darknet (the Makefile's build/darknet-stock,
+# the reference for the equality test and `make bench`). Two copies may be
+# made at once from one cached package: each unpacks into its own folder.
 set -eu
-dest=$1 version=$2 checkout=$3
+dest=$1 version=$2 checkout=$3 unpacked=
 shift 3
 
-die() { echo "fetch-darknet: $*" >&2; rm -rf "$dest.tmp"; exit 1; }
+die() { echo "fetch-darknet: $*" >&2; rm -rf "$dest.tmp" ${unpacked:+"$unpacked"}; exit 1; }
 
 mkdir -p "$(dirname "$dest")"
 rm -rf "$dest" "$dest.tmp"
@@ -33,10 +36,12 @@ else
         dsc=$(ls "$pkg"/darknet_"$version"-*.dsc 2>/dev/null | tail -n 1 || true)
         [ -n "$dsc" ] || die "Debian's darknet source package is not version $version (got: $(ls "$pkg" | grep '\.dsc$' | tr '\n' ' '))"
     fi
-    rm -rf "$pkg/unpacked"
-    dpkg-source -q -x "$dsc" "$pkg/unpacked" >/dev/null 2>&1 || die "dpkg-source could not unpack $dsc"
-    (cd "$pkg/unpacked" && tar cf - --exclude=./debian --exclude=./.pc .) | (cd "$dest.tmp" && tar xf -)
-    rm -rf "$pkg/unpacked"
+    # inside the cache (dpkg-source links the tarballs beside its target)
+    unpacked="$pkg/unpacked-$(basename "$dest")"
+    rm -rf "$unpacked"
+    dpkg-source -q -x "$dsc" "$unpacked" >/dev/null 2>&1 || die "dpkg-source could not unpack $dsc"
+    (cd "$unpacked" && tar cf - --exclude=./debian --exclude=./.pc .) | (cd "$dest.tmp" && tar xf -)
+    rm -rf "$unpacked"
     origin="Debian source package darknet $version"
 fi
 
@@ -46,4 +51,8 @@ for p in "$@"; do
     patch -d "$dest.tmp" -p1 --forward --batch -s <"$p" >/dev/null
 done
 mv "$dest.tmp" "$dest"
-echo "fetch-darknet: $origin, $# patches applied, in $dest" >&2
+if [ $# -eq 0 ]; then
+    echo "fetch-darknet: $origin, unpatched (stock), in $dest" >&2
+else
+    echo "fetch-darknet: $origin, $# patches applied, in $dest" >&2
+fi

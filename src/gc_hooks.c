@@ -17,7 +17,8 @@ int gc_ctx_init(gc_ctx *c, network *net, gc_err *e)
     c->path_target = c->path_score = -1;
     c->saved = calloc((size_t)c->n, sizeof *c->saved);
     c->on_path = calloc((size_t)c->n, 1);
-    if (!c->saved || !c->on_path) {
+    c->reach = calloc((size_t)c->n, 1);
+    if (!c->saved || !c->on_path || !c->reach) {
         gc_ctx_free(c);
         return gc_fail(e, "out of memory for %d layers", net->n);
     }
@@ -30,6 +31,7 @@ void gc_ctx_free(gc_ctx *c)
     if (c->net) c->net->train = c->saved_train;
     free(c->saved);
     free(c->on_path);
+    free(c->reach);
     memset(c, 0, sizeof *c);
 }
 
@@ -93,9 +95,10 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
         return gc_fail(e, "score layer %d must come after layer %d", score, target);
     if (c->path_target == target && c->path_score == score) return 0;
 
-    /* reach[i]: layer i's output depends on the target's output. */
-    unsigned char *reach = calloc((size_t)c->n, 1);
-    if (!reach) return gc_fail(e, "out of memory");
+    /* reach[i]: layer i's output depends on the target's output. Detector
+     * boxes alternate between heads, so this runs per target: no allocation. */
+    unsigned char *reach = c->reach;
+    memset(reach, 0, (size_t)c->n);
     int in[GC_MAX_INPUTS];
     reach[target] = 1;
     for (int i = target + 1; i <= score; ++i) {
@@ -105,7 +108,6 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
             if (in[j] >= 0 && in[j] < c->n && reach[in[j]]) reach[i] = 1;
     }
     if (!reach[score]) {
-        free(reach);
         return gc_fail(e, "layer %d does not depend on layer %d: no gradient can flow", score, target);
     }
     /* on_path[i]: reachable from the target and the score depends on it. */
@@ -117,7 +119,6 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
         for (int j = 0; j < k; ++j)
             if (in[j] > target && reach[in[j]]) c->on_path[in[j]] = 1;
     }
-    free(reach);
     for (int i = target + 1; i <= score; ++i) {
         if (!c->on_path[i]) continue;
         if (!gc_backward_supported(net, i, e)) {

@@ -18,6 +18,7 @@ typedef struct gc_ctx {
     int installed;
     int saved_train;           /* net->train before gc_ctx_init */
     unsigned char *on_path;    /* 1 for layers in (target, score] on a path */
+    unsigned char *reach;      /* gc_path's scratch, sized once: no allocation per target */
     int path_target, path_score;
 } gc_ctx;
 

@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "gc_cam.h"
+#include "gc_detect_run.h"
+#include "gc_explain.h"
 #include "gc_fixture.h"
 #include "gc_hooks.h"
+#include "gc_testutil.h"
 #include "gc_tests.h"
 
 typedef struct run {
@@ -126,6 +129,50 @@ START_TEST(counterfactual_negates_every_channel_weight)
 }
 END_TEST
 
+/* One forward per image, then per target only a backward pass and a map:
+ * once the session has reserved its buffers (gc_session_reserve) and seen
+ * both heads' paths, explaining more boxes, alternating between two heads
+ * (each switch recomputes the path), allocates nothing. */
+START_TEST(explaining_more_targets_allocates_nothing)
+{
+    network *net = gcf_random_network("tests/cfg/det_yolo2.cfg", 21);
+    ck_assert_ptr_nonnull(net);
+    char img[4096];
+    snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, img, &e) == 0, "%s", e.msg);
+    int heads[2] = {6, 13};
+    ck_assert_int_eq(net->layers[heads[0]].type, YOLO);
+    ck_assert_int_eq(net->layers[heads[1]].type, YOLO);
+    gc_explain_opts o = {GC_METHOD_GRADCAM, 0, 0.5f};
+    gc_map m;
+    for (int h = 0; h < 2; ++h) {
+        int li = gc_detect_default_layer(net, heads[h]);
+        ck_assert_msg(gc_session_reserve(&s, li, o.method, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_session_explain(&s, heads[h], NULL, 3, li, &o, &m, &e) == 0, "%s", e.msg);
+    }
+    /* no ck_assert inside the counted loop: Check allocates to record one */
+    size_t before = gct_allocs;
+    int failed = 0;
+    for (int t = 0; t < 20 && !failed; ++t) {
+        int h = t % 2, li = gc_detect_default_layer(net, heads[h]);
+        size_t idx = (size_t)(t * 7) % (size_t)net->layers[heads[h]].outputs;
+        failed = gc_session_explain(&s, heads[h], NULL, idx, li, &o, &m, &e) != 0;
+    }
+    size_t after = gct_allocs;
+    ck_assert_msg(!failed, "%s", e.msg);
+    ck_assert_msg(after == before, "20 explanations made %zu heap allocations", after - before);
+    /* and the counter does count */
+    before = gct_allocs;
+    void *volatile p = malloc(16); /* volatile: -O2 drops a malloc/free pair */
+    free(p);
+    ck_assert_uint_eq(gct_allocs, before + 1);
+    gc_session_close(&s);
+    free_network(net);
+}
+END_TEST
+
 Suite *suite_gradcam(void)
 {
     Suite *s = suite_create("gradcam");
@@ -134,6 +181,7 @@ Suite *suite_gradcam(void)
     tcase_add_test(tc, gradcam_equals_cam_on_gap_linear_classifier);
     tcase_add_test(tc, gradcam_equals_cam_with_a_1x1_score_convolution);
     tcase_add_test(tc, counterfactual_negates_every_channel_weight);
+    tcase_add_test(tc, explaining_more_targets_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -205,3 +205,26 @@ double gct_cosine(const float *g, const double *ref, size_t n)
     if (a == 0 || b == 0) return 0;
     return dot / sqrt(a * b);
 }
+
+volatile size_t gct_allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    ++gct_allocs;
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    ++gct_allocs;
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    ++gct_allocs;
+    return __real_realloc(p, n);
+}

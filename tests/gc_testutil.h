@@ -68,4 +68,12 @@ double gct_rel_l2(const float *g, const double *ref, size_t n);
 double gct_cosine(const float *g, const double *ref, size_t n);
 double gct_norm_d(const double *x, size_t n);
 
+/* Heap allocations made so far by code linked statically into the test binary
+ * (ours, Darknet's library, the tests): the Makefile links it with
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc and these wrappers count. */
+extern volatile size_t gct_allocs; /* volatile: GCC assumes malloc() leaves globals alone */
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
 #endif

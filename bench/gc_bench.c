@@ -1,0 +1,534 @@
+/* gc_bench: `make bench`. Times, side by side in one run, on yolov3-tiny
+ * (416), yolov3 (416), darknet19 (256) and resnet50 (256) with seeded random
+ * weights (gc_model_randomize) and Darknet's data/dog.jpg:
+ *   stock    stock Darknet's forward (network_predict), built from the
+ *            unpatched source: this file compiled with -DGC_BENCH_STOCK and
+ *            linked against the stock libdarknet.a (both libraries define
+ *            the same symbols, so it is a separate program);
+ *   fwd      our forward (patched Darknet, gemm through cblas_sgemm), through
+ *            the plugin's gc_forward;
+ *   gc-1     gradcam for one target, through the code the CLI runs
+ *            (gc_session_*, gc_detect_*, gc_classifier_*): forward, decoding
+ *            and NMS or class ranking, the path, the backward and the map at
+ *            the default layer. Image decoding and letterboxing (once per
+ *            image, in gc_session_open) and the overlay/PNG/.npy writing are
+ *            NOT included;
+ *   gc-all   the same for every box above the threshold, or the top-5 classes;
+ *   gemm     the pure-GEMM bound: every cblas_sgemm call the forward makes
+ *            (each conv group and connected layer, the net's own M, N, K and
+ *            transposes), timed back to back on resident buffers, no im2col.
+ * Every measurement runs in its own child process (fork/exec, wait4's
+ * ru_maxrss is its peak RSS), after one warm-up pass; the table shows the
+ * median over all repetitions, taken in rounds that interleave stock and
+ * ours (the machine is shared and noisy). Timings are printed, never
+ * asserted.
+ *
+ *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b] [-v]
+ *   gc_bench -child MODE CFG W H IMAGE WARMUP REPS [THRESH]   (one measurement)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "darknet.h"
+#include "gc_model.h"
+#ifndef GC_BENCH_STOCK
+#include "gc_classify.h"
+#include "gc_detect.h"
+#include "gc_detect_run.h"
+#include "gc_explain.h"
+#endif
+
+#define BENCH_SEED 7
+#define BENCH_MAX_REPS 64
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "gc_bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+/* ---- child side: one measurement --------------------------------------- */
+
+/* A copy of cfg with the [net] section's width and height set (Darknet's
+ * resize_network cannot resize every layer type, a fresh parse can). */
+static char *sized_cfg(const char *cfg, int w, int h)
+{
+    FILE *in = fopen(cfg, "r");
+    if (!in) die("cannot read cfg %s", cfg);
+    const char *tmpdir = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/gc_bench-XXXXXX.cfg", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) die("%s", "out of memory");
+    int fd = mkstemps(path, 4);
+    if (fd < 0) die("cannot create a temporary cfg in %s", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    FILE *out = fdopen(fd, "w");
+    if (!out) die("cannot write %s", path);
+    char line[4096];
+    int section = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (line[0] == '[') ++section;
+        if (section == 1 && !strncmp(line, "width=", 6)) snprintf(line, sizeof line, "width=%d\n", w);
+        else if (section == 1 && !strncmp(line, "height=", 7)) snprintf(line, sizeof line, "height=%d\n", h);
+        fputs(line, out);
+    }
+    fclose(in);
+    if (fclose(out) != 0) die("cannot write %s", path);
+    return path;
+}
+
+static network *bench_net(const char *cfg, int w, int h)
+{
+    char *tmp = sized_cfg(cfg, w, h);
+    network *net = parse_network_cfg(tmp);
+    unlink(tmp);
+    free(tmp);
+    set_batch_network(net, 1);
+    gc_model_randomize(net, BENCH_SEED);
+    if (net->w != w || net->h != h) die("%s: the network did not take the requested size", cfg);
+    return net;
+}
+
+static void print_times(const double *t, int n)
+{
+    printf("times");
+    for (int i = 0; i < n; ++i) printf(" %.6f", t[i]);
+    printf("\n");
+}
+
+/* Darknet's forward, as `darknet detect` / `classifier predict` run it. */
+static void child_forward(network *net, const char *img, int warmup, int reps)
+{
+    image im = load_image_color((char *)img, 0, 0);
+    image sized = letterbox_image(im, net->w, net->h);
+    double t[BENCH_MAX_REPS];
+    for (int i = 0; i < warmup; ++i) network_predict(net, sized.data);
+    for (int i = 0; i < reps; ++i) {
+        double t0 = now();
+        network_predict(net, sized.data);
+        t[i] = now() - t0;
+    }
+    print_times(t, reps);
+    free_image(sized);
+    free_image(im);
+}
+
+#ifndef GC_BENCH_STOCK
+/* Every cblas_sgemm call forward_convolutional_layer and
+ * forward_connected_layer make, with their shapes, on resident buffers. */
+typedef struct gemm_call {
+    int ta, tb, m, n, k;
+    const float *a;
+} gemm_call;
+
+static void child_gemm(network *net, int warmup, int reps)
+{
+    gemm_call *calls = NULL;
+    int ncalls = 0, cap = 0;
+    size_t maxb = 1, maxc = 1;
+    double flop = 0;
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        int groups = 1;
+        gemm_call c;
+        if (l->type == CONVOLUTIONAL) {
+            groups = l->groups;
+            c = (gemm_call){0, 0, l->n / groups, l->out_w * l->out_h, l->size * l->size * l->c / groups, l->weights};
+        } else if (l->type == CONNECTED) {
+            c = (gemm_call){0, 1, 1, l->outputs, l->inputs, l->weights};
+        } else {
+            continue;
+        }
+        for (int g = 0; g < groups; ++g) {
+            if (ncalls == cap) {
+                cap = cap ? 2 * cap : 64;
+                calls = realloc(calls, (size_t)cap * sizeof *calls);
+                if (!calls) die("%s", "out of memory");
+            }
+            gemm_call cg = c;
+            cg.a = c.a + (size_t)g * c.m * c.k;
+            calls[ncalls++] = cg;
+            if ((size_t)c.k * c.n > maxb) maxb = (size_t)c.k * c.n;
+            if ((size_t)c.m * c.n > maxc) maxc = (size_t)c.m * c.n;
+            flop += 2.0 * c.m * c.n * c.k;
+        }
+    }
+    float *b = malloc(maxb * sizeof *b), *cbuf = calloc(maxc, sizeof *cbuf);
+    if (!b || !cbuf) die("%s", "out of memory for the GEMM operands");
+    unsigned st = 1;
+    for (size_t i = 0; i < maxb; ++i) {
+        st = st * 1664525u + 1013904223u;
+        b[i] = (float)((st >> 8) & 0xffff) / 65536.0f;
+    }
+    double t[BENCH_MAX_REPS];
+    for (int r = -warmup; r < reps; ++r) {
+        double t0 = now();
+        for (int i = 0; i < ncalls; ++i) {
+            const gemm_call *c = &calls[i];
+            /* same arguments as Darknet's gemm(): row-major, lda = k (or m
+             * transposed), ldb = n (k transposed), ldc = n, beta 1 */
+            cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans, c->m,
+                        c->n, c->k, 1.0f, c->a, c->ta ? c->m : c->k, b, c->tb ? c->k : c->n, 1.0f, cbuf, c->n);
+        }
+        if (r >= 0) t[r] = now() - t0;
+    }
+    print_times(t, reps);
+    printf("gflop %.4f\n", flop * 1e-9);
+    printf("gemms %d\n", ncalls);
+    free(b);
+    free(cbuf);
+    free(calls);
+}
+
+/* A large square product: the throughput the shapes above are measured against. */
+static void child_peak(int warmup, int reps)
+{
+    const int n = 2048;
+    float *a = malloc((size_t)n * n * sizeof *a), *b = malloc((size_t)n * n * sizeof *b),
+          *c = calloc((size_t)n * n, sizeof *c);
+    if (!a || !b || !c) die("%s", "out of memory");
+    for (size_t i = 0; i < (size_t)n * n; ++i) a[i] = b[i] = (float)(i % 17) / 17.0f;
+    double t[BENCH_MAX_REPS];
+    for (int r = -warmup; r < reps; ++r) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        if (r >= 0) t[r] = now() - t0;
+    }
+    print_times(t, reps);
+    printf("gflop %.4f\n", 2.0 * n * n * n * 1e-9);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* One image's targets and maps, as `darknet gradcam` computes them (minus
+ * the file writing): all = 0 explains the first box / the top class, all = 1
+ * every box above thresh / the top 5 classes. */
+static void child_gradcam(network *net, const char *img, int warmup, int reps, int all, float thresh)
+{
+    gc_err e = {{0}};
+    gc_session s;
+    if (gc_session_open(&s, net, img, &e)) die("%s", e.msg); /* runs the first forward */
+    gc_explain_opts o = {GC_METHOD_GRADCAM, 0, 0.5f};
+    int detector = gc_is_detector(net);
+    gc_classifier cl = {0};
+    int li = -1, ntargets = 0;
+    float *seed = NULL, *probs = NULL;
+    int top[5];
+    if (detector) {
+        if (gc_detect_check(net, &e)) die("%s", e.msg);
+        size_t most = 0;
+        for (int i = 0; i < net->n; ++i)
+            if (net->layers[i].type == YOLO || net->layers[i].type == REGION || net->layers[i].type == DETECTION)
+                if ((size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
+        seed = calloc(most, sizeof *seed);
+        if (!seed) die("%s", "out of memory");
+    } else {
+        if (gc_classifier_find(net, &cl, &e)) die("%s", e.msg);
+        if ((li = gc_default_layer(net, cl.logit_layer, &e)) < 0) die("%s", e.msg);
+        if (gc_path(&s.ctx, li, cl.logit_layer, &e) || gc_session_reserve(&s, li, o.method, &e)) die("%s", e.msg);
+        probs = malloc((size_t)cl.classes * sizeof *probs);
+        if (!probs) die("%s", "out of memory");
+    }
+    double t[BENCH_MAX_REPS];
+    for (int r = -warmup; r < reps; ++r) {
+        double t0 = now();
+        if (r > -warmup) gc_forward(&s.ctx, s.input.data); /* the warm-up's forward ran in gc_session_open */
+        gc_map m;
+        if (detector) {
+            gc_boxes boxes;
+            gc_det *dets = NULL;
+            int ndets = 0;
+            if (gc_boxes_decode(net, s.orig.w, s.orig.h, thresh, 0.5f, &boxes, &e) ||
+                gc_detections(&boxes, thresh, 0.45f, &dets, &ndets, &e))
+                die("%s", e.msg);
+            if (ndets == 0) die("no box above the threshold (%s): lower it in SPECS", "random weights");
+            ntargets = all ? ndets : 1;
+            for (int k = 0; k < ntargets; ++k) {
+                int idx[1024], nnz = 1024;
+                int dl = gc_detect_default_layer(net, dets[k].head);
+                if (gc_path(&s.ctx, dl, dets[k].head, &e) || gc_session_reserve(&s, dl, o.method, &e) ||
+                    gc_det_seed(net, &dets[k], GC_TARGET_LOGIT, seed, idx, &nnz, &e) ||
+                    gc_session_explain(&s, dets[k].head, seed, 0, dl, &o, &m, &e))
+                    die("%s", e.msg);
+                for (int q = 0; q < nnz; ++q) seed[idx[q]] = 0;
+            }
+            free(dets);
+            gc_boxes_free(&boxes);
+        } else {
+            ntargets = all ? 5 : 1;
+            gc_classifier_probs(net, &cl, probs);
+            gc_top_k(probs, cl.classes, ntargets, top);
+            for (int k = 0; k < ntargets; ++k)
+                if (gc_session_explain(&s, cl.logit_layer, NULL, (size_t)top[k], li, &o, &m, &e)) die("%s", e.msg);
+        }
+        if (r >= 0) t[r] = now() - t0;
+    }
+    print_times(t, reps);
+    printf("targets %d\n", ntargets);
+    gc_session_close(&s);
+    free(seed);
+    free(probs);
+}
+#endif
+
+static int child_main(int argc, char **argv)
+{
+    /* -child MODE CFG W H IMAGE WARMUP REPS [THRESH] */
+    if (argc < 9) die("%s", "-child needs MODE CFG W H IMAGE WARMUP REPS [THRESH]");
+    const char *mode = argv[2], *cfg = argv[3], *img = argv[6];
+    int w = atoi(argv[4]), h = atoi(argv[5]), warmup = atoi(argv[7]), reps = atoi(argv[8]);
+    float thresh = argc > 9 ? (float)atof(argv[9]) : 0.5f;
+    (void)thresh; /* gradcam only */
+    if (reps < 1 || reps > BENCH_MAX_REPS || warmup < 0) die("%s", "bad repetition count");
+#ifndef GC_BENCH_STOCK
+    if (!strcmp(mode, "peak")) {
+        child_peak(warmup, reps);
+        return 0;
+    }
+#endif
+    struct stat st;
+    if (stat(cfg, &st) != 0) die("cannot read cfg %s", cfg);
+    if (stat(img, &st) != 0) die("cannot read image %s", img);
+    network *net = bench_net(cfg, w, h);
+    if (!strcmp(mode, "forward")) child_forward(net, img, warmup, reps);
+#ifndef GC_BENCH_STOCK
+    else if (!strcmp(mode, "gemm")) child_gemm(net, warmup, reps);
+    else if (!strcmp(mode, "gc1")) child_gradcam(net, img, warmup, reps, 0, thresh);
+    else if (!strcmp(mode, "gcall")) child_gradcam(net, img, warmup, reps, 1, thresh);
+#endif
+    else die("unknown mode %s", mode);
+    fflush(stdout);
+    free_network(net);
+    return 0;
+}
+
+#ifdef GC_BENCH_STOCK
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-child")) die("%s", "gc_bench_stock is run by gc_bench (-child forward ...)");
+    return child_main(argc, argv);
+}
+#else
+/* ---- parent side: schedule, collect, print ----------------------------- */
+
+typedef struct bench_spec {
+    const char *name, *cfg;
+    int w, h;
+    int stock_warmup, stock_reps, reps; /* per round */
+    float thresh;                        /* detectors: boxes above it are the targets */
+} bench_spec;
+
+/* Repetitions per round: stock yolov3 takes ~13 s a forward on 2 cores.
+ * Thresholds: with random weights no yolov3-tiny box passes darknet detect's
+ * 0.5 (16 pass 0.4), while yolov3's deep random net saturates its logistic
+ * outputs (26000 (box, class) pairs pass 0.5, 40 pass 0.9999). The count is
+ * reported. */
+static const bench_spec SPECS[] = {
+    {"yolov3-tiny", "yolov3-tiny.cfg", 416, 416, 1, 2, 8, 0.4f},
+    {"yolov3", "yolov3.cfg", 416, 416, 0, 1, 3, 0.9999f},
+    {"darknet19", "darknet19.cfg", 256, 256, 1, 2, 8, 0},
+    {"resnet50", "resnet50.cfg", 256, 256, 1, 1, 5, 0},
+};
+#define NSPECS ((int)(sizeof SPECS / sizeof SPECS[0]))
+
+enum { M_STOCK, M_FWD, M_GC1, M_GCALL, M_GEMM, M_NMODES };
+static const char *MODE_ARG[M_NMODES] = {"forward", "forward", "gc1", "gcall", "gemm"};
+
+typedef struct sample_set {
+    double t[BENCH_MAX_REPS * 8];
+    int n;
+    long maxrss_kb;
+    int targets;
+    double gflop;
+} sample_set;
+
+static int verbose;
+
+/* fork/exec one measurement; its stdout comes back through a pipe, its
+ * stderr (Darknet's layer tables) goes to /dev/null unless -v. */
+static void run_child(const char *exe, char *const argv[], sample_set *s)
+{
+    int fds[2];
+    if (pipe(fds) != 0) die("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (!verbose) {
+            FILE *null = freopen("/dev/null", "w", stderr);
+            (void)null;
+        }
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *in = fdopen(fds[0], "r");
+    char line[8192];
+    while (in && fgets(line, sizeof line, in)) {
+        if (!strncmp(line, "times", 5)) {
+            char *p = line + 5, *end;
+            for (;;) {
+                double v = strtod(p, &end);
+                if (end == p) break;
+                if (s->n < (int)(sizeof s->t / sizeof s->t[0])) s->t[s->n++] = v;
+                p = end;
+            }
+        } else if (!strncmp(line, "targets ", 8)) {
+            s->targets = atoi(line + 8);
+        } else if (!strncmp(line, "gflop ", 6)) {
+            s->gflop = atof(line + 6);
+        }
+    }
+    if (in) fclose(in);
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0) die("wait4: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "gc_bench: %s %s %s failed (status %d); run with -v to see why\n", exe, argv[2], argv[3],
+                status);
+        exit(1);
+    }
+    if (ru.ru_maxrss > s->maxrss_kb) s->maxrss_kb = ru.ru_maxrss;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(sample_set *s)
+{
+    if (!s->n) return NAN;
+    qsort(s->t, (size_t)s->n, sizeof s->t[0], cmp_double);
+    return s->n % 2 ? s->t[s->n / 2] : 0.5 * (s->t[s->n / 2 - 1] + s->t[s->n / 2]);
+}
+
+static void fmt_ms(char *buf, size_t n, double s)
+{
+    if (isnan(s)) snprintf(buf, n, "-");
+    else if (s >= 10) snprintf(buf, n, "%.1f s", s);
+    else if (s >= 1) snprintf(buf, n, "%.2f s", s);
+    else snprintf(buf, n, "%.1f ms", s * 1e3);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
+    const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL;
+    int rounds = 3;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "-stock") && i + 1 < argc) stock = argv[++i];
+        else if (!strcmp(argv[i], "-cfgdir") && i + 1 < argc) cfgdir = argv[++i];
+        else if (!strcmp(argv[i], "-image") && i + 1 < argc) img = argv[++i];
+        else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-nets") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "-v")) verbose = 1;
+        else die("unknown argument %s (gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b] [-v])",
+                 argv[i]);
+    }
+    if (!stock || !cfgdir || !img) die("%s", "needs -stock PATH -cfgdir DIR -image IMG");
+    if (access(stock, X_OK) != 0) die("-stock %s: not an executable", stock);
+    if (access(img, R_OK) != 0) die("-image %s: not readable", img);
+    if (rounds < 1 || rounds > 8) die("%s", "-rounds: 1..8");
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) die("%s", "cannot find my own executable (/proc/self/exe)");
+    self[len] = '\0';
+
+    static sample_set res[NSPECS][M_NMODES], peak;
+    int used[NSPECS] = {0};
+    for (int i = 0; i < NSPECS; ++i) {
+        char key[64];
+        snprintf(key, sizeof key, ",%s,", SPECS[i].name);
+        char list[1024];
+        snprintf(list, sizeof list, ",%s,", only ? only : "");
+        used[i] = !only || strstr(list, key) != NULL;
+    }
+    printf("gc_bench: %d round(s); each measurement in its own process, after a warm-up; OpenBLAS %s\n", rounds,
+           openblas_get_config());
+    printf("cores online: %ld, OpenBLAS threads: %d\n", sysconf(_SC_NPROCESSORS_ONLN), openblas_get_num_threads());
+    fflush(stdout);
+    double t_start = now();
+    for (int r = 0; r < rounds; ++r) {
+        {
+            char *av[] = {self, "-child", "peak", "-", "0", "0", "-", "1", "3", NULL};
+            run_child(self, av, &peak);
+        }
+        for (int i = 0; i < NSPECS; ++i) {
+            if (!used[i]) continue;
+            const bench_spec *b = &SPECS[i];
+            char cfg[4096], w[16], h[16], thresh[32], reps[16], sreps[16], swarm[16];
+            snprintf(cfg, sizeof cfg, "%s/%s", cfgdir, b->cfg);
+            snprintf(w, sizeof w, "%d", b->w);
+            snprintf(h, sizeof h, "%d", b->h);
+            snprintf(thresh, sizeof thresh, "%g", b->thresh);
+            snprintf(reps, sizeof reps, "%d", b->reps);
+            snprintf(sreps, sizeof sreps, "%d", b->stock_reps);
+            snprintf(swarm, sizeof swarm, "%d", b->stock_warmup);
+            /* interleaved: stock, ours, gradcam, GEMM, in each round */
+            for (int m = 0; m < M_NMODES; ++m) {
+                int st = m == M_STOCK;
+                char *av[] = {st ? (char *)stock : self, "-child", (char *)MODE_ARG[m], cfg, w, h, (char *)img,
+                              st ? swarm : "1", st ? sreps : reps, thresh, NULL};
+                run_child(av[0], av, &res[i][m]);
+            }
+            fprintf(stderr, "  round %d/%d: %s done (%.0f s)\n", r + 1, rounds, b->name, now() - t_start);
+        }
+    }
+
+    double peak_t = median(&peak), peak_gflops = peak.gflop / peak_t;
+    printf("\n%-11s %6s %9s %9s %9s %9s %13s | %7s %7s %7s %7s | %8s %7s %9s %8s %8s %8s\n", "net", "GFLOP",
+           "stock", "fwd", "gemm", "gc-1", "gc-all (n)", "RSS stk", "fwd", "gc-1", "gc-all", "fwd/gemm",
+           "gc1/fwd", "extra/fwd", "stk/fwd", "RSS f/s", "RSS g/s");
+    for (int i = 0; i < NSPECS; ++i) {
+        if (!used[i]) continue;
+        sample_set *s = res[i];
+        double t[M_NMODES];
+        for (int m = 0; m < M_NMODES; ++m) t[m] = median(&s[m]);
+        int n = s[M_GCALL].targets;
+        double extra = n > 1 ? (t[M_GCALL] - t[M_GC1]) / (n - 1) / t[M_FWD] : NAN;
+        char c[M_NMODES][32], all[48];
+        for (int m = 0; m < M_NMODES; ++m) fmt_ms(c[m], sizeof c[m], t[m]);
+        snprintf(all, sizeof all, "%s (%d)", c[M_GCALL], n);
+        long rss_gc = s[M_GC1].maxrss_kb > s[M_GCALL].maxrss_kb ? s[M_GC1].maxrss_kb : s[M_GCALL].maxrss_kb;
+        printf("%-11s %6.1f %9s %9s %9s %9s %13s | %6.0fM %6.0fM %6.0fM %6.0fM | %7.2fx %6.2fx %8.3fx %7.1fx %7.2fx "
+               "%7.2fx\n",
+               SPECS[i].name, s[M_GEMM].gflop, c[M_STOCK], c[M_FWD], c[M_GEMM], c[M_GC1], all,
+               s[M_STOCK].maxrss_kb / 1024.0, s[M_FWD].maxrss_kb / 1024.0, s[M_GC1].maxrss_kb / 1024.0,
+               s[M_GCALL].maxrss_kb / 1024.0, t[M_FWD] / t[M_GEMM], t[M_GC1] / t[M_FWD], extra,
+               t[M_STOCK] / t[M_FWD], (double)s[M_FWD].maxrss_kb / s[M_STOCK].maxrss_kb,
+               (double)rss_gc / s[M_STOCK].maxrss_kb);
+    }
+    printf("\nstock: unpatched Darknet's forward; fwd: ours (gemm via cblas_sgemm); gemm: the forward's own sgemm calls "
+           "alone\n(net shapes, effective GFLOP/s = GFLOP/gemm); gc-1 / gc-all: forward + targets + backward + map, "
+           "no image\ndecoding, no PNG/.npy writing; n = boxes above the threshold (yolov3-tiny 0.4, yolov3 0.9999: "
+           "random weights)\nor top-5 classes. extra/fwd = (gc-all - gc-1)/(n-1)/fwd; RSS: peak resident set of each child (ru_maxrss); RSS "
+           "g/s = gradcam's / stock's.\nsgemm on a 2048^3 product: %.0f GFLOP/s (%.1f ms). Medians; %.0f s in all.\n",
+           peak_gflops, peak_t * 1e3, now() - t_start);
+    return 0;
+}
+#endif
