@@ -2,7 +2,7 @@
  * for every head type and every -target is the exact gradient of that target
  * (finite differences through the head's activations), a box's gradient
  * comes only through its own head, and the CLI reports the same detections as
- * `darknet detector test`. */
+ * stock Darknet (`darknet detector valid`, cut at the same threshold). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "gc_fixture.h"
 #include "gc_hooks.h"
 #include "gc_image.h"
+#include "gc_model.h"
 #include "gc_tests.h"
 
 typedef struct det_net {
@@ -257,26 +258,37 @@ START_TEST(nms_keeps_provenance)
 }
 END_TEST
 
-/* "name: NN%" lines, sorted, from darknet detector test's stdout or ours. */
-static int collect(const char *text, int ours, char lines[][64], int cap)
+/* One detection as Darknet's validate_detector writes it (voc format:
+ * "id prob xmin ymin xmax ymax", corners in pixels plus one, clamped to
+ * [1, w] x [1, h]) or as our -json report gives it. */
+typedef struct ref_det {
+    char name[64];
+    float prob, x0, y0, x1, y1;
+    int seen;
+} ref_det;
+
+/* Parses our -json report: the image size and every detection's class name,
+ * probability and box centre/size, turned into validate_detector's corners. */
+static int json_dets(const char *js, ref_det *out, int cap)
 {
-    int n = 0;
-    for (const char *p = text; *p && n < cap;) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        char line[512];
-        snprintf(line, sizeof line, "%.*s", (int)(len < 511 ? len : 511), p);
-        char name[40];
-        int pct;
-        if (ours) {
-            int k;
-            if (sscanf(line, "box %d %39[^:]: %d%%", &k, name, &pct) == 3) snprintf(lines[n++], 64, "%s %d", name, pct);
-        } else if (sscanf(line, "%39[^:]: %d%%", name, &pct) == 2 && !strchr(name, '/')) {
-            snprintf(lines[n++], 64, "%s %d", name, pct);
-        }
-        p += len + (eol ? 1 : 0);
+    int W = 0, H = 0, n = 0;
+    const char *p = strstr(js, "\"width\": ");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(sscanf(p, "\"width\": %d,\n  \"height\": %d", &W, &H), 2);
+    while ((p = strstr(p, "\"name\": \"")) && n < cap) {
+        ref_det *d = &out[n];
+        float x, y, w, h;
+        ck_assert_int_eq(sscanf(p, "\"name\": \"%63[^\"]\", \"probability\": %f", d->name, &d->prob), 2);
+        p = strstr(p, "\"x\": ");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(sscanf(p, "\"x\": %f, \"y\": %f, \"w\": %f, \"h\": %f", &x, &y, &w, &h), 4);
+        d->x0 = fmaxf(x - w / 2 + 1, 1);
+        d->y0 = fmaxf(y - h / 2 + 1, 1);
+        d->x1 = fminf(x + w / 2 + 1, (float)W);
+        d->y1 = fminf(y + h / 2 + 1, (float)H);
+        d->seen = 0;
+        ++n;
     }
-    qsort(lines, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
     return n;
 }
 
@@ -287,25 +299,123 @@ START_TEST(cli_reports_what_darknet_detect_reports)
         fprintf(stdout, "skipped: ../shared/models/yolo-fastest is absent\n");
         return;
     }
-    char cfgp[4096], w[4096], data[4096], img[4096], prefix[4096];
+    char cfgp[4096], w[4096], data[4096], img[4096], prefix[4096], json[4096];
     snprintf(cfgp, sizeof cfgp, "%s", cfg);
     snprintf(w, sizeof w, "%s", gcf_shared_model("yolo-fastest/yolo-fastest-1.1.weights"));
     snprintf(data, sizeof data, "%s", gcf_shared_model("yolo-fastest/coco.data"));
     snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
     char *dir = gcf_tempdir();
     snprintf(prefix, sizeof prefix, "%s/yf", dir);
+    snprintf(json, sizeof json, "%s/yf.json", dir);
+
+    /* Stock Darknet's reference: `detector valid`, not `detector test`, whose
+     * load_alphabet() reads glyphs from the absolute path of Debian's binary
+     * package. valid reads the image list named by valid= in a .data file,
+     * letterboxes each image, keeps boxes at thresh .005, runs do_nms_sort at
+     * .45 and appends every nonzero class probability to
+     * <results>/comp4_det_test_<class name>.txt. Its loader starts 4 threads
+     * on paths[0..3] whatever the list's length, so the list names the image
+     * 4 times (fewer would read past the path array); every line then
+     * appears 4 times. */
+    gc_err e;
+    char *names_path = gc_data_value(data, "names", &e);
+    ck_assert_msg(names_path != NULL, "names= of %s", data);
+    int nnames = 0;
+    char **names = gc_names_load(names_path, &nnames, &e);
+    ck_assert_msg(names != NULL, "%s", e.msg);
+    ck_assert_int_eq(nnames, 80);
+    char list[4200], vdata[4200];
+    snprintf(list, sizeof list, "%s/valid.list", dir);
+    snprintf(vdata, sizeof vdata, "%s/valid.data", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 4; ++i) fprintf(f, "%s\n", img);
+    fclose(f);
+    f = fopen(vdata, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "classes=80\nvalid=%s\nnames=%s\nresults=%s\neval=voc\n", list, names_path, dir);
+    fclose(f);
+    free(names_path);
+
     static char out1[1 << 16], err1[1 << 16], out2[1 << 16], err2[1 << 16];
-    char *a2[] = {"./darknet", "gradcam", cfgp, w, img, "-data", data, "-thresh", "0.25", "-out", prefix, NULL};
-    char outp[4096];
-    snprintf(outp, sizeof outp, "%s/predictions", dir);
-    char *a1full[] = {"./darknet", "detector", "test", data, cfgp, w, img, "-thresh", "0.25", "-out", outp, NULL};
-    ck_assert_int_eq(gcf_run(a1full, out1, sizeof out1, err1, sizeof err1), 0);
-    ck_assert_int_eq(gcf_run(a2, out2, sizeof out2, err2, sizeof err2), 0);
-    char l1[64][64], l2[64][64];
-    int n1 = collect(out1, 0, l1, 64), n2 = collect(out2, 1, l2, 64);
-    ck_assert_int_gt(n1, 0);
-    ck_assert_msg(n1 == n2, "darknet detect: %d detections, gradcam: %d\n%s\n---\n%s", n1, n2, out1, out2);
-    for (int i = 0; i < n1; ++i) ck_assert_str_eq(l1[i], l2[i]);
+    char *a1[] = {"./darknet", "detector", "valid", vdata, cfgp, w, NULL};
+    char *a2[] = {"./darknet", "gradcam", cfgp, w, img, "-data", data, "-thresh", "0.25", "-out", prefix, "-json", json, NULL};
+    ck_assert_msg(gcf_run(a1, out1, sizeof out1, err1, sizeof err1) == 0, "detector valid:\n%s", err1);
+    ck_assert_msg(gcf_run(a2, out2, sizeof out2, err2, sizeof err2) == 0, "gradcam:\n%s", err2);
+
+    /* Why valid's output, cut at our threshold, is what `detector test
+     * -thresh .25` (and so gradcam) reports: a class probability is
+     * objectness * class score <= objectness, so every box with a
+     * probability > .25 passes both the .005 and the .25 objectness cut, with
+     * the same probabilities (only those below the threshold are zeroed).
+     * do_nms_sort works per class over boxes sorted by that class's
+     * probability, and a box is zeroed only by an earlier, unsuppressed box
+     * of at least its probability. So for a box above .25 every box that can
+     * suppress it, and every box that can suppress those, is above .25 too,
+     * and present and ordered the same in both runs: the greedy pass over
+     * that prefix is identical, and sub-threshold boxes, sorted after it,
+     * suppress nothing in it (ties in probability aside). Both sides keep prob > thresh (strictly), as
+     * draw_detections and gc_detections do. */
+    static ref_det ref[256];
+    int nref = 0;
+    for (int c = 0; c < nnames; ++c) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/comp4_det_test_%s.txt", dir, names[c]);
+        FILE *r = fopen(path, "r");
+        ck_assert_msg(r != NULL, "detector valid wrote no %s", path);
+        char id[256];
+        ref_det d;
+        while (fscanf(r, "%255s %f %f %f %f %f", id, &d.prob, &d.x0, &d.y0, &d.x1, &d.y1) == 6) {
+            ck_assert_str_eq(id, "dog");
+            if (!(d.prob > 0.25f)) continue;
+            snprintf(d.name, sizeof d.name, "%s", names[c]);
+            int dup = 0;
+            for (int k = 0; k < nref && !dup; ++k)
+                if (!strcmp(ref[k].name, d.name) && ref[k].prob == d.prob && ref[k].x0 == d.x0 && ref[k].y0 == d.y0 &&
+                    ref[k].x1 == d.x1 && ref[k].y1 == d.y1)
+                    dup = ++ref[k].seen;
+            if (!dup) {
+                ck_assert_int_lt(nref, 256);
+                d.seen = 1;
+                ref[nref++] = d;
+            }
+        }
+        fclose(r);
+    }
+    for (int k = 0; k < nref; ++k) ck_assert_msg(ref[k].seen == 4, "%s %g seen %d times", ref[k].name, ref[k].prob, ref[k].seen);
+    gc_names_free(names, nnames);
+
+    static char js[1 << 16];
+    f = fopen(json, "r");
+    ck_assert_ptr_nonnull(f);
+    js[fread(js, 1, sizeof js - 1, f)] = '\0';
+    fclose(f);
+    static ref_det ours[256];
+    int nours = json_dets(js, ours, 256);
+    int nlines = 0;
+    for (const char *p = out2; (p = strstr(p, "box ")); p += 4) nlines += p == out2 || p[-1] == '\n';
+
+    ck_assert_int_gt(nref, 0);
+    ck_assert_msg(nref == nours && nours == nlines, "detector valid: %d detections above .25, gradcam: %d in the json, %d printed\n%s",
+                  nref, nours, nlines, out2);
+    for (int k = 0; k < nours; ++k) {
+        const ref_det *o = &ours[k];
+        int hit = -1;
+        for (int j = 0; j < nref && hit < 0; ++j) {
+            const ref_det *r = &ref[j];
+            if (r->seen > 0 && !strcmp(r->name, o->name) && fabsf(r->prob - o->prob) <= 1e-4f &&
+                fabsf(r->x0 - o->x0) <= 1 && fabsf(r->y0 - o->y0) <= 1 && fabsf(r->x1 - o->x1) <= 1 &&
+                fabsf(r->y1 - o->y1) <= 1)
+                hit = j;
+        }
+        ck_assert_msg(hit >= 0, "gradcam's %s %.6f [%.1f %.1f %.1f %.1f] is not among detector valid's detections", o->name,
+                      o->prob, o->x0, o->y0, o->x1, o->y1);
+        ref[hit].seen = 0; /* each reference detection matches once */
+        /* and the printed line says the same, rounded as printed */
+        char line[128];
+        snprintf(line, sizeof line, "box %d %.63s: %.0f%% ", k, o->name, o->prob * 100);
+        ck_assert_msg(strstr(out2, line) != NULL, "no \"%s\" in\n%s", line, out2);
+    }
     gcf_rmtree(dir);
     free(dir);
 }
