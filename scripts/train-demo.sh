@@ -29,3 +29,11 @@ cp "$T/fmnist-cls-ft.weights" cfg/fmnist-cls.weights
 ./darknet detector train cfg/fmnist-det.data cfg/fmnist-det.cfg >"$T/det.log" 2>&1
 cp "$T/fmnist-det_final.weights" cfg/fmnist-det.weights
 echo "train-demo: weights in cfg/; training logs in $T/"
+
+# The README's held-out figures (default method and layer, 8 steps).
+./darknet gradcam eval cfg/fmnist-cls.cfg cfg/fmnist-cls.weights "$S/cls-test/list.txt" \
+    -data cfg/fmnist-cls.data -steps 8 2>/dev/null
+./darknet gradcam eval cfg/fmnist-det.cfg cfg/fmnist-det.weights "$S/det-test/list.txt" \
+    -data cfg/fmnist-det.data -steps 8 2>/dev/null
+./darknet gradcam eval cfg/fmnist-cls.cfg cfg/fmnist-cls.weights "$S/pair-test/list.txt" \
+    -data cfg/fmnist-cls.data -steps 8 2>/dev/null
