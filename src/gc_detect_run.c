@@ -1,13 +1,13 @@
 #include "gc_detect_run.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gc_backward.h"
 #include "gc_image.h"
+#include "gc_json.h"
 #include "gc_render.h"
 
 int gc_detect_default_layer(const network *net, int head)
@@ -29,53 +29,6 @@ int gc_detect_resolve_layer(const network *net, int requested, int head, int *ou
                        head, head - 1);
     *out = idx;
     return 0;
-}
-
-/* A growing string for the JSON report. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)n;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-}
-
-static void sb_json_string(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; s && *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') sb_printf(b, "\\%c", c);
-        else if (c < 0x20) sb_printf(b, "\\u%04x", c);
-        else sb_printf(b, "%c", c);
-    }
-    sb_printf(b, "\"");
 }
 
 static void class_color(int cls, unsigned char rgb[3])
@@ -135,7 +88,9 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
     int *layer_of = NULL; /* ndets * nl resolved layers */
     float *seed = NULL, *fused = NULL, *tmp_net = NULL, *tmp_layer = NULL;
     unsigned char *thumbs = NULL, *canvas = NULL;
-    sbuf js = {0};
+    char *jbuf = NULL;
+    size_t jlen = 0;
+    FILE *js = NULL;
     memset(&s, 0, sizeof s);
     memset(&boxes, 0, sizeof boxes);
 
@@ -190,9 +145,13 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
         goto done;
     }
 
-    sb_printf(&js, "{\n  \"image\": ");
-    sb_json_string(&js, o->image);
-    sb_printf(&js, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"method\": \"%s\",\n  \"target\": \"%s\",\n"
+    if (!(js = open_memstream(&jbuf, &jlen))) {
+        gc_fail(e, "out of memory for the JSON report");
+        goto done;
+    }
+    fprintf(js, "{\n  \"image\": ");
+    gc_json_string(js, o->image);
+    fprintf(js, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"method\": \"%s\",\n  \"target\": \"%s\",\n"
                    "  \"counterfactual\": %s,\n  \"thresh\": %g,\n  \"nms\": %g,\n  \"detections\": [\n",
               W, H, gc_method_name(o->ex.method), gc_target_name(o->target), o->ex.counterfactual ? "true" : "false",
               o->thresh, o->nms);
@@ -274,9 +233,9 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
                o->ex.counterfactual ? " counterfactual" : "", share, png, all_zero ? " (all-zero map)" : "");
 
         const layer *hl = &net->layers[d->head];
-        sb_printf(&js, "    {\"index\": %d, \"class\": %d, \"name\": ", k, d->cls);
-        sb_json_string(&js, name);
-        sb_printf(&js,
+        fprintf(js, "    {\"index\": %d, \"class\": %d, \"name\": ", k, d->cls);
+        gc_json_string(js, name);
+        fprintf(js,
                   ", \"probability\": %.6f, \"objectness\": %.6f,\n     \"box\": {\"left\": %d, \"top\": %d, "
                   "\"right\": %d, \"bottom\": %d, \"x\": %.3f, \"y\": %.3f, \"w\": %.3f, \"h\": %.3f},\n"
                   "     \"head\": %d, \"head_type\": \"%s\", \"anchor\": %d, \"cell\": {\"row\": %d, \"col\": %d},\n"
@@ -285,10 +244,10 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
                   d->prob, d->objectness, l, t, r, b, d->bbox.x * W, d->bbox.y * H, d->bbox.w * W, d->bbox.h * H,
                   d->head, gc_layer_type_name(hl->type), hl->type == YOLO ? hl->mask[d->anchor] : d->anchor,
                   d->cell / hl->w, d->cell % hl->w, lbuf, mh, mw, px, py, peak, share, all_zero ? "true" : "false");
-        sb_json_string(&js, png);
-        sb_printf(&js, ", \"map\": ");
-        sb_json_string(&js, npy);
-        sb_printf(&js, "}%s\n", k + 1 < ndets ? "," : "");
+        gc_json_string(js, png);
+        fprintf(js, ", \"map\": ");
+        gc_json_string(js, npy);
+        fprintf(js, "}%s\n", k + 1 < ndets ? "," : "");
     }
 
     /* Summary: the image with every box labelled, beside the grid of maps. */
@@ -325,12 +284,14 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
         printf("summary %s\n", png);
     }
     if (o->json) {
-        sb_printf(&js, "  ]\n}\n");
-        if (js.oom) {
+        fprintf(js, "  ]\n}\n");
+        int bad = fclose(js) != 0 || !jbuf;
+        js = NULL;
+        if (bad) {
             gc_fail(e, "out of memory for the JSON report");
             goto fail;
         }
-        if (gc_write_file(o->json, js.s, js.len, e)) goto fail;
+        if (gc_write_file(o->json, jbuf, jlen, e)) goto fail;
         printf("json %s\n", o->json);
     }
     rc = 0;
@@ -348,6 +309,7 @@ done:
     free(tmp_layer);
     free(thumbs);
     free(canvas);
-    free(js.s);
+    if (js) fclose(js);
+    free(jbuf);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_image.h"
+#include "gc_json.h"
 #include "gc_labels.h"
 #include "gc_render.h"
 
@@ -801,25 +802,6 @@ void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f
     }
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; ++s) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-/* A finite number, or null (JSON has no NaN). */
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
-
 static void json_pbox(FILE *f, gc_pbox b)
 {
     if (b.r < b.l || b.b < b.t) fputs("null", f);
@@ -838,7 +820,7 @@ static void json_curve(FILE *f, const float *v, int n)
     fputc('[', f);
     for (int i = 0; i < n; ++i) {
         if (i) fputs(", ", f);
-        json_number(f, v[i]);
+        gc_json_number(f, v[i]);
     }
     fputc(']', f);
 }
@@ -850,13 +832,13 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     FILE *f = open_memstream(&buf, &len);
     if (!f) return gc_fail(e, "cannot write %s: out of memory", path);
     fputs("{\n  \"mode\": ", f);
-    json_string(f, r->detector ? "detector" : "classifier");
+    gc_json_string(f, r->detector ? "detector" : "classifier");
     fputs(",\n  \"cfg\": ", f);
-    json_string(f, o->cfg);
+    gc_json_string(f, o->cfg);
     fputs(",\n  \"weights\": ", f);
-    json_string(f, o->weights);
+    gc_json_string(f, o->weights);
     fputs(",\n  \"list\": ", f);
-    json_string(f, o->list);
+    gc_json_string(f, o->list);
     fprintf(f, ",\n  \"images\": %d,\n  \"objects\": %d,\n  \"maps\": %d,\n  \"classes\": %d,\n", r->nimages,
             r->nobjects, r->nmaps, r->classes);
     fprintf(f, "  \"method\": \"%s\",\n  \"counterfactual\": %s,\n  \"baseline\": \"%s\",\n",
@@ -876,7 +858,7 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         int def;
         double v = gc_eval_value(&r->stat[m], &def);
         fprintf(f, "%s    \"%s\": {\"value\": ", first ? "" : ",\n", metric_key[m]);
-        if (def) json_number(f, v);
+        if (def) gc_json_number(f, v);
         else fputs("null", f);
         fprintf(f, ", \"n\": %ld, \"of\": \"%s\"}", r->stat[m].n, metric_unit((gc_eval_metric)m));
         first = 0;
@@ -888,10 +870,10 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         for (int k = 0; k < r->classes; ++k) {
             if (!r->ap_npos[k]) continue;
             fprintf(f, "%s\n    {\"class\": %d, \"name\": ", first ? "" : ",", k);
-            if (class_name(o, k)) json_string(f, class_name(o, k));
+            if (class_name(o, k)) gc_json_string(f, class_name(o, k));
             else fputs("null", f);
             fputs(", \"ap\": ", f);
-            json_number(f, r->ap[k]);
+            gc_json_number(f, r->ap[k]);
             fprintf(f, ", \"objects\": %d, \"detections\": %d}", r->ap_npos[k], r->ap_ndet[k]);
             first = 0;
         }
@@ -901,10 +883,10 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     for (int i = 0; i < r->nmaps; ++i) {
         const gc_eval_map *m = &r->maps[i];
         fprintf(f, "%s\n    {\"image\": ", i ? "," : "");
-        json_string(f, r->images[m->image]);
+        gc_json_string(f, r->images[m->image]);
         fprintf(f, ", \"image_index\": %d, \"object\": %d, \"class\": %d, \"name\": ", m->image, m->object, m->cls);
         const char *nm = class_name(o, m->cls);
-        if (nm) json_string(f, nm);
+        if (nm) gc_json_string(f, nm);
         else fputs("null", f);
         fputs(",\n     \"box\": ", f);
         json_pbox(f, m->gt_px);
@@ -912,28 +894,28 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         json_rbox(f, m->gt);
         if (r->detector) {
             fputs(",\n     \"detection\": {\"probability\": ", f);
-            json_number(f, m->det_prob);
+            gc_json_number(f, m->det_prob);
             fputs(", \"box\": ", f);
             json_rbox(f, m->det_box);
             fputc('}', f);
         }
         fprintf(f, ",\n     \"layer\": %d, \"all_zero\": %s, \"pointing\": %d, \"energy_in_box\": ", m->layer,
                 m->all_zero ? "true" : "false", m->pointing);
-        json_number(f, m->energy);
+        gc_json_number(f, m->energy);
         fputs(",\n     \"loc_box\": ", f);
         json_pbox(f, m->loc_box);
         fputs(", \"loc_iou\": ", f);
-        json_number(f, m->loc_iou);
+        gc_json_number(f, m->loc_iou);
         fprintf(f, ", \"localized\": %s", m->localized ? "true" : "false");
         if (!r->detector) fprintf(f, ", \"top1_localized\": %s", m->top1_localized ? "true" : "false");
         fputs(",\n     \"score\": ", f);
-        json_number(f, m->y);
+        gc_json_number(f, m->y);
         fputs(", \"masked_score\": ", f);
-        json_number(f, m->o);
+        gc_json_number(f, m->o);
         fputs(", \"deletion_auc\": ", f);
-        json_number(f, m->deletion_auc);
+        gc_json_number(f, m->deletion_auc);
         fputs(", \"insertion_auc\": ", f);
-        json_number(f, m->insertion_auc);
+        gc_json_number(f, m->insertion_auc);
         fputs(",\n     \"deletion\": ", f);
         json_curve(f, r->curves + m->curve, r->steps + 1);
         fputs(",\n     \"insertion\": ", f);
