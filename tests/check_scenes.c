@@ -163,6 +163,7 @@ START_TEST(write_makes_images_labels_and_list)
     ck_assert_int_eq(gcf_count_files(dir), 7);
     free(s.rgb);
     gcf_rmtree(dir);
+    free(dir);
     ck_assert_int_ne(gc_scenes_write(&d, GC_SCENE_CLS, 5, 3, "/nonexistent-dir/x", &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent-dir/x"));
     gc_fmnist_free(&d);
@@ -216,6 +217,7 @@ START_TEST(idx_loader_reads_and_rejects)
     ck_assert_int_ne(gc_fmnist_load(&d, dir, 0, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "label 12"));
     gcf_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
