@@ -395,7 +395,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
 }
 
 /* gradcam scenes: a reproducible set of labelled Fashion-MNIST scenes
- * (gc_scenes); the outdir is created if missing. */
+ * (gc_scenes); the outdir and its parents are created if missing. */
 static int make_scenes(int argc, char **argv, gc_err *e)
 {
     const char *pos[4], *dir = "/usr/share/datasets/fashion-mnist";
@@ -423,7 +423,18 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int count;
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return -1;
     const char *out = pos[3];
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) return gc_fail(e, "cannot create %s: %s", out, strerror(errno));
+    char dir_path[4096];
+    if (snprintf(dir_path, sizeof dir_path, "%s", out) >= (int)sizeof dir_path)
+        return gc_fail(e, "outdir %s: path too long", out);
+    for (char *p = dir_path + 1;; ++p) { /* mkdir -p */
+        char c = *p;
+        if (c != '/' && c != '\0') continue;
+        *p = '\0';
+        if (mkdir(dir_path, 0777) != 0 && errno != EEXIST)
+            return gc_fail(e, "cannot create %s: %s", dir_path, strerror(errno));
+        *p = c;
+        if (!c) break;
+    }
     gc_fmnist d;
     if (gc_fmnist_load(&d, dir, train, e)) return -1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
