@@ -10,7 +10,7 @@
 #                  pure-GEMM bound; prints one table (a few minutes, see README.md)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
-#   make asan      build and test with AddressSanitizer/UBSan
+#   make asan      build and test with AddressSanitizer/UBSan (in build-asan/; ./darknet is left alone)
 #
 # Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
 DARKNET_SRC     ?=
@@ -19,6 +19,7 @@ BUILD           ?= build
 CC              ?= gcc
 OPT             ?= -O2
 SANITIZE        ?=
+BIN             ?= darknet
 
 DN        := $(BUILD)/darknet
 DN_STAMP  := $(DN)/.gradcam-patched
@@ -52,7 +53,7 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
 .PHONY: all deps darknet-src test demo train-demo asan clean distclean bench
-all: darknet
+all: $(BIN)
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
 $(DN_STAMP): $(PATCHES) scripts/fetch-darknet.sh
@@ -119,7 +120,7 @@ $(BUILD)/tests/%.o: tests/%.c $(DN_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -c $< -o $@
 
-darknet: $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
+$(BIN): $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
 	$(CC) $(SANITIZE) $(DN_EXECOBJ) $(OBJ) $(DN_LIB) $(LDLIBS) -o $@
 
 # --wrap: the tests count heap allocations (gct_allocs in tests/gc_testutil.c).
@@ -128,8 +129,8 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 
 # The test runner needs ./darknet too: end-to-end tests run the real binary;
 # and stock Darknet's forward for the equality suite.
-test: darknet $(BUILD)/check_gradcam $(STOCK_FWD)
-	GC_DARKNET_DIR=$(DN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
+test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD)
+	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
 
 bench: $(BENCH) $(BENCH_STOCK)
 	./$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
@@ -137,7 +138,7 @@ bench: $(BENCH) $(BENCH_STOCK)
 # Darknet's parser leaks by design (free_network frees little): tests/lsan.supp
 # names those allocation sites, so LeakSanitizer reports only ours.
 asan:
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=$(BUILD)-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=$(BUILD)-asan BIN=$(BUILD)-asan/darknet OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    DARKNET_SRC="$(DARKNET_SRC)" test
 
 deps:
