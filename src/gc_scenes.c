@@ -404,8 +404,13 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
     for (long i = 0; i < count && rc == 0; ++i) {
         if ((rc = gc_scene_make(d, kind, seed, i, &s, e))) break;
         char base[4096], path[4200];
+        /* Darknet's classifier trainer labels an image by the class names in
+         * its path, so cls and pair scenes carry theirs. */
         if (kind == GC_SCENE_CLS)
             snprintf(base, sizeof base, "%s/%06ld_%s", outdir, i, gc_fmnist_names[s.obj[0].cls]);
+        else if (kind == GC_SCENE_PAIR)
+            snprintf(base, sizeof base, "%s/%06ld_%s_%s", outdir, i, gc_fmnist_names[s.obj[0].cls],
+                     gc_fmnist_names[s.obj[1].cls]);
         else
             snprintf(base, sizeof base, "%s/%06ld", outdir, i);
         snprintf(path, sizeof path, "%s.png", base);
