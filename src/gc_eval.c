@@ -37,11 +37,12 @@ int gc_baseline_parse(const char *s, gc_baseline *out)
 }
 
 static const char *const metric_label[GC_EVAL_NMETRICS] = {
-    "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game", "energy in box",
+    "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
+    "pointing, every object", "energy in box",
     "localization error", "top-1 localization error", "deletion AUC", "insertion AUC", "average drop",
     "increase in confidence"};
 static const char *const metric_key[GC_EVAL_NMETRICS] = {
-    "accuracy", "map50", "matched", "pointing", "energy_in_box", "localization_error",
+    "accuracy", "map50", "matched", "pointing", "pointing_all_objects", "energy_in_box", "localization_error",
     "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence"};
 
 const char *gc_eval_metric_label(gc_eval_metric m)
@@ -509,10 +510,12 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         if (record(c, &m)) return gc_fail(e, "out of memory");
     }
     if (nt) gc_blur_gaussian(s->input.data, net->w, net->h, 3, c->blur_sigma, c->blur_tmp, c->blurred);
+    int all_point = 1;
     for (int t = 0; t < nt; ++t) {
         gc_eval_map *m = &r->maps[first + t];
         if (perturb_target(c, t, m, e)) return -1;
         add(&r->stat[GC_EVAL_POINTING], m->pointing);
+        all_point &= m->pointing != 0;
         add(&r->stat[GC_EVAL_ENERGY], m->energy);
         add(&r->stat[GC_EVAL_LOC_ERROR], !m->localized);
         if (!r->detector) add(&r->stat[GC_EVAL_TOP1_LOC_ERROR], !m->top1_localized);
@@ -523,6 +526,8 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
             add(&r->stat[GC_EVAL_INC_CONF], m->o > m->y);
         }
     }
+    /* two or more garments: does each class's map find its own garment? */
+    if (!r->detector && nt >= 2) add(&r->stat[GC_EVAL_POINTING_ALL], all_point);
     return 0;
 }
 
@@ -754,6 +759,7 @@ static int metric_applies(const gc_eval_result *r, gc_eval_metric m)
     case GC_EVAL_TOP1_LOC_ERROR: return !r->detector;
     case GC_EVAL_MAP50:
     case GC_EVAL_MATCHED: return r->detector;
+    case GC_EVAL_POINTING_ALL: return !r->detector && r->stat[m].n > 0;
     default: return 1;
     }
 }
@@ -762,6 +768,7 @@ static const char *metric_unit(gc_eval_metric m)
 {
     switch (m) {
     case GC_EVAL_ACCURACY: return "images";
+    case GC_EVAL_POINTING_ALL: return "images with 2+ objects";
     case GC_EVAL_MAP50: return "classes";
     case GC_EVAL_MATCHED: return "objects";
     default: return "maps";

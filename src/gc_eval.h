@@ -56,6 +56,7 @@ typedef enum gc_eval_metric {
     GC_EVAL_MAP50,           /* detectors: mean over classes with ground truth of VOC AP at IoU 0.5 */
     GC_EVAL_MATCHED,         /* detectors: share of ground-truth objects matched to a detection */
     GC_EVAL_POINTING,        /* map maximum inside the box */
+    GC_EVAL_POINTING_ALL,    /* classifiers, images with 2+ objects: every object's map points into its own box */
     GC_EVAL_ENERGY,          /* share of the map's sum inside the box */
     GC_EVAL_LOC_ERROR,       /* largest region above 15% of the max: its box's IoU < 0.5 */
     GC_EVAL_TOP1_LOC_ERROR,  /* classifiers: top-1 class wrong, or IoU < 0.5 */

@@ -400,6 +400,38 @@ START_TEST(center_baseline_points_at_the_centre)
     ck_assert_double_eq_tol(metric(js, "pointing", NULL), 1.0 / 3, 1e-6);
     ck_assert_ptr_nonnull(strstr(js, "\"baseline\": \"center\""));
     ck_assert_ptr_nonnull(strstr(out, "baseline center"));
+    /* one image with 2+ objects, not all of whose maps point: 0 of 1 */
+    long n = 0;
+    ck_assert_double_eq_tol(metric(js, "pointing_all_objects", &n), 0, 1e-9);
+    ck_assert_int_eq(n, 1);
+    ck_assert_ptr_nonnull(strstr(out, "pointing, every object"));
+}
+END_TEST
+
+START_TEST(pointing_every_object_counts_images)
+{
+    /* With the centre prior every map peaks on the image centre. "d": two
+     * boxes over the centre (both point); "e": one over it, one in a corner;
+     * "f": a single object, not counted. So 1 of 2 images, pointing 4/5. */
+    const char *d = write_image("d", 60, 40, 4), *e2 = write_image("e", 60, 40, 5), *f = write_image("f", 60, 40, 6);
+    write_label("d", "0 0.5 0.5 0.2 0.2\n1 0.45 0.5 0.3 0.4\n");
+    write_label("e", "2 0.5 0.5 0.2 0.2\n3 0.1 0.1 0.15 0.15\n");
+    write_label("f", "4 0.5 0.5 0.3 0.3\n");
+    write_list(d, e2, f, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "center", "-steps", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    long n = 0;
+    ck_assert_double_eq_tol(metric(js, "pointing", &n), 4.0 / 5, 1e-6);
+    ck_assert_int_eq(n, 5);
+    ck_assert_double_eq_tol(metric(js, "pointing_all_objects", &n), 0.5, 1e-9);
+    ck_assert_int_eq(n, 2);
+    /* single-object lists have no such images: the row and key are left out */
+    write_list(f, NULL);
+    rc = run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "center", "-steps", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_ptr_null(strstr(slurp(json), "pointing_all_objects"));
+    ck_assert_ptr_null(strstr(out, "pointing, every object"));
 }
 END_TEST
 
@@ -597,6 +629,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, classifier_accuracy_and_top1_localization);
     tcase_add_test(tc, deletion_insertion_curves);
     tcase_add_test(tc, center_baseline_points_at_the_centre);
+    tcase_add_test(tc, pointing_every_object_counts_images);
     tcase_add_test(tc, random_baseline_is_seeded);
     tcase_add_test(tc, detector_maps_match_the_main_command);
     tcase_add_test(tc, detector_without_objects_and_limit);
