@@ -117,10 +117,10 @@ START_TEST(classifier_points_at_the_true_garment)
 END_TEST
 
 /* Two garments of different classes: the map for A is scored against A's box,
- * the map for B against B's. The shipped classifier reaches 0.79-0.83 here
- * (issue #5 asked for 0.85: not reached, see README), far above the centre
- * prior; 0.75 leaves room for the spread between scene sets, not for a
- * regression (a map that ignores the class scores about the centre prior). */
+ * the map for B against B's. Issue #5 asks for 85%: per map the shipped
+ * classifier (multi-label stages, see README) gives 0.890 on this set; per
+ * scene, both maps right at once, 0.790. A map that ignores the class scores
+ * about the centre prior (0.15 here). */
 START_TEST(classifier_maps_separate_two_garments)
 {
     demo_set d;
@@ -128,10 +128,16 @@ START_TEST(classifier_maps_separate_two_garments)
     double gc[GC_EVAL_NMETRICS], ctr[GC_EVAL_NMETRICS];
     demo_eval(&d, (demo_run){GC_METHOD_GRADCAM, 0, GC_BASELINE_NONE}, gc);
     demo_eval(&d, (demo_run){GC_METHOD_GRADCAM, 0, GC_BASELINE_CENTER}, ctr);
-    fprintf(stdout, "demo classifier, 200 two-garment scenes (400 maps): pointing %.3f (centre %.3f), energy %.3f\n",
-            gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING], gc[GC_EVAL_ENERGY]);
-    ck_assert_double_ge(gc[GC_EVAL_POINTING], 0.75);
+    fprintf(stdout,
+            "demo classifier, 200 two-garment scenes (400 maps): pointing %.3f (centre %.3f), both garments %.3f "
+            "(centre %.3f), energy %.3f\n",
+            gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING], gc[GC_EVAL_POINTING_ALL], ctr[GC_EVAL_POINTING_ALL],
+            gc[GC_EVAL_ENERGY]);
+    ck_assert_double_ge(gc[GC_EVAL_POINTING], 0.85);
     ck_assert_double_ge(gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING] + 0.40);
+    /* the stricter per-scene count: a floor against regressions, not the goal */
+    ck_assert_double_ge(gc[GC_EVAL_POINTING_ALL], 0.70);
+    ck_assert_double_ge(gc[GC_EVAL_POINTING_ALL], ctr[GC_EVAL_POINTING_ALL] + 0.50);
     demo_close(&d);
 }
 END_TEST
