@@ -10,7 +10,7 @@
 #                  pure-GEMM bound; prints one table (a few minutes, see README.md)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
-#   make asan      build and test with AddressSanitizer/UBSan (in build-asan/; ./darknet is left alone)
+#   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
 #
 # Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
 DARKNET_SRC     ?=
@@ -138,7 +138,7 @@ bench: $(BENCH) $(BENCH_STOCK)
 # Darknet's parser leaks by design (free_network frees little): tests/lsan.supp
 # names those allocation sites, so LeakSanitizer reports only ours.
 asan:
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=$(BUILD)-asan BIN=$(BUILD)-asan/darknet OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=$(BUILD)-asan BIN=$(BUILD)-asan/darknet-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    DARKNET_SRC="$(DARKNET_SRC)" test
 
 deps:
