@@ -32,6 +32,9 @@ int main(int argc, char **argv)
         /* a forked test that fails exits without flushing: keep the log whole */
         setvbuf(stderr, NULL, _IONBF, 0);
     }
+    /* a failing assertion may quote a program's stderr: Check's default
+     * limit would abort the runner ("Message string too long") instead */
+    check_set_max_msg_size(1 << 18);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

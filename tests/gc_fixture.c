@@ -116,6 +116,12 @@ int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err
     return -1;
 }
 
+const char *gcf_tail(const char *s, size_t n)
+{
+    size_t len = strlen(s);
+    return len > n ? s + (len - n) : s;
+}
+
 const char *gcf_darknet_path(const char *rel)
 {
     static char buf[4096];

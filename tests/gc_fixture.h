@@ -24,6 +24,9 @@ int gcf_count_files(const char *dir);
 /* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
  * cap bytes); returns the exit status, or -1 if it died of a signal. */
 int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap);
+/* The last n characters of s (all of it when shorter): for assertion messages
+ * about a program's stderr, whose error is at its end. */
+const char *gcf_tail(const char *s, size_t n);
 
 /* Darknet's source tree (GC_DARKNET_DIR, default build/darknet) joined with
  * rel, in a static buffer. */
