@@ -130,10 +130,10 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 # The test runner needs ./darknet too: end-to-end tests run the real binary;
 # and stock Darknet's forward for the equality suite.
 test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD)
-	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) ./$(BUILD)/check_gradcam
+	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) $(BUILD)/check_gradcam
 
 bench: $(BENCH) $(BENCH_STOCK)
-	./$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
+	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
 
 # Darknet's parser leaks by design (free_network frees little): tests/lsan.supp
 # names those allocation sites, so LeakSanitizer reports only ours.
