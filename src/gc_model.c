@@ -136,8 +136,7 @@ size_t gc_weights_header_size(int major, int minor)
 static size_t conv_params(const layer *l)
 {
     size_t n = (size_t)(l->numload ? l->numload : l->n);
-    size_t groups = l->groups > 0 ? (size_t)l->groups : 1; /* [deconvolutional] leaves it 0 unpatched */
-    size_t p = n + (size_t)l->c / groups * n * (size_t)l->size * (size_t)l->size;
+    size_t p = n + (size_t)l->c / (size_t)l->groups * n * (size_t)l->size * (size_t)l->size;
     if (l->batch_normalize && !l->dontloadscales) p += 3 * n;
     return p;
 }
