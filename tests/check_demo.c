@@ -102,7 +102,7 @@ START_TEST(classifier_points_at_the_true_garment)
             "counterfactual %.3f; energy %.3f / %.3f / %.3f / %.3f\n",
             gc[GC_EVAL_ACCURACY], gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING], rnd[GC_EVAL_POINTING],
             cf[GC_EVAL_POINTING], gc[GC_EVAL_ENERGY], ctr[GC_EVAL_ENERGY], rnd[GC_EVAL_ENERGY], cf[GC_EVAL_ENERGY]);
-    ck_assert_double_ge(gc[GC_EVAL_ACCURACY], 0.70);
+    ck_assert_double_ge(gc[GC_EVAL_ACCURACY], 0.75);
     ck_assert_double_ge(gc[GC_EVAL_POINTING], 0.90);
     /* a wide margin over both baselines, on both map metrics */
     ck_assert_double_ge(gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING] + 0.40);
@@ -117,10 +117,10 @@ START_TEST(classifier_points_at_the_true_garment)
 END_TEST
 
 /* Two garments of different classes: the map for A is scored against A's box,
- * the map for B against B's. Issue #5 asks for 85%: per map the shipped
- * classifier (multi-label stages, see README) gives 0.890 on this set; per
- * scene, both maps right at once, 0.790. A map that ignores the class scores
- * about the centre prior (0.15 here). */
+ * the map for B against B's. Issue #5 asks for 85% of cases, asserted both per
+ * map and per scene (both maps right at once); the shipped classifier
+ * (multi-label training, see README) gives 0.958 and 0.920 on this set. A map
+ * that ignores the class scores about the centre prior (0.15 per map here). */
 START_TEST(classifier_maps_separate_two_garments)
 {
     demo_set d;
@@ -135,8 +135,7 @@ START_TEST(classifier_maps_separate_two_garments)
             gc[GC_EVAL_ENERGY]);
     ck_assert_double_ge(gc[GC_EVAL_POINTING], 0.85);
     ck_assert_double_ge(gc[GC_EVAL_POINTING], ctr[GC_EVAL_POINTING] + 0.40);
-    /* the stricter per-scene count: a floor against regressions, not the goal */
-    ck_assert_double_ge(gc[GC_EVAL_POINTING_ALL], 0.70);
+    ck_assert_double_ge(gc[GC_EVAL_POINTING_ALL], 0.85);
     ck_assert_double_ge(gc[GC_EVAL_POINTING_ALL], ctr[GC_EVAL_POINTING_ALL] + 0.50);
     demo_close(&d);
 }
