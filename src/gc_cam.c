@@ -12,49 +12,11 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "gc_common.h"
-
-static const char *const gc_method_names[GC_METHOD_COUNT] = {
-    "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam",
-};
-
-const char *gc_method_name(gc_method m)
-{
-    if ((int)m < 0 || m >= GC_METHOD_COUNT) return "unknown";
-    return gc_method_names[m];
-}
-
-int gc_method_parse(const char *name, gc_method *out)
-{
-    if (!name) return -1;
-    for (int m = 0; m < GC_METHOD_COUNT; ++m) {
-        if (strcasecmp(name, gc_method_names[m]) == 0) {
-            if (out) *out = (gc_method)m;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W)
-{
-    size_t kk;
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-    case GC_METHOD_GRADCAMPP:
-    case GC_METHOD_XGRADCAM:
-        return K; /* channel weights; not used when the caller passes weights */
-    case GC_METHOD_EIGENCAM:
-        /* means[K], covariance[K*K], two power-iteration vectors[K] */
-        if (gc_size_mul(K, K, &kk) != 0 || kk > SIZE_MAX - 3 * K) return SIZE_MAX;
-        return kk + 3 * K;
-    default:
-        return 0;
-    }
-}
 
 static int gc_all_finite(const float *x, size_t n)
 {
@@ -72,6 +34,12 @@ void gc_cam_gradcam_weights(const float *G, size_t K, size_t HW, float *a)
         for (size_t p = 0; p < HW; ++p) s += g[p];
         a[k] = HW ? (float)(s / (double)HW) : 0.0f;
     }
+}
+
+static void gradcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    (void)A;
+    gc_cam_gradcam_weights(G, K, HW, w);
 }
 
 /* Grad-CAM eq. (2): L = ReLU(sum_k a_k A^k). */
@@ -131,6 +99,18 @@ static void gc_cam_elementwise(const float *A, const float *G, size_t K, size_t 
         }
         map[p] = s > 0 ? (float)s : 0.0f;
     }
+}
+
+static void hirescam_map(const float *A, const float *G, size_t K, size_t HW, float *map, float *work)
+{
+    (void)work;
+    gc_cam_elementwise(A, G, K, HW, 0, map);
+}
+
+static void layercam_map(const float *A, const float *G, size_t K, size_t HW, float *map, float *work)
+{
+    (void)work;
+    gc_cam_elementwise(A, G, K, HW, 1, map);
 }
 
 #define GC_EIGEN_MAX_ITER 1000
@@ -231,55 +211,107 @@ static void gc_cam_eigencam(const float *A, size_t K, size_t HW, float *map, flo
     }
 }
 
+static void eigencam_map(const float *A, const float *G, size_t K, size_t HW, float *map, float *work)
+{
+    (void)G;
+    gc_cam_eigencam(A, K, HW, map, work);
+}
+
+/* means[K], covariance[K*K], two power-iteration vectors[K] */
+static size_t eigencam_work(size_t K, size_t HW)
+{
+    size_t kk;
+    (void)HW;
+    if (gc_size_mul(K, K, &kk) != 0 || kk > SIZE_MAX - 3 * K) return SIZE_MAX;
+    return kk + 3 * K;
+}
+
+static const gc_method_info methods[GC_METHOD_COUNT] = {
+    [GC_METHOD_GRADCAM] = {"gradcam", "Grad-CAM: channels weighted by their mean gradient", 1, 0, 0,
+                           gradcam_weights, NULL, NULL},
+    [GC_METHOD_GRADCAMPP] = {"gradcam++", "Grad-CAM++: weights from positive gradients, alpha-scaled", 1, 0, 0,
+                             gc_cam_gradcampp_weights, NULL, NULL},
+    [GC_METHOD_XGRADCAM] = {"xgradcam", "XGrad-CAM: gradients weighted by normalised activations", 1, 0, 0,
+                            gc_cam_xgradcam_weights, NULL, NULL},
+    [GC_METHOD_HIRESCAM] = {"hirescam", "HiResCAM: element-wise gradient x activation", 1, 0, 0, NULL, hirescam_map,
+                            NULL},
+    [GC_METHOD_LAYERCAM] = {"layercam", "LayerCAM: element-wise positive gradient x activation", 1, 0, 0, NULL,
+                            layercam_map, NULL},
+    [GC_METHOD_EIGENCAM] = {"eigencam", "Eigen-CAM: first principal component of the activations (no gradient)", 0,
+                            0, 0, NULL, eigencam_map, eigencam_work},
+};
+
+const gc_method_info *gc_method_get(gc_method m)
+{
+    assert((int)m >= 0 && m < GC_METHOD_COUNT);
+    return &methods[m];
+}
+
+const char *gc_method_name(gc_method m)
+{
+    if ((int)m < 0 || m >= GC_METHOD_COUNT) return "unknown";
+    return methods[m].name;
+}
+
+int gc_method_parse(const char *name, gc_method *out)
+{
+    if (!name) return -1;
+    for (int m = 0; m < GC_METHOD_COUNT; ++m) {
+        if (strcasecmp(name, methods[m].name) == 0) {
+            if (out) *out = (gc_method)m;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *gc_method_list(char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n) buf[0] = '\0';
+    for (int m = 0; m < GC_METHOD_COUNT && len < n; ++m)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", m ? ", " : "", methods[m].name);
+    return buf;
+}
+
+size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W)
+{
+    const gc_method_info *mi = gc_method_get(m);
+    size_t HW;
+    if (gc_size_mul(H, W, &HW) != 0) return SIZE_MAX;
+    if (mi->weights) return K; /* channel weights; not used when the caller passes weights */
+    return mi->work ? mi->work(K, HW) : 0;
+}
+
 int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
                    float *weights, float *map, float *work)
 {
     size_t HW, n;
     assert(A && map);
-    assert((int)m >= 0 && m < GC_METHOD_COUNT);
-    assert(m == GC_METHOD_EIGENCAM || G);
     if (gc_size_mul(H, W, &HW) != 0 || gc_size_mul(K, HW, &n) != 0) {
         /* Cannot be addressed in memory anyway: a caller bug. */
         assert(!"gc_cam_compute: K*H*W overflows size_t");
         return -1;
     }
+    const gc_method_info *mi = gc_method_get(m);
+    assert(!mi->needs_grad || G);
     /* The weight methods use work only to hold the weights when the caller
      * does not want them. */
-    assert(work || gc_cam_work_size(m, K, H, W) == 0 ||
-           (weights && (m == GC_METHOD_GRADCAM || m == GC_METHOD_GRADCAMPP || m == GC_METHOD_XGRADCAM)));
+    assert(work || gc_cam_work_size(m, K, H, W) == 0 || (weights && mi->weights));
 
     if (weights) memset(weights, 0, K * sizeof *weights);
     memset(map, 0, HW * sizeof *map);
     if (K == 0 || HW == 0) return 0;
 
-    if (!gc_all_finite(A, n) || (m != GC_METHOD_EIGENCAM && !gc_all_finite(G, n))) return -1;
+    if (!gc_all_finite(A, n) || (mi->needs_grad && !gc_all_finite(G, n))) return -1;
 
-    float *w = weights ? weights : work;
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-        gc_cam_gradcam_weights(G, K, HW, w);
-        break;
-    case GC_METHOD_GRADCAMPP:
-        gc_cam_gradcampp_weights(A, G, K, HW, w);
-        break;
-    case GC_METHOD_XGRADCAM:
-        gc_cam_xgradcam_weights(A, G, K, HW, w);
-        break;
-    case GC_METHOD_HIRESCAM:
-        gc_cam_elementwise(A, G, K, HW, 0, map);
-        break;
-    case GC_METHOD_LAYERCAM:
-        gc_cam_elementwise(A, G, K, HW, 1, map);
-        break;
-    case GC_METHOD_EIGENCAM:
-        gc_cam_eigencam(A, K, HW, map, work);
-        break;
-    default:
-        assert(!"unreachable");
-    }
-    if (m == GC_METHOD_GRADCAM || m == GC_METHOD_GRADCAMPP || m == GC_METHOD_XGRADCAM) {
+    if (mi->weights) {
+        float *w = weights ? weights : work;
+        mi->weights(A, G, K, HW, w);
         if (!gc_all_finite(w, K)) goto nonfinite;
         gc_cam_weighted_sum(A, w, K, HW, map);
+    } else {
+        mi->map(A, G, K, HW, map, work);
     }
     if (!gc_all_finite(map, HW)) goto nonfinite;
     return 0;

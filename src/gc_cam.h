@@ -18,10 +18,30 @@ typedef enum gc_method {
     GC_METHOD_COUNT
 } gc_method;
 
-/* "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam". */
+/* The methods as a table: what each needs, and its kernel. The CLI's method
+ * list, help text and checks, and the explain path's dispatch, come from it;
+ * adding a method is a kernel, a row and its test. */
+typedef struct gc_method_info {
+    const char *name;    /* as -method takes it */
+    const char *summary; /* one line for the help text */
+    int needs_grad;      /* reads dy^c/dA: one backward pass per target (and has a counterfactual) */
+    int extra_forward;   /* runs forward passes on perturbed inputs */
+    int reaches_input;   /* backpropagates to the network input */
+    /* Channel-weight methods set `weights` (L = ReLU(sum_k w_k A^k), eq. 2);
+     * the others set `map`. work: scratch floats for `map` (0 if none). */
+    void (*weights)(const float *A, const float *G, size_t K, size_t HW, float *w);
+    void (*map)(const float *A, const float *G, size_t K, size_t HW, float *map, float *work);
+    size_t (*work)(size_t K, size_t HW); /* NULL: no scratch */
+} gc_method_info;
+
+/* The row of method m (asserts m is in range). */
+const gc_method_info *gc_method_get(gc_method m);
+/* "gradcam", "gradcam++", ...; "unknown" out of range. */
 const char *gc_method_name(gc_method m);
-/* Parses a name above (case-insensitive); returns 0, or -1 if unknown. */
+/* Parses a method name (case-insensitive); returns 0, or -1 if unknown. */
 int gc_method_parse(const char *name, gc_method *out);
+/* The names, comma-separated, into buf ("gradcam, gradcam++, ..."). */
+const char *gc_method_list(char *buf, size_t n);
 
 /* Computes the map for method m into map[H*W] (non-negative: every method
  * ends with a ReLU). weights[K], if non-NULL, receives the channel weights for
