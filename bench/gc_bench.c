@@ -228,33 +228,16 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
     gc_err e = {{0}};
     gc_session s;
     if (gc_session_open(&s, net, img, &e)) die("%s", e.msg); /* runs the first forward */
-    gc_explain_opts o = {GC_METHOD_GRADCAM, 0, 0.5f};
-    int detector = gc_is_detector(net);
-    gc_classifier cl = {0};
-    int li = -1, ntargets = 0;
-    float *seed = NULL, *probs = NULL;
-    int top[5];
-    if (detector) {
-        if (gc_detect_check(net, &e)) die("%s", e.msg);
-        size_t most = 0;
-        for (int i = 0; i < net->n; ++i)
-            if (net->layers[i].type == YOLO || net->layers[i].type == REGION || net->layers[i].type == DETECTION)
-                if ((size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
-        seed = calloc(most, sizeof *seed);
-        if (!seed) die("%s", "out of memory");
-    } else {
-        if (gc_classifier_find(net, &cl, &e)) die("%s", e.msg);
-        if ((li = gc_default_layer(net, cl.logit_layer, &e)) < 0) die("%s", e.msg);
-        if (gc_path(&s.ctx, li, cl.logit_layer, &e) || gc_session_reserve(&s, li, o.method, &e)) die("%s", e.msg);
-        probs = malloc((size_t)cl.classes * sizeof *probs);
-        if (!probs) die("%s", "out of memory");
-    }
+    gc_explain_opts o = {.method = GC_METHOD_GRADCAM, .alpha = 0.5f};
+    int ntargets = 0, top[5];
+    float *probs = NULL;
+    if (!s.detector && !(probs = malloc((size_t)s.cl.classes * sizeof *probs))) die("%s", "out of memory");
     double t[BENCH_MAX_REPS];
     for (int r = -warmup; r < reps; ++r) {
         double t0 = now();
         if (r > -warmup) gc_forward(&s.ctx, s.input.data); /* the warm-up's forward ran in gc_session_open */
         gc_map m;
-        if (detector) {
+        if (s.detector) {
             gc_boxes boxes;
             gc_det *dets = NULL;
             int ndets = 0;
@@ -264,29 +247,25 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
             if (ndets == 0) die("no box above the threshold (%s): lower it in SPECS", "random weights");
             ntargets = all ? ndets : 1;
             for (int k = 0; k < ntargets; ++k) {
-                int idx[1024], nnz = 1024;
-                int dl = gc_detect_default_layer(net, dets[k].head);
-                if (gc_path(&s.ctx, dl, dets[k].head, &e) || gc_session_reserve(&s, dl, o.method, &e) ||
-                    gc_det_seed(net, &dets[k], GC_TARGET_LOGIT, seed, idx, &nnz, &e) ||
-                    gc_session_explain(&s, dets[k].head, seed, 0, dl, &o, &m, &e))
-                    die("%s", e.msg);
-                for (int q = 0; q < nnz; ++q) seed[idx[q]] = 0;
+                gc_subject subj = {dets[k].cls, &dets[k]};
+                if (gc_session_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
             }
             free(dets);
             gc_boxes_free(&boxes);
         } else {
             ntargets = all ? 5 : 1;
-            gc_classifier_probs(net, &cl, probs);
-            gc_top_k(probs, cl.classes, ntargets, top);
-            for (int k = 0; k < ntargets; ++k)
-                if (gc_session_explain(&s, cl.logit_layer, NULL, (size_t)top[k], li, &o, &m, &e)) die("%s", e.msg);
+            gc_classifier_probs(net, &s.cl, probs);
+            gc_top_k(probs, s.cl.classes, ntargets, top);
+            for (int k = 0; k < ntargets; ++k) {
+                gc_subject subj = {top[k], NULL};
+                if (gc_session_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
+            }
         }
         if (r >= 0) t[r] = now() - t0;
     }
     print_times(t, reps);
     printf("targets %d\n", ntargets);
     gc_session_close(&s);
-    free(seed);
     free(probs);
 }
 #endif

@@ -12,6 +12,7 @@
 #include "gc_backward.h"
 #include "gc_cam.h"
 #include "gc_classify.h"
+#include "gc_classify_run.h"
 #include "gc_common.h"
 #include "gc_detect.h"
 #include "gc_detect_run.h"
@@ -30,9 +31,10 @@ static const char usage_text[] =
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
     "  -top N           explain the N best classes, from one forward pass (default 1)\n"
-    "  -layer L         layer to explain at: index, or negative counting back from the logit layer\n"
-    "                   (default: the last layer before the logits with a spatial output)\n"
-    "  -method M        gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam\n"
+    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the logit layer\n"
+    "                   (default: the last layer before the logits with a spatial output); several\n"
+    "                   are fused (each normalised, upsampled to the input, averaged)\n"
+    "  -method M        explanation method, see Methods below\n"
     "                   (default: gradcam for classifiers, layercam for detectors)\n"
     "  -counterfactual  negate the gradients: regions that argue against the class\n"
     "  -names FILE      class names, one per line\n"
@@ -61,6 +63,17 @@ static const char usage_text[] =
     "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
     "  -json FILE       the metrics and every map's record, written atomically\n";
 
+/* The usage text, then the methods from gc_cam's table. */
+static void print_usage(FILE *f)
+{
+    fputs(usage_text, f);
+    fputs("Methods (-method):\n", f);
+    for (int m = 0; m < GC_METHOD_COUNT; ++m) {
+        const gc_method_info *mi = gc_method_get((gc_method)m);
+        fprintf(f, "  %-16s %s%s\n", mi->name, mi->summary, mi->needs_grad ? "" : " [no -counterfactual]");
+    }
+}
+
 /* The default method of a mode. Classifiers: Grad-CAM. Detectors: LayerCAM,
  * because Grad-CAM's spatially averaged weights make a box's map class-level:
  * measured pointing game on matched boxes, Grad-CAM vs LayerCAM at the
@@ -82,6 +95,12 @@ typedef struct cli_args {
     gc_target target;
     int det_only; /* a detector-only option was given */
 } cli_args;
+
+static int unknown_method(const char *name, gc_err *e)
+{
+    char list[512];
+    return gc_fail(e, "-method %s: unknown (%s)", name, gc_method_list(list, sizeof list));
+}
 
 static int parse_layers(const char *s, cli_args *a, gc_err *e)
 {
@@ -169,9 +188,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
-            if (gc_method_parse(argv[++i], &a->method))
-                return gc_fail(e, "-method %s: unknown (gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam)",
-                               argv[i]);
+            if (gc_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
             a->method_set = 1;
         } else if (!strcmp(s, "-counterfactual")) {
             a->counterfactual = 1;
@@ -197,8 +214,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->weights = pos[1];
     a->image = pos[2];
     if (a->class_arg && a->top_set) return gc_fail(e, "-class and -top cannot be combined");
-    if (a->counterfactual && a->method == GC_METHOD_EIGENCAM)
-        return gc_fail(e, "-counterfactual needs gradients; eigencam uses none");
+    if (a->counterfactual && !gc_method_get(a->method)->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(a->method));
     return 0;
 }
 
@@ -243,92 +260,28 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }
 
-static const char *layer_label(const network *net, int i, char *buf, size_t n)
-{
-    const layer *l = &net->layers[i];
-    snprintf(buf, n, "%d %s %dx%dx%d", i, gc_layer_type_name(l->type), l->out_w, l->out_h, l->out_c);
-    return buf;
-}
-
 static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 {
     gc_classifier cl;
     if (gc_classifier_find(net, &cl, e)) return -1;
-    char **names = NULL;
-    int nnames = 0;
-    if (load_names(a->names, a->data, &names, &nnames, e)) return -1;
-    if (names && nnames != cl.classes)
-        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", nnames, cl.classes);
-
-    int rc = -1, li = -1, cls = -1;
-    int *targets = NULL;
-    float *probs = NULL;
-    gc_session s;
-    memset(&s, 0, sizeof s);
-    if (a->det_only) {
-        gc_fail(e, "-thresh, -hier, -nms, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
-        goto done;
-    }
-    if (a->nlayers > 1) {
-        gc_fail(e, "-layer with several layers is for detector cfgs; give one layer for a classifier");
-        goto done;
-    }
-    if (a->nlayers == 1) {
-        if (gc_resolve_layer(net, a->layers[0], cl.logit_layer, &li, e)) goto done;
-    } else if ((li = gc_default_layer(net, cl.logit_layer, e)) < 0) {
-        goto done;
-    }
-    if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &cls, e)) goto done;
-    if (a->top > cl.classes) {
-        gc_fail(e, "-top %d is more than the network's %d classes", a->top, cl.classes);
-        goto done;
-    }
-    if (gc_check_out_prefix(a->out, e)) goto done;
-
-    if (gc_session_open(&s, net, a->image, e)) goto done;
-    if (gc_path(&s.ctx, li, cl.logit_layer, e)) goto done;
-    gc_explain_opts o = {a->method, a->counterfactual, a->alpha};
-    if (gc_session_reserve(&s, li, a->method, e)) goto done;
-
-    int ntargets = a->class_arg ? 1 : a->top;
-    targets = malloc((size_t)ntargets * sizeof *targets);
-    probs = malloc((size_t)cl.classes * sizeof *probs);
-    if (!targets || !probs) {
-        gc_fail(e, "out of memory");
-        goto done;
-    }
-    gc_classifier_probs(net, &cl, probs);
-    if (a->class_arg) targets[0] = cls;
-    else gc_top_k(probs, cl.classes, ntargets, targets);
-
-    char lbuf[128];
-    layer_label(net, li, lbuf, sizeof lbuf);
-    for (int t = 0; t < ntargets; ++t) {
-        int c = targets[t];
-        gc_map m;
-        if (gc_session_explain(&s, cl.logit_layer, NULL, (size_t)c, li, &o, &m, e)) goto fail;
-        gc_session_heat(&s, &m);
-        unsigned char *rgb = gc_session_overlay(&s, &o);
-        char png[4096], npy[4096];
-        snprintf(png, sizeof png, "%s_%d.png", a->out, c);
-        snprintf(npy, sizeof npy, "%s_%d.npy", a->out, c);
-        if (gc_session_write_png(&s, png, s.orig.w, s.orig.h, rgb, e)) goto fail;
-        if (gc_session_write_npy(&s, npy, &m, e)) goto fail;
-        printf("class %d %s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", c,
-               names && c < nnames ? names[c] : "-", cl.prob_layer >= 0 ? "probability" : "score",
-               probs[c], lbuf, gc_method_name(a->method), a->counterfactual ? " counterfactual" : "",
-               png, m.max, m.argmax_x, m.argmax_y, m.all_zero ? " (all-zero map)" : "");
-        printf("  map %s\n", npy);
-    }
-    rc = 0;
-    goto done;
-fail:
-    gc_session_rollback(&s);
-done:
-    gc_session_close(&s);
-    free(targets);
-    free(probs);
-    gc_names_free(names, nnames);
+    if (a->det_only)
+        return gc_fail(e, "-thresh, -hier, -nms, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
+    gc_cls_opts o;
+    memset(&o, 0, sizeof o);
+    o.image = a->image;
+    o.out = a->out;
+    o.cls = -1;
+    o.top = a->top;
+    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(0), .counterfactual = a->counterfactual, .alpha = a->alpha};
+    o.ex.nlayers = a->nlayers;
+    memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
+    if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
+    if (o.names && o.nnames != cl.classes)
+        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, cl.classes);
+    int rc = -1;
+    if (!a->class_arg || resolve_class(a, o.names, o.nnames, cl.classes, &o.cls, e) == 0)
+        rc = gc_run_classifier(net, &o, NULL, e);
+    gc_names_free(o.names, o.nnames);
     return rc;
 }
 
@@ -344,15 +297,15 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.thresh = a->thresh;
     o.hier = a->hier;
     o.nms = a->nms;
-    o.target = a->target;
-    o.nlayers = a->nlayers;
-    memcpy(o.layers, a->layers, sizeof o.layers);
-    o.ex = (gc_explain_opts){a->method_set ? a->method : gc_default_method(1), a->counterfactual, a->alpha};
+    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(1), .counterfactual = a->counterfactual, .alpha = a->alpha};
+    o.ex.target = a->target;
+    o.ex.nlayers = a->nlayers;
+    memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, classes);
-    int rc = gc_run_detector(net, &o, e);
+    int rc = gc_run_detector(net, &o, NULL, e);
     gc_names_free(o.names, o.nnames);
     return rc;
 }
@@ -455,11 +408,10 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
     gc_eval_opts *o = &a->o;
-    o->ex = (gc_explain_opts){GC_METHOD_GRADCAM, 0, 0.5f};
+    o->ex = (gc_explain_opts){.method = GC_METHOD_GRADCAM, .counterfactual = 0, .alpha = 0.5f};
     o->thresh = 0.25f;
     o->map_thresh = 0.005f;
     o->nms = 0.45f;
-    o->target = GC_TARGET_LOGIT;
     o->steps = 16;
     o->seed = 1;
     const char *pos[3];
@@ -474,16 +426,14 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             pos[npos++] = s;
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
-            if (gc_method_parse(argv[++i], &o->ex.method))
-                return gc_fail(e, "-method %s: unknown (gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam)",
-                               argv[i]);
+            if (gc_method_parse(argv[++i], &o->ex.method)) return unknown_method(argv[i], e);
             a->method_set = 1;
         } else if (!strcmp(s, "-layer")) {
             NEED_VALUE();
             cli_args tmp;
             if (parse_layers(argv[++i], &tmp, e)) return -1;
-            memcpy(o->layers, tmp.layers, sizeof o->layers);
-            o->nlayers = tmp.nlayers;
+            memcpy(o->ex.layers, tmp.layers, sizeof o->ex.layers);
+            o->ex.nlayers = tmp.nlayers;
         } else if (!strcmp(s, "-counterfactual")) {
             o->ex.counterfactual = 1;
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-mapthresh") || !strcmp(s, "-nms")) {
@@ -493,7 +443,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-target")) {
             NEED_VALUE();
-            if (gc_target_parse(argv[++i], &o->target))
+            if (gc_target_parse(argv[++i], &o->ex.target))
                 return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
             a->det_only = 1;
         } else if (!strcmp(s, "-names")) {
@@ -532,8 +482,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->cfg = pos[0];
     o->weights = pos[1];
     o->list = pos[2];
-    if (o->ex.counterfactual && o->ex.method == GC_METHOD_EIGENCAM)
-        return gc_fail(e, "-counterfactual needs gradients; eigencam uses none");
+    if (o->ex.counterfactual && !gc_method_get(o->ex.method)->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->ex.method));
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM) return gc_fail(e, "-seed is for -baseline random");
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
@@ -589,7 +539,7 @@ done:
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
-        fputs(usage_text, stdout);
+        print_usage(stdout);
         return 0;
     }
     gc_err e = {{0}};
@@ -611,14 +561,14 @@ int gc_cli_main(int argc, char **argv)
         int rc = eval_main(argc, argv, &e);
         if (rc) {
             fprintf(stderr, "gradcam: %s\n", e.msg);
-            if (rc == 2 && argc < 6) fputs(usage_text, stderr);
+            if (rc == 2 && argc < 6) print_usage(stderr);
         }
         return rc;
     }
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);
-        if (argc < 5) fputs(usage_text, stderr);
+        if (argc < 5) print_usage(stderr);
         return 2;
     }
     network *net = gc_model_load(a.cfg, a.weights, &e);

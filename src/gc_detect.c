@@ -93,6 +93,9 @@ int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float 
     (void)hier; /* used by tree softmaxes only, which gc_detect_check refuses */
     memset(b, 0, sizeof *b);
     if (gc_detect_check(net, e)) return -1;
+    b->net = net;
+    b->im_w = im_w;
+    b->im_h = im_h;
     int total = count_boxes(net, thresh);
     b->classes = net->layers[net->n - 1].classes;
     b->dets = calloc((size_t)(total ? total : 1), sizeof *b->dets);
@@ -195,6 +198,19 @@ void gc_boxes_free(gc_boxes *b)
     memset(b, 0, sizeof *b);
 }
 
+box gc_boxes_relative(const gc_boxes *b, int i)
+{
+    assert(i >= 0 && i < b->n);
+    box r = b->dets[i].bbox;
+    if (b->net->layers[b->head[i]].type == DETECTION) {
+        r.x /= b->im_w;
+        r.w /= b->im_w;
+        r.y /= b->im_h;
+        r.h /= b->im_h;
+    }
+    return r;
+}
+
 typedef struct prov {
     const float *key; /* a detection's prob buffer: unique, and it survives NMS's reordering */
     int raw;
@@ -244,7 +260,7 @@ int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < b->classes; ++j) {
             if (!(b->dets[i].prob[j] > thresh)) continue;
-            d[k++] = (gc_det){b->dets[i].bbox, b->dets[i].prob[j], b->dets[i].objectness, j,
+            d[k++] = (gc_det){gc_boxes_relative(b, i), b->dets[i].prob[j], b->dets[i].objectness, j,
                               b->head[i], b->anchor[i], b->cell[i]};
         }
     *out = d;
@@ -261,7 +277,7 @@ static void softmax_chain(const float *pr, int j, int classes, int first, int st
         int at = first + k * stride;
         float pk = pr[at];
         seed[at] += v * pj * ((k == j) - pk);
-        if (*nnz < cap) idx[(*nnz)++] = at;
+        if (idx && *nnz < cap) idx[(*nnz)++] = at;
     }
 }
 
@@ -269,9 +285,10 @@ int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, i
 {
     const layer *l = &net->layers[d->head];
     const float *p = l->output;
-    int cap = *nnz, n = d->anchor, loc = d->cell;
+    int none = 0, cap = nnz ? *nnz : 0, n = d->anchor, loc = d->cell;
+    if (!nnz) nnz = &none;
     *nnz = 0;
-#define SET(at, v) do { seed[(at)] += (v); if (*nnz < cap) idx[(*nnz)++] = (at); } while (0)
+#define SET(at, v) do { seed[(at)] += (v); if (idx && *nnz < cap) idx[(*nnz)++] = (at); } while (0)
     if (l->type == YOLO || l->type == REGION) {
         int coords = l->type == YOLO ? 4 : l->coords;
         int oi = entry(l, n, loc, coords, coords), ci = entry(l, n, loc, coords + 1 + d->cls, coords);

@@ -36,9 +36,11 @@ typedef struct gc_det {
 
 /* Raw decoded boxes in get_network_boxes()'s order, with provenance. */
 typedef struct gc_boxes {
-    detection *dets;
+    detection *dets; /* boxes as Darknet has them: YOLOv1 ([detection]) ones in image pixels */
     int n, classes;
     int *head, *anchor, *cell;
+    const network *net; /* the decoded network, and the image size */
+    int im_w, im_h;
 } gc_boxes;
 
 /* 0 if every head of net can be decoded and explained, else -1 naming it. */
@@ -49,13 +51,18 @@ int gc_detect_check(const network *net, gc_err *e);
 int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e);
 void gc_boxes_free(gc_boxes *b);
 
+/* Box i relative to the image (0..1), whatever the head: Darknet keeps
+ * YOLOv1 boxes in pixels. Every gc_det's bbox is already relative. */
+box gc_boxes_relative(const gc_boxes *b, int i);
+
 /* NMS (do_nms_sort, skipped when nms <= 0) and the (box, class) pairs above
  * thresh, in the order darknet detect prints them. *out is malloc'd. */
 int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e);
 
-/* Writes the seed for explaining d with target t into seed[] (the head's
- * l.outputs floats, all zero on entry; entries it sets are reported through
- * idx/val, at most *nnz on entry, so the caller can clear them again). */
+/* Adds the seed for explaining d with target t into seed[] (the head's
+ * l.outputs floats, all zero on entry). When idx and nnz are non-NULL, the
+ * entries it sets are listed in idx (at most *nnz on entry) and counted in
+ * *nnz. gc_session_explain_target owns the seed and clears it in full. */
 int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e);
 
 /* The box in original-image pixels, with draw_detections()'s arithmetic. */

@@ -10,27 +10,6 @@
 #include "gc_json.h"
 #include "gc_render.h"
 
-int gc_detect_default_layer(const network *net, int head)
-{
-    /* Skip the head's linear 1x1 score convolution (Grad-CAM there is one
-     * channel of its output) and take the feature layer that feeds it. */
-    int score = head - 1;
-    while (score > 0 && net->layers[score].type == DROPOUT) --score;
-    int li = score - 1;
-    while (li > 0 && net->layers[li].type == DROPOUT) --li;
-    return li < 0 ? 0 : li;
-}
-
-int gc_detect_resolve_layer(const network *net, int requested, int head, int *out, gc_err *e)
-{
-    int idx = requested < 0 ? head + requested : requested;
-    if (idx < 0 || idx >= head)
-        return gc_fail(e, "-layer %d is out of range for head layer %d: explainable layers are 0..%d", requested,
-                       head, head - 1);
-    *out = idx;
-    return 0;
-}
-
 static void class_color(int cls, unsigned char rgb[3])
 {
     /* Evenly spread hues, bright enough for black label text. */
@@ -79,14 +58,12 @@ static void label_box(unsigned char *rgb, int w, int h, int img_w, const gc_det 
     gc_draw_text(rgb, w, h, tx, ty, text, scale, black, col);
 }
 
-int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
+int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
 {
     gc_session s;
     gc_boxes boxes;
     gc_det *dets = NULL;
     int ndets = 0, rc = -1;
-    int *layer_of = NULL; /* ndets * nl resolved layers */
-    float *seed = NULL, *fused = NULL, *tmp_net = NULL, *tmp_layer = NULL;
     unsigned char *thumbs = NULL, *canvas = NULL;
     char *jbuf = NULL;
     size_t jlen = 0;
@@ -105,42 +82,20 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
         goto done;
     }
 
-    /* Resolve and check every box's layers before anything is written. */
-    int nl = o->nlayers ? o->nlayers : 1;
-    layer_of = malloc((size_t)ndets * (size_t)nl * sizeof *layer_of);
-    size_t max_seed = 0, max_hw = 0;
-    if (!layer_of) {
-        gc_fail(e, "out of memory");
-        goto done;
-    }
+    /* Check every box's layers and reserve their buffers before anything is written. */
     for (int k = 0; k < ndets; ++k) {
-        int head = dets[k].head;
-        if ((size_t)net->layers[head].outputs > max_seed) max_seed = (size_t)net->layers[head].outputs;
-        for (int j = 0; j < nl; ++j) {
-            int li = -1;
-            if (!o->nlayers) li = gc_detect_default_layer(net, head);
-            else if (gc_detect_resolve_layer(net, o->layers[j], head, &li, e)) goto done;
-            gc_err pe;
-            if (gc_path(&s.ctx, li, head, &pe)) {
-                gc_fail(e, "box %d (head layer %d): -layer %d: %s", k, head, li, pe.msg);
-                goto done;
-            }
-            if (gc_session_reserve(&s, li, o->ex.method, e)) goto done;
-            size_t hw = (size_t)net->layers[li].out_w * (size_t)net->layers[li].out_h;
-            if (hw > max_hw) max_hw = hw;
-            layer_of[(size_t)k * nl + j] = li;
+        gc_subject t = {dets[k].cls, &dets[k]};
+        gc_err pe;
+        if (gc_session_prepare(&s, &t, &o->ex, &pe)) {
+            gc_fail(e, "box %d: %s", k, pe.msg);
+            goto done;
         }
     }
-    size_t net_px = (size_t)net->w * (size_t)net->h;
     int W = s.orig.w, H = s.orig.h;
     int cols = (int)ceil(sqrt((double)ndets)), rows = (ndets + cols - 1) / cols;
     int tw = W / cols > 1 ? W / cols : 1, th = H / cols > 1 ? H / cols : 1;
-    seed = calloc(max_seed, sizeof *seed);
-    fused = malloc(net_px * sizeof *fused);
-    tmp_net = malloc(net_px * sizeof *tmp_net);
-    tmp_layer = malloc(max_hw * sizeof *tmp_layer);
     thumbs = malloc((size_t)ndets * (size_t)tw * (size_t)th * 3);
-    if (!seed || !fused || !tmp_net || !tmp_layer || !thumbs) {
+    if (!thumbs) {
         gc_fail(e, "out of memory");
         goto done;
     }
@@ -153,46 +108,17 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
     gc_json_string(js, o->image);
     fprintf(js, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"method\": \"%s\",\n  \"target\": \"%s\",\n"
                    "  \"counterfactual\": %s,\n  \"thresh\": %g,\n  \"nms\": %g,\n  \"detections\": [\n",
-              W, H, gc_method_name(o->ex.method), gc_target_name(o->target), o->ex.counterfactual ? "true" : "false",
+              W, H, gc_method_name(o->ex.method), gc_target_name(o->ex.target), o->ex.counterfactual ? "true" : "false",
               o->thresh, o->nms);
 
-    int idx[1024];
     for (int k = 0; k < ndets; ++k) {
         const gc_det *d = &dets[k];
-        int nnz = (int)(sizeof idx / sizeof idx[0]);
-        if (gc_det_seed(net, d, o->target, seed, idx, &nnz, e)) goto fail;
-        if (o->ex.counterfactual)
-            for (int q = 0; q < nnz; ++q) seed[idx[q]] = -seed[idx[q]];
-        gc_map m = {0};
-        float peak = 0;
-        int all_zero = 1;
-        const float *map;
-        int mw, mh;
-        if (nl == 1) {
-            if (gc_session_explain(&s, d->head, seed, 0, layer_of[(size_t)k * nl], &o->ex, &m, e)) goto fail;
-            map = m.data;
-            mw = m.w;
-            mh = m.h;
-            peak = m.max;
-            all_zero = m.all_zero;
-        } else {
-            /* each map rectified (already), normalised, upsampled to the input, averaged */
-            memset(fused, 0, net_px * sizeof *fused);
-            for (int j = 0; j < nl; ++j) {
-                if (gc_session_explain(&s, d->head, seed, 0, layer_of[(size_t)k * nl + j], &o->ex, &m, e)) goto fail;
-                memcpy(tmp_layer, m.data, (size_t)m.w * m.h * sizeof *tmp_layer);
-                gc_normalize_minmax(tmp_layer, (size_t)m.w * m.h);
-                gc_resize_bilinear(tmp_layer, m.w, m.h, tmp_net, net->w, net->h);
-                for (size_t p = 0; p < net_px; ++p) fused[p] += tmp_net[p] / (float)nl;
-            }
-            map = fused;
-            mw = net->w;
-            mh = net->h;
-            size_t am;
-            peak = gc_map_max(fused, net_px, &am);
-            all_zero = !(peak > 0);
-        }
-        for (int q = 0; q < nnz; ++q) seed[idx[q]] = 0;
+        gc_subject subj = {d->cls, d};
+        gc_map m;
+        if (gc_session_explain_target(&s, &subj, &o->ex, &m, e)) goto fail;
+        const float *map = m.data;
+        int mw = m.w, mh = m.h, all_zero = m.all_zero;
+        float peak = m.max;
 
         /* energy inside the box and the peak, on the map resampled to the image */
         int l, t, r, b;
@@ -223,16 +149,31 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
         if (gc_session_write_npy(&s, npy, &raw, e)) goto fail;
 
         char lbuf[256] = "";
-        for (int j = 0; j < nl; ++j) {
+        for (int j = 0; j < m.nlayers; ++j) {
             size_t len = strlen(lbuf);
-            snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", layer_of[(size_t)k * nl + j]);
+            snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", m.layers[j]);
         }
         printf("box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f -> %s%s\n",
                k, name, d->prob * 100, l, t, r, b, d->head, d->anchor, d->cell / net->layers[d->head].w,
-               d->cell % net->layers[d->head].w, lbuf, gc_method_name(o->ex.method), gc_target_name(o->target),
+               d->cell % net->layers[d->head].w, lbuf, gc_method_name(o->ex.method), gc_target_name(o->ex.target),
                o->ex.counterfactual ? " counterfactual" : "", share, png, all_zero ? " (all-zero map)" : "");
 
         const layer *hl = &net->layers[d->head];
+        if (out) {
+            gc_result *res = gc_results_add(out);
+            if (!res) {
+                gc_fail(e, "out of memory");
+                goto fail;
+            }
+            *res = (gc_result){.index = k, .cls = d->cls, .prob = d->prob, .box = {l, t, r, b}, .head = d->head,
+                               .anchor = hl->type == YOLO ? hl->mask[d->anchor] : d->anchor,
+                               .cell_row = d->cell / hl->w, .cell_col = d->cell % hl->w, .nlayers = m.nlayers,
+                               .map_w = mw, .map_h = mh, .peak = peak, .peak_x = px, .peak_y = py,
+                               .energy_in_box = share, .all_zero = all_zero};
+            memcpy(res->layers, m.layers, sizeof res->layers);
+            snprintf(res->png, sizeof res->png, "%s", png);
+            snprintf(res->npy, sizeof res->npy, "%s", npy);
+        }
         fprintf(js, "    {\"index\": %d, \"class\": %d, \"name\": ", k, d->cls);
         gc_json_string(js, name);
         fprintf(js,
@@ -302,11 +243,6 @@ done:
     gc_session_close(&s);
     gc_boxes_free(&boxes);
     free(dets);
-    free(layer_of);
-    free(seed);
-    free(fused);
-    free(tmp_net);
-    free(tmp_layer);
     free(thumbs);
     free(canvas);
     if (js) fclose(js);

@@ -10,28 +10,17 @@
 #include "gc_detect.h"
 #include "gc_explain.h"
 
-#define GC_MAX_LAYERS 16
-
 typedef struct gc_det_opts {
     const char *image, *out, *json;
     float thresh, hier, nms;
-    gc_target target;
-    int layers[GC_MAX_LAYERS]; /* as given to -layer: absolute, or negative from the box's head */
-    int nlayers;               /* 0: the default rule (gc_detect_default_layer) */
-    gc_explain_opts ex;
+    gc_explain_opts ex; /* method, counterfactual, target, layers (negative: from the box's head) */
     char **names;
     int nnames;
 } gc_det_opts;
 
-/* Default explained layer for a box from `head`: see the .c and README for
- * the rule and the measurements behind it. */
-int gc_detect_default_layer(const network *net, int head);
-
-/* Resolves one -layer value for a box of `head`. */
-int gc_detect_resolve_layer(const network *net, int requested, int head, int *out, gc_err *e);
-
-/* Runs everything; prints one line per box on stdout. Returns 0, or -1 with
- * e set (and no output file left behind). */
-int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e);
+/* Runs everything; prints one line per box on stdout and, when out is
+ * non-NULL, appends one record per box to it. Returns 0, or -1 with e set
+ * (and no output file left behind). */
+int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e);
 
 #endif

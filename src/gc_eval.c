@@ -124,7 +124,6 @@ typedef struct eval_ctx {
     gc_eval_result *r;
     gc_session s;
     gc_classifier cl;
-    int li;         /* classifier layer */
     size_t npx;     /* network-input pixels */
     size_t nin;     /* network-input floats (npx * 3) */
     float *probs;   /* classes */
@@ -132,14 +131,11 @@ typedef struct eval_ctx {
     size_t cap_tmaps;
     float *prior;   /* npx: the centre prior on this image's network input */
     float blur_sigma; /* insertion's blur: RISE's sigma 5 at 224 pixels, scaled */
-    float *xin, *blurred, *blur_tmp, *norm, *fused, *tmp_net, *tmp_layer;
-    size_t cap_layer;
+    float *xin, *blurred, *blur_tmp, *norm;
     int *order;
     int *labels, *stack; /* orig pixels, for the localization region */
     size_t cap_px_l, cap_px_s;
     double *cx, *cy;     /* curve abscissae / ordinates, steps + 1 */
-    float *seed;
-    size_t cap_seed;
     uint64_t rng;
     /* per image */
     gc_det *dets;        /* detections after NMS above min(thresh, map_thresh) */
@@ -162,20 +158,6 @@ static float next_uniform(uint64_t *s)
     return (float)(z >> 40) / 16777216.0f;
 }
 
-/* The box of a decoded detection relative to the image: Darknet keeps
- * YOLOv1 ([detection]) boxes in pixels of the image. */
-static gc_rbox rel_box(const network *net, int head, box b, int W, int H)
-{
-    gc_rbox r = {b.x, b.y, b.w, b.h};
-    if (net->layers[head].type == DETECTION) {
-        r.x /= W;
-        r.w /= W;
-        r.y /= H;
-        r.h /= H;
-    }
-    return r;
-}
-
 /* Detector score of a box: max over every decoded candidate (before NMS) of
  * IoU(candidate, box) x the candidate's probability for cls. */
 static int det_score(eval_ctx *c, gc_rbox want, int cls, double *out, gc_err *e)
@@ -187,7 +169,8 @@ static int det_score(eval_ctx *c, gc_rbox want, int cls, double *out, gc_err *e)
     for (int i = 0; i < b.n; ++i) {
         double p = b.dets[i].prob[cls];
         if (!(p > 0)) continue;
-        double v = gc_rbox_iou(rel_box(c->net, b.head[i], b.dets[i].bbox, W, H), want) * p;
+        box rb = gc_boxes_relative(&b, i);
+        double v = gc_rbox_iou((gc_rbox){rb.x, rb.y, rb.w, rb.h}, want) * p;
         if (v > best) best = v;
     }
     gc_boxes_free(&b);
@@ -233,55 +216,14 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     } else if (o->baseline == GC_BASELINE_RANDOM) {
         for (size_t p = 0; p < c->npx; ++p) up[p] = next_uniform(&c->rng);
         map = up;
-    } else if (!c->r->detector) {
+    } else {
+        gc_subject subj = {c->tcls[t], c->r->detector ? &c->dets[c->tdet[t]] : NULL};
         gc_map gm;
-        if (gc_session_explain(s, c->cl.logit_layer, NULL, (size_t)c->tcls[t], c->li, &o->ex, &gm, e)) return -1;
+        if (gc_session_explain_target(s, &subj, &o->ex, &gm, e)) return -1;
         map = gm.data;
         mw = gm.w;
         mh = gm.h;
-        m->layer = c->li;
-    } else {
-        /* as the main command explains a box: the detection's seed at its
-         * head, one backward pass per layer; several layers fused (each
-         * normalised, upsampled to the input, averaged) */
-        const gc_det *d = &c->dets[c->tdet[t]];
-        int idx[1024], nnz = (int)(sizeof idx / sizeof idx[0]);
-        if (gc_det_seed(net, d, o->target, c->seed, idx, &nnz, e)) return -1;
-        if (o->ex.counterfactual)
-            for (int q = 0; q < nnz; ++q) c->seed[idx[q]] = -c->seed[idx[q]];
-        int nl = o->nlayers ? o->nlayers : 1, rc = 0;
-        if (nl > 1) memset(c->fused, 0, c->npx * sizeof *c->fused);
-        for (int j = 0; j < nl && !rc; ++j) {
-            int li = -1;
-            gc_map gm;
-            gc_err pe;
-            if (!o->nlayers) li = gc_detect_default_layer(net, d->head);
-            else if ((rc = gc_detect_resolve_layer(net, o->layers[j], d->head, &li, e))) break;
-            if (gc_path(&s->ctx, li, d->head, &pe)) {
-                rc = gc_fail(e, "detection head layer %d: -layer %d: %s", d->head, li, pe.msg);
-                break;
-            }
-            if ((rc = gc_session_explain(s, d->head, c->seed, 0, li, &o->ex, &gm, e))) break;
-            if (j == 0) m->layer = li;
-            if (nl == 1) {
-                map = gm.data;
-                mw = gm.w;
-                mh = gm.h;
-            } else {
-                size_t hw = (size_t)gm.w * (size_t)gm.h;
-                if (grow(&c->tmp_layer, &c->cap_layer, hw, sizeof *c->tmp_layer)) {
-                    rc = gc_fail(e, "out of memory");
-                    break;
-                }
-                memcpy(c->tmp_layer, gm.data, hw * sizeof *c->tmp_layer);
-                gc_normalize_minmax(c->tmp_layer, hw);
-                gc_resize_bilinear(c->tmp_layer, gm.w, gm.h, c->tmp_net, net->w, net->h);
-                for (size_t p = 0; p < c->npx; ++p) c->fused[p] += c->tmp_net[p] / (float)nl;
-                map = c->fused;
-            }
-        }
-        for (int q = 0; q < nnz; ++q) c->seed[idx[q]] = 0;
-        if (rc) return -1;
+        m->layer = gm.layer;
     }
     if (map != up) {
         if (mw == net->w && mh == net->h) memcpy(up, map, c->npx * sizeof *up);
@@ -403,7 +345,7 @@ static int detect_image(eval_ctx *c, int img, pool *dp, pool *gp, int *ntargets,
     int nc = 0;
     for (int i = 0; i < n; ++i) {
         const gc_det *d = &c->dets[i];
-        gc_rbox r = rel_box(c->net, d->head, d->bbox, W, H);
+        gc_rbox r = {d->bbox.x, d->bbox.y, d->bbox.w, d->bbox.h};
         if (d->prob > o->map_thresh && pool_add(dp, img, d->cls, r, d->prob)) goto oom;
         if (d->prob > o->thresh) {
             cb[nc] = r;
@@ -585,15 +527,11 @@ static void ctx_free(eval_ctx *c)
     free(c->blurred);
     free(c->blur_tmp);
     free(c->norm);
-    free(c->fused);
-    free(c->tmp_net);
-    free(c->tmp_layer);
     free(c->order);
     free(c->labels);
     free(c->stack);
     free(c->cx);
     free(c->cy);
-    free(c->seed);
     free(c->dets);
     free(c->tcls);
     free(c->tdet);
@@ -625,29 +563,30 @@ static int setup_mode(eval_ctx *c, gc_err *e)
     if (!r->detector) {
         if (gc_classifier_find(net, &c->cl, e)) return -1;
         r->classes = c->cl.classes;
-        if (o->nlayers > 1)
-            return gc_fail(e, "-layer with several layers is for detector cfgs; give one layer for a classifier");
-        if (o->nlayers == 1) {
-            if (gc_resolve_layer(net, o->layers[0], c->cl.logit_layer, &c->li, e)) return -1;
-        } else if ((c->li = gc_default_layer(net, c->cl.logit_layer, e)) < 0) {
-            return -1;
-        }
         return 0;
     }
     if (gc_detect_check(net, e)) return -1;
     r->classes = net->layers[net->n - 1].classes;
-    size_t max_seed = 0;
+    return 0;
+}
+
+/* The maps' layers, checked on the first image before any is scored: a
+ * classifier's for its logits; a detector's for each head. */
+static int check_layers(eval_ctx *c, gc_err *e)
+{
+    network *net = c->net;
+    if (c->o->baseline != GC_BASELINE_NONE) return 0;
+    if (!c->r->detector) {
+        gc_subject subj = {0, NULL};
+        return gc_session_prepare(&c->s, &subj, &c->o->ex, e);
+    }
     for (int i = 0; i < net->n; ++i) {
         LAYER_TYPE t = net->layers[i].type;
-        if ((t == YOLO || t == REGION || t == DETECTION) && (size_t)net->layers[i].outputs > max_seed)
-            max_seed = (size_t)net->layers[i].outputs;
-        if (t == YOLO || t == REGION || t == DETECTION)
-            for (int j = 0; j < o->nlayers; ++j) {
-                int li;
-                if (gc_detect_resolve_layer(net, o->layers[j], i, &li, e)) return -1;
-            }
+        if (t != YOLO && t != REGION && t != DETECTION) continue;
+        gc_det d = {.head = i};
+        gc_subject subj = {0, &d};
+        if (gc_session_prepare(&c->s, &subj, &c->o->ex, e)) return -1;
     }
-    if (!(c->seed = calloc(max_seed, sizeof *c->seed))) return gc_fail(e, "out of memory");
     return 0;
 }
 
@@ -706,12 +645,10 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     c.blurred = malloc(c.nin * sizeof *c.blurred);
     c.blur_tmp = malloc(c.npx * sizeof *c.blur_tmp);
     c.norm = malloc(c.npx * sizeof *c.norm);
-    c.fused = malloc(c.npx * sizeof *c.fused);
-    c.tmp_net = malloc(c.npx * sizeof *c.tmp_net);
     c.order = malloc(c.npx * sizeof *c.order);
     c.cx = malloc((size_t)(o->steps + 1) * sizeof *c.cx);
     c.cy = malloc((size_t)(o->steps + 1) * sizeof *c.cy);
-    if (!c.probs || !c.prior || !c.xin || !c.blurred || !c.blur_tmp || !c.norm || !c.fused || !c.tmp_net ||
+    if (!c.probs || !c.prior || !c.xin || !c.blurred || !c.blur_tmp || !c.norm ||
         !c.order || !c.cx || !c.cy) {
         gc_fail(e, "out of memory for the network input buffers");
         goto done;
@@ -720,10 +657,8 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     for (int i = 0; i < r->nimages; ++i) {
         int orc = i == 0 ? gc_session_open(&c.s, net, r->images[i], e) : gc_session_next(&c.s, r->images[i], e);
         if (orc) goto done;
-        /* a layer the classifier cannot be explained at fails here, not as an image's error */
-        if (i == 0 && !r->detector && o->baseline == GC_BASELINE_NONE &&
-            gc_path(&c.s.ctx, c.li, c.cl.logit_layer, e))
-            goto done;
+        /* a layer that cannot be explained fails here, not as an image's error */
+        if (i == 0 && check_layers(&c, e)) goto done;
         c.gt = labels[i];
         c.ngt = nlabels[i];
         if (eval_image(&c, i, &dp, &gp, e)) {
@@ -785,10 +720,10 @@ static void layers_text(const gc_eval_result *r, const gc_eval_opts *o, char *bu
     size_t len = (size_t)snprintf(buf, n, "%s%s, layer ", gc_method_name(o->ex.method),
                                   o->ex.counterfactual ? " counterfactual" : "");
     if (!r->detector && r->nmaps) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
-    else if (!o->nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
+    else if (!o->ex.nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
     else
-        for (int j = 0; j < o->nlayers && len < n; ++j)
-            len += (size_t)snprintf(buf + len, n - len, "%s%d", j ? "," : "", o->layers[j]);
+        for (int j = 0; j < o->ex.nlayers && len < n; ++j)
+            len += (size_t)snprintf(buf + len, n - len, "%s%d", j ? "," : "", o->ex.layers[j]);
 }
 
 void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f)
@@ -852,11 +787,11 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             gc_method_name(o->ex.method), o->ex.counterfactual ? "true" : "false", gc_baseline_name(o->baseline));
     if (o->baseline == GC_BASELINE_RANDOM) fprintf(f, "  \"seed\": %u,\n", o->seed);
     fputs("  \"layers\": [", f);
-    for (int j = 0; j < o->nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->layers[j]);
+    for (int j = 0; j < o->ex.nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->ex.layers[j]);
     fprintf(f, "],\n  \"steps\": %d,\n", r->steps);
     if (r->detector) {
         fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"map_thresh\": %g,\n  \"nms\": %g,\n",
-                gc_target_name(o->target), o->thresh, o->map_thresh, o->nms);
+                gc_target_name(o->ex.target), o->thresh, o->map_thresh, o->nms);
     }
     fputs("  \"metrics\": {\n", f);
     int first = 1;

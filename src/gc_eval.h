@@ -18,7 +18,6 @@
 #include "darknet.h"
 #include "gc_common.h"
 #include "gc_detect.h"
-#include "gc_detect_run.h"
 #include "gc_explain.h"
 #include "gc_metrics.h"
 
@@ -33,13 +32,10 @@ int gc_baseline_parse(const char *s, gc_baseline *out);
 
 typedef struct gc_eval_opts {
     const char *cfg, *weights, *list; /* cfg and weights only for the report */
-    gc_explain_opts ex;               /* method, counterfactual (alpha unused) */
-    int layers[GC_MAX_LAYERS];        /* as -layer; 0 layers: each mode's default rule */
-    int nlayers;
+    gc_explain_opts ex;               /* method, counterfactual, target, layers (alpha unused) */
     float thresh;     /* detectors: detections matched to ground truth (default 0.25) */
     float map_thresh; /* detectors: detections ranked for mAP@0.5 (default 0.005) */
     float nms;        /* detectors: NMS IoU threshold (0 disables) */
-    gc_target target; /* detectors: the score explained (default logit) */
     int steps;        /* deletion / insertion steps (default 16) */
     int limit;        /* the first `limit` images of the list; 0 = all */
     gc_baseline baseline;

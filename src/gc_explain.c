@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,11 +29,50 @@ int gc_check_out_prefix(const char *prefix, gc_err *e)
     return 0;
 }
 
+gc_result *gc_results_add(gc_results *rs)
+{
+    if (rs->n == rs->cap) {
+        int cap = rs->cap ? 2 * rs->cap : 8;
+        gc_result *p = realloc(rs->r, (size_t)cap * sizeof *p);
+        if (!p) return NULL;
+        rs->r = p;
+        rs->cap = cap;
+    }
+    gc_result *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+void gc_results_free(gc_results *rs)
+{
+    free(rs->r);
+    memset(rs, 0, sizeof *rs);
+}
+
+static int is_head(const layer *l) { return l->type == YOLO || l->type == REGION || l->type == DETECTION; }
+
 int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
     memset(s, 0, sizeof *s);
     s->net = net;
     if (gc_ctx_init(&s->ctx, net, e)) return -1;
+    s->detector = gc_is_detector(net);
+    /* the seed holds the largest score layer's output: every head, or the logits */
+    size_t most = 0;
+    if (s->detector) {
+        if (gc_detect_check(net, e)) return -1;
+        for (int i = 0; i < net->n; ++i)
+            if (is_head(&net->layers[i]) && (size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
+    } else {
+        if (gc_classifier_find(net, &s->cl, e)) return -1;
+        most = (size_t)net->layers[s->cl.logit_layer].outputs;
+    }
+    size_t npx = (size_t)net->w * (size_t)net->h;
+    s->seed = calloc(most ? most : 1, sizeof *s->seed);
+    s->fused = malloc((npx ? npx : 1) * sizeof *s->fused);
+    s->up = malloc((npx ? npx : 1) * sizeof *s->up);
+    if (!s->seed || !s->fused || !s->up) return gc_fail(e, "out of memory for the network's score and map buffers");
+    s->cap_seed = most;
     gc_hooks_install(&s->ctx);
     return gc_session_next(s, image_path, e);
 }
@@ -61,15 +101,19 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
     return 0;
 }
 
-int gc_session_reserve(gc_session *s, int li, gc_method method, gc_err *e)
+/* Grows the buffers for a map of layer li (grow-only). */
+static int reserve(gc_session *s, int li, gc_method method, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
     size_t hw = (size_t)l->out_w * (size_t)l->out_h, k = (size_t)l->out_c;
     size_t work = gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
+    if (work == SIZE_MAX) return gc_fail(e, "layer %d: %zu channels are too many for %s", li, k, gc_method_name(method));
     if (hw > s->cap_hw) {
         float *p = realloc(s->map, hw * sizeof *p);
-        if (!p) return gc_fail(e, "out of memory for a %zu-cell map", hw);
-        s->map = p;
+        if (p) s->map = p;
+        float *q = p ? realloc(s->norm, hw * sizeof *q) : NULL;
+        if (q) s->norm = q;
+        if (!p || !q) return gc_fail(e, "out of memory for a %zu-cell map", hw);
         s->cap_hw = hw;
     }
     if (k > s->cap_k) {
@@ -87,30 +131,140 @@ int gc_session_reserve(gc_session *s, int li, gc_method method, gc_err *e)
     return 0;
 }
 
-int gc_session_explain(gc_session *s, int score_layer, const float *seed, size_t index, int li,
-                       const gc_explain_opts *o, gc_map *out, gc_err *e)
+int gc_subject_score_layer(const gc_session *s, const gc_subject *t)
+{
+    assert(!t->det == !s->detector);
+    return t->det ? t->det->head : s->cl.logit_layer;
+}
+
+/* A detection head: skip the head's linear 1x1 score convolution (Grad-CAM
+ * there is one channel of its output) and take the feature layer that feeds
+ * it. */
+static int head_default_layer(const network *net, int head)
+{
+    int score = head - 1;
+    while (score > 0 && net->layers[score].type == DROPOUT) --score;
+    int li = score - 1;
+    while (li > 0 && net->layers[li].type == DROPOUT) --li;
+    return li < 0 ? 0 : li;
+}
+
+int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e)
+{
+    assert(score_layer >= 0 && score_layer < net->n);
+    if (is_head(&net->layers[score_layer])) {
+        layers[0] = head_default_layer(net, score_layer);
+        return 1;
+    }
+    int li = gc_default_layer(net, score_layer, e);
+    if (li < 0) return -1;
+    layers[0] = li;
+    return 1;
+}
+
+int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
+{
+    const network *net = s->net;
+    int score = gc_subject_score_layer(s, t), n;
+    const char *what = t->det ? "the box's head" : "the logit layer";
+    if (!o->nlayers) {
+        if ((n = gc_explain_default_layers(net, score, layers, e)) < 0) return -1;
+    } else {
+        n = o->nlayers;
+        assert(n <= GC_MAX_LAYERS);
+        for (int j = 0; j < n; ++j) {
+            int req = o->layers[j], idx = req < 0 ? score + req : req;
+            if (idx < 0 || idx >= score)
+                return gc_fail(e, "-layer %d is out of range for %s (layer %d): explainable layers are 0..%d (or -1..-%d)",
+                               req, what, score, score - 1, score);
+            layers[j] = idx;
+        }
+    }
+    for (int j = 0; j < n; ++j) {
+        gc_err pe;
+        if (gc_path(&s->ctx, layers[j], score, &pe))
+            return gc_fail(e, "-layer %d, for %s (layer %d): %s", layers[j], what, score, pe.msg);
+    }
+    return n;
+}
+
+int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e)
+{
+    int layers[GC_MAX_LAYERS];
+    int n = gc_session_layers(s, t, o, layers, e);
+    if (n < 0) return -1;
+    for (int j = 0; j < n; ++j)
+        if (reserve(s, layers[j], o->method, e)) return -1;
+    return 0;
+}
+
+/* The map of layer li into s->map: one backward pass from the seed at
+ * `score` when the method reads gradients, then the method's kernel. */
+static int explain_layer(gc_session *s, int score, int li, gc_method method, gc_err *e)
+{
+    const layer *l = &s->net->layers[li];
+    if (reserve(s, li, method, e)) return -1;
+    if (gc_method_get(method)->needs_grad && gc_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+    size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;
+    if (gc_cam_compute(method, l->output, l->delta, K, H, W, s->weights, s->map, s->work))
+        return gc_fail(e, "layer %d: activations or gradients are not finite (NaN/Inf): check the weights", li);
+    return 0;
+}
+
+int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
     network *net = s->net;
-    const layer *l = &net->layers[li];
-    if (gc_session_reserve(s, li, o->method, e)) return -1;
-    /* A counterfactual map uses -dy^c/dA (the paper negates the gradients);
-     * the backward pass is linear in its seed, so seeding -1 does exactly that. */
-    float sign = o->counterfactual ? -1.0f : 1.0f;
-    if (gc_backprop(&s->ctx, score_layer, seed, index, sign, li, e)) return -1;
-    size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;
-    if (gc_cam_compute(o->method, l->output, l->delta, K, H, W, s->weights, s->map, s->work))
-        return gc_fail(e, "layer %d: activations or gradients are not finite (NaN/Inf): check the weights",
-                       li);
+    int score = gc_subject_score_layer(s, t), layers[GC_MAX_LAYERS];
+    size_t ns = (size_t)net->layers[score].outputs;
+    assert(ns <= s->cap_seed);
+    if (o->counterfactual && !gc_method_get(o->method)->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->method));
+    int nl = gc_session_layers(s, t, o, layers, e);
+    if (nl < 0) return -1;
+
+    /* The seed d score / d output[score]: a one-hot at the class logit, or
+     * the box's seed through its head's activations (gc_det_seed). A
+     * counterfactual map uses -dy^c/dA (the paper negates the gradients); the
+     * backward pass is linear in its seed, so negating the seed does exactly
+     * that, for classes and boxes alike. */
+    int rc = 0;
+    if (t->det) rc = gc_det_seed(net, t->det, o->target, s->seed, NULL, NULL, e);
+    else if (t->cls < 0 || (size_t)t->cls >= ns)
+        rc = gc_fail(e, "class %d is out of range: the network has %zu classes", t->cls, ns);
+    else s->seed[t->cls] = 1.0f;
+    if (!rc && o->counterfactual)
+        for (size_t i = 0; i < ns; ++i) s->seed[i] = -s->seed[i];
+
+    size_t npx = (size_t)net->w * (size_t)net->h;
+    for (int j = 0; j < nl && !rc; ++j) {
+        if ((rc = explain_layer(s, score, layers[j], o->method, e))) break;
+        if (nl == 1) break;
+        /* several layers: each normalised, upsampled to the input, averaged */
+        const layer *l = &net->layers[layers[j]];
+        size_t hw = (size_t)l->out_w * (size_t)l->out_h;
+        memcpy(s->norm, s->map, hw * sizeof *s->norm);
+        gc_normalize_minmax(s->norm, hw);
+        gc_resize_bilinear(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
+        if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
+        for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
+    }
+    memset(s->seed, 0, ns * sizeof *s->seed);
+    if (rc) return -1;
+
+    const layer *l0 = &net->layers[layers[0]];
+    memset(out, 0, sizeof *out);
+    out->layer = layers[0];
+    out->k = l0->out_c;
+    memcpy(out->layers, layers, (size_t)nl * sizeof *layers);
+    out->nlayers = nl;
+    out->data = nl == 1 ? s->map : s->fused;
+    out->w = nl == 1 ? l0->out_w : net->w;
+    out->h = nl == 1 ? l0->out_h : net->h;
     size_t am = 0;
-    out->data = s->map;
-    out->layer = li;
-    out->w = (int)W;
-    out->h = (int)H;
-    out->k = (int)K;
-    out->max = gc_map_max(s->map, H * W, &am);
+    out->max = gc_map_max(out->data, (size_t)out->w * (size_t)out->h, &am);
     out->all_zero = !(out->max > 0.0f);
-    out->argmax_x = (int)(am % W);
-    out->argmax_y = (int)(am / W);
+    out->argmax_x = (int)(am % (size_t)out->w);
+    out->argmax_y = (int)(am / (size_t)out->w);
     return 0;
 }
 
@@ -173,6 +327,10 @@ void gc_session_close(gc_session *s)
     if (s->orig.data) free_image(s->orig);
     for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);
     free(s->written);
+    free(s->seed);
+    free(s->fused);
+    free(s->up);
+    free(s->norm);
     free(s->map);
     free(s->weights);
     free(s->work);

@@ -1,38 +1,95 @@
-/* gc_explain: one image through one network: a single forward pass, then one
- * backward pass per explained score, each turned into a map with the chosen
- * method and written as an overlay PNG and a raw .npy. Every buffer is sized
- * once per image (no per-target allocation). */
+/* gc_explain: one image through one network, and the one path that explains
+ * a target on it. A session runs a single forward pass per image; then
+ * gc_session_explain_target() explains a class of a classifier or a box of a
+ * detector: it builds the seed (owned by the session, cleared in full), applies
+ * the counterfactual sign, resolves and checks the layers, runs one backward
+ * pass per layer, computes the map with the chosen method (gc_cam's table),
+ * and fuses several layers. The main command, `gradcam eval` and the bench all
+ * explain through it. Every buffer is sized once (no per-target allocation
+ * once a target's layers have been prepared). */
 #ifndef GC_EXPLAIN_H
 #define GC_EXPLAIN_H
 
 #include "darknet.h"
 #include "gc_cam.h"
+#include "gc_classify.h"
 #include "gc_common.h"
+#include "gc_detect.h"
 #include "gc_hooks.h"
 #include "gc_render.h"
+
+#define GC_MAX_LAYERS 16
 
 typedef struct gc_explain_opts {
     gc_method method;
     int counterfactual; /* negate the gradients (Grad-CAM section on counterfactual explanations) */
     float alpha;        /* overlay opacity of the heatmap, 0..1 */
+    gc_target target;   /* boxes: the score explained (class logit, score, objectness) */
+    /* As -layer: absolute indexes, or negative counting back from the score
+     * layer (the logit layer for a class, the head for a box). Several are
+     * fused: each map min-max normalised, upsampled to the network input,
+     * averaged. nlayers 0: the default rule (gc_explain_default_layers). */
+    int layers[GC_MAX_LAYERS];
+    int nlayers;
 } gc_explain_opts;
 
-/* A map at layer resolution, valid until the next gc_session_explain(). */
+/* What is explained: a class of a classifier (det NULL), or a detection (its
+ * head, anchor, cell and class). */
+typedef struct gc_subject {
+    int cls;
+    const gc_det *det;
+} gc_subject;
+
+/* A map, valid until the next explanation. One layer: at that layer's
+ * resolution. Several: fused, at the network input's resolution. */
 typedef struct gc_map {
     const float *data; /* h*w, non-negative */
-    int layer, w, h, k;
+    int layer, w, h, k; /* layer: the first explained layer; k its channels */
+    int layers[GC_MAX_LAYERS], nlayers;
     float max;
-    int argmax_x, argmax_y; /* cell of the maximum (layer resolution) */
+    int argmax_x, argmax_y; /* cell of the maximum */
     int all_zero;
 } gc_map;
+
+/* What one explained target produced, for reports (stdout, JSON, an index):
+ * filled by gc_run_classifier and gc_run_detector. */
+typedef struct gc_result {
+    int index;          /* box index in the image's detections; classifiers: the class */
+    int cls;
+    float prob;         /* class probability (classifiers: softmax output or score) */
+    int box[4];         /* detectors: left, top, right, bottom in image pixels; classifiers: all -1 */
+    int head, anchor, cell_row, cell_col; /* detectors: provenance; classifiers: -1 */
+    int layers[GC_MAX_LAYERS], nlayers;
+    int map_w, map_h;   /* the raw map's size (the .npy) */
+    float peak;         /* the raw map's maximum */
+    int peak_x, peak_y; /* where, in image pixels */
+    double energy_in_box; /* detectors: share of the map on the image inside the box; classifiers: -1 */
+    int all_zero;
+    char png[4096], npy[4096];
+} gc_result;
+
+typedef struct gc_results {
+    gc_result *r;
+    int n, cap;
+} gc_results;
+
+/* Appends a zeroed record and returns it (NULL when out of memory). */
+gc_result *gc_results_add(gc_results *rs);
+void gc_results_free(gc_results *rs);
 
 typedef struct gc_session {
     network *net;
     gc_ctx ctx;
+    int detector;       /* the cfg has a detection head */
+    gc_classifier cl;   /* classifiers: logit and probability layers */
     image orig;  /* the image as Darknet loads it (planar RGB in [0,1]) */
     image input; /* letterboxed to the network size */
     gc_letterbox lb;
+    float *seed;        /* d score / d output of the score layer; all zero between explanations */
+    size_t cap_seed;
     float *map, *weights, *work, *heat;
+    float *fused, *up;  /* network-input sized: fused map, one layer's map upsampled */
+    float *norm;        /* one layer's map, normalised (cap_hw) */
     unsigned char *rgb;
     size_t cap_px; /* pixels heat and rgb hold */
     size_t cap_hw, cap_k, cap_work;
@@ -52,16 +109,26 @@ int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err 
  * failure the session holds no image; gc_session_close still frees it. */
 int gc_session_next(gc_session *s, const char *image_path, gc_err *e);
 
-/* Makes sure the buffers fit a map of layer `layer` (call for every layer the
- * session will explain before the first gc_session_explain, to allocate once). */
-int gc_session_reserve(gc_session *s, int li, gc_method method, gc_err *e);
+/* The layer of the network that holds subject t's score. */
+int gc_subject_score_layer(const gc_session *s, const gc_subject *t);
 
-/* Seeds d score / d output[score_layer][index] = 1, or -1 for a
- * counterfactual (or, when seed is non-NULL, the full vector seed as given:
- * the caller negates it for a counterfactual), backpropagates to `layer` and
- * computes the map. */
-int gc_session_explain(gc_session *s, int score_layer, const float *seed, size_t index, int li,
-                       const gc_explain_opts *o, gc_map *out, gc_err *e);
+/* The default layers for a score layer: for a classifier's logits, the last
+ * layer before them with a spatial output; for a detection head, see the .c
+ * and README for the rule and the measurements behind it. Returns the count
+ * (>= 1), or -1 with e set. */
+int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e);
+
+/* The layers t is explained at under o (resolved, every path checked), into
+ * layers[GC_MAX_LAYERS]. Returns the count, or -1 with e naming the layer. */
+int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e);
+
+/* Everything explaining t needs (layers, paths, buffers), checked and
+ * allocated, so that a caller can check every target before writing a file
+ * and explain without allocating. */
+int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e);
+
+/* Explains t: see the top of this file. */
+int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e);
 
 /* Heat on the original image: min-max normalised map through the inverse
  * letterbox, into s->heat (orig.w * orig.h). */

@@ -97,7 +97,8 @@ START_TEST(shipped_cfg)
             LAYER_TYPE t = net->layers[h].type;
             if (t != YOLO && t != REGION && t != DETECTION) continue;
             ++heads;
-            int li = gc_detect_default_layer(net, h);
+            int li = -1;
+            ck_assert_int_eq(gc_explain_default_layers(net, h, &li, &e), 1);
             const layer *l = &net->layers[li];
             ck_assert_msg(li < h && l->out_w * l->out_h > 1, "%s: head %d default layer %d", cfgs[_i], h, li);
             ck_assert_msg(gc_path(&c, li, h, &e) == 0, "%s: head %d: %s", cfgs[_i], h, e.msg);

@@ -67,11 +67,10 @@ static void demo_eval(demo_set *d, demo_run run, double *value)
     o.cfg = "demo";
     o.weights = "demo";
     o.list = d->list;
-    o.ex = (gc_explain_opts){run.method, run.counterfactual, 0.5f};
+    o.ex = (gc_explain_opts){.method = run.method, .counterfactual = run.counterfactual, .alpha = 0.5f};
     o.thresh = 0.25f;
     o.map_thresh = 0.005f;
     o.nms = 0.45f;
-    o.target = GC_TARGET_LOGIT;
     o.steps = 2;
     o.baseline = run.baseline;
     o.seed = 5;
