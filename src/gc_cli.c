@@ -272,7 +272,9 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.out = a->out;
     o.cls = -1;
     o.top = a->top;
-    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(0), .counterfactual = a->counterfactual, .alpha = a->alpha};
+    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(0),
+                             .counterfactual = a->counterfactual,
+                             .alpha = a->alpha};
     o.ex.nlayers = a->nlayers;
     memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
@@ -297,7 +299,9 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.thresh = a->thresh;
     o.hier = a->hier;
     o.nms = a->nms;
-    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(1), .counterfactual = a->counterfactual, .alpha = a->alpha};
+    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(1),
+                             .counterfactual = a->counterfactual,
+                             .alpha = a->alpha};
     o.ex.target = a->target;
     o.ex.nlayers = a->nlayers;
     memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
@@ -408,7 +412,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
     gc_eval_opts *o = &a->o;
-    o->ex = (gc_explain_opts){.method = GC_METHOD_GRADCAM, .counterfactual = 0, .alpha = 0.5f};
+    o->ex = (gc_explain_opts){.method = GC_METHOD_GRADCAM, .alpha = 0.5f};
     o->thresh = 0.25f;
     o->map_thresh = 0.005f;
     o->nms = 0.45f;
