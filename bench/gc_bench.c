@@ -5,8 +5,10 @@
  *            unpatched source: this file compiled with -DGC_BENCH_STOCK and
  *            linked against the stock libdarknet.a (both libraries define
  *            the same symbols, so it is a separate program);
- *   fwd      our forward (patched Darknet, gemm through cblas_sgemm), through
- *            the plugin's gc_forward;
+ *   fwd      our forward: patched Darknet's network_predict with the
+ *            plugin's slots installed (gc_forward's kernels for the hot
+ *            layers: batch norm folded into the weights, OpenMP threads,
+ *            single-threaded sgemm per thread);
  *   gc-1     gradcam for one target, through the code the CLI runs
  *            (gc_session_*, gc_detect_*, gc_classifier_*): forward, decoding
  *            and NMS or class ranking, the path, the backward and the map at
@@ -48,6 +50,7 @@
 #include "gc_detect.h"
 #include "gc_detect_run.h"
 #include "gc_explain.h"
+#include "gc_hooks.h"
 #endif
 
 #define BENCH_SEED 7
@@ -115,11 +118,19 @@ static void print_times(const double *t, int n)
     printf("\n");
 }
 
-/* Darknet's forward, as `darknet detect` / `classifier predict` run it. */
+/* Stock: Darknet's forward, as `darknet detect` / `classifier predict` run
+ * it. Ours: the same network_predict() with the plugin's slots installed
+ * (gc_forward's kernels: folded batch norm, threads), as gradcam runs it. */
 static void child_forward(network *net, const char *img, int warmup, int reps)
 {
     image im = load_image_color((char *)img, 0, 0);
     image sized = letterbox_image(im, net->w, net->h);
+#ifndef GC_BENCH_STOCK
+    gc_err e = {{0}};
+    gc_ctx c;
+    if (gc_ctx_init(&c, net, &e)) die("%s", e.msg);
+    gc_hooks_install(&c);
+#endif
     double t[BENCH_MAX_REPS];
     for (int i = 0; i < warmup; ++i) network_predict(net, sized.data);
     for (int i = 0; i < reps; ++i) {
@@ -128,6 +139,9 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
         t[i] = now() - t0;
     }
     print_times(t, reps);
+#ifndef GC_BENCH_STOCK
+    gc_ctx_free(&c);
+#endif
     free_image(sized);
     free_image(im);
 }
