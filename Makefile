@@ -7,7 +7,9 @@
 #                  checks that our patched forward equals stock Darknet's)
 #   make bench     time stock Darknet, our forward and gradcam on yolov3-tiny,
 #                  yolov3, darknet19 and resnet50 (random weights) against the
-#                  pure-GEMM bound; prints one table (a few minutes, see README.md)
+#                  pure-GEMM bound, then `gradcam` end to end against `detector
+#                  test` / `classifier predict` on the real models (MODELS);
+#                  prints the tables (a few minutes, see README.md)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
@@ -132,8 +134,11 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD)
 	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) $(BUILD)/check_gradcam
 
-bench: $(BENCH) $(BENCH_STOCK)
-	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg
+# End to end (./darknet gradcam vs detector test / classifier predict) on the
+# real models in ../shared/models; skipped when they are absent.
+MODELS ?= ../shared/models
+bench: $(BENCH) $(BENCH_STOCK) $(BIN)
+	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS)
 
 # Darknet's parser leaks by design (free_network frees little): tests/lsan.supp
 # names those allocation sites, so LeakSanitizer reports only ours.

@@ -5,8 +5,10 @@
  *            unpatched source: this file compiled with -DGC_BENCH_STOCK and
  *            linked against the stock libdarknet.a (both libraries define
  *            the same symbols, so it is a separate program);
- *   fwd      our forward (patched Darknet, gemm through cblas_sgemm), through
- *            the plugin's gc_forward;
+ *   fwd      our forward: patched Darknet's network_predict with the
+ *            plugin's slots installed (gc_forward's kernels for the hot
+ *            layers: batch norm folded into the weights, OpenMP threads,
+ *            single-threaded sgemm per thread);
  *   gc-1     gradcam for one target, through the code the CLI runs
  *            (gc_session_*, gc_detect_*, gc_classifier_*): forward, decoding
  *            and NMS or class ranking, the path, the backward and the map at
@@ -23,7 +25,14 @@
  * ours (the machine is shared and noisy). Timings are printed, never
  * asserted.
  *
- *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b] [-v]
+ * With -darknet and -models, then, end to end: `darknet gradcam` against
+ * `darknet detector test` (Yolo-Fastest) and `darknet classifier predict`
+ * (Tiny Darknet) on the same image, each a whole process: wall time, user+sys
+ * CPU time and peak RSS, rounds interleaved; skipped when the models (or
+ * Darknet's label images, which detector test draws with) are absent.
+ *
+ *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none]
+ *            [-darknet BIN -models DIR [-e2e-rounds N]] [-v]
  *   gc_bench -child MODE CFG W H IMAGE WARMUP REPS [THRESH]   (one measurement)
  */
 #define _GNU_SOURCE
@@ -48,6 +57,7 @@
 #include "gc_detect.h"
 #include "gc_detect_run.h"
 #include "gc_explain.h"
+#include "gc_hooks.h"
 #endif
 
 #define BENCH_SEED 7
@@ -115,11 +125,19 @@ static void print_times(const double *t, int n)
     printf("\n");
 }
 
-/* Darknet's forward, as `darknet detect` / `classifier predict` run it. */
+/* Stock: Darknet's forward, as `darknet detect` / `classifier predict` run
+ * it. Ours: the same network_predict() with the plugin's slots installed
+ * (gc_forward's kernels: folded batch norm, threads), as gradcam runs it. */
 static void child_forward(network *net, const char *img, int warmup, int reps)
 {
     image im = load_image_color((char *)img, 0, 0);
     image sized = letterbox_image(im, net->w, net->h);
+#ifndef GC_BENCH_STOCK
+    gc_err e = {{0}};
+    gc_ctx c;
+    if (gc_ctx_init(&c, net, &e)) die("%s", e.msg);
+    gc_hooks_install(&c);
+#endif
     double t[BENCH_MAX_REPS];
     for (int i = 0; i < warmup; ++i) network_predict(net, sized.data);
     for (int i = 0; i < reps; ++i) {
@@ -128,6 +146,9 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
         t[i] = now() - t0;
     }
     print_times(t, reps);
+#ifndef GC_BENCH_STOCK
+    gc_ctx_free(&c);
+#endif
     free_image(sized);
     free_image(im);
 }
@@ -414,25 +435,181 @@ static void fmt_ms(char *buf, size_t n, double s)
     else snprintf(buf, n, "%.1f ms", s * 1e3);
 }
 
+/* ---- end to end: whole commands, as a user runs them --------------------- */
+
+typedef struct e2e_sample {
+    double wall[BENCH_MAX_REPS], cpu[BENCH_MAX_REPS];
+    int n;
+    long maxrss_kb;
+} e2e_sample;
+
+/* Runs argv (stdout and stderr to /dev/null) in dir; wall time from fork to
+ * wait4, user+sys and peak RSS from wait4's rusage. 0 if it exited 0. */
+static int run_timed(char *const argv[], const char *dir, e2e_sample *s)
+{
+    fflush(NULL);
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (dir && chdir(dir) != 0) _exit(126);
+        FILE *o = freopen("/dev/null", "w", stdout), *er = freopen("/dev/null", "w", stderr);
+        (void)o;
+        (void)er;
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0) die("wait4: %s", strerror(errno));
+    double wall = now() - t0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    if (s->n < BENCH_MAX_REPS) {
+        s->wall[s->n] = wall;
+        s->cpu[s->n] = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+                       1e-6 * (double)ru.ru_stime.tv_usec;
+        s->n++;
+    }
+    if (ru.ru_maxrss > s->maxrss_kb) s->maxrss_kb = ru.ru_maxrss;
+    return 0;
+}
+
+static double median_of(const double *v, int n)
+{
+    double t[BENCH_MAX_REPS];
+    if (n <= 0) return NAN;
+    memcpy(t, v, (size_t)n * sizeof *t);
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* A copy of a model's .data file whose names= is an absolute path, so the
+ * stock commands can run in a scratch folder (detector test writes
+ * predictions.jpg into the current folder). */
+static int write_data_file(const char *path, const char *names, int classes, int top)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "classes=%d\nnames=%s\n", classes, names);
+    if (top) fprintf(f, "top=%d\n", top);
+    return fclose(f);
+}
+
+static char *abs_path(const char *p)
+{
+    char *r = realpath(p, NULL);
+    if (!r) die("cannot resolve %s", p);
+    return r;
+}
+
+/* `gradcam` against the stock command on the same model and image, rounds
+ * interleaved, medians of wall and user+sys time, and peak RSS. */
+static void e2e_pair(const char *title, char *const gc_argv[], char *const stock_argv[], const char *stock_dir,
+                     int rounds)
+{
+    e2e_sample g = {0}, k = {0};
+    /* one unmeasured run each: the page cache holds the files afterwards */
+    if (run_timed(gc_argv, NULL, &(e2e_sample){0}) || run_timed(stock_argv, stock_dir, &(e2e_sample){0})) {
+        printf("%-34s skipped: a command failed (run it by hand to see why)\n", title);
+        return;
+    }
+    for (int r = 0; r < rounds; ++r) {
+        if (run_timed(gc_argv, NULL, &g) || run_timed(stock_argv, stock_dir, &k)) die("%s", "a command failed");
+    }
+    double gw = median_of(g.wall, g.n), gc = median_of(g.cpu, g.n), kw = median_of(k.wall, k.n),
+           kc = median_of(k.cpu, k.n);
+    printf("%-34s %8.0f ms %8.0f ms | %8.0f ms %8.0f ms | %6.2fx %6.2fx | %6.0fM %6.0fM\n", title, gw * 1e3, gc * 1e3,
+           kw * 1e3, kc * 1e3, gw / kw, gc / kc, g.maxrss_kb / 1024.0, k.maxrss_kb / 1024.0);
+}
+
+static void bench_e2e(const char *darknet, const char *models, const char *img, int rounds)
+{
+    char ycfg[4096], yw[4096], ynames[4096], tcfg[4096], tw[4096], tnames[4096];
+    snprintf(ycfg, sizeof ycfg, "%s/yolo-fastest/yolo-fastest-1.1.cfg", models);
+    snprintf(yw, sizeof yw, "%s/yolo-fastest/yolo-fastest-1.1.weights", models);
+    snprintf(ynames, sizeof ynames, "%s/yolo-fastest/coco.names", models);
+    snprintf(tcfg, sizeof tcfg, "%s/tiny-darknet/tiny.cfg", models);
+    snprintf(tw, sizeof tw, "%s/tiny-darknet/tiny.weights", models);
+    snprintf(tnames, sizeof tnames, "%s/tiny-darknet/imagenet1k.names", models);
+    printf("\nend to end, %d rounds (medians): `gradcam` vs the stock command, same binary, model and image\n", rounds);
+    if (access(darknet, X_OK) != 0) {
+        printf("  skipped: no darknet binary at %s\n", darknet);
+        return;
+    }
+    char tmpl[] = "/tmp/gc-bench-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    if (!dir) die("mkdtemp: %s", strerror(errno));
+    char *dn = abs_path(darknet), *im = abs_path(img);
+    char out[4096], data[4096];
+    printf("%-34s %11s %11s | %11s %11s | %7s %7s | %7s %7s\n", "", "gc wall", "gc cpu", "stock wall", "stock cpu",
+           "wall", "cpu", "RSS gc", "stock");
+    /* Yolo-Fastest: 6 boxes at -thresh 0.25, gradcam's default outputs (PNG
+     * overlay and .npy per box); detector test draws its boxes and writes
+     * predictions.jpg, with Darknet's label glyphs (Debian's path). */
+    if (access(ycfg, R_OK) || access(yw, R_OK) || access(ynames, R_OK)) {
+        printf("%-34s skipped: %s not found\n", "yolo-fastest", ycfg);
+    } else if (access("/usr/share/darknet/data/labels/32_0.png", R_OK)) {
+        printf("%-34s skipped: `detector test` needs Darknet's label images in /usr/share/darknet/data/labels "
+               "(Debian's darknet package; or link Darknet's data/labels there)\n",
+               "yolo-fastest");
+    } else {
+        char *names = abs_path(ynames), *cfg = abs_path(ycfg), *w = abs_path(yw);
+        snprintf(data, sizeof data, "%s/coco.data", dir);
+        snprintf(out, sizeof out, "%s/yolo", dir);
+        if (write_data_file(data, names, 80, 0)) die("cannot write %s", data);
+        char *ga[] = {dn, "gradcam", cfg, w, im, "-data", data, "-thresh", "0.25", "-out", out, NULL};
+        char *sa[] = {dn, "detector", "test", data, cfg, w, im, "-thresh", "0.25", NULL};
+        e2e_pair("yolo-fastest 320: detector test", ga, sa, dir, rounds);
+        free(names);
+        free(cfg);
+        free(w);
+    }
+    if (access(tcfg, R_OK) || access(tw, R_OK) || access(tnames, R_OK)) {
+        printf("%-34s skipped: %s not found\n", "tiny-darknet", tcfg);
+    } else {
+        char *names = abs_path(tnames), *cfg = abs_path(tcfg), *w = abs_path(tw);
+        snprintf(data, sizeof data, "%s/tiny.data", dir);
+        snprintf(out, sizeof out, "%s/tiny", dir);
+        if (write_data_file(data, names, 1000, 5)) die("cannot write %s", data);
+        char *ga[] = {dn, "gradcam", cfg, w, im, "-data", data, "-out", out, NULL};
+        char *sa[] = {dn, "classifier", "predict", data, cfg, w, im, NULL};
+        e2e_pair("tiny-darknet 224: classifier predict", ga, sa, dir, rounds);
+        free(names);
+        free(cfg);
+        free(w);
+    }
+    printf("wall: fork to exit; cpu: user+sys of the process and its threads (wait4); ratios gradcam/stock\n");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "gc_bench: could not remove %s\n", dir);
+    free(dn);
+    free(im);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
-    const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL;
-    int rounds = 3;
+    const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL;
+    int rounds = 3, e2e_rounds = 5;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-stock") && i + 1 < argc) stock = argv[++i];
         else if (!strcmp(argv[i], "-cfgdir") && i + 1 < argc) cfgdir = argv[++i];
         else if (!strcmp(argv[i], "-image") && i + 1 < argc) img = argv[++i];
         else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-nets") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "-darknet") && i + 1 < argc) darknet = argv[++i];
+        else if (!strcmp(argv[i], "-models") && i + 1 < argc) models = argv[++i];
+        else if (!strcmp(argv[i], "-e2e-rounds") && i + 1 < argc) e2e_rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-v")) verbose = 1;
-        else die("unknown argument %s (gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b] [-v])",
+        else die("unknown argument %s (gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none] "
+                 "[-darknet BIN -models DIR [-e2e-rounds N]] [-v])",
                  argv[i]);
     }
     if (!stock || !cfgdir || !img) die("%s", "needs -stock PATH -cfgdir DIR -image IMG");
     if (access(stock, X_OK) != 0) die("-stock %s: not an executable", stock);
     if (access(img, R_OK) != 0) die("-image %s: not readable", img);
     if (rounds < 1 || rounds > 8) die("%s", "-rounds: 1..8");
+    if (e2e_rounds < 1 || e2e_rounds > BENCH_MAX_REPS) die("%s", "-e2e-rounds: 1..64");
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) die("%s", "cannot find my own executable (/proc/self/exe)");
@@ -508,6 +685,7 @@ int main(int argc, char **argv)
            "random weights)\nor top-5 classes. extra/fwd = (gc-all - gc-1)/(n-1)/fwd; RSS: peak resident set of each child (ru_maxrss); RSS "
            "g/s = gradcam's / stock's.\nsgemm on a 2048^3 product: %.0f GFLOP/s (%.1f ms). Medians; %.0f s in all.\n",
            peak_gflops, peak_t * 1e3, now() - t_start);
+    if (darknet && models) bench_e2e(darknet, models, img, e2e_rounds);
     return 0;
 }
 #endif

@@ -22,6 +22,10 @@ int gc_ctx_init(gc_ctx *c, network *net, gc_err *e)
         gc_ctx_free(c);
         return gc_fail(e, "out of memory for %d layers", net->n);
     }
+    if (gc_fwd_init(&c->fwd, net, e)) {
+        gc_ctx_free(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -29,6 +33,7 @@ void gc_ctx_free(gc_ctx *c)
 {
     if (c->installed) gc_hooks_remove(c);
     if (c->net) c->net->train = c->saved_train;
+    gc_fwd_free(&c->fwd);
     free(c->saved);
     free(c->on_path);
     free(c->reach);
@@ -42,6 +47,7 @@ void gc_hooks_install(gc_ctx *c)
         c->saved[i] = c->net->layers[i].backward;
         c->net->layers[i].backward = gc_backward_layer;
     }
+    gc_fwd_install(&c->fwd);
     c->installed = 1;
 }
 
@@ -49,14 +55,15 @@ void gc_hooks_remove(gc_ctx *c)
 {
     assert(c->installed);
     for (int i = 0; i < c->n; ++i) c->net->layers[i].backward = c->saved[i];
+    gc_fwd_remove(&c->fwd);
     c->installed = 0;
 }
 
 float *gc_forward(gc_ctx *c, const float *input)
 {
     /* network_predict() saves and restores *net around an inference forward
-     * (train = 0, no truth, no delta): exactly `darknet classifier predict`
-     * and `darknet detect`. */
+     * (train = 0, no truth, no delta), as `darknet classifier predict` and
+     * `darknet detect` run it; the installed slots do the hot layers. */
     return network_predict(c->net, (float *)input);
 }
 

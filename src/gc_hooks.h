@@ -1,6 +1,7 @@
 /* gc_hooks: the only module (with gc_backward's slot function) that touches
  * Darknet's network. It installs gc_backward_layer() into every layer's
- * `backward` slot (restoring the originals on removal), runs one forward pass,
+ * `backward` slot and gc_forward's kernels into the hot layers' `forward`
+ * slots (restoring the originals on removal), runs one forward pass,
  * and drives the backward pass from an injected seed at the score layer down
  * to the chosen layer, visiting only layers on a path between the two. */
 #ifndef GC_HOOKS_H
@@ -8,6 +9,7 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_forward.h"
 
 typedef void (*gc_backward_fn)(struct layer, struct network);
 
@@ -20,6 +22,7 @@ typedef struct gc_ctx {
     unsigned char *on_path;    /* 1 for layers in (target, score] on a path */
     unsigned char *reach;      /* gc_path's scratch, sized once: no allocation per target */
     int path_target, path_score;
+    gc_fwd fwd;                /* the plugin's forward (folded batch norm, threads) */
 } gc_ctx;
 
 /* Prepares c for net (which must have batch 1: call set_batch_network first).
@@ -31,7 +34,8 @@ void gc_ctx_free(gc_ctx *c);
 void gc_hooks_install(gc_ctx *c);
 void gc_hooks_remove(gc_ctx *c);
 
-/* One inference forward pass (net->train = 0), exactly network_predict(). */
+/* One inference forward pass (net->train = 0) through network_predict(): with
+ * the hooks installed, the hot layers run gc_forward's kernels. */
 float *gc_forward(gc_ctx *c, const float *input);
 
 /* The layers whose outputs layer i reads (previous layer, route sources,

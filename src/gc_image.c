@@ -14,6 +14,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
+/* PNG through zlib, fast: stb's own deflate (level 8) with its per-row trial
+ * of all five filters took about 45% of a gradcam run on Yolo-Fastest (six
+ * 768x576 overlays). Here every row uses the Sub filter (one pass), zlib
+ * compresses with Huffman coding only (level 1), and the chunk CRCs use
+ * zlib's crc32. Measured on an overlay of data/dog.jpg: 5% larger than stb's
+ * default, about 3x faster. stb frees the deflate result with free(). */
+#define GC_PNG_ZLIB_LEVEL 1
+#define GC_PNG_FILTER_SUB 1
+static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality);
+static unsigned int gc_png_crc32(unsigned char *data, int len);
+#define STBIW_ZLIB_COMPRESS gc_png_deflate
+#define STBIW_CRC32 gc_png_crc32
+
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -38,6 +53,39 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 #pragma GCC diagnostic pop
+
+static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality)
+{
+    (void)quality; /* stb's level; ours is fixed above */
+    if (len < 0) return NULL;
+    uLong cap = compressBound((uLong)len);
+    unsigned char *out = malloc(cap);
+    if (!out) return NULL;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, GC_PNG_ZLIB_LEVEL, Z_DEFLATED, 15, 8, Z_HUFFMAN_ONLY) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    uLong n = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END || n > INT_MAX) {
+        free(out);
+        return NULL;
+    }
+    *out_len = (int)n;
+    return out;
+}
+
+static unsigned int gc_png_crc32(unsigned char *data, int len)
+{
+    return (unsigned int)crc32(0L, data, len > 0 ? (uInt)len : 0);
+}
 
 /* ---- reading --------------------------------------------------------------- */
 
@@ -134,6 +182,7 @@ int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_er
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
     gc_membuf b = {0};
+    stbi_write_force_png_filter = GC_PNG_FILTER_SUB;
     int ok = stbi_write_png_to_func(gc_membuf_write, &b, w, h, 3, rgb, w * 3);
     if (!ok || b.oom) {
         free(b.data);

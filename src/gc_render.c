@@ -117,10 +117,15 @@ void gc_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, f
 {
     assert(map && out && lb && mw > 0 && mh > 0);
     double cell_x = (double)mw / lb->net_w, cell_y = (double)mh / lb->net_h;
+    /* gc_lb_to_net_d's arithmetic, with the axes' constants hoisted out of
+     * the pixel loop (a map per box on a full-size image: it was hot) */
+    double sx, cx, sy, cy;
+    gc_lb_axis(lb->orig_w, lb->new_w, &sx, &cx);
+    gc_lb_axis(lb->orig_h, lb->new_h, &sy, &cy);
     for (int y = 0; y < lb->orig_h; ++y) {
+        double ny = (y + 0.5 - cy) / sy + cy + lb->dy;
         for (int x = 0; x < lb->orig_w; ++x) {
-            double nx, ny;
-            gc_lb_to_net_d(lb, x + 0.5, y + 0.5, &nx, &ny);
+            double nx = (x + 0.5 - cx) / sx + cx + lb->dx;
             out[(size_t)y * lb->orig_w + x] =
                 gc_sample_bilinear(map, mw, mh, nx * cell_x - 0.5, ny * cell_y - 0.5);
         }

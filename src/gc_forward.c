@@ -1,0 +1,537 @@
+#include "gc_forward.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <stddef.h>
+
+#include "activations.h"
+
+/* The forward slot gets the layer and the network by value, with no user
+ * pointer: the slot finds its gc_fwd by the network's layer array, which every
+ * copy of the network shares. A table, not one pointer, so that two networks
+ * can be explained in one process. */
+static gc_fwd *active[GC_FWD_MAX_ACTIVE];
+static int blas_threads_before; /* OpenBLAS threads when the first gc_fwd was installed */
+
+static int n_active(void)
+{
+    int k = 0;
+    for (int i = 0; i < GC_FWD_MAX_ACTIVE; ++i) k += active[i] != NULL;
+    return k;
+}
+
+static gc_fwd *find_active(const layer *layers)
+{
+    for (int i = 0; i < GC_FWD_MAX_ACTIVE; ++i)
+        if (active[i] && active[i]->net->layers == layers) return active[i];
+    return NULL;
+}
+
+int gc_forward_handles(const layer *l)
+{
+    switch (l->type) {
+    case CONVOLUTIONAL:
+        /* xnor/binary convolutions keep Darknet's own path (binarized weights). */
+        return !l->xnor && !l->binary && l->groups >= 1 && l->n % l->groups == 0 && l->c % l->groups == 0;
+    case MAXPOOL:
+    case SHORTCUT:
+    case UPSAMPLE:
+    case ROUTE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---- kernels ------------------------------------------------------------ */
+
+/* x[i] = act(x[i] + b), Darknet's activation formulas (activations.h),
+ * including its double-precision constants, so values match stock. */
+static void bias_act_run(float *x, size_t n, float b, ACTIVATION a)
+{
+    switch (a) {
+    case LINEAR:
+        for (size_t i = 0; i < n; ++i) x[i] += b;
+        break;
+    case LEAKY:
+        for (size_t i = 0; i < n; ++i) {
+            float v = x[i] + b;
+            x[i] = v > 0 ? v : (float)(.1 * v);
+        }
+        break;
+    case RELU:
+        for (size_t i = 0; i < n; ++i) {
+            float v = x[i] + b;
+            x[i] = v * (v > 0);
+        }
+        break;
+    case LOGISTIC:
+        for (size_t i = 0; i < n; ++i) x[i] = (float)(1. / (1. + exp(-(double)(x[i] + b))));
+        break;
+    default:
+        for (size_t i = 0; i < n; ++i) x[i] += b;
+        activate_array(x, (int)n, a);
+        break;
+    }
+}
+
+typedef struct bias_act_args {
+    float *out;
+    const float *bias;
+    int spatial;
+    ACTIVATION a;
+} bias_act_args;
+
+static void bias_act_body(void *raw, size_t c0, size_t c1)
+{
+    const bias_act_args *q = raw;
+    for (size_t c = c0; c < c1; ++c)
+        bias_act_run(q->out + c * (size_t)q->spatial, (size_t)q->spatial, q->bias ? q->bias[c] : 0.f, q->a);
+}
+
+void gc_fwd_bias_act(float *out, const float *bias, int channels, int spatial, ACTIVATION a, gc_pool *pool)
+{
+    /* out: channels x spatial */
+    bias_act_args q = {out, bias, spatial, a};
+    if (pool) gc_pool_for(pool, (size_t)channels, (size_t)spatial, bias_act_body, &q);
+    else bias_act_body(&q, 0, (size_t)channels);
+}
+
+typedef struct im2col_args {
+    float *col;
+    const float *im;
+    int h, w, k, stride, pad, oh, ow;
+} im2col_args;
+
+static void im2col_body(void *raw, size_t r0, size_t r1)
+{
+    const im2col_args *q = raw;
+    int h = q->h, w = q->w, k = q->k, stride = q->stride, pad = q->pad, oh = q->oh, ow = q->ow;
+    for (size_t r = r0; r < r1; ++r) {
+        int kx = (int)(r % (size_t)k), ky = (int)((r / (size_t)k) % (size_t)k);
+        size_t ch = r / (size_t)k / (size_t)k;
+        const float *src = q->im + ch * h * w;
+        float *dst = q->col + r * oh * ow;
+        /* the ox range whose input column lies inside the image */
+        int x0 = 0, x1 = ow;
+        while (x0 < ow && x0 * stride + kx - pad < 0) ++x0;
+        while (x1 > x0 && (x1 - 1) * stride + kx - pad >= w) --x1;
+        for (int oy = 0; oy < oh; ++oy) {
+            int iy = oy * stride + ky - pad;
+            float *d = dst + (size_t)oy * ow;
+            if (iy < 0 || iy >= h) {
+                memset(d, 0, (size_t)ow * sizeof *d);
+                continue;
+            }
+            const float *s = src + (size_t)iy * w + kx - pad;
+            for (int ox = 0; ox < x0; ++ox) d[ox] = 0;
+            if (stride == 1) {
+                memcpy(d + x0, s + x0, (size_t)(x1 - x0) * sizeof *d);
+            } else {
+                for (int ox = x0; ox < x1; ++ox) d[ox] = s[(ptrdiff_t)ox * stride];
+            }
+            for (int ox = x1; ox < ow; ++ox) d[ox] = 0;
+        }
+    }
+}
+
+void gc_fwd_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool)
+{
+    /* im: c x h x w; col: (c*k*k) x (oh*ow) */
+    im2col_args q = {col, im, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1};
+    size_t rows = (size_t)c * k * k;
+    if (pool) gc_pool_for(pool, rows, (size_t)q.oh * q.ow, im2col_body, &q);
+    else im2col_body(&q, 0, rows);
+}
+
+typedef struct depthwise_args {
+    float *out;
+    const float *in, *wt;
+    int h, w, k, stride, pad, out_h, out_w;
+} depthwise_args;
+
+static void depthwise_body(void *raw, size_t c0, size_t c1)
+{
+    const depthwise_args *q = raw;
+    int h = q->h, w = q->w, k = q->k, stride = q->stride, pad = q->pad, out_h = q->out_h, out_w = q->out_w;
+    for (size_t ch = c0; ch < c1; ++ch) {
+        const float *src = q->in + ch * h * w;
+        const float *f = q->wt + ch * k * k;
+        float *dst = q->out + ch * out_h * out_w;
+        memset(dst, 0, (size_t)out_h * out_w * sizeof *dst);
+        for (int kx = 0; kx < k; ++kx) {
+            int x0 = 0, x1 = out_w;
+            while (x0 < out_w && x0 * stride + kx - pad < 0) ++x0;
+            while (x1 > x0 && (x1 - 1) * stride + kx - pad >= w) --x1;
+            for (int ky = 0; ky < k; ++ky) {
+                float fv = f[ky * k + kx];
+                for (int oy = 0; oy < out_h; ++oy) {
+                    int iy = oy * stride + ky - pad;
+                    if (iy < 0 || iy >= h) continue;
+                    const float *s = src + (size_t)iy * w + kx - pad;
+                    float *d = dst + (size_t)oy * out_w;
+                    if (stride == 1) {
+                        for (int ox = x0; ox < x1; ++ox) d[ox] += fv * s[ox];
+                    } else {
+                        for (int ox = x0; ox < x1; ++ox) d[ox] += fv * s[(ptrdiff_t)ox * stride];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void gc_fwd_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
+                      int pad, int out_h, int out_w, gc_pool *pool)
+{
+    /* in: c x h x w; wt: c x k x k; out: c x out_h x out_w */
+    depthwise_args q = {out, in, wt, h, w, k, stride, pad, out_h, out_w};
+    if (pool) gc_pool_for(pool, (size_t)c, (size_t)out_h * out_w * k * k, depthwise_body, &q);
+    else depthwise_body(&q, 0, (size_t)c);
+}
+
+typedef struct maxpool_args {
+    float *out;
+    int *indexes;
+    const float *in;
+    int h, w, size, stride, pad, out_h, out_w;
+} maxpool_args;
+
+static void maxpool_body(void *raw, size_t k0, size_t k1)
+{
+    const maxpool_args *q = raw;
+    int h = q->h, w = q->w, size = q->size, stride = q->stride, out_h = q->out_h, out_w = q->out_w;
+    int off = -q->pad / 2; /* Darknet's offsets */
+    for (size_t k = k0; k < k1; ++k) {
+        for (int i = 0; i < out_h; ++i) {
+            for (int j = 0; j < out_w; ++j) {
+                size_t o = (size_t)j + (size_t)out_w * (i + (size_t)out_h * k);
+                float best = -FLT_MAX;
+                int best_i = -1;
+                for (int n = 0; n < size; ++n) {
+                    int y = off + i * stride + n;
+                    if (y < 0 || y >= h) continue;
+                    for (int m = 0; m < size; ++m) {
+                        int x = off + j * stride + m;
+                        if (x < 0 || x >= w) continue;
+                        int idx = x + w * (y + h * (int)k);
+                        if (q->in[idx] > best) {
+                            best = q->in[idx];
+                            best_i = idx;
+                        }
+                    }
+                }
+                q->out[o] = best;
+                q->indexes[o] = best_i;
+            }
+        }
+    }
+}
+
+void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
+                    int out_h, int out_w, gc_pool *pool)
+{
+    /* in: c x h x w; out, indexes: c x out_h x out_w */
+    maxpool_args q = {out, indexes, in, h, w, size, stride, pad, out_h, out_w};
+    if (pool) gc_pool_for(pool, (size_t)c, (size_t)out_h * out_w * size * size, maxpool_body, &q);
+    else maxpool_body(&q, 0, (size_t)c);
+}
+
+/* C (m x n) = A (m x k) B (k x n), then C[i][:] = act(C[i][:] + bias[i]). The
+ * threads split C along its larger side; each calls a single-threaded sgemm
+ * and finishes its own block while it is in cache. */
+typedef struct gemm_args {
+    float *c;
+    const float *a, *b, *bias;
+    int m, n, k, parts;
+    ACTIVATION act;
+} gemm_args;
+
+static void gemm_body(void *raw, size_t p0, size_t p1)
+{
+    const gemm_args *q = raw;
+    int m = q->m, n = q->n, k = q->k;
+    for (size_t p = p0; p < p1; ++p) {
+        if (n >= m) {
+            int chunk = ((n + q->parts - 1) / q->parts + 15) & ~15;
+            int j0 = (int)p * chunk, j1 = j0 + chunk < n ? j0 + chunk : n;
+            if (j0 >= j1) continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, j1 - j0, k, 1.0f, q->a, k, q->b + j0, n, 0.0f,
+                        q->c + j0, n);
+            for (int i = 0; i < m; ++i) bias_act_run(q->c + (size_t)i * n + j0, (size_t)(j1 - j0), q->bias[i], q->act);
+        } else {
+            int chunk = (m + q->parts - 1) / q->parts;
+            int i0 = (int)p * chunk, i1 = i0 + chunk < m ? i0 + chunk : m;
+            if (i0 >= i1) continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, n, k, 1.0f, q->a + (size_t)i0 * k, k, q->b,
+                        n, 0.0f, q->c + (size_t)i0 * n, n);
+            for (int i = i0; i < i1; ++i) bias_act_run(q->c + (size_t)i * n, (size_t)n, q->bias[i], q->act);
+        }
+    }
+}
+
+static void gemm_bias_act(float *c, const float *a, const float *b, int m, int n, int k, const float *bias,
+                          ACTIVATION act, gc_pool *pool)
+{
+    int parts = pool ? pool->threads : 1;
+    gemm_args q = {c, a, b, bias, m, n, k, parts, act};
+    if (pool) gc_pool_for(pool, (size_t)parts, (size_t)m * n * k / (size_t)parts / 8, gemm_body, &q);
+    else gemm_body(&q, 0, 1);
+}
+
+/* ---- layers ------------------------------------------------------------- */
+
+static void conv_forward(const layer *l, const float *in, float *workspace, const float *wt, const float *bias,
+                         gc_pool *pool)
+{
+    int g = l->groups, m = l->n / g, cg = l->c / g;
+    int k = l->size * l->size * cg, n = l->out_w * l->out_h;
+    if (cg == 1 && m == 1) {
+        gc_fwd_depthwise(l->output, in, wt, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, pool);
+        gc_fwd_bias_act(l->output, bias, l->n, n, l->activation, pool);
+        return;
+    }
+    for (int j = 0; j < g; ++j) {
+        const float *im = in + (size_t)j * cg * l->h * l->w;
+        const float *b = im;
+        /* Darknet multiplies a 1x1 convolution's input directly (no im2col). */
+        if (l->size != 1) {
+            gc_fwd_im2col(workspace, im, cg, l->h, l->w, l->size, l->stride, l->pad, pool);
+            b = workspace;
+        }
+        gemm_bias_act(l->output + (size_t)j * m * n, wt + (size_t)j * m * k, b, m, n, k, bias + (size_t)j * m,
+                      l->activation, pool);
+    }
+}
+
+/* Darknet's [shortcut]: out = in; out[minc, minh, minw] = alpha*out +
+ * beta*add (add sampled with stride w1/w2, out with w2/w1); out = act(out). */
+typedef struct shortcut_args {
+    const layer *l;
+    const float *in, *add;
+} shortcut_args;
+
+static void shortcut_body(void *raw, size_t k0, size_t k1)
+{
+    const shortcut_args *q = raw;
+    const layer *l = q->l;
+    int w1 = l->w, h1 = l->h, c1 = l->c, w2 = l->out_w, h2 = l->out_h, c2 = l->out_c;
+    int stride = w1 / w2 < 1 ? 1 : w1 / w2, sample = w2 / w1 < 1 ? 1 : w2 / w1;
+    int minw = w1 < w2 ? w1 : w2, minh = h1 < h2 ? h1 : h2, minc = c1 < c2 ? c1 : c2;
+    size_t plane = (size_t)w2 * h2;
+    float s1 = l->alpha, s2 = l->beta;
+    for (size_t k = k0; k < k1; ++k) {
+        float *o = l->output + k * plane;
+        const float *x = q->in + k * plane;
+        if ((int)k < minc && w1 == w2 && h1 == h2) {
+            const float *y = q->add + k * plane;
+            for (size_t i = 0; i < plane; ++i) o[i] = s1 * x[i] + s2 * y[i];
+        } else {
+            memcpy(o, x, plane * sizeof *o);
+            if ((int)k < minc)
+                for (int j = 0; j < minh; ++j)
+                    for (int i = 0; i < minw; ++i) {
+                        size_t oi = (size_t)i * sample + (size_t)w2 * (size_t)(j * sample);
+                        size_t ai = (size_t)i * stride + (size_t)w1 * ((size_t)j * stride + (size_t)h1 * k);
+                        o[oi] = s1 * o[oi] + s2 * q->add[ai];
+                    }
+        }
+        bias_act_run(o, plane, 0.f, l->activation);
+    }
+    (void)c2;
+}
+
+static void shortcut_forward(const layer *l, const float *in, const float *add, gc_pool *pool)
+{
+    shortcut_args q = {l, in, add};
+    gc_pool_for(pool, (size_t)l->out_c, (size_t)l->out_w * l->out_h, shortcut_body, &q);
+}
+
+/* [upsample]: out[k][y][x] = scale * in[k][y/s][x/s]; reversed (stride < 0 in
+ * the cfg): out[k][y/s][x/s] = sum of scale * in[k][y][x]. */
+static void upsample_body(void *raw, size_t k0, size_t k1)
+{
+    const shortcut_args *q = raw;
+    const layer *l = q->l;
+    int s = l->stride;
+    for (size_t k = k0; k < k1; ++k) {
+        if (!l->reverse) {
+            int w = l->w, h = l->h, ow = w * s;
+            const float *src = q->in + k * w * h;
+            float *dst = l->output + k * w * h * s * s;
+            for (int y = 0; y < h * s; ++y) {
+                const float *srow = src + (size_t)(y / s) * w;
+                float *drow = dst + (size_t)y * ow;
+                for (int x = 0; x < ow; ++x) drow[x] = l->scale * srow[x / s];
+            }
+        } else {
+            int w = l->out_w, h = l->out_h, iw = w * s;
+            float *dst = l->output + k * w * h;
+            const float *src = q->in + k * w * h * s * s;
+            memset(dst, 0, (size_t)w * h * sizeof *dst);
+            for (int y = 0; y < h * s; ++y)
+                for (int x = 0; x < iw; ++x) dst[(y / s) * w + x / s] += l->scale * src[(size_t)y * iw + x];
+        }
+    }
+}
+
+static void upsample_forward(const layer *l, const float *in, gc_pool *pool)
+{
+    shortcut_args q = {l, in, NULL};
+    gc_pool_for(pool, (size_t)l->c, (size_t)l->outputs / (size_t)l->c, upsample_body, &q);
+}
+
+/* [route]: the inputs' outputs one after the other, copied in blocks so that
+ * one large input uses every core. */
+#define GC_ROUTE_BLOCK 16384
+
+typedef struct route_args {
+    float *dst;
+    const float *src;
+    size_t len;
+} route_args;
+
+static void route_body(void *raw, size_t b0, size_t b1)
+{
+    const route_args *q = raw;
+    size_t a = b0 * GC_ROUTE_BLOCK, e = b1 * GC_ROUTE_BLOCK < q->len ? b1 * GC_ROUTE_BLOCK : q->len;
+    memcpy(q->dst + a, q->src + a, (e - a) * sizeof *q->dst);
+}
+
+static void route_forward(const layer *l, const network *net, gc_pool *pool)
+{
+    size_t offset = 0;
+    for (int i = 0; i < l->n; ++i) {
+        route_args q = {l->output + offset, net->layers[l->input_layers[i]].output, (size_t)l->input_sizes[i]};
+        gc_pool_for(pool, (q.len + GC_ROUTE_BLOCK - 1) / GC_ROUTE_BLOCK, GC_ROUTE_BLOCK, route_body, &q);
+        offset += q.len;
+    }
+}
+
+void gc_forward_layer(layer l, network net)
+{
+    gc_fwd *f = find_active(net.layers);
+    assert(f && "gc_forward_layer called on a network without an installed gc_fwd");
+    int i = net.index;
+    assert(i >= 0 && i < f->n && net.batch == 1);
+    switch (l.type) {
+    case CONVOLUTIONAL:
+        assert(f->weights[i] && f->biases[i]);
+        conv_forward(&l, net.input, net.workspace, f->weights[i], f->biases[i], &f->pool);
+        break;
+    case MAXPOOL:
+        gc_fwd_maxpool(l.output, l.indexes, net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
+                       &f->pool);
+        break;
+    case SHORTCUT:
+        shortcut_forward(&l, net.input, net.layers[l.index].output, &f->pool);
+        break;
+    case UPSAMPLE:
+        upsample_forward(&l, net.input, &f->pool);
+        break;
+    case ROUTE:
+        route_forward(&l, &net, &f->pool);
+        break;
+    default:
+        assert(!"gc_forward_layer: layer type not handled");
+    }
+}
+
+/* ---- context -------------------------------------------------------------- */
+
+/* Batch norm folded into a copy of the convolution (see the header):
+ * s = scale / (sqrt(var) + .000001f), w' = w s, b' = bias - mean s. */
+static void fold_conv(const layer *l, float *w, float *b)
+{
+    size_t per = (size_t)l->nweights / (size_t)l->n;
+    for (int o = 0; o < l->n; ++o) {
+        if (l->batch_normalize) {
+            double s = (double)l->scales[o] / (sqrt((double)l->rolling_variance[o]) + .000001f);
+            for (size_t q = 0; q < per; ++q) w[o * per + q] = (float)(l->weights[o * per + q] * s);
+            b[o] = (float)((double)l->biases[o] - (double)l->rolling_mean[o] * s);
+        } else {
+            memcpy(w + o * per, l->weights + o * per, per * sizeof *w);
+            b[o] = l->biases[o];
+        }
+    }
+}
+
+int gc_fwd_init(gc_fwd *f, network *net, gc_err *e)
+{
+    memset(f, 0, sizeof *f);
+    if (!net || net->n <= 0) return gc_fail(e, "network has no layers");
+    if (net->batch != 1)
+        return gc_fail(e, "network batch is %d; the forward needs batch 1 (set_batch_network)", net->batch);
+    f->net = net;
+    f->n = net->n;
+    f->saved = calloc((size_t)f->n, sizeof *f->saved);
+    f->weights = calloc((size_t)f->n, sizeof *f->weights);
+    f->biases = calloc((size_t)f->n, sizeof *f->biases);
+    if (!f->saved || !f->weights || !f->biases) goto oom;
+    gc_err pe;
+    (void)gc_pool_init(&f->pool, 0, &pe); /* a failure leaves one thread: slower, not wrong */
+    f->pool_ready = 1;
+    for (int i = 0; i < f->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL || !gc_forward_handles(l)) continue;
+        f->weights[i] = malloc((size_t)l->nweights * sizeof(float));
+        f->biases[i] = malloc((size_t)l->n * sizeof(float));
+        if (!f->weights[i] || !f->biases[i]) goto oom;
+    }
+    return 0;
+oom:
+    gc_fwd_free(f);
+    return gc_fail(e, "out of memory for the folded weights of %d layers", net->n);
+}
+
+void gc_fwd_free(gc_fwd *f)
+{
+    if (f->installed) gc_fwd_remove(f);
+    for (int i = 0; i < f->n; ++i) {
+        if (f->weights) free(f->weights[i]);
+        if (f->biases) free(f->biases[i]);
+    }
+    free(f->weights);
+    free(f->biases);
+    free(f->saved);
+    if (f->pool_ready) gc_pool_free(&f->pool);
+    memset(f, 0, sizeof *f);
+}
+
+void gc_fwd_install(gc_fwd *f)
+{
+    assert(f->net && !f->installed);
+    assert(!find_active(f->net->layers) && "one gc_fwd per network");
+    int slot = -1;
+    for (int i = 0; i < GC_FWD_MAX_ACTIVE && slot < 0; ++i)
+        if (!active[i]) slot = i;
+    assert(slot >= 0 && "too many networks with the plugin's forward at once");
+    if (n_active() == 0) {
+        blas_threads_before = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+    }
+    active[slot] = f;
+    for (int i = 0; i < f->n; ++i) {
+        layer *l = &f->net->layers[i];
+        f->saved[i] = l->forward;
+        if (!gc_forward_handles(l)) continue;
+        /* Folded here, not at init: the weights are final once the hooks go in. */
+        if (l->type == CONVOLUTIONAL) fold_conv(l, f->weights[i], f->biases[i]);
+        l->forward = gc_forward_layer;
+    }
+    f->installed = 1;
+}
+
+void gc_fwd_remove(gc_fwd *f)
+{
+    assert(f->installed);
+    for (int i = 0; i < f->n; ++i) f->net->layers[i].forward = f->saved[i];
+    for (int i = 0; i < GC_FWD_MAX_ACTIVE; ++i)
+        if (active[i] == f) active[i] = NULL;
+    if (n_active() == 0) openblas_set_num_threads(blas_threads_before);
+    f->installed = 0;
+}

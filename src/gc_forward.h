@@ -1,0 +1,82 @@
+/* gc_forward: the plugin's own inference forward for the layers where
+ * Darknet's CPU forward is slow (single-threaded im2col, batch norm, bias,
+ * activation, maxpool, shortcut, upsample and route loops).
+ *
+ * Batch norm at inference is the affine map
+ *   y = scale * (x - mean) / (sqrt(var) + .000001f) + bias
+ * (Darknet's normalize_cpu), so it folds into the convolution once, at
+ * install: w' = w * s, b' = bias - mean * s with s = scale / (sqrt(var) +
+ * .000001f) per output channel (computed in double, as Darknet does). The
+ * folded copies live in a gc_fwd; Darknet's own weights, scales and rolling
+ * statistics are never written, so gc_backward still reads exact values.
+ *
+ * Every kernel writes exactly what the backward reads afterwards: l.output
+ * (post-activation) and, for [maxpool], l.indexes. l.x (batch norm's copy of
+ * the pre-normalised output, read only when training) is not filled.
+ *
+ * Threads: a gc_pool over the cores (workers sleep between loops); GEMMs are
+ * split between its threads, each calling a single-threaded cblas_sgemm, so
+ * OpenBLAS's own worker threads stay asleep (not spinning in sched_yield)
+ * while the forward is installed. pool may be NULL in the kernels (serial).
+ * Nothing is allocated per call: the im2col buffer is Darknet's net.workspace. */
+#ifndef GC_FORWARD_H
+#define GC_FORWARD_H
+
+#include "darknet.h"
+#include "gc_common.h"
+#include "gc_pool.h"
+
+typedef void (*gc_forward_fn)(struct layer, struct network);
+
+typedef struct gc_fwd {
+    network *net;
+    int n;
+    gc_forward_fn *saved;  /* original forward slots, while installed */
+    float **weights;       /* per layer: folded conv weights, or NULL (not ours) */
+    float **biases;        /* per layer: folded conv biases, or NULL */
+    gc_pool pool;          /* the kernels' threads (sleeping between loops) */
+    int pool_ready;
+    int installed;
+} gc_fwd;
+
+/* 1 if gc_forward_layer() computes layer l itself (else Darknet's slot stays). */
+int gc_forward_handles(const layer *l);
+
+/* Allocates the folded copies of every handled convolution's weights (net
+ * must have batch 1). Error (out of memory) leaves f empty. */
+int gc_fwd_init(gc_fwd *f, network *net, gc_err *e);
+/* Removes the slots if installed, frees the copies. */
+void gc_fwd_free(gc_fwd *f);
+
+/* Folds batch norm into the copies (from the weights as they are now),
+ * installs gc_forward_layer() into the forward slot of each handled layer and
+ * sets OpenBLAS to one thread; removal restores both exactly. At most
+ * GC_FWD_MAX_ACTIVE networks at once (asserted). */
+#define GC_FWD_MAX_ACTIVE 8
+void gc_fwd_install(gc_fwd *f);
+void gc_fwd_remove(gc_fwd *f);
+
+/* The slot function. Same contract as Darknet's forward slots (net.index is
+ * the layer, net.input the previous layer's output). */
+void gc_forward_layer(layer l, network net);
+
+/* ---- kernels on raw arrays (exposed for the tests) ---- */
+
+/* out[c][i] = act(out[c][i] + bias[c]) for c < channels, i < spatial. */
+void gc_fwd_bias_act(float *out, const float *bias, int channels, int spatial, ACTIVATION a, gc_pool *pool);
+
+/* Darknet's im2col_cpu: col[(c*k + ky)*k + kx][oy*ow + ox] =
+ * im[c][oy*stride - pad + ky][ox*stride - pad + kx] (0 outside). */
+void gc_fwd_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool);
+
+/* Depthwise convolution (one filter per channel), no bias:
+ * out[c][oy][ox] = sum_{ky,kx} wt[c][ky][kx] * in[c][oy*s-pad+ky][ox*s-pad+kx]. */
+void gc_fwd_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
+                      int pad, int out_h, int out_w, gc_pool *pool);
+
+/* Darknet's maxpool: out and the flat input index of each maximum (first one
+ * wins on ties; -1 where the window is all padding). */
+void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
+                    int out_h, int out_w, gc_pool *pool);
+
+#endif

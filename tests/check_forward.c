@@ -1,0 +1,491 @@
+/* gc_forward: the plugin's own forward equals Darknet's, layer by layer.
+ *
+ * For each network, Darknet's own forward (no hooks) runs first and every
+ * layer's output (and maxpool's arg-max indexes) is kept. Then, with the
+ * hooks installed, each layer the plugin handles is run ALONE through its new
+ * slot on Darknet's own input to that layer, and compared:
+ * - convolutions against Darknet and against an independent direct
+ *   convolution in double (no im2col, batch norm applied as Darknet's formula,
+ *   not folded). Tolerance: the forward error bound of a K-term dot product,
+ *   |err| <= K eps sum|w||x| (Higham, Accuracy and Stability, 3.5), on both
+ *   sides, plus the folding: s = scale/(sqrt(var)+1e-6) multiplied into each
+ *   weight and mean*s into the bias, each one more rounding:
+ *     tol = (K + 8) eps (|s| sum|w||x| + |s mean| + |bias|) + 2 eps |y|
+ *   (the activations used are 1-Lipschitz or less);
+ * - maxpool, shortcut, upsample and route: the same float operations as
+ *   Darknet, so within 2 eps |y|, and maxpool's indexes exactly.
+ * Then the whole forward runs through the new slots and every layer's output
+ * must stay within 1e-4 |y| + 1e-5 max|layer| of Darknet's (the bench_equiv
+ * tolerance: the per-layer differences above, carried through the net).
+ * Darknet's weights, scales and statistics must be bit-identical afterwards,
+ * and the slots and OpenBLAS's thread count restored. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "activations.h"
+#include "gc_fixture.h"
+#include "gc_forward.h"
+#include "gc_hooks.h"
+#include "gc_model.h"
+#include "gc_pool.h"
+#include "gc_tests.h"
+
+#define EPS ((double)FLT_EPSILON)
+
+/* How many layers of each kind were checked alone (over a whole test). */
+typedef struct coverage {
+    int conv, conv_bn, grouped, depthwise, strided, maxpool, shortcut, upsample, route;
+} coverage;
+
+static double act_ref(double v, ACTIVATION a)
+{
+    switch (a) {
+    case LINEAR: return v;
+    case LEAKY: return v > 0 ? v : .1 * v;
+    case RELU: return v > 0 ? v : 0;
+    case LOGISTIC: return 1. / (1. + exp(-v));
+    default: return activate((float)v, a);
+    }
+}
+
+/* Direct convolution in double from Darknet's own (unfolded) parameters;
+ * mag[j] gets the magnitude the rounding error scales with. */
+static void conv_reference(const layer *l, const float *x, double *y, double *mag)
+{
+    int g = l->groups, cg = l->c / g, m = l->n / g;
+    for (int o = 0; o < l->n; ++o) {
+        int grp = o / m;
+        double s = 1, mean = 0;
+        if (l->batch_normalize) {
+            s = (double)l->scales[o] / (sqrt((double)l->rolling_variance[o]) + .000001f);
+            mean = l->rolling_mean[o];
+        }
+        for (int oy = 0; oy < l->out_h; ++oy)
+            for (int ox = 0; ox < l->out_w; ++ox) {
+                double sum = 0, abssum = 0;
+                for (int ci = 0; ci < cg; ++ci)
+                    for (int ky = 0; ky < l->size; ++ky)
+                        for (int kx = 0; kx < l->size; ++kx) {
+                            int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                            if (iy < 0 || iy >= l->h || ix < 0 || ix >= l->w) continue;
+                            double wv = l->weights[((size_t)o * cg + ci) * l->size * l->size + ky * l->size + kx];
+                            double xv = x[((size_t)(grp * cg + ci) * l->h + iy) * l->w + ix];
+                            sum += wv * xv;
+                            abssum += fabs(wv * xv);
+                        }
+                double v = (sum - mean) * s + l->biases[o];
+                size_t j = ((size_t)o * l->out_h + oy) * l->out_w + ox;
+                y[j] = act_ref(v, l->activation);
+                mag[j] = fabs(s) * abssum + fabs(s * mean) + fabs((double)l->biases[o]);
+            }
+    }
+}
+
+typedef struct snapshot {
+    float **p;
+    size_t *n;
+    int count;
+} snapshot;
+
+/* Copies of every parameter array the backward reads. */
+static void snapshot_take(const network *net, snapshot *s)
+{
+    s->count = net->n * 5;
+    s->p = calloc((size_t)s->count, sizeof *s->p);
+    s->n = calloc((size_t)s->count, sizeof *s->n);
+    ck_assert(s->p && s->n);
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL) continue;
+        const float *src[5] = {l->weights, l->biases, l->scales, l->rolling_mean, l->rolling_variance};
+        size_t len[5] = {(size_t)l->nweights, (size_t)l->n, (size_t)l->n, (size_t)l->n, (size_t)l->n};
+        for (int k = 0; k < 5; ++k) {
+            if (!src[k] || (k >= 2 && !l->batch_normalize)) continue;
+            s->p[i * 5 + k] = malloc(len[k] * sizeof(float));
+            ck_assert_ptr_nonnull(s->p[i * 5 + k]);
+            memcpy(s->p[i * 5 + k], src[k], len[k] * sizeof(float));
+            s->n[i * 5 + k] = len[k];
+        }
+    }
+}
+
+static void snapshot_check_free(const network *net, snapshot *s, const char *name)
+{
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        const float *now[5] = {l->weights, l->biases, l->scales, l->rolling_mean, l->rolling_variance};
+        for (int k = 0; k < 5; ++k) {
+            if (!s->p[i * 5 + k]) continue;
+            ck_assert_msg(!memcmp(s->p[i * 5 + k], now[k], s->n[i * 5 + k] * sizeof(float)),
+                          "%s layer %d: Darknet's parameter array %d changed", name, i, k);
+            free(s->p[i * 5 + k]);
+        }
+    }
+    free(s->p);
+    free(s->n);
+}
+
+static void check_network(network *net, const char *name, unsigned seed, coverage *cov)
+{
+    layer *L = net->layers;
+    float *x = malloc((size_t)net->inputs * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    unsigned st = seed;
+    for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
+
+    /* Darknet's own forward: the reference. */
+    network_predict(net, x);
+    float **ref = calloc((size_t)net->n, sizeof *ref);
+    int **ref_idx = calloc((size_t)net->n, sizeof *ref_idx);
+    gc_forward_fn *slots = calloc((size_t)net->n, sizeof *slots);
+    ck_assert(ref && ref_idx && slots);
+    for (int i = 0; i < net->n; ++i) {
+        slots[i] = L[i].forward;
+        if (!L[i].output) continue;
+        ref[i] = malloc((size_t)L[i].outputs * sizeof(float));
+        ck_assert_ptr_nonnull(ref[i]);
+        memcpy(ref[i], L[i].output, (size_t)L[i].outputs * sizeof(float));
+        if (L[i].type == MAXPOOL) {
+            ref_idx[i] = malloc((size_t)L[i].outputs * sizeof(int));
+            ck_assert_ptr_nonnull(ref_idx[i]);
+            memcpy(ref_idx[i], L[i].indexes, (size_t)L[i].outputs * sizeof(int));
+        }
+    }
+    snapshot snap;
+    snapshot_take(net, &snap);
+    int blas_threads = openblas_get_num_threads();
+
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+
+    /* Each handled layer alone, on Darknet's own input to it. */
+    int alone = 0;
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &L[i];
+        if (!gc_forward_handles(l)) {
+            ck_assert_msg(l->forward == slots[i], "%s layer %d: a slot the plugin does not handle changed", name, i);
+            continue;
+        }
+        ck_assert_msg(l->forward == gc_forward_layer, "%s layer %d: slot not installed", name, i);
+        network sub = *net;
+        sub.index = i;
+        sub.input = i ? L[i - 1].output : x;
+        sub.train = 0;
+        memset(l->output, 0x7f, (size_t)l->outputs * sizeof(float)); /* stale values must not survive */
+        l->forward(*l, sub);
+        ++alone;
+        size_t n = (size_t)l->outputs;
+        if (l->type == CONVOLUTIONAL) {
+            double *y = malloc(n * sizeof *y), *mag = malloc(n * sizeof *mag);
+            ck_assert(y && mag);
+            conv_reference(l, sub.input, y, mag);
+            double k = (double)l->size * l->size * (l->c / l->groups);
+            int darknet_1x1_quirk = l->size == 1 && (l->stride != 1 || l->pad != 0);
+            /* worst element first, one assertion per layer (Check reports
+             * every assertion to its parent process) */
+            size_t bad_d = n, bad_r = n;
+            double tol_d = 0, tol_r = 0;
+            for (size_t j = 0; j < n; ++j) {
+                double tol = (k + 8) * EPS * mag[j] + 2 * EPS * fabs(y[j]) + 1e-30;
+                if (bad_d == n && !(fabs((double)l->output[j] - ref[i][j]) <= 2 * tol)) bad_d = j, tol_d = 2 * tol;
+                if (bad_r == n && !darknet_1x1_quirk && !(fabs((double)l->output[j] - y[j]) <= tol))
+                    bad_r = j, tol_r = tol;
+            }
+            ck_assert_msg(bad_d == n,
+                          "%s layer %d (conv %dx%d/%d groups %d bn %d): output %zu is %.9g, Darknet's %.9g (tol %.3g)",
+                          name, i, l->size, l->size, l->stride, l->groups, l->batch_normalize, bad_d,
+                          l->output[bad_d < n ? bad_d : 0], ref[i][bad_d < n ? bad_d : 0], tol_d);
+            ck_assert_msg(bad_r == n, "%s layer %d: output %zu is %.9g, the direct convolution's %.9g (tol %.3g)", name,
+                          i, bad_r, l->output[bad_r < n ? bad_r : 0], y[bad_r < n ? bad_r : 0], tol_r);
+            free(y);
+            free(mag);
+            ++cov->conv;
+            cov->conv_bn += l->batch_normalize;
+            cov->grouped += l->groups > 1 && l->groups < l->c;
+            cov->depthwise += l->groups > 1 && l->groups == l->c && l->groups == l->n;
+            cov->strided += l->stride > 1;
+        } else {
+            size_t bad = n;
+            for (size_t j = 0; j < n && bad == n; ++j)
+                if (!(fabs((double)l->output[j] - ref[i][j]) <= 2 * EPS * fabs(ref[i][j]))) bad = j;
+            ck_assert_msg(bad == n, "%s layer %d (%s): output %zu is %.9g, Darknet's %.9g", name, i,
+                          l->type == MAXPOOL ? "maxpool" : l->type == SHORTCUT ? "shortcut"
+                                                       : l->type == UPSAMPLE ? "upsample" : "route",
+                          bad, l->output[bad < n ? bad : 0], ref[i][bad < n ? bad : 0]);
+            if (l->type == MAXPOOL) {
+                ck_assert_msg(!memcmp(l->indexes, ref_idx[i], n * sizeof(int)), "%s layer %d: maxpool indexes differ",
+                              name, i);
+                ++cov->maxpool;
+            }
+            cov->shortcut += l->type == SHORTCUT;
+            cov->upsample += l->type == UPSAMPLE;
+            cov->route += l->type == ROUTE;
+        }
+        memcpy(l->output, ref[i], n * sizeof(float)); /* the next layer reads Darknet's values */
+    }
+    ck_assert_msg(alone > 0, "%s: no layer was run through the plugin's forward", name);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
+
+    /* The whole forward through the new slots. Recurrent layers keep state
+     * between calls (a second forward differs by design): such nets are
+     * compared whole by bench_equiv, against stock Darknet's first forward. */
+    int recurrent = 0;
+    for (int i = 0; i < net->n; ++i)
+        recurrent |= L[i].type == RNN || L[i].type == GRU || L[i].type == LSTM || L[i].type == CRNN;
+    for (int i = 0; i < net->n; ++i)
+        if (L[i].output) memset(L[i].output, 0, (size_t)L[i].outputs * sizeof(float));
+    gc_forward(&c, x);
+    for (int i = 0; i < net->n && !recurrent; ++i) {
+        if (!ref[i]) continue;
+        double scale = 0;
+        for (int j = 0; j < L[i].outputs; ++j) scale = fmax(scale, fabs(ref[i][j]));
+        int bad = -1;
+        for (int j = 0; j < L[i].outputs && bad < 0; ++j) {
+            double d = fabs((double)L[i].output[j] - ref[i][j]);
+            if (!(isfinite(L[i].output[j]) && d <= 1e-4 * fabs(ref[i][j]) + 1e-5 * scale + 1e-6)) bad = j;
+        }
+        ck_assert_msg(bad < 0, "%s, whole forward, layer %d: output %d is %.9g, Darknet's %.9g (layer max %g)", name, i,
+                      bad, L[i].output[bad < 0 ? 0 : bad], ref[i][bad < 0 ? 0 : bad], scale);
+    }
+
+    gc_ctx_free(&c);
+    for (int i = 0; i < net->n; ++i)
+        ck_assert_msg(L[i].forward == slots[i], "%s layer %d: forward slot not restored", name, i);
+    ck_assert_int_eq(openblas_get_num_threads(), blas_threads);
+    snapshot_check_free(net, &snap, name);
+    for (int i = 0; i < net->n; ++i) {
+        free(ref[i]);
+        free(ref_idx[i]);
+    }
+    free(ref);
+    free(ref_idx);
+    free(slots);
+    free(x);
+}
+
+static const char *const TINY_CFGS[] = {
+    "tests/cfg/bw_conv_1x1.cfg",    "tests/cfg/bw_conv_act.cfg",         "tests/cfg/bw_conv_bn.cfg",
+    "tests/cfg/bw_conv_groups.cfg", "tests/cfg/bw_conv_pad.cfg",         "tests/cfg/bw_conv_stride.cfg",
+    "tests/cfg/bw_maxpool.cfg",     "tests/cfg/bw_maxpool_odd.cfg",      "tests/cfg/bw_maxpool_spp.cfg",
+    "tests/cfg/bw_route.cfg",       "tests/cfg/bw_shortcut.cfg",         "tests/cfg/bw_shortcut_ab.cfg",
+    "tests/cfg/bw_shortcut_down.cfg", "tests/cfg/bw_shortcut_up.cfg",    "tests/cfg/bw_upsample.cfg",
+    "tests/cfg/bw_upsample_rev.cfg", "tests/cfg/bw_upsample_rev_odd.cfg", "tests/cfg/bw_yolo.cfg",
+    "tests/cfg/clf_bn.cfg",         "tests/cfg/clf_resnet.cfg",          "tests/cfg/det_yolo2.cfg",
+    "tests/cfg/two_branch.cfg",
+};
+
+START_TEST(tiny_cfgs_match_darknet_layer_by_layer)
+{
+    coverage cov = {0};
+    for (size_t i = 0; i < sizeof TINY_CFGS / sizeof TINY_CFGS[0]; ++i) {
+        network *net = gcf_random_network(TINY_CFGS[i], 100 + (unsigned)i);
+        ck_assert_ptr_nonnull(net);
+        check_network(net, TINY_CFGS[i], 7 + (unsigned)i, &cov);
+        free_network(net);
+    }
+    /* every kind of layer and convolution the module has a path for was run */
+    ck_assert_int_gt(cov.conv, 10);
+    ck_assert_int_gt(cov.conv_bn, 0);
+    ck_assert_int_gt(cov.grouped, 0);
+    ck_assert_int_gt(cov.depthwise, 0);
+    ck_assert_int_gt(cov.strided, 0);
+    ck_assert_int_gt(cov.maxpool, 0);
+    ck_assert_int_gt(cov.shortcut, 0);
+    ck_assert_int_gt(cov.upsample, 0);
+    ck_assert_int_gt(cov.route, 0);
+}
+END_TEST
+
+static void check_model(const char *cfg, const char *weights, unsigned seed, coverage *cov)
+{
+    gc_err e = {{0}};
+    network *net = gc_model_load(cfg, weights, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    set_batch_network(net, 1);
+    check_network(net, cfg, seed, cov);
+    free_network(net);
+}
+
+START_TEST(demo_models_match_darknet)
+{
+    coverage cov = {0};
+    check_model("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", 3, &cov);
+    check_model("cfg/fmnist-det.cfg", "cfg/fmnist-det.weights", 4, &cov);
+    ck_assert_int_gt(cov.conv_bn, 3);
+}
+END_TEST
+
+START_TEST(yolov3_tiny_matches_darknet)
+{
+    coverage cov = {0};
+    network *net = gcf_random_network(gcf_darknet_path("cfg/yolov3-tiny.cfg"), 5);
+    ck_assert_ptr_nonnull(net);
+    check_network(net, "yolov3-tiny", 9, &cov);
+    free_network(net);
+    ck_assert_int_eq(cov.maxpool, 6);
+    ck_assert_int_eq(cov.upsample, 1);
+}
+END_TEST
+
+/* gcf_shared_model's result is a static buffer: copy before the next call. */
+static int shared_model(const char *rel, char *buf, size_t cap)
+{
+    const char *p = gcf_shared_model(rel);
+    if (!p) return 0;
+    snprintf(buf, cap, "%s", p);
+    return 1;
+}
+
+START_TEST(real_models_match_darknet)
+{
+    char cfg[4096], weights[4096];
+    coverage cov = {0};
+    if (shared_model("yolo-fastest/yolo-fastest-1.1.cfg", cfg, sizeof cfg) &&
+        shared_model("yolo-fastest/yolo-fastest-1.1.weights", weights, sizeof weights)) {
+        check_model(cfg, weights, 6, &cov);
+        ck_assert_int_gt(cov.depthwise, 10); /* the real depthwise convolutions ran */
+    }
+    if (shared_model("tiny-darknet/tiny.cfg", cfg, sizeof cfg) &&
+        shared_model("tiny-darknet/tiny.weights", weights, sizeof weights))
+        check_model(cfg, weights, 8, &cov);
+}
+END_TEST
+
+/* A wrong kernel is caught: a folded bias off by one part in 1e3 fails. */
+START_TEST(the_check_catches_a_wrong_fold)
+{
+    network *net = gcf_random_network("tests/cfg/bw_conv_bn.cfg", 3);
+    ck_assert_ptr_nonnull(net);
+    float *x = malloc((size_t)net->inputs * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    unsigned st = 1;
+    for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
+    int li = -1;
+    for (int i = 0; i < net->n && li < 0; ++i)
+        if (net->layers[i].type == CONVOLUTIONAL && net->layers[i].batch_normalize) li = i;
+    ck_assert_int_ge(li, 0);
+    network_predict(net, x);
+    layer *l = &net->layers[li];
+    float *ref = malloc((size_t)l->outputs * sizeof *ref);
+    ck_assert_ptr_nonnull(ref);
+    memcpy(ref, l->output, (size_t)l->outputs * sizeof *ref);
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+    c.fwd.biases[li][0] += 1e-3f * (fabsf(c.fwd.biases[li][0]) + 1);
+    gc_forward(&c, x);
+    double worst = 0;
+    for (int j = 0; j < l->out_w * l->out_h; ++j) worst = fmax(worst, fabs((double)l->output[j] - ref[j]));
+    ck_assert_msg(worst > 1e-4, "a perturbed bias went unnoticed (%g)", worst);
+    gc_ctx_free(&c);
+    free(ref);
+    free(x);
+    free_network(net);
+}
+END_TEST
+
+/* ---- gc_pool ---- */
+
+typedef struct mark_args {
+    int *hits;
+} mark_args;
+
+static void mark(void *raw, size_t b, size_t e)
+{
+    mark_args *a = raw;
+    for (size_t i = b; i < e; ++i) a->hits[i]++;
+}
+
+START_TEST(pool_covers_every_item_once)
+{
+    gc_pool p;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_pool_init(&p, 3, &e), 0);
+    ck_assert_int_eq(p.threads, 3);
+    static int hits[100003];
+    const size_t counts[] = {0, 1, 2, 3, 7, 1000, 100003};
+    for (int rep = 0; rep < 50; ++rep)
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; ++k) {
+            memset(hits, 0, sizeof hits);
+            mark_args a = {hits};
+            gc_pool_for(&p, counts[k], 1000, mark, &a); /* cost forces the threads */
+            size_t wrong = 0;
+            for (size_t i = 0; i < sizeof hits / sizeof hits[0]; ++i) wrong += hits[i] != (i < counts[k]);
+            ck_assert_msg(wrong == 0, "count %zu: %zu items run a wrong number of times", counts[k], wrong);
+        }
+    gc_pool_free(&p);
+    ck_assert_int_eq(gc_pool_init(&p, 1, &e), 0); /* one thread: inline, no workers */
+    ck_assert_ptr_null(p.workers);
+    memset(hits, 0, sizeof hits);
+    mark_args a = {hits};
+    gc_pool_for(&p, 10, 1 << 20, mark, &a);
+    for (int i = 0; i < 10; ++i) ck_assert_int_eq(hits[i], 1);
+    gc_pool_free(&p);
+}
+END_TEST
+
+/* The kernels on hand-worked arrays. */
+START_TEST(kernels_hand_worked)
+{
+    /* 1 channel 3x3, 2x2 maxpool stride 1 pad 1 (Darknet: offset -0): the
+     * last row/column windows are clipped; ties keep the first index. */
+    const float in[9] = {1, 5, 2, 5, 0, 3, 4, 4, 4};
+    float out[9];
+    int idx[9];
+    gc_fwd_maxpool(out, idx, in, 1, 3, 3, 2, 1, 1, 3, 3, NULL);
+    const float want[9] = {5, 5, 3, 5, 4, 4, 4, 4, 4};
+    const int want_i[9] = {1, 1, 5, 3, 7, 8, 6, 7, 8};
+    for (int i = 0; i < 9; ++i) {
+        ck_assert_float_eq(out[i], want[i]);
+        ck_assert_int_eq(idx[i], want_i[i]);
+    }
+    /* im2col of a 1x2x2 image, 3x3 kernel, pad 1: row (ky,kx) is the image
+     * shifted by (ky-1, kx-1) with zeros outside. */
+    const float im[4] = {1, 2, 3, 4};
+    float col[36];
+    gc_fwd_im2col(col, im, 1, 2, 2, 3, 1, 1, NULL);
+    const float r0[4] = {0, 0, 0, 1}, r4[4] = {1, 2, 3, 4}, r8[4] = {4, 0, 0, 0};
+    for (int i = 0; i < 4; ++i) {
+        ck_assert_float_eq(col[i], r0[i]);
+        ck_assert_float_eq(col[16 + i], r4[i]);
+        ck_assert_float_eq(col[32 + i], r8[i]);
+    }
+    /* depthwise 3x3 of all ones = the 3x3 box sum */
+    const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float dw[4];
+    gc_fwd_depthwise(dw, im, ones, 1, 2, 2, 3, 1, 1, 2, 2, NULL);
+    for (int i = 0; i < 4; ++i) ck_assert_float_eq(dw[i], 10);
+    /* bias + leaky */
+    float v[4] = {-1, 0, 1, 2};
+    const float b[2] = {0.5f, -1.5f};
+    gc_fwd_bias_act(v, b, 2, 2, LEAKY, NULL);
+    ck_assert_float_eq_tol(v[0], -0.05f, 1e-7);
+    ck_assert_float_eq(v[1], 0.5f);
+    ck_assert_float_eq_tol(v[2], -0.05f, 1e-7);
+    ck_assert_float_eq(v[3], 0.5f);
+}
+END_TEST
+
+Suite *suite_forward(void)
+{
+    Suite *s = suite_create("forward");
+    TCase *t = tcase_create("forward");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, kernels_hand_worked);
+    tcase_add_test(t, pool_covers_every_item_once);
+    tcase_add_test(t, the_check_catches_a_wrong_fold);
+    tcase_add_test(t, tiny_cfgs_match_darknet_layer_by_layer);
+    tcase_add_test(t, demo_models_match_darknet);
+    tcase_add_test(t, yolov3_tiny_matches_darknet);
+    tcase_add_test(t, real_models_match_darknet);
+    suite_add_tcase(s, t);
+    return s;
+}
