@@ -1,5 +1,7 @@
 #include "gc_model.h"
 
+#include "gc_cfgcheck.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,55 +24,6 @@ int gc_check_readable(const char *path, const char *what, gc_err *e)
     if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
     fclose(f);
     return 0;
-}
-
-/* Section names Darknet's parser knows (string_to_layer_type in parser.c). */
-static const char *const known_sections[] = {
-    "net", "network", "shortcut", "crop", "cost", "detection", "region", "yolo", "iseg",
-    "local", "conv", "convolutional", "deconv", "deconvolutional", "activation", "logistic",
-    "l2norm", "crnn", "gru", "lstm", "rnn", "conn", "connected", "max", "maxpool", "reorg",
-    "avg", "avgpool", "dropout", "lrn", "normalization", "batchnorm", "soft", "softmax",
-    "route", "upsample",
-};
-
-/* Checks what would make Darknet's parser misbehave before it runs: the
- * first section must be [net], every section must be known, and there must
- * be at least one layer. */
-static int scan_cfg(const char *cfg, gc_err *e)
-{
-    FILE *f = fopen(cfg, "r");
-    if (!f) return gc_fail(e, "cfg file %s: %s", cfg, strerror(errno));
-    char line[4096];
-    int lineno = 0, sections = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        ++lineno;
-        char *s = line;
-        while (isspace((unsigned char)*s)) ++s;
-        if (*s != '[') continue;
-        char *end = strchr(s, ']');
-        if (!end) {
-            rc = gc_fail(e, "cfg file %s line %d: unterminated section header", cfg, lineno);
-            break;
-        }
-        *end = '\0';
-        const char *name = s + 1;
-        size_t k, nk = sizeof known_sections / sizeof known_sections[0];
-        for (k = 0; k < nk; ++k)
-            if (strcmp(name, known_sections[k]) == 0) break;
-        if (k == nk) {
-            rc = gc_fail(e, "cfg file %s line %d: unknown section [%s]", cfg, lineno, name);
-            break;
-        }
-        if (sections == 0 && strcmp(name, "net") != 0 && strcmp(name, "network") != 0) {
-            rc = gc_fail(e, "cfg file %s line %d: first section must be [net], not [%s]", cfg, lineno, name);
-            break;
-        }
-        ++sections;
-    }
-    fclose(f);
-    if (rc == 0 && sections == 0) rc = gc_fail(e, "cfg file %s has no [net] section", cfg);
-    if (rc == 0 && sections == 1) rc = gc_fail(e, "cfg file %s has no layers", cfg);
-    return rc;
 }
 
 /* Darknet's parser asserts, exits or crashes on many malformed cfgs (a route
@@ -212,7 +165,7 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
 {
     if (gc_check_readable(cfg, "cfg", e)) return NULL;
     if (weights && gc_check_readable(weights, "weights", e)) return NULL;
-    if (scan_cfg(cfg, e) || trial_parse(cfg, e)) return NULL;
+    if (gc_cfg_check(cfg, NULL, e) || trial_parse(cfg, e)) return NULL;
     network *net = parse_network_cfg((char *)cfg);
     if (!net) {
         gc_fail(e, "cfg file %s: Darknet could not parse it", cfg);
