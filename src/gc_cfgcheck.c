@@ -411,9 +411,10 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             return kfail(c, "size", "gives an empty output (%lld x %lld) on a %lld x %lld input", ow, oh, in->w, in->h);
         *out = (shape){ow, oh, n, mul(mul(ow, oh), n)};
         long long kern = mul(mul(mul(in->c / groups, n), size), size);
-        if (fits(c, "filters", kern, "the weight count")) return -1;
         *params = k == K_LOCAL ? mul(kern, mul(ow, oh)) : kern;
-        if (fits(c, "filters", *params, "the weight count")) return -1;
+        if (kern > BIG || *params > BIG)
+            return kfail(c, NULL, "filters=%lld x size=%lld x size x %lld input channels%s: the weight count is more "
+                         "than Darknet's int sizes hold", n, size, in->c / groups, k == K_LOCAL ? " x output cells" : "");
         *work = mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
         if (fits(c, "size", *work, "the im2col workspace")) return -1;
         *params += 4 * n;

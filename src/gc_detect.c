@@ -273,6 +273,39 @@ int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count
     return 0;
 }
 
+typedef struct ranked {
+    float prob;
+    int i;
+} ranked;
+
+static int by_prob_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int gc_detections_cap(gc_det *d, int *count, int max)
+{
+    int n = *count;
+    if (max < 0 || n <= max) return 0;
+    ranked *r = malloc((size_t)n * sizeof *r);
+    if (r) {
+        for (int i = 0; i < n; ++i) r[i] = (ranked){d[i].prob, i};
+        qsort(r, (size_t)n, sizeof *r, by_prob_desc);
+        float cut = max > 0 ? r[max - 1].prob : INFINITY;
+        int last = max > 0 ? r[max - 1].i : -1;
+        free(r);
+        int k = 0;
+        for (int i = 0; i < n && k < max; ++i)
+            if (d[i].prob > cut || (d[i].prob == cut && i <= last)) d[k++] = d[i];
+        *count = k;
+    } else {
+        *count = max; /* no memory to rank: keep the first ones */
+    }
+    return n - *count;
+}
+
 /* Adds v * d softmax_j / d t_k over the classes (stride apart) into seed. */
 static void softmax_chain(const float *pr, int j, int classes, int first, int stride, float v, float *seed, int *idx,
                           int *nnz, int cap)

@@ -18,6 +18,7 @@ typedef struct gc_det_opts {
     gc_target target;
     int layers[GC_MAX_LAYERS]; /* as given to -layer: absolute, or negative from the box's head */
     int nlayers;               /* 0: the default rule (gc_detect_default_layer) */
+    int maxboxes;              /* explain at most this many boxes, the most probable (-maxboxes); 0: all */
     gc_explain_opts ex;
     char **names;
     int nnames;

@@ -41,6 +41,7 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
 {
     int w = 0, h = 0;
     if (gc_image_check(image_path, &w, &h, e)) return -1;
+    if (gc_image_fits_net(image_path, w, h, s->net->w, s->net->h, s->net->c, e)) return -1;
     if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
     if (s->orig.data) free_image(s->orig);
     memset(&s->input, 0, sizeof s->input);

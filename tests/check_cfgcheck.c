@@ -118,7 +118,7 @@ START_TEST(conv_rules)
     expect_bad(NET CONV "[convolutional]\nfilters=6\ngroups=4\n", "groups=4", "does not divide filters=6", NULL);
     expect_bad(NET "[convolutional]\nfilters=4\nsize=17\n", "size=17", "empty output", NULL);
     expect_bad(NET "[convolutional]\nfilters=1000000000\nsize=3\n", "filters=1000000000", "weight count", NULL);
-    expect_bad(NET "[convolutional]\nfilters=4\nsize=1000000000\n", "size=1000000000", NULL, NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nsize=1000000000\npad=1\n", "size=1000000000", "weight count", NULL);
     expect_bad(NET "[local]\nfilters=1000000\nsize=3\n", "weight count", NULL, NULL);
     expect_bad(NET "[deconvolutional]\nfilters=4\nsize=2\nstride=2\npadding=20\n", "empty output", NULL, NULL);
     expect_good(NET CONV "[convolutional]\nfilters=8\ngroups=8\nsize=3\npad=1\n");
