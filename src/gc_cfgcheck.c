@@ -365,12 +365,12 @@ static int check_net(cfg *c, shape *in, int *batch_out)
 /* One layer: reads its keys, checks them against its input, gives its output
  * shape and how many floats of parameters it holds. */
 static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *all, int batch, shape *out,
-                       long long *params, long long *work)
+                       long long *params, long long *ws_give, long long *ws_need)
 {
     long long n, size, stride, pad, padding, groups, v;
     *out = *in;
     *params = 0;
-    *work = 0;
+    *ws_give = *ws_need = 0;
     if (check_common(c) || check_activation(c)) return -1;
     if (in->outputs < 1) return kfail(c, NULL, "its input is empty");
     switch (k) {
@@ -393,9 +393,15 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         }
         long long oh, ow;
         if (k == K_LOCAL) {
+            if (pad < 0) return kfail(c, "pad", "must not be negative");
             oh = ((pad ? in->h - 1 : in->h - size)) / stride + 1;
             ow = ((pad ? in->w - 1 : in->w - size)) / stride + 1;
             if (!pad && (in->h < size || in->w < size)) oh = ow = 0;
+            /* forward_local_layer's im2col pads by the raw pad value */
+            long long ih = (in->h + 2 * pad - size) / stride + 1, iw = (in->w + 2 * pad - size) / stride + 1;
+            if (oh >= 1 && ow >= 1 && (ih != oh || iw != ow))
+                return kfail(c, "pad", "with size=%lld, Darknet's output size (%lld x %lld) and its im2col's (%lld x "
+                             "%lld) disagree: use pad=0, or pad=1 with size=3", size, ow, oh, iw, ih);
         } else {
             if (pad) padding = size / 2;
             if (k == K_CONV) {
@@ -415,8 +421,13 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         if (kern > BIG || *params > BIG)
             return kfail(c, NULL, "filters=%lld x size=%lld x size x %lld input channels%s: the weight count is more "
                          "than Darknet's int sizes hold", n, size, in->c / groups, k == K_LOCAL ? " x output cells" : "");
-        *work = mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
-        if (fits(c, "size", *work, "the im2col workspace")) return -1;
+        long long ws = k == K_DECONV ? mul(mul(mul(in->w, in->h), mul(size, size)), n)
+                                     : mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
+        if (fits(c, "size", ws, "the im2col workspace")) return -1;
+        /* make_local_layer() gives its workspace in floats where the others
+         * give bytes; the network allocates the largest, in bytes. */
+        *ws_need = 4 * ws;
+        *ws_give = k == K_LOCAL ? ws : 4 * ws;
         *params += 4 * n;
         break;
     }
@@ -440,7 +451,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         *params = mul(mul(in->c + 2 * hidden + outf, hidden + outf), 9);
         if (fits(c, "hidden_filters", *params, "the weight count")) return -1;
         *out = (shape){in->w, in->h, outf, mul(mul(in->w, in->h), outf)};
-        *work = mul(mul(in->w, in->h), mul(9, in->c + hidden));
+        /* its three 3x3 convolutions use the network's workspace but give none */
+        *ws_need = 4 * mul(mul(in->w, in->h), mul(9, in->c > hidden ? in->c : hidden));
         break;
     }
     case K_MAXPOOL:
@@ -666,18 +678,29 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
     }
     /* Darknet's own footprint: the input, each layer's output and delta (x batch),
      * parameters with their updates, the largest workspace. */
-    double bytes = 4.0 * (double)in.outputs * batch, work_max = 0;
+    double bytes = 4.0 * (double)in.outputs * batch;
+    long long give_max = 0, need_max = 0;
+    int need_at = 0;
     for (int i = 1; i < c.n; ++i) {
         c.cur = &c.s[i];
-        long long params, work;
+        long long params, give, need;
         shape out;
-        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &work))) goto done;
+        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need)))
+            goto done;
         all[i - 1] = out;
         in = out;
         bytes += 4.0 * (2.0 * (double)out.outputs * batch + 2.0 * (double)params);
-        if ((double)work > work_max) work_max = (double)work;
+        if (give > give_max) give_max = give;
+        if (need > need_max) need_max = need, need_at = i;
     }
-    bytes += 4.0 * work_max;
+    bytes += (double)give_max;
+    if (need_max > give_max) {
+        c.cur = &c.s[need_at];
+        rc = kfail(&c, NULL, "needs a %lld-byte workspace but Darknet allocates only %lld bytes for this network "
+                   "([local] layers size it in floats, [crnn] not at all): add a larger convolution", need_max,
+                   give_max);
+        goto done;
+    }
     if (max_bytes && bytes > (double)max_bytes) {
         rc = gc_fail(e, "cfg file %s needs about %.1f GiB at batch %d (batch / subdivisions in [net]), more than "
                         "the %.1f GiB allowed", name, bytes / 1073741824.0, batch, (double)max_bytes / 1073741824.0);

@@ -42,6 +42,16 @@
 
 /* ---- reading --------------------------------------------------------------- */
 
+/* Darknet indexes w*h*c with int and holds images as floats: beyond 50
+ * megapixels (600 MB as floats) or 32768 on a side, decoding alone takes
+ * longer than any explanation is worth. */
+#define SIZE_MSG "cannot use image %s: size %dx%d is out of range (at most 32768 a side, 50 megapixels)"
+
+static int size_ok(int w, int h)
+{
+    return w > 0 && h > 0 && w <= 32768 && h <= 32768 && (long long)w * h <= 50LL * 1000 * 1000;
+}
+
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
     struct stat st;
@@ -56,8 +66,8 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
         const char *why = stbi_failure_reason();
         return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown format");
     }
-    if (iw <= 0 || ih <= 0 || (long long)iw * ih * 3 > INT_MAX)
-        return gc_fail(e, "cannot use image %s: size %dx%d is out of range", path, iw, ih);
+    if (!size_ok(iw, ih))
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
@@ -76,9 +86,9 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels
      * once loaded). */
     if (stbi_info_from_file(f, &iw, &ih, &ic) &&
-        (iw <= 0 || ih <= 0 || (long long)iw * ih * 3 > INT_MAX)) {
+        !size_ok(iw, ih)) {
         fclose(f);
-        return gc_fail(e, "cannot use image %s: size %dx%d is out of range", path, iw, ih);
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
     }
     /* Then a full decode: a truncated file has a valid header. */
     unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, 0);
@@ -88,8 +98,8 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
         return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown error");
     }
     stbi_image_free(px);
-    if (iw <= 0 || ih <= 0 || (long long)iw * ih * 3 > INT_MAX)
-        return gc_fail(e, "cannot use image %s: size %dx%d is out of range", path, iw, ih);
+    if (!size_ok(iw, ih))
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;

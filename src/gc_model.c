@@ -155,7 +155,10 @@ static int trial_parse(const char *cfg, gc_err *e)
 size_t gc_weights_header_size(int major, int minor)
 {
     /* load_weights_upto(): `seen` is a size_t from version 0.2 on. */
-    int wide = (major * 10 + minor) >= 2 && major < 1000 && minor < 1000;
+    /* Darknet's int arithmetic, wrapped as it wraps in practice, without the
+     * overflow being undefined here (a header of garbage must not be UB). */
+    int version = (int)((unsigned)major * 10u + (unsigned)minor);
+    int wide = version >= 2 && major < 1000 && minor < 1000;
     return 3 * sizeof(int) + (wide ? sizeof(size_t) : sizeof(int));
 }
 
@@ -212,7 +215,7 @@ size_t gc_weights_param_count(const network *net)
     return total;
 }
 
-static int check_weights(const network *net, const char *cfg, const char *weights, gc_err *e)
+int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e)
 {
     FILE *f = fopen(weights, "rb");
     if (!f) return gc_fail(e, "weights file %s: %s", weights, strerror(errno));
@@ -271,7 +274,7 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
         return NULL;
     }
     if (weights) {
-        if (check_weights(net, cfg, weights, e)) {
+        if (gc_weights_check(net, cfg, weights, e)) {
             free_network(net);
             return NULL;
         }

@@ -29,6 +29,10 @@ typedef struct gc_trial_limits {
  * -1 with e set ("<what>: ..."), killing the child when the wall time is up. */
 int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e);
 
+/* 0 if the .weights file has a Darknet header and exactly the size net's
+ * load_weights() reads; else -1 naming both files. */
+int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e);
+
 /* Bytes a .weights file must have for net: header (given the header's
  * major/minor, see gc_weights_header_size) plus every parameter Darknet's
  * load_weights() reads. */

@@ -182,6 +182,24 @@ START_TEST(head_rules)
 }
 END_TEST
 
+/* Inputs make fuzz found (fuzz/fuzz_cfg.c): accepted by the validator, then
+ * crashed Darknet. */
+START_TEST(fuzz_regressions)
+{
+    /* a lone [local]: its workspace is sized in floats, allocated in bytes
+     * (im2col_cpu wrote past it) */
+    expect_bad("[net]\nbatch=1\n\xc2subdivisions=1\nwidth=8\nheight=8\nchannels=3\n\n[local]\nfilters=2\nsize=3\n"
+               "stride=1\npad=1\nactivation=leaky\n\n", "line 8: [local]", "workspace", NULL);
+    /* ... which a larger convolution elsewhere makes safe */
+    expect_good(NET "[convolutional]\nfilters=16\nsize=3\npad=1\n[convolutional]\nfilters=16\nsize=3\npad=1\n"
+                    "[local]\nfilters=2\nsize=3\nstride=1\npad=1\n");
+    /* [local] pad=1 with size=5: Darknet's output size and im2col's disagree */
+    expect_bad(NET CONV CONV "[local]\nfilters=2\nsize=5\npad=1\n", "[local] pad=1", "disagree", NULL);
+    /* a lone [crnn] uses the workspace and gives none */
+    expect_bad(NET "[crnn]\nhidden_filters=4\noutput_filters=4\n", "[crnn]", "workspace", NULL);
+}
+END_TEST
+
 START_TEST(memory_limit)
 {
     const char *t = "[net]\nbatch=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
@@ -219,9 +237,11 @@ static int check_dir(const char *path, const char *const *bad, int nbad)
 
 START_TEST(project_cfgs_pass)
 {
-    /* bw_bogus has an unknown section; bw_reorg_bad a stride that does not divide */
-    static const char *const bad[] = {"bw_bogus.cfg", "bw_reorg_bad.cfg"};
-    ck_assert_int_ge(check_dir("tests/cfg", bad, 2), 40);
+    /* bw_bogus has an unknown section; bw_reorg_bad a stride that does not
+     * divide; bw_local_small_ws a lone [local] whose workspace Darknet
+     * under-allocates */
+    static const char *const bad[] = {"bw_bogus.cfg", "bw_reorg_bad.cfg", "bw_local_small_ws.cfg"};
+    ck_assert_int_ge(check_dir("tests/cfg", bad, 3), 40);
     ck_assert_int_ge(check_dir("cfg", NULL, 0), 2);
 }
 END_TEST
@@ -253,6 +273,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
     tcase_add_test(tc, memory_limit);
+    tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, project_cfgs_pass);
     tcase_add_test(tc, darknet_cfgs_pass);
     suite_add_tcase(s, tc);
