@@ -694,6 +694,13 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
         if (need > need_max) need_max = need, need_at = i;
     }
     bytes += (double)give_max;
+    int outputs_layer = 0;
+    for (int i = 1; i < c.n; ++i) outputs_layer |= kind_of(c.s[i].type) != K_COST;
+    if (!outputs_layer) {
+        /* get_network_output_layer() skips [cost] layers and reads layers[-1] */
+        rc = gc_fail(e, "cfg file %s has only [cost] layers: nothing gives the network's output", name);
+        goto done;
+    }
     if (need_max > give_max) {
         c.cur = &c.s[need_at];
         rc = kfail(&c, NULL, "needs a %lld-byte workspace but Darknet allocates only %lld bytes for this network "

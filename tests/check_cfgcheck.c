@@ -195,6 +195,10 @@ START_TEST(fuzz_regressions)
                     "[local]\nfilters=2\nsize=3\nstride=1\npad=1\n");
     /* [local] pad=1 with size=5: Darknet's output size and im2col's disagree */
     expect_bad(NET CONV CONV "[local]\nfilters=2\nsize=5\npad=1\n", "[local] pad=1", "disagree", NULL);
+    /* only [cost]: get_network_output_layer() read layers[-1] */
+    expect_bad("[net]\nbatch=1\nsubdivisions=1\nwidth=4\nheight=4\nchannels=3\n;[convolutional]\nfilters=2\n"
+               "size=3\nst-ide=1&pad=1\nactivation=leaky\n\n[cost]\ntype=sse\n", "only [cost] layers", NULL, NULL);
+    expect_good(NET CONV "[cost]\n");
     /* a lone [crnn] uses the workspace and gives none */
     expect_bad(NET "[crnn]\nhidden_filters=4\noutput_filters=4\n", "[crnn]", "workspace", NULL);
 }
