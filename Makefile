@@ -13,6 +13,8 @@
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
+#   make fuzz      build the libFuzzer harnesses in fuzz/ with clang (ASan+UBSan) and run each for
+#                  FUZZ_TIME seconds (default 60); needs clang (Debian: apt-get install clang)
 #
 # Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
 DARKNET_SRC     ?=
@@ -54,7 +56,7 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
-.PHONY: all deps darknet-src test demo train-demo asan clean distclean bench
+.PHONY: all deps darknet-src test demo train-demo asan fuzz fuzz-build clean distclean bench
 all: $(BIN)
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
@@ -145,6 +147,35 @@ bench: $(BENCH) $(BENCH_STOCK) $(BIN)
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=$(BUILD)-asan BIN=$(BUILD)-asan/darknet-asan OPT=-O1 SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    DARKNET_SRC="$(DARKNET_SRC)" test
+
+# ---- fuzzing (not part of `make test`): libFuzzer harnesses in fuzz/ ----------
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter \
+            -isystem $(DN)/include -isystem $(DN)/src -Isrc -Ifuzz -I/usr/include/stb
+FUZZ_NAMES := cfg weights image lists cli
+FUZZ_OBJ   := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(SRC)) $(FUZZ_DIR)/obj/gc_fuzz.o
+FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/obj/%.o: fuzz/%.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz_%.o $(FUZZ_OBJ) $(DN_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz needs clang with libFuzzer: apt-get install clang"; exit 1; }
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@sh scripts/fuzz.sh "$(FUZZ_DIR)" "$(FUZZ_TIME)" "$(DN)" $(FUZZ_NAMES)
 
 deps:
 	@sh scripts/deps.sh

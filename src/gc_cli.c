@@ -18,6 +18,7 @@
 #include "gc_detect_run.h"
 #include "gc_eval.h"
 #include "gc_explain.h"
+#include "gc_image.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
 
@@ -30,7 +31,7 @@ static const char usage_text[] =
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
-    "  -top N           explain the N best classes, from one forward pass (default 1)\n"
+    "  -top N           explain the N best classes, from one forward pass (default 1, at most 1000)\n"
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the logit layer\n"
     "                   (default: the last layer before the logits with a spatial output); several\n"
     "                   are fused (each normalised, upsampled to the input, averaged)\n"
@@ -42,9 +43,10 @@ static const char usage_text[] =
     "  -out PREFIX      output prefix (default: gradcam): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
     "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
-    "  -thresh T        detection threshold (default 0.5, as darknet detect)\n"
+    "  -thresh T        detection threshold, above 0 (default 0.5, as darknet detect)\n"
     "  -hier H          hierarchy threshold (default 0.5)\n"
     "  -nms N           NMS IoU threshold (default 0.45; 0 disables)\n"
+    "  -maxboxes N      explain at most the N most probable boxes (default 100, at most 10000)\n"
     "  -target T        logit (default: the class logit), score (objectness x class probability),\n"
     "                   obj (the objectness logit)\n"
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
@@ -58,7 +60,7 @@ static const char usage_text[] =
     "  -method, -layer, -counterfactual, -names, -data as above; detectors also -target, -nms\n"
     "  -thresh T        detectors: detections matched to ground truth (default 0.25)\n"
     "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
-    "  -steps N         deletion/insertion steps (default 16)\n"
+    "  -steps N         deletion/insertion steps (default 16, at most 1000)\n"
     "  -limit N         only the first N images of the list\n"
     "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
     "  -json FILE       the metrics and every map's record, written atomically\n";
@@ -87,7 +89,7 @@ static gc_method gc_default_method(int detector)
 typedef struct cli_args {
     const char *cfg, *weights, *image;
     const char *class_arg, *names, *data, *out, *json;
-    int top, counterfactual, top_set;
+    int top, counterfactual, top_set, maxboxes;
     int method_set; /* -method given; otherwise the mode's default (gc_default_method) */
     int layers[GC_MAX_LAYERS], nlayers;
     float alpha, thresh, hier, nms;
@@ -152,6 +154,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->hier = 0.5f;
     a->nms = 0.45f;
     a->target = GC_TARGET_LOGIT;
+    a->maxboxes = GC_MAXBOXES_DEFAULT;
     const char *pos[3];
     int npos = 0;
     for (int i = 2; i < argc; ++i) {
@@ -167,7 +170,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->class_arg = argv[++i];
         } else if (!strcmp(s, "-top")) {
             NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000000, &a->top, e)) return -1;
+            if (parse_int(s, argv[++i], 1, 1000, &a->top, e)) return -1;
             a->top_set = 1;
         } else if (!strcmp(s, "-layer")) {
             NEED_VALUE();
@@ -176,6 +179,12 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             NEED_VALUE();
             float *dst = s[1] == 't' ? &a->thresh : s[1] == 'h' ? &a->hier : &a->nms;
             if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
+            if (dst == &a->thresh && !(a->thresh > 0))
+                return gc_fail(e, "-thresh %s: must be above 0 (every box would pass)", argv[i]);
+            a->det_only = 1;
+        } else if (!strcmp(s, "-maxboxes")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 10000, &a->maxboxes, e)) return -1;
             a->det_only = 1;
         } else if (!strcmp(s, "-target")) {
             NEED_VALUE();
@@ -214,8 +223,31 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->weights = pos[1];
     a->image = pos[2];
     if (a->class_arg && a->top_set) return gc_fail(e, "-class and -top cannot be combined");
+    if (a->class_arg && !a->names && !a->data) {
+        char *end = NULL;
+        errno = 0;
+        strtol(a->class_arg, &end, 10);
+        if (end == a->class_arg || *end || errno)
+            return gc_fail(e, "-class %s: not a class index, and a class name needs -names or -data", a->class_arg);
+    }
     if (a->counterfactual && !gc_method_get(a->method)->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(a->method));
+    return 0;
+}
+
+/* -json must not overwrite what the run reads (cfg, weights, image, list,
+ * names) nor the run's own PNG/.npy outputs (PREFIX_*.png, PREFIX_*.npy). */
+static int check_json_target(const char *json, const char *const *inputs, int ninputs, const char *prefix, gc_err *e)
+{
+    struct stat js, st;
+    if (stat(json, &js) == 0)
+        for (int i = 0; i < ninputs; ++i)
+            if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
+                return gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", json, inputs[i]);
+    size_t pl = prefix ? strlen(prefix) : 0, jl = strlen(json);
+    if (pl && jl > pl + 5 && !strncmp(json, prefix, pl) && json[pl] == '_' &&
+        (!strcmp(json + jl - 4, ".png") || !strcmp(json + jl - 4, ".npy")))
+        return gc_fail(e, "-json %s is one of this run's own outputs (-out %s): choose another name", json, prefix);
     return 0;
 }
 
@@ -265,7 +297,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     gc_classifier cl;
     if (gc_classifier_find(net, &cl, e)) return -1;
     if (a->det_only)
-        return gc_fail(e, "-thresh, -hier, -nms, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
+        return gc_fail(e, "-thresh, -hier, -nms, -maxboxes, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
     gc_cls_opts o;
     memset(&o, 0, sizeof o);
     o.image = a->image;
@@ -305,6 +337,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.ex.target = a->target;
     o.ex.nlayers = a->nlayers;
     memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
+    o.maxboxes = a->maxboxes;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
@@ -315,37 +348,54 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
 }
 
 /* gradcam init: seeded random weights for a cfg (gc_model_randomize), written
- * with Darknet's save_weights to PATH.tmp and renamed into place. */
+ * with Darknet's save_weights to PATH.tmp and renamed into place. Darknet's
+ * file_error() exits with status 0 and its fwrite()s are unchecked, so the
+ * path is tried first and the written size is checked before the rename.
+ * Returns 0, 1 (bad input) or 2 (usage), with e set. */
 static int init_weights(int argc, char **argv, gc_err *e)
 {
     const char *cfg = NULL, *out = NULL;
     int seed = 1;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-seed")) {
-            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
-            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gc_fail(e, "unknown option %s for gradcam init", argv[i]);
+            return gc_fail(e, "unknown option %s for gradcam init", argv[i]), 2;
         } else if (!cfg) {
             cfg = argv[i];
         } else if (!out) {
             out = argv[i];
         } else {
-            return gc_fail(e, "unexpected argument %s", argv[i]);
+            return gc_fail(e, "unexpected argument %s", argv[i]), 2;
         }
     }
-    if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>");
-    if (gc_check_out_prefix(out, e)) return -1;
+    if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (gc_check_out_path("gradcam init", out, e)) return 1;
     network *net = gc_model_load(cfg, NULL, e);
-    if (!net) return -1;
+    if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    FILE *probe = fopen(tmp, "wb"); /* save_weights() would exit(0) if it could not open it */
+    if (!probe) {
+        free_network(net);
+        return gc_fail(e, "cannot write %s: %s", tmp, strerror(errno)), 1;
+    }
+    fclose(probe);
+    size_t want = gc_weights_header_size(0, 2) + gc_weights_param_count(net) * sizeof(float);
     save_weights(net, tmp);
     free_network(net);
-    if (rename(tmp, out) != 0) {
+    struct stat st;
+    long long got = stat(tmp, &st) == 0 ? (long long)st.st_size : -1;
+    if (got < 0 || (size_t)got != want) {
         unlink(tmp);
-        return gc_fail(e, "cannot write %s: %s", out, strerror(errno));
+        return gc_fail(e, "cannot write %s: short write (%lld of %zu bytes; disk full?)", out, got, want), 1;
+    }
+    if (rename(tmp, out) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return gc_fail(e, "cannot write %s: %s", out, strerror(err)), 1;
     }
     printf("random weights (seed %d) for %s written to %s\n", seed, cfg, out);
     return 0;
@@ -359,47 +409,47 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int npos = 0, seed = 1;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-seed")) {
-            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
-            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
         } else if (!strcmp(argv[i], "-fmnist")) {
-            if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder");
+            if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder"), 2;
             dir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]);
+            return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]), 2;
         } else if (npos == 4) {
-            return gc_fail(e, "unexpected argument %s", argv[i]);
+            return gc_fail(e, "unexpected argument %s", argv[i]), 2;
         } else {
             pos[npos++] = argv[i];
         }
     }
-    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>");
+    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>"), 2;
     gc_scene_kind kind;
-    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]);
+    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]), 2;
     int train = !strcmp(pos[1], "train");
-    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]);
+    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
     int count;
-    if (parse_int("count", pos[2], 1, 10000000, &count, e)) return -1;
+    if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
     char dir_path[4096];
     if (snprintf(dir_path, sizeof dir_path, "%s", out) >= (int)sizeof dir_path)
-        return gc_fail(e, "outdir %s: path too long", out);
+        return gc_fail(e, "outdir %s: path too long", out), 2;
     for (char *p = dir_path + 1;; ++p) { /* mkdir -p */
         char c = *p;
         if (c != '/' && c != '\0') continue;
         *p = '\0';
         if (mkdir(dir_path, 0777) != 0 && errno != EEXIST)
-            return gc_fail(e, "cannot create %s: %s", dir_path, strerror(errno));
+            return gc_fail(e, "cannot create %s: %s", dir_path, strerror(errno)), 1;
         *p = c;
         if (!c) break;
     }
     gc_fmnist d;
-    if (gc_fmnist_load(&d, dir, train, e)) return -1;
+    if (gc_fmnist_load(&d, dir, train, e)) return 1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
     gc_fmnist_free(&d);
     if (rc == 0)
         printf("%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt\n", count,
                pos[0], pos[1], seed, out, out);
-    return rc;
+    return rc ? 1 : 0;
 }
 
 typedef struct eval_args {
@@ -444,6 +494,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             NEED_VALUE();
             float *dst = s[1] == 't' ? &o->thresh : s[1] == 'm' ? &o->map_thresh : &o->nms;
             if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
+            if (dst != &o->nms && !(*dst > 0)) return gc_fail(e, "%s %s: must be above 0", s, argv[i]);
             a->det_only = 1;
         } else if (!strcmp(s, "-target")) {
             NEED_VALUE();
@@ -458,7 +509,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->data = argv[++i];
         } else if (!strcmp(s, "-steps")) {
             NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 100000, &o->steps, e)) return -1;
+            if (parse_int(s, argv[++i], 1, 1000, &o->steps, e)) return -1;
         } else if (!strcmp(s, "-limit")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, INT_MAX, &o->limit, e)) return -1;
@@ -512,7 +563,11 @@ static int eval_main(int argc, char **argv, gc_err *e)
 {
     eval_args a;
     if (parse_eval_args(argc, argv, &a, e)) return 2;
-    if (a.json && gc_check_out_prefix(a.json, e)) return 2;
+    if (a.json) {
+        const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
+        if (check_json_target(a.json, in, 5, NULL, e)) return 2;
+        if (gc_check_out_path("-json", a.json, e)) return 1;
+    }
     if (gc_check_readable(a.o.list, "image list", e)) return 1;
     network *net = gc_model_load(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
@@ -548,18 +603,14 @@ int gc_cli_main(int argc, char **argv)
     }
     gc_err e = {{0}};
     if (argc >= 3 && !strcmp(argv[2], "init")) {
-        if (init_weights(argc, argv, &e)) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            return 1;
-        }
-        return 0;
+        int rc = init_weights(argc, argv, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
     }
     if (argc >= 3 && !strcmp(argv[2], "scenes")) {
-        if (make_scenes(argc, argv, &e)) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            return 1;
-        }
-        return 0;
+        int rc = make_scenes(argc, argv, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
     }
     if (argc >= 3 && !strcmp(argv[2], "eval")) {
         int rc = eval_main(argc, argv, &e);
@@ -573,6 +624,11 @@ int gc_cli_main(int argc, char **argv)
     if (parse_args(argc, argv, &a, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);
         if (argc < 5) print_usage(stderr);
+        return 2;
+    }
+    const char *inputs[] = {a.cfg, a.weights, a.image, a.names, a.data};
+    if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) {
+        fprintf(stderr, "gradcam: %s\n", e.msg);
         return 2;
     }
     network *net = gc_model_load(a.cfg, a.weights, &e);

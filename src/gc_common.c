@@ -3,6 +3,30 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+/* Length of the well-formed UTF-8 sequence at s, or 0. */
+static int utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; ++i)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0; /* overlong, surrogate */
+    if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0; /* overlong, > U+10FFFF */
+    return n;
+}
+
+void gc_printable(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = utf8_seq(p);
+        if (n == 1 && (*p < 0x20 || *p == 0x7f)) n = 0;
+        if (n == 0) *p++ = '?';
+        else p += n;
+    }
+}
 
 int gc_fail(gc_err *e, const char *fmt, ...)
 {
@@ -11,6 +35,7 @@ int gc_fail(gc_err *e, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        gc_printable(e->msg);
     }
     return -1;
 }

@@ -19,6 +19,11 @@ typedef struct gc_err {
  * `return gc_fail(e, "cannot open %s", path);`. */
 int gc_fail(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Replaces control characters and bytes that are not well-formed UTF-8 by
+ * '?', in place: messages that quote a file's bytes stay one printable line.
+ * gc_fail() applies it to every message. */
+void gc_printable(char *s);
+
 /* Overflow-checked product of sizes: returns 0 and sets *out, or -1. */
 int gc_size_mul(size_t a, size_t b, size_t *out);
 

@@ -34,11 +34,32 @@ int gc_detect_check(const network *net, gc_err *e)
         ++heads;
         if (l->type == REGION && (l->softmax_tree || l->background || l->coords != 4))
             return gc_fail(e, "layer %d: [region] with a softmax tree, background or coords != 4 is not supported", i);
+        if (l->type == YOLO)
+            for (int n = 0; n < l->n; ++n)
+                if (!l->mask || l->mask[n] < 0 || l->mask[n] >= l->total)
+                    return gc_fail(e, "layer %d: [yolo] mask index %d is not one of its %d anchors", i,
+                                   l->mask ? l->mask[n] : -1, l->total);
         if (l->classes != classes)
             return gc_fail(e, "layer %d: heads with different class counts (%d vs %d) are not supported", i,
                            l->classes, classes);
     }
     if (!heads) return gc_fail(e, "the network has no [yolo], [region] or [detection] head");
+    return 0;
+}
+
+/* Every head's output must be finite before anything is decoded or drawn:
+ * one NaN weight makes every downstream activation NaN, and a NaN objectness
+ * passes neither `obj > thresh` nor `obj <= thresh`. */
+static int check_heads_finite(const network *net, gc_err *e)
+{
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (!is_head(l->type)) continue;
+        for (int j = 0; j < l->outputs; ++j)
+            if (!isfinite(l->output[j]))
+                return gc_fail(e, "layer %d (%s head): the network's output is not finite (NaN/Inf): check the weights",
+                               i, l->type == YOLO ? "yolo" : l->type == REGION ? "region" : "detection");
+    }
     return 0;
 }
 
@@ -56,7 +77,7 @@ static int count_boxes(const network *net, float thresh)
         if (l->type == YOLO) {
             for (int loc = 0; loc < l->w * l->h; ++loc)
                 for (int n = 0; n < l->n; ++n)
-                    if (l->output[entry(l, n, loc, 4, 4)] > thresh) ++s;
+                    if (l->output[entry(l, n, loc, 4, 4)] > thresh) ++s; /* the decode's test, exactly */
         } else if (l->type == REGION || l->type == DETECTION) {
             s += l->w * l->h * l->n;
         }
@@ -92,7 +113,7 @@ int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float 
 {
     (void)hier; /* used by tree softmaxes only, which gc_detect_check refuses */
     memset(b, 0, sizeof *b);
-    if (gc_detect_check(net, e)) return -1;
+    if (gc_detect_check(net, e) || check_heads_finite(net, e)) return -1;
     b->net = net;
     b->im_w = im_w;
     b->im_h = im_h;
@@ -118,7 +139,7 @@ int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float 
             for (int loc = 0; loc < wh; ++loc) {
                 for (int n = 0; n < l->n; ++n) {
                     float obj = p[entry(l, n, loc, 4, 4)];
-                    if (obj <= thresh) continue;
+                    if (!(obj > thresh)) continue;
                     int bi = entry(l, n, loc, 0, 4), a = l->mask[n];
                     detection *d = &b->dets[k];
                     d->bbox.x = (loc % l->w + p[bi]) / l->w;
@@ -268,6 +289,39 @@ int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count
     return 0;
 }
 
+typedef struct ranked {
+    float prob;
+    int i;
+} ranked;
+
+static int by_prob_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int gc_detections_cap(gc_det *d, int *count, int max)
+{
+    int n = *count;
+    if (max < 0 || n <= max) return 0;
+    ranked *r = malloc((size_t)n * sizeof *r);
+    if (r) {
+        for (int i = 0; i < n; ++i) r[i] = (ranked){d[i].prob, i};
+        qsort(r, (size_t)n, sizeof *r, by_prob_desc);
+        float cut = max > 0 ? r[max - 1].prob : INFINITY;
+        int last = max > 0 ? r[max - 1].i : -1;
+        free(r);
+        int k = 0;
+        for (int i = 0; i < n && k < max; ++i)
+            if (d[i].prob > cut || (d[i].prob == cut && i <= last)) d[k++] = d[i];
+        *count = k;
+    } else {
+        *count = max; /* no memory to rank: keep the first ones */
+    }
+    return n - *count;
+}
+
 /* Adds v * d softmax_j / d t_k over the classes (stride apart) into seed. */
 static void softmax_chain(const float *pr, int j, int classes, int first, int stride, float v, float *seed, int *idx,
                           int *nnz, int cap)
@@ -330,17 +384,19 @@ int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, i
     return 0;
 }
 
+/* Clamped before the conversion: a box decoded from exp() of a large logit can
+ * be Inf, and converting that to int is undefined. */
+static int clamp_px(double v, int hi)
+{
+    if (!(v > 0)) return 0; /* also NaN */
+    return v > hi ? hi : (int)v;
+}
+
 void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom)
 {
     box b = d->bbox;
-    int l = (b.x - b.w / 2.) * im_w, r = (b.x + b.w / 2.) * im_w;
-    int t = (b.y - b.h / 2.) * im_h, bt = (b.y + b.h / 2.) * im_h;
-    if (l < 0) l = 0;
-    if (r > im_w - 1) r = im_w - 1;
-    if (t < 0) t = 0;
-    if (bt > im_h - 1) bt = im_h - 1;
-    *left = l;
-    *right = r;
-    *top = t;
-    *bottom = bt;
+    *left = clamp_px((b.x - b.w / 2.) * im_w, im_w - 1);
+    *right = clamp_px((b.x + b.w / 2.) * im_w, im_w - 1);
+    *top = clamp_px((b.y - b.h / 2.) * im_h, im_h - 1);
+    *bottom = clamp_px((b.y + b.h / 2.) * im_h, im_h - 1);
 }

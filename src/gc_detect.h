@@ -59,6 +59,13 @@ box gc_boxes_relative(const gc_boxes *b, int i);
  * thresh, in the order darknet detect prints them. *out is malloc'd. */
 int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e);
 
+/* Default cap on explained boxes per image (-maxboxes). */
+#define GC_MAXBOXES_DEFAULT 100
+
+/* Keeps the max most probable of the *count detections (ties: the earlier
+ * one), in their original order, in place. Returns how many were cut. */
+int gc_detections_cap(gc_det *d, int *count, int max);
+
 /* Adds the seed for explaining d with target t into seed[] (the head's
  * l.outputs floats, all zero on entry). When idx and nnz are non-NULL, the
  * entries it sets are listed in idx (at most *nnz on entry) and counted in

@@ -76,6 +76,10 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
     if (gc_session_open(&s, net, o->image, e)) goto done;
     if (gc_boxes_decode(net, s.orig.w, s.orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detections(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
+    int cut = o->maxboxes > 0 ? gc_detections_cap(dets, &ndets, o->maxboxes) : 0;
+    if (cut)
+        fprintf(stderr, "gradcam: warning: %d detections above -thresh %g; explaining the %d most probable "
+                        "(-maxboxes %d)\n", ndets + cut, o->thresh, ndets, o->maxboxes);
     if (ndets == 0) {
         printf("no detections above -thresh %g in %s: nothing written\n", o->thresh, o->image);
         rc = 0;

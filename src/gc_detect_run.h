@@ -14,6 +14,7 @@ typedef struct gc_det_opts {
     const char *image, *out, *json;
     float thresh, hier, nms;
     gc_explain_opts ex; /* method, counterfactual, target, layers (negative: from the box's head) */
+    int maxboxes;       /* explain at most this many boxes, the most probable (-maxboxes); 0: all */
     char **names;
     int nnames;
 } gc_det_opts;

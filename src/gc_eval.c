@@ -623,6 +623,12 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     for (int i = 0; i < r->nimages; ++i) {
         char lp[4096];
         gc_err le;
+        int iw, ih; /* each image's header too: a bad image at line 5000 fails now, not after 4999 */
+        if (gc_image_check_header(r->images[i], &iw, &ih, &le) ||
+            gc_image_fits_net(r->images[i], iw, ih, net->w, net->h, net->c, &le)) {
+            gc_fail(e, "image list %s, image %d: %s", o->list, i + 1, le.msg);
+            goto done;
+        }
         if (gc_label_path(r->images[i], lp, sizeof lp, e)) goto done;
         if (gc_labels_load(lp, r->classes, &labels[i], &nlabels[i], &le)) {
             gc_fail(e, "%s (image %s)", le.msg, r->images[i]);

@@ -81,6 +81,7 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
 {
     int w = 0, h = 0;
     if (gc_image_check(image_path, &w, &h, e)) return -1;
+    if (gc_image_fits_net(image_path, w, h, s->net->w, s->net->h, s->net->c, e)) return -1;
     if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
     if (s->orig.data) free_image(s->orig);
     memset(&s->input, 0, sizeof s->input);
@@ -290,25 +291,29 @@ static int remember(gc_session *s, const char *path, gc_err *e)
     if (s->nwritten == s->cap_written) {
         int cap = s->cap_written ? 2 * s->cap_written : 16;
         char **p = realloc(s->written, (size_t)cap * sizeof *p);
-        if (!p) return gc_fail(e, "out of memory");
+        if (!p) return gc_fail(e, "out of memory before writing %s", path);
         s->written = p;
         s->cap_written = cap;
     }
-    if (!(s->written[s->nwritten] = strdup(path))) return gc_fail(e, "out of memory");
+    if (!(s->written[s->nwritten] = strdup(path))) return gc_fail(e, "out of memory before writing %s", path);
     ++s->nwritten;
     return 0;
 }
 
+/* The path is remembered before the file exists, so a failure to remember
+ * can never leave a file that the rollback does not know. */
 int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
-    if (gc_write_png(path, w, h, rgb, e)) return -1;
-    return remember(s, path, e);
+    if (remember(s, path, e)) return -1;
+    if (gc_write_png(path, w, h, rgb, e)) return free(s->written[--s->nwritten]), -1;
+    return 0;
 }
 
 int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e)
 {
-    if (gc_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e)) return -1;
-    return remember(s, path, e);
+    if (remember(s, path, e)) return -1;
+    if (gc_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e)) return free(s->written[--s->nwritten]), -1;
+    return 0;
 }
 
 void gc_session_rollback(gc_session *s)

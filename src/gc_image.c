@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -89,6 +90,37 @@ static unsigned int gc_png_crc32(unsigned char *data, int len)
 
 /* ---- reading --------------------------------------------------------------- */
 
+/* Darknet indexes w*h*c with int and holds images as floats: beyond 50
+ * megapixels (600 MB as floats) or 32768 on a side, decoding alone takes
+ * longer than any explanation is worth. */
+#define SIZE_MSG "cannot use image %s: size %dx%d is out of range (at most 32768 a side, 50 megapixels)"
+
+static int size_ok(int w, int h)
+{
+    return w > 0 && h > 0 && w <= 32768 && h <= 32768 && (long long)w * h <= 50LL * 1000 * 1000;
+}
+
+int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return gc_fail(e, "cannot read image %s: not a regular file", path);
+    if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    int iw = 0, ih = 0, ic = 0, ok = stbi_info_from_file(f, &iw, &ih, &ic);
+    fclose(f);
+    if (!ok) {
+        const char *why = stbi_failure_reason();
+        return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown format");
+    }
+    if (!size_ok(iw, ih))
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
+    if (w) *w = iw;
+    if (h) *h = ih;
+    return 0;
+}
+
 int gc_image_check(const char *path, int *w, int *h, gc_err *e)
 {
     struct stat st;
@@ -102,9 +134,9 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels
      * once loaded). */
     if (stbi_info_from_file(f, &iw, &ih, &ic) &&
-        (iw <= 0 || ih <= 0 || (long long)iw * ih * 3 > INT_MAX)) {
+        !size_ok(iw, ih)) {
         fclose(f);
-        return gc_fail(e, "cannot use image %s: size %dx%d is out of range", path, iw, ih);
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
     }
     /* Then a full decode: a truncated file has a valid header. */
     unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, 0);
@@ -114,8 +146,8 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
         return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown error");
     }
     stbi_image_free(px);
-    if (iw <= 0 || ih <= 0 || (long long)iw * ih * 3 > INT_MAX)
-        return gc_fail(e, "cannot use image %s: size %dx%d is out of range", path, iw, ih);
+    if (!size_ok(iw, ih))
+        return gc_fail(e, SIZE_MSG, path, iw, ih);
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
@@ -362,4 +394,49 @@ float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e)
 done:
     free(buf);
     return out;
+}
+
+int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h, int net_c, gc_err *e)
+{
+    if (net_c != 3)
+        return gc_fail(e, "the network reads %d channels ([net] channels=%d); images are loaded as RGB (3)", net_c,
+                       net_c);
+    if (net_w < 2 || net_h < 2)
+        return gc_fail(e, "the network's input is %d x %d ([net] width, height); images need at least 2 x 2", net_w,
+                       net_h);
+    long long new_w, new_h;
+    if (((float)net_w / im_w) < ((float)net_h / im_h)) {
+        new_w = net_w;
+        new_h = (long long)im_h * net_w / im_w;
+    } else {
+        new_h = net_h;
+        new_w = (long long)im_w * net_h / im_h;
+    }
+    if (new_w < 2 || new_h < 2)
+        return gc_fail(e, "image %s (%d x %d) letterboxed into the network's %d x %d input would be %lld x %lld "
+                          "pixels: its aspect ratio is too extreme", path, im_w, im_h, net_w, net_h, new_w, new_h);
+    return 0;
+}
+
+int gc_check_out_path(const char *what, const char *path, gc_err *e)
+{
+    if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return gc_fail(e, "%s %s: path too long", what, path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
+    int existed = access(tmp, F_OK) == 0;
+    FILE *f = fopen(tmp, "ab");
+    if (!f) {
+        int err = errno;
+        const char *slash = strrchr(path, '/');
+        char d[4096];
+        snprintf(d, sizeof d, "%.*s", slash ? (int)(slash - path) : 1, slash ? (slash == path ? "/" : path) : ".");
+        if (err == ENOENT && stat(d, &st) != 0)
+            return gc_fail(e, "%s %s: directory %s does not exist", what, path, d);
+        return gc_fail(e, "%s %s: cannot create a file in %s (%s)", what, path, d, strerror(err));
+    }
+    fclose(f);
+    if (!existed) unlink(tmp);
+    return 0;
 }

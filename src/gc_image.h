@@ -11,6 +11,21 @@
  * stb's reason. On success *w, *h (may be NULL) receive its size. */
 int gc_image_check(const char *path, int *w, int *h, gc_err *e);
 
+/* The cheap part of gc_image_check: the file and its header only (format and
+ * size), no decode. For checking a whole list up front. */
+int gc_image_check_header(const char *path, int *w, int *h, gc_err *e);
+
+/* 0 if an im_w x im_h image can feed a network of net_w x net_h x net_c:
+ * images are loaded as RGB, so net_c must be 3, and Darknet's letterbox must
+ * give at least 2 x 2 pixels (its resize_image() computes NaN offsets for a
+ * 1-pixel target). Else -1 naming the image and the [net] size. */
+int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h, int net_c, gc_err *e);
+
+/* 0 if path's directory exists and is writable, path is not a directory, and
+ * the file PATH.tmp can be created there (it is removed again); else -1,
+ * naming `what` (e.g. "-json", "gradcam init") and the path. */
+int gc_check_out_path(const char *what, const char *path, gc_err *e);
+
 /* Writes interleaved 8-bit RGB as PNG. */
 int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 

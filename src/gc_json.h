@@ -7,7 +7,9 @@
 #include <stdio.h>
 
 /* A quoted string with '"', '\\' and control characters escaped; NULL
- * writes "". */
+ * writes "". Well-formed UTF-8 passes through; any other byte (a Latin-1
+ * class name, say) is written as \u00XX, so the output is always valid
+ * UTF-8 JSON. */
 void gc_json_string(FILE *f, const char *s);
 /* A finite number (%.6g), or null: JSON has no NaN or Inf. */
 void gc_json_number(FILE *f, double v);

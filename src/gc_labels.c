@@ -35,8 +35,14 @@ char **gc_list_load(const char *path, int *count, gc_err *e)
     }
     char **lines = NULL, *buf = NULL;
     size_t bcap = 0;
-    int n = 0, cap = 0;
-    while (getline(&buf, &bcap, f) >= 0) {
+    int n = 0, cap = 0, lineno = 0;
+    ssize_t got;
+    while ((got = getline(&buf, &bcap, f)) >= 0) {
+        ++lineno;
+        if (memchr(buf, '\0', (size_t)got)) {
+            gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
+            goto fail;
+        }
         char *s = trim(buf);
         if (!*s) continue;
         if (n == cap) {

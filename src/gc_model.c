@@ -1,5 +1,7 @@
 #include "gc_model.h"
 
+#include "gc_cfgcheck.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,63 +31,30 @@ int gc_check_readable(const char *path, const char *what, gc_err *e)
     return 0;
 }
 
-/* Section names Darknet's parser knows (string_to_layer_type in parser.c). */
-static const char *const known_sections[] = {
-    "net", "network", "shortcut", "crop", "cost", "detection", "region", "yolo", "iseg",
-    "local", "conv", "convolutional", "deconv", "deconvolutional", "activation", "logistic",
-    "l2norm", "crnn", "gru", "lstm", "rnn", "conn", "connected", "max", "maxpool", "reorg",
-    "avg", "avgpool", "dropout", "lrn", "normalization", "batchnorm", "soft", "softmax",
-    "route", "upsample",
-};
-
-/* Checks what would make Darknet's parser misbehave before it runs: the
- * first section must be [net], every section must be known, and there must
- * be at least one layer. */
-static int scan_cfg(const char *cfg, gc_err *e)
+static size_t vm_size(void)
 {
-    FILE *f = fopen(cfg, "r");
-    if (!f) return gc_fail(e, "cfg file %s: %s", cfg, strerror(errno));
-    char line[4096];
-    int lineno = 0, sections = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        ++lineno;
-        char *s = line;
-        while (isspace((unsigned char)*s)) ++s;
-        if (*s != '[') continue;
-        char *end = strchr(s, ']');
-        if (!end) {
-            rc = gc_fail(e, "cfg file %s line %d: unterminated section header", cfg, lineno);
-            break;
-        }
-        *end = '\0';
-        const char *name = s + 1;
-        size_t k, nk = sizeof known_sections / sizeof known_sections[0];
-        for (k = 0; k < nk; ++k)
-            if (strcmp(name, known_sections[k]) == 0) break;
-        if (k == nk) {
-            rc = gc_fail(e, "cfg file %s line %d: unknown section [%s]", cfg, lineno, name);
-            break;
-        }
-        if (sections == 0 && strcmp(name, "net") != 0 && strcmp(name, "network") != 0) {
-            rc = gc_fail(e, "cfg file %s line %d: first section must be [net], not [%s]", cfg, lineno, name);
-            break;
-        }
-        ++sections;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+        fclose(f);
     }
-    fclose(f);
-    if (rc == 0 && sections == 0) rc = gc_fail(e, "cfg file %s has no [net] section", cfg);
-    if (rc == 0 && sections == 1) rc = gc_fail(e, "cfg file %s has no layers", cfg);
-    return rc;
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* Darknet's parser asserts, exits or crashes on many malformed cfgs (a route
- * to a missing layer, a zero-size layer). Parse once in a child process; the
- * real parse happens only if that one survived. */
-static int trial_parse(const char *cfg, gc_err *e)
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e)
 {
     int fds[2];
     if (pipe(fds) != 0) return gc_fail(e, "pipe: %s", strerror(errno));
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -88,22 +62,48 @@ static int trial_parse(const char *cfg, gc_err *e)
         return gc_fail(e, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
+        /* Die with the parent (SIGTERM to it must not leave us running), and
+         * within a memory and CPU budget: a cfg can make Darknet allocate
+         * without bound. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(4);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
         close(fds[0]);
         dup2(fds[1], 2);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1);
-        network *net = parse_network_cfg((char *)cfg);
-        int ok = net && net->n > 0 && net->layers[net->n - 1].outputs > 0;
-        for (int i = 0; ok && i < net->n; ++i)
-            if (net->layers[i].outputs <= 0 || !net->layers[i].forward) ok = 0;
-        _exit(ok ? 0 : 3);
+        if (lim->mem_bytes) {
+            rlim_t as = (rlim_t)(vm_size() + lim->mem_bytes);
+            struct rlimit rl = {as, as};
+            setrlimit(RLIMIT_AS, &rl);
+        }
+        if (lim->cpu_s > 0) {
+            struct rlimit rl = {(rlim_t)lim->cpu_s, (rlim_t)lim->cpu_s + 1};
+            setrlimit(RLIMIT_CPU, &rl);
+        }
+        _exit(body(arg));
     }
     close(fds[1]);
     /* Keep the last non-empty line the child printed: Darknet's reason. */
     char buf[4096], last[256] = "";
     size_t have = 0;
-    ssize_t r;
-    while ((r = read(fds[0], buf + have, sizeof buf - 1 - have)) > 0) {
+    double deadline = now_s() + (lim->wall_s > 0 ? lim->wall_s : 1e9);
+    int timed_out = 0;
+    for (;;) {
+        double left = deadline - now_s();
+        if (left <= 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        struct pollfd pfd = {fds[0], POLLIN, 0};
+        int pr = poll(&pfd, 1, left > 1e6 ? -1 : (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) continue;
+        ssize_t r = read(fds[0], buf + have, sizeof buf - 1 - have);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         have += (size_t)r;
         buf[have] = '\0';
         char *nl;
@@ -119,17 +119,46 @@ static int trial_parse(const char *cfg, gc_err *e)
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    for (char *p = last; *p; ++p)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) *p = '?';
+    if (timed_out) return gc_fail(e, "%s: gave up after %d s (time limit)", what, lim->wall_s);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL))
+        return gc_fail(e, "%s: gave up after %d s of CPU time (time limit)", what, lim->cpu_s);
     if (WIFSIGNALED(status))
-        return gc_fail(e, "cfg file %s: Darknet's parser crashed (signal %d)%s%s", cfg,
-                       WTERMSIG(status), last[0] ? "; last message: " : "", last);
-    return gc_fail(e, "cfg file %s: Darknet could not parse it%s%s", cfg, last[0] ? ": " : "", last);
+        return gc_fail(e, "%s: Darknet's parser crashed (signal %d)%s%s%s", what, WTERMSIG(status),
+                       lim->mem_bytes ? " (or ran out of its memory limit)" : "", last[0] ? "; last message: " : "",
+                       last);
+    return gc_fail(e, "%s: Darknet could not parse it%s%s", what, last[0] ? ": " : "", last);
+}
+
+static int trial_body(void *arg)
+{
+    network *net = parse_network_cfg((char *)arg);
+    int ok = net && net->n > 0 && net->layers[net->n - 1].outputs > 0;
+    for (int i = 0; ok && i < net->n; ++i)
+        if (net->layers[i].outputs <= 0 || !net->layers[i].forward) ok = 0;
+    return ok ? 0 : 3;
+}
+
+/* Darknet's parser asserts, exits or crashes on cfgs the validator may still
+ * miss. Parse once in a child process with memory, CPU and wall-clock limits;
+ * the real parse happens only if that one survived. */
+static int trial_parse(const char *cfg, gc_err *e)
+{
+    char what[4200];
+    snprintf(what, sizeof what, "cfg file %s", cfg);
+    gc_trial_limits lim = {gc_cfg_memory_limit() + ((size_t)1 << 30), 20, 25};
+    return gc_trial_run(what, trial_body, (void *)cfg, &lim, e);
 }
 
 size_t gc_weights_header_size(int major, int minor)
 {
     /* load_weights_upto(): `seen` is a size_t from version 0.2 on. */
-    int wide = (major * 10 + minor) >= 2 && major < 1000 && minor < 1000;
+    /* Darknet's int arithmetic, wrapped as it wraps in practice, without the
+     * overflow being undefined here (a header of garbage must not be UB). */
+    int version = (int)((unsigned)major * 10u + (unsigned)minor);
+    int wide = version >= 2 && major < 1000 && minor < 1000;
     return 3 * sizeof(int) + (wide ? sizeof(size_t) : sizeof(int));
 }
 
@@ -186,7 +215,7 @@ size_t gc_weights_param_count(const network *net)
     return total;
 }
 
-static int check_weights(const network *net, const char *cfg, const char *weights, gc_err *e)
+int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e)
 {
     FILE *f = fopen(weights, "rb");
     if (!f) return gc_fail(e, "weights file %s: %s", weights, strerror(errno));
@@ -208,22 +237,50 @@ static int check_weights(const network *net, const char *cfg, const char *weight
     return 0;
 }
 
+static int quiet_stderr(void)
+{
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    if (saved < 0 || devnull < 0) {
+        if (saved >= 0) close(saved);
+        if (devnull >= 0) close(devnull);
+        return -1;
+    }
+    dup2(devnull, 2);
+    close(devnull);
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    if (saved < 0) return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
 {
     if (gc_check_readable(cfg, "cfg", e)) return NULL;
     if (weights && gc_check_readable(weights, "weights", e)) return NULL;
-    if (scan_cfg(cfg, e) || trial_parse(cfg, e)) return NULL;
+    if (gc_cfg_check(cfg, NULL, e) || trial_parse(cfg, e)) return NULL;
+    /* The trial parse passed: Darknet's layer table would only bury the
+     * one-line error that may follow, so its stderr is silenced here. */
+    int saved = quiet_stderr();
     network *net = parse_network_cfg((char *)cfg);
+    restore_stderr(saved);
     if (!net) {
         gc_fail(e, "cfg file %s: Darknet could not parse it", cfg);
         return NULL;
     }
     if (weights) {
-        if (check_weights(net, cfg, weights, e)) {
+        if (gc_weights_check(net, cfg, weights, e)) {
             free_network(net);
             return NULL;
         }
+        saved = quiet_stderr();
         load_weights(net, (char *)weights);
+        restore_stderr(saved);
     }
     set_batch_network(net, 1);
     return net;

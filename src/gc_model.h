@@ -16,6 +16,23 @@
  * one-line message naming the file. */
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e);
 
+/* Limits of a child process: address space beyond what the parent already
+ * maps (0: none), CPU seconds and wall-clock seconds (0: none). */
+typedef struct gc_trial_limits {
+    size_t mem_bytes;
+    int cpu_s, wall_s;
+} gc_trial_limits;
+
+/* Runs body(arg) in a forked child that dies with its parent
+ * (PR_SET_PDEATHSIG), under lim; its stdout is discarded, and its stderr's last
+ * line goes into the message when it fails. 0 when body returned 0; otherwise
+ * -1 with e set ("<what>: ..."), killing the child when the wall time is up. */
+int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e);
+
+/* 0 if the .weights file has a Darknet header and exactly the size net's
+ * load_weights() reads; else -1 naming both files. */
+int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e);
+
 /* Bytes a .weights file must have for net: header (given the header's
  * major/minor, see gc_weights_header_size) plus every parameter Darknet's
  * load_weights() reads. */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gc_common.h"
+#include "gc_json.h"
 #include "gc_tests.h"
 
 START_TEST(fail_formats_and_returns_minus_one)
@@ -24,12 +25,47 @@ START_TEST(size_mul_detects_overflow)
 }
 END_TEST
 
+
+START_TEST(messages_are_printable)
+{
+    gc_err e;
+    gc_fail(&e, "cannot decode %s: %s", "a\x1b[2Jb.png", "bad\xff\xfe\x01 sig");
+    ck_assert_str_eq(e.msg, "cannot decode a?[2Jb.png: bad??? sig");
+    /* well-formed UTF-8 is kept; overlong forms and surrogates are not */
+    gc_fail(&e, "%s", "caf\xc3\xa9 \xe2\x82\xac \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80");
+    ck_assert_str_eq(e.msg, "caf\xc3\xa9 \xe2\x82\xac ?? ??? ????");
+}
+END_TEST
+
+static const char *json_of(const char *s)
+{
+    static char buf[512];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    gc_json_string(f, s);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(json_strings_are_valid_utf8)
+{
+    ck_assert_str_eq(json_of("dog"), "\"dog\"");
+    ck_assert_str_eq(json_of("a\"b\\c\n\x7f"), "\"a\\\"b\\\\c\\u000a\\u007f\"");
+    ck_assert_str_eq(json_of("caf\xc3\xa9"), "\"caf\xc3\xa9\""); /* UTF-8 as is */
+    ck_assert_str_eq(json_of("caf\xe9"), "\"caf\\u00e9\"");       /* Latin-1 byte: the same character */
+    ck_assert_str_eq(json_of("\xe2\x82"), "\"\\u00e2\\u0082\"");  /* a truncated sequence */
+    ck_assert_str_eq(json_of("\xed\xa0\x80"), "\"\\u00ed\\u00a0\\u0080\""); /* a surrogate */
+    ck_assert_str_eq(json_of(NULL), "\"\"");
+}
+END_TEST
+
 Suite *suite_common(void)
 {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, fail_formats_and_returns_minus_one);
     tcase_add_test(tc, size_mul_detects_overflow);
+    tcase_add_test(tc, messages_are_printable);
+    tcase_add_test(tc, json_strings_are_valid_utf8);
     suite_add_tcase(s, tc);
     return s;
 }

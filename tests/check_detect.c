@@ -565,12 +565,92 @@ START_TEST(detector_cli_bad_arguments)
 }
 END_TEST
 
+
+/* One NaN weight makes every head output NaN; NaN passes neither obj > thresh
+ * nor obj <= thresh, which once wrote boxes past the allocation. Every head
+ * type refuses non-finite outputs with a message, at any threshold. */
+static void poison_and_decode(const char *cfg, float bad)
+{
+    det_net d;
+    open_net(&d, cfg, 5);
+    layer *l = &d.net->layers[0];
+    ck_assert_int_eq(l->type, CONVOLUTIONAL);
+    l->weights[0] = bad;
+    gc_forward(&d.c, d.x);
+    float threshes[] = {0.0f, 0.5f, 0.999f};
+    for (int t = 0; t < 3; ++t) {
+        gc_boxes b;
+        gc_err e = {{0}};
+        ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, threshes[t], 0.5f, &b, &e), -1);
+        ck_assert_msg(strstr(e.msg, "not finite") && strstr(e.msg, "head"), "%s", e.msg);
+    }
+    close_net(&d);
+}
+
+START_TEST(nan_activations_are_refused)
+{
+    poison_and_decode("tests/cfg/det_yolo2.cfg", NAN);
+    poison_and_decode("tests/cfg/det_region.cfg", NAN);
+    poison_and_decode("tests/cfg/det_v1.cfg", NAN);
+    poison_and_decode("tests/cfg/det_yolo2.cfg", INFINITY);
+}
+END_TEST
+
+START_TEST(yolo_mask_outside_anchors_is_refused)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_yolo2.cfg", 5);
+    int head = -1;
+    for (int i = 0; i < d.net->n; ++i)
+        if (d.net->layers[i].type == YOLO) head = i;
+    ck_assert_int_ge(head, 0);
+    layer *l = &d.net->layers[head];
+    int keep = l->mask[0];
+    gc_err e = {{0}};
+    l->mask[0] = -1;
+    ck_assert_int_eq(gc_detect_check(d.net, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "mask index -1"));
+    l->mask[0] = l->total;
+    ck_assert_int_eq(gc_detect_check(d.net, &e), -1);
+    l->mask[0] = keep;
+    ck_assert_int_eq(gc_detect_check(d.net, &e), 0);
+    close_net(&d);
+}
+END_TEST
+
+START_TEST(box_pixels_stay_inside_the_image)
+{
+    float vals[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f};
+    for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j) {
+            gc_det d;
+            memset(&d, 0, sizeof d);
+            d.bbox = (box){vals[i], vals[j], vals[(i + j) % 6], vals[(i + 2 * j) % 6]};
+            int l, t, r, b;
+            gc_det_pixels(&d, 64, 48, &l, &t, &r, &b);
+            ck_assert(l >= 0 && l <= 63 && r >= 0 && r <= 63 && t >= 0 && t <= 47 && b >= 0 && b <= 47);
+        }
+    gc_det d;
+    memset(&d, 0, sizeof d);
+    d.bbox = (box){0.5f, 0.5f, 0.5f, 0.5f};
+    int l, t, r, b;
+    gc_det_pixels(&d, 64, 48, &l, &t, &r, &b);
+    ck_assert_int_eq(l, 16);
+    ck_assert_int_eq(r, 48);
+    ck_assert_int_eq(t, 12);
+    ck_assert_int_eq(b, 36);
+}
+END_TEST
+
 Suite *suite_detect(void)
 {
     Suite *s = suite_create("detect");
     TCase *tc = tcase_create("heads");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, decoding_matches_get_network_boxes);
+    tcase_add_test(tc, nan_activations_are_refused);
+    tcase_add_test(tc, yolo_mask_outside_anchors_is_refused);
+    tcase_add_test(tc, box_pixels_stay_inside_the_image);
     tcase_add_test(tc, decoding_matches_on_shipped_cfgs);
     tcase_add_test(tc, yolo_targets_match_finite_differences);
     tcase_add_test(tc, region_targets_match_finite_differences);

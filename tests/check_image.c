@@ -375,6 +375,70 @@ START_TEST(image_check_valid_and_broken_files)
 }
 END_TEST
 
+
+/* Found by fuzz_image: a 70-byte BMP declaring 1048578 x 256 pixels took
+ * longer than 20 s to decode. Refused from its header, at once. */
+START_TEST(huge_declared_size_is_refused_from_the_header)
+{
+    static const unsigned char bmp[70] = {
+        0x42, 0x4d, 0x46, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,
+        0x02, 0x00, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00,
+        0x00, 0x00, 0x13, 0x0b, 0x00, 0x00, 0x13, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0xff, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0xff, 0x00, 0x00, 0x00};
+    char p[256];
+    path_in(p, sizeof p, "huge.bmp");
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bmp, 1, sizeof bmp, f), sizeof bmp);
+    fclose(f);
+    gc_err e = {""};
+    int w, h;
+    ck_assert_int_eq(gc_image_check_header(p, &w, &h, &e), -1);
+    ck_assert_msg(strstr(e.msg, "1048578x256 is out of range"), "%s", e.msg);
+    ck_assert_int_eq(gc_image_check(p, &w, &h, &e), -1);
+    ck_assert_msg(strstr(e.msg, "out of range"), "%s", e.msg);
+}
+END_TEST
+
+START_TEST(image_must_fit_the_network_input)
+{
+    gc_err e = {""};
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 3, &e), 0);
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 4, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "reads 4 channels"));
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 1, &e), -1);
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 20, 1, 3, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "at least 2 x 2"));
+    /* 768 x 576 into 2 x 16: Darknet's letterbox gives 2 x (576*2/768 = 1) */
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 2, 16, 3, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "would be 2 x 1"));
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 3, 16, 3, &e), 0); /* 3 x 2 */
+    /* a 1000:1 panorama */
+    ck_assert_int_eq(gc_image_fits_net("p.png", 20000, 20, 416, 416, 3, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "p.png (20000 x 20)"));
+}
+END_TEST
+
+START_TEST(out_path_checks)
+{
+    gc_err e = {""};
+    char p[256], d[256];
+    path_in(p, sizeof p, "r.json");
+    ck_assert_int_eq(gc_check_out_path("-json", p, &e), 0);
+    ck_assert_int_eq(access(p, F_OK), -1); /* nothing left behind */
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    path_in(d, sizeof d, "no/such/r.json");
+    ck_assert_int_eq(gc_check_out_path("-json", d, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "does not exist"));
+    ck_assert_int_eq(gc_check_out_path("-json", tmpdir, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is a directory"));
+    ck_assert_int_eq(gc_check_out_path("-json", "/proc/x.json", &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "cannot create a file in /proc"));
+}
+END_TEST
+
 Suite *suite_image(void)
 {
     Suite *s = suite_create("image");
@@ -386,6 +450,9 @@ Suite *suite_image(void)
     tcase_add_test(tc, write_into_missing_directory_fails_cleanly);
     tcase_add_test(tc, failed_rename_removes_tmp);
     tcase_add_test(tc, image_check_valid_and_broken_files);
+    tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
+    tcase_add_test(tc, image_must_fit_the_network_input);
+    tcase_add_test(tc, out_path_checks);
     suite_add_tcase(s, tc);
     return s;
 }

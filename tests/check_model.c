@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gc_fixture.h"
@@ -109,6 +112,9 @@ START_TEST(header_versions)
     ck_assert_uint_eq(gc_weights_header_size(0, 2), 20);
     ck_assert_uint_eq(gc_weights_header_size(1, 0), 20);
     ck_assert_uint_eq(gc_weights_header_size(1000, 2), 16);
+    /* found by fuzz_weights: major * 10 overflowed an int (UB) */
+    ck_assert_uint_eq(gc_weights_header_size(2143289344, 0), 16);
+    ck_assert_uint_eq(gc_weights_header_size(-1, 100), 20); /* Darknet: -10 + 100 >= 2, -1 < 1000 */
 }
 END_TEST
 
@@ -229,6 +235,120 @@ START_TEST(names_and_data_files)
 }
 END_TEST
 
+
+static int spin_body(void *arg)
+{
+    (void)arg;
+    for (volatile unsigned long i = 0;; ++i) {}
+    return 0;
+}
+
+START_TEST(trial_child_has_a_wall_clock_limit)
+{
+    gc_trial_limits lim = {0, 0, 1};
+    gc_err e = {{0}};
+    time_t t0 = time(NULL);
+    ck_assert_int_eq(gc_trial_run("spin", spin_body, NULL, &lim, &e), -1);
+    ck_assert_int_le(time(NULL) - t0, 3);
+    ck_assert_ptr_nonnull(strstr(e.msg, "spin: gave up after 1 s"));
+}
+END_TEST
+
+START_TEST(trial_child_has_a_cpu_limit)
+{
+    gc_trial_limits lim = {0, 1, 30};
+    gc_err e = {{0}};
+    time_t t0 = time(NULL);
+    ck_assert_int_eq(gc_trial_run("spin", spin_body, NULL, &lim, &e), -1);
+    ck_assert_int_le(time(NULL) - t0, 10);
+    ck_assert_ptr_nonnull(strstr(e.msg, "CPU time"));
+}
+END_TEST
+
+static int alloc_body(void *arg)
+{
+    size_t n = *(size_t *)arg;
+    char *p = malloc(n);
+    if (!p) return 7;
+    memset(p, 1, n);
+    return p[n - 1] == 1 ? 0 : 1;
+}
+
+START_TEST(trial_child_has_a_memory_limit)
+{
+    size_t big = (size_t)512 << 20;
+    gc_trial_limits lim = {(size_t)64 << 20, 0, 30};
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_trial_run("alloc", alloc_body, &big, &lim, &e), -1);
+    /* within a large enough limit the same body passes */
+    size_t small = (size_t)16 << 20;
+    ck_assert_int_eq(gc_trial_run("alloc", alloc_body, &small, &lim, &e), 0);
+}
+END_TEST
+
+static int report_pid_body(void *arg)
+{
+    int fd = *(int *)arg;
+    pid_t me = getpid();
+    if (write(fd, &me, sizeof me) != (ssize_t)sizeof me) return 1;
+    for (;;) pause();
+    return 0;
+}
+
+static int alive(pid_t pid)
+{
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return 0;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = '\0';
+    const char *close_paren = strrchr(st, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+START_TEST(trial_child_dies_with_its_parent)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t parent = fork();
+    ck_assert_int_ge(parent, 0);
+    if (parent == 0) {
+        signal(SIGTERM, SIG_DFL); /* Check's handler would kill the test's process group */
+        gc_trial_limits lim = {0, 0, 60};
+        gc_err e = {{0}};
+        gc_trial_run("wait", report_pid_body, &fds[1], &lim, &e);
+        _exit(0);
+    }
+    pid_t child;
+    ck_assert_int_eq(read(fds[0], &child, sizeof child), (ssize_t)sizeof child);
+    ck_assert(alive(child));
+    kill(parent, SIGTERM);
+    waitpid(parent, NULL, 0);
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; ++i) {
+        gone = !alive(child);
+        if (!gone) usleep(20000);
+    }
+    if (!gone) kill(child, SIGKILL);
+    ck_assert_msg(gone, "the trial child outlived its parent");
+}
+END_TEST
+
+START_TEST(huge_cfg_is_refused_before_parsing)
+{
+    /* filters=1000000000: the trial child used to grow without bound */
+    const char *cfg = tmp_path("huge.cfg");
+    write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=1000000000\nsize=3\n");
+    gc_err e = {{0}};
+    time_t t0 = time(NULL);
+    ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+    ck_assert_int_le(time(NULL) - t0, 2);
+    ck_assert_msg(strstr(e.msg, "line 5: [convolutional]") && strstr(e.msg, "filters=1000000000"), "%s", e.msg);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
     Suite *s = suite_create("model");
@@ -239,6 +359,11 @@ Suite *suite_model(void)
     tcase_add_test(tc, unknown_section_is_named_with_line);
     tcase_add_test(tc, first_section_must_be_net);
     tcase_add_test(tc, parser_crash_is_contained);
+    tcase_add_test(tc, trial_child_has_a_wall_clock_limit);
+    tcase_add_test(tc, trial_child_has_a_cpu_limit);
+    tcase_add_test(tc, trial_child_has_a_memory_limit);
+    tcase_add_test(tc, trial_child_dies_with_its_parent);
+    tcase_add_test(tc, huge_cfg_is_refused_before_parsing);
     tcase_add_test(tc, weights_size_matches_darknets_own_save);
     tcase_add_test(tc, header_versions);
     tcase_add_test(tc, truncated_or_padded_weights_are_refused);

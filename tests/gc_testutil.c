@@ -211,20 +211,94 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
 
+/* Fault injection. The code ranges of the plugin's own functions (src/gc_*.c)
+ * come from the test binary's symbol table (nm -l, debug info); an
+ * allocation whose caller lies in them is "the plugin's", and the armed
+ * wrapper fails the nth of those. Darknet's own allocations are never failed:
+ * Darknet does not check them, and the plugin cannot mend that. */
+typedef struct code_range {
+    uintptr_t lo, hi;
+} code_range;
+static code_range *plugin_code;
+static int nplugin_code;
+static volatile int fault_armed, fault_fired;
+static volatile size_t fault_nth, fault_seen;
+
+int gct_fault_init(void)
+{
+    if (nplugin_code) return nplugin_code;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "nm -n -S -l --defined-only /proc/%d/exe 2>/dev/null", (int)getpid());
+    FILE *f = popen(cmd, "r");
+    if (!f) return 0;
+    char line[8192];
+    long long base = -1;
+    int cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long addr, size;
+        char type, name[4096];
+        if (sscanf(line, "%llx %llx %c %4095s", &addr, &size, &type, name) != 4) continue;
+        if (!strcmp(name, "gct_rng_seed")) base = (long long)((uintptr_t)&gct_rng_seed - addr);
+        if ((type != 't' && type != 'T') || !strstr(line, "src/gc_")) continue;
+        if (nplugin_code == cap) {
+            cap = cap ? 2 * cap : 256;
+            code_range *g = __real_realloc(plugin_code, (size_t)cap * sizeof *g);
+            if (!g) break;
+            plugin_code = g;
+        }
+        plugin_code[nplugin_code++] = (code_range){(uintptr_t)addr, (uintptr_t)(addr + size)};
+    }
+    pclose(f);
+    if (base < 0) return nplugin_code = 0;
+    for (int i = 0; i < nplugin_code; ++i) plugin_code[i].lo += (uintptr_t)base, plugin_code[i].hi += (uintptr_t)base;
+    return nplugin_code;
+}
+
+void gct_fault_arm(size_t nth)
+{
+    fault_nth = nth;
+    fault_seen = 0;
+    fault_fired = 0;
+    fault_armed = 1;
+}
+
+size_t gct_fault_disarm(int *fired)
+{
+    fault_armed = 0;
+    if (fired) *fired = fault_fired;
+    return fault_seen;
+}
+
+static int fault_now(void *caller)
+{
+    if (!fault_armed) return 0;
+    uintptr_t pc = (uintptr_t)caller;
+    for (int i = 0; i < nplugin_code; ++i)
+        if (pc >= plugin_code[i].lo && pc < plugin_code[i].hi) {
+            if (++fault_seen != fault_nth) return 0;
+            fault_fired = 1;
+            return 1;
+        }
+    return 0;
+}
+
 void *__wrap_malloc(size_t n)
 {
     ++gct_allocs;
+    if (fault_now(__builtin_return_address(0))) return NULL;
     return __real_malloc(n);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
     ++gct_allocs;
+    if (fault_now(__builtin_return_address(0))) return NULL;
     return __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
     ++gct_allocs;
+    if (fault_now(__builtin_return_address(0))) return NULL;
     return __real_realloc(p, n);
 }

@@ -73,6 +73,14 @@ double gct_norm_d(const double *x, size_t n);
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc and these wrappers count. */
 extern volatile size_t gct_allocs; /* volatile: GCC assumes malloc() leaves globals alone */
 void *__wrap_malloc(size_t n);
+/* Fault injection: gct_fault_init() reads the plugin's code ranges from the
+ * binary's symbols (returns how many functions, 0 if nm is missing);
+ * gct_fault_arm(n) makes the nth allocation called from the plugin's code
+ * fail (n = 0: count only); gct_fault_disarm() stops and returns how many
+ * plugin allocations it saw, *fired whether the nth failed. */
+int gct_fault_init(void);
+void gct_fault_arm(size_t nth);
+size_t gct_fault_disarm(int *fired);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 

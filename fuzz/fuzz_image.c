@@ -1,0 +1,29 @@
+/* The image loader: what gc_image_check() accepts, Darknet's own loader
+ * (an older stb_image, which exits with status 0 on failure) must load, and
+ * the letterbox to a small network input must work. */
+#include "darknet.h"
+#include "gc_fuzz.h"
+#include "gc_image.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    gc_err e;
+    const char *path = gc_fuzz_file("image", data, size);
+    int w, h, hw, hh;
+    int header = gc_image_check_header(path, &hw, &hh, &e);
+    if (gc_image_check(path, &w, &h, &e)) return 0;
+    if (header) __builtin_trap(); /* a decodable image must pass the header check */
+    if (gc_image_fits_net(path, w, h, 20, 16, 3, &e)) return 0;
+    image im = load_image_color((char *)path, 0, 0);
+    if (im.w != w || im.h != h) __builtin_trap();
+    image lb = letterbox_image(im, 20, 16);
+    free_image(lb);
+    free_image(im);
+    return 0;
+}

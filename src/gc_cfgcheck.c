@@ -1,0 +1,750 @@
+#include "gc_cfgcheck.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- reading, as Darknet's read_cfg() does --------------------------------- */
+
+typedef struct kv {
+    const char *key, *val;
+    int line;
+} kv;
+
+typedef struct sect {
+    const char *type; /* "[convolutional]", as Darknet compares it */
+    int line, nkv, cap;
+    kv *kv;
+} sect;
+
+typedef struct cfg {
+    const char *name;
+    char *buf; /* the stripped lines, NUL-separated */
+    sect *s;
+    int n, cap;
+    gc_err *e;
+    const sect *cur; /* the section being checked, for messages */
+} cfg;
+
+static void cfg_free(cfg *c)
+{
+    for (int i = 0; i < c->n; ++i) free(c->s[i].kv);
+    free(c->s);
+    free(c->buf);
+}
+
+/* Section types string_to_layer_type() knows, and the kind each one is. */
+typedef enum kind {
+    K_NET, K_CONV, K_DECONV, K_LOCAL, K_ACTIVE, K_LOGISTIC, K_L2NORM, K_CRNN, K_GRU, K_LSTM, K_RNN,
+    K_CONNECTED, K_MAXPOOL, K_REORG, K_AVGPOOL, K_DROPOUT, K_LRN, K_BATCHNORM, K_SOFTMAX, K_ROUTE,
+    K_UPSAMPLE, K_SHORTCUT, K_CROP, K_COST, K_DETECTION, K_REGION, K_YOLO, K_ISEG, K_UNKNOWN
+} kind;
+
+static const struct {
+    const char *name;
+    kind k;
+} kinds[] = {
+    {"[net]", K_NET}, {"[network]", K_NET}, {"[conv]", K_CONV}, {"[convolutional]", K_CONV},
+    {"[deconv]", K_DECONV}, {"[deconvolutional]", K_DECONV}, {"[local]", K_LOCAL},
+    {"[activation]", K_ACTIVE}, {"[logistic]", K_LOGISTIC}, {"[l2norm]", K_L2NORM}, {"[crnn]", K_CRNN},
+    {"[gru]", K_GRU}, {"[lstm]", K_LSTM}, {"[rnn]", K_RNN}, {"[conn]", K_CONNECTED}, {"[connected]", K_CONNECTED},
+    {"[max]", K_MAXPOOL}, {"[maxpool]", K_MAXPOOL}, {"[reorg]", K_REORG}, {"[avg]", K_AVGPOOL},
+    {"[avgpool]", K_AVGPOOL}, {"[dropout]", K_DROPOUT}, {"[lrn]", K_LRN}, {"[normalization]", K_LRN},
+    {"[batchnorm]", K_BATCHNORM}, {"[soft]", K_SOFTMAX}, {"[softmax]", K_SOFTMAX}, {"[route]", K_ROUTE},
+    {"[upsample]", K_UPSAMPLE}, {"[shortcut]", K_SHORTCUT}, {"[crop]", K_CROP}, {"[cost]", K_COST},
+    {"[detection]", K_DETECTION}, {"[region]", K_REGION}, {"[yolo]", K_YOLO}, {"[iseg]", K_ISEG},
+};
+
+static kind kind_of(const char *type)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; ++i)
+        if (!strcmp(type, kinds[i].name)) return kinds[i].k;
+    return K_UNKNOWN;
+}
+
+static int add_section(cfg *c, const char *type, int line)
+{
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        sect *s = realloc(c->s, (size_t)cap * sizeof *s);
+        if (!s) return -1;
+        c->s = s;
+        c->cap = cap;
+    }
+    c->s[c->n++] = (sect){type, line, 0, 0, NULL};
+    return 0;
+}
+
+static int add_kv(sect *s, const char *key, const char *val, int line)
+{
+    if (s->nkv == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 8;
+        kv *k = realloc(s->kv, (size_t)cap * sizeof *k);
+        if (!k) return -1;
+        s->kv = k;
+        s->cap = cap;
+    }
+    s->kv[s->nkv++] = (kv){key, val, line};
+    return 0;
+}
+
+static int read_sections(cfg *c, const char *text, size_t len)
+{
+    const char *name = c->name;
+    gc_err *e = c->e;
+    if (len >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb && (unsigned char)text[2] == 0xbf)
+        return gc_fail(e, "cfg file %s starts with a UTF-8 byte-order mark, which Darknet cannot read: "
+                          "save it without the BOM", name);
+    if (!(c->buf = malloc(len + 1))) return gc_fail(e, "out of memory reading cfg file %s", name);
+    int line = 1;
+    for (size_t i = 0; i < len; ++i) {
+        if (text[i] == '\0') return gc_fail(e, "cfg file %s line %d: contains a NUL byte (binary file?)", name, line);
+        if (text[i] == '\r')
+            return gc_fail(e, "cfg file %s line %d: has Windows (CRLF) line endings, which Darknet cannot read: "
+                              "convert it with dos2unix", name, line);
+        if (text[i] == '\n') ++line;
+    }
+    /* Copy line by line, dropping spaces and tabs as Darknet's strip() does. */
+    size_t o = 0;
+    line = 0;
+    for (size_t i = 0; i < len;) {
+        ++line;
+        char *start = c->buf + o;
+        while (i < len && text[i] != '\n') {
+            char ch = text[i++];
+            if (ch != ' ' && ch != '\t') c->buf[o++] = ch;
+        }
+        ++i; /* the newline */
+        c->buf[o++] = '\0';
+        switch (start[0]) {
+        case '\0':
+        case '#':
+        case ';': continue;
+        case '[':
+            if (start[strlen(start) - 1] != ']')
+                return gc_fail(e, "cfg file %s line %d: section header %.64s has no closing ]", name, line, start);
+            if (kind_of(start) == K_UNKNOWN)
+                return gc_fail(e, "cfg file %s line %d: unknown section %.64s", name, line, start);
+            if (kind_of(start) == K_NET && c->n > 0)
+                return gc_fail(e, "cfg file %s line %d: %s must be the first section only", name, line, start);
+            if (c->n == 0 && kind_of(start) != K_NET)
+                return gc_fail(e, "cfg file %s line %d: first section must be [net], not %.64s", name, line, start);
+            if (add_section(c, start, line)) return gc_fail(e, "out of memory reading cfg file %s", name);
+            continue;
+        default: break;
+        }
+        if (c->n == 0)
+            return gc_fail(e, "cfg file %s line %d: %.64s comes before the first section ([net])", name, line, start);
+        char *eq = strchr(start, '=');
+        if (!eq) return gc_fail(e, "cfg file %s line %d: %.64s is not key=value", name, line, start);
+        if (eq == start) return gc_fail(e, "cfg file %s line %d: %.64s has no key", name, line, start);
+        if (!eq[1]) return gc_fail(e, "cfg file %s line %d: %.64s has no value", name, line, start);
+        *eq = '\0';
+        if (add_kv(&c->s[c->n - 1], start, eq + 1, line)) return gc_fail(e, "out of memory reading cfg file %s", name);
+    }
+    if (c->n == 0) return gc_fail(e, "cfg file %s has no [net] section", name);
+    if (c->n == 1) return gc_fail(e, "cfg file %s has no layers", name);
+    return 0;
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+static const kv *find(const sect *s, const char *key)
+{
+    for (int i = 0; i < s->nkv; ++i)
+        if (!strcmp(s->kv[i].key, key)) return &s->kv[i]; /* option_find(): the first one wins */
+    return NULL;
+}
+
+/* "cfg file F line L: [type] key=value: <why>" (the section's line when the key is absent). */
+static int kfail(cfg *c, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int kfail(cfg *c, const char *key, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    const kv *k = key ? find(c->cur, key) : NULL;
+    if (k)
+        return gc_fail(c->e, "cfg file %s line %d: %s %s=%.40s: %s", c->name, k->line, c->cur->type, k->key, k->val,
+                       why);
+    if (key)
+        return gc_fail(c->e, "cfg file %s line %d: %s (%s): %s", c->name, c->cur->line, c->cur->type, key, why);
+    return gc_fail(c->e, "cfg file %s line %d: %s: %s", c->name, c->cur->line, c->cur->type, why);
+}
+
+static int parse_long(const char *s, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < INT_MIN || v > INT_MAX) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || fabs(v) > 3.4e38) return -1;
+    *out = v;
+    return 0;
+}
+
+/* An integer key in lo..hi (def when absent). */
+static int get_int(cfg *c, const char *key, long long def, long long lo, long long hi, long long *out)
+{
+    const kv *k = find(c->cur, key);
+    long long v = def;
+    if (k && parse_long(k->val, &v)) return kfail(c, key, "not an integer");
+    if (v < lo || v > hi) {
+        if (k) return kfail(c, key, "must be in %lld..%lld", lo, hi);
+        return kfail(c, key, "the default %lld is not allowed here: set %s", def, key);
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_float(cfg *c, const char *key, double lo, double hi)
+{
+    const kv *k = find(c->cur, key);
+    double v;
+    if (!k) return 0;
+    if (parse_double(k->val, &v)) return kfail(c, key, "not a finite number");
+    if (v < lo || v > hi) return kfail(c, key, "must be in %g..%g", lo, hi);
+    return 0;
+}
+
+/* Darknet's comma lists (mask, anchors, layers, steps): it counts commas and
+ * atoi()s/atof()s each piece. Returns the count, or -1 with e set. */
+static int get_list(cfg *c, const char *key, int integers, long long *vals, int cap)
+{
+    const kv *k = find(c->cur, key);
+    if (!k) return 0;
+    int n = 0;
+    for (const char *p = k->val;; ++n) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char tok[64];
+        if (len == 0 || len >= sizeof tok) return kfail(c, key, "item %d is empty or too long", n + 1);
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        long long v = 0;
+        double d;
+        if (integers ? parse_long(tok, &v) : parse_double(tok, &d))
+            return kfail(c, key, "item %d (%s) is not %s", n + 1, tok, integers ? "an integer" : "a finite number");
+        if (n >= cap) return kfail(c, key, "more than %d items", cap);
+        if (vals) vals[n] = integers ? v : 0;
+        if (!comma) return n + 1;
+        p = comma + 1;
+    }
+}
+
+static const char *const activations[] = {"logistic", "loggy", "relu", "elu", "selu", "relie", "plse",
+                                          "hardtan", "lhtan", "linear", "ramp", "leaky", "tanh", "stair"};
+
+static int check_activation(cfg *c)
+{
+    const kv *k = find(c->cur, "activation");
+    if (!k) return 0;
+    for (size_t i = 0; i < sizeof activations / sizeof activations[0]; ++i)
+        if (!strcmp(k->val, activations[i])) return 0;
+    return kfail(c, "activation", "unknown activation (Darknet would silently use relu)");
+}
+
+static int check_file_key(cfg *c, const char *key)
+{
+    const kv *k = find(c->cur, key);
+    if (!k) return 0;
+    /* read_tree()/read_map() call file_error(), which exits with status 0. */
+    if (access(k->val, R_OK) != 0) return kfail(c, key, "cannot read the file: %s", strerror(errno));
+    return 0;
+}
+
+/* ---- shapes, as parse_network_cfg() computes them --------------------------- */
+
+typedef struct shape {
+    long long w, h, c, outputs;
+} shape;
+
+#define BIG ((long long)INT_MAX)
+#define KEY_MAX 1000000000LL
+
+static int image(const shape *s) { return s->w > 0 && s->h > 0 && s->c > 0; }
+
+static int need_image(cfg *c, const shape *in)
+{
+    if (image(in)) return 0;
+    return kfail(c, NULL, "needs an image-shaped input (w x h x c) but its input is flat (%lld values)", in->outputs);
+}
+
+/* An int size Darknet computes (outputs * batch, nweights, ...): must fit an int. */
+static int fits(cfg *c, const char *key, long long v, const char *what)
+{
+    if (v >= 1 && v <= BIG) return 0;
+    if (v < 1) return kfail(c, key, "%s would be %lld (must be at least 1)", what, v);
+    return kfail(c, key, "%s would be %lld, more than Darknet's int sizes hold", what, v);
+}
+
+/* a * b with both in 0..BIG, saturated at BIG + 1 (products of int-sized factors). */
+static long long mul(long long a, long long b)
+{
+    if (a <= 0 || b <= 0) return a * b;
+    if (a > (BIG + 1) / b) return BIG + 1;
+    long long p = a * b;
+    return p > BIG ? BIG + 1 : p;
+}
+
+static int check_common(cfg *c)
+{
+    static const char *const ints[] = {"truth", "onlyforward", "stopbackward", "dontsave", "dontload",
+                                       "dontloadscales"};
+    long long v;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i)
+        if (get_int(c, ints[i], 0, INT_MIN, INT_MAX, &v)) return -1;
+    if (get_int(c, "numload", 0, 0, INT_MAX, &v)) return -1;
+    if (get_float(c, "learning_rate", -1e30, 1e30) || get_float(c, "smooth", -1e30, 1e30)) return -1;
+    return 0;
+}
+
+static int check_net(cfg *c, shape *in, int *batch_out)
+{
+    long long batch, subdiv, steps, v;
+    if (get_int(c, "batch", 1, 1, KEY_MAX, &batch) || get_int(c, "subdivisions", 1, 1, KEY_MAX, &subdiv) ||
+        get_int(c, "time_steps", 1, 1, KEY_MAX, &steps))
+        return -1;
+    if (subdiv > batch) return kfail(c, "subdivisions", "more than batch=%lld: Darknet's batch would be 0", batch);
+    long long b = mul(batch / subdiv, steps);
+    if (fits(c, "batch", b, "batch / subdivisions * time_steps")) return -1;
+    static const char *const ints[] = {"notruth", "random", "adam", "center", "burn_in", "step", "max_batches",
+                                       "max_crop", "min_crop"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i)
+        if (get_int(c, ints[i], 0, INT_MIN, INT_MAX, &v)) return -1;
+    static const char *const floats[] = {"learning_rate", "momentum", "decay", "B1", "B2", "eps", "max_ratio",
+                                         "min_ratio", "clip", "angle", "aspect", "saturation", "exposure", "hue",
+                                         "power", "scale", "gamma"};
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; ++i)
+        if (get_float(c, floats[i], -1e30, 1e30)) return -1;
+    long long w, h, ch, inputs;
+    if (get_int(c, "height", 0, 0, KEY_MAX, &h) || get_int(c, "width", 0, 0, KEY_MAX, &w) ||
+        get_int(c, "channels", 0, 0, KEY_MAX, &ch))
+        return -1;
+    long long whc = mul(mul(w, h), ch);
+    if (w || h || ch) {
+        if (!w || !h || !ch) return kfail(c, !w ? "width" : !h ? "height" : "channels", "must be set and positive");
+        if (fits(c, "width", whc, "width * height * channels")) return -1;
+    }
+    if (get_int(c, "inputs", whc, 0, KEY_MAX, &inputs)) return -1;
+    if (w || h || ch) {
+        if (inputs != whc) return kfail(c, "inputs", "differs from width * height * channels = %lld", whc);
+    }
+    if (fits(c, "inputs", mul(inputs, b), "inputs * batch")) return -1;
+    const kv *policy = find(c->cur, "policy");
+    if (policy && !strcmp(policy->val, "steps")) {
+        if (get_list(c, "steps", 1, NULL, 1000) < 0 || get_list(c, "scales", 0, NULL, 1000) < 0) return -1;
+        if (!find(c->cur, "steps") || !find(c->cur, "scales"))
+            return kfail(c, "policy", "policy=steps needs steps= and scales=");
+        if (get_list(c, "steps", 1, NULL, 1000) != get_list(c, "scales", 0, NULL, 1000))
+            return kfail(c, "scales", "needs as many items as steps=");
+    }
+    *in = (shape){w, h, ch, inputs};
+    *batch_out = (int)b;
+    return 0;
+}
+
+/* One layer: reads its keys, checks them against its input, gives its output
+ * shape and how many floats of parameters it holds. */
+static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *all, int batch, shape *out,
+                       long long *params, long long *ws_give, long long *ws_need)
+{
+    long long n, size, stride, pad, padding, groups, v;
+    *out = *in;
+    *params = 0;
+    *ws_give = *ws_need = 0;
+    if (check_common(c) || check_activation(c)) return -1;
+    if (in->outputs < 1) return kfail(c, NULL, "its input is empty");
+    switch (k) {
+    case K_CONV:
+    case K_DECONV:
+    case K_LOCAL: {
+        if (need_image(c, in)) return -1;
+        if (get_int(c, "filters", 1, 1, KEY_MAX, &n) || get_int(c, "size", 1, 1, KEY_MAX, &size) ||
+            get_int(c, "stride", 1, 1, KEY_MAX, &stride) || get_int(c, "pad", 0, INT_MIN, INT_MAX, &pad) ||
+            get_int(c, "padding", 0, 0, KEY_MAX, &padding) || get_int(c, "batch_normalize", 0, INT_MIN, INT_MAX, &v))
+            return -1;
+        groups = 1;
+        if (k == K_CONV) {
+            if (get_int(c, "groups", 1, 1, KEY_MAX, &groups) || get_int(c, "binary", 0, INT_MIN, INT_MAX, &v) ||
+                get_int(c, "xnor", 0, INT_MIN, INT_MAX, &v) || get_int(c, "flipped", 0, INT_MIN, INT_MAX, &v) ||
+                get_float(c, "dot", -1e30, 1e30))
+                return -1;
+            if (in->c % groups) return kfail(c, "groups", "does not divide the %lld input channels", in->c);
+            if (n % groups) return kfail(c, "groups", "does not divide filters=%lld", n);
+        }
+        long long oh, ow;
+        if (k == K_LOCAL) {
+            if (pad < 0) return kfail(c, "pad", "must not be negative");
+            oh = ((pad ? in->h - 1 : in->h - size)) / stride + 1;
+            ow = ((pad ? in->w - 1 : in->w - size)) / stride + 1;
+            if (!pad && (in->h < size || in->w < size)) oh = ow = 0;
+            /* forward_local_layer's im2col pads by the raw pad value */
+            long long ih = (in->h + 2 * pad - size) / stride + 1, iw = (in->w + 2 * pad - size) / stride + 1;
+            if (oh >= 1 && ow >= 1 && (ih != oh || iw != ow))
+                return kfail(c, "pad", "with size=%lld, Darknet's output size (%lld x %lld) and its im2col's (%lld x "
+                             "%lld) disagree: use pad=0, or pad=1 with size=3", size, ow, oh, iw, ih);
+        } else {
+            if (pad) padding = size / 2;
+            if (k == K_CONV) {
+                long long th = in->h + 2 * padding - size, tw = in->w + 2 * padding - size;
+                oh = th < 0 ? 0 : th / stride + 1;
+                ow = tw < 0 ? 0 : tw / stride + 1;
+            } else {
+                oh = mul(in->h - 1, stride) + size - 2 * padding;
+                ow = mul(in->w - 1, stride) + size - 2 * padding;
+            }
+        }
+        if (oh < 1 || ow < 1)
+            return kfail(c, "size", "gives an empty output (%lld x %lld) on a %lld x %lld input", ow, oh, in->w, in->h);
+        *out = (shape){ow, oh, n, mul(mul(ow, oh), n)};
+        long long kern = mul(mul(mul(in->c / groups, n), size), size);
+        *params = k == K_LOCAL ? mul(kern, mul(ow, oh)) : kern;
+        if (kern > BIG || *params > BIG)
+            return kfail(c, NULL, "filters=%lld x size=%lld x size x %lld input channels%s: the weight count is more "
+                         "than Darknet's int sizes hold", n, size, in->c / groups, k == K_LOCAL ? " x output cells" : "");
+        long long ws = k == K_DECONV ? mul(mul(mul(in->w, in->h), mul(size, size)), n)
+                                     : mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
+        if (fits(c, "size", ws, "the im2col workspace")) return -1;
+        /* make_local_layer() gives its workspace in floats where the others
+         * give bytes; the network allocates the largest, in bytes. */
+        *ws_need = 4 * ws;
+        *ws_give = k == K_LOCAL ? ws : 4 * ws;
+        *params += 4 * n;
+        break;
+    }
+    case K_CONNECTED:
+    case K_RNN:
+    case K_GRU:
+    case K_LSTM:
+        if (get_int(c, "output", 1, 1, KEY_MAX, &n) || get_int(c, "batch_normalize", 0, INT_MIN, INT_MAX, &v) ||
+            get_int(c, "shortcut", 0, INT_MIN, INT_MAX, &v) || get_int(c, "tanh", 0, INT_MIN, INT_MAX, &v))
+            return -1;
+        *params = mul(mul(in->outputs + n, n), k == K_CONNECTED ? 1 : 8);
+        if (fits(c, "output", *params, "the weight count")) return -1;
+        *out = k == K_CONNECTED ? (shape){1, 1, n, n} : (shape){0, 0, 0, n};
+        break;
+    case K_CRNN: {
+        long long hidden, outf;
+        if (need_image(c, in) || get_int(c, "output_filters", 1, 1, KEY_MAX, &outf) ||
+            get_int(c, "hidden_filters", 1, 1, KEY_MAX, &hidden) ||
+            get_int(c, "batch_normalize", 0, INT_MIN, INT_MAX, &v) || get_int(c, "shortcut", 0, INT_MIN, INT_MAX, &v))
+            return -1;
+        *params = mul(mul(in->c + 2 * hidden + outf, hidden + outf), 9);
+        if (fits(c, "hidden_filters", *params, "the weight count")) return -1;
+        *out = (shape){in->w, in->h, outf, mul(mul(in->w, in->h), outf)};
+        /* its three 3x3 convolutions use the network's workspace but give none */
+        *ws_need = 4 * mul(mul(in->w, in->h), mul(9, in->c > hidden ? in->c : hidden));
+        break;
+    }
+    case K_MAXPOOL:
+        if (need_image(c, in) || get_int(c, "stride", 1, 1, KEY_MAX, &stride)) return -1;
+        if (get_int(c, "size", stride, 1, KEY_MAX, &size) || get_int(c, "padding", size - 1, 0, KEY_MAX, &padding))
+            return -1;
+        {
+            long long tw = in->w + padding - size, th = in->h + padding - size;
+            if (tw < 0 || th < 0)
+                return kfail(c, "size", "is larger than the %lld x %lld input plus padding", in->w, in->h);
+            *out = (shape){tw / stride + 1, th / stride + 1, in->c, 0};
+        }
+        break;
+    case K_AVGPOOL:
+        if (need_image(c, in)) return -1;
+        *out = (shape){1, 1, in->c, in->c};
+        break;
+    case K_REORG: {
+        long long reverse, flatten, extra;
+        if (need_image(c, in) || get_int(c, "stride", 1, 1, 1024, &stride) ||
+            get_int(c, "reverse", 0, INT_MIN, INT_MAX, &reverse) || get_int(c, "flatten", 0, INT_MIN, INT_MAX, &flatten) ||
+            get_int(c, "extra", 0, 0, KEY_MAX, &extra))
+            return -1;
+        long long s2 = stride * stride;
+        if (extra) {
+            *out = (shape){0, 0, 0, in->outputs + extra};
+        } else if (in->c % s2 || in->w % stride || in->h % stride) {
+            return kfail(c, "stride", "the %lld x %lld x %lld input is not divisible by the stride (w, h by %lld, "
+                                      "channels by %lld)", in->w, in->h, in->c, stride, s2);
+        } else if (reverse) {
+            *out = (shape){in->w * stride, in->h * stride, in->c / s2, in->outputs};
+        } else {
+            *out = (shape){in->w / stride, in->h / stride, in->c * s2, in->outputs};
+        }
+        break;
+    }
+    case K_UPSAMPLE:
+        if (need_image(c, in) || get_int(c, "stride", 2, -1024, 1024, &stride) || get_float(c, "scale", -1e30, 1e30))
+            return -1;
+        if (stride == 0) return kfail(c, "stride", "must not be 0");
+        if (stride > 0) *out = (shape){in->w * stride, in->h * stride, in->c, 0};
+        else *out = (shape){in->w / -stride, in->h / -stride, in->c, 0};
+        if (out->w < 1 || out->h < 1) return kfail(c, "stride", "gives an empty output on a %lld x %lld input", in->w, in->h);
+        break;
+    case K_DROPOUT:
+        if (index == 0) return kfail(c, NULL, "cannot be the first layer (it reuses the previous layer's output)");
+        if (get_float(c, "probability", 0, 0.999999)) return -1;
+        break;
+    case K_LRN:
+        if (need_image(c, in) || get_int(c, "size", 5, 1, KEY_MAX, &size) || get_float(c, "alpha", -1e30, 1e30) ||
+            get_float(c, "beta", -1e30, 1e30) || get_float(c, "kappa", -1e30, 1e30))
+            return -1;
+        break;
+    case K_BATCHNORM:
+        if (need_image(c, in)) return -1;
+        *params = 3 * in->c;
+        break;
+    case K_ACTIVE:
+    case K_LOGISTIC:
+    case K_L2NORM:
+        break;
+    case K_COST:
+        if (get_float(c, "scale", -1e30, 1e30) || get_float(c, "ratio", -1e30, 1e30) ||
+            get_float(c, "noobj", -1e30, 1e30) || get_float(c, "thresh", -1e30, 1e30))
+            return -1;
+        *out = (shape){0, 0, 0, in->outputs};
+        break;
+    case K_SOFTMAX:
+        if (get_int(c, "groups", 1, 1, KEY_MAX, &groups) || get_int(c, "noloss", 0, INT_MIN, INT_MAX, &v) ||
+            get_float(c, "temperature", -1e30, 1e30) || get_float(c, "spatial", -1e30, 1e30) ||
+            check_file_key(c, "tree"))
+            return -1;
+        if (in->outputs % groups) return kfail(c, "groups", "does not divide the %lld inputs", in->outputs);
+        *out = (shape){0, 0, 0, in->outputs};
+        break;
+    case K_CROP: {
+        long long ch, cw;
+        if (need_image(c, in) || get_int(c, "crop_height", 1, 1, KEY_MAX, &ch) ||
+            get_int(c, "crop_width", 1, 1, KEY_MAX, &cw) || get_int(c, "flip", 0, INT_MIN, INT_MAX, &v) ||
+            get_int(c, "noadjust", 0, INT_MIN, INT_MAX, &v) || get_float(c, "angle", -1e30, 1e30) ||
+            get_float(c, "saturation", -1e30, 1e30) || get_float(c, "exposure", -1e30, 1e30) ||
+            get_float(c, "shift", -1e30, 1e30))
+            return -1;
+        if (ch > in->h || cw > in->w)
+            return kfail(c, ch > in->h ? "crop_height" : "crop_width", "is larger than the %lld x %lld input", in->w,
+                         in->h);
+        *out = (shape){cw, ch, in->c, 0};
+        break;
+    }
+    case K_SHORTCUT: {
+        long long from;
+        if (!find(c->cur, "from")) return kfail(c, "from", "is required");
+        if (need_image(c, in) || get_int(c, "from", 0, INT_MIN, INT_MAX, &from) || get_float(c, "alpha", -1e30, 1e30) ||
+            get_float(c, "beta", -1e30, 1e30))
+            return -1;
+        if (from < 0) from += index;
+        if (from < 0 || from >= index)
+            return kfail(c, "from", "names layer %lld; only layers 0..%d come before this one", from, index - 1);
+        const shape *f = &all[from];
+        if (!image(f)) return kfail(c, "from", "layer %lld's output is flat, not an image", from);
+        /* shortcut_cpu() asserts that the two sizes are integer multiples alike in w and h. */
+        if (f->w / in->w != f->h / in->h || in->w / f->w != in->h / f->h)
+            return kfail(c, "from", "layer %lld's %lld x %lld output does not scale to the %lld x %lld input by one "
+                                    "integer factor", from, f->w, f->h, in->w, in->h);
+        break;
+    }
+    case K_ROUTE: {
+        long long idx[64];
+        if (!find(c->cur, "layers")) return kfail(c, "layers", "is required");
+        int m = get_list(c, "layers", 1, idx, 64);
+        if (m < 0) return -1;
+        shape r = {0, 0, 0, 0};
+        for (int i = 0; i < m; ++i) {
+            long long j = idx[i] < 0 ? index + idx[i] : idx[i];
+            if (j < 0 || j >= index)
+                return kfail(c, "layers", "names layer %lld; only layers 0..%d come before this one", j, index - 1);
+            const shape *f = &all[j];
+            if (i == 0) r = *f;
+            else if (f->w == r.w && f->h == r.h && image(&r)) r.c += f->c, r.outputs += f->outputs;
+            else r = (shape){0, 0, 0, r.outputs + f->outputs};
+        }
+        *out = r;
+        if (fits(c, "layers", out->outputs, "the output size")) return -1;
+        break;
+    }
+    case K_YOLO:
+    case K_REGION: {
+        long long classes, num, coords = 4, mask[256];
+        if (need_image(c, in) || get_int(c, "classes", 20, 1, 100000, &classes) ||
+            get_int(c, "num", 1, 1, 10000, &num) || get_int(c, "max", 90, INT_MIN, INT_MAX, &v) ||
+            get_int(c, "random", 0, INT_MIN, INT_MAX, &v) || get_float(c, "jitter", -1e30, 1e30) ||
+            check_file_key(c, "map"))
+            return -1;
+        int used = (int)num;
+        if (k == K_YOLO) {
+            if (get_float(c, "ignore_thresh", -1e30, 1e30) || get_float(c, "truth_thresh", -1e30, 1e30)) return -1;
+            int m = get_list(c, "mask", 1, mask, 256);
+            if (m < 0) return -1;
+            for (int i = 0; i < m; ++i)
+                if (mask[i] < 0 || mask[i] >= num)
+                    return kfail(c, "mask", "index %lld is not an anchor: num=%lld allows 0..%lld", mask[i], num, num - 1);
+            if (m) used = m;
+        } else {
+            static const char *const ints[] = {"log", "sqrt", "softmax", "background", "rescore", "classfix",
+                                               "absolute", "bias_match"};
+            for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i)
+                if (get_int(c, ints[i], 0, INT_MIN, INT_MAX, &v)) return -1;
+            static const char *const fl[] = {"thresh", "coord_scale", "object_scale", "noobject_scale",
+                                             "mask_scale", "class_scale"};
+            for (size_t i = 0; i < sizeof fl / sizeof fl[0]; ++i)
+                if (get_float(c, fl[i], -1e30, 1e30)) return -1;
+            if (get_int(c, "coords", 4, 1, 1000, &coords) || check_file_key(c, "tree")) return -1;
+        }
+        int a = get_list(c, "anchors", 0, NULL, 20000);
+        if (a < 0) return -1;
+        if (a && a != 2 * num)
+            return kfail(c, "anchors", "has %d values; num=%lld anchors need exactly %lld", a, num, 2 * num);
+        long long want = mul(used, classes + coords + 1);
+        if (in->c != want)
+            return kfail(c, k == K_YOLO ? "classes" : "num", "the head needs %lld input channels (%d anchors x "
+                         "(%lld classes + %lld)) but the layer before gives %lld", want, used, classes, coords + 1,
+                         in->c);
+        break;
+    }
+    case K_DETECTION: {
+        long long classes, num, coords, side;
+        if (get_int(c, "coords", 1, 1, 1000, &coords) || get_int(c, "classes", 1, 1, 100000, &classes) ||
+            get_int(c, "num", 1, 1, 10000, &num) || get_int(c, "side", 7, 1, 100000, &side))
+            return -1;
+        static const char *const ints[] = {"rescore", "softmax", "sqrt", "max", "forced", "random", "reorg"};
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; ++i)
+            if (get_int(c, ints[i], 0, INT_MIN, INT_MAX, &v)) return -1;
+        long long want = mul(mul(side, side), mul(1 + coords, num) + classes);
+        if (in->outputs != want)
+            return kfail(c, "side", "the head needs side*side*((1+coords)*num+classes) = %lld inputs but the layer "
+                         "before gives %lld", want, in->outputs);
+        *out = (shape){0, 0, 0, in->outputs};
+        break;
+    }
+    case K_ISEG: {
+        long long classes, ids;
+        if (need_image(c, in) || get_int(c, "classes", 20, 1, 100000, &classes) ||
+            get_int(c, "ids", 32, 0, 100000, &ids))
+            return -1;
+        if (in->c != classes + ids)
+            return kfail(c, "classes", "the layer before gives %lld channels, not classes + ids = %lld", in->c,
+                         classes + ids);
+        break;
+    }
+    case K_NET:
+    case K_UNKNOWN: assert(0); break;
+    }
+    if (image(out)) out->outputs = mul(mul(out->w, out->h), out->c);
+    if (fits(c, NULL, out->outputs, "the layer's output size")) return -1;
+    if (fits(c, NULL, mul(out->outputs, batch), "the output size x batch")) return -1;
+    return 0;
+}
+
+size_t gc_cfg_memory_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t cap = (size_t)32 << 30, ram = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : cap;
+    return ram < cap ? ram : cap;
+}
+
+int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max_bytes, gc_cfg_info *info,
+                      gc_err *e)
+{
+    cfg c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.e = e;
+    shape *all = NULL;
+    int rc = read_sections(&c, text, len);
+    if (rc) goto done;
+    shape in;
+    int batch = 1;
+    c.cur = &c.s[0];
+    if ((rc = check_net(&c, &in, &batch))) goto done;
+    if (!(all = malloc((size_t)c.n * sizeof *all))) {
+        rc = gc_fail(e, "out of memory checking cfg file %s", name);
+        goto done;
+    }
+    /* Darknet's own footprint: the input, each layer's output and delta (x batch),
+     * parameters with their updates, the largest workspace. */
+    double bytes = 4.0 * (double)in.outputs * batch;
+    long long give_max = 0, need_max = 0;
+    int need_at = 0;
+    for (int i = 1; i < c.n; ++i) {
+        c.cur = &c.s[i];
+        long long params, give, need;
+        shape out;
+        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need)))
+            goto done;
+        all[i - 1] = out;
+        in = out;
+        bytes += 4.0 * (2.0 * (double)out.outputs * batch + 2.0 * (double)params);
+        if (give > give_max) give_max = give;
+        if (need > need_max) need_max = need, need_at = i;
+    }
+    bytes += (double)give_max;
+    int outputs_layer = 0;
+    for (int i = 1; i < c.n; ++i) outputs_layer |= kind_of(c.s[i].type) != K_COST;
+    if (!outputs_layer) {
+        /* get_network_output_layer() skips [cost] layers and reads layers[-1] */
+        rc = gc_fail(e, "cfg file %s has only [cost] layers: nothing gives the network's output", name);
+        goto done;
+    }
+    if (need_max > give_max) {
+        c.cur = &c.s[need_at];
+        rc = kfail(&c, NULL, "needs a %lld-byte workspace but Darknet allocates only %lld bytes for this network "
+                   "([local] layers size it in floats, [crnn] not at all): add a larger convolution", need_max,
+                   give_max);
+        goto done;
+    }
+    if (max_bytes && bytes > (double)max_bytes) {
+        rc = gc_fail(e, "cfg file %s needs about %.1f GiB at batch %d (batch / subdivisions in [net]), more than "
+                        "the %.1f GiB allowed", name, bytes / 1073741824.0, batch, (double)max_bytes / 1073741824.0);
+        goto done;
+    }
+    if (info) {
+        const sect *net = &c.s[0];
+        c.cur = net;
+        long long w = 0, h = 0, ch = 0;
+        get_int(&c, "width", 0, 0, KEY_MAX, &w);
+        get_int(&c, "height", 0, 0, KEY_MAX, &h);
+        get_int(&c, "channels", 0, 0, KEY_MAX, &ch);
+        *info = (gc_cfg_info){c.n - 1, (int)w, (int)h, (int)ch, batch, (size_t)bytes};
+    }
+done:
+    free(all);
+    cfg_free(&c);
+    return rc;
+}
+
+int gc_cfg_check(const char *path, gc_cfg_info *info, gc_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return gc_fail(e, "cfg file %s: %s", path, strerror(errno));
+    size_t cap = (size_t)16 << 20;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return gc_fail(e, "out of memory reading cfg file %s", path);
+    }
+    size_t len = fread(buf, 1, cap + 1, f);
+    int err = ferror(f);
+    fclose(f);
+    int rc;
+    if (err) rc = gc_fail(e, "cfg file %s: read error", path);
+    else if (len > cap) rc = gc_fail(e, "cfg file %s is larger than 16 MiB: not a cfg", path);
+    else rc = gc_cfg_check_text(path, buf, len, gc_cfg_memory_limit(), info, e);
+    free(buf);
+    return rc;
+}

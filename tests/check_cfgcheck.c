@@ -1,0 +1,285 @@
+/* gc_cfgcheck: one bad cfg per rule, each refused with a message naming the
+ * line, the section and the key; every cfg of the project and of Darknet's own
+ * cfg/ folder accepted. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_cfgcheck.h"
+#include "gc_fixture.h"
+#include "gc_tests.h"
+
+#define NET "[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n"
+#define CONV "[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+#define YOLO_CONV "[convolutional]\nfilters=21\nsize=1\nstride=1\nactivation=linear\n"
+#define YOLO "[yolo]\nmask=0,1,2\nanchors=10,13,16,30,33,23\nclasses=2\nnum=3\n"
+
+static const size_t GiB = (size_t)1 << 30;
+
+/* Refused, and the message holds every one of the (up to three) fragments. */
+static void expect_bad(const char *text, const char *a, const char *b, const char *c)
+{
+    gc_err e = {{0}};
+    int rc = gc_cfg_check_text("t.cfg", text, strlen(text), 4 * GiB, NULL, &e);
+    ck_assert_msg(rc == -1, "accepted:\n%s", text);
+    ck_assert_msg(!strncmp(e.msg, "cfg file t.cfg", 14), "message does not name the file: %s", e.msg);
+    const char *want[3] = {a, b, c};
+    for (int i = 0; i < 3; ++i)
+        if (want[i]) ck_assert_msg(strstr(e.msg, want[i]), "'%s' not in: %s", want[i], e.msg);
+}
+
+static void expect_good(const char *text)
+{
+    gc_err e = {{0}};
+    ck_assert_msg(gc_cfg_check_text("t.cfg", text, strlen(text), 4 * GiB, NULL, &e) == 0, "refused: %s", e.msg);
+}
+
+START_TEST(base_cfgs_pass)
+{
+    expect_good(NET CONV);
+    expect_good(NET CONV YOLO_CONV YOLO);
+    gc_cfg_info info;
+    gc_err e = {{0}};
+    const char *t = "[net]\nbatch=64\nsubdivisions=16\nwidth=16\nheight=8\nchannels=3\n" CONV;
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", t, strlen(t), 0, &info, &e), 0);
+    ck_assert_int_eq(info.batch, 4); /* 64 / 16, as parse_net_options() */
+    ck_assert_int_eq(info.w, 16);
+    ck_assert_int_eq(info.h, 8);
+    ck_assert_int_eq(info.layers, 1);
+    /* input 16*8*3 + (output + delta) 16*8*8, all x4, plus weights and workspace */
+    ck_assert(info.bytes > 4 * 4 * (16 * 8 * 3 + 2 * 16 * 8 * 8));
+}
+END_TEST
+
+START_TEST(file_encoding)
+{
+    expect_bad("\xef\xbb\xbf" NET CONV, "byte-order mark", NULL, NULL);
+    expect_bad("[net]\r\nbatch=1\r\n" CONV, "line 1", "CRLF", NULL);
+    const char nul[] = "[net]\nwidth=8\n\0\n";
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", nul, sizeof nul - 1, 0, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "line 3: contains a NUL byte"));
+}
+END_TEST
+
+START_TEST(syntax)
+{
+    expect_bad("width=3\n" NET CONV, "line 1", "before the first section", NULL);
+    expect_bad(NET CONV "filters\n", "line 12", "not key=value", NULL);
+    expect_bad(NET CONV "filters=\n", "line 12", "has no value", NULL);
+    expect_bad(NET CONV "=3\n", "line 12", "has no key", NULL);
+    expect_bad(NET CONV "[frobnicate]\n", "line 12", "unknown section [frobnicate]", NULL);
+    expect_bad(NET CONV "[convolutional\n", "line 12", "no closing ]", NULL);
+    expect_bad(NET CONV NET, "line 12", "first section only", NULL);
+    expect_bad(CONV NET, "line 1", "first section must be [net]", NULL);
+    expect_bad(NET, "has no layers", NULL, NULL);
+    expect_bad("# nothing\n", "no [net] section", NULL, NULL);
+}
+END_TEST
+
+START_TEST(values_are_numbers)
+{
+    expect_bad(NET "[convolutional]\nfilters=8x\n", "line 7", "[convolutional] filters=8x", "not an integer");
+    expect_bad(NET "[convolutional]\nfilters=99999999999\n", "filters", "not an integer", NULL);
+    expect_bad(NET CONV "[yolo]\njitter=nan\n", "jitter=nan", "not a finite number", NULL);
+    expect_bad(NET CONV "[convolutional]\nfilters=4\nactivation=swish\n", "activation=swish", "unknown activation",
+               NULL);
+    /* spaces are stripped as Darknet's strip() does: this is filters=8 */
+    expect_good(NET "[convolutional]\nfil ters = 8\nsize=3\n");
+}
+END_TEST
+
+START_TEST(net_sizes)
+{
+    expect_bad("[net]\nbatch=0\nwidth=16\nheight=16\nchannels=3\n" CONV, "line 2", "[net] batch=0", "1..");
+    expect_bad("[net]\nbatch=64\nsubdivisions=128\nwidth=16\nheight=16\nchannels=3\n" CONV, "subdivisions=128",
+               "more than batch", NULL);
+    expect_bad("[net]\nbatch=1\nsubdivisions=0\nwidth=16\nheight=16\nchannels=3\n" CONV, "subdivisions=0", NULL, NULL);
+    expect_bad("[net]\nbatch=1\nwidth=16\nheight=0\nchannels=3\n" CONV, "height", "must be set and positive", NULL);
+    expect_bad("[net]\nbatch=1\nwidth=16\nheight=-4\nchannels=3\n" CONV, "height=-4", NULL, NULL);
+    expect_bad("[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\ninputs=5\n" CONV, "inputs=5",
+               "differs from width * height * channels", NULL);
+    /* batch=100000 overflows Darknet's int outputs * batch */
+    expect_bad("[net]\nbatch=100000\nwidth=160\nheight=160\nchannels=3\n" CONV, "[net]", "batch",
+               "more than Darknet's int sizes");
+    expect_bad("[net]\nbatch=1\nwidth=65536\nheight=65536\nchannels=3\n" CONV, "width", "int sizes", NULL);
+}
+END_TEST
+
+START_TEST(conv_rules)
+{
+    expect_bad(NET "[convolutional]\nfilters=0\n", "filters=0", "1..", NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nstride=-1\n", "stride=-1", NULL, NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nsize=0\n", "size=0", NULL, NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\ngroups=-2\n", "groups=-2", NULL, NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\ngroups=2\n", "groups=2", "does not divide the 3 input channels", NULL);
+    expect_bad(NET CONV "[convolutional]\nfilters=6\ngroups=4\n", "groups=4", "does not divide filters=6", NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nsize=17\n", "size=17", "empty output", NULL);
+    expect_bad(NET "[convolutional]\nfilters=1000000000\nsize=3\n", "filters=1000000000", "weight count", NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nsize=1000000000\npad=1\n", "size=1000000000", "weight count", NULL);
+    expect_bad(NET "[local]\nfilters=1000000\nsize=3\n", "weight count", NULL, NULL);
+    expect_bad(NET "[deconvolutional]\nfilters=4\nsize=2\nstride=2\npadding=20\n", "empty output", NULL, NULL);
+    expect_good(NET CONV "[convolutional]\nfilters=8\ngroups=8\nsize=3\npad=1\n");
+}
+END_TEST
+
+START_TEST(pool_reorg_upsample_rules)
+{
+    expect_bad(NET CONV "[maxpool]\nsize=0\n", "[maxpool] size=0", NULL, NULL);
+    expect_bad(NET CONV "[maxpool]\nsize=2\nstride=0\n", "stride=0", NULL, NULL);
+    expect_bad(NET CONV "[maxpool]\nsize=40\nstride=1\npadding=0\n", "size=40", "larger than", NULL);
+    expect_bad(NET CONV "[reorg]\nstride=5\n", "[reorg] stride=5", "not divisible", NULL);
+    expect_bad(NET CONV "[reorg]\nstride=3\nreverse=1\n", "not divisible", NULL, NULL); /* 8 channels, 3 x 3 */
+    expect_bad(NET CONV "[upsample]\nstride=0\n", "stride=0", "must not be 0", NULL);
+    expect_bad(NET CONV "[upsample]\nstride=-32\n", "empty output", NULL, NULL);
+    expect_bad(NET CONV "[crop]\ncrop_height=20\ncrop_width=8\n", "crop_height=20", "larger than", NULL);
+    expect_bad(NET CONV "[softmax]\n[maxpool]\nsize=2\nstride=2\n", "[maxpool]",
+               "needs an image-shaped input", NULL);
+    expect_bad(NET "[dropout]\n" CONV, "[dropout]", "first layer", NULL);
+    expect_bad(NET CONV "[softmax]\ngroups=3\n", "groups=3", "does not divide", NULL);
+    expect_bad(NET CONV "[softmax]\ntree=no/such/tree\n", "tree=no/such/tree", "cannot read", NULL);
+    expect_good(NET CONV "[reorg]\nstride=2\n[upsample]\nstride=2\n[maxpool]\nsize=2\nstride=2\n");
+}
+END_TEST
+
+START_TEST(route_shortcut_rules)
+{
+    expect_bad(NET CONV "[shortcut]\nfrom=100\n", "[shortcut] from=100", "names layer 100", "0..0");
+    expect_bad(NET CONV "[shortcut]\nfrom=-5\n", "from=-5", "names layer -4", NULL);
+    expect_bad(NET CONV "[shortcut]\nactivation=linear\n", "(from)", "is required", NULL);
+    expect_bad(NET CONV "[route]\nlayers=3\n", "layers=3", "names layer 3", NULL);
+    expect_bad(NET CONV "[route]\nlayers=0,\n", "layers=0,", "item 2", NULL);
+    expect_bad(NET CONV "[route]\n", "(layers)", "is required", NULL);
+    /* 16x16 onto a 4x8 crop: factors 4 and 2 (shortcut_cpu's assert) */
+    expect_bad(NET CONV "[crop]\ncrop_height=8\ncrop_width=4\n[shortcut]\nfrom=-2\n", "does not scale", NULL, NULL);
+    expect_bad(NET CONV "[softmax]\n[route]\nlayers=-1\n[shortcut]\nfrom=-3\n", "[shortcut]", "image",
+               NULL);
+    expect_good(NET CONV CONV "[shortcut]\nfrom=-2\n[route]\nlayers=-1,-3\n");
+}
+END_TEST
+
+START_TEST(head_rules)
+{
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=-1,1,2\nanchors=10,13,16,30,33,23\nclasses=2\nnum=3\n", "mask=-1,1,2",
+               "index -1 is not an anchor", NULL);
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=0,1,4\nanchors=10,13,16,30,33,23\nclasses=2\nnum=3\n",
+               "index 4 is not an anchor", "0..2", NULL);
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=0,1,2\nanchors=10,13,16,30\nclasses=2\nnum=3\n", "anchors=10,13,16,30",
+               "has 4 values", "exactly 6");
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=0,1,2\nanchors=10,13,16,30,33,23,1,1\nclasses=2\nnum=3\n",
+               "has 8 values", NULL, NULL);
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=0,1,2\nanchors=10,13,16,30,33,23\nclasses=3\nnum=3\n", "classes=3",
+               "needs 24 input channels", "gives 21");
+    expect_bad(NET CONV YOLO_CONV "[yolo]\nmask=0,1,2\nanchors=10,13,16,30,33,23\nclasses=0\nnum=3\n", "classes=0",
+               NULL, NULL);
+    expect_bad(NET CONV YOLO_CONV "[region]\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\ncoords=4\n", "[region]",
+               "needs 24 input channels", NULL);
+    expect_bad(NET "[connected]\noutput=30\n[detection]\nclasses=2\ncoords=4\nnum=1\nside=2\n", "[detection]",
+               "side=2", "= 28 inputs");
+    expect_good(NET CONV "[convolutional]\nfilters=21\nsize=1\n[region]\nanchors=1,1,2,2,3,3\nclasses=2\nnum=3\n");
+}
+END_TEST
+
+/* Inputs make fuzz found (fuzz/fuzz_cfg.c): accepted by the validator, then
+ * crashed Darknet. */
+START_TEST(fuzz_regressions)
+{
+    /* a lone [local]: its workspace is sized in floats, allocated in bytes
+     * (im2col_cpu wrote past it) */
+    expect_bad("[net]\nbatch=1\n\xc2subdivisions=1\nwidth=8\nheight=8\nchannels=3\n\n[local]\nfilters=2\nsize=3\n"
+               "stride=1\npad=1\nactivation=leaky\n\n", "line 8: [local]", "workspace", NULL);
+    /* ... which a larger convolution elsewhere makes safe */
+    expect_good(NET "[convolutional]\nfilters=16\nsize=3\npad=1\n[convolutional]\nfilters=16\nsize=3\npad=1\n"
+                    "[local]\nfilters=2\nsize=3\nstride=1\npad=1\n");
+    /* [local] pad=1 with size=5: Darknet's output size and im2col's disagree */
+    expect_bad(NET CONV CONV "[local]\nfilters=2\nsize=5\npad=1\n", "[local] pad=1", "disagree", NULL);
+    /* only [cost]: get_network_output_layer() read layers[-1] */
+    expect_bad("[net]\nbatch=1\nsubdivisions=1\nwidth=4\nheight=4\nchannels=3\n;[convolutional]\nfilters=2\n"
+               "size=3\nst-ide=1&pad=1\nactivation=leaky\n\n[cost]\ntype=sse\n", "only [cost] layers", NULL, NULL);
+    expect_good(NET CONV "[cost]\n");
+    /* a lone [crnn] uses the workspace and gives none */
+    expect_bad(NET "[crnn]\nhidden_filters=4\noutput_filters=4\n", "[crnn]", "workspace", NULL);
+}
+END_TEST
+
+START_TEST(memory_limit)
+{
+    const char *t = "[net]\nbatch=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", t, strlen(t), 256u << 20, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "at batch 64"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "GiB"));
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", t, strlen(t), 8 * GiB, NULL, &e), 0);
+}
+END_TEST
+
+/* Every cfg in dir passes, but those named in bad[] (which must fail). */
+static int check_dir(const char *path, const char *const *bad, int nbad)
+{
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".cfg")) continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+        int expect_fail = 0;
+        for (int i = 0; i < nbad; ++i) expect_fail |= !strcmp(de->d_name, bad[i]);
+        gc_err e = {{0}};
+        int rc = gc_cfg_check(p, NULL, &e);
+        if (expect_fail) ck_assert_msg(rc == -1, "%s accepted", p);
+        else ck_assert_msg(rc == 0, "%s refused: %s", p, e.msg);
+        ++n;
+    }
+    closedir(d);
+    return n;
+}
+
+START_TEST(project_cfgs_pass)
+{
+    /* bw_bogus has an unknown section; bw_reorg_bad a stride that does not
+     * divide; bw_local_small_ws a lone [local] whose workspace Darknet
+     * under-allocates */
+    static const char *const bad[] = {"bw_bogus.cfg", "bw_reorg_bad.cfg", "bw_local_small_ws.cfg"};
+    ck_assert_int_ge(check_dir("tests/cfg", bad, 3), 40);
+    ck_assert_int_ge(check_dir("cfg", NULL, 0), 2);
+}
+END_TEST
+
+START_TEST(darknet_cfgs_pass)
+{
+    const char *dn = getenv("GC_DARKNET_DIR");
+    char p[4096];
+    snprintf(p, sizeof p, "%s/cfg", dn ? dn : "build/darknet");
+    /* map= and tree= paths are relative to Darknet's folder (data/coco9k.map) */
+    if (chdir(p) != 0) return; /* no Darknet checkout here */
+    ck_assert_int_eq(chdir(".."), 0);
+    int n = check_dir("cfg", NULL, 0);
+    ck_assert_int_ge(n, 20);
+}
+END_TEST
+
+Suite *suite_cfgcheck(void)
+{
+    Suite *s = suite_create("cfgcheck");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, base_cfgs_pass);
+    tcase_add_test(tc, file_encoding);
+    tcase_add_test(tc, syntax);
+    tcase_add_test(tc, values_are_numbers);
+    tcase_add_test(tc, net_sizes);
+    tcase_add_test(tc, conv_rules);
+    tcase_add_test(tc, pool_reorg_upsample_rules);
+    tcase_add_test(tc, route_shortcut_rules);
+    tcase_add_test(tc, head_rules);
+    tcase_add_test(tc, memory_limit);
+    tcase_add_test(tc, fuzz_regressions);
+    tcase_add_test(tc, project_cfgs_pass);
+    tcase_add_test(tc, darknet_cfgs_pass);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,411 @@
+/* Hostile input through the real ./darknet binary (issue 15): every bad cfg,
+ * weights file, image, list or option ends with exit 1 or 2, exactly one
+ * "gradcam:" line naming the problem, no signal and no file left behind. Each
+ * case here crashed, hung, exited 0 or left a .tmp file before the fix. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gc_fixture.h"
+#include "gc_tests.h"
+
+static char *dir;
+static char out[1 << 16], err[1 << 16];
+static char outdir[4096], prefix[4096];
+
+static void setup(void)
+{
+    dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    snprintf(prefix, sizeof prefix, "%s/out/gc", dir);
+    ck_assert_int_eq(mkdir(outdir, 0755), 0);
+}
+
+static void teardown(void)
+{
+    gcf_rmtree(dir);
+    free(dir);
+}
+
+static const char *path(const char *name)
+{
+    static char p[8][4096];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+static char *slurp_text(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void write_bytes(const char *file, const void *data, size_t len)
+{
+    FILE *f = fopen(file, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* file's text with the first `from` replaced by `to` (which must occur). */
+static const char *variant(const char *file, const char *name, const char *from, const char *to)
+{
+    char *text = slurp_text(file), buf[1 << 16];
+    char *at = strstr(text, from);
+    ck_assert_msg(at != NULL, "%s not in %s", from, file);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    const char *p = path(name);
+    write_bytes(p, buf, strlen(buf));
+    return p;
+}
+
+/* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
+static int run(const char *a0, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return gcf_run(argv, out, sizeof out, err, sizeof err);
+}
+
+/* Status `want`, one "gradcam:" line that holds `what`, and nothing in outdir
+ * nor any .tmp in dir. */
+static void expect_clean_failure(int rc, int want, const char *what)
+{
+    ck_assert_msg(rc == want, "exit %d (want %d; -1 is a signal); stderr:\n%s", rc, want, gcf_tail(err, 2000));
+    int lines = 0;
+    const char *hit = NULL;
+    for (const char *p = err; (p = strstr(p, "gradcam:")); ++p)
+        if (p == err || p[-1] == '\n') ++lines, hit = p;
+    ck_assert_msg(lines == 1, "expected one gradcam: line, got %d:\n%s", lines, gcf_tail(err, 2000));
+    const char *eol = strchr(hit, '\n');
+    const char *at = strstr(hit, what);
+    ck_assert_msg(at && (!eol || at < eol), "the error line does not hold '%s':\n%s", what, hit);
+    for (const unsigned char *p = (const unsigned char *)err; *p; ++p)
+        ck_assert_msg(*p >= 0x20 || *p == '\n' || *p == '\t', "unprintable byte 0x%02x on stderr", *p);
+    ck_assert_int_eq(gcf_count_files(outdir), 0);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.tmp' | grep -q .", dir);
+    ck_assert_msg(system(cmd) != 0, "a .tmp file was left in %s", dir);
+}
+
+static const char *clf = "tests/cfg/clf_bn.cfg";
+static const char *det = "tests/cfg/det_yolo2.cfg";
+
+/* Random weights for cfg in dir/name; the path stays valid for the test. */
+static const char *weights_for(const char *cfg, const char *name)
+{
+    static char w[4][4096];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(w[k], sizeof w[k], "%s", path(name));
+    ck_assert_int_eq(gcf_write_random_weights(cfg, w[k], 3), 0);
+    return w[k];
+}
+
+START_TEST(cfgs_that_crashed_darknet)
+{
+    /* Issue 15, defect 2: each passed the old trial parse and then crashed. */
+    static const struct {
+        const char *from, *to, *what;
+    } v[] = {
+        {"batch=1\n", "batch=0\n", "[net] batch=0"},
+        {"batch=1\n", "batch=128\nsubdivisions=256\n", "subdivisions=256"},
+        {"batch=1\nwidth=20\nheight=16", "batch=100000\nwidth=200\nheight=160", "int sizes"},
+        {"stride=1\npad=1\nactivation=leaky", "stride=-1\npad=1\nactivation=leaky", "stride=-1"},
+        {"[avgpool]", "[shortcut]\nfrom=100\n\n[avgpool]", "from=100"},
+        {"[avgpool]", "[reorg]\nstride=5\n\n[avgpool]", "[reorg] stride=5"},
+        {"[maxpool]\nsize=2", "[maxpool]\nsize=0", "[maxpool] size=0"},
+        {"filters=8\n", "filters=8\ngroups=-2\n", "groups=-2"},
+        {"filters=8\n", "filters=1000000000\n", "filters=1000000000"},
+    };
+    const char *w = weights_for(clf, "w.weights");
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; ++i) {
+        const char *cfg = variant(clf, "v.cfg", v[i].from, v[i].to);
+        time_t t0 = time(NULL);
+        int rc = run(cfg, w, img, "-out", prefix, NULL);
+        ck_assert_msg(rc == 1, "variant %zu (%s): exit %d", i, v[i].to, rc);
+        expect_clean_failure(rc, 1, v[i].what);
+        ck_assert_int_le(time(NULL) - t0, 30);
+    }
+}
+END_TEST
+
+START_TEST(network_input_the_image_cannot_feed)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    /* height=1: Darknet's resize_image() took NaN offsets and crashed */
+    const char *cfg = variant(clf, "h1.cfg", "height=16", "height=1");
+    const char *w = weights_for(cfg, "h1.weights");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "images need at least 2 x 2");
+    /* the 768 x 576 dog letterboxed into a 2 x 16 input would be 2 x 1 */
+    cfg = variant(clf, "narrow.cfg", "width=20", "width=2");
+    w = weights_for(cfg, "wide.weights");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "aspect ratio");
+    /* channels=4 against an RGB image: im2col read past the input */
+    cfg = variant(clf, "c4.cfg", "channels=3", "channels=4");
+    w = weights_for(cfg, "c4.weights");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "reads 4 channels");
+}
+END_TEST
+
+START_TEST(cfg_encodings_are_named)
+{
+    const char *w = weights_for(clf, "w.weights");
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char *text = slurp_text(clf), crlf[1 << 16];
+    size_t k = 0;
+    for (const char *p = text; *p && k < sizeof crlf - 2; ++p) {
+        if (*p == '\n') crlf[k++] = '\r';
+        crlf[k++] = *p;
+    }
+    write_bytes(path("crlf.cfg"), crlf, k);
+    expect_clean_failure(run(path("crlf.cfg"), w, img, "-out", prefix, NULL), 1, "CRLF");
+    char bom[1 << 16];
+    snprintf(bom, sizeof bom, "\xef\xbb\xbf%s", slurp_text(clf));
+    write_bytes(path("bom.cfg"), bom, strlen(bom));
+    expect_clean_failure(run(path("bom.cfg"), w, img, "-out", prefix, NULL), 1, "byte-order mark");
+    /* binary junk: its bytes are not echoed raw */
+    unsigned char junk[256];
+    for (int i = 0; i < 256; ++i) junk[i] = (unsigned char)(255 - i);
+    memcpy(junk, "[net]\n\x01\x02\xff=3\n[conv\x1b", 17);
+    write_bytes(path("junk.cfg"), junk, sizeof junk);
+    expect_clean_failure(run(path("junk.cfg"), w, img, "-out", prefix, NULL), 1, "junk.cfg");
+}
+END_TEST
+
+/* Weights whose floats are all replaced by fill(i). */
+static const char *poisoned_weights(const char *cfg, const char *name, float (*fill)(size_t i, float old))
+{
+    const char *w = weights_for(cfg, name);
+    FILE *f = fopen(w, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    long n = (size - 20) / 4;
+    float *x = malloc((size_t)n * sizeof *x);
+    fseek(f, 20, SEEK_SET);
+    ck_assert_int_eq(fread(x, sizeof *x, (size_t)n, f), n);
+    for (long i = 0; i < n; ++i) x[i] = fill((size_t)i, x[i]);
+    fseek(f, 20, SEEK_SET);
+    ck_assert_int_eq(fwrite(x, sizeof *x, (size_t)n, f), n);
+    fclose(f);
+    free(x);
+    return w;
+}
+
+static float one_nan(size_t i, float old) { return i == 100 ? NAN : old; }
+static float all_inf(size_t i, float old) { return (void)i, (void)old, INFINITY; }
+static float random_bits(size_t i, float old)
+{
+    (void)old;
+    uint32_t u = (uint32_t)(i * 2654435761u) ^ 0x5bd1e995u;
+    u ^= u >> 13;
+    u *= 0x5bd1e995u;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+START_TEST(non_finite_weights_in_a_detector)
+{
+    /* Issue 15, defect 1: a NaN objectness overflowed the box list. */
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    float (*fills[])(size_t, float) = {one_nan, all_inf, random_bits};
+    for (int i = 0; i < 3; ++i) {
+        const char *w = poisoned_weights(det, "p.weights", fills[i]);
+        expect_clean_failure(run(det, w, img, "-out", prefix, "-thresh", "0.01", NULL), 1, "not finite");
+    }
+}
+END_TEST
+
+START_TEST(yolo_masks_outside_the_anchors)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = weights_for(det, "w.weights");
+    const char *cfg = variant(det, "m.cfg", "mask=2,3", "mask=-1,3");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "mask=-1,3");
+    cfg = variant(det, "m.cfg", "mask=2,3", "mask=2,4");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "index 4 is not an anchor");
+    cfg = variant(det, "m.cfg", "anchors=4,6, 8,10, 12,14, 20,24", "anchors=4,6, 8,10");
+    expect_clean_failure(run(cfg, w, img, "-out", prefix, NULL), 1, "num=4 anchors need exactly 8");
+}
+END_TEST
+
+START_TEST(init_never_exits_zero_on_failure)
+{
+    /* Issue 15, defect 3: crashed leaving w.weights.tmp, or exited 0 */
+    const char *cfg = variant(clf, "g.cfg", "filters=8\n", "filters=8\ngroups=-2\n");
+    expect_clean_failure(run("init", cfg, path("out/w.weights"), NULL), 1, "groups=-2");
+    cfg = variant(clf, "s.cfg", "size=3\n", "size=1000000000\n");
+    expect_clean_failure(run("init", cfg, path("out/w.weights"), NULL), 1, "size=1000000000");
+    expect_clean_failure(run("init", clf, "/proc/w.weights", NULL), 1, "/proc/w.weights: cannot create a file");
+    expect_clean_failure(run("init", clf, path("no/such/dir/w.weights"), NULL), 1, "does not exist");
+    expect_clean_failure(run("init", clf, outdir, NULL), 1, "is a directory");
+    /* usage errors are status 2, as for the other subcommands */
+    expect_clean_failure(run("init", clf, NULL), 2, "gradcam init needs");
+    expect_clean_failure(run("init", clf, path("out/w.weights"), "-seed", "x", NULL), 2, "-seed x");
+    expect_clean_failure(run("scenes", "cls", "test", NULL), 2, "gradcam scenes needs");
+    expect_clean_failure(run("scenes", "blob", "test", "3", outdir, NULL), 2, "scene kind blob");
+    expect_clean_failure(run("scenes", "cls", "test", "0", outdir, NULL), 2, "count 0");
+    /* and a good run still works, leaving only the weights */
+    ck_assert_int_eq(run("init", clf, path("out/w.weights"), NULL), 0);
+    ck_assert_int_eq(gcf_count_files(outdir), 1);
+}
+END_TEST
+
+START_TEST(output_is_bounded)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = weights_for(clf, "w.weights");
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-thresh", "0", NULL), 2, "-thresh 0: must be above 0");
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-thresh", "-1", NULL), 2, "-thresh -1");
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-maxboxes", "0", NULL), 2, "-maxboxes 0");
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-top", "1001", NULL), 2, "-top 1001");
+    expect_clean_failure(run("eval", clf, w, "list.txt", "-steps", "100000", NULL), 2, "-steps 100000");
+    expect_clean_failure(run("eval", clf, w, "list.txt", "-mapthresh", "0", NULL), 2, "-mapthresh 0");
+    /* -class nan without names is a usage error too */
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-class", "nan", NULL), 2, "-class nan");
+}
+END_TEST
+
+static int lines_starting(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); ++p)
+        if (p == text || p[-1] == '\n') ++n;
+    return n;
+}
+
+START_TEST(maxboxes_caps_the_boxes)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = weights_for(det, "w.weights");
+    /* a low threshold on random weights: many boxes, 3 explained */
+    ck_assert_int_eq(run(det, w, img, "-out", prefix, "-thresh", "0.05", "-nms", "0", "-maxboxes", "3", NULL), 0);
+    int found = 0;
+    const char *warn = strstr(err, "gradcam: warning: ");
+    ck_assert_msg(warn && sscanf(warn, "gradcam: warning: %d detections", &found) == 1, "%s", err);
+    ck_assert_int_gt(found, 3);
+    ck_assert_int_eq(lines_starting(out, "box "), 3);
+    ck_assert_int_eq(gcf_count_files(outdir), 3 * 2 + 1); /* png + npy per box, one summary */
+    ck_assert_msg(strstr(err, "explaining the 3 most probable (-maxboxes 3)"), "%s", err);
+}
+END_TEST
+
+START_TEST(json_never_overwrites_inputs)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = weights_for(det, "w.weights");
+    struct stat before, after;
+    ck_assert_int_eq(stat(w, &before), 0);
+    expect_clean_failure(run(det, w, img, "-out", prefix, "-json", w, NULL), 2, "is the input file");
+    ck_assert_int_eq(stat(w, &after), 0);
+    ck_assert_int_eq(before.st_size, after.st_size);
+    char own[4200];
+    snprintf(own, sizeof own, "%s_0.png", prefix);
+    expect_clean_failure(run(det, w, img, "-out", prefix, "-json", own, NULL), 2, "this run's own outputs");
+    expect_clean_failure(run("eval", det, w, det, "-json", det, NULL), 2, "is the input file");
+    expect_clean_failure(run("eval", det, w, det, "-json", path("no/dir/r.json"), NULL), 1, "does not exist");
+}
+END_TEST
+
+START_TEST(eval_checks_every_image_first)
+{
+    /* Issue 15, defect 8: a bad image late in the list failed only when reached. */
+    const char *w = weights_for(clf, "w.weights");
+    char list[1 << 14] = "";
+    ck_assert_int_eq(mkdir(path("images"), 0755), 0);
+    ck_assert_int_eq(mkdir(path("labels"), 0755), 0);
+    char *jpg = NULL;
+    {
+        FILE *f = fopen(gcf_darknet_path("data/dog.jpg"), "rb");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        jpg = malloc((size_t)n);
+        ck_assert_int_eq(fread(jpg, 1, (size_t)n, f), n);
+        fclose(f);
+        for (int i = 0; i < 30; ++i) {
+            char name[64], lab[64];
+            snprintf(name, sizeof name, "images/%d.jpg", i);
+            snprintf(lab, sizeof lab, "labels/%d.txt", i);
+            if (i != 27) write_bytes(path(name), jpg, (size_t)n);
+            write_bytes(path(lab), "1 0.5 0.5 0.4 0.4\n", 18);
+            strcat(list, path(name));
+            strcat(list, "\n");
+        }
+    }
+    free(jpg);
+    write_bytes(path("list.txt"), list, strlen(list));
+    expect_clean_failure(run("eval", clf, w, path("list.txt"), NULL), 1, "image 28");
+    ck_assert_msg(!strstr(err, "eval: "), "forward passes ran before the check:\n%s", err);
+    /* a NUL byte in the list is named with its line */
+    write_bytes(path("nul.txt"), "a.jpg\nb\0.jpg\n", 13);
+    expect_clean_failure(run("eval", clf, w, path("nul.txt"), NULL), 1, "line 2: contains a NUL byte");
+}
+END_TEST
+
+START_TEST(a_failed_write_leaves_no_partial_file)
+{
+    /* A file size limit makes every write past 4 KiB fail with EFBIG, as a full
+     * disk would: the first PNG cannot be written, and nothing is left. */
+    const char *w = weights_for(clf, "w.weights");
+    const char *bin = getenv("GC_DARKNET_BIN");
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam %s %s %s -out %s", bin && *bin ? bin : "./darknet",
+             clf, w, gcf_darknet_path("data/dog.jpg"), prefix);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    expect_clean_failure(rc, 1, "cannot write");
+    /* gradcam init through the same limit: Darknet's unchecked fwrite()s */
+    const char *big = variant(clf, "big.cfg", "filters=12", "filters=200");
+    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam init %s %s/w.weights",
+             bin && *bin ? bin : "./darknet", big, outdir);
+    rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    expect_clean_failure(rc, 1, "short write");
+}
+END_TEST
+
+Suite *suite_hard(void)
+{
+    Suite *s = suite_create("hard");
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, cfgs_that_crashed_darknet);
+    tcase_add_test(tc, network_input_the_image_cannot_feed);
+    tcase_add_test(tc, cfg_encodings_are_named);
+    tcase_add_test(tc, non_finite_weights_in_a_detector);
+    tcase_add_test(tc, yolo_masks_outside_the_anchors);
+    tcase_add_test(tc, init_never_exits_zero_on_failure);
+    tcase_add_test(tc, output_is_bounded);
+    tcase_add_test(tc, maxboxes_caps_the_boxes);
+    tcase_add_test(tc, json_never_overwrites_inputs);
+    tcase_add_test(tc, eval_checks_every_image_first);
+    tcase_add_test(tc, a_failed_write_leaves_no_partial_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
