@@ -24,7 +24,7 @@
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
     "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
-    "       darknet gradcam scenes <cls|pair|det> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
+    "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
     "                        (labelled Fashion-MNIST scenes, see README)\n"
     "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
@@ -368,9 +368,9 @@ static int make_scenes(int argc, char **argv, gc_err *e)
             pos[npos++] = argv[i];
         }
     }
-    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>");
+    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det|same> <train|test> <count> <outdir>");
     gc_scene_kind kind;
-    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]);
+    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair, det or same", pos[0]);
     int train = !strcmp(pos[1], "train");
     if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]);
     int count;
