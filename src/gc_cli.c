@@ -60,7 +60,13 @@ static const char usage_text[] =
     "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
     "  -steps N         deletion/insertion steps (default 16)\n"
     "  -limit N         only the first N images of the list\n"
-    "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
+    "  -baseline B      replaces the maps: center (Gaussian centre prior), random (with -seed N),\n"
+    "                   box (Gaussian on the box, sigma a quarter of its size), cell (detectors: the\n"
+    "                   box's head cell alone, upsampled)\n"
+    "  -rise N          RISE / D-RISE reference maps from N random masks per image: Spearman with\n"
+    "                   each map over the image and inside the box, peaks within one map cell\n"
+    "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
+    "  -cascade N       cascade points below the lowest explained layer (default 4)\n"
     "  -json FILE       the metrics and every map's record, written atomically\n";
 
 /* The usage text, then the methods from gc_cam's table. */
@@ -414,6 +420,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->nms = 0.45f;
     o->steps = 16;
     o->seed = 1;
+    o->sanity = 1;
+    o->cascade_below = 4;
     const char *pos[3];
     int npos = 0;
     for (int i = 3; i < argc; ++i) {
@@ -464,7 +472,15 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         } else if (!strcmp(s, "-baseline")) {
             NEED_VALUE();
             if (gc_baseline_parse(argv[++i], &o->baseline))
-                return gc_fail(e, "-baseline %s: unknown (center, random)", argv[i]);
+                return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", argv[i]);
+        } else if (!strcmp(s, "-rise")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 0, 1000000, &o->rise, e)) return -1;
+        } else if (!strcmp(s, "-nosanity")) {
+            o->sanity = 0;
+        } else if (!strcmp(s, "-cascade")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 0, 1000, &o->cascade_below, e)) return -1;
         } else if (!strcmp(s, "-seed")) {
             NEED_VALUE();
             int seed;
@@ -484,7 +500,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->list = pos[2];
     if (o->ex.counterfactual && !gc_method_get(o->ex.method)->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->ex.method));
-    if (a->seed_set && o->baseline != GC_BASELINE_RANDOM) return gc_fail(e, "-seed is for -baseline random");
+    if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
+        return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
     return 0;
