@@ -25,7 +25,7 @@
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
     "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
-    "       darknet gradcam scenes <cls|pair|det> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
+    "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
     "                        (labelled Fashion-MNIST scenes, see README)\n"
     "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
@@ -62,7 +62,13 @@ static const char usage_text[] =
     "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
     "  -steps N         deletion/insertion steps (default 16, at most 1000)\n"
     "  -limit N         only the first N images of the list\n"
-    "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
+    "  -baseline B      replaces the maps: center (Gaussian centre prior), random (with -seed N),\n"
+    "                   box (Gaussian on the box, sigma a quarter of its size), cell (detectors: the\n"
+    "                   box's head cell alone, upsampled)\n"
+    "  -rise N          RISE / D-RISE reference maps from N random masks per image: Spearman with\n"
+    "                   each map over the image and inside the box, peaks within one map cell\n"
+    "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
+    "  -cascade N       cascade points below the lowest explained layer (default 4)\n"
     "  -json FILE       the metrics and every map's record, written atomically\n";
 
 /* The usage text, then the methods from gc_cam's table. */
@@ -422,9 +428,10 @@ static int make_scenes(int argc, char **argv, gc_err *e)
             pos[npos++] = argv[i];
         }
     }
-    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>"), 2;
+    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det|same> <train|test> <count> <outdir>"), 2;
     gc_scene_kind kind;
-    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]), 2;
+    if (gc_scene_kind_parse(pos[0], &kind))
+        return gc_fail(e, "scene kind %s: expected cls, pair, det or same", pos[0]), 2;
     int train = !strcmp(pos[1], "train");
     if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
     int count;
@@ -468,6 +475,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->nms = 0.45f;
     o->steps = 16;
     o->seed = 1;
+    o->sanity = 1;
+    o->cascade_below = 4;
     const char *pos[3];
     int npos = 0;
     for (int i = 3; i < argc; ++i) {
@@ -519,7 +528,15 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         } else if (!strcmp(s, "-baseline")) {
             NEED_VALUE();
             if (gc_baseline_parse(argv[++i], &o->baseline))
-                return gc_fail(e, "-baseline %s: unknown (center, random)", argv[i]);
+                return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", argv[i]);
+        } else if (!strcmp(s, "-rise")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 0, 1000000, &o->rise, e)) return -1;
+        } else if (!strcmp(s, "-nosanity")) {
+            o->sanity = 0;
+        } else if (!strcmp(s, "-cascade")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 0, 1000, &o->cascade_below, e)) return -1;
         } else if (!strcmp(s, "-seed")) {
             NEED_VALUE();
             int seed;
@@ -539,7 +556,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->list = pos[2];
     if (o->ex.counterfactual && !gc_method_get(o->ex.method)->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->ex.method));
-    if (a->seed_set && o->baseline != GC_BASELINE_RANDOM) return gc_fail(e, "-seed is for -baseline random");
+    if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
+        return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
     return 0;

@@ -12,13 +12,14 @@
 #include "gc_image.h"
 #include "gc_json.h"
 #include "gc_labels.h"
+#include "gc_model.h"
 #include "gc_render.h"
 
 /* Localization threshold of the Grad-CAM paper (Sec. 4.1): 15% of the max. */
 #define GC_LOC_FRAC 0.15f
 #define GC_IOU_HIT 0.5
 
-static const char *const baseline_names[] = {"none", "center", "random"};
+static const char *const baseline_names[] = {"none", "center", "random", "box", "cell"};
 
 const char *gc_baseline_name(gc_baseline b)
 {
@@ -40,10 +41,15 @@ static const char *const metric_label[GC_EVAL_NMETRICS] = {
     "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
     "pointing, every object", "energy in box",
     "localization error", "top-1 localization error", "deletion AUC", "insertion AUC", "average drop",
-    "increase in confidence"};
+    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman", "Gini index",
+    "all-zero maps", "RISE Spearman, image", "RISE Spearman, in box", "RISE peak within a cell",
+    "in-box deletion AUC", "in-box insertion AUC", "own-instance pointing", "own instance, every twin"};
 static const char *const metric_key[GC_EVAL_NMETRICS] = {
     "accuracy", "map50", "matched", "pointing", "pointing_all_objects", "energy_in_box", "localization_error",
-    "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence"};
+    "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence",
+    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "gini", "all_zero", "rise_spearman", "rise_spearman_box",
+    "rise_peak_within_cell", "inbox_deletion_auc", "inbox_insertion_auc", "own_instance_pointing",
+    "own_instance_scenes"};
 
 const char *gc_eval_metric_label(gc_eval_metric m)
 {
@@ -60,6 +66,7 @@ const char *gc_eval_metric_key(gc_eval_metric m)
 double gc_eval_value(const gc_eval_stat *s, int *defined)
 {
     *defined = s->n > 0;
+    if (s->median) return s->n > 0 ? s->med : 0;
     return s->n > 0 ? s->sum / (double)s->n : 0;
 }
 
@@ -145,7 +152,22 @@ typedef struct eval_ctx {
     int *tcls, *tdet;    /* targets: class, and the detection (detectors) */
     gc_rbox *tbox;       /* targets: the explained box (detectors: the detection's) */
     int *tobj;           /* targets: ground-truth index */
-    size_t cap_t_c, cap_t_d, cap_t_b, cap_t_o;
+    int *tlow;           /* targets: lowest explained layer (the method's rule, for baselines too) */
+    size_t cap_t_c, cap_t_d, cap_t_b, cap_t_o, cap_t_l;
+    /* sanity checks, RISE, in-box perturbation */
+    gc_model_snapshot snap;
+    int have_snap;
+    uint64_t rng_rl, rng_rise;
+    float *alt;          /* npx: another map of a target on the network input */
+    float *heat_a, *heat_b, *gath_a, *gath_b, *sorted; /* original-image pixels */
+    double *ra, *rb;
+    void *rank_scratch;
+    size_t cap_orig;
+    float *rise_sal;     /* targets x npx */
+    size_t cap_rise;
+    float *rise_mask, *rise_grid;
+    int *box_idx, *box_order;
+    float *box_val;
 } eval_ctx;
 
 static float next_uniform(uint64_t *s)
@@ -160,21 +182,26 @@ static float next_uniform(uint64_t *s)
 
 /* Detector score of a box: max over every decoded candidate (before NMS) of
  * IoU(candidate, box) x the candidate's probability for cls. */
+static double boxes_score(const gc_boxes *b, gc_rbox want, int cls)
+{
+    double best = 0;
+    for (int i = 0; i < b->n; ++i) {
+        double p = b->dets[i].prob[cls];
+        if (!(p > 0)) continue;
+        box rb = gc_boxes_relative(b, i);
+        double v = gc_rbox_iou((gc_rbox){rb.x, rb.y, rb.w, rb.h}, want) * p;
+        if (v > best) best = v;
+    }
+    return best;
+}
+
 static int det_score(eval_ctx *c, gc_rbox want, int cls, double *out, gc_err *e)
 {
     gc_boxes b;
     int W = c->s.orig.w, H = c->s.orig.h;
     if (gc_boxes_decode(c->net, W, H, 0.0f, 0.5f, &b, e)) return -1;
-    double best = 0;
-    for (int i = 0; i < b.n; ++i) {
-        double p = b.dets[i].prob[cls];
-        if (!(p > 0)) continue;
-        box rb = gc_boxes_relative(&b, i);
-        double v = gc_rbox_iou((gc_rbox){rb.x, rb.y, rb.w, rb.h}, want) * p;
-        if (v > best) best = v;
-    }
+    *out = boxes_score(&b, want, cls);
     gc_boxes_free(&b);
-    *out = best;
     return 0;
 }
 
@@ -200,35 +227,104 @@ static int record(eval_ctx *c, const gc_eval_map *m)
     return 0;
 }
 
-/* The explanation map of target t into tmaps[t] (network-input resolution),
- * its heat on the original image into s.heat, and the map-only metrics. */
-static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
+/* Target t's box on the network input (inclusive pixels, clamped). */
+static gc_pbox net_box(const eval_ctx *c, int t)
+{
+    const gc_letterbox *lb = &c->s.lb;
+    gc_rbox b = c->tbox[t];
+    float x0, y0, x1, y1, W = (float)c->s.orig.w, H = (float)c->s.orig.h;
+    gc_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
+    gc_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
+    gc_pbox p = {(int)floorf(x0), (int)floorf(y0), (int)ceilf(x1) - 1, (int)ceilf(y1) - 1};
+    int nw = c->net->w, nh = c->net->h;
+    if (p.l < 0) p.l = 0;
+    if (p.t < 0) p.t = 0;
+    if (p.r > nw - 1) p.r = nw - 1;
+    if (p.b > nh - 1) p.b = nh - 1;
+    return p;
+}
+
+/* The map of target t explained as class cls, on the network input, into up
+ * (npx floats); *raw, *rw, *rh: the map as computed (up itself for the
+ * baselines), *layer its first layer (-1 for a baseline). The baselines do not
+ * depend on the class or the weights (the random one draws new values). */
+static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int *rw, int *rh, int *first_layer,
+                  gc_err *e)
 {
     network *net = c->net;
     const gc_eval_opts *o = c->o;
-    gc_session *s = &c->s;
-    float *up = c->tmaps + (size_t)t * c->npx;
-    const float *map = NULL;
+    const float *map = up;
     int mw = net->w, mh = net->h;
-    m->layer = -1;
-    if (o->baseline == GC_BASELINE_CENTER) {
-        map = c->prior;
-    } else if (o->baseline == GC_BASELINE_RANDOM) {
+    *first_layer = -1;
+    switch (o->baseline) {
+    case GC_BASELINE_CENTER: map = c->prior; break;
+    case GC_BASELINE_RANDOM:
         for (size_t p = 0; p < c->npx; ++p) up[p] = next_uniform(&c->rng);
-        map = up;
-    } else {
-        gc_subject subj = {c->tcls[t], c->r->detector ? &c->dets[c->tdet[t]] : NULL};
+        break;
+    case GC_BASELINE_BOX: {
+        gc_pbox b = net_box(c, t);
+        gc_box_gaussian(net->w, net->h, (b.l + b.r + 1) / 2.0f, (b.t + b.b + 1) / 2.0f, (float)(b.r - b.l + 1),
+                        (float)(b.b - b.t + 1), up);
+        break;
+    }
+    case GC_BASELINE_CELL: {
+        const gc_det *d = &c->dets[c->tdet[t]];
+        const layer *hl = &net->layers[d->head];
+        float *cell = c->box_val; /* npx floats of scratch, free here */
+        gc_cell_map(hl->w, hl->h, d->cell % hl->w, d->cell / hl->w, cell);
+        gc_resize_bilinear(cell, hl->w, hl->h, up, net->w, net->h);
+        break;
+    }
+    case GC_BASELINE_NONE: {
+        gc_det d;
+        gc_subject subj = {cls, NULL};
+        if (c->r->detector) {
+            d = c->dets[c->tdet[t]];
+            d.cls = cls;
+            subj.det = &d;
+        }
         gc_map gm;
-        if (gc_session_explain_target(s, &subj, &o->ex, &gm, e)) return -1;
+        if (gc_session_explain_target(&c->s, &subj, &o->ex, &gm, e)) return -1;
         map = gm.data;
         mw = gm.w;
         mh = gm.h;
-        m->layer = gm.layer;
+        *first_layer = gm.layer;
+        break;
+    }
     }
     if (map != up) {
         if (mw == net->w && mh == net->h) memcpy(up, map, c->npx * sizeof *up);
         else gc_resize_bilinear(map, mw, mh, up, net->w, net->h);
     }
+    *raw = map;
+    *rw = mw;
+    *rh = mh;
+    return 0;
+}
+
+/* Spearman of two maps on the network input, both resampled onto the
+ * original image (through the inverse letterbox): over every pixel, or
+ * inside box when box is non-NULL. */
+static double compare_maps(eval_ctx *c, const float *a, const float *b, const gc_pbox *box)
+{
+    int W = c->s.orig.w, H = c->s.orig.h;
+    gc_map_to_image(a, c->net->w, c->net->h, &c->s.lb, c->heat_a);
+    gc_map_to_image(b, c->net->w, c->net->h, &c->s.lb, c->heat_b);
+    if (!box) return gc_metric_spearman(c->heat_a, c->heat_b, (size_t)W * H, c->ra, c->rb, c->rank_scratch);
+    size_t n = gc_box_gather(c->heat_a, W, H, *box, c->gath_a);
+    gc_box_gather(c->heat_b, W, H, *box, c->gath_b);
+    return gc_metric_spearman(c->gath_a, c->gath_b, n, c->ra, c->rb, c->rank_scratch);
+}
+
+/* The explanation map of target t into tmaps[t] (network-input resolution),
+ * its heat on the original image into s.heat, and the map-only metrics. */
+static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
+{
+    gc_session *s = &c->s;
+    float *up = c->tmaps + (size_t)t * c->npx;
+    const float *map;
+    int mw, mh;
+    if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, e)) return -1;
     gc_session_heat_raw(s, map, mw, mh);
     int W = s->orig.w, H = s->orig.h;
     size_t am;
@@ -238,6 +334,26 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     gc_metric_largest_region(s->heat, W, H, GC_LOC_FRAC, c->labels, c->stack, &m->loc_box);
     m->loc_iou = gc_pbox_iou(m->loc_box, m->gt_px);
     m->localized = m->loc_iou >= GC_IOU_HIT;
+    m->gini = gc_metric_gini(s->heat, (size_t)W * H, c->sorted);
+    m->own_instance = -1;
+    return 0;
+}
+
+/* Random-logit test: the map of target t for another class (seeded draw),
+ * against its map for the explained class. Needs the unperturbed forward
+ * pass. */
+static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
+{
+    int C = c->r->classes;
+    if (C < 2) return 0;
+    int other = (c->tcls[t] + 1 + (int)(gc_uniform(&c->rng_rl) * (float)(C - 1))) % C;
+    if (other == c->tcls[t]) other = (other + 1) % C;
+    const float *raw;
+    int rw, rh, layer;
+    if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, e)) return -1;
+    m->rl_cls = other;
+    m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
+    m->sanity = 1;
     return 0;
 }
 
@@ -294,6 +410,192 @@ static int perturb_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     return 0;
 }
 
+/* In-box deletion and insertion for target t: the pixels of its box on the
+ * network input, ordered by its map, greyed (0.5) one step at a time from the
+ * unchanged input (deletion), or restored from an all-grey box (insertion).
+ * Scattered greying is destructive in itself: on a YOLO box a random order
+ * drops the score faster than a smooth one, so a low deletion AUC is not
+ * evidence of a faithful map on its own (README). 2 * steps forward passes. */
+static int perturb_inbox(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
+{
+    const float *in = c->s.input.data, *up = c->tmaps + (size_t)t * c->npx;
+    size_t npx = c->npx;
+    int N = c->o->steps, nw = c->net->w;
+    float *del = c->r->curves + m->inbox_curve, *ins = del + N + 1;
+    gc_pbox b = net_box(c, t);
+    size_t nb = 0;
+    for (int y = b.t; y <= b.b; ++y)
+        for (int x = b.l; x <= b.r; ++x) {
+            c->box_idx[nb] = y * nw + x;
+            c->box_val[nb++] = up[(size_t)y * nw + x];
+        }
+    gc_order_by_value(c->box_val, nb, c->box_order);
+    for (int k = 0; k <= N; ++k) c->cx[k] = (double)k / N;
+
+    memcpy(c->xin, in, c->nin * sizeof *c->xin);
+    del[0] = (float)m->y;
+    c->cy[0] = m->y;
+    for (int k = 1; k <= N; ++k) {
+        for (size_t q = (size_t)(k - 1) * nb / N; q < (size_t)k * nb / N; ++q)
+            for (int ch = 0; ch < 3; ++ch) c->xin[(size_t)ch * npx + c->box_idx[c->box_order[q]]] = 0.5f;
+        if (nb == 0) c->cy[k] = m->y;
+        else if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
+        del[k] = (float)c->cy[k];
+    }
+    m->inbox_deletion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+
+    memcpy(c->xin, in, c->nin * sizeof *c->xin);
+    for (size_t q = 0; q < nb; ++q)
+        for (int ch = 0; ch < 3; ++ch) c->xin[(size_t)ch * npx + c->box_idx[q]] = 0.5f;
+    if (nb == 0) c->cy[0] = m->y;
+    else if (score_of(c, c->xin, t, &c->cy[0], e)) return -1;
+    ins[0] = (float)c->cy[0];
+    for (int k = 1; k <= N; ++k) {
+        for (size_t q = (size_t)(k - 1) * nb / N; q < (size_t)k * nb / N; ++q)
+            for (int ch = 0; ch < 3; ++ch) {
+                size_t at = (size_t)ch * npx + c->box_idx[c->box_order[q]];
+                c->xin[at] = in[at];
+            }
+        if (k == N || nb == 0) c->cy[k] = m->y;
+        else if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
+        ins[k] = (float)c->cy[k];
+    }
+    m->inbox_insertion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+    return 0;
+}
+
+/* RISE grid size: RISE's 7 cells for classifiers, D-RISE's 16 for detectors. */
+#define GC_RISE_GRID_CLS 7
+#define GC_RISE_GRID_DET 16
+#define GC_RISE_P 0.5f
+
+/* The cell of a target's map in original-image pixels: the head's grid for a
+ * detector, the explained (or default) layer's for a classifier. */
+static void map_cell(const eval_ctx *c, int t, float *cw, float *ch)
+{
+    const network *net = c->net;
+    int gw, gh;
+    if (c->r->detector) {
+        const layer *hl = &net->layers[c->dets[c->tdet[t]].head];
+        gw = hl->w, gh = hl->h;
+    } else {
+        const layer *l = &net->layers[c->tlow[t]];
+        gw = l->out_w, gh = l->out_h;
+    }
+    const gc_letterbox *lb = &c->s.lb;
+    *cw = (float)net->w / (float)(gw > 0 ? gw : 1) * (float)lb->orig_w / (float)lb->new_w;
+    *ch = (float)net->h / (float)(gh > 0 ? gh : 1) * (float)lb->orig_h / (float)lb->new_h;
+}
+
+/* RISE (D-RISE for boxes) for every target of the image from the same masked
+ * forward passes: each mask multiplies the input (masked pixels black), the
+ * target's score on the masked input weights the mask (detectors: the best
+ * IoU x class probability among the decoded boxes, D-RISE's similarity with a
+ * one-hot class vector). Then each map's agreement with its RISE map. */
+static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
+{
+    const gc_eval_opts *o = c->o;
+    network *net = c->net;
+    size_t npx = c->npx, need;
+    int gs = c->r->detector ? GC_RISE_GRID_DET : GC_RISE_GRID_CLS;
+    if (gc_size_mul((size_t)nt, npx, &need) || grow(&c->rise_sal, &c->cap_rise, need, sizeof *c->rise_sal))
+        return gc_fail(e, "out of memory for %d RISE maps", nt);
+    memset(c->rise_sal, 0, need * sizeof *c->rise_sal);
+    const float *in = c->s.input.data;
+    for (int i = 0; i < o->rise; ++i) {
+        gc_rise_mask(net->w, net->h, gs, GC_RISE_P, &c->rng_rise, c->rise_grid, c->rise_mask);
+        for (int ch = 0; ch < 3; ++ch)
+            for (size_t p = 0; p < npx; ++p) c->xin[(size_t)ch * npx + p] = in[(size_t)ch * npx + p] * c->rise_mask[p];
+        gc_forward(&c->s.ctx, c->xin);
+        gc_boxes b;
+        if (c->r->detector) {
+            if (gc_boxes_decode(net, c->s.orig.w, c->s.orig.h, 0.0f, 0.5f, &b, e)) return -1;
+        } else {
+            gc_classifier_probs(net, &c->cl, c->probs);
+        }
+        for (int t = 0; t < nt; ++t) {
+            double sc = c->r->detector ? boxes_score(&b, c->tbox[t], c->tcls[t]) : c->probs[c->tcls[t]];
+            gc_rise_accumulate(c->rise_sal + (size_t)t * npx, c->rise_mask, npx, (float)sc);
+        }
+        if (c->r->detector) gc_boxes_free(&b);
+    }
+    int W = c->s.orig.w, H = c->s.orig.h;
+    for (int t = 0; t < nt; ++t) {
+        float *sal = c->rise_sal + (size_t)t * npx;
+        const float *up = c->tmaps + (size_t)t * npx;
+        gc_rise_finish(sal, npx, o->rise, GC_RISE_P);
+        gc_eval_map *m = &c->r->maps[first + t];
+        gc_pbox box = gc_pbox_from_rel(c->tbox[t], W, H);
+        m->rise_spearman_box = compare_maps(c, up, sal, &box);
+        m->rise_spearman = compare_maps(c, up, sal, NULL); /* leaves both heats for the peaks */
+        float cw, ch;
+        map_cell(c, t, &cw, &ch);
+        m->rise_peak = gc_metric_peaks_near(c->heat_a, c->heat_b, W, H, cw, ch);
+        m->rise = 1;
+    }
+    return 0;
+}
+
+/* Cascading model-parameter randomisation (Adebayo et al. 2018, Sec. 3.1)
+ * for every target of the image: from the top layer down, point j
+ * re-initialises every layer >= cascade[j] (seeded per layer), runs the
+ * forward pass and explains each target again, at the same box or class;
+ * the Spearman with its trained map is point j of its curve. The network is
+ * restored exactly afterwards, also on failure. */
+static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
+{
+    network *net = c->net;
+    gc_eval_result *r = c->r;
+    int prev = net->n, rc = 0;
+    unsigned seed = c->o->seed * 7919u + 17u;
+    for (int j = 0; j < r->ncascade && !rc; ++j) {
+        int k = r->cascade[j];
+        if (k < prev) gc_model_randomize_layers(net, k, prev - 1, seed);
+        prev = k;
+        gc_forward(&c->s.ctx, c->s.input.data);
+        for (int t = 0; t < nt && !rc; ++t) {
+            gc_eval_map *m = &r->maps[first + t];
+            const float *raw;
+            int rw, rh, layer;
+            if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
+            double sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
+            r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
+            gc_pbox box = gc_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+            double spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
+            /* the lowest point at or above the explained layer: that layer and
+             * everything above it are random (layers without parameters
+             * between the two change nothing) */
+            if (k >= c->tlow[t]) {
+                m->rand_spearman = sp;
+                m->rand_spearman_box = spb;
+                m->rand_layer = k;
+            }
+        }
+    }
+    gc_model_snapshot_restore(net, &c->snap);
+    gc_forward(&c->s.ctx, c->s.input.data);
+    return rc ? -1 : 0;
+}
+
+/* Instance discrimination: every matched box whose class has another matched
+ * box in the image must peak inside its own ground-truth box. */
+static void instances_image(eval_ctx *c, int first, int nt)
+{
+    gc_eval_result *r = c->r;
+    int any = 0, all = 1;
+    for (int t = 0; t < nt; ++t) {
+        int twin = 0;
+        for (int u = 0; u < nt; ++u) twin |= u != t && c->tcls[u] == c->tcls[t];
+        if (!twin) continue;
+        gc_eval_map *m = &r->maps[first + t];
+        m->own_instance = m->pointing != 0;
+        add(&r->stat[GC_EVAL_OWN_INSTANCE], m->own_instance);
+        all &= m->own_instance;
+        any = 1;
+    }
+    if (any) add(&r->stat[GC_EVAL_OWN_INSTANCE_ALL], all);
+}
+
 static int ensure_targets(eval_ctx *c, int n)
 {
     size_t need;
@@ -302,7 +604,8 @@ static int ensure_targets(eval_ctx *c, int n)
     if (grow(&c->tcls, &c->cap_t_c, (size_t)n, sizeof *c->tcls) ||
         grow(&c->tdet, &c->cap_t_d, (size_t)n, sizeof *c->tdet) ||
         grow(&c->tbox, &c->cap_t_b, (size_t)n, sizeof *c->tbox) ||
-        grow(&c->tobj, &c->cap_t_o, (size_t)n, sizeof *c->tobj))
+        grow(&c->tobj, &c->cap_t_o, (size_t)n, sizeof *c->tobj) ||
+        grow(&c->tlow, &c->cap_t_l, (size_t)n, sizeof *c->tlow))
         return -1;
     return 0;
 }
@@ -398,6 +701,18 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
     size_t px = (size_t)W * (size_t)H;
     if (grow(&c->labels, &c->cap_px_l, px, sizeof *c->labels) || grow(&c->stack, &c->cap_px_s, px, sizeof *c->stack))
         return gc_fail(e, "out of memory for a %dx%d image", W, H);
+    if (px > c->cap_orig) {
+        size_t cap = c->cap_orig, cap2 = c->cap_orig, cap3 = c->cap_orig, cap4 = c->cap_orig, cap5 = c->cap_orig,
+               cap6 = c->cap_orig, cap7 = c->cap_orig;
+        void *scr = realloc(c->rank_scratch, gc_rank_scratch_size(px));
+        if (scr) c->rank_scratch = scr;
+        if (!scr || grow(&c->heat_a, &cap, px, sizeof *c->heat_a) || grow(&c->heat_b, &cap2, px, sizeof *c->heat_b) ||
+            grow(&c->gath_a, &cap3, px, sizeof *c->gath_a) || grow(&c->gath_b, &cap4, px, sizeof *c->gath_b) ||
+            grow(&c->sorted, &cap5, px, sizeof *c->sorted) || grow(&c->ra, &cap6, px, sizeof *c->ra) ||
+            grow(&c->rb, &cap7, px, sizeof *c->rb))
+            return gc_fail(e, "out of memory for a %dx%d image", W, H);
+        c->cap_orig = px;
+    }
 
     if (!r->detector) {
         gc_classifier_probs(net, &c->cl, c->probs);
@@ -440,22 +755,40 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
             m.det_prob = c->dets[m.det].prob;
             m.det_box = c->tbox[t];
         }
+        /* the lowest layer the method explains t at (baselines too: their
+         * randomisation point is the method's) */
+        {
+            gc_subject subj = {c->tcls[t], r->detector ? &c->dets[c->tdet[t]] : NULL};
+            int ls[GC_MAX_LAYERS], nl = gc_session_layers(s, &subj, &o->ex, ls, e);
+            if (nl < 0) return -1;
+            c->tlow[t] = ls[0];
+            for (int q = 1; q < nl; ++q)
+                if (ls[q] < c->tlow[t]) c->tlow[t] = ls[q];
+        }
         if (explain_target(c, t, &m, e)) return -1;
         m.top1_localized = !r->detector && m.localized && top1 == m.cls;
         if (!r->detector) m.y = c->probs[m.cls];
         else if (det_score(c, c->tbox[t], m.cls, &m.y, e)) return -1;
-        size_t per = 2 * (size_t)(o->steps + 1);
+        if (o->sanity && random_logit(c, t, &m, e)) return -1;
+        size_t per = 4 * (size_t)(o->steps + 1);
         if (grow(&r->curves, &r->cap_curves, r->ncurves + per, sizeof *r->curves))
             return gc_fail(e, "out of memory");
         m.curve = r->ncurves;
+        m.inbox_curve = r->ncurves + 2 * (size_t)(o->steps + 1);
         r->ncurves += per;
+        if (o->sanity) {
+            if (grow(&r->rand_curves, &r->cap_rand, r->nrand + (size_t)r->ncascade, sizeof *r->rand_curves))
+                return gc_fail(e, "out of memory");
+            m.rand_curve = r->nrand;
+            r->nrand += (size_t)r->ncascade;
+        }
         if (record(c, &m)) return gc_fail(e, "out of memory");
     }
     if (nt) gc_blur_gaussian(s->input.data, net->w, net->h, 3, c->blur_sigma, c->blur_tmp, c->blurred);
     int all_point = 1;
     for (int t = 0; t < nt; ++t) {
         gc_eval_map *m = &r->maps[first + t];
-        if (perturb_target(c, t, m, e)) return -1;
+        if (perturb_target(c, t, m, e) || perturb_inbox(c, t, m, e)) return -1;
         add(&r->stat[GC_EVAL_POINTING], m->pointing);
         all_point &= m->pointing != 0;
         add(&r->stat[GC_EVAL_ENERGY], m->energy);
@@ -467,7 +800,14 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
             add(&r->stat[GC_EVAL_AVG_DROP], (m->y - m->o > 0 ? m->y - m->o : 0) / m->y);
             add(&r->stat[GC_EVAL_INC_CONF], m->o > m->y);
         }
+        add(&r->stat[GC_EVAL_GINI], m->gini);
+        add(&r->stat[GC_EVAL_ALL_ZERO], m->all_zero);
+        add(&r->stat[GC_EVAL_INBOX_DELETION], m->inbox_deletion_auc);
+        add(&r->stat[GC_EVAL_INBOX_INSERTION], m->inbox_insertion_auc);
     }
+    if (nt && o->rise > 0 && rise_image(c, first, nt, e)) return -1;
+    if (nt && o->sanity && cascade_image(c, first, nt, e)) return -1;
+    if (r->detector) instances_image(c, first, nt);
     /* two or more garments: does each class's map find its own garment? */
     if (!r->detector && nt >= 2) add(&r->stat[GC_EVAL_POINTING_ALL], all_point);
     return 0;
@@ -517,8 +857,109 @@ done:
     return rc;
 }
 
+static int has_params(const layer *l)
+{
+    return l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == BATCHNORM;
+}
+
+/* The cascade's points, top down: every layer with parameters from the top
+ * to the lowest layer any target is explained at, then up to cascade_below
+ * more spread over the layers below it (the last one the lowest). Called on
+ * the first image (the layers' paths are checked there). */
+static int setup_cascade(eval_ctx *c, gc_err *e)
+{
+    network *net = c->net;
+    gc_eval_result *r = c->r;
+    int low = net->n, ls[GC_MAX_LAYERS];
+    for (int i = 0; i < net->n; ++i) {
+        gc_det d = {.head = i};
+        gc_subject subj = {0, r->detector ? &d : NULL};
+        LAYER_TYPE ty = net->layers[i].type;
+        if (r->detector && ty != YOLO && ty != REGION && ty != DETECTION) continue;
+        int nl = gc_session_layers(&c->s, &subj, &c->o->ex, ls, e);
+        if (nl < 0) return -1;
+        for (int j = 0; j < nl; ++j)
+            if (ls[j] < low) low = ls[j];
+        if (!r->detector) break;
+    }
+    r->cascade = malloc((size_t)net->n * sizeof *r->cascade);
+    int *below = malloc((size_t)net->n * sizeof *below);
+    if (!r->cascade || !below) {
+        free(below);
+        return gc_fail(e, "out of memory");
+    }
+    int n = 0, nb = 0;
+    for (int k = net->n - 1; k >= 0; --k) {
+        if (!has_params(&net->layers[k])) continue;
+        if (k >= low) r->cascade[n++] = k;
+        else below[nb++] = k;
+    }
+    int want = c->o->cascade_below < nb ? c->o->cascade_below : nb;
+    for (int i = 0; i < want; ++i) r->cascade[n++] = below[(size_t)(i + 1) * (size_t)nb / (size_t)want - 1];
+    free(below);
+    r->ncascade = n;
+    if (gc_model_snapshot_take(net, &c->snap, e)) return -1;
+    c->have_snap = 1;
+    return 0;
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The median rows: the median of the per-map values (n: maps that have one). */
+static int finish_medians(gc_eval_result *r, gc_err *e)
+{
+    static const gc_eval_metric med[] = {GC_EVAL_RANDOMIZATION, GC_EVAL_RANDOMIZATION_BOX, GC_EVAL_RANDOM_LOGIT,
+                                         GC_EVAL_RISE, GC_EVAL_RISE_BOX};
+    double *v = malloc((size_t)(r->nmaps ? r->nmaps : 1) * sizeof *v);
+    if (!v) return gc_fail(e, "out of memory");
+    for (size_t q = 0; q < sizeof med / sizeof med[0]; ++q) {
+        gc_eval_metric m = med[q];
+        int n = 0;
+        for (int i = 0; i < r->nmaps; ++i) {
+            const gc_eval_map *mp = &r->maps[i];
+            if (m == GC_EVAL_RANDOMIZATION && mp->sanity) v[n++] = mp->rand_spearman;
+            if (m == GC_EVAL_RANDOMIZATION_BOX && mp->sanity) v[n++] = mp->rand_spearman_box;
+            if (m == GC_EVAL_RANDOM_LOGIT && mp->sanity && r->classes > 1) v[n++] = mp->rl_spearman;
+            if (m == GC_EVAL_RISE && mp->rise) v[n++] = mp->rise_spearman;
+            if (m == GC_EVAL_RISE_BOX && mp->rise) v[n++] = mp->rise_spearman_box;
+        }
+        gc_eval_stat *st = &r->stat[m];
+        st->median = 1;
+        st->n = n;
+        st->sum = 0;
+        for (int i = 0; i < n; ++i) st->sum += v[i];
+        qsort(v, (size_t)n, sizeof *v, cmp_double);
+        st->med = n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+    free(v);
+    for (int i = 0; i < r->nmaps; ++i)
+        if (r->maps[i].rise) add(&r->stat[GC_EVAL_RISE_PEAK], r->maps[i].rise_peak);
+    return 0;
+}
+
 static void ctx_free(eval_ctx *c)
 {
+    if (c->have_snap) gc_model_snapshot_free(&c->snap);
+    free(c->tlow);
+    free(c->alt);
+    free(c->heat_a);
+    free(c->heat_b);
+    free(c->gath_a);
+    free(c->gath_b);
+    free(c->sorted);
+    free(c->ra);
+    free(c->rb);
+    free(c->rank_scratch);
+    free(c->rise_sal);
+    free(c->rise_mask);
+    free(c->rise_grid);
+    free(c->box_idx);
+    free(c->box_order);
+    free(c->box_val);
     gc_session_close(&c->s);
     free(c->probs);
     free(c->tmaps);
@@ -547,6 +988,8 @@ void gc_eval_result_free(gc_eval_result *r)
     free(r->ap_ndet);
     free(r->maps);
     free(r->curves);
+    free(r->cascade);
+    free(r->rand_curves);
     memset(r, 0, sizeof *r);
 }
 
@@ -558,7 +1001,10 @@ static int setup_mode(eval_ctx *c, gc_err *e)
     gc_eval_result *r = c->r;
     if (net->c != 3) return gc_fail(e, "the network reads %d channels; gradcam eval needs RGB (3)", net->c);
     if (o->steps < 1) return gc_fail(e, "-steps %d: need at least 1 step", o->steps);
+    if (o->rise < 0) return gc_fail(e, "-rise %d: the number of masks cannot be negative", o->rise);
     r->detector = gc_is_detector(net);
+    if (o->baseline == GC_BASELINE_CELL && !r->detector)
+        return gc_fail(e, "-baseline cell needs a detector (a box's head cell); %s is a classifier", o->cfg ? o->cfg : "the network");
     r->steps = o->steps;
     if (!r->detector) {
         if (gc_classifier_find(net, &c->cl, e)) return -1;
@@ -602,6 +1048,8 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     c.o = o;
     c.r = r;
     c.rng = (uint64_t)o->seed * 0x2545F4914F6CDD1Dull + 1;
+    c.rng_rl = (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + 3;
+    c.rng_rise = (uint64_t)o->seed * 0xD1B54A32D192ED03ull + 5;
     int rc = -1;
     gc_label **labels = NULL;
     int *nlabels = NULL;
@@ -654,8 +1102,15 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     c.order = malloc(c.npx * sizeof *c.order);
     c.cx = malloc((size_t)(o->steps + 1) * sizeof *c.cx);
     c.cy = malloc((size_t)(o->steps + 1) * sizeof *c.cy);
+    c.alt = malloc(c.npx * sizeof *c.alt);
+    c.rise_mask = malloc(c.npx * sizeof *c.rise_mask);
+    c.rise_grid = malloc((size_t)GC_RISE_GRID_DET * GC_RISE_GRID_DET * sizeof *c.rise_grid);
+    c.box_idx = malloc(c.npx * sizeof *c.box_idx);
+    c.box_order = malloc(c.npx * sizeof *c.box_order);
+    c.box_val = malloc(c.npx * sizeof *c.box_val);
     if (!c.probs || !c.prior || !c.xin || !c.blurred || !c.blur_tmp || !c.norm ||
-        !c.order || !c.cx || !c.cy) {
+        !c.order || !c.cx || !c.cy || !c.alt || !c.rise_mask || !c.rise_grid || !c.box_idx || !c.box_order ||
+        !c.box_val) {
         gc_fail(e, "out of memory for the network input buffers");
         goto done;
     }
@@ -665,6 +1120,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         if (orc) goto done;
         /* a layer that cannot be explained fails here, not as an image's error */
         if (i == 0 && check_layers(&c, e)) goto done;
+        if (i == 0 && o->sanity && setup_cascade(&c, e)) goto done;
         c.gt = labels[i];
         c.ngt = nlabels[i];
         if (eval_image(&c, i, &dp, &gp, e)) {
@@ -677,6 +1133,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     }
     c.gt = NULL;
     if (r->detector && finish_ap(&c, &dp, &gp, e)) goto done;
+    if (finish_medians(r, e)) goto done;
     rc = 0;
 done:
     c.gt = NULL;
@@ -701,6 +1158,14 @@ static int metric_applies(const gc_eval_result *r, gc_eval_metric m)
     case GC_EVAL_MAP50:
     case GC_EVAL_MATCHED: return r->detector;
     case GC_EVAL_POINTING_ALL: return !r->detector && r->stat[m].n > 0;
+    case GC_EVAL_RANDOMIZATION:
+    case GC_EVAL_RANDOMIZATION_BOX:
+    case GC_EVAL_RANDOM_LOGIT:
+    case GC_EVAL_RISE:
+    case GC_EVAL_RISE_BOX:
+    case GC_EVAL_RISE_PEAK: return r->stat[m].n > 0;
+    case GC_EVAL_OWN_INSTANCE:
+    case GC_EVAL_OWN_INSTANCE_ALL: return r->detector && r->stat[m].n > 0;
     default: return 1;
     }
 }
@@ -712,6 +1177,8 @@ static const char *metric_unit(gc_eval_metric m)
     case GC_EVAL_POINTING_ALL: return "images with 2+ objects";
     case GC_EVAL_MAP50: return "classes";
     case GC_EVAL_MATCHED: return "objects";
+    case GC_EVAL_OWN_INSTANCE: return "boxes with a same-class twin";
+    case GC_EVAL_OWN_INSTANCE_ALL: return "images with same-class twins";
     default: return "maps";
     }
 }
@@ -745,8 +1212,9 @@ void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f
         if (!metric_applies(r, (gc_eval_metric)m)) continue;
         int def;
         double v = gc_eval_value(&r->stat[m], &def);
-        if (def) fprintf(f, "%-26s %8.4f %8ld %s\n", metric_label[m], v, r->stat[m].n, metric_unit((gc_eval_metric)m));
-        else fprintf(f, "%-26s %8s %8ld %s\n", metric_label[m], "-", r->stat[m].n, metric_unit((gc_eval_metric)m));
+        const char *med = r->stat[m].median ? " (median)" : "";
+        if (def) fprintf(f, "%-26s %8.4f %8ld %s%s\n", metric_label[m], v, r->stat[m].n, metric_unit((gc_eval_metric)m), med);
+        else fprintf(f, "%-26s %8s %8ld %s%s\n", metric_label[m], "-", r->stat[m].n, metric_unit((gc_eval_metric)m), med);
     }
 }
 
@@ -794,7 +1262,13 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     if (o->baseline == GC_BASELINE_RANDOM) fprintf(f, "  \"seed\": %u,\n", o->seed);
     fputs("  \"layers\": [", f);
     for (int j = 0; j < o->ex.nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->ex.layers[j]);
-    fprintf(f, "],\n  \"steps\": %d,\n", r->steps);
+    fprintf(f, "],\n  \"steps\": %d,\n  \"rise\": %d,\n  \"sanity\": %s,\n", r->steps, o->rise,
+            o->sanity ? "true" : "false");
+    if (o->sanity) {
+        fputs("  \"cascade_layers\": [", f);
+        for (int j = 0; j < r->ncascade; ++j) fprintf(f, "%s%d", j ? ", " : "", r->cascade[j]);
+        fputs("],\n", f);
+    }
     if (r->detector) {
         fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"map_thresh\": %g,\n  \"nms\": %g,\n",
                 gc_target_name(o->ex.target), o->thresh, o->map_thresh, o->nms);
@@ -808,7 +1282,13 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         fprintf(f, "%s    \"%s\": {\"value\": ", first ? "" : ",\n", metric_key[m]);
         if (def) gc_json_number(f, v);
         else fputs("null", f);
-        fprintf(f, ", \"n\": %ld, \"of\": \"%s\"}", r->stat[m].n, metric_unit((gc_eval_metric)m));
+        fprintf(f, ", \"n\": %ld, \"of\": \"%s\"", r->stat[m].n, metric_unit((gc_eval_metric)m));
+        if (r->stat[m].median) {
+            fputs(", \"statistic\": \"median\", \"mean\": ", f);
+            if (def) gc_json_number(f, r->stat[m].sum / (double)r->stat[m].n);
+            else fputs("null", f);
+        }
+        fputc('}', f);
         first = 0;
     }
     fputs("\n  },\n", f);
@@ -868,6 +1348,36 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         json_curve(f, r->curves + m->curve, r->steps + 1);
         fputs(",\n     \"insertion\": ", f);
         json_curve(f, r->curves + m->curve + r->steps + 1, r->steps + 1);
+        fputs(",\n     \"gini\": ", f);
+        gc_json_number(f, m->gini);
+        fputs(", \"inbox_deletion_auc\": ", f);
+        gc_json_number(f, m->inbox_deletion_auc);
+        fputs(", \"inbox_insertion_auc\": ", f);
+        gc_json_number(f, m->inbox_insertion_auc);
+        fputs(",\n     \"inbox_deletion\": ", f);
+        json_curve(f, r->curves + m->inbox_curve, r->steps + 1);
+        fputs(",\n     \"inbox_insertion\": ", f);
+        json_curve(f, r->curves + m->inbox_curve + r->steps + 1, r->steps + 1);
+        if (m->sanity) {
+            fprintf(f, ",\n     \"randomization\": {\"layer\": %d, \"spearman\": ", m->rand_layer);
+            gc_json_number(f, m->rand_spearman);
+            fputs(", \"spearman_box\": ", f);
+            gc_json_number(f, m->rand_spearman_box);
+            fputs(", \"curve\": ", f);
+            json_curve(f, r->rand_curves + m->rand_curve, r->ncascade);
+            fprintf(f, "},\n     \"random_logit\": {\"class\": %d, \"spearman\": ", m->rl_cls);
+            gc_json_number(f, m->rl_spearman);
+            fputc('}', f);
+        }
+        if (m->rise) {
+            fputs(",\n     \"rise\": {\"spearman\": ", f);
+            gc_json_number(f, m->rise_spearman);
+            fputs(", \"spearman_box\": ", f);
+            gc_json_number(f, m->rise_spearman_box);
+            fprintf(f, ", \"peak_within_cell\": %s}", m->rise_peak ? "true" : "false");
+        }
+        if (r->detector)
+            fprintf(f, ",\n     \"own_instance\": %s", m->own_instance < 0 ? "null" : m->own_instance ? "true" : "false");
         fputc('}', f);
     }
     fputs(r->nmaps ? "\n  ]\n}\n" : "]\n}\n", f);

@@ -25,6 +25,9 @@ typedef enum gc_baseline {
     GC_BASELINE_NONE = 0, /* the explanation method's own maps */
     GC_BASELINE_CENTER,   /* isotropic Gaussian centred on the image, sigma = min(w, h) / 4 */
     GC_BASELINE_RANDOM,   /* uniform random values, one per network-input pixel, seeded */
+    GC_BASELINE_BOX,      /* Gaussian on the explained box (the detection's; a classifier's labeled box),
+                             sigma a quarter of its width and height */
+    GC_BASELINE_CELL,     /* detectors: the box's own head cell alone, upsampled like a layer's map */
 } gc_baseline;
 
 const char *gc_baseline_name(gc_baseline b);
@@ -39,7 +42,12 @@ typedef struct gc_eval_opts {
     int steps;        /* deletion / insertion steps (default 16) */
     int limit;        /* the first `limit` images of the list; 0 = all */
     gc_baseline baseline;
-    unsigned seed; /* for the random baseline */
+    unsigned seed; /* for the random baseline, the randomised weights, RISE's masks, the random logit */
+    /* Sanity checks (Adebayo et al. 2018), off when 0 (the CLI turns them on):
+     * cascading model-parameter randomisation and the random-logit test. */
+    int sanity;
+    int cascade_below; /* cascade points below the lowest explained layer (the CLI's default: 4) */
+    int rise;          /* RISE / D-RISE masks per image (0: no faithfulness rows) */
     char **names;  /* optional class names */
     int nnames;
     /* Called after every image (may be NULL). */
@@ -60,6 +68,18 @@ typedef enum gc_eval_metric {
     GC_EVAL_INSERTION,       /* AUC of the score as pixels are inserted in map order (higher is better) */
     GC_EVAL_AVG_DROP,        /* mean max(0, Y - O) / Y (lower is better) */
     GC_EVAL_INC_CONF,        /* mean 1[O > Y] (higher is better) */
+    GC_EVAL_RANDOMIZATION,   /* median Spearman, trained vs. randomised from the explained layer up (-sanity) */
+    GC_EVAL_RANDOMIZATION_BOX, /* the same inside the box (the support of a map outside it is structural) */
+    GC_EVAL_RANDOM_LOGIT,    /* median Spearman, map for the class vs. for another class (-sanity) */
+    GC_EVAL_GINI,            /* mean Gini index of the map on the image */
+    GC_EVAL_ALL_ZERO,        /* share of all-zero maps */
+    GC_EVAL_RISE,            /* median Spearman with the RISE map of the same target, whole image (-rise) */
+    GC_EVAL_RISE_BOX,        /* the same inside the box (-rise) */
+    GC_EVAL_RISE_PEAK,       /* share of maps whose peak is within one map cell of RISE's (-rise) */
+    GC_EVAL_INBOX_DELETION,  /* in-box deletion AUC: box pixels greyed in map order (lower is better) */
+    GC_EVAL_INBOX_INSERTION, /* in-box insertion AUC: box pixels restored in map order (higher is better) */
+    GC_EVAL_OWN_INSTANCE,    /* detectors: boxes with a matched same-class twin: map peaks in its own box */
+    GC_EVAL_OWN_INSTANCE_ALL,/* detectors: images with same-class twins: every such map in its own box */
     GC_EVAL_NMETRICS
 } gc_eval_metric;
 
@@ -70,6 +90,8 @@ const char *gc_eval_metric_key(gc_eval_metric m);
 typedef struct gc_eval_stat {
     double sum;
     long n; /* what the value covers: images, classes, objects or maps */
+    int median; /* the value is the median of the per-map values, not sum / n */
+    double med;
 } gc_eval_stat;
 
 /* One explained object. */
@@ -91,6 +113,20 @@ typedef struct gc_eval_map {
     int drop_valid;   /* y > 0 */
     double deletion_auc, insertion_auc;
     size_t curve;     /* offset in gc_eval_result.curves: steps+1 deletion, then steps+1 insertion scores */
+    double gini;
+    double inbox_deletion_auc, inbox_insertion_auc;
+    size_t inbox_curve; /* offset in curves, as curve, for the in-box variants */
+    int sanity;       /* the randomisation and random-logit fields are set */
+    double rand_spearman_box; /* the same inside the box */
+    double rand_spearman; /* at the cascade point that randomises the explained layer and everything above */
+    int rand_layer;   /* that point's first randomised layer */
+    size_t rand_curve;/* offset in gc_eval_result.rand_curves: one Spearman per cascade point */
+    int rl_cls;       /* the random logit's class */
+    double rl_spearman;
+    int rise;         /* the RISE fields are set */
+    double rise_spearman, rise_spearman_box;
+    int rise_peak;
+    int own_instance; /* detectors: -1 no same-class twin matched in the image, else 1 if the map peaks in its box */
 } gc_eval_map;
 
 typedef struct gc_eval_result {
@@ -106,6 +142,10 @@ typedef struct gc_eval_result {
     int nmaps, cap_maps;
     float *curves;
     size_t ncurves, cap_curves;
+    int *cascade;      /* cascade points, top down: point j randomises every layer >= cascade[j] */
+    int ncascade;
+    float *rand_curves;
+    size_t nrand, cap_rand;
 } gc_eval_result;
 
 /* Runs the evaluation of net (loaded with batch 1) over o->list. Returns 0,

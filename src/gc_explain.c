@@ -138,25 +138,100 @@ int gc_subject_score_layer(const gc_session *s, const gc_subject *t)
     return t->det ? t->det->head : s->cl.logit_layer;
 }
 
-/* A detection head: skip the head's linear 1x1 score convolution (Grad-CAM
- * there is one channel of its output) and take the feature layer that feeds
- * it. */
-static int head_default_layer(const network *net, int head)
+/* The head's 1x1 score convolution (dropouts skipped). */
+static int head_score_layer(const network *net, int head)
 {
     int score = head - 1;
     while (score > 0 && net->layers[score].type == DROPOUT) --score;
-    int li = score - 1;
-    while (li > 0 && net->layers[li].type == DROPOUT) --li;
-    return li < 0 ? 0 : li;
+    return score;
+}
+
+/* The gradient of one head cell, seen from below layer a: its half-width
+ * grows by r at a's output -> r * stride + size / 2 at a's input for a
+ * convolution or pooling, shrinks by the factor of an upsampling, and passes
+ * unchanged through layers that keep positions (dropout, shortcut, batch
+ * norm, activation, a route of one input). Returns -1 for a layer it cannot
+ * follow (a concatenating route, global pooling, connected, reorg...): the
+ * walk stops there. */
+static int support_below(const layer *a, int r)
+{
+    switch (a->type) {
+    case CONVOLUTIONAL:
+    case MAXPOOL:
+    case LOCAL: return a->out_w > 1 || a->out_h > 1 ? r * a->stride + a->size / 2 : -1;
+    case UPSAMPLE: return a->stride > 0 ? (r + a->stride - 1) / a->stride : r * -a->stride;
+    case DROPOUT:
+    case SHORTCUT:
+    case BATCHNORM:
+    case ACTIVE: return r;
+    case ROUTE: return a->n == 1 ? r : -1;
+    default: return -1;
+    }
+}
+
+static int layer_below(const network *net, int a)
+{
+    const layer *l = &net->layers[a];
+    if (l->type == ROUTE) return l->n == 1 ? l->input_layers[0] : -1;
+    return a - 1;
+}
+
+/* A detection head's default layers (ODAM-style, Zhao & Chan 2023: where the
+ * head's receptive field spreads the box's gradient). Under the head's 1x1
+ * score convolution the gradient of one cell's score covers one cell of the
+ * layers that feed it (LayerCAM there marks the box's cell and nothing else;
+ * README "Detector default layer and method"). So walk down from the score
+ * convolution, tracking the half-width r of that gradient (in cells of each
+ * layer), and take two layers: the lowest layer whose r is the first value
+ * >= 2 (a 5x5 cell support or more), and the lowest of the next group of
+ * layers with a larger r >= 4. The walk stops at a concatenating route (the
+ * route itself is taken: it holds every branch) or at a layer it cannot
+ * follow. A head too shallow for r >= 2 gets the deepest layer the walk
+ * reached with r >= 1, else the feature layer feeding the score convolution.
+ * Returns the count (1 or 2). */
+/* Closes a group of consecutive walked layers with the same support r (its
+ * lowest layer `low`): the first group with r >= 2 gives the first layer, the
+ * next group with a larger r >= 4 the second. */
+static void close_group(int r, int low, int *lvl1, int *lvl1_r, int *lvl2)
+{
+    if (r < 0) return;
+    if (*lvl1 < 0 && r >= 2) *lvl1 = low, *lvl1_r = r;
+    else if (*lvl1 >= 0 && *lvl2 < 0 && r >= 4 && r > *lvl1_r) *lvl2 = low;
+}
+
+static int head_default_layers(const network *net, int head, int *layers)
+{
+    int score = head_score_layer(net, head);
+    int feature = score - 1;
+    while (feature > 0 && net->layers[feature].type == DROPOUT) --feature;
+    if (feature < 0) feature = 0;
+    int a = score, r = 0, group_r = -1, low = -1, lvl1 = -1, lvl1_r = 0, lvl2 = -1;
+    while (a > 0 && lvl2 < 0) {
+        int rb = support_below(&net->layers[a], r), below = layer_below(net, a);
+        if (rb < 0 || below < 0) break;
+        const layer *lb = &net->layers[below];
+        if (lb->out_w * lb->out_h <= 1) break;
+        if (rb != group_r) close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
+        if (rb != group_r) group_r = rb;
+        if (lvl2 >= 0) break;
+        low = below;
+        r = rb;
+        a = below;
+        /* a concatenating route holds every branch: the walk ends on it */
+        if (lb->type == ROUTE && lb->n > 1) break;
+    }
+    if (lvl2 < 0) close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
+    int n = 0;
+    if (lvl1 >= 0) layers[n++] = lvl1;
+    if (lvl2 >= 0) layers[n++] = lvl2;
+    if (n == 0) layers[n++] = low >= 0 && group_r >= 1 ? low : feature;
+    return n;
 }
 
 int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e)
 {
     assert(score_layer >= 0 && score_layer < net->n);
-    if (is_head(&net->layers[score_layer])) {
-        layers[0] = head_default_layer(net, score_layer);
-        return 1;
-    }
+    if (is_head(&net->layers[score_layer])) return head_default_layers(net, score_layer, layers);
     int li = gc_default_layer(net, score_layer, e);
     if (li < 0) return -1;
     layers[0] = li;

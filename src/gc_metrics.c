@@ -254,3 +254,201 @@ float gc_center_prior(int w, int h, float x, float y)
     if (!(s > 0)) return 0;
     return (float)exp(-(dx * dx + dy * dy) / (2 * s * s));
 }
+
+/* ---- agreement and complexity of maps ---------------------------------------- */
+
+typedef struct keyed {
+    float v;
+    unsigned idx;
+} keyed;
+
+static int by_value_asc(const void *pa, const void *pb)
+{
+    const keyed *a = pa, *b = pb;
+    if (a->v < b->v) return -1;
+    if (a->v > b->v) return 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+size_t gc_rank_scratch_size(size_t n) { return (n ? n : 1) * sizeof(keyed); }
+
+void gc_metric_ranks(const float *x, size_t n, double *rank, void *scratch)
+{
+    assert(n <= 0xffffffffu);
+    keyed *k = scratch;
+    for (size_t i = 0; i < n; ++i) k[i] = (keyed){x[i], (unsigned)i};
+    qsort(k, n, sizeof *k, by_value_asc);
+    /* a run of equal values at sorted positions i..j-1 shares the average of
+     * ranks i+1..j */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && k[j].v == k[i].v) ++j;
+        double r = (double)(i + 1 + j) / 2.0;
+        for (size_t q = i; q < j; ++q) rank[k[q].idx] = r;
+        i = j;
+    }
+}
+
+double gc_metric_spearman(const float *a, const float *b, size_t n, double *ra, double *rb, void *scratch)
+{
+    if (n < 2) return 0;
+    gc_metric_ranks(a, n, ra, scratch);
+    gc_metric_ranks(b, n, rb, scratch);
+    /* both rank vectors have mean (n + 1) / 2 */
+    double mean = (double)(n + 1) / 2.0, sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double da = ra[i] - mean, db = rb[i] - mean;
+        sab += da * db;
+        saa += da * da;
+        sbb += db * db;
+    }
+    int ca = !(saa > 0), cb = !(sbb > 0);
+    if (ca || cb) return ca && cb ? 1.0 : 0.0;
+    double r = sab / sqrt(saa * sbb);
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
+static int by_float_asc(const void *pa, const void *pb)
+{
+    float a = *(const float *)pa, b = *(const float *)pb;
+    return (a > b) - (a < b);
+}
+
+double gc_metric_gini(const float *map, size_t n, float *sorted)
+{
+    if (n == 0) return 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+        sorted[i] = map[i] > 0 ? map[i] : 0;
+        sum += sorted[i];
+    }
+    if (!(sum > 0)) return 0;
+    qsort(sorted, n, sizeof *sorted, by_float_asc);
+    double acc = 0;
+    for (size_t i = 0; i < n; ++i) acc += (2.0 * (double)(i + 1) - (double)n - 1.0) * sorted[i];
+    double g = acc / ((double)n * sum);
+    return g < 0 ? 0 : g;
+}
+
+size_t gc_box_gather(const float *map, int w, int h, gc_pbox box, float *out)
+{
+    int l = box.l < 0 ? 0 : box.l, t = box.t < 0 ? 0 : box.t;
+    int r = box.r > w - 1 ? w - 1 : box.r, b = box.b > h - 1 ? h - 1 : box.b;
+    size_t n = 0;
+    for (int y = t; y <= b; ++y)
+        for (int x = l; x <= r; ++x) out[n++] = map[(size_t)y * (size_t)w + (size_t)x];
+    return n;
+}
+
+long gc_map_peak(const float *map, size_t n)
+{
+    long best = -1;
+    float mx = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (map[i] > mx) mx = map[i], best = (long)i;
+    return best;
+}
+
+int gc_metric_peaks_near(const float *a, const float *b, int w, int h, float cell_w, float cell_h)
+{
+    size_t n = (size_t)w * (size_t)h;
+    long pa = gc_map_peak(a, n), pb = gc_map_peak(b, n);
+    if (pa < 0 || pb < 0) return 0;
+    float dx = fabsf((float)(pa % w) - (float)(pb % w)), dy = fabsf((float)(pa / w) - (float)(pb / w));
+    return dx <= cell_w && dy <= cell_h;
+}
+
+/* ---- box priors ---------------------------------------------------------- */
+
+void gc_box_gaussian(int w, int h, float cx, float cy, float bw, float bh, float *out)
+{
+    double sx = bw / 4.0, sy = bh / 4.0;
+    if (!(sx >= 0.5)) sx = 0.5;
+    if (!(sy >= 0.5)) sy = 0.5;
+    for (int y = 0; y < h; ++y) {
+        double dy = y + 0.5 - cy, ey = dy * dy / (2 * sy * sy);
+        for (int x = 0; x < w; ++x) {
+            double dx = x + 0.5 - cx;
+            out[(size_t)y * (size_t)w + (size_t)x] = (float)exp(-(dx * dx / (2 * sx * sx) + ey));
+        }
+    }
+}
+
+void gc_cell_map(int gw, int gh, int col, int row, float *out)
+{
+    assert(col >= 0 && col < gw && row >= 0 && row < gh);
+    memset(out, 0, (size_t)gw * (size_t)gh * sizeof *out);
+    out[(size_t)row * (size_t)gw + (size_t)col] = 1.0f;
+}
+
+/* ---- RISE ------------------------------------------------------------------ */
+
+float gc_uniform(uint64_t *state)
+{
+    /* splitmix64 */
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) / 16777216.0f;
+}
+
+void gc_rise_grid(int gs, float p, uint64_t *state, float *grid)
+{
+    for (int i = 0; i < gs * gs; ++i) grid[i] = gc_uniform(state) < p ? 1.0f : 0.0f;
+}
+
+/* One axis of the bilinear sample: the up-pixel u of an axis of `up` pixels
+ * covering gs cells falls between cells *i0 and *i1 with weight *f on i1. */
+static void axis_sample(int u, int up, int gs, int *i0, int *i1, float *f)
+{
+    double g = ((double)u + 0.5) * gs / up - 0.5;
+    if (g < 0) g = 0;
+    if (g > gs - 1) g = gs - 1;
+    int a = (int)g;
+    *i0 = a;
+    *i1 = a + 1 < gs ? a + 1 : a;
+    *f = (float)(g - a);
+}
+
+void gc_rise_upsample(const float *grid, int gs, int w, int h, int ox, int oy, float *mask)
+{
+    int cw = (w + gs - 1) / gs, ch = (h + gs - 1) / gs;
+    int upw = (gs + 1) * cw, uph = (gs + 1) * ch;
+    assert(ox >= 0 && oy >= 0 && ox + w <= upw && oy + h <= uph);
+    for (int y = 0; y < h; ++y) {
+        int y0, y1;
+        float fy;
+        axis_sample(y + oy, uph, gs, &y0, &y1, &fy);
+        for (int x = 0; x < w; ++x) {
+            int x0, x1;
+            float fx;
+            axis_sample(x + ox, upw, gs, &x0, &x1, &fx);
+            float top = grid[y0 * gs + x0] * (1 - fx) + grid[y0 * gs + x1] * fx;
+            float bot = grid[y1 * gs + x0] * (1 - fx) + grid[y1 * gs + x1] * fx;
+            mask[(size_t)y * (size_t)w + (size_t)x] = top * (1 - fy) + bot * fy;
+        }
+    }
+}
+
+void gc_rise_mask(int w, int h, int gs, float p, uint64_t *state, float *grid, float *mask)
+{
+    int cw = (w + gs - 1) / gs, ch = (h + gs - 1) / gs;
+    gc_rise_grid(gs, p, state, grid);
+    int ox = (int)(gc_uniform(state) * (float)cw), oy = (int)(gc_uniform(state) * (float)ch);
+    if (ox >= cw) ox = cw - 1;
+    if (oy >= ch) oy = ch - 1;
+    gc_rise_upsample(grid, gs, w, h, ox, oy, mask);
+}
+
+void gc_rise_accumulate(float *sal, const float *mask, size_t n, float score)
+{
+    for (size_t i = 0; i < n; ++i) sal[i] += score * mask[i];
+}
+
+void gc_rise_finish(float *sal, size_t n, int nmasks, float p)
+{
+    float d = (float)nmasks * p;
+    if (!(d > 0)) return;
+    for (size_t i = 0; i < n; ++i) sal[i] /= d;
+}

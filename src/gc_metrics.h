@@ -12,6 +12,7 @@
 #define GC_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Inclusive pixel box. */
 typedef struct gc_pbox {
@@ -94,5 +95,78 @@ void gc_blur_gaussian(const float *in, int w, int h, int c, float sigma, float *
  * w x h image (at (w/2, h/2)), s = min(w, h) / 4, at image coordinates
  * (x, y) (pixel centres are at +0.5). */
 float gc_center_prior(int w, int h, float x, float y);
+
+/* ---- agreement and complexity of maps ---------------------------------------- */
+
+/* Scratch for rank statistics over n values: gc_rank_scratch_size(n) bytes. */
+size_t gc_rank_scratch_size(size_t n);
+
+/* Ranks of x[0..n-1] into rank[] (1 = smallest; tied values share the
+ * average of their ranks). scratch: gc_rank_scratch_size(n) bytes. */
+void gc_metric_ranks(const float *x, size_t n, double *rank, void *scratch);
+
+/* Spearman's rank correlation of a and b (n values each): the Pearson
+ * correlation of their average ranks. Defined everywhere, never NaN: when a
+ * map is constant (all-zero maps included) its ranks have no variance, and
+ * the value is 1 if both are constant (the same ordering: none) and 0 if only
+ * one is (no agreement); 0 for n < 2. ra, rb: n doubles each; scratch as
+ * above. */
+double gc_metric_spearman(const float *a, const float *b, size_t n, double *ra, double *rb, void *scratch);
+
+/* Gini index of a non-negative map (Chalasani et al. 2020's complexity
+ * measure as in Quantus): with the n values sorted ascending, x_(1..n),
+ * G = sum_i (2i - n - 1) x_(i) / (n sum_i x_(i)). 0 for a constant map
+ * (all-zero included), (n-1)/n for a single non-zero value. Negative values
+ * count as 0. sorted: n floats of scratch. */
+double gc_metric_gini(const float *map, size_t n, float *sorted);
+
+/* Values of a w x h map inside box (clamped to the map) into out, in raster
+ * order; returns their count (0 for an empty box). */
+size_t gc_box_gather(const float *map, int w, int h, gc_pbox box, float *out);
+
+/* Index of the maximum (first in raster order on ties), or -1 when the map
+ * has no positive value. */
+long gc_map_peak(const float *map, size_t n);
+
+/* 1 if the peaks of two w x h maps lie within (cell_w, cell_h) pixels of each
+ * other on both axes, else 0 (also when either map has no positive value). */
+int gc_metric_peaks_near(const float *a, const float *b, int w, int h, float cell_w, float cell_h);
+
+/* ---- box priors ---------------------------------------------------------- */
+
+/* Gaussian on a box: exp(-(dx^2 / (2 sx^2) + dy^2 / (2 sy^2))) at the pixel
+ * centres (x + 0.5, y + 0.5) of a w x h grid, centred on (cx, cy), with
+ * sx = bw / 4 and sy = bh / 4 (a box of width and height in pixels; at least
+ * 0.5 pixel each, so a degenerate box stays finite). */
+void gc_box_gaussian(int w, int h, float cx, float cy, float bw, float bh, float *out);
+
+/* The box's own cell: a gw x gh grid, 1 at (col, row), 0 elsewhere (to be
+ * upsampled to the input like a layer's map). */
+void gc_cell_map(int gw, int gh, int col, int row, float *out);
+
+/* ---- RISE (Petsiuk et al., BMVC 2018; D-RISE, Petsiuk et al., CVPR 2021) --- */
+
+/* A uniform value in [0, 1) from a splitmix64 state (deterministic). */
+float gc_uniform(uint64_t *state);
+
+/* RISE's random grid: gs x gs cells, each 1 with probability p, else 0. */
+void gc_rise_grid(int gs, float p, uint64_t *state, float *grid);
+
+/* The grid upsampled bilinearly (cell centres aligned, edges clamped) to
+ * (gs + 1) * cw x (gs + 1) * ch pixels, cw = ceil(w / gs), ch = ceil(h / gs),
+ * and the w x h window at (ox, oy) of it into mask (RISE Sec. 3.2: the
+ * shifted crop makes the masks smooth at every pixel position). */
+void gc_rise_upsample(const float *grid, int gs, int w, int h, int ox, int oy, float *mask);
+
+/* One RISE mask: a grid, then a crop at a random offset in [0, cw) x [0, ch).
+ * grid: gs*gs floats of scratch. */
+void gc_rise_mask(int w, int h, int gs, float p, uint64_t *state, float *grid, float *mask);
+
+/* sal += score * mask (n values): one masked forward pass's contribution. */
+void gc_rise_accumulate(float *sal, const float *mask, size_t n, float score);
+
+/* sal /= (nmasks * p): the Monte Carlo estimate of E[score | pixel kept]
+ * (RISE eq. 6). No-op when nmasks * p is 0. */
+void gc_rise_finish(float *sal, size_t n, int nmasks, float p);
 
 #endif

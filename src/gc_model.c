@@ -297,32 +297,111 @@ static void fill_uniform(float *x, size_t n, unsigned *st, float lo, float hi)
     for (size_t i = 0; x && i < n; ++i) x[i] = next_uniform(st, lo, hi);
 }
 
+/* Layer l's randomised values from state st (see gc_model_randomize). */
+static void randomize_layer(layer *l, unsigned *st)
+{
+    size_t nout;
+    if (l->type == CONVOLUTIONAL) {
+        nout = (size_t)l->n;
+        float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
+        fill_uniform(l->weights, (size_t)l->nweights, st, -s, s);
+    } else if (l->type == CONNECTED) {
+        nout = (size_t)l->outputs;
+        float s = 1.6f / sqrtf((float)l->inputs);
+        fill_uniform(l->weights, (size_t)l->outputs * (size_t)l->inputs, st, -s, s);
+    } else if (l->type == BATCHNORM) {
+        nout = (size_t)l->c;
+    } else {
+        return;
+    }
+    fill_uniform(l->biases, nout, st, -0.2f, 0.2f);
+    if (l->batch_normalize || l->type == BATCHNORM) {
+        fill_uniform(l->scales, nout, st, 0.5f, 1.5f);
+        fill_uniform(l->rolling_mean, nout, st, -0.3f, 0.3f);
+        fill_uniform(l->rolling_variance, nout, st, 0.3f, 2.0f);
+    }
+}
+
 void gc_model_randomize(network *net, unsigned seed)
 {
     unsigned st = seed * 2654435761u + 1;
+    for (int i = 0; i < net->n; ++i) randomize_layer(&net->layers[i], &st);
+}
+
+void gc_model_randomize_layers(network *net, int first, int last, unsigned seed)
+{
+    assert(first >= 0 && last < net->n);
+    for (int i = first; i <= last; ++i) {
+        unsigned st = (seed * 2654435761u) ^ ((unsigned)i * 40503u + 0x9e3779b9u);
+        randomize_layer(&net->layers[i], &st);
+    }
+}
+
+/* The parameter arrays of layer l that randomize_layer writes, and their
+ * lengths; returns how many (at most 5). */
+static int layer_params(const layer *l, float **p, size_t *n)
+{
+    size_t nout;
+    int k = 0;
+    if (l->type == CONVOLUTIONAL) {
+        nout = (size_t)l->n;
+        p[k] = l->weights, n[k++] = (size_t)l->nweights;
+    } else if (l->type == CONNECTED) {
+        nout = (size_t)l->outputs;
+        p[k] = l->weights, n[k++] = (size_t)l->outputs * (size_t)l->inputs;
+    } else if (l->type == BATCHNORM) {
+        nout = (size_t)l->c;
+    } else {
+        return 0;
+    }
+    p[k] = l->biases, n[k++] = nout;
+    if (l->batch_normalize || l->type == BATCHNORM) {
+        p[k] = l->scales, n[k++] = nout;
+        p[k] = l->rolling_mean, n[k++] = nout;
+        p[k] = l->rolling_variance, n[k++] = nout;
+    }
+    return k;
+}
+
+/* Copies every parameter array into (dir 0) or out of (dir 1) buf; returns
+ * the floats visited. buf NULL counts only. */
+static size_t walk_params(const network *net, float *buf, int dir)
+{
+    size_t at = 0;
     for (int i = 0; i < net->n; ++i) {
-        layer *l = &net->layers[i];
-        size_t nout;
-        if (l->type == CONVOLUTIONAL) {
-            nout = (size_t)l->n;
-            float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
-            fill_uniform(l->weights, (size_t)l->nweights, &st, -s, s);
-        } else if (l->type == CONNECTED) {
-            nout = (size_t)l->outputs;
-            float s = 1.6f / sqrtf((float)l->inputs);
-            fill_uniform(l->weights, (size_t)l->outputs * (size_t)l->inputs, &st, -s, s);
-        } else if (l->type == BATCHNORM) {
-            nout = (size_t)l->c;
-        } else {
-            continue;
-        }
-        fill_uniform(l->biases, nout, &st, -0.2f, 0.2f);
-        if (l->batch_normalize || l->type == BATCHNORM) {
-            fill_uniform(l->scales, nout, &st, 0.5f, 1.5f);
-            fill_uniform(l->rolling_mean, nout, &st, -0.3f, 0.3f);
-            fill_uniform(l->rolling_variance, nout, &st, 0.3f, 2.0f);
+        float *p[5];
+        size_t n[5];
+        int k = layer_params(&net->layers[i], p, n);
+        for (int j = 0; j < k; ++j) {
+            if (!p[j]) continue;
+            if (buf && dir == 0) memcpy(buf + at, p[j], n[j] * sizeof *buf);
+            else if (buf) memcpy(p[j], buf + at, n[j] * sizeof *buf);
+            at += n[j];
         }
     }
+    return at;
+}
+
+int gc_model_snapshot_take(const network *net, gc_model_snapshot *s, gc_err *e)
+{
+    s->n = walk_params(net, NULL, 0);
+    s->data = malloc((s->n ? s->n : 1) * sizeof *s->data);
+    if (!s->data) return gc_fail(e, "out of memory for a copy of the network's %zu parameters", s->n);
+    walk_params(net, s->data, 0);
+    return 0;
+}
+
+void gc_model_snapshot_restore(network *net, const gc_model_snapshot *s)
+{
+    size_t n = walk_params(net, s->data, 1);
+    assert(n == s->n);
+    (void)n;
+}
+
+void gc_model_snapshot_free(gc_model_snapshot *s)
+{
+    free(s->data);
+    memset(s, 0, sizeof *s);
 }
 
 char **gc_names_load(const char *path, int *count, gc_err *e)

@@ -45,6 +45,26 @@ size_t gc_weights_header_size(int major, int minor);
  * frozen batch norm is far from the identity. Deterministic for a seed. */
 void gc_model_randomize(network *net, unsigned seed);
 
+/* Seeded random values for the parameters of layers first..last only
+ * (inclusive; the same ranges as gc_model_randomize). Each layer draws from
+ * its own stream, a function of (seed, layer index), so randomising i..n-1
+ * in one call or layer by layer from the top down gives the same network:
+ * the cascading model-parameter randomisation of Adebayo et al. (2018). */
+void gc_model_randomize_layers(network *net, int first, int last, unsigned seed);
+
+/* A copy of every parameter gc_model_randomize* can change (weights, biases,
+ * batch-norm scales and rolling statistics), to put the caller's network back
+ * exactly after a randomisation. */
+typedef struct gc_model_snapshot {
+    float *data;
+    size_t n; /* floats in data */
+} gc_model_snapshot;
+
+int gc_model_snapshot_take(const network *net, gc_model_snapshot *s, gc_err *e);
+/* Writes the snapshot back into net (the network it was taken from). */
+void gc_model_snapshot_restore(network *net, const gc_model_snapshot *s);
+void gc_model_snapshot_free(gc_model_snapshot *s);
+
 /* Class names: one per line (Darknet's .names / labels list). Returns a
  * malloc'd array of *count malloc'd strings, or NULL with e set. */
 char **gc_names_load(const char *path, int *count, gc_err *e);

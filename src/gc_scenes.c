@@ -122,7 +122,7 @@ void gc_fmnist_free(gc_fmnist *d)
 
 /* ---- kinds ---------------------------------------------------------------- */
 
-static const char *const kind_names[GC_SCENE_KIND_COUNT] = {"cls", "pair", "det"};
+static const char *const kind_names[GC_SCENE_KIND_COUNT] = {"cls", "pair", "det", "same"};
 
 const char *gc_scene_kind_name(gc_scene_kind k)
 {
@@ -142,7 +142,7 @@ int gc_scene_kind_parse(const char *s, gc_scene_kind *out)
 
 int gc_scene_size(gc_scene_kind k)
 {
-    return k == GC_SCENE_DET ? 128 : 96;
+    return k == GC_SCENE_DET || k == GC_SCENE_SAME ? 128 : 96;
 }
 
 /* ---- seeded randomness (splitmix64: one stream per scene) ------------------ */
@@ -329,9 +329,10 @@ int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long in
     if (!img) return gc_fail(e, "out of memory for a %dx%d scene", n, n);
     draw_background(img, n, &r);
 
-    int want = kind == GC_SCENE_CLS ? 1 : kind == GC_SCENE_PAIR ? 2 : rng_int(&r, 1, GC_SCENE_MAX_OBJ);
-    int lo = kind == GC_SCENE_CLS ? 28 : kind == GC_SCENE_PAIR ? 26 : 24;
-    int hi = kind == GC_SCENE_CLS ? 48 : kind == GC_SCENE_PAIR ? 40 : 60;
+    int want = kind == GC_SCENE_CLS ? 1 : kind == GC_SCENE_PAIR || kind == GC_SCENE_SAME ? 2
+                                                                                           : rng_int(&r, 1, GC_SCENE_MAX_OBJ);
+    int lo = kind == GC_SCENE_CLS ? 28 : kind == GC_SCENE_PAIR ? 26 : kind == GC_SCENE_SAME ? 28 : 24;
+    int hi = kind == GC_SCENE_CLS ? 48 : kind == GC_SCENE_PAIR ? 40 : kind == GC_SCENE_SAME ? 52 : 60;
     /* distinct classes: a partial Fisher-Yates shuffle of 0..9 */
     int classes[GC_FMNIST_CLASSES];
     for (int i = 0; i < GC_FMNIST_CLASSES; ++i) classes[i] = i;
@@ -340,6 +341,9 @@ int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long in
         classes[i] = classes[j];
         classes[j] = t;
     }
+    /* same: two different garments of one class, so a map must tell the
+     * instances apart (pick_item draws a different item each time) */
+    if (kind == GC_SCENE_SAME) classes[1] = classes[0];
     placed p[GC_SCENE_MAX_OBJ];
     s->w = s->h = n;
     s->nobj = 0;
@@ -351,8 +355,10 @@ int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long in
             y = rng_int(&r, 0, n - side);
             ok = !overlaps(p, s->nobj, x, y, side, 2);
         }
-        if (!ok) break; /* no room left: fewer garments (never for cls) */
+        if (!ok) break; /* no room left: fewer garments (never for cls; see the sizes of same) */
         int item = pick_item(d, classes[i], &r);
+        for (int tries = 0; kind == GC_SCENE_SAME && i > 0 && item == s->obj[0].src && tries < 100; ++tries)
+            item = pick_item(d, classes[i], &r);
         if (item < 0) {
             free(img);
             return gc_fail(e, "the Fashion-MNIST split has no item of class %d (%s)", classes[i],

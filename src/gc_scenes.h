@@ -10,7 +10,10 @@
  *   pair  two garments of different classes (26..40 px), not overlapping,
  *         on the same kind of background: "map for A on A, map for B on B";
  *   det   1 to 4 garments of different classes and sizes (24..60 px), not
- *         overlapping, on a 128x128 background: detector scenes.
+ *         overlapping, on a 128x128 background: detector scenes;
+ *   same  two different garments of the SAME class (28..52 px), not
+ *         overlapping, on a det background: "each box's map on its own
+ *         garment" (instance discrimination, gradcam eval).
  * Ground truth is the tight box of the garment's visible pixels (Fashion-MNIST
  * patches have black margins), written as Darknet labels. */
 #ifndef GC_SCENES_H
@@ -40,9 +43,9 @@ typedef struct gc_fmnist {
 int gc_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e);
 void gc_fmnist_free(gc_fmnist *d);
 
-typedef enum gc_scene_kind { GC_SCENE_CLS, GC_SCENE_PAIR, GC_SCENE_DET, GC_SCENE_KIND_COUNT } gc_scene_kind;
+typedef enum gc_scene_kind { GC_SCENE_CLS, GC_SCENE_PAIR, GC_SCENE_DET, GC_SCENE_SAME, GC_SCENE_KIND_COUNT } gc_scene_kind;
 
-/* "cls", "pair", "det"; parse returns 0 or -1. */
+/* "cls", "pair", "det", "same"; parse returns 0 or -1. */
 const char *gc_scene_kind_name(gc_scene_kind k);
 int gc_scene_kind_parse(const char *s, gc_scene_kind *out);
 /* Canvas side of a kind (96 or 128). */

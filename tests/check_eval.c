@@ -594,8 +594,13 @@ START_TEST(bad_options)
     assert_no_json_and_error(2, "-steps 0");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "mean", NULL), 2);
     assert_no_json_and_error(2, "-baseline mean");
-    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-seed", "3", NULL), 2);
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-seed", "3", "-nosanity", NULL), 2);
     assert_no_json_and_error(2, "-seed");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-rise", "-1", NULL), 2);
+    assert_no_json_and_error(2, "-rise");
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-cascade", "x", NULL), 2);
+    assert_no_json_and_error(2, "-cascade");
+    assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "cell", NULL), "-baseline cell");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-limit", "x", NULL), 2);
     assert_no_json_and_error(2, "-limit x");
     ck_assert_int_eq(run("eval", clf, clf_w, "-json", json, NULL), 2);
@@ -608,6 +613,166 @@ START_TEST(bad_options)
     assert_no_json_and_error(run("eval", det, det_w, list_txt, "-json", json, "-layer", "40", NULL), "-layer 40");
     /* weights of another cfg */
     assert_no_json_and_error(run("eval", det, clf_w, list_txt, "-json", json, NULL), "do not match");
+}
+END_TEST
+
+/* ---- sanity checks, baselines on the box, RISE, in-box perturbation --------- */
+
+/* The cascade re-initialises layers and must put the network back: a
+ * second image's maps and scores are the same with the checks on or off. */
+START_TEST(randomization_restores_the_network)
+{
+    const char *a = write_image("ra", 40, 30, 11), *b = write_image("rb", 40, 30, 12);
+    write_label("ra", "1 0.35 0.5 0.3 0.5\n");
+    write_label("rb", "2 0.35 0.5 0.3 0.5\n0 0.8 0.3 0.3 0.4\n");
+    write_list(a, b, NULL);
+    double on[2][4], off[2][4];
+    const char *keys[4] = {"energy_in_box", "score", "deletion_auc", "inbox_insertion_auc"};
+    for (int pass = 0; pass < 2; ++pass) {
+        int rc = pass ? run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "3", "-nosanity", NULL)
+                      : run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "3", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        const char *pm = per_map(js);
+        for (int k = 0; k < 2; ++k)
+            for (int q = 0; q < 4; ++q) (pass ? off : on)[k][q] = mval(pm, k + 1, keys[q]);
+        if (pass == 0) {
+            /* the curve: one point per cascade layer, the reported value on it */
+            double layers[32], curve[32];
+            int nl = jarray(js, "cascade_layers", 0, layers, 32);
+            ck_assert_int_ge(nl, 2);
+            for (int j = 1; j < nl; ++j) ck_assert(layers[j] < layers[j - 1]);
+            ck_assert_int_eq(jarray(pm, "curve", 0, curve, 32), nl);
+            const char *rz = strstr(pm, "\"randomization\": {");
+            ck_assert_ptr_nonnull(rz);
+            double v = jnum(rz, "spearman", 0), at = jnum(rz, "layer", 0);
+            int hit = 0;
+            for (int j = 0; j < nl; ++j) {
+                ck_assert(curve[j] >= -1 && curve[j] <= 1);
+                if (layers[j] == at) {
+                    hit = 1;
+                    ck_assert_double_eq_tol(curve[j], v, 1e-6);
+                }
+            }
+            ck_assert(hit);
+            long n;
+            metric(js, "randomization_spearman", &n);
+            ck_assert_int_eq(n, 3);
+            metric(js, "random_logit_spearman", &n);
+            ck_assert_int_eq(n, 3);
+            ck_assert_ptr_nonnull(strstr(out, "randomization Spearman"));
+        } else {
+            ck_assert_ptr_null(strstr(js, "randomization_spearman"));
+            ck_assert_ptr_null(strstr(js, "\"randomization\""));
+        }
+    }
+    for (int k = 0; k < 2; ++k)
+        for (int q = 0; q < 4; ++q) ck_assert_msg(on[k][q] == off[k][q], "map %d %s: %g vs %g", k + 1, keys[q], on[k][q], off[k][q]);
+}
+END_TEST
+
+/* A map that does not depend on the weights or the class (the centre and box
+ * priors) keeps a Spearman of exactly 1 under both checks; fresh random
+ * values, about 0. The box prior peaks in every box, away from others. */
+START_TEST(priors_pass_no_sanity_check)
+{
+    const char *img = write_image("p", 60, 40, 4);
+    write_label("p", "0 0.2 0.3 0.2 0.3\n1 0.75 0.7 0.3 0.4\n");
+    write_list(img, NULL);
+    const char *names[3] = {"center", "box", "random"};
+    for (int b = 0; b < 3; ++b) {
+        int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", names[b], "-steps", "2", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        double rs = metric(js, "randomization_spearman", NULL), rl = metric(js, "random_logit_spearman", NULL);
+        if (b < 2) {
+            ck_assert_double_eq_tol(rs, 1, 1e-9);
+            ck_assert_double_eq_tol(rl, 1, 1e-9);
+        } else {
+            ck_assert(fabs(rs) < 0.2 && fabs(rl) < 0.2);
+        }
+        if (b == 1) {
+            ck_assert_double_eq(metric(js, "pointing", NULL), 1);
+            const char *pm = per_map(js);
+            ck_assert(mval(pm, 0, "energy_in_box") > 0.5 && mval(pm, 1, "energy_in_box") > 0.5);
+            ck_assert_ptr_nonnull(strstr(js, "\"baseline\": \"box\""));
+        }
+        double g = metric(js, "gini", NULL);
+        ck_assert(g > 0 && g < 1);
+        ck_assert_double_eq(metric(js, "all_zero", NULL), 0);
+    }
+}
+END_TEST
+
+/* In-box curves start at the score (deletion) and end at it (insertion); their
+ * AUCs are the trapezoids over k / steps. RISE adds its rows, and is
+ * reproducible for a seed. */
+START_TEST(inbox_curves_and_rise)
+{
+    const char *img = write_image("q", 48, 36, 9);
+    write_label("q", "1 0.35 0.5 0.3 0.5\n");
+    write_list(img, NULL);
+    double first[3];
+    for (int pass = 0; pass < 2; ++pass) {
+        int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "4", "-rise", "40", "-seed", "3", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        const char *pm = per_map(js);
+        double del[8], ins[8], x[5] = {0, 0.25, 0.5, 0.75, 1};
+        ck_assert_int_eq(jarray(pm, "inbox_deletion", 0, del, 8), 5);
+        ck_assert_int_eq(jarray(pm, "inbox_insertion", 0, ins, 8), 5);
+        double y = mval(pm, 0, "score");
+        ck_assert_double_eq_tol(del[0], y, 1e-6);
+        ck_assert_double_eq_tol(ins[4], y, 1e-6);
+        ck_assert_double_eq_tol(mval(pm, 0, "inbox_deletion_auc"), gc_metric_auc(x, del, 5), 1e-5);
+        ck_assert_double_eq_tol(mval(pm, 0, "inbox_insertion_auc"), gc_metric_auc(x, ins, 5), 1e-5);
+        const char *rise = strstr(pm, "\"rise\": {");
+        ck_assert_ptr_nonnull(rise);
+        double v[3] = {jnum(rise, "spearman", 0), jnum(rise, "spearman_box", 0), jnum(rise, "peak_within_cell", 0)};
+        for (int q = 0; q < 2; ++q) ck_assert(v[q] >= -1 && v[q] <= 1);
+        long n;
+        ck_assert_double_eq_tol(metric(js, "rise_spearman", &n), v[0], 1e-6);
+        ck_assert_int_eq(n, 1);
+        ck_assert_double_eq_tol(metric(js, "rise_peak_within_cell", NULL), v[2], 1e-9);
+        if (pass == 0) memcpy(first, v, sizeof v);
+        else
+            for (int q = 0; q < 3; ++q) ck_assert_double_eq(first[q], v[q]);
+    }
+    ck_assert_ptr_nonnull(strstr(out, "RISE Spearman, in box"));
+}
+END_TEST
+
+/* Detectors: the cell baseline is the box's head cell (so it never changes
+ * under either check), and is not all zero. */
+START_TEST(detector_cell_and_box_baselines)
+{
+    const int W = 64, H = 48;
+    const char *img = write_image("g", W, H, 3);
+    int cls;
+    float prob;
+    gc_rbox b;
+    best_detection(img, at("out/g"), at("g.json"), W, H, &cls, &prob, &b);
+    char lab[128];
+    snprintf(lab, sizeof lab, "%d %f %f %f %f\n", cls, b.x, b.y, b.w, b.h);
+    write_label("g", lab);
+    write_list(img, NULL);
+    gcf_rmtree(at("out"));
+    ck_assert_int_eq(mkdir(at("out"), 0755), 0);
+    for (int k = 0; k < 2; ++k) {
+        int rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-baseline", k ? "cell" : "box",
+                     "-steps", "2", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        long n;
+        ck_assert_double_eq(metric(js, "matched", &n), 1);
+        ck_assert_double_eq_tol(metric(js, "randomization_spearman", NULL), 1, 1e-9);
+        ck_assert_double_eq_tol(metric(js, "random_logit_spearman", NULL), 1, 1e-9);
+        ck_assert_double_eq(metric(js, "all_zero", NULL), 0);
+        ck_assert_int_eq((int)mval(per_map(js), 0, "layer"), -1);
+        /* one box and no twin of its class: no own-instance row */
+        ck_assert_ptr_null(strstr(js, "own_instance_pointing"));
+        ck_assert_ptr_nonnull(strstr(js, "\"own_instance\": null"));
+    }
 }
 END_TEST
 
@@ -636,6 +801,10 @@ Suite *suite_eval(void)
     tcase_add_test(tc, errors_leave_no_json);
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, help_lists_eval);
+    tcase_add_test(tc, randomization_restores_the_network);
+    tcase_add_test(tc, priors_pass_no_sanity_check);
+    tcase_add_test(tc, inbox_curves_and_rise);
+    tcase_add_test(tc, detector_cell_and_box_baselines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -265,6 +265,180 @@ START_TEST(center_prior_by_hand)
 }
 END_TEST
 
+START_TEST(ranks_average_ties)
+{
+    /* 3 1 4 1 5: the two 1s share ranks 1 and 2 (1.5), then 3, 4, 5 */
+    float x[5] = {3, 1, 4, 1, 5};
+    double r[5];
+    void *scratch = malloc(gc_rank_scratch_size(5));
+    ck_assert_ptr_nonnull(scratch);
+    gc_metric_ranks(x, 5, r, scratch);
+    const double want[5] = {3, 1.5, 4, 1.5, 5};
+    for (int i = 0; i < 5; ++i) ck_assert_double_eq_tol(r[i], want[i], 1e-12);
+    free(scratch);
+}
+END_TEST
+
+START_TEST(spearman_by_hand)
+{
+    double ra[5], rb[5];
+    void *sc = malloc(gc_rank_scratch_size(5));
+    ck_assert_ptr_nonnull(sc);
+    /* b = 5 6 7 8 7: ranks 1 2 3.5 5 3.5; deviations from 3: a -2 -1 0 1 2,
+     * b -2 -1 .5 2 .5; sum ab = 8, aa = 10, bb = 9.5: rho = 8 / sqrt(95) */
+    float a[5] = {1, 2, 3, 4, 5}, b[5] = {5, 6, 7, 8, 7};
+    ck_assert_double_eq_tol(gc_metric_spearman(a, b, 5, ra, rb, sc), 8.0 / sqrt(95.0), 1e-12);
+    /* monotone maps agree fully, whatever the scale; reversed ones disagree */
+    float up[5] = {0.1f, 0.5f, 2, 30, 400}, down[5] = {9, 8, 7, 6, 5};
+    ck_assert_double_eq_tol(gc_metric_spearman(a, up, 5, ra, rb, sc), 1.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metric_spearman(a, down, 5, ra, rb, sc), -1.0, 1e-12);
+    /* constant maps: both -> 1, one -> 0, never NaN; fewer than 2 values -> 0 */
+    float z[5] = {0}, c[5] = {2, 2, 2, 2, 2};
+    ck_assert_double_eq(gc_metric_spearman(z, c, 5, ra, rb, sc), 1.0);
+    ck_assert_double_eq(gc_metric_spearman(z, a, 5, ra, rb, sc), 0.0);
+    ck_assert_double_eq(gc_metric_spearman(a, z, 5, ra, rb, sc), 0.0);
+    ck_assert_double_eq(gc_metric_spearman(a, b, 1, ra, rb, sc), 0.0);
+    free(sc);
+}
+END_TEST
+
+START_TEST(gini_by_hand)
+{
+    float tmp[4];
+    /* 1 2 3 4: sum (2i - 5) x_i = -3 - 2 + 3 + 12 = 10, over n * sum = 40 */
+    float a[4] = {4, 1, 3, 2};
+    ck_assert_double_eq_tol(gc_metric_gini(a, 4, tmp), 0.25, 1e-12);
+    /* one non-zero value: (n - 1) / n; negatives count as 0 */
+    float one[4] = {0, 0, 4, 0}, neg[4] = {-5, 0, 4, 0};
+    ck_assert_double_eq_tol(gc_metric_gini(one, 4, tmp), 0.75, 1e-12);
+    ck_assert_double_eq_tol(gc_metric_gini(neg, 4, tmp), 0.75, 1e-12);
+    /* constant and all-zero maps: 0 */
+    float c[3] = {2, 2, 2}, z[3] = {0, 0, 0};
+    ck_assert_double_eq(gc_metric_gini(c, 3, tmp), 0.0);
+    ck_assert_double_eq(gc_metric_gini(z, 3, tmp), 0.0);
+}
+END_TEST
+
+START_TEST(box_gather_and_peaks)
+{
+    float out[12];
+    gc_pbox in = {1, 1, 2, 2}, clamp = {-3, -3, 0, 0}, empty = {2, 0, 1, 2};
+    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, in, out), 4);
+    ck_assert(out[0] == 2 && out[1] == 5 && out[2] == 0 && out[3] == 0);
+    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, clamp, out), 1);
+    ck_assert_double_eq(out[0], 0);
+    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, empty, out), 0);
+    /* peak of map43 at (2,1); b's at (3,2): one pixel apart on each axis */
+    float b[12] = {0};
+    b[11] = 1;
+    ck_assert_int_eq(gc_map_peak(map43, 12), 6);
+    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 1, 1), 1);
+    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 0.5f, 1), 0);
+    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 1, 0.5f), 0);
+    float z[12] = {0};
+    ck_assert_int_eq(gc_map_peak(z, 12), -1);
+    ck_assert_int_eq(gc_metric_peaks_near(map43, z, 4, 3, 9, 9), 0);
+}
+END_TEST
+
+START_TEST(box_gaussian_and_cell_by_hand)
+{
+    /* 4 x 2 grid, centre (2, 1), box 4 x 4: sigma 1 on both axes */
+    float g[8];
+    gc_box_gaussian(4, 2, 2, 1, 4, 4, g);
+    ck_assert_double_eq_tol(g[1], exp(-0.25), 1e-6);      /* (1.5, 0.5): dx = dy = -0.5 */
+    ck_assert_double_eq_tol(g[7], exp(-1.25), 1e-6);      /* (3.5, 1.5): dx 1.5, dy 0.5 */
+    /* box 8 x 4: sigma_x 2, sigma_y 1: (3.5, 1.5) gives 2.25/8 + 0.25/2 */
+    gc_box_gaussian(4, 2, 2, 1, 8, 4, g);
+    ck_assert_double_eq_tol(g[7], exp(-(2.25 / 8 + 0.125)), 1e-6);
+    /* a degenerate box stays finite (sigma floored at half a pixel) */
+    gc_box_gaussian(4, 2, 2, 1, 0, 0, g);
+    for (int i = 0; i < 8; ++i) ck_assert(isfinite(g[i]) && g[i] >= 0 && g[i] <= 1);
+    ck_assert_double_eq_tol(g[1], exp(-1.0), 1e-6); /* dx = dy = -0.5, sigma 0.5: 0.5 + 0.5 */
+    float c[6] = {7, 7, 7, 7, 7, 7};
+    gc_cell_map(3, 2, 2, 1, c);
+    for (int i = 0; i < 6; ++i) ck_assert_double_eq(c[i], i == 5 ? 1.0 : 0.0);
+}
+END_TEST
+
+START_TEST(rise_upsample_by_hand)
+{
+    /* grid [1 0; 0 0], 4 x 4 mask: cell 2 px, up-sampled to 6 x 6, so pixel
+     * u samples the grid at (u + 0.5) / 3 - 0.5, clamped: u = 0, 1 -> cell 0;
+     * u = 2 -> 1/3 of the way to cell 1; u = 3 -> 2/3; u = 4 -> cell 1 */
+    const float grid[4] = {1, 0, 0, 0};
+    float m[16];
+    gc_rise_upsample(grid, 2, 4, 4, 0, 0, m);
+    const float axis0[4] = {1, 1, 2.0f / 3, 1.0f / 3};
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 4; ++x) ck_assert_double_eq_tol(m[y * 4 + x], axis0[x] * axis0[y], 1e-6);
+    /* shifted by one pixel right */
+    gc_rise_upsample(grid, 2, 4, 4, 1, 0, m);
+    const float axis1[4] = {1, 2.0f / 3, 1.0f / 3, 0};
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 4; ++x) ck_assert_double_eq_tol(m[y * 4 + x], axis1[x] * axis0[y], 1e-6);
+}
+END_TEST
+
+START_TEST(rise_grid_and_masks)
+{
+    uint64_t s1 = 42, s2 = 42;
+    float g[100 * 100], g2[100 * 100];
+    gc_rise_grid(100, 0.5f, &s1, g);
+    gc_rise_grid(100, 0.5f, &s2, g2);
+    ck_assert_mem_eq(g, g2, sizeof g); /* deterministic for a state */
+    double mean = 0;
+    for (int i = 0; i < 10000; ++i) {
+        ck_assert(g[i] == 0 || g[i] == 1);
+        mean += g[i] / 10000.0;
+    }
+    ck_assert_double_eq_tol(mean, 0.5, 0.03);
+    gc_rise_grid(10, 0.0f, &s1, g);
+    for (int i = 0; i < 100; ++i) ck_assert_double_eq(g[i], 0);
+    float m[13 * 9];
+    gc_rise_mask(13, 9, 4, 1.0f, &s1, g, m);
+    for (int i = 0; i < 13 * 9; ++i) ck_assert_double_eq_tol(m[i], 1, 1e-6);
+    for (int k = 0; k < 50; ++k) {
+        gc_rise_mask(13, 9, 4, 0.5f, &s1, g, m);
+        for (int i = 0; i < 13 * 9; ++i) ck_assert(m[i] >= 0 && m[i] <= 1);
+    }
+}
+END_TEST
+
+START_TEST(rise_accumulate_by_hand)
+{
+    float sal[3] = {0}, m1[3] = {1, 0, 0.5f}, m2[3] = {0, 1, 1};
+    gc_rise_accumulate(sal, m1, 3, 2);
+    gc_rise_accumulate(sal, m2, 3, 4);
+    ck_assert(sal[0] == 2 && sal[1] == 4 && sal[2] == 5);
+    gc_rise_finish(sal, 3, 2, 0.25f); /* / (2 * 0.25) */
+    ck_assert(sal[0] == 4 && sal[1] == 8 && sal[2] == 10);
+    gc_rise_finish(sal, 3, 0, 0.5f); /* no masks: unchanged, no division by 0 */
+    ck_assert(sal[0] == 4 && sal[1] == 8 && sal[2] == 10);
+}
+END_TEST
+
+/* A black box whose score is the mask's value at one pixel: RISE's estimate
+ * E[score | pixel kept] is largest at that pixel (Cauchy-Schwarz for a
+ * stationary mask), so the map must peak there or next to it. */
+START_TEST(rise_finds_a_hidden_pixel)
+{
+    enum { W = 16, H = 16, N = 800 };
+    float sal[W * H] = {0}, mask[W * H], grid[16], truth[W * H] = {0};
+    uint64_t st = 7;
+    int kx = 5, ky = 11;
+    for (int i = 0; i < N; ++i) {
+        gc_rise_mask(W, H, 4, 0.5f, &st, grid, mask);
+        gc_rise_accumulate(sal, mask, W * H, mask[ky * W + kx]);
+    }
+    gc_rise_finish(sal, W * H, N, 0.5f);
+    truth[ky * W + kx] = 1;
+    ck_assert_int_eq(gc_metric_peaks_near(sal, truth, W, H, 1, 1), 1);
+    /* and far pixels get much less than the hidden one */
+    ck_assert(sal[0 * W + 15] < 0.8f * sal[ky * W + kx]);
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -281,6 +455,15 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, order_by_value_ties_by_index);
     tcase_add_test(tc, blur_by_hand);
     tcase_add_test(tc, center_prior_by_hand);
+    tcase_add_test(tc, ranks_average_ties);
+    tcase_add_test(tc, spearman_by_hand);
+    tcase_add_test(tc, gini_by_hand);
+    tcase_add_test(tc, box_gather_and_peaks);
+    tcase_add_test(tc, box_gaussian_and_cell_by_hand);
+    tcase_add_test(tc, rise_upsample_by_hand);
+    tcase_add_test(tc, rise_grid_and_masks);
+    tcase_add_test(tc, rise_accumulate_by_hand);
+    tcase_add_test(tc, rise_finds_a_hidden_pixel);
     suite_add_tcase(s, tc);
     return s;
 }

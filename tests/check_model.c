@@ -349,6 +349,84 @@ START_TEST(huge_cfg_is_refused_before_parsing)
 }
 END_TEST
 
+/* Every parameter array of layer i of a and b is equal (1) or not (0). */
+static int layer_same(const network *a, const network *b, int i)
+{
+    const layer *x = &a->layers[i], *y = &b->layers[i];
+    if (x->type == CONVOLUTIONAL || x->type == CONNECTED) {
+        size_t nw = x->type == CONVOLUTIONAL ? (size_t)x->nweights : (size_t)x->outputs * (size_t)x->inputs;
+        size_t no = x->type == CONVOLUTIONAL ? (size_t)x->n : (size_t)x->outputs;
+        if (memcmp(x->weights, y->weights, nw * sizeof(float)) || memcmp(x->biases, y->biases, no * sizeof(float)))
+            return 0;
+        if (x->batch_normalize &&
+            (memcmp(x->scales, y->scales, no * sizeof(float)) ||
+             memcmp(x->rolling_mean, y->rolling_mean, no * sizeof(float)) ||
+             memcmp(x->rolling_variance, y->rolling_variance, no * sizeof(float))))
+            return 0;
+    }
+    return 1;
+}
+
+static int has_params(const network *n, int i)
+{
+    return n->layers[i].type == CONVOLUTIONAL || n->layers[i].type == CONNECTED;
+}
+
+/* Randomising layers i..j changes those and no other; the cascade from the
+ * top down, layer by layer, gives the same network as one call; and the
+ * snapshot puts the network back bit for bit (its output too). */
+START_TEST(partial_randomization_and_snapshot)
+{
+    const char *cfg = "tests/cfg/clf_bn.cfg";
+    network *a = gcf_random_network(cfg, 3), *b = gcf_random_network(cfg, 3), *c = gcf_random_network(cfg, 3);
+    ck_assert(a && b && c);
+    int n = a->n, params = 0;
+    for (int i = 0; i < n; ++i) params += has_params(a, i);
+    ck_assert_int_ge(params, 3);
+    for (int i = 0; i < n; ++i) ck_assert(layer_same(a, b, i));
+
+    float *in = calloc((size_t)a->inputs, sizeof *in), *out0 = malloc((size_t)a->outputs * sizeof *out0);
+    ck_assert(in && out0);
+    for (int i = 0; i < a->inputs; ++i) in[i] = (float)((i * 37) % 101) / 101.0f;
+    memcpy(out0, network_predict(a, in), (size_t)a->outputs * sizeof *out0);
+
+    gc_model_snapshot snap;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_model_snapshot_take(a, &snap, &e), 0);
+    ck_assert_uint_gt(snap.n, 0);
+
+    /* the upper half: only those layers change */
+    int k = n / 2;
+    gc_model_randomize_layers(a, k, n - 1, 9);
+    for (int i = 0; i < n; ++i)
+        if (has_params(a, i)) ck_assert_msg(layer_same(a, b, i) == (i < k), "layer %d", i);
+    /* the same, layer by layer from the top down */
+    for (int i = n - 1; i >= k; --i) gc_model_randomize_layers(c, i, i, 9);
+    for (int i = 0; i < n; ++i) ck_assert_msg(layer_same(a, c, i), "cascade differs at layer %d", i);
+    /* another seed gives other values */
+    gc_model_randomize_layers(c, k, n - 1, 10);
+    int differs = 0;
+    for (int i = k; i < n; ++i) differs += has_params(c, i) && !layer_same(a, c, i);
+    ck_assert_int_gt(differs, 0);
+    /* the output moved; after the restore, exactly the original */
+    const float *out1 = network_predict(a, in);
+    int moved = 0;
+    for (int i = 0; i < a->outputs; ++i) moved += out1[i] != out0[i];
+    ck_assert_int_gt(moved, 0);
+    gc_model_snapshot_restore(a, &snap);
+    for (int i = 0; i < n; ++i) ck_assert_msg(layer_same(a, b, i), "restore missed layer %d", i);
+    const float *out2 = network_predict(a, in);
+    ck_assert_mem_eq(out2, out0, (size_t)a->outputs * sizeof *out0);
+    gc_model_snapshot_free(&snap);
+    ck_assert_ptr_null(snap.data);
+    free(in);
+    free(out0);
+    free_network(a);
+    free_network(b);
+    free_network(c);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
     Suite *s = suite_create("model");
@@ -372,6 +450,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, loaded_weights_are_the_saved_ones);
     tcase_add_test(tc, deconvolutional_weights_load);
     tcase_add_test(tc, names_and_data_files);
+    tcase_add_test(tc, partial_randomization_and_snapshot);
     suite_add_tcase(s, tc);
     return s;
 }

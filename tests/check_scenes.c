@@ -86,7 +86,12 @@ START_TEST(boxes_are_tight_and_rules_hold)
             ck_assert_int_eq(gc_scene_make(&d, (gc_scene_kind)k, 3, idx, &s, &e), 0);
             ck_assert_int_eq(s.w, n);
             if (k == GC_SCENE_CLS) ck_assert_int_eq(s.nobj, 1);
-            if (k == GC_SCENE_PAIR) ck_assert_int_eq(s.nobj, 2);
+            if (k == GC_SCENE_PAIR || k == GC_SCENE_SAME) ck_assert_int_eq(s.nobj, 2);
+            if (k == GC_SCENE_SAME) {
+                /* one class, two different garments of it */
+                ck_assert_int_eq(s.obj[0].cls, s.obj[1].cls);
+                ck_assert_int_ne(s.obj[0].src, s.obj[1].src);
+            }
             ck_assert(s.nobj >= 1 && s.nobj <= GC_SCENE_MAX_OBJ);
             if (k == GC_SCENE_DET) ++counts[s.nobj];
             for (int i = 0; i < s.nobj; ++i) {
@@ -96,7 +101,7 @@ START_TEST(boxes_are_tight_and_rules_hold)
                 ck_assert_int_eq(d.labels[o->src], o->cls);
                 for (int j = 0; j < i; ++j) {
                     const gc_scene_obj *q = &s.obj[j];
-                    ck_assert_int_ne(o->cls, q->cls);
+                    if (k != GC_SCENE_SAME) ck_assert_int_ne(o->cls, q->cls);
                     ck_assert(o->x1 <= q->x0 || q->x1 <= o->x0 || o->y1 <= q->y0 || q->y1 <= o->y0);
                 }
                 const unsigned char *c = px(&s, (o->x0 + o->x1) / 2, (o->y0 + o->y1) / 2);
@@ -119,6 +124,21 @@ START_TEST(boxes_are_tight_and_rules_hold)
     }
     for (int c = 1; c <= GC_SCENE_MAX_OBJ; ++c) ck_assert_msg(counts[c] > 0, "no det scene with %d garments", c);
     gc_fmnist_free(&d);
+}
+END_TEST
+
+START_TEST(kind_names_round_trip)
+{
+    for (int k = 0; k < GC_SCENE_KIND_COUNT; ++k) {
+        gc_scene_kind got;
+        ck_assert_int_eq(gc_scene_kind_parse(gc_scene_kind_name((gc_scene_kind)k), &got), 0);
+        ck_assert_int_eq(got, k);
+    }
+    gc_scene_kind got;
+    ck_assert_int_eq(gc_scene_kind_parse("same", &got), 0);
+    ck_assert_int_eq(got, GC_SCENE_SAME);
+    ck_assert_int_eq(gc_scene_size(GC_SCENE_SAME), 128);
+    ck_assert_int_eq(gc_scene_kind_parse("twins", &got), -1);
 }
 END_TEST
 
@@ -258,6 +278,7 @@ Suite *suite_scenes(void)
     tcase_add_test(tc, names_never_contain_each_other);
     tcase_add_test(tc, scenes_are_reproducible_per_index);
     tcase_add_test(tc, boxes_are_tight_and_rules_hold);
+    tcase_add_test(tc, kind_names_round_trip);
     tcase_add_test(tc, write_makes_images_labels_and_list);
     tcase_add_test(tc, idx_loader_reads_and_rejects);
     tcase_add_test(tc, real_fashion_mnist_splits);
