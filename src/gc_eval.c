@@ -551,6 +551,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
     for (int j = 0; j < r->ncascade && !rc; ++j) {
         int k = r->cascade[j];
         if (k < prev) gc_model_randomize_layers(net, k, prev - 1, seed);
+        gc_hooks_weights_changed(&c->s.ctx);
         prev = k;
         gc_forward(&c->s.ctx, c->s.input.data);
         for (int t = 0; t < nt && !rc; ++t) {
@@ -573,6 +574,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
         }
     }
     gc_model_snapshot_restore(net, &c->snap);
+    gc_hooks_weights_changed(&c->s.ctx);
     gc_forward(&c->s.ctx, c->s.input.data);
     return rc ? -1 : 0;
 }

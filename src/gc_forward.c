@@ -526,6 +526,15 @@ void gc_fwd_install(gc_fwd *f)
     f->installed = 1;
 }
 
+void gc_fwd_refold(gc_fwd *f)
+{
+    assert(f->installed);
+    for (int i = 0; i < f->n; ++i) {
+        layer *l = &f->net->layers[i];
+        if (gc_forward_handles(l) && l->type == CONVOLUTIONAL) fold_conv(l, f->weights[i], f->biases[i]);
+    }
+}
+
 void gc_fwd_remove(gc_fwd *f)
 {
     assert(f->installed);

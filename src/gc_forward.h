@@ -54,6 +54,9 @@ void gc_fwd_free(gc_fwd *f);
  * GC_FWD_MAX_ACTIVE networks at once (asserted). */
 #define GC_FWD_MAX_ACTIVE 8
 void gc_fwd_install(gc_fwd *f);
+/* Folds again from the weights as they are now: after anything changes the
+ * network's parameters while the slots are installed. */
+void gc_fwd_refold(gc_fwd *f);
 void gc_fwd_remove(gc_fwd *f);
 
 /* The slot function. Same contract as Darknet's forward slots (net.index is

@@ -59,6 +59,11 @@ void gc_hooks_remove(gc_ctx *c)
     c->installed = 0;
 }
 
+void gc_hooks_weights_changed(gc_ctx *c)
+{
+    if (c->installed) gc_fwd_refold(&c->fwd);
+}
+
 float *gc_forward(gc_ctx *c, const float *input)
 {
     /* network_predict() saves and restores *net around an inference forward

@@ -33,6 +33,9 @@ void gc_ctx_free(gc_ctx *c);
 
 void gc_hooks_install(gc_ctx *c);
 void gc_hooks_remove(gc_ctx *c);
+/* Tells the installed hooks that the network's parameters changed (e.g. a
+ * randomisation test): the forward's folded copies are made again. */
+void gc_hooks_weights_changed(gc_ctx *c);
 
 /* One inference forward pass (net->train = 0) through network_predict(): with
  * the hooks installed, the hot layers run gc_forward's kernels. */

@@ -474,6 +474,46 @@ START_TEST(kernels_hand_worked)
 }
 END_TEST
 
+/* Weights changed while the slots are installed (the randomisation test
+ * does that): after gc_hooks_weights_changed the forward uses the new
+ * weights, exactly as Darknet's own forward does; without it, the old ones. */
+START_TEST(changed_weights_are_folded_again)
+{
+    network *net = gcf_random_network("tests/cfg/clf_bn.cfg", 41);
+    ck_assert_ptr_nonnull(net);
+    size_t no = (size_t)net->outputs;
+    float *x = malloc((size_t)net->inputs * sizeof *x), *before = malloc(no * sizeof *before),
+          *stale = malloc(no * sizeof *stale), *fresh = malloc(no * sizeof *fresh);
+    unsigned st = 5;
+    for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+    memcpy(before, gc_forward(&c, x), no * sizeof *before);
+    gc_model_randomize_layers(net, 0, net->n - 1, 77);
+    memcpy(stale, gc_forward(&c, x), no * sizeof *stale);
+    gc_hooks_weights_changed(&c);
+    memcpy(fresh, gc_forward(&c, x), no * sizeof *fresh);
+    gc_hooks_remove(&c);
+    const float *ref = network_predict(net, x); /* Darknet's own slots */
+    int moved = 0;
+    for (size_t i = 0; i < no; ++i) {
+        ck_assert_msg(fabs(fresh[i] - ref[i]) <= 1e-4 * fabs(ref[i]) + 1e-6, "output %zu: %g vs Darknet's %g", i,
+                      fresh[i], ref[i]);
+        ck_assert_float_eq(stale[i], before[i]);
+        moved += fabs(before[i] - ref[i]) > 1e-4 * fabs(ref[i]) + 1e-6;
+    }
+    ck_assert_int_gt(moved, 0);
+    gc_ctx_free(&c);
+    free(x);
+    free(before);
+    free(stale);
+    free(fresh);
+    free_network(net);
+}
+END_TEST
+
 Suite *suite_forward(void)
 {
     Suite *s = suite_create("forward");
@@ -486,6 +526,7 @@ Suite *suite_forward(void)
     tcase_add_test(t, demo_models_match_darknet);
     tcase_add_test(t, yolov3_tiny_matches_darknet);
     tcase_add_test(t, real_models_match_darknet);
+    tcase_add_test(t, changed_weights_are_folded_again);
     suite_add_tcase(s, t);
     return s;
 }
