@@ -145,7 +145,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
         snprintf(png, sizeof png, "%s_%d.png", o->out, k);
         snprintf(npy, sizeof npy, "%s_%d.npy", o->out, k);
         if (gc_session_write_png(&s, png, W, H, rgb, e)) goto fail;
-        gc_map raw = {.data = map, .w = mw, .h = mh};
+        gc_map raw = {.data = map, .w = mw, .h = mh, .image = m.image, .image_c = m.image_c};
         if (gc_session_write_npy(&s, npy, &raw, e)) goto fail;
 
         char lbuf[256] = "";

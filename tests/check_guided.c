@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "gc_backward.h"
+#include "gc_explain.h"
+#include "gc_fixture.h"
 #include "gc_hooks.h"
+#include "gc_image.h"
 #include "gc_testutil.h"
 #include "gc_tests.h"
 
@@ -409,6 +412,335 @@ START_TEST(guided_matches_a_plain_reimplementation)
 }
 END_TEST
 
+/* ---- through the session: outputs, Guided Grad-CAM, CAM, Score-CAM ---------- */
+
+/* A random w x h PNG in dir; returns its path (static buffer). */
+static const char *random_png(const char *dir, int w, int h, unsigned seed)
+{
+    static char path[4096];
+    unsigned char *rgb = malloc((size_t)w * h * 3);
+    ck_assert_ptr_nonnull(rgb);
+    unsigned st = seed;
+    for (size_t i = 0; i < (size_t)w * h * 3; ++i) rgb[i] = (unsigned char)(gcf_uniform(&st, 0, 255.99f));
+    snprintf(path, sizeof path, "%s/img_%dx%d.png", dir, w, h);
+    gc_err e = {{0}};
+    ck_assert_msg(gc_write_png(path, w, h, rgb, &e) == 0, "%s", e.msg);
+    free(rgb);
+    return path;
+}
+
+/* A float32 .npy's shape (as written in its header) and data. */
+static float *read_npy_any(const char *path, char *shape, size_t cap, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char pre[10];
+    ck_assert_uint_eq(fread(pre, 1, 10, f), 10);
+    size_t hl = pre[8] | (size_t)pre[9] << 8;
+    char *hdr = calloc(hl + 1, 1);
+    ck_assert_uint_eq(fread(hdr, 1, hl, f), hl);
+    const char *sh = strstr(hdr, "'shape': (");
+    ck_assert_ptr_nonnull(sh);
+    snprintf(shape, cap, "%.*s", (int)(strchr(sh, ')') - sh - 10), sh + 10);
+    long at = ftell(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)(ftell(f) - at) / 4;
+    fseek(f, at, SEEK_SET);
+    float *d = malloc(*n * sizeof *d);
+    ck_assert_uint_eq(fread(d, 4, *n, f), *n);
+    fclose(f);
+    free(hdr);
+    return d;
+}
+
+/* The network's own input gradient, when the image has the network's size:
+ * the .npy is (H, W, 3), RGB, and equals gc_backprop_input's guided
+ * gradient; a 20x10 image gives a (10, 20, 3) array. */
+START_TEST(guidedbackprop_npy_is_the_input_gradient)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 41, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 7), &e) == 0, "%s", e.msg);
+    for (int i = 0; i < net->inputs; ++i) ck_assert_float_eq(s.input.data[i], s.orig.data[i]); /* no letterbox */
+    gc_explain_opts o = {.method = GC_METHOD_GUIDEDBACKPROP, .alpha = .5f};
+    gc_subject t = {1, NULL};
+    gc_map m;
+    ck_assert_msg(gc_session_prepare(&s, &t, &o, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+    ck_assert_ptr_nonnull(m.image);
+    ck_assert_int_eq(m.image_c, 3);
+    char path[4096], shape[64];
+    snprintf(path, sizeof path, "%s/gb.npy", dir);
+    ck_assert_msg(gc_session_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
+    float *want = malloc((size_t)net->inputs * sizeof *want), seed[3] = {0, 1, 0};
+    ck_assert_int_eq(gc_backprop_input(&s.ctx, net->n - 2, seed, s.input.data, 1, want, &e), 0);
+    size_t n;
+    float *got = read_npy_any(path, shape, sizeof shape, &n);
+    ck_assert_str_eq(shape, "10, 10, 3");
+    ck_assert_uint_eq(n, (size_t)net->inputs);
+    double norm = 0;
+    for (int c = 0; c < 3; ++c)
+        for (int p = 0; p < 100; ++p) {
+            ck_assert_msg(fabsf(got[p * 3 + c] - want[c * 100 + p]) <= 1e-6f * (1 + fabsf(want[c * 100 + p])),
+                          "channel %d pixel %d: %g vs %g", c, p, got[p * 3 + c], want[c * 100 + p]);
+            norm += fabs(want[c * 100 + p]);
+        }
+    ck_assert(norm > 0);
+    /* the saliency map is max_c |g| at the network's size */
+    ck_assert_int_eq(m.w, 10);
+    for (int p = 0; p < 100; ++p) {
+        float mx = fmaxf(fabsf(want[p]), fmaxf(fabsf(want[100 + p]), fabsf(want[200 + p])));
+        ck_assert_float_eq_tol(m.data[p], mx, 1e-7f);
+    }
+    free(got);
+    /* another image size: (H, W, 3) at the original's size */
+    ck_assert_msg(gc_session_next(&s, random_png(dir, 20, 10, 8), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_session_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
+    got = read_npy_any(path, shape, sizeof shape, &n);
+    ck_assert_str_eq(shape, "10, 20, 3");
+    free(got);
+    gc_session_close(&s);
+    free(want);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* bilinear, cell centres aligned, edges clamped (written here again) */
+static float bilinear_at(const float *m, int w, int h, double x, double y)
+{
+    x = x < 0 ? 0 : x > w - 1 ? w - 1 : x;
+    y = y < 0 ? 0 : y > h - 1 ? h - 1 : y;
+    int x0 = (int)x, y0 = (int)y, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    return (float)((1 - fy) * ((1 - fx) * m[y0 * w + x0] + fx * m[y0 * w + x1]) +
+                   fy * ((1 - fx) * m[y1 * w + x0] + fx * m[y1 * w + x1]));
+}
+
+/* min-max normalised, then upsampled (Guided Grad-CAM's cam) */
+static void upsample_norm(const float *m, int w, int h, float *out, int ow, int oh)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < w * h; ++i) lo = fminf(lo, m[i]), hi = fmaxf(hi, m[i]);
+    for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+            float v = bilinear_at(m, w, h, (x + .5) * w / ow - .5, (y + .5) * h / oh - .5);
+            out[y * ow + x] = hi > lo ? (v - lo) / (hi - lo) : 0;
+        }
+}
+
+/* upsampled, then min-max normalised (Score-CAM's masks) */
+static void upsample_then_norm(const float *m, int w, int h, float *out, int ow, int oh)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+            out[y * ow + x] = bilinear_at(m, w, h, (x + .5) * w / ow - .5, (y + .5) * h / oh - .5);
+            lo = fminf(lo, out[y * ow + x]), hi = fmaxf(hi, out[y * ow + x]);
+        }
+    for (int i = 0; i < ow * oh; ++i) out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 0;
+}
+
+/* Guided Grad-CAM at layer 2 of gb_relu.cfg, for each class and its
+ * counterfactual, against the plain-loop guided gradient times a Grad-CAM
+ * computed here: the gradient at layer 2 (after global average pooling and
+ * the connected layer) is W[c][k] / 25 everywhere, so a_k = W[c][k] / 25
+ * (negated for the counterfactual, whose guided gradient is that of -y^c). */
+START_TEST(guidedgradcam_matches_a_plain_reimplementation)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 43, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 9), &e) == 0, "%s", e.msg);
+    const layer *L2 = &net->layers[2], *fc = &net->layers[4];
+    float cam[25], up[100], ref[300];
+    int checked = 0;
+    for (int cf = 0; cf < 2; ++cf)
+        for (int cls = 0; cls < 3; ++cls) {
+            gc_explain_opts o = {.method = GC_METHOD_GUIDEDGRADCAM, .counterfactual = cf, .layers = {2}, .nlayers = 1};
+            gc_subject t = {cls, NULL};
+            gc_map m;
+            ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            for (int p = 0; p < 25; ++p) {
+                double v = 0;
+                for (int k = 0; k < 6; ++k) v += (cf ? -1 : 1) * fc->weights[cls * 6 + k] / 25.0 * L2->output[k * 25 + p];
+                cam[p] = v > 0 ? (float)v : 0;
+            }
+            upsample_norm(cam, 5, 5, up, 10, 10);
+            if (cf) {
+                /* the guided gradient of -y^c: the same network with the class row negated */
+                for (int k = 0; k < 6; ++k) fc->weights[cls * 6 + k] *= -1;
+                ref_guided(net, s.input.data, cls, ref);
+                for (int k = 0; k < 6; ++k) fc->weights[cls * 6 + k] *= -1;
+            } else {
+                ref_guided(net, s.input.data, cls, ref);
+            }
+            double d = 0, nr = 0;
+            for (int c = 0; c < 3; ++c)
+                for (int p = 0; p < 100; ++p) {
+                    double want = (double)ref[c * 100 + p] * up[p];
+                    d += (m.image[c * 100 + p] - want) * (m.image[c * 100 + p] - want);
+                    nr += want * want;
+                }
+            fprintf(stderr, "guided grad-cam class %d%s: rel %.2e\n", cls, cf ? " counterfactual" : "", sqrt(d / (nr + 1e-30)));
+            if (nr == 0) { /* an all-zero Grad-CAM: the result must be zero too */
+                ck_assert(d == 0);
+                continue;
+            }
+            ck_assert_msg(sqrt(d / nr) < 1e-4, "class %d cf %d: rel %g", cls, cf, sqrt(d / nr));
+            ++checked;
+        }
+    ck_assert_int_ge(checked, 4);
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* CAM == Grad-CAM x Z on GAP nets (Grad-CAM paper, section 3.1): with
+ * y^c = sum_k w^c_k (1/Z) sum_ij A^k_ij, dy^c/dA^k_ij = w^c_k / Z, so Grad-CAM's
+ * a_k is CAM's w^c_k / Z. A [connected] after the pooling (clf_gap_fc) and a
+ * 1x1 convolution before it (clf_bn). */
+START_TEST(cam_is_gradcam_times_z)
+{
+    static const char *const cfgs[] = {"tests/cfg/clf_gap_fc.cfg", "tests/cfg/clf_bn.cfg"};
+    char *dir = gcf_tempdir();
+    network *net = gct_load(cfgs[_i]);
+    gct_randomize(net, 45, 1);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, net->w, net->h, 10), &e) == 0, "%s", e.msg);
+    int nonzero = 0;
+    for (int cls = 0; cls < s.cl.classes; ++cls) {
+        gc_explain_opts oc = {.method = GC_METHOD_CAM};
+        gc_subject t = {cls, NULL};
+        gc_map m;
+        ck_assert_msg(gc_session_explain_target(&s, &t, &oc, &m, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+        int n = m.w * m.h, layer = m.layer;
+        float *cam = malloc((size_t)n * sizeof *cam);
+        memcpy(cam, m.data, (size_t)n * sizeof *cam);
+        gc_explain_opts og = {.method = GC_METHOD_GRADCAM, .layers = {layer}, .nlayers = 1};
+        ck_assert_msg(gc_session_explain_target(&s, &t, &og, &m, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(m.w * m.h, n);
+        for (int p = 0; p < n; ++p) {
+            ck_assert_msg(fabsf(cam[p] - n * m.data[p]) <= 1e-5f * (1 + fabsf(cam[p])), "%s class %d cell %d: %g vs %g x %d",
+                          cfgs[_i], cls, p, cam[p], m.data[p], n);
+            nonzero += cam[p] > 0;
+        }
+        free(cam);
+    }
+    ck_assert_int_gt(nonzero, 0);
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* CAM's clear errors: no global average pooling, another layer, a detector. */
+START_TEST(cam_refuses_other_nets)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/cam_nogap.cfg");
+    gct_randomize(net, 46, 1);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 8, 8, 11), &e) == 0, "%s", e.msg);
+    gc_explain_opts o = {.method = GC_METHOD_CAM};
+    gc_subject t = {0, NULL};
+    gc_map m;
+    ck_assert_int_eq(gc_session_prepare(&s, &t, &o, &e), -1);
+    ck_assert_msg(strstr(e.msg, "global average pooling") != NULL, "%s", e.msg);
+    ck_assert_int_eq(gc_session_explain_target(&s, &t, &o, &m, &e), -1);
+    gc_session_close(&s);
+    free_network(net);
+
+    net = gct_load("tests/cfg/clf_gap_fc.cfg");
+    gct_randomize(net, 47, 1);
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 12, 12, 12), &e) == 0, "%s", e.msg);
+    gc_explain_opts o0 = {.method = GC_METHOD_CAM, .layers = {0}, .nlayers = 1};
+    ck_assert_int_eq(gc_session_prepare(&s, &t, &o0, &e), -1);
+    ck_assert_msg(strstr(e.msg, "explains layer 1") != NULL, "%s", e.msg);
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Score-CAM against a direct loop: each channel of layer 2 of gb_relu.cfg
+ * upsampled (bilinear), min-max normalised, multiplied into the input, one
+ * forward pass each, the class logit read, softmax over the channels,
+ * ReLU(sum_k w_k A^k). Then with a cap of 3 channels (the 3 largest mean
+ * activations). The network's state is the image's own afterwards. */
+START_TEST(scorecam_matches_a_direct_loop)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 48, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 13), &e) == 0, "%s", e.msg);
+    float A[150], logits[3], up[100], x[300], sc[6];
+    memcpy(A, net->layers[2].output, sizeof A);
+    memcpy(logits, net->layers[4].output, sizeof logits);
+    for (int cap = 0; cap < 2; ++cap)
+        for (int cls = 0; cls < 3; ++cls) {
+            double mean[6];
+            for (int k = 0; k < 6; ++k) {
+                mean[k] = 0;
+                for (int p = 0; p < 25; ++p) mean[k] += A[k * 25 + p];
+            }
+            for (int k = 0; k < 6; ++k) {
+                int rank = 0;
+                for (int j = 0; j < 6; ++j) rank += mean[j] > mean[k] || (mean[j] == mean[k] && j < k);
+                if (cap && rank >= 3) {
+                    sc[k] = -INFINITY;
+                    continue;
+                }
+                upsample_then_norm(A + k * 25, 5, 5, up, 10, 10);
+                for (int c = 0; c < 3; ++c)
+                    for (int p = 0; p < 100; ++p) x[c * 100 + p] = s.input.data[c * 100 + p] * up[p];
+                network_predict(net, x);
+                sc[k] = net->layers[4].output[cls];
+            }
+            double mx = -INFINITY, sum = 0, w[6];
+            for (int k = 0; k < 6; ++k) mx = fmax(mx, sc[k]);
+            for (int k = 0; k < 6; ++k) sum += exp(sc[k] - mx);
+            for (int k = 0; k < 6; ++k) w[k] = exp(sc[k] - mx) / sum;
+            network_predict(net, s.input.data);
+
+            gc_explain_opts o = {.method = GC_METHOD_SCORECAM, .layers = {2}, .nlayers = 1, .scorecam_channels = cap ? 3 : 0};
+            gc_subject t = {cls, NULL};
+            gc_map m;
+            ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            double d = 0, nr = 0;
+            for (int p = 0; p < 25; ++p) {
+                double v = 0;
+                for (int k = 0; k < 6; ++k) v += w[k] * A[k * 25 + p];
+                v = v > 0 ? v : 0;
+                d += (m.data[p] - v) * (m.data[p] - v);
+                nr += v * v;
+            }
+            ck_assert_msg(nr > 0 && sqrt(d / nr) < 1e-5, "class %d cap %d: rel %g", cls, cap, sqrt(d / nr));
+            for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
+            for (int i = 0; i < 150; ++i) ck_assert_float_eq(net->layers[2].output[i], A[i]);
+        }
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_guided(void)
 {
     Suite *s = suite_create("guided");
@@ -420,5 +752,13 @@ Suite *suite_guided(void)
     tcase_add_loop_test(tc, guided_passes_no_negative_gradient, 0, 4);
     tcase_add_loop_test(tc, guided_matches_a_plain_reimplementation, 0, 2);
     suite_add_tcase(s, tc);
+    TCase *ts = tcase_create("session");
+    tcase_set_timeout(ts, 120);
+    tcase_add_test(ts, guidedbackprop_npy_is_the_input_gradient);
+    tcase_add_test(ts, guidedgradcam_matches_a_plain_reimplementation);
+    tcase_add_loop_test(ts, cam_is_gradcam_times_z, 0, 2);
+    tcase_add_test(ts, cam_refuses_other_nets);
+    tcase_add_test(ts, scorecam_matches_a_direct_loop);
+    suite_add_tcase(s, ts);
     return s;
 }
