@@ -282,6 +282,23 @@ static void guided_gradcam_input(const float *grad, const float *cam, size_t C, 
         for (size_t p = 0; p < HW; ++p) out[c * HW + p] = grad[c * HW + p] * cam[p];
 }
 
+/* The terms of the element-wise and Eigen methods (for -smooth eigen). */
+static void terms_ga(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    for (size_t i = 0; i < K * HW; ++i) out[i] = G[i] * A[i];
+}
+
+static void terms_relu_ga(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    for (size_t i = 0; i < K * HW; ++i) out[i] = (G[i] > 0 ? G[i] : 0.0f) * A[i];
+}
+
+static void terms_a(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    (void)G;
+    memcpy(out, A, K * HW * sizeof *out);
+}
+
 static const gc_method_info methods[GC_METHOD_COUNT] = {
     [GC_METHOD_GRADCAM] = {"gradcam", "Grad-CAM: channels weighted by their mean gradient", 1, 0, 0,
                            gradcam_weights, NULL, NULL},
@@ -290,11 +307,11 @@ static const gc_method_info methods[GC_METHOD_COUNT] = {
     [GC_METHOD_XGRADCAM] = {"xgradcam", "XGrad-CAM: gradients weighted by normalised activations", 1, 0, 0,
                             gc_cam_xgradcam_weights, NULL, NULL},
     [GC_METHOD_HIRESCAM] = {"hirescam", "HiResCAM: element-wise gradient x activation", 1, 0, 0, NULL, hirescam_map,
-                            NULL},
+                            NULL, .terms = terms_ga},
     [GC_METHOD_LAYERCAM] = {"layercam", "LayerCAM: element-wise positive gradient x activation", 1, 0, 0, NULL,
-                            layercam_map, NULL},
+                            layercam_map, NULL, .terms = terms_relu_ga},
     [GC_METHOD_EIGENCAM] = {"eigencam", "Eigen-CAM: first principal component of the activations (no gradient)", 0,
-                            0, 0, NULL, eigencam_map, eigencam_work},
+                            0, 0, NULL, eigencam_map, eigencam_work, .terms = terms_a},
     [GC_METHOD_GUIDEDBACKPROP] = {"guidedbackprop", "Guided Backpropagation: guided gradient at the input pixels", 1, 0,
                                   1, NULL, NULL, NULL, GC_G_GRAD, guided_input, 0},
     [GC_METHOD_GUIDEDGRADCAM] = {"guidedgradcam", "Guided Grad-CAM: guided gradient x Grad-CAM upsampled to the input",
@@ -304,7 +321,7 @@ static const gc_method_info methods[GC_METHOD_COUNT] = {
     [GC_METHOD_SCORECAM] = {"scorecam", "Score-CAM: softmax of the scores of the input masked by each channel", 0, 1,
                             0, scorecam_weights, NULL, NULL, GC_G_MASKED_SCORES, NULL, 0},
     [GC_METHOD_EIGENGRADCAM] = {"eigengradcam", "Eigen-Grad-CAM: first principal component of gradient x activation",
-                                1, 0, 0, NULL, eigengradcam_map, eigengradcam_work, GC_G_GRAD, NULL, 0},
+                                1, 0, 0, NULL, eigengradcam_map, eigengradcam_work, GC_G_GRAD, NULL, 0, terms_ga},
 };
 
 /* The rows above Eigen-CAM predate the g column: their G is the gradient
@@ -423,6 +440,42 @@ nonfinite:
     if (weights) memset(weights, 0, K * sizeof *weights);
     memset(map, 0, HW * sizeof *map);
     return -1;
+}
+
+size_t gc_cam_eigen_work_size(gc_method m, size_t K, size_t H, size_t W)
+{
+    size_t HW, kh;
+    if (gc_size_mul(H, W, &HW) != 0 || gc_size_mul(K, HW, &kh) != 0) return SIZE_MAX;
+    /* the weights [K], the terms [K*HW], then the method's or Eigen-CAM's scratch */
+    size_t a = gc_cam_work_size(m, K, H, W), b = eigencam_work(K, HW), most = a > b ? a : b;
+    if (most == SIZE_MAX || kh > SIZE_MAX - K || most > SIZE_MAX - K - kh) return SIZE_MAX;
+    return K + kh + most;
+}
+
+int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
+                         float *weights, float *map, float *work)
+{
+    const gc_method_info *mi = gc_method_get(m);
+    size_t HW = H * W;
+    /* the method's own weights (and its checks) first */
+    float *w = weights ? weights : work;
+    float *terms = work + K, *scratch = terms + K * HW;
+    int rc = gc_cam_compute(m, A, G, K, H, W, w, map, mi->weights ? NULL : scratch);
+    if (rc || K == 0 || HW == 0) return rc;
+    if (mi->weights) {
+        for (size_t k = 0; k < K; ++k)
+            for (size_t p = 0; p < HW; ++p) terms[k * HW + p] = w[k] * A[k * HW + p];
+    } else {
+        assert(mi->terms);
+        mi->terms(A, G, K, HW, terms);
+    }
+    gc_cam_eigencam(terms, K, HW, map, scratch);
+    if (!gc_all_finite(map, HW)) {
+        memset(map, 0, HW * sizeof *map);
+        if (weights) memset(weights, 0, K * sizeof *weights);
+        return -1;
+    }
+    return 0;
 }
 
 float gc_map_max(const float *map, size_t n, size_t *argmax)

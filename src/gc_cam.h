@@ -52,6 +52,10 @@ typedef struct gc_method_info {
      * (weights and map NULL) produce only the input-level result. */
     void (*input)(const float *grad, const float *cam, size_t C, size_t HW, float *out);
     int input_cam;
+    /* Map methods: the K x HW terms whose sum over k (or, for the Eigen
+     * methods, whose first principal component) is the map, for -smooth
+     * eigen. Channel-weight methods use w_k A^k. */
+    void (*terms)(const float *A, const float *G, size_t K, size_t HW, float *out);
 } gc_method_info;
 
 /* The row of method m (asserts m is in range). */
@@ -74,6 +78,15 @@ const char *gc_method_list(char *buf, size_t n);
 int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
                    float *weights, float *map, float *work);
 size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W);
+
+/* -smooth eigen (pytorch-grad-cam's eigen_smooth): the map is the first
+ * principal component (Eigen-CAM's projection, sign and ReLU) of the method's
+ * weighted activations w_k A^k (or its terms, for the map methods) instead of
+ * their sum. work: gc_cam_eigen_work_size floats. Same return as
+ * gc_cam_compute. */
+int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
+                         float *weights, float *map, float *work);
+size_t gc_cam_eigen_work_size(gc_method m, size_t K, size_t H, size_t W);
 /* 1 if method m has a layer kernel (a channel-weight or map function). */
 int gc_method_has_layer_map(gc_method m);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gc_backward.h"
@@ -109,16 +110,38 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
         s->cap_px = npx;
     }
     s->image_valid = 0;
+    s->cur_input = s->input.data;
     gc_forward(&s->ctx, s->input.data);
     return 0;
 }
 
+const char *gc_smooth_name(gc_smooth m)
+{
+    switch (m) {
+    case GC_SMOOTH_NONE: return "none";
+    case GC_SMOOTH_AUG: return "aug";
+    case GC_SMOOTH_EIGEN: return "eigen";
+    }
+    return "unknown";
+}
+
+int gc_smooth_parse(const char *str, gc_smooth *out)
+{
+    for (int m = GC_SMOOTH_NONE; m <= GC_SMOOTH_EIGEN; ++m)
+        if (str && !strcasecmp(str, gc_smooth_name((gc_smooth)m))) {
+            *out = (gc_smooth)m;
+            return 0;
+        }
+    return -1;
+}
+
 /* Grows the buffers for a map of layer li (grow-only). */
-static int reserve(gc_session *s, int li, gc_method method, gc_err *e)
+static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
     size_t hw = (size_t)l->out_w * (size_t)l->out_h, k = (size_t)l->out_c;
-    size_t work = gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
+    size_t work = smooth == GC_SMOOTH_EIGEN ? gc_cam_eigen_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w)
+                                            : gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
     if (work == SIZE_MAX) return gc_fail(e, "layer %d: %zu channels are too many for %s", li, k, gc_method_name(method));
     if (hw > s->cap_hw) {
         float *p = realloc(s->map, hw * sizeof *p);
@@ -281,7 +304,7 @@ int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts
     if (n < 0) return -1;
     const gc_method_info *mi = gc_method_get(o->method);
     for (int j = 0; j < n; ++j) {
-        if (reserve(s, layers[j], o->method, e)) return -1;
+        if (reserve(s, layers[j], o->method, o->smooth, e)) return -1;
         if (mi->g == GC_G_CLASS_WEIGHTS &&
             cam_class_weights(s, t, gc_subject_score_layer(s, t), layers[j], s->chan, e))
             return -1;
@@ -339,12 +362,12 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
         gc_resize_bilinear(s->acts + k * HW, l->out_w, l->out_h, s->up, net->w, net->h);
         gc_normalize_minmax(s->up, npx);
         for (size_t c = 0; c < C; ++c)
-            for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->input.data[c * npx + p] * s->up[p];
+            for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->cur_input[c * npx + p] * s->up[p];
         gc_forward(&s->ctx, s->masked);
         double v = seed_value(s, t, score);
         s->chan[k] = isfinite(v) ? (float)v : -FLT_MAX;
     }
-    gc_forward(&s->ctx, s->input.data);
+    gc_forward(&s->ctx, s->cur_input);
     (void)e;
     return 0;
 }
@@ -357,7 +380,7 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
 {
     const layer *l = &s->net->layers[li];
     const gc_method_info *mi = gc_method_get(method);
-    if (reserve(s, li, method, e)) return -1;
+    if (reserve(s, li, method, o->smooth, e)) return -1;
     const float *A = l->output, *G = NULL;
     if (mi->needs_grad) {
         if (gc_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
@@ -371,7 +394,9 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
         G = s->chan;
     }
     size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;
-    if (gc_cam_compute(method, A, G, K, H, W, s->weights, s->map, s->work))
+    int rc = o->smooth == GC_SMOOTH_EIGEN ? gc_cam_compute_eigen(method, A, G, K, H, W, s->weights, s->map, s->work)
+                                          : gc_cam_compute(method, A, G, K, H, W, s->weights, s->map, s->work);
+    if (rc)
         return gc_fail(e, "layer %d: activations or gradients are not finite (NaN/Inf): check the weights", li);
     return 0;
 }
@@ -384,7 +409,7 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
 {
     network *net = s->net;
     size_t npx = (size_t)net->w * (size_t)net->h, C = (size_t)net->c;
-    if (gc_backprop_input(&s->ctx, score, s->seed, s->input.data, 1, s->grad_in, e)) return -1;
+    if (gc_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e)) return -1;
     gc_cam_input_compute(method, s->grad_in, gc_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
     for (size_t i = 0; i < C * npx; ++i)
         if (!isfinite(s->image[i])) return gc_fail(e, "the input gradient is not finite (NaN/Inf): check the weights");
@@ -392,7 +417,8 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
     return 0;
 }
 
-int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+/* One explanation on the network's current state (no -smooth aug). */
+static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
     network *net = s->net;
     int score = gc_subject_score_layer(s, t), layers[GC_MAX_LAYERS];
@@ -475,6 +501,105 @@ int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_expla
     out->argmax_x = (int)(am % (size_t)out->w);
     out->argmax_y = (int)(am / (size_t)out->w);
     return 0;
+}
+
+/* Mirrors each row of a w x h plane (c planes), in place. */
+static void flip_rows(float *x, int w, int h, int c)
+{
+    for (int k = 0; k < c; ++k)
+        for (int y = 0; y < h; ++y) {
+            float *r = x + ((size_t)k * h + y) * w;
+            for (int a = 0, b = w - 1; a < b; ++a, --b) {
+                float tmp = r[a];
+                r[a] = r[b];
+                r[b] = tmp;
+            }
+        }
+}
+
+/* -smooth aug (pytorch-grad-cam's aug_smooth: ttach's horizontal flip and
+ * Multiply(0.9, 1, 1.1)): the target explained on 6 versions of the
+ * network input, each map (and input-level result) flipped back to the
+ * image's orientation and averaged. A box is explained at its mirrored cell
+ * (same anchor and class) on the flipped input. The image's own forward pass
+ * is run again afterwards. */
+static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+{
+    static const float factors[3] = {0.9f, 1.0f, 1.1f};
+    network *net = s->net;
+    size_t nin = (size_t)net->inputs, npx = (size_t)net->w * (size_t)net->h;
+    gc_explain_opts one = *o;
+    one.smooth = GC_SMOOTH_NONE;
+    int n = 0, rc = 0;
+    size_t mn = 0;
+    for (int flip = 0; flip < 2 && !rc; ++flip)
+        for (int f = 0; f < 3 && !rc; ++f) {
+            if (!s->aug_in && !(s->aug_in = malloc(nin * sizeof *s->aug_in))) {
+                rc = gc_fail(e, "out of memory for -smooth aug");
+                break;
+            }
+            for (size_t i = 0; i < nin; ++i) s->aug_in[i] = s->input.data[i] * factors[f];
+            if (flip) flip_rows(s->aug_in, net->w, net->h, net->c);
+            s->cur_input = s->aug_in;
+            gc_forward(&s->ctx, s->aug_in);
+            gc_det d2;
+            gc_subject t2 = *t;
+            if (flip && t->det) {
+                int hw = net->layers[t->det->head].w;
+                d2 = *t->det;
+                d2.cell = (d2.cell / hw) * hw + (hw - 1 - d2.cell % hw);
+                t2.det = &d2;
+            }
+            if ((rc = explain_once(s, &t2, &one, out, e))) break;
+            mn = (size_t)out->w * (size_t)out->h;
+            if (mn > s->cap_acc || nin > s->cap_acc) {
+                size_t cap = mn > nin ? mn : nin;
+                float *a = realloc(s->acc_map, cap * sizeof *a);
+                if (a) s->acc_map = a;
+                float *b = a ? realloc(s->acc_img, cap * sizeof *b) : NULL;
+                if (b) s->acc_img = b;
+                if (!a || !b) {
+                    rc = gc_fail(e, "out of memory for -smooth aug");
+                    break;
+                }
+                s->cap_acc = cap;
+            }
+            /* the session's own buffers: flipped back in place */
+            float *map = (float *)out->data, *img = (float *)out->image;
+            if (flip) {
+                flip_rows(map, out->w, out->h, 1);
+                if (img) flip_rows(img, net->w, net->h, out->image_c);
+            }
+            if (n == 0) {
+                memset(s->acc_map, 0, mn * sizeof *s->acc_map);
+                memset(s->acc_img, 0, nin * sizeof *s->acc_img);
+            }
+            for (size_t p = 0; p < mn; ++p) s->acc_map[p] += map[p] / 6.0f;
+            if (img)
+                for (size_t i = 0; i < nin; ++i) s->acc_img[i] += img[i] / 6.0f;
+            ++n;
+        }
+    s->cur_input = s->input.data;
+    gc_forward(&s->ctx, s->input.data);
+    if (rc) return -1;
+    float *map = (float *)out->data;
+    memcpy(map, s->acc_map, mn * sizeof *map);
+    if (out->image) {
+        memcpy(s->image, s->acc_img, nin * sizeof *s->image);
+        gc_cam_input_saliency(s->image, (size_t)net->c, npx, s->sal);
+    }
+    size_t am = 0;
+    out->max = gc_map_max(out->data, mn, &am);
+    out->all_zero = !(out->max > 0.0f);
+    out->argmax_x = (int)(am % (size_t)out->w);
+    out->argmax_y = (int)(am / (size_t)out->w);
+    return 0;
+}
+
+int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+{
+    if (o->smooth == GC_SMOOTH_AUG) return explain_aug(s, t, o, out, e);
+    return explain_once(s, t, o, out, e);
 }
 
 void gc_session_heat_raw(gc_session *s, const float *map, int w, int h)
@@ -581,5 +706,8 @@ void gc_session_close(gc_session *s)
     free(s->chan);
     free(s->acts);
     free(s->img3);
+    free(s->acc_map);
+    free(s->acc_img);
+    free(s->aug_in);
     memset(s, 0, sizeof *s);
 }

@@ -21,6 +21,17 @@
 #define GC_MAX_LAYERS 16
 #define GC_SCORECAM_CHANNELS 32 /* Score-CAM's default channel cap */
 
+/* Smoothing (pytorch-grad-cam's aug_smooth and eigen_smooth). */
+typedef enum gc_smooth {
+    GC_SMOOTH_NONE = 0,
+    GC_SMOOTH_AUG,   /* mean over a horizontal flip x intensities 0.9, 1, 1.1 (6 passes), maps flipped back */
+    GC_SMOOTH_EIGEN, /* first principal component of the weighted activations instead of their sum */
+} gc_smooth;
+
+const char *gc_smooth_name(gc_smooth m);
+/* "none", "aug", "eigen"; 0, or -1 if unknown. */
+int gc_smooth_parse(const char *s, gc_smooth *out);
+
 typedef struct gc_explain_opts {
     gc_method method;
     int counterfactual; /* negate the gradients (Grad-CAM section on counterfactual explanations) */
@@ -36,6 +47,8 @@ typedef struct gc_explain_opts {
      * activation (the others weigh 0); 0: GC_SCORECAM_CHANNELS. One forward
      * pass per channel. */
     int scorecam_channels;
+    gc_smooth smooth;
+    int sheet; /* runners: also write the paper's figure per target (gc_sheet) */
 } gc_explain_opts;
 
 /* What is explained: a class of a classifier (det NULL), or a detection (its
@@ -113,6 +126,9 @@ typedef struct gc_session {
     float *acts;  /* Score-CAM: the layer's activations, kept across the masked passes */
     size_t cap_acts;
     float *img3;  /* 3 planes of the original image's size (cap_px each) */
+    float *acc_map, *acc_img, *aug_in; /* -smooth aug: the running sums, the augmented input */
+    const float *cur_input; /* what the network's current state was computed from */
+    size_t cap_acc;
     size_t cap_hw, cap_k, cap_work;
     char **written; /* files written so far, removed by gc_session_rollback */
     int nwritten, cap_written;

@@ -495,6 +495,30 @@ START_TEST(guided_input_kernels_by_hand)
 }
 END_TEST
 
+/* -smooth eigen: Grad-CAM's weights here are the gradient means (1, 1/2),
+ * so the weighted activations are the rows (1,1), (2,2), (3,3) of the
+ * Eigen-Grad-CAM example: map (0, 0, sqrt 2) instead of the sum's ReLU
+ * (2, 4, 6). For HiResCAM, the terms g .* A are the same rows. */
+START_TEST(eigen_smoothing_by_hand)
+{
+    const float A[6] = {1, 2, 3, 2, 4, 6}, G[6] = {1, 1, 1, .5f, .5f, .5f};
+    float map[3], w[2];
+    const double want[3] = {0, 0, sqrt(2.0)}, plain[3] = {2, 4, 6};
+    const gc_method ms[2] = {GC_METHOD_GRADCAM, GC_METHOD_HIRESCAM};
+    for (int i = 0; i < 2; ++i) {
+        size_t ws = gc_cam_eigen_work_size(ms[i], 2, 1, 3);
+        float *work = malloc(ws * sizeof *work);
+        ck_assert_ptr_nonnull(work);
+        ck_assert_int_eq(gc_cam_compute_eigen(ms[i], A, G, 2, 1, 3, i ? NULL : w, map, work), 0);
+        assert_map(map, want, 3, 1e-5);
+        free(work);
+        ck_assert_int_eq(compute(ms[i], A, G, 2, 1, 3, NULL, map), 0);
+        assert_map(map, plain, 3, 1e-6);
+    }
+    ck_assert(w[0] == 1 && w[1] == .5f);
+}
+END_TEST
+
 Suite *suite_cam(void)
 {
     Suite *s = suite_create("cam");
@@ -519,6 +543,7 @@ Suite *suite_cam(void)
     tcase_add_test(tc, scorecam_by_hand);
     tcase_add_test(tc, eigengradcam_by_hand);
     tcase_add_test(tc, guided_input_kernels_by_hand);
+    tcase_add_test(tc, eigen_smoothing_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -741,6 +741,72 @@ START_TEST(scorecam_matches_a_direct_loop)
 }
 END_TEST
 
+/* -smooth aug: the mean of 6 explanations of the same class on the input
+ * times 0.9, 1, 1.1, unflipped and flipped, each flipped map mirrored back;
+ * built here from single explanations on hand-made inputs. For Grad-CAM at
+ * layer 0 (a full-resolution map) and Guided Backprop (an input-level
+ * result). The network is left on the image's own forward pass. */
+START_TEST(aug_smoothing_is_the_mean_of_six)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 50, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 14), &e) == 0, "%s", e.msg);
+    float logits[3];
+    memcpy(logits, net->layers[4].output, sizeof logits);
+    const gc_method ms[2] = {GC_METHOD_GRADCAM, GC_METHOD_GUIDEDBACKPROP};
+    for (int mi = 0; mi < 2; ++mi) {
+        gc_explain_opts o = {.method = ms[mi], .layers = {0}, .nlayers = 1};
+        gc_subject t = {2, NULL};
+        gc_map m;
+        float want[300] = {0}, x[300], orig[300];
+        memcpy(orig, s.input.data, sizeof orig);
+        const float f[3] = {.9f, 1, 1.1f};
+        for (int flip = 0; flip < 2; ++flip)
+            for (int k = 0; k < 3; ++k) {
+                for (int c = 0; c < 3; ++c)
+                    for (int y = 0; y < 10; ++y)
+                        for (int xx = 0; xx < 10; ++xx)
+                            x[c * 100 + y * 10 + xx] = orig[c * 100 + y * 10 + (flip ? 9 - xx : xx)] * f[k];
+                memcpy(s.input.data, x, sizeof x); /* the session's input, for this one explanation */
+                gc_forward(&s.ctx, x);
+                ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+                const float *r = m.image ? m.image : m.data;
+                int C = m.image ? 3 : 1;
+                for (int c = 0; c < C; ++c)
+                    for (int y = 0; y < 10; ++y)
+                        for (int xx = 0; xx < 10; ++xx)
+                            want[c * 100 + y * 10 + (flip ? 9 - xx : xx)] += r[c * 100 + y * 10 + xx] / 6;
+            }
+        memcpy(s.input.data, orig, sizeof orig);
+        gc_forward(&s.ctx, orig);
+        o.smooth = GC_SMOOTH_AUG;
+        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        const float *r = m.image ? m.image : m.data;
+        double d = 0, nr = 0;
+        for (int i = 0; i < (m.image ? 300 : 100); ++i) d += (r[i] - want[i]) * (r[i] - want[i]), nr += want[i] * want[i];
+        ck_assert_msg(nr > 0 && sqrt(d / nr) < 1e-5, "%s: rel %g", gc_method_name(ms[mi]), sqrt(d / nr));
+        /* and smoothing changed the map */
+        gc_explain_opts o1 = o;
+        o1.smooth = GC_SMOOTH_NONE;
+        float aug[300];
+        memcpy(aug, r, sizeof aug);
+        ck_assert_msg(gc_session_explain_target(&s, &t, &o1, &m, &e) == 0, "%s", e.msg);
+        r = m.image ? m.image : m.data;
+        double diff = 0;
+        for (int i = 0; i < (m.image ? 300 : 100); ++i) diff += fabs(r[i] - aug[i]);
+        ck_assert(diff > 1e-4);
+        for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
+    }
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_guided(void)
 {
     Suite *s = suite_create("guided");
@@ -759,6 +825,7 @@ Suite *suite_guided(void)
     tcase_add_loop_test(ts, cam_is_gradcam_times_z, 0, 2);
     tcase_add_test(ts, cam_refuses_other_nets);
     tcase_add_test(ts, scorecam_matches_a_direct_loop);
+    tcase_add_test(ts, aug_smoothing_is_the_mean_of_six);
     suite_add_tcase(s, ts);
     return s;
 }
