@@ -267,6 +267,17 @@ static void scorecam_weights(const float *A, const float *G, size_t K, size_t HW
     for (size_t k = 0; k < K; ++k) w[k] = (float)(exp((double)G[k] - mx) / sum);
 }
 
+/* Ablation-CAM (Desai & Ramaswamy), as pytorch-grad-cam computes it: G
+ * holds the score y_k with channel k of the layer zeroed, for each k, then
+ * the score y itself (GC_G_ABLATED_SCORES); w_k = (y - y_k) / y, the drop in
+ * score when the channel is removed, relative to the score (0 when y is 0). */
+static void ablationcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    (void)A, (void)HW;
+    double y = G[K];
+    for (size_t k = 0; k < K; ++k) w[k] = y != 0 ? (float)((y - G[k]) / y) : 0.0f;
+}
+
 /* Guided Backpropagation: the guided input gradient itself. */
 static void guided_input(const float *grad, const float *cam, size_t C, size_t HW, float *out)
 {
@@ -322,6 +333,8 @@ static const gc_method_info methods[GC_METHOD_COUNT] = {
                             0, scorecam_weights, NULL, NULL, GC_G_MASKED_SCORES, NULL, 0},
     [GC_METHOD_EIGENGRADCAM] = {"eigengradcam", "Eigen-Grad-CAM: first principal component of gradient x activation",
                                 1, 0, 0, NULL, eigengradcam_map, eigengradcam_work, GC_G_GRAD, NULL, 0, terms_ga},
+    [GC_METHOD_ABLATIONCAM] = {"ablationcam", "Ablation-CAM: the score's relative drop when each channel is zeroed",
+                               0, 1, 0, ablationcam_weights, NULL, NULL, GC_G_ABLATED_SCORES, NULL, 0, NULL},
 };
 
 /* The rows above Eigen-CAM predate the g column: their G is the gradient
@@ -422,7 +435,8 @@ int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t
     if (K == 0 || HW == 0) return 0;
 
     if (!gc_all_finite(A, n) || (gk == GC_G_GRAD && !gc_all_finite(G, n)) ||
-        ((gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES) && !gc_all_finite(G, K)))
+        ((gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES) && !gc_all_finite(G, K)) ||
+        (gk == GC_G_ABLATED_SCORES && !gc_all_finite(G, K + 1)))
         return -1;
 
     if (mi->weights) {

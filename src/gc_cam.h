@@ -20,6 +20,7 @@ typedef enum gc_method {
     GC_METHOD_CAM,         /* w_k = the class's weight of a GAP + linear net (CAM, Zhou et al.) */
     GC_METHOD_SCORECAM,    /* w = softmax_k(score of the input masked by A^k) (Score-CAM)       */
     GC_METHOD_EIGENGRADCAM, /* first principal component of g .* A          (pytorch-grad-cam)  */
+    GC_METHOD_ABLATIONCAM, /* w_k = (y - y with A^k zeroed) / y           (Ablation-CAM)       */
     GC_METHOD_COUNT
 } gc_method;
 
@@ -29,6 +30,7 @@ typedef enum gc_g_kind {
     GC_G_GRAD,            /* dy^c/dA, K x H x W (one backward pass per target) */
     GC_G_CLASS_WEIGHTS,   /* K values: the class's weights of a GAP + linear classifier */
     GC_G_MASKED_SCORES,   /* K values: the score with the input masked by each channel */
+    GC_G_ABLATED_SCORES,  /* K + 1 values: the score with each channel zeroed, then the score itself */
 } gc_g_kind;
 
 /* The methods as a table: what each needs, and its kernel. The CLI's method

@@ -154,7 +154,7 @@ static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc
     if (k > s->cap_k) {
         float *p = realloc(s->weights, k * sizeof *p);
         if (p) s->weights = p;
-        float *q = p ? realloc(s->chan, k * sizeof *q) : NULL;
+        float *q = p ? realloc(s->chan, (k + 1) * sizeof *q) : NULL;
         if (q) s->chan = q;
         if (!p || !q) return gc_fail(e, "out of memory for %zu channel weights", k);
         s->cap_k = k;
@@ -372,6 +372,26 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
     return 0;
 }
 
+/* Ablation-CAM's scores into s->chan[0..K]: the explained score with each
+ * channel of layer li zeroed (layers li+1..score re-run), then the score
+ * itself; the layer and the layers above it are restored afterwards. */
+static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li)
+{
+    layer *l = &s->net->layers[li];
+    size_t K = (size_t)l->out_c, HW = (size_t)l->out_w * (size_t)l->out_h;
+    s->chan[K] = (float)seed_value(s, t, score);
+    for (size_t k = 0; k < K; ++k) {
+        float *a = l->output + k * HW;
+        memcpy(s->acts, a, HW * sizeof *a);
+        memset(a, 0, HW * sizeof *a);
+        gc_forward_range(&s->ctx, li + 1, score);
+        s->chan[k] = (float)seed_value(s, t, score);
+        memcpy(a, s->acts, HW * sizeof *a);
+    }
+    gc_forward_range(&s->ctx, li + 1, score);
+    return 0;
+}
+
 /* The map of layer li into s->map: what the method's G holds (one backward
  * pass from the seed at `score` for gradients, CAM's class weights, or
  * Score-CAM's masked forward passes), then the method's kernel. */
@@ -391,6 +411,9 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
     } else if (mi->g == GC_G_MASKED_SCORES) {
         if (masked_scores(s, t, score, li, o->scorecam_channels, e)) return -1;
         A = s->acts;
+        G = s->chan;
+    } else if (mi->g == GC_G_ABLATED_SCORES) {
+        ablated_scores(s, t, score, li);
         G = s->chan;
     }
     size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;

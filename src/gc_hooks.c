@@ -201,3 +201,18 @@ int gc_backprop_input(gc_ctx *c, int score, const float *seed, const float *inpu
     assert(seed && input && dx);
     return backprop(c, score, seed, 0, 0, GC_INPUT, input, guided, dx, e);
 }
+
+void gc_forward_range(gc_ctx *c, int first, int last)
+{
+    network *net = c->net;
+    assert(first >= 1 && last < net->n);
+    network sub = *net;
+    sub.train = 0;
+    sub.truth = 0;
+    sub.delta = 0;
+    for (int i = first; i <= last; ++i) {
+        sub.index = i;
+        sub.input = net->layers[i - 1].output;
+        net->layers[i].forward(net->layers[i], sub);
+    }
+}

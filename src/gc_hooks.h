@@ -34,6 +34,11 @@ void gc_hooks_remove(gc_ctx *c);
 /* One inference forward pass (net->train = 0), exactly network_predict(). */
 float *gc_forward(gc_ctx *c, const float *input);
 
+/* Re-runs layers first..last of the forward pass at inference (as
+ * forward_network does, each reading the previous layer's output), after a
+ * caller changed layer first-1's output. The layers below first keep theirs. */
+void gc_forward_range(gc_ctx *c, int first, int last);
+
 /* The layers whose outputs layer i reads (previous layer, route sources,
  * shortcut source). Returns the count (at most max are written). */
 int gc_layer_inputs(const network *net, int i, int *inputs, int max);

@@ -322,7 +322,8 @@ START_TEST(nonfinite_input_rejected)
             memset(map, 0x7f, sizeof map);
             memset(w, 0x7f, sizeof w);
             int rc = compute((gc_method)m, A, G, 2, 3, 3, w, map);
-            if (bad == 2 && (m == GC_METHOD_EIGENCAM || gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES)) {
+            if (bad == 2 && (m == GC_METHOD_EIGENCAM || gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES ||
+                             gk == GC_G_ABLATED_SCORES)) {
                 ck_assert_int_eq(rc, 0); /* gradient-free (G never read, or only its K = 2 first values) */
                 continue;
             }
@@ -396,7 +397,7 @@ START_TEST(method_names_round_trip)
 {
     const char *names[GC_METHOD_COUNT] = {"gradcam",        "gradcam++",     "xgradcam", "hirescam", "layercam",
                                           "eigencam",       "guidedbackprop", "guidedgradcam", "cam", "scorecam",
-                                          "eigengradcam"};
+                                          "eigengradcam", "ablationcam"};
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
         gc_method got = GC_METHOD_COUNT;
         ck_assert_str_eq(gc_method_name((gc_method)m), names[m]);
@@ -495,6 +496,22 @@ START_TEST(guided_input_kernels_by_hand)
 }
 END_TEST
 
+/* Ablation-CAM: ablated scores (1, 3) against the score 2 give
+ * w = ((2-1)/2, (2-3)/2) = (1/2, -1/2): ReLU((A^1 - A^2) / 2); a zero score
+ * gives zero weights. */
+START_TEST(ablationcam_by_hand)
+{
+    const float sc[3] = {1, 3, 2}, zero[3] = {1, 3, 0};
+    float w[2], map[9];
+    const double want[9] = {.5, 0, 1, 0, 2, 0, 0, .5, 0}, none[9] = {0};
+    ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, sc, 2, 3, 3, w, map), 0);
+    assert_map(map, want, 9, 1e-7);
+    ck_assert(w[0] == .5f && w[1] == -.5f);
+    ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, zero, 2, 3, 3, w, map), 0);
+    assert_map(map, none, 9, 0);
+}
+END_TEST
+
 /* -smooth eigen: Grad-CAM's weights here are the gradient means (1, 1/2),
  * so the weighted activations are the rows (1,1), (2,2), (3,3) of the
  * Eigen-Grad-CAM example: map (0, 0, sqrt 2) instead of the sum's ReLU
@@ -544,6 +561,7 @@ Suite *suite_cam(void)
     tcase_add_test(tc, eigengradcam_by_hand);
     tcase_add_test(tc, guided_input_kernels_by_hand);
     tcase_add_test(tc, eigen_smoothing_by_hand);
+    tcase_add_test(tc, ablationcam_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

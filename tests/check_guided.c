@@ -741,6 +741,53 @@ START_TEST(scorecam_matches_a_direct_loop)
 }
 END_TEST
 
+/* Ablation-CAM against a direct computation: at layer 2 of gb_relu.cfg the
+ * logit is sum_j W[c][j] mean(A^j) + b, so zeroing channel k gives
+ * y_k = y - W[c][k] mean(A^k); w_k = (y - y_k) / y. The network's state is
+ * the image's own afterwards. */
+START_TEST(ablationcam_matches_a_direct_computation)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 52, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 15), &e) == 0, "%s", e.msg);
+    const layer *fc = &net->layers[4];
+    float A[150], logits[3];
+    memcpy(A, net->layers[2].output, sizeof A);
+    memcpy(logits, net->layers[4].output, sizeof logits);
+    for (int cls = 0; cls < 3; ++cls) {
+        double mean[6], y = fc->biases[cls], w[6];
+        for (int k = 0; k < 6; ++k) {
+            mean[k] = 0;
+            for (int p = 0; p < 25; ++p) mean[k] += A[k * 25 + p] / 25.0;
+            y += fc->weights[cls * 6 + k] * mean[k];
+        }
+        for (int k = 0; k < 6; ++k) w[k] = (y - (y - fc->weights[cls * 6 + k] * mean[k])) / y;
+        gc_explain_opts o = {.method = GC_METHOD_ABLATIONCAM, .layers = {2}, .nlayers = 1};
+        gc_subject t = {cls, NULL};
+        gc_map m;
+        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        double d = 0, nr = 0;
+        for (int p = 0; p < 25; ++p) {
+            double v = 0;
+            for (int k = 0; k < 6; ++k) v += w[k] * A[k * 25 + p];
+            v = v > 0 ? v : 0;
+            d += (m.data[p] - v) * (m.data[p] - v);
+            nr += v * v;
+        }
+        ck_assert_msg(nr > 0 && sqrt(d / nr) < 1e-4, "class %d: rel %g", cls, sqrt(d / nr));
+        for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
+        for (int i = 0; i < 150; ++i) ck_assert_float_eq(net->layers[2].output[i], A[i]);
+    }
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* -smooth aug: the mean of 6 explanations of the same class on the input
  * times 0.9, 1, 1.1, unflipped and flipped, each flipped map mirrored back;
  * built here from single explanations on hand-made inputs. For Grad-CAM at
@@ -826,6 +873,7 @@ Suite *suite_guided(void)
     tcase_add_test(ts, cam_refuses_other_nets);
     tcase_add_test(ts, scorecam_matches_a_direct_loop);
     tcase_add_test(ts, aug_smoothing_is_the_mean_of_six);
+    tcase_add_test(ts, ablationcam_matches_a_direct_computation);
     suite_add_tcase(s, ts);
     return s;
 }
