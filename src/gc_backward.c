@@ -69,6 +69,31 @@ void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a)
     for (size_t i = 0; i < n; ++i) dy[i] *= gc_activation_derivative(y[i], a);
 }
 
+int gc_activation_is_rectifier(ACTIVATION a)
+{
+    switch (a) {
+    case RELU:
+    case LEAKY:
+    case RELIE:
+    case RAMP:
+    case ELU:
+    case SELU: return 1;
+    default: return 0;
+    }
+}
+
+/* Guided Backpropagation's gate (see the header): y > 0 is the sign of the
+ * rectifier's input, so the rule needs only the output that survives. */
+void gc_guided_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a)
+{
+    if (!gc_activation_is_rectifier(a)) {
+        gc_activation_backward(dy, y, n, a);
+        return;
+    }
+    for (size_t i = 0; i < n; ++i)
+        dy[i] = (y[i] > 0 && dy[i] > 0) ? dy[i] * gc_activation_derivative(y[i], a) : 0.0f;
+}
+
 /* dx: [n] += dy * f'(y); dy, y: [n]. Used by [activation] and [logistic],
  * which leave l.delta as it is. */
 static void activation_backward_add(float *dx, const float *dy, const float *y, size_t n,
@@ -620,4 +645,25 @@ void gc_backward_layer(layer l, network net)
         assert(!"gc_backward_layer: unsupported layer type (call gc_backward_supported)");
         break;
     }
+}
+
+void gc_backward_layer_guided(layer l, network net)
+{
+    switch (l.type) {
+    case CONVOLUTIONAL:
+    case CONNECTED:
+    case LOCAL:
+    case SHORTCUT:
+    case ACTIVE:
+        /* Gate l.delta at the activation, then run the plain backward with
+         * the activation taken as linear (l is this call's copy). */
+        if (l.delta && l.activation != LINEAR) {
+            gc_guided_activation_backward(l.delta, l.output, (size_t)l.outputs, l.activation);
+            l.activation = LINEAR;
+        }
+        break;
+    default:
+        break;
+    }
+    gc_backward_layer(l, net);
 }

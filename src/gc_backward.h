@@ -43,4 +43,29 @@ void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a);
 /* Derivative of activation a at output value y. */
 float gc_activation_derivative(float y, ACTIVATION a);
 
+/* Guided Backpropagation (Springenberg et al., "Striving for Simplicity",
+ * section 3.4). The rectifiers are relu, leaky, relie, ramp, elu and selu:
+ * each is increasing and keeps the sign of its input (y > 0 exactly when its
+ * input x > 0). At a rectifier, the gradient passes only where the input was
+ * positive AND the incoming gradient is positive:
+ *   dx = dy * f'(x) * [x > 0] * [dy > 0]
+ * For relu this is pytorch-grad-cam's GuidedBackpropReLU
+ * (grad_out * (x > 0) * (grad_out > 0)). A leaky unit (and relie, ramp, elu,
+ * selu) whose input was negative blocks the gradient exactly as a relu does:
+ * the leak is there for training; the guided rule keeps only the evidence
+ * that flowed forward through positive units. The other activations (linear,
+ * logistic, loggy, tanh, plse, hardtan, lhtan, stair) are not rectifiers and
+ * keep their plain derivative, as pytorch-grad-cam leaves non-ReLU modules
+ * alone. */
+int gc_activation_is_rectifier(ACTIVATION a);
+/* dy: [n] gated in place by the rule above (plain derivative for the
+ * non-rectifiers); y: [n] the activation's outputs. */
+void gc_guided_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a);
+
+/* gc_backward_layer with the guided rule at the layer's activation (the
+ * layers that apply one: convolutional, connected, local, shortcut,
+ * activation). After it, l.delta of such a layer holds the gated gradient at
+ * the activation's input. */
+void gc_backward_layer_guided(layer l, network net);
+
 #endif

@@ -226,6 +226,90 @@ static size_t eigencam_work(size_t K, size_t HW)
     return kk + 3 * K;
 }
 
+/* Eigen-Grad-CAM (pytorch-grad-cam's EigenGradCAM): Eigen-CAM's first
+ * principal component taken of the gradient-weighted activations g^k .* A^k
+ * instead of A. Work: the product [K*HW], then Eigen-CAM's scratch. */
+static void eigengradcam_map(const float *A, const float *G, size_t K, size_t HW, float *map, float *work)
+{
+    float *ga = work;
+    for (size_t i = 0; i < K * HW; ++i) ga[i] = G[i] * A[i];
+    gc_cam_eigencam(ga, K, HW, map, work + K * HW);
+}
+
+static size_t eigengradcam_work(size_t K, size_t HW)
+{
+    size_t e = eigencam_work(K, HW), kh;
+    if (e == SIZE_MAX || gc_size_mul(K, HW, &kh) != 0 || kh > SIZE_MAX - e) return SIZE_MAX;
+    return kh + e;
+}
+
+/* CAM (Zhou et al., eq. 2 of the CAM paper): M_c = sum_k w^c_k A^k with w^c
+ * the class's row of the linear layer after global average pooling. G holds
+ * those K weights (GC_G_CLASS_WEIGHTS); the ReLU follows as for every method. */
+static void cam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    (void)A, (void)HW;
+    memcpy(w, G, K * sizeof *w);
+}
+
+/* Score-CAM (Wang et al.), as pytorch-grad-cam computes it: G holds the
+ * target's score s_k on the input masked by channel k's normalised,
+ * upsampled activation (GC_G_MASKED_SCORES); w = softmax_k(s). Channels left
+ * out by a cap carry -FLT_MAX and get weight 0. Softmax is shift-invariant,
+ * so the paper's increase over a baseline score gives the same weights. */
+static void scorecam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    (void)A, (void)HW;
+    double mx = -INFINITY, sum = 0;
+    for (size_t k = 0; k < K; ++k)
+        if (G[k] > mx) mx = G[k];
+    for (size_t k = 0; k < K; ++k) sum += exp((double)G[k] - mx);
+    for (size_t k = 0; k < K; ++k) w[k] = (float)(exp((double)G[k] - mx) / sum);
+}
+
+/* Ablation-CAM (Desai & Ramaswamy), as pytorch-grad-cam computes it: G
+ * holds the score y_k with channel k of the layer zeroed, for each k, then
+ * the score y itself (GC_G_ABLATED_SCORES); w_k = (y - y_k) / y, the drop in
+ * score when the channel is removed, relative to the score (0 when y is 0). */
+static void ablationcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
+{
+    (void)A, (void)HW;
+    double y = G[K];
+    for (size_t k = 0; k < K; ++k) w[k] = y != 0 ? (float)((y - G[k]) / y) : 0.0f;
+}
+
+/* Guided Backpropagation: the guided input gradient itself. */
+static void guided_input(const float *grad, const float *cam, size_t C, size_t HW, float *out)
+{
+    (void)cam;
+    memcpy(out, grad, C * HW * sizeof *out);
+}
+
+/* Guided Grad-CAM (Grad-CAM, section 3.1): the guided gradient times the
+ * Grad-CAM map upsampled to the input, element-wise per channel. */
+static void guided_gradcam_input(const float *grad, const float *cam, size_t C, size_t HW, float *out)
+{
+    for (size_t c = 0; c < C; ++c)
+        for (size_t p = 0; p < HW; ++p) out[c * HW + p] = grad[c * HW + p] * cam[p];
+}
+
+/* The terms of the element-wise and Eigen methods (for -smooth eigen). */
+static void terms_ga(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    for (size_t i = 0; i < K * HW; ++i) out[i] = G[i] * A[i];
+}
+
+static void terms_relu_ga(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    for (size_t i = 0; i < K * HW; ++i) out[i] = (G[i] > 0 ? G[i] : 0.0f) * A[i];
+}
+
+static void terms_a(const float *A, const float *G, size_t K, size_t HW, float *out)
+{
+    (void)G;
+    memcpy(out, A, K * HW * sizeof *out);
+}
+
 static const gc_method_info methods[GC_METHOD_COUNT] = {
     [GC_METHOD_GRADCAM] = {"gradcam", "Grad-CAM: channels weighted by their mean gradient", 1, 0, 0,
                            gradcam_weights, NULL, NULL},
@@ -234,12 +318,57 @@ static const gc_method_info methods[GC_METHOD_COUNT] = {
     [GC_METHOD_XGRADCAM] = {"xgradcam", "XGrad-CAM: gradients weighted by normalised activations", 1, 0, 0,
                             gc_cam_xgradcam_weights, NULL, NULL},
     [GC_METHOD_HIRESCAM] = {"hirescam", "HiResCAM: element-wise gradient x activation", 1, 0, 0, NULL, hirescam_map,
-                            NULL},
+                            NULL, .terms = terms_ga},
     [GC_METHOD_LAYERCAM] = {"layercam", "LayerCAM: element-wise positive gradient x activation", 1, 0, 0, NULL,
-                            layercam_map, NULL},
+                            layercam_map, NULL, .terms = terms_relu_ga},
     [GC_METHOD_EIGENCAM] = {"eigencam", "Eigen-CAM: first principal component of the activations (no gradient)", 0,
-                            0, 0, NULL, eigencam_map, eigencam_work},
+                            0, 0, NULL, eigencam_map, eigencam_work, .terms = terms_a},
+    [GC_METHOD_GUIDEDBACKPROP] = {"guidedbackprop", "Guided Backpropagation: guided gradient at the input pixels", 1, 0,
+                                  1, NULL, NULL, NULL, GC_G_GRAD, guided_input, 0},
+    [GC_METHOD_GUIDEDGRADCAM] = {"guidedgradcam", "Guided Grad-CAM: guided gradient x Grad-CAM upsampled to the input",
+                                 1, 0, 1, gradcam_weights, NULL, NULL, GC_G_GRAD, guided_gradcam_input, 1},
+    [GC_METHOD_CAM] = {"cam", "CAM: the class's weights after global average pooling (GAP + linear classifiers)", 0, 0,
+                       0, cam_weights, NULL, NULL, GC_G_CLASS_WEIGHTS, NULL, 0},
+    [GC_METHOD_SCORECAM] = {"scorecam", "Score-CAM: softmax of the scores of the input masked by each channel", 0, 1,
+                            0, scorecam_weights, NULL, NULL, GC_G_MASKED_SCORES, NULL, 0},
+    [GC_METHOD_EIGENGRADCAM] = {"eigengradcam", "Eigen-Grad-CAM: first principal component of gradient x activation",
+                                1, 0, 0, NULL, eigengradcam_map, eigengradcam_work, GC_G_GRAD, NULL, 0, terms_ga},
+    [GC_METHOD_ABLATIONCAM] = {"ablationcam", "Ablation-CAM: the score's relative drop when each channel is zeroed",
+                               0, 1, 0, ablationcam_weights, NULL, NULL, GC_G_ABLATED_SCORES, NULL, 0, NULL},
 };
+
+/* The rows above Eigen-CAM predate the g column: their G is the gradient
+ * exactly when they need one. */
+static gc_g_kind g_kind(const gc_method_info *mi)
+{
+    if (mi->g != GC_G_NONE) return mi->g;
+    return mi->needs_grad ? GC_G_GRAD : GC_G_NONE;
+}
+
+int gc_method_has_layer_map(gc_method m)
+{
+    const gc_method_info *mi = gc_method_get(m);
+    return mi->weights || mi->map;
+}
+
+void gc_cam_input_compute(gc_method m, const float *grad, const float *cam, size_t C, size_t HW, float *out)
+{
+    const gc_method_info *mi = gc_method_get(m);
+    assert(mi->reaches_input && mi->input && (!mi->input_cam || cam));
+    mi->input(grad, cam, C, HW, out);
+}
+
+void gc_cam_input_saliency(const float *x, size_t C, size_t HW, float *map)
+{
+    for (size_t p = 0; p < HW; ++p) {
+        float m = 0;
+        for (size_t c = 0; c < C; ++c) {
+            float v = fabsf(x[c * HW + p]);
+            if (v > m) m = v;
+        }
+        map[p] = m;
+    }
+}
 
 const gc_method_info *gc_method_get(gc_method m)
 {
@@ -294,7 +423,9 @@ int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t
         return -1;
     }
     const gc_method_info *mi = gc_method_get(m);
-    assert(!mi->needs_grad || G);
+    gc_g_kind gk = g_kind(mi);
+    assert(gk == GC_G_NONE || G);
+    assert(mi->weights || mi->map);
     /* The weight methods use work only to hold the weights when the caller
      * does not want them. */
     assert(work || gc_cam_work_size(m, K, H, W) == 0 || (weights && mi->weights));
@@ -303,7 +434,10 @@ int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t
     memset(map, 0, HW * sizeof *map);
     if (K == 0 || HW == 0) return 0;
 
-    if (!gc_all_finite(A, n) || (mi->needs_grad && !gc_all_finite(G, n))) return -1;
+    if (!gc_all_finite(A, n) || (gk == GC_G_GRAD && !gc_all_finite(G, n)) ||
+        ((gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES) && !gc_all_finite(G, K)) ||
+        (gk == GC_G_ABLATED_SCORES && !gc_all_finite(G, K + 1)))
+        return -1;
 
     if (mi->weights) {
         float *w = weights ? weights : work;
@@ -320,6 +454,42 @@ nonfinite:
     if (weights) memset(weights, 0, K * sizeof *weights);
     memset(map, 0, HW * sizeof *map);
     return -1;
+}
+
+size_t gc_cam_eigen_work_size(gc_method m, size_t K, size_t H, size_t W)
+{
+    size_t HW, kh;
+    if (gc_size_mul(H, W, &HW) != 0 || gc_size_mul(K, HW, &kh) != 0) return SIZE_MAX;
+    /* the weights [K], the terms [K*HW], then the method's or Eigen-CAM's scratch */
+    size_t a = gc_cam_work_size(m, K, H, W), b = eigencam_work(K, HW), most = a > b ? a : b;
+    if (most == SIZE_MAX || kh > SIZE_MAX - K || most > SIZE_MAX - K - kh) return SIZE_MAX;
+    return K + kh + most;
+}
+
+int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
+                         float *weights, float *map, float *work)
+{
+    const gc_method_info *mi = gc_method_get(m);
+    size_t HW = H * W;
+    /* the method's own weights (and its checks) first */
+    float *w = weights ? weights : work;
+    float *terms = work + K, *scratch = terms + K * HW;
+    int rc = gc_cam_compute(m, A, G, K, H, W, w, map, mi->weights ? NULL : scratch);
+    if (rc || K == 0 || HW == 0) return rc;
+    if (mi->weights) {
+        for (size_t k = 0; k < K; ++k)
+            for (size_t p = 0; p < HW; ++p) terms[k * HW + p] = w[k] * A[k * HW + p];
+    } else {
+        assert(mi->terms);
+        mi->terms(A, G, K, HW, terms);
+    }
+    gc_cam_eigencam(terms, K, HW, map, scratch);
+    if (!gc_all_finite(map, HW)) {
+        memset(map, 0, HW * sizeof *map);
+        if (weights) memset(weights, 0, K * sizeof *weights);
+        return -1;
+    }
+    return 0;
 }
 
 float gc_map_max(const float *map, size_t n, size_t *argmax)

@@ -6,6 +6,7 @@
 
 #include "gc_backward.h"
 #include "gc_classify.h"
+#include "gc_sheet.h"
 
 static void layers_label(const network *net, const gc_map *m, char *buf, size_t n)
 {
@@ -85,6 +86,13 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
                lbuf, gc_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", png, m.max,
                m.argmax_x, m.argmax_y, m.all_zero ? " (all-zero map)" : "");
         printf("  map %s\n", npy);
+        if (o->ex.sheet) {
+            char sheet[4096], lab[512];
+            snprintf(sheet, sizeof sheet, "%s_%d_sheet.png", o->out, c);
+            snprintf(lab, sizeof lab, "class %d %s %.1f%%", c, o->names && c < o->nnames ? o->names[c] : "", probs[c] * 100);
+            if (gc_sheet_write(&s, &subj, &o->ex, lab, NULL, sheet, e)) goto fail;
+            printf("  sheet %s\n", sheet);
+        }
     }
     rc = 0;
     goto done;

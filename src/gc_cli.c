@@ -42,6 +42,11 @@ static const char usage_text[] =
     "  -data FILE       Darknet .data file; its names= key gives the class names\n"
     "  -out PREFIX      output prefix (default: gradcam): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
+    "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1, maps flipped back)\n"
+    "                   or eigen (first principal component of the weighted activations)\n"
+    "  -scorecam-channels N  Score-CAM: the N channels with the largest mean activation (default 32)\n"
+    "  -sheet           also PREFIX_<target>_sheet.png: image, Grad-CAM, Guided Backprop, Guided Grad-CAM,\n"
+    "                   counterfactual Grad-CAM side by side (the Grad-CAM paper's figure)\n"
     "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
     "  -thresh T        detection threshold, above 0 (default 0.5, as darknet detect)\n"
     "  -hier H          hierarchy threshold (default 0.5)\n"
@@ -57,7 +62,8 @@ static const char usage_text[] =
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
     "Evaluation (gradcam eval): list.txt names one image per line; labels as Darknet finds them\n"
     "(images -> labels, JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
-    "  -method, -layer, -counterfactual, -names, -data as above; detectors also -target, -nms\n"
+    "  -method, -layer, -counterfactual, -smooth, -scorecam-channels, -names, -data as above;\n"
+    "                   detectors also -target, -nms\n"
     "  -thresh T        detectors: detections matched to ground truth (default 0.25)\n"
     "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
     "  -steps N         deletion/insertion steps (default 16, at most 1000)\n"
@@ -102,6 +108,8 @@ typedef struct cli_args {
     gc_method method;
     gc_target target;
     int det_only; /* a detector-only option was given */
+    int scorecam_channels, sheet;
+    gc_smooth smooth;
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -219,6 +227,14 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-alpha")) {
             NEED_VALUE();
             if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
+        } else if (!strcmp(s, "-smooth")) {
+            NEED_VALUE();
+            if (gc_smooth_parse(argv[++i], &a->smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
+        } else if (!strcmp(s, "-scorecam-channels")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 1000000, &a->scorecam_channels, e)) return -1;
+        } else if (!strcmp(s, "-sheet")) {
+            a->sheet = 1;
         } else {
             return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
         }
@@ -315,6 +331,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
                              .alpha = a->alpha};
     o.ex.nlayers = a->nlayers;
     memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
+    o.ex.smooth = a->smooth, o.ex.scorecam_channels = a->scorecam_channels, o.ex.sheet = a->sheet;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     if (o.names && o.nnames != cl.classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, cl.classes);
@@ -344,6 +361,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.ex.nlayers = a->nlayers;
     memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
     o.maxboxes = a->maxboxes;
+    o.ex.smooth = a->smooth, o.ex.scorecam_channels = a->scorecam_channels, o.ex.sheet = a->sheet;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
@@ -499,6 +517,12 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             o->ex.nlayers = tmp.nlayers;
         } else if (!strcmp(s, "-counterfactual")) {
             o->ex.counterfactual = 1;
+        } else if (!strcmp(s, "-smooth")) {
+            NEED_VALUE();
+            if (gc_smooth_parse(argv[++i], &o->ex.smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
+        } else if (!strcmp(s, "-scorecam-channels")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 1000000, &o->ex.scorecam_channels, e)) return -1;
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-mapthresh") || !strcmp(s, "-nms")) {
             NEED_VALUE();
             float *dst = s[1] == 't' ? &o->thresh : s[1] == 'm' ? &o->map_thresh : &o->nms;

@@ -9,6 +9,7 @@
 #include "gc_image.h"
 #include "gc_json.h"
 #include "gc_render.h"
+#include "gc_sheet.h"
 
 static void class_color(int cls, unsigned char rgb[3])
 {
@@ -149,7 +150,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
         snprintf(png, sizeof png, "%s_%d.png", o->out, k);
         snprintf(npy, sizeof npy, "%s_%d.npy", o->out, k);
         if (gc_session_write_png(&s, png, W, H, rgb, e)) goto fail;
-        gc_map raw = {.data = map, .w = mw, .h = mh};
+        gc_map raw = {.data = map, .w = mw, .h = mh, .image = m.image, .image_c = m.image_c};
         if (gc_session_write_npy(&s, npy, &raw, e)) goto fail;
 
         char lbuf[256] = "";
@@ -193,6 +194,14 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
         fprintf(js, ", \"map\": ");
         gc_json_string(js, npy);
         fprintf(js, "}%s\n", k + 1 < ndets ? "," : "");
+        if (o->ex.sheet) {
+            char sheet[4096], lab[512];
+            int bx[4] = {l, t, r, b};
+            snprintf(sheet, sizeof sheet, "%s_%d_sheet.png", o->out, k);
+            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, name, d->prob * 100);
+            if (gc_sheet_write(&s, &subj, &o->ex, lab, bx, sheet, e)) goto fail;
+            printf("  sheet %s\n", sheet);
+        }
     }
 
     /* Summary: the image with every box labelled, beside the grid of maps. */

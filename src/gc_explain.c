@@ -1,13 +1,17 @@
 #include "gc_explain.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "gc_backward.h"
 #include "gc_image.h"
+#include "gc_sheet.h"
 
 int gc_check_out_prefix(const char *prefix, gc_err *e)
 {
@@ -68,10 +72,16 @@ int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err 
         most = (size_t)net->layers[s->cl.logit_layer].outputs;
     }
     size_t npx = (size_t)net->w * (size_t)net->h;
+    size_t nin = (size_t)net->inputs;
     s->seed = calloc(most ? most : 1, sizeof *s->seed);
     s->fused = malloc((npx ? npx : 1) * sizeof *s->fused);
     s->up = malloc((npx ? npx : 1) * sizeof *s->up);
-    if (!s->seed || !s->fused || !s->up) return gc_fail(e, "out of memory for the network's score and map buffers");
+    s->sal = malloc((npx ? npx : 1) * sizeof *s->sal);
+    s->grad_in = malloc((nin ? nin : 1) * sizeof *s->grad_in);
+    s->image = malloc((nin ? nin : 1) * sizeof *s->image);
+    s->masked = malloc((nin ? nin : 1) * sizeof *s->masked);
+    if (!s->seed || !s->fused || !s->up || !s->sal || !s->grad_in || !s->image || !s->masked)
+        return gc_fail(e, "out of memory for the network's score and map buffers");
     s->cap_seed = most;
     gc_hooks_install(&s->ctx);
     return gc_session_next(s, image_path, e);
@@ -95,19 +105,44 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
         if (heat) s->heat = heat;
         unsigned char *rgb = heat ? realloc(s->rgb, npx * 3) : NULL;
         if (rgb) s->rgb = rgb;
-        if (!heat || !rgb) return gc_fail(e, "out of memory for a %dx%d image", s->orig.w, s->orig.h);
+        float *img3 = rgb ? realloc(s->img3, npx * 3 * sizeof *img3) : NULL;
+        if (img3) s->img3 = img3;
+        if (!heat || !rgb || !img3) return gc_fail(e, "out of memory for a %dx%d image", s->orig.w, s->orig.h);
         s->cap_px = npx;
     }
+    s->image_valid = 0;
+    s->cur_input = s->input.data;
     gc_forward(&s->ctx, s->input.data);
     return 0;
 }
 
+const char *gc_smooth_name(gc_smooth m)
+{
+    switch (m) {
+    case GC_SMOOTH_NONE: return "none";
+    case GC_SMOOTH_AUG: return "aug";
+    case GC_SMOOTH_EIGEN: return "eigen";
+    }
+    return "unknown";
+}
+
+int gc_smooth_parse(const char *str, gc_smooth *out)
+{
+    for (int m = GC_SMOOTH_NONE; m <= GC_SMOOTH_EIGEN; ++m)
+        if (str && !strcasecmp(str, gc_smooth_name((gc_smooth)m))) {
+            *out = (gc_smooth)m;
+            return 0;
+        }
+    return -1;
+}
+
 /* Grows the buffers for a map of layer li (grow-only). */
-static int reserve(gc_session *s, int li, gc_method method, gc_err *e)
+static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
     size_t hw = (size_t)l->out_w * (size_t)l->out_h, k = (size_t)l->out_c;
-    size_t work = gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
+    size_t work = smooth == GC_SMOOTH_EIGEN ? gc_cam_eigen_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w)
+                                            : gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
     if (work == SIZE_MAX) return gc_fail(e, "layer %d: %zu channels are too many for %s", li, k, gc_method_name(method));
     if (hw > s->cap_hw) {
         float *p = realloc(s->map, hw * sizeof *p);
@@ -119,9 +154,17 @@ static int reserve(gc_session *s, int li, gc_method method, gc_err *e)
     }
     if (k > s->cap_k) {
         float *p = realloc(s->weights, k * sizeof *p);
-        if (!p) return gc_fail(e, "out of memory for %zu channel weights", k);
-        s->weights = p;
+        if (p) s->weights = p;
+        float *q = p ? realloc(s->chan, (k + 1) * sizeof *q) : NULL;
+        if (q) s->chan = q;
+        if (!p || !q) return gc_fail(e, "out of memory for %zu channel weights", k);
         s->cap_k = k;
+    }
+    if (gc_method_get(method)->extra_forward && hw * k > s->cap_acts) {
+        float *p = realloc(s->acts, hw * k * sizeof *p);
+        if (!p) return gc_fail(e, "out of memory for layer %d's activations", li);
+        s->acts = p;
+        s->cap_acts = hw * k;
     }
     if (work > s->cap_work) {
         float *p = realloc(s->work, work * sizeof *p);
@@ -238,12 +281,78 @@ int gc_explain_default_layers(const network *net, int score_layer, int *layers, 
     return 1;
 }
 
+/* The layer under `i` that feeds it, skipping [dropout] (an identity that
+ * aliases its input); -1 if none. */
+static int below(const network *net, int i)
+{
+    int j = i - 1;
+    while (j >= 0 && net->layers[j].type == DROPOUT) --j;
+    return j;
+}
+
+/* CAM's architecture (Zhou et al.): the logits are global average pooling
+ * followed by a linear layer ([connected], or a 1x1 convolution on the 1x1
+ * pooled map), or, equivalently, a linear 1x1 convolution followed by global
+ * average pooling. Finds that linear layer and the feature layer under it. */
+static int cam_structure(const network *net, int score, int *linear, int *feat, gc_err *e)
+{
+    const layer *L = net->layers;
+    const layer *sl = &L[score];
+    int lin = -1, gap = -1, f = -1;
+    if (sl->type == CONNECTED || (sl->type == CONVOLUTIONAL && sl->size == 1 && sl->w == 1 && sl->h == 1)) {
+        lin = score;
+        gap = below(net, score);
+        if (gap < 0 || L[gap].type != AVGPOOL) gap = -1;
+        else f = below(net, gap);
+    } else if (sl->type == AVGPOOL) {
+        gap = score;
+        lin = below(net, score);
+        if (lin < 0 || L[lin].type != CONVOLUTIONAL || L[lin].size != 1 || L[lin].stride != 1) lin = -1;
+        else f = below(net, lin);
+    }
+    if (lin < 0 || gap < 0 || f < 0)
+        return gc_fail(e, "-method cam needs a classifier whose logits (layer %d, %s) are global average pooling "
+                          "followed by a linear or 1x1 layer (or a 1x1 convolution followed by global average pooling)",
+                       score, gc_layer_type_name(sl->type));
+    const layer *ll = &L[lin];
+    if (ll->activation != LINEAR || (ll->type == CONVOLUTIONAL && ll->groups != 1))
+        return gc_fail(e, "-method cam: layer %d (%s) is not a plain linear layer (activation or groups)", lin,
+                       gc_layer_type_name(ll->type));
+    *linear = lin;
+    *feat = f;
+    return 0;
+}
+
+/* w[k] = the class's weight on feature channel k (batch norm folded in). */
+static int cam_class_weights(const gc_session *s, const gc_subject *t, int score, int li, float *w, gc_err *e)
+{
+    const network *net = s->net;
+    int lin, feat;
+    if (t->det) return gc_fail(e, "-method cam explains classifier classes; detection heads have no CAM weights");
+    if (cam_structure(net, score, &lin, &feat, e)) return -1;
+    if (li != feat)
+        return gc_fail(e, "-method cam explains layer %d (the features under the global average pooling), not %d",
+                       feat, li);
+    const layer *ll = &net->layers[lin];
+    int K = net->layers[feat].out_c, in = ll->type == CONNECTED ? ll->inputs : ll->c;
+    if (in != K) return gc_fail(e, "-method cam: layer %d reads %d values, layer %d has %d channels", lin, in, feat, K);
+    float f = 1.0f;
+    if (ll->batch_normalize) f = (float)(ll->scales[t->cls] / (sqrt(ll->rolling_variance[t->cls]) + .000001f));
+    for (int k = 0; k < K; ++k) w[k] = ll->weights[(size_t)t->cls * K + k] * f;
+    return 0;
+}
+
 int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
 {
     const network *net = s->net;
     int score = gc_subject_score_layer(s, t), n;
     const char *what = t->det ? "the box's head" : "the logit layer";
-    if (!o->nlayers) {
+    if (!o->nlayers && gc_method_get(o->method)->g == GC_G_CLASS_WEIGHTS) {
+        int lin;
+        if (t->det) return gc_fail(e, "-method cam explains classifier classes; detection heads have no CAM weights");
+        if (cam_structure(net, score, &lin, &layers[0], e)) return -1;
+        n = 1;
+    } else if (!o->nlayers) {
         if ((n = gc_explain_default_layers(net, score, layers, e)) < 0) return -1;
     } else {
         n = o->nlayers;
@@ -269,31 +378,154 @@ int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts
     int layers[GC_MAX_LAYERS];
     int n = gc_session_layers(s, t, o, layers, e);
     if (n < 0) return -1;
-    for (int j = 0; j < n; ++j)
-        if (reserve(s, layers[j], o->method, e)) return -1;
+    const gc_method_info *mi = gc_method_get(o->method);
+    for (int j = 0; j < n; ++j) {
+        if (reserve(s, layers[j], o->method, o->smooth, e)) return -1;
+        if (mi->g == GC_G_CLASS_WEIGHTS &&
+            cam_class_weights(s, t, gc_subject_score_layer(s, t), layers[j], s->chan, e))
+            return -1;
+    }
+    if (mi->reaches_input) {
+        gc_err pe;
+        int score = gc_subject_score_layer(s, t);
+        if (gc_path(&s->ctx, GC_INPUT, score, &pe))
+            return gc_fail(e, "-method %s needs the gradient at the input: %s", mi->name, pe.msg);
+    }
     return 0;
 }
 
-/* The map of layer li into s->map: one backward pass from the seed at
- * `score` when the method reads gradients, then the method's kernel. */
-static int explain_layer(gc_session *s, int score, int li, gc_method method, gc_err *e)
+/* The explained score on the network's current state: the seed applied to
+ * the score layer's output (a class logit) or to a head's input (the seed is
+ * the gradient there: the box's logit for -target logit and obj, its
+ * linearisation for -target score). */
+static double seed_value(const gc_session *s, const gc_subject *t, int score)
+{
+    const layer *L = s->net->layers;
+    const float *x = t->det ? L[score - 1].output : L[score].output;
+    double v = 0;
+    for (int i = 0; i < L[score].outputs; ++i)
+        if (s->seed[i] != 0) v += (double)s->seed[i] * x[i];
+    return v;
+}
+
+/* Score-CAM's scores into s->chan: for each kept channel k of layer li, the
+ * explained score on the input multiplied by A^k, bilinearly upsampled to
+ * the input and min-max normalised to [0, 1]. A^k is kept in s->acts (the
+ * masked passes overwrite the layer); the image's own forward pass is run
+ * again at the end, so the network is left as the session found it. */
+static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, int cap, gc_err *e)
+{
+    network *net = s->net;
+    const layer *l = &net->layers[li];
+    size_t K = (size_t)l->out_c, HW = (size_t)l->out_w * (size_t)l->out_h;
+    size_t npx = (size_t)net->w * (size_t)net->h, C = (size_t)net->c;
+    memcpy(s->acts, l->output, K * HW * sizeof *s->acts);
+    if (cap <= 0) cap = GC_SCORECAM_CHANNELS;
+    size_t keep = (size_t)cap < K ? (size_t)cap : K;
+    float *mean = s->weights; /* scratch until the kernel fills the weights */
+    for (size_t k = 0; k < K; ++k) {
+        double m = 0;
+        for (size_t p = 0; p < HW; ++p) m += s->acts[k * HW + p];
+        mean[k] = (float)(m / (double)HW);
+        s->chan[k] = -FLT_MAX;
+    }
+    for (size_t n = 0; n < keep; ++n) {
+        size_t k = K;
+        for (size_t j = 0; j < K; ++j)
+            if (s->chan[j] == -FLT_MAX && mean[j] != -INFINITY && (k == K || mean[j] > mean[k])) k = j;
+        assert(k < K);
+        mean[k] = -INFINITY; /* taken */
+        gc_resize_bilinear(s->acts + k * HW, l->out_w, l->out_h, s->up, net->w, net->h);
+        gc_normalize_minmax(s->up, npx);
+        for (size_t c = 0; c < C; ++c)
+            for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->cur_input[c * npx + p] * s->up[p];
+        gc_forward(&s->ctx, s->masked);
+        double v = seed_value(s, t, score);
+        s->chan[k] = isfinite(v) ? (float)v : -FLT_MAX;
+    }
+    gc_forward(&s->ctx, s->cur_input);
+    (void)e;
+    return 0;
+}
+
+/* Ablation-CAM's scores into s->chan[0..K]: the explained score with each
+ * channel of layer li zeroed (layers li+1..score re-run), then the score
+ * itself; the layer and the layers above it are restored afterwards. */
+static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li)
+{
+    layer *l = &s->net->layers[li];
+    size_t K = (size_t)l->out_c, HW = (size_t)l->out_w * (size_t)l->out_h;
+    s->chan[K] = (float)seed_value(s, t, score);
+    for (size_t k = 0; k < K; ++k) {
+        float *a = l->output + k * HW;
+        memcpy(s->acts, a, HW * sizeof *a);
+        memset(a, 0, HW * sizeof *a);
+        gc_forward_range(&s->ctx, li + 1, score);
+        s->chan[k] = (float)seed_value(s, t, score);
+        memcpy(a, s->acts, HW * sizeof *a);
+    }
+    gc_forward_range(&s->ctx, li + 1, score);
+    return 0;
+}
+
+/* The map of layer li into s->map: what the method's G holds (one backward
+ * pass from the seed at `score` for gradients, CAM's class weights, or
+ * Score-CAM's masked forward passes), then the method's kernel. */
+static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, gc_method method,
+                         const gc_explain_opts *o, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
-    if (reserve(s, li, method, e)) return -1;
-    if (gc_method_get(method)->needs_grad && gc_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+    const gc_method_info *mi = gc_method_get(method);
+    if (reserve(s, li, method, o->smooth, e)) return -1;
+    const float *A = l->output, *G = NULL;
+    if (mi->needs_grad) {
+        if (gc_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+        G = l->delta;
+    } else if (mi->g == GC_G_CLASS_WEIGHTS) {
+        if (cam_class_weights(s, t, score, li, s->chan, e)) return -1;
+        G = s->chan;
+    } else if (mi->g == GC_G_MASKED_SCORES) {
+        if (masked_scores(s, t, score, li, o->scorecam_channels, e)) return -1;
+        A = s->acts;
+        G = s->chan;
+    } else if (mi->g == GC_G_ABLATED_SCORES) {
+        ablated_scores(s, t, score, li);
+        G = s->chan;
+    }
     size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;
-    if (gc_cam_compute(method, l->output, l->delta, K, H, W, s->weights, s->map, s->work))
+    int rc = o->smooth == GC_SMOOTH_EIGEN ? gc_cam_compute_eigen(method, A, G, K, H, W, s->weights, s->map, s->work)
+                                          : gc_cam_compute(method, A, G, K, H, W, s->weights, s->map, s->work);
+    if (rc)
         return gc_fail(e, "layer %d: activations or gradients are not finite (NaN/Inf): check the weights", li);
     return 0;
 }
 
-int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+/* A method that reaches the input: the guided gradient at the network input,
+ * combined by the method's input kernel with the layer map (normalised,
+ * upsampled to the input: s->up, prepared by the caller) into s->image, and
+ * its saliency into s->sal. */
+static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
+{
+    network *net = s->net;
+    size_t npx = (size_t)net->w * (size_t)net->h, C = (size_t)net->c;
+    if (gc_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e)) return -1;
+    gc_cam_input_compute(method, s->grad_in, gc_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
+    for (size_t i = 0; i < C * npx; ++i)
+        if (!isfinite(s->image[i])) return gc_fail(e, "the input gradient is not finite (NaN/Inf): check the weights");
+    gc_cam_input_saliency(s->image, C, npx, s->sal);
+    return 0;
+}
+
+/* One explanation on the network's current state (no -smooth aug). */
+static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
     network *net = s->net;
     int score = gc_subject_score_layer(s, t), layers[GC_MAX_LAYERS];
     size_t ns = (size_t)net->layers[score].outputs;
+    const gc_method_info *mi = gc_method_get(o->method);
     assert(ns <= s->cap_seed);
-    if (o->counterfactual && !gc_method_get(o->method)->needs_grad)
+    s->image_valid = 0;
+    if (o->counterfactual && !mi->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->method));
     int nl = gc_session_layers(s, t, o, layers, e);
     if (nl < 0) return -1;
@@ -312,8 +544,9 @@ int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_expla
         for (size_t i = 0; i < ns; ++i) s->seed[i] = -s->seed[i];
 
     size_t npx = (size_t)net->w * (size_t)net->h;
-    for (int j = 0; j < nl && !rc; ++j) {
-        if ((rc = explain_layer(s, score, layers[j], o->method, e))) break;
+    int layer_map = gc_method_has_layer_map(o->method);
+    for (int j = 0; j < nl && !rc && layer_map; ++j) {
+        if ((rc = explain_layer(s, t, score, layers[j], o->method, o, e))) break;
         if (nl == 1) break;
         /* several layers: each normalised, upsampled to the input, averaged */
         const layer *l = &net->layers[layers[j]];
@@ -324,10 +557,27 @@ int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_expla
         if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
         for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
     }
+    const layer *l0 = &net->layers[layers[0]];
+    if (!rc && mi->reaches_input) {
+        if (mi->input_cam) {
+            /* the layer map min-max normalised, then upsampled to the input
+             * (pytorch-grad-cam's scale_cam_image order); a fused map is
+             * already at the input's size and is normalised there */
+            if (nl == 1) {
+                size_t hw = (size_t)l0->out_w * (size_t)l0->out_h;
+                memcpy(s->norm, s->map, hw * sizeof *s->norm);
+                gc_normalize_minmax(s->norm, hw);
+                gc_resize_bilinear(s->norm, l0->out_w, l0->out_h, s->up, net->w, net->h);
+            } else {
+                memcpy(s->up, s->fused, npx * sizeof *s->up);
+                gc_normalize_minmax(s->up, npx);
+            }
+        }
+        rc = explain_input(s, score, o->method, e);
+    }
     memset(s->seed, 0, ns * sizeof *s->seed);
     if (rc) return -1;
 
-    const layer *l0 = &net->layers[layers[0]];
     memset(out, 0, sizeof *out);
     out->layer = layers[0];
     out->k = l0->out_c;
@@ -336,12 +586,119 @@ int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_expla
     out->data = nl == 1 ? s->map : s->fused;
     out->w = nl == 1 ? l0->out_w : net->w;
     out->h = nl == 1 ? l0->out_h : net->h;
+    if (mi->reaches_input) {
+        out->data = s->sal;
+        out->w = net->w;
+        out->h = net->h;
+        out->image = s->image;
+        out->image_c = net->c;
+        s->image_valid = 1;
+    }
     size_t am = 0;
     out->max = gc_map_max(out->data, (size_t)out->w * (size_t)out->h, &am);
     out->all_zero = !(out->max > 0.0f);
     out->argmax_x = (int)(am % (size_t)out->w);
     out->argmax_y = (int)(am / (size_t)out->w);
     return 0;
+}
+
+/* Mirrors each row of a w x h plane (c planes), in place. */
+static void flip_rows(float *x, int w, int h, int c)
+{
+    for (int k = 0; k < c; ++k)
+        for (int y = 0; y < h; ++y) {
+            float *r = x + ((size_t)k * h + y) * w;
+            for (int a = 0, b = w - 1; a < b; ++a, --b) {
+                float tmp = r[a];
+                r[a] = r[b];
+                r[b] = tmp;
+            }
+        }
+}
+
+/* -smooth aug (pytorch-grad-cam's aug_smooth: ttach's horizontal flip and
+ * Multiply(0.9, 1, 1.1)): the target explained on 6 versions of the
+ * network input, each map (and input-level result) flipped back to the
+ * image's orientation and averaged. A box is explained at its mirrored cell
+ * (same anchor and class) on the flipped input. The image's own forward pass
+ * is run again afterwards. */
+static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+{
+    static const float factors[3] = {0.9f, 1.0f, 1.1f};
+    network *net = s->net;
+    size_t nin = (size_t)net->inputs, npx = (size_t)net->w * (size_t)net->h;
+    gc_explain_opts one = *o;
+    one.smooth = GC_SMOOTH_NONE;
+    int n = 0, rc = 0;
+    size_t mn = 0;
+    for (int flip = 0; flip < 2 && !rc; ++flip)
+        for (int f = 0; f < 3 && !rc; ++f) {
+            if (!s->aug_in && !(s->aug_in = malloc(nin * sizeof *s->aug_in))) {
+                rc = gc_fail(e, "out of memory for -smooth aug");
+                break;
+            }
+            for (size_t i = 0; i < nin; ++i) s->aug_in[i] = s->input.data[i] * factors[f];
+            if (flip) flip_rows(s->aug_in, net->w, net->h, net->c);
+            s->cur_input = s->aug_in;
+            gc_forward(&s->ctx, s->aug_in);
+            gc_det d2;
+            gc_subject t2 = *t;
+            if (flip && t->det) {
+                int hw = net->layers[t->det->head].w;
+                d2 = *t->det;
+                d2.cell = (d2.cell / hw) * hw + (hw - 1 - d2.cell % hw);
+                t2.det = &d2;
+            }
+            if ((rc = explain_once(s, &t2, &one, out, e))) break;
+            mn = (size_t)out->w * (size_t)out->h;
+            if (mn > s->cap_acc || nin > s->cap_acc) {
+                size_t cap = mn > nin ? mn : nin;
+                float *a = realloc(s->acc_map, cap * sizeof *a);
+                if (a) s->acc_map = a;
+                float *b = a ? realloc(s->acc_img, cap * sizeof *b) : NULL;
+                if (b) s->acc_img = b;
+                if (!a || !b) {
+                    rc = gc_fail(e, "out of memory for -smooth aug");
+                    break;
+                }
+                s->cap_acc = cap;
+            }
+            /* the session's own buffers: flipped back in place */
+            float *map = (float *)out->data, *img = (float *)out->image;
+            if (flip) {
+                flip_rows(map, out->w, out->h, 1);
+                if (img) flip_rows(img, net->w, net->h, out->image_c);
+            }
+            if (n == 0) {
+                memset(s->acc_map, 0, mn * sizeof *s->acc_map);
+                memset(s->acc_img, 0, nin * sizeof *s->acc_img);
+            }
+            for (size_t p = 0; p < mn; ++p) s->acc_map[p] += map[p] / 6.0f;
+            if (img)
+                for (size_t i = 0; i < nin; ++i) s->acc_img[i] += img[i] / 6.0f;
+            ++n;
+        }
+    s->cur_input = s->input.data;
+    gc_forward(&s->ctx, s->input.data);
+    if (rc) return -1;
+    float *map = (float *)out->data;
+    memcpy(map, s->acc_map, mn * sizeof *map);
+    if (out->image) {
+        memcpy(s->image, s->acc_img, nin * sizeof *s->image);
+        gc_cam_input_saliency(s->image, (size_t)net->c, npx, s->sal);
+    }
+    size_t am = 0;
+    out->max = gc_map_max(out->data, mn, &am);
+    out->all_zero = !(out->max > 0.0f);
+    out->argmax_x = (int)(am % (size_t)out->w);
+    out->argmax_y = (int)(am / (size_t)out->w);
+    return 0;
+}
+
+int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+{
+    if (o->smooth == GC_SMOOTH_AUG) return explain_aug(s, t, o, out, e);
+    return explain_once(s, t, o, out, e);
 }
 
 void gc_session_heat_raw(gc_session *s, const float *map, int w, int h)
@@ -355,8 +712,22 @@ void gc_session_heat(gc_session *s, const gc_map *m)
     gc_normalize_minmax(s->heat, (size_t)s->orig.w * (size_t)s->orig.h);
 }
 
+/* s->image (the network input's planes) on the original image, planar,
+ * into s->img3: each plane through the inverse letterbox. */
+static void image_to_orig(gc_session *s, const float *image, int C)
+{
+    size_t npx = (size_t)s->net->w * (size_t)s->net->h, opx = (size_t)s->orig.w * (size_t)s->orig.h;
+    assert(C <= 3);
+    for (int c = 0; c < C; ++c) gc_map_to_image(image + c * npx, s->net->w, s->net->h, &s->lb, s->img3 + c * opx);
+}
+
 unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o)
 {
+    if (gc_method_get(o->method)->reaches_input && s->image_valid && s->net->c == 3) {
+        image_to_orig(s, s->image, 3);
+        gc_sheet_gradient_rgb(s->img3, s->orig.w, s->orig.h, s->rgb);
+        return s->rgb;
+    }
     gc_overlay(s->orig.data, s->orig.w, s->orig.h, s->heat, o->alpha, s->rgb);
     return s->rgb;
 }
@@ -387,7 +758,25 @@ int gc_session_write_png(gc_session *s, const char *path, int w, int h, const un
 int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
-    if (gc_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e)) return free(s->written[--s->nwritten]), -1;
+    int rc;
+    if (m->image) {
+        /* (H, W, C) at the original image's size */
+        int C = m->image_c;
+        size_t opx = (size_t)s->orig.w * (size_t)s->orig.h;
+        float *hwc = C >= 1 && C <= 3 ? malloc(opx * (size_t)C * sizeof *hwc) : NULL;
+        if (C < 1 || C > 3) rc = gc_fail(e, "cannot write %s: %d input channels (1 to 3 supported)", path, C);
+        else if (!hwc) rc = gc_fail(e, "cannot write %s: out of memory", path);
+        else {
+            image_to_orig(s, m->image, C);
+            for (size_t p = 0; p < opx; ++p)
+                for (int c = 0; c < C; ++c) hwc[p * (size_t)C + (size_t)c] = s->img3[(size_t)c * opx + p];
+            rc = gc_write_npy3(path, hwc, (size_t)s->orig.h, (size_t)s->orig.w, (size_t)C, e);
+        }
+        free(hwc);
+    } else {
+        rc = gc_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e);
+    }
+    if (rc) return free(s->written[--s->nwritten]), -1;
     return 0;
 }
 
@@ -416,5 +805,15 @@ void gc_session_close(gc_session *s)
     free(s->work);
     free(s->heat);
     free(s->rgb);
+    free(s->grad_in);
+    free(s->image);
+    free(s->masked);
+    free(s->sal);
+    free(s->chan);
+    free(s->acts);
+    free(s->img3);
+    free(s->acc_map);
+    free(s->acc_img);
+    free(s->aug_in);
     memset(s, 0, sizeof *s);
 }

@@ -19,6 +19,18 @@
 #include "gc_render.h"
 
 #define GC_MAX_LAYERS 16
+#define GC_SCORECAM_CHANNELS 32 /* Score-CAM's default channel cap */
+
+/* Smoothing (pytorch-grad-cam's aug_smooth and eigen_smooth). */
+typedef enum gc_smooth {
+    GC_SMOOTH_NONE = 0,
+    GC_SMOOTH_AUG,   /* mean over a horizontal flip x intensities 0.9, 1, 1.1 (6 passes), maps flipped back */
+    GC_SMOOTH_EIGEN, /* first principal component of the weighted activations instead of their sum */
+} gc_smooth;
+
+const char *gc_smooth_name(gc_smooth m);
+/* "none", "aug", "eigen"; 0, or -1 if unknown. */
+int gc_smooth_parse(const char *s, gc_smooth *out);
 
 typedef struct gc_explain_opts {
     gc_method method;
@@ -31,6 +43,12 @@ typedef struct gc_explain_opts {
      * averaged. nlayers 0: the default rule (gc_explain_default_layers). */
     int layers[GC_MAX_LAYERS];
     int nlayers;
+    /* Score-CAM: at most this many channels, those with the largest mean
+     * activation (the others weigh 0); 0: GC_SCORECAM_CHANNELS. One forward
+     * pass per channel. */
+    int scorecam_channels;
+    gc_smooth smooth;
+    int sheet; /* runners: also write the paper's figure per target (gc_sheet) */
 } gc_explain_opts;
 
 /* What is explained: a class of a classifier (det NULL), or a detection (its
@@ -49,6 +67,13 @@ typedef struct gc_map {
     float max;
     int argmax_x, argmax_y; /* cell of the maximum */
     int all_zero;
+    /* Methods that reach the input (Guided Backprop, Guided Grad-CAM): their
+     * raw result at the network input, image_c x h x w planar (h, w: the
+     * network's; data is then its saliency max_c |image|, for the metrics).
+     * NULL for the others. gc_session_write_npy writes it as (H, W, C) at the
+     * original image's size; gc_session_overlay draws it. */
+    const float *image;
+    int image_c;
 } gc_map;
 
 /* What one explained target produced, for reports (stdout, JSON, an index):
@@ -92,6 +117,18 @@ typedef struct gc_session {
     float *norm;        /* one layer's map, normalised (cap_hw) */
     unsigned char *rgb;
     size_t cap_px; /* pixels heat and rgb hold */
+    /* network-input sized (net->inputs): the guided input gradient, a
+     * reaches_input method's result, an input masked for Score-CAM; and the
+     * saliency (w*h) */
+    float *grad_in, *image, *masked, *sal;
+    int image_valid; /* image holds the last explained target's result */
+    float *chan;  /* cap_k: CAM's class weights, Score-CAM's scores */
+    float *acts;  /* Score-CAM: the layer's activations, kept across the masked passes */
+    size_t cap_acts;
+    float *img3;  /* 3 planes of the original image's size (cap_px each) */
+    float *acc_map, *acc_img, *aug_in; /* -smooth aug: the running sums, the augmented input */
+    const float *cur_input; /* what the network's current state was computed from */
+    size_t cap_acc;
     size_t cap_hw, cap_k, cap_work;
     char **written; /* files written so far, removed by gc_session_rollback */
     int nwritten, cap_written;
@@ -139,7 +176,11 @@ void gc_session_heat_raw(gc_session *s, const float *map, int w, int h);
 
 /* Writes base.png (overlay of s->heat, after gc_session_heat, with optional
  * drawing done by the caller in between through gc_session_overlay) and
- * base.npy (the raw map). */
+ * base.npy (the raw map). For a method that reaches the input, the overlay
+ * is its result on the original image, normalised for display as the paper
+ * and pytorch-grad-cam show it (gc_sheet_gradient_rgb), and the .npy its raw
+ * values, float32 (H, W, 3) RGB at the original image's size (through the
+ * inverse letterbox). */
 unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o);
 int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e);

@@ -102,7 +102,7 @@ int gc_layer_inputs(const network *net, int i, int *inputs, int max)
 int gc_path(gc_ctx *c, int target, int score, gc_err *e)
 {
     network *net = c->net;
-    if (target < 0 || target >= c->n) return gc_fail(e, "layer %d is out of range 0..%d", target, c->n - 1);
+    if (target < GC_INPUT || target >= c->n) return gc_fail(e, "layer %d is out of range 0..%d", target, c->n - 1);
     if (score <= target || score >= c->n)
         return gc_fail(e, "score layer %d must come after layer %d", score, target);
     if (c->path_target == target && c->path_score == score) return 0;
@@ -112,8 +112,10 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
     unsigned char *reach = c->reach;
     memset(reach, 0, (size_t)c->n);
     int in[GC_MAX_INPUTS];
-    reach[target] = 1;
+    if (target >= 0) reach[target] = 1;
+    else reach[0] = 1; /* layer 0 reads the network input */
     for (int i = target + 1; i <= score; ++i) {
+        if (i == 0) continue;
         int k = gc_layer_inputs(net, i, in, GC_MAX_INPUTS);
         assert(k <= GC_MAX_INPUTS);
         for (int j = 0; j < k; ++j)
@@ -143,7 +145,9 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
                            gc_layer_type_name(net->layers[i].type));
         }
     }
-    if (!net->layers[target].delta)
+    if (target == GC_INPUT && net->layers[0].type == DROPOUT)
+        return gc_fail(e, "layer 0 is a dropout layer: it has no input buffer of its own");
+    if (target >= 0 && !net->layers[target].delta)
         return gc_fail(e, "layer %d (%s) has no gradient buffer", target,
                        gc_layer_type_name(net->layers[target].type));
     c->path_target = target;
@@ -151,15 +155,18 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
     return 0;
 }
 
-int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
-                int target, gc_err *e)
+/* The backward pass of gc_backprop and gc_backprop_input: target GC_INPUT
+ * sends layer 0's gradient into dx (with `input` as layer 0's input). */
+static int backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value, int target,
+                    const float *input, int guided, float *dx, gc_err *e)
 {
     network *net = c->net;
     assert(c->installed);
     if (gc_path(c, target, score, e)) return -1;
 
     layer *L = net->layers;
-    memset(L[target].delta, 0, (size_t)L[target].outputs * sizeof(float));
+    if (target >= 0) memset(L[target].delta, 0, (size_t)L[target].outputs * sizeof(float));
+    else memset(dx, 0, (size_t)net->inputs * sizeof(float));
     for (int i = target + 1; i <= score; ++i)
         if (c->on_path[i]) memset(L[i].delta, 0, (size_t)L[i].outputs * sizeof(float));
 
@@ -180,9 +187,44 @@ int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, floa
         if (!c->on_path[i]) continue;
         network sub = *net;
         sub.index = i;
-        sub.input = L[i - 1].output;
-        sub.delta = (i - 1 == target || c->on_path[i - 1]) ? L[i - 1].delta : NULL;
-        L[i].backward(L[i], sub);
+        if (i == 0) {
+            sub.input = (float *)input;
+            sub.delta = dx;
+        } else {
+            sub.input = L[i - 1].output;
+            sub.delta = (i - 1 == target || c->on_path[i - 1]) ? L[i - 1].delta : NULL;
+        }
+        if (guided) gc_backward_layer_guided(L[i], sub);
+        else L[i].backward(L[i], sub);
     }
     return 0;
+}
+
+int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
+                int target, gc_err *e)
+{
+    assert(target >= 0);
+    return backprop(c, score, seed, seed_index, seed_value, target, NULL, 0, NULL, e);
+}
+
+int gc_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
+                      gc_err *e)
+{
+    assert(seed && input && dx);
+    return backprop(c, score, seed, 0, 0, GC_INPUT, input, guided, dx, e);
+}
+
+void gc_forward_range(gc_ctx *c, int first, int last)
+{
+    network *net = c->net;
+    assert(first >= 1 && last < net->n);
+    network sub = *net;
+    sub.train = 0;
+    sub.truth = 0;
+    sub.delta = 0;
+    for (int i = first; i <= last; ++i) {
+        sub.index = i;
+        sub.input = net->layers[i - 1].output;
+        net->layers[i].forward(net->layers[i], sub);
+    }
 }

@@ -41,13 +41,20 @@ void gc_hooks_weights_changed(gc_ctx *c);
  * the hooks installed, the hot layers run gc_forward's kernels. */
 float *gc_forward(gc_ctx *c, const float *input);
 
+/* Re-runs layers first..last of the forward pass at inference (as
+ * forward_network does, each reading the previous layer's output), after a
+ * caller changed layer first-1's output. The layers below first keep theirs. */
+void gc_forward_range(gc_ctx *c, int first, int last);
+
 /* The layers whose outputs layer i reads (previous layer, route sources,
  * shortcut source). Returns the count (at most max are written). */
 int gc_layer_inputs(const network *net, int i, int *inputs, int max);
 
 /* Marks the layers on a path from `target` (exclusive) up to `score`
  * (inclusive), checking that every one of them is differentiable. Error if
- * score does not depend on target. Cached: a repeated call is free. */
+ * score does not depend on target. target GC_INPUT (-1) is the network
+ * input, which layer 0 reads. Cached: a repeated call is free. */
+#define GC_INPUT (-1)
 int gc_path(gc_ctx *c, int target, int score, gc_err *e);
 
 /* Backward pass for one seed: zeroes the deltas of the target and the path
@@ -58,5 +65,14 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e);
  * The hooks must be installed and a forward run first. */
 int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
                 int target, gc_err *e);
+
+/* The same pass continued to the network input: dx[net->inputs] (the
+ * caller's buffer, overwritten) receives d(seed . output_score) / d(input).
+ * input is what the forward pass read (layers that need their input in
+ * backward, e.g. [l2norm], read it at layer 0). guided: Guided
+ * Backpropagation's rule at every rectifier on the path
+ * (gc_backward_layer_guided). */
+int gc_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
+                      gc_err *e);
 
 #endif

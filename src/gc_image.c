@@ -240,14 +240,20 @@ static int gc_little_endian(void)
 #define GC_NPY_ALIGN 64
 #define GC_NPY_PREAMBLE 10
 
-int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e)
+/* Writes a float32 .npy of shape (rows, cols) or, with depth > 0, (rows,
+ * cols, depth). */
+static int write_npy(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
 {
     char dict[192];
     size_t n, nbytes;
-    if (gc_size_mul(rows, cols, &n) != 0 || gc_size_mul(n, 4, &nbytes) != 0)
+    if (gc_size_mul(rows, cols, &n) != 0 || gc_size_mul(n, depth ? depth : 1, &n) != 0 ||
+        gc_size_mul(n, 4, &nbytes) != 0)
         return gc_fail(e, "cannot write %s: array of %zu x %zu is too large", path, rows, cols);
-    int dlen = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                        rows, cols);
+    int dlen = depth ? snprintf(dict, sizeof dict,
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu, %zu), }", rows, cols,
+                                depth)
+                     : snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
+                                rows, cols);
     assert(dlen > 0 && (size_t)dlen < sizeof dict);
     size_t hdr = GC_NPY_PREAMBLE + (size_t)dlen + 1; /* + '\n' */
     size_t total_hdr = (hdr + GC_NPY_ALIGN - 1) / GC_NPY_ALIGN * GC_NPY_ALIGN;
@@ -276,6 +282,17 @@ int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, 
     int rc = gc_write_file(path, buf, total_hdr + nbytes, e);
     free(buf);
     return rc;
+}
+
+int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e)
+{
+    return write_npy(path, data, rows, cols, 0, e);
+}
+
+int gc_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
+{
+    assert(depth > 0);
+    return write_npy(path, data, rows, cols, depth, e);
 }
 
 /* Reads the whole file; NULL with e set on failure. */

@@ -33,6 +33,10 @@ int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_er
  * (rows, cols). */
 int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e);
 
+/* The same, of shape (rows, cols, depth) (depth >= 1), data in that order
+ * (e.g. an interleaved H x W x 3 image). */
+int gc_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e);
+
 /* Reads back a .npy written by gc_write_npy (for tests and tools): returns a
  * malloc'd array and its shape, or NULL with e set. */
 float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);

@@ -1,5 +1,6 @@
 /* Tests for gc_cam: hand-worked cases for every method, the CAM equivalence
  * of Grad-CAM on a GAP + linear head, and the error paths. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -310,6 +311,8 @@ START_TEST(nonfinite_input_rejected)
 {
     float A[18], G[18], w[2], map[9];
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
+        if (!gc_method_has_layer_map((gc_method)m)) continue; /* input-level only */
+        gc_g_kind gk = gc_method_get((gc_method)m)->g;
         for (int bad = 0; bad < 3; ++bad) {
             memcpy(A, EX_A, sizeof A);
             memcpy(G, EX_G, sizeof G);
@@ -319,8 +322,9 @@ START_TEST(nonfinite_input_rejected)
             memset(map, 0x7f, sizeof map);
             memset(w, 0x7f, sizeof w);
             int rc = compute((gc_method)m, A, G, 2, 3, 3, w, map);
-            if (bad == 2 && m == GC_METHOD_EIGENCAM) {
-                ck_assert_int_eq(rc, 0); /* gradient-free: G is never read */
+            if (bad == 2 && (m == GC_METHOD_EIGENCAM || gk == GC_G_CLASS_WEIGHTS || gk == GC_G_MASKED_SCORES ||
+                             gk == GC_G_ABLATED_SCORES)) {
+                ck_assert_int_eq(rc, 0); /* gradient-free (G never read, or only its K = 2 first values) */
                 continue;
             }
             ck_assert_msg(rc == -1, "%s, case %d", gc_method_name((gc_method)m), bad);
@@ -361,7 +365,8 @@ START_TEST(all_zero_maps)
     float G[18] = {0}, map[9];
     size_t am = 99;
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
-        if (m == GC_METHOD_EIGENCAM) continue;
+        /* Eigen-CAM reads no gradient; Score-CAM's equal scores weigh every channel alike */
+        if (m == GC_METHOD_EIGENCAM || m == GC_METHOD_SCORECAM || !gc_method_has_layer_map((gc_method)m)) continue;
         memset(map, 0x7f, sizeof map);
         ck_assert_int_eq(compute((gc_method)m, EX_A, G, 2, 3, 3, NULL, map), 0);
         for (int p = 0; p < 9; ++p) ck_assert_float_eq(map[p], 0);
@@ -390,7 +395,9 @@ END_TEST
 
 START_TEST(method_names_round_trip)
 {
-    const char *names[GC_METHOD_COUNT] = {"gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam"};
+    const char *names[GC_METHOD_COUNT] = {"gradcam",        "gradcam++",     "xgradcam", "hirescam", "layercam",
+                                          "eigencam",       "guidedbackprop", "guidedgradcam", "cam", "scorecam",
+                                          "eigengradcam", "ablationcam"};
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
         gc_method got = GC_METHOD_COUNT;
         ck_assert_str_eq(gc_method_name((gc_method)m), names[m]);
@@ -400,7 +407,7 @@ START_TEST(method_names_round_trip)
     gc_method got = GC_METHOD_GRADCAM;
     ck_assert_int_eq(gc_method_parse("GradCAM++", &got), 0);
     ck_assert_int_eq(got, GC_METHOD_GRADCAMPP);
-    ck_assert_int_eq(gc_method_parse("scorecam", &got), -1);
+    ck_assert_int_eq(gc_method_parse("nosuchcam", &got), -1);
     ck_assert_int_eq(gc_method_parse("", &got), -1);
     ck_assert_int_eq(gc_method_parse(NULL, &got), -1);
     ck_assert_int_eq(got, GC_METHOD_GRADCAMPP); /* untouched on failure */
@@ -415,6 +422,117 @@ START_TEST(work_sizes)
     ck_assert_uint_eq(gc_cam_work_size(GC_METHOD_LAYERCAM, 7, 3, 3), 0);
     ck_assert_uint_eq(gc_cam_work_size(GC_METHOD_EIGENCAM, 7, 3, 3), 49 + 21);
     ck_assert_uint_eq(gc_cam_work_size(GC_METHOD_EIGENCAM, SIZE_MAX / 2, 3, 3), SIZE_MAX);
+}
+END_TEST
+
+/* ---- the methods of issue 12, one hand-worked example each ---------------- */
+
+/* CAM: the class weights w = (1, -2) on the worked example's A:
+ * ReLU(A^1 - 2 A^2). */
+START_TEST(cam_by_hand)
+{
+    const float wc[2] = {1, -2};
+    float w[2], map[9];
+    const double want[9] = {1, 0, 2, 0, 3, 0, 0, 1, 0};
+    ck_assert_int_eq(compute(GC_METHOD_CAM, EX_A, wc, 2, 3, 3, w, map), 0);
+    assert_map(map, want, 9, 0);
+    ck_assert(w[0] == 1 && w[1] == -2);
+}
+END_TEST
+
+/* Score-CAM: scores (ln 1, ln 3) give softmax weights (1/4, 3/4); a channel
+ * left out by the cap (-FLT_MAX) weighs 0. */
+START_TEST(scorecam_by_hand)
+{
+    const float sc[2] = {0, (float)log(3.0)}, capped[2] = {0, -FLT_MAX};
+    float w[2], map[9];
+    double want[9];
+    for (int p = 0; p < 9; ++p) want[p] = .25 * EX_A[p] + .75 * EX_A[9 + p];
+    ck_assert_int_eq(compute(GC_METHOD_SCORECAM, EX_A, sc, 2, 3, 3, w, map), 0);
+    assert_map(map, want, 9, 1e-6);
+    ck_assert(fabsf(w[0] - .25f) < 1e-7f && fabsf(w[1] - .75f) < 1e-7f);
+    ck_assert_int_eq(compute(GC_METHOD_SCORECAM, EX_A, capped, 2, 3, 3, w, map), 0);
+    for (int p = 0; p < 9; ++p) want[p] = EX_A[p];
+    assert_map(map, want, 9, 0);
+}
+END_TEST
+
+/* Eigen-Grad-CAM: g .* A = rows (1,1), (2,2), (3,3): centred (-1,-1), (0,0),
+ * (1,1), component (1,1)/sqrt 2, projections -sqrt 2, 0, sqrt 2. Eigen-CAM of A
+ * alone ((1,2), (2,4), (3,6)) gives sqrt 5 instead. */
+START_TEST(eigengradcam_by_hand)
+{
+    const float A[6] = {1, 2, 3, 2, 4, 6}, G[6] = {1, 1, 1, .5f, .5f, .5f};
+    float map[3];
+    const double want[3] = {0, 0, sqrt(2.0)}, want_e[3] = {0, 0, sqrt(5.0)};
+    ck_assert_int_eq(compute(GC_METHOD_EIGENGRADCAM, A, G, 2, 1, 3, NULL, map), 0);
+    assert_map(map, want, 3, 1e-5);
+    ck_assert_int_eq(compute(GC_METHOD_EIGENCAM, A, G, 2, 1, 3, NULL, map), 0);
+    assert_map(map, want_e, 3, 1e-5);
+    ck_assert_uint_eq(gc_cam_work_size(GC_METHOD_EIGENGRADCAM, 2, 1, 3), 6 + 4 + 6);
+}
+END_TEST
+
+/* The input-level kernels: the guided gradient as it is, or times the cam
+ * per channel; and the saliency max_c |x|. */
+START_TEST(guided_input_kernels_by_hand)
+{
+    const float grad[6] = {1, -2, 3, -4, 5, -6}, cam[3] = {0, .5f, 1};
+    float out[6], sal[3];
+    const double want[6] = {0, -1, 3, 0, 2.5, -6}, want_s[3] = {0, 2.5, 6};
+    gc_cam_input_compute(GC_METHOD_GUIDEDGRADCAM, grad, cam, 2, 3, out);
+    assert_map(out, want, 6, 0);
+    gc_cam_input_saliency(out, 2, 3, sal);
+    assert_map(sal, want_s, 3, 0);
+    gc_cam_input_compute(GC_METHOD_GUIDEDBACKPROP, grad, NULL, 2, 3, out);
+    for (int i = 0; i < 6; ++i) ck_assert_float_eq(out[i], grad[i]);
+    ck_assert(gc_method_get(GC_METHOD_GUIDEDBACKPROP)->reaches_input && !gc_method_has_layer_map(GC_METHOD_GUIDEDBACKPROP));
+    ck_assert(gc_method_get(GC_METHOD_GUIDEDGRADCAM)->input_cam && gc_method_has_layer_map(GC_METHOD_GUIDEDGRADCAM));
+    /* Guided Grad-CAM's layer part is Grad-CAM */
+    float m1[9], m2[9];
+    ck_assert_int_eq(compute(GC_METHOD_GUIDEDGRADCAM, EX_A, EX_G, 2, 3, 3, NULL, m1), 0);
+    ck_assert_int_eq(compute(GC_METHOD_GRADCAM, EX_A, EX_G, 2, 3, 3, NULL, m2), 0);
+    for (int p = 0; p < 9; ++p) ck_assert_float_eq(m1[p], m2[p]);
+}
+END_TEST
+
+/* Ablation-CAM: ablated scores (1, 3) against the score 2 give
+ * w = ((2-1)/2, (2-3)/2) = (1/2, -1/2): ReLU((A^1 - A^2) / 2); a zero score
+ * gives zero weights. */
+START_TEST(ablationcam_by_hand)
+{
+    const float sc[3] = {1, 3, 2}, zero[3] = {1, 3, 0};
+    float w[2], map[9];
+    const double want[9] = {.5, 0, 1, 0, 2, 0, 0, .5, 0}, none[9] = {0};
+    ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, sc, 2, 3, 3, w, map), 0);
+    assert_map(map, want, 9, 1e-7);
+    ck_assert(w[0] == .5f && w[1] == -.5f);
+    ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, zero, 2, 3, 3, w, map), 0);
+    assert_map(map, none, 9, 0);
+}
+END_TEST
+
+/* -smooth eigen: Grad-CAM's weights here are the gradient means (1, 1/2),
+ * so the weighted activations are the rows (1,1), (2,2), (3,3) of the
+ * Eigen-Grad-CAM example: map (0, 0, sqrt 2) instead of the sum's ReLU
+ * (2, 4, 6). For HiResCAM, the terms g .* A are the same rows. */
+START_TEST(eigen_smoothing_by_hand)
+{
+    const float A[6] = {1, 2, 3, 2, 4, 6}, G[6] = {1, 1, 1, .5f, .5f, .5f};
+    float map[3], w[2];
+    const double want[3] = {0, 0, sqrt(2.0)}, plain[3] = {2, 4, 6};
+    const gc_method ms[2] = {GC_METHOD_GRADCAM, GC_METHOD_HIRESCAM};
+    for (int i = 0; i < 2; ++i) {
+        size_t ws = gc_cam_eigen_work_size(ms[i], 2, 1, 3);
+        float *work = malloc(ws * sizeof *work);
+        ck_assert_ptr_nonnull(work);
+        ck_assert_int_eq(gc_cam_compute_eigen(ms[i], A, G, 2, 1, 3, i ? NULL : w, map, work), 0);
+        assert_map(map, want, 3, 1e-5);
+        free(work);
+        ck_assert_int_eq(compute(ms[i], A, G, 2, 1, 3, NULL, map), 0);
+        assert_map(map, plain, 3, 1e-6);
+    }
+    ck_assert(w[0] == 1 && w[1] == .5f);
 }
 END_TEST
 
@@ -438,6 +556,12 @@ Suite *suite_cam(void)
     tcase_add_test(tc, map_max_and_argmax);
     tcase_add_test(tc, method_names_round_trip);
     tcase_add_test(tc, work_sizes);
+    tcase_add_test(tc, cam_by_hand);
+    tcase_add_test(tc, scorecam_by_hand);
+    tcase_add_test(tc, eigengradcam_by_hand);
+    tcase_add_test(tc, guided_input_kernels_by_hand);
+    tcase_add_test(tc, eigen_smoothing_by_hand);
+    tcase_add_test(tc, ablationcam_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -141,7 +141,10 @@ START_TEST(inputs_and_path)
     for (int i = 0; i < net->n; ++i) ck_assert_int_eq(c.on_path[i], want1[i]);
     /* score before target, or out of range */
     ck_assert_int_eq(gc_path(&c, 4, 2, &e), -1);
-    ck_assert_int_eq(gc_path(&c, -1, 2, &e), -1);
+    ck_assert_int_eq(gc_path(&c, -2, 2, &e), -1);
+    /* GC_INPUT: the network input, read by layer 0 only */
+    ck_assert_int_eq(gc_path(&c, GC_INPUT, 2, &e), 0);
+    ck_assert_int_eq(c.on_path[0], 1);
     ck_assert_int_eq(gc_path(&c, 0, 99, &e), -1);
     gc_ctx_free(&c);
     free_network(net);

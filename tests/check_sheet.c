@@ -1,0 +1,162 @@
+/* gc_sheet: the gradient display by hand, panel sizes for small scenes and
+ * large photos, the area/nearest resize, and -sheet (and the new options'
+ * errors) end to end through ./darknet. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gc_fixture.h"
+#include "gc_image.h"
+#include "gc_sheet.h"
+#include "gc_tests.h"
+
+/* pytorch-grad-cam's deprocess_image: (x - mean) / (std + 1e-5) * 0.1 + 0.5,
+ * clipped. Values -1 and 1 (mean 0, std 1) give 0.4 and 0.6; a constant image
+ * is grey. */
+START_TEST(gradient_display_by_hand)
+{
+    float g[6] = {-1, 1, -1, 1, -1, 1}, k[6] = {5, 5, 5, 5, 5, 5};
+    unsigned char rgb[6];
+    gc_sheet_gradient_rgb(g, 2, 1, rgb);
+    /* pixel 0: (-1, -1, -1) -> 0.4; pixel 1: (1, 1, 1) -> 0.6 */
+    for (int c = 0; c < 3; ++c) {
+        ck_assert_int_eq(rgb[c], (int)(0.4 * 255 + .5));
+        ck_assert_int_eq(rgb[3 + c], (int)(0.6 * 255 + .5));
+    }
+    gc_sheet_gradient_rgb(k, 2, 1, rgb);
+    for (int i = 0; i < 6; ++i) ck_assert_int_eq(rgb[i], 128);
+    /* {0 x5, 100}: mean 100/6, std 100 sqrt(5)/6: the outlier at
+     * 0.5 + 0.1 sqrt(5) = 0.7236, the zeros at 0.5 - 0.1 / sqrt(5) = 0.4553 */
+    float o[6] = {0, 0, 0, 0, 0, 100};
+    gc_sheet_gradient_rgb(o, 2, 1, rgb);
+    ck_assert_int_eq(rgb[5], (int)(255 * (0.5 + 0.1 * sqrt(5.0)) + .5));
+    ck_assert_int_eq(rgb[0], (int)(255 * (0.5 - 0.1 / sqrt(5.0)) + .5));
+    /* clipping: 20 sigma out */
+    float big[1200] = {0};
+    big[0] = 1;
+    unsigned char rb[1200];
+    gc_sheet_gradient_rgb(big, 400, 1, rb);
+    ck_assert_int_eq(rb[0], 255);
+}
+END_TEST
+
+START_TEST(panel_sizes)
+{
+    int w, h;
+    gc_sheet_panel_size(96, 96, &w, &h); /* demo scenes: integer upscale x3 */
+    ck_assert(w == 288 && h == 288);
+    gc_sheet_panel_size(4000, 3000, &w, &h); /* photos: downscaled */
+    ck_assert(w == 320 && h == 240);
+    gc_sheet_panel_size(768, 576, &w, &h);
+    ck_assert(w == 320 && h == 240);
+    gc_sheet_panel_size(10, 5, &w, &h);
+    ck_assert(w == 320 && h == 160);
+    gc_sheet_panel_size(5000, 1, &w, &h);
+    ck_assert(w == 320 && h == 1);
+}
+END_TEST
+
+/* 4x2 -> 2x1: means of 2x2 blocks; 2x1 -> 4x2: each pixel repeated. */
+START_TEST(resize_area_and_nearest)
+{
+    const float in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float out[8];
+    gc_sheet_resize_planar(in, 4, 2, 1, out, 2, 1);
+    ck_assert_float_eq(out[0], (1 + 2 + 5 + 6) / 4.0f);
+    ck_assert_float_eq(out[1], (3 + 4 + 7 + 8) / 4.0f);
+    const float small[2] = {1, 2};
+    gc_sheet_resize_planar(small, 2, 1, 1, out, 4, 2);
+    const float want[8] = {1, 1, 2, 2, 1, 1, 2, 2};
+    for (int i = 0; i < 8; ++i) ck_assert_float_eq(out[i], want[i]);
+}
+END_TEST
+
+static char out[1 << 16], err[1 << 16];
+
+static int run_darknet(char **args)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    for (int i = 0; args[i] && n < 39; ++i) argv[n++] = args[i];
+    argv[n] = NULL;
+    return gcf_run(argv, out, sizeof out, err, sizeof err);
+}
+
+/* -sheet on a classifier: one sheet per class, five panels of 320 px (a
+ * 10x10 image upscaled x32) with margins; guidedgradcam and scorecam run end
+ * to end; the new options' bad values and CAM on a detector are refused with
+ * one line, status 2 (usage) or 1, and no file. */
+START_TEST(sheet_and_options_end_to_end)
+{
+    char *dir = gcf_tempdir();
+    char weights[4096], img[4096], prefix[4096], path[4096];
+    snprintf(weights, sizeof weights, "%s/w.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/gb_relu.cfg", weights, 3), 0);
+    snprintf(img, sizeof img, "%s/img.png", dir);
+    unsigned char px[300];
+    unsigned st = 5;
+    for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_write_png(img, 10, 10, px, &e), 0);
+    snprintf(prefix, sizeof prefix, "%s/o/x", dir);
+    snprintf(path, sizeof path, "%s/o", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+
+    char *a1[] = {"tests/cfg/gb_relu.cfg", weights, img, "-top", "2", "-sheet", "-out", prefix, NULL};
+    ck_assert_msg(run_darknet(a1) == 0, "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(gcf_count_files(path), 6); /* 2 x (png, npy, sheet) */
+    ck_assert_ptr_nonnull(strstr(out, "sheet "));
+    const char *sp = strstr(out, "sheet ") + 6;
+    char sheet[4096];
+    snprintf(sheet, sizeof sheet, "%.*s", (int)strcspn(sp, "\n"), sp);
+    int w = 0, h = 0;
+    ck_assert_msg(gc_image_check(sheet, &w, &h, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(w, 5 * 320 + 6 * 8);
+    ck_assert_int_gt(h, 320);
+
+    char *a2[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "guidedgradcam", "-counterfactual", "-smooth", "aug",
+                  "-out", prefix, NULL};
+    ck_assert_msg(run_darknet(a2) == 0, "%s", gcf_tail(err, 400));
+    char *a3[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "scorecam", "-scorecam-channels", "2", "-smooth",
+                  "eigen", "-out", prefix, NULL};
+    ck_assert_msg(run_darknet(a3) == 0, "%s", gcf_tail(err, 400));
+
+    snprintf(path, sizeof path, "%s/o2", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(prefix, sizeof prefix, "%s/o2/x", dir);
+    char *b1[] = {"tests/cfg/gb_relu.cfg", weights, img, "-smooth", "blur", "-out", prefix, NULL};
+    ck_assert_int_eq(run_darknet(b1), 2);
+    ck_assert_ptr_nonnull(strstr(err, "gradcam: -smooth blur: unknown"));
+    char *b2[] = {"tests/cfg/gb_relu.cfg", weights, img, "-scorecam-channels", "0", "-out", prefix, NULL};
+    ck_assert_int_eq(run_darknet(b2), 2);
+    ck_assert_ptr_nonnull(strstr(err, "-scorecam-channels"));
+    char *b3[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "scorecam", "-counterfactual", "-out", prefix, NULL};
+    ck_assert_int_eq(run_darknet(b3), 2);
+    /* CAM on a net whose logits are not global average pooling + linear */
+    snprintf(weights, sizeof weights, "%s/n.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/cam_nogap.cfg", weights, 4), 0);
+    char *b4[] = {"tests/cfg/cam_nogap.cfg", weights, img, "-method", "cam", "-out", prefix, NULL};
+    ck_assert_int_eq(run_darknet(b4), 1);
+    ck_assert_msg(strstr(err, "gradcam: -method cam needs a classifier") != NULL, "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(gcf_count_files(path), 0);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *suite_sheet(void)
+{
+    Suite *s = suite_create("sheet");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, gradient_display_by_hand);
+    tcase_add_test(tc, panel_sizes);
+    tcase_add_test(tc, resize_area_and_nearest);
+    tcase_add_test(tc, sheet_and_options_end_to_end);
+    suite_add_tcase(s, tc);
+    return s;
+}
