@@ -259,6 +259,8 @@ static void restore_stderr(int saved)
     close(saved);
 }
 
+static int check_params(const network *net, const char *weights, gc_err *e);
+
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
 {
     if (gc_check_readable(cfg, "cfg", e)) return NULL;
@@ -281,6 +283,10 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
         saved = quiet_stderr();
         load_weights(net, (char *)weights);
         restore_stderr(saved);
+        if (check_params(net, weights, e)) {
+            free_network(net);
+            return NULL;
+        }
     }
     set_batch_network(net, 1);
     return net;
@@ -361,6 +367,31 @@ static int layer_params(const layer *l, float **p, size_t *n)
         p[k] = l->rolling_variance, n[k++] = nout;
     }
     return k;
+}
+
+/* Weights that are not finite, or a negative batch-norm variance (its
+ * square root is NaN), make every later value meaningless; Darknet and the
+ * plugin's folded forward may even mask them differently. Refused at load. */
+static int check_params(const network *net, const char *weights, gc_err *e)
+{
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        float *p[5];
+        size_t n[5];
+        int k = layer_params(l, p, n);
+        for (int j = 0; j < k; ++j) {
+            if (!p[j]) continue;
+            for (size_t q = 0; q < n[j]; ++q) {
+                if (!isfinite(p[j][q]))
+                    return gc_fail(e, "weights file %s: layer %d has a parameter that is not finite (NaN/Inf)", weights,
+                                   i);
+                if (p[j] == l->rolling_variance && p[j][q] < 0)
+                    return gc_fail(e, "weights file %s: layer %d has a negative batch-norm variance (%g): its square root is not finite", weights, i,
+                                   p[j][q]);
+            }
+        }
+    }
+    return 0;
 }
 
 /* Copies every parameter array into (dir 0) or out of (dir 1) buf; returns

@@ -1,6 +1,7 @@
 /* gc_model: Darknet must never see a file that would make it exit or crash,
  * and a .weights file that does not match its cfg is refused. */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -174,6 +175,33 @@ START_TEST(loaded_weights_are_the_saved_ones)
     for (int i = 0; i < a->n; ++i) ck_assert_float_eq(a->rolling_variance[i], b->rolling_variance[i]);
     free_network(ref);
     free_network(net);
+}
+END_TEST
+
+/* A NaN or Inf parameter, or a negative batch-norm variance, is refused at
+ * load naming the file and layer; the same weights without it load. */
+START_TEST(non_finite_parameters_are_refused)
+{
+    const char *w = tmp_path("nf.weights");
+    for (int k = 0; k < 4; ++k) {
+        network *ref = gcf_random_network("tests/cfg/clf_bn.cfg", 12);
+        layer *l = &ref->layers[2];
+        ck_assert(l->batch_normalize);
+        if (k == 1) l->weights[3] = NAN;
+        if (k == 2) l->biases[0] = -INFINITY;
+        if (k == 3) l->rolling_variance[1] = -0.5f;
+        save_weights(ref, (char *)w);
+        free_network(ref);
+        gc_err e = {{0}};
+        network *net = gc_model_load("tests/cfg/clf_bn.cfg", w, &e);
+        if (k == 0) {
+            ck_assert_msg(net != NULL, "%s", e.msg);
+            free_network(net);
+            continue;
+        }
+        ck_assert_ptr_null(net);
+        ck_assert_msg(strstr(e.msg, w) && strstr(e.msg, "layer 2") && strstr(e.msg, "not finite"), "%s", e.msg);
+    }
 }
 END_TEST
 
@@ -448,6 +476,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, weights_of_another_cfg_are_refused);
     tcase_add_test(tc, empty_and_directory_weights);
     tcase_add_test(tc, loaded_weights_are_the_saved_ones);
+    tcase_add_test(tc, non_finite_parameters_are_refused);
     tcase_add_test(tc, deconvolutional_weights_load);
     tcase_add_test(tc, names_and_data_files);
     tcase_add_test(tc, partial_randomization_and_snapshot);
