@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gc_backward.h"
+#include "gc_batch.h"
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_classify_run.h"
@@ -27,6 +28,8 @@ static const char usage_text[] =
     "       darknet gradcam scenes <cls|pair|det> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
     "                        (labelled Fashion-MNIST scenes, see README)\n"
     "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
+    "       darknet gradcam <cfg> <weights> -list FILE|DIR -outdir DIR [options]   (many images, see below)\n"
+    "       darknet gradcam merge DIR... [-o FILE]   (join the indexes of -shard runs)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -61,7 +64,16 @@ static const char usage_text[] =
     "  -steps N         deletion/insertion steps (default 16)\n"
     "  -limit N         only the first N images of the list\n"
     "  -baseline B      center (Gaussian centre prior) or random (with -seed N): replaces the maps\n"
-    "  -json FILE       the metrics and every map's record, written atomically\n";
+    "  -json FILE       the metrics and every map's record, written atomically\n"
+    "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
+    "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"
+    "moved into place complete, then its lines appended to DIR/index.jsonl (JSON Lines, one per target):\n"
+    "  -list FILE|DIR   a Darknet image list (one path a line) or a folder (its images, any depth, sorted)\n"
+    "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created if missing)\n"
+    "  -resume          go on with an interrupted run: skip the images index.jsonl holds\n"
+    "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl); join with gradcam merge\n"
+    "  -progress N      without a terminal, a progress line every N images (default 100)\n"
+    "  -quiet           no progress on stderr\n";
 
 /* The usage text, then the methods from gc_cam's table. */
 static void print_usage(FILE *f)
@@ -94,6 +106,8 @@ typedef struct cli_args {
     gc_method method;
     gc_target target;
     int det_only; /* a detector-only option was given */
+    const char *list, *outdir; /* -list mode (gc_batch) */
+    int resume, quiet, shard, nshards, every, out_set;
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -152,6 +166,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->hier = 0.5f;
     a->nms = 0.45f;
     a->target = GC_TARGET_LOGIT;
+    a->nshards = 1;
+    a->every = 100;
     const char *pos[3];
     int npos = 0;
     for (int i = 2; i < argc; ++i) {
@@ -201,6 +217,20 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-out")) {
             NEED_VALUE();
             a->out = argv[++i];
+            a->out_set = 1;
+        } else if (!strcmp(s, "-list") || !strcmp(s, "-outdir")) {
+            NEED_VALUE();
+            *(s[1] == 'l' ? &a->list : &a->outdir) = argv[++i];
+        } else if (!strcmp(s, "-resume")) {
+            a->resume = 1;
+        } else if (!strcmp(s, "-quiet")) {
+            a->quiet = 1;
+        } else if (!strcmp(s, "-shard")) {
+            NEED_VALUE();
+            if (gc_batch_shard_parse(argv[++i], &a->shard, &a->nshards, e)) return -1;
+        } else if (!strcmp(s, "-progress")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
         } else if (!strcmp(s, "-alpha")) {
             NEED_VALUE();
             if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
@@ -208,6 +238,17 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
         }
 #undef NEED_VALUE
+    }
+    if (a->list) {
+        if (npos == 3) return gc_fail(e, "-list %s and an image %s: give one or the other", a->list, pos[2]);
+        if (npos < 2) return gc_fail(e, "missing %s", npos == 0 ? "cfg and weights" : "weights");
+        if (!a->outdir) return gc_fail(e, "-list needs -outdir DIR");
+        if (a->out_set || a->json)
+            return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
+        npos = 3;
+        pos[2] = NULL;
+    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1) {
+        return gc_fail(e, "-outdir, -resume, -shard and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
     a->cfg = pos[0];
@@ -536,6 +577,106 @@ done:
     return rc;
 }
 
+/* -list: many images through one network (gc_batch). Returns 0, or 1 with
+ * e set: the run could not go on, or some images failed (listed in the
+ * errors file). */
+static int list_main(const cli_args *a, gc_err *e)
+{
+    struct stat st;
+    if (stat(a->list, &st) != 0) return gc_fail(e, "-list %s: %s", a->list, strerror(errno));
+    network *net = gc_model_load(a->cfg, a->weights, e);
+    if (!net) return 1;
+    gc_batch_opts o;
+    memset(&o, 0, sizeof o);
+    o.list = a->list;
+    o.outdir = a->outdir;
+    o.resume = a->resume;
+    o.quiet = a->quiet;
+    o.shard = a->shard;
+    o.nshards = a->nshards;
+    o.every = a->every;
+    o.detector = gc_is_detector(net);
+    gc_explain_opts ex = {.method = a->method_set ? a->method : gc_default_method(o.detector),
+                          .counterfactual = a->counterfactual, .alpha = a->alpha, .nlayers = a->nlayers};
+    memcpy(ex.layers, a->layers, sizeof ex.layers);
+    char **names = NULL;
+    int nnames = 0, rc = 1;
+    gc_batch_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (load_names(a->names, a->data, &names, &nnames, e)) goto done;
+    if (o.detector) {
+        if (a->class_arg || a->top_set) {
+            gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+            goto done;
+        }
+        o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .ex = ex, .names = names,
+                              .nnames = nnames};
+        o.det.ex.target = a->target;
+    } else {
+        gc_classifier cl;
+        if (gc_classifier_find(net, &cl, e)) goto done;
+        if (a->det_only) {
+            gc_fail(e, "-thresh, -hier, -nms and -target are for detector cfgs; %s is a classifier", a->cfg);
+            goto done;
+        }
+        o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
+        if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
+    }
+    if (gc_batch_run(net, &o, &sum, e)) goto done;
+    fprintf(stderr, "gradcam: %d images", sum.total);
+    if (o.nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o.shard, o.nshards, sum.listed);
+    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s\n", sum.done,
+            sum.skipped, sum.errors, sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
+    printf("index %s\n", sum.index);
+    if (sum.errors) {
+        gc_fail(e, "%d of %d images failed: see %s", sum.errors, sum.total, sum.errors_file);
+        goto done;
+    }
+    rc = 0;
+done:
+    gc_names_free(names, nnames);
+    free_network(net);
+    return rc;
+}
+
+/* gradcam merge DIR... [-o FILE]: returns 0, 1 (the indexes do not add up)
+ * or 2 (usage). */
+static int merge_main(int argc, char **argv, gc_err *e)
+{
+    const char *out = NULL;
+    const char **dirs = malloc((size_t)argc * sizeof *dirs);
+    int ndirs = 0;
+    if (!dirs) return gc_fail(e, "out of memory"), 1;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-o")) {
+            if (i + 1 >= argc) {
+                free(dirs);
+                return gc_fail(e, "-o needs a file"), 2;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(dirs);
+            return gc_fail(e, "unknown option %s for gradcam merge", argv[i]), 2;
+        } else {
+            dirs[ndirs++] = argv[i];
+        }
+    }
+    if (ndirs == 0) {
+        free(dirs);
+        return gc_fail(e, "gradcam merge needs DIR... (the -outdir of the -shard runs)"), 2;
+    }
+    char def[4096];
+    if (!out) {
+        snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]);
+        out = def;
+    }
+    long n = gc_batch_merge(dirs, ndirs, out, e);
+    free(dirs);
+    if (n < 0) return 1;
+    printf("merged %ld images into %s\n", n, out);
+    return 0;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
@@ -565,11 +706,21 @@ int gc_cli_main(int argc, char **argv)
         }
         return rc;
     }
+    if (argc >= 3 && !strcmp(argv[2], "merge")) {
+        int rc = merge_main(argc, argv, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
+    }
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);
         if (argc < 5) print_usage(stderr);
         return 2;
+    }
+    if (a.list) {
+        int rc = list_main(&a, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
     }
     network *net = gc_model_load(a.cfg, a.weights, &e);
     if (!net) {
