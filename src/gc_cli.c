@@ -583,7 +583,10 @@ done:
 static int list_main(const cli_args *a, gc_err *e)
 {
     struct stat st;
-    if (stat(a->list, &st) != 0) return gc_fail(e, "-list %s: %s", a->list, strerror(errno));
+    if (stat(a->list, &st) != 0) {
+        gc_fail(e, "-list %s: %s", a->list, strerror(errno));
+        return 1;
+    }
     network *net = gc_model_load(a->cfg, a->weights, e);
     if (!net) return 1;
     gc_batch_opts o;
