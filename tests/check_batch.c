@@ -706,6 +706,42 @@ START_TEST(shards_merge_into_the_single_run)
 }
 END_TEST
 
+START_TEST(classifier_list_top2)
+{
+    scenes s;
+    scenes_make(&s, "cls", 3);
+    if (!s.ok) return;
+    char o[4096], idx[4096];
+    path_in(&s, "out", o);
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.sc, "-outdir", o, "-top", "2",
+                      "-method", "gradcam++", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    ck_assert_int_eq(count_lines(idx), 6);
+    char *t = slurp(idx, NULL);
+    ck_assert_msg(strstr(t, "\"targets\": 2, ") && strstr(t, "\"box\": null") && strstr(t, "\"energy_in_box\": null") &&
+                      strstr(t, "\"method\": \"gradcam++\""),
+                  "%.400s", t);
+    /* the first image's first class, by the main command: the same map */
+    int cls;
+    const char *at = strstr(t, "\"class\": ");
+    ck_assert_int_eq(sscanf(at, "\"class\": %d", &cls), 1);
+    char img[4096], name[4096], prefix[4096], a[4096], b[4096];
+    const char *q = strstr(t, "\"image\": \"") + 10, *qe = strchr(q, '"');
+    pf(img, sizeof img, "%.*s", (int)(qe - q), q);
+    pf(prefix, sizeof prefix, "%s/one", s.dir);
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", img, "-class", (pf(name, sizeof name, "%d", cls), name),
+                         "-method", "gradcam++", "-out", prefix, NULL),
+                     0);
+    pf(a, sizeof a, "%s_%d.npy", prefix, cls);
+    const char *slash = strrchr(img, '/');
+    pf(b, sizeof b, "%s/%s/gradcam_%d.npy", o, slash + 1, cls);
+    ck_assert_msg(same_file(a, b), "%s differs from %s", b, a);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
 Suite *suite_batch(void)
 {
     Suite *s = suite_create("batch");
@@ -721,6 +757,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, killed_and_resumed_equals_uninterrupted);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
+    tcase_add_test(tc, classifier_list_top2);
     suite_add_tcase(s, tc);
     return s;
 }
