@@ -505,6 +505,7 @@ typedef struct run_state {
     double t0;
     int processed; /* done + errors, this run */
     int last_line; /* processed count at the last progress line */
+    double last_draw; /* when the bar was last drawn */
 } run_state;
 
 static void clear_bar(const run_state *r)
@@ -532,6 +533,9 @@ static void progress(run_state *r, const gc_batch_summary *s, int final)
     char eta[32];
     fmt_eta(rate > 0 ? (s->total - at) / rate : -1, eta, sizeof eta);
     if (r->tty) {
+        double t = now_s();
+        if (!final && at > 0 && t - r->last_draw < 0.1) return; /* at most 10 redraws a second */
+        r->last_draw = t;
         char bar[31];
         int fill = s->total ? (int)((long)30 * at / s->total) : 30;
         for (int i = 0; i < 30; ++i) bar[i] = i < fill ? '#' : '.';
