@@ -6,11 +6,13 @@
  * reported, shards merge into the single run's index, and merge refuses a
  * missing or duplicated image. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -742,6 +744,32 @@ START_TEST(classifier_list_top2)
 }
 END_TEST
 
+START_TEST(one_run_per_index_and_bad_outdir)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char o[4096], lock[4096];
+    path_in(&s, "out", o);
+    pf(lock, sizeof lock, "%s/.tmp/index.jsonl.lock", o);
+    touch(o, ".tmp/index.jsonl.lock", "");
+    int fd = open(lock, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: another run is writing") && strstr(err, "index.jsonl"), "%s", gcf_tail(err, 300));
+    close(fd);
+    /* the lock released: the run goes through */
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL) == 0, "%s", gcf_tail(err, 300));
+    /* an -outdir that cannot be created */
+    char bad[4096];
+    pf(bad, sizeof bad, "%s/list.txt/sub", s.sc);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", bad, NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: cannot create") && strstr(err, "list.txt"), "%s", gcf_tail(err, 300));
+    scenes_free(&s);
+}
+END_TEST
+
 Suite *suite_batch(void)
 {
     Suite *s = suite_create("batch");
@@ -758,6 +786,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, classifier_list_top2);
+    tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     suite_add_tcase(s, tc);
     return s;
 }
