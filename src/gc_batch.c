@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -542,7 +545,7 @@ static void progress(run_state *r, const gc_batch_summary *s, int final)
         bar[30] = '\0';
         fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %s  errors %d\033[K%s", bar, at, s->total, rate, eta,
                 s->errors, final ? "\n" : "");
-    } else if (final || r->processed - r->last_line >= r->o->every) {
+    } else if ((final && r->processed != r->last_line) || r->processed - r->last_line >= r->o->every) {
         fprintf(stderr, "gradcam: %d/%d images, %.1f images/s, ETA %s, %d errors\n", at, s->total, rate, eta,
                 s->errors);
         r->last_line = r->processed;
@@ -693,7 +696,6 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     }
     index_lines(m, r, pos, &rs);
     int bad = fclose(m) != 0 || !buf;
-    int ntargets = rs.n;
     gc_results_free(&rs);
     if (bad) {
         free(buf);
@@ -704,7 +706,6 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     if (wrote != (ssize_t)len)
         return gc_fail(e, "cannot append to %s: %s", s->index, wrote < 0 ? strerror(errno) : "short write");
     s->done++;
-    s->targets += ntargets ? ntargets : 1;
     return 0;
 }
 
@@ -772,6 +773,110 @@ static int index_sort(const char *index, gc_err *e)
         free(p);
     }
     idx_file_free(&f);
+    return rc;
+}
+
+/* The pending images of this shard that are worker's (every nworkers-th),
+ * in list order. Alone (report_fd < 0) it draws the progress; as a -jobs
+ * worker it writes one byte per image to report_fd ('d' explained, 'e'
+ * failed) for the parent to count. */
+static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
+{
+    const gc_batch_opts *o = r->o;
+    int k = 0;
+    for (int p = o->shard; p < r->list.n; p += o->nshards) {
+        if (r->done[p] || k++ % nworkers != worker) continue;
+        /* Read this worker's next image ahead while this one is explained. */
+        for (int next = p + o->nshards, kk = k; next < r->list.n; next += o->nshards) {
+            if (r->done[next] || kk++ % nworkers != worker) continue;
+            int fd = open(r->list.path[next], O_RDONLY);
+            if (fd >= 0) {
+                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+                close(fd);
+            }
+            break;
+        }
+        int errors = s->errors;
+        if (r->dup_of[p] >= 0) {
+            char msg[GC_ERRLEN];
+            snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
+                     r->list.path[r->dup_of[p]]);
+            record_error(r, s, p, msg);
+        } else if (explain_one(r, s, net, p, e)) {
+            return -1;
+        }
+        r->processed++;
+        if (report_fd >= 0) {
+            char c = s->errors > errors ? 'e' : 'd';
+            if (write(report_fd, &c, 1) != 1) return gc_fail(e, "-jobs: lost the parent process");
+        } else {
+            progress(r, s, 0);
+        }
+    }
+    return 0;
+}
+
+/* -jobs N: N worker processes forked after the network is loaded (they share
+ * its pages until written), each explaining every N-th pending image and
+ * appending to the same index (one O_APPEND write per image, whole on a local
+ * filesystem). The parent counts their reports and draws the progress. A
+ * worker dies with the parent (PR_SET_PDEATHSIG), so a killed run leaves no
+ * worker behind and resumes like a single process. */
+static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *e)
+{
+    int jobs = r->o->jobs, fds[2];
+    pid_t *kids = calloc((size_t)jobs, sizeof *kids);
+    if (!kids) return gc_fail(e, "out of memory");
+    if (pipe(fds) != 0) {
+        free(kids);
+        return gc_fail(e, "-jobs: cannot create a pipe: %s", strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    if (r->errors) fflush(r->errors);
+    pid_t parent = getpid();
+    int started = 0, rc = 0;
+    for (int j = 0; j < jobs; ++j) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            rc = gc_fail(e, "-jobs: cannot start worker %d: %s", j, strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            close(fds[0]);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(1);
+            gc_err we = {{0}};
+            gc_batch_summary ws = *s;
+            if (work(r, &ws, net, j, jobs, fds[1], &we)) {
+                fprintf(stderr, "gradcam: worker %d: %s\n", j, we.msg);
+                _exit(1);
+            }
+            if (r->errors) fflush(r->errors);
+            _exit(0);
+        }
+        kids[started++] = pid;
+    }
+    close(fds[1]);
+    char buf[256];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))
+        for (ssize_t i = 0; i < got; ++i) {
+            if (buf[i] == 'e') s->errors++;
+            else s->done++;
+            r->processed++;
+            progress(r, s, 0);
+        }
+    close(fds[0]);
+    for (int j = 0; j < started; ++j) {
+        int status = 0;
+        while (waitpid(kids[j], &status, 0) < 0 && errno == EINTR) {
+        }
+        if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            rc = gc_fail(e, "-jobs: worker %d stopped%s (see above); rerun with -resume", j,
+                         WIFSIGNALED(status) ? " by a signal" : "");
+    }
+    free(kids);
     return rc;
 }
 
@@ -861,6 +966,10 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     }
     /* The errors of this run only: a resumed run retries earlier failures. */
     r.errors = fopen(s->errors_file, "w");
+    if (r.errors) { /* append mode: -jobs workers share it */
+        fclose(r.errors);
+        r.errors = fopen(s->errors_file, "a");
+    }
     if (!r.errors) {
         gc_fail(e, "cannot write %s: %s", s->errors_file, strerror(errno));
         goto done;
@@ -871,32 +980,11 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     for (int p = 0; p < r.list.n; ++p) s->total += p % o->nshards == o->shard;
     r.t0 = now_s();
     progress(&r, s, 0);
-    int next = -1;
-    for (int p = o->shard; p < r.list.n; p += o->nshards) {
-        if (r.done[p]) {
-            s->skipped++;
-            continue;
-        }
-        /* Read the next image ahead while this one is explained. */
-        for (next = p + o->nshards; next < r.list.n && r.done[next]; next += o->nshards) {
-        }
-        if (next < r.list.n) {
-            int fd = open(r.list.path[next], O_RDONLY);
-            if (fd >= 0) {
-                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-                close(fd);
-            }
-        }
-        if (r.dup_of[p] >= 0) {
-            char msg[GC_ERRLEN];
-            snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r.list.rel[p], r.dup_of[p] + 1,
-                     r.list.path[r.dup_of[p]]);
-            record_error(&r, s, p, msg);
-        } else if (explain_one(&r, s, net, p, e)) {
-            goto done;
-        }
-        r.processed++;
-        progress(&r, s, 0);
+    for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
+    if (o->jobs <= 1) {
+        if (work(&r, s, net, 0, 1, -1, e)) goto done;
+    } else if (run_workers(&r, s, net, e)) {
+        goto done;
     }
     s->seconds = now_s() - r.t0;
     progress(&r, s, 1);

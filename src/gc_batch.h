@@ -53,6 +53,7 @@ typedef struct gc_batch_opts {
     int resume, quiet;
     int shard, nshards;   /* every nshards-th image starting at shard; 0 and 1 for all */
     int every;            /* progress line every N images when stderr is not a terminal */
+    int jobs;             /* worker processes (fork after the network is loaded); 0 or 1: this one */
     int detector;         /* which of det / cls applies */
     gc_det_opts det;      /* the main command's options; image, out and json are set per image */
     gc_cls_opts cls;
@@ -64,7 +65,6 @@ typedef struct gc_batch_summary {
     int done;     /* explained by this run */
     int skipped;  /* already complete in the index (-resume) */
     int errors;   /* failed: logged, in the errors file, not in the index */
-    long targets; /* index lines written by this run */
     double seconds;
     char index[4096], errors_file[4096];
 } gc_batch_summary;

@@ -72,6 +72,7 @@ static const char usage_text[] =
     "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created if missing)\n"
     "  -resume          go on with an interrupted run: skip the images index.jsonl holds\n"
     "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl); join with gradcam merge\n"
+    "  -jobs N          N worker processes sharing the loaded network (local filesystem; default 1)\n"
     "  -progress N      without a terminal, a progress line every N images (default 100)\n"
     "  -quiet           no progress on stderr\n";
 
@@ -107,7 +108,7 @@ typedef struct cli_args {
     gc_target target;
     int det_only; /* a detector-only option was given */
     const char *list, *outdir; /* -list mode (gc_batch) */
-    int resume, quiet, shard, nshards, every, out_set;
+    int resume, quiet, shard, nshards, every, out_set, jobs;
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -228,6 +229,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-shard")) {
             NEED_VALUE();
             if (gc_batch_shard_parse(argv[++i], &a->shard, &a->nshards, e)) return -1;
+        } else if (!strcmp(s, "-jobs")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 256, &a->jobs, e)) return -1;
         } else if (!strcmp(s, "-progress")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
@@ -247,8 +251,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
         npos = 3;
         pos[2] = NULL;
-    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1) {
-        return gc_fail(e, "-outdir, -resume, -shard and -quiet go with -list FILE|DIR");
+    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs) {
+        return gc_fail(e, "-outdir, -resume, -shard, -jobs and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
     a->cfg = pos[0];
@@ -598,6 +602,7 @@ static int list_main(const cli_args *a, gc_err *e)
     o.shard = a->shard;
     o.nshards = a->nshards;
     o.every = a->every;
+    o.jobs = a->jobs;
     o.detector = gc_is_detector(net);
     gc_explain_opts ex = {.method = a->method_set ? a->method : gc_default_method(o.detector),
                           .counterfactual = a->counterfactual, .alpha = a->alpha, .nlayers = a->nlayers};

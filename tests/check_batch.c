@@ -285,6 +285,9 @@ START_TEST(usage_errors)
     ck_assert_msg(strstr(err, "give one or the other") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-resume", NULL), 2);
     ck_assert_msg(strstr(err, "go with -list") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-jobs", "2", NULL), 2);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-jobs", "0", NULL), 2);
+    ck_assert_msg(strstr(err, "-jobs 0") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-json", "r.json", NULL), 2);
     ck_assert_msg(strstr(err, "-out and -json are per image") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-shard", "3/3", NULL), 2);
@@ -527,7 +530,7 @@ END_TEST
 
 /* Starts ./darknet gradcam -list ... -outdir o [-resume], stdout and stderr
  * to /dev/null; returns its pid. */
-static pid_t spawn_list(const char *list, const char *o, int resume)
+static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs)
 {
     fflush(stdout);
     pid_t pid = fork();
@@ -536,7 +539,7 @@ static pid_t spawn_list(const char *list, const char *o, int resume)
         FILE *n = freopen("/dev/null", "w", stdout);
         n = n ? freopen("/dev/null", "w", stderr) : n;
         char *argv[] = {"./darknet", "gradcam", DET_CFG, DET_WEIGHTS, "-list", (char *)list, "-outdir", (char *)o,
-                        resume ? "-resume" : "-quiet", "-quiet", NULL};
+                        resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs, NULL};
         execv(argv[0], argv);
         _exit(127);
     }
@@ -560,7 +563,7 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
     path_in(&s, "out", o);
     double t0 = wall();
     int status;
-    pid_t pid = spawn_list(s.list, ref, 0);
+    pid_t pid = spawn_list(s.list, ref, 0, "1");
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     double full = wall() - t0;
@@ -570,10 +573,12 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
     int killed = 0;
     for (int round = 0; round < 3; ++round) {
         double at = full * (rand() / (RAND_MAX + 1.0));
-        pid = spawn_list(s.list, o, round > 0);
+        /* rounds 1 and 3 with two worker processes: they die with the killed parent */
+        pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2");
         usleep((useconds_t)(at * 1e6));
         kill(pid, SIGKILL);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        usleep(200000); /* the workers' SIGKILL from PR_SET_PDEATHSIG */
         killed += WIFSIGNALED(status);
         char idx[4096];
         pf(idx, sizeof idx, "%s/index.jsonl", o);
@@ -581,7 +586,7 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
                full, WIFSIGNALED(status) ? "killed" : "had finished", count_lines(idx));
     }
     ck_assert_msg(killed >= 1, "no run was interrupted (seed %u)", seed);
-    pid = spawn_list(s.list, o, 1);
+    pid = spawn_list(s.list, o, 1, "2");
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_same_tree(ref, o);
@@ -644,6 +649,16 @@ START_TEST(shards_merge_into_the_single_run)
         pf(want, sizeof want, "4 images (shard %s of 12)", spec[i]);
         ck_assert_msg(strstr(err, want), "%s", gcf_tail(err, 400));
     }
+    /* -jobs 3: three worker processes, one index, the single run's bytes */
+    char jobs[4096], ja[4096], jb[4096];
+    path_in(&s, "jobs", jobs);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", jobs, "-jobs", "3", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "12 explained, 0 skipped"), "%s", gcf_tail(err, 400));
+    pf(ja, sizeof ja, "%s/index.jsonl", single);
+    pf(jb, sizeof jb, "%s/index.jsonl", jobs);
+    ck_assert_msg(same_file(ja, jb), "-jobs 3 index differs from the single run's");
+    assert_same_tree(single, jobs);
     /* shard 1/3 holds list positions 1, 4, 7, 10 and nothing else */
     char p[4096];
     pf(p, sizeof p, "%s/index.shard-1-of-3.jsonl", shared);
