@@ -8,6 +8,7 @@
 #
 #   scripts/bench-list.sh [COUNT]      (from the repository root, after `make`)
 #   BENCH_YOLO=0 scripts/bench-list.sh  (the demo detector only)
+#   JOBS=2 scripts/bench-list.sh        (-list with -jobs 2; the loop stays one process at a time)
 set -eu
 count=${1:-500}
 [ -x ./darknet ] || { echo "bench-list: ./darknet missing: run make first" >&2; exit 1; }
@@ -31,7 +32,8 @@ bench() {
     cpu
     c0=$CPU
     t0=$(now)
-    ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet "$@" >/dev/null 2>&1 ||
+    ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet -jobs "${JOBS:-1}" "$@" \
+        >/dev/null 2>&1 ||
         { echo "bench-list: the -list run failed" >&2; exit 1; }
     t1=$(now)
     cpu
@@ -51,7 +53,7 @@ bench() {
         printf "%-28s %6d %9.1f %9.1f %7.2fx %9.1f %9.1f %7.2fx\n", name, n, l, p, l / p, cl, cp, cp / cl }'
 }
 
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}"
 printf "%-28s %6s %9s %9s %8s %9s %9s %8s\n" "model / images" "images" "list/s" "loop/s" "ratio" \
     "list ms" "loop ms" "ratio"
 echo "(images/s of wall time; CPU ms per image, user + system)"
