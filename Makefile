@@ -56,7 +56,7 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
-.PHONY: all deps darknet-src test demo train-demo asan fuzz fuzz-build clean distclean bench
+.PHONY: all deps darknet-src test demo train-demo asan fuzz fuzz-build clean distclean bench test-cluster bench-list
 all: $(BIN)
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
@@ -141,6 +141,16 @@ test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD)
 MODELS ?= ../shared/models
 bench: $(BENCH) $(BENCH_STOCK) $(BIN)
 	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS)
+
+# -list sharded under GNU parallel and a local single-node Slurm cluster (root;
+# each skips with a message when its packages are missing), see README.
+test-cluster: $(BIN)
+	sh tests/parallel.sh
+	sh tests/slurm.sh
+
+# images/s of -list against a loop of the main command (README, Many images)
+bench-list: $(BIN)
+	sh scripts/bench-list.sh
 
 # Darknet's parser leaks by design (free_network frees little): tests/lsan.supp
 # names those allocation sites, so LeakSanitizer reports only ours.

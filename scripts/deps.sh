@@ -3,7 +3,7 @@
 # nothing when they are all present. Enables deb-src entries (derived from the
 # machine's own deb entries) when Debian's darknet source is not reachable.
 set -eu
-PKGS="gcc make patch pkg-config dpkg-dev libstb-dev check libopenblas-dev zlib1g-dev dataset-fashion-mnist"
+PKGS="gcc make patch pkg-config dpkg-dev libstb-dev check libopenblas-dev zlib1g-dev dataset-fashion-mnist parallel"
 
 missing=""
 for p in $PKGS; do

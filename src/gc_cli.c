@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gc_backward.h"
+#include "gc_batch.h"
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_classify_run.h"
@@ -28,6 +29,8 @@ static const char usage_text[] =
     "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
     "                        (labelled Fashion-MNIST scenes, see README)\n"
     "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
+    "       darknet gradcam <cfg> <weights> -list FILE|DIR -outdir DIR [options]   (many images, see below)\n"
+    "       darknet gradcam merge DIR... [-o FILE]   (join the indexes of -shard runs)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -75,7 +78,17 @@ static const char usage_text[] =
     "                   each map over the image and inside the box, peaks within one map cell\n"
     "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
     "  -cascade N       cascade points below the lowest explained layer (default 4)\n"
-    "  -json FILE       the metrics and every map's record, written atomically\n";
+    "  -json FILE       the metrics and every map's record, written atomically\n"
+    "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
+    "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"
+    "moved into place complete, then its lines appended to DIR/index.jsonl (JSON Lines, one per target):\n"
+    "  -list FILE|DIR   a Darknet image list (one path a line) or a folder (its images, any depth, sorted)\n"
+    "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created if missing)\n"
+    "  -resume          go on with an interrupted run: skip the images index.jsonl holds\n"
+    "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl); join with gradcam merge\n"
+    "  -jobs N          N worker processes sharing the loaded network (local filesystem; default 1)\n"
+    "  -progress N      without a terminal, a progress line every N images (default 100)\n"
+    "  -quiet           no progress on stderr\n";
 
 /* The usage text, then the methods from gc_cam's table. */
 static void print_usage(FILE *f)
@@ -110,6 +123,8 @@ typedef struct cli_args {
     int det_only; /* a detector-only option was given */
     int scorecam_channels, sheet;
     gc_smooth smooth;
+    const char *list, *outdir; /* -list mode (gc_batch) */
+    int resume, quiet, shard, nshards, every, out_set, jobs;
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -169,6 +184,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->nms = 0.45f;
     a->target = GC_TARGET_LOGIT;
     a->maxboxes = GC_MAXBOXES_DEFAULT;
+    a->nshards = 1;
+    a->every = 100;
     const char *pos[3];
     int npos = 0;
     for (int i = 2; i < argc; ++i) {
@@ -224,6 +241,23 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-out")) {
             NEED_VALUE();
             a->out = argv[++i];
+            a->out_set = 1;
+        } else if (!strcmp(s, "-list") || !strcmp(s, "-outdir")) {
+            NEED_VALUE();
+            *(s[1] == 'l' ? &a->list : &a->outdir) = argv[++i];
+        } else if (!strcmp(s, "-resume")) {
+            a->resume = 1;
+        } else if (!strcmp(s, "-quiet")) {
+            a->quiet = 1;
+        } else if (!strcmp(s, "-shard")) {
+            NEED_VALUE();
+            if (gc_batch_shard_parse(argv[++i], &a->shard, &a->nshards, e)) return -1;
+        } else if (!strcmp(s, "-jobs")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, 256, &a->jobs, e)) return -1;
+        } else if (!strcmp(s, "-progress")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
         } else if (!strcmp(s, "-alpha")) {
             NEED_VALUE();
             if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
@@ -239,6 +273,17 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
         }
 #undef NEED_VALUE
+    }
+    if (a->list) {
+        if (npos == 3) return gc_fail(e, "-list %s and an image %s: give one or the other", a->list, pos[2]);
+        if (npos < 2) return gc_fail(e, "missing %s", npos == 0 ? "cfg and weights" : "weights");
+        if (!a->outdir) return gc_fail(e, "-list needs -outdir DIR");
+        if (a->out_set || a->json)
+            return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
+        npos = 3;
+        pos[2] = NULL;
+    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs) {
+        return gc_fail(e, "-outdir, -resume, -shard, -jobs and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
     a->cfg = pos[0];
@@ -314,6 +359,22 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }
 
+/* The explanation options the main command's flags give, for either mode:
+ * one place for the classifier, the detector and -list runs. */
+static gc_explain_opts explain_opts_of(const cli_args *a, int detector)
+{
+    gc_explain_opts ex = {.method = a->method_set ? a->method : gc_default_method(detector),
+                          .counterfactual = a->counterfactual,
+                          .alpha = a->alpha,
+                          .target = a->target,
+                          .nlayers = a->nlayers,
+                          .smooth = a->smooth,
+                          .scorecam_channels = a->scorecam_channels,
+                          .sheet = a->sheet};
+    memcpy(ex.layers, a->layers, sizeof ex.layers);
+    return ex;
+}
+
 static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 {
     gc_classifier cl;
@@ -326,12 +387,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.out = a->out;
     o.cls = -1;
     o.top = a->top;
-    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(0),
-                             .counterfactual = a->counterfactual,
-                             .alpha = a->alpha};
-    o.ex.nlayers = a->nlayers;
-    memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
-    o.ex.smooth = a->smooth, o.ex.scorecam_channels = a->scorecam_channels, o.ex.sheet = a->sheet;
+    o.ex = explain_opts_of(a, 0);
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     if (o.names && o.nnames != cl.classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, cl.classes);
@@ -354,14 +410,8 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.thresh = a->thresh;
     o.hier = a->hier;
     o.nms = a->nms;
-    o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(1),
-                             .counterfactual = a->counterfactual,
-                             .alpha = a->alpha};
-    o.ex.target = a->target;
-    o.ex.nlayers = a->nlayers;
-    memcpy(o.ex.layers, a->layers, sizeof o.ex.layers);
+    o.ex = explain_opts_of(a, 1);
     o.maxboxes = a->maxboxes;
-    o.ex.smooth = a->smooth, o.ex.scorecam_channels = a->scorecam_channels, o.ex.sheet = a->sheet;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
@@ -637,6 +687,107 @@ done:
     return rc;
 }
 
+/* -list: many images through one network (gc_batch). Returns 0, or 1 with
+ * e set: the run could not go on, or some images failed (listed in the
+ * errors file). */
+static int list_main(const cli_args *a, gc_err *e)
+{
+    struct stat st;
+    if (stat(a->list, &st) != 0) {
+        gc_fail(e, "-list %s: %s", a->list, strerror(errno));
+        return 1;
+    }
+    network *net = gc_model_load(a->cfg, a->weights, e);
+    if (!net) return 1;
+    gc_batch_opts o;
+    memset(&o, 0, sizeof o);
+    o.list = a->list;
+    o.outdir = a->outdir;
+    o.resume = a->resume;
+    o.quiet = a->quiet;
+    o.shard = a->shard;
+    o.nshards = a->nshards;
+    o.every = a->every;
+    o.jobs = a->jobs;
+    o.detector = gc_is_detector(net);
+    gc_explain_opts ex = explain_opts_of(a, o.detector);
+    char **names = NULL;
+    int nnames = 0, rc = 1;
+    gc_batch_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (load_names(a->names, a->data, &names, &nnames, e)) goto done;
+    if (o.detector) {
+        if (a->class_arg || a->top_set) {
+            gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+            goto done;
+        }
+        o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
+                              .ex = ex, .names = names, .nnames = nnames};
+    } else {
+        gc_classifier cl;
+        if (gc_classifier_find(net, &cl, e)) goto done;
+        if (a->det_only) {
+            gc_fail(e, "-thresh, -hier, -nms and -target are for detector cfgs; %s is a classifier", a->cfg);
+            goto done;
+        }
+        o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
+        if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
+    }
+    if (gc_batch_run(net, &o, &sum, e)) goto done;
+    fprintf(stderr, "gradcam: %d images", sum.total);
+    if (o.nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o.shard, o.nshards, sum.listed);
+    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s\n", sum.done,
+            sum.skipped, sum.errors, sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
+    printf("index %s\n", sum.index);
+    if (sum.errors) {
+        gc_fail(e, "%d of %d images failed: see %s", sum.errors, sum.total, sum.errors_file);
+        goto done;
+    }
+    rc = 0;
+done:
+    gc_names_free(names, nnames);
+    free_network(net);
+    return rc;
+}
+
+/* gradcam merge DIR... [-o FILE]: returns 0, 1 (the indexes do not add up)
+ * or 2 (usage). */
+static int merge_main(int argc, char **argv, gc_err *e)
+{
+    const char *out = NULL;
+    const char **dirs = malloc((size_t)argc * sizeof *dirs);
+    int ndirs = 0;
+    if (!dirs) return gc_fail(e, "out of memory"), 1;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-o")) {
+            if (i + 1 >= argc) {
+                free(dirs);
+                return gc_fail(e, "-o needs a file"), 2;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(dirs);
+            return gc_fail(e, "unknown option %s for gradcam merge", argv[i]), 2;
+        } else {
+            dirs[ndirs++] = argv[i];
+        }
+    }
+    if (ndirs == 0) {
+        free(dirs);
+        return gc_fail(e, "gradcam merge needs DIR... (the -outdir of the -shard runs)"), 2;
+    }
+    char def[4096];
+    if (!out) {
+        snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]);
+        out = def;
+    }
+    long n = gc_batch_merge(dirs, ndirs, out, e);
+    free(dirs);
+    if (n < 0) return 1;
+    printf("merged %ld images into %s\n", n, out);
+    return 0;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
@@ -662,6 +813,11 @@ int gc_cli_main(int argc, char **argv)
         }
         return rc;
     }
+    if (argc >= 3 && !strcmp(argv[2], "merge")) {
+        int rc = merge_main(argc, argv, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
+    }
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);
@@ -672,6 +828,11 @@ int gc_cli_main(int argc, char **argv)
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) {
         fprintf(stderr, "gradcam: %s\n", e.msg);
         return 2;
+    }
+    if (a.list) {
+        int rc = list_main(&a, &e);
+        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
+        return rc;
     }
     network *net = gc_model_load(a.cfg, a.weights, &e);
     if (!net) {

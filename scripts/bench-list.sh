@@ -1,0 +1,80 @@
+#!/bin/sh
+# Throughput of `gradcam -list` (one network load, one process) against
+# looping the main command over the same images (a process and a network
+# load per image), in images/s, both writing the same files:
+#   - the demo detector (cfg/fmnist-det) on COUNT held-out demo scenes (default 500);
+#   - Yolo-Fastest on Darknet's sample photos (each listed 8 times under its own
+#     folder), when ../shared/models/yolo-fastest is there.
+#
+#   scripts/bench-list.sh [COUNT]      (from the repository root, after `make`)
+#   BENCH_YOLO=0 scripts/bench-list.sh  (the demo detector only)
+#   JOBS=2 scripts/bench-list.sh        (-list with -jobs 2; the loop stays one process at a time)
+set -eu
+count=${1:-500}
+[ -x ./darknet ] || { echo "bench-list: ./darknet missing: run make first" >&2; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/gradcam-bench-XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+
+now() { date +%s.%N; }
+# CPU seconds (user + system) of every child this shell has waited for: with
+# other work on the machine, wall time varies, CPU time much less. `times`
+# runs in this shell (not a subshell, whose child times start at zero).
+# Sets CPU; call it as a plain command, never inside $(...).
+cpu() {
+    times >"$T/times"
+    CPU=$(sed -n 2p "$T/times" | tr 'ms' '  ' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }')
+}
+# bench NAME CFG WEIGHTS LIST [options]: prints one row
+bench() {
+    name=$1 cfg=$2 weights=$3 list=$4
+    shift 4
+    n=$(grep -c . "$list")
+    cpu
+    c0=$CPU
+    t0=$(now)
+    ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet -jobs "${JOBS:-1}" "$@" \
+        >/dev/null 2>&1 ||
+        { echo "bench-list: the -list run failed" >&2; exit 1; }
+    t1=$(now)
+    cpu
+    c1=$CPU
+    mkdir -p "$T/loop-$name"
+    i=0
+    while read -r img; do
+        ./darknet gradcam "$cfg" "$weights" "$img" -out "$T/loop-$name/$i" "$@" >/dev/null 2>&1 ||
+            { echo "bench-list: the main command failed on $img" >&2; exit 1; }
+        i=$((i + 1))
+    done <"$list"
+    t2=$(now)
+    cpu
+    c2=$CPU
+    awk -v name="$name" -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v x="$c0" -v y="$c1" -v z="$c2" 'BEGIN {
+        l = n / (b - a); p = n / (c - b); cl = 1000 * (y - x) / n; cp = 1000 * (z - y) / n;
+        printf "%-28s %6d %9.1f %9.1f %7.2fx %9.1f %9.1f %7.2fx\n", name, n, l, p, l / p, cl, cp, cp / cl }'
+}
+
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}"
+printf "%-28s %6s %9s %9s %8s %9s %9s %8s\n" "model / images" "images" "list/s" "loop/s" "ratio" \
+    "list ms" "loop ms" "ratio"
+echo "(images/s of wall time; CPU ms per image, user + system)"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    ./darknet gradcam scenes det test "$count" "$T/scenes" >/dev/null
+    bench "fmnist-det, demo scenes" cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/scenes/list.txt"
+else
+    echo "fmnist-det: skipped (dataset-fashion-mnist missing)"
+fi
+yf=../shared/models/yolo-fastest
+if [ "${BENCH_YOLO:-1}" = 1 ] && [ -r "$yf/yolo-fastest-1.1.weights" ] && ls build/darknet/data/*.jpg >/dev/null 2>&1; then
+    : >"$T/photos.txt"
+    for r in 0 1 2 3 4 5 6 7; do
+        mkdir -p "$T/photos/$r"
+        for f in build/darknet/data/*.jpg; do
+            ln -s "$(realpath "$f")" "$T/photos/$r/$(basename "$f")"
+            echo "$T/photos/$r/$(basename "$f")" >>"$T/photos.txt"
+        done
+    done
+    bench "yolo-fastest, sample photos" "$yf/yolo-fastest-1.1.cfg" "$yf/yolo-fastest-1.1.weights" "$T/photos.txt" \
+        -thresh 0.25
+else
+    echo "yolo-fastest: skipped (BENCH_YOLO=0, no ../shared/models/yolo-fastest or no Darknet sample photos)"
+fi

@@ -1,0 +1,1238 @@
+#include "gc_batch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gc_cam.h"
+#include "gc_detect.h"
+#include "gc_image.h"
+#include "gc_json.h"
+
+/* ---- small helpers ---- */
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* rm -rf path (our own output folders: plain files and folders). */
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+                char sub[PATH_MAX];
+                if (snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) < (int)sizeof sub) remove_tree(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* mkdir -p of path (all of it). */
+static int make_dirs(const char *path, gc_err *e)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return gc_fail(e, "%s: path too long", path);
+    for (char *p = buf + 1;; ++p) {
+        char c = *p;
+        if (c != '/' && c != '\0') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return gc_fail(e, "cannot create %s: %s", buf, strerror(errno));
+        *p = c;
+        if (!c) break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return gc_fail(e, "%s is not a folder", path);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A growable array of strings. */
+typedef struct strvec {
+    char **s;
+    int n, cap;
+} strvec;
+
+static int strvec_push(strvec *v, char *s)
+{
+    if (!s) return -1;
+    if (v->n == v->cap) {
+        int cap = v->cap ? 2 * v->cap : 64;
+        char **p = realloc(v->s, (size_t)cap * sizeof *p);
+        if (!p) {
+            free(s);
+            return -1;
+        }
+        v->s = p;
+        v->cap = cap;
+    }
+    v->s[v->n++] = s;
+    return 0;
+}
+
+static void strvec_free(strvec *v)
+{
+    for (int i = 0; i < v->n; ++i) free(v->s[i]);
+    free(v->s);
+    memset(v, 0, sizeof *v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- the list ---- */
+
+/* Extensions stb_image decodes (Darknet's loader is stb). */
+static int is_image_name(const char *name)
+{
+    static const char *ext[] = {"jpg", "jpeg", "png", "bmp", "gif", "tga", "ppm", "pgm", "pnm", "psd", "hdr", "pic"};
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; ++i)
+        if (!strcasecmp(dot + 1, ext[i])) return 1;
+    return 0;
+}
+
+/* Every image below dir/rel (rel "" at the top), as paths relative to dir. */
+static int walk_dir(const char *dir, const char *rel, const struct stat *skip, strvec *out, gc_err *e)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
+        return gc_fail(e, "%s/%s: path too long", dir, rel);
+    DIR *d = opendir(path);
+    if (!d) return gc_fail(e, "cannot read folder %s: %s", path, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue; /* ., .., hidden files, our .tmp */
+        char sub[PATH_MAX], full[PATH_MAX];
+        if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) >= (int)sizeof sub ||
+            snprintf(full, sizeof full, "%s/%s", dir, sub) >= (int)sizeof full) {
+            rc = gc_fail(e, "%s/%s: path too long", path, de->d_name);
+            break;
+        }
+        struct stat st;
+        if (stat(full, &st) != 0) continue; /* a dangling link */
+        if (S_ISDIR(st.st_mode)) {
+            struct stat lst;
+            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) continue; /* no loops through links */
+            if (skip && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino) continue; /* -outdir */
+            rc = walk_dir(dir, sub, skip, out, e);
+        } else if (S_ISREG(st.st_mode) && is_image_name(de->d_name)) {
+            if (strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The output folder for a path relative to the root: "." and empty parts
+ * dropped, ".." written "__", a leading '.' written "_." (our .tmp and the
+ * hidden namespace stay ours). */
+static char *sanitize_rel(const char *rel)
+{
+    size_t n = strlen(rel);
+    char *out = malloc(2 * n + 2), *o = out;
+    if (!out) return NULL;
+    const char *p = rel;
+    while (*p) {
+        const char *q = strchr(p, '/');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+        } else {
+            if (o != out) *o++ = '/';
+            if (len == 2 && p[0] == '.' && p[1] == '.') {
+                memcpy(o, "__", 2);
+                o += 2;
+            } else {
+                if (p[0] == '.') *o++ = '_';
+                memcpy(o, p, len);
+                o += len;
+            }
+        }
+        p += len;
+        if (*p == '/') ++p;
+    }
+    if (o == out) *o++ = '_';
+    *o = '\0';
+    return out;
+}
+
+void gc_batch_list_free(gc_batch_list *l)
+{
+    for (int i = 0; i < l->n; ++i) {
+        free(l->path ? l->path[i] : NULL);
+        free(l->rel ? l->rel[i] : NULL);
+    }
+    free(l->path);
+    free(l->rel);
+    free(l->root);
+    memset(l, 0, sizeof *l);
+}
+
+int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e)
+{
+    memset(l, 0, sizeof *l);
+    struct stat st;
+    if (stat(src, &st) != 0) return gc_fail(e, "-list %s: %s", src, strerror(errno));
+    strvec v = {0};
+    int isdir = S_ISDIR(st.st_mode);
+    if (isdir) {
+        struct stat skip;
+        int have_skip = skip_dir && stat(skip_dir, &skip) == 0;
+        char root[PATH_MAX];
+        size_t len = strlen(src);
+        while (len > 1 && src[len - 1] == '/') --len;
+        if (len >= sizeof root) return gc_fail(e, "-list %s: path too long", src);
+        memcpy(root, src, len);
+        root[len] = '\0';
+        if (walk_dir(root, "", have_skip ? &skip : NULL, &v, e)) {
+            strvec_free(&v);
+            return -1;
+        }
+        if (v.n) qsort(v.s, (size_t)v.n, sizeof *v.s, cmp_str);
+        l->root = dup_str(root);
+    } else {
+        FILE *f = fopen(src, "r");
+        if (!f) return gc_fail(e, "-list %s: %s", src, strerror(errno));
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        while ((got = getline(&line, &cap, f)) >= 0) {
+            while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r' || line[got - 1] == ' ' ||
+                               line[got - 1] == '\t'))
+                line[--got] = '\0';
+            char *p = line;
+            while (*p == ' ' || *p == '\t') ++p;
+            if (!*p) continue;
+            if (strvec_push(&v, dup_str(p))) {
+                free(line);
+                fclose(f);
+                strvec_free(&v);
+                return gc_fail(e, "out of memory reading %s", src);
+            }
+        }
+        int bad = ferror(f);
+        free(line);
+        fclose(f);
+        if (bad) {
+            strvec_free(&v);
+            return gc_fail(e, "-list %s: read error", src);
+        }
+        /* the root: the longest common folder of every listed path */
+        size_t common = v.n ? strlen(v.s[0]) : 0;
+        for (int i = 1; i < v.n; ++i) {
+            size_t k = 0;
+            while (k < common && v.s[i][k] == v.s[0][k]) ++k;
+            common = k;
+        }
+        while (common > 0 && v.s[0][common - 1] != '/') --common;
+        l->root = malloc(common + 1);
+        if (l->root) {
+            if (common) memcpy(l->root, v.s[0], common);
+            l->root[common] = '\0';
+        }
+    }
+    if (!l->root) {
+        strvec_free(&v);
+        return gc_fail(e, "out of memory reading %s", src);
+    }
+    if (v.n == 0) {
+        strvec_free(&v);
+        gc_batch_list_free(l);
+        return gc_fail(e, "-list %s: no images in it", src);
+    }
+    l->path = calloc((size_t)v.n, sizeof *l->path);
+    l->rel = calloc((size_t)v.n, sizeof *l->rel);
+    if (!l->path || !l->rel) {
+        strvec_free(&v);
+        gc_batch_list_free(l);
+        return gc_fail(e, "out of memory reading %s", src);
+    }
+    l->n = v.n;
+    size_t rootlen = strlen(l->root);
+    for (int i = 0; i < v.n; ++i) {
+        if (isdir) {
+            size_t len = rootlen + strlen(v.s[i]) + 2;
+            l->path[i] = malloc(len);
+            if (l->path[i]) snprintf(l->path[i], len, "%s/%s", l->root, v.s[i]);
+            l->rel[i] = sanitize_rel(v.s[i]);
+        } else {
+            l->path[i] = dup_str(v.s[i]);
+            l->rel[i] = sanitize_rel(v.s[i] + rootlen);
+        }
+        if (!l->path[i] || !l->rel[i]) {
+            strvec_free(&v);
+            gc_batch_list_free(l);
+            return gc_fail(e, "out of memory reading %s", src);
+        }
+    }
+    strvec_free(&v);
+    return 0;
+}
+
+int gc_batch_shard_parse(const char *s, int *i, int *n, gc_err *e)
+{
+    char *end = NULL;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (errno || end == s || *end != '/') return gc_fail(e, "-shard %s: expected i/n, e.g. 0/4", s);
+    const char *p = end + 1;
+    long b = strtol(p, &end, 10);
+    if (errno || end == p || *end || b < 1 || b > 1000000 || a < 0 || a >= b)
+        return gc_fail(e, "-shard %s: expected i/n with 0 <= i < n", s);
+    *i = (int)a;
+    *n = (int)b;
+    return 0;
+}
+
+void gc_batch_index_path(const char *outdir, int shard, int nshards, const char *stem, char *buf, size_t n)
+{
+    if (nshards > 1) snprintf(buf, n, "%s/%s.shard-%d-of-%d.jsonl", outdir, stem, shard, nshards);
+    else snprintf(buf, n, "%s/%s.jsonl", outdir, stem);
+}
+
+/* ---- index lines ---- */
+
+/* Decodes the JSON string at *p (as gc_json_string writes it) into a new
+ * string; *p moves past the closing quote. NULL when malformed. */
+static char *json_string_read(const char **p)
+{
+    const char *s = *p;
+    if (*s != '"') return NULL;
+    ++s;
+    size_t cap = strlen(s) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    for (; *s && *s != '"'; ++s) {
+        if (*s != '\\') {
+            out[n++] = *s;
+            continue;
+        }
+        ++s;
+        if (*s == '"' || *s == '\\' || *s == '/') out[n++] = *s;
+        else if (*s == 'n') out[n++] = '\n';
+        else if (*s == 't') out[n++] = '\t';
+        else if (*s == 'r') out[n++] = '\r';
+        else if (*s == 'u' && s[1] && s[2] && s[3] && s[4]) {
+            char hex[5] = {s[1], s[2], s[3], s[4], 0}, *end;
+            long v = strtol(hex, &end, 16);
+            if (*end || v <= 0 || v >= 0x80) break;
+            out[n++] = (char)v;
+            s += 4;
+        } else {
+            break;
+        }
+    }
+    if (*s != '"') {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *p = s + 1;
+    return out;
+}
+
+typedef struct idx_line {
+    long n, of, targets;
+    char *image;
+    const char *text; /* the line, in the file's buffer, without its newline */
+    size_t len;
+    int file;         /* merge: which file it came from */
+    long lineno;
+} idx_line;
+
+/* Parses the head of a line our index writer wrote. */
+static int idx_line_parse(idx_line *L)
+{
+    int off = -1;
+    if (sscanf(L->text, "{\"n\": %ld, \"of\": %ld, \"targets\": %ld, \"image\": %n", &L->n, &L->of, &L->targets,
+               &off) != 3 ||
+        off < 0)
+        return -1;
+    const char *p = L->text + off;
+    L->image = json_string_read(&p);
+    if (!L->image || L->n < 0 || L->of < 1 || L->n >= L->of || L->targets < 0) return -1;
+    return 0;
+}
+
+typedef struct idx_file {
+    char *buf;
+    size_t len;
+    idx_line *lines;
+    long nlines;
+    int trimmed; /* a partial last line was dropped */
+} idx_file;
+
+static void idx_file_free(idx_file *f)
+{
+    for (long i = 0; i < f->nlines; ++i) free(f->lines[i].image);
+    free(f->lines);
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+/* Reads an index: every complete line parsed; a last line without its
+ * newline (a run killed while appending) is dropped and noted. */
+static int idx_file_read(const char *path, idx_file *f, int fileno_, gc_err *e)
+{
+    memset(f, 0, sizeof *f);
+    FILE *in = fopen(path, "rb");
+    if (!in) return gc_fail(e, "cannot read %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16;
+    f->buf = malloc(cap);
+    if (!f->buf) {
+        fclose(in);
+        return gc_fail(e, "out of memory reading %s", path);
+    }
+    for (;;) {
+        if (f->len + 1 >= cap) {
+            char *p = realloc(f->buf, cap * 2);
+            if (!p) {
+                fclose(in);
+                return gc_fail(e, "out of memory reading %s", path);
+            }
+            f->buf = p;
+            cap *= 2;
+        }
+        size_t got = fread(f->buf + f->len, 1, cap - 1 - f->len, in);
+        f->len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) return gc_fail(e, "read error on %s", path);
+    size_t keep = f->len;
+    while (keep > 0 && f->buf[keep - 1] != '\n') --keep;
+    f->trimmed = keep != f->len;
+    f->len = keep;
+    f->buf[keep] = '\0';
+    long nl = 0;
+    for (size_t i = 0; i < keep; ++i) nl += f->buf[i] == '\n';
+    f->lines = calloc(nl ? (size_t)nl : 1, sizeof *f->lines);
+    if (!f->lines) return gc_fail(e, "out of memory reading %s", path);
+    char *p = f->buf;
+    for (long i = 0; i < nl; ++i) {
+        char *q = strchr(p, '\n');
+        *q = '\0';
+        idx_line *L = &f->lines[f->nlines++];
+        L->text = p;
+        L->len = (size_t)(q - p);
+        L->file = fileno_;
+        L->lineno = i + 1;
+        if (idx_line_parse(L)) return gc_fail(e, "%s line %ld: not an index line of gradcam -list", path, i + 1);
+        p = q + 1;
+    }
+    return 0;
+}
+
+/* Lines of one image, contiguous. Returns how many lines from `from` belong
+ * to the same image (same file, same n). */
+static long group_len(const idx_line *L, long nlines, long from)
+{
+    long k = from + 1;
+    while (k < nlines && L[k].n == L[from].n && L[k].file == L[from].file) ++k;
+    return k - from;
+}
+
+/* Writes lines[0..n) (each + newline) to path atomically. Each line's text
+ * may be replaced by alt[i] when alt and alt[i] are non-NULL. */
+static int write_lines(const char *path, idx_line *const *lines, long n, char *const *alt, gc_err *e)
+{
+    size_t total = 0;
+    for (long i = 0; i < n; ++i) total += (alt && alt[i] ? strlen(alt[i]) : lines[i]->len) + 1;
+    char *buf = malloc(total ? total : 1), *p = buf;
+    if (!buf) return gc_fail(e, "out of memory writing %s", path);
+    for (long i = 0; i < n; ++i) {
+        size_t len = alt && alt[i] ? strlen(alt[i]) : lines[i]->len;
+        memcpy(p, alt && alt[i] ? alt[i] : lines[i]->text, len);
+        p += len;
+        *p++ = '\n';
+    }
+    int rc = gc_write_file(path, buf, total, e);
+    free(buf);
+    return rc;
+}
+
+static int cmp_line_ptr(const void *a, const void *b)
+{
+    const idx_line *x = *(idx_line *const *)a, *y = *(idx_line *const *)b;
+    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    if (x->file != y->file) return x->file < y->file ? -1 : 1;
+    return x->lineno < y->lineno ? -1 : x->lineno > y->lineno;
+}
+
+/* ---- the run ---- */
+
+typedef struct run_state {
+    const gc_batch_opts *o;
+    gc_batch_list list;
+    char *done;    /* per list position: complete in the index */
+    int *dup_of;   /* per list position: earlier position with the same output folder, or -1 */
+    int index_fd, lock_fd, null_fd, saved_stdout;
+    FILE *errors;
+    int tty;
+    double t0;
+    int processed; /* done + errors, this run */
+    int last_line; /* processed count at the last progress line */
+    double last_draw; /* when the bar was last drawn */
+} run_state;
+
+static void clear_bar(const run_state *r)
+{
+    if (r->tty && !r->o->quiet) fputs("\r\033[K", stderr);
+}
+
+static void fmt_eta(double s, char *buf, size_t n)
+{
+    if (!(s >= 0) || s > 1e7) {
+        snprintf(buf, n, "--:--");
+        return;
+    }
+    long t = (long)(s + .5);
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void progress(run_state *r, const gc_batch_summary *s, int final)
+{
+    if (r->o->quiet) return;
+    int at = s->skipped + s->done + s->errors;
+    double dt = now_s() - r->t0;
+    double rate = dt > 0 ? r->processed / dt : 0;
+    char eta[32];
+    fmt_eta(rate > 0 ? (s->total - at) / rate : -1, eta, sizeof eta);
+    if (r->tty) {
+        double t = now_s();
+        if (!final && at > 0 && t - r->last_draw < 0.1) return; /* at most 10 redraws a second */
+        r->last_draw = t;
+        char bar[31];
+        int fill = s->total ? (int)((long)30 * at / s->total) : 30;
+        for (int i = 0; i < 30; ++i) bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %s  errors %d\033[K%s", bar, at, s->total, rate, eta,
+                s->errors, final ? "\n" : "");
+    } else if ((final && r->processed != r->last_line) || r->processed - r->last_line >= r->o->every) {
+        fprintf(stderr, "gradcam: %d/%d images, %.1f images/s, ETA %s, %d errors\n", at, s->total, rate, eta,
+                s->errors);
+        r->last_line = r->processed;
+    }
+    fflush(stderr);
+}
+
+static void record_error(run_state *r, gc_batch_summary *s, int pos, const char *msg)
+{
+    clear_bar(r);
+    fprintf(stderr, "gradcam: %s: %s\n", r->list.path[pos], msg);
+    if (r->errors) {
+        fprintf(r->errors, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
+        gc_json_string(r->errors, r->list.path[pos]);
+        fputs(", \"error\": ", r->errors);
+        gc_json_string(r->errors, msg);
+        fputs("}\n", r->errors);
+        fflush(r->errors);
+    }
+    s->errors++;
+}
+
+static void quiet_stdout(run_state *r, int on)
+{
+    if (r->null_fd < 0 || r->saved_stdout < 0) return;
+    fflush(stdout);
+    dup2(on ? r->null_fd : r->saved_stdout, 1);
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* The index lines of one image into f. */
+static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *rs)
+{
+    const gc_batch_opts *o = r->o;
+    const gc_explain_opts *ex = o->detector ? &o->det.ex : &o->cls.ex;
+    char *const *names = o->detector ? o->det.names : o->cls.names;
+    int nnames = o->detector ? o->det.nnames : o->cls.nnames;
+    if (rs->n == 0) {
+        fprintf(f, "{\"n\": %d, \"of\": %d, \"targets\": 0, \"image\": ", pos, r->list.n);
+        gc_json_string(f, r->list.path[pos]);
+        fputs("}\n", f);
+        return;
+    }
+    for (int k = 0; k < rs->n; ++k) {
+        const gc_result *t = &rs->r[k];
+        fprintf(f, "{\"n\": %d, \"of\": %d, \"targets\": %d, \"image\": ", pos, r->list.n, rs->n);
+        gc_json_string(f, r->list.path[pos]);
+        fprintf(f, ", \"target\": %d, \"class\": %d, \"name\": ", t->index, t->cls);
+        if (names && t->cls < nnames) gc_json_string(f, names[t->cls]);
+        else fputs("null", f);
+        fprintf(f, ", \"probability\": %.6f, \"box\": ", t->prob);
+        if (o->detector) fprintf(f, "[%d, %d, %d, %d]", t->box[0], t->box[1], t->box[2], t->box[3]);
+        else fputs("null", f);
+        fputs(", \"layers\": [", f);
+        for (int j = 0; j < t->nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", t->layers[j]);
+        fprintf(f, "], \"method\": \"%s\", \"score\": \"%s\", \"counterfactual\": %s, \"peak\": ",
+                gc_method_name(ex->method), o->detector ? gc_target_name(ex->target) : "logit",
+                ex->counterfactual ? "true" : "false");
+        gc_json_number(f, t->peak);
+        fprintf(f, ", \"peak_xy\": [%d, %d], \"energy_in_box\": ", t->peak_x, t->peak_y);
+        if (o->detector) gc_json_number(f, t->energy_in_box);
+        else fputs("null", f);
+        fprintf(f, ", \"all_zero\": %s, \"png\": ", t->all_zero ? "true" : "false");
+        char rel[2 * PATH_MAX];
+        if (snprintf(rel, sizeof rel, "%s/%s", r->list.rel[pos], base_name(t->png)) >= (int)sizeof rel) rel[0] = '\0';
+        gc_json_string(f, rel);
+        fputs(", \"npy\": ", f);
+        if (snprintf(rel, sizeof rel, "%s/%s", r->list.rel[pos], base_name(t->npy)) >= (int)sizeof rel) rel[0] = '\0';
+        gc_json_string(f, rel);
+        fputs("}\n", f);
+    }
+}
+
+/* Explains list position pos. Returns 0 (explained or recorded as an
+ * error) or -1 with e set when the run cannot go on (the index cannot be
+ * written). */
+static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos, gc_err *e)
+{
+    const gc_batch_opts *o = r->o;
+    char tmp[PATH_MAX], prefix[PATH_MAX], final[PATH_MAX];
+    gc_err ie = {{0}};
+    if (snprintf(tmp, sizeof tmp, "%s/.tmp/s%dof%d-%d", o->outdir, o->shard, o->nshards, pos) >= (int)sizeof tmp ||
+        snprintf(prefix, sizeof prefix, "%s/gradcam", tmp) >= (int)sizeof prefix ||
+        snprintf(final, sizeof final, "%s/%s", o->outdir, r->list.rel[pos]) >= (int)sizeof final) {
+        record_error(r, s, pos, "output path too long");
+        return 0;
+    }
+    remove_tree(tmp);
+    if (mkdir(tmp, 0777) != 0) return gc_fail(e, "cannot create %s: %s", tmp, strerror(errno));
+
+    gc_results rs = {0};
+    int rc;
+    quiet_stdout(r, 1);
+    if (o->detector) {
+        gc_det_opts d = o->det;
+        d.image = r->list.path[pos];
+        d.out = prefix;
+        d.json = NULL;
+        rc = gc_run_detector(net, &d, &rs, &ie);
+    } else {
+        gc_cls_opts c = o->cls;
+        c.image = r->list.path[pos];
+        c.out = prefix;
+        rc = gc_run_classifier(net, &c, &rs, &ie);
+    }
+    quiet_stdout(r, 0);
+    if (rc) {
+        remove_tree(tmp);
+        gc_results_free(&rs);
+        record_error(r, s, pos, ie.msg);
+        return 0;
+    }
+
+    /* Into place: a folder left by a run killed before its index line is redone. */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", final);
+    char *slash = strrchr(parent, '/');
+    *slash = '\0';
+    remove_tree(final);
+    if (make_dirs(parent, &ie)) {
+        remove_tree(tmp);
+        gc_results_free(&rs);
+        record_error(r, s, pos, ie.msg);
+        return 0;
+    }
+    if (rs.n == 0) {
+        rmdir(tmp);
+    } else if (rename(tmp, final) != 0) {
+        gc_fail(&ie, "cannot move the outputs to %s: %s", final, strerror(errno));
+        remove_tree(tmp);
+        gc_results_free(&rs);
+        record_error(r, s, pos, ie.msg);
+        return 0;
+    }
+
+    /* The image's lines in one write, after its files are complete. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
+        gc_results_free(&rs);
+        return gc_fail(e, "out of memory for the index");
+    }
+    index_lines(m, r, pos, &rs);
+    int bad = fclose(m) != 0 || !buf;
+    gc_results_free(&rs);
+    if (bad) {
+        free(buf);
+        return gc_fail(e, "out of memory for the index");
+    }
+    ssize_t wrote = write(r->index_fd, buf, len);
+    free(buf);
+    if (wrote != (ssize_t)len)
+        return gc_fail(e, "cannot append to %s: %s", s->index, wrote < 0 ? strerror(errno) : "short write");
+    s->done++;
+    return 0;
+}
+
+/* -resume: marks the images the index holds completely; drops an
+ * incomplete tail (a run killed mid-append) by rewriting the index. */
+static int resume_read(run_state *r, const char *index, gc_err *e)
+{
+    const gc_batch_opts *o = r->o;
+    idx_file f;
+    if (idx_file_read(index, &f, 0, e)) {
+        idx_file_free(&f);
+        return -1;
+    }
+    idx_line **keep = malloc((f.nlines ? (size_t)f.nlines : 1) * sizeof *keep);
+    if (!keep) {
+        idx_file_free(&f);
+        return gc_fail(e, "out of memory reading %s", index);
+    }
+    long nkeep = 0;
+    int rewrite = f.trimmed, rc = 0;
+    for (long i = 0; i < f.nlines;) {
+        idx_line *L = &f.lines[i];
+        long g = group_len(f.lines, f.nlines, i);
+        if (L->of != r->list.n || L->n % o->nshards != o->shard || strcmp(L->image, r->list.path[L->n])) {
+            rc = gc_fail(e, "%s line %ld: image %s (position %ld of %ld) is not in this list or shard: use the list "
+                            "and -shard of the run that wrote it, or another -outdir",
+                         index, L->lineno, L->image, L->n, L->of);
+            break;
+        }
+        if (g == (L->targets ? L->targets : 1) && !r->done[L->n]) {
+            r->done[L->n] = 1;
+            for (long k = 0; k < g; ++k) keep[nkeep++] = &f.lines[i + k];
+        } else {
+            rewrite = 1; /* incomplete or repeated: redone */
+        }
+        i += g;
+    }
+    if (rc == 0 && rewrite) rc = write_lines(index, keep, nkeep, NULL, e);
+    free(keep);
+    idx_file_free(&f);
+    return rc;
+}
+
+/* At the end: the index in list order (n, then target), rewritten only when
+ * a retried image was appended out of order. */
+static int index_sort(const char *index, gc_err *e)
+{
+    idx_file f;
+    if (idx_file_read(index, &f, 0, e)) {
+        idx_file_free(&f);
+        return -1;
+    }
+    int sorted = 1;
+    for (long i = 1; i < f.nlines && sorted; ++i) sorted = f.lines[i - 1].n <= f.lines[i].n;
+    int rc = 0;
+    if (!sorted) {
+        idx_line **p = malloc((size_t)f.nlines * sizeof *p);
+        if (!p) {
+            idx_file_free(&f);
+            return gc_fail(e, "out of memory sorting %s", index);
+        }
+        for (long i = 0; i < f.nlines; ++i) p[i] = &f.lines[i];
+        qsort(p, (size_t)f.nlines, sizeof *p, cmp_line_ptr);
+        rc = write_lines(index, p, f.nlines, NULL, e);
+        free(p);
+    }
+    idx_file_free(&f);
+    return rc;
+}
+
+/* The pending images of this shard that are worker's (every nworkers-th),
+ * in list order. Alone (report_fd < 0) it draws the progress; as a -jobs
+ * worker it writes one byte per image to report_fd ('d' explained, 'e'
+ * failed) for the parent to count. */
+static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
+{
+    const gc_batch_opts *o = r->o;
+    int k = 0;
+    for (int p = o->shard; p < r->list.n; p += o->nshards) {
+        if (r->done[p] || k++ % nworkers != worker) continue;
+        /* Read this worker's next image ahead while this one is explained. */
+        for (int next = p + o->nshards, kk = k; next < r->list.n; next += o->nshards) {
+            if (r->done[next] || kk++ % nworkers != worker) continue;
+            int fd = open(r->list.path[next], O_RDONLY);
+            if (fd >= 0) {
+                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+                close(fd);
+            }
+            break;
+        }
+        int errors = s->errors;
+        if (r->dup_of[p] >= 0) {
+            char msg[GC_ERRLEN];
+            snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
+                     r->list.path[r->dup_of[p]]);
+            record_error(r, s, p, msg);
+        } else if (explain_one(r, s, net, p, e)) {
+            return -1;
+        }
+        r->processed++;
+        if (report_fd >= 0) {
+            char c = s->errors > errors ? 'e' : 'd';
+            if (write(report_fd, &c, 1) != 1) return gc_fail(e, "-jobs: lost the parent process");
+        } else {
+            progress(r, s, 0);
+        }
+    }
+    return 0;
+}
+
+/* -jobs N: N worker processes forked after the network is loaded (they share
+ * its pages until written), each explaining every N-th pending image and
+ * appending to the same index (one O_APPEND write per image, whole on a local
+ * filesystem). The parent counts their reports and draws the progress. A
+ * worker dies with the parent (PR_SET_PDEATHSIG), so a killed run leaves no
+ * worker behind and resumes like a single process. */
+static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *e)
+{
+    int jobs = r->o->jobs, fds[2];
+    pid_t *kids = calloc((size_t)jobs, sizeof *kids);
+    if (!kids) return gc_fail(e, "out of memory");
+    if (pipe(fds) != 0) {
+        free(kids);
+        return gc_fail(e, "-jobs: cannot create a pipe: %s", strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    if (r->errors) fflush(r->errors);
+    pid_t parent = getpid();
+    int started = 0, rc = 0;
+    for (int j = 0; j < jobs; ++j) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            rc = gc_fail(e, "-jobs: cannot start worker %d: %s", j, strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            close(fds[0]);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(1);
+            gc_err we = {{0}};
+            gc_batch_summary ws = *s;
+            if (work(r, &ws, net, j, jobs, fds[1], &we)) {
+                fprintf(stderr, "gradcam: worker %d: %s\n", j, we.msg);
+                _exit(1);
+            }
+            if (r->errors) fflush(r->errors);
+            _exit(0);
+        }
+        kids[started++] = pid;
+    }
+    close(fds[1]);
+    char buf[256];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))
+        for (ssize_t i = 0; i < got; ++i) {
+            if (buf[i] == 'e') s->errors++;
+            else s->done++;
+            r->processed++;
+            progress(r, s, 0);
+        }
+    close(fds[0]);
+    for (int j = 0; j < started; ++j) {
+        int status = 0;
+        while (waitpid(kids[j], &status, 0) < 0 && errno == EINTR) {
+        }
+        if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            rc = gc_fail(e, "-jobs: worker %d stopped%s (see above); rerun with -resume", j,
+                         WIFSIGNALED(status) ? " by a signal" : "");
+    }
+    free(kids);
+    return rc;
+}
+
+typedef struct rel_pos {
+    const char *rel;
+    int pos;
+} rel_pos;
+
+static int cmp_rel(const void *a, const void *b)
+{
+    const rel_pos *x = a, *y = b;
+    int c = strcmp(x->rel, y->rel);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_err *e)
+{
+    run_state r;
+    memset(&r, 0, sizeof r);
+    memset(s, 0, sizeof *s);
+    r.o = o;
+    r.index_fd = r.lock_fd = r.null_fd = r.saved_stdout = -1;
+    r.tty = isatty(2);
+    int rc = -1;
+    assert(o->nshards >= 1 && o->shard >= 0 && o->shard < o->nshards && o->every >= 1);
+
+    char tmpdir[PATH_MAX], lock[PATH_MAX];
+    gc_batch_index_path(o->outdir, o->shard, o->nshards, "index", s->index, sizeof s->index);
+    gc_batch_index_path(o->outdir, o->shard, o->nshards, "errors", s->errors_file, sizeof s->errors_file);
+    if (snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", o->outdir) >= (int)sizeof tmpdir ||
+        snprintf(lock, sizeof lock, "%s/%s.lock", tmpdir, base_name(s->index)) >= (int)sizeof lock)
+        return gc_fail(e, "-outdir %s: path too long", o->outdir);
+    if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) return -1;
+    if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) return -1;
+    s->listed = r.list.n;
+
+    r.done = calloc((size_t)r.list.n, 1);
+    r.dup_of = malloc((size_t)r.list.n * sizeof *r.dup_of);
+    rel_pos *order = malloc((size_t)r.list.n * sizeof *order);
+    if (!r.done || !r.dup_of || !order) {
+        free(order);
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    /* Two entries with one output folder (a path listed twice): the later one fails. */
+    for (int i = 0; i < r.list.n; ++i) order[i] = (rel_pos){r.list.rel[i], i}, r.dup_of[i] = -1;
+    qsort(order, (size_t)r.list.n, sizeof *order, cmp_rel);
+    for (int i = 1; i < r.list.n; ++i)
+        if (!strcmp(order[i].rel, order[i - 1].rel))
+            r.dup_of[order[i].pos] = r.dup_of[order[i - 1].pos] >= 0 ? r.dup_of[order[i - 1].pos] : order[i - 1].pos;
+    free(order);
+
+    /* One run per index at a time. */
+    r.lock_fd = open(lock, O_WRONLY | O_CREAT, 0666);
+    if (r.lock_fd < 0) {
+        gc_fail(e, "cannot create %s: %s", lock, strerror(errno));
+        goto done;
+    }
+    if (flock(r.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
+        goto done;
+    }
+    /* Temporary folders of an earlier run of this shard. */
+    {
+        char want[64];
+        int wl = snprintf(want, sizeof want, "s%dof%d-", o->shard, o->nshards);
+        DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+            if (!strncmp(de->d_name, want, (size_t)wl)) {
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name) < (int)sizeof p) remove_tree(p);
+            }
+        if (d) closedir(d);
+    }
+    struct stat st;
+    int have_index = stat(s->index, &st) == 0 && st.st_size > 0;
+    if (have_index && !o->resume) {
+        gc_fail(e, "%s exists: add -resume to go on with that run, or choose another -outdir", s->index);
+        goto done;
+    }
+    if (have_index && resume_read(&r, s->index, e)) goto done;
+    r.index_fd = open(s->index, O_WRONLY | O_CREAT | O_APPEND | (have_index ? 0 : O_TRUNC), 0666);
+    if (r.index_fd < 0) {
+        gc_fail(e, "cannot write %s: %s", s->index, strerror(errno));
+        goto done;
+    }
+    /* The errors of this run only: a resumed run retries earlier failures. */
+    r.errors = fopen(s->errors_file, "w");
+    if (r.errors) { /* append mode: -jobs workers share it */
+        fclose(r.errors);
+        r.errors = fopen(s->errors_file, "a");
+    }
+    if (!r.errors) {
+        gc_fail(e, "cannot write %s: %s", s->errors_file, strerror(errno));
+        goto done;
+    }
+    r.null_fd = open("/dev/null", O_WRONLY);
+    r.saved_stdout = dup(1);
+
+    for (int p = 0; p < r.list.n; ++p) s->total += p % o->nshards == o->shard;
+    r.t0 = now_s();
+    progress(&r, s, 0);
+    for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
+    if (o->jobs <= 1) {
+        if (work(&r, s, net, 0, 1, -1, e)) goto done;
+    } else if (run_workers(&r, s, net, e)) {
+        goto done;
+    }
+    s->seconds = now_s() - r.t0;
+    progress(&r, s, 1);
+    close(r.index_fd);
+    r.index_fd = -1;
+    if (index_sort(s->index, e)) goto done;
+    rc = 0;
+done:
+    if (r.index_fd >= 0) close(r.index_fd);
+    if (r.errors && fclose(r.errors) != 0 && rc == 0) rc = gc_fail(e, "cannot write %s", s->errors_file);
+    if (r.saved_stdout >= 0) close(r.saved_stdout);
+    if (r.null_fd >= 0) close(r.null_fd);
+    if (r.lock_fd >= 0) {
+        unlink(lock);
+        close(r.lock_fd);
+    }
+    rmdir(tmpdir); /* when no other shard is using it */
+    free(r.done);
+    free(r.dup_of);
+    gc_batch_list_free(&r.list);
+    return rc;
+}
+
+/* ---- merge ---- */
+
+static int shard_name(const char *name, int *i, int *n)
+{
+    int a, b, off = -1;
+    if (sscanf(name, "index.shard-%d-of-%d.jsonl%n", &a, &b, &off) != 2 || off < 0 || name[off]) return 0;
+    char back[128];
+    snprintf(back, sizeof back, "index.shard-%d-of-%d.jsonl", a, b);
+    if (strcmp(back, name) || a < 0 || b < 1 || a >= b) return 0;
+    *i = a;
+    *n = b;
+    return 1;
+}
+
+/* A copy of line L with its "png" and "npy" values prefixed by dir + '/'. */
+static char *prefix_paths(const idx_line *L, const char *dir)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    const char *p = L->text, *end = L->text + L->len;
+    static const char *keys[] = {", \"png\": \"", ", \"npy\": \""};
+    for (int k = 0; k < 2; ++k) {
+        const char *at = strstr(p, keys[k]);
+        if (!at || at >= end) break;
+        size_t upto = (size_t)(at - p) + strlen(keys[k]) - 1; /* up to the opening quote */
+        fwrite(p, 1, upto, m);
+        /* the prefix, JSON-escaped, then the original string without its opening quote */
+        char *q = NULL;
+        size_t ql = 0;
+        FILE *qm = open_memstream(&q, &ql);
+        if (!qm) break;
+        gc_json_string(qm, dir);
+        fclose(qm);
+        if (!q) break;
+        fwrite(q, 1, ql - 1, m); /* without its closing quote */
+        fputc('/', m);
+        free(q);
+        p = at + strlen(keys[k]);
+    }
+    fwrite(p, 1, (size_t)(end - p), m);
+    if (fclose(m) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+long gc_batch_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e)
+{
+    strvec paths = {0};
+    int *file_dir = NULL;
+    idx_file *files = NULL;
+    idx_line **all = NULL;
+    char **alt = NULL;
+    int *seen_file = NULL;
+    long nall = 0, rc = -1, of = -1;
+    char *outdir_real = NULL;
+
+    for (int d = 0; d < ndirs; ++d) {
+        DIR *dh = opendir(dirs[d]);
+        if (!dh) {
+            gc_fail(e, "merge: cannot read folder %s: %s", dirs[d], strerror(errno));
+            goto done;
+        }
+        strvec names = {0};
+        struct dirent *de;
+        int si, sn, oom = 0;
+        while ((de = readdir(dh)))
+            if (shard_name(de->d_name, &si, &sn)) oom |= strvec_push(&names, dup_str(de->d_name));
+        closedir(dh);
+        if (!oom && names.n == 0) {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]);
+            if (access(p, R_OK) != 0) {
+                strvec_free(&names);
+                gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
+                goto done;
+            }
+            oom |= strvec_push(&names, dup_str("index.jsonl"));
+        }
+        if (names.n) qsort(names.s, (size_t)names.n, sizeof *names.s, cmp_str);
+        for (int i = 0; i < names.n && !oom; ++i) {
+            size_t len = strlen(dirs[d]) + strlen(names.s[i]) + 2;
+            char *p = malloc(len);
+            if (p) snprintf(p, len, "%s/%s", dirs[d], names.s[i]);
+            int *fd2 = realloc(file_dir, (size_t)(paths.n + 1) * sizeof *fd2);
+            if (fd2) file_dir = fd2;
+            if (!fd2 || strvec_push(&paths, p)) oom = 1;
+            else file_dir[paths.n - 1] = d;
+        }
+        strvec_free(&names);
+        if (oom) {
+            gc_fail(e, "out of memory");
+            goto done;
+        }
+    }
+    files = calloc((size_t)paths.n, sizeof *files);
+    if (!files) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < paths.n; ++i) {
+        if (idx_file_read(paths.s[i], &files[i], i, e)) goto done;
+        if (files[i].trimmed) {
+            gc_fail(e, "merge: %s ends in a partial line (an interrupted run): rerun it with -resume", paths.s[i]);
+            goto done;
+        }
+        nall += files[i].nlines;
+    }
+    all = malloc((nall ? (size_t)nall : 1) * sizeof *all);
+    if (!all) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    nall = 0;
+    for (int i = 0; i < paths.n; ++i) {
+        idx_file *f = &files[i];
+        for (long k = 0; k < f->nlines; ++k) {
+            if (of < 0) of = f->lines[k].of;
+            if (f->lines[k].of != of) {
+                gc_fail(e, "merge: %s line %ld is from a list of %ld images, %s from one of %ld: not one list",
+                        paths.s[i], k + 1, f->lines[k].of, paths.s[0], of);
+                goto done;
+            }
+            all[nall++] = &f->lines[k];
+        }
+    }
+    if (of < 0) {
+        gc_fail(e, "merge: the indexes are empty");
+        goto done;
+    }
+    seen_file = malloc((size_t)of * sizeof *seen_file);
+    if (!seen_file) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (long n = 0; n < of; ++n) seen_file[n] = -1;
+    for (int i = 0; i < paths.n; ++i) {
+        idx_file *f = &files[i];
+        for (long k = 0; k < f->nlines;) {
+            const idx_line *L = &f->lines[k];
+            long g = group_len(f->lines, f->nlines, k);
+            if (seen_file[L->n] >= 0) {
+                gc_fail(e, "merge: image %s (position %ld) is in %s and in %s", L->image, L->n,
+                        paths.s[seen_file[L->n]], paths.s[i]);
+                goto done;
+            }
+            if (g != (L->targets ? L->targets : 1)) {
+                gc_fail(e, "merge: %s line %ld: image %s has %ld of its %ld lines", paths.s[i], L->lineno, L->image, g,
+                        L->targets);
+                goto done;
+            }
+            seen_file[L->n] = i;
+            k += g;
+        }
+    }
+    {
+        long missing = 0, first[5];
+        for (long n = 0; n < of; ++n)
+            if (seen_file[n] < 0) {
+                if (missing < 5) first[missing] = n;
+                missing++;
+            }
+        if (missing) {
+            char list[128] = "";
+            for (long k = 0; k < missing && k < 5; ++k) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%ld", k ? ", " : "", first[k]);
+            }
+            gc_fail(e, "merge: %ld of %ld images missing (list positions %s%s; see the errors files, rerun those "
+                       "shards with -resume)",
+                    missing, of, list, missing > 5 ? ", ..." : "");
+            goto done;
+        }
+    }
+    qsort(all, (size_t)nall, sizeof *all, cmp_line_ptr);
+
+    /* Paths stay relative for lines from the output's own folder. */
+    {
+        char od[PATH_MAX];
+        snprintf(od, sizeof od, "%s", out);
+        char *slash = strrchr(od, '/');
+        if (slash) *slash = '\0';
+        else snprintf(od, sizeof od, ".");
+        outdir_real = realpath(od, NULL);
+        if (!outdir_real) {
+            gc_fail(e, "merge: output folder %s: %s", od, strerror(errno));
+            goto done;
+        }
+    }
+    alt = calloc((size_t)nall ? (size_t)nall : 1, sizeof *alt);
+    if (!alt) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (int d = 0; d < ndirs; ++d) {
+        char *real = realpath(dirs[d], NULL);
+        if (!real) {
+            gc_fail(e, "merge: %s: %s", dirs[d], strerror(errno));
+            goto done;
+        }
+        int same = !strcmp(real, outdir_real);
+        for (long k = 0; k < nall && !same; ++k)
+            if (file_dir[all[k]->file] == d && all[k]->targets > 0 && !(alt[k] = prefix_paths(all[k], real))) {
+                free(real);
+                gc_fail(e, "out of memory");
+                goto done;
+            }
+        free(real);
+    }
+    if (write_lines(out, all, nall, alt, e)) goto done;
+    rc = of;
+done:
+    if (alt)
+        for (long k = 0; k < nall; ++k) free(alt[k]);
+    free(alt);
+    free(outdir_real);
+    free(seen_file);
+    free(all);
+    if (files)
+        for (int i = 0; i < paths.n; ++i) idx_file_free(&files[i]);
+    free(files);
+    free(file_dir);
+    strvec_free(&paths);
+    return rc;
+}

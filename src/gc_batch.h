@@ -1,0 +1,90 @@
+/* gc_batch: `darknet gradcam cfg weights -list FILE|DIR -outdir DIR`: many
+ * images through one loaded network. Each image is explained by the same
+ * per-image entry points as the main command (gc_run_detector,
+ * gc_run_classifier) into a temporary folder under DIR/.tmp, which is renamed
+ * to DIR/<the image's path relative to the list's root> once complete; only
+ * then are the image's index lines appended (one write) to the JSON Lines
+ * index. -resume reads the index back and skips the images it holds
+ * completely; -shard i/n takes every n-th image starting at i; `gradcam
+ * merge` joins the shards' indexes after checking that every image of the
+ * list is there exactly once.
+ *
+ * Index lines (one per target; an image without targets has one line with
+ * "targets": 0), keys always in this order, so that identical runs give
+ * identical bytes:
+ *   {"n": position in the whole list, "of": images in the list, "targets": T,
+ *    "image": as listed, "target": k, "class": c, "name": ..., "probability": p,
+ *    "box": [l, t, r, b] or null, "layers": [...], "method": ..., "score": ...,
+ *    "counterfactual": bool, "peak": v, "peak_xy": [x, y], "energy_in_box": e or
+ *    null, "all_zero": bool, "png": ..., "npy": ...}
+ * png and npy are relative to the folder holding the index. Lines are in list
+ * order (n, then target): a run appends in that order and, when it ends,
+ * rewrites its index sorted (a resumed run that retried failed images would
+ * otherwise append them late). */
+#ifndef GC_BATCH_H
+#define GC_BATCH_H
+
+#include "darknet.h"
+#include "gc_classify_run.h"
+#include "gc_common.h"
+#include "gc_detect_run.h"
+
+/* The images of a list file or a directory, in run order. */
+typedef struct gc_batch_list {
+    char **path; /* to open: as listed, or the directory joined with the file's path in it */
+    char **rel;  /* the output folder, relative to -outdir: the path relative to the list's root */
+    int n;
+    char *root;  /* the list's root: the directory, or the longest common folder of the listed paths */
+} gc_batch_list;
+
+/* Reads src: a directory (every image file below it, any depth, sorted by
+ * path; hidden entries and the folder skip_dir, when non-NULL, are left out)
+ * or a list file (one path a line; blank lines ignored). Output folders are
+ * the paths relative to the root with "." dropped and ".." written "__", so
+ * they stay inside -outdir. */
+int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e);
+void gc_batch_list_free(gc_batch_list *l);
+
+/* "i/n" with 0 <= i < n: returns 0, or -1 with e naming the argument. */
+int gc_batch_shard_parse(const char *s, int *i, int *n, gc_err *e);
+
+typedef struct gc_batch_opts {
+    const char *list, *outdir;
+    int resume, quiet;
+    int shard, nshards;   /* every nshards-th image starting at shard; 0 and 1 for all */
+    int every;            /* progress line every N images when stderr is not a terminal */
+    int jobs;             /* worker processes (fork after the network is loaded); 0 or 1: this one */
+    int detector;         /* which of det / cls applies */
+    gc_det_opts det;      /* the main command's options; image, out and json are set per image */
+    gc_cls_opts cls;
+} gc_batch_opts;
+
+typedef struct gc_batch_summary {
+    int listed;   /* images in the whole list */
+    int total;    /* images of this shard */
+    int done;     /* explained by this run */
+    int skipped;  /* already complete in the index (-resume) */
+    int errors;   /* failed: logged, in the errors file, not in the index */
+    double seconds;
+    char index[4096], errors_file[4096];
+} gc_batch_summary;
+
+/* Runs the list. Returns 0 when the run went through, even with failed
+ * images (sum->errors counts them); -1 with e set when it could not start or
+ * go on (unreadable list, unwritable -outdir, an index that belongs to
+ * another list, a full disk). */
+int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *sum, gc_err *e);
+
+/* The index file a run with these options writes: DIR/index.jsonl, or
+ * DIR/index.shard-I-of-N.jsonl with -shard; likewise errors.jsonl. */
+void gc_batch_index_path(const char *outdir, int shard, int nshards, const char *stem, char *buf, size_t n);
+
+/* gradcam merge: the shard indexes found in dirs (index.shard-*-of-*.jsonl;
+ * a folder without any gives its index.jsonl) joined into out, sorted. Fails,
+ * writing nothing, when an image of the list is missing or comes from two
+ * files, or an image's lines are incomplete. Paths of lines read from another
+ * folder than out's are made absolute. Returns the number of images, or -1
+ * with e set. */
+long gc_batch_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e);
+
+#endif

@@ -1,0 +1,807 @@
+/* gc_batch (`gradcam -list`): the list (folders any depth, same basenames in
+ * different subfolders, list files and their root), -shard, and end to end
+ * through ./darknet on demo scenes: every output equals a single-image run of
+ * the main command, a run killed with SIGKILL at random points and resumed
+ * ends byte-identical to an uninterrupted one, bad images are skipped and
+ * reported, shards merge into the single run's index, and merge refuses a
+ * missing or duplicated image. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gc_batch.h"
+#include "gc_fixture.h"
+#include "gc_tests.h"
+
+#define FM_DIR "/usr/share/datasets/fashion-mnist"
+#define DET_CFG "cfg/fmnist-det.cfg"
+#define DET_WEIGHTS "cfg/fmnist-det.weights"
+
+static char out[1 << 16], err[1 << 16];
+
+/* snprintf that fails the test instead of truncating a path. */
+static void pf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pf(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(len >= 0 && (size_t)len < n, "path too long: %s", buf);
+}
+
+static void touch(const char *dir, const char *rel, const char *text)
+{
+    char p[4096];
+    pf(p, sizeof p, "%s/%s", dir, rel);
+    for (char *s = p + 1; *s; ++s)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0777);
+            *s = '/';
+        }
+    FILE *f = fopen(p, "w");
+    ck_assert_msg(f != NULL, "cannot create %s", p);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs ./darknet gradcam with the arguments (NULL-terminated). */
+static int run(const char *a0, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return gcf_run(argv, out, sizeof out, err, sizeof err);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    int same = x && y && la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int count_lines(const char *path)
+{
+    char *b = slurp(path, NULL);
+    if (!b) return -1;
+    int n = 0;
+    for (char *p = b; *p; ++p) n += *p == '\n';
+    free(b);
+    return n;
+}
+
+/* Every file below dir (relative path, sorted), skipping names in `skip`. */
+static void list_tree(const char *dir, const char *rel, char names[][512], int *n, int cap)
+{
+    char p[4096];
+    pf(p, sizeof p, "%s%s%s", dir, *rel ? "/" : "", rel);
+    DIR *d = opendir(p);
+    ck_assert_msg(d != NULL, "cannot open %s", p);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char sub[512], full[4096];
+        pf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+        pf(full, sizeof full, "%s/%s", dir, sub);
+        struct stat st;
+        ck_assert_int_eq(stat(full, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            list_tree(dir, sub, names, n, cap);
+        } else {
+            ck_assert_int_lt(*n, cap);
+            pf(names[(*n)++], 512, "%s", sub);
+        }
+    }
+    closedir(d);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* Both trees hold the same files with the same bytes (errors files and
+ * other names in `except` left out). */
+static void assert_same_tree(const char *a, const char *b)
+{
+    static char na[2048][512], nb[2048][512];
+    int n = 0, m = 0;
+    list_tree(a, "", na, &n, 2048);
+    list_tree(b, "", nb, &m, 2048);
+    qsort(na, (size_t)n, 512, cmp_name);
+    qsort(nb, (size_t)m, 512, cmp_name);
+    ck_assert_msg(n == m, "%s has %d files, %s has %d", a, n, b, m);
+    for (int i = 0; i < n; ++i) {
+        ck_assert_str_eq(na[i], nb[i]);
+        char pa[4096], pb[4096];
+        pf(pa, sizeof pa, "%s/%s", a, na[i]);
+        pf(pb, sizeof pb, "%s/%s", b, nb[i]);
+        ck_assert_msg(same_file(pa, pb), "%s and %s differ", pa, pb);
+    }
+}
+
+/* ---- the list, without a network ---- */
+
+START_TEST(folder_lists_images_any_depth_sorted)
+{
+    char *dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    char src[4096], outdir[4096];
+    pf(src, sizeof src, "%s/photos", dir);
+    touch(src, "b/cat.jpg", "x");
+    touch(src, "a/cat.jpg", "x");
+    touch(src, "a/deep/er/dog.PNG", "x");
+    touch(src, "z.bmp", "x");
+    touch(src, "notes.txt", "x");
+    touch(src, ".hidden/h.jpg", "x");
+    touch(src, ".h.jpg", "x");
+    touch(src, "out/old/gradcam_0.png", "x"); /* the -outdir inside the folder: left out */
+    pf(outdir, sizeof outdir, "%s/out", src);
+    gc_batch_list l;
+    gc_err e;
+    char slash[4096];
+    pf(slash, sizeof slash, "%s/", src);
+    ck_assert_msg(gc_batch_list_load(slash, outdir, &l, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(l.n, 4);
+    const char *rel[] = {"a/cat.jpg", "a/deep/er/dog.PNG", "b/cat.jpg", "z.bmp"};
+    for (int i = 0; i < 4; ++i) {
+        char want[4096];
+        pf(want, sizeof want, "%s/%s", src, rel[i]);
+        ck_assert_str_eq(l.rel[i], rel[i]);
+        ck_assert_str_eq(l.path[i], want);
+    }
+    ck_assert_str_eq(l.root, src);
+    gc_batch_list_free(&l);
+    /* without skip_dir, the images under out/ are listed too */
+    ck_assert_int_eq(gc_batch_list_load(src, NULL, &l, &e), 0);
+    ck_assert_int_eq(l.n, 5);
+    gc_batch_list_free(&l);
+    /* an empty folder, a missing one */
+    pf(slash, sizeof slash, "%s/empty", dir);
+    mkdir(slash, 0777);
+    ck_assert_int_eq(gc_batch_list_load(slash, NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "no images") && strstr(e.msg, slash), "%s", e.msg);
+    pf(slash, sizeof slash, "%s/missing", dir);
+    ck_assert_int_eq(gc_batch_list_load(slash, NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, slash) != NULL, "%s", e.msg);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(list_file_root_and_safe_names)
+{
+    char *dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    touch(dir, "l.txt",
+          "data/voc/2007/JPEGImages/1.jpg\r\n"
+          "\n"
+          "  data/voc/2012/JPEGImages/1.jpg  \n"
+          "data/voc/2012/../x/./.a.jpg\n"
+          "data/voc/2012/JPEGImages/1.jpg\n");
+    char p[4096];
+    pf(p, sizeof p, "%s/l.txt", dir);
+    gc_batch_list l;
+    gc_err e;
+    ck_assert_msg(gc_batch_list_load(p, NULL, &l, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.root, "data/voc/");
+    ck_assert_str_eq(l.path[0], "data/voc/2007/JPEGImages/1.jpg");
+    ck_assert_str_eq(l.path[1], "data/voc/2012/JPEGImages/1.jpg");
+    ck_assert_str_eq(l.rel[0], "2007/JPEGImages/1.jpg");
+    ck_assert_str_eq(l.rel[1], "2012/JPEGImages/1.jpg");
+    /* ".." cannot climb out of -outdir; "." parts vanish; a leading dot is kept visible */
+    ck_assert_str_eq(l.rel[2], "2012/__/x/_.a.jpg");
+    /* listed twice: same folder (gc_batch_run reports the second as an error) */
+    ck_assert_str_eq(l.rel[3], l.rel[1]);
+    gc_batch_list_free(&l);
+
+    /* one absolute path: the root is its folder */
+    touch(dir, "one.txt", "/srv/img/a.jpg\n");
+    pf(p, sizeof p, "%s/one.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.root, "/srv/img/");
+    ck_assert_str_eq(l.rel[0], "a.jpg");
+    gc_batch_list_free(&l);
+    /* no common folder: the whole path, without its leading '/' */
+    touch(dir, "two.txt", "/srv/a.jpg\nrel/b.jpg\n");
+    pf(p, sizeof p, "%s/two.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.root, "");
+    ck_assert_str_eq(l.rel[0], "srv/a.jpg");
+    ck_assert_str_eq(l.rel[1], "rel/b.jpg");
+    gc_batch_list_free(&l);
+    touch(dir, "blank.txt", "\n \n");
+    pf(p, sizeof p, "%s/blank.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "no images") != NULL, "%s", e.msg);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(shard_spec)
+{
+    int i = -1, n = -1;
+    gc_err e;
+    ck_assert_int_eq(gc_batch_shard_parse("2/3", &i, &n, &e), 0);
+    ck_assert_int_eq(i, 2);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(gc_batch_shard_parse("0/1", &i, &n, &e), 0);
+    const char *bad[] = {"3/3", "-1/3", "1", "1/0", "a/b", "1/3x", "/3", "1/"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; ++k) {
+        ck_assert_msg(gc_batch_shard_parse(bad[k], &i, &n, &e) == -1, "%s accepted", bad[k]);
+        ck_assert_msg(strstr(e.msg, bad[k]) != NULL, "%s", e.msg);
+    }
+    char buf[256];
+    gc_batch_index_path("o", 1, 3, "index", buf, sizeof buf);
+    ck_assert_str_eq(buf, "o/index.shard-1-of-3.jsonl");
+    gc_batch_index_path("o", 0, 1, "errors", buf, sizeof buf);
+    ck_assert_str_eq(buf, "o/errors.jsonl");
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x.txt", NULL), 2);
+    ck_assert_msg(strstr(err, "gradcam: -list needs -outdir") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-list", "x.txt", "-outdir", "o", NULL), 2);
+    ck_assert_msg(strstr(err, "give one or the other") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-resume", NULL), 2);
+    ck_assert_msg(strstr(err, "go with -list") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-jobs", "2", NULL), 2);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-jobs", "0", NULL), 2);
+    ck_assert_msg(strstr(err, "-jobs 0") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-json", "r.json", NULL), 2);
+    ck_assert_msg(strstr(err, "-out and -json are per image") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-shard", "3/3", NULL), 2);
+    ck_assert_msg(strstr(err, "-shard 3/3") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "no-such-list.txt", "-outdir", "o", NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: -list no-such-list.txt") != NULL, "%s", err);
+    ck_assert_int_eq(run("merge", NULL), 2);
+    ck_assert_int_eq(run("merge", "no-such-dir", NULL), 1);
+    ck_assert_msg(strstr(err, "no-such-dir") != NULL, "%s", err);
+}
+END_TEST
+
+/* ---- end to end on demo scenes ---- */
+
+typedef struct scenes {
+    char *dir;
+    char list[4096], sc[4096];
+    int ok;
+} scenes;
+
+static void scenes_make(scenes *s, const char *kind, int count)
+{
+    memset(s, 0, sizeof *s);
+    if (access(FM_DIR, R_OK) != 0 || access(DET_WEIGHTS, R_OK) != 0) {
+        printf("check_batch: %s or the demo weights missing: skipped\n", FM_DIR);
+        return;
+    }
+    s->dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(s->dir);
+    pf(s->sc, sizeof s->sc, "%s/scenes", s->dir);
+    char n[16];
+    pf(n, sizeof n, "%d", count);
+    ck_assert_msg(run("scenes", kind, "test", n, s->sc, NULL) == 0, "%s", err);
+    pf(s->list, sizeof s->list, "%s/list.txt", s->sc);
+    s->ok = 1;
+}
+
+static void scenes_free(scenes *s)
+{
+    if (s->dir) gcf_rmtree(s->dir);
+    free(s->dir);
+}
+
+static void path_in(const scenes *s, const char *rel, char *buf)
+{
+    pf(buf, 4096, "%s/%s", s->dir, rel);
+}
+
+START_TEST(list_equals_single_image_runs)
+{
+    scenes s;
+    scenes_make(&s, "det", 12);
+    if (!s.ok) return;
+    char o[4096];
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-names", "cfg/fmnist.names", NULL) == 0,
+                  "%s", gcf_tail(err, 600));
+    char index[4096];
+    pf(index, sizeof index, "%s/index.jsonl", o);
+    ck_assert_msg(strstr(out, index) != NULL, "%s", out);
+    ck_assert_msg(strstr(err, "12 explained, 0 skipped") && strstr(err, "0 errors"), "%s", gcf_tail(err, 600));
+    char *idx = slurp(index, NULL);
+    ck_assert_ptr_nonnull(idx);
+    /* Each image, through the main command on its own: the same boxes and the same bytes. */
+    int lines = 0, boxes_total = 0;
+    for (int i = 0; i < 12; ++i) {
+        char img[4096], prefix[4096], key[64];
+        pf(img, sizeof img, "%s/%06d.png", s.sc, i);
+        pf(prefix, sizeof prefix, "%s/single", s.dir);
+        char single_dir[4096];
+        pf(single_dir, sizeof single_dir, "%s/single", s.dir);
+        gcf_rmtree(single_dir);
+        mkdir(single_dir, 0777);
+        pf(prefix, sizeof prefix, "%s/single/gc", s.dir);
+        ck_assert_msg(run(DET_CFG, DET_WEIGHTS, img, "-out", prefix, "-names", "cfg/fmnist.names", NULL) == 0, "%s", err);
+        /* the main command prints a "box K ..." line per box */
+        int nbox = 0;
+        for (const char *p = out; *p;) {
+            if (!strncmp(p, "box ", 4)) nbox++;
+            const char *nl = strchr(p, '\n');
+            if (!nl) break;
+            p = nl + 1;
+        }
+        boxes_total += nbox;
+        pf(key, sizeof key, "{\"n\": %d, \"of\": 12, \"targets\": %d, ", i, nbox);
+        int found = 0;
+        for (const char *p = idx; (p = strstr(p, key)); ++p) found++;
+        ck_assert_msg(found == (nbox ? nbox : 1), "image %d: %d boxes, %d index lines", i, nbox, found);
+        lines += found;
+        for (int k = 0; k < nbox; ++k) {
+            const char *ext[] = {"png", "npy"};
+            for (int x = 0; x < 2; ++x) {
+                char a[4096], b[4096];
+                pf(a, sizeof a, "%s_%d.%s", prefix, k, ext[x]);
+                pf(b, sizeof b, "%s/%06d.png/gradcam_%d.%s", o, i, k, ext[x]);
+                ck_assert_msg(same_file(a, b), "%s differs from %s", b, a);
+                /* and the index names it, relative to the index's folder */
+                char rel[128];
+                pf(rel, sizeof rel, "\"%s\": \"%06d.png/gradcam_%d.%s\"", ext[x], i, k, ext[x]);
+                ck_assert_msg(strstr(idx, rel) != NULL, "%s not in the index", rel);
+            }
+            char a[4096], b[4096];
+            pf(a, sizeof a, "%s_summary.png", prefix);
+            pf(b, sizeof b, "%s/%06d.png/gradcam_summary.png", o, i);
+            ck_assert(same_file(a, b));
+        }
+    }
+    ck_assert_int_gt(boxes_total, 12);
+    ck_assert_int_eq(count_lines(index), lines);
+    ck_assert_msg(strstr(idx, "\"method\": \"layercam\"") && strstr(idx, "\"name\": \"") &&
+                      strstr(idx, "\"energy_in_box\": 0.") && strstr(idx, "\"box\": ["),
+                  "%.400s", idx);
+    free(idx);
+    /* no temporary folder is left behind */
+    char tmp[4096];
+    pf(tmp, sizeof tmp, "%s/.tmp", o);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    /* a second run on the same folder needs -resume; with it, nothing is redone */
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 1);
+    ck_assert_msg(strstr(err, "add -resume") != NULL, "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
+                         NULL),
+                     0);
+    ck_assert_msg(strstr(err, "0 explained, 12 skipped"), "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(count_lines(index), lines);
+    /* resuming with another list is refused */
+    char other[4096];
+    path_in(&s, "other.txt", other);
+    FILE *f = fopen(other, "w");
+    fprintf(f, "%s/000003.png\n", s.sc);
+    fclose(f);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", other, "-outdir", o, "-resume", NULL), 1);
+    ck_assert_msg(strstr(err, "not in this list"), "%s", gcf_tail(err, 400));
+    scenes_free(&s);
+}
+END_TEST
+
+START_TEST(same_basenames_in_subfolders)
+{
+    scenes s;
+    scenes_make(&s, "det", 4);
+    if (!s.ok) return;
+    /* photos/a/x.png and photos/b/x.png: different scenes, one name */
+    char a[4096], b[4096], c[4096], cmd_src[4096];
+    path_in(&s, "photos/a", a);
+    path_in(&s, "photos/b", b);
+    path_in(&s, "photos", c);
+    mkdir(c, 0777);
+    mkdir(a, 0777);
+    mkdir(b, 0777);
+    for (int i = 0; i < 2; ++i) {
+        pf(cmd_src, sizeof cmd_src, "%s/%06d.png", s.sc, i + 1);
+        char dst[4096];
+        pf(dst, sizeof dst, "%s/x.png", i ? b : a);
+        ck_assert(link(cmd_src, dst) == 0 || symlink(cmd_src, dst) == 0);
+    }
+    char o[4096];
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", c, "-outdir", o, "-quiet", NULL) == 0, "%s", gcf_tail(err, 400));
+    char na[4096], nb[4096];
+    pf(na, sizeof na, "%s/a/x.png/gradcam_0.npy", o);
+    pf(nb, sizeof nb, "%s/b/x.png/gradcam_0.npy", o);
+    ck_assert_int_eq(access(na, R_OK), 0);
+    ck_assert_int_eq(access(nb, R_OK), 0);
+    ck_assert_msg(!same_file(na, nb), "two different scenes gave the same map");
+    /* -quiet: no progress lines, the summary only */
+    ck_assert_msg(!strstr(err, "images, ") && strstr(err, "2 explained"), "%s", gcf_tail(err, 400));
+    char idx[4096];
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    char *t = slurp(idx, NULL);
+    ck_assert_msg(strstr(t, "\"png\": \"a/x.png/gradcam_0.png\"") && strstr(t, "\"png\": \"b/x.png/gradcam_0.png\""),
+                  "%s", t);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
+START_TEST(bad_images_are_skipped_and_reported)
+{
+    scenes s;
+    scenes_make(&s, "det", 3);
+    if (!s.ok) return;
+    char list[4096], bad[4096], o[4096];
+    path_in(&s, "bad.png", bad);
+    FILE *f = fopen(bad, "w");
+    fputs("not a png", f);
+    fclose(f);
+    path_in(&s, "l.txt", list);
+    f = fopen(list, "w");
+    fprintf(f, "%s/000000.png\n%s/missing.png\n%s\n%s/000001.png\n", s.sc, s.dir, bad, s.sc);
+    fclose(f);
+    path_in(&s, "out", o);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-progress", "1", NULL), 1);
+    ck_assert_msg(strstr(err, "missing.png: cannot open image") && strstr(err, "bad.png: cannot decode image") &&
+                      strstr(err, "2 explained, 0 skipped (already in the index), 2 errors") &&
+                      strstr(err, "gradcam: 2 of 4 images failed: see"),
+                  "%s", gcf_tail(err, 800));
+    /* -progress 1 without a terminal: a line per image */
+    ck_assert_msg(strstr(err, "gradcam: 1/4 images") && strstr(err, "gradcam: 4/4 images"), "%s", gcf_tail(err, 800));
+    char ef[4096], idx[4096];
+    pf(ef, sizeof ef, "%s/errors.jsonl", o);
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    ck_assert_int_eq(count_lines(ef), 2);
+    char *t = slurp(ef, NULL);
+    ck_assert_msg(strstr(t, "{\"n\": 1, \"of\": 4, \"image\": ") && strstr(t, "{\"n\": 2, \"of\": 4, "), "%s", t);
+    free(t);
+    t = slurp(idx, NULL);
+    ck_assert_msg(!strstr(t, "missing.png") && !strstr(t, "bad.png") && strstr(t, "{\"n\": 3, "), "%s", t);
+    free(t);
+    /* the index misses two images of the list: merge refuses it */
+    ck_assert_int_eq(run("merge", o, NULL), 1);
+    ck_assert_msg(strstr(err, "merge: 2 of 4 images missing (list positions 1, 2"), "%s", err);
+    /* fixed, then resumed: only the failed images are redone, and the index ends in list order */
+    char fix[4096], src[4096];
+    pf(fix, sizeof fix, "%s/missing.png", s.dir);
+    pf(src, sizeof src, "%s/000002.png", s.sc);
+    ck_assert_int_eq(symlink(src, fix), 0);
+    unlink(bad);
+    ck_assert_int_eq(symlink(src, bad), 0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-resume", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "2 explained, 2 skipped (already in the index), 0 errors"), "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(count_lines(ef), 0);
+    t = slurp(idx, NULL);
+    long last = -1;
+    for (const char *p = t; *p;) {
+        long n;
+        ck_assert_int_eq(sscanf(p, "{\"n\": %ld,", &n), 1);
+        ck_assert_int_ge(n, last);
+        last = n;
+        p = strchr(p, '\n') + 1;
+    }
+    ck_assert_int_eq(last, 3);
+    free(t);
+    ck_assert_msg(run("merge", o, "-o", idx, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "merged 4 images"), "%s", out);
+    scenes_free(&s);
+}
+END_TEST
+
+/* Starts ./darknet gradcam -list ... -outdir o [-resume], stdout and stderr
+ * to /dev/null; returns its pid. */
+static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *n = freopen("/dev/null", "w", stdout);
+        n = n ? freopen("/dev/null", "w", stderr) : n;
+        char *argv[] = {"./darknet", "gradcam", DET_CFG, DET_WEIGHTS, "-list", (char *)list, "-outdir", (char *)o,
+                        resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs, NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+START_TEST(killed_and_resumed_equals_uninterrupted)
+{
+    scenes s;
+    scenes_make(&s, "det", 40);
+    if (!s.ok) return;
+    char ref[4096], o[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "out", o);
+    double t0 = wall();
+    int status;
+    pid_t pid = spawn_list(s.list, ref, 0, "1");
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    double full = wall() - t0;
+    /* SIGKILL at random points (seeded from the clock; printed for a rerun), then resumed */
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    srand(seed);
+    int killed = 0;
+    for (int round = 0; round < 3; ++round) {
+        double at = full * (rand() / (RAND_MAX + 1.0));
+        /* rounds 1 and 3 with two worker processes: they die with the killed parent */
+        pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2");
+        usleep((useconds_t)(at * 1e6));
+        kill(pid, SIGKILL);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        usleep(200000); /* the workers' SIGKILL from PR_SET_PDEATHSIG */
+        killed += WIFSIGNALED(status);
+        char idx[4096];
+        pf(idx, sizeof idx, "%s/index.jsonl", o);
+        printf("check_batch: seed %u, round %d: SIGKILL after %.2f s of %.2f s, %s, index %d lines\n", seed, round, at,
+               full, WIFSIGNALED(status) ? "killed" : "had finished", count_lines(idx));
+    }
+    ck_assert_msg(killed >= 1, "no run was interrupted (seed %u)", seed);
+    pid = spawn_list(s.list, o, 1, "2");
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_same_tree(ref, o);
+    scenes_free(&s);
+}
+END_TEST
+
+/* Drops one line of a two-box image and leaves half a line at the end: the
+ * resumed run redoes exactly those images and ends as the full run did. */
+START_TEST(resume_mends_a_torn_index)
+{
+    scenes s;
+    scenes_make(&s, "det", 12);
+    if (!s.ok) return;
+    char ref[4096], o[4096], idx[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "out", o);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, NULL), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 0);
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    char *t = slurp(idx, NULL);
+    char *two = strstr(t, "\"targets\": 2, ");
+    ck_assert_msg(two != NULL, "no scene with two boxes");
+    while (two > t && two[-1] != '\n') --two;
+    char *eol = strchr(two, '\n') + 1;
+    long n_torn;
+    ck_assert_int_eq(sscanf(two, "{\"n\": %ld,", &n_torn), 1);
+    FILE *f = fopen(idx, "w");
+    fwrite(t, 1, (size_t)(two - t), f);
+    fputs(eol, f);
+    fputs("{\"n\": 11, \"of\": 12, \"targ", f);
+    fclose(f);
+    free(t);
+    /* what the killed run would have left: a stale output folder and a temporary one */
+    char stale[4096];
+    pf(stale, sizeof stale, "%s/.tmp/s0of1-11", o);
+    touch(stale, "gradcam_0.png", "partial");
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", NULL), 0);
+    ck_assert_msg(strstr(err, "1 explained, 11 skipped"), "%s", gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    (void)n_torn;
+    scenes_free(&s);
+}
+END_TEST
+
+START_TEST(shards_merge_into_the_single_run)
+{
+    scenes s;
+    scenes_make(&s, "det", 12);
+    if (!s.ok) return;
+    char single[4096], shared[4096];
+    path_in(&s, "single", single);
+    path_in(&s, "shared", shared);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", single, NULL), 0);
+    const char *spec[] = {"0/3", "1/3", "2/3"};
+    for (int i = 0; i < 3; ++i) {
+        ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-shard", spec[i], NULL) == 0,
+                      "%s", gcf_tail(err, 400));
+        char want[64];
+        pf(want, sizeof want, "4 images (shard %s of 12)", spec[i]);
+        ck_assert_msg(strstr(err, want), "%s", gcf_tail(err, 400));
+    }
+    /* -jobs 3: three worker processes, one index, the single run's bytes */
+    char jobs[4096], ja[4096], jb[4096];
+    path_in(&s, "jobs", jobs);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", jobs, "-jobs", "3", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "12 explained, 0 skipped"), "%s", gcf_tail(err, 400));
+    pf(ja, sizeof ja, "%s/index.jsonl", single);
+    pf(jb, sizeof jb, "%s/index.jsonl", jobs);
+    ck_assert_msg(same_file(ja, jb), "-jobs 3 index differs from the single run's");
+    assert_same_tree(single, jobs);
+    /* shard 1/3 holds list positions 1, 4, 7, 10 and nothing else */
+    char p[4096];
+    pf(p, sizeof p, "%s/index.shard-1-of-3.jsonl", shared);
+    char *t = slurp(p, NULL);
+    for (const char *q = t; *q; q = strchr(q, '\n') + 1) {
+        long n;
+        ck_assert_int_eq(sscanf(q, "{\"n\": %ld,", &n), 1);
+        ck_assert_int_eq(n % 3, 1);
+    }
+    free(t);
+    /* duplicated: the same folder twice */
+    ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
+    ck_assert_msg(strstr(err, "is in") && strstr(err, "index.shard-0-of-3.jsonl"), "%s", err);
+    ck_assert_msg(run("merge", shared, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "merged 12 images"), "%s", out);
+    char a[4096], b[4096];
+    pf(a, sizeof a, "%s/index.jsonl", single);
+    pf(b, sizeof b, "%s/index.jsonl", shared);
+    ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    /* every output file too, once the shards' own index and errors files are set aside */
+    for (int i = 0; i < 3; ++i) {
+        pf(p, sizeof p, "%s/index.shard-%d-of-3.jsonl", shared, i);
+        char moved[4096];
+        pf(moved, sizeof moved, "%s/shard-%d.jsonl", s.dir, i);
+        ck_assert_int_eq(rename(p, moved), 0);
+        pf(p, sizeof p, "%s/errors.shard-%d-of-3.jsonl", shared, i);
+        ck_assert_int_eq(count_lines(p), 0);
+        unlink(p);
+    }
+    pf(p, sizeof p, "%s/errors.jsonl", single);
+    unlink(p);
+    assert_same_tree(single, shared);
+
+    /* shards in separate folders: merged paths made absolute, and a missing shard is caught */
+    char d[3][4096];
+    for (int i = 0; i < 3; ++i) {
+        pf(d[i], sizeof d[i], "%s/d%d", s.dir, i);
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", d[i], "-shard", spec[i], "-quiet", NULL),
+                         0);
+    }
+    char merged[4096];
+    pf(merged, sizeof merged, "%s/merged.jsonl", s.dir);
+    ck_assert_int_eq(run("merge", d[0], d[2], "-o", merged, NULL), 1);
+    ck_assert_msg(strstr(err, "4 of 12 images missing (list positions 1, 4, 7, 10;"), "%s", err);
+    ck_assert_int_ne(access(merged, F_OK), 0);
+    ck_assert_msg(run("merge", d[0], d[1], d[2], "-o", merged, NULL) == 0, "%s", err);
+    t = slurp(merged, NULL);
+    char *real = realpath(d[1], NULL), want[4200];
+    pf(want, sizeof want, "\"png\": \"%s/000001.png/gradcam_0.png\"", real);
+    ck_assert_msg(strstr(t, want), "%s not in %.300s", want, t);
+    free(real);
+    ck_assert_int_eq(count_lines(merged), count_lines(a));
+    free(t);
+    /* a shard index cut mid-line (a killed run) is refused */
+    pf(p, sizeof p, "%s/index.shard-2-of-3.jsonl", d[2]);
+    FILE *f = fopen(p, "a");
+    fputs("{\"n\": 5", f);
+    fclose(f);
+    ck_assert_int_eq(run("merge", d[0], d[1], d[2], "-o", merged, NULL), 1);
+    ck_assert_msg(strstr(err, "partial line"), "%s", err);
+    scenes_free(&s);
+}
+END_TEST
+
+START_TEST(classifier_list_top2)
+{
+    scenes s;
+    scenes_make(&s, "cls", 3);
+    if (!s.ok) return;
+    char o[4096], idx[4096];
+    path_in(&s, "out", o);
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.sc, "-outdir", o, "-top", "2",
+                      "-method", "gradcam++", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    ck_assert_int_eq(count_lines(idx), 6);
+    char *t = slurp(idx, NULL);
+    ck_assert_msg(strstr(t, "\"targets\": 2, ") && strstr(t, "\"box\": null") && strstr(t, "\"energy_in_box\": null") &&
+                      strstr(t, "\"method\": \"gradcam++\""),
+                  "%.400s", t);
+    /* the first image's first class, by the main command: the same map */
+    int cls;
+    const char *at = strstr(t, "\"class\": ");
+    ck_assert_int_eq(sscanf(at, "\"class\": %d", &cls), 1);
+    char img[4096], name[4096], prefix[4096], a[4096], b[4096];
+    const char *q = strstr(t, "\"image\": \"") + 10, *qe = strchr(q, '"');
+    pf(img, sizeof img, "%.*s", (int)(qe - q), q);
+    pf(prefix, sizeof prefix, "%s/one", s.dir);
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", img, "-class", (pf(name, sizeof name, "%d", cls), name),
+                         "-method", "gradcam++", "-out", prefix, NULL),
+                     0);
+    pf(a, sizeof a, "%s_%d.npy", prefix, cls);
+    const char *slash = strrchr(img, '/');
+    pf(b, sizeof b, "%s/%s/gradcam_%d.npy", o, slash + 1, cls);
+    ck_assert_msg(same_file(a, b), "%s differs from %s", b, a);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
+START_TEST(one_run_per_index_and_bad_outdir)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char o[4096], lock[4096];
+    path_in(&s, "out", o);
+    pf(lock, sizeof lock, "%s/.tmp/index.jsonl.lock", o);
+    touch(o, ".tmp/index.jsonl.lock", "");
+    int fd = open(lock, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: another run is writing") && strstr(err, "index.jsonl"), "%s", gcf_tail(err, 300));
+    close(fd);
+    /* the lock released: the run goes through */
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL) == 0, "%s", gcf_tail(err, 300));
+    /* an -outdir that cannot be created */
+    char bad[4096];
+    pf(bad, sizeof bad, "%s/list.txt/sub", s.sc);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", bad, NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: cannot create") && strstr(err, "list.txt"), "%s", gcf_tail(err, 300));
+    scenes_free(&s);
+}
+END_TEST
+
+Suite *suite_batch(void)
+{
+    Suite *s = suite_create("batch");
+    TCase *tc = tcase_create("list");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, folder_lists_images_any_depth_sorted);
+    tcase_add_test(tc, list_file_root_and_safe_names);
+    tcase_add_test(tc, shard_spec);
+    tcase_add_test(tc, usage_errors);
+    tcase_add_test(tc, list_equals_single_image_runs);
+    tcase_add_test(tc, same_basenames_in_subfolders);
+    tcase_add_test(tc, bad_images_are_skipped_and_reported);
+    tcase_add_test(tc, killed_and_resumed_equals_uninterrupted);
+    tcase_add_test(tc, resume_mends_a_torn_index);
+    tcase_add_test(tc, shards_merge_into_the_single_run);
+    tcase_add_test(tc, classifier_list_top2);
+    tcase_add_test(tc, one_run_per_index_and_bad_outdir);
+    suite_add_tcase(s, tc);
+    return s;
+}
