@@ -39,7 +39,9 @@ static const char usage_text[] =
     "  -counterfactual  negate the gradients: regions that argue against the class\n"
     "  -names FILE      class names, one per line\n"
     "  -data FILE       Darknet .data file; its names= key gives the class names\n"
-    "  -out PREFIX      output prefix (default: gradcam): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
+    "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
     "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
     "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
     "  -thresh T        detection threshold (default 0.5, as darknet detect)\n"
@@ -50,8 +52,7 @@ static const char usage_text[] =
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
     "                   several are fused (each normalised, upsampled to the input, averaged)\n"
     "                   (default: the feature layer feeding the head's 1x1 score convolution)\n"
-    "  -json FILE       per-box report: class, probability, box, head/anchor/cell, layers, peak,\n"
-    "                   share of map energy inside the box\n"
+    "  -json FILE       also per box: box, head/anchor/cell, share of map energy inside the box\n"
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
     "Evaluation (gradcam eval): list.txt names one image per line; labels as Darknet finds them\n"
     "(images -> labels, JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
@@ -146,7 +147,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     memset(a, 0, sizeof *a);
     a->top = 1;
     a->alpha = 0.5f;
-    a->out = "gradcam";
+    a->out = "out/gradcam";
     a->method = GC_METHOD_GRADCAM;
     a->thresh = 0.5f;
     a->hier = 0.5f;
@@ -185,7 +186,6 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
             a->json = argv[++i];
-            a->det_only = 1;
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
             if (gc_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
@@ -265,11 +265,12 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     gc_classifier cl;
     if (gc_classifier_find(net, &cl, e)) return -1;
     if (a->det_only)
-        return gc_fail(e, "-thresh, -hier, -nms, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
+        return gc_fail(e, "-thresh, -hier, -nms and -target are for detector cfgs; %s is a classifier", a->cfg);
     gc_cls_opts o;
     memset(&o, 0, sizeof o);
     o.image = a->image;
     o.out = a->out;
+    o.json = a->json;
     o.cls = -1;
     o.top = a->top;
     o.ex = (gc_explain_opts){.method = a->method_set ? a->method : gc_default_method(0), .counterfactual = a->counterfactual, .alpha = a->alpha};

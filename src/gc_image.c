@@ -314,3 +314,27 @@ done:
     free(buf);
     return out;
 }
+
+int gc_make_parent_dirs(const char *path, gc_err *e)
+{
+    char dir[4096];
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!slash || slash == path) return 0;
+    size_t len = (size_t)(slash - path);
+    if (len >= sizeof dir) return gc_fail(e, "%s: path too long", path);
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    for (char *p = dir + 1;; ++p) {
+        char c = *p;
+        if (c != '/' && c != '\0') continue;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            return gc_fail(e, "cannot create the folder %s for %s: %s", dir, path, strerror(errno));
+        if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+            return gc_fail(e, "%s: %s is not a folder", path, dir);
+        *p = c;
+        if (!c) break;
+    }
+    return 0;
+}

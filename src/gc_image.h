@@ -25,4 +25,8 @@ float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);
 /* Writes `len` bytes atomically (PATH.tmp + rename). */
 int gc_write_file(const char *path, const void *data, size_t len, gc_err *e);
 
+/* Creates the folders above path (its directory part), like mkdir -p, so
+ * that `-out newdir/p` works. Existing folders are fine. */
+int gc_make_parent_dirs(const char *path, gc_err *e);
+
 #endif
