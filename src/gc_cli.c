@@ -18,6 +18,7 @@
 #include "gc_detect_run.h"
 #include "gc_eval.h"
 #include "gc_explain.h"
+#include "gc_image.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
 
@@ -319,19 +320,20 @@ static int init_weights(int argc, char **argv, gc_err *e)
     int seed = 1;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-seed")) {
-            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
-            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gc_fail(e, "unknown option %s for gradcam init", argv[i]);
+            return gc_fail(e, "unknown option %s for gradcam init", argv[i]), 2;
         } else if (!cfg) {
             cfg = argv[i];
         } else if (!out) {
             out = argv[i];
         } else {
-            return gc_fail(e, "unexpected argument %s", argv[i]);
+            return gc_fail(e, "unexpected argument %s", argv[i]), 2;
         }
     }
-    if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>");
+    if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (gc_make_parent_dirs(out, e)) return -1;
     if (gc_check_out_prefix(out, e)) return -1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return -1;
@@ -356,39 +358,30 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int npos = 0, seed = 1;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-seed")) {
-            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value");
-            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
+            if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
         } else if (!strcmp(argv[i], "-fmnist")) {
-            if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder");
+            if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder"), 2;
             dir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]);
+            return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]), 2;
         } else if (npos == 4) {
-            return gc_fail(e, "unexpected argument %s", argv[i]);
+            return gc_fail(e, "unexpected argument %s", argv[i]), 2;
         } else {
             pos[npos++] = argv[i];
         }
     }
-    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>");
+    if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det> <train|test> <count> <outdir>"), 2;
     gc_scene_kind kind;
-    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]);
+    if (gc_scene_kind_parse(pos[0], &kind)) return gc_fail(e, "scene kind %s: expected cls, pair or det", pos[0]), 2;
     int train = !strcmp(pos[1], "train");
-    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]);
+    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
     int count;
-    if (parse_int("count", pos[2], 1, 10000000, &count, e)) return -1;
+    if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
     char dir_path[4096];
-    if (snprintf(dir_path, sizeof dir_path, "%s", out) >= (int)sizeof dir_path)
-        return gc_fail(e, "outdir %s: path too long", out);
-    for (char *p = dir_path + 1;; ++p) { /* mkdir -p */
-        char c = *p;
-        if (c != '/' && c != '\0') continue;
-        *p = '\0';
-        if (mkdir(dir_path, 0777) != 0 && errno != EEXIST)
-            return gc_fail(e, "cannot create %s: %s", dir_path, strerror(errno));
-        *p = c;
-        if (!c) break;
-    }
+    /* the outdir and its parents */
+    if (gc_out_path(dir_path, sizeof dir_path, e, "%s/list.txt", out) || gc_make_parent_dirs(dir_path, e)) return -1;
     gc_fmnist d;
     if (gc_fmnist_load(&d, dir, train, e)) return -1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
@@ -491,14 +484,14 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     return 0;
 }
 
-/* "eval: 120/500 images", in place on a terminal, every 25 images otherwise. */
+/* "eval: 120/500 images", in place on a terminal, every 10 images otherwise. */
 static void eval_progress(int done, int total, void *ctx)
 {
     int tty = *(const int *)ctx;
     if (tty) {
         fprintf(stderr, "\reval: %d/%d images", done, total);
         if (done == total) fputc('\n', stderr);
-    } else if (done == total || done % 25 == 0) {
+    } else if (done == total || done % 10 == 0) {
         fprintf(stderr, "eval: %d/%d images\n", done, total);
     }
     fflush(stderr);
@@ -509,8 +502,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
 {
     eval_args a;
     if (parse_eval_args(argc, argv, &a, e)) return 2;
-    if (a.json && gc_check_out_prefix(a.json, e)) return 2;
-    if (gc_check_readable(a.o.list, "image list", e)) return 1;
+    if (a.json && (gc_make_parent_dirs(a.json, e) || gc_check_out_prefix(a.json, e))) return 2;
+    if (gc_check_readable(a.o.list, "image list", e) || gc_check_text_file(a.o.list, "image list", e)) return 1;
     network *net = gc_model_load(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
     int rc = 1, tty = isatty(2);
@@ -537,55 +530,52 @@ done:
     return rc;
 }
 
+/* Prints e's message as one line, non-printable bytes (say, from a binary
+ * file quoted in a message) as \xNN. */
+static void print_error(const gc_err *e)
+{
+    fputs("gradcam: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)e->msg; *p; ++p) {
+        if (*p >= 32 && *p < 127) fputc(*p, stderr);
+        else fprintf(stderr, "\\x%02x", *p);
+    }
+    fputc('\n', stderr);
+}
+
+static int is_help(const char *s)
+{
+    return !strcmp(s, "help") || !strcmp(s, "-h") || !strcmp(s, "-help") || !strcmp(s, "--help");
+}
+
+/* A subcommand's status: 0 ok, 2 usage error, anything else 1. */
+static int finish(int rc, const gc_err *e, int show_usage)
+{
+    if (rc == 0) return 0;
+    print_error(e);
+    if (rc == 2 && show_usage) print_usage(stderr);
+    return rc == 2 ? 2 : 1;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
-    if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
-        print_usage(stdout);
-        return 0;
-    }
+    for (int i = 2; i < argc; ++i)
+        if (is_help(argv[i]) && (i == 2 || argv[i][0] == '-')) {
+            print_usage(stdout);
+            return 0;
+        }
     gc_err e = {{0}};
-    if (argc >= 3 && !strcmp(argv[2], "init")) {
-        if (init_weights(argc, argv, &e)) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            return 1;
-        }
-        return 0;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "scenes")) {
-        if (make_scenes(argc, argv, &e)) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            return 1;
-        }
-        return 0;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "eval")) {
-        int rc = eval_main(argc, argv, &e);
-        if (rc) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            if (rc == 2 && argc < 6) print_usage(stderr);
-        }
-        return rc;
-    }
+    if (argc >= 3 && !strcmp(argv[2], "init")) return finish(init_weights(argc, argv, &e), &e, argc < 5);
+    if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
+    if (argc >= 3 && !strcmp(argv[2], "eval")) return finish(eval_main(argc, argv, &e), &e, argc < 6);
     cli_args a;
-    if (parse_args(argc, argv, &a, &e)) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        if (argc < 5) print_usage(stderr);
-        return 2;
-    }
+    if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
     network *net = gc_model_load(a.cfg, a.weights, &e);
-    if (!net) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        return 1;
-    }
+    if (!net) return finish(1, &e, 0);
     int rc;
     if (gc_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
     free_network(net);
-    if (rc) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        return 1;
-    }
-    return 0;
+    return finish(rc ? 1 : 0, &e, 0);
 }
 
 void run_gradcam(int argc, char **argv)

@@ -120,19 +120,30 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
     return 0;
 }
 
-/* Footer of the overlay: title line, then the colour bar "lo [bar] hi" or
- * the all-zero note. Returns its height for a picture w px wide. */
-static int footer_height(int w, int ts)
+/* Footer of the overlay: the title on one line, or on two (split after
+ * " - ") when one line would need a smaller text; then the colour bar
+ * "lo [bar] hi" or the all-zero note. */
+static int title_lines(const char *title, int w, int ts, char *l1, char *l2, size_t n)
 {
-    (void)w;
-    return 3 * ts + 2 * gc_text_height(ts) + 2 * ts;
+    const char *dash = strstr(title, " - ");
+    l2[0] = '\0';
+    if (gc_text_width(title, ts) <= w || !dash) {
+        snprintf(l1, n, "%s", title);
+        return 1;
+    }
+    snprintf(l1, n, "%.*s", (int)(dash - title), title);
+    snprintf(l2, n, "%s", dash + 3);
+    return 2;
 }
 
 int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e)
 {
     int W = panel->w, H = panel->h, f = gc_display_scale(img_w, img_h);
-    int ts = gc_text_scale(W, H), fh = footer_height(W, ts);
+    int ts = gc_text_scale(W, H), pad = ts, th = gc_text_height(ts);
+    char l1[256], l2[256];
+    int nl = title_lines(title ? title : "", W - 2 * pad, ts, l1, l2, sizeof l1);
+    int fh = pad + (nl + 1) * (th + pad);
     if (picture_alloc(out, W, H + fh, DARK, e)) return -1;
     blit(out, 0, 0, panel->rgb, W, H);
 
@@ -160,11 +171,13 @@ int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_
         }
     }
 
-    /* footer: a title line and the colour bar with the map's range */
-    int pad = ts, y = H + pad;
-    int sc = gc_fig_fit_text(title ? title : "", W - 2 * pad, ts, buf, sizeof buf);
-    gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
-    y += gc_text_height(ts) + pad;
+    /* footer: the title and the colour bar with the map's range */
+    int y = H + pad, sc;
+    for (int i = 0; i < nl; ++i) {
+        sc = gc_fig_fit_text(i ? l2 : l1, W - 2 * pad, ts, buf, sizeof buf);
+        gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
+        y += th + pad;
+    }
     if (all_zero) {
         sc = gc_fig_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
         gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
@@ -173,7 +186,7 @@ int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_
     char slo[32], shi[32];
     snprintf(slo, sizeof slo, "%.3g", (double)lo);
     snprintf(shi, sizeof shi, "%.3g", (double)hi);
-    int wl = gc_text_width(slo, ts), wh = gc_text_width(shi, ts), bh = gc_text_height(ts);
+    int wl = gc_text_width(slo, ts), wh = gc_text_width(shi, ts), bh = th;
     int bw = W - 2 * pad - wl - wh - 2 * pad;
     if (bw < 8) { /* too narrow for labels at this size: the bar alone */
         gc_draw_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);

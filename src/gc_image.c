@@ -338,3 +338,22 @@ int gc_make_parent_dirs(const char *path, gc_err *e)
     }
     return 0;
 }
+
+int gc_check_text_file(const char *path, const char *what, gc_err *e)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *kind;
+    } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"}};
+    FILE *f = fopen(path, "rb");
+    if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
+        if (n >= sig[k].n && !memcmp(buf, sig[k].magic, sig[k].n))
+            return gc_fail(e, "%s file %s is %s, not a text file", what, path, sig[k].kind);
+    if (memchr(buf, 0, n)) return gc_fail(e, "%s file %s is binary (it holds NUL bytes), not a text file", what, path);
+    return 0;
+}

@@ -40,10 +40,11 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             char lbuf[256];
             layer_list(x, lbuf, sizeof lbuf);
             fprintf(f,
-                    "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f -> %s%s\n",
+                    "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f, "
+                    "peak (%d,%d) -> %s%s\n",
                     x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
                     x->cell_row, x->cell_col, lbuf, gc_method_name(r->method), gc_target_name(r->target),
-                    r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->png, zero);
+                    r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->peak_x, x->peak_y, x->png, zero);
         }
     }
     if (r->detector && r->summary) fprintf(f, "summary %s\n", r->summary);

@@ -30,8 +30,9 @@ typedef struct gc_report {
  *   class 14 malamute: probability 0.1451, layer 19 convolutional 14x14x1000, gradcam out/tiny_14.png, max 0.594 at (5,7)
  *     map out/tiny_14.npy
  * per box
- *   box 0 dog: 61% [l t r b] head 30 anchor 3 cell 5,7, layer 28, layercam logit, in-box 0.83 -> out/yolo_0.png
- * and an all-zero map marked "(all-zero map)". */
+ *   box 0 dog: 61% [l t r b] head 30 anchor 3 cell 5,7, layer 28, layercam logit, in-box 0.83, peak (200,310) -> out/yolo_0.png
+ * (peaks in image pixels), and an all-zero map marked "(all-zero map)".
+ * Without names, a class is "class 3". */
 void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs);
 
 /* The JSON report, written atomically (PATH.tmp, then renamed). */

@@ -6,7 +6,7 @@
 
 #define GC_SUITES(X) \
     X(common) X(backward) X(hooks) X(cam) X(render) X(image) X(model) X(gradcam) X(cfgs) X(cli) \
-    X(detect) X(bench_equiv) X(metrics) X(labels) X(eval) X(scenes) X(demo)
+    X(detect) X(bench_equiv) X(metrics) X(labels) X(eval) X(scenes) X(demo) X(readme)
 
 #define GC_DECLARE_SUITE(name) Suite *suite_##name(void) __attribute__((weak));
 GC_SUITES(GC_DECLARE_SUITE)
