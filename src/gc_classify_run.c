@@ -3,18 +3,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc_backward.h"
 #include "gc_classify.h"
+#include "gc_figure.h"
+#include "gc_image.h"
+#include "gc_render.h"
+#include "gc_report.h"
 #include "gc_sheet.h"
 
-static void layers_label(const network *net, const gc_map *m, char *buf, size_t n)
+/* Explains class c: its map (in m) and what is measured on it, into x. The
+ * map's heat on the image is left in s->heat, scaled for display. */
+static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int c, float prob, gc_map *m,
+                         gc_result *x, gc_err *e)
 {
-    const layer *l = &net->layers[m->layer];
-    size_t len = (size_t)snprintf(buf, n, "%d %s %dx%dx%d", m->layer, gc_layer_type_name(l->type), l->out_w, l->out_h,
-                                  l->out_c);
-    for (int j = 1; j < m->nlayers && len < n; ++j)
-        len += (size_t)snprintf(buf + len, n - len, "%s%d", j == 1 ? " fused with " : ",", m->layers[j]);
+    gc_subject subj = {c, NULL};
+    if (gc_session_explain_target(s, &subj, &o->ex, m, e)) return -1;
+    int W = s->orig.w, H = s->orig.h;
+    gc_session_heat_raw(s, m->data, m->w, m->h);
+    size_t am = 0;
+    gc_map_max(s->heat, (size_t)W * H, &am);
+    const layer *ll = &net->layers[m->layer];
+    memset(x, 0, sizeof *x);
+    *x = (gc_result){.index = c, .cls = c, .prob = prob, .box = {-1, -1, -1, -1}, .head = -1, .anchor = -1,
+                     .cell_row = -1, .cell_col = -1, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
+                     .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
+                     .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1,
+                     .layer_type = gc_layer_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
+                     .layer_c = ll->out_c};
+    memcpy(x->layers, m->layers, sizeof x->layers);
+    if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
+    else snprintf(x->name, sizeof x->name, "class %d", c);
+    x->all_zero |= gc_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, c) ||
+        gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c))
+        return -1;
+    return 0;
+}
+
+/* Draws class x's overlay from s->heat (the class, its name and probability
+ * in the footer) and writes it and the raw map. */
+static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, const gc_result *x, int prob_is_score,
+                        gc_err *e)
+{
+    gc_picture panel = {0}, fig = {0};
+    char title[384], lbuf[128] = "", pbuf[32];
+    for (int j = 0; j < x->nlayers; ++j) {
+        size_t len = strlen(lbuf);
+        snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
+    }
+    if (prob_is_score) snprintf(pbuf, sizeof pbuf, "score %.3g", x->prob);
+    else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
+    char plain[32];
+    snprintf(plain, sizeof plain, "class %d", x->cls);
+    if (strcmp(plain, x->name))
+        snprintf(title, sizeof title, "class %d %s %s - %s%s, layer %s", x->cls, x->name, pbuf,
+                 gc_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", lbuf);
+    else
+        snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_method_name(o->ex.method),
+                 o->ex.counterfactual ? " counterfactual" : "", lbuf);
+    int rc = -1;
+    if (gc_fig_panel(&panel, s->orig.data, s->orig.w, s->orig.h, s->heat, o->ex.alpha, NULL, e)) goto done;
+    if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi, x->all_zero, e))
+        goto done;
+    if (gc_session_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
+    if (gc_session_write_npy(s, x->npy, m, e)) goto done;
+    rc = 0;
+done:
+    gc_picture_free(&panel);
+    gc_picture_free(&fig);
+    return rc;
 }
 
 int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e)
@@ -22,9 +81,11 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
     int rc = -1;
     int *targets = NULL;
     float *probs = NULL;
+    gc_results rs = {0};
     gc_session s;
     memset(&s, 0, sizeof s);
-    if (gc_check_out_prefix(o->out, e)) return -1;
+    if (gc_make_parent_dirs(o->out, e) || gc_check_out_prefix(o->out, e)) return -1;
+    if (o->json && (gc_make_parent_dirs(o->json, e) || gc_check_out_prefix(o->json, e))) return -1;
     if (gc_session_open(&s, net, o->image, e)) goto done;
     const gc_classifier *cl = &s.cl;
     if (o->cls >= cl->classes) {
@@ -51,55 +112,47 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
         gc_subject subj = {targets[t], NULL};
         if (gc_session_prepare(&s, &subj, &o->ex, e)) goto done;
     }
-
+    int prob_is_score = cl->prob_layer < 0;
     for (int t = 0; t < ntargets; ++t) {
-        int c = targets[t];
-        gc_subject subj = {c, NULL};
         gc_map m;
-        if (gc_session_explain_target(&s, &subj, &o->ex, &m, e)) goto fail;
-        gc_session_heat(&s, &m);
-        unsigned char *rgb = gc_session_overlay(&s, &o->ex);
-        char png[4096], npy[4096], lbuf[256];
-        snprintf(png, sizeof png, "%s_%d.png", o->out, c);
-        snprintf(npy, sizeof npy, "%s_%d.npy", o->out, c);
-        if (gc_session_write_png(&s, png, s.orig.w, s.orig.h, rgb, e)) goto fail;
-        if (gc_session_write_npy(&s, npy, &m, e)) goto fail;
-        layers_label(net, &m, lbuf, sizeof lbuf);
-        if (out) {
-            size_t am = 0;
-            gc_map_max(s.heat, (size_t)s.orig.w * (size_t)s.orig.h, &am);
-            gc_result *res = gc_results_add(out);
-            if (!res) {
-                gc_fail(e, "out of memory");
-                goto fail;
-            }
-            *res = (gc_result){.index = c, .cls = c, .prob = probs[c], .box = {-1, -1, -1, -1}, .head = -1,
-                               .anchor = -1, .cell_row = -1, .cell_col = -1, .nlayers = m.nlayers, .map_w = m.w,
-                               .map_h = m.h, .peak = m.max, .peak_x = (int)(am % (size_t)s.orig.w),
-                               .peak_y = (int)(am / (size_t)s.orig.w), .energy_in_box = -1, .all_zero = m.all_zero};
-            memcpy(res->layers, m.layers, sizeof res->layers);
-            snprintf(res->png, sizeof res->png, "%s", png);
-            snprintf(res->npy, sizeof res->npy, "%s", npy);
+        gc_result *x = gc_results_add(&rs);
+        if (!x) {
+            gc_fail(e, "out of memory");
+            goto fail;
         }
-        printf("class %d %s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", c,
-               o->names && c < o->nnames ? o->names[c] : "-", cl->prob_layer >= 0 ? "probability" : "score", probs[c],
-               lbuf, gc_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", png, m.max,
-               m.argmax_x, m.argmax_y, m.all_zero ? " (all-zero map)" : "");
-        printf("  map %s\n", npy);
+        if (explain_class(&s, net, o, targets[t], probs[targets[t]], &m, x, e)) goto fail;
+        if (render_class(&s, o, &m, x, prob_is_score, e)) goto fail;
         if (o->ex.sheet) {
-            char sheet[4096], lab[512];
-            snprintf(sheet, sizeof sheet, "%s_%d_sheet.png", o->out, c);
-            snprintf(lab, sizeof lab, "class %d %s %.1f%%", c, o->names && c < o->nnames ? o->names[c] : "", probs[c] * 100);
-            if (gc_sheet_write(&s, &subj, &o->ex, lab, NULL, sheet, e)) goto fail;
-            printf("  sheet %s\n", sheet);
+            /* after the class's own outputs: the sheet explains it again with other methods */
+            gc_subject subj = {targets[t], NULL};
+            char lab[512];
+            snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
+                gc_sheet_write(&s, &subj, &o->ex, lab, NULL, x->sheet, e))
+                goto fail;
         }
     }
+    gc_report rep = {.image = o->image, .width = s.orig.w, .height = s.orig.h, .detector = 0,
+                     .method = o->ex.method, .counterfactual = o->ex.counterfactual, .prob_is_score = prob_is_score};
+    if (o->json && gc_report_write_json(o->json, &rep, &rs, e)) goto fail;
+    for (int k = 0; out && k < rs.n; ++k) {
+        gc_result *x = gc_results_add(out);
+        if (!x) {
+            gc_fail(e, "out of memory");
+            if (o->json) unlink(o->json);
+            goto fail;
+        }
+        *x = rs.r[k];
+    }
+    gc_report_print(stdout, &rep, &rs);
+    if (o->json) printf("json %s\n", o->json);
     rc = 0;
     goto done;
 fail:
     gc_session_rollback(&s);
 done:
     gc_session_close(&s);
+    gc_results_free(&rs);
     free(targets);
     free(probs);
     return rc;

@@ -10,6 +10,7 @@
 
 typedef struct gc_cls_opts {
     const char *image, *out;
+    const char *json; /* -json report, or NULL */
     int cls;  /* the class to explain, or -1: the `top` most probable */
     int top;
     gc_explain_opts ex; /* method, counterfactual, layers (negative: from the logit layer) */
@@ -17,8 +18,9 @@ typedef struct gc_cls_opts {
     int nnames;
 } gc_cls_opts;
 
-/* Runs everything; prints two lines per class on stdout and, when out is
- * non-NULL, appends one record per class to it. Returns 0, or -1 with e set
+/* Runs everything; prints two lines per class on stdout (gc_report), writes
+ * the -json report and, when out is non-NULL, appends one record per class
+ * to it. Returns 0, or -1 with e set
  * (and no output file left behind). */
 int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e);
 

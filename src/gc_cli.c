@@ -43,7 +43,9 @@ static const char usage_text[] =
     "  -counterfactual  negate the gradients: regions that argue against the class\n"
     "  -names FILE      class names, one per line\n"
     "  -data FILE       Darknet .data file; its names= key gives the class names\n"
-    "  -out PREFIX      output prefix (default: gradcam): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
+    "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
     "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
     "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1, maps flipped back)\n"
     "                   or eigen (first principal component of the weighted activations)\n"
@@ -60,8 +62,7 @@ static const char usage_text[] =
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
     "                   several are fused (each normalised, upsampled to the input, averaged)\n"
     "                   (default: the feature layer feeding the head's 1x1 score convolution)\n"
-    "  -json FILE       per-box report: class, probability, box, head/anchor/cell, layers, peak,\n"
-    "                   share of map energy inside the box\n"
+    "  -json FILE       also per box: box, head/anchor/cell, share of map energy inside the box\n"
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
     "Evaluation (gradcam eval): list.txt names one image per line; labels as Darknet finds them\n"
     "(images -> labels, JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
@@ -177,7 +178,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     memset(a, 0, sizeof *a);
     a->top = 1;
     a->alpha = 0.5f;
-    a->out = "gradcam";
+    a->out = "out/gradcam";
     a->method = GC_METHOD_GRADCAM;
     a->thresh = 0.5f;
     a->hier = 0.5f;
@@ -225,7 +226,6 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
             a->json = argv[++i];
-            a->det_only = 1;
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
             if (gc_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
@@ -385,6 +385,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     memset(&o, 0, sizeof o);
     o.image = a->image;
     o.out = a->out;
+    o.json = a->json;
     o.cls = -1;
     o.top = a->top;
     o.ex = explain_opts_of(a, 0);
@@ -445,6 +446,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (gc_make_parent_dirs(out, e)) return 1;
     if (gc_check_out_path("gradcam init", out, e)) return 1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
@@ -506,17 +508,9 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
     char dir_path[4096];
-    if (snprintf(dir_path, sizeof dir_path, "%s", out) >= (int)sizeof dir_path)
-        return gc_fail(e, "outdir %s: path too long", out), 2;
-    for (char *p = dir_path + 1;; ++p) { /* mkdir -p */
-        char c = *p;
-        if (c != '/' && c != '\0') continue;
-        *p = '\0';
-        if (mkdir(dir_path, 0777) != 0 && errno != EEXIST)
-            return gc_fail(e, "cannot create %s: %s", dir_path, strerror(errno)), 1;
-        *p = c;
-        if (!c) break;
-    }
+    /* the outdir and its parents */
+    if (gc_out_path(dir_path, sizeof dir_path, e, "%s/list.txt", out)) return 2;
+    if (gc_make_parent_dirs(dir_path, e)) return 1;
     gc_fmnist d;
     if (gc_fmnist_load(&d, dir, train, e)) return 1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
@@ -637,14 +631,14 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     return 0;
 }
 
-/* "eval: 120/500 images", in place on a terminal, every 25 images otherwise. */
+/* "eval: 120/500 images", in place on a terminal, every 10 images otherwise. */
 static void eval_progress(int done, int total, void *ctx)
 {
     int tty = *(const int *)ctx;
     if (tty) {
         fprintf(stderr, "\reval: %d/%d images", done, total);
         if (done == total) fputc('\n', stderr);
-    } else if (done == total || done % 25 == 0) {
+    } else if (done == total || done % 10 == 0) {
         fprintf(stderr, "eval: %d/%d images\n", done, total);
     }
     fflush(stderr);
@@ -658,9 +652,10 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
+        if (gc_make_parent_dirs(a.json, e)) return 1;
         if (gc_check_out_path("-json", a.json, e)) return 1;
     }
-    if (gc_check_readable(a.o.list, "image list", e)) return 1;
+    if (gc_check_readable(a.o.list, "image list", e) || gc_check_text_file(a.o.list, "image list", e)) return 1;
     network *net = gc_model_load(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
     int rc = 1, tty = isatty(2);
@@ -788,66 +783,56 @@ static int merge_main(int argc, char **argv, gc_err *e)
     return 0;
 }
 
+/* Prints e's message as one line, non-printable bytes (say, from a binary
+ * file quoted in a message) as \xNN. */
+static void print_error(const gc_err *e)
+{
+    fputs("gradcam: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)e->msg; *p; ++p) {
+        if (*p >= 32 && *p < 127) fputc(*p, stderr);
+        else fprintf(stderr, "\\x%02x", *p);
+    }
+    fputc('\n', stderr);
+}
+
+static int is_help(const char *s)
+{
+    return !strcmp(s, "help") || !strcmp(s, "-h") || !strcmp(s, "-help") || !strcmp(s, "--help");
+}
+
+/* A subcommand's status: 0 ok, 2 usage error, anything else 1. */
+static int finish(int rc, const gc_err *e, int show_usage)
+{
+    if (rc == 0) return 0;
+    print_error(e);
+    if (rc == 2 && show_usage) print_usage(stderr);
+    return rc == 2 ? 2 : 1;
+}
+
 int gc_cli_main(int argc, char **argv)
 {
-    if (argc >= 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "-help"))) {
-        print_usage(stdout);
-        return 0;
-    }
-    gc_err e = {{0}};
-    if (argc >= 3 && !strcmp(argv[2], "init")) {
-        int rc = init_weights(argc, argv, &e);
-        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
-        return rc;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "scenes")) {
-        int rc = make_scenes(argc, argv, &e);
-        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
-        return rc;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "eval")) {
-        int rc = eval_main(argc, argv, &e);
-        if (rc) {
-            fprintf(stderr, "gradcam: %s\n", e.msg);
-            if (rc == 2 && argc < 6) print_usage(stderr);
+    for (int i = 2; i < argc; ++i)
+        if (is_help(argv[i]) && (i == 2 || argv[i][0] == '-')) {
+            print_usage(stdout);
+            return 0;
         }
-        return rc;
-    }
-    if (argc >= 3 && !strcmp(argv[2], "merge")) {
-        int rc = merge_main(argc, argv, &e);
-        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
-        return rc;
-    }
+    gc_err e = {{0}};
+    if (argc >= 3 && !strcmp(argv[2], "init")) return finish(init_weights(argc, argv, &e), &e, argc < 5);
+    if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
+    if (argc >= 3 && !strcmp(argv[2], "eval")) return finish(eval_main(argc, argv, &e), &e, argc < 6);
+    if (argc >= 3 && !strcmp(argv[2], "merge")) return finish(merge_main(argc, argv, &e), &e, 0);
     cli_args a;
-    if (parse_args(argc, argv, &a, &e)) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        if (argc < 5) print_usage(stderr);
-        return 2;
-    }
+    if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
     const char *inputs[] = {a.cfg, a.weights, a.image, a.names, a.data};
-    if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        return 2;
-    }
-    if (a.list) {
-        int rc = list_main(&a, &e);
-        if (rc) fprintf(stderr, "gradcam: %s\n", e.msg);
-        return rc;
-    }
+    if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
+    if (a.list) return finish(list_main(&a, &e), &e, 0);
     network *net = gc_model_load(a.cfg, a.weights, &e);
-    if (!net) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        return 1;
-    }
+    if (!net) return finish(1, &e, 0);
     int rc;
     if (gc_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
     free_network(net);
-    if (rc) {
-        fprintf(stderr, "gradcam: %s\n", e.msg);
-        return 1;
-    }
-    return 0;
+    return finish(rc ? 1 : 0, &e, 0);
 }
 
 void run_gradcam(int argc, char **argv)

@@ -27,4 +27,8 @@ void gc_printable(char *s);
 /* Overflow-checked product of sizes: returns 0 and sets *out, or -1. */
 int gc_size_mul(size_t a, size_t b, size_t *out);
 
+/* snprintf into a path buffer that reports truncation: returns 0, or -1
+ * with e naming the (cut) path, instead of writing to a shorter name. */
+int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -1,79 +1,121 @@
 #include "gc_detect_run.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc_backward.h"
+#include "gc_figure.h"
 #include "gc_image.h"
-#include "gc_json.h"
 #include "gc_render.h"
 #include "gc_sheet.h"
+#include "gc_report.h"
 
-static void class_color(int cls, unsigned char rgb[3])
+/* The class's name, or "class N" without a names file. */
+static void class_name(const gc_det_opts *o, int cls, char *buf, size_t n)
 {
-    /* Evenly spread hues, bright enough for black label text. */
-    static const unsigned char pal[8][3] = {{255, 64, 64}, {64, 200, 64}, {64, 128, 255}, {255, 200, 0},
-                                            {255, 0, 255}, {0, 220, 220}, {255, 128, 0}, {160, 96, 255}};
-    memcpy(rgb, pal[cls % 8], 3);
+    if (o->names && cls < o->nnames) snprintf(buf, n, "%s", o->names[cls]);
+    else snprintf(buf, n, "class %d", cls);
 }
 
-/* The class's name, or "classN" without a names file. */
-static const char *class_label(const gc_det_opts *o, int cls, char *buf, size_t n)
+/* Explains box k: its map (in s) and everything measured on it, into x. The
+ * map's heat on the image is left in s->heat, scaled for display. */
+static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const gc_det *d, int k, gc_map *m,
+                       gc_result *x, gc_err *e)
 {
-    if (o->names && cls < o->nnames) return o->names[cls];
-    snprintf(buf, n, "class%d", cls);
-    return buf;
-}
-
-/* Nearest-neighbour downscale of interleaved RGB (thumbnails). */
-static void resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
-{
-    for (int y = 0; y < oh; ++y) {
-        int sy = (int)(((long)y * ih + ih / 2) / oh);
-        if (sy >= ih) sy = ih - 1;
-        for (int x = 0; x < ow; ++x) {
-            int sx = (int)(((long)x * iw + iw / 2) / ow);
-            if (sx >= iw) sx = iw - 1;
-            memcpy(out + ((size_t)y * ow + x) * 3, in + ((size_t)sy * iw + sx) * 3, 3);
+    gc_subject subj = {d->cls, d};
+    if (gc_session_explain_target(s, &subj, &o->ex, m, e)) return -1;
+    int W = s->orig.w, H = s->orig.h, l, t, r, b;
+    gc_det_pixels(d, W, H, &l, &t, &r, &b);
+    /* energy inside the box and the peak, on the map resampled to the image */
+    gc_session_heat_raw(s, m->data, m->w, m->h);
+    double total = 0, inside = 0, best = -1;
+    int px = 0, py = 0;
+    for (int y = 0; y < H; ++y)
+        for (int xx = 0; xx < W; ++xx) {
+            double v = s->heat[(size_t)y * W + xx];
+            total += v;
+            if (xx >= l && xx <= r && y >= t && y <= b) inside += v;
+            if (v > best) best = v, px = xx, py = y;
         }
-    }
+    const layer *hl = &net->layers[d->head], *ll = &net->layers[m->layer];
+    memset(x, 0, sizeof *x);
+    *x = (gc_result){.index = k, .cls = d->cls, .prob = d->prob, .box = {l, t, r, b}, .head = d->head,
+                     /* one numbering everywhere: the index into the head's anchors= list */
+                     .anchor = hl->type == YOLO ? hl->mask[d->anchor] : d->anchor, .cell_row = d->cell / hl->w,
+                     .cell_col = d->cell % hl->w, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
+                     .peak = m->max, .peak_x = px, .peak_y = py, .energy_in_box = total > 0 ? inside / total : 0,
+                     .all_zero = m->all_zero, .objectness = d->objectness, .bx = d->bbox.x * W, .by = d->bbox.y * H,
+                     .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_layer_type_name(hl->type),
+                     .layer_type = gc_layer_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
+                     .layer_c = ll->out_c};
+    memcpy(x->layers, m->layers, sizeof x->layers);
+    class_name(o, d->cls, x->name, sizeof x->name);
+    int zero = gc_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    x->all_zero |= zero;
+    if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, k) ||
+        gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, k))
+        return -1;
+    return 0;
 }
 
-/* Draws box k with its label on an image of w x h pixels, keeping the label
- * inside the first img_w columns (the summary draws on a wider canvas). */
-static void label_box(unsigned char *rgb, int w, int h, int img_w, const gc_det *d, int k, const char *name, int l,
-                      int t, int r, int b)
+/* Draws box x's overlay from s->heat, writes it and the raw map, and adds
+ * the box to the summary. */
+static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, const gc_result *x, gc_summary *sum,
+                      gc_err *e)
 {
-    unsigned char col[3], black[3] = {0, 0, 0};
-    class_color(d->cls, col);
-    int thick = w / 300 > 2 ? w / 300 : 2;
-    gc_draw_box(rgb, w, h, l, t, r, b, thick, col);
-    char text[256];
-    snprintf(text, sizeof text, "%d %s %.0f%%", k, name, d->prob * 100);
-    int scale = img_w >= 1200 ? 3 : 2;
-    int ty = t - GC_FONT_CELL_H * scale - 2 > 0 ? t - GC_FONT_CELL_H * scale - 2 : t;
-    int tw = (int)strlen(text) * GC_FONT_CELL_W * scale, tx = l;
-    if (tx + tw > img_w) tx = img_w - tw > 0 ? img_w - tw : 0;
-    gc_draw_text(rgb, w, h, tx, ty, text, scale, black, col);
+    gc_picture panel = {0}, fig = {0};
+    gc_fig_box fb = {x->box[0], x->box[1], x->box[2], x->box[3], x->cls};
+    char label[192], title[384], lbuf[128] = "";
+    for (int j = 0; j < x->nlayers; ++j) {
+        size_t len = strlen(lbuf);
+        snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
+    }
+    snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
+    snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_method_name(o->ex.method),
+             o->ex.counterfactual ? " counterfactual" : "", lbuf);
+    int rc = -1;
+    if (gc_fig_panel(&panel, s->orig.data, s->orig.w, s->orig.h, s->heat, o->ex.alpha, &fb, e)) goto done;
+    gc_summary_set(sum, x->index, &panel, &fb, label);
+    if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi, x->all_zero, e))
+        goto done;
+    if (gc_session_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
+    gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
+    if (gc_session_write_npy(s, x->npy, &raw, e)) goto done;
+    rc = 0;
+done:
+    gc_picture_free(&panel);
+    gc_picture_free(&fig);
+    return rc;
+}
+
+static int write_summary(gc_session *s, const gc_summary *sum, const char *path, gc_err *e)
+{
+    gc_picture pic = {0};
+    int rc = gc_summary_render(sum, s->orig.data, &pic, e);
+    if (rc == 0) rc = gc_session_write_png(s, path, pic.w, pic.h, pic.rgb, e);
+    gc_picture_free(&pic);
+    return rc;
 }
 
 int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
 {
     gc_session s;
     gc_boxes boxes;
+    gc_summary sum;
+    gc_results rs = {0};
     gc_det *dets = NULL;
     int ndets = 0, rc = -1;
-    unsigned char *thumbs = NULL, *canvas = NULL;
-    char *jbuf = NULL;
-    size_t jlen = 0;
-    FILE *js = NULL;
+    char summary[4096];
     memset(&s, 0, sizeof s);
     memset(&boxes, 0, sizeof boxes);
+    memset(&sum, 0, sizeof sum);
 
     if (gc_detect_check(net, e)) return -1;
-    if (gc_check_out_prefix(o->out, e)) return -1;
+    if (gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
+    if (gc_make_parent_dirs(o->out, e) || gc_check_out_prefix(o->out, e)) return -1;
+    if (o->json && (gc_make_parent_dirs(o->json, e) || gc_check_out_prefix(o->json, e))) return -1;
     if (gc_session_open(&s, net, o->image, e)) goto done;
     if (gc_boxes_decode(net, s.orig.w, s.orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detections(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
@@ -86,8 +128,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
         rc = 0;
         goto done;
     }
-
-    /* Check every box's layers and reserve their buffers before anything is written. */
+    /* every box's layers checked and buffers reserved before a file is written */
     for (int k = 0; k < ndets; ++k) {
         gc_subject t = {dets[k].cls, &dets[k]};
         gc_err pe;
@@ -96,158 +137,43 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
             goto done;
         }
     }
-    int W = s.orig.w, H = s.orig.h;
-    int cols = (int)ceil(sqrt((double)ndets)), rows = (ndets + cols - 1) / cols;
-    int tw = W / cols > 1 ? W / cols : 1, th = H / cols > 1 ? H / cols : 1;
-    thumbs = malloc((size_t)ndets * (size_t)tw * (size_t)th * 3);
-    if (!thumbs) {
-        gc_fail(e, "out of memory");
-        goto done;
-    }
-
-    if (!(js = open_memstream(&jbuf, &jlen))) {
-        gc_fail(e, "out of memory for the JSON report");
-        goto done;
-    }
-    fprintf(js, "{\n  \"image\": ");
-    gc_json_string(js, o->image);
-    fprintf(js, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"method\": \"%s\",\n  \"target\": \"%s\",\n"
-                   "  \"counterfactual\": %s,\n  \"thresh\": %g,\n  \"nms\": %g,\n  \"detections\": [\n",
-              W, H, gc_method_name(o->ex.method), gc_target_name(o->ex.target), o->ex.counterfactual ? "true" : "false",
-              o->thresh, o->nms);
+    if (gc_summary_init(&sum, ndets, s.orig.w, s.orig.h, e)) goto done;
 
     for (int k = 0; k < ndets; ++k) {
-        const gc_det *d = &dets[k];
-        gc_subject subj = {d->cls, d};
         gc_map m;
-        if (gc_session_explain_target(&s, &subj, &o->ex, &m, e)) goto fail;
-        const float *map = m.data;
-        int mw = m.w, mh = m.h, all_zero = m.all_zero;
-        float peak = m.max;
-
-        /* energy inside the box and the peak, on the map resampled to the image */
-        int l, t, r, b;
-        gc_det_pixels(d, W, H, &l, &t, &r, &b);
-        gc_session_heat_raw(&s, map, mw, mh);
-        double total = 0, inside = 0, best = -1;
-        int px = 0, py = 0;
-        for (int y = 0; y < H; ++y)
-            for (int x = 0; x < W; ++x) {
-                double v = s.heat[(size_t)y * W + x];
-                total += v;
-                if (x >= l && x <= r && y >= t && y <= b) inside += v;
-                if (v > best) best = v, px = x, py = y;
-            }
-        double share = total > 0 ? inside / total : 0;
-        gc_normalize_minmax(s.heat, (size_t)W * H);
-        unsigned char *rgb = gc_session_overlay(&s, &o->ex);
-        char cname[32];
-        const char *name = class_label(o, d->cls, cname, sizeof cname);
-        label_box(rgb, W, H, W, d, k, name, l, t, r, b);
-        resize_rgb(rgb, W, H, thumbs + (size_t)k * tw * th * 3, tw, th);
-
-        char png[4096], npy[4096];
-        snprintf(png, sizeof png, "%s_%d.png", o->out, k);
-        snprintf(npy, sizeof npy, "%s_%d.npy", o->out, k);
-        if (gc_session_write_png(&s, png, W, H, rgb, e)) goto fail;
-        gc_map raw = {.data = map, .w = mw, .h = mh, .image = m.image, .image_c = m.image_c};
-        if (gc_session_write_npy(&s, npy, &raw, e)) goto fail;
-
-        char lbuf[256] = "";
-        for (int j = 0; j < m.nlayers; ++j) {
-            size_t len = strlen(lbuf);
-            snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", m.layers[j]);
+        gc_result *x = gc_results_add(&rs);
+        if (!x) {
+            gc_fail(e, "out of memory");
+            goto fail;
         }
-        printf("box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f -> %s%s\n",
-               k, name, d->prob * 100, l, t, r, b, d->head, d->anchor, d->cell / net->layers[d->head].w,
-               d->cell % net->layers[d->head].w, lbuf, gc_method_name(o->ex.method), gc_target_name(o->ex.target),
-               o->ex.counterfactual ? " counterfactual" : "", share, png, all_zero ? " (all-zero map)" : "");
-
-        const layer *hl = &net->layers[d->head];
-        if (out) {
-            gc_result *res = gc_results_add(out);
-            if (!res) {
-                gc_fail(e, "out of memory");
-                goto fail;
-            }
-            *res = (gc_result){.index = k, .cls = d->cls, .prob = d->prob, .box = {l, t, r, b}, .head = d->head,
-                               .anchor = hl->type == YOLO ? hl->mask[d->anchor] : d->anchor,
-                               .cell_row = d->cell / hl->w, .cell_col = d->cell % hl->w, .nlayers = m.nlayers,
-                               .map_w = mw, .map_h = mh, .peak = peak, .peak_x = px, .peak_y = py,
-                               .energy_in_box = share, .all_zero = all_zero};
-            memcpy(res->layers, m.layers, sizeof res->layers);
-            snprintf(res->png, sizeof res->png, "%s", png);
-            snprintf(res->npy, sizeof res->npy, "%s", npy);
-        }
-        fprintf(js, "    {\"index\": %d, \"class\": %d, \"name\": ", k, d->cls);
-        gc_json_string(js, name);
-        fprintf(js,
-                  ", \"probability\": %.6f, \"objectness\": %.6f,\n     \"box\": {\"left\": %d, \"top\": %d, "
-                  "\"right\": %d, \"bottom\": %d, \"x\": %.3f, \"y\": %.3f, \"w\": %.3f, \"h\": %.3f},\n"
-                  "     \"head\": %d, \"head_type\": \"%s\", \"anchor\": %d, \"cell\": {\"row\": %d, \"col\": %d},\n"
-                  "     \"layers\": [%s], \"map_size\": [%d, %d], \"peak\": {\"x\": %d, \"y\": %d, \"value\": %.6g},\n"
-                  "     \"energy_in_box\": %.6f, \"all_zero\": %s,\n     \"overlay\": ",
-                  d->prob, d->objectness, l, t, r, b, d->bbox.x * W, d->bbox.y * H, d->bbox.w * W, d->bbox.h * H,
-                  d->head, gc_layer_type_name(hl->type), hl->type == YOLO ? hl->mask[d->anchor] : d->anchor,
-                  d->cell / hl->w, d->cell % hl->w, lbuf, mh, mw, px, py, peak, share, all_zero ? "true" : "false");
-        gc_json_string(js, png);
-        fprintf(js, ", \"map\": ");
-        gc_json_string(js, npy);
-        fprintf(js, "}%s\n", k + 1 < ndets ? "," : "");
+        if (explain_box(&s, net, o, &dets[k], k, &m, x, e)) goto fail;
+        if (render_box(&s, o, &m, x, &sum, e)) goto fail;
         if (o->ex.sheet) {
-            char sheet[4096], lab[512];
-            int bx[4] = {l, t, r, b};
-            snprintf(sheet, sizeof sheet, "%s_%d_sheet.png", o->out, k);
-            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, name, d->prob * 100);
-            if (gc_sheet_write(&s, &subj, &o->ex, lab, bx, sheet, e)) goto fail;
-            printf("  sheet %s\n", sheet);
+            /* after the box's own outputs: the sheet explains it again with other methods */
+            gc_subject subj = {dets[k].cls, &dets[k]};
+            char lab[512];
+            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, x->name, x->prob * 100);
+            if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, k) ||
+                gc_sheet_write(&s, &subj, &o->ex, lab, x->box, x->sheet, e))
+                goto fail;
         }
     }
-
-    /* Summary: the image with every box labelled, beside the grid of maps. */
-    {
-        int cw = W + tw * cols, ch = H > th * rows ? H : th * rows;
-        canvas = malloc((size_t)cw * ch * 3);
-        if (!canvas) {
-            gc_fail(e, "out of memory for the summary image");
+    if (write_summary(&s, &sum, summary, e)) goto fail;
+    gc_report rep = {.image = o->image, .width = s.orig.w, .height = s.orig.h, .detector = 1,
+                     .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
+                     .thresh = o->thresh, .nms = o->nms, .summary = summary};
+    if (o->json && gc_report_write_json(o->json, &rep, &rs, e)) goto fail;
+    for (int k = 0; out && k < rs.n; ++k) {
+        gc_result *x = gc_results_add(out);
+        if (!x) {
+            gc_fail(e, "out of memory");
+            if (o->json) unlink(o->json);
             goto fail;
         }
-        memset(canvas, 32, (size_t)cw * ch * 3);
-        for (int y = 0; y < H; ++y)
-            for (int x = 0; x < W; ++x)
-                for (int c = 0; c < 3; ++c) {
-                    float v = s.orig.data[(size_t)c * W * H + (size_t)y * W + x];
-                    canvas[((size_t)y * cw + x) * 3 + c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
-                }
-        /* draw on a W-wide view: boxes on the left part only */
-        for (int k = 0; k < ndets; ++k) {
-            int l, t, r, b;
-            gc_det_pixels(&dets[k], W, H, &l, &t, &r, &b);
-            char cname[32];
-            const char *name = class_label(o, dets[k].cls, cname, sizeof cname);
-            label_box(canvas, cw, ch, W, &dets[k], k, name, l, t, r, b);
-        }
-        for (int k = 0; k < ndets; ++k) {
-            int gx = W + (k % cols) * tw, gy = (k / cols) * th;
-            const unsigned char *src = thumbs + (size_t)k * tw * th * 3;
-            for (int y = 0; y < th; ++y) memcpy(canvas + ((size_t)(gy + y) * cw + gx) * 3, src + (size_t)y * tw * 3, (size_t)tw * 3);
-        }
-        char png[4096];
-        snprintf(png, sizeof png, "%s_summary.png", o->out);
-        if (gc_session_write_png(&s, png, cw, ch, canvas, e)) goto fail;
-        printf("summary %s\n", png);
+        *x = rs.r[k];
     }
-    if (o->json) {
-        fprintf(js, "  ]\n}\n");
-        int bad = fclose(js) != 0 || !jbuf;
-        js = NULL;
-        if (bad) {
-            gc_fail(e, "out of memory for the JSON report");
-            goto fail;
-        }
-        if (gc_write_file(o->json, jbuf, jlen, e)) goto fail;
-        printf("json %s\n", o->json);
-    }
+    gc_report_print(stdout, &rep, &rs);
+    if (o->json) printf("json %s\n", o->json);
     rc = 0;
     goto done;
 fail:
@@ -255,10 +181,8 @@ fail:
 done:
     gc_session_close(&s);
     gc_boxes_free(&boxes);
+    gc_summary_free(&sum);
+    gc_results_free(&rs);
     free(dets);
-    free(thumbs);
-    free(canvas);
-    if (js) fclose(js);
-    free(jbuf);
     return rc;
 }

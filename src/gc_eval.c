@@ -14,6 +14,7 @@
 #include "gc_labels.h"
 #include "gc_model.h"
 #include "gc_render.h"
+#include "gc_rng.h"
 
 /* Localization threshold of the Grad-CAM paper (Sec. 4.1): 15% of the max. */
 #define GC_LOC_FRAC 0.15f
@@ -172,12 +173,8 @@ typedef struct eval_ctx {
 
 static float next_uniform(uint64_t *s)
 {
-    /* splitmix64: the baseline's random map depends on -seed only */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) / 16777216.0f;
+    /* the baseline's random map depends on -seed only */
+    return gc_rng_unit(s);
 }
 
 /* Detector score of a box: max over every decoded candidate (before NMS) of

@@ -91,6 +91,15 @@ typedef struct gc_result {
     double energy_in_box; /* detectors: share of the map on the image inside the box; classifiers: -1 */
     int all_zero;
     char png[4096], npy[4096];
+    char sheet[4096];      /* -sheet: the paper-style figure, or "" */
+    /* for the report (gc_report): */
+    char name[128];        /* the class's name, or "class N" without names */
+    float objectness;      /* detectors; classifiers -1 */
+    float bx, by, bw, bh;  /* detectors: the box's centre and size in image pixels */
+    const char *head_type; /* detectors: the head's layer type; classifiers NULL */
+    const char *layer_type; /* the first explained layer's type and output size */
+    int layer_w, layer_h, layer_c;
+    float map_lo, map_hi;  /* the map's range on the image (the overlay's colour bar) */
 } gc_result;
 
 typedef struct gc_results {

@@ -457,3 +457,46 @@ int gc_check_out_path(const char *what, const char *path, gc_err *e)
     if (!existed) unlink(tmp);
     return 0;
 }
+
+int gc_make_parent_dirs(const char *path, gc_err *e)
+{
+    char dir[4096];
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!slash || slash == path) return 0;
+    size_t len = (size_t)(slash - path);
+    if (len >= sizeof dir) return gc_fail(e, "%s: path too long", path);
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    for (char *p = dir + 1;; ++p) {
+        char c = *p;
+        if (c != '/' && c != '\0') continue;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            return gc_fail(e, "cannot create the folder %s for %s: %s", dir, path, strerror(errno));
+        if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+            return gc_fail(e, "%s: %s is not a folder", path, dir);
+        *p = c;
+        if (!c) break;
+    }
+    return 0;
+}
+
+int gc_check_text_file(const char *path, const char *what, gc_err *e)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *kind;
+    } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"}};
+    FILE *f = fopen(path, "rb");
+    if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
+        if (n >= sig[k].n && !memcmp(buf, sig[k].magic, sig[k].n))
+            return gc_fail(e, "%s file %s is %s, not a text file", what, path, sig[k].kind);
+    if (memchr(buf, 0, n)) return gc_fail(e, "%s file %s is binary (it holds NUL bytes), not a text file", what, path);
+    return 0;
+}

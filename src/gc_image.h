@@ -44,4 +44,13 @@ float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);
 /* Writes `len` bytes atomically (PATH.tmp + rename). */
 int gc_write_file(const char *path, const void *data, size_t len, gc_err *e);
 
+/* 0 if path's first 64 KiB look like text (no NUL byte, no image
+ * signature), else -1: "<what> file PATH is binary (a PNG image?), not a
+ * text file". For lists given where an image could be given by mistake. */
+int gc_check_text_file(const char *path, const char *what, gc_err *e);
+
+/* Creates the folders above path (its directory part), like mkdir -p, so
+ * that `-out newdir/p` works. Existing folders are fine. */
+int gc_make_parent_dirs(const char *path, gc_err *e);
+
 #endif

@@ -506,21 +506,24 @@ char *gc_data_value(const char *data_path, const char *key, gc_err *e)
     }
     fclose(f);
     if (!value) return NULL;
-    if (value[0] != '/' && access(value, F_OK) != 0) {
-        const char *slash = strrchr(data_path, '/');
-        if (slash) {
-            size_t dlen = (size_t)(slash - data_path) + 1;
-            char *joined = malloc(dlen + strlen(value) + 1);
-            if (joined) {
-                memcpy(joined, data_path, dlen);
-                strcpy(joined + dlen, value);
-                if (access(joined, F_OK) == 0) {
-                    free(value);
-                    return joined;
-                }
-                free(joined);
-            }
+    /* Darknet opens names= from the working directory; from elsewhere, the
+     * same path is tried from the .data file's folder, then from the folder
+     * above it (Darknet's own layout: cfg/coco.data names data/coco.names
+     * from Darknet's root). */
+    const char *slash = strrchr(data_path, '/');
+    for (int up = 0; up < 2 && value[0] != '/' && access(value, F_OK) != 0; ++up) {
+        size_t dlen = slash ? (size_t)(slash - data_path) + 1 : 0;
+        const char *extra = up ? "../" : "";
+        char *joined = malloc(dlen + strlen(extra) + strlen(value) + 1);
+        if (!joined) break;
+        memcpy(joined, data_path, dlen);
+        strcpy(joined + dlen, extra);
+        strcat(joined, value);
+        if (access(joined, F_OK) == 0) {
+            free(value);
+            return joined;
         }
+        free(joined);
     }
     return value;
 }

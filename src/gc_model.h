@@ -72,8 +72,9 @@ void gc_names_free(char **names, int count);
 
 /* Value of `key` in a Darknet .data file (key=value lines), malloc'd; NULL if
  * the key is absent (e untouched) or the file cannot be read (e set). A
- * relative path value that does not exist from the working directory is
- * resolved against the .data file's directory. */
+ * relative path value is tried as Darknet does (from the working
+ * directory), then from the .data file's folder, then from the folder above
+ * it (Darknet's layout: cfg/coco.data's data/coco.names). */
 char *gc_data_value(const char *data_path, const char *key, gc_err *e);
 
 /* 0 if path exists and is a readable regular file, else -1 naming it. */

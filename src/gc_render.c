@@ -186,21 +186,89 @@ void gc_colormap_jet(float v, unsigned char rgb[3])
     rgb[2] = gc_to_byte(1.5 - fabs(4 * t - 1));
 }
 
-/* out = (1 - alpha) * img + alpha * jet(heat), per channel, in [0, 1], then
- * rounded to 8 bits. alpha is clamped to [0, 1]; alpha = 0 gives the image,
- * alpha = 1 the colormap. (Seed 004 adds the two scaled images; a convex
- * blend keeps the result in range without a final rescale.) */
+/* out = (1 - a) * img + a * jet(heat) per channel, a = alpha * heat: the
+ * tint fades out with the heat, so a zero of the map leaves the image as it
+ * is (with a constant alpha, the whole image took the colormap's dark blue
+ * for 0). Rounded to 8 bits; alpha and heat clamped to [0, 1]. */
 void gc_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out)
 {
     assert(img && heat && rgb_out && w >= 0 && h >= 0);
-    double a = gc_clamp01(alpha);
+    double al = gc_clamp01(alpha);
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; ++i) {
         unsigned char jet[3];
-        gc_colormap_jet(heat[i], jet);
+        double v = gc_clamp01(heat[i]), a = al * v;
+        gc_colormap_jet((float)v, jet);
         for (int c = 0; c < 3; ++c) {
             double im = gc_clamp01(img[(size_t)c * n + i]);
             rgb_out[i * 3 + c] = gc_to_byte((1 - a) * im + a * (jet[c] / 255.0));
+        }
+    }
+}
+
+int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi)
+{
+    float mn = 0, mx = 0;
+    int finite = 1;
+    for (size_t i = 0; i < n; ++i) {
+        if (!isfinite(in[i])) finite = 0;
+        else if (in[i] < mn) mn = in[i];
+        else if (in[i] > mx) mx = in[i];
+    }
+    *lo = mn;
+    *hi = mx;
+    double range = (double)mx - mn;
+    if (!finite || !(range > 0) || !(mx > 0)) {
+        memset(out, 0, n * sizeof *out);
+        return 1;
+    }
+    for (size_t i = 0; i < n; ++i) out[i] = (float)(((double)in[i] - mn) / range);
+    return 0;
+}
+
+/* ---- display --------------------------------------------------------------- */
+
+int gc_display_scale(int w, int h)
+{
+    assert(w > 0 && h > 0);
+    int lo = w < h ? w : h, hi = w > h ? w : h;
+    if (lo >= GC_DISPLAY_MIN) return 1;
+    int f = (GC_DISPLAY_MIN + lo - 1) / lo;
+    if (f > 8) f = 8;
+    while (f > 1 && (long)hi * f > 4096) --f;
+    return f;
+}
+
+int gc_text_scale(int w, int h)
+{
+    int lo = w < h ? w : h;
+    return lo < 720 ? 2 : lo / 360 + 1;
+}
+
+int gc_line_width(int w, int h)
+{
+    int lo = w < h ? w : h;
+    return lo / 200 > 2 ? lo / 200 : 2;
+}
+
+void gc_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
+{
+    assert(in && out && iw > 0 && ih > 0 && ow > 0 && oh > 0);
+    for (int y = 0; y < oh; ++y) {
+        /* source rows [y0, y1) covered by this output row; at least one */
+        int y0 = (int)((long)y * ih / oh), y1 = (int)((long)(y + 1) * ih / oh);
+        if (y1 <= y0) y1 = y0 + 1;
+        for (int x = 0; x < ow; ++x) {
+            int x0 = (int)((long)x * iw / ow), x1 = (int)((long)(x + 1) * iw / ow);
+            if (x1 <= x0) x1 = x0 + 1;
+            unsigned long sum[3] = {0, 0, 0}, cnt = 0;
+            for (int sy = y0; sy < y1; ++sy)
+                for (int sx = x0; sx < x1; ++sx) {
+                    const unsigned char *p = in + ((size_t)sy * iw + sx) * 3;
+                    sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
+                    ++cnt;
+                }
+            for (int c = 0; c < 3; ++c) out[((size_t)y * ow + x) * 3 + c] = (unsigned char)((sum[c] + cnt / 2) / cnt);
         }
     }
 }
@@ -362,4 +430,91 @@ int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *tex
                                  cx + (c + 1) * scale - 1, cy + (r + 1) * scale - 1, fg);
     }
     return tw;
+}
+
+
+void gc_draw_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh)
+{
+    assert(rgb);
+    for (int i = 0; i < bw; ++i) {
+        unsigned char c[3];
+        gc_colormap_jet(bw > 1 ? (float)i / (float)(bw - 1) : 1.0f, c);
+        gc_fill_rect(rgb, w, h, x + i, y, x + i, y + bh - 1, c);
+    }
+}
+
+int gc_text_width(const char *text, int scale)
+{
+    if (scale < 1) scale = 1;
+    return (GC_FONT_CELL_W * (int)strlen(text) + 1) * scale;
+}
+
+int gc_text_height(int scale)
+{
+    if (scale < 1) scale = 1;
+    return (GC_FONT_CELL_H + 1) * scale;
+}
+
+/* ---- label placement ------------------------------------------------------ */
+
+int gc_rect_overlap(const gc_rect *a, const gc_rect *b)
+{
+    if (a->w <= 0 || a->h <= 0 || b->w <= 0 || b->h <= 0) return 0;
+    return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+/* Candidate k (0..7) for a label of lw x lh at box bx, moved inside the image. */
+static gc_rect gc_label_candidate(const gc_rect *bx, int lw, int lh, int k, int w, int h)
+{
+    gc_rect r = {0, 0, lw, lh};
+    int right = k >= 4;
+    r.x = right ? bx->x + bx->w - lw : bx->x;
+    switch (k % 4) {
+    case 0: r.y = bx->y - lh; break;          /* above the box */
+    case 1: r.y = bx->y; break;               /* inside, at its top */
+    case 2: r.y = bx->y + bx->h; break;       /* below the box */
+    default: r.y = bx->y + bx->h - lh; break; /* inside, at its bottom */
+    }
+    if (r.x + lw > w) r.x = w - lw;
+    if (r.y + lh > h) r.y = h - lh;
+    if (r.x < 0) r.x = 0;
+    if (r.y < 0) r.y = 0;
+    return r;
+}
+
+int gc_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
+                    int min_scale, const gc_rect *fixed, int nfixed, gc_rect *out, int *scales)
+{
+    assert(n >= 0 && (n == 0 || (boxes && texts && out && scales)));
+    if (min_scale < 1) min_scale = 1;
+    if (max_scale < min_scale) max_scale = min_scale;
+    int placed = 0;
+    for (int i = 0; i < n; ++i) {
+        out[i] = (gc_rect){0, 0, 0, 0};
+        scales[i] = 0;
+        for (int pass = 0; pass < 2 && !scales[i]; ++pass) /* pass 0 also keeps off other boxes */
+            for (int sc = max_scale; sc >= min_scale && !scales[i]; --sc) {
+                int lw = gc_text_width(texts[i], sc), lh = gc_text_height(sc);
+                if (lw > w || lh > h) continue;
+                for (int k = 0; k < 8; ++k) {
+                    gc_rect r = gc_label_candidate(&boxes[i], lw, lh, k, w, h);
+                    int ok = 1;
+                    for (int j = 0; j < nfixed && ok; ++j) ok = !gc_rect_overlap(&r, &fixed[j]);
+                    for (int j = 0; j < i && ok; ++j) ok = !gc_rect_overlap(&r, &out[j]);
+                    for (int j = 0; pass == 0 && j < n && ok; ++j) {
+                        if (j == i) continue;
+                        /* another box's inside (its outline may be crossed) */
+                        gc_rect in = {boxes[j].x + 1, boxes[j].y + 1, boxes[j].w - 2, boxes[j].h - 2};
+                        ok = !gc_rect_overlap(&r, &in);
+                    }
+                    if (ok) {
+                        out[i] = r;
+                        scales[i] = sc;
+                        ++placed;
+                        break;
+                    }
+                }
+            }
+    }
+    return placed;
 }

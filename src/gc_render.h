@@ -46,12 +46,45 @@ float gc_normalize_minmax(float *x, size_t n);
 /* Jet colormap of v in [0, 1] (clamped) to 8-bit RGB. */
 void gc_colormap_jet(float v, unsigned char rgb[3]);
 
-/* Blends the colormapped heat (values in [0,1]) over the image:
- *   rgb_out[(y*w + x)*3 + c] = round(255 * ((1 - alpha) * img_c + alpha * jet_c(heat)))
- * with img_c and jet_c in [0,1] and alpha clamped to [0,1] (alpha = 0 gives
- * the image, 1 the colormap). img is Darknet's planar float RGB in [0,1]
- * (c*w*h + y*w + x), clamped; rgb_out is interleaved. */
+/* Blends the colormapped heat (values in [0,1]) over the image, with an
+ * opacity that grows with the heat, so that the image stays untinted where
+ * the map is zero (an all-zero map gives the plain image):
+ *   a = alpha * heat,
+ *   rgb_out[(y*w + x)*3 + c] = round(255 * ((1 - a) * img_c + a * jet_c(heat)))
+ * with img_c and jet_c in [0,1], heat and alpha clamped to [0,1]. img is
+ * Darknet's planar float RGB in [0,1] (c*w*h + y*w + x), clamped; rgb_out is
+ * interleaved. */
 void gc_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
+
+/* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
+ * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0
+ * (untinted) and the map's maximum is 1. *lo and *hi receive the range (the
+ * colour bar's labels). Returns 1 when the map is all zero (or constant, or
+ * not finite): then out is all zero. */
+int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi);
+
+/* ---- display --------------------------------------------------------------- */
+
+/* Integer upscale factor for showing a w x h image: small images (shorter
+ * side under GC_DISPLAY_MIN px) are enlarged so that it reaches at least
+ * that, at most 8x and at most 4096 px on the longer side; others are shown
+ * at their own size (1). */
+#define GC_DISPLAY_MIN 384
+int gc_display_scale(int w, int h);
+/* Text scale for a picture of w x h display pixels: 2 up to 719 px on the
+ * shorter side, then one more per 360 px (a 3000 px photo gets 9: 81 px
+ * high text). */
+int gc_text_scale(int w, int h);
+/* Box outline thickness for a picture of w x h display pixels. */
+int gc_line_width(int w, int h);
+
+/* Resizes interleaved RGB: nearest neighbour when enlarging, the mean of
+ * the covered source pixels when shrinking (thumbnails stay smooth). */
+void gc_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh);
+
+/* Draws the jet colour bar, 0 at the left to 1 at the right, filling the
+ * inclusive rectangle (x, y)-(x+bw-1, y+bh-1); clipped. */
+void gc_draw_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh);
 
 /* Draws a rectangle outline on interleaved RGB: corners inclusive, in any
  * order, thickness t pixels (t < 1 means 1) growing inwards; clipped. */
@@ -71,5 +104,31 @@ int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *tex
 /* The 7 rows of the 5x7 glyph of ch (bit 4 = leftmost column); '?' for
  * characters outside printable ASCII 32..126. */
 const unsigned char *gc_font_glyph(int ch);
+
+/* Width and height in px of gc_draw_text's label for text at scale. */
+int gc_text_width(const char *text, int scale);
+int gc_text_height(int scale);
+
+/* ---- label placement ------------------------------------------------------ */
+
+typedef struct gc_rect {
+    int x, y, w, h; /* top-left, size; w == 0: empty */
+} gc_rect;
+
+/* 1 when a and b share a pixel. */
+int gc_rect_overlap(const gc_rect *a, const gc_rect *b);
+
+/* Places a label for each of n boxes (boxes[i]: the box's pixels, texts[i]
+ * its text) on an image of w x h pixels, in order: each label is tried at
+ * scale from max_scale down to min_scale, at positions around its box
+ * (above it, inside its top, below it, inside its bottom; left-aligned then
+ * right-aligned; moved inside the image), first where it covers neither
+ * another label nor another box, then where it covers no other label.
+ * fixed[0..nfixed) are rectangles no label may cover (e.g. a tag drawn
+ * first). A label that fits nowhere gets w = 0 and scale 0. Every placed
+ * label lies inside the image, and no two placed labels overlap each other
+ * or a fixed rectangle. Returns how many were placed. */
+int gc_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
+                    int min_scale, const gc_rect *fixed, int nfixed, gc_rect *out, int *scales);
 
 #endif

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "gc_image.h"
+#include "gc_rng.h"
 
 const char *const gc_fmnist_names[GC_FMNIST_CLASSES] = {
     "top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
@@ -145,7 +146,7 @@ int gc_scene_size(gc_scene_kind k)
     return k == GC_SCENE_DET || k == GC_SCENE_SAME ? 128 : 96;
 }
 
-/* ---- seeded randomness (splitmix64: one stream per scene) ------------------ */
+/* ---- seeded randomness (gc_rng: one stream per scene) ---------------------- */
 
 typedef struct rng {
     uint64_t s;
@@ -153,16 +154,13 @@ typedef struct rng {
 
 static uint64_t rng_next(rng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return gc_rng_next(&r->s);
 }
 
 /* uniform in [0, 1) */
 static float rng_unit(rng *r)
 {
-    return (float)(rng_next(r) >> 40) / (float)(1ull << 24);
+    return gc_rng_unit(&r->s);
 }
 
 static float rng_range(rng *r, float lo, float hi)

@@ -96,8 +96,8 @@ START_TEST(explains_the_top_class)
     snprintf(p, sizeof p, "%s_%d.png", prefix, cls);
     int w = 0, h = 0;
     ck_assert_int_eq(gc_image_check(p, &w, &h, &e), 0);
-    ck_assert_int_eq(w, 768); /* the overlay is on the original image */
-    ck_assert_int_eq(h, 576);
+    ck_assert_int_eq(w, 768); /* the overlay is on the original image, */
+    ck_assert_int_gt(h, 576); /* with a footer below it (title, colour bar) */
 }
 END_TEST
 
@@ -207,12 +207,108 @@ START_TEST(bad_options)
 }
 END_TEST
 
+/* Missing folders of -out are created (mkdir -p); a folder that cannot be
+ * made (a file is in the way) is an error naming it, with no output. */
 START_TEST(unwritable_output_directory)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/no/such/dir/x", dir);
+    char p[4096], file[2048];
+    snprintf(file, sizeof file, "%s/plain-file", dir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/sub/x", file);
     ck_assert_int_ne(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL), 0);
-    assert_one_error_naming("no/such/dir");
+    assert_one_error_naming("plain-file");
+}
+END_TEST
+
+START_TEST(missing_output_folders_are_created)
+{
+    char p[4096], d[4200];
+    snprintf(p, sizeof p, "%s/new/deeper/x", dir);
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    snprintf(d, sizeof d, "%s/new/deeper", dir);
+    ck_assert_int_eq(gcf_count_files(d), 2);
+}
+END_TEST
+
+/* Without names a class is "class 3", never "-"; the classifier's -json
+ * mirrors stdout: the same classes, probabilities, peaks and files. */
+START_TEST(classifier_json_mirrors_stdout_and_names_classes)
+{
+    char json[4200];
+    snprintf(json, sizeof json, "%s/out/gc.json", dir);
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-top", "2", "-json", json, NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_ptr_null(strstr(out, " -:"));
+    int c0 = -1, x0 = -1, y0 = -1;
+    float p0 = -1;
+    ck_assert_msg(sscanf(out, "class %d: probability %f", &c0, &p0) == 2, "%s", out);
+    const char *at = strstr(out, " at (");
+    ck_assert_ptr_nonnull(at);
+    ck_assert_int_eq(sscanf(at, " at (%d,%d)", &x0, &y0), 2);
+    FILE *f = fopen(json, "r");
+    ck_assert_ptr_nonnull(f);
+    static char js[1 << 16];
+    js[fread(js, 1, sizeof js - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(js, "\"mode\": \"classifier\""));
+    char want[128];
+    snprintf(want, sizeof want, "{\"index\": %d, \"class\": %d, \"name\": \"class %d\", \"probability\": %.4f", c0, c0, c0,
+             p0);
+    ck_assert_msg(strncmp(strstr(js, "{\"index\""), want, strlen(want) - 2) == 0, "%s\nin\n%s", want, js);
+    snprintf(want, sizeof want, "\"peak\": {\"x\": %d, \"y\": %d", x0, y0);
+    ck_assert_msg(strstr(js, want) != NULL, "%s not in\n%s", want, js);
+    int n = 0;
+    for (const char *p = js; (p = strstr(p, "\"overlay\":")); ++p) ++n;
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 5); /* 2 overlays, 2 maps, the JSON */
+}
+END_TEST
+
+/* Usage errors exit 2 in every subcommand; -h and --help print the usage
+ * and exit 0, after a subcommand too. */
+START_TEST(usage_errors_exit_two_everywhere)
+{
+    const char *cases[][6] = {{"init", NULL},
+                              {"init", cfg, NULL},
+                              {"init", cfg, "w", "extra", NULL},
+                              {"init", cfg, "w", "-seed", NULL},
+                              {"scenes", NULL},
+                              {"scenes", "cls", "test", "x", "out/none", NULL},
+                              {"scenes", "tiles", "test", "1", "out/none", NULL},
+                              {"scenes", "cls", "valid", "1", "out/none", NULL},
+                              {"eval", NULL},
+                              {"eval", cfg, weights, "list.txt", "-steps", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        int rc = run(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], cases[i][5], NULL);
+        ck_assert_msg(rc == 2, "gradcam %s %s: exit %d\n%s", cases[i][0], cases[i][1] ? cases[i][1] : "", rc, err);
+        ck_assert_ptr_nonnull(strstr(err, "gradcam: "));
+    }
+    const char *helps[][2] = {{"--help", NULL}, {"-h", NULL}, {"eval", "--help"}, {"scenes", "-h"}, {"init", "--help"}};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; ++i) {
+        ck_assert_int_eq(run(helps[i][0], helps[i][1], NULL), 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage: darknet gradcam"));
+    }
+}
+END_TEST
+
+/* A PNG given as eval's list: one printable line saying so, status 1. */
+START_TEST(binary_list_gets_a_printable_error)
+{
+    const char *png = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run("eval", cfg, weights, png, NULL), 1);
+    assert_one_error_naming("JPEG image, not a text file");
+    char bin[2048];
+    snprintf(bin, sizeof bin, "%s/list.bin", dir);
+    FILE *f = fopen(bin, "wb");
+    fwrite("a.png\n\0\x01\xff", 1, 9, f);
+    fclose(f);
+    ck_assert_int_eq(run("eval", cfg, weights, bin, NULL), 1);
+    assert_one_error_naming("binary");
+    for (const unsigned char *p = (const unsigned char *)err; *p; ++p)
+        ck_assert_msg(*p == '\n' || (*p >= 32 && *p < 127), "unprintable byte 0x%02x in stderr", *p);
 }
 END_TEST
 
@@ -239,6 +335,10 @@ Suite *suite_cli(void)
     tcase_add_test(tc, class_and_layer_out_of_range);
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, unwritable_output_directory);
+    tcase_add_test(tc, missing_output_folders_are_created);
+    tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
+    tcase_add_test(tc, usage_errors_exit_two_everywhere);
+    tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, help_exits_zero);
     suite_add_tcase(s, tc);
     return s;

@@ -58,6 +58,21 @@ START_TEST(json_strings_are_valid_utf8)
 }
 END_TEST
 
+/* A path that does not fit its buffer is an error, never a shorter name. */
+START_TEST(out_path_detects_truncation)
+{
+    char buf[16];
+    gc_err e = {""};
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.png", "out/x", 12), 0);
+    ck_assert_str_eq(buf, "out/x_12.png");
+    /* exactly 15 characters fit, 16 do not */
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s", "123456789012345"), 0);
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.npy", "out/longer", 123), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "too long"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "out/longer"));
+}
+END_TEST
+
 Suite *suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -66,6 +81,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, size_mul_detects_overflow);
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);
+    tcase_add_test(tc, out_path_detects_truncation);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -511,6 +511,24 @@ START_TEST(detector_cli_writes_consistent_outputs)
         free(m);
         p = q;
     }
+    /* one anchor numbering: each box's printed anchor and peak are the JSON's */
+    const char *line = r->out, *ja = js, *jp = js;
+    for (int k = 0; k < boxes; ++k) {
+        char head[32];
+        snprintf(head, sizeof head, "box %d ", k);
+        line = strstr(line, head);
+        ck_assert_ptr_nonnull(line);
+        int a_out = -1, a_js = -2, px = -1, py = -1, jx = -2, jy = -2;
+        ck_assert_int_eq(sscanf(strstr(line, " anchor "), " anchor %d", &a_out), 1);
+        ck_assert_int_eq(sscanf(strstr(line, " peak ("), " peak (%d,%d)", &px, &py), 2);
+        ja = strstr(ja, "\"anchor\": ");
+        ck_assert_int_eq(sscanf(ja, "\"anchor\": %d", &a_js), 1);
+        jp = strstr(jp, "\"peak\": ");
+        ck_assert_int_eq(sscanf(jp, "\"peak\": {\"x\": %d, \"y\": %d", &jx, &jy), 2);
+        ck_assert_msg(a_out == a_js, "box %d: anchor %d printed, %d in the JSON", k, a_out, a_js);
+        ck_assert(px == jx && py == jy);
+        ++line, ++ja, ++jp;
+    }
     cli_close(r);
 }
 END_TEST

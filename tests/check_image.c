@@ -264,6 +264,52 @@ START_TEST(write_into_missing_directory_fails_cleanly)
 }
 END_TEST
 
+/* Folders above an output path are created (mkdir -p); a file in the way
+ * is an error naming it. */
+START_TEST(parent_dirs_are_created)
+{
+    char path[256], d[256];
+    path_in(path, sizeof path, "a/b/c/map.png");
+    gc_err e = {""};
+    ck_assert_int_eq(gc_make_parent_dirs(path, &e), 0);
+    path_in(d, sizeof d, "a/b/c");
+    struct stat st;
+    ck_assert(stat(d, &st) == 0 && S_ISDIR(st.st_mode));
+    ck_assert_int_eq(gc_make_parent_dirs(path, &e), 0); /* existing: fine */
+    ck_assert_int_eq(gc_make_parent_dirs("plain-name", &e), 0);
+    const unsigned char rgb[3] = {1, 2, 3};
+    ck_assert_int_eq(gc_write_png(path, 1, 1, rgb, &e), 0);
+    char bad[256];
+    path_in(bad, sizeof bad, "a/b/c/map.png/x/y.npy");
+    ck_assert_int_eq(gc_make_parent_dirs(bad, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "map.png"));
+}
+END_TEST
+
+/* Lists must be text: images and NUL bytes are refused by name. */
+START_TEST(text_file_check)
+{
+    char p[256];
+    gc_err e = {""};
+    path_in(p, sizeof p, "list.txt");
+    FILE *f = fopen(p, "w");
+    fputs("data/a.png\ndata/b.jpg\n", f);
+    fclose(f);
+    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), 0);
+    path_in(p, sizeof p, "fake.png");
+    const unsigned char rgb[3] = {9, 9, 9};
+    ck_assert_int_eq(gc_write_png(p, 1, 1, rgb, &e), 0);
+    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "PNG image"));
+    path_in(p, sizeof p, "nul.txt");
+    f = fopen(p, "wb");
+    fwrite("ab\0cd", 1, 5, f);
+    fclose(f);
+    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "NUL"));
+}
+END_TEST
+
 /* The rename step fails when PATH is a non-empty directory: PATH.tmp was
  * written by then and must be removed again. */
 START_TEST(failed_rename_removes_tmp)
@@ -453,6 +499,8 @@ Suite *suite_image(void)
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
+    tcase_add_test(tc, parent_dirs_are_created);
+    tcase_add_test(tc, text_file_check);
     suite_add_tcase(s, tc);
     return s;
 }

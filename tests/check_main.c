@@ -6,25 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gc_tests.h"
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Each suite runs in its own runner, so that its result and time are
+ * printed as soon as it finishes (the whole run takes minutes). */
 int main(int argc, char **argv)
 {
-    SRunner *sr = srunner_create(NULL);
-    int added = 0;
-#define GC_ADD_SUITE(name)                                                        \
-    if (suite_##name) {                                                           \
-        int want = argc < 2;                                                      \
-        for (int i = 1; i < argc; ++i) want |= strcmp(argv[i], #name) == 0;      \
-        if (want) { srunner_add_suite(sr, suite_##name()); ++added; }             \
-    }
-    GC_SUITES(GC_ADD_SUITE)
-#undef GC_ADD_SUITE
-    if (!added) {
-        srunner_free(sr);
-        return 2;
-    }
+    int added = 0, failed = 0, checks = 0;
     if (!getenv("GC_TEST_VERBOSE")) {
         const char *log = getenv("GC_TEST_LOG");
         if (!freopen(log && *log ? log : "build/check_gradcam.log", "w", stderr))
@@ -35,8 +32,29 @@ int main(int argc, char **argv)
     /* a failing assertion may quote a program's stderr: Check's default
      * limit would abort the runner ("Message string too long") instead */
     check_set_max_msg_size(1 << 18);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    double start = now();
+#define GC_RUN_SUITE(name)                                                                        \
+    if (suite_##name) {                                                                           \
+        int want = argc < 2;                                                                      \
+        for (int i = 1; i < argc; ++i) want |= strcmp(argv[i], #name) == 0;                      \
+        if (want) {                                                                               \
+            double t0 = now();                                                                    \
+            SRunner *sr = srunner_create(suite_##name());                                        \
+            srunner_run_all(sr, CK_NORMAL);                                                       \
+            int nf = srunner_ntests_failed(sr), nr = srunner_ntests_run(sr);                     \
+            printf("== %-12s %s: %d checks, %d failed, %.1f s\n", #name, nf ? "FAIL" : "ok", nr, nf, \
+                   now() - t0);                                                                   \
+            fflush(stdout);                                                                       \
+            failed += nf;                                                                         \
+            checks += nr;                                                                         \
+            ++added;                                                                              \
+            srunner_free(sr);                                                                     \
+        }                                                                                         \
+    }
+    GC_SUITES(GC_RUN_SUITE)
+#undef GC_RUN_SUITE
+    if (!added) return 2;
+    printf("== all %d suites: %d checks, %d failed, %.1f s\n", added, checks, failed, now() - start);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -3,10 +3,12 @@
  * resampling, normalisation, colormap, overlay and clipped drawing. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "darknet.h"
+#include "gc_figure.h"
 #include "gc_render.h"
 #include "gc_tests.h"
 
@@ -274,6 +276,8 @@ START_TEST(colormap_jet_endpoints_and_hue)
 }
 END_TEST
 
+/* The tint's opacity is alpha * heat: zero heat leaves the image exactly as
+ * it is, whatever alpha; heat 1 at alpha 1 is the colormap alone. */
 START_TEST(overlay_blend)
 {
     enum { W = 3, H = 2, N = W * H };
@@ -286,19 +290,299 @@ START_TEST(overlay_blend)
     for (int i = 0; i < N; ++i)
         for (int c = 0; c < 3; ++c) ck_assert_int_eq(out[i * 3 + c], ((i + c * N) * 37) % 256);
 
+    /* alpha 1: pixel i blends with a = heat_i; pixel 0 (heat 0) is the
+     * image, pixel N-1 (heat 1) the colormap */
     gc_overlay(img, W, H, heat, 1, out);
     for (int i = 0; i < N; ++i) {
         gc_colormap_jet(heat[i], jet);
-        ck_assert(memcmp(out + i * 3, jet, 3) == 0);
+        for (int c = 0; c < 3; ++c) {
+            double im = img[c * N + i], a = heat[i];
+            int want = (int)floor(255 * ((1 - a) * im + a * jet[c] / 255.0) + 0.5);
+            ck_assert_msg(abs(out[i * 3 + c] - want) <= 1, "pixel %d channel %d: %d, want %d", i, c, out[i * 3 + c], want);
+        }
     }
+    for (int c = 0; c < 3; ++c) ck_assert_int_eq(out[c], ((0 + c * N) * 37) % 256);
+    gc_colormap_jet(1, jet);
+    ck_assert(memcmp(out + (N - 1) * 3, jet, 3) == 0);
 
     /* alpha .5 on img (.8, .4, 0) with heat 1 (jet = (128,0,0)):
-     * (.5*204 + .5*128, .5*102, 0) = (166, 51, 0) */
+     * (.5*204 + .5*128, .5*102, 0) = (166, 51, 0); heat .5 (jet green
+     * (127,255,128) at .5): a = .25 */
     float one[3] = {.8f, .4f, 0};
     float h1 = 1;
     unsigned char px[3];
     gc_overlay(one, 1, 1, &h1, .5f, px);
     ck_assert(px[0] == 166 && px[1] == 51 && px[2] == 0);
+    h1 = 0;
+    gc_overlay(one, 1, 1, &h1, .5f, px);
+    ck_assert(px[0] == 204 && px[1] == 102 && px[2] == 0);
+}
+END_TEST
+
+/* An overlay of a map that is zero on most of the image: every pixel where
+ * the heat is zero is the image's own colour. */
+START_TEST(overlay_untinted_where_map_is_zero)
+{
+    enum { W = 40, H = 30, N = W * H };
+    float *img = malloc(3 * N * sizeof *img), *map = calloc(N, sizeof *map), *heat = malloc(N * sizeof *heat);
+    unsigned char *out = malloc(3 * N);
+    for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 53) % 251) / 250.0f;
+    for (int y = 10; y < 20; ++y)
+        for (int x = 5; x < 15; ++x) map[y * W + x] = (float)(x + y);
+    float lo, hi;
+    ck_assert_int_eq(gc_heat_scale(map, N, heat, &lo, &hi), 0);
+    ck_assert(lo == 0 && hi == 33);
+    gc_overlay(img, W, H, heat, .7f, out);
+    int tinted = 0;
+    for (int i = 0; i < N; ++i) {
+        int same = 1;
+        for (int c = 0; c < 3; ++c)
+            same &= out[i * 3 + c] == (unsigned char)floor((double)img[c * N + i] * 255 + 0.5);
+        if (map[i] == 0) ck_assert_msg(same, "pixel %d tinted where the map is 0", i);
+        else tinted += !same;
+    }
+    ck_assert_int_gt(tinted, 90); /* the hot square is coloured */
+    free(img);
+    free(map);
+    free(heat);
+    free(out);
+}
+END_TEST
+
+START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
+{
+    float m[4] = {0, 2, 4, 1}, h[4], lo, hi;
+    ck_assert_int_eq(gc_heat_scale(m, 4, h, &lo, &hi), 0);
+    ck_assert(lo == 0 && hi == 4);
+    ck_assert(h[0] == 0 && h[1] == .5f && h[2] == 1 && h[3] == .25f);
+    /* all positive: zero is still the bottom of the scale, not the minimum */
+    float p[2] = {2, 4};
+    ck_assert_int_eq(gc_heat_scale(p, 2, h, &lo, &hi), 0);
+    ck_assert(lo == 0 && h[0] == .5f && h[1] == 1);
+    /* all zero, constant negative, NaN: flagged, all zero, never NaN */
+    float z[3] = {0, 0, 0}, c[2] = {-1, -1}, n[2] = {NAN, 1};
+    ck_assert_int_eq(gc_heat_scale(z, 3, h, &lo, &hi), 1);
+    ck_assert(h[0] == 0 && h[1] == 0 && h[2] == 0);
+    ck_assert_int_eq(gc_heat_scale(c, 2, h, &lo, &hi), 1);
+    ck_assert(h[0] == 0 && h[1] == 0);
+    ck_assert_int_eq(gc_heat_scale(n, 2, h, &lo, &hi), 1);
+    ck_assert(h[0] == 0 && h[1] == 0);
+    /* in place */
+    ck_assert_int_eq(gc_heat_scale(m, 4, m, &lo, &hi), 0);
+    ck_assert(m[2] == 1 && m[0] == 0);
+}
+END_TEST
+
+/* 96x96 scenes are shown at 384 px, 128x128 at 384, a 20x16 image at 8x,
+ * photos at their own size; text grows with the picture. */
+START_TEST(display_scale_rule)
+{
+    ck_assert_int_eq(gc_display_scale(96, 96), 4);
+    ck_assert_int_eq(gc_display_scale(128, 128), 3);
+    ck_assert_int_eq(gc_display_scale(20, 16), 8);
+    ck_assert_int_eq(gc_display_scale(768, 576), 1);
+    ck_assert_int_eq(gc_display_scale(4000, 3000), 1);
+    ck_assert_int_eq(gc_display_scale(383, 1000), 2);
+    /* a strip: the long side stays <= 4096 */
+    ck_assert_int_eq(gc_display_scale(2000, 10), 2);
+    ck_assert_int_eq(gc_display_scale(5000, 10), 1);
+    for (int w = 1; w < 600; w += 7)
+        for (int h = 1; h < 600; h += 11) {
+            int f = gc_display_scale(w, h), lo = w < h ? w : h, big = w > h ? w : h;
+            ck_assert(f >= 1 && f <= 8 && (f == 1 || (long)big * f <= 4096));
+            if (f < 8 && (long)big * (f + 1) <= 4096) ck_assert_msg(lo * f >= GC_DISPLAY_MIN, "%dx%d: %d", w, h, f);
+        }
+    ck_assert_int_eq(gc_text_scale(384, 384), 2);
+    ck_assert_int_eq(gc_text_scale(768, 576), 2);
+    ck_assert_int_eq(gc_text_scale(4000, 3000), 9);
+    /* text on a 3000 px photo is 81 px high: legible, under 3% of the side */
+    ck_assert_int_eq(gc_text_height(gc_text_scale(4000, 3000)), 81);
+}
+END_TEST
+
+START_TEST(resize_rgb_mean_and_nearest)
+{
+    unsigned char in[2 * 2 * 3] = {0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40}, out[4 * 4 * 3], one[3];
+    gc_resize_rgb(in, 2, 2, one, 1, 1);
+    ck_assert(one[0] == 85 && one[1] == 85 && one[2] == 85); /* (0+100+200+40)/4 = 85 */
+    gc_resize_rgb(in, 2, 2, out, 4, 4);
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 4; ++x)
+            ck_assert_int_eq(out[(y * 4 + x) * 3], in[((y / 2) * 2 + x / 2) * 3]);
+}
+END_TEST
+
+static int rect_inside(const gc_rect *r, int w, int h)
+{
+    return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x + r->w <= w && r->y + r->h <= h;
+}
+
+/* Many boxes, labels long and short: every placed label inside the image,
+ * no two overlapping, none over the fixed tag, each one's size what its
+ * scale gives; a pseudo-random layout per round. */
+START_TEST(labels_inside_and_disjoint)
+{
+    enum { N = 50 };
+    static const char *names[] = {"trouser", "ankle boot", "bag", "t-shirt/top", "person", "baseball glove"};
+    unsigned s = 12345;
+    for (int round = 0; round < 20; ++round) {
+        int w = round % 2 ? 128 : 384, h = round % 3 ? 96 : 384, n = 1 + (round * 7) % N;
+        gc_rect boxes[N], out[N];
+        int scales[N];
+        char texts[N][64];
+        const char *tp[N];
+        for (int i = 0; i < n; ++i) {
+            s = s * 1103515245u + 12345u;
+            int bw = 8 + (int)((s >> 8) % (unsigned)(w / 2)), bh = 8 + (int)((s >> 16) % (unsigned)(h / 2));
+            s = s * 1103515245u + 12345u;
+            boxes[i] = (gc_rect){(int)((s >> 8) % (unsigned)(w - bw + 1)), (int)((s >> 16) % (unsigned)(h - bh + 1)), bw, bh};
+            snprintf(texts[i], sizeof texts[i], "%d %s %d%%", i, names[i % 6], (int)(s % 100));
+            tp[i] = texts[i];
+        }
+        gc_rect fixed = {0, 0, 40, 12};
+        int placed = gc_place_labels(boxes, tp, n, w, h, 2, 1, &fixed, 1, out, scales);
+        int count = 0;
+        for (int i = 0; i < n; ++i) {
+            if (!scales[i]) {
+                ck_assert_int_eq(out[i].w, 0);
+                continue;
+            }
+            ++count;
+            ck_assert_msg(rect_inside(&out[i], w, h), "round %d label %d (%d,%d %dx%d) outside %dx%d", round, i,
+                          out[i].x, out[i].y, out[i].w, out[i].h, w, h);
+            ck_assert_int_eq(out[i].w, gc_text_width(tp[i], scales[i]));
+            ck_assert_int_eq(out[i].h, gc_text_height(scales[i]));
+            ck_assert(!gc_rect_overlap(&out[i], &fixed));
+            for (int j = 0; j < i; ++j)
+                ck_assert_msg(!gc_rect_overlap(&out[i], &out[j]), "round %d: labels %d and %d overlap", round, i, j);
+        }
+        ck_assert_int_eq(count, placed);
+        ck_assert_int_gt(placed, 0);
+    }
+}
+END_TEST
+
+/* The issue's cases: a label whose box touches the right or top edge stays
+ * inside (moved, not cut), and two garments side by side get labels that
+ * cover neither each other nor the other garment. */
+START_TEST(labels_at_edges_and_beside_other_boxes)
+{
+    const char *t[2] = {"3 trouser 72%", "0 ankle boot 91%"};
+    gc_rect edge[1] = {{100, 0, 28, 60}}, out[2];
+    int sc[2];
+    ck_assert_int_eq(gc_place_labels(edge, t, 1, 128, 128, 2, 1, NULL, 0, out, sc), 1);
+    ck_assert(rect_inside(&out[0], 128, 128));
+    ck_assert_int_eq(sc[0], 1); /* 13 characters at scale 2 (158 px) do not fit 128 px: shrunk */
+
+    gc_rect two[2] = {{40, 150, 100, 120}, {150, 150, 100, 120}};
+    ck_assert_int_eq(gc_place_labels(two, t, 2, 384, 384, 2, 1, NULL, 0, out, sc), 2);
+    for (int i = 0; i < 2; ++i) {
+        ck_assert(rect_inside(&out[i], 384, 384));
+        ck_assert_int_eq(sc[i], 2);
+        gc_rect other = {two[1 - i].x + 1, two[1 - i].y + 1, two[1 - i].w - 2, two[1 - i].h - 2};
+        ck_assert_msg(!gc_rect_overlap(&out[i], &other), "label %d covers the other box", i);
+    }
+    ck_assert(!gc_rect_overlap(&out[0], &out[1]));
+    /* a label wider than the image at every scale is not placed */
+    const char *wide[1] = {"a label far too wide for a tiny picture"};
+    ck_assert_int_eq(gc_place_labels(edge, wide, 1, 64, 64, 2, 1, NULL, 0, out, sc), 0);
+    ck_assert_int_eq(sc[0], 0);
+}
+END_TEST
+
+/* The pictures: an all-zero map's panel is the plain image, its overlay
+ * carries the tag and no colour bar; a real map's overlay has the colour
+ * bar's colours in its footer; small images are enlarged. */
+START_TEST(figure_overlay_all_zero_and_colour_bar)
+{
+    enum { W = 96, H = 96, N = W * H };
+    float *img = malloc(3 * N * sizeof *img), *heat = calloc(N, sizeof *heat);
+    for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 29) % 200) / 255.0f;
+    gc_err e;
+    gc_picture plain = {0}, zero = {0}, fig = {0}, hot = {0}, fig2 = {0};
+    gc_fig_box box = {10, 20, 50, 70, 1};
+    ck_assert_int_eq(gc_fig_panel(&plain, img, W, H, NULL, .5f, &box, &e), 0);
+    ck_assert_int_eq(gc_fig_panel(&zero, img, W, H, heat, .5f, &box, &e), 0);
+    ck_assert_int_eq(plain.w, 384); /* 96 px: shown 4x */
+    ck_assert_int_eq(plain.h, 384);
+    ck_assert(memcmp(plain.rgb, zero.rgb, (size_t)384 * 384 * 3) == 0);
+    /* nearest enlargement: display pixel (x, y) is image pixel (x/4, y/4) */
+    int x = 300, y = 5;
+    for (int c = 0; c < 3; ++c)
+        ck_assert_int_eq(plain.rgb[(y * 384 + x) * 3 + c], (int)floor((double)img[c * N + (y / 4) * W + x / 4] * 255 + .5));
+
+    ck_assert_int_eq(gc_fig_overlay(&fig, &zero, W, H, &box, "0 bag 81%", "box 0 bag 81%", 0, 0, 1, &e), 0);
+    ck_assert_int_eq(fig.w, 384);
+    ck_assert_int_gt(fig.h, 384);
+    /* the tag at the top-left is yellow; the footer has no pure jet red */
+    const unsigned char *p = fig.rgb;
+    ck_assert(p[0] == 255 && p[1] == 230 && p[2] == 0);
+    int red = 0;
+    for (int i = 384 * 384; i < fig.w * fig.h; ++i) red += fig.rgb[i * 3] >= 128 && fig.rgb[i * 3 + 1] == 0 && fig.rgb[i * 3 + 2] == 0;
+    ck_assert_int_eq(red, 0);
+
+    for (int i = 0; i < N; ++i) heat[i] = (float)(i % W) / (W - 1);
+    ck_assert_int_eq(gc_fig_panel(&hot, img, W, H, heat, .5f, NULL, &e), 0);
+    ck_assert_int_eq(gc_fig_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, &e), 0);
+    ck_assert_int_eq(fig2.h, fig.h);
+    /* the colour bar: dark blue at its left end, dark red at its right, in one footer row */
+    int found_blue = 0, found_red = 0;
+    for (int yy = 384; yy < fig2.h; ++yy)
+        for (int xx = 0; xx < fig2.w; ++xx) {
+            const unsigned char *q = fig2.rgb + ((size_t)yy * fig2.w + xx) * 3;
+            found_blue |= q[0] == 0 && q[1] == 0 && q[2] >= 128;
+            found_red |= q[0] >= 128 && q[1] == 0 && q[2] == 0;
+        }
+    ck_assert(found_blue && found_red);
+    /* no tag: the top-left is the image (heat 0 in column 0) */
+    for (int c = 0; c < 3; ++c) ck_assert_int_eq(fig2.rgb[c], (int)floor((double)img[c * N] * 255 + .5));
+    gc_picture_free(&plain);
+    gc_picture_free(&zero);
+    gc_picture_free(&fig);
+    gc_picture_free(&hot);
+    gc_picture_free(&fig2);
+    free(img);
+    free(heat);
+}
+END_TEST
+
+/* The summary for 1 and for 50 boxes: the picture fits everything (image,
+ * legend, grid), and its legend rows carry every box's colour. */
+START_TEST(summary_for_one_to_fifty_boxes)
+{
+    enum { W = 128, H = 128, N = W * H };
+    float *img = calloc(3 * N, sizeof *img);
+    gc_err e;
+    for (int n = 1; n <= 50; n += 49) {
+        gc_summary s;
+        ck_assert_int_eq(gc_summary_init(&s, n, W, H, &e), 0);
+        gc_picture panel = {0}, out = {0};
+        ck_assert_int_eq(gc_fig_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
+        for (int k = 0; k < n; ++k) {
+            gc_fig_box b = {(k * 13) % 100, (k * 29) % 100, (k * 13) % 100 + 20, (k * 29) % 100 + 25, k % 10};
+            char cap[64];
+            snprintf(cap, sizeof cap, "%d class %d %d%%", k, k % 10, 50 + k);
+            gc_summary_set(&s, k, &panel, &b, cap);
+        }
+        ck_assert_int_eq(gc_summary_render(&s, img, &out, &e), 0);
+        ck_assert_int_ge(out.w, 384);
+        /* thumbnails at least 128 px wide, so the grid is readable */
+        ck_assert_int_ge(s.tw, 128);
+        ck_assert_int_ge(out.h, 384 + s.th);
+        /* every box's colour appears in the legend area right of the image */
+        for (int k = 0; k < (n < 8 ? n : 8); ++k) {
+            unsigned char col[3];
+            gc_fig_class_color(k, col);
+            int seen = 0;
+            for (int yy = 0; yy < 384 && !seen; ++yy)
+                for (int xx = 384; xx < out.w && !seen; ++xx) seen = !memcmp(out.rgb + ((size_t)yy * out.w + xx) * 3, col, 3);
+            ck_assert_msg(seen || n == 1, "n %d: colour of class %d not in the legend", n, k);
+        }
+        gc_picture_free(&panel);
+        gc_picture_free(&out);
+        gc_summary_free(&s);
+    }
+    free(img);
 }
 END_TEST
 
@@ -454,6 +738,14 @@ Suite *suite_render(void)
     tcase_add_test(tc, draw_box_inside_and_clipped);
     tcase_add_test(tc, draw_text_layout_and_clip);
     tcase_add_test(tc, font_glyphs_distinct);
+    tcase_add_test(tc, overlay_untinted_where_map_is_zero);
+    tcase_add_test(tc, heat_scale_keeps_zero_and_flags_all_zero);
+    tcase_add_test(tc, display_scale_rule);
+    tcase_add_test(tc, resize_rgb_mean_and_nearest);
+    tcase_add_test(tc, labels_inside_and_disjoint);
+    tcase_add_test(tc, labels_at_edges_and_beside_other_boxes);
+    tcase_add_test(tc, figure_overlay_all_zero_and_colour_bar);
+    tcase_add_test(tc, summary_for_one_to_fifty_boxes);
     suite_add_tcase(s, tc);
     return s;
 }

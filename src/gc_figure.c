@@ -1,0 +1,327 @@
+#include "gc_figure.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char BLACK[3] = {0, 0, 0}, WHITE[3] = {255, 255, 255}, DARK[3] = {32, 32, 32},
+                           YELLOW[3] = {255, 230, 0};
+
+void gc_picture_free(gc_picture *p)
+{
+    free(p->rgb);
+    memset(p, 0, sizeof *p);
+}
+
+static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3], gc_err *e)
+{
+    size_t n;
+    memset(p, 0, sizeof *p);
+    if (w <= 0 || h <= 0 || gc_size_mul((size_t)w, (size_t)h, &n) || gc_size_mul(n, 3, &n))
+        return gc_fail(e, "picture of %dx%d pixels: too large", w, h);
+    if (!(p->rgb = malloc(n))) return gc_fail(e, "out of memory for a %dx%d picture", w, h);
+    p->w = w;
+    p->h = h;
+    for (size_t i = 0; i < n; i += 3) memcpy(p->rgb + i, fill, 3);
+    return 0;
+}
+
+/* Copies src (sw x sh) into dst at (x, y), clipped. */
+static void blit(gc_picture *dst, int x, int y, const unsigned char *src, int sw, int sh)
+{
+    for (int r = 0; r < sh; ++r) {
+        int dy = y + r;
+        if (dy < 0 || dy >= dst->h) continue;
+        for (int c = 0; c < sw; ++c) {
+            int dx = x + c;
+            if (dx < 0 || dx >= dst->w) continue;
+            memcpy(dst->rgb + ((size_t)dy * dst->w + dx) * 3, src + ((size_t)r * sw + c) * 3, 3);
+        }
+    }
+}
+
+void gc_fig_class_color(int cls, unsigned char rgb[3])
+{
+    /* evenly spread hues, bright enough for black text */
+    static const unsigned char pal[8][3] = {{255, 96, 96}, {96, 220, 96}, {110, 160, 255}, {255, 200, 0},
+                                            {255, 96, 255}, {0, 225, 225}, {255, 150, 40}, {180, 140, 255}};
+    memcpy(rgb, pal[(cls < 0 ? -cls : cls) % 8], 3);
+}
+
+int gc_fig_fit_text(const char *text, int max_w, int max_scale, char *buf, size_t n)
+{
+    assert(n >= 4);
+    snprintf(buf, n, "%s", text);
+    for (int sc = max_scale; sc >= 1; --sc)
+        if (gc_text_width(buf, sc) <= max_w) return sc;
+    size_t len = strlen(buf);
+    while (len > 0 && gc_text_width(buf, 1) > max_w) {
+        --len;
+        buf[len] = '\0';
+        if (len >= 2) {
+            buf[len - 2] = buf[len - 1] = '.';
+        }
+    }
+    return 1;
+}
+
+/* The box in display pixels (factor f). */
+static gc_rect display_box(const gc_fig_box *b, int f)
+{
+    gc_rect r = {b->l * f, b->t * f, (b->r - b->l + 1) * f, (b->b - b->t + 1) * f};
+    return r;
+}
+
+int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+                 const gc_fig_box *box, gc_err *e)
+{
+    int f = gc_display_scale(w, h), W = w * f, H = h * f;
+    if (picture_alloc(out, W, H, BLACK, e)) return -1;
+    size_t n = (size_t)W * H, n0 = (size_t)w * h;
+    float *im = (float *)img, *ht = NULL;
+    int own = 0;
+    if (f > 1) {
+        im = malloc(3 * n * sizeof *im);
+        ht = heat ? malloc(n * sizeof *ht) : NULL;
+        own = 1;
+        if (!im || (heat && !ht)) {
+            free(im);
+            free(ht);
+            gc_picture_free(out);
+            return gc_fail(e, "out of memory for a %dx%d picture", W, H);
+        }
+        for (int c = 0; c < 3; ++c)
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x)
+                    im[(size_t)c * n + (size_t)y * W + x] = img[(size_t)c * n0 + (size_t)(y / f) * w + x / f];
+        if (heat) gc_resize_bilinear(heat, w, h, ht, W, H);
+    } else {
+        ht = (float *)heat;
+    }
+    if (ht) {
+        gc_overlay(im, W, H, ht, alpha, out->rgb);
+    } else {
+        for (size_t i = 0; i < n; ++i)
+            for (int c = 0; c < 3; ++c) {
+                float v = im[(size_t)c * n + i];
+                out->rgb[i * 3 + c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
+            }
+    }
+    if (own) {
+        free(im);
+        free(ht);
+    }
+    if (box) {
+        unsigned char col[3];
+        gc_fig_class_color(box->cls, col);
+        gc_rect r = display_box(box, f);
+        gc_draw_box(out->rgb, W, H, r.x, r.y, r.x + r.w - 1, r.y + r.h - 1, gc_line_width(W, H), col);
+    }
+    return 0;
+}
+
+/* Footer of the overlay: the title on one line, or on two (split after
+ * " - ") when one line would need a smaller text; then the colour bar
+ * "lo [bar] hi" or the all-zero note. */
+static int title_lines(const char *title, int w, int ts, char *l1, char *l2, size_t n)
+{
+    const char *dash = strstr(title, " - ");
+    l2[0] = '\0';
+    if (gc_text_width(title, ts) <= w || !dash) {
+        snprintf(l1, n, "%s", title);
+        return 1;
+    }
+    snprintf(l1, n, "%.*s", (int)(dash - title), title);
+    snprintf(l2, n, "%s", dash + 3);
+    return 2;
+}
+
+int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
+                   const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e)
+{
+    int W = panel->w, H = panel->h, f = gc_display_scale(img_w, img_h);
+    int ts = gc_text_scale(W, H), pad = ts, th = gc_text_height(ts);
+    char l1[256], l2[256];
+    int nl = title_lines(title ? title : "", W - 2 * pad, ts, l1, l2, sizeof l1);
+    int fh = pad + (nl + 1) * (th + pad);
+    if (picture_alloc(out, W, H + fh, DARK, e)) return -1;
+    blit(out, 0, 0, panel->rgb, W, H);
+
+    /* on the picture: the all-zero tag (top-left), then the box's label */
+    gc_rect fixed[1];
+    int nfixed = 0;
+    char buf[256];
+    if (all_zero) {
+        int sc = gc_fig_fit_text("all-zero map", W, ts, buf, sizeof buf);
+        gc_draw_text(out->rgb, W, H, 0, 0, buf, sc, BLACK, YELLOW);
+        fixed[nfixed++] = (gc_rect){0, 0, gc_text_width(buf, sc), gc_text_height(sc)};
+    }
+    if (box && label) {
+        gc_rect b = display_box(box, f), r;
+        int sc;
+        const char *t = label;
+        if (gc_text_width(label, 1) > W) {
+            gc_fig_fit_text(label, W, 1, buf, sizeof buf);
+            t = buf;
+        }
+        if (gc_place_labels(&b, &t, 1, W, H, ts, 1, fixed, nfixed, &r, &sc)) {
+            unsigned char col[3];
+            gc_fig_class_color(box->cls, col);
+            gc_draw_text(out->rgb, W, H, r.x, r.y, t, sc, BLACK, col);
+        }
+    }
+
+    /* footer: the title and the colour bar with the map's range */
+    int y = H + pad, sc;
+    for (int i = 0; i < nl; ++i) {
+        sc = gc_fig_fit_text(i ? l2 : l1, W - 2 * pad, ts, buf, sizeof buf);
+        gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
+        y += th + pad;
+    }
+    if (all_zero) {
+        sc = gc_fig_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
+        gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
+        return 0;
+    }
+    char slo[32], shi[32];
+    snprintf(slo, sizeof slo, "%.3g", (double)lo);
+    snprintf(shi, sizeof shi, "%.3g", (double)hi);
+    int wl = gc_text_width(slo, ts), wh = gc_text_width(shi, ts), bh = th;
+    int bw = W - 2 * pad - wl - wh - 2 * pad;
+    if (bw < 8) { /* too narrow for labels at this size: the bar alone */
+        gc_draw_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);
+        return 0;
+    }
+    gc_draw_text(out->rgb, out->w, out->h, pad, y, slo, ts, WHITE, DARK);
+    gc_draw_colorbar(out->rgb, out->w, out->h, pad + wl + pad, y, bw, bh);
+    gc_draw_text(out->rgb, out->w, out->h, W - pad - wh, y, shi, ts, WHITE, DARK);
+    return 0;
+}
+
+/* ---- summary ---------------------------------------------------------------- */
+
+enum { GAP = 8 };
+
+int gc_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e)
+{
+    memset(s, 0, sizeof *s);
+    assert(n > 0 && img_w > 0 && img_h > 0);
+    int f = gc_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
+    s->n = n;
+    s->img_w = img_w;
+    s->img_h = img_h;
+    /* a near-square grid; thumbnails between 128 px and half the picture wide */
+    int cols = 1;
+    while (cols * cols < n) ++cols;
+    int tw = W / cols, cap = W / 2 > 128 ? W / 2 : 128;
+    if (tw < 128) tw = 128;
+    if (tw > cap) tw = cap;
+    s->cols = cols;
+    s->tw = tw;
+    s->th = (int)((long)tw * H / W) > 0 ? (int)((long)tw * H / W) : 1;
+    size_t sz;
+    if (gc_size_mul((size_t)n * s->tw, (size_t)s->th * 3, &sz)) return gc_fail(e, "summary too large");
+    s->thumbs = calloc(sz, 1);
+    s->boxes = calloc((size_t)n, sizeof *s->boxes);
+    s->captions = calloc((size_t)n, sizeof *s->captions);
+    if (!s->thumbs || !s->boxes || !s->captions) {
+        gc_summary_free(s);
+        return gc_fail(e, "out of memory for the summary image");
+    }
+    return 0;
+}
+
+void gc_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption)
+{
+    assert(k >= 0 && k < s->n);
+    unsigned char *th = s->thumbs + (size_t)k * s->tw * s->th * 3, col[3];
+    gc_resize_rgb(panel->rgb, panel->w, panel->h, th, s->tw, s->th);
+    /* the box again at the thumbnail's scale: shrinking fades the outline */
+    double sx = (double)s->tw / s->img_w, sy = (double)s->th / s->img_h;
+    gc_fig_class_color(box->cls, col);
+    gc_draw_box(th, s->tw, s->th, (int)(box->l * sx), (int)(box->t * sy), (int)((box->r + 1) * sx) - 1,
+                (int)((box->b + 1) * sy) - 1, 2, col);
+    s->boxes[k] = *box;
+    snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
+}
+
+int gc_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e)
+{
+    int rc = -1, n = s->n;
+    gc_picture panel = {0};
+    gc_rect *boxes = calloc((size_t)n, sizeof *boxes), *tags = calloc((size_t)n, sizeof *tags);
+    int *scales = calloc((size_t)n, sizeof *scales);
+    char (*nums)[16] = calloc((size_t)n, sizeof *nums);
+    const char **texts = calloc((size_t)n, sizeof *texts);
+    if (!boxes || !tags || !scales || !nums || !texts) {
+        gc_fail(e, "out of memory for the summary image");
+        goto done;
+    }
+    if (gc_fig_panel(&panel, img, s->img_w, s->img_h, NULL, 0, NULL, e)) goto done;
+    int f = gc_display_scale(s->img_w, s->img_h), W = panel.w, H = panel.h, ts = gc_text_scale(W, H);
+    int lw = gc_line_width(W, H);
+    for (int k = 0; k < n; ++k) {
+        unsigned char col[3];
+        gc_fig_class_color(s->boxes[k].cls, col);
+        boxes[k] = display_box(&s->boxes[k], f);
+        gc_draw_box(panel.rgb, W, H, boxes[k].x, boxes[k].y, boxes[k].x + boxes[k].w - 1, boxes[k].y + boxes[k].h - 1,
+                    lw, col);
+        snprintf(nums[k], sizeof nums[k], "%d", k);
+        texts[k] = nums[k];
+    }
+    /* numbers on the picture; the legend beside it names every box */
+    gc_place_labels(boxes, texts, n, W, H, ts, 1, NULL, 0, tags, scales);
+
+    /* legend: one row per box, in columns no taller than the picture */
+    int row_h = gc_text_height(ts) + ts, per_col = (H - GAP) / row_h > 0 ? (H - GAP) / row_h : 1;
+    int lcols = (n + per_col - 1) / per_col, colw = 0;
+    for (int k = 0; k < n; ++k) {
+        int tw = gc_text_width(s->captions[k], ts);
+        if (tw > colw) colw = tw;
+    }
+    int legend_w = lcols * (colw + GAP) + GAP;
+    int legend_h = (n < per_col ? n : per_col) * row_h + GAP;
+    int top_h = H > legend_h ? H : legend_h;
+    int cs = ts > 1 ? ts - 1 : 1, cap_h = gc_text_height(cs) + 4;
+    int rows = (n + s->cols - 1) / s->cols;
+    int grid_w = s->cols * (s->tw + GAP) + GAP, grid_h = rows * (s->th + cap_h + GAP) + GAP;
+    int CW = W + legend_w > grid_w ? W + legend_w : grid_w, CH = top_h + grid_h;
+    if (picture_alloc(out, CW, CH, DARK, e)) goto done;
+    blit(out, 0, 0, panel.rgb, W, H);
+    for (int k = 0; k < n; ++k) {
+        if (!scales[k]) continue;
+        unsigned char col[3];
+        gc_fig_class_color(s->boxes[k].cls, col);
+        gc_draw_text(out->rgb, CW, CH, tags[k].x, tags[k].y, texts[k], scales[k], BLACK, col);
+    }
+    for (int k = 0; k < n; ++k) {
+        unsigned char col[3];
+        gc_fig_class_color(s->boxes[k].cls, col);
+        int x = W + GAP + (k / per_col) * (colw + GAP), y = GAP / 2 + (k % per_col) * row_h;
+        gc_draw_text(out->rgb, CW, CH, x, y, s->captions[k], ts, BLACK, col);
+    }
+    for (int k = 0; k < n; ++k) {
+        int x = GAP + (k % s->cols) * (s->tw + GAP), y = top_h + GAP + (k / s->cols) * (s->th + cap_h + GAP);
+        blit(out, x, y, s->thumbs + (size_t)k * s->tw * s->th * 3, s->tw, s->th);
+        char buf[128];
+        int sc = gc_fig_fit_text(s->captions[k], s->tw, cs, buf, sizeof buf);
+        gc_draw_text(out->rgb, CW, CH, x, y + s->th + 2, buf, sc, WHITE, DARK);
+    }
+    rc = 0;
+done:
+    gc_picture_free(&panel);
+    free(boxes);
+    free(tags);
+    free(scales);
+    free(nums);
+    free(texts);
+    return rc;
+}
+
+void gc_summary_free(gc_summary *s)
+{
+    free(s->thumbs);
+    free(s->boxes);
+    free(s->captions);
+    memset(s, 0, sizeof *s);
+}

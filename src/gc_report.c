@@ -1,0 +1,125 @@
+#include "gc_report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_image.h"
+#include "gc_json.h"
+
+static void layer_list(const gc_result *x, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int j = 0; j < x->nlayers; ++j) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%d", j ? "," : "", x->layers[j]);
+    }
+}
+
+void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
+{
+    for (int i = 0; i < rs->n; ++i) {
+        const gc_result *x = &rs->r[i];
+        const char *zero = x->all_zero ? " (all-zero map)" : "";
+        if (!r->detector) {
+            /* "class 3:" without names, "class 3 three:" with them */
+            char cname[160] = "";
+            char plain[32];
+            snprintf(plain, sizeof plain, "class %d", x->cls);
+            if (strcmp(x->name, plain)) snprintf(cname, sizeof cname, " %s", x->name);
+            char lbuf[256];
+            size_t len = (size_t)snprintf(lbuf, sizeof lbuf, "%d %s %dx%dx%d", x->layers[0],
+                                          x->layer_type ? x->layer_type : "?", x->layer_w, x->layer_h, x->layer_c);
+            for (int j = 1; j < x->nlayers && len < sizeof lbuf; ++j)
+                len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
+                                        x->layers[j]);
+            fprintf(f, "class %d%s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", x->cls, cname,
+                    r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_method_name(r->method),
+                    r->counterfactual ? " counterfactual" : "", x->png, x->peak, x->peak_x, x->peak_y, zero);
+            fprintf(f, "  map %s\n", x->npy);
+        } else {
+            char lbuf[256];
+            layer_list(x, lbuf, sizeof lbuf);
+            fprintf(f,
+                    "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f, "
+                    "peak (%d,%d) -> %s%s\n",
+                    x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
+                    x->cell_row, x->cell_col, lbuf, gc_method_name(r->method), gc_target_name(r->target),
+                    r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->peak_x, x->peak_y, x->png, zero);
+        }
+        if (x->sheet[0]) fprintf(f, "  sheet %s\n", x->sheet);
+    }
+    if (r->detector && r->summary) fprintf(f, "summary %s\n", r->summary);
+}
+
+void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
+{
+    fprintf(f, "{\n  \"image\": ");
+    gc_json_string(f, r->image);
+    fprintf(f, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"mode\": \"%s\",\n  \"method\": \"%s\",\n", r->width,
+            r->height, r->detector ? "detector" : "classifier", gc_method_name(r->method));
+    if (r->detector)
+        fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"nms\": %g,\n", gc_target_name(r->target),
+                (double)r->thresh, (double)r->nms);
+    fprintf(f, "  \"counterfactual\": %s,\n", r->counterfactual ? "true" : "false");
+    if (r->detector && r->summary) {
+        fprintf(f, "  \"summary\": ");
+        gc_json_string(f, r->summary);
+        fprintf(f, ",\n");
+    }
+    fprintf(f, "  \"%s\": [\n", r->detector ? "detections" : "classes");
+    for (int i = 0; i < rs->n; ++i) {
+        const gc_result *x = &rs->r[i];
+        char lbuf[256];
+        layer_list(x, lbuf, sizeof lbuf);
+        fprintf(f, "    {\"index\": %d, \"class\": %d, \"name\": ", x->index, x->cls);
+        gc_json_string(f, x->name);
+        fprintf(f, ", \"%s\": ", r->prob_is_score ? "score" : "probability");
+        gc_json_number(f, x->prob);
+        if (r->detector) {
+            fprintf(f, ", \"objectness\": ");
+            gc_json_number(f, x->objectness);
+            fprintf(f,
+                    ",\n     \"box\": {\"left\": %d, \"top\": %d, \"right\": %d, \"bottom\": %d, \"x\": %.3f, \"y\": %.3f, "
+                    "\"w\": %.3f, \"h\": %.3f},\n     \"head\": %d, \"head_type\": \"%s\", \"anchor\": %d, "
+                    "\"cell\": {\"row\": %d, \"col\": %d}",
+                    x->box[0], x->box[1], x->box[2], x->box[3], (double)x->bx, (double)x->by, (double)x->bw,
+                    (double)x->bh, x->head, x->head_type ? x->head_type : "?", x->anchor, x->cell_row, x->cell_col);
+        }
+        fprintf(f, ",\n     \"layers\": [%s], \"layer_type\": \"%s\", \"map_size\": [%d, %d], "
+                   "\"peak\": {\"x\": %d, \"y\": %d, \"value\": ",
+                lbuf, x->layer_type ? x->layer_type : "?", x->map_h, x->map_w, x->peak_x, x->peak_y);
+        gc_json_number(f, x->peak);
+        fprintf(f, "},\n     ");
+        if (r->detector) {
+            fprintf(f, "\"energy_in_box\": ");
+            gc_json_number(f, x->energy_in_box);
+            fprintf(f, ", ");
+        }
+        fprintf(f, "\"map_range\": [");
+        gc_json_number(f, x->map_lo);
+        fprintf(f, ", ");
+        gc_json_number(f, x->map_hi);
+        fprintf(f, "], \"all_zero\": %s,\n     \"overlay\": ", x->all_zero ? "true" : "false");
+        gc_json_string(f, x->png);
+        fprintf(f, ", \"map\": ");
+        gc_json_string(f, x->npy);
+        fprintf(f, "}%s\n", i + 1 < rs->n ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+}
+
+int gc_report_write_json(const char *path, const gc_report *r, const gc_results *rs, gc_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return gc_fail(e, "out of memory for the JSON report %s", path);
+    gc_report_json(f, r, rs);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return gc_fail(e, "out of memory for the JSON report %s", path);
+    }
+    int rc = gc_write_file(path, buf, len, e);
+    free(buf);
+    return rc;
+}
