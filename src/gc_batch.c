@@ -910,7 +910,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         snprintf(lock, sizeof lock, "%s/%s.lock", tmpdir, base_name(s->index)) >= (int)sizeof lock)
         return gc_fail(e, "-outdir %s: path too long", o->outdir);
     if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) return -1;
-    if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) return -1;
+    if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) goto done;
     s->listed = r.list.n;
 
     r.done = calloc((size_t)r.list.n, 1);
@@ -978,9 +978,9 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     r.saved_stdout = dup(1);
 
     for (int p = 0; p < r.list.n; ++p) s->total += p % o->nshards == o->shard;
+    for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
     r.t0 = now_s();
     progress(&r, s, 0);
-    for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
     if (o->jobs <= 1) {
         if (work(&r, s, net, 0, 1, -1, e)) goto done;
     } else if (run_workers(&r, s, net, e)) {

@@ -5,7 +5,8 @@
  * to DIR/<the image's path relative to the list's root> once complete; only
  * then are the image's index lines appended (one write) to the JSON Lines
  * index. -resume reads the index back and skips the images it holds
- * completely; -shard i/n takes every n-th image starting at i; `gradcam
+ * completely; -jobs N forks N workers sharing the loaded network and the
+ * index; -shard i/n takes every n-th image starting at i; `gradcam
  * merge` joins the shards' indexes after checking that every image of the
  * list is there exactly once.
  *
