@@ -5,8 +5,9 @@
  * to DIR/<the image's path relative to the list's root> once complete; only
  * then are the image's index lines appended (one write) to the JSON Lines
  * index. -resume reads the index back and skips the images it holds
- * completely; -shard i/n takes every n-th image starting at i; `gradcam
- * merge` joins the shards' indexes after checking that every image of the
+ * completely (gc_index reads it back); -jobs N forks N workers sharing the loaded network and the
+ * index; -shard i/n takes every n-th image starting at i; `gradcam
+ * merge` (gc_index) joins the shards' indexes after checking that every image of the
  * list is there exactly once.
  *
  * Index lines (one per target; an image without targets has one line with
@@ -78,13 +79,5 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *sum, gc
 /* The index file a run with these options writes: DIR/index.jsonl, or
  * DIR/index.shard-I-of-N.jsonl with -shard; likewise errors.jsonl. */
 void gc_batch_index_path(const char *outdir, int shard, int nshards, const char *stem, char *buf, size_t n);
-
-/* gradcam merge: the shard indexes found in dirs (index.shard-*-of-*.jsonl;
- * a folder without any gives its index.jsonl) joined into out, sorted. Fails,
- * writing nothing, when an image of the list is missing or comes from two
- * files, or an image's lines are incomplete. Paths of lines read from another
- * folder than out's are made absolute. Returns the number of images, or -1
- * with e set. */
-long gc_batch_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e);
 
 #endif

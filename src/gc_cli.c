@@ -20,6 +20,7 @@
 #include "gc_eval.h"
 #include "gc_explain.h"
 #include "gc_image.h"
+#include "gc_index.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
 
@@ -776,7 +777,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
         snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]);
         out = def;
     }
-    long n = gc_batch_merge(dirs, ndirs, out, e);
+    long n = gc_index_merge(dirs, ndirs, out, e);
     free(dirs);
     if (n < 0) return 1;
     printf("merged %ld images into %s\n", n, out);

@@ -1,0 +1,468 @@
+#include "gc_index.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gc_image.h"
+#include "gc_json.h"
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A growable array of strings. */
+typedef struct strvec {
+    char **s;
+    int n, cap;
+} strvec;
+
+static int strvec_push(strvec *v, char *s)
+{
+    if (!s) return -1;
+    if (v->n == v->cap) {
+        int cap = v->cap ? 2 * v->cap : 16;
+        char **p = realloc(v->s, (size_t)cap * sizeof *p);
+        if (!p) {
+            free(s);
+            return -1;
+        }
+        v->s = p;
+        v->cap = cap;
+    }
+    v->s[v->n++] = s;
+    return 0;
+}
+
+static void strvec_free(strvec *v)
+{
+    for (int i = 0; i < v->n; ++i) free(v->s[i]);
+    free(v->s);
+    memset(v, 0, sizeof *v);
+}
+
+/* Decodes the JSON string at *p (as gc_json_string writes it) into a new
+ * string; *p moves past the closing quote. NULL when malformed. */
+static char *json_string_read(const char **p)
+{
+    const char *s = *p;
+    if (*s != '"') return NULL;
+    ++s;
+    size_t cap = strlen(s) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    for (; *s && *s != '"'; ++s) {
+        if (*s != '\\') {
+            out[n++] = *s;
+            continue;
+        }
+        ++s;
+        if (*s == '"' || *s == '\\' || *s == '/') out[n++] = *s;
+        else if (*s == 'n') out[n++] = '\n';
+        else if (*s == 't') out[n++] = '\t';
+        else if (*s == 'r') out[n++] = '\r';
+        else if (*s == 'u' && s[1] && s[2] && s[3] && s[4]) {
+            char hex[5] = {s[1], s[2], s[3], s[4], 0}, *end;
+            long v = strtol(hex, &end, 16);
+            if (*end || v <= 0 || v >= 0x80) break;
+            out[n++] = (char)v;
+            s += 4;
+        } else {
+            break;
+        }
+    }
+    if (*s != '"') {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *p = s + 1;
+    return out;
+}
+
+
+/* Parses the head of a line our index writer wrote. */
+static int idx_line_parse(gc_index_line *L)
+{
+    int off = -1;
+    if (sscanf(L->text, "{\"n\": %ld, \"of\": %ld, \"targets\": %ld, \"image\": %n", &L->n, &L->of, &L->targets,
+               &off) != 3 ||
+        off < 0)
+        return -1;
+    const char *p = L->text + off;
+    L->image = json_string_read(&p);
+    if (!L->image || L->n < 0 || L->of < 1 || L->n >= L->of || L->targets < 0) return -1;
+    return 0;
+}
+
+
+void gc_index_free(gc_index_file *f)
+{
+    for (long i = 0; i < f->nlines; ++i) free(f->lines[i].image);
+    free(f->lines);
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+/* Reads an index: every complete line parsed; a last line without its
+ * newline (a run killed while appending) is dropped and noted. */
+int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
+{
+    memset(f, 0, sizeof *f);
+    FILE *in = fopen(path, "rb");
+    if (!in) return gc_fail(e, "cannot read %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16;
+    f->buf = malloc(cap);
+    if (!f->buf) {
+        fclose(in);
+        return gc_fail(e, "out of memory reading %s", path);
+    }
+    for (;;) {
+        if (f->len + 1 >= cap) {
+            char *p = realloc(f->buf, cap * 2);
+            if (!p) {
+                fclose(in);
+                return gc_fail(e, "out of memory reading %s", path);
+            }
+            f->buf = p;
+            cap *= 2;
+        }
+        size_t got = fread(f->buf + f->len, 1, cap - 1 - f->len, in);
+        f->len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) return gc_fail(e, "read error on %s", path);
+    size_t keep = f->len;
+    while (keep > 0 && f->buf[keep - 1] != '\n') --keep;
+    f->trimmed = keep != f->len;
+    f->len = keep;
+    f->buf[keep] = '\0';
+    long nl = 0;
+    for (size_t i = 0; i < keep; ++i) nl += f->buf[i] == '\n';
+    f->lines = calloc(nl ? (size_t)nl : 1, sizeof *f->lines);
+    if (!f->lines) return gc_fail(e, "out of memory reading %s", path);
+    char *p = f->buf;
+    for (long i = 0; i < nl; ++i) {
+        char *q = strchr(p, '\n');
+        *q = '\0';
+        gc_index_line *L = &f->lines[f->nlines++];
+        L->text = p;
+        L->len = (size_t)(q - p);
+        L->file = fileno_;
+        L->lineno = i + 1;
+        if (idx_line_parse(L)) return gc_fail(e, "%s line %ld: not an index line of gradcam -list", path, i + 1);
+        p = q + 1;
+    }
+    return 0;
+}
+
+/* Lines of one image, contiguous. Returns how many lines from `from` belong
+ * to the same image (same file, same n). */
+long gc_index_group_len(const gc_index_line *L, long nlines, long from)
+{
+    long k = from + 1;
+    while (k < nlines && L[k].n == L[from].n && L[k].file == L[from].file) ++k;
+    return k - from;
+}
+
+/* Writes lines[0..n) (each + newline) to path atomically. Each line's text
+ * may be replaced by alt[i] when alt and alt[i] are non-NULL. */
+int gc_index_write(const char *path, gc_index_line *const *lines, long n, char *const *alt, gc_err *e)
+{
+    size_t total = 0;
+    for (long i = 0; i < n; ++i) total += (alt && alt[i] ? strlen(alt[i]) : lines[i]->len) + 1;
+    char *buf = malloc(total ? total : 1), *p = buf;
+    if (!buf) return gc_fail(e, "out of memory writing %s", path);
+    for (long i = 0; i < n; ++i) {
+        size_t len = alt && alt[i] ? strlen(alt[i]) : lines[i]->len;
+        memcpy(p, alt && alt[i] ? alt[i] : lines[i]->text, len);
+        p += len;
+        *p++ = '\n';
+    }
+    int rc = gc_write_file(path, buf, total, e);
+    free(buf);
+    return rc;
+}
+
+int gc_index_cmp(const void *a, const void *b)
+{
+    const gc_index_line *x = *(gc_index_line *const *)a, *y = *(gc_index_line *const *)b;
+    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    if (x->file != y->file) return x->file < y->file ? -1 : 1;
+    return x->lineno < y->lineno ? -1 : x->lineno > y->lineno;
+}
+
+
+int gc_index_sort(const char *index, gc_err *e)
+{
+    gc_index_file f;
+    if (gc_index_read(index, &f, 0, e)) {
+        gc_index_free(&f);
+        return -1;
+    }
+    int sorted = 1;
+    for (long i = 1; i < f.nlines && sorted; ++i) sorted = f.lines[i - 1].n <= f.lines[i].n;
+    int rc = 0;
+    if (!sorted) {
+        gc_index_line **p = malloc((size_t)f.nlines * sizeof *p);
+        if (!p) {
+            gc_index_free(&f);
+            return gc_fail(e, "out of memory sorting %s", index);
+        }
+        for (long i = 0; i < f.nlines; ++i) p[i] = &f.lines[i];
+        qsort(p, (size_t)f.nlines, sizeof *p, gc_index_cmp);
+        rc = gc_index_write(index, p, f.nlines, NULL, e);
+        free(p);
+    }
+    gc_index_free(&f);
+    return rc;
+}
+
+/* The pending images of this shard that are worker's (every nworkers-th),
+ * in list order. Alone (report_fd < 0) it draws the progress; as a -jobs
+ * worker it writes one byte per image to report_fd ('d' explained, 'e'
+ * failed) for the parent to count. */
+
+/* ---- merge ---- */
+
+static int shard_name(const char *name, int *i, int *n)
+{
+    int a, b, off = -1;
+    if (sscanf(name, "index.shard-%d-of-%d.jsonl%n", &a, &b, &off) != 2 || off < 0 || name[off]) return 0;
+    char back[128];
+    snprintf(back, sizeof back, "index.shard-%d-of-%d.jsonl", a, b);
+    if (strcmp(back, name) || a < 0 || b < 1 || a >= b) return 0;
+    *i = a;
+    *n = b;
+    return 1;
+}
+
+/* A copy of line L with its "png" and "npy" values prefixed by dir + '/'. */
+static char *prefix_paths(const gc_index_line *L, const char *dir)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    const char *p = L->text, *end = L->text + L->len;
+    static const char *keys[] = {", \"png\": \"", ", \"npy\": \""};
+    for (int k = 0; k < 2; ++k) {
+        const char *at = strstr(p, keys[k]);
+        if (!at || at >= end) break;
+        size_t upto = (size_t)(at - p) + strlen(keys[k]) - 1; /* up to the opening quote */
+        fwrite(p, 1, upto, m);
+        /* the prefix, JSON-escaped, then the original string without its opening quote */
+        char *q = NULL;
+        size_t ql = 0;
+        FILE *qm = open_memstream(&q, &ql);
+        if (!qm) break;
+        gc_json_string(qm, dir);
+        fclose(qm);
+        if (!q) break;
+        fwrite(q, 1, ql - 1, m); /* without its closing quote */
+        fputc('/', m);
+        free(q);
+        p = at + strlen(keys[k]);
+    }
+    fwrite(p, 1, (size_t)(end - p), m);
+    if (fclose(m) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e)
+{
+    strvec paths = {0};
+    int *file_dir = NULL;
+    gc_index_file *files = NULL;
+    gc_index_line **all = NULL;
+    char **alt = NULL;
+    int *seen_file = NULL;
+    long nall = 0, rc = -1, of = -1;
+    char *outdir_real = NULL;
+
+    for (int d = 0; d < ndirs; ++d) {
+        DIR *dh = opendir(dirs[d]);
+        if (!dh) {
+            gc_fail(e, "merge: cannot read folder %s: %s", dirs[d], strerror(errno));
+            goto done;
+        }
+        strvec names = {0};
+        struct dirent *de;
+        int si, sn, oom = 0;
+        while ((de = readdir(dh)))
+            if (shard_name(de->d_name, &si, &sn)) oom |= strvec_push(&names, dup_str(de->d_name));
+        closedir(dh);
+        if (!oom && names.n == 0) {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]);
+            if (access(p, R_OK) != 0) {
+                strvec_free(&names);
+                gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
+                goto done;
+            }
+            oom |= strvec_push(&names, dup_str("index.jsonl"));
+        }
+        if (names.n) qsort(names.s, (size_t)names.n, sizeof *names.s, cmp_str);
+        for (int i = 0; i < names.n && !oom; ++i) {
+            size_t len = strlen(dirs[d]) + strlen(names.s[i]) + 2;
+            char *p = malloc(len);
+            if (p) snprintf(p, len, "%s/%s", dirs[d], names.s[i]);
+            int *fd2 = realloc(file_dir, (size_t)(paths.n + 1) * sizeof *fd2);
+            if (fd2) file_dir = fd2;
+            if (!fd2 || strvec_push(&paths, p)) oom = 1;
+            else file_dir[paths.n - 1] = d;
+        }
+        strvec_free(&names);
+        if (oom) {
+            gc_fail(e, "out of memory");
+            goto done;
+        }
+    }
+    files = calloc((size_t)paths.n, sizeof *files);
+    if (!files) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < paths.n; ++i) {
+        if (gc_index_read(paths.s[i], &files[i], i, e)) goto done;
+        if (files[i].trimmed) {
+            gc_fail(e, "merge: %s ends in a partial line (an interrupted run): rerun it with -resume", paths.s[i]);
+            goto done;
+        }
+        nall += files[i].nlines;
+    }
+    all = malloc((nall ? (size_t)nall : 1) * sizeof *all);
+    if (!all) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    nall = 0;
+    for (int i = 0; i < paths.n; ++i) {
+        gc_index_file *f = &files[i];
+        for (long k = 0; k < f->nlines; ++k) {
+            if (of < 0) of = f->lines[k].of;
+            if (f->lines[k].of != of) {
+                gc_fail(e, "merge: %s line %ld is from a list of %ld images, %s from one of %ld: not one list",
+                        paths.s[i], k + 1, f->lines[k].of, paths.s[0], of);
+                goto done;
+            }
+            all[nall++] = &f->lines[k];
+        }
+    }
+    if (of < 0) {
+        gc_fail(e, "merge: the indexes are empty");
+        goto done;
+    }
+    seen_file = malloc((size_t)of * sizeof *seen_file);
+    if (!seen_file) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (long n = 0; n < of; ++n) seen_file[n] = -1;
+    for (int i = 0; i < paths.n; ++i) {
+        gc_index_file *f = &files[i];
+        for (long k = 0; k < f->nlines;) {
+            const gc_index_line *L = &f->lines[k];
+            long g = gc_index_group_len(f->lines, f->nlines, k);
+            if (seen_file[L->n] >= 0) {
+                gc_fail(e, "merge: image %s (position %ld) is in %s and in %s", L->image, L->n,
+                        paths.s[seen_file[L->n]], paths.s[i]);
+                goto done;
+            }
+            if (g != (L->targets ? L->targets : 1)) {
+                gc_fail(e, "merge: %s line %ld: image %s has %ld of its %ld lines", paths.s[i], L->lineno, L->image, g,
+                        L->targets);
+                goto done;
+            }
+            seen_file[L->n] = i;
+            k += g;
+        }
+    }
+    {
+        long missing = 0, first[5];
+        for (long n = 0; n < of; ++n)
+            if (seen_file[n] < 0) {
+                if (missing < 5) first[missing] = n;
+                missing++;
+            }
+        if (missing) {
+            char list[128] = "";
+            for (long k = 0; k < missing && k < 5; ++k) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%ld", k ? ", " : "", first[k]);
+            }
+            gc_fail(e, "merge: %ld of %ld images missing (list positions %s%s; see the errors files, rerun those "
+                       "shards with -resume)",
+                    missing, of, list, missing > 5 ? ", ..." : "");
+            goto done;
+        }
+    }
+    qsort(all, (size_t)nall, sizeof *all, gc_index_cmp);
+
+    /* Paths stay relative for lines from the output's own folder. */
+    {
+        char od[PATH_MAX];
+        snprintf(od, sizeof od, "%s", out);
+        char *slash = strrchr(od, '/');
+        if (slash) *slash = '\0';
+        else snprintf(od, sizeof od, ".");
+        outdir_real = realpath(od, NULL);
+        if (!outdir_real) {
+            gc_fail(e, "merge: output folder %s: %s", od, strerror(errno));
+            goto done;
+        }
+    }
+    alt = calloc((size_t)nall ? (size_t)nall : 1, sizeof *alt);
+    if (!alt) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    for (int d = 0; d < ndirs; ++d) {
+        char *real = realpath(dirs[d], NULL);
+        if (!real) {
+            gc_fail(e, "merge: %s: %s", dirs[d], strerror(errno));
+            goto done;
+        }
+        int same = !strcmp(real, outdir_real);
+        for (long k = 0; k < nall && !same; ++k)
+            if (file_dir[all[k]->file] == d && all[k]->targets > 0 && !(alt[k] = prefix_paths(all[k], real))) {
+                free(real);
+                gc_fail(e, "out of memory");
+                goto done;
+            }
+        free(real);
+    }
+    if (gc_index_write(out, all, nall, alt, e)) goto done;
+    rc = of;
+done:
+    if (alt)
+        for (long k = 0; k < nall; ++k) free(alt[k]);
+    free(alt);
+    free(outdir_real);
+    free(seen_file);
+    free(all);
+    if (files)
+        for (int i = 0; i < paths.n; ++i) gc_index_free(&files[i]);
+    free(files);
+    free(file_dir);
+    strvec_free(&paths);
+    return rc;
+}
