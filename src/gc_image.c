@@ -497,6 +497,11 @@ int gc_check_text_file(const char *path, const char *what, gc_err *e)
     for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
         if (n >= sig[k].n && !memcmp(buf, sig[k].magic, sig[k].n))
             return gc_fail(e, "%s file %s is %s, not a text file", what, path, sig[k].kind);
-    if (memchr(buf, 0, n)) return gc_fail(e, "%s file %s is binary (it holds NUL bytes), not a text file", what, path);
+    const unsigned char *nul = memchr(buf, 0, n);
+    if (nul) {
+        int line = 1;
+        for (const unsigned char *p = buf; p < nul; ++p) line += *p == '\n';
+        return gc_fail(e, "%s file %s line %d: contains a NUL byte (a binary file?), not text", what, path, line);
+    }
     return 0;
 }

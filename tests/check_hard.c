@@ -261,7 +261,8 @@ START_TEST(init_never_exits_zero_on_failure)
     cfg = variant(clf, "s.cfg", "size=3\n", "size=1000000000\n");
     expect_clean_failure(run("init", cfg, path("out/w.weights"), NULL), 1, "size=1000000000");
     expect_clean_failure(run("init", clf, "/proc/w.weights", NULL), 1, "/proc/w.weights: cannot create a file");
-    expect_clean_failure(run("init", clf, path("no/such/dir/w.weights"), NULL), 1, "does not exist");
+    /* missing folders are created; one that cannot be (a file in the way) is an error */
+    expect_clean_failure(run("init", clf, path("g.cfg/dir/w.weights"), NULL), 1, "is not a folder");
     expect_clean_failure(run("init", clf, outdir, NULL), 1, "is a directory");
     /* usage errors are status 2, as for the other subcommands */
     expect_clean_failure(run("init", clf, NULL), 2, "gradcam init needs");
@@ -327,7 +328,7 @@ START_TEST(json_never_overwrites_inputs)
     snprintf(own, sizeof own, "%s_0.png", prefix);
     expect_clean_failure(run(det, w, img, "-out", prefix, "-json", own, NULL), 2, "this run's own outputs");
     expect_clean_failure(run("eval", det, w, det, "-json", det, NULL), 2, "is the input file");
-    expect_clean_failure(run("eval", det, w, det, "-json", path("no/dir/r.json"), NULL), 1, "does not exist");
+    expect_clean_failure(run("eval", det, w, det, "-json", path("w.weights/dir/r.json"), NULL), 1, "is not a folder");
 }
 END_TEST
 
