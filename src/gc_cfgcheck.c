@@ -420,7 +420,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         *params = k == K_LOCAL ? mul(kern, mul(ow, oh)) : kern;
         if (kern > BIG || *params > BIG)
             return kfail(c, NULL, "filters=%lld x size=%lld x size x %lld input channels%s: the weight count is more "
-                         "than Darknet's int sizes hold", n, size, in->c / groups, k == K_LOCAL ? " x output cells" : "");
+                         "than Darknet's int sizes hold", n, size, in->c / groups,
+                         k == K_LOCAL ? " x output cells" : "");
         long long ws = k == K_DECONV ? mul(mul(mul(in->w, in->h), mul(size, size)), n)
                                      : mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
         if (fits(c, "size", ws, "the im2col workspace")) return -1;
@@ -473,7 +474,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     case K_REORG: {
         long long reverse, flatten, extra;
         if (need_image(c, in) || get_int(c, "stride", 1, 1, 1024, &stride) ||
-            get_int(c, "reverse", 0, INT_MIN, INT_MAX, &reverse) || get_int(c, "flatten", 0, INT_MIN, INT_MAX, &flatten) ||
+            get_int(c, "reverse", 0, INT_MIN, INT_MAX, &reverse) ||
+            get_int(c, "flatten", 0, INT_MIN, INT_MAX, &flatten) ||
             get_int(c, "extra", 0, 0, KEY_MAX, &extra))
             return -1;
         long long s2 = stride * stride;
@@ -495,7 +497,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         if (stride == 0) return kfail(c, "stride", "must not be 0");
         if (stride > 0) *out = (shape){in->w * stride, in->h * stride, in->c, 0};
         else *out = (shape){in->w / -stride, in->h / -stride, in->c, 0};
-        if (out->w < 1 || out->h < 1) return kfail(c, "stride", "gives an empty output on a %lld x %lld input", in->w, in->h);
+        if (out->w < 1 || out->h < 1)
+            return kfail(c, "stride", "gives an empty output on a %lld x %lld input", in->w, in->h);
         break;
     case K_DROPOUT:
         if (index == 0) return kfail(c, NULL, "cannot be the first layer (it reuses the previous layer's output)");
@@ -593,7 +596,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             if (m < 0) return -1;
             for (int i = 0; i < m; ++i)
                 if (mask[i] < 0 || mask[i] >= num)
-                    return kfail(c, "mask", "index %lld is not an anchor: num=%lld allows 0..%lld", mask[i], num, num - 1);
+                    return kfail(c, "mask", "index %lld is not an anchor: num=%lld allows 0..%lld", mask[i], num,
+                                 num - 1);
             if (m) used = m;
         } else {
             static const char *const ints[] = {"log", "sqrt", "softmax", "background", "rescore", "classfix",

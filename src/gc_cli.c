@@ -612,7 +612,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
-        if (gc_check_out_path("-json", a.json, e)) return 1;
+        if (gc_check_out_path("-json", a.json, e)) return 2;
     }
     if (gc_check_readable(a.o.list, "image list", e)) return 1;
     network *net = gc_model_load(a.o.cfg, a.o.weights, e);

@@ -163,6 +163,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_err *e)
     int idx[1024];
     for (int k = 0; k < ndets; ++k) {
         const gc_det *d = &dets[k];
+        if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
         int nnz = (int)(sizeof idx / sizeof idx[0]);
         if (gc_det_seed(net, d, o->target, seed, idx, &nnz, e)) goto fail;
         if (o->ex.counterfactual)

@@ -6,6 +6,8 @@
  * compiled static to keep both copies private and link-clean. */
 #include "gc_image.h"
 
+#include "gc_dnimage.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -100,6 +102,14 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     stbi_image_free(px);
     if (!size_ok(iw, ih))
         return gc_fail(e, SIZE_MSG, path, iw, ih);
+    /* Darknet's loader exits (status 0) on what its older decoder refuses */
+    int dw = 0, dh = 0;
+    const char *why = NULL;
+    if (!gc_darknet_can_load(path, &dw, &dh, &why))
+        return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
+    if (dw != iw || dh != ih)
+        return gc_fail(e, "cannot use image %s: Darknet's image loader reads it as %dx%d, not %dx%d", path, dw, dh, iw,
+                       ih);
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
@@ -373,7 +383,8 @@ int gc_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return gc_fail(e, "%s %s: path too long", what, path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
     int existed = access(tmp, F_OK) == 0;
