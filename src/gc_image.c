@@ -54,6 +54,31 @@ static int size_ok(int w, int h)
     return w > 0 && h > 0 && w <= 32768 && h <= 32768 && (long long)w * h <= 50LL * 1000 * 1000;
 }
 
+/* stb_image's PNM reader (Debian's and Darknet's copy) accumulates header
+ * numbers in an int without a bound: a 10-digit width overflows (undefined
+ * behaviour). Refuse PNM headers with numbers of more than 9 digits first. */
+static int pnm_header_ok(FILE *f)
+{
+    unsigned char b[512];
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return 1;
+    int numbers = 0;
+    for (size_t i = 2; i < n && numbers < 3;) {
+        if (b[i] == '#') {
+            while (i < n && b[i] != '\n' && b[i] != '\r') ++i;
+        } else if (b[i] >= '0' && b[i] <= '9') {
+            size_t start = i;
+            while (i < n && b[i] >= '0' && b[i] <= '9') ++i;
+            if (i - start > 9) return 0;
+            ++numbers;
+        } else {
+            ++i;
+        }
+    }
+    return 1;
+}
+
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
     struct stat st;
@@ -62,6 +87,10 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
     if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    if (!pnm_header_ok(f)) {
+        fclose(f);
+        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+    }
     int iw = 0, ih = 0, ic = 0, ok = stbi_info_from_file(f, &iw, &ih, &ic);
     fclose(f);
     if (!ok) {
@@ -83,6 +112,10 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    if (!pnm_header_ok(f)) {
+        fclose(f);
+        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+    }
     int iw = 0, ih = 0, ic = 0;
     /* The header first, so that a huge declared size is refused before the
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels

@@ -449,6 +449,20 @@ START_TEST(images_darknet_cannot_load_are_refused)
     unsigned char full[13 + 32];
     memcpy(full, "P5\n4 4\n65535\n", 13);
     for (int i = 13; i < (int)sizeof full; ++i) full[i] = (unsigned char)(i * 37);
+    /* also found by fuzz_image: a 10-digit PNM width overflowed stb's int (UB) */
+    static const unsigned char big_pgm[] = "P5\n2666666666 4\n255\n";
+    {
+        char p[256];
+        path_in(p, sizeof p, "big.pgm");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(big_pgm, 1, sizeof big_pgm - 1, f), sizeof big_pgm - 1);
+        fclose(f);
+        gc_err e = {""};
+        ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
+        ck_assert_msg(strstr(e.msg, "PNM header number is too large"), "%s", e.msg);
+        ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
+    }
     const unsigned char *files[] = {fuzz_pgm, full};
     size_t sizes[] = {sizeof fuzz_pgm, sizeof full};
     for (int k = 0; k < 2; ++k) {
