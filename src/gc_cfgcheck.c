@@ -365,12 +365,13 @@ static int check_net(cfg *c, shape *in, int *batch_out)
 /* One layer: reads its keys, checks them against its input, gives its output
  * shape and how many floats of parameters it holds. */
 static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *all, int batch, shape *out,
-                       long long *params, long long *ws_give, long long *ws_need)
+                       long long *params, long long *ws_give, long long *ws_need, double *flops)
 {
     long long n, size, stride, pad, padding, groups, v;
     *out = *in;
     *params = 0;
     *ws_give = *ws_need = 0;
+    *flops = 0;
     if (check_common(c) || check_activation(c)) return -1;
     if (in->outputs < 1) return kfail(c, NULL, "its input is empty");
     switch (k) {
@@ -429,6 +430,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
          * give bytes; the network allocates the largest, in bytes. */
         *ws_need = 4 * ws;
         *ws_give = k == K_LOCAL ? ws : 4 * ws;
+        /* multiply-adds of the forward pass, x2 */
+        *flops = 2.0 * (double)kern * (double)(k == K_DECONV ? in->w * in->h : ow * oh);
         *params += 4 * n;
         break;
     }
@@ -441,6 +444,7 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             return -1;
         *params = mul(mul(in->outputs + n, n), k == K_CONNECTED ? 1 : 8);
         if (fits(c, "output", *params, "the weight count")) return -1;
+        *flops = 2.0 * (double)*params;
         *out = k == K_CONNECTED ? (shape){1, 1, n, n} : (shape){0, 0, 0, n};
         break;
     case K_CRNN: {
@@ -685,12 +689,15 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
     double bytes = 4.0 * (double)in.outputs * batch;
     long long give_max = 0, need_max = 0;
     int need_at = 0;
+    double flops_total = 0;
     for (int i = 1; i < c.n; ++i) {
         c.cur = &c.s[i];
         long long params, give, need;
+        double flops;
         shape out;
-        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need)))
+        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need, &flops)))
             goto done;
+        flops_total += flops;
         all[i - 1] = out;
         in = out;
         bytes += 4.0 * (2.0 * (double)out.outputs * batch + 2.0 * (double)params);
@@ -698,6 +705,13 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
         if (need > need_max) need_max = need, need_at = i;
     }
     bytes += (double)give_max;
+    /* yolov3 at 608 x 608 is 140 GFLOP; a forward pass beyond this takes
+     * minutes on a CPU, and the explanation a multiple of it */
+    if (flops_total > GC_CFG_MAX_FLOPS) {
+        rc = gc_fail(e, "cfg file %s needs about %.0f GFLOP per forward pass, more than the %.0f allowed", name,
+                     flops_total / 1e9, GC_CFG_MAX_FLOPS / 1e9);
+        goto done;
+    }
     int outputs_layer = 0;
     for (int i = 1; i < c.n; ++i) outputs_layer |= kind_of(c.s[i].type) != K_COST;
     if (!outputs_layer) {
