@@ -169,6 +169,8 @@ FUZZ_NAMES := cfg weights image lists cli
 FUZZ_OBJ   := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(SRC)) $(FUZZ_DIR)/obj/gc_fuzz.o
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 
+.PRECIOUS: $(FUZZ_DIR)/obj/%.o
+
 $(FUZZ_DIR)/obj/%.o: src/%.c $(DN_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@

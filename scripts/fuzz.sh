@@ -21,11 +21,11 @@ for name in "$@"; do
     before=$(ls "$dir/crashes" | wc -l)
     # Darknet's parser leaks by design: leak checking off. Harness output off
     # (-close_fd_mask=3); libFuzzer's own report stays in the log.
-    TMPDIR=$dir "$dir/fuzz_$name" "$corpus" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
+    ASAN_OPTIONS=detect_leaks=0 TMPDIR=$dir "$dir/fuzz_$name" "$corpus" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
         -max_len=65536 -detect_leaks=0 -close_fd_mask=3 -print_final_stats=1 \
         -artifact_prefix="$dir/crashes/$name-" >"$log" 2>&1
     rc=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     after=$(ls "$dir/crashes" | wc -l)
     printf 'fuzz %-8s %8s execs in %ss, corpus %s, crashes %s (exit %d)\n' "$name" "${execs:-?}" "$secs" \
         "$(ls "$corpus" | wc -l)" $((after - before)) "$rc"

@@ -365,12 +365,13 @@ static int check_net(cfg *c, shape *in, int *batch_out)
 /* One layer: reads its keys, checks them against its input, gives its output
  * shape and how many floats of parameters it holds. */
 static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *all, int batch, shape *out,
-                       long long *params, long long *ws_give, long long *ws_need)
+                       long long *params, long long *ws_give, long long *ws_need, double *flops)
 {
     long long n, size, stride, pad, padding, groups, v;
     *out = *in;
     *params = 0;
     *ws_give = *ws_need = 0;
+    *flops = 0;
     if (check_common(c) || check_activation(c)) return -1;
     if (in->outputs < 1) return kfail(c, NULL, "its input is empty");
     switch (k) {
@@ -420,7 +421,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         *params = k == K_LOCAL ? mul(kern, mul(ow, oh)) : kern;
         if (kern > BIG || *params > BIG)
             return kfail(c, NULL, "filters=%lld x size=%lld x size x %lld input channels%s: the weight count is more "
-                         "than Darknet's int sizes hold", n, size, in->c / groups, k == K_LOCAL ? " x output cells" : "");
+                         "than Darknet's int sizes hold", n, size, in->c / groups,
+                         k == K_LOCAL ? " x output cells" : "");
         long long ws = k == K_DECONV ? mul(mul(mul(in->w, in->h), mul(size, size)), n)
                                      : mul(mul(mul(ow, oh), mul(size, size)), in->c / groups);
         if (fits(c, "size", ws, "the im2col workspace")) return -1;
@@ -428,6 +430,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
          * give bytes; the network allocates the largest, in bytes. */
         *ws_need = 4 * ws;
         *ws_give = k == K_LOCAL ? ws : 4 * ws;
+        /* multiply-adds of the forward pass, x2 */
+        *flops = 2.0 * (double)kern * (double)(k == K_DECONV ? in->w * in->h : ow * oh);
         *params += 4 * n;
         break;
     }
@@ -440,6 +444,7 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             return -1;
         *params = mul(mul(in->outputs + n, n), k == K_CONNECTED ? 1 : 8);
         if (fits(c, "output", *params, "the weight count")) return -1;
+        *flops = 2.0 * (double)*params;
         *out = k == K_CONNECTED ? (shape){1, 1, n, n} : (shape){0, 0, 0, n};
         break;
     case K_CRNN: {
@@ -473,7 +478,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     case K_REORG: {
         long long reverse, flatten, extra;
         if (need_image(c, in) || get_int(c, "stride", 1, 1, 1024, &stride) ||
-            get_int(c, "reverse", 0, INT_MIN, INT_MAX, &reverse) || get_int(c, "flatten", 0, INT_MIN, INT_MAX, &flatten) ||
+            get_int(c, "reverse", 0, INT_MIN, INT_MAX, &reverse) ||
+            get_int(c, "flatten", 0, INT_MIN, INT_MAX, &flatten) ||
             get_int(c, "extra", 0, 0, KEY_MAX, &extra))
             return -1;
         long long s2 = stride * stride;
@@ -495,7 +501,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         if (stride == 0) return kfail(c, "stride", "must not be 0");
         if (stride > 0) *out = (shape){in->w * stride, in->h * stride, in->c, 0};
         else *out = (shape){in->w / -stride, in->h / -stride, in->c, 0};
-        if (out->w < 1 || out->h < 1) return kfail(c, "stride", "gives an empty output on a %lld x %lld input", in->w, in->h);
+        if (out->w < 1 || out->h < 1)
+            return kfail(c, "stride", "gives an empty output on a %lld x %lld input", in->w, in->h);
         break;
     case K_DROPOUT:
         if (index == 0) return kfail(c, NULL, "cannot be the first layer (it reuses the previous layer's output)");
@@ -593,7 +600,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             if (m < 0) return -1;
             for (int i = 0; i < m; ++i)
                 if (mask[i] < 0 || mask[i] >= num)
-                    return kfail(c, "mask", "index %lld is not an anchor: num=%lld allows 0..%lld", mask[i], num, num - 1);
+                    return kfail(c, "mask", "index %lld is not an anchor: num=%lld allows 0..%lld", mask[i], num,
+                                 num - 1);
             if (m) used = m;
         } else {
             static const char *const ints[] = {"log", "sqrt", "softmax", "background", "rescore", "classfix",
@@ -681,12 +689,15 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
     double bytes = 4.0 * (double)in.outputs * batch;
     long long give_max = 0, need_max = 0;
     int need_at = 0;
+    double flops_total = 0;
     for (int i = 1; i < c.n; ++i) {
         c.cur = &c.s[i];
         long long params, give, need;
+        double flops;
         shape out;
-        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need)))
+        if ((rc = check_layer(&c, i - 1, kind_of(c.s[i].type), &in, all, batch, &out, &params, &give, &need, &flops)))
             goto done;
+        flops_total += flops;
         all[i - 1] = out;
         in = out;
         bytes += 4.0 * (2.0 * (double)out.outputs * batch + 2.0 * (double)params);
@@ -694,6 +705,13 @@ int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max
         if (need > need_max) need_max = need, need_at = i;
     }
     bytes += (double)give_max;
+    /* yolov3 at 608 x 608 is 140 GFLOP; a forward pass beyond this takes
+     * minutes on a CPU, and the explanation a multiple of it */
+    if (flops_total > GC_CFG_MAX_FLOPS) {
+        rc = gc_fail(e, "cfg file %s needs about %.0f GFLOP per forward pass, more than the %.0f allowed", name,
+                     flops_total / 1e9, GC_CFG_MAX_FLOPS / 1e9);
+        goto done;
+    }
     int outputs_layer = 0;
     for (int i = 1; i < c.n; ++i) outputs_layer |= kind_of(c.s[i].type) != K_COST;
     if (!outputs_layer) {

@@ -23,6 +23,9 @@ typedef struct gc_cfg_info {
     size_t bytes;        /* what parse_network_cfg() allocates, roughly (outputs, deltas, weights) */
 } gc_cfg_info;
 
+/* Largest forward pass accepted, in floating-point operations. */
+#define GC_CFG_MAX_FLOPS 2e12
+
 /* Largest allocation estimate gc_cfg_check() accepts: the physical memory, at
  * most 32 GiB (the trial parse's address-space limit is derived from it). */
 size_t gc_cfg_memory_limit(void);

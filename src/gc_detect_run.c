@@ -140,6 +140,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
     if (gc_summary_init(&sum, ndets, s.orig.w, s.orig.h, e)) goto done;
 
     for (int k = 0; k < ndets; ++k) {
+        if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
         gc_map m;
         gc_result *x = gc_results_add(&rs);
         if (!x) {

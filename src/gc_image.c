@@ -6,6 +6,8 @@
  * compiled static to keep both copies private and link-clean. */
 #include "gc_image.h"
 
+#include "gc_dnimage.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -100,6 +102,31 @@ static int size_ok(int w, int h)
     return w > 0 && h > 0 && w <= 32768 && h <= 32768 && (long long)w * h <= 50LL * 1000 * 1000;
 }
 
+/* stb_image's PNM reader (Debian's and Darknet's copy) accumulates header
+ * numbers in an int without a bound: a 10-digit width overflows (undefined
+ * behaviour). Refuse PNM headers with numbers of more than 9 digits first. */
+static int pnm_header_ok(FILE *f)
+{
+    unsigned char b[512];
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return 1;
+    int numbers = 0;
+    for (size_t i = 2; i < n && numbers < 3;) {
+        if (b[i] == '#') {
+            while (i < n && b[i] != '\n' && b[i] != '\r') ++i;
+        } else if (b[i] >= '0' && b[i] <= '9') {
+            size_t start = i;
+            while (i < n && b[i] >= '0' && b[i] <= '9') ++i;
+            if (i - start > 9) return 0;
+            ++numbers;
+        } else {
+            ++i;
+        }
+    }
+    return 1;
+}
+
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
     struct stat st;
@@ -108,6 +135,10 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
     if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    if (!pnm_header_ok(f)) {
+        fclose(f);
+        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+    }
     int iw = 0, ih = 0, ic = 0, ok = stbi_info_from_file(f, &iw, &ih, &ic);
     fclose(f);
     if (!ok) {
@@ -129,6 +160,10 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    if (!pnm_header_ok(f)) {
+        fclose(f);
+        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+    }
     int iw = 0, ih = 0, ic = 0;
     /* The header first, so that a huge declared size is refused before the
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels
@@ -148,6 +183,14 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     stbi_image_free(px);
     if (!size_ok(iw, ih))
         return gc_fail(e, SIZE_MSG, path, iw, ih);
+    /* Darknet's loader exits (status 0) on what its older decoder refuses */
+    int dw = 0, dh = 0;
+    const char *why = NULL;
+    if (!gc_darknet_can_load(path, &dw, &dh, &why))
+        return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
+    if (dw != iw || dh != ih)
+        return gc_fail(e, "cannot use image %s: Darknet's image loader reads it as %dx%d, not %dx%d", path, dw, dh, iw,
+                       ih);
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
@@ -439,7 +482,8 @@ int gc_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return gc_fail(e, "%s %s: path too long", what, path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
     int existed = access(tmp, F_OK) == 0;

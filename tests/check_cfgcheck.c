@@ -204,6 +204,27 @@ START_TEST(fuzz_regressions)
 }
 END_TEST
 
+/* [net] 1024 x 1024 x 64 and `convs` 3x3 convolutions of 64 filters: each
+ * 2 * 1024^2 * 64 * 64 * 9 = 77.3 GFLOP */
+static const char *conv_stack(int convs)
+{
+    static char t[8192];
+    snprintf(t, sizeof t, "[net]\nwidth=1024\nheight=1024\nchannels=64\n");
+    for (int i = 0; i < convs; ++i) strcat(t, "[convolutional]\nfilters=64\nsize=3\npad=1\n");
+    return t;
+}
+
+START_TEST(compute_limit)
+{
+    gc_err e = {{0}};
+    const char *t = conv_stack(30); /* 2319 GFLOP */
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", t, strlen(t), 0, NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, "needs about 2319 GFLOP per forward pass"), "%s", e.msg);
+    t = conv_stack(25); /* 1933 GFLOP */
+    ck_assert_int_eq(gc_cfg_check_text("t.cfg", t, strlen(t), 0, NULL, &e), 0);
+}
+END_TEST
+
 START_TEST(memory_limit)
 {
     const char *t = "[net]\nbatch=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
@@ -277,6 +298,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
     tcase_add_test(tc, memory_limit);
+    tcase_add_test(tc, compute_limit);
     tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, project_cfgs_pass);
     tcase_add_test(tc, darknet_cfgs_pass);

@@ -312,6 +312,13 @@ START_TEST(maxboxes_caps_the_boxes)
     ck_assert_int_eq(lines_starting(out, "box "), 3);
     ck_assert_int_eq(gcf_count_files(outdir), 3 * 2 + 1); /* png + npy per box, one summary */
     ck_assert_msg(strstr(err, "explaining the 3 most probable (-maxboxes 3)"), "%s", err);
+    ck_assert_ptr_null(strstr(err, "explain: "));
+    /* more than 20 boxes: progress on stderr every 10 */
+    gcf_rmtree(outdir);
+    ck_assert_int_eq(mkdir(outdir, 0755), 0);
+    ck_assert_int_eq(run(det, w, img, "-out", prefix, "-thresh", "0.05", "-nms", "0", "-maxboxes", "25", NULL), 0);
+    ck_assert_int_eq(lines_starting(out, "box "), 25);
+    ck_assert_msg(strstr(err, "explain: 10/25 boxes\nexplain: 20/25 boxes\n"), "%s", err);
 }
 END_TEST
 
@@ -376,8 +383,8 @@ START_TEST(a_failed_write_leaves_no_partial_file)
     const char *w = weights_for(clf, "w.weights");
     const char *bin = getenv("GC_DARKNET_BIN");
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam %s %s %s -out %s", bin && *bin ? bin : "./darknet",
-             clf, w, gcf_darknet_path("data/dog.jpg"), prefix);
+    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam %s %s %s -out %s",
+             bin && *bin ? bin : "./darknet", clf, w, gcf_darknet_path("data/dog.jpg"), prefix);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     expect_clean_failure(rc, 1, "cannot write");

@@ -485,6 +485,47 @@ START_TEST(out_path_checks)
 }
 END_TEST
 
+
+/* Found by fuzz_image: a 16-bit PGM that Debian's stb_image decodes but
+ * Darknet's older copy refuses, and load_image_color() then exit(0)ed. */
+START_TEST(images_darknet_cannot_load_are_refused)
+{
+    static const unsigned char fuzz_pgm[] = {0x50, 0x35, 0x0a, 0x34, 0x20, 0x34, 0x0a, 0x32,
+                                             0x35, 0x37, 0xff, 0xff, 0xff, 0x35, 0x40};
+    unsigned char full[13 + 32];
+    memcpy(full, "P5\n4 4\n65535\n", 13);
+    for (int i = 13; i < (int)sizeof full; ++i) full[i] = (unsigned char)(i * 37);
+    /* also found by fuzz_image: a 10-digit PNM width overflowed stb's int (UB) */
+    static const unsigned char big_pgm[] = "P5\n2666666666 4\n255\n";
+    {
+        char p[256];
+        path_in(p, sizeof p, "big.pgm");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(big_pgm, 1, sizeof big_pgm - 1, f), sizeof big_pgm - 1);
+        fclose(f);
+        gc_err e = {""};
+        ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
+        ck_assert_msg(strstr(e.msg, "PNM header number is too large"), "%s", e.msg);
+        ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
+    }
+    const unsigned char *files[] = {fuzz_pgm, full};
+    size_t sizes[] = {sizeof fuzz_pgm, sizeof full};
+    for (int k = 0; k < 2; ++k) {
+        char p[256];
+        path_in(p, sizeof p, k ? "full16.pgm" : "fuzz16.pgm");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(files[k], 1, sizes[k], f), sizes[k]);
+        fclose(f);
+        gc_err e = {""};
+        int w, h;
+        ck_assert_int_eq(gc_image_check(p, &w, &h, &e), -1);
+        ck_assert_msg(strstr(e.msg, "Darknet's image loader") || strstr(e.msg, "cannot decode"), "%s", e.msg);
+    }
+}
+END_TEST
+
 Suite *suite_image(void)
 {
     Suite *s = suite_create("image");
@@ -501,6 +542,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
     tcase_add_test(tc, text_file_check);
+    tcase_add_test(tc, images_darknet_cannot_load_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

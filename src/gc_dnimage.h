@@ -1,0 +1,12 @@
+/* gc_dnimage: asks Darknet's own image decoder (the stb_image v1.09 built
+ * into libdarknet, older than Debian's) whether it can read a file. Darknet's
+ * load_image_color() exits with status 0 on any file its decoder refuses, and
+ * the newer decoder gc_image_check() uses accepts more (16-bit PNM, say). */
+#ifndef GC_DNIMAGE_H
+#define GC_DNIMAGE_H
+
+/* 1 if Darknet's decoder reads path (its size in *w, *h), else 0 with its
+ * reason in *why (a static string). */
+int gc_darknet_can_load(const char *path, int *w, int *h, const char **why);
+
+#endif
