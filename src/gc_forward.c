@@ -49,31 +49,33 @@ int gc_forward_handles(const layer *l)
 
 /* ---- kernels ------------------------------------------------------------ */
 
-/* x[i] = act(x[i] + b), Darknet's activation formulas (activations.h),
- * including its double-precision constants, so values match stock. */
-static void bias_act_run(float *x, size_t n, float b, ACTIVATION a)
+/* x[i] = act(s * x[i] + b): frozen batch norm (s, b folded, see the
+ * header; s = 1 without batch norm, which is then exact) and the bias in the
+ * same pass as the activation. Darknet's activation formulas
+ * (activations.h), including its double-precision constants. */
+static void bias_act_run(float *x, size_t n, float s, float b, ACTIVATION a)
 {
     switch (a) {
     case LINEAR:
-        for (size_t i = 0; i < n; ++i) x[i] += b;
+        for (size_t i = 0; i < n; ++i) x[i] = s * x[i] + b;
         break;
     case LEAKY:
         for (size_t i = 0; i < n; ++i) {
-            float v = x[i] + b;
+            float v = s * x[i] + b;
             x[i] = v > 0 ? v : (float)(.1 * v);
         }
         break;
     case RELU:
         for (size_t i = 0; i < n; ++i) {
-            float v = x[i] + b;
+            float v = s * x[i] + b;
             x[i] = v * (v > 0);
         }
         break;
     case LOGISTIC:
-        for (size_t i = 0; i < n; ++i) x[i] = (float)(1. / (1. + exp(-(double)(x[i] + b))));
+        for (size_t i = 0; i < n; ++i) x[i] = (float)(1. / (1. + exp(-(double)(s * x[i] + b))));
         break;
     default:
-        for (size_t i = 0; i < n; ++i) x[i] += b;
+        for (size_t i = 0; i < n; ++i) x[i] = s * x[i] + b;
         activate_array(x, (int)n, a);
         break;
     }
@@ -81,7 +83,7 @@ static void bias_act_run(float *x, size_t n, float b, ACTIVATION a)
 
 typedef struct bias_act_args {
     float *out;
-    const float *bias;
+    const float *scale, *bias;
     int spatial;
     ACTIVATION a;
 } bias_act_args;
@@ -90,13 +92,15 @@ static void bias_act_body(void *raw, size_t c0, size_t c1)
 {
     const bias_act_args *q = raw;
     for (size_t c = c0; c < c1; ++c)
-        bias_act_run(q->out + c * (size_t)q->spatial, (size_t)q->spatial, q->bias ? q->bias[c] : 0.f, q->a);
+        bias_act_run(q->out + c * (size_t)q->spatial, (size_t)q->spatial, q->scale ? q->scale[c] : 1.f,
+                     q->bias ? q->bias[c] : 0.f, q->a);
 }
 
-void gc_fwd_bias_act(float *out, const float *bias, int channels, int spatial, ACTIVATION a, gc_pool *pool)
+void gc_fwd_bias_act(float *out, const float *scale, const float *bias, int channels, int spatial, ACTIVATION a,
+                     gc_pool *pool)
 {
     /* out: channels x spatial */
-    bias_act_args q = {out, bias, spatial, a};
+    bias_act_args q = {out, scale, bias, spatial, a};
     if (pool) gc_pool_for(pool, (size_t)channels, (size_t)spatial, bias_act_body, &q);
     else bias_act_body(&q, 0, (size_t)channels);
 }
@@ -241,12 +245,12 @@ void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int
     else maxpool_body(&q, 0, (size_t)c);
 }
 
-/* C (m x n) = A (m x k) B (k x n), then C[i][:] = act(C[i][:] + bias[i]). The
+/* C (m x n) = A (m x k) B (k x n), then C[i][:] = act(scale[i] C[i][:] + bias[i]). The
  * threads split C along its larger side; each calls a single-threaded sgemm
  * and finishes its own block while it is in cache. */
 typedef struct gemm_args {
     float *c;
-    const float *a, *b, *bias;
+    const float *a, *b, *scale, *bias;
     int m, n, k, parts;
     ACTIVATION act;
 } gemm_args;
@@ -262,37 +266,38 @@ static void gemm_body(void *raw, size_t p0, size_t p1)
             if (j0 >= j1) continue;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, j1 - j0, k, 1.0f, q->a, k, q->b + j0, n, 0.0f,
                         q->c + j0, n);
-            for (int i = 0; i < m; ++i) bias_act_run(q->c + (size_t)i * n + j0, (size_t)(j1 - j0), q->bias[i], q->act);
+            for (int i = 0; i < m; ++i) bias_act_run(q->c + (size_t)i * n + j0, (size_t)(j1 - j0), q->scale[i], q->bias[i], q->act);
         } else {
             int chunk = (m + q->parts - 1) / q->parts;
             int i0 = (int)p * chunk, i1 = i0 + chunk < m ? i0 + chunk : m;
             if (i0 >= i1) continue;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, n, k, 1.0f, q->a + (size_t)i0 * k, k, q->b,
                         n, 0.0f, q->c + (size_t)i0 * n, n);
-            for (int i = i0; i < i1; ++i) bias_act_run(q->c + (size_t)i * n, (size_t)n, q->bias[i], q->act);
+            for (int i = i0; i < i1; ++i) bias_act_run(q->c + (size_t)i * n, (size_t)n, q->scale[i], q->bias[i], q->act);
         }
     }
 }
 
-static void gemm_bias_act(float *c, const float *a, const float *b, int m, int n, int k, const float *bias,
-                          ACTIVATION act, gc_pool *pool)
+static void gemm_bias_act(float *c, const float *a, const float *b, int m, int n, int k, const float *scale,
+                          const float *bias, ACTIVATION act, gc_pool *pool)
 {
     int parts = pool ? pool->threads : 1;
-    gemm_args q = {c, a, b, bias, m, n, k, parts, act};
+    gemm_args q = {c, a, b, scale, bias, m, n, k, parts, act};
     if (pool) gc_pool_for(pool, (size_t)parts, (size_t)m * n * k / (size_t)parts / 8, gemm_body, &q);
     else gemm_body(&q, 0, 1);
 }
 
 /* ---- layers ------------------------------------------------------------- */
 
-static void conv_forward(const layer *l, const float *in, float *workspace, const float *wt, const float *bias,
+static void conv_forward(const layer *l, const float *in, float *workspace, const float *scale, const float *bias,
                          gc_pool *pool)
 {
     int g = l->groups, m = l->n / g, cg = l->c / g;
     int k = l->size * l->size * cg, n = l->out_w * l->out_h;
+    const float *wt = l->weights; /* Darknet's own, read only */
     if (cg == 1 && m == 1) {
         gc_fwd_depthwise(l->output, in, wt, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, pool);
-        gc_fwd_bias_act(l->output, bias, l->n, n, l->activation, pool);
+        gc_fwd_bias_act(l->output, scale, bias, l->n, n, l->activation, pool);
         return;
     }
     for (int j = 0; j < g; ++j) {
@@ -303,8 +308,8 @@ static void conv_forward(const layer *l, const float *in, float *workspace, cons
             gc_fwd_im2col(workspace, im, cg, l->h, l->w, l->size, l->stride, l->pad, pool);
             b = workspace;
         }
-        gemm_bias_act(l->output + (size_t)j * m * n, wt + (size_t)j * m * k, b, m, n, k, bias + (size_t)j * m,
-                      l->activation, pool);
+        gemm_bias_act(l->output + (size_t)j * m * n, wt + (size_t)j * m * k, b, m, n, k, scale + (size_t)j * m,
+                      bias + (size_t)j * m, l->activation, pool);
     }
 }
 
@@ -340,7 +345,7 @@ static void shortcut_body(void *raw, size_t k0, size_t k1)
                         o[oi] = s1 * o[oi] + s2 * q->add[ai];
                     }
         }
-        bias_act_run(o, plane, 0.f, l->activation);
+        bias_act_run(o, plane, 1.f, 0.f, l->activation);
     }
     (void)c2;
 }
@@ -420,8 +425,8 @@ void gc_forward_layer(layer l, network net)
     assert(i >= 0 && i < f->n && net.batch == 1);
     switch (l.type) {
     case CONVOLUTIONAL:
-        assert(f->weights[i] && f->biases[i]);
-        conv_forward(&l, net.input, net.workspace, f->weights[i], f->biases[i], &f->pool);
+        assert(f->scales[i] && f->biases[i]);
+        conv_forward(&l, net.input, net.workspace, f->scales[i], f->biases[i], &f->pool);
         break;
     case MAXPOOL:
         gc_fwd_maxpool(l.output, l.indexes, net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
@@ -443,18 +448,18 @@ void gc_forward_layer(layer l, network net)
 
 /* ---- context -------------------------------------------------------------- */
 
-/* Batch norm folded into a copy of the convolution (see the header):
- * s = scale / (sqrt(var) + .000001f), w' = w s, b' = bias - mean s. */
-static void fold_conv(const layer *l, float *w, float *b)
+/* Frozen batch norm as one affine map per output channel (see the header):
+ * s = scale / (sqrt(var) + .000001f), b' = bias - mean s; s = 1, b' = bias
+ * without batch norm. */
+static void fold_conv(const layer *l, float *s, float *b)
 {
-    size_t per = (size_t)l->nweights / (size_t)l->n;
     for (int o = 0; o < l->n; ++o) {
         if (l->batch_normalize) {
-            double s = (double)l->scales[o] / (sqrt((double)l->rolling_variance[o]) + .000001f);
-            for (size_t q = 0; q < per; ++q) w[o * per + q] = (float)(l->weights[o * per + q] * s);
-            b[o] = (float)((double)l->biases[o] - (double)l->rolling_mean[o] * s);
+            double so = (double)l->scales[o] / (sqrt((double)l->rolling_variance[o]) + .000001f);
+            s[o] = (float)so;
+            b[o] = (float)((double)l->biases[o] - (double)l->rolling_mean[o] * so);
         } else {
-            memcpy(w + o * per, l->weights + o * per, per * sizeof *w);
+            s[o] = 1.f;
             b[o] = l->biases[o];
         }
     }
@@ -469,33 +474,33 @@ int gc_fwd_init(gc_fwd *f, network *net, gc_err *e)
     f->net = net;
     f->n = net->n;
     f->saved = calloc((size_t)f->n, sizeof *f->saved);
-    f->weights = calloc((size_t)f->n, sizeof *f->weights);
+    f->scales = calloc((size_t)f->n, sizeof *f->scales);
     f->biases = calloc((size_t)f->n, sizeof *f->biases);
-    if (!f->saved || !f->weights || !f->biases) goto oom;
+    if (!f->saved || !f->scales || !f->biases) goto oom;
     gc_err pe;
     (void)gc_pool_init(&f->pool, 0, &pe); /* a failure leaves one thread: slower, not wrong */
     f->pool_ready = 1;
     for (int i = 0; i < f->n; ++i) {
         const layer *l = &net->layers[i];
         if (l->type != CONVOLUTIONAL || !gc_forward_handles(l)) continue;
-        f->weights[i] = malloc((size_t)l->nweights * sizeof(float));
+        f->scales[i] = malloc((size_t)l->n * sizeof(float));
         f->biases[i] = malloc((size_t)l->n * sizeof(float));
-        if (!f->weights[i] || !f->biases[i]) goto oom;
+        if (!f->scales[i] || !f->biases[i]) goto oom;
     }
     return 0;
 oom:
     gc_fwd_free(f);
-    return gc_fail(e, "out of memory for the folded weights of %d layers", net->n);
+    return gc_fail(e, "out of memory for the folded batch norm of %d layers", net->n);
 }
 
 void gc_fwd_free(gc_fwd *f)
 {
     if (f->installed) gc_fwd_remove(f);
     for (int i = 0; i < f->n; ++i) {
-        if (f->weights) free(f->weights[i]);
+        if (f->scales) free(f->scales[i]);
         if (f->biases) free(f->biases[i]);
     }
-    free(f->weights);
+    free(f->scales);
     free(f->biases);
     free(f->saved);
     if (f->pool_ready) gc_pool_free(&f->pool);
@@ -520,7 +525,7 @@ void gc_fwd_install(gc_fwd *f)
         f->saved[i] = l->forward;
         if (!gc_forward_handles(l)) continue;
         /* Folded here, not at init: the weights are final once the hooks go in. */
-        if (l->type == CONVOLUTIONAL) fold_conv(l, f->weights[i], f->biases[i]);
+        if (l->type == CONVOLUTIONAL) fold_conv(l, f->scales[i], f->biases[i]);
         l->forward = gc_forward_layer;
     }
     f->installed = 1;
@@ -531,7 +536,7 @@ void gc_fwd_refold(gc_fwd *f)
     assert(f->installed);
     for (int i = 0; i < f->n; ++i) {
         layer *l = &f->net->layers[i];
-        if (gc_forward_handles(l) && l->type == CONVOLUTIONAL) fold_conv(l, f->weights[i], f->biases[i]);
+        if (gc_forward_handles(l) && l->type == CONVOLUTIONAL) fold_conv(l, f->scales[i], f->biases[i]);
     }
 }
 

@@ -52,8 +52,17 @@ int gc_pool_init(gc_pool *p, int threads, gc_err *e)
         threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
     }
     p->threads = 1;
-    if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->go, NULL) || pthread_cond_init(&p->done, NULL))
-        return gc_fail(e, "cannot create the thread pool's locks");
+    if (pthread_mutex_init(&p->mu, NULL)) return gc_fail(e, "cannot create the thread pool's lock");
+    if (pthread_cond_init(&p->go, NULL)) {
+        pthread_mutex_destroy(&p->mu);
+        return gc_fail(e, "cannot create the thread pool's condition");
+    }
+    if (pthread_cond_init(&p->done, NULL)) {
+        pthread_cond_destroy(&p->go);
+        pthread_mutex_destroy(&p->mu);
+        return gc_fail(e, "cannot create the thread pool's condition");
+    }
+    p->locks = 1;
     if (threads == 1) return 0;
     p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
     if (!p->workers) return gc_fail(e, "out of memory for %d threads", threads);
@@ -84,9 +93,11 @@ void gc_pool_free(gc_pool *p)
         for (int i = 0; i < p->threads - 1; ++i) pthread_join(p->workers[i], NULL);
     }
     free(p->workers);
-    pthread_cond_destroy(&p->go);
-    pthread_cond_destroy(&p->done);
-    pthread_mutex_destroy(&p->mu);
+    if (p->locks) {
+        pthread_cond_destroy(&p->go);
+        pthread_cond_destroy(&p->done);
+        pthread_mutex_destroy(&p->mu);
+    }
     memset(p, 0, sizeof *p);
 }
 

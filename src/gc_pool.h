@@ -27,6 +27,7 @@ typedef struct gc_pool {
     unsigned long gen;      /* bumped for each loop */
     int pending;            /* workers still running the current loop */
     int stop;
+    int locks;              /* mu, go, done were created */
     gc_pool_fn fn;
     void *arg;
     size_t count;

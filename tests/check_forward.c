@@ -8,8 +8,9 @@
  *   convolution in double (no im2col, batch norm applied as Darknet's formula,
  *   not folded). Tolerance: the forward error bound of a K-term dot product,
  *   |err| <= K eps sum|w||x| (Higham, Accuracy and Stability, 3.5), on both
- *   sides, plus the folding: s = scale/(sqrt(var)+1e-6) multiplied into each
- *   weight and mean*s into the bias, each one more rounding:
+ *   sides, plus the folding: s = scale/(sqrt(var)+1e-6) and b' = bias -
+ *   mean*s rounded to float, and s*(Wx) + b' instead of (Wx - mean)*s + bias,
+ *   a few more roundings:
  *     tol = (K + 8) eps (|s| sum|w||x| + |s mean| + |bias|) + 2 eps |y|
  *   (the activations used are 1-Lipschitz or less);
  * - maxpool, shortcut, upsample and route: the same float operations as
@@ -358,7 +359,7 @@ START_TEST(real_models_match_darknet)
 }
 END_TEST
 
-/* A wrong kernel is caught: a folded bias off by one part in 1e3 fails. */
+/* The comparison is sensitive: a folded bias off by one part in 1e3 shows. */
 START_TEST(the_check_catches_a_wrong_fold)
 {
     network *net = gcf_random_network("tests/cfg/bw_conv_bn.cfg", 3);
@@ -466,17 +467,24 @@ START_TEST(kernels_hand_worked)
     /* bias + leaky */
     float v[4] = {-1, 0, 1, 2};
     const float b[2] = {0.5f, -1.5f};
-    gc_fwd_bias_act(v, b, 2, 2, LEAKY, NULL);
+    gc_fwd_bias_act(v, NULL, b, 2, 2, LEAKY, NULL);
     ck_assert_float_eq_tol(v[0], -0.05f, 1e-7);
     ck_assert_float_eq(v[1], 0.5f);
     ck_assert_float_eq_tol(v[2], -0.05f, 1e-7);
     ck_assert_float_eq(v[3], 0.5f);
+    /* with a scale: act(s x + b) */
+    float u[2] = {1, -2};
+    const float sc[1] = {2}, b1[1] = {-1};
+    gc_fwd_bias_act(u, sc, b1, 1, 2, LEAKY, NULL);
+    ck_assert_float_eq(u[0], 1.f);
+    ck_assert_float_eq_tol(u[1], -0.5f, 1e-7);
 }
 END_TEST
 
-/* Weights changed while the slots are installed (the randomisation test
- * does that): after gc_hooks_weights_changed the forward uses the new
- * weights, exactly as Darknet's own forward does; without it, the old ones. */
+/* Parameters changed while the slots are installed (the randomisation test
+ * does that): after gc_hooks_weights_changed the forward uses the new batch
+ * norm as Darknet's own forward does; without it, the folded scale and bias
+ * of the old one (so the call is needed). */
 START_TEST(changed_weights_are_folded_again)
 {
     network *net = gcf_random_network("tests/cfg/clf_bn.cfg", 41);
@@ -497,14 +505,15 @@ START_TEST(changed_weights_are_folded_again)
     memcpy(fresh, gc_forward(&c, x), no * sizeof *fresh);
     gc_hooks_remove(&c);
     const float *ref = network_predict(net, x); /* Darknet's own slots */
-    int moved = 0;
+    int moved = 0, stale_off = 0;
     for (size_t i = 0; i < no; ++i) {
         ck_assert_msg(fabs(fresh[i] - ref[i]) <= 1e-4 * fabs(ref[i]) + 1e-6, "output %zu: %g vs Darknet's %g", i,
                       fresh[i], ref[i]);
-        ck_assert_float_eq(stale[i], before[i]);
         moved += fabs(before[i] - ref[i]) > 1e-4 * fabs(ref[i]) + 1e-6;
+        stale_off += fabs(stale[i] - ref[i]) > 1e-4 * fabs(ref[i]) + 1e-6;
     }
     ck_assert_int_gt(moved, 0);
+    ck_assert_int_gt(stale_off, 0);
     gc_ctx_free(&c);
     free(x);
     free(before);
