@@ -385,11 +385,11 @@ int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts
             cam_class_weights(s, t, gc_subject_score_layer(s, t), layers[j], s->chan, e))
             return -1;
     }
-    if (mi->reaches_input) {
+    if (mi->reaches_input || o->sheet) {
         gc_err pe;
         int score = gc_subject_score_layer(s, t);
         if (gc_path(&s->ctx, GC_INPUT, score, &pe))
-            return gc_fail(e, "-method %s needs the gradient at the input: %s", mi->name, pe.msg);
+            return gc_fail(e, "%s needs the gradient at the input: %s", o->sheet ? "-sheet" : mi->name, pe.msg);
     }
     return 0;
 }

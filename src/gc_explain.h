@@ -2,9 +2,13 @@
  * a target on it. A session runs a single forward pass per image; then
  * gc_session_explain_target() explains a class of a classifier or a box of a
  * detector: it builds the seed (owned by the session, cleared in full), applies
- * the counterfactual sign, resolves and checks the layers, runs one backward
- * pass per layer, computes the map with the chosen method (gc_cam's table),
- * and fuses several layers. The main command, `gradcam eval` and the bench all
+ * the counterfactual sign, resolves and checks the layers, fills what the
+ * method's kernel reads (gc_cam's table: one backward pass per layer for
+ * gradients, CAM's class weights, Score-CAM's masked or Ablation-CAM's
+ * ablated forward passes, restored afterwards), computes the map, fuses
+ * several layers, and for methods that reach the input runs the guided pass
+ * to the network input (Guided Backprop, Guided Grad-CAM). -smooth aug and
+ * eigen apply here too. The main command, `gradcam eval` and the bench all
  * explain through it. Every buffer is sized once (no per-target allocation
  * once a target's layers have been prepared). */
 #ifndef GC_EXPLAIN_H

@@ -741,6 +741,79 @@ START_TEST(scorecam_matches_a_direct_loop)
 }
 END_TEST
 
+/* A box: Guided Backprop and Guided Grad-CAM of one [yolo] box's class
+ * logit (and its counterfactual) against plain loops: the logit is channel
+ * n*7 + 5 + cls of the 1x1 score convolution at the box's cell; backward
+ * through it (linear), the relu convolution (gated) and the leaky one
+ * (gated: a negative input blocks). Grad-CAM at layer 1: the gradient there
+ * is W2[ch][k] at the cell and 0 elsewhere, so a_k = W2[ch][k] / 16. */
+START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_yolo.cfg");
+    gct_randomize(net, 60, 1.5f);
+    gc_session s;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 8, 8, 16), &e) == 0, "%s", e.msg);
+    const layer *L0 = &net->layers[0], *L1 = &net->layers[1], *L2 = &net->layers[2];
+    int checked = 0;
+    for (int cf = 0; cf < 2; ++cf)
+        for (int n = 0; n < 2; ++n)
+            for (int cell = 0; cell < 16; cell += 5) {
+                gc_det d = {.cls = 1, .head = 3, .anchor = n, .cell = cell, .prob = 1, .objectness = 1};
+                gc_subject t = {1, &d};
+                int ch = n * 7 + 5 + 1;
+                float sign = cf ? -1.0f : 1.0f;
+                /* reference: guided pass */
+                ref_t x = {3, 8, 8, s.input.data};
+                ref_t z0 = ref_conv_z(L0, x), a0 = ref_new(4, 8, 8);
+                for (int i = 0; i < 256; ++i) a0.v[i] = act(z0.v[i], LEAKY);
+                ref_t z1 = ref_conv_z(L1, a0);
+                ref_t d2 = ref_new(14, 4, 4), d1 = ref_new(6, 4, 4), d0 = ref_new(4, 8, 8), dx = ref_new(3, 8, 8);
+                d2.v[ch * 16 + cell] = sign;
+                ref_conv_back(L2, d2, d1);
+                for (int i = 0; i < 96; ++i) d1.v[i] = gate(z1.v[i], d1.v[i]);
+                ref_conv_back(L1, d1, d0);
+                for (int i = 0; i < 256; ++i) d0.v[i] = gate(z0.v[i], d0.v[i]);
+                ref_conv_back(L0, d0, dx);
+                /* Grad-CAM at layer 1, normalised and upsampled */
+                float cam[16], up[64];
+                for (int p = 0; p < 16; ++p) {
+                    double v = 0;
+                    for (int k = 0; k < 6; ++k) v += sign * L2->weights[ch * 6 + k] / 16.0 * L1->output[k * 16 + p];
+                    cam[p] = v > 0 ? (float)v : 0;
+                }
+                upsample_norm(cam, 4, 4, up, 8, 8);
+                for (int mth = 0; mth < 2; ++mth) {
+                    gc_explain_opts o = {.method = mth ? GC_METHOD_GUIDEDGRADCAM : GC_METHOD_GUIDEDBACKPROP,
+                                         .counterfactual = cf, .layers = {1}, .nlayers = 1, .target = GC_TARGET_LOGIT};
+                    gc_map m;
+                    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+                    double dd = 0, nr = 0;
+                    for (int c = 0; c < 3; ++c)
+                        for (int p = 0; p < 64; ++p) {
+                            double want = dx.v[c * 64 + p] * (mth ? up[p] : 1.0f);
+                            dd += (m.image[c * 64 + p] - want) * (m.image[c * 64 + p] - want);
+                            nr += want * want;
+                        }
+                    if (nr == 0) {
+                        ck_assert(dd == 0);
+                        continue;
+                    }
+                    ck_assert_msg(sqrt(dd / nr) < 1e-4, "method %d cf %d anchor %d cell %d: rel %g", mth, cf, n, cell,
+                                  sqrt(dd / nr));
+                    ++checked;
+                }
+                free(z0.v), free(a0.v), free(z1.v), free(d2.v), free(d1.v), free(d0.v), free(dx.v);
+            }
+    ck_assert_int_ge(checked, 12);
+    gc_session_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Ablation-CAM against a direct computation: at layer 2 of gb_relu.cfg the
  * logit is sum_j W[c][j] mean(A^j) + b, so zeroing channel k gives
  * y_k = y - W[c][k] mean(A^k); w_k = (y - y_k) / y. The network's state is
@@ -874,6 +947,7 @@ Suite *suite_guided(void)
     tcase_add_test(ts, scorecam_matches_a_direct_loop);
     tcase_add_test(ts, aug_smoothing_is_the_mean_of_six);
     tcase_add_test(ts, ablationcam_matches_a_direct_computation);
+    tcase_add_test(ts, guided_on_a_box_matches_a_plain_reimplementation);
     suite_add_tcase(s, ts);
     return s;
 }
