@@ -43,7 +43,7 @@ static const char usage_text[] =
     "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
     "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
-    "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
+    "  -alpha A         heat opacity at the map's maximum, fading to none where it is 0 (default 0.5)\n"
     "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
     "  -thresh T        detection threshold (default 0.5, as darknet detect)\n"
     "  -hier H          hierarchy threshold (default 0.5)\n"
