@@ -335,11 +335,11 @@ static int init_weights(int argc, char **argv, gc_err *e)
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
     if (gc_make_parent_dirs(out, e)) return -1;
     if (gc_check_out_prefix(out, e)) return -1;
+    char tmp[4096];
+    if (gc_out_path(tmp, sizeof tmp, e, "%s.tmp", out)) return -1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return -1;
     gc_model_randomize(net, (unsigned)seed);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
     save_weights(net, tmp);
     free_network(net);
     if (rename(tmp, out) != 0) {
