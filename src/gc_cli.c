@@ -47,7 +47,7 @@ static const char usage_text[] =
     "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
     "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
-    "  -alpha A         heatmap opacity in the overlay, 0..1 (default 0.5)\n"
+    "  -alpha A         heat opacity at the map's maximum, fading to none where it is 0 (default 0.5)\n"
     "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1, maps flipped back)\n"
     "                   or eigen (first principal component of the weighted activations)\n"
     "  -scorecam-channels N  Score-CAM: the N channels with the largest mean activation (default 32)\n"
@@ -449,11 +449,11 @@ static int init_weights(int argc, char **argv, gc_err *e)
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
     if (gc_make_parent_dirs(out, e)) return 1;
     if (gc_check_out_path("gradcam init", out, e)) return 1;
+    char tmp[4096];
+    if (gc_out_path(tmp, sizeof tmp, e, "%s.tmp", out)) return 1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
     FILE *probe = fopen(tmp, "wb"); /* save_weights() would exit(0) if it could not open it */
     if (!probe) {
         free_network(net);

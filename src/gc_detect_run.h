@@ -1,7 +1,8 @@
-/* gc_detect_run: `darknet gradcam` on a detector cfg: one forward pass, the
- * boxes `darknet detect` would report, and per box one backward pass per
- * explained layer, an overlay with the box drawn, the raw map, a summary
- * image and an optional JSON report. */
+/* gc_detect_run: `darknet gradcam` on a detector cfg, as a list of steps:
+ * one forward pass and the boxes `darknet detect` would report; per box,
+ * explain (gc_session_explain_target, measures into a gc_result), render
+ * (gc_figure: overlay PNG, raw .npy, its place in the summary); then the
+ * summary image, and the report (gc_report: stdout, -json). */
 #ifndef GC_DETECT_RUN_H
 #define GC_DETECT_RUN_H
 
@@ -19,8 +20,9 @@ typedef struct gc_det_opts {
     int nnames;
 } gc_det_opts;
 
-/* Runs everything; prints one line per box on stdout and, when out is
- * non-NULL, appends one record per box to it. Returns 0, or -1 with e set
+/* Runs everything; once every file is written, prints one line per box on
+ * stdout (gc_report) and, when out is non-NULL, appends one record per box
+ * to it. Returns 0, or -1 with e set
  * (and no output file left behind). */
 int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e);
 

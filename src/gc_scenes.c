@@ -411,13 +411,13 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
         /* Darknet's classifier trainer labels an image by the class names in
          * its path, so cls and pair scenes carry theirs. */
         if (kind == GC_SCENE_CLS)
-            snprintf(base, sizeof base, "%s/%06ld_%s", outdir, i, gc_fmnist_names[s.obj[0].cls]);
+            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s", outdir, i, gc_fmnist_names[s.obj[0].cls]);
         else if (kind == GC_SCENE_PAIR)
-            snprintf(base, sizeof base, "%s/%06ld_%s_%s", outdir, i, gc_fmnist_names[s.obj[0].cls],
-                     gc_fmnist_names[s.obj[1].cls]);
+            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s_%s", outdir, i, gc_fmnist_names[s.obj[0].cls],
+                             gc_fmnist_names[s.obj[1].cls]);
         else
-            snprintf(base, sizeof base, "%s/%06ld", outdir, i);
-        snprintf(path, sizeof path, "%s.png", base);
+            rc = gc_out_path(base, sizeof base, e, "%s/%06ld", outdir, i);
+        if (rc || (rc = gc_out_path(path, sizeof path, e, "%s.png", base))) break;
         if ((rc = gc_write_png(path, n, n, s.rgb, e))) break;
         size_t need = strlen(path) + 2;
         if (len + need > cap) {
@@ -430,14 +430,14 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
             cap = cap * 2 + need;
         }
         len += (size_t)sprintf(list + len, "%s\n", path);
-        snprintf(path, sizeof path, "%s.txt", base);
+        if ((rc = gc_out_path(path, sizeof path, e, "%s.txt", base))) break;
         if ((rc = write_labels(path, &s, e))) break;
         if ((i + 1) % 1000 == 0) fprintf(stderr, "scenes: %ld/%ld\n", i + 1, count);
     }
     if (rc == 0) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/list.txt", outdir);
-        rc = gc_write_file(path, list, len, e);
+        rc = gc_out_path(path, sizeof path, e, "%s/list.txt", outdir);
+        if (rc == 0) rc = gc_write_file(path, list, len, e);
     }
     free(s.rgb);
     free(list);

@@ -1,6 +1,7 @@
 /* Runs every Check suite linked into the test binary, in fork mode so that a
- * crash fails one test, not the run. `check_gradcam SUITE...` runs only the
- * named suites. Darknet prints a layer table on stderr for every network it
+ * crash fails one test, not the run, one runner per suite so that each
+ * suite's result and time is printed as it finishes (then the totals).
+ * `check_gradcam SUITE...` runs only the named suites. Darknet prints a layer table on stderr for every network it
  * parses; that goes to GC_TEST_LOG (default build/check_gradcam.log) unless
  * GC_TEST_VERBOSE is set. Check's own report is on stdout. */
 #include <stdio.h>
