@@ -381,7 +381,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     gc_classifier cl;
     if (gc_classifier_find(net, &cl, e)) return -1;
     if (a->det_only)
-        return gc_fail(e, "-thresh, -hier, -nms, -maxboxes, -target and -json are for detector cfgs; %s is a classifier", a->cfg);
+        return gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
     gc_cls_opts o;
     memset(&o, 0, sizeof o);
     o.image = a->image;
@@ -723,7 +723,7 @@ static int list_main(const cli_args *a, gc_err *e)
         gc_classifier cl;
         if (gc_classifier_find(net, &cl, e)) goto done;
         if (a->det_only) {
-            gc_fail(e, "-thresh, -hier, -nms and -target are for detector cfgs; %s is a classifier", a->cfg);
+            gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
             goto done;
         }
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
