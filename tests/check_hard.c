@@ -381,17 +381,21 @@ START_TEST(a_failed_write_leaves_no_partial_file)
     /* A file size limit makes every write past 4 KiB fail with EFBIG, as a full
      * disk would: the first PNG cannot be written, and nothing is left. */
     const char *w = weights_for(clf, "w.weights");
-    const char *bin = getenv("GC_DARKNET_BIN");
+    /* the binary under test, as a path for the shell (make test names it
+     * "darknet", which exec through sh would look up in PATH) */
+    const char *env = getenv("GC_DARKNET_BIN");
+    char bin[4096];
+    snprintf(bin, sizeof bin, "%s%s", env && *env && !strchr(env, '/') ? "./" : "", env && *env ? env : "./darknet");
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam %s %s %s -out %s",
-             bin && *bin ? bin : "./darknet", clf, w, gcf_darknet_path("data/dog.jpg"), prefix);
+             bin, clf, w, gcf_darknet_path("data/dog.jpg"), prefix);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     expect_clean_failure(rc, 1, "cannot write");
     /* gradcam init through the same limit: Darknet's unchecked fwrite()s */
     const char *big = variant(clf, "big.cfg", "filters=12", "filters=200");
     snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam init %s %s/w.weights",
-             bin && *bin ? bin : "./darknet", big, outdir);
+             bin, big, outdir);
     rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     expect_clean_failure(rc, 1, "short write");
 }
