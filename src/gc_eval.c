@@ -533,6 +533,11 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
     return 0;
 }
 
+static int score_layer_of(const eval_ctx *c, int t)
+{
+    return c->r->detector ? c->dets[c->tdet[t]].head : c->cl.logit_layer;
+}
+
 /* Cascading model-parameter randomisation (Adebayo et al. 2018, Sec. 3.1)
  * for every target of the image: from the top layer down, point j
  * re-initialises every layer >= cascade[j] (seeded per layer), runs the
@@ -550,16 +555,24 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
         if (k < prev) gc_model_randomize_layers(net, k, prev - 1, seed);
         gc_hooks_weights_changed(&c->s.ctx);
         prev = k;
-        gc_forward(&c->s.ctx, c->s.input.data);
+        /* Layers above a target's score layer (another head's branch) cannot
+         * change its map, which is then the trained one exactly: Spearman 1
+         * without a forward pass (the random baseline draws anew: computed). */
+        int need = 0;
+        for (int t = 0; t < nt; ++t) need |= k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM;
+        if (need) gc_forward(&c->s.ctx, c->s.input.data);
         for (int t = 0; t < nt && !rc; ++t) {
             gc_eval_map *m = &r->maps[first + t];
-            const float *raw;
-            int rw, rh, layer;
-            if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
-            double sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
+            double sp = 1, spb = 1;
+            if (k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM) {
+                const float *raw;
+                int rw, rh, layer;
+                if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
+                sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
+                gc_pbox box = gc_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+                spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
+            }
             r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
-            gc_pbox box = gc_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
-            double spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
             /* the lowest point at or above the explained layer: that layer and
              * everything above it are random (layers without parameters
              * between the two change nothing) */

@@ -12,6 +12,7 @@
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_detect_run.h"
+#include "gc_explain.h"
 #include "gc_fixture.h"
 #include "gc_hooks.h"
 #include "gc_tests.h"
@@ -97,16 +98,15 @@ START_TEST(shipped_cfg)
             LAYER_TYPE t = net->layers[h].type;
             if (t != YOLO && t != REGION && t != DETECTION) continue;
             ++heads;
-            /* the default layers: below the head's 1x1 score convolution
-             * (where one box's gradient is one cell), spatial, on a path */
-            int layers[GC_MAX_LAYERS];
-            int n = gc_explain_default_layers(net, h, layers, &e);
-            ck_assert_msg(n >= 1 && n <= GC_MAX_LAYERS, "%s: head %d: %d default layers", cfgs[_i], h, n);
-            for (int j = 0; j < n; ++j) {
-                int li = layers[j];
+            int ls[GC_MAX_LAYERS];
+            int nl = gc_explain_default_layers(net, h, ls, &e);
+            ck_assert_msg(nl >= 1 && nl <= 2, "%s: head %d: %d default layers", cfgs[_i], h, nl);
+            for (int j = 0; j < nl; ++j) {
+                int li = ls[j];
                 const layer *l = &net->layers[li];
                 ck_assert_msg(li < h - 1 && l->out_w * l->out_h > 1, "%s: head %d default layer %d", cfgs[_i], h, li);
                 ck_assert_msg(gc_path(&c, li, h, &e) == 0, "%s: head %d: %s", cfgs[_i], h, e.msg);
+                if (j) ck_assert_msg(li < ls[j - 1], "%s: head %d: layers %d, %d not top down", cfgs[_i], h, ls[0], li);
             }
         }
         ck_assert_int_gt(heads, 0);
@@ -148,6 +148,41 @@ START_TEST(shipped_cfg)
 }
 END_TEST
 
+/* The detector default rule, worked by hand on two known cfgs: walking down
+ * from the 1x1 score conv, the half-width of one head cell's gradient grows
+ * by size/2 at each convolution or pooling (x stride below it). */
+static void assert_default(const char *cfg, int head, int n, int l0, int l1)
+{
+    network *net = gcf_random_network(cfg, 1);
+    ck_assert_ptr_nonnull(net);
+    int ls[GC_MAX_LAYERS];
+    gc_err e;
+    ck_assert_int_eq(gc_explain_default_layers(net, head, ls, &e), n);
+    ck_assert_msg(ls[0] == l0, "%s head %d: first default layer %d, expected %d", cfg, head, ls[0], l0);
+    if (n > 1) ck_assert_msg(ls[1] == l1, "%s head %d: second default layer %d, expected %d", cfg, head, ls[1], l1);
+    free_network(net);
+}
+
+START_TEST(detector_default_layers_by_hand)
+{
+    /* fmnist-det, head 12: score 11 (1x1); 10 is 3x3 -> r 1 at 9 and 8 (9 is
+     * 1x1); 8 is 3x3 -> r 2 at 7 (first group with r >= 2); 7 is a 2x2/2
+     * maxpool -> r 2*2 + 1 = 5 at 6 (next group, r >= 4); so 7 and 6. Head 19:
+     * score 18; 17 is 3x3 -> r 1 at 16, a route of two layers: the walk ends
+     * there with r 1 < 2, so 16 alone. */
+    assert_default("cfg/fmnist-det.cfg", 12, 2, 7, 6);
+    assert_default("cfg/fmnist-det.cfg", 19, 1, 16, -1);
+    /* Yolo-Fastest, when present. Head 121: 119 and 118 r 0 (1x1 above);
+     * 118 is 5x5 -> r 2 at 117, 116; 116 is 5x5 -> r 4 at 115 and the
+     * concatenating route 114 (the end): 116 and 114 (-5, -7). Head 130: 127
+     * 5x5 -> r 2 at 126, 125; 125 5x5 -> r 4 at the route 124: 125 and 124. */
+    const char *yf = gcf_shared_model("yolo-fastest/yolo-fastest-1.1.cfg");
+    if (!yf) return;
+    assert_default(yf, 121, 2, 116, 114);
+    assert_default(yf, 130, 2, 125, 124);
+}
+END_TEST
+
 Suite *suite_cfgs(void)
 {
     list_cfgs();
@@ -155,6 +190,7 @@ Suite *suite_cfgs(void)
     TCase *tc = tcase_create("darknet cfg/");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, shipped_cfg, 0, ncfgs > 0 ? ncfgs : 1);
+    tcase_add_test(tc, detector_default_layers_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

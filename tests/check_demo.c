@@ -169,6 +169,26 @@ START_TEST(detector_points_at_matched_boxes)
 }
 END_TEST
 
+/* Two garments of the SAME class (issue #11): each box's map must peak in its
+ * own garment, not its twin's. The default detector rule (LayerCAM fused over
+ * the two layers where a box's gradient spreads) gives 0.884 of 138 boxes on
+ * 100 `same` scenes of seed 77 (README). */
+START_TEST(detector_maps_tell_same_class_twins_apart)
+{
+    demo_set d;
+    if (!demo_open(&d, GC_SCENE_SAME, 100, DET_CFG)) return;
+    double lc[GC_EVAL_NMETRICS], ctr[GC_EVAL_NMETRICS];
+    demo_eval(&d, (demo_run){GC_METHOD_LAYERCAM, 0, GC_BASELINE_NONE}, lc);
+    demo_eval(&d, (demo_run){GC_METHOD_LAYERCAM, 0, GC_BASELINE_CENTER}, ctr);
+    fprintf(stdout, "demo detector, 100 same-class scenes: own-instance pointing %.3f (centre %.3f), every twin %.3f, all-zero %.3f\n",
+            lc[GC_EVAL_OWN_INSTANCE], ctr[GC_EVAL_OWN_INSTANCE], lc[GC_EVAL_OWN_INSTANCE_ALL], lc[GC_EVAL_ALL_ZERO]);
+    ck_assert_double_ge(lc[GC_EVAL_OWN_INSTANCE], 0.85);
+    ck_assert_double_ge(lc[GC_EVAL_OWN_INSTANCE], ctr[GC_EVAL_OWN_INSTANCE] + 0.40);
+    ck_assert_double_eq(lc[GC_EVAL_ALL_ZERO], 0);
+    demo_close(&d);
+}
+END_TEST
+
 Suite *suite_demo(void)
 {
     Suite *s = suite_create("demo");
@@ -177,6 +197,7 @@ Suite *suite_demo(void)
     tcase_add_test(tc, classifier_points_at_the_true_garment);
     tcase_add_test(tc, classifier_maps_separate_two_garments);
     tcase_add_test(tc, detector_points_at_matched_boxes);
+    tcase_add_test(tc, detector_maps_tell_same_class_twins_apart);
     suite_add_tcase(s, tc);
     return s;
 }
