@@ -87,7 +87,7 @@ $(STOCK_LIB): $(STOCK_STAMP) Makefile
 
 # Programs linked against stock Darknet: plain flags, no sanitizer (the stock
 # library is not instrumented); only Darknet's own API and gc_model/gc_common.
-STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc $(CFLAGS)
+STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc -I/usr/include/stb $(CFLAGS)
 
 $(BUILD)/stock/%.o: bench/%.c $(STOCK_STAMP)
 	@mkdir -p $(dir $@)
@@ -102,7 +102,9 @@ $(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
 
 # The bench, twice: against stock Darknet (its forward only), and against the
 # patched library with our objects (everything else).
-$(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o $(STOCK_LIB)
+$(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o \
+                $(BUILD)/stock/src_gc_cfgcheck.o $(BUILD)/stock/src_gc_image.o $(BUILD)/stock/src_gc_dnimage.o $(STOCK_LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $^ $(LDLIBS) -o $@
 
 $(BUILD)/stock/gc_bench_stock.o: bench/gc_bench.c $(STOCK_STAMP)
