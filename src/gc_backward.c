@@ -371,43 +371,6 @@ static void add_into(float *dx, const float *dy, size_t n)
 
 /* ---- type names and support ---------------------------------------------- */
 
-const char *gc_layer_type_name(LAYER_TYPE t)
-{
-    switch (t) {
-    case CONVOLUTIONAL: return "convolutional";
-    case DECONVOLUTIONAL: return "deconvolutional";
-    case CONNECTED: return "connected";
-    case MAXPOOL: return "maxpool";
-    case SOFTMAX: return "softmax";
-    case DETECTION: return "detection";
-    case DROPOUT: return "dropout";
-    case CROP: return "crop";
-    case ROUTE: return "route";
-    case COST: return "cost";
-    case NORMALIZATION: return "normalization";
-    case AVGPOOL: return "avgpool";
-    case LOCAL: return "local";
-    case SHORTCUT: return "shortcut";
-    case ACTIVE: return "activation";
-    case RNN: return "rnn";
-    case GRU: return "gru";
-    case LSTM: return "lstm";
-    case CRNN: return "crnn";
-    case BATCHNORM: return "batchnorm";
-    case NETWORK: return "net";
-    case XNOR: return "xnor";
-    case REGION: return "region";
-    case YOLO: return "yolo";
-    case ISEG: return "iseg";
-    case REORG: return "reorg";
-    case UPSAMPLE: return "upsample";
-    case LOGXENT: return "logistic";
-    case L2NORM: return "l2norm";
-    case BLANK: return "blank";
-    }
-    return "unknown";
-}
-
 /* Darknet sizes net->workspace as the largest l.workspace_size (bytes). */
 static size_t net_workspace_bytes(const network *net)
 {

@@ -19,14 +19,11 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_darknet.h"
 
 /* 1 if gc_backward_layer() can differentiate layer l exactly, else 0 with a
  * message naming the layer type (and index, when e is non-NULL). */
 int gc_backward_supported(const network *net, int index, gc_err *e);
-
-/* The cfg section name of a layer type ("convolutional", "maxpool", ...;
- * "activation" for ACTIVE, "logistic" for LOGXENT), "unknown" otherwise. */
-const char *gc_layer_type_name(LAYER_TYPE t);
 
 /* The function installed into each layer's `backward` slot (see gc_hooks).
  * Same contract as Darknet's backward slots: net.index is the layer index,

@@ -2,15 +2,6 @@
 
 #include <string.h>
 
-int gc_is_detector(const network *net)
-{
-    for (int i = 0; i < net->n; ++i) {
-        LAYER_TYPE t = net->layers[i].type;
-        if (t == YOLO || t == REGION || t == DETECTION) return 1;
-    }
-    return 0;
-}
-
 int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e)
 {
     int last = net->n - 1;
@@ -28,26 +19,6 @@ int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e)
         out->prob_layer = -1;
     }
     out->classes = net->layers[out->logit_layer].outputs;
-    return 0;
-}
-
-int gc_default_layer(const network *net, int before, gc_err *e)
-{
-    for (int i = before - 1; i >= 0; --i) {
-        const layer *l = &net->layers[i];
-        if ((long)l->out_w * l->out_h > 1) return i;
-    }
-    gc_fail(e, "no layer before layer %d has a spatial output (w*h > 1): use -layer", before);
-    return -1;
-}
-
-int gc_resolve_layer(const network *net, int requested, int before, int *out, gc_err *e)
-{
-    int idx = requested < 0 ? before + requested : requested;
-    if (idx < 0 || idx >= before)
-        return gc_fail(e, "-layer %d is out of range: explainable layers are 0..%d (or -1..-%d)",
-                       requested, before - 1, before);
-    *out = idx;
     return 0;
 }
 

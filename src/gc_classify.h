@@ -8,6 +8,7 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_darknet.h"
 
 typedef struct gc_classifier {
     int logit_layer; /* layer whose output holds the class logits */
@@ -15,20 +16,9 @@ typedef struct gc_classifier {
     int classes;
 } gc_classifier;
 
-/* 1 if the cfg ends in a detection head ([yolo] anywhere, [region], [detection]). */
-int gc_is_detector(const network *net);
-
 /* Finds the logit layer: the input of the last [softmax] (trailing [cost]
  * layers ignored), or the last layer itself when there is no softmax. */
 int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e);
-
-/* Default explained layer: the last layer before `before` whose output is
- * spatial (w*h > 1), whatever its type. -1 with e set if there is none. */
-int gc_default_layer(const network *net, int before, gc_err *e);
-
-/* Resolves a -layer argument: absolute index >= 0, or negative counting back
- * from `before` (-1 is the layer right before it). Must be < before. */
-int gc_resolve_layer(const network *net, int requested, int before, int *out, gc_err *e);
 
 /* Class probabilities after one forward (softmax output, hierarchy-corrected),
  * copied into probs[classes]. */

@@ -23,14 +23,13 @@ int gc_target_parse(const char *s, gc_target *out)
     return -1;
 }
 
-static int is_head(LAYER_TYPE t) { return t == YOLO || t == REGION || t == DETECTION; }
 
 int gc_detect_check(const network *net, gc_err *e)
 {
     int heads = 0, classes = net->layers[net->n - 1].classes;
     for (int i = 0; i < net->n; ++i) {
         const layer *l = &net->layers[i];
-        if (!is_head(l->type)) continue;
+        if (!gc_layer_is_head(l)) continue;
         ++heads;
         if (l->type == REGION && (l->softmax_tree || l->background || l->coords != 4))
             return gc_fail(e, "layer %d: [region] with a softmax tree, background or coords != 4 is not supported", i);
@@ -54,7 +53,7 @@ static int check_heads_finite(const network *net, gc_err *e)
 {
     for (int i = 0; i < net->n; ++i) {
         const layer *l = &net->layers[i];
-        if (!is_head(l->type)) continue;
+        if (!gc_layer_is_head(l)) continue;
         for (int j = 0; j < l->outputs; ++j)
             if (!isfinite(l->output[j]))
                 return gc_fail(e, "layer %d (%s head): the network's output is not finite (NaN/Inf): check the weights",

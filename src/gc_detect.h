@@ -14,6 +14,7 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_darknet.h"
 
 typedef enum gc_target {
     GC_TARGET_LOGIT = 0, /* the class logit: pre-sigmoid ([yolo]), pre-softmax ([region]), class output ([detection]) */

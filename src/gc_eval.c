@@ -886,8 +886,7 @@ static int setup_cascade(eval_ctx *c, gc_err *e)
     for (int i = 0; i < net->n; ++i) {
         gc_det d = {.head = i};
         gc_subject subj = {0, r->detector ? &d : NULL};
-        LAYER_TYPE ty = net->layers[i].type;
-        if (r->detector && ty != YOLO && ty != REGION && ty != DETECTION) continue;
+        if (r->detector && !gc_layer_is_head(&net->layers[i])) continue;
         int nl = gc_session_layers(&c->s, &subj, &c->o->ex, ls, e);
         if (nl < 0) return -1;
         for (int j = 0; j < nl; ++j)
@@ -1039,8 +1038,7 @@ static int check_layers(eval_ctx *c, gc_err *e)
         return gc_session_prepare(&c->s, &subj, &c->o->ex, e);
     }
     for (int i = 0; i < net->n; ++i) {
-        LAYER_TYPE t = net->layers[i].type;
-        if (t != YOLO && t != REGION && t != DETECTION) continue;
+        if (!gc_layer_is_head(&net->layers[i])) continue;
         gc_det d = {.head = i};
         gc_subject subj = {0, &d};
         if (gc_session_prepare(&c->s, &subj, &c->o->ex, e)) return -1;

@@ -13,25 +13,6 @@
 #include "gc_image.h"
 #include "gc_sheet.h"
 
-int gc_check_out_prefix(const char *prefix, gc_err *e)
-{
-    if (!prefix || !*prefix) return gc_fail(e, "-out needs a non-empty prefix");
-    char dir[4096];
-    const char *slash = strrchr(prefix, '/');
-    if (!slash) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == prefix) {
-        snprintf(dir, sizeof dir, "/");
-    } else {
-        size_t len = (size_t)(slash - prefix);
-        if (len >= sizeof dir) return gc_fail(e, "-out %s: path too long", prefix);
-        memcpy(dir, prefix, len);
-        dir[len] = '\0';
-    }
-    if (access(dir, W_OK | X_OK) != 0)
-        return gc_fail(e, "-out %s: directory %s is not writable (%s)", prefix, dir, strerror(errno));
-    return 0;
-}
 
 gc_result *gc_results_add(gc_results *rs)
 {
@@ -53,7 +34,6 @@ void gc_results_free(gc_results *rs)
     memset(rs, 0, sizeof *rs);
 }
 
-static int is_head(const layer *l) { return l->type == YOLO || l->type == REGION || l->type == DETECTION; }
 
 int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
@@ -66,7 +46,7 @@ int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err 
     if (s->detector) {
         if (gc_detect_check(net, e)) return -1;
         for (int i = 0; i < net->n; ++i)
-            if (is_head(&net->layers[i]) && (size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
+            if (gc_layer_is_head(&net->layers[i]) && (size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
     } else {
         if (gc_classifier_find(net, &s->cl, e)) return -1;
         most = (size_t)net->layers[s->cl.logit_layer].outputs;
@@ -271,11 +251,23 @@ static int head_default_layers(const network *net, int head, int *layers)
     return n;
 }
 
+/* A classifier's logits: the last layer before them with a spatial output
+ * (w*h > 1), whatever its type. */
+static int classifier_default_layer(const network *net, int before, gc_err *e)
+{
+    for (int i = before - 1; i >= 0; --i) {
+        const layer *l = &net->layers[i];
+        if ((long)l->out_w * l->out_h > 1) return i;
+    }
+    gc_fail(e, "no layer before layer %d has a spatial output (w*h > 1): use -layer", before);
+    return -1;
+}
+
 int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e)
 {
     assert(score_layer >= 0 && score_layer < net->n);
-    if (is_head(&net->layers[score_layer])) return head_default_layers(net, score_layer, layers);
-    int li = gc_default_layer(net, score_layer, e);
+    if (gc_layer_is_head(&net->layers[score_layer])) return head_default_layers(net, score_layer, layers);
+    int li = classifier_default_layer(net, score_layer, e);
     if (li < 0) return -1;
     layers[0] = li;
     return 1;

@@ -20,6 +20,7 @@
 #include "gc_common.h"
 #include "gc_detect.h"
 #include "gc_hooks.h"
+#include "gc_image.h"
 #include "gc_render.h"
 
 #define GC_MAX_LAYERS 16
@@ -202,8 +203,5 @@ int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_er
 void gc_session_rollback(gc_session *s);
 /* Removes the hooks, restores the network, frees everything but the network. */
 void gc_session_close(gc_session *s);
-
-/* Checks that the directory part of an output prefix exists and is writable. */
-int gc_check_out_prefix(const char *prefix, gc_err *e);
 
 #endif

@@ -72,29 +72,6 @@ float *gc_forward(gc_ctx *c, const float *input)
     return network_predict(c->net, (float *)input);
 }
 
-int gc_layer_inputs(const network *net, int i, int *inputs, int max)
-{
-    assert(i >= 0 && i < net->n);
-    const layer *l = &net->layers[i];
-    int k = 0;
-    if (l->type == ROUTE) {
-        for (int j = 0; j < l->n; ++j) {
-            if (k < max) inputs[k] = l->input_layers[j];
-            ++k;
-        }
-        return k;
-    }
-    if (i > 0) {
-        if (k < max) inputs[k] = i - 1;
-        ++k;
-    }
-    if (l->type == SHORTCUT) {
-        if (k < max) inputs[k] = l->index;
-        ++k;
-    }
-    return k;
-}
-
 /* Layers with more inputs than this do not exist in Darknet cfgs we know of;
  * a route with more is still handled, through the heap. */
 #define GC_MAX_INPUTS 16

@@ -1,5 +1,4 @@
-/* gc_hooks: the only module (with gc_backward's slot function) that touches
- * Darknet's network. It installs gc_backward_layer() into every layer's
+/* gc_hooks: the slots and the driver. It installs gc_backward_layer() into every layer's
  * `backward` slot and gc_forward's kernels into the hot layers' `forward`
  * slots (restoring the originals on removal), runs one forward pass,
  * and drives the backward pass from an injected seed at the score layer down
@@ -9,6 +8,7 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_darknet.h"
 #include "gc_forward.h"
 
 typedef void (*gc_backward_fn)(struct layer, struct network);
@@ -45,10 +45,6 @@ float *gc_forward(gc_ctx *c, const float *input);
  * forward_network does, each reading the previous layer's output), after a
  * caller changed layer first-1's output. The layers below first keep theirs. */
 void gc_forward_range(gc_ctx *c, int first, int last);
-
-/* The layers whose outputs layer i reads (previous layer, route sources,
- * shortcut source). Returns the count (at most max are written). */
-int gc_layer_inputs(const network *net, int i, int *inputs, int max);
 
 /* Marks the layers on a path from `target` (exclusive) up to `score`
  * (inclusive), checking that every one of them is differentiable. Error if

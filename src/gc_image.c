@@ -478,6 +478,38 @@ int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h
     return 0;
 }
 
+int gc_check_readable(const char *path, const char *what, gc_err *e)
+{
+    struct stat st;
+    if (!path || !*path) return gc_fail(e, "no %s file given", what);
+    if (stat(path, &st) != 0) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return gc_fail(e, "%s file %s is not a regular file", what, path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    fclose(f);
+    return 0;
+}
+
+int gc_check_out_prefix(const char *prefix, gc_err *e)
+{
+    if (!prefix || !*prefix) return gc_fail(e, "-out needs a non-empty prefix");
+    char dir[4096];
+    const char *slash = strrchr(prefix, '/');
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == prefix) {
+        snprintf(dir, sizeof dir, "/");
+    } else {
+        size_t len = (size_t)(slash - prefix);
+        if (len >= sizeof dir) return gc_fail(e, "-out %s: path too long", prefix);
+        memcpy(dir, prefix, len);
+        dir[len] = '\0';
+    }
+    if (access(dir, W_OK | X_OK) != 0)
+        return gc_fail(e, "-out %s: directory %s is not writable (%s)", prefix, dir, strerror(errno));
+    return 0;
+}
+
 int gc_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);

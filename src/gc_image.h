@@ -26,6 +26,12 @@ int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h
  * naming `what` (e.g. "-json", "gradcam init") and the path. */
 int gc_check_out_path(const char *what, const char *path, gc_err *e);
 
+/* 0 if path exists and is a readable regular file, else -1 naming it. */
+int gc_check_readable(const char *path, const char *what, gc_err *e);
+
+/* Checks that the directory part of an output prefix exists and is writable. */
+int gc_check_out_prefix(const char *prefix, gc_err *e);
+
 /* Writes interleaved 8-bit RGB as PNG. */
 int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 

@@ -11,6 +11,7 @@
 
 #include "darknet.h"
 #include "gc_common.h"
+#include "gc_image.h"
 
 /* Parses cfg (and loads weights unless NULL) with batch 1. Every failure is a
  * one-line message naming the file. */
@@ -77,7 +78,5 @@ void gc_names_free(char **names, int count);
  * it (Darknet's layout: cfg/coco.data's data/coco.names). */
 char *gc_data_value(const char *data_path, const char *key, gc_err *e);
 
-/* 0 if path exists and is a readable regular file, else -1 naming it. */
-int gc_check_readable(const char *path, const char *what, gc_err *e);
 
 #endif

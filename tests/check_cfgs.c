@@ -116,8 +116,8 @@ START_TEST(shipped_cfg)
     }
     gc_classifier cl;
     ck_assert_msg(gc_classifier_find(net, &cl, &e) == 0, "%s: %s", cfgs[_i], e.msg);
-    int li = gc_default_layer(net, cl.logit_layer, &e);
-    ck_assert_msg(li >= 0, "%s: %s", cfgs[_i], e.msg);
+    int li = -1;
+    ck_assert_msg(gc_explain_default_layers(net, cl.logit_layer, &li, &e) == 1, "%s: %s", cfgs[_i], e.msg);
     const layer *l = &net->layers[li];
     ck_assert_msg(l->out_w * l->out_h > 1 && li < cl.logit_layer, "%s: default layer %d", cfgs[_i], li);
     const char *want = expected_default(cfgs[_i]);
