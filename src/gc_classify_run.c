@@ -64,7 +64,11 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
         snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_method_name(o->ex.method),
                  o->ex.counterfactual ? " counterfactual" : "", lbuf);
     int rc = -1;
-    if (gc_fig_panel(&panel, s->orig.data, s->orig.w, s->orig.h, s->heat, o->ex.alpha, NULL, e)) goto done;
+    /* a map that reaches the input is shown as its gradient image, not a heat */
+    const float *grad = gc_session_gradient_image(s, m);
+    if (gc_fig_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
+                     NULL, e))
+        goto done;
     if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi, x->all_zero, e))
         goto done;
     if (gc_session_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;

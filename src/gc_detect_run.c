@@ -76,7 +76,11 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_method_name(o->ex.method),
              o->ex.counterfactual ? " counterfactual" : "", lbuf);
     int rc = -1;
-    if (gc_fig_panel(&panel, s->orig.data, s->orig.w, s->orig.h, s->heat, o->ex.alpha, &fb, e)) goto done;
+    /* a map that reaches the input is shown as its gradient image, not a heat */
+    const float *grad = gc_session_gradient_image(s, m);
+    if (gc_fig_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
+                     &fb, e))
+        goto done;
     gc_summary_set(sum, x->index, &panel, &fb, label);
     if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi, x->all_zero, e))
         goto done;

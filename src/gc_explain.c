@@ -713,6 +713,17 @@ static void image_to_orig(gc_session *s, const float *image, int C)
     for (int c = 0; c < C; ++c) gc_map_to_image(image + c * npx, s->net->w, s->net->h, &s->lb, s->img3 + c * opx);
 }
 
+const float *gc_session_gradient_image(gc_session *s, const gc_map *m)
+{
+    if (!m->image || m->image_c != 3) return NULL;
+    size_t opx = (size_t)s->orig.w * (size_t)s->orig.h;
+    image_to_orig(s, m->image, 3);
+    gc_sheet_gradient_rgb(s->img3, s->orig.w, s->orig.h, s->rgb);
+    for (size_t p = 0; p < opx; ++p)
+        for (int c = 0; c < 3; ++c) s->img3[(size_t)c * opx + p] = s->rgb[p * 3 + (size_t)c] / 255.0f;
+    return s->img3;
+}
+
 unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o)
 {
     if (gc_method_get(o->method)->reaches_input && s->image_valid && s->net->c == 3) {

@@ -196,6 +196,12 @@ void gc_session_heat_raw(gc_session *s, const float *map, int w, int h);
  * values, float32 (H, W, 3) RGB at the original image's size (through the
  * inverse letterbox). */
 unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o);
+/* For a map that reaches the input (m->image: Guided Backprop, Guided
+ * Grad-CAM): the input gradient on the original image, displayed as the
+ * paper and pytorch-grad-cam show it (per image: mean 0.5, std 0.1,
+ * clipped), as planar RGB in [0,1] (valid until the next call). NULL for
+ * other maps. */
+const float *gc_session_gradient_image(gc_session *s, const gc_map *m);
 int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e);
 

@@ -9,6 +9,7 @@
 
 #include "gc_fixture.h"
 #include "gc_image.h"
+#include "gc_render.h"
 #include "gc_sheet.h"
 #include "gc_tests.h"
 
@@ -148,6 +149,80 @@ START_TEST(sheet_and_options_end_to_end)
 }
 END_TEST
 
+/* Reads a float32 .npy of any shape (version 1 header); returns the data
+ * and the element count. */
+static float *read_npy_any(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char head[10];
+    ck_assert_int_eq(fread(head, 1, 10, f), 10);
+    ck_assert(head[6] == 1);
+    size_t hl = head[8] | (size_t)head[9] << 8;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    *n = ((size_t)size - 10 - hl) / 4;
+    float *x = malloc(*n * sizeof *x);
+    fseek(f, (long)(10 + hl), SEEK_SET);
+    ck_assert_int_eq(fread(x, 4, *n, f), *n);
+    fclose(f);
+    return x;
+}
+
+/* The main command's PNG for -method guidedbackprop is the gradient image
+ * of its own .npy as the paper shows it (gc_sheet_gradient_rgb: mean 0.5,
+ * std 0.1, clipped), pixel for pixel under the display scale, not a heat
+ * overlay of the photo. */
+START_TEST(guided_png_is_the_gradient_image)
+{
+    char *dir = gcf_tempdir();
+    char weights[4096], img[4096], prefix[2048], png[4096], npy[4096];
+    snprintf(weights, sizeof weights, "%s/w.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/gb_relu.cfg", weights, 1), 0);
+    snprintf(img, sizeof img, "%s/img.png", dir);
+    enum { W = 10, H = 10 };
+    unsigned char px[W * H * 3];
+    unsigned st = 9;
+    for (int i = 0; i < W * H * 3; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_write_png(img, W, H, px, &e), 0);
+    snprintf(prefix, sizeof prefix, "%s/o/g", dir);
+    char *a[] = {"tests/cfg/gb_relu.cfg", weights, img, "-class", "1", "-method", "guidedbackprop", "-out", prefix, NULL};
+    ck_assert_msg(run_darknet(a) == 0, "%s", gcf_tail(err, 400));
+    snprintf(png, sizeof png, "%s_1.png", prefix);
+    snprintf(npy, sizeof npy, "%s_1.npy", prefix);
+    size_t n = 0;
+    float *hwc = read_npy_any(npy, &n);
+    ck_assert_uint_eq(n, (size_t)W * H * 3);
+    float big = 0;
+    for (size_t i = 0; i < n; ++i) big = fmaxf(big, fabsf(hwc[i]));
+    ck_assert_msg(big > 0, "the input gradient is all zero: the test would compare a tagged plain image");
+    float planar[W * H * 3];
+    for (int p = 0; p < W * H; ++p)
+        for (int c = 0; c < 3; ++c) planar[c * W * H + p] = hwc[p * 3 + c];
+    unsigned char want[W * H * 3];
+    gc_sheet_gradient_rgb(planar, W, H, want);
+    int grey = 0;
+    for (int i = 0; i < W * H * 3; ++i) grey += want[i] != px[i];
+    ck_assert_int_gt(grey, W * H); /* the display is not the photo */
+    image got = load_image_color(png, 0, 0);
+    int f = gc_display_scale(W, H);
+    ck_assert_int_eq(got.w, W * f);
+    ck_assert_int_ge(got.h, H * f);
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x)
+            for (int c = 0; c < 3; ++c) {
+                float v = got.data[(size_t)c * got.w * got.h + (size_t)(y * f + f / 2) * got.w + x * f + f / 2];
+                ck_assert_msg(fabsf(v * 255.0f - want[(y * W + x) * 3 + c]) < 1.0f, "pixel %d,%d channel %d: %g vs %d",
+                              x, y, c, v * 255.0f, want[(y * W + x) * 3 + c]);
+            }
+    free_image(got);
+    free(hwc);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_sheet(void)
 {
     Suite *s = suite_create("sheet");
@@ -157,6 +232,7 @@ Suite *suite_sheet(void)
     tcase_add_test(tc, panel_sizes);
     tcase_add_test(tc, resize_area_and_nearest);
     tcase_add_test(tc, sheet_and_options_end_to_end);
+    tcase_add_test(tc, guided_png_is_the_gradient_image);
     suite_add_tcase(s, tc);
     return s;
 }
