@@ -79,36 +79,6 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A growable array of strings. */
-typedef struct strvec {
-    char **s;
-    int n, cap;
-} strvec;
-
-static int strvec_push(strvec *v, char *s)
-{
-    if (!s) return -1;
-    if (v->n == v->cap) {
-        int cap = v->cap ? 2 * v->cap : 64;
-        char **p = realloc(v->s, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(s);
-            return -1;
-        }
-        v->s = p;
-        v->cap = cap;
-    }
-    v->s[v->n++] = s;
-    return 0;
-}
-
-static void strvec_free(strvec *v)
-{
-    for (int i = 0; i < v->n; ++i) free(v->s[i]);
-    free(v->s);
-    memset(v, 0, sizeof *v);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -128,7 +98,7 @@ static int is_image_name(const char *name)
 }
 
 /* Every image below dir/rel (rel "" at the top), as paths relative to dir. */
-static int walk_dir(const char *dir, const char *rel, const struct stat *skip, strvec *out, gc_err *e)
+static int walk_dir(const char *dir, const char *rel, const struct stat *skip, gc_strvec *out, gc_err *e)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
@@ -153,7 +123,7 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, s
             if (skip && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino) continue; /* -outdir */
             rc = walk_dir(dir, sub, skip, out, e);
         } else if (S_ISREG(st.st_mode) && is_image_name(de->d_name)) {
-            if (strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
+            if (gc_strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
         }
     }
     closedir(d);
@@ -209,7 +179,7 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
     memset(l, 0, sizeof *l);
     struct stat st;
     if (stat(src, &st) != 0) return gc_fail(e, "-list %s: %s", src, strerror(errno));
-    strvec v = {0};
+    gc_strvec v = {0};
     int isdir = S_ISDIR(st.st_mode);
     if (isdir) {
         struct stat skip;
@@ -221,7 +191,7 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         memcpy(root, src, len);
         root[len] = '\0';
         if (walk_dir(root, "", have_skip ? &skip : NULL, &v, e)) {
-            strvec_free(&v);
+            gc_strvec_free(&v);
             return -1;
         }
         if (v.n) qsort(v.s, (size_t)v.n, sizeof *v.s, cmp_str);
@@ -239,10 +209,10 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
             char *p = line;
             while (*p == ' ' || *p == '\t') ++p;
             if (!*p) continue;
-            if (strvec_push(&v, dup_str(p))) {
+            if (gc_strvec_push(&v, dup_str(p))) {
                 free(line);
                 fclose(f);
-                strvec_free(&v);
+                gc_strvec_free(&v);
                 return gc_fail(e, "out of memory reading %s", src);
             }
         }
@@ -250,7 +220,7 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         free(line);
         fclose(f);
         if (bad) {
-            strvec_free(&v);
+            gc_strvec_free(&v);
             return gc_fail(e, "-list %s: read error", src);
         }
         /* the root: the longest common folder of every listed path */
@@ -268,18 +238,18 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         }
     }
     if (!l->root) {
-        strvec_free(&v);
+        gc_strvec_free(&v);
         return gc_fail(e, "out of memory reading %s", src);
     }
     if (v.n == 0) {
-        strvec_free(&v);
+        gc_strvec_free(&v);
         gc_batch_list_free(l);
         return gc_fail(e, "-list %s: no images in it", src);
     }
     l->path = calloc((size_t)v.n, sizeof *l->path);
     l->rel = calloc((size_t)v.n, sizeof *l->rel);
     if (!l->path || !l->rel) {
-        strvec_free(&v);
+        gc_strvec_free(&v);
         gc_batch_list_free(l);
         return gc_fail(e, "out of memory reading %s", src);
     }
@@ -296,12 +266,12 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
             l->rel[i] = sanitize_rel(v.s[i] + rootlen);
         }
         if (!l->path[i] || !l->rel[i]) {
-            strvec_free(&v);
+            gc_strvec_free(&v);
             gc_batch_list_free(l);
             return gc_fail(e, "out of memory reading %s", src);
         }
     }
-    strvec_free(&v);
+    gc_strvec_free(&v);
     return 0;
 }
 

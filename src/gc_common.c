@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the well-formed UTF-8 sequence at s, or 0. */
@@ -55,4 +56,28 @@ int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...)
     va_end(ap);
     if (len < 0 || (size_t)len >= n) return gc_fail(e, "output path too long (%d bytes, at most %zu): %.80s...", len, n - 1, buf);
     return 0;
+}
+
+int gc_strvec_push(gc_strvec *v, char *s)
+{
+    if (!s) return -1;
+    if (v->n == v->cap) {
+        int cap = v->cap ? 2 * v->cap : 16;
+        char **p = realloc(v->s, (size_t)cap * sizeof *p);
+        if (!p) {
+            free(s);
+            return -1;
+        }
+        v->s = p;
+        v->cap = cap;
+    }
+    v->s[v->n++] = s;
+    return 0;
+}
+
+void gc_strvec_free(gc_strvec *v)
+{
+    for (int i = 0; i < v->n; ++i) free(v->s[i]);
+    free(v->s);
+    memset(v, 0, sizeof *v);
 }

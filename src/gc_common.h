@@ -31,4 +31,15 @@ int gc_size_mul(size_t a, size_t b, size_t *out);
  * with e naming the (cut) path, instead of writing to a shorter name. */
 int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A growable array of owned strings. */
+typedef struct gc_strvec {
+    char **s;
+    int n, cap;
+} gc_strvec;
+
+/* Appends s (taking ownership; freed on failure). Returns 0, or -1 when s is
+ * NULL or out of memory. */
+int gc_strvec_push(gc_strvec *v, char *s);
+void gc_strvec_free(gc_strvec *v);
+
 #endif

@@ -24,36 +24,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A growable array of strings. */
-typedef struct strvec {
-    char **s;
-    int n, cap;
-} strvec;
-
-static int strvec_push(strvec *v, char *s)
-{
-    if (!s) return -1;
-    if (v->n == v->cap) {
-        int cap = v->cap ? 2 * v->cap : 16;
-        char **p = realloc(v->s, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(s);
-            return -1;
-        }
-        v->s = p;
-        v->cap = cap;
-    }
-    v->s[v->n++] = s;
-    return 0;
-}
-
-static void strvec_free(strvec *v)
-{
-    for (int i = 0; i < v->n; ++i) free(v->s[i]);
-    free(v->s);
-    memset(v, 0, sizeof *v);
-}
-
 /* Decodes the JSON string at *p (as gc_json_string writes it) into a new
  * string; *p moves past the closing quote. NULL when malformed. */
 static char *json_string_read(const char **p)
@@ -289,7 +259,7 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
 
 long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e)
 {
-    strvec paths = {0};
+    gc_strvec paths = {0};
     int *file_dir = NULL;
     gc_index_file *files = NULL;
     gc_index_line **all = NULL;
@@ -304,21 +274,21 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
             gc_fail(e, "merge: cannot read folder %s: %s", dirs[d], strerror(errno));
             goto done;
         }
-        strvec names = {0};
+        gc_strvec names = {0};
         struct dirent *de;
         int si, sn, oom = 0;
         while ((de = readdir(dh)))
-            if (shard_name(de->d_name, &si, &sn)) oom |= strvec_push(&names, dup_str(de->d_name));
+            if (shard_name(de->d_name, &si, &sn)) oom |= gc_strvec_push(&names, dup_str(de->d_name));
         closedir(dh);
         if (!oom && names.n == 0) {
             char p[PATH_MAX];
             snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]);
             if (access(p, R_OK) != 0) {
-                strvec_free(&names);
+                gc_strvec_free(&names);
                 gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
                 goto done;
             }
-            oom |= strvec_push(&names, dup_str("index.jsonl"));
+            oom |= gc_strvec_push(&names, dup_str("index.jsonl"));
         }
         if (names.n) qsort(names.s, (size_t)names.n, sizeof *names.s, cmp_str);
         for (int i = 0; i < names.n && !oom; ++i) {
@@ -327,10 +297,10 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
             if (p) snprintf(p, len, "%s/%s", dirs[d], names.s[i]);
             int *fd2 = realloc(file_dir, (size_t)(paths.n + 1) * sizeof *fd2);
             if (fd2) file_dir = fd2;
-            if (!fd2 || strvec_push(&paths, p)) oom = 1;
+            if (!fd2 || gc_strvec_push(&paths, p)) oom = 1;
             else file_dir[paths.n - 1] = d;
         }
-        strvec_free(&names);
+        gc_strvec_free(&names);
         if (oom) {
             gc_fail(e, "out of memory");
             goto done;
@@ -463,6 +433,6 @@ done:
         for (int i = 0; i < paths.n; ++i) gc_index_free(&files[i]);
     free(files);
     free(file_dir);
-    strvec_free(&paths);
+    gc_strvec_free(&paths);
     return rc;
 }
