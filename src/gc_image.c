@@ -127,18 +127,28 @@ static int pnm_header_ok(FILE *f)
     return 1;
 }
 
-int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
+/* The image file opened for reading after the checks both readers share
+ * (exists, regular, not empty, PNM numbers that fit); NULL with e set. */
+static FILE *open_image(const char *path, gc_err *e)
 {
     struct stat st;
-    if (stat(path, &st) != 0) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return gc_fail(e, "cannot read image %s: not a regular file", path);
-    if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
-    if (!pnm_header_ok(f)) {
+    FILE *f = NULL;
+    if (stat(path, &st) != 0) gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode)) gc_fail(e, "cannot read image %s: not a regular file", path);
+    else if (st.st_size == 0) gc_fail(e, "cannot decode image %s: empty file", path);
+    else if (!(f = fopen(path, "rb"))) gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    else if (!pnm_header_ok(f)) {
         fclose(f);
-        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+        f = NULL;
+        gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
     }
+    return f;
+}
+
+int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
+{
+    FILE *f = open_image(path, e);
+    if (!f) return -1;
     int iw = 0, ih = 0, ic = 0, ok = stbi_info_from_file(f, &iw, &ih, &ic);
     fclose(f);
     if (!ok) {
@@ -154,16 +164,8 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 
 int gc_image_check(const char *path, int *w, int *h, gc_err *e)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return gc_fail(e, "cannot read image %s: not a regular file", path);
-    if (st.st_size == 0) return gc_fail(e, "cannot decode image %s: empty file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
-    if (!pnm_header_ok(f)) {
-        fclose(f);
-        return gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
-    }
+    FILE *f = open_image(path, e);
+    if (!f) return -1;
     int iw = 0, ih = 0, ic = 0;
     /* The header first, so that a huge declared size is refused before the
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels
