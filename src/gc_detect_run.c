@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gc_backward.h"
 #include "gc_figure.h"
@@ -167,18 +166,7 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
     gc_report rep = {.image = o->image, .width = s.orig.w, .height = s.orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
                      .thresh = o->thresh, .nms = o->nms, .summary = summary};
-    if (o->json && gc_report_write_json(o->json, &rep, &rs, e)) goto fail;
-    for (int k = 0; out && k < rs.n; ++k) {
-        gc_result *x = gc_results_add(out);
-        if (!x) {
-            gc_fail(e, "out of memory");
-            if (o->json) unlink(o->json);
-            goto fail;
-        }
-        *x = rs.r[k];
-    }
-    gc_report_print(stdout, &rep, &rs);
-    if (o->json) printf("json %s\n", o->json);
+    if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;
 fail:

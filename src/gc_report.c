@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc_image.h"
 #include "gc_json.h"
@@ -122,4 +123,20 @@ int gc_report_write_json(const char *path, const gc_report *r, const gc_results 
     int rc = gc_write_file(path, buf, len, e);
     free(buf);
     return rc;
+}
+
+int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json, gc_results *out, gc_err *e)
+{
+    if (json && gc_report_write_json(json, r, rs, e)) return -1;
+    for (int k = 0; out && k < rs->n; ++k) {
+        gc_result *x = gc_results_add(out);
+        if (!x) {
+            if (json) unlink(json);
+            return gc_fail(e, "out of memory");
+        }
+        *x = rs->r[k];
+    }
+    gc_report_print(stdout, r, rs);
+    if (json) printf("json %s\n", json);
+    return 0;
 }

@@ -38,6 +38,12 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs);
 /* The JSON report, written atomically (PATH.tmp, then renamed). */
 int gc_report_write_json(const char *path, const gc_report *r, const gc_results *rs, gc_err *e);
 
+/* What every run does once its files are written: the -json report (when
+ * json is non-NULL), a copy of each record appended to out (when non-NULL),
+ * then the stdout lines and "json PATH". Returns 0, or -1 with e set and no
+ * JSON file left behind. */
+int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json, gc_results *out, gc_err *e);
+
 /* The same JSON to a stream. */
 void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs);
 
