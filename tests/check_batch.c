@@ -574,8 +574,20 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
     for (int round = 0; round < 3; ++round) {
         double at = full * (rand() / (RAND_MAX + 1.0));
         /* rounds 1 and 3 with two worker processes: they die with the killed parent */
+        double t1 = wall();
         pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2");
-        usleep((useconds_t)(at * 1e6));
+        if (round == 0) {
+            /* the first kill lands mid-run for sure: once the index holds a
+             * random number of lines, 1 to half the images (polled every
+             * 5 ms; an image takes far longer), whatever the machine's speed */
+            char ix[4096];
+            pf(ix, sizeof ix, "%s/index.jsonl", o);
+            int want = 1 + rand() % 20;
+            for (int waited = 0; waited < 120000 && count_lines(ix) < want; waited += 5) usleep(5000);
+            at = wall() - t1;
+        } else {
+            usleep((useconds_t)(at * 1e6));
+        }
         kill(pid, SIGKILL);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         usleep(200000); /* the workers' SIGKILL from PR_SET_PDEATHSIG */
