@@ -1,6 +1,7 @@
 #include "gc_model.h"
 
 #include "gc_cfgcheck.h"
+#include "gc_rng.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -280,19 +281,13 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
     return net;
 }
 
-static float next_uniform(unsigned *state, float lo, float hi)
+static void fill_uniform(float *x, size_t n, uint64_t *st, float lo, float hi)
 {
-    *state = *state * 1664525u + 1013904223u; /* Numerical Recipes LCG */
-    return lo + (hi - lo) * (float)((*state >> 8) & 0xffffff) / 16777216.0f;
-}
-
-static void fill_uniform(float *x, size_t n, unsigned *st, float lo, float hi)
-{
-    for (size_t i = 0; x && i < n; ++i) x[i] = next_uniform(st, lo, hi);
+    for (size_t i = 0; x && i < n; ++i) x[i] = lo + (hi - lo) * gc_rng_unit(st);
 }
 
 /* Layer l's randomised values from state st (see gc_model_randomize). */
-static void randomize_layer(layer *l, unsigned *st)
+static void randomize_layer(layer *l, uint64_t *st)
 {
     size_t nout;
     if (l->type == CONVOLUTIONAL) {
@@ -316,17 +311,25 @@ static void randomize_layer(layer *l, unsigned *st)
     }
 }
 
+/* Layer i's own stream for a seed: a layer's values do not depend on which
+ * other layers are randomised, so the cascade's points nest. */
+static uint64_t layer_state(unsigned seed, int i)
+{
+    uint64_t st = ((uint64_t)seed << 32) ^ (uint64_t)(unsigned)i;
+    (void)gc_rng_next(&st);
+    return st;
+}
+
 void gc_model_randomize(network *net, unsigned seed)
 {
-    unsigned st = seed * 2654435761u + 1;
-    for (int i = 0; i < net->n; ++i) randomize_layer(&net->layers[i], &st);
+    gc_model_randomize_layers(net, 0, net->n - 1, seed);
 }
 
 void gc_model_randomize_layers(network *net, int first, int last, unsigned seed)
 {
     assert(first >= 0 && last < net->n);
     for (int i = first; i <= last; ++i) {
-        unsigned st = (seed * 2654435761u) ^ ((unsigned)i * 40503u + 0x9e3779b9u);
+        uint64_t st = layer_state(seed, i);
         randomize_layer(&net->layers[i], &st);
     }
 }

@@ -1,7 +1,9 @@
 /* gc_rng: the project's one pseudo-random generator, splitmix64 (Steele,
  * Lea and Flood 2014): a 64-bit state advanced by a constant and mixed,
- * reproducible everywhere for a seed. The scenes and the random-map baseline
- * draw from it. */
+ * reproducible everywhere for a seed. Everything random in the project draws
+ * from it: the scenes, RISE's masks, the random baselines, gc_model_randomize's
+ * weights (`gradcam init`, the randomisation cascade), the bench's operands
+ * and the tests' data. */
 #ifndef GC_RNG_H
 #define GC_RNG_H
 
