@@ -52,6 +52,7 @@
 
 #include "darknet.h"
 #include "gc_model.h"
+#include "gc_rng.h"
 #ifndef GC_BENCH_STOCK
 #include "gc_classify.h"
 #include "gc_detect.h"
@@ -195,11 +196,8 @@ static void child_gemm(network *net, int warmup, int reps)
     }
     float *b = malloc(maxb * sizeof *b), *cbuf = calloc(maxc, sizeof *cbuf);
     if (!b || !cbuf) die("%s", "out of memory for the GEMM operands");
-    unsigned st = 1;
-    for (size_t i = 0; i < maxb; ++i) {
-        st = st * 1664525u + 1013904223u;
-        b[i] = (float)((st >> 8) & 0xffff) / 65536.0f;
-    }
+    uint64_t st = 1;
+    for (size_t i = 0; i < maxb; ++i) b[i] = gc_rng_unit(&st);
     double t[BENCH_MAX_REPS];
     for (int r = -warmup; r < reps; ++r) {
         double t0 = now();

@@ -20,6 +20,7 @@
 
 #include "gc_batch.h"
 #include "gc_fixture.h"
+#include "gc_rng.h"
 #include "gc_tests.h"
 
 #define FM_DIR "/usr/share/datasets/fashion-mnist"
@@ -569,10 +570,10 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
     double full = wall() - t0;
     /* SIGKILL at random points (seeded from the clock; printed for a rerun), then resumed */
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-    srand(seed);
+    uint64_t rng = seed;
     int killed = 0;
     for (int round = 0; round < 3; ++round) {
-        double at = full * (rand() / (RAND_MAX + 1.0));
+        double at = full * gc_rng_unit(&rng);
         /* rounds 1 and 3 with two worker processes: they die with the killed parent */
         double t1 = wall();
         pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2");
@@ -582,7 +583,7 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
              * 5 ms; an image takes far longer), whatever the machine's speed */
             char ix[4096];
             pf(ix, sizeof ix, "%s/index.jsonl", o);
-            int want = 1 + rand() % 20;
+            int want = 1 + (int)(gc_rng_next(&rng) % 20);
             for (int waited = 0; waited < 120000 && count_lines(ix) < want; waited += 5) usleep(5000);
             at = wall() - t1;
         } else {

@@ -26,7 +26,7 @@
 #define EQ_ATOL_SCALE 1e-5
 #define EQ_ATOL_FLOOR 1e-6
 
-static void fill(float *x, size_t n, unsigned *st, float lo, float hi)
+static void fill(float *x, size_t n, uint64_t *st, float lo, float hi)
 {
     for (size_t i = 0; i < n; ++i) x[i] = gcf_uniform(st, lo, hi);
 }
@@ -35,7 +35,7 @@ static void fill(float *x, size_t n, unsigned *st, float lo, float hi)
  * layers included (gc_model_randomize covers only top-level convolutional,
  * connected and batchnorm layers; Darknet's own init leaves local weights
  * beyond the first location at zero and batch-norm variances at zero). */
-static void randomize_layer(layer *l, unsigned *st)
+static void randomize_layer(layer *l, uint64_t *st)
 {
     size_t nw, nb, fan;
     switch (l->type) {
@@ -164,7 +164,7 @@ static void compare_with_stock(const char *cfg, unsigned seed, int *types_seen, 
     snprintf(out, sizeof out, "%s/stock.dump", dir);
 
     network *net = load(cfg, NULL);
-    unsigned st = seed;
+    uint64_t st = seed;
     for (int i = 0; i < net->n; ++i) randomize_layer(&net->layers[i], &st);
     save_weights(net, weights);
     free_network(net);

@@ -7,16 +7,10 @@
 #include <string.h>
 
 #include "gc_cam.h"
+#include "gc_fixture.h"
 #include "gc_tests.h"
 
 #define TOL 1e-6
-
-/* Deterministic uniform numbers in [lo, hi) (no global state). */
-static float urand(uint32_t *s, float lo, float hi)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)((*s >> 8) / 16777216.0);
-}
 
 /* Runs gc_cam_compute with a work buffer of exactly the advertised size. */
 static int compute(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
@@ -90,10 +84,10 @@ START_TEST(gradcam_counterfactual_flips_weights)
     /* and on random data: every weight changes sign */
     enum { K = 6, HW = 20 };
     float A[K * HW], Gr[K * HW], Gn[K * HW], a1[K], a2[K], m[HW];
-    uint32_t s = 7;
+    uint64_t s = 7;
     for (int i = 0; i < K * HW; ++i) {
-        A[i] = urand(&s, 0, 2);
-        Gr[i] = urand(&s, -1, 1);
+        A[i] = gcf_uniform(&s, 0, 2);
+        Gr[i] = gcf_uniform(&s, -1, 1);
         Gn[i] = -Gr[i];
     }
     ck_assert_int_eq(compute(GC_METHOD_GRADCAM, A, Gr, K, 4, 5, a1, m), 0);
@@ -113,9 +107,9 @@ START_TEST(gradcam_equals_cam_for_gap_linear_head)
     enum { K = 8, H = 5, W = 7, HW = H * W };
     float A[K * HW], G[K * HW], wc[K], a[K], map[HW];
     double cam[HW];
-    uint32_t s = 12345;
-    for (int i = 0; i < K * HW; ++i) A[i] = urand(&s, 0, 3); /* post-ReLU features */
-    for (int k = 0; k < K; ++k) wc[k] = urand(&s, -1, 1);
+    uint64_t s = 6;
+    for (int i = 0; i < K * HW; ++i) A[i] = gcf_uniform(&s, 0, 3); /* post-ReLU features */
+    for (int k = 0; k < K; ++k) wc[k] = gcf_uniform(&s, -1, 1);
     for (int k = 0; k < K; ++k)
         for (int p = 0; p < HW; ++p) G[k * HW + p] = wc[k] / HW;
 
@@ -207,10 +201,10 @@ START_TEST(hirescam_equals_gradcam_for_constant_gradients)
 {
     enum { K = 5, H = 4, W = 6, HW = H * W };
     float A[K * HW], G[K * HW], m1[HW], m2[HW];
-    uint32_t s = 99;
-    for (int i = 0; i < K * HW; ++i) A[i] = urand(&s, -1, 2);
+    uint64_t s = 99;
+    for (int i = 0; i < K * HW; ++i) A[i] = gcf_uniform(&s, -1, 2);
     for (int k = 0; k < K; ++k) {
-        float c = urand(&s, -1, 1);
+        float c = gcf_uniform(&s, -1, 1);
         for (int p = 0; p < HW; ++p) G[k * HW + p] = c;
     }
     ck_assert_int_eq(compute(GC_METHOD_GRADCAM, A, G, K, H, W, NULL, m1), 0);
@@ -246,9 +240,9 @@ static void eigencam_rank1(const float *c, int K, int sign)
     float P[HW], map[HW], w[8];
     float *A = malloc(sizeof(float) * K * HW);
     ck_assert_ptr_nonnull(A);
-    uint32_t s = 4242;
+    uint64_t s = 4242;
     double mean = 0, cn = 0;
-    for (int p = 0; p < HW; ++p) mean += P[p] = urand(&s, 0, 1);
+    for (int p = 0; p < HW; ++p) mean += P[p] = gcf_uniform(&s, 0, 1);
     mean /= HW;
     for (int k = 0; k < K; ++k) {
         cn += (double)c[k] * c[k];

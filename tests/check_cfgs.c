@@ -127,7 +127,7 @@ START_TEST(shipped_cfg)
 
     /* one explanation on a random image */
     float *x = malloc((size_t)net->inputs * sizeof *x);
-    unsigned st = 5;
+    uint64_t st = 5;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
     gc_ctx c;
     ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);

@@ -28,7 +28,7 @@ static void open_net(det_net *d, const char *cfg, unsigned seed)
     d->net = gcf_random_network(cfg, seed);
     ck_assert_msg(d->net != NULL, "%s", cfg);
     d->x = malloc((size_t)d->net->inputs * sizeof *d->x);
-    unsigned st = seed + 99;
+    uint64_t st = seed + 99;
     for (int i = 0; i < d->net->inputs; ++i) d->x[i] = gcf_uniform(&st, 0, 1);
     gc_err e;
     ck_assert_int_eq(gc_ctx_init(&d->c, d->net, &e), 0);

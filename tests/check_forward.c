@@ -136,7 +136,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
     layer *L = net->layers;
     float *x = malloc((size_t)net->inputs * sizeof *x);
     ck_assert_ptr_nonnull(x);
-    unsigned st = seed;
+    uint64_t st = seed;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
 
     /* Darknet's own forward: the reference. */
@@ -366,7 +366,7 @@ START_TEST(the_check_catches_a_wrong_fold)
     ck_assert_ptr_nonnull(net);
     float *x = malloc((size_t)net->inputs * sizeof *x);
     ck_assert_ptr_nonnull(x);
-    unsigned st = 1;
+    uint64_t st = 1;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
     int li = -1;
     for (int i = 0; i < net->n && li < 0; ++i)
@@ -492,7 +492,7 @@ START_TEST(changed_weights_are_folded_again)
     size_t no = (size_t)net->outputs;
     float *x = malloc((size_t)net->inputs * sizeof *x), *before = malloc(no * sizeof *before),
           *stale = malloc(no * sizeof *stale), *fresh = malloc(no * sizeof *fresh);
-    unsigned st = 5;
+    uint64_t st = 5;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
     gc_ctx c;
     gc_err e = {{0}};

@@ -24,7 +24,7 @@ static void run_open(run *r, const char *cfg, unsigned seed)
     r->net = gcf_random_network(cfg, seed);
     ck_assert_ptr_nonnull(r->net);
     r->x = malloc((size_t)r->net->inputs * sizeof *r->x);
-    unsigned st = seed + 17;
+    uint64_t st = seed + 17;
     for (int i = 0; i < r->net->inputs; ++i) r->x[i] = gcf_uniform(&st, 0, 1);
     gc_err e;
     ck_assert_int_eq(gc_ctx_init(&r->c, r->net, &e), 0);

@@ -420,7 +420,7 @@ static const char *random_png(const char *dir, int w, int h, unsigned seed)
     static char path[4096];
     unsigned char *rgb = malloc((size_t)w * h * 3);
     ck_assert_ptr_nonnull(rgb);
-    unsigned st = seed;
+    uint64_t st = seed;
     for (size_t i = 0; i < (size_t)w * h * 3; ++i) rgb[i] = (unsigned char)(gcf_uniform(&st, 0, 255.99f));
     snprintf(path, sizeof path, "%s/img_%dx%d.png", dir, w, h);
     gc_err e = {{0}};

@@ -12,7 +12,7 @@
 
 static void random_input(float *x, int n, unsigned seed)
 {
-    unsigned st = seed;
+    uint64_t st = seed;
     for (int i = 0; i < n; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
 }
 

@@ -10,6 +10,7 @@
 #include "darknet.h"
 #include "gc_figure.h"
 #include "gc_render.h"
+#include "gc_rng.h"
 #include "gc_tests.h"
 
 /* ---- letterbox ----------------------------------------------------------- */
@@ -141,14 +142,12 @@ START_TEST(letterbox_round_trip)
 {
     const int sizes[][4] = {{768, 576, 416, 416}, {480, 640, 416, 416}, {333, 500, 320, 320},
                             {640, 480, 608, 320}, {1, 50, 32, 32}, {50, 1, 32, 32}};
-    uint32_t s = 1;
+    uint64_t s = 1;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
         gc_letterbox lb = gc_letterbox_make(sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
         for (int t = 0; t < 200; ++t) {
-            s = s * 1664525u + 1013904223u;
-            float px = (float)((s >> 8) % 10000) / 10000.0f * lb.orig_w;
-            s = s * 1664525u + 1013904223u;
-            float py = (float)((s >> 8) % 10000) / 10000.0f * lb.orig_h;
+            float px = gc_rng_unit(&s) * lb.orig_w;
+            float py = gc_rng_unit(&s) * lb.orig_h;
             float nx, ny, ox, oy;
             gc_letterbox_to_net(&lb, px, py, &nx, &ny);
             gc_letterbox_to_orig(&lb, nx, ny, &ox, &oy);

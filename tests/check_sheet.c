@@ -99,7 +99,7 @@ START_TEST(sheet_and_options_end_to_end)
     ck_assert_int_eq(gcf_write_random_weights("tests/cfg/gb_relu.cfg", weights, 3), 0);
     snprintf(img, sizeof img, "%s/img.png", dir);
     unsigned char px[300];
-    unsigned st = 5;
+    uint64_t st = 5;
     for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
     gc_err e = {{0}};
     ck_assert_int_eq(gc_write_png(img, 10, 10, px, &e), 0);
@@ -182,7 +182,7 @@ START_TEST(guided_png_is_the_gradient_image)
     snprintf(img, sizeof img, "%s/img.png", dir);
     enum { W = 10, H = 10 };
     unsigned char px[W * H * 3];
-    unsigned st = 9;
+    uint64_t st = 9;
     for (int i = 0; i < W * H * 3; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
     gc_err e = {{0}};
     ck_assert_int_eq(gc_write_png(img, W, H, px, &e), 0);

@@ -1,6 +1,7 @@
 #include "gc_fixture.h"
 
 #include "gc_model.h"
+#include "gc_rng.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,10 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-float gcf_uniform(unsigned *state, float lo, float hi)
+float gcf_uniform(uint64_t *state, float lo, float hi)
 {
-    *state = *state * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)((*state >> 8) & 0xffffff) / 16777216.0f;
+    return lo + (hi - lo) * gc_rng_unit(state);
 }
 
 network *gcf_random_network(const char *cfg, unsigned seed)

@@ -4,6 +4,7 @@
 #define GC_FIXTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "darknet.h"
 
@@ -51,6 +52,6 @@ int gcf_finite_differences(network *net, int target, int last, gcf_scalar_fn f, 
 double gcf_rel_error(const float *g, const double *fd, int n);
 
 /* Uniform random float in [lo, hi) from a tiny deterministic generator. */
-float gcf_uniform(unsigned *state, float lo, float hi);
+float gcf_uniform(uint64_t *state, float lo, float hi);
 
 #endif

@@ -7,23 +7,16 @@
 #include <unistd.h>
 
 #include "gc_backward.h"
+#include "gc_rng.h"
 
 void gct_rng_seed(gct_rng *r, uint64_t seed)
 {
     r->s = seed;
 }
 
-static uint64_t rng_next(gct_rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 float gct_rng_uniform(gct_rng *r, float lo, float hi)
 {
-    double u = (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+    double u = (double)(gc_rng_next(&r->s) >> 11) * (1.0 / 9007199254740992.0);
     return (float)(lo + (hi - lo) * u);
 }
 

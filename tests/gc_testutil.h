@@ -11,7 +11,7 @@
 
 #include "darknet.h"
 
-/* splitmix64: tiny, seedable, independent of rand(). */
+/* The project's generator (gc_rng) behind a seedable handle. */
 typedef struct gct_rng {
     uint64_t s;
 } gct_rng;
