@@ -778,6 +778,58 @@ START_TEST(detector_cell_and_box_baselines)
 }
 END_TEST
 
+/* Detector RISE: the masks weighted by the box's own score by default (the
+ * JSON says which), by D-RISE's best IoU x probability with -rise-weight iou;
+ * the two references differ, and the default is "own" exactly. */
+START_TEST(detector_rise_weights)
+{
+    const int W = 64, H = 48;
+    const char *img = write_image("w", W, H, 3);
+    int cls;
+    float prob;
+    gc_rbox b;
+    best_detection(img, at("out/w"), at("w.json"), W, H, &cls, &prob, &b);
+    char lab[128];
+    snprintf(lab, sizeof lab, "%d %f %f %f %f\n", cls, b.x, b.y, b.w, b.h);
+    write_label("w", lab);
+    write_list(img, NULL);
+    gcf_rmtree(at("out"));
+    ck_assert_int_eq(mkdir(at("out"), 0755), 0);
+    double v[3][2];
+    const char *weight[3] = {NULL, "own", "iou"};
+    for (int k = 0; k < 3; ++k) {
+        int rc = weight[k] ? run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1",
+                                 "-nosanity", "-rise", "60", "-rise-weight", weight[k], NULL)
+                           : run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1",
+                                 "-nosanity", "-rise", "60", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        char want[64];
+        snprintf(want, sizeof want, "\"rise_weight\": \"%s\"", weight[k] ? weight[k] : "own");
+        ck_assert_msg(strstr(js, want) != NULL, "%s", want);
+        const char *rise = strstr(per_map(js), "\"rise\": {");
+        ck_assert_ptr_nonnull(rise);
+        v[k][0] = jnum(rise, "spearman", 0);
+        v[k][1] = jnum(rise, "spearman_box", 0);
+        for (int q = 0; q < 2; ++q) ck_assert(v[k][q] >= -1 && v[k][q] <= 1);
+    }
+    ck_assert_double_eq(v[0][0], v[1][0]);
+    ck_assert_double_eq(v[0][1], v[1][1]);
+    ck_assert_msg(v[1][0] != v[2][0] || v[1][1] != v[2][1], "own and iou weights gave the same RISE map");
+    /* usage errors */
+    ck_assert_int_eq(remove(json), 0);
+    ck_assert_int_eq(run("eval", det, det_w, list_txt, "-json", json, "-rise", "5", "-rise-weight", "max", NULL), 2);
+    assert_no_json_and_error(2, "-rise-weight max");
+    ck_assert_int_eq(run("eval", det, det_w, list_txt, "-json", json, "-rise-weight", "iou", NULL), 2);
+    assert_no_json_and_error(2, "-rise N");
+    const char *ci = write_image("wc", 30, 30, 5);
+    write_label("wc", "1 0.5 0.5 0.5 0.5\n");
+    write_list(ci, NULL);
+    ck_assert_int_ne(run("eval", clf, clf_w, list_txt, "-json", json, "-rise", "5", "-rise-weight", "own", NULL), 0);
+    assert_no_json_and_error(1, "-rise-weight");
+}
+END_TEST
+
 START_TEST(help_lists_eval)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -807,6 +859,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);
+    tcase_add_test(tc, detector_rise_weights);
     suite_add_tcase(s, tc);
     return s;
 }
