@@ -62,7 +62,7 @@ static const char usage_text[] =
     "                   obj (the objectness logit)\n"
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
     "                   several are fused (each normalised, upsampled to the input, averaged)\n"
-    "                   (default: two layers where the box's gradient spreads over 5x5 and 9x9\n"
+    "                   (default: two layers where the box's gradient spreads over 5x5 and >= 9x9\n"
     "                   cells, fused; see README)\n"
     "  -json FILE       also per box: box, head/anchor/cell, share of map energy inside the box\n"
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
