@@ -209,10 +209,11 @@ static int layer_below(const network *net, int a)
  * >= 2 (a 5x5 cell support or more), and the lowest of the next group of
  * layers with a larger r >= 4. A concatenating route ends its group (it
  * holds every branch, so it is that group's candidate); the walk goes on
- * into its first input, and stops at a layer it cannot follow. A layer under a strided max pool is never taken (its gradient
- * reaches one cell of each pooling window). A head too shallow for r >= 2
- * gets the deepest layer the walk reached with r >= 1, else the feature layer
- * feeding the score convolution. Returns the count (1 or 2). */
+ * into its first input, and stops at a layer it cannot follow. A layer under
+ * a strided max pool is never taken (its gradient reaches one cell of each
+ * pooling window). A head too shallow for r >= 2 gets the lowest layer the
+ * walk reached with r >= 1, else the feature layer feeding the score
+ * convolution. Returns the count (1 or 2). */
 /* Closes a group of consecutive walked layers with the same support r (its
  * lowest layer `low`): the first group with r >= 2 gives the first layer, the
  * next group with a larger r >= 4 the second. */
