@@ -62,7 +62,7 @@ static const char usage_text[] =
     "                   obj (the objectness logit)\n"
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
     "                   several are fused (each normalised, upsampled to the input, averaged)\n"
-    "                   (default: two layers where the box's gradient spreads over 5x5 and 9x9\n"
+    "                   (default: two layers where the box's gradient spreads over 5x5 and >= 9x9\n"
     "                   cells, fused; see README)\n"
     "  -json FILE       also per box: box, head/anchor/cell, share of map energy inside the box\n"
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
@@ -79,6 +79,8 @@ static const char usage_text[] =
     "                   box's head cell alone, upsampled)\n"
     "  -rise N          RISE / D-RISE reference maps from N random masks per image: Spearman with\n"
     "                   each map over the image and inside the box, peaks within one map cell\n"
+    "  -rise-weight W   detectors: a mask's weight, own (the box's own score at its head, anchor,\n"
+    "                   cell; default) or iou (D-RISE: best IoU x class probability of any box)\n"
     "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
     "  -cascade N       cascade points below the lowest explained layer (default 4)\n"
     "  -json FILE       the metrics and every map's record, written atomically\n"
@@ -526,7 +528,7 @@ static int make_scenes(int argc, char **argv, gc_err *e)
 typedef struct eval_args {
     gc_eval_opts o;
     const char *names, *data, *json;
-    int det_only, seed_set, method_set;
+    int det_only, seed_set, method_set, rise_weight_set;
 } eval_args;
 
 static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
@@ -602,6 +604,12 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         } else if (!strcmp(s, "-rise")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 0, 1000000, &o->rise, e)) return -1;
+        } else if (!strcmp(s, "-rise-weight")) {
+            NEED_VALUE();
+            if (gc_rise_weight_parse(argv[++i], &o->rise_weight))
+                return gc_fail(e, "-rise-weight %s: unknown (own, iou)", argv[i]);
+            a->rise_weight_set = 1;
+            a->det_only = 1;
         } else if (!strcmp(s, "-nosanity")) {
             o->sanity = 0;
         } else if (!strcmp(s, "-cascade")) {
@@ -628,6 +636,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->ex.method));
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
+    if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
     return 0;
@@ -666,7 +675,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
     int detector = gc_is_detector(net);
     if (!a.method_set) a.o.ex.method = gc_default_method(detector);
     if (!detector && a.det_only) {
-        gc_fail(e, "-thresh, -mapthresh, -nms and -target are for detector cfgs; %s is a classifier", a.o.cfg);
+        gc_fail(e, "-thresh, -mapthresh, -nms, -target and -rise-weight are for detector cfgs; %s is a classifier",
+                a.o.cfg);
         goto done;
     }
     if (load_names(a.names, a.data, &a.o.names, &a.o.nnames, e)) goto done;

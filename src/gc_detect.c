@@ -383,6 +383,23 @@ int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, i
     return 0;
 }
 
+float gc_det_own_score(const network *net, const gc_det *d)
+{
+    assert(d->head >= 0 && d->head < net->n);
+    const layer *l = &net->layers[d->head];
+    const float *p = l->output;
+    int n = d->anchor, loc = d->cell;
+    assert(d->cls >= 0 && d->cls < l->classes && n >= 0 && n < l->n);
+    if (l->type == YOLO || l->type == REGION) {
+        int coords = l->type == YOLO ? 4 : l->coords;
+        assert(loc >= 0 && loc < l->w * l->h);
+        return p[entry(l, n, loc, coords, coords)] * p[entry(l, n, loc, coords + 1 + d->cls, coords)];
+    }
+    assert(l->type == DETECTION && loc >= 0 && loc < l->side * l->side);
+    int side = l->side;
+    return p[side * side * l->classes + loc * l->n + n] * p[loc * l->classes + d->cls];
+}
+
 /* Clamped before the conversion: a box decoded from exp() of a large logit can
  * be Inf, and converting that to int is undefined. */
 static int clamp_px(double v, int hi)

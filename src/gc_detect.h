@@ -73,6 +73,14 @@ int gc_detections_cap(gc_det *d, int *count, int max);
  * *nnz. gc_session_explain_target owns the seed and clears it in full. */
 int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e);
 
+/* d's own score in the network's current output: objectness x the
+ * probability of class d->cls at d's head, anchor and cell, through the
+ * head's activations, without a threshold (what gc_boxes_decode reports as
+ * that box's prob[cls] when it is above the threshold). The detection's
+ * score after a forward pass on a changed input (D-RISE weighted by the
+ * explained target itself). */
+float gc_det_own_score(const network *net, const gc_det *d);
+
 /* The box in original-image pixels, with draw_detections()'s arithmetic. */
 void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom);
 

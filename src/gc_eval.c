@@ -38,6 +38,24 @@ int gc_baseline_parse(const char *s, gc_baseline *out)
     return -1;
 }
 
+static const char *const rise_weight_names[] = {"own", "iou"};
+
+const char *gc_rise_weight_name(gc_rise_weight w)
+{
+    assert((unsigned)w < sizeof rise_weight_names / sizeof rise_weight_names[0]);
+    return rise_weight_names[w];
+}
+
+int gc_rise_weight_parse(const char *s, gc_rise_weight *out)
+{
+    for (size_t i = 0; i < sizeof rise_weight_names / sizeof rise_weight_names[0]; ++i)
+        if (!strcmp(s, rise_weight_names[i])) {
+            *out = (gc_rise_weight)i;
+            return 0;
+        }
+    return -1;
+}
+
 static const char *const metric_label[GC_EVAL_NMETRICS] = {
     "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
     "pointing, every object", "energy in box",
@@ -486,15 +504,19 @@ static void map_cell(const eval_ctx *c, int t, float *cw, float *ch)
 
 /* RISE (D-RISE for boxes) for every target of the image from the same masked
  * forward passes: each mask multiplies the input (masked pixels black), the
- * target's score on the masked input weights the mask (detectors: the best
- * IoU x class probability among the decoded boxes, D-RISE's similarity with a
- * one-hot class vector). Then each map's agreement with its RISE map. */
+ * target's score on the masked input weights the mask. Detectors: by default
+ * the explained box's own score (objectness x class probability at its head,
+ * anchor and cell: the same output the map explains), or with -rise-weight
+ * iou the best IoU x class probability among the decoded boxes (D-RISE's
+ * similarity with a one-hot class vector). Then each map's agreement with its
+ * RISE map. */
 static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
 {
     const gc_eval_opts *o = c->o;
     network *net = c->net;
     size_t npx = c->npx, need;
     int gs = c->r->detector ? GC_RISE_GRID_DET : GC_RISE_GRID_CLS;
+    int decode = c->r->detector && o->rise_weight == GC_RISE_WEIGHT_IOU;
     if (gc_size_mul((size_t)nt, npx, &need) || grow(&c->rise_sal, &c->cap_rise, need, sizeof *c->rise_sal))
         return gc_fail(e, "out of memory for %d RISE maps", nt);
     memset(c->rise_sal, 0, need * sizeof *c->rise_sal);
@@ -505,16 +527,27 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
             for (size_t p = 0; p < npx; ++p) c->xin[(size_t)ch * npx + p] = in[(size_t)ch * npx + p] * c->rise_mask[p];
         gc_forward(&c->s.ctx, c->xin);
         gc_boxes b;
-        if (c->r->detector) {
+        if (decode) {
             if (gc_boxes_decode(net, c->s.orig.w, c->s.orig.h, 0.0f, 0.5f, &b, e)) return -1;
-        } else {
+        } else if (!c->r->detector) {
             gc_classifier_probs(net, &c->cl, c->probs);
         }
         for (int t = 0; t < nt; ++t) {
-            double sc = c->r->detector ? boxes_score(&b, c->tbox[t], c->tcls[t]) : c->probs[c->tcls[t]];
+            double sc;
+            if (!c->r->detector) {
+                sc = c->probs[c->tcls[t]];
+            } else if (decode) {
+                sc = boxes_score(&b, c->tbox[t], c->tcls[t]);
+            } else {
+                gc_det d = c->dets[c->tdet[t]];
+                d.cls = c->tcls[t];
+                sc = gc_det_own_score(net, &d);
+                if (!isfinite(sc))
+                    return gc_fail(e, "layer %d: the output is not finite on RISE mask %d", d.head, i + 1);
+            }
             gc_rise_accumulate(c->rise_sal + (size_t)t * npx, c->rise_mask, npx, (float)sc);
         }
-        if (c->r->detector) gc_boxes_free(&b);
+        if (decode) gc_boxes_free(&b);
     }
     int W = c->s.orig.w, H = c->s.orig.h;
     for (int t = 0; t < nt; ++t) {
@@ -1274,6 +1307,7 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     for (int j = 0; j < o->ex.nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->ex.layers[j]);
     fprintf(f, "],\n  \"steps\": %d,\n  \"rise\": %d,\n  \"sanity\": %s,\n", r->steps, o->rise,
             o->sanity ? "true" : "false");
+    if (o->rise > 0 && r->detector) fprintf(f, "  \"rise_weight\": \"%s\",\n", gc_rise_weight_name(o->rise_weight));
     if (o->sanity) {
         fputs("  \"cascade_layers\": [", f);
         for (int j = 0; j < r->ncascade; ++j) fprintf(f, "%s%d", j ? ", " : "", r->cascade[j]);

@@ -33,6 +33,16 @@ typedef enum gc_baseline {
 const char *gc_baseline_name(gc_baseline b);
 int gc_baseline_parse(const char *s, gc_baseline *out);
 
+/* What weights a detector's RISE mask (classifiers: always the class's
+ * probability). */
+typedef enum gc_rise_weight {
+    GC_RISE_WEIGHT_OWN = 0, /* the explained box's own score: objectness x class probability at its head, anchor, cell */
+    GC_RISE_WEIGHT_IOU,     /* D-RISE: the best IoU with the box x class probability among all decoded boxes */
+} gc_rise_weight;
+
+const char *gc_rise_weight_name(gc_rise_weight w);
+int gc_rise_weight_parse(const char *s, gc_rise_weight *out);
+
 typedef struct gc_eval_opts {
     const char *cfg, *weights, *list; /* cfg and weights only for the report */
     gc_explain_opts ex;               /* method, counterfactual, target, layers (alpha unused) */
@@ -48,6 +58,7 @@ typedef struct gc_eval_opts {
     int sanity;
     int cascade_below; /* cascade points below the lowest explained layer (the CLI's default: 4) */
     int rise;          /* RISE / D-RISE masks per image (0: no faithfulness rows) */
+    gc_rise_weight rise_weight; /* detectors: the masks' weights (default: the box's own score) */
     char **names;  /* optional class names */
     int nnames;
     /* Called after every image (may be NULL). */

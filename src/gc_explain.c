@@ -173,9 +173,9 @@ static int head_score_layer(const network *net, int head)
  * grows by r at a's output -> r * stride + size / 2 at a's input for a
  * convolution or pooling, shrinks by the factor of an upsampling, and passes
  * unchanged through layers that keep positions (dropout, shortcut, batch
- * norm, activation, a route of one input). Returns -1 for a layer it cannot
- * follow (a concatenating route, global pooling, connected, reorg...): the
- * walk stops there. */
+ * norm, activation, a route: a concatenation keeps positions, its inputs
+ * have the same size). Returns -1 for a layer it cannot follow (global
+ * pooling, connected, reorg...): the walk stops there. */
 static int support_below(const layer *a, int r)
 {
     switch (a->type) {
@@ -187,7 +187,7 @@ static int support_below(const layer *a, int r)
     case SHORTCUT:
     case BATCHNORM:
     case ACTIVE: return r;
-    case ROUTE: return a->n == 1 ? r : -1;
+    case ROUTE: return r;
     default: return -1;
     }
 }
@@ -195,7 +195,7 @@ static int support_below(const layer *a, int r)
 static int layer_below(const network *net, int a)
 {
     const layer *l = &net->layers[a];
-    if (l->type == ROUTE) return l->n == 1 ? l->input_layers[0] : -1;
+    if (l->type == ROUTE) return l->n >= 1 ? l->input_layers[0] : -1; /* a concatenation: its first input */
     return a - 1;
 }
 
@@ -207,17 +207,19 @@ static int layer_below(const network *net, int a)
  * convolution, tracking the half-width r of that gradient (in cells of each
  * layer), and take two layers: the lowest layer whose r is the first value
  * >= 2 (a 5x5 cell support or more), and the lowest of the next group of
- * layers with a larger r >= 4. The walk stops at a concatenating route (the
- * route itself is taken: it holds every branch) or at a layer it cannot
- * follow. A head too shallow for r >= 2 gets the deepest layer the walk
- * reached with r >= 1, else the feature layer feeding the score convolution.
- * Returns the count (1 or 2). */
+ * layers with a larger r >= 4. A concatenating route ends its group (it
+ * holds every branch, so it is that group's candidate); the walk goes on
+ * into its first input, and stops at a layer it cannot follow. A layer under
+ * a strided max pool is never taken (its gradient reaches one cell of each
+ * pooling window). A head too shallow for r >= 2 gets the lowest layer the
+ * walk reached with r >= 1, else the feature layer feeding the score
+ * convolution. Returns the count (1 or 2). */
 /* Closes a group of consecutive walked layers with the same support r (its
  * lowest layer `low`): the first group with r >= 2 gives the first layer, the
  * next group with a larger r >= 4 the second. */
 static void close_group(int r, int low, int *lvl1, int *lvl1_r, int *lvl2)
 {
-    if (r < 0) return;
+    if (r < 0 || low < 0) return;
     if (*lvl1 < 0 && r >= 2) *lvl1 = low, *lvl1_r = r;
     else if (*lvl1 >= 0 && *lvl2 < 0 && r >= 4 && r > *lvl1_r) *lvl2 = low;
 }
@@ -228,26 +230,43 @@ static int head_default_layers(const network *net, int head, int *layers)
     int feature = score - 1;
     while (feature > 0 && net->layers[feature].type == DROPOUT) --feature;
     if (feature < 0) feature = 0;
-    int a = score, r = 0, group_r = -1, low = -1, lvl1 = -1, lvl1_r = 0, lvl2 = -1;
+    int a = score, r = 0, group_r = -1, low = -1, lvl1 = -1, lvl1_r = 0, lvl2 = -1, deep = -1;
     while (a > 0 && lvl2 < 0) {
         int rb = support_below(&net->layers[a], r), below = layer_below(net, a);
         if (rb < 0 || below < 0) break;
         const layer *lb = &net->layers[below];
         if (lb->out_w * lb->out_h <= 1) break;
-        if (rb != group_r) close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
-        if (rb != group_r) group_r = rb;
+        if (rb != group_r) {
+            close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
+            group_r = rb;
+            low = -1;
+        }
         if (lvl2 >= 0) break;
-        low = below;
+        /* a strided max pool passes the gradient to one input of each
+         * window (its argmax): the layer under it has a sparse gradient,
+         * one cell in stride^2, on the same cells in a flat region
+         * whatever the weights above. Not a candidate: its group keeps the
+         * layers above it, or the pool's output one group up. */
+        const layer *al = &net->layers[a];
+        if (!(al->type == MAXPOOL && al->stride > 1)) {
+            low = below;
+            if (rb >= 1) deep = below;
+        }
         r = rb;
         a = below;
-        /* a concatenating route holds every branch: the walk ends on it */
-        if (lb->type == ROUTE && lb->n > 1) break;
+        /* a concatenating route (it holds every branch) is the lowest layer
+         * of its group: the walk goes on below it in a new group */
+        if (lb->type == ROUTE && lb->n > 1) {
+            close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
+            group_r = -2;
+            low = -1;
+        }
     }
     if (lvl2 < 0) close_group(group_r, low, &lvl1, &lvl1_r, &lvl2);
     int n = 0;
     if (lvl1 >= 0) layers[n++] = lvl1;
     if (lvl2 >= 0) layers[n++] = lvl2;
-    if (n == 0) layers[n++] = low >= 0 && group_r >= 1 ? low : feature;
+    if (n == 0) layers[n++] = deep >= 0 ? deep : feature;
     return n;
 }
 

@@ -167,14 +167,19 @@ START_TEST(detector_default_layers_by_hand)
 {
     /* fmnist-det, head 12: score 11 (1x1); 10 is 3x3 -> r 1 at 9 and 8 (9 is
      * 1x1); 8 is 3x3 -> r 2 at 7 (first group with r >= 2); 7 is a 2x2/2
-     * maxpool -> r 2*2 + 1 = 5 at 6 (next group, r >= 4); so 7 and 6. Head 19:
-     * score 18; 17 is 3x3 -> r 1 at 16, a route of two layers: the walk ends
-     * there with r 1 < 2, so 16 alone. */
-    assert_default("cfg/fmnist-det.cfg", 12, 2, 7, 6);
-    assert_default("cfg/fmnist-det.cfg", 19, 1, 16, -1);
+     * maxpool -> r 2*2 + 1 = 5 at 6, but 6 is under that strided pool (its
+     * gradient reaches one cell in four), so its group has no candidate; 6 is
+     * 3x3 -> r 6 at the pool 5 (next group, r >= 4); so 7 and 5. Head 19:
+     * score 18; 17 is 3x3 -> r 1 at 16, a route of layers 15 and 6: on
+     * through its first input, the 2x upsampling 15 (r 1 at 14, in 8x8
+     * cells), the 1x1 14, the route 13 of layer 9, the 1x1 9; 8 is 3x3 -> r 2
+     * at 7; then as head 12: 7 and 5. */
+    assert_default("cfg/fmnist-det.cfg", 12, 2, 7, 5);
+    assert_default("cfg/fmnist-det.cfg", 19, 2, 7, 5);
     /* Yolo-Fastest, when present. Head 121: 119 and 118 r 0 (1x1 above);
      * 118 is 5x5 -> r 2 at 117, 116; 116 is 5x5 -> r 4 at 115 and the
-     * concatenating route 114 (the end): 116 and 114 (-5, -7). Head 130: 127
+     * concatenating route 114 (lowest of that group: the walk has both
+     * layers there): 116 and 114 (-5, -7). Head 130: 127
      * 5x5 -> r 2 at 126, 125; 125 5x5 -> r 4 at the route 124: 125 and 124. */
     const char *yf = gcf_shared_model("yolo-fastest/yolo-fastest-1.1.cfg");
     if (!yf) return;

@@ -230,6 +230,55 @@ START_TEST(each_box_gradient_comes_only_from_its_own_head)
 }
 END_TEST
 
+/* A box's own score (head, anchor, cell, class) is the probability Darknet's
+ * own get_network_boxes() reports for that box and class, for every head
+ * type, and it follows the output when the input changes. */
+static void check_own_scores(const char *cfg, unsigned seed)
+{
+    det_net d;
+    open_net(&d, cfg, seed);
+    for (int pass = 0; pass < 2; ++pass) {
+        if (pass) { /* another input: the scores follow the network's current output */
+            unsigned st = seed + 7;
+            for (int i = 0; i < d.net->inputs; ++i) d.x[i] = gcf_uniform(&st, 0, 1);
+            gc_forward(&d.c, d.x);
+        }
+        gc_boxes b;
+        gc_err e;
+        ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+        int n = 0, checked = 0;
+        detection *ref = get_network_boxes(d.net, d.im_w, d.im_h, 0.0f, 0.5f, 0, 1, &n);
+        ck_assert_int_eq(b.n, n);
+        for (int k = 0; k < n; ++k)
+            for (int j = 0; j < b.classes; ++j) {
+                gc_det det = {.head = b.head[k], .anchor = b.anchor[k], .cell = b.cell[k], .cls = j};
+                float own = gc_det_own_score(d.net, &det);
+                ck_assert(isfinite(own));
+                /* Darknet zeroes a probability not above the threshold (0;
+                 * a [detection] head's raw outputs can be negative) */
+                if (ref[k].prob[j] > 0) {
+                    ck_assert_msg(own == ref[k].prob[j], "%s box %d class %d: %g, Darknet %g", cfg, k, j, own,
+                                  ref[k].prob[j]);
+                    ++checked;
+                } else {
+                    ck_assert_msg(!(own > 0), "%s box %d class %d: %g, Darknet 0", cfg, k, j, own);
+                }
+            }
+        ck_assert_int_gt(checked, n / 2);
+        free_detections(ref, n);
+        gc_boxes_free(&b);
+    }
+    close_net(&d);
+}
+
+START_TEST(own_score_is_darknets_probability)
+{
+    check_own_scores("tests/cfg/det_yolo2.cfg", 3);
+    check_own_scores("tests/cfg/det_region.cfg", 4);
+    check_own_scores("tests/cfg/det_v1.cfg", 5);
+}
+END_TEST
+
 START_TEST(nms_keeps_provenance)
 {
     det_net d;
@@ -676,6 +725,7 @@ Suite *suite_detect(void)
     TCase *tc = tcase_create("heads");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, decoding_matches_get_network_boxes);
+    tcase_add_test(tc, own_score_is_darknets_probability);
     tcase_add_test(tc, nan_activations_are_refused);
     tcase_add_test(tc, yolo_mask_outside_anchors_is_refused);
     tcase_add_test(tc, box_pixels_stay_inside_the_image);

@@ -17,6 +17,9 @@
 
 #include "darknet.h"
 #include "gc_classify.h"
+#include "gc_detect.h"
+#include "gc_explain.h"
+#include "gc_model.h"
 #include "gc_fixture.h"
 #include "gc_image.h"
 #include "gc_metrics.h"
@@ -782,6 +785,150 @@ START_TEST(detector_cell_and_box_baselines)
 }
 END_TEST
 
+/* Detector RISE: the masks weighted by the box's own score by default (the
+ * JSON says which), by D-RISE's best IoU x probability with -rise-weight iou;
+ * the two references differ, and the default is "own" exactly. */
+START_TEST(detector_rise_weights)
+{
+    const int W = 64, H = 48;
+    const char *img = write_image("w", W, H, 3);
+    int cls;
+    float prob;
+    gc_rbox b;
+    best_detection(img, at("out/w"), at("w.json"), W, H, &cls, &prob, &b);
+    char lab[128];
+    snprintf(lab, sizeof lab, "%d %f %f %f %f\n", cls, b.x, b.y, b.w, b.h);
+    write_label("w", lab);
+    write_list(img, NULL);
+    gcf_rmtree(at("out"));
+    ck_assert_int_eq(mkdir(at("out"), 0755), 0);
+    double v[3][2];
+    const char *weight[3] = {NULL, "own", "iou"};
+    for (int k = 0; k < 3; ++k) {
+        int rc = weight[k] ? run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1",
+                                 "-nosanity", "-rise", "60", "-rise-weight", weight[k], NULL)
+                           : run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1",
+                                 "-nosanity", "-rise", "60", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        char want[64];
+        snprintf(want, sizeof want, "\"rise_weight\": \"%s\"", weight[k] ? weight[k] : "own");
+        ck_assert_msg(strstr(js, want) != NULL, "%s", want);
+        const char *rise = strstr(per_map(js), "\"rise\": {");
+        ck_assert_ptr_nonnull(rise);
+        v[k][0] = jnum(rise, "spearman", 0);
+        v[k][1] = jnum(rise, "spearman_box", 0);
+        for (int q = 0; q < 2; ++q) ck_assert(v[k][q] >= -1 && v[k][q] <= 1);
+    }
+    ck_assert_double_eq(v[0][0], v[1][0]);
+    ck_assert_double_eq(v[0][1], v[1][1]);
+    ck_assert_msg(v[1][0] != v[2][0] || v[1][1] != v[2][1], "own and iou weights gave the same RISE map");
+    /* usage errors */
+    ck_assert_int_eq(remove(json), 0);
+    ck_assert_int_eq(run("eval", det, det_w, list_txt, "-json", json, "-rise", "5", "-rise-weight", "max", NULL), 2);
+    assert_no_json_and_error(2, "-rise-weight max");
+    ck_assert_int_eq(run("eval", det, det_w, list_txt, "-json", json, "-rise-weight", "iou", NULL), 2);
+    assert_no_json_and_error(2, "-rise N");
+    const char *ci = write_image("wc", 30, 30, 5);
+    write_label("wc", "1 0.5 0.5 0.5 0.5\n");
+    write_list(ci, NULL);
+    ck_assert_int_ne(run("eval", clf, clf_w, list_txt, "-json", json, "-rise", "5", "-rise-weight", "own", NULL), 0);
+    assert_no_json_and_error(1, "-rise-weight");
+}
+END_TEST
+
+/* The own-score RISE reference recomputed here by a direct loop: the same
+ * seeded masks (eval seeds them with seed * 0xD1B54A32D192ED03 + 5), the box's
+ * objectness x class probability read from its [yolo] head's output by hand
+ * under each mask, sum / (N p); then its Spearman with the default map, over
+ * the image and inside the box, must be eval's. */
+START_TEST(detector_rise_own_weight_by_hand)
+{
+    const int W = 64, H = 48, N = 24;
+    const char *img = write_image("w", W, H, 3);
+    int cls;
+    float prob;
+    gc_rbox b;
+    best_detection(img, at("out/w"), at("w.json"), W, H, &cls, &prob, &b);
+    char lab[128];
+    snprintf(lab, sizeof lab, "%d %f %f %f %f\n", cls, b.x, b.y, b.w, b.h);
+    write_label("w", lab);
+    write_list(img, NULL);
+    int rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-nosanity", "-rise",
+                 "24", "-seed", "3", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    const char *rise = strstr(per_map(js), "\"rise\": {");
+    ck_assert_ptr_nonnull(rise);
+    double want_img = jnum(rise, "spearman", 0), want_box = jnum(rise, "spearman_box", 0);
+
+    gc_err e;
+    network *net = gc_model_load(det, det_w, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    gc_session s;
+    ck_assert_msg(gc_session_open(&s, net, img, &e) == 0, "%s", e.msg);
+    /* the matched detection: the label is the most probable box */
+    gc_boxes bx;
+    gc_det *dets = NULL, d;
+    int nd = 0, k = -1;
+    ck_assert_int_eq(gc_boxes_decode(net, W, H, 0.005f, 0.5f, &bx, &e), 0);
+    ck_assert_int_eq(gc_detections(&bx, 0.005f, 0.45f, &dets, &nd, &e), 0);
+    gc_boxes_free(&bx);
+    for (int i = 0; i < nd; ++i)
+        if (dets[i].cls == cls && (k < 0 || dets[i].prob > dets[k].prob)) k = i;
+    ck_assert_int_ge(k, 0);
+    ck_assert_float_eq_tol(dets[k].prob, prob, 1e-4f);
+    d = dets[k];
+    free(dets);
+    const layer *hl = &net->layers[d.head];
+    ck_assert_int_eq(hl->type, YOLO);
+    int nw = net->w, nh = net->h;
+    size_t npx = (size_t)nw * nh;
+    float *up = malloc(npx * sizeof *up), *sal = calloc(npx, sizeof *sal), *mask = malloc(npx * sizeof *mask);
+    float *x = malloc(3 * npx * sizeof *x), grid[16 * 16];
+    float *ha = malloc((size_t)W * H * sizeof *ha), *hb = malloc((size_t)W * H * sizeof *hb);
+    float *ga = malloc((size_t)W * H * sizeof *ga), *gb = malloc((size_t)W * H * sizeof *gb);
+    double *ra = malloc((size_t)W * H * sizeof *ra), *rb = malloc((size_t)W * H * sizeof *rb);
+    void *scr = malloc(gc_rank_scratch_size((size_t)W * H));
+    ck_assert(up && sal && mask && x && ha && hb && ga && gb && ra && rb && scr);
+    gc_explain_opts ex;
+    memset(&ex, 0, sizeof ex);
+    ex.method = GC_METHOD_LAYERCAM;
+    gc_subject subj = {cls, &d};
+    gc_map gm;
+    ck_assert_msg(gc_session_explain_target(&s, &subj, &ex, &gm, &e) == 0, "%s", e.msg);
+    if (gm.w == nw && gm.h == nh) memcpy(up, gm.data, npx * sizeof *up);
+    else gc_resize_bilinear(gm.data, gm.w, gm.h, up, nw, nh);
+    const float *in = s.input.data;
+    uint64_t st = 3ull * 0xD1B54A32D192ED03ull + 5;
+    int wh = hl->w * hl->h, per = 4 + 1 + hl->classes, scored = 0;
+    for (int i = 0; i < N; ++i) {
+        gc_rise_mask(nw, nh, 16, 0.5f, &st, grid, mask);
+        for (int c = 0; c < 3; ++c)
+            for (size_t p = 0; p < npx; ++p) x[(size_t)c * npx + p] = in[(size_t)c * npx + p] * mask[p];
+        gc_forward(&s.ctx, x);
+        const float *o = hl->output + (size_t)d.anchor * wh * per + d.cell;
+        float sc = o[4 * wh] * o[(size_t)(5 + cls) * wh];
+        scored += sc > 0;
+        for (size_t p = 0; p < npx; ++p) sal[p] += mask[p] * sc;
+    }
+    ck_assert_int_gt(scored, 0);
+    for (size_t p = 0; p < npx; ++p) sal[p] /= N * 0.5f;
+    gc_map_to_image(up, nw, nh, &s.lb, ha);
+    gc_map_to_image(sal, nw, nh, &s.lb, hb);
+    double got_img = gc_metric_spearman(ha, hb, (size_t)W * H, ra, rb, scr);
+    gc_pbox pb = gc_pbox_from_rel((gc_rbox){d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}, W, H);
+    size_t n = gc_box_gather(ha, W, H, pb, ga);
+    gc_box_gather(hb, W, H, pb, gb);
+    double got_box = gc_metric_spearman(ga, gb, n, ra, rb, scr);
+    ck_assert_msg(fabs(got_img - want_img) < 1e-5 && fabs(got_box - want_box) < 1e-5,
+                  "RISE Spearman by hand %g / %g (box), eval %g / %g", got_img, got_box, want_img, want_box);
+    gc_session_close(&s);
+    free_network(net);
+    free(up), free(sal), free(mask), free(x), free(ha), free(hb), free(ga), free(gb), free(ra), free(rb), free(scr);
+}
+END_TEST
+
 START_TEST(help_lists_eval)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -811,6 +958,8 @@ Suite *suite_eval(void)
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);
+    tcase_add_test(tc, detector_rise_weights);
+    tcase_add_test(tc, detector_rise_own_weight_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }
