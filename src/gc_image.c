@@ -1,9 +1,10 @@
 /* gc_image: image checking, PNG and .npy files, atomic writes.
  *
  * This is the one translation unit that compiles Debian's libstb-dev
- * implementations. Darknet's libdarknet.a already defines the non-static
- * stb_image / stb_image_write symbols (v1.09, in src/image.c), so ours are
- * compiled static to keep both copies private and link-clean. */
+ * stb_image (the reader). Darknet's libdarknet.a already defines the
+ * non-static stb_image symbols (v1.09, in src/image.c), so ours are compiled
+ * static to keep both copies private and link-clean. PNGs are encoded by
+ * gc_png (stb_image_write's deflate was most of a run's time). */
 #include "gc_image.h"
 
 #include "gc_dnimage.h"
@@ -17,25 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
-/* PNG through zlib, fast: stb's own deflate (level 8) with its per-row trial
- * of all five filters took about 45% of a gradcam run on Yolo-Fastest (six
- * 768x576 overlays). Here every row uses the Sub filter (one pass), zlib
- * compresses with Huffman coding only (level 1), and the chunk CRCs use
- * zlib's crc32. Measured on an overlay of data/dog.jpg: 5% larger than stb's
- * default, about 3x faster. stb frees the deflate result with free(). */
-#define GC_PNG_ZLIB_LEVEL 1
-#define GC_PNG_FILTER_SUB 1
-static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality);
-static unsigned int gc_png_crc32(unsigned char *data, int len);
-#define STBIW_ZLIB_COMPRESS gc_png_deflate
-#define STBIW_CRC32 gc_png_crc32
+#include "gc_png.h"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 /* Third-party code: static linkage leaves most of stb unused, and it is not
  * written for our warning set. Silence it here only. */
 #pragma GCC diagnostic push
@@ -54,41 +40,7 @@ static unsigned int gc_png_crc32(unsigned char *data, int len);
  * declared-never-defined static at the end of the file, outside the pragmas. */
 #define stbi_set_unpremultiply_on_load_thread stbi__unpremultiply_on_load_thread
 #include <stb_image.h>
-#include <stb_image_write.h>
 #pragma GCC diagnostic pop
-
-static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality)
-{
-    (void)quality; /* stb's level; ours is fixed above */
-    if (len < 0) return NULL;
-    uLong cap = compressBound((uLong)len);
-    unsigned char *out = malloc(cap);
-    if (!out) return NULL;
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, GC_PNG_ZLIB_LEVEL, Z_DEFLATED, 15, 8, Z_HUFFMAN_ONLY) != Z_OK) {
-        free(out);
-        return NULL;
-    }
-    z.next_in = data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    int rc = deflate(&z, Z_FINISH);
-    uLong n = z.total_out;
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END || n > INT_MAX) {
-        free(out);
-        return NULL;
-    }
-    *out_len = (int)n;
-    return out;
-}
-
-static unsigned int gc_png_crc32(unsigned char *data, int len)
-{
-    return (unsigned int)crc32(0L, data, len > 0 ? (uInt)len : 0);
-}
 
 /* ---- reading --------------------------------------------------------------- */
 
@@ -228,46 +180,16 @@ int gc_write_file(const char *path, const void *data, size_t len, gc_err *e)
     return 0;
 }
 
-typedef struct gc_membuf {
-    unsigned char *data;
-    size_t len, cap;
-    int oom;
-} gc_membuf;
-
-static void gc_membuf_write(void *ctx, void *data, int size)
-{
-    gc_membuf *b = ctx;
-    if (b->oom || size <= 0) return;
-    size_t need = b->len + (size_t)size;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < need) cap *= 2;
-        unsigned char *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, (size_t)size);
-    b->len = need;
-}
-
 int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
-    gc_membuf b = {0};
-    stbi_write_force_png_filter = GC_PNG_FILTER_SUB;
-    int ok = stbi_write_png_to_func(gc_membuf_write, &b, w, h, 3, rgb, w * 3);
-    if (!ok || b.oom) {
-        free(b.data);
-        return gc_fail(e, "cannot write %s: PNG encoding failed%s", path,
-                       b.oom ? " (out of memory)" : "");
-    }
-    int rc = gc_write_file(path, b.data, b.len, e);
-    free(b.data);
+    unsigned char *png;
+    size_t len;
+    if (gc_png_encode(rgb, w, h, -1, &png, &len))
+        return gc_fail(e, "cannot write %s: PNG encoding failed (%dx%d: too large, or out of memory)", path, w, h);
+    int rc = gc_write_file(path, png, len, e);
+    free(png);
     return rc;
 }
 

@@ -1,0 +1,41 @@
+/* gc_png: a fast PNG encoder for 8-bit RGB pictures.
+ *
+ * Our outputs are photos with a heat map blended in: LZ77 finds few matches
+ * in them, so almost all of deflate's gain is the Huffman coding of filtered
+ * bytes. This encoder does only that, in one pass per row: a fixed filter for
+ * every row (GC_PNG_FILTER: measured in the README, "Outputs"), a byte
+ * histogram per block of rows, a length-limited Huffman code of the literals
+ * (RFC 1951 dynamic block, no matches), then a table-driven bit writer. The
+ * zlib stream is standard (RFC 1950: header, blocks, Adler-32), so every PNG
+ * reader decodes it. Pure function on raw arrays; no files. */
+#ifndef GC_PNG_H
+#define GC_PNG_H
+
+#include <stddef.h>
+
+/* PNG row filters (PNG spec, section 9.2). */
+typedef enum gc_png_filter {
+    GC_PNG_NONE = 0,
+    GC_PNG_SUB = 1,
+    GC_PNG_UP = 2,
+    GC_PNG_AVG = 3,
+    GC_PNG_PAETH = 4,
+} gc_png_filter;
+
+/* The filter gc_png_encode uses when given -1. */
+#define GC_PNG_FILTER GC_PNG_PAETH
+
+/* Encodes w x h interleaved RGB (rows of 3*w bytes, no padding) as a PNG
+ * file image in memory, every row with `filter` (-1: GC_PNG_FILTER). On
+ * success returns 0 and a malloc'd buffer in *out (free() it) of *len bytes;
+ * -1 when w or h is out of range (< 1, or a row over 2^30 bytes) or memory
+ * runs out. */
+int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, unsigned char **out, size_t *len);
+
+/* Code lengths of a Huffman code for freq[0..n) (n <= 320), at most maxbits
+ * bits each (2^maxbits >= n), into len[]: 0 for a symbol of frequency 0.
+ * The code is always complete (Kraft sum exactly 1): with fewer than two
+ * used symbols, symbols are added with length 1. Exposed for the tests. */
+void gc_png_huffman_lengths(const unsigned *freq, int n, int maxbits, unsigned char *len);
+
+#endif
