@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gc_png.h"
-
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 /* Third-party code: static linkage leaves most of stb unused, and it is not
@@ -114,7 +112,9 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
     return 0;
 }
 
-int gc_image_check(const char *path, int *w, int *h, gc_err *e)
+/* gc_image_check, and with load != NULL also gc_image_load: the Darknet
+ * decode that checks is the one kept. */
+static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
 {
     FILE *f = open_image(path, e);
     if (!f) return -1;
@@ -140,14 +140,31 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
     const char *why = NULL;
-    if (!gc_darknet_can_load(path, &dw, &dh, &why))
-        return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
-    if (dw != iw || dh != ih)
+    int ok = load ? gc_darknet_load(path, load, &why) : gc_darknet_can_load(path, &dw, &dh, &why);
+    if (!ok) return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
+    if (load) dw = load->w, dh = load->h;
+    if (dw != iw || dh != ih) {
+        if (load) {
+            free_image(*load);
+            memset(load, 0, sizeof *load);
+        }
         return gc_fail(e, "cannot use image %s: Darknet's image loader reads it as %dx%d, not %dx%d", path, dw, dh, iw,
                        ih);
+    }
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
+}
+
+int gc_image_check(const char *path, int *w, int *h, gc_err *e)
+{
+    return check_image(path, w, h, NULL, e);
+}
+
+int gc_image_load(const char *path, image *out, gc_err *e)
+{
+    memset(out, 0, sizeof *out);
+    return check_image(path, NULL, NULL, out, e);
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -182,11 +199,16 @@ int gc_write_file(const char *path, const void *data, size_t len, gc_err *e)
 
 int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
+    return gc_write_png_par(path, w, h, rgb, NULL, e);
+}
+
+int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
+{
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
     unsigned char *png;
     size_t len;
-    if (gc_png_encode(rgb, w, h, -1, &png, &len))
+    if (gc_png_encode(rgb, w, h, -1, par, &png, &len))
         return gc_fail(e, "cannot write %s: PNG encoding failed (%dx%d: too large, or out of memory)", path, w, h);
     int rc = gc_write_file(path, png, len, e);
     free(png);

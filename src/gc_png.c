@@ -9,7 +9,7 @@
 
 #define MAX_SYMS 320
 #define LIT_SYMS 257 /* bytes 0..255 and end-of-block; no lengths, no distances */
-#define BLOCK_TARGET (1u << 18) /* filtered bytes per deflate block (a Huffman table each) */
+#define BLOCK_TARGET (1u << 17) /* filtered bytes per deflate block (a Huffman table each; a unit of work) */
 #define STORED_MAX 65535u
 
 /* ---- Huffman code lengths ---------------------------------------------------- */
@@ -280,7 +280,60 @@ static size_t finish_chunk(unsigned char *p, const char *type, size_t n)
     return n + 12;
 }
 
-int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, unsigned char **out, size_t *len)
+/* The blocks of one picture, encoded independently (by one thread or
+ * several): block k filters its rows into filt, then writes its deflate
+ * block into its own slot of the output, ending on a byte boundary (an
+ * empty stored block after every block but the last, as zlib's
+ * Z_SYNC_FLUSH), so that the slots can be joined byte by byte. */
+typedef struct png_job {
+    const unsigned char *rgb;
+    int h, filter;
+    size_t row, frow, rows_per, nblocks;
+    unsigned char *filt;    /* h * frow filtered bytes */
+    unsigned char *slots;   /* block k writes at slots + slot_off[k] */
+    size_t *slot_off, *slot_len;
+    uLong *adler;           /* Adler-32 of block k's filtered bytes */
+} png_job;
+
+/* Room block k may need: stored blocks (5 bytes a 64 KiB) plus a byte of
+ * padding, the empty stored block that aligns it, and the bit writer's
+ * slack; the Huffman block is written only when not larger than stored. */
+static size_t slot_cap(size_t n)
+{
+    return n + 5 * (n / STORED_MAX + 1) + 1 + 5 + 16;
+}
+
+static void encode_blocks(void *arg, size_t k0, size_t k1)
+{
+    png_job *j = arg;
+    for (size_t k = k0; k < k1; ++k) {
+        size_t y0 = k * j->rows_per, y1 = y0 + j->rows_per < (size_t)j->h ? y0 + j->rows_per : (size_t)j->h;
+        unsigned char *f = j->filt + y0 * j->frow;
+        for (size_t y = y0; y < y1; ++y)
+            filter_row(j->rgb + y * j->row, y ? j->rgb + (y - 1) * j->row : NULL, j->row, j->filter,
+                       f + (y - y0) * j->frow);
+        size_t n = (y1 - y0) * j->frow;
+        unsigned hist[256] = {0};
+        histogram(f, n, hist);
+        j->adler[k] = adler32(adler32(0L, Z_NULL, 0), f, (uInt)n);
+        bits b = {j->slots + j->slot_off[k], 0, 0};
+        int last = k + 1 == j->nblocks;
+        write_block(&b, f, n, hist, last);
+        if (!last) {
+            put_bits(&b, 0, 3); /* BFINAL 0, BTYPE 00: an empty stored block */
+            flush_bits(&b);
+            b.p[0] = b.p[1] = 0;
+            b.p[2] = b.p[3] = 0xff;
+            b.p += 4;
+        }
+        flush_bits(&b);
+        j->slot_len[k] = (size_t)(b.p - (j->slots + j->slot_off[k]));
+        assert(j->slot_len[k] <= slot_cap(n));
+    }
+}
+
+int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_png_par *par, unsigned char **out,
+                  size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -293,14 +346,25 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, unsigned c
     size_t total = frow * (size_t)h;
     size_t rows_per = BLOCK_TARGET / frow ? BLOCK_TARGET / frow : 1;
     size_t nblocks = ((size_t)h + rows_per - 1) / rows_per;
-    /* worst case: every block stored (5 bytes per 64 KiB, one byte of
-     * padding), plus the Huffman block header that is never larger */
-    size_t cap = 8 + 25 + 12 + 2 + total + 6 * (total / STORED_MAX + 2 * nblocks) + 4 + 12 + 64;
-    size_t fcap = rows_per * frow;
-    unsigned char *buf = malloc(cap), *filt = malloc(fcap);
-    if (!buf || !filt) {
+    png_job j = {rgb, h, filter, row, frow, rows_per, nblocks, NULL, NULL, NULL, NULL, NULL};
+    j.slot_off = malloc(nblocks * sizeof *j.slot_off);
+    j.slot_len = malloc(nblocks * sizeof *j.slot_len);
+    j.adler = malloc(nblocks * sizeof *j.adler);
+    j.filt = malloc(total);
+    size_t slots = 0;
+    for (size_t k = 0; j.slot_off && k < nblocks; ++k) {
+        size_t n = ((k + 1) * rows_per < (size_t)h ? rows_per : (size_t)h - k * rows_per) * frow;
+        j.slot_off[k] = slots;
+        slots += slot_cap(n);
+    }
+    size_t head = 8 + 25 + 8 + 2; /* signature, IHDR, IDAT's length and type, zlib header */
+    unsigned char *buf = malloc(head + slots + 4 + 4 + 12);
+    if (!buf || !j.slot_off || !j.slot_len || !j.adler || !j.filt) {
         free(buf);
-        free(filt);
+        free(j.slot_off);
+        free(j.slot_len);
+        free(j.adler);
+        free(j.filt);
         return -1;
     }
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -315,29 +379,29 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, unsigned c
     p += finish_chunk(p, "IHDR", 13);
 
     unsigned char *idat = p;
-    bits b = {idat + 8, 0, 0};
-    b.p[0] = 0x78; /* zlib: deflate, 32 KiB window */
-    b.p[1] = 0x01; /* no dictionary, fastest level; (0x78 << 8 | 0x01) % 31 == 0 */
-    b.p += 2;
+    p[8] = 0x78; /* zlib: deflate, 32 KiB window */
+    p[9] = 0x01; /* no dictionary, fastest level; (0x78 << 8 | 0x01) % 31 == 0 */
+    j.slots = buf + head;
+    if (par && par->run) par->run(par->ctx, nblocks, j.frow * j.rows_per, encode_blocks, &j);
+    else encode_blocks(&j, 0, nblocks);
+    /* join the slots in order (each moves down or stays) and the checksums */
+    p = buf + head;
     uLong adler = adler32(0L, Z_NULL, 0);
-    for (size_t y0 = 0; y0 < (size_t)h; y0 += rows_per) {
-        size_t y1 = y0 + rows_per < (size_t)h ? y0 + rows_per : (size_t)h;
-        unsigned hist[256] = {0};
-        for (size_t y = y0; y < y1; ++y)
-            filter_row(rgb + y * row, y ? rgb + (y - 1) * row : NULL, row, filter, filt + (y - y0) * frow);
-        size_t n = (y1 - y0) * frow;
-        histogram(filt, n, hist);
-        adler = adler32(adler, filt, (uInt)n);
-        write_block(&b, filt, n, hist, y1 == (size_t)h);
+    for (size_t k = 0; k < nblocks; ++k) {
+        memmove(p, j.slots + j.slot_off[k], j.slot_len[k]);
+        p += j.slot_len[k];
+        size_t n = ((k + 1) * rows_per < (size_t)h ? rows_per : (size_t)h - k * rows_per) * frow;
+        adler = adler32_combine(adler, j.adler[k], (z_off_t)n);
     }
-    flush_bits(&b);
-    put_be32(b.p, (uint32_t)adler);
-    b.p += 4;
-    size_t zlen = (size_t)(b.p - (idat + 8));
-    assert((size_t)(b.p - buf) + 4 + 12 <= cap);
+    put_be32(p, (uint32_t)adler);
+    p += 4;
+    size_t zlen = (size_t)(p - (idat + 8));
     p = idat + finish_chunk(idat, "IDAT", zlen);
     p += finish_chunk(p, "IEND", 0);
-    free(filt);
+    free(j.slot_off);
+    free(j.slot_len);
+    free(j.adler);
+    free(j.filt);
     *out = buf;
     *len = (size_t)(p - buf);
     return 0;

@@ -30,12 +30,25 @@ typedef enum gc_png_filter {
  * end-to-end target (issue #13) decided for Sub. */
 #define GC_PNG_FILTER GC_PNG_SUB
 
+/* A parallel loop to spread the blocks over: run(ctx, count, cost, fn, arg)
+ * calls fn(arg, begin, end) over [0, count) split between threads and
+ * returns when all are done (gc_pool_for's shape; cost: bytes per item). A
+ * callback, so that this module needs no thread library. */
+typedef struct gc_png_par {
+    void (*run)(void *ctx, size_t count, size_t cost, void (*fn)(void *arg, size_t begin, size_t end), void *arg);
+    void *ctx;
+} gc_png_par;
+
 /* Encodes w x h interleaved RGB (rows of 3*w bytes, no padding) as a PNG
- * file image in memory, every row with `filter` (-1: GC_PNG_FILTER). On
+ * file image in memory, every row with `filter` (-1: GC_PNG_FILTER). The
+ * rows go in blocks of about 128 KiB, each a deflate block of its own that
+ * ends on a byte boundary (an empty stored block between blocks, 5 bytes),
+ * encoded through par (NULL: serially); the file is the same either way. On
  * success returns 0 and a malloc'd buffer in *out (free() it) of *len bytes;
  * -1 when w or h is out of range (< 1, or a row over 2^30 bytes) or memory
  * runs out. */
-int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, unsigned char **out, size_t *len);
+int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_png_par *par, unsigned char **out,
+                  size_t *len);
 
 /* Code lengths of a Huffman code for freq[0..n) (n <= 320), at most maxbits
  * bits each (2^maxbits >= n), into len[]: 0 for a symbol of frequency 0.

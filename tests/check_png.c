@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -16,6 +17,11 @@
 #include "darknet.h"
 #include "gc_png.h"
 #include "gc_tests.h"
+
+static int gc_png_encode_serial(const unsigned char *rgb, int w, int h, int filter, unsigned char **out, size_t *len)
+{
+    return gc_png_encode(rgb, w, h, filter, NULL, out, len);
+}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -100,7 +106,7 @@ static void round_trip(const unsigned char *rgb, int w, int h, int filter, size_
 {
     unsigned char *png = NULL;
     size_t len = 0;
-    ck_assert_int_eq(gc_png_encode(rgb, w, h, filter, &png, &len), 0);
+    ck_assert_int_eq(gc_png_encode(rgb, w, h, filter, NULL, &png, &len), 0);
     ck_assert_ptr_nonnull(png);
     int dw = 0, dh = 0;
     unsigned filters = 0;
@@ -193,12 +199,69 @@ START_TEST(bad_sizes_are_refused)
 {
     unsigned char px[3] = {1, 2, 3}, *out = (unsigned char *)1;
     size_t len = 1;
-    ck_assert_int_eq(gc_png_encode(px, 0, 1, -1, &out, &len), -1);
+    ck_assert_int_eq(gc_png_encode_serial(px, 0, 1, -1, &out, &len), -1);
     ck_assert_ptr_null(out);
-    ck_assert_int_eq(gc_png_encode(px, 1, -3, -1, &out, &len), -1);
-    ck_assert_int_eq(gc_png_encode(px, 1 << 29, 1, -1, &out, &len), -1); /* a row over 2^30 bytes */
-    ck_assert_int_eq(gc_png_encode(px, 1 << 20, 1 << 20, -1, &out, &len), -1); /* over one IDAT chunk */
+    ck_assert_int_eq(gc_png_encode_serial(px, 1, -3, -1, &out, &len), -1);
+    ck_assert_int_eq(gc_png_encode_serial(px, 1 << 29, 1, -1, &out, &len), -1); /* a row over 2^30 bytes */
+    ck_assert_int_eq(gc_png_encode_serial(px, 1 << 20, 1 << 20, -1, &out, &len), -1); /* over one IDAT chunk */
     ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+/* A parallel runner for the test: every item in a thread of its own, started
+ * last to first, so the blocks really are encoded out of order. */
+typedef struct item_arg {
+    void (*fn)(void *, size_t, size_t);
+    void *arg;
+    size_t k;
+} item_arg;
+
+static void *run_item(void *p)
+{
+    item_arg *a = p;
+    a->fn(a->arg, a->k, a->k + 1);
+    return NULL;
+}
+
+static int runs;
+
+static void threads_run(void *ctx, size_t count, size_t cost, void (*fn)(void *, size_t, size_t), void *arg)
+{
+    (void)ctx;
+    (void)cost;
+    pthread_t *t = malloc(count * sizeof *t);
+    item_arg *a = malloc(count * sizeof *a);
+    ck_assert(t && a);
+    for (size_t k = count; k-- > 0;) {
+        a[k] = (item_arg){fn, arg, k};
+        ck_assert_int_eq(pthread_create(&t[k], NULL, run_item, &a[k]), 0);
+    }
+    for (size_t k = 0; k < count; ++k) pthread_join(t[k], NULL);
+    free(t);
+    free(a);
+    ++runs;
+}
+
+/* Blocks encoded in parallel, out of order, give the serial file byte for
+ * byte (and it decodes). */
+START_TEST(parallel_blocks_give_the_same_file)
+{
+    enum { W = 640, H = 480 };
+    unsigned char *p = picture(W, H), *a, *b;
+    size_t na, nb;
+    gc_png_par par = {threads_run, NULL};
+    runs = 0;
+    for (int f = 0; f <= GC_PNG_PAETH; ++f) {
+        ck_assert_int_eq(gc_png_encode(p, W, H, f, NULL, &a, &na), 0);
+        ck_assert_int_eq(gc_png_encode(p, W, H, f, &par, &b, &nb), 0);
+        ck_assert_uint_eq(na, nb);
+        ck_assert(!memcmp(a, b, na));
+        free(a);
+        free(b);
+    }
+    ck_assert_int_eq(runs, GC_PNG_PAETH + 1);
+    round_trip(p, W, H, -1, NULL);
+    free(p);
 }
 END_TEST
 
@@ -270,7 +333,7 @@ START_TEST(darknet_reads_it)
     char path[] = "/tmp/gc_check_png_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(gc_png_encode(p, W, H, -1, &png, &len), 0);
+    ck_assert_int_eq(gc_png_encode(p, W, H, -1, NULL, &png, &len), 0);
     ck_assert_int_eq((int)write(fd, png, len), (int)len);
     close(fd);
     image im = load_image_color(path, 0, 0);
@@ -293,6 +356,7 @@ Suite *suite_png(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, round_trip_every_filter_and_shape);
     tcase_add_test(tc, several_blocks_and_compression);
+    tcase_add_test(tc, parallel_blocks_give_the_same_file);
     tcase_add_test(tc, flat_and_noise);
     tcase_add_test(tc, bad_sizes_are_refused);
     tcase_add_test(tc, huffman_lengths);
