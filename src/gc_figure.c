@@ -98,10 +98,15 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
             gc_picture_free(out);
             return gc_fail(e, "out of memory for a %dx%d picture", W, H);
         }
+        /* nearest neighbour: each source row widened once, then copied f times */
         for (int c = 0; c < 3; ++c)
-            for (int y = 0; y < H; ++y)
-                for (int x = 0; x < W; ++x)
-                    im[(size_t)c * n + (size_t)y * W + x] = img[(size_t)c * n0 + (size_t)(y / f) * w + x / f];
+            for (int y = 0; y < h; ++y) {
+                float *dst = im + (size_t)c * n + (size_t)y * f * W;
+                const float *src = img + (size_t)c * n0 + (size_t)y * w;
+                for (int x = 0; x < w; ++x)
+                    for (int k = 0; k < f; ++k) dst[x * f + k] = src[x];
+                for (int r = 1; r < f; ++r) memcpy(dst + (size_t)r * W, dst, (size_t)W * sizeof *dst);
+            }
         if (heat) gc_resize_bilinear(heat, w, h, ht, W, H);
     } else {
         ht = (float *)heat;
