@@ -188,12 +188,34 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const unsi
     /* the literals: code and length side by side, one lookup per byte */
     uint32_t tab[256];
     for (int s = 0; s < 256; ++s) tab[s] = (uint32_t)code[s] | (uint32_t)len[s] << 16;
+    /* Three codes (at most 45 bits) beside the < 8 bits buffered, then every
+     * whole byte out with one 8-byte store: no branch per code. The store
+     * writes up to 8 bytes past what it commits: inside the slot's slack,
+     * and overwritten by the next store. */
+    while (b->n >= 8) {
+        *b->p++ = (unsigned char)b->buf;
+        b->buf >>= 8;
+        b->n -= 8;
+    }
     size_t i = 0;
-    for (; i + 2 <= n; i += 2) { /* two codes of at most 15 bits fit beside the < 32 buffered */
-        uint32_t t0 = tab[data[i]], t1 = tab[data[i + 1]];
-        b->buf |= (uint64_t)(t0 & 0xffffu) << b->n;
-        b->n += (int)(t0 >> 16);
-        put_bits(b, t1 & 0xffffu, (int)(t1 >> 16));
+    for (; i + 3 <= n; i += 3) {
+        uint32_t t0 = tab[data[i]], t1 = tab[data[i + 1]], t2 = tab[data[i + 2]];
+        uint64_t v = b->buf;
+        int k = b->n;
+        v |= (uint64_t)(t0 & 0xffffu) << k;
+        k += (int)(t0 >> 16);
+        v |= (uint64_t)(t1 & 0xffffu) << k;
+        k += (int)(t1 >> 16);
+        v |= (uint64_t)(t2 & 0xffffu) << k;
+        k += (int)(t2 >> 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(b->p, &v, 8); /* one unaligned store */
+#else
+        for (int j = 0; j < 8; ++j) b->p[j] = (unsigned char)(v >> (8 * j));
+#endif
+        b->p += k >> 3;
+        b->buf = v >> (k & ~7);
+        b->n = k & 7;
     }
     for (; i < n; ++i) put_bits(b, tab[data[i]] & 0xffffu, (int)(tab[data[i]] >> 16));
     put_bits(b, code[256], len[256]);
