@@ -3,7 +3,7 @@
  * Our outputs are photos with a heat map blended in: LZ77 finds few matches
  * in them, so almost all of deflate's gain is the Huffman coding of filtered
  * bytes. This encoder does only that, in one pass per row: a fixed filter for
- * every row (GC_PNG_FILTER: measured in the README, "Outputs"), a byte
+ * every row (GC_PNG_FILTER, measured below), a byte
  * histogram per block of rows, a length-limited Huffman code of the literals
  * (RFC 1951 dynamic block, no matches), then a table-driven bit writer. The
  * zlib stream is standard (RFC 1950: header, blocks, Adler-32), so every PNG
