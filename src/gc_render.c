@@ -235,7 +235,14 @@ __attribute__((optimize("O3"))) void gc_overlay(const float *img, int w, int h, 
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0; /* gc_clamp01, NaN -> 0 */
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; ++i) {
-        double v = heat[i] > 0 ? (heat[i] < 1 ? heat[i] : 1) : 0, a = al * v;
+        if (!(heat[i] > 0)) { /* a = 0: the image itself, exactly */
+            for (int c = 0; c < 3; ++c) {
+                double im = img[(size_t)c * n + i];
+                rgb_out[i * 3 + c] = im > 0 ? (im >= 1 ? 255 : (unsigned char)(im * 255.0 + 0.5)) : 0;
+            }
+            continue;
+        }
+        double v = heat[i] < 1 ? heat[i] : 1, a = al * v;
         /* gc_colormap_jet((float)v): v is a float in [0, 1] already */
         double jet[3] = {1.5 - fabs(4 * v - 3), 1.5 - fabs(4 * v - 2), 1.5 - fabs(4 * v - 1)};
         for (int c = 0; c < 3; ++c) {
