@@ -1,5 +1,7 @@
 #include "gc_png.h"
 
+#include "gc_common.h"
+
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -227,7 +229,7 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const unsi
  * all zero) into out[0..n] (out[0] the filter type). The filters read only
  * the unfiltered image, so each loop has no carried dependency and gcc
  * vectorises it (at -O3). */
-__attribute__((optimize("O3"))) /* -O2 leaves the Paeth loop scalar: 2x slower */
+GC_OPT_O3 /* -O2 leaves the Paeth loop scalar: 2x slower */
 static void filter_row(const unsigned char *restrict x, const unsigned char *restrict prev, size_t n, int filter,
                        unsigned char *restrict out)
 {

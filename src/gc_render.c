@@ -228,8 +228,8 @@ void gc_colormap_jet(float v, unsigned char rgb[3])
  * double arithmetic, so the same bytes as the plain loop), and the
  * colormap written out here (gcc does not inline across optimisation
  * levels): ~3x faster; it runs once per target on the full-size image. */
-__attribute__((optimize("O3"))) void gc_overlay(const float *img, int w, int h, const float *heat, float alpha,
-                                                unsigned char *rgb_out)
+GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, float alpha,
+                           unsigned char *rgb_out)
 {
     assert(img && heat && rgb_out && w >= 0 && h >= 0);
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0; /* gc_clamp01, NaN -> 0 */
