@@ -234,6 +234,8 @@ GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, flo
     assert(img && heat && rgb_out && w >= 0 && h >= 0);
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0; /* gc_clamp01, NaN -> 0 */
     size_t n = (size_t)w * (size_t)h;
+    double by255[256]; /* b / 255.0 for a jet byte b: a lookup, not a division per channel */
+    for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
     for (size_t i = 0; i < n; ++i) {
         if (!(heat[i] > 0)) { /* a = 0: the image itself, exactly */
             for (int c = 0; c < 3; ++c) {
@@ -246,10 +248,10 @@ GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, flo
         /* gc_colormap_jet((float)v): v is a float in [0, 1] already */
         double jet[3] = {1.5 - fabs(4 * v - 3), 1.5 - fabs(4 * v - 2), 1.5 - fabs(4 * v - 1)};
         for (int c = 0; c < 3; ++c) {
-            double j = jet[c] > 0 ? (jet[c] >= 1 ? 255 : (double)(unsigned char)(jet[c] * 255.0 + 0.5)) : 0;
+            int j = jet[c] > 0 ? (jet[c] >= 1 ? 255 : (unsigned char)(jet[c] * 255.0 + 0.5)) : 0;
             double im = img[(size_t)c * n + i];
             im = im > 0 ? (im < 1 ? im : 1) : 0;
-            double o = (1 - a) * im + a * (j / 255.0);
+            double o = (1 - a) * im + a * by255[j];
             rgb_out[i * 3 + c] = o > 0 ? (o >= 1 ? 255 : (unsigned char)(o * 255.0 + 0.5)) : 0;
         }
     }
