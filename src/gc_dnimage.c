@@ -1,6 +1,7 @@
 #include "gc_dnimage.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 /* Darknet's src/image.c defines these (STB_IMAGE_IMPLEMENTATION, not static);
  * Darknet's headers do not declare them. */
@@ -18,5 +19,30 @@ int gc_darknet_can_load(const char *path, int *w, int *h, const char **why)
         return 0;
     }
     stbi_image_free(px);
+    return 1;
+}
+
+int gc_darknet_load(const char *path, image *out, const char **why)
+{
+    int w = 0, h = 0, c = 0;
+    unsigned char *px = stbi_load(path, &w, &h, &c, 3);
+    if (!px) {
+        *why = stbi_failure_reason();
+        if (!*why) *why = "unknown error";
+        return 0;
+    }
+    image im = {w, h, 3, calloc((size_t)w * h * 3, sizeof(float))};
+    if (!im.data) {
+        stbi_image_free(px);
+        *why = "out of memory";
+        return 0;
+    }
+    /* load_image_stb(path, 3)'s conversion, the same expression: planar, /255. */
+    for (int k = 0; k < 3; ++k)
+        for (int j = 0; j < h; ++j)
+            for (int i = 0; i < w; ++i)
+                im.data[i + w * j + w * h * k] = (float)px[k + 3 * i + 3 * w * j] / 255.;
+    stbi_image_free(px);
+    *out = im;
     return 1;
 }

@@ -69,14 +69,16 @@ int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err 
 
 int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
 {
-    int w = 0, h = 0;
-    if (gc_image_check(image_path, &w, &h, e)) return -1;
-    if (gc_image_fits_net(image_path, w, h, s->net->w, s->net->h, s->net->c, e)) return -1;
+    image im;
+    if (gc_image_load(image_path, &im, e)) return -1;
+    if (gc_image_fits_net(image_path, im.w, im.h, s->net->w, s->net->h, s->net->c, e)) {
+        free_image(im);
+        return -1;
+    }
     if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
     if (s->orig.data) free_image(s->orig);
     memset(&s->input, 0, sizeof s->input);
-    memset(&s->orig, 0, sizeof s->orig);
-    s->orig = load_image_color((char *)image_path, 0, 0);
+    s->orig = im;
     s->input = letterbox_image(s->orig, s->net->w, s->net->h);
     s->lb = gc_letterbox_make(s->orig.w, s->orig.h, s->net->w, s->net->h);
     size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
@@ -770,10 +772,17 @@ static int remember(gc_session *s, const char *path, gc_err *e)
 
 /* The path is remembered before the file exists, so a failure to remember
  * can never leave a file that the rollback does not know. */
+static void pool_run(void *ctx, size_t count, size_t cost, void (*fn)(void *, size_t, size_t), void *arg)
+{
+    gc_pool_for(ctx, count, cost, fn, arg);
+}
+
 int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
-    if (gc_write_png(path, w, h, rgb, e)) return free(s->written[--s->nwritten]), -1;
+    /* the forward's threads, idle between passes, encode the PNG's blocks */
+    gc_png_par par = {pool_run, s->ctx.fwd.pool_ready ? &s->ctx.fwd.pool : NULL};
+    if (gc_write_png_par(path, w, h, rgb, par.ctx ? &par : NULL, e)) return free(s->written[--s->nwritten]), -1;
     return 0;
 }
 

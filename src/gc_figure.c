@@ -22,21 +22,29 @@ static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3
     if (!(p->rgb = malloc(n))) return gc_fail(e, "out of memory for a %dx%d picture", w, h);
     p->w = w;
     p->h = h;
-    for (size_t i = 0; i < n; i += 3) memcpy(p->rgb + i, fill, 3);
+    if (fill[0] == fill[1] && fill[1] == fill[2]) {
+        memset(p->rgb, fill[0], n);
+        return 0;
+    }
+    /* one pixel, then doubling copies: a few memcpy calls, not one per pixel */
+    memcpy(p->rgb, fill, 3);
+    for (size_t done = 3; done < n;) {
+        size_t k = done < n - done ? done : n - done;
+        memcpy(p->rgb + done, p->rgb, k);
+        done += k;
+    }
     return 0;
 }
 
-/* Copies src (sw x sh) into dst at (x, y), clipped. */
+/* Copies src (sw x sh) into dst at (x, y), clipped: one memcpy per row. */
 static void blit(gc_picture *dst, int x, int y, const unsigned char *src, int sw, int sh)
 {
+    int c0 = x < 0 ? -x : 0, c1 = x + sw > dst->w ? dst->w - x : sw; /* source columns [c0, c1) */
+    if (c1 <= c0) return;
     for (int r = 0; r < sh; ++r) {
         int dy = y + r;
         if (dy < 0 || dy >= dst->h) continue;
-        for (int c = 0; c < sw; ++c) {
-            int dx = x + c;
-            if (dx < 0 || dx >= dst->w) continue;
-            memcpy(dst->rgb + ((size_t)dy * dst->w + dx) * 3, src + ((size_t)r * sw + c) * 3, 3);
-        }
+        memcpy(dst->rgb + ((size_t)dy * dst->w + x + c0) * 3, src + ((size_t)r * sw + c0) * 3, (size_t)(c1 - c0) * 3);
     }
 }
 
@@ -90,10 +98,15 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
             gc_picture_free(out);
             return gc_fail(e, "out of memory for a %dx%d picture", W, H);
         }
+        /* nearest neighbour: each source row widened once, then copied f times */
         for (int c = 0; c < 3; ++c)
-            for (int y = 0; y < H; ++y)
-                for (int x = 0; x < W; ++x)
-                    im[(size_t)c * n + (size_t)y * W + x] = img[(size_t)c * n0 + (size_t)(y / f) * w + x / f];
+            for (int y = 0; y < h; ++y) {
+                float *dst = im + (size_t)c * n + (size_t)y * f * W;
+                const float *src = img + (size_t)c * n0 + (size_t)y * w;
+                for (int x = 0; x < w; ++x)
+                    for (int k = 0; k < f; ++k) dst[x * f + k] = src[x];
+                for (int r = 1; r < f; ++r) memcpy(dst + (size_t)r * W, dst, (size_t)W * sizeof *dst);
+            }
         if (heat) gc_resize_bilinear(heat, w, h, ht, W, H);
     } else {
         ht = (float *)heat;

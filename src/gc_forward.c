@@ -507,6 +507,20 @@ void gc_fwd_free(gc_fwd *f)
     memset(f, 0, sizeof *f);
 }
 
+/* OpenBLAS's pthreads build starts its worker threads when the library
+ * loads, and an idle worker polls its queue in sched_yield for about 2^28
+ * cycles before it sleeps: at the start of every run, a core's worth of
+ * spinning that competes with our pool (issue #13's profile: ~4% of a
+ * gradcam run). blas_thread_shutdown_ (exported for OpenBLAS's own fork
+ * handler) stops them; a later multi-threaded call starts them again. Weak:
+ * the serial and OpenMP builds do not have it. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void gc_blas_park(void)
+{
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
 void gc_fwd_install(gc_fwd *f)
 {
     assert(f->net && !f->installed);

@@ -88,4 +88,8 @@ void gc_fwd_depthwise(float *out, const float *in, const float *wt, int c, int h
 void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
                     int out_h, int out_w, gc_pool *pool);
 
+/* Stops OpenBLAS's idle worker threads now, so that they do not spin while
+ * the plugin works (see the .c); harmless where the BLAS has none. */
+void gc_blas_park(void);
+
 #endif

@@ -1,9 +1,10 @@
 /* gc_image: image checking, PNG and .npy files, atomic writes.
  *
  * This is the one translation unit that compiles Debian's libstb-dev
- * implementations. Darknet's libdarknet.a already defines the non-static
- * stb_image / stb_image_write symbols (v1.09, in src/image.c), so ours are
- * compiled static to keep both copies private and link-clean. */
+ * stb_image (the reader). Darknet's libdarknet.a already defines the
+ * non-static stb_image symbols (v1.09, in src/image.c), so ours are compiled
+ * static to keep both copies private and link-clean. PNGs are encoded by
+ * gc_png (stb_image_write's deflate was most of a run's time). */
 #include "gc_image.h"
 
 #include "gc_dnimage.h"
@@ -17,25 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
-/* PNG through zlib, fast: stb's own deflate (level 8) with its per-row trial
- * of all five filters took about 45% of a gradcam run on Yolo-Fastest (six
- * 768x576 overlays). Here every row uses the Sub filter (one pass), zlib
- * compresses with Huffman coding only (level 1), and the chunk CRCs use
- * zlib's crc32. Measured on an overlay of data/dog.jpg: 5% larger than stb's
- * default, about 3x faster. stb frees the deflate result with free(). */
-#define GC_PNG_ZLIB_LEVEL 1
-#define GC_PNG_FILTER_SUB 1
-static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality);
-static unsigned int gc_png_crc32(unsigned char *data, int len);
-#define STBIW_ZLIB_COMPRESS gc_png_deflate
-#define STBIW_CRC32 gc_png_crc32
-
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 /* Third-party code: static linkage leaves most of stb unused, and it is not
  * written for our warning set. Silence it here only. */
 #pragma GCC diagnostic push
@@ -54,41 +38,7 @@ static unsigned int gc_png_crc32(unsigned char *data, int len);
  * declared-never-defined static at the end of the file, outside the pragmas. */
 #define stbi_set_unpremultiply_on_load_thread stbi__unpremultiply_on_load_thread
 #include <stb_image.h>
-#include <stb_image_write.h>
 #pragma GCC diagnostic pop
-
-static unsigned char *gc_png_deflate(unsigned char *data, int len, int *out_len, int quality)
-{
-    (void)quality; /* stb's level; ours is fixed above */
-    if (len < 0) return NULL;
-    uLong cap = compressBound((uLong)len);
-    unsigned char *out = malloc(cap);
-    if (!out) return NULL;
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, GC_PNG_ZLIB_LEVEL, Z_DEFLATED, 15, 8, Z_HUFFMAN_ONLY) != Z_OK) {
-        free(out);
-        return NULL;
-    }
-    z.next_in = data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    int rc = deflate(&z, Z_FINISH);
-    uLong n = z.total_out;
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END || n > INT_MAX) {
-        free(out);
-        return NULL;
-    }
-    *out_len = (int)n;
-    return out;
-}
-
-static unsigned int gc_png_crc32(unsigned char *data, int len)
-{
-    return (unsigned int)crc32(0L, data, len > 0 ? (uInt)len : 0);
-}
 
 /* ---- reading --------------------------------------------------------------- */
 
@@ -162,7 +112,9 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
     return 0;
 }
 
-int gc_image_check(const char *path, int *w, int *h, gc_err *e)
+/* gc_image_check, and with load != NULL also gc_image_load: the Darknet
+ * decode that checks is the one kept. */
+static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
 {
     FILE *f = open_image(path, e);
     if (!f) return -1;
@@ -188,14 +140,31 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e)
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
     const char *why = NULL;
-    if (!gc_darknet_can_load(path, &dw, &dh, &why))
-        return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
-    if (dw != iw || dh != ih)
+    int ok = load ? gc_darknet_load(path, load, &why) : gc_darknet_can_load(path, &dw, &dh, &why);
+    if (!ok) return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
+    if (load) dw = load->w, dh = load->h;
+    if (dw != iw || dh != ih) {
+        if (load) {
+            free_image(*load);
+            memset(load, 0, sizeof *load);
+        }
         return gc_fail(e, "cannot use image %s: Darknet's image loader reads it as %dx%d, not %dx%d", path, dw, dh, iw,
                        ih);
+    }
     if (w) *w = iw;
     if (h) *h = ih;
     return 0;
+}
+
+int gc_image_check(const char *path, int *w, int *h, gc_err *e)
+{
+    return check_image(path, w, h, NULL, e);
+}
+
+int gc_image_load(const char *path, image *out, gc_err *e)
+{
+    memset(out, 0, sizeof *out);
+    return check_image(path, NULL, NULL, out, e);
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -228,46 +197,21 @@ int gc_write_file(const char *path, const void *data, size_t len, gc_err *e)
     return 0;
 }
 
-typedef struct gc_membuf {
-    unsigned char *data;
-    size_t len, cap;
-    int oom;
-} gc_membuf;
-
-static void gc_membuf_write(void *ctx, void *data, int size)
+int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
-    gc_membuf *b = ctx;
-    if (b->oom || size <= 0) return;
-    size_t need = b->len + (size_t)size;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < need) cap *= 2;
-        unsigned char *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, (size_t)size);
-    b->len = need;
+    return gc_write_png_par(path, w, h, rgb, NULL, e);
 }
 
-int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
+int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
 {
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
-    gc_membuf b = {0};
-    stbi_write_force_png_filter = GC_PNG_FILTER_SUB;
-    int ok = stbi_write_png_to_func(gc_membuf_write, &b, w, h, 3, rgb, w * 3);
-    if (!ok || b.oom) {
-        free(b.data);
-        return gc_fail(e, "cannot write %s: PNG encoding failed%s", path,
-                       b.oom ? " (out of memory)" : "");
-    }
-    int rc = gc_write_file(path, b.data, b.len, e);
-    free(b.data);
+    unsigned char *png;
+    size_t len;
+    if (gc_png_encode(rgb, w, h, -1, par, &png, &len))
+        return gc_fail(e, "cannot write %s: PNG encoding failed (%dx%d: too large, or out of memory)", path, w, h);
+    int rc = gc_write_file(path, png, len, e);
+    free(png);
     return rc;
 }
 

@@ -5,11 +5,18 @@
 #define GC_IMAGE_H
 
 #include <stddef.h>
+#include "darknet.h"
 #include "gc_common.h"
+#include "gc_png.h"
 
 /* 0 if path decodes as an image (any stb format), else -1 naming the file and
  * stb's reason. On success *w, *h (may be NULL) receive its size. */
 int gc_image_check(const char *path, int *w, int *h, gc_err *e);
+
+/* gc_image_check, then the image as Darknet's load_image_color(path, 0, 0)
+ * returns it (free_image() it), from the decode that checked it (issue #13:
+ * the file was decoded three times). On failure *out is all zero. */
+int gc_image_load(const char *path, image *out, gc_err *e);
 
 /* The cheap part of gc_image_check: the file and its header only (format and
  * size), no decode. For checking a whole list up front. */
@@ -32,8 +39,11 @@ int gc_check_readable(const char *path, const char *what, gc_err *e);
 /* Checks that the directory part of an output prefix exists and is writable. */
 int gc_check_out_prefix(const char *prefix, gc_err *e);
 
-/* Writes interleaved 8-bit RGB as PNG. */
+/* Writes interleaved 8-bit RGB as PNG (gc_png). */
 int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+/* The same, the encoding spread over par's threads (NULL: serially); the
+ * file is the same. */
+int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
 
 /* Writes a float32 little-endian .npy (format 1.0, C order) of shape
  * (rows, cols). */

@@ -121,9 +121,39 @@ int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_tria
     return gc_fail(e, "%s: Darknet could not parse it%s%s", what, last[0] ? ": " : "", last);
 }
 
+/* Darknet's make_*_layer draw random weights at parse time (patch 0005 of
+ * darknet_patch/ lets a caller skip that). A weak reference, so that the
+ * bench's build against stock Darknet, which lacks the switch, still links:
+ * there the address is NULL and the weights are drawn as before. */
+extern int skip_weight_init __attribute__((weak));
+
+/* Darknet's parse_network_cfg, with the random weights skipped when skip is
+ * set (the caller loads every weight next, or never runs the network). */
+static network *parse_cfg(const char *cfg, int skip)
+{
+    int *flag = &skip_weight_init;
+    if (flag) *flag = skip;
+    network *net = parse_network_cfg((char *)cfg);
+    if (flag) *flag = 0;
+    return net;
+}
+
+/* Layers whose weights load_weights() leaves (partly) as parsed: dontload,
+ * dontloadscales, numload. Their random values are what stock Darknet runs
+ * with, so such a network is parsed again with the random init. */
+static int keeps_parsed_weights(const network *net)
+{
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->dontload || l->dontloadscales || (l->numload && l->numload != l->n)) return 1;
+    }
+    return 0;
+}
+
 static int trial_body(void *arg)
 {
-    network *net = parse_network_cfg((char *)arg);
+    /* the trial only checks that the parse survives: no weights needed */
+    network *net = parse_cfg((const char *)arg, 1);
     int ok = net && net->n > 0 && net->layers[net->n - 1].outputs > 0;
     for (int i = 0; ok && i < net->n; ++i)
         if (net->layers[i].outputs <= 0 || !net->layers[i].forward) ok = 0;
@@ -258,7 +288,11 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
     /* The trial parse passed: Darknet's layer table would only bury the
      * one-line error that may follow, so its stderr is silenced here. */
     int saved = quiet_stderr();
-    network *net = parse_network_cfg((char *)cfg);
+    network *net = parse_cfg(cfg, weights != NULL);
+    if (net && weights && keeps_parsed_weights(net)) {
+        free_network(net);
+        net = parse_cfg(cfg, 0);
+    }
     restore_stderr(saved);
     if (!net) {
         gc_fail(e, "cfg file %s: Darknet could not parse it", cfg);

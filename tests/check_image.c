@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include "darknet.h"
+#include "gc_fixture.h"
 #include "gc_image.h"
 #include "gc_tests.h"
 
@@ -526,6 +527,38 @@ START_TEST(images_darknet_cannot_load_are_refused)
 }
 END_TEST
 
+/* gc_image_load gives exactly what Darknet's load_image_color returns (on a
+ * JPEG from Darknet's data/ and on a PNG), from one decode; what the check
+ * refuses it refuses too, leaving nothing allocated. */
+START_TEST(image_load_equals_darknets_loader)
+{
+    char png[256];
+    path_in(png, sizeof png, "rgb.png");
+    unsigned char rgb[5 * 3 * 3];
+    for (int i = 0; i < (int)sizeof rgb; ++i) rgb[i] = (unsigned char)(i * 41 + 7);
+    gc_err e = {""};
+    ck_assert_int_eq(gc_write_png(png, 5, 3, rgb, &e), 0);
+    const char *paths[] = {gcf_darknet_path("data/dog.jpg"), png};
+    for (int k = 0; k < 2; ++k) {
+        image a, b = load_image_color((char *)paths[k], 0, 0);
+        ck_assert_msg(gc_image_load(paths[k], &a, &e) == 0, "%s", e.msg);
+        ck_assert(a.w == b.w && a.h == b.h && a.c == 3 && b.c == 3);
+        ck_assert(!memcmp(a.data, b.data, sizeof(float) * a.w * a.h * 3));
+        free_image(a);
+        free_image(b);
+    }
+    char cut[256];
+    path_in(cut, sizeof cut, "cut.png");
+    size_t n;
+    free(slurp(png, &n));
+    truncate_copy(png, cut, n / 2);
+    image c;
+    ck_assert_int_eq(gc_image_load(cut, &c, &e), -1);
+    ck_assert_ptr_null(c.data);
+    ck_assert_ptr_nonnull(strstr(e.msg, cut));
+}
+END_TEST
+
 Suite *suite_image(void)
 {
     Suite *s = suite_create("image");
@@ -543,6 +576,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, parent_dirs_are_created);
     tcase_add_test(tc, text_file_check);
     tcase_add_test(tc, images_darknet_cannot_load_are_refused);
+    tcase_add_test(tc, image_load_equals_darknets_loader);
     suite_add_tcase(s, tc);
     return s;
 }

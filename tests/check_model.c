@@ -205,6 +205,53 @@ START_TEST(non_finite_parameters_are_refused)
 }
 END_TEST
 
+/* Darknet's random weight initialisation is skipped (darknet_patch/0005)
+ * only where the weights file then overwrites every weight: without a file
+ * the network keeps Darknet's random weights, and a layer that load_weights()
+ * leaves alone (dontload) keeps them too, as in stock Darknet. The switch is
+ * off again after every load. */
+START_TEST(random_init_skipped_only_when_every_weight_loads)
+{
+    const char *cfg = tmp_path("dontload.cfg"), *w = tmp_path("dontload.weights");
+    write_text(cfg, "[net]\nbatch=1\nwidth=8\nheight=8\nchannels=3\n\n"
+                    "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\ndontload=1\n\n"
+                    "[convolutional]\nfilters=2\nsize=1\nstride=1\npad=1\nactivation=linear\n");
+    /* the file holds layer 1 only: header v0.2 (size_t seen), 2 biases, 2x4 weights */
+    FILE *f = fopen(w, "wb");
+    ck_assert_ptr_nonnull(f);
+    int hdr[3] = {0, 2, 0};
+    size_t seen = 0;
+    float p[10];
+    for (int i = 0; i < 10; ++i) p[i] = 0.125f * (i + 1);
+    ck_assert(fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(&seen, sizeof seen, 1, f) == 1 &&
+              fwrite(p, sizeof p, 1, f) == 1);
+    fclose(f);
+
+    gc_err e = {{0}};
+    network *net = gc_model_load(cfg, w, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    ck_assert_int_eq(skip_weight_init, 0);
+    float mag = 0;
+    for (int i = 0; i < net->layers[0].nweights; ++i) mag += fabsf(net->layers[0].weights[i]);
+    ck_assert(mag > 0); /* not loaded: Darknet's random weights, not zeros */
+    for (int i = 0; i < 2; ++i) ck_assert_float_eq(net->layers[1].biases[i], p[i]);
+    for (int i = 0; i < 8; ++i) ck_assert_float_eq(net->layers[1].weights[i], p[2 + i]);
+    free_network(net);
+
+    /* no weights file: every layer random */
+    net = gc_model_load("tests/cfg/clf_bn.cfg", NULL, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    ck_assert_int_eq(skip_weight_init, 0);
+    for (int k = 0; k < net->n; ++k) {
+        if (net->layers[k].type != CONVOLUTIONAL) continue;
+        mag = 0;
+        for (int i = 0; i < net->layers[k].nweights; ++i) mag += fabsf(net->layers[k].weights[i]);
+        ck_assert_msg(mag > 0, "layer %d has zero weights", k);
+    }
+    free_network(net);
+}
+END_TEST
+
 START_TEST(deconvolutional_weights_load)
 {
     /* Stock Darknet divides by the unset l.groups of a [deconvolutional]
@@ -477,6 +524,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, empty_and_directory_weights);
     tcase_add_test(tc, loaded_weights_are_the_saved_ones);
     tcase_add_test(tc, non_finite_parameters_are_refused);
+    tcase_add_test(tc, random_init_skipped_only_when_every_weight_loads);
     tcase_add_test(tc, deconvolutional_weights_load);
     tcase_add_test(tc, names_and_data_files);
     tcase_add_test(tc, partial_randomization_and_snapshot);

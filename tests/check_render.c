@@ -204,6 +204,119 @@ START_TEST(resize_constant_and_ramp_exact)
 }
 END_TEST
 
+/* The per-pixel bilinear sample gc_render used before its separable
+ * resampler (kept here as the reference): clamp, two cells per axis,
+ * interpolate along x then y, in double. */
+static float ref_sample(const float *m, int mw, int mh, double mx, double my)
+{
+    if (mx < 0) mx = 0;
+    if (my < 0) my = 0;
+    if (mx > mw - 1) mx = mw - 1;
+    if (my > mh - 1) my = mh - 1;
+    int x0 = (int)mx, y0 = (int)my, x1 = x0 + 1 < mw ? x0 + 1 : x0, y1 = y0 + 1 < mh ? y0 + 1 : y0;
+    double fx = mx - x0, fy = my - y0;
+    double top = (1 - fx) * m[(size_t)y0 * mw + x0] + fx * m[(size_t)y0 * mw + x1];
+    double bot = (1 - fx) * m[(size_t)y1 * mw + x0] + fx * m[(size_t)y1 * mw + x1];
+    return (float)((1 - fy) * top + fy * bot);
+}
+
+/* The separable resampler equals the per-pixel formula bit for bit: through
+ * the inverse letterbox (the per-box heat) and as a plain resize, up and
+ * down, wider than one tile of columns, with and without padding. */
+START_TEST(separable_resampling_equals_per_pixel)
+{
+    const int cases[][6] = {/* mw, mh, orig_w, orig_h, net_w, net_h */
+                            {20, 20, 768, 576, 320, 320}, {13, 13, 333, 500, 416, 416}, {10, 7, 1000, 90, 320, 224},
+                            {1, 1, 50, 40, 32, 32},       {40, 40, 17, 600, 320, 320},  {7, 9, 3, 2, 64, 48}};
+    uint32_t s = 99;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+        int mw = cases[c][0], mh = cases[c][1], ow = cases[c][2], oh = cases[c][3];
+        float *map = malloc(sizeof(float) * mw * mh), *out = malloc(sizeof(float) * ow * oh);
+        ck_assert(map && out);
+        for (int i = 0; i < mw * mh; ++i) {
+            s = s * 1664525u + 1013904223u;
+            map[i] = (float)(s >> 8) / 16777216.0f * 3 - 1;
+        }
+        gc_letterbox lb = gc_letterbox_make(ow, oh, cases[c][4], cases[c][5]);
+        gc_map_to_image(map, mw, mh, &lb, out);
+        long bad = 0, bad_coord = 0;
+        for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x) {
+                float nx, ny;
+                /* the letterbox inverse in double, as gc_map_to_image documents it */
+                double sx = lb.orig_w > 1 && lb.new_w > 1 ? (double)(lb.orig_w - 1) / (lb.new_w - 1)
+                                                          : (double)lb.orig_w / lb.new_w;
+                double sy = lb.orig_h > 1 && lb.new_h > 1 ? (double)(lb.orig_h - 1) / (lb.new_h - 1)
+                                                          : (double)lb.orig_h / lb.new_h;
+                double cx = lb.orig_w > 1 && lb.new_w > 1 ? 0.5 : 0, cy = lb.orig_h > 1 && lb.new_h > 1 ? 0.5 : 0;
+                double dnx = (x + 0.5 - cx) / sx + cx + lb.dx, dny = (y + 0.5 - cy) / sy + cy + lb.dy;
+                gc_letterbox_to_net(&lb, x + 0.5f, y + 0.5f, &nx, &ny);
+                if (fabs(nx - dnx) > 1e-3 || fabs(ny - dny) > 1e-3) ++bad_coord;
+                float want = ref_sample(map, mw, mh, dnx * ((double)mw / lb.net_w) - 0.5,
+                                        dny * ((double)mh / lb.net_h) - 0.5);
+                if (out[(size_t)y * ow + x] != want) ++bad; /* counted: one check per pixel is slow in fork mode */
+            }
+        ck_assert_msg(bad_coord == 0 && bad == 0, "case %zu: %ld coordinates, %ld samples differ", c, bad_coord, bad);
+        /* plain resize of the map to the image's size */
+        gc_resize_bilinear(map, mw, mh, out, ow, oh);
+        double rx = (double)mw / ow, ry = (double)mh / oh;
+        for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x)
+                bad += out[(size_t)y * ow + x] != ref_sample(map, mw, mh, (x + 0.5) * rx - 0.5, (y + 0.5) * ry - 0.5);
+        ck_assert_msg(bad == 0, "case %zu: %ld resized samples differ", c, bad);
+        free(map);
+        free(out);
+    }
+}
+END_TEST
+
+/* gc_resize_rgb as it was written per pixel (the reference): the mean of the
+ * source box each output pixel covers, rounded. */
+static void ref_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
+{
+    for (int y = 0; y < oh; ++y) {
+        int y0 = (int)((long)y * ih / oh), y1 = (int)((long)(y + 1) * ih / oh);
+        if (y1 <= y0) y1 = y0 + 1;
+        for (int x = 0; x < ow; ++x) {
+            int x0 = (int)((long)x * iw / ow), x1 = (int)((long)(x + 1) * iw / ow);
+            if (x1 <= x0) x1 = x0 + 1;
+            unsigned long sum[3] = {0, 0, 0}, cnt = 0;
+            for (int sy = y0; sy < y1; ++sy)
+                for (int sx = x0; sx < x1; ++sx) {
+                    for (int c = 0; c < 3; ++c) sum[c] += in[((size_t)sy * iw + sx) * 3 + c];
+                    ++cnt;
+                }
+            for (int c = 0; c < 3; ++c) out[((size_t)y * ow + x) * 3 + c] = (unsigned char)((sum[c] + cnt / 2) / cnt);
+        }
+    }
+}
+
+/* The tiled gc_resize_rgb equals the per-pixel reference byte for byte:
+ * shrinking (thumbnails, also by non-integer factors), enlarging, wider
+ * than one tile of columns. */
+START_TEST(resize_rgb_equals_per_pixel)
+{
+    const int sizes[][4] = {{384, 446, 190, 220}, {768, 618, 300, 241}, {700, 20, 513, 7},
+                            {5, 3, 17, 11},       {1, 1, 3, 2},         {600, 2, 600, 1}};
+    uint32_t s = 7;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
+        int iw = sizes[k][0], ih = sizes[k][1], ow = sizes[k][2], oh = sizes[k][3];
+        unsigned char *in = malloc((size_t)iw * ih * 3), *a = malloc((size_t)ow * oh * 3), *b = malloc((size_t)ow * oh * 3);
+        ck_assert(in && a && b);
+        for (size_t i = 0; i < (size_t)iw * ih * 3; ++i) {
+            s = s * 1664525u + 1013904223u;
+            in[i] = (unsigned char)(s >> 24);
+        }
+        gc_resize_rgb(in, iw, ih, a, ow, oh);
+        ref_resize_rgb(in, iw, ih, b, ow, oh);
+        ck_assert_msg(!memcmp(a, b, (size_t)ow * oh * 3), "%dx%d -> %dx%d differs", iw, ih, ow, oh);
+        free(in);
+        free(a);
+        free(b);
+    }
+}
+END_TEST
+
 START_TEST(normalize_minmax)
 {
     float x[4] = {2, 4, 6, 3};
@@ -731,6 +844,8 @@ Suite *suite_render(void)
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
     tcase_add_test(tc, letterbox_round_trip);
     tcase_add_test(tc, resize_constant_and_ramp_exact);
+    tcase_add_test(tc, separable_resampling_equals_per_pixel);
+    tcase_add_test(tc, resize_rgb_equals_per_pixel);
     tcase_add_test(tc, normalize_minmax);
     tcase_add_test(tc, colormap_jet_endpoints_and_hue);
     tcase_add_test(tc, overlay_blend);
