@@ -239,7 +239,7 @@ static void check_own_scores(const char *cfg, unsigned seed)
     open_net(&d, cfg, seed);
     for (int pass = 0; pass < 2; ++pass) {
         if (pass) { /* another input: the scores follow the network's current output */
-            unsigned st = seed + 7;
+            uint64_t st = seed + 7;
             for (int i = 0; i < d.net->inputs; ++i) d.x[i] = gcf_uniform(&st, 0, 1);
             gc_forward(&d.c, d.x);
         }
