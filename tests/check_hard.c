@@ -3,7 +3,6 @@
  * "gradcam:" line naming the problem, no signal and no file left behind. Each
  * case here crashed, hung, exited 0 or left a .tmp file before the fix. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,19 +73,7 @@ static const char *variant(const char *file, const char *name, const char *from,
 }
 
 /* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
-static int run(const char *a0, ...)
-{
-    char *argv[40];
-    int n = 0;
-    argv[n++] = "./darknet";
-    argv[n++] = "gradcam";
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return gcf_run(argv, out, sizeof out, err, sizeof err);
-}
+#define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 /* Status `want`, one "gradcam:" line that holds `what`, and nothing in outdir
  * nor any .tmp in dir. */
