@@ -131,7 +131,7 @@ $(BIN): $(DN_EXECOBJ) $(OBJ) $(DN_LIB)
 
 # --wrap: the tests count heap allocations (gct_allocs in tests/gc_testutil.c).
 $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
-	$(CC) $(SANITIZE) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
+	$(CC) $(SANITIZE) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free $(TEST_OBJ) $(OBJ) $(DN_LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
 
 # The test runner needs ./darknet too: end-to-end tests run the real binary;
 # and stock Darknet's forward for the equality suite.
