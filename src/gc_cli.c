@@ -381,12 +381,15 @@ static gc_explain_opts explain_opts_of(const cli_args *a, int detector)
     return ex;
 }
 
+/* explain_classifier / explain_detector: 0, -1 (bad input) or 2 (an option
+ * of the other kind of network: a usage error), with e set. */
 static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 {
     gc_classifier cl;
     if (gc_classifier_find(net, &cl, e)) return -1;
-    if (a->det_only)
-        return gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
+    if (a->det_only) /* a usage error: status 2 */
+        return gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg),
+               2;
     gc_cls_opts o;
     memset(&o, 0, sizeof o);
     o.image = a->image;
@@ -407,8 +410,8 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 
 static int explain_detector(const cli_args *a, network *net, gc_err *e)
 {
-    if (a->class_arg || a->top_set)
-        return gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+    if (a->class_arg || a->top_set) /* a usage error: status 2 */
+        return gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg), 2;
     gc_det_opts o;
     memset(&o, 0, sizeof o);
     o.image = a->image;
@@ -694,6 +697,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (!detector && a.det_only) {
         gc_fail(e, "-thresh, -mapthresh, -nms, -target and -rise-weight are for detector cfgs; %s is a classifier",
                 a.o.cfg);
+        rc = 2;
         goto done;
     }
     if (load_names(a.names, a.data, &a.o.names, &a.o.nnames, e)) goto done;
@@ -713,7 +717,7 @@ done:
 
 /* -list: many images through one network (gc_batch). Returns 0, or 1 with
  * e set: the run could not go on, or some images failed (listed in the
- * errors file). */
+ * errors file); 2 for an option of the other kind of network. */
 static int list_main(const cli_args *a, gc_err *e)
 {
     struct stat st;
@@ -743,6 +747,7 @@ static int list_main(const cli_args *a, gc_err *e)
     if (o.detector) {
         if (a->class_arg || a->top_set) {
             gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+            rc = 2;
             goto done;
         }
         o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
@@ -752,6 +757,7 @@ static int list_main(const cli_args *a, gc_err *e)
         if (gc_classifier_find(net, &cl, e)) goto done;
         if (a->det_only) {
             gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
+            rc = 2;
             goto done;
         }
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
@@ -869,7 +875,7 @@ int gc_cli_main(int argc, char **argv)
     if (gc_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
     free_network(net);
-    return finish(rc ? 1 : 0, &e, 0);
+    return finish(rc == 2 ? 2 : rc ? 1 : 0, &e, 0);
 }
 
 void run_gradcam(int argc, char **argv)

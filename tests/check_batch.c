@@ -56,20 +56,8 @@ static void touch(const char *dir, const char *rel, const char *text)
     fclose(f);
 }
 
-/* Runs ./darknet gradcam with the arguments (NULL-terminated). */
-static int run(const char *a0, ...)
-{
-    char *argv[40];
-    int n = 0;
-    argv[n++] = "./darknet";
-    argv[n++] = "gradcam";
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return gcf_run(argv, out, sizeof out, err, sizeof err);
-}
+/* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
+#define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 static char *slurp(const char *path, size_t *len)
 {

@@ -2,7 +2,6 @@
  * success writes one overlay and one map per target; every kind of bad input
  * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
  * output file. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -43,20 +42,8 @@ static const char *out_dir(void)
     return p;
 }
 
-/* Runs ./darknet gradcam with up to 12 extra arguments (NULL-terminated). */
-static int run(const char *a0, ...)
-{
-    char *argv[32];
-    int n = 0;
-    argv[n++] = "./darknet";
-    argv[n++] = "gradcam";
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return gcf_run(argv, out, sizeof out, err, sizeof err);
-}
+/* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
+#define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 /* Exactly one line of stderr starts with "gradcam:" and it contains `what`. */
 static void assert_one_error_naming(const char *what)
@@ -267,6 +254,13 @@ START_TEST(classifier_json_mirrors_stdout_and_names_classes)
 }
 END_TEST
 
+/* Exit status 2 and one gradcam: line naming `what`, no output. */
+static void usage_error(int rc, const char *what)
+{
+    ck_assert_msg(rc == 2, "exit %d, want 2:\n%s", rc, err);
+    assert_one_error_naming(what);
+}
+
 /* Usage errors exit 2 in every subcommand; -h and --help print the usage
  * and exit 0, after a subcommand too. */
 START_TEST(usage_errors_exit_two_everywhere)
@@ -286,6 +280,26 @@ START_TEST(usage_errors_exit_two_everywhere)
         ck_assert_msg(rc == 2, "gradcam %s %s: exit %d\n%s", cases[i][0], cases[i][1] ? cases[i][1] : "", rc, err);
         ck_assert_ptr_nonnull(strstr(err, "gradcam: "));
     }
+    /* an option for the other kind of network is a usage error too, in the
+     * main command, -list and eval */
+    const char *det = "tests/cfg/det_yolo2.cfg";
+    char det_w[4096], list[4096];
+    snprintf(det_w, sizeof det_w, "%s/det.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights(det, det_w, 22), 0);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", gcf_darknet_path("data/dog.jpg"));
+    fclose(f);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *det_msg = "are for detector cfgs", *cls_msg = "are for classifier cfgs";
+    usage_error(run(cfg, weights, img, "-out", prefix, "-thresh", "0.3", NULL), det_msg);
+    usage_error(run(cfg, weights, img, "-out", prefix, "-maxboxes", "3", NULL), det_msg);
+    usage_error(run(det, det_w, img, "-out", prefix, "-top", "2", NULL), cls_msg);
+    usage_error(run(det, det_w, img, "-out", prefix, "-class", "1", NULL), cls_msg);
+    usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-nms", "0.5", NULL), det_msg);
+    usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", NULL), cls_msg);
+    usage_error(run("eval", cfg, weights, list, "-mapthresh", "0.1", NULL), det_msg);
     const char *helps[][2] = {{"--help", NULL}, {"-h", NULL}, {"eval", "--help"}, {"scenes", "-h"}, {"init", "--help"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; ++i) {
         ck_assert_int_eq(run(helps[i][0], helps[i][1], NULL), 0);

@@ -2,7 +2,8 @@
  * through gc_cli_main(), once per allocation the plugin makes, with exactly
  * that allocation failing. Every run must end with status 1 and one
  * "gradcam:" line (or succeed completely, where the plugin has a fallback),
- * never crash, and leave no file behind. */
+ * never crash, leave no file behind, and free every block the plugin's own
+ * code allocated (gct_fault_leaks; the successful run too). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,9 +97,12 @@ static int stderr_has_one_error(void)
 static int fail_each_allocation(char **argv, int outputs_on_success)
 {
     ck_assert_msg(gct_fault_init() > 50, "no symbol table for fault injection (is nm installed?)");
+    char leaks[1024];
     gct_fault_arm(0);
     ck_assert_int_eq(cli(argv), 0);
     size_t total = gct_fault_disarm(NULL);
+    ck_assert_msg(gct_fault_leaks(leaks, sizeof leaks) == 0, "a successful run leaks %zu blocks (%s)",
+                  gct_fault_leaks(leaks, sizeof leaks), leaks);
     ck_assert_int_eq(gcf_count_files(outdir), outputs_on_success);
     ck_assert_uint_gt(total, 10);
     int clean = 0;
@@ -110,6 +114,9 @@ static int fail_each_allocation(char **argv, int outputs_on_success)
         int rc = cli(argv);
         gct_fault_disarm(&fired);
         if (!fired) continue; /* the run took another path before reaching k */
+        size_t left = gct_fault_leaks(leaks, sizeof leaks);
+        ck_assert_msg(left == 0, "allocation %zu of %zu failed (exit %d): %zu blocks leak, allocated at %s", k, total,
+                      rc, left, leaks);
         if (rc == 0) {
             /* tolerated (a fallback): then the outputs are all there */
             ck_assert_msg(gcf_count_files(outdir) == outputs_on_success, "allocation %zu: exit 0 with %d files", k,

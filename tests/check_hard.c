@@ -3,7 +3,6 @@
  * "gradcam:" line naming the problem, no signal and no file left behind. Each
  * case here crashed, hung, exited 0 or left a .tmp file before the fix. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +60,17 @@ static void write_bytes(const char *file, const void *data, size_t len)
     fclose(f);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    FILE *f = fopen(from, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s", from);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    ck_assert(feof(f));
+    fclose(f);
+    write_bytes(to, buf, n);
+}
+
 /* file's text with the first `from` replaced by `to` (which must occur). */
 static const char *variant(const char *file, const char *name, const char *from, const char *to)
 {
@@ -74,19 +84,7 @@ static const char *variant(const char *file, const char *name, const char *from,
 }
 
 /* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
-static int run(const char *a0, ...)
-{
-    char *argv[40];
-    int n = 0;
-    argv[n++] = "./darknet";
-    argv[n++] = "gradcam";
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return gcf_run(argv, out, sizeof out, err, sizeof err);
-}
+#define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 /* Status `want`, one "gradcam:" line that holds `what`, and nothing in outdir
  * nor any .tmp in dir. */
@@ -398,6 +396,26 @@ START_TEST(a_failed_write_leaves_no_partial_file)
              bin, big, outdir);
     rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     expect_clean_failure(rc, 1, "short write");
+    /* eval: every forward pass done, then its JSON report (4.6 KB for two
+     * images) cannot be written: no report, no .tmp */
+    ck_assert_int_eq(mkdir(path("images"), 0755), 0);
+    ck_assert_int_eq(mkdir(path("labels"), 0755), 0);
+    char list[8192] = "";
+    for (int i = 0; i < 2; ++i) {
+        char name[64], lab[64];
+        snprintf(name, sizeof name, "images/%d.jpg", i);
+        snprintf(lab, sizeof lab, "labels/%d.txt", i);
+        copy_file(gcf_darknet_path("data/dog.jpg"), path(name));
+        write_bytes(path(lab), "1 0.5 0.5 0.4 0.4\n", 18);
+        strcat(list, path(name));
+        strcat(list, "\n");
+    }
+    write_bytes(path("list.txt"), list, strlen(list));
+    snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 4; exec %s gradcam eval %s %s %s -json %s/eval.json",
+             bin, clf, w, path("list.txt"), outdir);
+    rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    expect_clean_failure(rc, 1, "cannot write");
+    ck_assert_msg(strstr(err, "eval: 2/2 images"), "the report failed before the forward passes:\n%s", err);
 }
 END_TEST
 

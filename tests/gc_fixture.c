@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,27 @@ int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err
     close(efd);
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return -1;
+}
+
+int gcf_run_gradcam(char *out, size_t out_cap, char *err, size_t err_cap, const char *a0, ...)
+{
+    char *argv[GCF_MAX_ARGS + 3];
+    int n = 0;
+    argv[n++] = "./darknet";
+    argv[n++] = "gradcam";
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a; a = va_arg(ap, const char *)) {
+        if (n == GCF_MAX_ARGS + 2) {
+            va_end(ap);
+            fprintf(stderr, "gcf_run_gradcam: more than %d arguments\n", GCF_MAX_ARGS);
+            return -2;
+        }
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return gcf_run(argv, out, out_cap, err, err_cap);
 }
 
 const char *gcf_tail(const char *s, size_t n)

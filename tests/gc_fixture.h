@@ -28,6 +28,12 @@ int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err
 /* The last n characters of s (all of it when shorter): for assertion messages
  * about a program's stderr, whose error is at its end. */
 const char *gcf_tail(const char *s, size_t n);
+/* `./darknet gradcam A0 ...` (the arguments NULL-terminated; at most
+ * GCF_MAX_ARGS of them) through gcf_run: the end-to-end suites' one way to
+ * run the binary under test. Returns what gcf_run returns. */
+#define GCF_MAX_ARGS 37
+int gcf_run_gradcam(char *out, size_t out_cap, char *err, size_t err_cap, const char *a0, ...)
+    __attribute__((sentinel));
 
 /* Darknet's source tree (GC_DARKNET_DIR, default build/darknet) joined with
  * rel, in a static buffer. */

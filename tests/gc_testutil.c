@@ -2,6 +2,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,6 +204,7 @@ volatile size_t gct_allocs;
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
 
 /* Fault injection. The code ranges of the plugin's own functions (src/gc_*.c)
  * come from the test binary's symbol table (nm -l, debug info); an
@@ -211,11 +213,93 @@ void *__real_realloc(void *p, size_t n);
  * Darknet does not check them, and the plugin cannot mend that. */
 typedef struct code_range {
     uintptr_t lo, hi;
+    char *name;
 } code_range;
 static code_range *plugin_code;
 static int nplugin_code;
 static volatile int fault_armed, fault_fired;
 static volatile size_t fault_nth, fault_seen;
+
+/* Leak tracking while armed: every block the plugin's code allocated
+ * (malloc, calloc, realloc called from src/gc_*.c) and nobody has freed yet,
+ * with its caller. An open-addressing table of pointers (linear probing,
+ * tombstones), in memory from the real allocator; one lock, as the plugin's
+ * worker threads allocate too. */
+typedef struct live_block {
+    void *p;      /* NULL: empty; TOMB: deleted */
+    void *caller; /* return address in the plugin's code */
+} live_block;
+#define TOMB ((void *)1)
+static live_block *live;
+static size_t live_cap, live_used, live_n; /* used: live + tombstones */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t live_slot(const void *p)
+{
+    uintptr_t h = (uintptr_t)p >> 4;
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h ^ (h >> 29)) & (live_cap - 1);
+}
+
+static int live_grow(void)
+{
+    size_t cap = live_cap ? live_cap : 1024;
+    while (live_n * 4 >= cap) cap *= 2;
+    live_block *old = live, *t = __real_calloc(cap, sizeof *t);
+    if (!t) return -1;
+    size_t oldcap = live_cap;
+    live = t;
+    live_cap = cap;
+    live_used = live_n = 0;
+    for (size_t i = 0; i < oldcap; ++i)
+        if (old[i].p && old[i].p != TOMB) {
+            size_t j = live_slot(old[i].p);
+            while (live[j].p) j = (j + 1) & (live_cap - 1);
+            live[j] = old[i];
+            ++live_used, ++live_n;
+        }
+    __real_free(old);
+    return 0;
+}
+
+/* Caller holds live_lock. */
+static void live_add(void *p, void *caller)
+{
+    if ((live_used + 1) * 2 > live_cap && live_grow()) return;
+    size_t j = live_slot(p), tomb = (size_t)-1;
+    for (; live[j].p; j = (j + 1) & (live_cap - 1)) {
+        if (live[j].p == p) { /* freed where the wrappers could not see it */
+            live[j].caller = caller;
+            return;
+        }
+        if (live[j].p == TOMB && tomb == (size_t)-1) tomb = j;
+    }
+    if (tomb != (size_t)-1) j = tomb;
+    else ++live_used;
+    live[j] = (live_block){p, caller};
+    ++live_n;
+}
+
+/* Caller holds live_lock. Returns whether p was there. */
+static int live_remove(const void *p)
+{
+    if (!live_cap) return 0;
+    for (size_t j = live_slot(p); live[j].p; j = (j + 1) & (live_cap - 1))
+        if (live[j].p == p) {
+            live[j].p = TOMB;
+            --live_n;
+            return 1;
+        }
+    return 0;
+}
+
+static const code_range *plugin_function(uintptr_t pc)
+{
+    for (int i = 0; i < nplugin_code; ++i)
+        if (pc >= plugin_code[i].lo && pc < plugin_code[i].hi) return &plugin_code[i];
+    return NULL;
+}
 
 int gct_fault_init(void)
 {
@@ -239,7 +323,9 @@ int gct_fault_init(void)
             if (!g) break;
             plugin_code = g;
         }
-        plugin_code[nplugin_code++] = (code_range){(uintptr_t)addr, (uintptr_t)(addr + size)};
+        char *copy = __real_malloc(strlen(name) + 1);
+        if (copy) strcpy(copy, name);
+        plugin_code[nplugin_code++] = (code_range){(uintptr_t)addr, (uintptr_t)(addr + size), copy};
     }
     pclose(f);
     if (base < 0) return nplugin_code = 0;
@@ -249,49 +335,110 @@ int gct_fault_init(void)
 
 void gct_fault_arm(size_t nth)
 {
+    pthread_mutex_lock(&live_lock);
+    if (live_cap) memset(live, 0, live_cap * sizeof *live);
+    live_used = live_n = 0;
     fault_nth = nth;
     fault_seen = 0;
     fault_fired = 0;
     fault_armed = 1;
+    pthread_mutex_unlock(&live_lock);
 }
 
 size_t gct_fault_disarm(int *fired)
 {
+    pthread_mutex_lock(&live_lock);
     fault_armed = 0;
+    pthread_mutex_unlock(&live_lock);
     if (fired) *fired = fault_fired;
     return fault_seen;
 }
 
-static int fault_now(void *caller)
+size_t gct_fault_leaks(char *where, size_t cap)
 {
-    if (!fault_armed) return 0;
-    uintptr_t pc = (uintptr_t)caller;
-    for (int i = 0; i < nplugin_code; ++i)
-        if (pc >= plugin_code[i].lo && pc < plugin_code[i].hi) {
-            if (++fault_seen != fault_nth) return 0;
-            fault_fired = 1;
-            return 1;
+    pthread_mutex_lock(&live_lock);
+    size_t n = live_n, shown = 0, len = 0;
+    if (cap) where[0] = '\0';
+    for (size_t j = 0; j < live_cap && shown < 5; ++j)
+        if (live[j].p && live[j].p != TOMB) {
+            const code_range *r = plugin_function((uintptr_t)live[j].caller);
+            if (len < cap)
+                len += (size_t)snprintf(where + len, cap - len, "%s%s+0x%lx", shown ? ", " : "",
+                                        r && r->name ? r->name : "?",
+                                        r ? (unsigned long)((uintptr_t)live[j].caller - r->lo) : 0UL);
+            ++shown;
         }
-    return 0;
+    pthread_mutex_unlock(&live_lock);
+    return n;
+}
+
+/* Caller holds live_lock. Whether this allocation, called from caller,
+ * is the plugin's nth (then it fails); 0 when not armed. *ours: the caller
+ * is the plugin's code. */
+static int fault_now(void *caller, int *ours)
+{
+    *ours = 0;
+    if (!fault_armed) return 0;
+    if (!plugin_function((uintptr_t)caller)) return 0;
+    *ours = 1;
+    if (++fault_seen != fault_nth) return 0;
+    fault_fired = 1;
+    return 1;
 }
 
 void *__wrap_malloc(size_t n)
 {
     ++gct_allocs;
-    if (fault_now(__builtin_return_address(0))) return NULL;
-    return __real_malloc(n);
+    if (!fault_armed) return __real_malloc(n);
+    void *caller = __builtin_return_address(0), *p = NULL;
+    int ours;
+    pthread_mutex_lock(&live_lock);
+    if (!fault_now(caller, &ours)) {
+        p = __real_malloc(n);
+        if (p && ours) live_add(p, caller);
+    }
+    pthread_mutex_unlock(&live_lock);
+    return p;
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
     ++gct_allocs;
-    if (fault_now(__builtin_return_address(0))) return NULL;
-    return __real_calloc(n, size);
+    if (!fault_armed) return __real_calloc(n, size);
+    void *caller = __builtin_return_address(0), *p = NULL;
+    int ours;
+    pthread_mutex_lock(&live_lock);
+    if (!fault_now(caller, &ours)) {
+        p = __real_calloc(n, size);
+        if (p && ours) live_add(p, caller);
+    }
+    pthread_mutex_unlock(&live_lock);
+    return p;
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
     ++gct_allocs;
-    if (fault_now(__builtin_return_address(0))) return NULL;
-    return __real_realloc(p, n);
+    if (!fault_armed) return __real_realloc(p, n);
+    void *caller = __builtin_return_address(0), *q = NULL;
+    int ours;
+    pthread_mutex_lock(&live_lock);
+    if (!fault_now(caller, &ours)) {
+        q = __real_realloc(p, n);
+        /* p is gone when realloc succeeded, or freed it (size 0) */
+        int had = (q || n == 0) && p ? live_remove(p) : 0;
+        if (q && (ours || had)) live_add(q, caller);
+    }
+    pthread_mutex_unlock(&live_lock);
+    return q;
+}
+
+void __wrap_free(void *p)
+{
+    if (p && fault_armed) {
+        pthread_mutex_lock(&live_lock);
+        live_remove(p);
+        pthread_mutex_unlock(&live_lock);
+    }
+    __real_free(p);
 }

@@ -81,7 +81,14 @@ void *__wrap_malloc(size_t n);
 int gct_fault_init(void);
 void gct_fault_arm(size_t nth);
 size_t gct_fault_disarm(int *fired);
+/* Leak check: from gct_fault_arm to gct_fault_disarm the wrappers (free too)
+ * keep the blocks the plugin's own code allocated that are not freed yet;
+ * returns how many are left, and names up to 5 of their allocation sites
+ * (function+offset) in where. Darknet's allocations are not counted (its
+ * parser leaks by design). */
+size_t gct_fault_leaks(char *where, size_t cap);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
 
 #endif
