@@ -10,10 +10,10 @@
  *            layers: batch norm folded into the weights, OpenMP threads,
  *            single-threaded sgemm per thread);
  *   gc-1     gradcam for one target, through the code the CLI runs
- *            (gc_session_*, gc_detect_*, gc_classifier_*): forward, decoding
+ *            (gc_explain_*, gc_detect_*, gc_classify_*): forward, decoding
  *            and NMS or class ranking, the path, the backward and the map at
  *            the default layer. Image decoding and letterboxing (once per
- *            image, in gc_session_open) and the overlay/PNG/.npy writing are
+ *            image, in gc_explain_open) and the overlay/PNG/.npy writing are
  *            NOT included;
  *   gc-all   the same for every box above the threshold, or the top-5 classes;
  *   gemm     the pure-GEMM bound: every cblas_sgemm call the forward makes
@@ -136,7 +136,7 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
 #ifndef GC_BENCH_STOCK
     gc_err e = {{0}};
     gc_ctx c;
-    if (gc_ctx_init(&c, net, &e)) die("%s", e.msg);
+    if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
     gc_hooks_install(&c);
 #endif
     double t[BENCH_MAX_REPS];
@@ -148,7 +148,7 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
     }
     print_times(t, reps);
 #ifndef GC_BENCH_STOCK
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
 #endif
     free_image(sized);
     free_image(im);
@@ -246,7 +246,7 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
 {
     gc_err e = {{0}};
     gc_session s;
-    if (gc_session_open(&s, net, img, &e)) die("%s", e.msg); /* runs the first forward */
+    if (gc_explain_open(&s, net, img, &e)) die("%s", e.msg); /* runs the first forward */
     gc_explain_opts o = {.method = GC_METHOD_GRADCAM, .alpha = 0.5f};
     int ntargets = 0, top[5];
     float *probs = NULL;
@@ -254,37 +254,37 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
     double t[BENCH_MAX_REPS];
     for (int r = -warmup; r < reps; ++r) {
         double t0 = now();
-        if (r > -warmup) gc_forward(&s.ctx, s.input.data); /* the warm-up's forward ran in gc_session_open */
+        if (r > -warmup) gc_hooks_forward(&s.ctx, s.input.data); /* the warm-up's forward ran in gc_explain_open */
         gc_map m;
         if (s.detector) {
             gc_boxes boxes;
             gc_det *dets = NULL;
             int ndets = 0;
-            if (gc_boxes_decode(net, s.orig.w, s.orig.h, thresh, 0.5f, &boxes, &e) ||
-                gc_detections(&boxes, thresh, 0.45f, &dets, &ndets, &e))
+            if (gc_detect_decode(net, s.orig.w, s.orig.h, thresh, 0.5f, &boxes, &e) ||
+                gc_detect_boxes(&boxes, thresh, 0.45f, &dets, &ndets, &e))
                 die("%s", e.msg);
             if (ndets == 0) die("no box above the threshold (%s): lower it in SPECS", "random weights");
             ntargets = all ? ndets : 1;
             for (int k = 0; k < ntargets; ++k) {
                 gc_subject subj = {dets[k].cls, &dets[k]};
-                if (gc_session_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
+                if (gc_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
             }
             free(dets);
-            gc_boxes_free(&boxes);
+            gc_detect_boxes_free(&boxes);
         } else {
             ntargets = all ? 5 : 1;
-            gc_classifier_probs(net, &s.cl, probs);
-            gc_top_k(probs, s.cl.classes, ntargets, top);
+            gc_classify_probs(net, &s.cl, probs);
+            gc_classify_top_k(probs, s.cl.classes, ntargets, top);
             for (int k = 0; k < ntargets; ++k) {
                 gc_subject subj = {top[k], NULL};
-                if (gc_session_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
+                if (gc_explain_target(&s, &subj, &o, &m, &e)) die("%s", e.msg);
             }
         }
         if (r >= 0) t[r] = now() - t0;
     }
     print_times(t, reps);
     printf("targets %d\n", ntargets);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free(probs);
 }
 #endif

@@ -1,4 +1,4 @@
-/* The cfg validator, then Darknet itself: whatever gc_cfg_check_text()
+/* The cfg validator, then Darknet itself: whatever gc_cfgcheck_text()
  * accepts, parse_network_cfg() must parse and one forward pass must run,
  * in-process, without a crash or an exit. A crash here is a hole in the
  * validator (or in the trial parse behind it). */
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gc_err e;
     /* small networks only: the harness should spend its time on shapes */
-    if (gc_cfg_check_text("fuzz.cfg", (const char *)data, size, (size_t)64 << 20, NULL, &e)) return 0;
+    if (gc_cfgcheck_text("fuzz.cfg", (const char *)data, size, (size_t)64 << 20, NULL, &e)) return 0;
     const char *path = gc_fuzz_file("cfg", data, size);
     network *net = parse_network_cfg((char *)path);
     set_batch_network(net, 1);

@@ -21,12 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 4) {
     case 0: {
         int n = 0;
-        char **l = gc_list_load(path, &n, &e);
+        char **l = gc_labels_list_load(path, &n, &e);
         for (int i = 0; i < n; ++i) {
             char lp[4096];
-            gc_label_path(l[i], lp, sizeof lp, &e);
+            gc_labels_path(l[i], lp, sizeof lp, &e);
         }
-        gc_list_free(l, n);
+        gc_labels_list_free(l, n);
         break;
     }
     case 1: {
@@ -37,12 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 2: {
         int n = 0;
-        gc_names_free(gc_names_load(path, &n, &e), n);
+        gc_model_names_free(gc_model_names_load(path, &n, &e), n);
         break;
     }
     default: {
-        free(gc_data_value(path, "names", &e));
-        free(gc_data_value(path, "labels", &e));
+        free(gc_model_data_value(path, "names", &e));
+        free(gc_model_data_value(path, "labels", &e));
         break;
     }
     }

@@ -20,7 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     gc_err e;
     net = gc_model_load(cfg, NULL, &e);
     if (!net) abort(); /* run from the repository root */
-    need = gc_weights_header_size(0, 2) + gc_weights_param_count(net) * sizeof(float);
+    need = gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(net) * sizeof(float);
     return 0;
 }
 
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gc_err e;
     const char *raw = gc_fuzz_file("raw.weights", data, size);
-    if (gc_weights_check(net, cfg, raw, &e) == 0) load_weights(net, (char *)raw);
+    if (gc_model_weights_check(net, cfg, raw, &e) == 0) load_weights(net, (char *)raw);
     if (size == 0) return 0;
     unsigned char *w = malloc(need);
     if (!w) abort();
@@ -38,25 +38,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 20; i < need; ++i) w[i] = data[(i - 20) % size];
     const char *full = gc_fuzz_file("full.weights", w, need);
     free(w);
-    if (gc_weights_check(net, cfg, full, &e)) abort(); /* the size is right by construction */
+    if (gc_model_weights_check(net, cfg, full, &e)) abort(); /* the size is right by construction */
     load_weights(net, (char *)full);
     float x[32 * 32 * 3];
     for (int i = 0; i < net->inputs; ++i) x[i] = (float)(i % 5) / 5.0f;
     network_predict(net, x);
     gc_boxes b;
-    if (gc_boxes_decode(net, 640, 480, 0.01f, 0.5f, &b, &e) == 0) {
+    if (gc_detect_decode(net, 640, 480, 0.01f, 0.5f, &b, &e) == 0) {
         gc_det *d = NULL;
         int n = 0;
-        if (gc_detections(&b, 0.01f, 0.45f, &d, &n, &e) == 0) {
-            gc_detections_cap(d, &n, 5);
+        if (gc_detect_boxes(&b, 0.01f, 0.45f, &d, &n, &e) == 0) {
+            gc_detect_cap(d, &n, 5);
             for (int i = 0; i < n; ++i) {
                 int l, t, r, bt;
-                gc_det_pixels(&d[i], 640, 480, &l, &t, &r, &bt);
+                gc_detect_pixels(&d[i], 640, 480, &l, &t, &r, &bt);
                 if (l < 0 || r > 639 || t < 0 || bt > 479) abort();
             }
             free(d);
         }
-        gc_boxes_free(&b);
+        gc_detect_boxes_free(&b);
     }
     return 0;
 }

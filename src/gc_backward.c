@@ -40,7 +40,7 @@
  *                                      dy/dx = y integer ? 0 : 1
  *   linear   dy/dx = 1
  * At the kinks (y exactly on a boundary) the one-sided choice is Darknet's. */
-float gc_activation_derivative(float y, ACTIVATION a)
+float gc_backward_activation_derivative(float y, ACTIVATION a)
 {
     switch (a) {
     case LINEAR: return 1;
@@ -63,13 +63,13 @@ float gc_activation_derivative(float y, ACTIVATION a)
 }
 
 /* dy: [n] (scaled in place), y: [n] activation outputs. */
-void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a)
+void gc_backward_activation(float *dy, const float *y, size_t n, ACTIVATION a)
 {
     if (a == LINEAR) return;
-    for (size_t i = 0; i < n; ++i) dy[i] *= gc_activation_derivative(y[i], a);
+    for (size_t i = 0; i < n; ++i) dy[i] *= gc_backward_activation_derivative(y[i], a);
 }
 
-int gc_activation_is_rectifier(ACTIVATION a)
+int gc_backward_is_rectifier(ACTIVATION a)
 {
     switch (a) {
     case RELU:
@@ -84,14 +84,14 @@ int gc_activation_is_rectifier(ACTIVATION a)
 
 /* Guided Backpropagation's gate (see the header): y > 0 is the sign of the
  * rectifier's input, so the rule needs only the output that survives. */
-void gc_guided_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a)
+void gc_backward_guided_activation(float *dy, const float *y, size_t n, ACTIVATION a)
 {
-    if (!gc_activation_is_rectifier(a)) {
-        gc_activation_backward(dy, y, n, a);
+    if (!gc_backward_is_rectifier(a)) {
+        gc_backward_activation(dy, y, n, a);
         return;
     }
     for (size_t i = 0; i < n; ++i)
-        dy[i] = (y[i] > 0 && dy[i] > 0) ? dy[i] * gc_activation_derivative(y[i], a) : 0.0f;
+        dy[i] = (y[i] > 0 && dy[i] > 0) ? dy[i] * gc_backward_activation_derivative(y[i], a) : 0.0f;
 }
 
 /* dx: [n] += dy * f'(y); dy, y: [n]. Used by [activation] and [logistic],
@@ -99,7 +99,7 @@ void gc_guided_activation_backward(float *dy, const float *y, size_t n, ACTIVATI
 static void activation_backward_add(float *dx, const float *dy, const float *y, size_t n,
                                     ACTIVATION a)
 {
-    for (size_t i = 0; i < n; ++i) dx[i] += dy[i] * gc_activation_derivative(y[i], a);
+    for (size_t i = 0; i < n; ++i) dx[i] += dy[i] * gc_backward_activation_derivative(y[i], a);
 }
 
 /* ---- frozen batch norm ----------------------------------------------------
@@ -384,7 +384,7 @@ static size_t net_workspace_bytes(const network *net)
     do {                                                                                   \
         char why_[256];                                                                    \
         snprintf(why_, sizeof why_, __VA_ARGS__);                                          \
-        gc_fail((e), "layer %d (%s): %s", (i), gc_layer_type_name((l)->type), why_);       \
+        gc_fail((e), "layer %d (%s): %s", (i), gc_darknet_type_name((l)->type), why_);       \
         return 0;                                                                          \
     } while (0)
 
@@ -502,7 +502,7 @@ int gc_backward_supported(const network *net, int index, gc_err *e)
         return 1;
     default:
         gc_fail(e, "layer %d (%s) is not supported by gradcam's backward pass", index,
-                gc_layer_type_name(l->type));
+                gc_darknet_type_name(l->type));
         return 0;
     }
 }
@@ -518,7 +518,7 @@ void gc_backward_layer(layer l, network net)
     switch (l.type) {
     case CONVOLUTIONAL:
         assert(!l.xnor && !l.binary);
-        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        gc_backward_activation(dy, l.output, (size_t)l.outputs, l.activation);
         if (l.batch_normalize)
             batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.out_c,
                                   l.out_h * l.out_w);
@@ -527,12 +527,12 @@ void gc_backward_layer(layer l, network net)
                                 l.size, l.stride, l.pad, l.out_h, l.out_w);
         break;
     case CONNECTED:
-        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        gc_backward_activation(dy, l.output, (size_t)l.outputs, l.activation);
         if (l.batch_normalize) batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.outputs, 1);
         if (dx) connected_backward(dx, dy, l.weights, l.inputs, l.outputs);
         break;
     case LOCAL:
-        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        gc_backward_activation(dy, l.output, (size_t)l.outputs, l.activation);
         if (dx)
             local_backward_input(dx, net.workspace, dy, l.weights, l.c, l.h, l.w, l.n, l.size,
                                  l.stride, l.pad, l.out_h * l.out_w);
@@ -557,7 +557,7 @@ void gc_backward_layer(layer l, network net)
         break;
     }
     case SHORTCUT:
-        gc_activation_backward(dy, l.output, (size_t)l.outputs, l.activation);
+        gc_backward_activation(dy, l.output, (size_t)l.outputs, l.activation);
         shortcut_backward(dx, net.layers[l.index].delta, dy, l.w, l.h, l.c, l.out_w, l.out_h,
                           l.out_c, l.alpha, l.beta);
         break;
@@ -621,7 +621,7 @@ void gc_backward_layer_guided(layer l, network net)
         /* Gate l.delta at the activation, then run the plain backward with
          * the activation taken as linear (l is this call's copy). */
         if (l.delta && l.activation != LINEAR) {
-            gc_guided_activation_backward(l.delta, l.output, (size_t)l.outputs, l.activation);
+            gc_backward_guided_activation(l.delta, l.output, (size_t)l.outputs, l.activation);
             l.activation = LINEAR;
         }
         break;

@@ -35,10 +35,10 @@ void gc_backward_layer(layer l, network net);
 /* Multiplies dy[i] by the derivative of activation a, evaluated from the
  * activation's output y[i] (every Darknet activation is invertible enough for
  * this; see the .c for the per-type formulas). */
-void gc_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a);
+void gc_backward_activation(float *dy, const float *y, size_t n, ACTIVATION a);
 
 /* Derivative of activation a at output value y. */
-float gc_activation_derivative(float y, ACTIVATION a);
+float gc_backward_activation_derivative(float y, ACTIVATION a);
 
 /* Guided Backpropagation (Springenberg et al., "Striving for Simplicity",
  * section 3.4). The rectifiers are relu, leaky, relie, ramp, elu and selu:
@@ -54,10 +54,10 @@ float gc_activation_derivative(float y, ACTIVATION a);
  * logistic, loggy, tanh, plse, hardtan, lhtan, stair) are not rectifiers and
  * keep their plain derivative, as pytorch-grad-cam leaves non-ReLU modules
  * alone. */
-int gc_activation_is_rectifier(ACTIVATION a);
+int gc_backward_is_rectifier(ACTIVATION a);
 /* dy: [n] gated in place by the rule above (plain derivative for the
  * non-rectifiers); y: [n] the activation's outputs. */
-void gc_guided_activation_backward(float *dy, const float *y, size_t n, ACTIVATION a);
+void gc_backward_guided_activation(float *dy, const float *y, size_t n, ACTIVATION a);
 
 /* gc_backward_layer with the guided rule at the layer's activation (the
  * layers that apply one: convolutional, connected, local, shortcut,

@@ -408,7 +408,7 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
         fputs(", \"layers\": [", f);
         for (int j = 0; j < t->nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", t->layers[j]);
         fprintf(f, "], \"method\": \"%s\", \"score\": \"%s\", \"counterfactual\": %s, \"peak\": ",
-                gc_method_name(ex->method), o->detector ? gc_target_name(ex->target) : "logit",
+                gc_cam_method_name(ex->method), o->detector ? gc_detect_target_name(ex->target) : "logit",
                 ex->counterfactual ? "true" : "false");
         gc_json_number(f, t->peak);
         fprintf(f, ", \"peak_xy\": [%d, %d], \"energy_in_box\": ", t->peak_x, t->peak_y);
@@ -450,17 +450,17 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
         d.image = r->list.path[pos];
         d.out = prefix;
         d.json = NULL;
-        rc = gc_run_detector(net, &d, &rs, &ie);
+        rc = gc_detect_run(net, &d, &rs, &ie);
     } else {
         gc_cls_opts c = o->cls;
         c.image = r->list.path[pos];
         c.out = prefix;
-        rc = gc_run_classifier(net, &c, &rs, &ie);
+        rc = gc_classify_run(net, &c, &rs, &ie);
     }
     quiet_stdout(r, 0);
     if (rc) {
         remove_tree(tmp);
-        gc_results_free(&rs);
+        gc_explain_results_free(&rs);
         record_error(r, s, pos, ie.msg);
         return 0;
     }
@@ -473,7 +473,7 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     remove_tree(final);
     if (make_dirs(parent, &ie)) {
         remove_tree(tmp);
-        gc_results_free(&rs);
+        gc_explain_results_free(&rs);
         record_error(r, s, pos, ie.msg);
         return 0;
     }
@@ -482,7 +482,7 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     } else if (rename(tmp, final) != 0) {
         gc_fail(&ie, "cannot move the outputs to %s: %s", final, strerror(errno));
         remove_tree(tmp);
-        gc_results_free(&rs);
+        gc_explain_results_free(&rs);
         record_error(r, s, pos, ie.msg);
         return 0;
     }
@@ -492,12 +492,12 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (!m) {
-        gc_results_free(&rs);
+        gc_explain_results_free(&rs);
         return gc_fail(e, "out of memory for the index");
     }
     index_lines(m, r, pos, &rs);
     int bad = fclose(m) != 0 || !buf;
-    gc_results_free(&rs);
+    gc_explain_results_free(&rs);
     if (bad) {
         free(buf);
         return gc_fail(e, "out of memory for the index");

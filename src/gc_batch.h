@@ -1,7 +1,7 @@
 /* gc_batch: `darknet gradcam cfg weights -list FILE|DIR -outdir DIR`: many
  * images through one loaded network. Each image is explained by the same
- * per-image entry points as the main command (gc_run_detector,
- * gc_run_classifier) into a temporary folder under DIR/.tmp, which is renamed
+ * per-image entry points as the main command (gc_detect_run,
+ * gc_classify_run) into a temporary folder under DIR/.tmp, which is renamed
  * to DIR/<the image's path relative to the list's root> once complete; only
  * then are the image's index lines appended (one write) to the JSON Lines
  * index. -resume reads the index back and skips the images it holds

@@ -345,15 +345,15 @@ static gc_g_kind g_kind(const gc_method_info *mi)
     return mi->needs_grad ? GC_G_GRAD : GC_G_NONE;
 }
 
-int gc_method_has_layer_map(gc_method m)
+int gc_cam_method_has_layer_map(gc_method m)
 {
-    const gc_method_info *mi = gc_method_get(m);
+    const gc_method_info *mi = gc_cam_method_get(m);
     return mi->weights || mi->map;
 }
 
 void gc_cam_input_compute(gc_method m, const float *grad, const float *cam, size_t C, size_t HW, float *out)
 {
-    const gc_method_info *mi = gc_method_get(m);
+    const gc_method_info *mi = gc_cam_method_get(m);
     assert(mi->reaches_input && mi->input && (!mi->input_cam || cam));
     mi->input(grad, cam, C, HW, out);
 }
@@ -370,19 +370,19 @@ void gc_cam_input_saliency(const float *x, size_t C, size_t HW, float *map)
     }
 }
 
-const gc_method_info *gc_method_get(gc_method m)
+const gc_method_info *gc_cam_method_get(gc_method m)
 {
     assert((int)m >= 0 && m < GC_METHOD_COUNT);
     return &methods[m];
 }
 
-const char *gc_method_name(gc_method m)
+const char *gc_cam_method_name(gc_method m)
 {
     if ((int)m < 0 || m >= GC_METHOD_COUNT) return "unknown";
     return methods[m].name;
 }
 
-int gc_method_parse(const char *name, gc_method *out)
+int gc_cam_method_parse(const char *name, gc_method *out)
 {
     if (!name) return -1;
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
@@ -394,7 +394,7 @@ int gc_method_parse(const char *name, gc_method *out)
     return -1;
 }
 
-const char *gc_method_list(char *buf, size_t n)
+const char *gc_cam_method_list(char *buf, size_t n)
 {
     size_t len = 0;
     if (n) buf[0] = '\0';
@@ -405,7 +405,7 @@ const char *gc_method_list(char *buf, size_t n)
 
 size_t gc_cam_work_size(gc_method m, size_t K, size_t H, size_t W)
 {
-    const gc_method_info *mi = gc_method_get(m);
+    const gc_method_info *mi = gc_cam_method_get(m);
     size_t HW;
     if (gc_size_mul(H, W, &HW) != 0) return SIZE_MAX;
     if (mi->weights) return K; /* channel weights; not used when the caller passes weights */
@@ -422,7 +422,7 @@ int gc_cam_compute(gc_method m, const float *A, const float *G, size_t K, size_t
         assert(!"gc_cam_compute: K*H*W overflows size_t");
         return -1;
     }
-    const gc_method_info *mi = gc_method_get(m);
+    const gc_method_info *mi = gc_cam_method_get(m);
     gc_g_kind gk = g_kind(mi);
     assert(gk == GC_G_NONE || G);
     assert(mi->weights || mi->map);
@@ -469,7 +469,7 @@ size_t gc_cam_eigen_work_size(gc_method m, size_t K, size_t H, size_t W)
 int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, size_t H, size_t W,
                          float *weights, float *map, float *work)
 {
-    const gc_method_info *mi = gc_method_get(m);
+    const gc_method_info *mi = gc_cam_method_get(m);
     size_t HW = H * W;
     /* the method's own weights (and its checks) first */
     float *w = weights ? weights : work;
@@ -492,7 +492,7 @@ int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, 
     return 0;
 }
 
-float gc_map_max(const float *map, size_t n, size_t *argmax)
+float gc_cam_map_max(const float *map, size_t n, size_t *argmax)
 {
     size_t best = 0;
     for (size_t i = 1; i < n; ++i)

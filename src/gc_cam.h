@@ -47,7 +47,7 @@ typedef struct gc_method_info {
     void (*weights)(const float *A, const float *G, size_t K, size_t HW, float *w);
     void (*map)(const float *A, const float *G, size_t K, size_t HW, float *map, float *work);
     size_t (*work)(size_t K, size_t HW); /* NULL: no scratch */
-    gc_g_kind g;         /* what the layer kernel's G holds (gc_session_explain_target fills it) */
+    gc_g_kind g;         /* what the layer kernel's G holds (gc_explain_target fills it) */
     /* reaches_input: out[c][p] from the guided input gradient grad[c][p] and,
      * when input_cam, cam[p]: the layer kernel's map min-max normalised and
      * upsampled to the input (else NULL). Methods without a layer kernel
@@ -61,13 +61,13 @@ typedef struct gc_method_info {
 } gc_method_info;
 
 /* The row of method m (asserts m is in range). */
-const gc_method_info *gc_method_get(gc_method m);
+const gc_method_info *gc_cam_method_get(gc_method m);
 /* "gradcam", "gradcam++", ...; "unknown" out of range. */
-const char *gc_method_name(gc_method m);
+const char *gc_cam_method_name(gc_method m);
 /* Parses a method name (case-insensitive); returns 0, or -1 if unknown. */
-int gc_method_parse(const char *name, gc_method *out);
+int gc_cam_method_parse(const char *name, gc_method *out);
 /* The names, comma-separated, into buf ("gradcam, gradcam++, ..."). */
-const char *gc_method_list(char *buf, size_t n);
+const char *gc_cam_method_list(char *buf, size_t n);
 
 /* Computes the map for method m into map[H*W] (non-negative: every method
  * ends with a ReLU). weights[K], if non-NULL, receives the channel weights for
@@ -90,7 +90,7 @@ int gc_cam_compute_eigen(gc_method m, const float *A, const float *G, size_t K, 
                          float *weights, float *map, float *work);
 size_t gc_cam_eigen_work_size(gc_method m, size_t K, size_t H, size_t W);
 /* 1 if method m has a layer kernel (a channel-weight or map function). */
-int gc_method_has_layer_map(gc_method m);
+int gc_cam_method_has_layer_map(gc_method m);
 
 /* Grad-CAM channel weights alone: a_k = (1/Z) sum_ij G^k_ij (eq. 1). */
 void gc_cam_gradcam_weights(const float *G, size_t K, size_t HW, float *a);
@@ -104,6 +104,6 @@ void gc_cam_input_saliency(const float *x, size_t C, size_t HW, float *map);
 
 /* Max of map and its position (row-major index); returns 0 for an all-zero
  * (or empty) map. */
-float gc_map_max(const float *map, size_t n, size_t *argmax);
+float gc_cam_map_max(const float *map, size_t n, size_t *argmax);
 
 #endif

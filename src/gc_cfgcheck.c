@@ -659,14 +659,14 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     return 0;
 }
 
-size_t gc_cfg_memory_limit(void)
+size_t gc_cfgcheck_memory_limit(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     size_t cap = (size_t)32 << 30, ram = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : cap;
     return ram < cap ? ram : cap;
 }
 
-int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max_bytes, gc_cfg_info *info,
+int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_bytes, gc_cfg_info *info,
                       gc_err *e)
 {
     cfg c;
@@ -746,7 +746,7 @@ done:
     return rc;
 }
 
-int gc_cfg_check(const char *path, gc_cfg_info *info, gc_err *e)
+int gc_cfgcheck_file(const char *path, gc_cfg_info *info, gc_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "cfg file %s: %s", path, strerror(errno));
@@ -762,7 +762,7 @@ int gc_cfg_check(const char *path, gc_cfg_info *info, gc_err *e)
     int rc;
     if (err) rc = gc_fail(e, "cfg file %s: read error", path);
     else if (len > cap) rc = gc_fail(e, "cfg file %s is larger than 16 MiB: not a cfg", path);
-    else rc = gc_cfg_check_text(path, buf, len, gc_cfg_memory_limit(), info, e);
+    else rc = gc_cfgcheck_text(path, buf, len, gc_cfgcheck_memory_limit(), info, e);
     free(buf);
     return rc;
 }

@@ -26,16 +26,16 @@ typedef struct gc_cfg_info {
 /* Largest forward pass accepted, in floating-point operations. */
 #define GC_CFG_MAX_FLOPS 2e12
 
-/* Largest allocation estimate gc_cfg_check() accepts: the physical memory, at
+/* Largest allocation estimate gc_cfgcheck_file() accepts: the physical memory, at
  * most 32 GiB (the trial parse's address-space limit is derived from it). */
-size_t gc_cfg_memory_limit(void);
+size_t gc_cfgcheck_memory_limit(void);
 
 /* Validates the cfg text (len bytes, not necessarily NUL-terminated); name is
  * used in messages. info may be NULL. Returns 0, or -1 with e set. */
-int gc_cfg_check_text(const char *name, const char *text, size_t len, size_t max_bytes, gc_cfg_info *info,
+int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_bytes, gc_cfg_info *info,
                       gc_err *e);
 
-/* Reads path (at most 16 MiB) and validates it with gc_cfg_memory_limit(). */
-int gc_cfg_check(const char *path, gc_cfg_info *info, gc_err *e);
+/* Reads path (at most 16 MiB) and validates it with gc_cfgcheck_memory_limit(). */
+int gc_cfgcheck_file(const char *path, gc_cfg_info *info, gc_err *e);
 
 #endif

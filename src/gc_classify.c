@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e)
+int gc_classify_find(const network *net, gc_classifier *out, gc_err *e)
 {
     int last = net->n - 1;
     while (last >= 0 && net->layers[last].type == COST) --last;
@@ -22,7 +22,7 @@ int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e)
     return 0;
 }
 
-void gc_classifier_probs(const network *net, const gc_classifier *c, float *probs)
+void gc_classify_probs(const network *net, const gc_classifier *c, float *probs)
 {
     const layer *src = &net->layers[c->prob_layer >= 0 ? c->prob_layer : c->logit_layer];
     memcpy(probs, src->output, (size_t)c->classes * sizeof(float));
@@ -30,7 +30,7 @@ void gc_classifier_probs(const network *net, const gc_classifier *c, float *prob
         hierarchy_predictions(probs, c->classes, net->hierarchy, 1, 1);
 }
 
-void gc_top_k(const float *x, int len, int n, int *idx)
+void gc_classify_top_k(const float *x, int len, int n, int *idx)
 {
     /* Insertion into a sorted prefix: n is small (top-N of a few classes). */
     int have = 0;

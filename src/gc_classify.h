@@ -18,13 +18,13 @@ typedef struct gc_classifier {
 
 /* Finds the logit layer: the input of the last [softmax] (trailing [cost]
  * layers ignored), or the last layer itself when there is no softmax. */
-int gc_classifier_find(const network *net, gc_classifier *out, gc_err *e);
+int gc_classify_find(const network *net, gc_classifier *out, gc_err *e);
 
 /* Class probabilities after one forward (softmax output, hierarchy-corrected),
  * copied into probs[classes]. */
-void gc_classifier_probs(const network *net, const gc_classifier *c, float *probs);
+void gc_classify_probs(const network *net, const gc_classifier *c, float *probs);
 
 /* Indexes of the n largest values of x[len], best first (ties: lower index). */
-void gc_top_k(const float *x, int len, int n, int *idx);
+void gc_classify_top_k(const float *x, int len, int n, int *idx);
 
 #endif

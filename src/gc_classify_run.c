@@ -18,23 +18,23 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
                          gc_result *x, gc_err *e)
 {
     gc_subject subj = {c, NULL};
-    if (gc_session_explain_target(s, &subj, &o->ex, m, e)) return -1;
+    if (gc_explain_target(s, &subj, &o->ex, m, e)) return -1;
     int W = s->orig.w, H = s->orig.h;
-    gc_session_heat_raw(s, m->data, m->w, m->h);
+    gc_explain_heat_raw(s, m->data, m->w, m->h);
     size_t am = 0;
-    gc_map_max(s->heat, (size_t)W * H, &am);
+    gc_cam_map_max(s->heat, (size_t)W * H, &am);
     const layer *ll = &net->layers[m->layer];
     memset(x, 0, sizeof *x);
     *x = (gc_result){.index = c, .cls = c, .prob = prob, .box = {-1, -1, -1, -1}, .head = -1, .anchor = -1,
                      .cell_row = -1, .cell_col = -1, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
                      .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
                      .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1,
-                     .layer_type = gc_layer_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
+                     .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
                      .layer_c = ll->out_c};
     memcpy(x->layers, m->layers, sizeof x->layers);
     if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
-    x->all_zero |= gc_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
     if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, c) ||
         gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c))
         return -1;
@@ -58,28 +58,28 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     snprintf(plain, sizeof plain, "class %d", x->cls);
     if (strcmp(plain, x->name))
         snprintf(title, sizeof title, "class %d %s %s - %s%s, layer %s", x->cls, x->name, pbuf,
-                 gc_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", lbuf);
+                 gc_cam_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", lbuf);
     else
-        snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_method_name(o->ex.method),
+        snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
                  o->ex.counterfactual ? " counterfactual" : "", lbuf);
     int rc = -1;
     /* a map that reaches the input is shown as its gradient image, not a heat */
-    const float *grad = gc_session_gradient_image(s, m);
-    if (gc_fig_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
+    const float *grad = gc_explain_gradient_image(s, m);
+    if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
                      NULL, e))
         goto done;
-    if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi, x->all_zero, e))
+    if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi, x->all_zero, e))
         goto done;
-    if (gc_session_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
-    if (gc_session_write_npy(s, x->npy, m, e)) goto done;
+    if (gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
+    if (gc_explain_write_npy(s, x->npy, m, e)) goto done;
     rc = 0;
 done:
-    gc_picture_free(&panel);
-    gc_picture_free(&fig);
+    gc_figure_picture_free(&panel);
+    gc_figure_picture_free(&fig);
     return rc;
 }
 
-int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e)
+int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e)
 {
     int rc = -1;
     int *targets = NULL;
@@ -87,9 +87,9 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
     gc_results rs = {0};
     gc_session s;
     memset(&s, 0, sizeof s);
-    if (gc_make_parent_dirs(o->out, e) || gc_check_out_prefix(o->out, e)) return -1;
-    if (o->json && (gc_make_parent_dirs(o->json, e) || gc_check_out_prefix(o->json, e))) return -1;
-    if (gc_session_open(&s, net, o->image, e)) goto done;
+    if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) return -1;
+    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) return -1;
+    if (gc_explain_open(&s, net, o->image, e)) goto done;
     const gc_classifier *cl = &s.cl;
     if (o->cls >= cl->classes) {
         gc_fail(e, "-class %d is out of range: the network has %d classes (0..%d)", o->cls, cl->classes,
@@ -107,18 +107,18 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
         gc_fail(e, "out of memory");
         goto done;
     }
-    gc_classifier_probs(net, cl, probs);
+    gc_classify_probs(net, cl, probs);
     if (o->cls >= 0) targets[0] = o->cls;
-    else gc_top_k(probs, cl->classes, ntargets, targets);
+    else gc_classify_top_k(probs, cl->classes, ntargets, targets);
     /* every target's layers checked before the first file is written */
     for (int t = 0; t < ntargets; ++t) {
         gc_subject subj = {targets[t], NULL};
-        if (gc_session_prepare(&s, &subj, &o->ex, e)) goto done;
+        if (gc_explain_prepare(&s, &subj, &o->ex, e)) goto done;
     }
     int prob_is_score = cl->prob_layer < 0;
     for (int t = 0; t < ntargets; ++t) {
         gc_map m;
-        gc_result *x = gc_results_add(&rs);
+        gc_result *x = gc_explain_results_add(&rs);
         if (!x) {
             gc_fail(e, "out of memory");
             goto fail;
@@ -141,10 +141,10 @@ int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_er
     rc = 0;
     goto done;
 fail:
-    gc_session_rollback(&s);
+    gc_explain_rollback(&s);
 done:
-    gc_session_close(&s);
-    gc_results_free(&rs);
+    gc_explain_close(&s);
+    gc_explain_results_free(&rs);
     free(targets);
     free(probs);
     return rc;

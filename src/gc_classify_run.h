@@ -1,5 +1,5 @@
 /* gc_classify_run: `darknet gradcam` on a classifier cfg: one forward pass,
- * then per explained class one explanation (gc_session_explain_target), an
+ * then per explained class one explanation (gc_explain_target), an
  * overlay PNG and the raw map as .npy, and a line on stdout. */
 #ifndef GC_CLASSIFY_RUN_H
 #define GC_CLASSIFY_RUN_H
@@ -22,6 +22,6 @@ typedef struct gc_cls_opts {
  * the -json report and, when out is non-NULL, appends one record per class
  * to it. Returns 0, or -1 with e set
  * (and no output file left behind). */
-int gc_run_classifier(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e);
+int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e);
 
 #endif

@@ -103,7 +103,7 @@ static void print_usage(FILE *f)
     fputs(usage_text, f);
     fputs("Methods (-method):\n", f);
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
-        const gc_method_info *mi = gc_method_get((gc_method)m);
+        const gc_method_info *mi = gc_cam_method_get((gc_method)m);
         fprintf(f, "  %-16s %s%s\n", mi->name, mi->summary, mi->needs_grad ? "" : " [no -counterfactual]");
     }
 }
@@ -137,7 +137,7 @@ typedef struct cli_args {
 static int unknown_method(const char *name, gc_err *e)
 {
     char list[512];
-    return gc_fail(e, "-method %s: unknown (%s)", name, gc_method_list(list, sizeof list));
+    return gc_fail(e, "-method %s: unknown (%s)", name, gc_cam_method_list(list, sizeof list));
 }
 
 static int parse_layers(const char *s, cli_args *a, gc_err *e)
@@ -226,7 +226,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-target")) {
             NEED_VALUE();
-            if (gc_target_parse(argv[++i], &a->target))
+            if (gc_detect_target_parse(argv[++i], &a->target))
                 return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
             a->det_only = 1;
         } else if (!strcmp(s, "-json")) {
@@ -234,7 +234,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->json = argv[++i];
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
-            if (gc_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
+            if (gc_cam_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
             a->method_set = 1;
         } else if (!strcmp(s, "-counterfactual")) {
             a->counterfactual = 1;
@@ -269,7 +269,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
         } else if (!strcmp(s, "-smooth")) {
             NEED_VALUE();
-            if (gc_smooth_parse(argv[++i], &a->smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
+            if (gc_explain_smooth_parse(argv[++i], &a->smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
         } else if (!strcmp(s, "-scorecam-channels")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 1000000, &a->scorecam_channels, e)) return -1;
@@ -303,8 +303,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         if (end == a->class_arg || *end || errno)
             return gc_fail(e, "-class %s: not a class index, and a class name needs -names or -data", a->class_arg);
     }
-    if (a->counterfactual && !gc_method_get(a->method)->needs_grad)
-        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(a->method));
+    if (a->counterfactual && !gc_cam_method_get(a->method)->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(a->method));
     return 0;
 }
 
@@ -329,16 +329,16 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
     *names = NULL;
     *count = 0;
     if (names_file) {
-        *names = gc_names_load(names_file, count, e);
+        *names = gc_model_names_load(names_file, count, e);
         return *names ? 0 : -1;
     }
     if (data_file) {
         gc_err de = {{0}};
-        char *path = gc_data_value(data_file, "names", &de);
+        char *path = gc_model_data_value(data_file, "names", &de);
         if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
-        if (!path) path = gc_data_value(data_file, "labels", &de);
+        if (!path) path = gc_model_data_value(data_file, "labels", &de);
         if (!path) return gc_fail(e, "data file %s has no names= entry", data_file);
-        *names = gc_names_load(path, count, e);
+        *names = gc_model_names_load(path, count, e);
         free(path);
         return *names ? 0 : -1;
     }
@@ -386,7 +386,7 @@ static gc_explain_opts explain_opts_of(const cli_args *a, int detector)
 static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 {
     gc_classifier cl;
-    if (gc_classifier_find(net, &cl, e)) return -1;
+    if (gc_classify_find(net, &cl, e)) return -1;
     if (a->det_only) /* a usage error: status 2 */
         return gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg),
                2;
@@ -403,8 +403,8 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, cl.classes);
     int rc = -1;
     if (!a->class_arg || resolve_class(a, o.names, o.nnames, cl.classes, &o.cls, e) == 0)
-        rc = gc_run_classifier(net, &o, NULL, e);
-    gc_names_free(o.names, o.nnames);
+        rc = gc_classify_run(net, &o, NULL, e);
+    gc_model_names_free(o.names, o.nnames);
     return rc;
 }
 
@@ -426,8 +426,8 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     int classes = net->layers[net->n - 1].classes;
     if (o.names && o.nnames != classes)
         fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, classes);
-    int rc = gc_run_detector(net, &o, NULL, e);
-    gc_names_free(o.names, o.nnames);
+    int rc = gc_detect_run(net, &o, NULL, e);
+    gc_model_names_free(o.names, o.nnames);
     return rc;
 }
 
@@ -455,8 +455,8 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
-    if (gc_make_parent_dirs(out, e)) return 1;
-    if (gc_check_out_path("gradcam init", out, e)) return 1;
+    if (gc_image_make_parent_dirs(out, e)) return 1;
+    if (gc_image_check_out_path("gradcam init", out, e)) return 1;
     char tmp[4096];
     if (gc_out_path(tmp, sizeof tmp, e, "%s.tmp", out)) return 1;
     network *net = gc_model_load(cfg, NULL, e);
@@ -468,7 +468,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
         return gc_fail(e, "cannot write %s: %s", tmp, strerror(errno)), 1;
     }
     fclose(probe);
-    size_t want = gc_weights_header_size(0, 2) + gc_weights_param_count(net) * sizeof(float);
+    size_t want = gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(net) * sizeof(float);
     save_weights(net, tmp);
     free_network(net);
     struct stat st;
@@ -509,7 +509,7 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     }
     if (npos < 4) return gc_fail(e, "gradcam scenes needs <cls|pair|det|same> <train|test> <count> <outdir>"), 2;
     gc_scene_kind kind;
-    if (gc_scene_kind_parse(pos[0], &kind))
+    if (gc_scenes_kind_parse(pos[0], &kind))
         return gc_fail(e, "scene kind %s: expected cls, pair, det or same", pos[0]), 2;
     int train = !strcmp(pos[1], "train");
     if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
@@ -519,11 +519,11 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     char dir_path[4096];
     /* the outdir and its parents */
     if (gc_out_path(dir_path, sizeof dir_path, e, "%s/list.txt", out)) return 2;
-    if (gc_make_parent_dirs(dir_path, e)) return 1;
+    if (gc_image_make_parent_dirs(dir_path, e)) return 1;
     gc_fmnist d;
-    if (gc_fmnist_load(&d, dir, train, e)) return 1;
+    if (gc_scenes_fmnist_load(&d, dir, train, e)) return 1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
-    gc_fmnist_free(&d);
+    gc_scenes_fmnist_free(&d);
     if (rc == 0)
         printf("%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt\n", count,
                pos[0], pos[1], seed, out, out);
@@ -560,7 +560,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             pos[npos++] = s;
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
-            if (gc_method_parse(argv[++i], &o->ex.method)) return unknown_method(argv[i], e);
+            if (gc_cam_method_parse(argv[++i], &o->ex.method)) return unknown_method(argv[i], e);
             a->method_set = 1;
         } else if (!strcmp(s, "-layer")) {
             NEED_VALUE();
@@ -572,7 +572,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             o->ex.counterfactual = 1;
         } else if (!strcmp(s, "-smooth")) {
             NEED_VALUE();
-            if (gc_smooth_parse(argv[++i], &o->ex.smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
+            if (gc_explain_smooth_parse(argv[++i], &o->ex.smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
         } else if (!strcmp(s, "-scorecam-channels")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 1000000, &o->ex.scorecam_channels, e)) return -1;
@@ -584,7 +584,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-target")) {
             NEED_VALUE();
-            if (gc_target_parse(argv[++i], &o->ex.target))
+            if (gc_detect_target_parse(argv[++i], &o->ex.target))
                 return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
             a->det_only = 1;
         } else if (!strcmp(s, "-names")) {
@@ -604,14 +604,14 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->json = argv[++i];
         } else if (!strcmp(s, "-baseline")) {
             NEED_VALUE();
-            if (gc_baseline_parse(argv[++i], &o->baseline))
+            if (gc_eval_baseline_parse(argv[++i], &o->baseline))
                 return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", argv[i]);
         } else if (!strcmp(s, "-rise")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 0, 1000000, &o->rise, e)) return -1;
         } else if (!strcmp(s, "-rise-weight")) {
             NEED_VALUE();
-            if (gc_rise_weight_parse(argv[++i], &o->rise_weight))
+            if (gc_eval_rise_weight_parse(argv[++i], &o->rise_weight))
                 return gc_fail(e, "-rise-weight %s: unknown (own, iou)", argv[i]);
             a->rise_weight_set = 1;
             a->det_only = 1;
@@ -637,13 +637,13 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->cfg = pos[0];
     o->weights = pos[1];
     o->list = pos[2];
-    if (o->ex.counterfactual && !gc_method_get(o->ex.method)->needs_grad)
-        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->ex.method));
+    if (o->ex.counterfactual && !gc_cam_method_get(o->ex.method)->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(o->ex.method));
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
-        return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_baseline_name(o->baseline));
+        return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_eval_baseline_name(o->baseline));
     return 0;
 }
 
@@ -674,7 +674,6 @@ static network *load_model(const char *cfg, const char *weights, gc_err *e)
     return net;
 }
 
-
 /* gradcam eval: returns 0, 1 (bad input) or 2 (usage), with e set. */
 static int eval_main(int argc, char **argv, gc_err *e)
 {
@@ -683,16 +682,16 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
-        if (gc_make_parent_dirs(a.json, e)) return 1;
-        if (gc_check_out_path("-json", a.json, e)) return 1;
+        if (gc_image_make_parent_dirs(a.json, e)) return 1;
+        if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
-    if (gc_check_readable(a.o.list, "image list", e) || gc_check_text_file(a.o.list, "image list", e)) return 1;
+    if (gc_image_check_readable(a.o.list, "image list", e) || gc_image_check_text_file(a.o.list, "image list", e)) return 1;
     network *net = load_model(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
     int rc = 1, tty = isatty(2);
     gc_eval_result r;
     memset(&r, 0, sizeof r);
-    int detector = gc_is_detector(net);
+    int detector = gc_darknet_is_detector(net);
     if (!a.method_set) a.o.ex.method = gc_default_method(detector);
     if (!detector && a.det_only) {
         gc_fail(e, "-thresh, -mapthresh, -nms, -target and -rise-weight are for detector cfgs; %s is a classifier",
@@ -710,7 +709,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     rc = 0;
 done:
     gc_eval_result_free(&r);
-    gc_names_free(a.o.names, a.o.nnames);
+    gc_model_names_free(a.o.names, a.o.nnames);
     free_network(net);
     return rc;
 }
@@ -737,7 +736,7 @@ static int list_main(const cli_args *a, gc_err *e)
     o.nshards = a->nshards;
     o.every = a->every;
     o.jobs = a->jobs;
-    o.detector = gc_is_detector(net);
+    o.detector = gc_darknet_is_detector(net);
     gc_explain_opts ex = explain_opts_of(a, o.detector);
     char **names = NULL;
     int nnames = 0, rc = 1;
@@ -754,7 +753,7 @@ static int list_main(const cli_args *a, gc_err *e)
                               .ex = ex, .names = names, .nnames = nnames};
     } else {
         gc_classifier cl;
-        if (gc_classifier_find(net, &cl, e)) goto done;
+        if (gc_classify_find(net, &cl, e)) goto done;
         if (a->det_only) {
             gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
             rc = 2;
@@ -775,7 +774,7 @@ static int list_main(const cli_args *a, gc_err *e)
     }
     rc = 0;
 done:
-    gc_names_free(names, nnames);
+    gc_model_names_free(names, nnames);
     free_network(net);
     return rc;
 }
@@ -859,7 +858,7 @@ int gc_cli_main(int argc, char **argv)
      * RSS); a fixed threshold keeps them mmap'd, zero and untouched. Once the
      * network is loaded, see load_model. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    gc_blas_park();
+    gc_forward_blas_park();
     if (argc >= 3 && !strcmp(argv[2], "init")) return finish(init_weights(argc, argv, &e), &e, argc < 5);
     if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
     if (argc >= 3 && !strcmp(argv[2], "eval")) return finish(eval_main(argc, argv, &e), &e, argc < 6);
@@ -872,7 +871,7 @@ int gc_cli_main(int argc, char **argv)
     network *net = load_model(a.cfg, a.weights, &e);
     if (!net) return finish(1, &e, 0);
     int rc;
-    if (gc_is_detector(net)) rc = explain_detector(&a, net, &e);
+    if (gc_darknet_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
     free_network(net);
     return finish(rc == 2 ? 2 : rc ? 1 : 0, &e, 0);

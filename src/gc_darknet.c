@@ -2,7 +2,7 @@
 
 #include <assert.h>
 
-const char *gc_layer_type_name(LAYER_TYPE t)
+const char *gc_darknet_type_name(LAYER_TYPE t)
 {
     switch (t) {
     case CONVOLUTIONAL: return "convolutional";
@@ -39,17 +39,17 @@ const char *gc_layer_type_name(LAYER_TYPE t)
     return "unknown";
 }
 
-int gc_layer_is_head(const layer *l) { return l->type == YOLO || l->type == REGION || l->type == DETECTION; }
+int gc_darknet_is_head(const layer *l) { return l->type == YOLO || l->type == REGION || l->type == DETECTION; }
 
-int gc_is_detector(const network *net)
+int gc_darknet_is_detector(const network *net)
 {
     for (int i = 0; i < net->n; ++i) {
-        if (gc_layer_is_head(&net->layers[i])) return 1;
+        if (gc_darknet_is_head(&net->layers[i])) return 1;
     }
     return 0;
 }
 
-int gc_layer_inputs(const network *net, int i, int *inputs, int max)
+int gc_darknet_layer_inputs(const network *net, int i, int *inputs, int max)
 {
     assert(i >= 0 && i < net->n);
     const layer *l = &net->layers[i];

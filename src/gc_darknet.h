@@ -8,16 +8,16 @@
 
 /* The cfg section name of a layer type ("convolutional", "maxpool", ...;
  * "activation" for ACTIVE, "logistic" for LOGXENT), "unknown" otherwise. */
-const char *gc_layer_type_name(LAYER_TYPE t);
+const char *gc_darknet_type_name(LAYER_TYPE t);
 
 /* 1 for a detection head: [yolo] (YOLOv3), [region] (YOLOv2), [detection] (YOLOv1). */
-int gc_layer_is_head(const layer *l);
+int gc_darknet_is_head(const layer *l);
 
 /* 1 if the cfg has a detection head anywhere (the mode of `gradcam`). */
-int gc_is_detector(const network *net);
+int gc_darknet_is_detector(const network *net);
 
 /* The layers whose outputs layer i reads (previous layer, route sources,
  * shortcut source). Returns the count (at most max are written). */
-int gc_layer_inputs(const network *net, int i, int *inputs, int max);
+int gc_darknet_layer_inputs(const network *net, int i, int *inputs, int max);
 
 #endif

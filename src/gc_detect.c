@@ -7,13 +7,13 @@
 
 static const char *const target_names[] = {"logit", "score", "obj"};
 
-const char *gc_target_name(gc_target t)
+const char *gc_detect_target_name(gc_target t)
 {
     assert((unsigned)t < sizeof target_names / sizeof target_names[0]);
     return target_names[t];
 }
 
-int gc_target_parse(const char *s, gc_target *out)
+int gc_detect_target_parse(const char *s, gc_target *out)
 {
     for (unsigned i = 0; i < sizeof target_names / sizeof target_names[0]; ++i)
         if (!strcasecmp(s, target_names[i])) {
@@ -29,7 +29,7 @@ int gc_detect_check(const network *net, gc_err *e)
     int heads = 0, classes = net->layers[net->n - 1].classes;
     for (int i = 0; i < net->n; ++i) {
         const layer *l = &net->layers[i];
-        if (!gc_layer_is_head(l)) continue;
+        if (!gc_darknet_is_head(l)) continue;
         ++heads;
         if (l->type == REGION && (l->softmax_tree || l->background || l->coords != 4))
             return gc_fail(e, "layer %d: [region] with a softmax tree, background or coords != 4 is not supported", i);
@@ -53,7 +53,7 @@ static int check_heads_finite(const network *net, gc_err *e)
 {
     for (int i = 0; i < net->n; ++i) {
         const layer *l = &net->layers[i];
-        if (!gc_layer_is_head(l)) continue;
+        if (!gc_darknet_is_head(l)) continue;
         for (int j = 0; j < l->outputs; ++j)
             if (!isfinite(l->output[j]))
                 return gc_fail(e, "layer %d (%s head): the network's output is not finite (NaN/Inf): check the weights",
@@ -108,7 +108,7 @@ static void put(gc_boxes *b, int k, int head, int anchor, int cell)
     b->cell[k] = cell;
 }
 
-int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e)
+int gc_detect_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e)
 {
     (void)hier; /* used by tree softmaxes only, which gc_detect_check refuses */
     memset(b, 0, sizeof *b);
@@ -203,11 +203,11 @@ int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float 
     assert(k == total);
     return 0;
 oom:
-    gc_boxes_free(b);
+    gc_detect_boxes_free(b);
     return gc_fail(e, "out of memory for %d boxes", total);
 }
 
-void gc_boxes_free(gc_boxes *b)
+void gc_detect_boxes_free(gc_boxes *b)
 {
     if (b->dets)
         for (int i = 0; i < b->n; ++i) free(b->dets[i].prob);
@@ -218,7 +218,7 @@ void gc_boxes_free(gc_boxes *b)
     memset(b, 0, sizeof *b);
 }
 
-box gc_boxes_relative(const gc_boxes *b, int i)
+box gc_detect_relative(const gc_boxes *b, int i)
 {
     assert(i >= 0 && i < b->n);
     box r = b->dets[i].bbox;
@@ -242,7 +242,7 @@ static int by_key(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e)
+int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e)
 {
     *out = NULL;
     *count = 0;
@@ -280,7 +280,7 @@ int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < b->classes; ++j) {
             if (!(b->dets[i].prob[j] > thresh)) continue;
-            d[k++] = (gc_det){gc_boxes_relative(b, i), b->dets[i].prob[j], b->dets[i].objectness, j,
+            d[k++] = (gc_det){gc_detect_relative(b, i), b->dets[i].prob[j], b->dets[i].objectness, j,
                               b->head[i], b->anchor[i], b->cell[i]};
         }
     *out = d;
@@ -300,7 +300,7 @@ static int by_prob_desc(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-int gc_detections_cap(gc_det *d, int *count, int max)
+int gc_detect_cap(gc_det *d, int *count, int max)
 {
     int n = *count;
     if (max < 0 || n <= max) return 0;
@@ -334,7 +334,7 @@ static void softmax_chain(const float *pr, int j, int classes, int first, int st
     }
 }
 
-int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e)
+int gc_detect_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e)
 {
     const layer *l = &net->layers[d->head];
     const float *p = l->output;
@@ -383,7 +383,7 @@ int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, i
     return 0;
 }
 
-float gc_det_own_score(const network *net, const gc_det *d)
+float gc_detect_own_score(const network *net, const gc_det *d)
 {
     assert(d->head >= 0 && d->head < net->n);
     const layer *l = &net->layers[d->head];
@@ -408,7 +408,7 @@ static int clamp_px(double v, int hi)
     return v > hi ? hi : (int)v;
 }
 
-void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom)
+void gc_detect_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom)
 {
     box b = d->bbox;
     *left = clamp_px((b.x - b.w / 2.) * im_w, im_w - 1);

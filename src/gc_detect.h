@@ -22,8 +22,8 @@ typedef enum gc_target {
     GC_TARGET_OBJ,       /* the objectness logit (confidence output for [detection]) */
 } gc_target;
 
-const char *gc_target_name(gc_target t);
-int gc_target_parse(const char *s, gc_target *out);
+const char *gc_detect_target_name(gc_target t);
+int gc_detect_target_parse(const char *s, gc_target *out);
 
 typedef struct gc_det {
     box bbox;         /* relative to the original image, as get_network_boxes(relative=1) */
@@ -49,39 +49,39 @@ int gc_detect_check(const network *net, gc_err *e);
 
 /* Decodes the heads' outputs after a forward pass (im_w x im_h: the original
  * image size, for the letterbox correction). */
-int gc_boxes_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e);
-void gc_boxes_free(gc_boxes *b);
+int gc_detect_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e);
+void gc_detect_boxes_free(gc_boxes *b);
 
 /* Box i relative to the image (0..1), whatever the head: Darknet keeps
  * YOLOv1 boxes in pixels. Every gc_det's bbox is already relative. */
-box gc_boxes_relative(const gc_boxes *b, int i);
+box gc_detect_relative(const gc_boxes *b, int i);
 
 /* NMS (do_nms_sort, skipped when nms <= 0) and the (box, class) pairs above
  * thresh, in the order darknet detect prints them. *out is malloc'd. */
-int gc_detections(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e);
+int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e);
 
 /* Default cap on explained boxes per image (-maxboxes). */
 #define GC_MAXBOXES_DEFAULT 100
 
 /* Keeps the max most probable of the *count detections (ties: the earlier
  * one), in their original order, in place. Returns how many were cut. */
-int gc_detections_cap(gc_det *d, int *count, int max);
+int gc_detect_cap(gc_det *d, int *count, int max);
 
 /* Adds the seed for explaining d with target t into seed[] (the head's
  * l.outputs floats, all zero on entry). When idx and nnz are non-NULL, the
  * entries it sets are listed in idx (at most *nnz on entry) and counted in
- * *nnz. gc_session_explain_target owns the seed and clears it in full. */
-int gc_det_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e);
+ * *nnz. gc_explain_target owns the seed and clears it in full. */
+int gc_detect_seed(const network *net, const gc_det *d, gc_target t, float *seed, int *idx, int *nnz, gc_err *e);
 
 /* d's own score in the network's current output: objectness x the
  * probability of class d->cls at d's head, anchor and cell, through the
- * head's activations, without a threshold (what gc_boxes_decode reports as
+ * head's activations, without a threshold (what gc_detect_decode reports as
  * that box's prob[cls] when it is above the threshold). The detection's
  * score after a forward pass on a changed input (D-RISE weighted by the
  * explained target itself). */
-float gc_det_own_score(const network *net, const gc_det *d);
+float gc_detect_own_score(const network *net, const gc_det *d);
 
 /* The box in original-image pixels, with draw_detections()'s arithmetic. */
-void gc_det_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom);
+void gc_detect_pixels(const gc_det *d, int im_w, int im_h, int *left, int *top, int *right, int *bottom);
 
 #endif

@@ -24,11 +24,11 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                        gc_result *x, gc_err *e)
 {
     gc_subject subj = {d->cls, d};
-    if (gc_session_explain_target(s, &subj, &o->ex, m, e)) return -1;
+    if (gc_explain_target(s, &subj, &o->ex, m, e)) return -1;
     int W = s->orig.w, H = s->orig.h, l, t, r, b;
-    gc_det_pixels(d, W, H, &l, &t, &r, &b);
+    gc_detect_pixels(d, W, H, &l, &t, &r, &b);
     /* energy inside the box and the peak, on the map resampled to the image */
-    gc_session_heat_raw(s, m->data, m->w, m->h);
+    gc_explain_heat_raw(s, m->data, m->w, m->h);
     double total = 0, inside = 0, best = -1;
     int px = 0, py = 0;
     for (int y = 0; y < H; ++y)
@@ -46,12 +46,12 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .cell_col = d->cell % hl->w, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
                      .peak = m->max, .peak_x = px, .peak_y = py, .energy_in_box = total > 0 ? inside / total : 0,
                      .all_zero = m->all_zero, .objectness = d->objectness, .bx = d->bbox.x * W, .by = d->bbox.y * H,
-                     .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_layer_type_name(hl->type),
-                     .layer_type = gc_layer_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
+                     .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type),
+                     .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
                      .layer_c = ll->out_c};
     memcpy(x->layers, m->layers, sizeof x->layers);
     class_name(o, d->cls, x->name, sizeof x->name);
-    int zero = gc_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    int zero = gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
     x->all_zero |= zero;
     if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, k) ||
         gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, k))
@@ -72,37 +72,37 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
         snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
     }
     snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
-    snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_method_name(o->ex.method),
+    snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_cam_method_name(o->ex.method),
              o->ex.counterfactual ? " counterfactual" : "", lbuf);
     int rc = -1;
     /* a map that reaches the input is shown as its gradient image, not a heat */
-    const float *grad = gc_session_gradient_image(s, m);
-    if (gc_fig_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
+    const float *grad = gc_explain_gradient_image(s, m);
+    if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
                      &fb, e))
         goto done;
-    gc_summary_set(sum, x->index, &panel, &fb, label);
-    if (gc_fig_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi, x->all_zero, e))
+    gc_figure_summary_set(sum, x->index, &panel, &fb, label);
+    if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi, x->all_zero, e))
         goto done;
-    if (gc_session_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
+    if (gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
-    if (gc_session_write_npy(s, x->npy, &raw, e)) goto done;
+    if (gc_explain_write_npy(s, x->npy, &raw, e)) goto done;
     rc = 0;
 done:
-    gc_picture_free(&panel);
-    gc_picture_free(&fig);
+    gc_figure_picture_free(&panel);
+    gc_figure_picture_free(&fig);
     return rc;
 }
 
 static int write_summary(gc_session *s, const gc_summary *sum, const char *path, gc_err *e)
 {
     gc_picture pic = {0};
-    int rc = gc_summary_render(sum, s->orig.data, &pic, e);
-    if (rc == 0) rc = gc_session_write_png(s, path, pic.w, pic.h, pic.rgb, e);
-    gc_picture_free(&pic);
+    int rc = gc_figure_summary_render(sum, s->orig.data, &pic, e);
+    if (rc == 0) rc = gc_explain_write_png(s, path, pic.w, pic.h, pic.rgb, e);
+    gc_figure_picture_free(&pic);
     return rc;
 }
 
-int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
+int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
 {
     gc_session s;
     gc_boxes boxes;
@@ -117,12 +117,12 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
 
     if (gc_detect_check(net, e)) return -1;
     if (gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
-    if (gc_make_parent_dirs(o->out, e) || gc_check_out_prefix(o->out, e)) return -1;
-    if (o->json && (gc_make_parent_dirs(o->json, e) || gc_check_out_prefix(o->json, e))) return -1;
-    if (gc_session_open(&s, net, o->image, e)) goto done;
-    if (gc_boxes_decode(net, s.orig.w, s.orig.h, o->thresh, o->hier, &boxes, e)) goto done;
-    if (gc_detections(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
-    int cut = o->maxboxes > 0 ? gc_detections_cap(dets, &ndets, o->maxboxes) : 0;
+    if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) return -1;
+    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) return -1;
+    if (gc_explain_open(&s, net, o->image, e)) goto done;
+    if (gc_detect_decode(net, s.orig.w, s.orig.h, o->thresh, o->hier, &boxes, e)) goto done;
+    if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
+    int cut = o->maxboxes > 0 ? gc_detect_cap(dets, &ndets, o->maxboxes) : 0;
     if (cut)
         fprintf(stderr, "gradcam: warning: %d detections above -thresh %g; explaining the %d most probable "
                         "(-maxboxes %d)\n", ndets + cut, o->thresh, ndets, o->maxboxes);
@@ -135,17 +135,17 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
     for (int k = 0; k < ndets; ++k) {
         gc_subject t = {dets[k].cls, &dets[k]};
         gc_err pe;
-        if (gc_session_prepare(&s, &t, &o->ex, &pe)) {
+        if (gc_explain_prepare(&s, &t, &o->ex, &pe)) {
             gc_fail(e, "box %d: %s", k, pe.msg);
             goto done;
         }
     }
-    if (gc_summary_init(&sum, ndets, s.orig.w, s.orig.h, e)) goto done;
+    if (gc_figure_summary_init(&sum, ndets, s.orig.w, s.orig.h, e)) goto done;
 
     for (int k = 0; k < ndets; ++k) {
         if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
         gc_map m;
-        gc_result *x = gc_results_add(&rs);
+        gc_result *x = gc_explain_results_add(&rs);
         if (!x) {
             gc_fail(e, "out of memory");
             goto fail;
@@ -170,12 +170,12 @@ int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err 
     rc = 0;
     goto done;
 fail:
-    gc_session_rollback(&s);
+    gc_explain_rollback(&s);
 done:
-    gc_session_close(&s);
-    gc_boxes_free(&boxes);
-    gc_summary_free(&sum);
-    gc_results_free(&rs);
+    gc_explain_close(&s);
+    gc_detect_boxes_free(&boxes);
+    gc_figure_summary_free(&sum);
+    gc_explain_results_free(&rs);
     free(dets);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* gc_detect_run: `darknet gradcam` on a detector cfg, as a list of steps:
  * one forward pass and the boxes `darknet detect` would report; per box,
- * explain (gc_session_explain_target, measures into a gc_result), render
+ * explain (gc_explain_target, measures into a gc_result), render
  * (gc_figure: overlay PNG, raw .npy, its place in the summary); then the
  * summary image, and the report (gc_report: stdout, -json). */
 #ifndef GC_DETECT_RUN_H
@@ -24,6 +24,6 @@ typedef struct gc_det_opts {
  * stdout (gc_report) and, when out is non-NULL, appends one record per box
  * to it. Returns 0, or -1 with e set
  * (and no output file left behind). */
-int gc_run_detector(network *net, const gc_det_opts *o, gc_results *out, gc_err *e);
+int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e);
 
 #endif

@@ -9,7 +9,7 @@ unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int re
 void stbi_image_free(void *retval_from_stbi_load);
 const char *stbi_failure_reason(void);
 
-int gc_darknet_can_load(const char *path, int *w, int *h, const char **why)
+int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why)
 {
     int c = 0;
     unsigned char *px = stbi_load(path, w, h, &c, 3);
@@ -22,7 +22,7 @@ int gc_darknet_can_load(const char *path, int *w, int *h, const char **why)
     return 1;
 }
 
-int gc_darknet_load(const char *path, image *out, const char **why)
+int gc_dnimage_load(const char *path, image *out, const char **why)
 {
     int w = 0, h = 0, c = 0;
     unsigned char *px = stbi_load(path, &w, &h, &c, 3);

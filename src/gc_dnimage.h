@@ -9,11 +9,11 @@
 
 /* 1 if Darknet's decoder reads path (its size in *w, *h), else 0 with its
  * reason in *why (a static string). */
-int gc_darknet_can_load(const char *path, int *w, int *h, const char **why);
+int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why);
 
 /* The same decode, kept: the image exactly as Darknet's load_image_color(path,
  * 0, 0) returns it (planar float RGB in [0,1]; free_image() it), without
  * decoding the file a second time. 0 with *why on failure. */
-int gc_darknet_load(const char *path, image *out, const char **why);
+int gc_dnimage_load(const char *path, image *out, const char **why);
 
 #endif

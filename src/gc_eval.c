@@ -22,13 +22,13 @@
 
 static const char *const baseline_names[] = {"none", "center", "random", "box", "cell"};
 
-const char *gc_baseline_name(gc_baseline b)
+const char *gc_eval_baseline_name(gc_baseline b)
 {
     assert((unsigned)b < sizeof baseline_names / sizeof baseline_names[0]);
     return baseline_names[b];
 }
 
-int gc_baseline_parse(const char *s, gc_baseline *out)
+int gc_eval_baseline_parse(const char *s, gc_baseline *out)
 {
     for (unsigned i = 1; i < sizeof baseline_names / sizeof baseline_names[0]; ++i)
         if (!strcasecmp(s, baseline_names[i])) {
@@ -40,13 +40,13 @@ int gc_baseline_parse(const char *s, gc_baseline *out)
 
 static const char *const rise_weight_names[] = {"own", "iou"};
 
-const char *gc_rise_weight_name(gc_rise_weight w)
+const char *gc_eval_rise_weight_name(gc_rise_weight w)
 {
     assert((unsigned)w < sizeof rise_weight_names / sizeof rise_weight_names[0]);
     return rise_weight_names[w];
 }
 
-int gc_rise_weight_parse(const char *s, gc_rise_weight *out)
+int gc_eval_rise_weight_parse(const char *s, gc_rise_weight *out)
 {
     for (size_t i = 0; i < sizeof rise_weight_names / sizeof rise_weight_names[0]; ++i)
         if (!strcmp(s, rise_weight_names[i])) {
@@ -203,8 +203,8 @@ static double boxes_score(const gc_boxes *b, gc_rbox want, int cls)
     for (int i = 0; i < b->n; ++i) {
         double p = b->dets[i].prob[cls];
         if (!(p > 0)) continue;
-        box rb = gc_boxes_relative(b, i);
-        double v = gc_rbox_iou((gc_rbox){rb.x, rb.y, rb.w, rb.h}, want) * p;
+        box rb = gc_detect_relative(b, i);
+        double v = gc_metrics_rbox_iou((gc_rbox){rb.x, rb.y, rb.w, rb.h}, want) * p;
         if (v > best) best = v;
     }
     return best;
@@ -214,18 +214,18 @@ static int det_score(eval_ctx *c, gc_rbox want, int cls, double *out, gc_err *e)
 {
     gc_boxes b;
     int W = c->s.orig.w, H = c->s.orig.h;
-    if (gc_boxes_decode(c->net, W, H, 0.0f, 0.5f, &b, e)) return -1;
+    if (gc_detect_decode(c->net, W, H, 0.0f, 0.5f, &b, e)) return -1;
     *out = boxes_score(&b, want, cls);
-    gc_boxes_free(&b);
+    gc_detect_boxes_free(&b);
     return 0;
 }
 
 /* The score of target t after a forward pass on `input`. */
 static int score_of(eval_ctx *c, const float *input, int t, double *out, gc_err *e)
 {
-    gc_forward(&c->s.ctx, input);
+    gc_hooks_forward(&c->s.ctx, input);
     if (!c->r->detector) {
-        gc_classifier_probs(c->net, &c->cl, c->probs);
+        gc_classify_probs(c->net, &c->cl, c->probs);
         *out = c->probs[c->tcls[t]];
         return 0;
     }
@@ -248,8 +248,8 @@ static gc_pbox net_box(const eval_ctx *c, int t)
     const gc_letterbox *lb = &c->s.lb;
     gc_rbox b = c->tbox[t];
     float x0, y0, x1, y1, W = (float)c->s.orig.w, H = (float)c->s.orig.h;
-    gc_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
-    gc_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
+    gc_render_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
+    gc_render_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
     gc_pbox p = {(int)floorf(x0), (int)floorf(y0), (int)ceilf(x1) - 1, (int)ceilf(y1) - 1};
     int nw = c->net->w, nh = c->net->h;
     if (p.l < 0) p.l = 0;
@@ -278,7 +278,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
         break;
     case GC_BASELINE_BOX: {
         gc_pbox b = net_box(c, t);
-        gc_box_gaussian(net->w, net->h, (b.l + b.r + 1) / 2.0f, (b.t + b.b + 1) / 2.0f, (float)(b.r - b.l + 1),
+        gc_metrics_box_gaussian(net->w, net->h, (b.l + b.r + 1) / 2.0f, (b.t + b.b + 1) / 2.0f, (float)(b.r - b.l + 1),
                         (float)(b.b - b.t + 1), up);
         break;
     }
@@ -286,8 +286,8 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
         const gc_det *d = &c->dets[c->tdet[t]];
         const layer *hl = &net->layers[d->head];
         float *cell = c->box_val; /* npx floats of scratch, free here */
-        gc_cell_map(hl->w, hl->h, d->cell % hl->w, d->cell / hl->w, cell);
-        gc_resize_bilinear(cell, hl->w, hl->h, up, net->w, net->h);
+        gc_metrics_cell_map(hl->w, hl->h, d->cell % hl->w, d->cell / hl->w, cell);
+        gc_render_resize(cell, hl->w, hl->h, up, net->w, net->h);
         break;
     }
     case GC_BASELINE_NONE: {
@@ -299,7 +299,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
             subj.det = &d;
         }
         gc_map gm;
-        if (gc_session_explain_target(&c->s, &subj, &o->ex, &gm, e)) return -1;
+        if (gc_explain_target(&c->s, &subj, &o->ex, &gm, e)) return -1;
         map = gm.data;
         mw = gm.w;
         mh = gm.h;
@@ -309,7 +309,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
     }
     if (map != up) {
         if (mw == net->w && mh == net->h) memcpy(up, map, c->npx * sizeof *up);
-        else gc_resize_bilinear(map, mw, mh, up, net->w, net->h);
+        else gc_render_resize(map, mw, mh, up, net->w, net->h);
     }
     *raw = map;
     *rw = mw;
@@ -323,12 +323,12 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
 static double compare_maps(eval_ctx *c, const float *a, const float *b, const gc_pbox *box)
 {
     int W = c->s.orig.w, H = c->s.orig.h;
-    gc_map_to_image(a, c->net->w, c->net->h, &c->s.lb, c->heat_a);
-    gc_map_to_image(b, c->net->w, c->net->h, &c->s.lb, c->heat_b);
-    if (!box) return gc_metric_spearman(c->heat_a, c->heat_b, (size_t)W * H, c->ra, c->rb, c->rank_scratch);
-    size_t n = gc_box_gather(c->heat_a, W, H, *box, c->gath_a);
-    gc_box_gather(c->heat_b, W, H, *box, c->gath_b);
-    return gc_metric_spearman(c->gath_a, c->gath_b, n, c->ra, c->rb, c->rank_scratch);
+    gc_render_map_to_image(a, c->net->w, c->net->h, &c->s.lb, c->heat_a);
+    gc_render_map_to_image(b, c->net->w, c->net->h, &c->s.lb, c->heat_b);
+    if (!box) return gc_metrics_spearman(c->heat_a, c->heat_b, (size_t)W * H, c->ra, c->rb, c->rank_scratch);
+    size_t n = gc_metrics_box_gather(c->heat_a, W, H, *box, c->gath_a);
+    gc_metrics_box_gather(c->heat_b, W, H, *box, c->gath_b);
+    return gc_metrics_spearman(c->gath_a, c->gath_b, n, c->ra, c->rb, c->rank_scratch);
 }
 
 /* The explanation map of target t into tmaps[t] (network-input resolution),
@@ -340,16 +340,16 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     const float *map;
     int mw, mh;
     if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, e)) return -1;
-    gc_session_heat_raw(s, map, mw, mh);
+    gc_explain_heat_raw(s, map, mw, mh);
     int W = s->orig.w, H = s->orig.h;
     size_t am;
-    m->all_zero = !(gc_map_max(s->heat, (size_t)W * H, &am) > 0);
-    m->pointing = gc_metric_pointing(s->heat, W, H, m->gt_px);
-    m->energy = gc_metric_energy(s->heat, W, H, m->gt_px);
-    gc_metric_largest_region(s->heat, W, H, GC_LOC_FRAC, c->labels, c->stack, &m->loc_box);
-    m->loc_iou = gc_pbox_iou(m->loc_box, m->gt_px);
+    m->all_zero = !(gc_cam_map_max(s->heat, (size_t)W * H, &am) > 0);
+    m->pointing = gc_metrics_pointing(s->heat, W, H, m->gt_px);
+    m->energy = gc_metrics_energy(s->heat, W, H, m->gt_px);
+    gc_metrics_largest_region(s->heat, W, H, GC_LOC_FRAC, c->labels, c->stack, &m->loc_box);
+    m->loc_iou = gc_metrics_pbox_iou(m->loc_box, m->gt_px);
     m->localized = m->loc_iou >= GC_IOU_HIT;
-    m->gini = gc_metric_gini(s->heat, (size_t)W * H, c->sorted);
+    m->gini = gc_metrics_gini(s->heat, (size_t)W * H, c->sorted);
     m->own_instance = -1;
     return 0;
 }
@@ -361,7 +361,7 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
 {
     int C = c->r->classes;
     if (C < 2) return 0;
-    int other = (c->tcls[t] + 1 + (int)(gc_uniform(&c->rng_rl) * (float)(C - 1))) % C;
+    int other = (c->tcls[t] + 1 + (int)(gc_rng_unit(&c->rng_rl) * (float)(C - 1))) % C;
     if (other == c->tcls[t]) other = (other + 1) % C;
     const float *raw;
     int rw, rh, layer;
@@ -382,7 +382,7 @@ static int perturb_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     size_t npx = c->npx;
     int N = o->steps;
     float *del = c->r->curves + m->curve, *ins = del + N + 1;
-    gc_order_by_value(up, npx, c->order);
+    gc_metrics_order_by_value(up, npx, c->order);
     for (int k = 0; k <= N; ++k) c->cx[k] = (double)((size_t)k * npx / (size_t)N) / (double)npx;
 
     /* deletion: pixels in map order replaced by 0 (every channel) */
@@ -395,7 +395,7 @@ static int perturb_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
         if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
         del[k] = (float)c->cy[k];
     }
-    m->deletion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+    m->deletion_auc = gc_metrics_auc(c->cx, c->cy, N + 1);
 
     /* insertion: from the blurred input, original pixels put back in map
      * order; the last step is the input itself, whose score is y */
@@ -412,12 +412,12 @@ static int perturb_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
         else if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
         ins[k] = (float)c->cy[k];
     }
-    m->insertion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+    m->insertion_auc = gc_metrics_auc(c->cx, c->cy, N + 1);
 
     /* Average Drop / Increase in Confidence: O = score on input x map, the map
      * min-max normalised to [0,1] on the network input */
     memcpy(c->norm, up, npx * sizeof *c->norm);
-    gc_normalize_minmax(c->norm, npx);
+    gc_render_normalize(c->norm, npx);
     for (int ch = 0; ch < 3; ++ch)
         for (size_t p = 0; p < npx; ++p) c->xin[(size_t)ch * npx + p] = in[(size_t)ch * npx + p] * c->norm[p];
     if (score_of(c, c->xin, t, &m->o, e)) return -1;
@@ -444,7 +444,7 @@ static int perturb_inbox(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
             c->box_idx[nb] = y * nw + x;
             c->box_val[nb++] = up[(size_t)y * nw + x];
         }
-    gc_order_by_value(c->box_val, nb, c->box_order);
+    gc_metrics_order_by_value(c->box_val, nb, c->box_order);
     for (int k = 0; k <= N; ++k) c->cx[k] = (double)k / N;
 
     memcpy(c->xin, in, c->nin * sizeof *c->xin);
@@ -457,7 +457,7 @@ static int perturb_inbox(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
         else if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
         del[k] = (float)c->cy[k];
     }
-    m->inbox_deletion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+    m->inbox_deletion_auc = gc_metrics_auc(c->cx, c->cy, N + 1);
 
     memcpy(c->xin, in, c->nin * sizeof *c->xin);
     for (size_t q = 0; q < nb; ++q)
@@ -475,7 +475,7 @@ static int perturb_inbox(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
         else if (score_of(c, c->xin, t, &c->cy[k], e)) return -1;
         ins[k] = (float)c->cy[k];
     }
-    m->inbox_insertion_auc = gc_metric_auc(c->cx, c->cy, N + 1);
+    m->inbox_insertion_auc = gc_metrics_auc(c->cx, c->cy, N + 1);
     return 0;
 }
 
@@ -522,15 +522,15 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
     memset(c->rise_sal, 0, need * sizeof *c->rise_sal);
     const float *in = c->s.input.data;
     for (int i = 0; i < o->rise; ++i) {
-        gc_rise_mask(net->w, net->h, gs, GC_RISE_P, &c->rng_rise, c->rise_grid, c->rise_mask);
+        gc_metrics_rise_mask(net->w, net->h, gs, GC_RISE_P, &c->rng_rise, c->rise_grid, c->rise_mask);
         for (int ch = 0; ch < 3; ++ch)
             for (size_t p = 0; p < npx; ++p) c->xin[(size_t)ch * npx + p] = in[(size_t)ch * npx + p] * c->rise_mask[p];
-        gc_forward(&c->s.ctx, c->xin);
+        gc_hooks_forward(&c->s.ctx, c->xin);
         gc_boxes b;
         if (decode) {
-            if (gc_boxes_decode(net, c->s.orig.w, c->s.orig.h, 0.0f, 0.5f, &b, e)) return -1;
+            if (gc_detect_decode(net, c->s.orig.w, c->s.orig.h, 0.0f, 0.5f, &b, e)) return -1;
         } else if (!c->r->detector) {
-            gc_classifier_probs(net, &c->cl, c->probs);
+            gc_classify_probs(net, &c->cl, c->probs);
         }
         for (int t = 0; t < nt; ++t) {
             double sc;
@@ -541,26 +541,26 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
             } else {
                 gc_det d = c->dets[c->tdet[t]];
                 d.cls = c->tcls[t];
-                sc = gc_det_own_score(net, &d);
+                sc = gc_detect_own_score(net, &d);
                 if (!isfinite(sc))
                     return gc_fail(e, "layer %d: the output is not finite on RISE mask %d", d.head, i + 1);
             }
-            gc_rise_accumulate(c->rise_sal + (size_t)t * npx, c->rise_mask, npx, (float)sc);
+            gc_metrics_rise_accumulate(c->rise_sal + (size_t)t * npx, c->rise_mask, npx, (float)sc);
         }
-        if (decode) gc_boxes_free(&b);
+        if (decode) gc_detect_boxes_free(&b);
     }
     int W = c->s.orig.w, H = c->s.orig.h;
     for (int t = 0; t < nt; ++t) {
         float *sal = c->rise_sal + (size_t)t * npx;
         const float *up = c->tmaps + (size_t)t * npx;
-        gc_rise_finish(sal, npx, o->rise, GC_RISE_P);
+        gc_metrics_rise_finish(sal, npx, o->rise, GC_RISE_P);
         gc_eval_map *m = &c->r->maps[first + t];
-        gc_pbox box = gc_pbox_from_rel(c->tbox[t], W, H);
+        gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], W, H);
         m->rise_spearman_box = compare_maps(c, up, sal, &box);
         m->rise_spearman = compare_maps(c, up, sal, NULL); /* leaves both heats for the peaks */
         float cw, ch;
         map_cell(c, t, &cw, &ch);
-        m->rise_peak = gc_metric_peaks_near(c->heat_a, c->heat_b, W, H, cw, ch);
+        m->rise_peak = gc_metrics_peaks_near(c->heat_a, c->heat_b, W, H, cw, ch);
         m->rise = 1;
     }
     return 0;
@@ -593,7 +593,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
          * without a forward pass (the random baseline draws anew: computed). */
         int need = 0;
         for (int t = 0; t < nt; ++t) need |= k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM;
-        if (need) gc_forward(&c->s.ctx, c->s.input.data);
+        if (need) gc_hooks_forward(&c->s.ctx, c->s.input.data);
         for (int t = 0; t < nt && !rc; ++t) {
             gc_eval_map *m = &r->maps[first + t];
             double sp = 1, spb = 1;
@@ -602,7 +602,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
                 int rw, rh, layer;
                 if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
                 sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
-                gc_pbox box = gc_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+                gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
                 spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
             }
             r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
@@ -618,7 +618,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
     }
     gc_model_snapshot_restore(net, &c->snap);
     gc_hooks_weights_changed(&c->s.ctx);
-    gc_forward(&c->s.ctx, c->s.input.data);
+    gc_hooks_forward(&c->s.ctx, c->s.input.data);
     return rc ? -1 : 0;
 }
 
@@ -672,9 +672,9 @@ static int detect_image(eval_ctx *c, int img, pool *dp, pool *gp, int *ntargets,
     c->dets = NULL;
     c->ndets = 0;
     *ntargets = 0;
-    if (gc_boxes_decode(c->net, W, H, lo, 0.5f, &b, e)) return -1;
-    int frc = gc_detections(&b, lo, o->nms, &c->dets, &c->ndets, e);
-    gc_boxes_free(&b);
+    if (gc_detect_decode(c->net, W, H, lo, 0.5f, &b, e)) return -1;
+    int frc = gc_detect_boxes(&b, lo, o->nms, &c->dets, &c->ndets, e);
+    gc_detect_boxes_free(&b);
     if (frc) return -1;
     int n = c->ndets, m = c->ngt;
     size_t nn = (size_t)(n ? n : 1), mm = (size_t)(m ? m : 1);
@@ -707,7 +707,7 @@ static int detect_image(eval_ctx *c, int img, pool *dp, pool *gp, int *ntargets,
         gcls[j] = c->gt[j].cls;
         if (pool_add(gp, img, gcls[j], gb[j], 1.0f)) goto oom;
     }
-    gc_match_greedy(cb, ccls, cprob, nc, gb, gcls, m, GC_IOU_HIT, gt_det, order);
+    gc_metrics_match_greedy(cb, ccls, cprob, nc, gb, gcls, m, GC_IOU_HIT, gt_det, order);
     if (ensure_targets(c, m ? m : 1)) goto oom;
     int nt = 0;
     for (int j = 0; j < m; ++j) {
@@ -749,7 +749,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
     if (px > c->cap_orig) {
         size_t cap = c->cap_orig, cap2 = c->cap_orig, cap3 = c->cap_orig, cap4 = c->cap_orig, cap5 = c->cap_orig,
                cap6 = c->cap_orig, cap7 = c->cap_orig;
-        void *scr = realloc(c->rank_scratch, gc_rank_scratch_size(px));
+        void *scr = realloc(c->rank_scratch, gc_metrics_rank_scratch_size(px));
         if (scr) c->rank_scratch = scr;
         if (!scr || grow(&c->heat_a, &cap, px, sizeof *c->heat_a) || grow(&c->heat_b, &cap2, px, sizeof *c->heat_b) ||
             grow(&c->gath_a, &cap3, px, sizeof *c->gath_a) || grow(&c->gath_b, &cap4, px, sizeof *c->gath_b) ||
@@ -760,8 +760,8 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
     }
 
     if (!r->detector) {
-        gc_classifier_probs(net, &c->cl, c->probs);
-        gc_top_k(c->probs, c->cl.classes, 1, &top1);
+        gc_classify_probs(net, &c->cl, c->probs);
+        gc_classify_top_k(c->probs, c->cl.classes, 1, &top1);
         add(&r->stat[GC_EVAL_ACCURACY], top1 == c->gt[0].cls);
         if (ensure_targets(c, c->ngt)) return gc_fail(e, "out of memory");
         for (int j = 0; j < c->ngt; ++j) {
@@ -778,8 +778,8 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         for (int y = 0; y < net->h; ++y)
             for (int x = 0; x < net->w; ++x) {
                 float ox, oy;
-                gc_letterbox_to_orig(&s->lb, x + 0.5f, y + 0.5f, &ox, &oy);
-                c->prior[(size_t)y * net->w + x] = gc_center_prior(W, H, ox, oy);
+                gc_render_letterbox_to_orig(&s->lb, x + 0.5f, y + 0.5f, &ox, &oy);
+                c->prior[(size_t)y * net->w + x] = gc_metrics_center_prior(W, H, ox, oy);
             }
 
     /* every map and the scores on the unchanged input, before any forward
@@ -793,7 +793,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         m.object = j;
         m.cls = c->tcls[t];
         m.gt = c->gt[j].box;
-        m.gt_px = gc_pbox_from_rel(m.gt, W, H);
+        m.gt_px = gc_metrics_pbox_from_rel(m.gt, W, H);
         m.det = -1;
         if (r->detector) {
             m.det = c->tdet[t];
@@ -804,7 +804,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
          * randomisation point is the method's) */
         {
             gc_subject subj = {c->tcls[t], r->detector ? &c->dets[c->tdet[t]] : NULL};
-            int ls[GC_MAX_LAYERS], nl = gc_session_layers(s, &subj, &o->ex, ls, e);
+            int ls[GC_MAX_LAYERS], nl = gc_explain_layers(s, &subj, &o->ex, ls, e);
             if (nl < 0) return -1;
             c->tlow[t] = ls[0];
             for (int q = 1; q < nl; ++q)
@@ -829,7 +829,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         }
         if (record(c, &m)) return gc_fail(e, "out of memory");
     }
-    if (nt) gc_blur_gaussian(s->input.data, net->w, net->h, 3, c->blur_sigma, c->blur_tmp, c->blurred);
+    if (nt) gc_metrics_blur_gaussian(s->input.data, net->w, net->h, 3, c->blur_sigma, c->blur_tmp, c->blurred);
     int all_point = 1;
     for (int t = 0; t < nt; ++t) {
         gc_eval_map *m = &r->maps[first + t];
@@ -885,8 +885,8 @@ static int finish_ap(eval_ctx *c, const pool *dp, const pool *gp, gc_err *e)
         r->ap_npos[k] = m;
         r->ap_ndet[k] = n;
         if (!m) continue;
-        gc_match_voc(di, db, ds, n, gi, gb, m, GC_IOU_HIT, tp, order, used);
-        r->ap[k] = gc_metric_ap(ds, tp, n, m, order);
+        gc_metrics_match_voc(di, db, ds, n, gi, gb, m, GC_IOU_HIT, tp, order, used);
+        r->ap[k] = gc_metrics_ap(ds, tp, n, m, order);
         add(&r->stat[GC_EVAL_MAP50], r->ap[k]);
     }
     rc = 0;
@@ -919,8 +919,8 @@ static int setup_cascade(eval_ctx *c, gc_err *e)
     for (int i = 0; i < net->n; ++i) {
         gc_det d = {.head = i};
         gc_subject subj = {0, r->detector ? &d : NULL};
-        if (r->detector && !gc_layer_is_head(&net->layers[i])) continue;
-        int nl = gc_session_layers(&c->s, &subj, &c->o->ex, ls, e);
+        if (r->detector && !gc_darknet_is_head(&net->layers[i])) continue;
+        int nl = gc_explain_layers(&c->s, &subj, &c->o->ex, ls, e);
         if (nl < 0) return -1;
         for (int j = 0; j < nl; ++j)
             if (ls[j] < low) low = ls[j];
@@ -1004,7 +1004,7 @@ static void ctx_free(eval_ctx *c)
     free(c->box_idx);
     free(c->box_order);
     free(c->box_val);
-    gc_session_close(&c->s);
+    gc_explain_close(&c->s);
     free(c->probs);
     free(c->tmaps);
     free(c->prior);
@@ -1026,7 +1026,7 @@ static void ctx_free(eval_ctx *c)
 
 void gc_eval_result_free(gc_eval_result *r)
 {
-    gc_list_free(r->images, r->nlist);
+    gc_labels_list_free(r->images, r->nlist);
     free(r->ap);
     free(r->ap_npos);
     free(r->ap_ndet);
@@ -1046,12 +1046,12 @@ static int setup_mode(eval_ctx *c, gc_err *e)
     if (net->c != 3) return gc_fail(e, "the network reads %d channels; gradcam eval needs RGB (3)", net->c);
     if (o->steps < 1) return gc_fail(e, "-steps %d: need at least 1 step", o->steps);
     if (o->rise < 0) return gc_fail(e, "-rise %d: the number of masks cannot be negative", o->rise);
-    r->detector = gc_is_detector(net);
+    r->detector = gc_darknet_is_detector(net);
     if (o->baseline == GC_BASELINE_CELL && !r->detector)
         return gc_fail(e, "-baseline cell needs a detector (a box's head cell); %s is a classifier", o->cfg ? o->cfg : "the network");
     r->steps = o->steps;
     if (!r->detector) {
-        if (gc_classifier_find(net, &c->cl, e)) return -1;
+        if (gc_classify_find(net, &c->cl, e)) return -1;
         r->classes = c->cl.classes;
         return 0;
     }
@@ -1068,13 +1068,13 @@ static int check_layers(eval_ctx *c, gc_err *e)
     if (c->o->baseline != GC_BASELINE_NONE) return 0;
     if (!c->r->detector) {
         gc_subject subj = {0, NULL};
-        return gc_session_prepare(&c->s, &subj, &c->o->ex, e);
+        return gc_explain_prepare(&c->s, &subj, &c->o->ex, e);
     }
     for (int i = 0; i < net->n; ++i) {
-        if (!gc_layer_is_head(&net->layers[i])) continue;
+        if (!gc_darknet_is_head(&net->layers[i])) continue;
         gc_det d = {.head = i};
         gc_subject subj = {0, &d};
-        if (gc_session_prepare(&c->s, &subj, &c->o->ex, e)) return -1;
+        if (gc_explain_prepare(&c->s, &subj, &c->o->ex, e)) return -1;
     }
     return 0;
 }
@@ -1099,7 +1099,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
 
     if (setup_mode(&c, e)) goto done;
     int nlist = 0;
-    r->images = gc_list_load(o->list, &nlist, e);
+    r->images = gc_labels_list_load(o->list, &nlist, e);
     if (!r->images) goto done;
     r->nlist = nlist;
     r->nimages = o->limit > 0 && o->limit < nlist ? o->limit : nlist;
@@ -1120,7 +1120,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
             gc_fail(e, "image list %s, image %d: %s", o->list, i + 1, le.msg);
             goto done;
         }
-        if (gc_label_path(r->images[i], lp, sizeof lp, e)) goto done;
+        if (gc_labels_path(r->images[i], lp, sizeof lp, e)) goto done;
         if (gc_labels_load(lp, r->classes, &labels[i], &nlabels[i], &le)) {
             gc_fail(e, "%s (image %s)", le.msg, r->images[i]);
             goto done;
@@ -1159,7 +1159,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     }
 
     for (int i = 0; i < r->nimages; ++i) {
-        int orc = i == 0 ? gc_session_open(&c.s, net, r->images[i], e) : gc_session_next(&c.s, r->images[i], e);
+        int orc = i == 0 ? gc_explain_open(&c.s, net, r->images[i], e) : gc_explain_next(&c.s, r->images[i], e);
         if (orc) goto done;
         /* a layer that cannot be explained fails here, not as an image's error */
         if (i == 0 && check_layers(&c, e)) goto done;
@@ -1230,10 +1230,10 @@ static void layers_text(const gc_eval_result *r, const gc_eval_opts *o, char *bu
 {
     buf[0] = '\0';
     if (o->baseline != GC_BASELINE_NONE) {
-        snprintf(buf, n, "baseline %s%s", gc_baseline_name(o->baseline), o->baseline == GC_BASELINE_RANDOM ? " (seeded)" : "");
+        snprintf(buf, n, "baseline %s%s", gc_eval_baseline_name(o->baseline), o->baseline == GC_BASELINE_RANDOM ? " (seeded)" : "");
         return;
     }
-    size_t len = (size_t)snprintf(buf, n, "%s%s, layer ", gc_method_name(o->ex.method),
+    size_t len = (size_t)snprintf(buf, n, "%s%s, layer ", gc_cam_method_name(o->ex.method),
                                   o->ex.counterfactual ? " counterfactual" : "");
     if (!r->detector && r->nmaps) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
     else if (!o->ex.nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
@@ -1301,13 +1301,13 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     fprintf(f, ",\n  \"images\": %d,\n  \"objects\": %d,\n  \"maps\": %d,\n  \"classes\": %d,\n", r->nimages,
             r->nobjects, r->nmaps, r->classes);
     fprintf(f, "  \"method\": \"%s\",\n  \"counterfactual\": %s,\n  \"baseline\": \"%s\",\n",
-            gc_method_name(o->ex.method), o->ex.counterfactual ? "true" : "false", gc_baseline_name(o->baseline));
+            gc_cam_method_name(o->ex.method), o->ex.counterfactual ? "true" : "false", gc_eval_baseline_name(o->baseline));
     if (o->baseline == GC_BASELINE_RANDOM) fprintf(f, "  \"seed\": %u,\n", o->seed);
     fputs("  \"layers\": [", f);
     for (int j = 0; j < o->ex.nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->ex.layers[j]);
     fprintf(f, "],\n  \"steps\": %d,\n  \"rise\": %d,\n  \"sanity\": %s,\n", r->steps, o->rise,
             o->sanity ? "true" : "false");
-    if (o->rise > 0 && r->detector) fprintf(f, "  \"rise_weight\": \"%s\",\n", gc_rise_weight_name(o->rise_weight));
+    if (o->rise > 0 && r->detector) fprintf(f, "  \"rise_weight\": \"%s\",\n", gc_eval_rise_weight_name(o->rise_weight));
     if (o->sanity) {
         fputs("  \"cascade_layers\": [", f);
         for (int j = 0; j < r->ncascade; ++j) fprintf(f, "%s%d", j ? ", " : "", r->cascade[j]);
@@ -1315,7 +1315,7 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     }
     if (r->detector) {
         fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"map_thresh\": %g,\n  \"nms\": %g,\n",
-                gc_target_name(o->ex.target), o->thresh, o->map_thresh, o->nms);
+                gc_detect_target_name(o->ex.target), o->thresh, o->map_thresh, o->nms);
     }
     fputs("  \"metrics\": {\n", f);
     int first = 1;
@@ -1429,7 +1429,7 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
         free(buf);
         return gc_fail(e, "cannot write %s: out of memory", path);
     }
-    int rc = gc_write_file(path, buf, len, e);
+    int rc = gc_image_write_file(path, buf, len, e);
     free(buf);
     return rc;
 }

@@ -30,8 +30,8 @@ typedef enum gc_baseline {
     GC_BASELINE_CELL,     /* detectors: the box's own head cell alone, upsampled like a layer's map */
 } gc_baseline;
 
-const char *gc_baseline_name(gc_baseline b);
-int gc_baseline_parse(const char *s, gc_baseline *out);
+const char *gc_eval_baseline_name(gc_baseline b);
+int gc_eval_baseline_parse(const char *s, gc_baseline *out);
 
 /* What weights a detector's RISE mask (classifiers: always the class's
  * probability). */
@@ -40,8 +40,8 @@ typedef enum gc_rise_weight {
     GC_RISE_WEIGHT_IOU,     /* D-RISE: the best IoU with the box x class probability among all decoded boxes */
 } gc_rise_weight;
 
-const char *gc_rise_weight_name(gc_rise_weight w);
-int gc_rise_weight_parse(const char *s, gc_rise_weight *out);
+const char *gc_eval_rise_weight_name(gc_rise_weight w);
+int gc_eval_rise_weight_parse(const char *s, gc_rise_weight *out);
 
 typedef struct gc_eval_opts {
     const char *cfg, *weights, *list; /* cfg and weights only for the report */

@@ -14,7 +14,7 @@
 #include "gc_sheet.h"
 
 
-gc_result *gc_results_add(gc_results *rs)
+gc_result *gc_explain_results_add(gc_results *rs)
 {
     if (rs->n == rs->cap) {
         int cap = rs->cap ? 2 * rs->cap : 8;
@@ -28,27 +28,27 @@ gc_result *gc_results_add(gc_results *rs)
     return r;
 }
 
-void gc_results_free(gc_results *rs)
+void gc_explain_results_free(gc_results *rs)
 {
     free(rs->r);
     memset(rs, 0, sizeof *rs);
 }
 
 
-int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e)
+int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
     memset(s, 0, sizeof *s);
     s->net = net;
-    if (gc_ctx_init(&s->ctx, net, e)) return -1;
-    s->detector = gc_is_detector(net);
+    if (gc_hooks_init(&s->ctx, net, e)) return -1;
+    s->detector = gc_darknet_is_detector(net);
     /* the seed holds the largest score layer's output: every head, or the logits */
     size_t most = 0;
     if (s->detector) {
         if (gc_detect_check(net, e)) return -1;
         for (int i = 0; i < net->n; ++i)
-            if (gc_layer_is_head(&net->layers[i]) && (size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
+            if (gc_darknet_is_head(&net->layers[i]) && (size_t)net->layers[i].outputs > most) most = (size_t)net->layers[i].outputs;
     } else {
-        if (gc_classifier_find(net, &s->cl, e)) return -1;
+        if (gc_classify_find(net, &s->cl, e)) return -1;
         most = (size_t)net->layers[s->cl.logit_layer].outputs;
     }
     size_t npx = (size_t)net->w * (size_t)net->h;
@@ -64,10 +64,10 @@ int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err 
         return gc_fail(e, "out of memory for the network's score and map buffers");
     s->cap_seed = most;
     gc_hooks_install(&s->ctx);
-    return gc_session_next(s, image_path, e);
+    return gc_explain_next(s, image_path, e);
 }
 
-int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
+int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
 {
     image im;
     if (gc_image_load(image_path, &im, e)) return -1;
@@ -80,7 +80,7 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
     memset(&s->input, 0, sizeof s->input);
     s->orig = im;
     s->input = letterbox_image(s->orig, s->net->w, s->net->h);
-    s->lb = gc_letterbox_make(s->orig.w, s->orig.h, s->net->w, s->net->h);
+    s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
     size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
     if (npx > s->cap_px) {
         float *heat = realloc(s->heat, npx * sizeof *s->heat);
@@ -94,11 +94,11 @@ int gc_session_next(gc_session *s, const char *image_path, gc_err *e)
     }
     s->image_valid = 0;
     s->cur_input = s->input.data;
-    gc_forward(&s->ctx, s->input.data);
+    gc_hooks_forward(&s->ctx, s->input.data);
     return 0;
 }
 
-const char *gc_smooth_name(gc_smooth m)
+const char *gc_explain_smooth_name(gc_smooth m)
 {
     switch (m) {
     case GC_SMOOTH_NONE: return "none";
@@ -108,10 +108,10 @@ const char *gc_smooth_name(gc_smooth m)
     return "unknown";
 }
 
-int gc_smooth_parse(const char *str, gc_smooth *out)
+int gc_explain_smooth_parse(const char *str, gc_smooth *out)
 {
     for (int m = GC_SMOOTH_NONE; m <= GC_SMOOTH_EIGEN; ++m)
-        if (str && !strcasecmp(str, gc_smooth_name((gc_smooth)m))) {
+        if (str && !strcasecmp(str, gc_explain_smooth_name((gc_smooth)m))) {
             *out = (gc_smooth)m;
             return 0;
         }
@@ -125,7 +125,7 @@ static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc
     size_t hw = (size_t)l->out_w * (size_t)l->out_h, k = (size_t)l->out_c;
     size_t work = smooth == GC_SMOOTH_EIGEN ? gc_cam_eigen_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w)
                                             : gc_cam_work_size(method, k, (size_t)l->out_h, (size_t)l->out_w);
-    if (work == SIZE_MAX) return gc_fail(e, "layer %d: %zu channels are too many for %s", li, k, gc_method_name(method));
+    if (work == SIZE_MAX) return gc_fail(e, "layer %d: %zu channels are too many for %s", li, k, gc_cam_method_name(method));
     if (hw > s->cap_hw) {
         float *p = realloc(s->map, hw * sizeof *p);
         if (p) s->map = p;
@@ -142,7 +142,7 @@ static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc
         if (!p || !q) return gc_fail(e, "out of memory for %zu channel weights", k);
         s->cap_k = k;
     }
-    if (gc_method_get(method)->extra_forward && hw * k > s->cap_acts) {
+    if (gc_cam_method_get(method)->extra_forward && hw * k > s->cap_acts) {
         float *p = realloc(s->acts, hw * k * sizeof *p);
         if (!p) return gc_fail(e, "out of memory for layer %d's activations", li);
         s->acts = p;
@@ -157,7 +157,7 @@ static int reserve(gc_session *s, int li, gc_method method, gc_smooth smooth, gc
     return 0;
 }
 
-int gc_subject_score_layer(const gc_session *s, const gc_subject *t)
+int gc_explain_score_layer(const gc_session *s, const gc_subject *t)
 {
     assert(!t->det == !s->detector);
     return t->det ? t->det->head : s->cl.logit_layer;
@@ -287,7 +287,7 @@ static int classifier_default_layer(const network *net, int before, gc_err *e)
 int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e)
 {
     assert(score_layer >= 0 && score_layer < net->n);
-    if (gc_layer_is_head(&net->layers[score_layer])) return head_default_layers(net, score_layer, layers);
+    if (gc_darknet_is_head(&net->layers[score_layer])) return head_default_layers(net, score_layer, layers);
     int li = classifier_default_layer(net, score_layer, e);
     if (li < 0) return -1;
     layers[0] = li;
@@ -326,11 +326,11 @@ static int cam_structure(const network *net, int score, int *linear, int *feat, 
     if (lin < 0 || gap < 0 || f < 0)
         return gc_fail(e, "-method cam needs a classifier whose logits (layer %d, %s) are global average pooling "
                           "followed by a linear or 1x1 layer (or a 1x1 convolution followed by global average pooling)",
-                       score, gc_layer_type_name(sl->type));
+                       score, gc_darknet_type_name(sl->type));
     const layer *ll = &L[lin];
     if (ll->activation != LINEAR || (ll->type == CONVOLUTIONAL && ll->groups != 1))
         return gc_fail(e, "-method cam: layer %d (%s) is not a plain linear layer (activation or groups)", lin,
-                       gc_layer_type_name(ll->type));
+                       gc_darknet_type_name(ll->type));
     *linear = lin;
     *feat = f;
     return 0;
@@ -355,12 +355,12 @@ static int cam_class_weights(const gc_session *s, const gc_subject *t, int score
     return 0;
 }
 
-int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
+int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
 {
     const network *net = s->net;
-    int score = gc_subject_score_layer(s, t), n;
+    int score = gc_explain_score_layer(s, t), n;
     const char *what = t->det ? "the box's head" : "the logit layer";
-    if (!o->nlayers && gc_method_get(o->method)->g == GC_G_CLASS_WEIGHTS) {
+    if (!o->nlayers && gc_cam_method_get(o->method)->g == GC_G_CLASS_WEIGHTS) {
         int lin;
         if (t->det) return gc_fail(e, "-method cam explains classifier classes; detection heads have no CAM weights");
         if (cam_structure(net, score, &lin, &layers[0], e)) return -1;
@@ -380,28 +380,28 @@ int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts 
     }
     for (int j = 0; j < n; ++j) {
         gc_err pe;
-        if (gc_path(&s->ctx, layers[j], score, &pe))
+        if (gc_hooks_path(&s->ctx, layers[j], score, &pe))
             return gc_fail(e, "-layer %d, for %s (layer %d): %s", layers[j], what, score, pe.msg);
     }
     return n;
 }
 
-int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e)
+int gc_explain_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e)
 {
     int layers[GC_MAX_LAYERS];
-    int n = gc_session_layers(s, t, o, layers, e);
+    int n = gc_explain_layers(s, t, o, layers, e);
     if (n < 0) return -1;
-    const gc_method_info *mi = gc_method_get(o->method);
+    const gc_method_info *mi = gc_cam_method_get(o->method);
     for (int j = 0; j < n; ++j) {
         if (reserve(s, layers[j], o->method, o->smooth, e)) return -1;
         if (mi->g == GC_G_CLASS_WEIGHTS &&
-            cam_class_weights(s, t, gc_subject_score_layer(s, t), layers[j], s->chan, e))
+            cam_class_weights(s, t, gc_explain_score_layer(s, t), layers[j], s->chan, e))
             return -1;
     }
     if (mi->reaches_input || o->sheet) {
         gc_err pe;
-        int score = gc_subject_score_layer(s, t);
-        if (gc_path(&s->ctx, GC_INPUT, score, &pe))
+        int score = gc_explain_score_layer(s, t);
+        if (gc_hooks_path(&s->ctx, GC_INPUT, score, &pe))
             return gc_fail(e, "%s needs the gradient at the input: %s", o->sheet ? "-sheet" : mi->name, pe.msg);
     }
     return 0;
@@ -448,15 +448,15 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
             if (s->chan[j] == -FLT_MAX && mean[j] != -INFINITY && (k == K || mean[j] > mean[k])) k = j;
         assert(k < K);
         mean[k] = -INFINITY; /* taken */
-        gc_resize_bilinear(s->acts + k * HW, l->out_w, l->out_h, s->up, net->w, net->h);
-        gc_normalize_minmax(s->up, npx);
+        gc_render_resize(s->acts + k * HW, l->out_w, l->out_h, s->up, net->w, net->h);
+        gc_render_normalize(s->up, npx);
         for (size_t c = 0; c < C; ++c)
             for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->cur_input[c * npx + p] * s->up[p];
-        gc_forward(&s->ctx, s->masked);
+        gc_hooks_forward(&s->ctx, s->masked);
         double v = seed_value(s, t, score);
         s->chan[k] = isfinite(v) ? (float)v : -FLT_MAX;
     }
-    gc_forward(&s->ctx, s->cur_input);
+    gc_hooks_forward(&s->ctx, s->cur_input);
     (void)e;
     return 0;
 }
@@ -473,11 +473,11 @@ static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li)
         float *a = l->output + k * HW;
         memcpy(s->acts, a, HW * sizeof *a);
         memset(a, 0, HW * sizeof *a);
-        gc_forward_range(&s->ctx, li + 1, score);
+        gc_hooks_forward_range(&s->ctx, li + 1, score);
         s->chan[k] = (float)seed_value(s, t, score);
         memcpy(a, s->acts, HW * sizeof *a);
     }
-    gc_forward_range(&s->ctx, li + 1, score);
+    gc_hooks_forward_range(&s->ctx, li + 1, score);
     return 0;
 }
 
@@ -488,11 +488,11 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
                          const gc_explain_opts *o, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
-    const gc_method_info *mi = gc_method_get(method);
+    const gc_method_info *mi = gc_cam_method_get(method);
     if (reserve(s, li, method, o->smooth, e)) return -1;
     const float *A = l->output, *G = NULL;
     if (mi->needs_grad) {
-        if (gc_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+        if (gc_hooks_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
         G = l->delta;
     } else if (mi->g == GC_G_CLASS_WEIGHTS) {
         if (cam_class_weights(s, t, score, li, s->chan, e)) return -1;
@@ -521,8 +521,8 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
 {
     network *net = s->net;
     size_t npx = (size_t)net->w * (size_t)net->h, C = (size_t)net->c;
-    if (gc_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e)) return -1;
-    gc_cam_input_compute(method, s->grad_in, gc_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
+    if (gc_hooks_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e)) return -1;
+    gc_cam_input_compute(method, s->grad_in, gc_cam_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
     for (size_t i = 0; i < C * npx; ++i)
         if (!isfinite(s->image[i])) return gc_fail(e, "the input gradient is not finite (NaN/Inf): check the weights");
     gc_cam_input_saliency(s->image, C, npx, s->sal);
@@ -533,23 +533,23 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
 static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
     network *net = s->net;
-    int score = gc_subject_score_layer(s, t), layers[GC_MAX_LAYERS];
+    int score = gc_explain_score_layer(s, t), layers[GC_MAX_LAYERS];
     size_t ns = (size_t)net->layers[score].outputs;
-    const gc_method_info *mi = gc_method_get(o->method);
+    const gc_method_info *mi = gc_cam_method_get(o->method);
     assert(ns <= s->cap_seed);
     s->image_valid = 0;
     if (o->counterfactual && !mi->needs_grad)
-        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_method_name(o->method));
-    int nl = gc_session_layers(s, t, o, layers, e);
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(o->method));
+    int nl = gc_explain_layers(s, t, o, layers, e);
     if (nl < 0) return -1;
 
     /* The seed d score / d output[score]: a one-hot at the class logit, or
-     * the box's seed through its head's activations (gc_det_seed). A
+     * the box's seed through its head's activations (gc_detect_seed). A
      * counterfactual map uses -dy^c/dA (the paper negates the gradients); the
      * backward pass is linear in its seed, so negating the seed does exactly
      * that, for classes and boxes alike. */
     int rc = 0;
-    if (t->det) rc = gc_det_seed(net, t->det, o->target, s->seed, NULL, NULL, e);
+    if (t->det) rc = gc_detect_seed(net, t->det, o->target, s->seed, NULL, NULL, e);
     else if (t->cls < 0 || (size_t)t->cls >= ns)
         rc = gc_fail(e, "class %d is out of range: the network has %zu classes", t->cls, ns);
     else s->seed[t->cls] = 1.0f;
@@ -557,7 +557,7 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
         for (size_t i = 0; i < ns; ++i) s->seed[i] = -s->seed[i];
 
     size_t npx = (size_t)net->w * (size_t)net->h;
-    int layer_map = gc_method_has_layer_map(o->method);
+    int layer_map = gc_cam_method_has_layer_map(o->method);
     for (int j = 0; j < nl && !rc && layer_map; ++j) {
         if ((rc = explain_layer(s, t, score, layers[j], o->method, o, e))) break;
         if (nl == 1) break;
@@ -565,8 +565,8 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
         const layer *l = &net->layers[layers[j]];
         size_t hw = (size_t)l->out_w * (size_t)l->out_h;
         memcpy(s->norm, s->map, hw * sizeof *s->norm);
-        gc_normalize_minmax(s->norm, hw);
-        gc_resize_bilinear(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
+        gc_render_normalize(s->norm, hw);
+        gc_render_resize(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
         if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
         for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
     }
@@ -579,11 +579,11 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
             if (nl == 1) {
                 size_t hw = (size_t)l0->out_w * (size_t)l0->out_h;
                 memcpy(s->norm, s->map, hw * sizeof *s->norm);
-                gc_normalize_minmax(s->norm, hw);
-                gc_resize_bilinear(s->norm, l0->out_w, l0->out_h, s->up, net->w, net->h);
+                gc_render_normalize(s->norm, hw);
+                gc_render_resize(s->norm, l0->out_w, l0->out_h, s->up, net->w, net->h);
             } else {
                 memcpy(s->up, s->fused, npx * sizeof *s->up);
-                gc_normalize_minmax(s->up, npx);
+                gc_render_normalize(s->up, npx);
             }
         }
         rc = explain_input(s, score, o->method, e);
@@ -608,7 +608,7 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
         s->image_valid = 1;
     }
     size_t am = 0;
-    out->max = gc_map_max(out->data, (size_t)out->w * (size_t)out->h, &am);
+    out->max = gc_cam_map_max(out->data, (size_t)out->w * (size_t)out->h, &am);
     out->all_zero = !(out->max > 0.0f);
     out->argmax_x = (int)(am % (size_t)out->w);
     out->argmax_y = (int)(am / (size_t)out->w);
@@ -653,7 +653,7 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
             for (size_t i = 0; i < nin; ++i) s->aug_in[i] = s->input.data[i] * factors[f];
             if (flip) flip_rows(s->aug_in, net->w, net->h, net->c);
             s->cur_input = s->aug_in;
-            gc_forward(&s->ctx, s->aug_in);
+            gc_hooks_forward(&s->ctx, s->aug_in);
             gc_det d2;
             gc_subject t2 = *t;
             if (flip && t->det) {
@@ -692,7 +692,7 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
             ++n;
         }
     s->cur_input = s->input.data;
-    gc_forward(&s->ctx, s->input.data);
+    gc_hooks_forward(&s->ctx, s->input.data);
     if (rc) return -1;
     float *map = (float *)out->data;
     memcpy(map, s->acc_map, mn * sizeof *map);
@@ -701,28 +701,28 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
         gc_cam_input_saliency(s->image, (size_t)net->c, npx, s->sal);
     }
     size_t am = 0;
-    out->max = gc_map_max(out->data, mn, &am);
+    out->max = gc_cam_map_max(out->data, mn, &am);
     out->all_zero = !(out->max > 0.0f);
     out->argmax_x = (int)(am % (size_t)out->w);
     out->argmax_y = (int)(am / (size_t)out->w);
     return 0;
 }
 
-int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
+int gc_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
     if (o->smooth == GC_SMOOTH_AUG) return explain_aug(s, t, o, out, e);
     return explain_once(s, t, o, out, e);
 }
 
-void gc_session_heat_raw(gc_session *s, const float *map, int w, int h)
+void gc_explain_heat_raw(gc_session *s, const float *map, int w, int h)
 {
-    gc_map_to_image(map, w, h, &s->lb, s->heat);
+    gc_render_map_to_image(map, w, h, &s->lb, s->heat);
 }
 
-void gc_session_heat(gc_session *s, const gc_map *m)
+void gc_explain_heat(gc_session *s, const gc_map *m)
 {
-    gc_session_heat_raw(s, m->data, m->w, m->h);
-    gc_normalize_minmax(s->heat, (size_t)s->orig.w * (size_t)s->orig.h);
+    gc_explain_heat_raw(s, m->data, m->w, m->h);
+    gc_render_normalize(s->heat, (size_t)s->orig.w * (size_t)s->orig.h);
 }
 
 /* s->image (the network input's planes) on the original image, planar,
@@ -731,10 +731,10 @@ static void image_to_orig(gc_session *s, const float *image, int C)
 {
     size_t npx = (size_t)s->net->w * (size_t)s->net->h, opx = (size_t)s->orig.w * (size_t)s->orig.h;
     assert(C <= 3);
-    for (int c = 0; c < C; ++c) gc_map_to_image(image + c * npx, s->net->w, s->net->h, &s->lb, s->img3 + c * opx);
+    for (int c = 0; c < C; ++c) gc_render_map_to_image(image + c * npx, s->net->w, s->net->h, &s->lb, s->img3 + c * opx);
 }
 
-const float *gc_session_gradient_image(gc_session *s, const gc_map *m)
+const float *gc_explain_gradient_image(gc_session *s, const gc_map *m)
 {
     if (!m->image || m->image_c != 3) return NULL;
     size_t opx = (size_t)s->orig.w * (size_t)s->orig.h;
@@ -745,14 +745,14 @@ const float *gc_session_gradient_image(gc_session *s, const gc_map *m)
     return s->img3;
 }
 
-unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o)
+unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o)
 {
-    if (gc_method_get(o->method)->reaches_input && s->image_valid && s->net->c == 3) {
+    if (gc_cam_method_get(o->method)->reaches_input && s->image_valid && s->net->c == 3) {
         image_to_orig(s, s->image, 3);
         gc_sheet_gradient_rgb(s->img3, s->orig.w, s->orig.h, s->rgb);
         return s->rgb;
     }
-    gc_overlay(s->orig.data, s->orig.w, s->orig.h, s->heat, o->alpha, s->rgb);
+    gc_render_overlay(s->orig.data, s->orig.w, s->orig.h, s->heat, o->alpha, s->rgb);
     return s->rgb;
 }
 
@@ -777,16 +777,16 @@ static void pool_run(void *ctx, size_t count, size_t cost, void (*fn)(void *, si
     gc_pool_for(ctx, count, cost, fn, arg);
 }
 
-int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
+int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
     /* the forward's threads, idle between passes, encode the PNG's blocks */
     gc_png_par par = {pool_run, s->ctx.fwd.pool_ready ? &s->ctx.fwd.pool : NULL};
-    if (gc_write_png_par(path, w, h, rgb, par.ctx ? &par : NULL, e)) return free(s->written[--s->nwritten]), -1;
+    if (gc_image_write_png_par(path, w, h, rgb, par.ctx ? &par : NULL, e)) return free(s->written[--s->nwritten]), -1;
     return 0;
 }
 
-int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e)
+int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
     int rc;
@@ -801,17 +801,17 @@ int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_er
             image_to_orig(s, m->image, C);
             for (size_t p = 0; p < opx; ++p)
                 for (int c = 0; c < C; ++c) hwc[p * (size_t)C + (size_t)c] = s->img3[(size_t)c * opx + p];
-            rc = gc_write_npy3(path, hwc, (size_t)s->orig.h, (size_t)s->orig.w, (size_t)C, e);
+            rc = gc_image_write_npy3(path, hwc, (size_t)s->orig.h, (size_t)s->orig.w, (size_t)C, e);
         }
         free(hwc);
     } else {
-        rc = gc_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e);
+        rc = gc_image_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e);
     }
     if (rc) return free(s->written[--s->nwritten]), -1;
     return 0;
 }
 
-void gc_session_rollback(gc_session *s)
+void gc_explain_rollback(gc_session *s)
 {
     for (int i = 0; i < s->nwritten; ++i) {
         unlink(s->written[i]);
@@ -820,9 +820,9 @@ void gc_session_rollback(gc_session *s)
     s->nwritten = 0;
 }
 
-void gc_session_close(gc_session *s)
+void gc_explain_close(gc_session *s)
 {
-    if (s->ctx.net) gc_ctx_free(&s->ctx);
+    if (s->ctx.net) gc_hooks_free(&s->ctx);
     if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
     if (s->orig.data) free_image(s->orig);
     for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);

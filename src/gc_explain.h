@@ -1,6 +1,6 @@
 /* gc_explain: one image through one network, and the one path that explains
  * a target on it. A session runs a single forward pass per image; then
- * gc_session_explain_target() explains a class of a classifier or a box of a
+ * gc_explain_target() explains a class of a classifier or a box of a
  * detector: it builds the seed (owned by the session, cleared in full), applies
  * the counterfactual sign, resolves and checks the layers, fills what the
  * method's kernel reads (gc_cam's table: one backward pass per layer for
@@ -33,9 +33,9 @@ typedef enum gc_smooth {
     GC_SMOOTH_EIGEN, /* first principal component of the weighted activations instead of their sum */
 } gc_smooth;
 
-const char *gc_smooth_name(gc_smooth m);
+const char *gc_explain_smooth_name(gc_smooth m);
 /* "none", "aug", "eigen"; 0, or -1 if unknown. */
-int gc_smooth_parse(const char *s, gc_smooth *out);
+int gc_explain_smooth_parse(const char *s, gc_smooth *out);
 
 typedef struct gc_explain_opts {
     gc_method method;
@@ -75,14 +75,14 @@ typedef struct gc_map {
     /* Methods that reach the input (Guided Backprop, Guided Grad-CAM): their
      * raw result at the network input, image_c x h x w planar (h, w: the
      * network's; data is then its saliency max_c |image|, for the metrics).
-     * NULL for the others. gc_session_write_npy writes it as (H, W, C) at the
-     * original image's size; gc_session_overlay draws it. */
+     * NULL for the others. gc_explain_write_npy writes it as (H, W, C) at the
+     * original image's size; gc_explain_overlay draws it. */
     const float *image;
     int image_c;
 } gc_map;
 
 /* What one explained target produced, for reports (stdout, JSON, an index):
- * filled by gc_run_classifier and gc_run_detector. */
+ * filled by gc_classify_run and gc_detect_run. */
 typedef struct gc_result {
     int index;          /* box index in the image's detections; classifiers: the class */
     int cls;
@@ -113,8 +113,8 @@ typedef struct gc_results {
 } gc_results;
 
 /* Appends a zeroed record and returns it (NULL when out of memory). */
-gc_result *gc_results_add(gc_results *rs);
-void gc_results_free(gc_results *rs);
+gc_result *gc_explain_results_add(gc_results *rs);
+void gc_explain_results_free(gc_results *rs);
 
 typedef struct gc_session {
     network *net;
@@ -144,24 +144,24 @@ typedef struct gc_session {
     const float *cur_input; /* what the network's current state was computed from */
     size_t cap_acc;
     size_t cap_hw, cap_k, cap_work;
-    char **written; /* files written so far, removed by gc_session_rollback */
+    char **written; /* files written so far, removed by gc_explain_rollback */
     int nwritten, cap_written;
 } gc_session;
 
 /* Checks and loads the image (Darknet's own loader, after a check that it
  * decodes), letterboxes it as `darknet detect` and `classifier predict` do,
  * installs the hooks and runs the forward pass. On failure the caller still
- * calls gc_session_close. */
-int gc_session_open(gc_session *s, network *net, const char *image_path, gc_err *e);
+ * calls gc_explain_close. */
+int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e);
 
 /* Moves an open session on to another image: loads and letterboxes it and
  * runs the forward pass, keeping the hooks, the path cache and every buffer
  * (grown only when the image is larger). For runs over many images. On
- * failure the session holds no image; gc_session_close still frees it. */
-int gc_session_next(gc_session *s, const char *image_path, gc_err *e);
+ * failure the session holds no image; gc_explain_close still frees it. */
+int gc_explain_next(gc_session *s, const char *image_path, gc_err *e);
 
 /* The layer of the network that holds subject t's score. */
-int gc_subject_score_layer(const gc_session *s, const gc_subject *t);
+int gc_explain_score_layer(const gc_session *s, const gc_subject *t);
 
 /* The default layers for a score layer: for a classifier's logits, the last
  * layer before them with a spatial output; for a detection head, see the .c
@@ -171,43 +171,43 @@ int gc_explain_default_layers(const network *net, int score_layer, int *layers, 
 
 /* The layers t is explained at under o (resolved, every path checked), into
  * layers[GC_MAX_LAYERS]. Returns the count, or -1 with e naming the layer. */
-int gc_session_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e);
+int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e);
 
 /* Everything explaining t needs (layers, paths, buffers), checked and
  * allocated, so that a caller can check every target before writing a file
  * and explain without allocating. */
-int gc_session_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e);
+int gc_explain_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_err *e);
 
 /* Explains t: see the top of this file. */
-int gc_session_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e);
+int gc_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e);
 
 /* Heat on the original image: min-max normalised map through the inverse
  * letterbox, into s->heat (orig.w * orig.h). */
-void gc_session_heat(gc_session *s, const gc_map *m);
+void gc_explain_heat(gc_session *s, const gc_map *m);
 /* The same without the normalisation, for a map of w x h covering the
  * network input. */
-void gc_session_heat_raw(gc_session *s, const float *map, int w, int h);
+void gc_explain_heat_raw(gc_session *s, const float *map, int w, int h);
 
-/* Writes base.png (overlay of s->heat, after gc_session_heat, with optional
- * drawing done by the caller in between through gc_session_overlay) and
+/* Writes base.png (overlay of s->heat, after gc_explain_heat, with optional
+ * drawing done by the caller in between through gc_explain_overlay) and
  * base.npy (the raw map). For a method that reaches the input, the overlay
  * is its result on the original image, normalised for display as the paper
  * and pytorch-grad-cam show it (gc_sheet_gradient_rgb), and the .npy its raw
  * values, float32 (H, W, 3) RGB at the original image's size (through the
  * inverse letterbox). */
-unsigned char *gc_session_overlay(gc_session *s, const gc_explain_opts *o);
+unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o);
 /* For a map that reaches the input (m->image: Guided Backprop, Guided
  * Grad-CAM): the input gradient on the original image, displayed as the
  * paper and pytorch-grad-cam show it (per image: mean 0.5, std 0.1,
  * clipped), as planar RGB in [0,1] (valid until the next call). NULL for
  * other maps. */
-const float *gc_session_gradient_image(gc_session *s, const gc_map *m);
-int gc_session_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
-int gc_session_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e);
+const float *gc_explain_gradient_image(gc_session *s, const gc_map *m);
+int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e);
 
 /* Removes every file this session wrote (after a failure). */
-void gc_session_rollback(gc_session *s);
+void gc_explain_rollback(gc_session *s);
 /* Removes the hooks, restores the network, frees everything but the network. */
-void gc_session_close(gc_session *s);
+void gc_explain_close(gc_session *s);
 
 #endif

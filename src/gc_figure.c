@@ -7,7 +7,7 @@
 static const unsigned char BLACK[3] = {0, 0, 0}, WHITE[3] = {255, 255, 255}, DARK[3] = {32, 32, 32},
                            YELLOW[3] = {255, 230, 0};
 
-void gc_picture_free(gc_picture *p)
+void gc_figure_picture_free(gc_picture *p)
 {
     free(p->rgb);
     memset(p, 0, sizeof *p);
@@ -48,7 +48,7 @@ static void blit(gc_picture *dst, int x, int y, const unsigned char *src, int sw
     }
 }
 
-void gc_fig_class_color(int cls, unsigned char rgb[3])
+void gc_figure_class_color(int cls, unsigned char rgb[3])
 {
     /* evenly spread hues, bright enough for black text */
     static const unsigned char pal[8][3] = {{255, 96, 96}, {96, 220, 96}, {110, 160, 255}, {255, 200, 0},
@@ -56,14 +56,14 @@ void gc_fig_class_color(int cls, unsigned char rgb[3])
     memcpy(rgb, pal[(cls < 0 ? -cls : cls) % 8], 3);
 }
 
-int gc_fig_fit_text(const char *text, int max_w, int max_scale, char *buf, size_t n)
+int gc_figure_fit_text(const char *text, int max_w, int max_scale, char *buf, size_t n)
 {
     assert(n >= 4);
     snprintf(buf, n, "%s", text);
     for (int sc = max_scale; sc >= 1; --sc)
-        if (gc_text_width(buf, sc) <= max_w) return sc;
+        if (gc_render_text_width(buf, sc) <= max_w) return sc;
     size_t len = strlen(buf);
-    while (len > 0 && gc_text_width(buf, 1) > max_w) {
+    while (len > 0 && gc_render_text_width(buf, 1) > max_w) {
         --len;
         buf[len] = '\0';
         if (len >= 2) {
@@ -80,10 +80,10 @@ static gc_rect display_box(const gc_fig_box *b, int f)
     return r;
 }
 
-int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
                  const gc_fig_box *box, gc_err *e)
 {
-    int f = gc_display_scale(w, h), W = w * f, H = h * f;
+    int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
     if (picture_alloc(out, W, H, BLACK, e)) return -1;
     size_t n = (size_t)W * H, n0 = (size_t)w * h;
     float *im = (float *)img, *ht = NULL;
@@ -95,7 +95,7 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
         if (!im || (heat && !ht)) {
             free(im);
             free(ht);
-            gc_picture_free(out);
+            gc_figure_picture_free(out);
             return gc_fail(e, "out of memory for a %dx%d picture", W, H);
         }
         /* nearest neighbour: each source row widened once, then copied f times */
@@ -107,12 +107,12 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
                     for (int k = 0; k < f; ++k) dst[x * f + k] = src[x];
                 for (int r = 1; r < f; ++r) memcpy(dst + (size_t)r * W, dst, (size_t)W * sizeof *dst);
             }
-        if (heat) gc_resize_bilinear(heat, w, h, ht, W, H);
+        if (heat) gc_render_resize(heat, w, h, ht, W, H);
     } else {
         ht = (float *)heat;
     }
     if (ht) {
-        gc_overlay(im, W, H, ht, alpha, out->rgb);
+        gc_render_overlay(im, W, H, ht, alpha, out->rgb);
     } else {
         for (size_t i = 0; i < n; ++i)
             for (int c = 0; c < 3; ++c) {
@@ -126,9 +126,9 @@ int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *h
     }
     if (box) {
         unsigned char col[3];
-        gc_fig_class_color(box->cls, col);
+        gc_figure_class_color(box->cls, col);
         gc_rect r = display_box(box, f);
-        gc_draw_box(out->rgb, W, H, r.x, r.y, r.x + r.w - 1, r.y + r.h - 1, gc_line_width(W, H), col);
+        gc_render_box(out->rgb, W, H, r.x, r.y, r.x + r.w - 1, r.y + r.h - 1, gc_render_line_width(W, H), col);
     }
     return 0;
 }
@@ -140,7 +140,7 @@ static int title_lines(const char *title, int w, int ts, char *l1, char *l2, siz
 {
     const char *dash = strstr(title, " - ");
     l2[0] = '\0';
-    if (gc_text_width(title, ts) <= w || !dash) {
+    if (gc_render_text_width(title, ts) <= w || !dash) {
         snprintf(l1, n, "%s", title);
         return 1;
     }
@@ -149,11 +149,11 @@ static int title_lines(const char *title, int w, int ts, char *l1, char *l2, siz
     return 2;
 }
 
-int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
+int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e)
 {
-    int W = panel->w, H = panel->h, f = gc_display_scale(img_w, img_h);
-    int ts = gc_text_scale(W, H), pad = ts, th = gc_text_height(ts);
+    int W = panel->w, H = panel->h, f = gc_render_display_scale(img_w, img_h);
+    int ts = gc_render_text_scale(W, H), pad = ts, th = gc_render_text_height(ts);
     char l1[256], l2[256];
     int nl = title_lines(title ? title : "", W - 2 * pad, ts, l1, l2, sizeof l1);
     int fh = pad + (nl + 1) * (th + pad);
@@ -165,49 +165,49 @@ int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_
     int nfixed = 0;
     char buf[256];
     if (all_zero) {
-        int sc = gc_fig_fit_text("all-zero map", W, ts, buf, sizeof buf);
-        gc_draw_text(out->rgb, W, H, 0, 0, buf, sc, BLACK, YELLOW);
-        fixed[nfixed++] = (gc_rect){0, 0, gc_text_width(buf, sc), gc_text_height(sc)};
+        int sc = gc_figure_fit_text("all-zero map", W, ts, buf, sizeof buf);
+        gc_render_text(out->rgb, W, H, 0, 0, buf, sc, BLACK, YELLOW);
+        fixed[nfixed++] = (gc_rect){0, 0, gc_render_text_width(buf, sc), gc_render_text_height(sc)};
     }
     if (box && label) {
         gc_rect b = display_box(box, f), r;
         int sc;
         const char *t = label;
-        if (gc_text_width(label, 1) > W) {
-            gc_fig_fit_text(label, W, 1, buf, sizeof buf);
+        if (gc_render_text_width(label, 1) > W) {
+            gc_figure_fit_text(label, W, 1, buf, sizeof buf);
             t = buf;
         }
-        if (gc_place_labels(&b, &t, 1, W, H, ts, 1, fixed, nfixed, &r, &sc)) {
+        if (gc_render_place_labels(&b, &t, 1, W, H, ts, 1, fixed, nfixed, &r, &sc)) {
             unsigned char col[3];
-            gc_fig_class_color(box->cls, col);
-            gc_draw_text(out->rgb, W, H, r.x, r.y, t, sc, BLACK, col);
+            gc_figure_class_color(box->cls, col);
+            gc_render_text(out->rgb, W, H, r.x, r.y, t, sc, BLACK, col);
         }
     }
 
     /* footer: the title and the colour bar with the map's range */
     int y = H + pad, sc;
     for (int i = 0; i < nl; ++i) {
-        sc = gc_fig_fit_text(i ? l2 : l1, W - 2 * pad, ts, buf, sizeof buf);
-        gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
+        sc = gc_figure_fit_text(i ? l2 : l1, W - 2 * pad, ts, buf, sizeof buf);
+        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
         y += th + pad;
     }
     if (all_zero) {
-        sc = gc_fig_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
-        gc_draw_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
+        sc = gc_figure_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
+        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
         return 0;
     }
     char slo[32], shi[32];
     snprintf(slo, sizeof slo, "%.3g", (double)lo);
     snprintf(shi, sizeof shi, "%.3g", (double)hi);
-    int wl = gc_text_width(slo, ts), wh = gc_text_width(shi, ts), bh = th;
+    int wl = gc_render_text_width(slo, ts), wh = gc_render_text_width(shi, ts), bh = th;
     int bw = W - 2 * pad - wl - wh - 2 * pad;
     if (bw < 8) { /* too narrow for labels at this size: the bar alone */
-        gc_draw_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);
+        gc_render_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);
         return 0;
     }
-    gc_draw_text(out->rgb, out->w, out->h, pad, y, slo, ts, WHITE, DARK);
-    gc_draw_colorbar(out->rgb, out->w, out->h, pad + wl + pad, y, bw, bh);
-    gc_draw_text(out->rgb, out->w, out->h, W - pad - wh, y, shi, ts, WHITE, DARK);
+    gc_render_text(out->rgb, out->w, out->h, pad, y, slo, ts, WHITE, DARK);
+    gc_render_colorbar(out->rgb, out->w, out->h, pad + wl + pad, y, bw, bh);
+    gc_render_text(out->rgb, out->w, out->h, W - pad - wh, y, shi, ts, WHITE, DARK);
     return 0;
 }
 
@@ -215,11 +215,11 @@ int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_
 
 enum { GAP = 8 };
 
-int gc_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e)
+int gc_figure_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e)
 {
     memset(s, 0, sizeof *s);
     assert(n > 0 && img_w > 0 && img_h > 0);
-    int f = gc_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
+    int f = gc_render_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
     s->n = n;
     s->img_w = img_w;
     s->img_h = img_h;
@@ -238,27 +238,27 @@ int gc_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e)
     s->boxes = calloc((size_t)n, sizeof *s->boxes);
     s->captions = calloc((size_t)n, sizeof *s->captions);
     if (!s->thumbs || !s->boxes || !s->captions) {
-        gc_summary_free(s);
+        gc_figure_summary_free(s);
         return gc_fail(e, "out of memory for the summary image");
     }
     return 0;
 }
 
-void gc_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption)
+void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption)
 {
     assert(k >= 0 && k < s->n);
     unsigned char *th = s->thumbs + (size_t)k * s->tw * s->th * 3, col[3];
-    gc_resize_rgb(panel->rgb, panel->w, panel->h, th, s->tw, s->th);
+    gc_render_resize_rgb(panel->rgb, panel->w, panel->h, th, s->tw, s->th);
     /* the box again at the thumbnail's scale: shrinking fades the outline */
     double sx = (double)s->tw / s->img_w, sy = (double)s->th / s->img_h;
-    gc_fig_class_color(box->cls, col);
-    gc_draw_box(th, s->tw, s->th, (int)(box->l * sx), (int)(box->t * sy), (int)((box->r + 1) * sx) - 1,
+    gc_figure_class_color(box->cls, col);
+    gc_render_box(th, s->tw, s->th, (int)(box->l * sx), (int)(box->t * sy), (int)((box->r + 1) * sx) - 1,
                 (int)((box->b + 1) * sy) - 1, 2, col);
     s->boxes[k] = *box;
     snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
 }
 
-int gc_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e)
+int gc_figure_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e)
 {
     int rc = -1, n = s->n;
     gc_picture panel = {0};
@@ -270,32 +270,32 @@ int gc_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc
         gc_fail(e, "out of memory for the summary image");
         goto done;
     }
-    if (gc_fig_panel(&panel, img, s->img_w, s->img_h, NULL, 0, NULL, e)) goto done;
-    int f = gc_display_scale(s->img_w, s->img_h), W = panel.w, H = panel.h, ts = gc_text_scale(W, H);
-    int lw = gc_line_width(W, H);
+    if (gc_figure_panel(&panel, img, s->img_w, s->img_h, NULL, 0, NULL, e)) goto done;
+    int f = gc_render_display_scale(s->img_w, s->img_h), W = panel.w, H = panel.h, ts = gc_render_text_scale(W, H);
+    int lw = gc_render_line_width(W, H);
     for (int k = 0; k < n; ++k) {
         unsigned char col[3];
-        gc_fig_class_color(s->boxes[k].cls, col);
+        gc_figure_class_color(s->boxes[k].cls, col);
         boxes[k] = display_box(&s->boxes[k], f);
-        gc_draw_box(panel.rgb, W, H, boxes[k].x, boxes[k].y, boxes[k].x + boxes[k].w - 1, boxes[k].y + boxes[k].h - 1,
+        gc_render_box(panel.rgb, W, H, boxes[k].x, boxes[k].y, boxes[k].x + boxes[k].w - 1, boxes[k].y + boxes[k].h - 1,
                     lw, col);
         snprintf(nums[k], sizeof nums[k], "%d", k);
         texts[k] = nums[k];
     }
     /* numbers on the picture; the legend beside it names every box */
-    gc_place_labels(boxes, texts, n, W, H, ts, 1, NULL, 0, tags, scales);
+    gc_render_place_labels(boxes, texts, n, W, H, ts, 1, NULL, 0, tags, scales);
 
     /* legend: one row per box, in columns no taller than the picture */
-    int row_h = gc_text_height(ts) + ts, per_col = (H - GAP) / row_h > 0 ? (H - GAP) / row_h : 1;
+    int row_h = gc_render_text_height(ts) + ts, per_col = (H - GAP) / row_h > 0 ? (H - GAP) / row_h : 1;
     int lcols = (n + per_col - 1) / per_col, colw = 0;
     for (int k = 0; k < n; ++k) {
-        int tw = gc_text_width(s->captions[k], ts);
+        int tw = gc_render_text_width(s->captions[k], ts);
         if (tw > colw) colw = tw;
     }
     int legend_w = lcols * (colw + GAP) + GAP;
     int legend_h = (n < per_col ? n : per_col) * row_h + GAP;
     int top_h = H > legend_h ? H : legend_h;
-    int cs = ts > 1 ? ts - 1 : 1, cap_h = gc_text_height(cs) + 4;
+    int cs = ts > 1 ? ts - 1 : 1, cap_h = gc_render_text_height(cs) + 4;
     int rows = (n + s->cols - 1) / s->cols;
     int grid_w = s->cols * (s->tw + GAP) + GAP, grid_h = rows * (s->th + cap_h + GAP) + GAP;
     int CW = W + legend_w > grid_w ? W + legend_w : grid_w, CH = top_h + grid_h;
@@ -304,25 +304,25 @@ int gc_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc
     for (int k = 0; k < n; ++k) {
         if (!scales[k]) continue;
         unsigned char col[3];
-        gc_fig_class_color(s->boxes[k].cls, col);
-        gc_draw_text(out->rgb, CW, CH, tags[k].x, tags[k].y, texts[k], scales[k], BLACK, col);
+        gc_figure_class_color(s->boxes[k].cls, col);
+        gc_render_text(out->rgb, CW, CH, tags[k].x, tags[k].y, texts[k], scales[k], BLACK, col);
     }
     for (int k = 0; k < n; ++k) {
         unsigned char col[3];
-        gc_fig_class_color(s->boxes[k].cls, col);
+        gc_figure_class_color(s->boxes[k].cls, col);
         int x = W + GAP + (k / per_col) * (colw + GAP), y = GAP / 2 + (k % per_col) * row_h;
-        gc_draw_text(out->rgb, CW, CH, x, y, s->captions[k], ts, BLACK, col);
+        gc_render_text(out->rgb, CW, CH, x, y, s->captions[k], ts, BLACK, col);
     }
     for (int k = 0; k < n; ++k) {
         int x = GAP + (k % s->cols) * (s->tw + GAP), y = top_h + GAP + (k / s->cols) * (s->th + cap_h + GAP);
         blit(out, x, y, s->thumbs + (size_t)k * s->tw * s->th * 3, s->tw, s->th);
         char buf[128];
-        int sc = gc_fig_fit_text(s->captions[k], s->tw, cs, buf, sizeof buf);
-        gc_draw_text(out->rgb, CW, CH, x, y + s->th + 2, buf, sc, WHITE, DARK);
+        int sc = gc_figure_fit_text(s->captions[k], s->tw, cs, buf, sizeof buf);
+        gc_render_text(out->rgb, CW, CH, x, y + s->th + 2, buf, sc, WHITE, DARK);
     }
     rc = 0;
 done:
-    gc_picture_free(&panel);
+    gc_figure_picture_free(&panel);
     free(boxes);
     free(tags);
     free(scales);
@@ -331,7 +331,7 @@ done:
     return rc;
 }
 
-void gc_summary_free(gc_summary *s)
+void gc_figure_summary_free(gc_summary *s)
 {
     free(s->thumbs);
     free(s->boxes);

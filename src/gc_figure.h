@@ -1,5 +1,5 @@
 /* gc_figure: the pictures a run writes, composed from gc_render's kernels.
- *   - A panel: the image, enlarged for display when small (gc_display_scale),
+ *   - A panel: the image, enlarged for display when small (gc_render_display_scale),
  *     with the heat faded in by its value (zero heat leaves the image as it
  *     is) and the box outlined.
  *   - An overlay: a panel, the box's label placed inside the picture, and a
@@ -16,13 +16,13 @@
 #include "gc_common.h"
 #include "gc_render.h"
 
-/* An interleaved 8-bit RGB picture, owned (gc_picture_free). */
+/* An interleaved 8-bit RGB picture, owned (gc_figure_picture_free). */
 typedef struct gc_picture {
     unsigned char *rgb;
     int w, h;
 } gc_picture;
 
-void gc_picture_free(gc_picture *p);
+void gc_figure_picture_free(gc_picture *p);
 
 /* A box in the original image's pixels, corners inclusive. */
 typedef struct gc_fig_box {
@@ -31,24 +31,24 @@ typedef struct gc_fig_box {
 } gc_fig_box;
 
 /* The colour boxes of class cls are drawn in (bright: black text reads on it). */
-void gc_fig_class_color(int cls, unsigned char rgb[3]);
+void gc_figure_class_color(int cls, unsigned char rgb[3]);
 
 /* The panel: img (Darknet's planar RGB, w x h, values in [0,1]) enlarged by
- * gc_display_scale(w, h), heat (w*h display values in [0,1], from
- * gc_heat_scale; NULL for none) blended with opacity alpha * heat, and box
+ * gc_render_display_scale(w, h), heat (w*h display values in [0,1], from
+ * gc_render_heat_scale; NULL for none) blended with opacity alpha * heat, and box
  * (NULL for none) outlined in its class colour. Returns 0, or -1 with e set. */
-int gc_fig_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
                  const gc_fig_box *box, gc_err *e);
 
-/* The overlay: the panel (as made by gc_fig_panel for an image of img_w x
+/* The overlay: the panel (as made by gc_figure_panel for an image of img_w x
  * img_h), box's label (NULL for none) placed inside the picture, and the
  * footer: title, then a colour bar from lo to hi (the raw map's range), or
  * the all-zero note. Returns 0, or -1 with e set. */
-int gc_fig_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
+int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e);
 
-/* The summary of n boxes, filled box by box (gc_summary_set) then drawn
- * (gc_summary_render). */
+/* The summary of n boxes, filled box by box (gc_figure_summary_set) then drawn
+ * (gc_figure_summary_render). */
 typedef struct gc_summary {
     int n, img_w, img_h;
     int cols, tw, th;         /* grid of thumbnails, each tw x th */
@@ -57,17 +57,17 @@ typedef struct gc_summary {
     char (*captions)[128];
 } gc_summary;
 
-int gc_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e);
-/* Box k: its panel (gc_fig_panel) shrunk into the grid, its box and its
+int gc_figure_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e);
+/* Box k: its panel (gc_figure_panel) shrunk into the grid, its box and its
  * caption (number, class name, probability). */
-void gc_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption);
+void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption);
 /* Draws the summary of img (planar RGB img_w x img_h). */
-int gc_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e);
-void gc_summary_free(gc_summary *s);
+int gc_figure_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e);
+void gc_figure_summary_free(gc_summary *s);
 
 /* Fits text into max_w px: the largest scale from max_scale down to 1 at
  * which it fits, else scale 1 with the text cut and ending in "..". Writes
  * the (possibly cut) text to buf and returns the scale. */
-int gc_fig_fit_text(const char *text, int max_w, int max_scale, char *buf, size_t n);
+int gc_figure_fit_text(const char *text, int max_w, int max_scale, char *buf, size_t n);
 
 #endif

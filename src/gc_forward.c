@@ -96,7 +96,7 @@ static void bias_act_body(void *raw, size_t c0, size_t c1)
                      q->bias ? q->bias[c] : 0.f, q->a);
 }
 
-void gc_fwd_bias_act(float *out, const float *scale, const float *bias, int channels, int spatial, ACTIVATION a,
+void gc_forward_bias_act(float *out, const float *scale, const float *bias, int channels, int spatial, ACTIVATION a,
                      gc_pool *pool)
 {
     /* out: channels x spatial */
@@ -143,7 +143,7 @@ static void im2col_body(void *raw, size_t r0, size_t r1)
     }
 }
 
-void gc_fwd_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool)
+void gc_forward_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool)
 {
     /* im: c x h x w; col: (c*k*k) x (oh*ow) */
     im2col_args q = {col, im, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1};
@@ -189,7 +189,7 @@ static void depthwise_body(void *raw, size_t c0, size_t c1)
     }
 }
 
-void gc_fwd_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
+void gc_forward_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
                       int pad, int out_h, int out_w, gc_pool *pool)
 {
     /* in: c x h x w; wt: c x k x k; out: c x out_h x out_w */
@@ -236,7 +236,7 @@ static void maxpool_body(void *raw, size_t k0, size_t k1)
     }
 }
 
-void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
+void gc_forward_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
                     int out_h, int out_w, gc_pool *pool)
 {
     /* in: c x h x w; out, indexes: c x out_h x out_w */
@@ -296,8 +296,8 @@ static void conv_forward(const layer *l, const float *in, float *workspace, cons
     int k = l->size * l->size * cg, n = l->out_w * l->out_h;
     const float *wt = l->weights; /* Darknet's own, read only */
     if (cg == 1 && m == 1) {
-        gc_fwd_depthwise(l->output, in, wt, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, pool);
-        gc_fwd_bias_act(l->output, scale, bias, l->n, n, l->activation, pool);
+        gc_forward_depthwise(l->output, in, wt, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, pool);
+        gc_forward_bias_act(l->output, scale, bias, l->n, n, l->activation, pool);
         return;
     }
     for (int j = 0; j < g; ++j) {
@@ -305,7 +305,7 @@ static void conv_forward(const layer *l, const float *in, float *workspace, cons
         const float *b = im;
         /* Darknet multiplies a 1x1 convolution's input directly (no im2col). */
         if (l->size != 1) {
-            gc_fwd_im2col(workspace, im, cg, l->h, l->w, l->size, l->stride, l->pad, pool);
+            gc_forward_im2col(workspace, im, cg, l->h, l->w, l->size, l->stride, l->pad, pool);
             b = workspace;
         }
         gemm_bias_act(l->output + (size_t)j * m * n, wt + (size_t)j * m * k, b, m, n, k, scale + (size_t)j * m,
@@ -429,7 +429,7 @@ void gc_forward_layer(layer l, network net)
         conv_forward(&l, net.input, net.workspace, f->scales[i], f->biases[i], &f->pool);
         break;
     case MAXPOOL:
-        gc_fwd_maxpool(l.output, l.indexes, net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
+        gc_forward_maxpool(l.output, l.indexes, net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
                        &f->pool);
         break;
     case SHORTCUT:
@@ -465,7 +465,7 @@ static void fold_conv(const layer *l, float *s, float *b)
     }
 }
 
-int gc_fwd_init(gc_fwd *f, network *net, gc_err *e)
+int gc_forward_init(gc_fwd *f, network *net, gc_err *e)
 {
     memset(f, 0, sizeof *f);
     if (!net || net->n <= 0) return gc_fail(e, "network has no layers");
@@ -489,13 +489,13 @@ int gc_fwd_init(gc_fwd *f, network *net, gc_err *e)
     }
     return 0;
 oom:
-    gc_fwd_free(f);
+    gc_forward_free(f);
     return gc_fail(e, "out of memory for the folded batch norm of %d layers", net->n);
 }
 
-void gc_fwd_free(gc_fwd *f)
+void gc_forward_free(gc_fwd *f)
 {
-    if (f->installed) gc_fwd_remove(f);
+    if (f->installed) gc_forward_remove(f);
     for (int i = 0; i < f->n; ++i) {
         if (f->scales) free(f->scales[i]);
         if (f->biases) free(f->biases[i]);
@@ -516,12 +516,12 @@ void gc_fwd_free(gc_fwd *f)
  * the serial and OpenMP builds do not have it. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 
-void gc_blas_park(void)
+void gc_forward_blas_park(void)
 {
     if (blas_thread_shutdown_) blas_thread_shutdown_();
 }
 
-void gc_fwd_install(gc_fwd *f)
+void gc_forward_install(gc_fwd *f)
 {
     assert(f->net && !f->installed);
     assert(!find_active(f->net->layers) && "one gc_fwd per network");
@@ -545,7 +545,7 @@ void gc_fwd_install(gc_fwd *f)
     f->installed = 1;
 }
 
-void gc_fwd_refold(gc_fwd *f)
+void gc_forward_refold(gc_fwd *f)
 {
     assert(f->installed);
     for (int i = 0; i < f->n; ++i) {
@@ -554,7 +554,7 @@ void gc_fwd_refold(gc_fwd *f)
     }
 }
 
-void gc_fwd_remove(gc_fwd *f)
+void gc_forward_remove(gc_fwd *f)
 {
     assert(f->installed);
     for (int i = 0; i < f->n; ++i) f->net->layers[i].forward = f->saved[i];

@@ -48,20 +48,20 @@ int gc_forward_handles(const layer *l);
 
 /* Allocates the per-channel scale and bias of every handled convolution (net
  * must have batch 1). Error (out of memory) leaves f empty. */
-int gc_fwd_init(gc_fwd *f, network *net, gc_err *e);
+int gc_forward_init(gc_fwd *f, network *net, gc_err *e);
 /* Removes the slots if installed, frees the copies. */
-void gc_fwd_free(gc_fwd *f);
+void gc_forward_free(gc_fwd *f);
 
 /* Folds batch norm into the scales and biases (from the parameters as they are now),
  * installs gc_forward_layer() into the forward slot of each handled layer and
  * sets OpenBLAS to one thread; removal restores both exactly. At most
  * GC_FWD_MAX_ACTIVE networks at once (asserted). */
 #define GC_FWD_MAX_ACTIVE 8
-void gc_fwd_install(gc_fwd *f);
+void gc_forward_install(gc_fwd *f);
 /* Folds again from the weights as they are now: after anything changes the
  * network's parameters while the slots are installed. */
-void gc_fwd_refold(gc_fwd *f);
-void gc_fwd_remove(gc_fwd *f);
+void gc_forward_refold(gc_fwd *f);
+void gc_forward_remove(gc_fwd *f);
 
 /* The slot function. Same contract as Darknet's forward slots (net.index is
  * the layer, net.input the previous layer's output). */
@@ -71,25 +71,25 @@ void gc_forward_layer(layer l, network net);
 
 /* out[c][i] = act(scale[c] out[c][i] + bias[c]) for c < channels, i < spatial
  * (scale NULL: 1; bias NULL: 0). */
-void gc_fwd_bias_act(float *out, const float *scale, const float *bias, int channels, int spatial, ACTIVATION a,
+void gc_forward_bias_act(float *out, const float *scale, const float *bias, int channels, int spatial, ACTIVATION a,
                      gc_pool *pool);
 
 /* Darknet's im2col_cpu: col[(c*k + ky)*k + kx][oy*ow + ox] =
  * im[c][oy*stride - pad + ky][ox*stride - pad + kx] (0 outside). */
-void gc_fwd_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool);
+void gc_forward_im2col(float *col, const float *im, int c, int h, int w, int k, int stride, int pad, gc_pool *pool);
 
 /* Depthwise convolution (one filter per channel), no bias:
  * out[c][oy][ox] = sum_{ky,kx} wt[c][ky][kx] * in[c][oy*s-pad+ky][ox*s-pad+kx]. */
-void gc_fwd_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
+void gc_forward_depthwise(float *out, const float *in, const float *wt, int c, int h, int w, int k, int stride,
                       int pad, int out_h, int out_w, gc_pool *pool);
 
 /* Darknet's maxpool: out and the flat input index of each maximum (first one
  * wins on ties; -1 where the window is all padding). */
-void gc_fwd_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
+void gc_forward_maxpool(float *out, int *indexes, const float *in, int c, int h, int w, int size, int stride, int pad,
                     int out_h, int out_w, gc_pool *pool);
 
 /* Stops OpenBLAS's idle worker threads now, so that they do not spin while
  * the plugin works (see the .c); harmless where the BLAS has none. */
-void gc_blas_park(void);
+void gc_forward_blas_park(void);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "gc_backward.h"
 
-int gc_ctx_init(gc_ctx *c, network *net, gc_err *e)
+int gc_hooks_init(gc_ctx *c, network *net, gc_err *e)
 {
     memset(c, 0, sizeof *c);
     if (!net || net->n <= 0) return gc_fail(e, "network has no layers");
@@ -19,21 +19,21 @@ int gc_ctx_init(gc_ctx *c, network *net, gc_err *e)
     c->on_path = calloc((size_t)c->n, 1);
     c->reach = calloc((size_t)c->n, 1);
     if (!c->saved || !c->on_path || !c->reach) {
-        gc_ctx_free(c);
+        gc_hooks_free(c);
         return gc_fail(e, "out of memory for %d layers", net->n);
     }
-    if (gc_fwd_init(&c->fwd, net, e)) {
-        gc_ctx_free(c);
+    if (gc_forward_init(&c->fwd, net, e)) {
+        gc_hooks_free(c);
         return -1;
     }
     return 0;
 }
 
-void gc_ctx_free(gc_ctx *c)
+void gc_hooks_free(gc_ctx *c)
 {
     if (c->installed) gc_hooks_remove(c);
     if (c->net) c->net->train = c->saved_train;
-    gc_fwd_free(&c->fwd);
+    gc_forward_free(&c->fwd);
     free(c->saved);
     free(c->on_path);
     free(c->reach);
@@ -47,7 +47,7 @@ void gc_hooks_install(gc_ctx *c)
         c->saved[i] = c->net->layers[i].backward;
         c->net->layers[i].backward = gc_backward_layer;
     }
-    gc_fwd_install(&c->fwd);
+    gc_forward_install(&c->fwd);
     c->installed = 1;
 }
 
@@ -55,16 +55,16 @@ void gc_hooks_remove(gc_ctx *c)
 {
     assert(c->installed);
     for (int i = 0; i < c->n; ++i) c->net->layers[i].backward = c->saved[i];
-    gc_fwd_remove(&c->fwd);
+    gc_forward_remove(&c->fwd);
     c->installed = 0;
 }
 
 void gc_hooks_weights_changed(gc_ctx *c)
 {
-    if (c->installed) gc_fwd_refold(&c->fwd);
+    if (c->installed) gc_forward_refold(&c->fwd);
 }
 
-float *gc_forward(gc_ctx *c, const float *input)
+float *gc_hooks_forward(gc_ctx *c, const float *input)
 {
     /* network_predict() saves and restores *net around an inference forward
      * (train = 0, no truth, no delta), as `darknet classifier predict` and
@@ -76,7 +76,7 @@ float *gc_forward(gc_ctx *c, const float *input)
  * a route with more is still handled, through the heap. */
 #define GC_MAX_INPUTS 16
 
-int gc_path(gc_ctx *c, int target, int score, gc_err *e)
+int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e)
 {
     network *net = c->net;
     if (target < GC_INPUT || target >= c->n) return gc_fail(e, "layer %d is out of range 0..%d", target, c->n - 1);
@@ -93,7 +93,7 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
     else reach[0] = 1; /* layer 0 reads the network input */
     for (int i = target + 1; i <= score; ++i) {
         if (i == 0) continue;
-        int k = gc_layer_inputs(net, i, in, GC_MAX_INPUTS);
+        int k = gc_darknet_layer_inputs(net, i, in, GC_MAX_INPUTS);
         assert(k <= GC_MAX_INPUTS);
         for (int j = 0; j < k; ++j)
             if (in[j] >= 0 && in[j] < c->n && reach[in[j]]) reach[i] = 1;
@@ -106,7 +106,7 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
     c->on_path[score] = 1;
     for (int i = score; i > target; --i) {
         if (!c->on_path[i]) continue;
-        int k = gc_layer_inputs(net, i, in, GC_MAX_INPUTS);
+        int k = gc_darknet_layer_inputs(net, i, in, GC_MAX_INPUTS);
         for (int j = 0; j < k; ++j)
             if (in[j] > target && reach[in[j]]) c->on_path[in[j]] = 1;
     }
@@ -119,27 +119,27 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e)
         if (!net->layers[i].delta) {
             memset(c->on_path, 0, (size_t)c->n);
             return gc_fail(e, "layer %d (%s) has no gradient buffer", i,
-                           gc_layer_type_name(net->layers[i].type));
+                           gc_darknet_type_name(net->layers[i].type));
         }
     }
     if (target == GC_INPUT && net->layers[0].type == DROPOUT)
         return gc_fail(e, "layer 0 is a dropout layer: it has no input buffer of its own");
     if (target >= 0 && !net->layers[target].delta)
         return gc_fail(e, "layer %d (%s) has no gradient buffer", target,
-                       gc_layer_type_name(net->layers[target].type));
+                       gc_darknet_type_name(net->layers[target].type));
     c->path_target = target;
     c->path_score = score;
     return 0;
 }
 
-/* The backward pass of gc_backprop and gc_backprop_input: target GC_INPUT
+/* The backward pass of gc_hooks_backprop and gc_hooks_backprop_input: target GC_INPUT
  * sends layer 0's gradient into dx (with `input` as layer 0's input). */
 static int backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value, int target,
                     const float *input, int guided, float *dx, gc_err *e)
 {
     network *net = c->net;
     assert(c->installed);
-    if (gc_path(c, target, score, e)) return -1;
+    if (gc_hooks_path(c, target, score, e)) return -1;
 
     layer *L = net->layers;
     if (target >= 0) memset(L[target].delta, 0, (size_t)L[target].outputs * sizeof(float));
@@ -177,21 +177,21 @@ static int backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, 
     return 0;
 }
 
-int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
+int gc_hooks_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
                 int target, gc_err *e)
 {
     assert(target >= 0);
     return backprop(c, score, seed, seed_index, seed_value, target, NULL, 0, NULL, e);
 }
 
-int gc_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
+int gc_hooks_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
                       gc_err *e)
 {
     assert(seed && input && dx);
     return backprop(c, score, seed, 0, 0, GC_INPUT, input, guided, dx, e);
 }
 
-void gc_forward_range(gc_ctx *c, int first, int last)
+void gc_hooks_forward_range(gc_ctx *c, int first, int last)
 {
     network *net = c->net;
     assert(first >= 1 && last < net->n);

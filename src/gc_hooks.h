@@ -18,18 +18,18 @@ typedef struct gc_ctx {
     int n;                     /* number of layers */
     gc_backward_fn *saved;     /* original backward slots, while installed */
     int installed;
-    int saved_train;           /* net->train before gc_ctx_init */
+    int saved_train;           /* net->train before gc_hooks_init */
     unsigned char *on_path;    /* 1 for layers in (target, score] on a path */
-    unsigned char *reach;      /* gc_path's scratch, sized once: no allocation per target */
+    unsigned char *reach;      /* gc_hooks_path's scratch, sized once: no allocation per target */
     int path_target, path_score;
     gc_fwd fwd;                /* the plugin's forward (folded batch norm, threads) */
 } gc_ctx;
 
 /* Prepares c for net (which must have batch 1: call set_batch_network first).
  * Checks that no layer needs a GPU. Does not install the hooks. */
-int gc_ctx_init(gc_ctx *c, network *net, gc_err *e);
+int gc_hooks_init(gc_ctx *c, network *net, gc_err *e);
 /* Removes the hooks if installed, restores net->train, frees c's buffers. */
-void gc_ctx_free(gc_ctx *c);
+void gc_hooks_free(gc_ctx *c);
 
 void gc_hooks_install(gc_ctx *c);
 void gc_hooks_remove(gc_ctx *c);
@@ -39,19 +39,19 @@ void gc_hooks_weights_changed(gc_ctx *c);
 
 /* One inference forward pass (net->train = 0) through network_predict(): with
  * the hooks installed, the hot layers run gc_forward's kernels. */
-float *gc_forward(gc_ctx *c, const float *input);
+float *gc_hooks_forward(gc_ctx *c, const float *input);
 
 /* Re-runs layers first..last of the forward pass at inference (as
  * forward_network does, each reading the previous layer's output), after a
  * caller changed layer first-1's output. The layers below first keep theirs. */
-void gc_forward_range(gc_ctx *c, int first, int last);
+void gc_hooks_forward_range(gc_ctx *c, int first, int last);
 
 /* Marks the layers on a path from `target` (exclusive) up to `score`
  * (inclusive), checking that every one of them is differentiable. Error if
  * score does not depend on target. target GC_INPUT (-1) is the network
  * input, which layer 0 reads. Cached: a repeated call is free. */
 #define GC_INPUT (-1)
-int gc_path(gc_ctx *c, int target, int score, gc_err *e);
+int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e);
 
 /* Backward pass for one seed: zeroes the deltas of the target and the path
  * layers, sets layers[score].delta = seed (a full vector of l.outputs, or a
@@ -59,7 +59,7 @@ int gc_path(gc_ctx *c, int target, int score, gc_err *e);
  * installed slots from score down to target+1 (path layers only). Afterwards
  * layers[target].delta holds d(seed . output_score) / d(output_target).
  * The hooks must be installed and a forward run first. */
-int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
+int gc_hooks_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
                 int target, gc_err *e);
 
 /* The same pass continued to the network input: dx[net->inputs] (the
@@ -68,7 +68,7 @@ int gc_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, floa
  * backward, e.g. [l2norm], read it at layer 0). guided: Guided
  * Backpropagation's rule at every rectifier on the path
  * (gc_backward_layer_guided). */
-int gc_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
+int gc_hooks_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
                       gc_err *e);
 
 #endif

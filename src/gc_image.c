@@ -140,7 +140,7 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
     const char *why = NULL;
-    int ok = load ? gc_darknet_load(path, load, &why) : gc_darknet_can_load(path, &dw, &dh, &why);
+    int ok = load ? gc_dnimage_load(path, load, &why) : gc_dnimage_can_load(path, &dw, &dh, &why);
     if (!ok) return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
     if (load) dw = load->w, dh = load->h;
     if (dw != iw || dh != ih) {
@@ -169,7 +169,7 @@ int gc_image_load(const char *path, image *out, gc_err *e)
 
 /* ---- writing --------------------------------------------------------------- */
 
-int gc_write_file(const char *path, const void *data, size_t len, gc_err *e)
+int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
@@ -197,12 +197,12 @@ int gc_write_file(const char *path, const void *data, size_t len, gc_err *e)
     return 0;
 }
 
-int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
+int gc_image_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
-    return gc_write_png_par(path, w, h, rgb, NULL, e);
+    return gc_image_write_png_par(path, w, h, rgb, NULL, e);
 }
 
-int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
+int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
 {
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
@@ -210,7 +210,7 @@ int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, c
     size_t len;
     if (gc_png_encode(rgb, w, h, -1, par, &png, &len))
         return gc_fail(e, "cannot write %s: PNG encoding failed (%dx%d: too large, or out of memory)", path, w, h);
-    int rc = gc_write_file(path, png, len, e);
+    int rc = gc_image_write_file(path, png, len, e);
     free(png);
     return rc;
 }
@@ -268,17 +268,17 @@ static int write_npy(const char *path, const float *data, size_t rows, size_t co
             t = p[1]; p[1] = p[2]; p[2] = t;
         }
     }
-    int rc = gc_write_file(path, buf, total_hdr + nbytes, e);
+    int rc = gc_image_write_file(path, buf, total_hdr + nbytes, e);
     free(buf);
     return rc;
 }
 
-int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e)
+int gc_image_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e)
 {
     return write_npy(path, data, rows, cols, 0, e);
 }
 
-int gc_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
+int gc_image_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
 {
     assert(depth > 0);
     return write_npy(path, data, rows, cols, depth, e);
@@ -336,7 +336,7 @@ static const char *gc_npy_field(const char *dict, const char *key)
     return p;
 }
 
-float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e)
+float *gc_image_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e)
 {
     size_t len = 0;
     unsigned char *buf = gc_read_all(path, &len, e);
@@ -424,7 +424,7 @@ int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h
     return 0;
 }
 
-int gc_check_readable(const char *path, const char *what, gc_err *e)
+int gc_image_check_readable(const char *path, const char *what, gc_err *e)
 {
     struct stat st;
     if (!path || !*path) return gc_fail(e, "no %s file given", what);
@@ -436,7 +436,7 @@ int gc_check_readable(const char *path, const char *what, gc_err *e)
     return 0;
 }
 
-int gc_check_out_prefix(const char *prefix, gc_err *e)
+int gc_image_check_out_prefix(const char *prefix, gc_err *e)
 {
     if (!prefix || !*prefix) return gc_fail(e, "-out needs a non-empty prefix");
     char dir[4096];
@@ -456,7 +456,7 @@ int gc_check_out_prefix(const char *prefix, gc_err *e)
     return 0;
 }
 
-int gc_check_out_path(const char *what, const char *path, gc_err *e)
+int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
     char tmp[4096];
@@ -480,7 +480,7 @@ int gc_check_out_path(const char *what, const char *path, gc_err *e)
     return 0;
 }
 
-int gc_make_parent_dirs(const char *path, gc_err *e)
+int gc_image_make_parent_dirs(const char *path, gc_err *e)
 {
     char dir[4096];
     const char *slash = path ? strrchr(path, '/') : NULL;
@@ -504,7 +504,7 @@ int gc_make_parent_dirs(const char *path, gc_err *e)
     return 0;
 }
 
-int gc_check_text_file(const char *path, const char *what, gc_err *e)
+int gc_image_check_text_file(const char *path, const char *what, gc_err *e)
 {
     static const struct {
         const char *magic;

@@ -31,42 +31,42 @@ int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h
 /* 0 if path's directory exists and is writable, path is not a directory, and
  * the file PATH.tmp can be created there (it is removed again); else -1,
  * naming `what` (e.g. "-json", "gradcam init") and the path. */
-int gc_check_out_path(const char *what, const char *path, gc_err *e);
+int gc_image_check_out_path(const char *what, const char *path, gc_err *e);
 
 /* 0 if path exists and is a readable regular file, else -1 naming it. */
-int gc_check_readable(const char *path, const char *what, gc_err *e);
+int gc_image_check_readable(const char *path, const char *what, gc_err *e);
 
 /* Checks that the directory part of an output prefix exists and is writable. */
-int gc_check_out_prefix(const char *prefix, gc_err *e);
+int gc_image_check_out_prefix(const char *prefix, gc_err *e);
 
 /* Writes interleaved 8-bit RGB as PNG (gc_png). */
-int gc_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+int gc_image_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 /* The same, the encoding spread over par's threads (NULL: serially); the
  * file is the same. */
-int gc_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
+int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
 
 /* Writes a float32 little-endian .npy (format 1.0, C order) of shape
  * (rows, cols). */
-int gc_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e);
+int gc_image_write_npy(const char *path, const float *data, size_t rows, size_t cols, gc_err *e);
 
 /* The same, of shape (rows, cols, depth) (depth >= 1), data in that order
  * (e.g. an interleaved H x W x 3 image). */
-int gc_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e);
+int gc_image_write_npy3(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e);
 
-/* Reads back a .npy written by gc_write_npy (for tests and tools): returns a
+/* Reads back a .npy written by gc_image_write_npy (for tests and tools): returns a
  * malloc'd array and its shape, or NULL with e set. */
-float *gc_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);
+float *gc_image_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);
 
 /* Writes `len` bytes atomically (PATH.tmp + rename). */
-int gc_write_file(const char *path, const void *data, size_t len, gc_err *e);
+int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e);
 
 /* 0 if path's first 64 KiB look like text (no NUL byte, no image
  * signature), else -1: "<what> file PATH is binary (a PNG image?), not a
  * text file". For lists given where an image could be given by mistake. */
-int gc_check_text_file(const char *path, const char *what, gc_err *e);
+int gc_image_check_text_file(const char *path, const char *what, gc_err *e);
 
 /* Creates the folders above path (its directory part), like mkdir -p, so
  * that `-out newdir/p` works. Existing folders are fine. */
-int gc_make_parent_dirs(const char *path, gc_err *e);
+int gc_image_make_parent_dirs(const char *path, gc_err *e);
 
 #endif

@@ -164,7 +164,7 @@ int gc_index_write(const char *path, gc_index_line *const *lines, long n, char *
         p += len;
         *p++ = '\n';
     }
-    int rc = gc_write_file(path, buf, total, e);
+    int rc = gc_image_write_file(path, buf, total, e);
     free(buf);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* gc_json: the few JSON pieces the reports need, written to a FILE (the
  * reports build their text in an open_memstream and write it atomically
- * with gc_write_file, so no half-written report is ever left). */
+ * with gc_image_write_file, so no half-written report is ever left). */
 #ifndef GC_JSON_H
 #define GC_JSON_H
 

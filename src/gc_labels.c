@@ -17,17 +17,17 @@ static char *trim(char *s)
     return s;
 }
 
-void gc_list_free(char **lines, int count)
+void gc_labels_list_free(char **lines, int count)
 {
     if (!lines) return;
     for (int i = 0; i < count; ++i) free(lines[i]);
     free(lines);
 }
 
-char **gc_list_load(const char *path, int *count, gc_err *e)
+char **gc_labels_list_load(const char *path, int *count, gc_err *e)
 {
     *count = 0;
-    if (gc_check_readable(path, "image list", e)) return NULL;
+    if (gc_image_check_readable(path, "image list", e)) return NULL;
     FILE *f = fopen(path, "r");
     if (!f) {
         gc_fail(e, "image list %s: %s", path, strerror(errno));
@@ -72,7 +72,7 @@ oom:
 fail:
     fclose(f);
     free(buf);
-    gc_list_free(lines, n);
+    gc_labels_list_free(lines, n);
     return NULL;
 }
 
@@ -88,7 +88,7 @@ static int replace_first(char *s, size_t cap, const char *from, const char *to)
     return 0;
 }
 
-int gc_label_path(const char *image, char *out, size_t cap, gc_err *e)
+int gc_labels_path(const char *image, char *out, size_t cap, gc_err *e)
 {
     static const char *const ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG"};
     size_t len = strlen(image);
@@ -137,7 +137,7 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
 {
     *out = NULL;
     *count = 0;
-    if (gc_check_readable(path, "label", e)) return -1;
+    if (gc_image_check_readable(path, "label", e)) return -1;
     FILE *f = fopen(path, "r");
     if (!f) return gc_fail(e, "label file %s: %s", path, strerror(errno));
     gc_label *ls = NULL;

@@ -19,14 +19,14 @@ typedef struct gc_label {
  * (relative paths stay relative to the working directory, as in Darknet).
  * malloc'd array of *count malloc'd strings; NULL with e set if the file
  * cannot be read or has no line. */
-char **gc_list_load(const char *path, int *count, gc_err *e);
-void gc_list_free(char **lines, int count);
+char **gc_labels_list_load(const char *path, int *count, gc_err *e);
+void gc_labels_list_free(char **lines, int count);
 
 /* Darknet's label path for an image (fill_truth_detection): the first
  * "images" becomes "labels", then the first "JPEGImages" becomes "labels",
  * and the extension (.jpg .jpeg .png .bmp .JPG .JPEG .PNG) becomes ".txt".
  * -1 with e set if the path has none of these extensions or is too long. */
-int gc_label_path(const char *image, char *out, size_t cap, gc_err *e);
+int gc_labels_path(const char *image, char *out, size_t cap, gc_err *e);
 
 /* Parses a label file: one `class cx cy w h` per non-blank line, class an
  * integer in 0..classes-1, cx cy in [0,1], w h in (0,1]. *out is malloc'd

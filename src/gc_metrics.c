@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-gc_pbox gc_pbox_from_rel(gc_rbox b, int w, int h)
+gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h)
 {
     gc_pbox p;
     p.l = (int)((b.x - b.w / 2.) * w);
@@ -25,7 +25,7 @@ static double pbox_area(gc_pbox a)
     return (double)(a.r - a.l + 1) * (double)(a.b - a.t + 1);
 }
 
-double gc_pbox_iou(gc_pbox a, gc_pbox b)
+double gc_metrics_pbox_iou(gc_pbox a, gc_pbox b)
 {
     gc_pbox i = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r, a.b < b.b ? a.b : b.b};
     double inter = pbox_area(i), uni = pbox_area(a) + pbox_area(b) - inter;
@@ -39,7 +39,7 @@ static double overlap(double x1, double w1, double x2, double w2)
     return r - l;
 }
 
-double gc_rbox_iou(gc_rbox a, gc_rbox b)
+double gc_metrics_rbox_iou(gc_rbox a, gc_rbox b)
 {
     double w = overlap(a.x, a.w, b.x, b.w), h = overlap(a.y, a.h, b.y, b.h);
     double inter = w < 0 || h < 0 ? 0 : w * h;
@@ -49,7 +49,7 @@ double gc_rbox_iou(gc_rbox a, gc_rbox b)
 
 static int inside(gc_pbox b, int x, int y) { return x >= b.l && x <= b.r && y >= b.t && y <= b.b; }
 
-int gc_metric_pointing(const float *map, int w, int h, gc_pbox box)
+int gc_metrics_pointing(const float *map, int w, int h, gc_pbox box)
 {
     size_t n = (size_t)w * (size_t)h, best = 0;
     float mx = 0;
@@ -59,7 +59,7 @@ int gc_metric_pointing(const float *map, int w, int h, gc_pbox box)
     return inside(box, (int)(best % (size_t)w), (int)(best / (size_t)w));
 }
 
-double gc_metric_energy(const float *map, int w, int h, gc_pbox box)
+double gc_metrics_energy(const float *map, int w, int h, gc_pbox box)
 {
     double total = 0, in = 0;
     for (int y = 0; y < h; ++y)
@@ -72,7 +72,7 @@ double gc_metric_energy(const float *map, int w, int h, gc_pbox box)
     return total > 0 ? in / total : 0;
 }
 
-size_t gc_metric_largest_region(const float *map, int w, int h, float frac, int *labels, int *stack,
+size_t gc_metrics_largest_region(const float *map, int w, int h, float frac, int *labels, int *stack,
                                 gc_pbox *out)
 {
     size_t n = (size_t)w * (size_t)h;
@@ -116,7 +116,7 @@ size_t gc_metric_largest_region(const float *map, int w, int h, float frac, int 
     return best;
 }
 
-double gc_metric_auc(const double *x, const double *y, int n)
+double gc_metrics_auc(const double *x, const double *y, int n)
 {
     double a = 0;
     for (int i = 1; i < n; ++i) a += (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2;
@@ -144,7 +144,7 @@ static void rank_desc(const float *key, int n, int *order)
     sort_key = NULL;
 }
 
-double gc_metric_ap(const float *score, const unsigned char *tp, int n, int npos, int *order)
+double gc_metrics_ap(const float *score, const unsigned char *tp, int n, int npos, int *order)
 {
     if (npos <= 0) return 0;
     rank_desc(score, n, order);
@@ -164,7 +164,7 @@ double gc_metric_ap(const float *score, const unsigned char *tp, int n, int npos
     return ap;
 }
 
-void gc_match_voc(const int *det_image, const gc_rbox *det_box, const float *det_score, int ndet,
+void gc_metrics_match_voc(const int *det_image, const gc_rbox *det_box, const float *det_score, int ndet,
                   const int *gt_image, const gc_rbox *gt_box, int ngt, float iou_thresh, unsigned char *tp,
                   int *order, unsigned char *used)
 {
@@ -175,7 +175,7 @@ void gc_match_voc(const int *det_image, const gc_rbox *det_box, const float *det
         double ov = -1;
         for (int j = 0; j < ngt; ++j) {
             if (gt_image[j] != det_image[i]) continue;
-            double o = gc_rbox_iou(det_box[i], gt_box[j]);
+            double o = gc_metrics_rbox_iou(det_box[i], gt_box[j]);
             if (o > ov) ov = o, best = j;
         }
         tp[i] = 0;
@@ -186,7 +186,7 @@ void gc_match_voc(const int *det_image, const gc_rbox *det_box, const float *det
     }
 }
 
-int gc_match_greedy(const gc_rbox *det_box, const int *det_cls, const float *det_prob, int ndet,
+int gc_metrics_match_greedy(const gc_rbox *det_box, const int *det_cls, const float *det_prob, int ndet,
                     const gc_rbox *gt_box, const int *gt_cls, int ngt, float iou_thresh, int *gt_det,
                     int *order)
 {
@@ -198,7 +198,7 @@ int gc_match_greedy(const gc_rbox *det_box, const int *det_cls, const float *det
         double ov = iou_thresh;
         for (int j = 0; j < ngt; ++j) {
             if (gt_det[j] >= 0 || gt_cls[j] != det_cls[i]) continue;
-            double o = gc_rbox_iou(det_box[i], gt_box[j]);
+            double o = gc_metrics_rbox_iou(det_box[i], gt_box[j]);
             if (o >= ov && (best < 0 || o > ov)) ov = o, best = j;
         }
         if (best >= 0) gt_det[best] = i, ++matched;
@@ -206,13 +206,13 @@ int gc_match_greedy(const gc_rbox *det_box, const int *det_cls, const float *det
     return matched;
 }
 
-void gc_order_by_value(const float *map, size_t n, int *order)
+void gc_metrics_order_by_value(const float *map, size_t n, int *order)
 {
     assert(n <= (size_t)0x7fffffff);
     rank_desc(map, (int)n, order);
 }
 
-void gc_blur_gaussian(const float *in, int w, int h, int c, float sigma, float *tmp, float *out)
+void gc_metrics_blur_gaussian(const float *in, int w, int h, int c, float sigma, float *tmp, float *out)
 {
     size_t hw = (size_t)w * (size_t)h;
     if (!(sigma > 0)) {
@@ -248,7 +248,7 @@ void gc_blur_gaussian(const float *in, int w, int h, int c, float sigma, float *
     }
 }
 
-float gc_center_prior(int w, int h, float x, float y)
+float gc_metrics_center_prior(int w, int h, float x, float y)
 {
     double s = (w < h ? w : h) / 4.0, dx = x - w / 2.0, dy = y - h / 2.0;
     if (!(s > 0)) return 0;
@@ -270,9 +270,9 @@ static int by_value_asc(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-size_t gc_rank_scratch_size(size_t n) { return (n ? n : 1) * sizeof(keyed); }
+size_t gc_metrics_rank_scratch_size(size_t n) { return (n ? n : 1) * sizeof(keyed); }
 
-void gc_metric_ranks(const float *x, size_t n, double *rank, void *scratch)
+void gc_metrics_ranks(const float *x, size_t n, double *rank, void *scratch)
 {
     assert(n <= 0xffffffffu);
     keyed *k = scratch;
@@ -289,11 +289,11 @@ void gc_metric_ranks(const float *x, size_t n, double *rank, void *scratch)
     }
 }
 
-double gc_metric_spearman(const float *a, const float *b, size_t n, double *ra, double *rb, void *scratch)
+double gc_metrics_spearman(const float *a, const float *b, size_t n, double *ra, double *rb, void *scratch)
 {
     if (n < 2) return 0;
-    gc_metric_ranks(a, n, ra, scratch);
-    gc_metric_ranks(b, n, rb, scratch);
+    gc_metrics_ranks(a, n, ra, scratch);
+    gc_metrics_ranks(b, n, rb, scratch);
     /* both rank vectors have mean (n + 1) / 2 */
     double mean = (double)(n + 1) / 2.0, sab = 0, saa = 0, sbb = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -314,7 +314,7 @@ static int by_float_asc(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-double gc_metric_gini(const float *map, size_t n, float *sorted)
+double gc_metrics_gini(const float *map, size_t n, float *sorted)
 {
     if (n == 0) return 0;
     double sum = 0;
@@ -330,7 +330,7 @@ double gc_metric_gini(const float *map, size_t n, float *sorted)
     return g < 0 ? 0 : g;
 }
 
-size_t gc_box_gather(const float *map, int w, int h, gc_pbox box, float *out)
+size_t gc_metrics_box_gather(const float *map, int w, int h, gc_pbox box, float *out)
 {
     int l = box.l < 0 ? 0 : box.l, t = box.t < 0 ? 0 : box.t;
     int r = box.r > w - 1 ? w - 1 : box.r, b = box.b > h - 1 ? h - 1 : box.b;
@@ -340,7 +340,7 @@ size_t gc_box_gather(const float *map, int w, int h, gc_pbox box, float *out)
     return n;
 }
 
-long gc_map_peak(const float *map, size_t n)
+long gc_metrics_peak(const float *map, size_t n)
 {
     long best = -1;
     float mx = 0;
@@ -349,10 +349,10 @@ long gc_map_peak(const float *map, size_t n)
     return best;
 }
 
-int gc_metric_peaks_near(const float *a, const float *b, int w, int h, float cell_w, float cell_h)
+int gc_metrics_peaks_near(const float *a, const float *b, int w, int h, float cell_w, float cell_h)
 {
     size_t n = (size_t)w * (size_t)h;
-    long pa = gc_map_peak(a, n), pb = gc_map_peak(b, n);
+    long pa = gc_metrics_peak(a, n), pb = gc_metrics_peak(b, n);
     if (pa < 0 || pb < 0) return 0;
     float dx = fabsf((float)(pa % w) - (float)(pb % w)), dy = fabsf((float)(pa / w) - (float)(pb / w));
     return dx <= cell_w && dy <= cell_h;
@@ -360,7 +360,7 @@ int gc_metric_peaks_near(const float *a, const float *b, int w, int h, float cel
 
 /* ---- box priors ---------------------------------------------------------- */
 
-void gc_box_gaussian(int w, int h, float cx, float cy, float bw, float bh, float *out)
+void gc_metrics_box_gaussian(int w, int h, float cx, float cy, float bw, float bh, float *out)
 {
     double sx = bw / 4.0, sy = bh / 4.0;
     if (!(sx >= 0.5)) sx = 0.5;
@@ -374,7 +374,7 @@ void gc_box_gaussian(int w, int h, float cx, float cy, float bw, float bh, float
     }
 }
 
-void gc_cell_map(int gw, int gh, int col, int row, float *out)
+void gc_metrics_cell_map(int gw, int gh, int col, int row, float *out)
 {
     assert(col >= 0 && col < gw && row >= 0 && row < gh);
     memset(out, 0, (size_t)gw * (size_t)gh * sizeof *out);
@@ -383,19 +383,9 @@ void gc_cell_map(int gw, int gh, int col, int row, float *out)
 
 /* ---- RISE ------------------------------------------------------------------ */
 
-float gc_uniform(uint64_t *state)
+void gc_metrics_rise_grid(int gs, float p, uint64_t *state, float *grid)
 {
-    /* splitmix64 */
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) / 16777216.0f;
-}
-
-void gc_rise_grid(int gs, float p, uint64_t *state, float *grid)
-{
-    for (int i = 0; i < gs * gs; ++i) grid[i] = gc_uniform(state) < p ? 1.0f : 0.0f;
+    for (int i = 0; i < gs * gs; ++i) grid[i] = gc_rng_unit(state) < p ? 1.0f : 0.0f;
 }
 
 /* One axis of the bilinear sample: the up-pixel u of an axis of `up` pixels
@@ -411,7 +401,7 @@ static void axis_sample(int u, int up, int gs, int *i0, int *i1, float *f)
     *f = (float)(g - a);
 }
 
-void gc_rise_upsample(const float *grid, int gs, int w, int h, int ox, int oy, float *mask)
+void gc_metrics_rise_upsample(const float *grid, int gs, int w, int h, int ox, int oy, float *mask)
 {
     int cw = (w + gs - 1) / gs, ch = (h + gs - 1) / gs;
     int upw = (gs + 1) * cw, uph = (gs + 1) * ch;
@@ -431,22 +421,22 @@ void gc_rise_upsample(const float *grid, int gs, int w, int h, int ox, int oy, f
     }
 }
 
-void gc_rise_mask(int w, int h, int gs, float p, uint64_t *state, float *grid, float *mask)
+void gc_metrics_rise_mask(int w, int h, int gs, float p, uint64_t *state, float *grid, float *mask)
 {
     int cw = (w + gs - 1) / gs, ch = (h + gs - 1) / gs;
-    gc_rise_grid(gs, p, state, grid);
-    int ox = (int)(gc_uniform(state) * (float)cw), oy = (int)(gc_uniform(state) * (float)ch);
+    gc_metrics_rise_grid(gs, p, state, grid);
+    int ox = (int)(gc_rng_unit(state) * (float)cw), oy = (int)(gc_rng_unit(state) * (float)ch);
     if (ox >= cw) ox = cw - 1;
     if (oy >= ch) oy = ch - 1;
-    gc_rise_upsample(grid, gs, w, h, ox, oy, mask);
+    gc_metrics_rise_upsample(grid, gs, w, h, ox, oy, mask);
 }
 
-void gc_rise_accumulate(float *sal, const float *mask, size_t n, float score)
+void gc_metrics_rise_accumulate(float *sal, const float *mask, size_t n, float score)
 {
     for (size_t i = 0; i < n; ++i) sal[i] += score * mask[i];
 }
 
-void gc_rise_finish(float *sal, size_t n, int nmasks, float p)
+void gc_metrics_rise_finish(float *sal, size_t n, int nmasks, float p)
 {
     float d = (float)nmasks * p;
     if (!(d > 0)) return;

@@ -38,7 +38,7 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e)
+int gc_model_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e)
 {
     int fds[2];
     if (pipe(fds) != 0) return gc_fail(e, "pipe: %s", strerror(errno));
@@ -167,11 +167,11 @@ static int trial_parse(const char *cfg, gc_err *e)
 {
     char what[4200];
     snprintf(what, sizeof what, "cfg file %s", cfg);
-    gc_trial_limits lim = {gc_cfg_memory_limit() + ((size_t)1 << 30), 20, 25};
-    return gc_trial_run(what, trial_body, (void *)cfg, &lim, e);
+    gc_trial_limits lim = {gc_cfgcheck_memory_limit() + ((size_t)1 << 30), 20, 25};
+    return gc_model_trial_run(what, trial_body, (void *)cfg, &lim, e);
 }
 
-size_t gc_weights_header_size(int major, int minor)
+size_t gc_model_weights_header_size(int major, int minor)
 {
     /* load_weights_upto(): `seen` is a size_t from version 0.2 on. */
     /* Darknet's int arithmetic, wrapped as it wraps in practice, without the
@@ -196,7 +196,7 @@ static size_t connected_params(const layer *l)
     return p;
 }
 
-size_t gc_weights_param_count(const network *net)
+size_t gc_model_weights_param_count(const network *net)
 {
     /* Mirrors load_weights_upto() layer by layer. */
     size_t total = 0;
@@ -234,7 +234,7 @@ size_t gc_weights_param_count(const network *net)
     return total;
 }
 
-int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e)
+int gc_model_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e)
 {
     FILE *f = fopen(weights, "rb");
     if (!f) return gc_fail(e, "weights file %s: %s", weights, strerror(errno));
@@ -246,8 +246,8 @@ int gc_weights_check(const network *net, const char *cfg, const char *weights, g
     if (!ok) return gc_fail(e, "weights file %s: cannot stat", weights);
     if (got != 3) return gc_fail(e, "weights file %s is too short for a Darknet header (%lld bytes)",
                                  weights, (long long)st.st_size);
-    size_t header = gc_weights_header_size(hdr[0], hdr[1]);
-    size_t params = gc_weights_param_count(net);
+    size_t header = gc_model_weights_header_size(hdr[0], hdr[1]);
+    size_t params = gc_model_weights_param_count(net);
     size_t want = header + params * sizeof(float);
     if ((size_t)st.st_size != want)
         return gc_fail(e, "weights file %s has %lld bytes but cfg %s needs %zu (%zu-byte header + %zu floats): "
@@ -282,9 +282,9 @@ static int check_params(const network *net, const char *weights, gc_err *e);
 
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
 {
-    if (gc_check_readable(cfg, "cfg", e)) return NULL;
-    if (weights && gc_check_readable(weights, "weights", e)) return NULL;
-    if (gc_cfg_check(cfg, NULL, e) || trial_parse(cfg, e)) return NULL;
+    if (gc_image_check_readable(cfg, "cfg", e)) return NULL;
+    if (weights && gc_image_check_readable(weights, "weights", e)) return NULL;
+    if (gc_cfgcheck_file(cfg, NULL, e) || trial_parse(cfg, e)) return NULL;
     /* The trial parse passed: Darknet's layer table would only bury the
      * one-line error that may follow, so its stderr is silenced here. */
     int saved = quiet_stderr();
@@ -299,7 +299,7 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
         return NULL;
     }
     if (weights) {
-        if (gc_weights_check(net, cfg, weights, e)) {
+        if (gc_model_weights_check(net, cfg, weights, e)) {
             free_network(net);
             return NULL;
         }
@@ -460,10 +460,10 @@ void gc_model_snapshot_free(gc_model_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
-char **gc_names_load(const char *path, int *count, gc_err *e)
+char **gc_model_names_load(const char *path, int *count, gc_err *e)
 {
     *count = 0;
-    if (gc_check_readable(path, "names", e)) return NULL;
+    if (gc_image_check_readable(path, "names", e)) return NULL;
     FILE *f = fopen(path, "r");
     if (!f) {
         gc_fail(e, "names file %s: %s", path, strerror(errno));
@@ -494,21 +494,21 @@ char **gc_names_load(const char *path, int *count, gc_err *e)
     return names;
 oom:
     fclose(f);
-    gc_names_free(names, n);
+    gc_model_names_free(names, n);
     gc_fail(e, "out of memory reading names file %s", path);
     return NULL;
 }
 
-void gc_names_free(char **names, int count)
+void gc_model_names_free(char **names, int count)
 {
     if (!names) return;
     for (int i = 0; i < count; ++i) free(names[i]);
     free(names);
 }
 
-char *gc_data_value(const char *data_path, const char *key, gc_err *e)
+char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
 {
-    if (gc_check_readable(data_path, "data", e)) return NULL;
+    if (gc_image_check_readable(data_path, "data", e)) return NULL;
     FILE *f = fopen(data_path, "r");
     if (!f) {
         gc_fail(e, "data file %s: %s", data_path, strerror(errno));

@@ -28,17 +28,17 @@ typedef struct gc_trial_limits {
  * (PR_SET_PDEATHSIG), under lim; its stdout is discarded, and its stderr's last
  * line goes into the message when it fails. 0 when body returned 0; otherwise
  * -1 with e set ("<what>: ..."), killing the child when the wall time is up. */
-int gc_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e);
+int gc_model_trial_run(const char *what, int (*body)(void *), void *arg, const gc_trial_limits *lim, gc_err *e);
 
 /* 0 if the .weights file has a Darknet header and exactly the size net's
  * load_weights() reads; else -1 naming both files. */
-int gc_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e);
+int gc_model_weights_check(const network *net, const char *cfg, const char *weights, gc_err *e);
 
 /* Bytes a .weights file must have for net: header (given the header's
- * major/minor, see gc_weights_header_size) plus every parameter Darknet's
+ * major/minor, see gc_model_weights_header_size) plus every parameter Darknet's
  * load_weights() reads. */
-size_t gc_weights_param_count(const network *net);
-size_t gc_weights_header_size(int major, int minor);
+size_t gc_model_weights_param_count(const network *net);
+size_t gc_model_weights_header_size(int major, int minor);
 
 /* Gives every parameter a seeded pseudo-random value: weights uniform in
  * +-1.6/sqrt(fan-in), biases in +-0.2 and, for batch norm, scales in
@@ -68,15 +68,15 @@ void gc_model_snapshot_free(gc_model_snapshot *s);
 
 /* Class names: one per line (Darknet's .names / labels list). Returns a
  * malloc'd array of *count malloc'd strings, or NULL with e set. */
-char **gc_names_load(const char *path, int *count, gc_err *e);
-void gc_names_free(char **names, int count);
+char **gc_model_names_load(const char *path, int *count, gc_err *e);
+void gc_model_names_free(char **names, int count);
 
 /* Value of `key` in a Darknet .data file (key=value lines), malloc'd; NULL if
  * the key is absent (e untouched) or the file cannot be read (e set). A
  * relative path value is tried as Darknet does (from the working
  * directory), then from the .data file's folder, then from the folder above
  * it (Darknet's layout: cfg/coco.data's data/coco.names). */
-char *gc_data_value(const char *data_path, const char *key, gc_err *e);
+char *gc_model_data_value(const char *data_path, const char *key, gc_err *e);
 
 
 #endif

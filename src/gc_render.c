@@ -17,7 +17,7 @@
  * For aspect ratios so extreme that Darknet's new size rounds to 0 (Darknet
  * then produces an all-grey input), we keep 1 pixel so the mapping below
  * stays defined. */
-gc_letterbox gc_letterbox_make(int orig_w, int orig_h, int net_w, int net_h)
+gc_letterbox gc_render_letterbox(int orig_w, int orig_h, int net_w, int net_h)
 {
     gc_letterbox lb;
     assert(orig_w > 0 && orig_h > 0 && net_w > 0 && net_h > 0);
@@ -75,7 +75,7 @@ static void gc_lb_to_net_d(const gc_letterbox *lb, double ox, double oy, double 
     *ny = (oy - cy) / sy + cy + lb->dy;
 }
 
-void gc_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy)
+void gc_render_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy)
 {
     double x, y;
     gc_lb_to_orig_d(lb, net_x, net_y, &x, &y);
@@ -83,7 +83,7 @@ void gc_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, floa
     *oy = (float)y;
 }
 
-void gc_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y)
+void gc_render_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y)
 {
     double x, y;
     gc_lb_to_net_d(lb, ox, oy, &x, &y);
@@ -159,7 +159,7 @@ static void gc_resample(const float *m, int mw, int mh, const gc_axis_map *ax, c
 /* Each original pixel centre goes through the inverse letterbox to network
  * coordinates, then to map cell coordinates (cell i covers [i, i+1) *
  * net/m, centre aligned), and is sampled there. No network-size buffer. */
-void gc_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
+void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
 {
     assert(map && out && lb && mw > 0 && mh > 0);
     /* gc_lb_to_net_d's arithmetic per axis */
@@ -169,7 +169,7 @@ void gc_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, f
     gc_resample(map, mw, mh, &ax, &ay, out, lb->orig_w, lb->orig_h);
 }
 
-void gc_resize_bilinear(const float *in, int iw, int ih, float *out, int ow, int oh)
+void gc_render_resize(const float *in, int iw, int ih, float *out, int ow, int oh)
 {
     assert(in && out && iw > 0 && ih > 0 && ow >= 0 && oh >= 0);
     gc_axis_map ax = {0, (double)iw / (ow ? ow : 1), 0, 0, 0}, ay = {0, (double)ih / (oh ? oh : 1), 0, 0, 0};
@@ -178,7 +178,7 @@ void gc_resize_bilinear(const float *in, int iw, int ih, float *out, int ow, int
 
 /* Seed 004: x = x - min(x); x = x / max(x). A constant (or all-zero) array
  * has nothing to show and becomes all zero instead of 0/0 = NaN. */
-float gc_normalize_minmax(float *x, size_t n)
+float gc_render_normalize(float *x, size_t n)
 {
     if (n == 0) return 0;
     float lo = x[0], hi = x[0];
@@ -212,7 +212,7 @@ static double gc_clamp01(double v)
 
 /* The classic piecewise-linear jet (MATLAB / matplotlib): dark blue (0,0,.5)
  * at 0, through blue, cyan, green, yellow and red, to dark red (.5,0,0) at 1. */
-void gc_colormap_jet(float v, unsigned char rgb[3])
+void gc_render_jet(float v, unsigned char rgb[3])
 {
     double t = gc_clamp01(v);
     rgb[0] = gc_to_byte(1.5 - fabs(4 * t - 3));
@@ -228,7 +228,7 @@ void gc_colormap_jet(float v, unsigned char rgb[3])
  * double arithmetic, so the same bytes as the plain loop), and the
  * colormap written out here (gcc does not inline across optimisation
  * levels): ~3x faster; it runs once per target on the full-size image. */
-GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, float alpha,
+GC_OPT_O3 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha,
                            unsigned char *rgb_out)
 {
     assert(img && heat && rgb_out && w >= 0 && h >= 0);
@@ -245,7 +245,7 @@ GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, flo
             continue;
         }
         double v = heat[i] < 1 ? heat[i] : 1, a = al * v;
-        /* gc_colormap_jet((float)v): v is a float in [0, 1] already */
+        /* gc_render_jet((float)v): v is a float in [0, 1] already */
         double jet[3] = {1.5 - fabs(4 * v - 3), 1.5 - fabs(4 * v - 2), 1.5 - fabs(4 * v - 1)};
         for (int c = 0; c < 3; ++c) {
             int j = jet[c] > 0 ? (jet[c] >= 1 ? 255 : (unsigned char)(jet[c] * 255.0 + 0.5)) : 0;
@@ -257,7 +257,7 @@ GC_OPT_O3 void gc_overlay(const float *img, int w, int h, const float *heat, flo
     }
 }
 
-int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi)
+int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi)
 {
     float mn = 0, mx = 0;
     int finite = 1;
@@ -279,7 +279,7 @@ int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi)
 
 /* ---- display --------------------------------------------------------------- */
 
-int gc_display_scale(int w, int h)
+int gc_render_display_scale(int w, int h)
 {
     assert(w > 0 && h > 0);
     int lo = w < h ? w : h, hi = w > h ? w : h;
@@ -290,19 +290,19 @@ int gc_display_scale(int w, int h)
     return f;
 }
 
-int gc_text_scale(int w, int h)
+int gc_render_text_scale(int w, int h)
 {
     int lo = w < h ? w : h;
     return lo < 720 ? 2 : lo / 360 + 1;
 }
 
-int gc_line_width(int w, int h)
+int gc_render_line_width(int w, int h)
 {
     int lo = w < h ? w : h;
     return lo / 200 > 2 ? lo / 200 : 2;
 }
 
-void gc_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
+void gc_render_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
 {
     assert(in && out && iw > 0 && ih > 0 && ow > 0 && oh > 0);
     /* per tile of output columns, their source column ranges computed once
@@ -352,7 +352,7 @@ static void gc_fill_rect(unsigned char *rgb, int w, int h, int x0, int y0, int x
 /* Corners (x0, y0), (x1, y1) are inclusive, in any order; the outline grows
  * inwards by t pixels (t < 1 is taken as 1). Pixels outside the image are
  * skipped. */
-void gc_draw_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
+void gc_render_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
                  const unsigned char color[3])
 {
     assert(rgb && color);
@@ -465,7 +465,7 @@ static const unsigned char gc_font5x7[95][7] = {
     {0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00}, /* ~  */
 };
 
-const unsigned char *gc_font_glyph(int ch)
+const unsigned char *gc_render_glyph(int ch)
 {
     if (ch < 32 || ch > 126) ch = '?';
     return gc_font5x7[ch - 32];
@@ -474,7 +474,7 @@ const unsigned char *gc_font_glyph(int ch)
 /* Layout: each character takes a 6 x 8 cell (glyph + 1 column / row of
  * spacing), the label has a 1-cell-pixel margin: width (6n + 1) * scale,
  * height 9 * scale. */
-int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
+int gc_render_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
                  const unsigned char fg[3], const unsigned char bg[3])
 {
     assert(rgb && text && fg && bg);
@@ -483,7 +483,7 @@ int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *tex
     int tw = (GC_FONT_CELL_W * n + 1) * scale, th = (GC_FONT_CELL_H + 1) * scale;
     gc_fill_rect(rgb, w, h, x, y, x + tw - 1, y + th - 1, bg);
     for (int i = 0; i < n; ++i) {
-        const unsigned char *g = gc_font_glyph((unsigned char)text[i]);
+        const unsigned char *g = gc_render_glyph((unsigned char)text[i]);
         int cx = x + (1 + GC_FONT_CELL_W * i) * scale, cy = y + scale;
         for (int r = 0; r < 7; ++r)
             for (int c = 0; c < 5; ++c)
@@ -495,23 +495,23 @@ int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *tex
 }
 
 
-void gc_draw_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh)
+void gc_render_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh)
 {
     assert(rgb);
     for (int i = 0; i < bw; ++i) {
         unsigned char c[3];
-        gc_colormap_jet(bw > 1 ? (float)i / (float)(bw - 1) : 1.0f, c);
+        gc_render_jet(bw > 1 ? (float)i / (float)(bw - 1) : 1.0f, c);
         gc_fill_rect(rgb, w, h, x + i, y, x + i, y + bh - 1, c);
     }
 }
 
-int gc_text_width(const char *text, int scale)
+int gc_render_text_width(const char *text, int scale)
 {
     if (scale < 1) scale = 1;
     return (GC_FONT_CELL_W * (int)strlen(text) + 1) * scale;
 }
 
-int gc_text_height(int scale)
+int gc_render_text_height(int scale)
 {
     if (scale < 1) scale = 1;
     return (GC_FONT_CELL_H + 1) * scale;
@@ -519,7 +519,7 @@ int gc_text_height(int scale)
 
 /* ---- label placement ------------------------------------------------------ */
 
-int gc_rect_overlap(const gc_rect *a, const gc_rect *b)
+int gc_render_rect_overlap(const gc_rect *a, const gc_rect *b)
 {
     if (a->w <= 0 || a->h <= 0 || b->w <= 0 || b->h <= 0) return 0;
     return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
@@ -544,7 +544,7 @@ static gc_rect gc_label_candidate(const gc_rect *bx, int lw, int lh, int k, int 
     return r;
 }
 
-int gc_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
+int gc_render_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
                     int min_scale, const gc_rect *fixed, int nfixed, gc_rect *out, int *scales)
 {
     assert(n >= 0 && (n == 0 || (boxes && texts && out && scales)));
@@ -556,18 +556,18 @@ int gc_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w
         scales[i] = 0;
         for (int pass = 0; pass < 2 && !scales[i]; ++pass) /* pass 0 also keeps off other boxes */
             for (int sc = max_scale; sc >= min_scale && !scales[i]; --sc) {
-                int lw = gc_text_width(texts[i], sc), lh = gc_text_height(sc);
+                int lw = gc_render_text_width(texts[i], sc), lh = gc_render_text_height(sc);
                 if (lw > w || lh > h) continue;
                 for (int k = 0; k < 8; ++k) {
                     gc_rect r = gc_label_candidate(&boxes[i], lw, lh, k, w, h);
                     int ok = 1;
-                    for (int j = 0; j < nfixed && ok; ++j) ok = !gc_rect_overlap(&r, &fixed[j]);
-                    for (int j = 0; j < i && ok; ++j) ok = !gc_rect_overlap(&r, &out[j]);
+                    for (int j = 0; j < nfixed && ok; ++j) ok = !gc_render_rect_overlap(&r, &fixed[j]);
+                    for (int j = 0; j < i && ok; ++j) ok = !gc_render_rect_overlap(&r, &out[j]);
                     for (int j = 0; pass == 0 && j < n && ok; ++j) {
                         if (j == i) continue;
                         /* another box's inside (its outline may be crossed) */
                         gc_rect in = {boxes[j].x + 1, boxes[j].y + 1, boxes[j].w - 2, boxes[j].h - 2};
-                        ok = !gc_rect_overlap(&r, &in);
+                        ok = !gc_render_rect_overlap(&r, &in);
                     }
                     if (ok) {
                         out[i] = r;

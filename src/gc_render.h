@@ -17,7 +17,7 @@ typedef struct gc_letterbox {
     int dx, dy;
 } gc_letterbox;
 
-gc_letterbox gc_letterbox_make(int orig_w, int orig_h, int net_w, int net_h);
+gc_letterbox gc_render_letterbox(int orig_w, int orig_h, int net_w, int net_h);
 
 /* Darknet's new_w/new_h can round to 0 for extreme aspect ratios; they are
  * kept at 1 here so the mappings below stay defined. */
@@ -28,23 +28,23 @@ gc_letterbox gc_letterbox_make(int orig_w, int orig_h, int net_w, int net_h);
  * aligned), i.e. orig = (net - d - 0.5)*(orig-1)/(new-1) + 0.5 per axis (d =
  * dx or dy); when orig or new is 1, plain scaling orig = (net - d)*orig/new.
  * The two functions are inverses of each other. */
-void gc_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy);
-void gc_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y);
+void gc_render_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy);
+void gc_render_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y);
 
 /* Resamples a map of mw x mh cells covering the whole network input onto the
  * original image (orig_w x orig_h), through the inverse letterbox: bilinear,
  * cell centres aligned (align_corners=false), edges clamped. */
-void gc_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out);
+void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out);
 
 /* Bilinear resize of a single-channel array (same conventions as above). */
-void gc_resize_bilinear(const float *in, int iw, int ih, float *out, int ow, int oh);
+void gc_render_resize(const float *in, int iw, int ih, float *out, int ow, int oh);
 
 /* In place: (x - min) / (max - min). A constant array becomes all zero (no
  * NaN). Returns max - min of the input. */
-float gc_normalize_minmax(float *x, size_t n);
+float gc_render_normalize(float *x, size_t n);
 
 /* Jet colormap of v in [0, 1] (clamped) to 8-bit RGB. */
-void gc_colormap_jet(float v, unsigned char rgb[3]);
+void gc_render_jet(float v, unsigned char rgb[3]);
 
 /* Blends the colormapped heat (values in [0,1]) over the image, with an
  * opacity that grows with the heat, so that the image stays untinted where
@@ -54,14 +54,14 @@ void gc_colormap_jet(float v, unsigned char rgb[3]);
  * with img_c and jet_c in [0,1], heat and alpha clamped to [0,1]. img is
  * Darknet's planar float RGB in [0,1] (c*w*h + y*w + x), clamped; rgb_out is
  * interleaved. */
-void gc_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
+void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
 
 /* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0
  * (untinted) and the map's maximum is 1. *lo and *hi receive the range (the
  * colour bar's labels). Returns 1 when the map is all zero (or constant, or
  * not finite): then out is all zero. */
-int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi);
+int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi);
 
 /* ---- display --------------------------------------------------------------- */
 
@@ -70,25 +70,25 @@ int gc_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi);
  * that, at most 8x and at most 4096 px on the longer side; others are shown
  * at their own size (1). */
 #define GC_DISPLAY_MIN 384
-int gc_display_scale(int w, int h);
+int gc_render_display_scale(int w, int h);
 /* Text scale for a picture of w x h display pixels: 2 up to 719 px on the
  * shorter side, then one more per 360 px (a 3000 px photo gets 9: 81 px
  * high text). */
-int gc_text_scale(int w, int h);
+int gc_render_text_scale(int w, int h);
 /* Box outline thickness for a picture of w x h display pixels. */
-int gc_line_width(int w, int h);
+int gc_render_line_width(int w, int h);
 
 /* Resizes interleaved RGB: nearest neighbour when enlarging, the mean of
  * the covered source pixels when shrinking (thumbnails stay smooth). */
-void gc_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh);
+void gc_render_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh);
 
 /* Draws the jet colour bar, 0 at the left to 1 at the right, filling the
  * inclusive rectangle (x, y)-(x+bw-1, y+bh-1); clipped. */
-void gc_draw_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh);
+void gc_render_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, int bh);
 
 /* Draws a rectangle outline on interleaved RGB: corners inclusive, in any
  * order, thickness t pixels (t < 1 means 1) growing inwards; clipped. */
-void gc_draw_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
+void gc_render_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y1, int t,
                  const unsigned char color[3]);
 /* Draws ASCII text with a built-in 5x7 bitmap font scaled by `scale` (< 1
  * means 1), top-left at (x, y), on a filled background; clipped. Characters
@@ -96,18 +96,18 @@ void gc_draw_box(unsigned char *rgb, int w, int h, int x0, int y0, int x1, int y
  * GC_FONT_CELL_H cell, plus a 1-pixel margin: the label is
  * (GC_FONT_CELL_W*strlen + 1)*scale wide and (GC_FONT_CELL_H + 1)*scale high.
  * Returns the text width in px. */
-int gc_draw_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
+int gc_render_text(unsigned char *rgb, int w, int h, int x, int y, const char *text, int scale,
                  const unsigned char fg[3], const unsigned char bg[3]);
 
 #define GC_FONT_CELL_W 6
 #define GC_FONT_CELL_H 8
 /* The 7 rows of the 5x7 glyph of ch (bit 4 = leftmost column); '?' for
  * characters outside printable ASCII 32..126. */
-const unsigned char *gc_font_glyph(int ch);
+const unsigned char *gc_render_glyph(int ch);
 
-/* Width and height in px of gc_draw_text's label for text at scale. */
-int gc_text_width(const char *text, int scale);
-int gc_text_height(int scale);
+/* Width and height in px of gc_render_text's label for text at scale. */
+int gc_render_text_width(const char *text, int scale);
+int gc_render_text_height(int scale);
 
 /* ---- label placement ------------------------------------------------------ */
 
@@ -116,7 +116,7 @@ typedef struct gc_rect {
 } gc_rect;
 
 /* 1 when a and b share a pixel. */
-int gc_rect_overlap(const gc_rect *a, const gc_rect *b);
+int gc_render_rect_overlap(const gc_rect *a, const gc_rect *b);
 
 /* Places a label for each of n boxes (boxes[i]: the box's pixels, texts[i]
  * its text) on an image of w x h pixels, in order: each label is tried at
@@ -128,7 +128,7 @@ int gc_rect_overlap(const gc_rect *a, const gc_rect *b);
  * first). A label that fits nowhere gets w = 0 and scale 0. Every placed
  * label lies inside the image, and no two placed labels overlap each other
  * or a fixed rectangle. Returns how many were placed. */
-int gc_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
+int gc_render_place_labels(const gc_rect *boxes, const char *const *texts, int n, int w, int h, int max_scale,
                     int min_scale, const gc_rect *fixed, int nfixed, gc_rect *out, int *scales);
 
 #endif

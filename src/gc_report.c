@@ -34,7 +34,7 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
                 len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
                                         x->layers[j]);
             fprintf(f, "class %d%s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", x->cls, cname,
-                    r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_method_name(r->method),
+                    r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_cam_method_name(r->method),
                     r->counterfactual ? " counterfactual" : "", x->png, x->peak, x->peak_x, x->peak_y, zero);
             fprintf(f, "  map %s\n", x->npy);
         } else {
@@ -44,7 +44,7 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
                     "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s, in-box %.2f, "
                     "peak (%d,%d) -> %s%s\n",
                     x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
-                    x->cell_row, x->cell_col, lbuf, gc_method_name(r->method), gc_target_name(r->target),
+                    x->cell_row, x->cell_col, lbuf, gc_cam_method_name(r->method), gc_detect_target_name(r->target),
                     r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->peak_x, x->peak_y, x->png, zero);
         }
         if (x->sheet[0]) fprintf(f, "  sheet %s\n", x->sheet);
@@ -57,9 +57,9 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
     fprintf(f, "{\n  \"image\": ");
     gc_json_string(f, r->image);
     fprintf(f, ",\n  \"width\": %d,\n  \"height\": %d,\n  \"mode\": \"%s\",\n  \"method\": \"%s\",\n", r->width,
-            r->height, r->detector ? "detector" : "classifier", gc_method_name(r->method));
+            r->height, r->detector ? "detector" : "classifier", gc_cam_method_name(r->method));
     if (r->detector)
-        fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"nms\": %g,\n", gc_target_name(r->target),
+        fprintf(f, "  \"target\": \"%s\",\n  \"thresh\": %g,\n  \"nms\": %g,\n", gc_detect_target_name(r->target),
                 (double)r->thresh, (double)r->nms);
     fprintf(f, "  \"counterfactual\": %s,\n", r->counterfactual ? "true" : "false");
     if (r->detector && r->summary) {
@@ -120,7 +120,7 @@ int gc_report_write_json(const char *path, const gc_report *r, const gc_results 
         free(buf);
         return gc_fail(e, "out of memory for the JSON report %s", path);
     }
-    int rc = gc_write_file(path, buf, len, e);
+    int rc = gc_image_write_file(path, buf, len, e);
     free(buf);
     return rc;
 }
@@ -129,7 +129,7 @@ int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json,
 {
     if (json && gc_report_write_json(json, r, rs, e)) return -1;
     for (int k = 0; out && k < rs->n; ++k) {
-        gc_result *x = gc_results_add(out);
+        gc_result *x = gc_explain_results_add(out);
         if (!x) {
             if (json) unlink(json);
             return gc_fail(e, "out of memory");

@@ -10,7 +10,7 @@
 #include "gc_image.h"
 #include "gc_rng.h"
 
-const char *const gc_fmnist_names[GC_FMNIST_CLASSES] = {
+const char *const gc_scenes_fmnist_names[GC_FMNIST_CLASSES] = {
     "top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
 };
 
@@ -84,7 +84,7 @@ static unsigned char *load_idx(const char *dir, const char *stem, int ndims, uin
     return data;
 }
 
-int gc_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e)
+int gc_scenes_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e)
 {
     memset(d, 0, sizeof *d);
     const char *pre = train ? "train" : "t10k";
@@ -96,11 +96,11 @@ int gc_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e)
     snprintf(stem, sizeof stem, "%s-labels-idx1-ubyte", pre);
     d->labels = load_idx(dir, stem, 1, ldims, e);
     if (!d->labels) {
-        gc_fmnist_free(d);
+        gc_scenes_fmnist_free(d);
         return -1;
     }
     if (idims[1] != GC_FMNIST_SIDE || idims[2] != GC_FMNIST_SIDE || idims[0] != ldims[0]) {
-        gc_fmnist_free(d);
+        gc_scenes_fmnist_free(d);
         return gc_fail(e, "%s/%s-*: %u images of %ux%u for %u labels (expected 28x28, equal counts)", dir,
                        pre, idims[0], idims[1], idims[2], ldims[0]);
     }
@@ -108,13 +108,13 @@ int gc_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e)
     for (int i = 0; i < d->n; ++i)
         if (d->labels[i] >= GC_FMNIST_CLASSES) {
             int bad = d->labels[i];
-            gc_fmnist_free(d);
+            gc_scenes_fmnist_free(d);
             return gc_fail(e, "%s/%s-labels-idx1-ubyte: label %d of item %d is not 0..9", dir, pre, bad, i);
         }
     return 0;
 }
 
-void gc_fmnist_free(gc_fmnist *d)
+void gc_scenes_fmnist_free(gc_fmnist *d)
 {
     free(d->images);
     free(d->labels);
@@ -125,13 +125,13 @@ void gc_fmnist_free(gc_fmnist *d)
 
 static const char *const kind_names[GC_SCENE_KIND_COUNT] = {"cls", "pair", "det", "same"};
 
-const char *gc_scene_kind_name(gc_scene_kind k)
+const char *gc_scenes_kind_name(gc_scene_kind k)
 {
     assert(k >= 0 && k < GC_SCENE_KIND_COUNT);
     return kind_names[k];
 }
 
-int gc_scene_kind_parse(const char *s, gc_scene_kind *out)
+int gc_scenes_kind_parse(const char *s, gc_scene_kind *out)
 {
     for (int k = 0; k < GC_SCENE_KIND_COUNT; ++k)
         if (!strcmp(s, kind_names[k])) {
@@ -141,7 +141,7 @@ int gc_scene_kind_parse(const char *s, gc_scene_kind *out)
     return -1;
 }
 
-int gc_scene_size(gc_scene_kind k)
+int gc_scenes_size(gc_scene_kind k)
 {
     return k == GC_SCENE_DET || k == GC_SCENE_SAME ? 128 : 96;
 }
@@ -317,10 +317,10 @@ static int overlaps(const placed *p, int np, int x, int y, int side, int gap)
     return 0;
 }
 
-int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long index, gc_scene *s,
+int gc_scenes_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long index, gc_scene *s,
                   gc_err *e)
 {
-    int n = gc_scene_size(kind);
+    int n = gc_scenes_size(kind);
     rng r = {seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)index << 20) ^ (uint64_t)kind};
     rng_next(&r);
     float *img = malloc((size_t)n * n * 3 * sizeof *img);
@@ -360,7 +360,7 @@ int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long in
         if (item < 0) {
             free(img);
             return gc_fail(e, "the Fashion-MNIST split has no item of class %d (%s)", classes[i],
-                           gc_fmnist_names[classes[i]]);
+                           gc_scenes_fmnist_names[classes[i]]);
         }
         gc_scene_obj *o = &s->obj[s->nobj];
         o->cls = classes[i];
@@ -388,13 +388,13 @@ static int write_labels(const char *path, const gc_scene *s, gc_err *e)
                                 (o->x0 + o->x1) / 2.0 / s->w, (o->y0 + o->y1) / 2.0 / s->h,
                                 (double)(o->x1 - o->x0) / s->w, (double)(o->y1 - o->y0) / s->h);
     }
-    return gc_write_file(path, buf, len, e);
+    return gc_image_write_file(path, buf, len, e);
 }
 
 int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long count,
                     const char *outdir, gc_err *e)
 {
-    int n = gc_scene_size(kind);
+    int n = gc_scenes_size(kind);
     gc_scene s = {0};
     s.rgb = malloc((size_t)n * n * 3);
     size_t cap = 1 << 16, len = 0;
@@ -406,19 +406,19 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
     }
     int rc = 0;
     for (long i = 0; i < count && rc == 0; ++i) {
-        if ((rc = gc_scene_make(d, kind, seed, i, &s, e))) break;
+        if ((rc = gc_scenes_make(d, kind, seed, i, &s, e))) break;
         char base[4096], path[4200];
         /* Darknet's classifier trainer labels an image by the class names in
          * its path, so cls and pair scenes carry theirs. */
         if (kind == GC_SCENE_CLS)
-            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s", outdir, i, gc_fmnist_names[s.obj[0].cls]);
+            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s", outdir, i, gc_scenes_fmnist_names[s.obj[0].cls]);
         else if (kind == GC_SCENE_PAIR)
-            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s_%s", outdir, i, gc_fmnist_names[s.obj[0].cls],
-                             gc_fmnist_names[s.obj[1].cls]);
+            rc = gc_out_path(base, sizeof base, e, "%s/%06ld_%s_%s", outdir, i, gc_scenes_fmnist_names[s.obj[0].cls],
+                             gc_scenes_fmnist_names[s.obj[1].cls]);
         else
             rc = gc_out_path(base, sizeof base, e, "%s/%06ld", outdir, i);
         if (rc || (rc = gc_out_path(path, sizeof path, e, "%s.png", base))) break;
-        if ((rc = gc_write_png(path, n, n, s.rgb, e))) break;
+        if ((rc = gc_image_write_png(path, n, n, s.rgb, e))) break;
         size_t need = strlen(path) + 2;
         if (len + need > cap) {
             char *p = realloc(list, cap * 2 + need);
@@ -437,7 +437,7 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
     if (rc == 0) {
         char path[4200];
         rc = gc_out_path(path, sizeof path, e, "%s/list.txt", outdir);
-        if (rc == 0) rc = gc_write_file(path, list, len, e);
+        if (rc == 0) rc = gc_image_write_file(path, list, len, e);
     }
     free(s.rgb);
     free(list);

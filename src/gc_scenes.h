@@ -30,7 +30,7 @@
 /* Class names as Darknet labels: no name is a substring of another, because
  * `darknet classifier train` finds an image's class by searching its path for
  * each name. */
-extern const char *const gc_fmnist_names[GC_FMNIST_CLASSES];
+extern const char *const gc_scenes_fmnist_names[GC_FMNIST_CLASSES];
 
 typedef struct gc_fmnist {
     int n;
@@ -40,16 +40,16 @@ typedef struct gc_fmnist {
 
 /* Reads <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (the idx
  * format; gzip or plain). Every failure names the file. */
-int gc_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e);
-void gc_fmnist_free(gc_fmnist *d);
+int gc_scenes_fmnist_load(gc_fmnist *d, const char *dir, int train, gc_err *e);
+void gc_scenes_fmnist_free(gc_fmnist *d);
 
 typedef enum gc_scene_kind { GC_SCENE_CLS, GC_SCENE_PAIR, GC_SCENE_DET, GC_SCENE_SAME, GC_SCENE_KIND_COUNT } gc_scene_kind;
 
 /* "cls", "pair", "det", "same"; parse returns 0 or -1. */
-const char *gc_scene_kind_name(gc_scene_kind k);
-int gc_scene_kind_parse(const char *s, gc_scene_kind *out);
+const char *gc_scenes_kind_name(gc_scene_kind k);
+int gc_scenes_kind_parse(const char *s, gc_scene_kind *out);
 /* Canvas side of a kind (96 or 128). */
-int gc_scene_size(gc_scene_kind k);
+int gc_scenes_size(gc_scene_kind k);
 
 typedef struct gc_scene_obj {
     int cls;
@@ -59,14 +59,14 @@ typedef struct gc_scene_obj {
 
 typedef struct gc_scene {
     int w, h;
-    unsigned char *rgb; /* w*h*3, caller-owned buffer of gc_scene_size()^2*3 bytes */
+    unsigned char *rgb; /* w*h*3, caller-owned buffer of gc_scenes_size()^2*3 bytes */
     int nobj;
     gc_scene_obj obj[GC_SCENE_MAX_OBJ];
 } gc_scene;
 
 /* Composes scene `index` of a set with `seed` into s (s->rgb must hold
  * side*side*3 bytes). Returns 0, or -1 if the split lacks a needed class. */
-int gc_scene_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long index, gc_scene *s,
+int gc_scenes_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long index, gc_scene *s,
                   gc_err *e);
 
 /* Writes `count` scenes into outdir (which must exist): NNNNNN[_name].png with

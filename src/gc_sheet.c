@@ -97,17 +97,17 @@ static int panel(gc_session *s, const gc_subject *t, const gc_explain_opts *o, c
                  const float *img, float *heat, float *grad, unsigned char *rgb, gc_err *e)
 {
     gc_map m;
-    if (gc_session_explain_target(s, t, o, &m, e)) return -1;
+    if (gc_explain_target(s, t, o, &m, e)) return -1;
     int dw = lb->orig_w, dh = lb->orig_h;
     size_t dpx = (size_t)dw * dh, npx = (size_t)s->net->w * s->net->h;
     if (m.image) {
-        for (int c = 0; c < 3 && c < m.image_c; ++c) gc_map_to_image(m.image + c * npx, s->net->w, s->net->h, lb, grad + c * dpx);
+        for (int c = 0; c < 3 && c < m.image_c; ++c) gc_render_map_to_image(m.image + c * npx, s->net->w, s->net->h, lb, grad + c * dpx);
         for (int c = m.image_c; c < 3; ++c) memcpy(grad + c * dpx, grad, dpx * sizeof *grad);
         gc_sheet_gradient_rgb(grad, dw, dh, rgb);
     } else {
-        gc_map_to_image(m.data, m.w, m.h, lb, heat);
-        gc_normalize_minmax(heat, dpx);
-        gc_overlay(img, dw, dh, heat, o->alpha > 0 ? o->alpha : .5f, rgb);
+        gc_render_map_to_image(m.data, m.w, m.h, lb, heat);
+        gc_render_normalize(heat, dpx);
+        gc_render_overlay(img, dw, dh, heat, o->alpha > 0 ? o->alpha : .5f, rgb);
     }
     return 0;
 }
@@ -118,7 +118,7 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
     int W = s->orig.w, H = s->orig.h, dw, dh;
     gc_sheet_panel_size(W, H, &dw, &dh);
     size_t dpx = (size_t)dw * dh;
-    gc_letterbox lb = gc_letterbox_make(dw, dh, s->net->w, s->net->h);
+    gc_letterbox lb = gc_render_letterbox(dw, dh, s->net->w, s->net->h);
     /* the display letterbox must cover the same part of the network input as the image's own */
     lb.new_w = s->lb.new_w, lb.new_h = s->lb.new_h, lb.dx = s->lb.dx, lb.dy = s->lb.dy;
 
@@ -147,7 +147,7 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
             if (box) {
                 int l = (int)((long)box[0] * dw / W), tp = (int)((long)box[1] * dh / H);
                 int r = (int)((long)box[2] * dw / W), b = (int)((long)box[3] * dh / H);
-                gc_draw_box(pan, dw, dh, l, tp, r, b, dw >= 200 ? 2 : 1, yellow);
+                gc_render_box(pan, dw, dh, l, tp, r, b, dw >= 200 ? 2 : 1, yellow);
             }
         } else {
             gc_explain_opts one = *o;
@@ -160,38 +160,38 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
         for (int y = 0; y < dh; ++y)
             memcpy(sheet + ((size_t)(y0 + y) * SW + x0) * 3, pan + (size_t)y * dw * 3, (size_t)dw * 3);
         fit_text(titles[k], dw, TEXT_SCALE, fitted, sizeof fitted);
-        gc_draw_text(sheet, SW, SH, x0, head_h + 2, fitted, TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, x0, head_h + 2, fitted, TEXT_SCALE, white, bg);
     }
     /* header: the target, the layers, the score explained */
     {
-        int layers[GC_MAX_LAYERS], n = gc_session_layers(s, t, o, layers, e);
+        int layers[GC_MAX_LAYERS], n = gc_explain_layers(s, t, o, layers, e);
         if (n < 0) goto done;
         int len = snprintf(text, sizeof text, "%s | layer", label ? label : "");
         for (int j = 0; j < n && len < (int)sizeof text; ++j)
             len += snprintf(text + len, sizeof text - (size_t)len, "%s%d", j ? "," : " ", layers[j]);
         if (t->det && len < (int)sizeof text)
-            snprintf(text + len, sizeof text - (size_t)len, " | target %s", gc_target_name(o->target));
+            snprintf(text + len, sizeof text - (size_t)len, " | target %s", gc_detect_target_name(o->target));
         fit_text(text, SW - 2 * MARGIN, TEXT_SCALE, fitted, sizeof fitted);
-        gc_draw_text(sheet, SW, SH, MARGIN, 6, fitted, TEXT_SCALE, yellow, bg);
+        gc_render_text(sheet, SW, SH, MARGIN, 6, fitted, TEXT_SCALE, yellow, bg);
     }
     /* colour bar for the two heat panels, and the gradient panels' key */
     {
         int by = head_h + title_h + dh + 8, bx = MARGIN + dw + MARGIN, bw = dw;
         for (int x = 0; x < bw; ++x) {
             unsigned char c[3];
-            gc_colormap_jet((float)x / (float)(bw > 1 ? bw - 1 : 1), c);
+            gc_render_jet((float)x / (float)(bw > 1 ? bw - 1 : 1), c);
             for (int y = 0; y < bar_h; ++y) memcpy(sheet + ((size_t)(by + y) * SW + bx + x) * 3, c, 3);
         }
         int ty = by + bar_h + 3;
-        gc_draw_text(sheet, SW, SH, bx, ty, "0", TEXT_SCALE, white, bg);
-        gc_draw_text(sheet, SW, SH, bx + bw - GC_FONT_CELL_W * TEXT_SCALE - 2, ty, "1", TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, bx, ty, "0", TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, bx + bw - GC_FONT_CELL_W * TEXT_SCALE - 2, ty, "1", TEXT_SCALE, white, bg);
         fit_text("normalised", dw - 4 * GC_FONT_CELL_W * TEXT_SCALE, TEXT_SCALE, fitted, sizeof fitted);
-        gc_draw_text(sheet, SW, SH, bx + 2 * GC_FONT_CELL_W * TEXT_SCALE, ty, fitted, TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, bx + 2 * GC_FONT_CELL_W * TEXT_SCALE, ty, fitted, TEXT_SCALE, white, bg);
         fit_text("grey: zero gradient", 2 * dw, TEXT_SCALE, fitted, sizeof fitted);
-        gc_draw_text(sheet, SW, SH, MARGIN + 2 * (dw + MARGIN), by, fitted, TEXT_SCALE, white, bg);
-        gc_draw_text(sheet, SW, SH, MARGIN + 4 * (dw + MARGIN), by, "opposes the target", TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, MARGIN + 2 * (dw + MARGIN), by, fitted, TEXT_SCALE, white, bg);
+        gc_render_text(sheet, SW, SH, MARGIN + 4 * (dw + MARGIN), by, "opposes the target", TEXT_SCALE, white, bg);
     }
-    rc = gc_session_write_png(s, path, SW, SH, sheet, e);
+    rc = gc_explain_write_png(s, path, SW, SH, sheet, e);
 done:
     free(img);
     free(heat);

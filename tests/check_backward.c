@@ -122,7 +122,7 @@ static void fd_check(const char *cfg, const int (*pairs)[2], int npairs, double 
 static const ACTIVATION all_acts[14] = {LOGISTIC, RELU, RELIE, LINEAR, RAMP,  TANH,    PLSE,
                                         LEAKY,    ELU,  LOGGY, STAIR,  HARDTAN, LHTAN, SELU};
 
-/* gc_activation_derivative(y) against a central difference of Darknet's own
+/* gc_backward_activation_derivative(y) against a central difference of Darknet's own
  * activate() at points away from every kink (integers, 0, +-1, +-4). */
 START_TEST(activation_derivative_matches_forward)
 {
@@ -134,17 +134,17 @@ START_TEST(activation_derivative_matches_forward)
         double h = 1e-3;
         double num = ((double)activate((float)(x + h), a) - activate((float)(x - h), a)) / (2 * h);
         float y = activate((float)x, a);
-        float d = gc_activation_derivative(y, a);
+        float d = gc_backward_activation_derivative(y, a);
         ck_assert_msg(fabs(d - num) < 2e-3 * (1 + fabs(num)),
                       "%s: x=%g y=%g derivative %g, numeric %g", get_activation_string(a), x, y,
                       d, num);
         ++checked;
     }
     ck_assert_int_gt(checked, 50);
-    /* And gc_activation_backward scales in place by exactly that. */
+    /* And gc_backward_activation scales in place by exactly that. */
     float y[3] = {-.5f, .25f, .75f}, dy[3] = {2, -3, 4};
-    gc_activation_backward(dy, y, 3, a);
-    ck_assert_float_eq_tol(dy[1], -3 * gc_activation_derivative(.25f, a), 1e-7);
+    gc_backward_activation(dy, y, 3, a);
+    ck_assert_float_eq_tol(dy[1], -3 * gc_backward_activation_derivative(.25f, a), 1e-7);
 }
 END_TEST
 
@@ -545,13 +545,13 @@ END_TEST
 
 START_TEST(type_names_are_cfg_sections)
 {
-    ck_assert_str_eq(gc_layer_type_name(CONVOLUTIONAL), "convolutional");
-    ck_assert_str_eq(gc_layer_type_name(MAXPOOL), "maxpool");
-    ck_assert_str_eq(gc_layer_type_name(ACTIVE), "activation");
-    ck_assert_str_eq(gc_layer_type_name(LOGXENT), "logistic");
-    ck_assert_str_eq(gc_layer_type_name(YOLO), "yolo");
-    ck_assert_str_eq(gc_layer_type_name(UPSAMPLE), "upsample");
-    ck_assert_str_eq(gc_layer_type_name((LAYER_TYPE)999), "unknown");
+    ck_assert_str_eq(gc_darknet_type_name(CONVOLUTIONAL), "convolutional");
+    ck_assert_str_eq(gc_darknet_type_name(MAXPOOL), "maxpool");
+    ck_assert_str_eq(gc_darknet_type_name(ACTIVE), "activation");
+    ck_assert_str_eq(gc_darknet_type_name(LOGXENT), "logistic");
+    ck_assert_str_eq(gc_darknet_type_name(YOLO), "yolo");
+    ck_assert_str_eq(gc_darknet_type_name(UPSAMPLE), "upsample");
+    ck_assert_str_eq(gc_darknet_type_name((LAYER_TYPE)999), "unknown");
 }
 END_TEST
 

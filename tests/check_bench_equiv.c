@@ -189,9 +189,9 @@ static void compare_with_stock(const char *cfg, unsigned seed, int *types_seen, 
     /* Ours: the plugin's forward entry, hooks installed, as gradcam runs it. */
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
 
     ck_assert_int_eq(d.n, net->n);
     for (int i = 0; i < net->n; ++i) {
@@ -204,14 +204,14 @@ static void compare_with_stock(const char *cfg, unsigned seed, int *types_seen, 
         double scale = 0, worst_excess = -1;
         for (size_t j = 0; j < n; ++j) {
             ck_assert_msg(isfinite(b[j]) && isfinite(a[j]), "%s layer %d (%s): output %zu not finite: ours %g, stock %g",
-                          cfg, i, gc_layer_type_name(l->type), j, a[j], b[j]);
+                          cfg, i, gc_darknet_type_name(l->type), j, a[j], b[j]);
             if (fabs(b[j]) > scale) scale = fabs(b[j]);
             nonzero += b[j] != 0;
         }
         /* [cost] writes nothing at inference (no truth): all zero on both sides */
         if (l->type != COST)
             ck_assert_msg(nonzero > 0, "%s layer %d (%s): all-zero output proves nothing", cfg, i,
-                          gc_layer_type_name(l->type));
+                          gc_darknet_type_name(l->type));
         double atol = EQ_ATOL_FLOOR + EQ_ATOL_SCALE * scale;
         for (size_t j = 0; j < n; ++j) {
             double excess = fabs((double)a[j] - b[j]) - (EQ_RTOL * fabs(b[j]) + atol);
@@ -219,9 +219,9 @@ static void compare_with_stock(const char *cfg, unsigned seed, int *types_seen, 
         }
         ck_assert_msg(n == 0 || worst_excess <= 0,
                       "%s layer %d (%s): output %zu is %.9g, stock Darknet's %.9g (layer max %g)", cfg, i,
-                      gc_layer_type_name(l->type), worst, a[worst], b[worst], scale);
+                      gc_darknet_type_name(l->type), worst, a[worst], b[worst], scale);
     }
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free_dump(&d);
     free(x);
     free_network(net);
@@ -241,7 +241,7 @@ START_TEST(every_layer_type_matches_stock_darknet)
                                       GRU,           LSTM,            CRNN,      REGION,  YOLO,
                                       REORG,         UPSAMPLE,        LOGXENT,   L2NORM};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; ++i)
-        ck_assert_msg(seen[want[i]], "eq_all_layers.cfg has no %s layer", gc_layer_type_name(want[i]));
+        ck_assert_msg(seen[want[i]], "eq_all_layers.cfg has no %s layer", gc_darknet_type_name(want[i]));
 }
 END_TEST
 

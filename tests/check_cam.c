@@ -126,7 +126,7 @@ START_TEST(gradcam_equals_cam_for_gap_linear_head)
     for (int k = 0; k < K; ++k) ck_assert_double_eq_tol(a[k], wc[k] / HW, 1e-7);
     /* proportional with the positive factor Z, estimated from the maximum */
     size_t am;
-    float mx = gc_map_max(map, HW, &am);
+    float mx = gc_cam_map_max(map, HW, &am);
     ck_assert(mx > 0);
     double factor = cam[am] / mx;
     ck_assert_double_eq_tol(factor, HW, 1e-3);
@@ -305,8 +305,8 @@ START_TEST(nonfinite_input_rejected)
 {
     float A[18], G[18], w[2], map[9];
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
-        if (!gc_method_has_layer_map((gc_method)m)) continue; /* input-level only */
-        gc_g_kind gk = gc_method_get((gc_method)m)->g;
+        if (!gc_cam_method_has_layer_map((gc_method)m)) continue; /* input-level only */
+        gc_g_kind gk = gc_cam_method_get((gc_method)m)->g;
         for (int bad = 0; bad < 3; ++bad) {
             memcpy(A, EX_A, sizeof A);
             memcpy(G, EX_G, sizeof G);
@@ -321,7 +321,7 @@ START_TEST(nonfinite_input_rejected)
                 ck_assert_int_eq(rc, 0); /* gradient-free (G never read, or only its K = 2 first values) */
                 continue;
             }
-            ck_assert_msg(rc == -1, "%s, case %d", gc_method_name((gc_method)m), bad);
+            ck_assert_msg(rc == -1, "%s, case %d", gc_cam_method_name((gc_method)m), bad);
             for (int p = 0; p < 9; ++p) ck_assert_float_eq(map[p], 0);
             ck_assert(w[0] == 0 && w[1] == 0);
         }
@@ -353,19 +353,19 @@ START_TEST(nonfinite_result_rejected)
 END_TEST
 
 /* All-zero maps: zero gradients, or only negative evidence, give an all-zero
- * (never NaN) map that gc_map_max reports as 0. */
+ * (never NaN) map that gc_cam_map_max reports as 0. */
 START_TEST(all_zero_maps)
 {
     float G[18] = {0}, map[9];
     size_t am = 99;
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
         /* Eigen-CAM reads no gradient; Score-CAM's equal scores weigh every channel alike */
-        if (m == GC_METHOD_EIGENCAM || m == GC_METHOD_SCORECAM || !gc_method_has_layer_map((gc_method)m)) continue;
+        if (m == GC_METHOD_EIGENCAM || m == GC_METHOD_SCORECAM || !gc_cam_method_has_layer_map((gc_method)m)) continue;
         memset(map, 0x7f, sizeof map);
         ck_assert_int_eq(compute((gc_method)m, EX_A, G, 2, 3, 3, NULL, map), 0);
         for (int p = 0; p < 9; ++p) ck_assert_float_eq(map[p], 0);
     }
-    ck_assert_float_eq(gc_map_max(map, 9, &am), 0);
+    ck_assert_float_eq(gc_cam_map_max(map, 9, &am), 0);
     ck_assert_uint_eq(am, 0);
     /* negative evidence only: every cell of sum_k a_k A^k is <= 0 */
     for (int i = 0; i < 18; ++i) G[i] = -1;
@@ -373,7 +373,7 @@ START_TEST(all_zero_maps)
     for (int p = 0; p < 9; ++p) ck_assert_float_eq(map[p], 0);
     /* empty inputs */
     ck_assert_int_eq(compute(GC_METHOD_GRADCAM, EX_A, G, 0, 3, 3, NULL, map), 0);
-    ck_assert_float_eq(gc_map_max(map, 0, &am), 0);
+    ck_assert_float_eq(gc_cam_map_max(map, 0, &am), 0);
 }
 END_TEST
 
@@ -381,9 +381,9 @@ START_TEST(map_max_and_argmax)
 {
     const float m[6] = {0, .5f, 2, 1, 2, 0};
     size_t am = 99;
-    ck_assert_float_eq(gc_map_max(m, 6, &am), 2);
+    ck_assert_float_eq(gc_cam_map_max(m, 6, &am), 2);
     ck_assert_uint_eq(am, 2); /* first of ties */
-    ck_assert_float_eq(gc_map_max(m, 2, NULL), .5f);
+    ck_assert_float_eq(gc_cam_map_max(m, 2, NULL), .5f);
 }
 END_TEST
 
@@ -394,18 +394,18 @@ START_TEST(method_names_round_trip)
                                           "eigengradcam", "ablationcam"};
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
         gc_method got = GC_METHOD_COUNT;
-        ck_assert_str_eq(gc_method_name((gc_method)m), names[m]);
-        ck_assert_int_eq(gc_method_parse(names[m], &got), 0);
+        ck_assert_str_eq(gc_cam_method_name((gc_method)m), names[m]);
+        ck_assert_int_eq(gc_cam_method_parse(names[m], &got), 0);
         ck_assert_int_eq(got, m);
     }
     gc_method got = GC_METHOD_GRADCAM;
-    ck_assert_int_eq(gc_method_parse("GradCAM++", &got), 0);
+    ck_assert_int_eq(gc_cam_method_parse("GradCAM++", &got), 0);
     ck_assert_int_eq(got, GC_METHOD_GRADCAMPP);
-    ck_assert_int_eq(gc_method_parse("nosuchcam", &got), -1);
-    ck_assert_int_eq(gc_method_parse("", &got), -1);
-    ck_assert_int_eq(gc_method_parse(NULL, &got), -1);
+    ck_assert_int_eq(gc_cam_method_parse("nosuchcam", &got), -1);
+    ck_assert_int_eq(gc_cam_method_parse("", &got), -1);
+    ck_assert_int_eq(gc_cam_method_parse(NULL, &got), -1);
     ck_assert_int_eq(got, GC_METHOD_GRADCAMPP); /* untouched on failure */
-    ck_assert_str_eq(gc_method_name(GC_METHOD_COUNT), "unknown");
+    ck_assert_str_eq(gc_cam_method_name(GC_METHOD_COUNT), "unknown");
 }
 END_TEST
 
@@ -480,8 +480,8 @@ START_TEST(guided_input_kernels_by_hand)
     assert_map(sal, want_s, 3, 0);
     gc_cam_input_compute(GC_METHOD_GUIDEDBACKPROP, grad, NULL, 2, 3, out);
     for (int i = 0; i < 6; ++i) ck_assert_float_eq(out[i], grad[i]);
-    ck_assert(gc_method_get(GC_METHOD_GUIDEDBACKPROP)->reaches_input && !gc_method_has_layer_map(GC_METHOD_GUIDEDBACKPROP));
-    ck_assert(gc_method_get(GC_METHOD_GUIDEDGRADCAM)->input_cam && gc_method_has_layer_map(GC_METHOD_GUIDEDGRADCAM));
+    ck_assert(gc_cam_method_get(GC_METHOD_GUIDEDBACKPROP)->reaches_input && !gc_cam_method_has_layer_map(GC_METHOD_GUIDEDBACKPROP));
+    ck_assert(gc_cam_method_get(GC_METHOD_GUIDEDGRADCAM)->input_cam && gc_cam_method_has_layer_map(GC_METHOD_GUIDEDGRADCAM));
     /* Guided Grad-CAM's layer part is Grad-CAM */
     float m1[9], m2[9];
     ck_assert_int_eq(compute(GC_METHOD_GUIDEDGRADCAM, EX_A, EX_G, 2, 3, 3, NULL, m1), 0);

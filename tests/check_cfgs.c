@@ -74,25 +74,25 @@ START_TEST(shipped_cfg)
     gc_err e = {{0}};
     if (has_recurrent(net)) {
         gc_classifier cl;
-        ck_assert_int_eq(gc_classifier_find(net, &cl, &e), 0);
+        ck_assert_int_eq(gc_classify_find(net, &cl, &e), 0);
         gc_ctx c;
-        ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+        ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
         int ok = 1;
         for (int i = 0; i < net->n; ++i) ok &= gc_backward_supported(net, i, &e);
         ck_assert_msg(!ok, "%s: a recurrent layer claims support", cfgs[_i]);
         ck_assert_msg(strstr(e.msg, "rnn") || strstr(e.msg, "gru") || strstr(e.msg, "lstm") || strstr(e.msg, "crnn"),
                       "%s: %s", cfgs[_i], e.msg);
-        gc_ctx_free(&c);
+        gc_hooks_free(&c);
         free_network(net);
         return;
     }
-    if (gc_is_detector(net)) {
+    if (gc_darknet_is_detector(net)) {
         /* every layer below a head must be differentiable, and each head's
          * default layer is a spatial feature layer the head depends on */
         for (int i = 0; i < net->n; ++i)
             ck_assert_msg(gc_backward_supported(net, i, &e), "%s: %s", cfgs[_i], e.msg);
         gc_ctx c;
-        ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+        ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
         int heads = 0;
         for (int h = 0; h < net->n; ++h) {
             LAYER_TYPE t = net->layers[h].type;
@@ -105,42 +105,42 @@ START_TEST(shipped_cfg)
                 int li = ls[j];
                 const layer *l = &net->layers[li];
                 ck_assert_msg(li < h - 1 && l->out_w * l->out_h > 1, "%s: head %d default layer %d", cfgs[_i], h, li);
-                ck_assert_msg(gc_path(&c, li, h, &e) == 0, "%s: head %d: %s", cfgs[_i], h, e.msg);
+                ck_assert_msg(gc_hooks_path(&c, li, h, &e) == 0, "%s: head %d: %s", cfgs[_i], h, e.msg);
                 if (j) ck_assert_msg(li < ls[j - 1], "%s: head %d: layers %d, %d not top down", cfgs[_i], h, ls[0], li);
             }
         }
         ck_assert_int_gt(heads, 0);
-        gc_ctx_free(&c);
+        gc_hooks_free(&c);
         free_network(net);
         return;
     }
     gc_classifier cl;
-    ck_assert_msg(gc_classifier_find(net, &cl, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+    ck_assert_msg(gc_classify_find(net, &cl, &e) == 0, "%s: %s", cfgs[_i], e.msg);
     int li = -1;
     ck_assert_msg(gc_explain_default_layers(net, cl.logit_layer, &li, &e) == 1, "%s: %s", cfgs[_i], e.msg);
     const layer *l = &net->layers[li];
     ck_assert_msg(l->out_w * l->out_h > 1 && li < cl.logit_layer, "%s: default layer %d", cfgs[_i], li);
     const char *want = expected_default(cfgs[_i]);
     if (want)
-        ck_assert_msg(!strcmp(gc_layer_type_name(l->type), want), "%s: default layer %d is %s, expected %s",
-                      cfgs[_i], li, gc_layer_type_name(l->type), want);
+        ck_assert_msg(!strcmp(gc_darknet_type_name(l->type), want), "%s: default layer %d is %s, expected %s",
+                      cfgs[_i], li, gc_darknet_type_name(l->type), want);
 
     /* one explanation on a random image */
     float *x = malloc((size_t)net->inputs * sizeof *x);
     uint64_t st = 5;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
     gc_ctx c;
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
-    ck_assert_msg(gc_backprop(&c, cl.logit_layer, NULL, 0, 1.0f, li, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+    gc_hooks_forward(&c, x);
+    ck_assert_msg(gc_hooks_backprop(&c, cl.logit_layer, NULL, 0, 1.0f, li, &e) == 0, "%s: %s", cfgs[_i], e.msg);
     size_t hw = (size_t)l->out_w * l->out_h;
     float *map = malloc(hw * sizeof *map), *w = malloc((size_t)l->out_c * sizeof *w);
     int rc = gc_cam_compute(GC_METHOD_GRADCAM, l->output, l->delta, (size_t)l->out_c, (size_t)l->out_h,
                             (size_t)l->out_w, w, map, NULL);
     ck_assert_msg(rc == 0, "%s: non-finite map", cfgs[_i]);
     for (size_t i = 0; i < hw; ++i) ck_assert(isfinite(map[i]) && map[i] >= 0);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free(map);
     free(w);
     free(x);

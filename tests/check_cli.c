@@ -74,7 +74,7 @@ START_TEST(explains_the_top_class)
     snprintf(p, sizeof p, "%s_%d.npy", prefix, cls);
     size_t rows = 0, cols = 0;
     gc_err e;
-    float *m = gc_read_npy(p, &rows, &cols, &e);
+    float *m = gc_image_read_npy(p, &rows, &cols, &e);
     ck_assert_msg(m != NULL, "%s", e.msg);
     ck_assert_uint_eq(rows, 8); /* layer 2: 20x16 input, one 2x2 maxpool */
     ck_assert_uint_eq(cols, 10);

@@ -35,10 +35,10 @@ static int demo_open(demo_set *d, gc_scene_kind kind, int count, const char *cfg
     }
     gc_fmnist fm;
     gc_err e;
-    ck_assert_msg(gc_fmnist_load(&fm, FM_DIR, 0, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_scenes_fmnist_load(&fm, FM_DIR, 0, &e) == 0, "%s", e.msg);
     d->dir = gcf_tempdir();
     ck_assert_msg(gc_scenes_write(&fm, kind, 21, count, d->dir, &e) == 0, "%s", e.msg);
-    gc_fmnist_free(&fm);
+    gc_scenes_fmnist_free(&fm);
     snprintf(d->list, sizeof d->list, "%s/list.txt", d->dir);
     d->net = gc_model_load(cfg, weights, &e);
     ck_assert_msg(d->net != NULL, "%s", e.msg);

@@ -31,16 +31,16 @@ static void open_net(det_net *d, const char *cfg, unsigned seed)
     uint64_t st = seed + 99;
     for (int i = 0; i < d->net->inputs; ++i) d->x[i] = gcf_uniform(&st, 0, 1);
     gc_err e;
-    ck_assert_int_eq(gc_ctx_init(&d->c, d->net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&d->c, d->net, &e), 0);
     gc_hooks_install(&d->c);
-    gc_forward(&d->c, d->x);
+    gc_hooks_forward(&d->c, d->x);
     d->im_w = 640; /* a landscape original: the letterbox correction matters */
     d->im_h = 427;
 }
 
 static void close_net(det_net *d)
 {
-    gc_ctx_free(&d->c);
+    gc_hooks_free(&d->c);
     free_network(d->net);
     free(d->x);
 }
@@ -49,7 +49,7 @@ static void assert_same_as_darknet(det_net *d, float thresh)
 {
     gc_boxes b;
     gc_err e;
-    ck_assert_msg(gc_boxes_decode(d->net, d->im_w, d->im_h, thresh, 0.5f, &b, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_detect_decode(d->net, d->im_w, d->im_h, thresh, 0.5f, &b, &e) == 0, "%s", e.msg);
     int n = 0;
     detection *ref = get_network_boxes(d->net, d->im_w, d->im_h, thresh, 0.5f, 0, 1, &n);
     ck_assert_int_eq(b.n, n);
@@ -69,7 +69,7 @@ static void assert_same_as_darknet(det_net *d, float thresh)
     }
     ck_assert_int_gt(positive, 0);
     free_detections(ref, n);
-    gc_boxes_free(&b);
+    gc_detect_boxes_free(&b);
 }
 
 START_TEST(decoding_matches_get_network_boxes)
@@ -145,9 +145,9 @@ static void check_target(det_net *d, gc_boxes *b, int k, int cls, gc_target t, i
     float *seed = calloc((size_t)head->outputs, sizeof *seed);
     int idx[64], nnz = 64;
     gc_err e;
-    ck_assert_int_eq(gc_det_seed(d->net, &w.d, t, seed, idx, &nnz, &e), 0);
+    ck_assert_int_eq(gc_detect_seed(d->net, &w.d, t, seed, idx, &nnz, &e), 0);
     ck_assert_int_gt(nnz, 0);
-    ck_assert_msg(gc_backprop(&d->c, w.d.head, seed, 0, 0, at, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_hooks_backprop(&d->c, w.d.head, seed, 0, 0, at, &e) == 0, "%s", e.msg);
     int n = d->net->layers[at].outputs;
     float *g = malloc((size_t)n * sizeof *g);
     memcpy(g, d->net->layers[at].delta, (size_t)n * sizeof *g);
@@ -157,10 +157,10 @@ static void check_target(det_net *d, gc_boxes *b, int k, int cls, gc_target t, i
     double norm = 0;
     for (int i = 0; i < n; ++i)
         if (!isnan(fd[i])) norm += fd[i] * fd[i];
-    ck_assert_msg(norm > 1e-14, "target %s of box %d has no gradient at layer %d", gc_target_name(t), k, at);
+    ck_assert_msg(norm > 1e-14, "target %s of box %d has no gradient at layer %d", gc_detect_target_name(t), k, at);
     double err = gcf_rel_error(g, fd, n);
     ck_assert_msg(err < 2e-2, "head %d (%s) target %s box %d class %d at layer %d: relative error %g", w.d.head,
-                  head->type == YOLO ? "yolo" : head->type == REGION ? "region" : "detection", gc_target_name(t), k,
+                  head->type == YOLO ? "yolo" : head->type == REGION ? "region" : "detection", gc_detect_target_name(t), k,
                   cls, at, err);
     free(seed);
     free(g);
@@ -173,13 +173,13 @@ static void check_all_targets(const char *cfg, int at, int boxes_to_check)
     open_net(&d, cfg, 5);
     gc_boxes b;
     gc_err e;
-    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+    ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
     ck_assert_int_ge(b.n, boxes_to_check);
     for (int q = 0; q < boxes_to_check; ++q) {
         int k = (int)((long)q * b.n / boxes_to_check);
         for (int t = GC_TARGET_LOGIT; t <= GC_TARGET_OBJ; ++t) check_target(&d, &b, k, q % b.classes, (gc_target)t, at);
     }
-    gc_boxes_free(&b);
+    gc_detect_boxes_free(&b);
     close_net(&d);
 }
 
@@ -196,7 +196,7 @@ START_TEST(each_box_gradient_comes_only_from_its_own_head)
     open_net(&d, "tests/cfg/det_yolo2.cfg", 8);
     gc_boxes b;
     gc_err e;
-    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+    ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
     int from6 = -1, from13 = -1;
     for (int k = 0; k < b.n; ++k) {
         if (b.head[k] == 6 && from6 < 0) from6 = k;
@@ -204,11 +204,11 @@ START_TEST(each_box_gradient_comes_only_from_its_own_head)
     }
     ck_assert(from6 >= 0 && from13 >= 0);
     /* head 6's box, explained at layer 2: the second head's branch is not visited */
-    ck_assert_int_eq(gc_path(&d.c, 2, 6, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&d.c, 2, 6, &e), 0);
     for (int i = 7; i <= 13; ++i) ck_assert_int_eq(d.c.on_path[i], 0);
     for (int i = 3; i <= 6; ++i) ck_assert_int_eq(d.c.on_path[i], 1);
     /* head 13's box: the first head's score convolution and head are not */
-    ck_assert_int_eq(gc_path(&d.c, 2, 13, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&d.c, 2, 13, &e), 0);
     ck_assert_int_eq(d.c.on_path[5], 0);
     ck_assert_int_eq(d.c.on_path[6], 0);
     for (int i = 7; i <= 13; ++i) ck_assert_int_eq(d.c.on_path[i], 1);
@@ -220,12 +220,12 @@ START_TEST(each_box_gradient_comes_only_from_its_own_head)
     float *seed = calloc((size_t)d.net->layers[6].outputs, sizeof *seed);
     int idx[8], nnz = 8;
     gc_det det = {.head = 6, .anchor = b.anchor[from6], .cell = b.cell[from6], .cls = 0};
-    ck_assert_int_eq(gc_det_seed(d.net, &det, GC_TARGET_LOGIT, seed, idx, &nnz, &e), 0);
+    ck_assert_int_eq(gc_detect_seed(d.net, &det, GC_TARGET_LOGIT, seed, idx, &nnz, &e), 0);
     for (int i = 0; i < d.net->layers[12].outputs; ++i) d.net->layers[12].delta[i] = 0;
-    ck_assert_int_eq(gc_backprop(&d.c, 6, seed, 0, 0, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&d.c, 6, seed, 0, 0, 2, &e), 0);
     for (int i = 0; i < d.net->layers[12].outputs; ++i) ck_assert_float_eq(d.net->layers[12].delta[i], 0);
     free(seed);
-    gc_boxes_free(&b);
+    gc_detect_boxes_free(&b);
     close_net(&d);
 }
 END_TEST
@@ -241,18 +241,18 @@ static void check_own_scores(const char *cfg, unsigned seed)
         if (pass) { /* another input: the scores follow the network's current output */
             uint64_t st = seed + 7;
             for (int i = 0; i < d.net->inputs; ++i) d.x[i] = gcf_uniform(&st, 0, 1);
-            gc_forward(&d.c, d.x);
+            gc_hooks_forward(&d.c, d.x);
         }
         gc_boxes b;
         gc_err e;
-        ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
+        ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.0f, 0.5f, &b, &e), 0);
         int n = 0, checked = 0;
         detection *ref = get_network_boxes(d.net, d.im_w, d.im_h, 0.0f, 0.5f, 0, 1, &n);
         ck_assert_int_eq(b.n, n);
         for (int k = 0; k < n; ++k)
             for (int j = 0; j < b.classes; ++j) {
                 gc_det det = {.head = b.head[k], .anchor = b.anchor[k], .cell = b.cell[k], .cls = j};
-                float own = gc_det_own_score(d.net, &det);
+                float own = gc_detect_own_score(d.net, &det);
                 ck_assert(isfinite(own));
                 /* Darknet zeroes a probability not above the threshold (0;
                  * a [detection] head's raw outputs can be negative) */
@@ -266,7 +266,7 @@ static void check_own_scores(const char *cfg, unsigned seed)
             }
         ck_assert_int_gt(checked, n / 2);
         free_detections(ref, n);
-        gc_boxes_free(&b);
+        gc_detect_boxes_free(&b);
     }
     close_net(&d);
 }
@@ -285,11 +285,11 @@ START_TEST(nms_keeps_provenance)
     open_net(&d, "tests/cfg/det_yolo2.cfg", 13);
     gc_boxes raw, b;
     gc_err e;
-    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &raw, &e), 0);
-    ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &b, &e), 0);
+    ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &raw, &e), 0);
+    ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.3f, 0.5f, &b, &e), 0);
     gc_det *dets = NULL;
     int n = 0;
-    ck_assert_int_eq(gc_detections(&b, 0.3f, 0.45f, &dets, &n, &e), 0);
+    ck_assert_int_eq(gc_detect_boxes(&b, 0.3f, 0.45f, &dets, &n, &e), 0);
     ck_assert_int_gt(n, 0);
     for (int k = 0; k < n; ++k) {
         /* the raw box with the same provenance has the same geometry */
@@ -301,8 +301,8 @@ START_TEST(nms_keeps_provenance)
         ck_assert(dets[k].prob > 0.3f);
     }
     free(dets);
-    gc_boxes_free(&b);
-    gc_boxes_free(&raw);
+    gc_detect_boxes_free(&b);
+    gc_detect_boxes_free(&raw);
     close_net(&d);
 }
 END_TEST
@@ -367,10 +367,10 @@ START_TEST(cli_reports_what_darknet_detect_reports)
      * 4 times (fewer would read past the path array); every line then
      * appears 4 times. */
     gc_err e;
-    char *names_path = gc_data_value(data, "names", &e);
+    char *names_path = gc_model_data_value(data, "names", &e);
     ck_assert_msg(names_path != NULL, "names= of %s", data);
     int nnames = 0;
-    char **names = gc_names_load(names_path, &nnames, &e);
+    char **names = gc_model_names_load(names_path, &nnames, &e);
     ck_assert_msg(names != NULL, "%s", e.msg);
     ck_assert_int_eq(nnames, 80);
     char list[4200], vdata[4200];
@@ -404,7 +404,7 @@ START_TEST(cli_reports_what_darknet_detect_reports)
      * and present and ordered the same in both runs: the greedy pass over
      * that prefix is identical, and sub-threshold boxes, sorted after it,
      * suppress nothing in it (ties in probability aside). Both sides keep prob > thresh (strictly), as
-     * draw_detections and gc_detections do. */
+     * draw_detections and gc_detect_boxes do. */
     static ref_det ref[256];
     int nref = 0;
     for (int c = 0; c < nnames; ++c) {
@@ -432,7 +432,7 @@ START_TEST(cli_reports_what_darknet_detect_reports)
         fclose(r);
     }
     for (int k = 0; k < nref; ++k) ck_assert_msg(ref[k].seen == 4, "%s %g seen %d times", ref[k].name, ref[k].prob, ref[k].seen);
-    gc_names_free(names, nnames);
+    gc_model_names_free(names, nnames);
 
     static char js[1 << 16];
     f = fopen(json, "r");
@@ -553,7 +553,7 @@ START_TEST(detector_cli_writes_consistent_outputs)
         snprintf(npy, sizeof npy, "%s_%d.npy", r->prefix, k);
         size_t rows = 0, cols = 0;
         gc_err e;
-        float *m = gc_read_npy(npy, &rows, &cols, &e);
+        float *m = gc_image_read_npy(npy, &rows, &cols, &e);
         ck_assert_msg(m != NULL, "%s", e.msg);
         ck_assert_uint_eq(rows, (size_t)mh);
         ck_assert_uint_eq(cols, (size_t)mw);
@@ -592,7 +592,7 @@ START_TEST(detector_cli_fuses_layers)
     snprintf(npy, sizeof npy, "%s_0.npy", r->prefix);
     size_t rows = 0, cols = 0;
     gc_err e;
-    float *m = gc_read_npy(npy, &rows, &cols, &e);
+    float *m = gc_image_read_npy(npy, &rows, &cols, &e);
     ck_assert_ptr_nonnull(m);
     ck_assert_uint_eq(rows, 32); /* fused maps live at the network's input size */
     ck_assert_uint_eq(cols, 32);
@@ -644,7 +644,7 @@ static void poison_and_decode(const char *cfg, float bad)
     det_net d;
     open_net(&d, cfg, 5);
     for (int at = 0; at < 3; ++at) {
-        gc_forward(&d.c, d.x);
+        gc_hooks_forward(&d.c, d.x);
         int heads = 0;
         for (int i = 0; i < d.net->n; ++i) {
             layer *l = &d.net->layers[i];
@@ -657,7 +657,7 @@ static void poison_and_decode(const char *cfg, float bad)
         for (int t = 0; t < 3; ++t) {
             gc_boxes b;
             gc_err e = {{0}};
-            ck_assert_int_eq(gc_boxes_decode(d.net, d.im_w, d.im_h, threshes[t], 0.5f, &b, &e), -1);
+            ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, threshes[t], 0.5f, &b, &e), -1);
             ck_assert_msg(strstr(e.msg, "not finite") && strstr(e.msg, "head"), "%s", e.msg);
         }
     }
@@ -704,14 +704,14 @@ START_TEST(box_pixels_stay_inside_the_image)
             memset(&d, 0, sizeof d);
             d.bbox = (box){vals[i], vals[j], vals[(i + j) % 6], vals[(i + 2 * j) % 6]};
             int l, t, r, b;
-            gc_det_pixels(&d, 64, 48, &l, &t, &r, &b);
+            gc_detect_pixels(&d, 64, 48, &l, &t, &r, &b);
             ck_assert(l >= 0 && l <= 63 && r >= 0 && r <= 63 && t >= 0 && t <= 47 && b >= 0 && b <= 47);
         }
     gc_det d;
     memset(&d, 0, sizeof d);
     d.bbox = (box){0.5f, 0.5f, 0.5f, 0.5f};
     int l, t, r, b;
-    gc_det_pixels(&d, 64, 48, &l, &t, &r, &b);
+    gc_detect_pixels(&d, 64, 48, &l, &t, &r, &b);
     ck_assert_int_eq(l, 16);
     ck_assert_int_eq(r, 48);
     ck_assert_int_eq(t, 12);

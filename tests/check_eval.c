@@ -80,7 +80,7 @@ static const char *write_image(const char *name, int w, int h, unsigned seed)
     snprintf(rel, sizeof rel, "images/%s.png", name);
     const char *p = at(rel);
     gc_err e;
-    ck_assert_msg(gc_write_png(p, w, h, rgb, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_image_write_png(p, w, h, rgb, &e) == 0, "%s", e.msg);
     free(rgb);
     return p;
 }
@@ -203,27 +203,27 @@ static float *heat_from_npy(const char *npy, int W, int H, int net_w, int net_h)
 {
     size_t rows, cols;
     gc_err e;
-    float *m = gc_read_npy(npy, &rows, &cols, &e);
+    float *m = gc_image_read_npy(npy, &rows, &cols, &e);
     ck_assert_msg(m != NULL, "%s", e.msg);
-    gc_letterbox lb = gc_letterbox_make(W, H, net_w, net_h);
+    gc_letterbox lb = gc_render_letterbox(W, H, net_w, net_h);
     float *heat = malloc((size_t)W * H * sizeof *heat);
     ck_assert_ptr_nonnull(heat);
-    gc_map_to_image(m, (int)cols, (int)rows, &lb, heat);
+    gc_render_map_to_image(m, (int)cols, (int)rows, &lb, heat);
     free(m);
     return heat;
 }
 
 static void assert_map_metrics(const char *pm, int nth, const float *heat, int W, int H, gc_rbox gt)
 {
-    gc_pbox box = gc_pbox_from_rel(gt, W, H), loc;
+    gc_pbox box = gc_metrics_pbox_from_rel(gt, W, H), loc;
     int *labels = malloc((size_t)W * H * sizeof *labels), *stack = malloc((size_t)W * H * sizeof *stack);
     ck_assert(labels && stack);
-    gc_metric_largest_region(heat, W, H, 0.15f, labels, stack, &loc);
+    gc_metrics_largest_region(heat, W, H, 0.15f, labels, stack, &loc);
     free(labels);
     free(stack);
-    ck_assert_int_eq((int)mval(pm, nth, "pointing"), gc_metric_pointing(heat, W, H, box));
-    ck_assert_double_eq_tol(mval(pm, nth, "energy_in_box"), gc_metric_energy(heat, W, H, box), 2e-6);
-    ck_assert_double_eq_tol(mval(pm, nth, "loc_iou"), gc_pbox_iou(loc, box), 2e-6);
+    ck_assert_int_eq((int)mval(pm, nth, "pointing"), gc_metrics_pointing(heat, W, H, box));
+    ck_assert_double_eq_tol(mval(pm, nth, "energy_in_box"), gc_metrics_energy(heat, W, H, box), 2e-6);
+    ck_assert_double_eq_tol(mval(pm, nth, "loc_iou"), gc_metrics_pbox_iou(loc, box), 2e-6);
     ck_assert_int_eq((int)mval(pm, nth, "left"), box.l); /* "box" comes before "loc_box" */
     ck_assert_int_eq((int)mval(pm, nth, "bottom"), box.b);
 }
@@ -357,10 +357,10 @@ START_TEST(deletion_insertion_curves)
     ck_assert_ptr_nonnull(net);
     gc_classifier cl;
     gc_err e;
-    ck_assert_int_eq(gc_classifier_find(net, &cl, &e), 0);
+    ck_assert_int_eq(gc_classify_find(net, &cl, &e), 0);
     float *zero = calloc((size_t)net->inputs, sizeof *zero), probs[5];
     network_predict(net, zero);
-    gc_classifier_probs(net, &cl, probs);
+    gc_classify_probs(net, &cl, probs);
     ck_assert_double_eq_tol(del[8], probs[2], 2e-6);
     free(zero);
     free_network(net);
@@ -368,8 +368,8 @@ START_TEST(deletion_insertion_curves)
     /* AUC by the trapezoid rule over fractions k/8 (20x16 = 320 pixels, 40 a step) */
     double x[9];
     for (int k = 0; k <= 8; ++k) x[k] = k / 8.0;
-    ck_assert_double_eq_tol(mval(pm, 0, "deletion_auc"), gc_metric_auc(x, del, 9), 1e-5);
-    ck_assert_double_eq_tol(mval(pm, 0, "insertion_auc"), gc_metric_auc(x, ins, 9), 1e-5);
+    ck_assert_double_eq_tol(mval(pm, 0, "deletion_auc"), gc_metrics_auc(x, del, 9), 1e-5);
+    ck_assert_double_eq_tol(mval(pm, 0, "insertion_auc"), gc_metrics_auc(x, ins, 9), 1e-5);
 }
 END_TEST
 
@@ -739,8 +739,8 @@ START_TEST(inbox_curves_and_rise)
         double y = mval(pm, 0, "score");
         ck_assert_double_eq_tol(del[0], y, 1e-6);
         ck_assert_double_eq_tol(ins[4], y, 1e-6);
-        ck_assert_double_eq_tol(mval(pm, 0, "inbox_deletion_auc"), gc_metric_auc(x, del, 5), 1e-5);
-        ck_assert_double_eq_tol(mval(pm, 0, "inbox_insertion_auc"), gc_metric_auc(x, ins, 5), 1e-5);
+        ck_assert_double_eq_tol(mval(pm, 0, "inbox_deletion_auc"), gc_metrics_auc(x, del, 5), 1e-5);
+        ck_assert_double_eq_tol(mval(pm, 0, "inbox_insertion_auc"), gc_metrics_auc(x, ins, 5), 1e-5);
         const char *rise = strstr(pm, "\"rise\": {");
         ck_assert_ptr_nonnull(rise);
         double v[3] = {jnum(rise, "spearman", 0), jnum(rise, "spearman_box", 0), jnum(rise, "peak_within_cell", 0)};
@@ -873,14 +873,14 @@ START_TEST(detector_rise_own_weight_by_hand)
     network *net = gc_model_load(det, det_w, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     gc_session s;
-    ck_assert_msg(gc_session_open(&s, net, img, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, img, &e) == 0, "%s", e.msg);
     /* the detection eval matched to the label */
     gc_boxes bx;
     gc_det *dets = NULL, d;
     int nd = 0, k = -1;
-    ck_assert_int_eq(gc_boxes_decode(net, W, H, 0.005f, 0.5f, &bx, &e), 0);
-    ck_assert_int_eq(gc_detections(&bx, 0.005f, 0.45f, &dets, &nd, &e), 0);
-    gc_boxes_free(&bx);
+    ck_assert_int_eq(gc_detect_decode(net, W, H, 0.005f, 0.5f, &bx, &e), 0);
+    ck_assert_int_eq(gc_detect_boxes(&bx, 0.005f, 0.45f, &dets, &nd, &e), 0);
+    gc_detect_boxes_free(&bx);
     for (int i = 0; i < nd; ++i)
         if (dets[i].cls == cls && (k < 0 || fabsf(dets[i].prob - dprob) < fabsf(dets[k].prob - dprob))) k = i;
     ck_assert_int_ge(k, 0);
@@ -896,24 +896,24 @@ START_TEST(detector_rise_own_weight_by_hand)
     float *ha = malloc((size_t)W * H * sizeof *ha), *hb = malloc((size_t)W * H * sizeof *hb);
     float *ga = malloc((size_t)W * H * sizeof *ga), *gb = malloc((size_t)W * H * sizeof *gb);
     double *ra = malloc((size_t)W * H * sizeof *ra), *rb = malloc((size_t)W * H * sizeof *rb);
-    void *scr = malloc(gc_rank_scratch_size((size_t)W * H));
+    void *scr = malloc(gc_metrics_rank_scratch_size((size_t)W * H));
     ck_assert(up && sal && mask && x && ha && hb && ga && gb && ra && rb && scr);
     gc_explain_opts ex;
     memset(&ex, 0, sizeof ex);
     ex.method = GC_METHOD_LAYERCAM;
     gc_subject subj = {cls, &d};
     gc_map gm;
-    ck_assert_msg(gc_session_explain_target(&s, &subj, &ex, &gm, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_target(&s, &subj, &ex, &gm, &e) == 0, "%s", e.msg);
     if (gm.w == nw && gm.h == nh) memcpy(up, gm.data, npx * sizeof *up);
-    else gc_resize_bilinear(gm.data, gm.w, gm.h, up, nw, nh);
+    else gc_render_resize(gm.data, gm.w, gm.h, up, nw, nh);
     const float *in = s.input.data;
     uint64_t st = 3ull * 0xD1B54A32D192ED03ull + 5;
     int wh = hl->w * hl->h, per = 4 + 1 + hl->classes, scored = 0;
     for (int i = 0; i < N; ++i) {
-        gc_rise_mask(nw, nh, 16, 0.5f, &st, grid, mask);
+        gc_metrics_rise_mask(nw, nh, 16, 0.5f, &st, grid, mask);
         for (int c = 0; c < 3; ++c)
             for (size_t p = 0; p < npx; ++p) x[(size_t)c * npx + p] = in[(size_t)c * npx + p] * mask[p];
-        gc_forward(&s.ctx, x);
+        gc_hooks_forward(&s.ctx, x);
         const float *o = hl->output + (size_t)d.anchor * wh * per + d.cell;
         float sc = o[4 * wh] * o[(size_t)(5 + cls) * wh];
         scored += sc > 0;
@@ -921,16 +921,16 @@ START_TEST(detector_rise_own_weight_by_hand)
     }
     ck_assert_int_gt(scored, 0);
     for (size_t p = 0; p < npx; ++p) sal[p] /= N * 0.5f;
-    gc_map_to_image(up, nw, nh, &s.lb, ha);
-    gc_map_to_image(sal, nw, nh, &s.lb, hb);
-    double got_img = gc_metric_spearman(ha, hb, (size_t)W * H, ra, rb, scr);
-    gc_pbox pb = gc_pbox_from_rel((gc_rbox){d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}, W, H);
-    size_t n = gc_box_gather(ha, W, H, pb, ga);
-    gc_box_gather(hb, W, H, pb, gb);
-    double got_box = gc_metric_spearman(ga, gb, n, ra, rb, scr);
+    gc_render_map_to_image(up, nw, nh, &s.lb, ha);
+    gc_render_map_to_image(sal, nw, nh, &s.lb, hb);
+    double got_img = gc_metrics_spearman(ha, hb, (size_t)W * H, ra, rb, scr);
+    gc_pbox pb = gc_metrics_pbox_from_rel((gc_rbox){d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}, W, H);
+    size_t n = gc_metrics_box_gather(ha, W, H, pb, ga);
+    gc_metrics_box_gather(hb, W, H, pb, gb);
+    double got_box = gc_metrics_spearman(ga, gb, n, ra, rb, scr);
     ck_assert_msg(fabs(got_img - want_img) < 1e-5 && fabs(got_box - want_box) < 1e-5,
                   "RISE Spearman by hand %g / %g (box), eval %g / %g", got_img, got_box, want_img, want_box);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     free(up), free(sal), free(mask), free(x), free(ha), free(hb), free(ga), free(gb), free(ra), free(rb), free(scr);
 }

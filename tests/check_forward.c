@@ -163,7 +163,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
 
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
 
     /* Each handled layer alone, on Darknet's own input to it. */
@@ -242,7 +242,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
         recurrent |= L[i].type == RNN || L[i].type == GRU || L[i].type == LSTM || L[i].type == CRNN;
     for (int i = 0; i < net->n; ++i)
         if (L[i].output) memset(L[i].output, 0, (size_t)L[i].outputs * sizeof(float));
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     for (int i = 0; i < net->n && !recurrent; ++i) {
         if (!ref[i]) continue;
         double scale = 0;
@@ -256,7 +256,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
                       bad, L[i].output[bad < 0 ? 0 : bad], ref[i][bad < 0 ? 0 : bad], scale);
     }
 
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     for (int i = 0; i < net->n; ++i)
         ck_assert_msg(L[i].forward == slots[i], "%s layer %d: forward slot not restored", name, i);
     ck_assert_int_eq(openblas_get_num_threads(), blas_threads);
@@ -379,14 +379,14 @@ START_TEST(the_check_catches_a_wrong_fold)
     memcpy(ref, l->output, (size_t)l->outputs * sizeof *ref);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     c.fwd.biases[li][0] += 1e-3f * (fabsf(c.fwd.biases[li][0]) + 1);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     double worst = 0;
     for (int j = 0; j < l->out_w * l->out_h; ++j) worst = fmax(worst, fabs((double)l->output[j] - ref[j]));
     ck_assert_msg(worst > 1e-4, "a perturbed bias went unnoticed (%g)", worst);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free(ref);
     free(x);
     free_network(net);
@@ -441,7 +441,7 @@ START_TEST(kernels_hand_worked)
     const float in[9] = {1, 5, 2, 5, 0, 3, 4, 4, 4};
     float out[9];
     int idx[9];
-    gc_fwd_maxpool(out, idx, in, 1, 3, 3, 2, 1, 1, 3, 3, NULL);
+    gc_forward_maxpool(out, idx, in, 1, 3, 3, 2, 1, 1, 3, 3, NULL);
     const float want[9] = {5, 5, 3, 5, 4, 4, 4, 4, 4};
     const int want_i[9] = {1, 1, 5, 3, 7, 8, 6, 7, 8};
     for (int i = 0; i < 9; ++i) {
@@ -452,7 +452,7 @@ START_TEST(kernels_hand_worked)
      * shifted by (ky-1, kx-1) with zeros outside. */
     const float im[4] = {1, 2, 3, 4};
     float col[36];
-    gc_fwd_im2col(col, im, 1, 2, 2, 3, 1, 1, NULL);
+    gc_forward_im2col(col, im, 1, 2, 2, 3, 1, 1, NULL);
     const float r0[4] = {0, 0, 0, 1}, r4[4] = {1, 2, 3, 4}, r8[4] = {4, 0, 0, 0};
     for (int i = 0; i < 4; ++i) {
         ck_assert_float_eq(col[i], r0[i]);
@@ -462,12 +462,12 @@ START_TEST(kernels_hand_worked)
     /* depthwise 3x3 of all ones = the 3x3 box sum */
     const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     float dw[4];
-    gc_fwd_depthwise(dw, im, ones, 1, 2, 2, 3, 1, 1, 2, 2, NULL);
+    gc_forward_depthwise(dw, im, ones, 1, 2, 2, 3, 1, 1, 2, 2, NULL);
     for (int i = 0; i < 4; ++i) ck_assert_float_eq(dw[i], 10);
     /* bias + leaky */
     float v[4] = {-1, 0, 1, 2};
     const float b[2] = {0.5f, -1.5f};
-    gc_fwd_bias_act(v, NULL, b, 2, 2, LEAKY, NULL);
+    gc_forward_bias_act(v, NULL, b, 2, 2, LEAKY, NULL);
     ck_assert_float_eq_tol(v[0], -0.05f, 1e-7);
     ck_assert_float_eq(v[1], 0.5f);
     ck_assert_float_eq_tol(v[2], -0.05f, 1e-7);
@@ -475,7 +475,7 @@ START_TEST(kernels_hand_worked)
     /* with a scale: act(s x + b) */
     float u[2] = {1, -2};
     const float sc[1] = {2}, b1[1] = {-1};
-    gc_fwd_bias_act(u, sc, b1, 1, 2, LEAKY, NULL);
+    gc_forward_bias_act(u, sc, b1, 1, 2, LEAKY, NULL);
     ck_assert_float_eq(u[0], 1.f);
     ck_assert_float_eq_tol(u[1], -0.5f, 1e-7);
 }
@@ -496,13 +496,13 @@ START_TEST(changed_weights_are_folded_again)
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    memcpy(before, gc_forward(&c, x), no * sizeof *before);
+    memcpy(before, gc_hooks_forward(&c, x), no * sizeof *before);
     gc_model_randomize_layers(net, 0, net->n - 1, 77);
-    memcpy(stale, gc_forward(&c, x), no * sizeof *stale);
+    memcpy(stale, gc_hooks_forward(&c, x), no * sizeof *stale);
     gc_hooks_weights_changed(&c);
-    memcpy(fresh, gc_forward(&c, x), no * sizeof *fresh);
+    memcpy(fresh, gc_hooks_forward(&c, x), no * sizeof *fresh);
     gc_hooks_remove(&c);
     const float *ref = network_predict(net, x); /* Darknet's own slots */
     int moved = 0, stale_off = 0;
@@ -514,7 +514,7 @@ START_TEST(changed_weights_are_folded_again)
     }
     ck_assert_int_gt(moved, 0);
     ck_assert_int_gt(stale_off, 0);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free(x);
     free(before);
     free(stale);

@@ -27,14 +27,14 @@ static void run_open(run *r, const char *cfg, unsigned seed)
     uint64_t st = seed + 17;
     for (int i = 0; i < r->net->inputs; ++i) r->x[i] = gcf_uniform(&st, 0, 1);
     gc_err e;
-    ck_assert_int_eq(gc_ctx_init(&r->c, r->net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&r->c, r->net, &e), 0);
     gc_hooks_install(&r->c);
-    gc_forward(&r->c, r->x);
+    gc_hooks_forward(&r->c, r->x);
 }
 
 static void run_close(run *r)
 {
-    gc_ctx_free(&r->c);
+    gc_hooks_free(&r->c);
     free_network(r->net);
     free(r->x);
 }
@@ -75,7 +75,7 @@ START_TEST(gradcam_equals_cam_on_gap_linear_classifier)
     int positive = 0;
     for (int c = 0; c < fc->outputs; ++c) {
         gc_err e;
-        ck_assert_int_eq(gc_backprop(&r.c, 3, NULL, (size_t)c, 1.0f, 1, &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop(&r.c, 3, NULL, (size_t)c, 1.0f, 1, &e), 0);
         positive += check_cam_equivalence(fc->weights, feat->out_c, c, feat);
     }
     ck_assert_int_gt(positive, 0);
@@ -95,7 +95,7 @@ START_TEST(gradcam_equals_cam_with_a_1x1_score_convolution)
     int positive = 0;
     for (int c = 0; c < score->n; ++c) {
         gc_err e;
-        ck_assert_int_eq(gc_backprop(&r.c, 4, NULL, (size_t)c, 1.0f, 2, &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop(&r.c, 4, NULL, (size_t)c, 1.0f, 2, &e), 0);
         positive += check_cam_equivalence(score->weights, feat->out_c, c, feat);
     }
     ck_assert_int_gt(positive, 0);
@@ -112,9 +112,9 @@ START_TEST(counterfactual_negates_every_channel_weight)
     size_t K = (size_t)feat->out_c, H = (size_t)feat->out_h, W = (size_t)feat->out_w;
     float *a = malloc(K * sizeof *a), *b = malloc(K * sizeof *b), *map = malloc(H * W * sizeof *map);
     gc_err e;
-    ck_assert_int_eq(gc_backprop(&r.c, 6, NULL, 2, 1.0f, 3, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&r.c, 6, NULL, 2, 1.0f, 3, &e), 0);
     ck_assert_int_eq(gc_cam_compute(GC_METHOD_GRADCAM, feat->output, feat->delta, K, H, W, a, map, NULL), 0);
-    ck_assert_int_eq(gc_backprop(&r.c, 6, NULL, 2, -1.0f, 3, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&r.c, 6, NULL, 2, -1.0f, 3, &e), 0);
     ck_assert_int_eq(gc_cam_compute(GC_METHOD_GRADCAM, feat->output, feat->delta, K, H, W, b, map, NULL), 0);
     int nonzero = 0;
     for (size_t k = 0; k < K; ++k) {
@@ -130,7 +130,7 @@ START_TEST(counterfactual_negates_every_channel_weight)
 END_TEST
 
 /* One forward per image, then per target only a backward pass and a map:
- * once the session has prepared both heads' boxes (gc_session_prepare),
+ * once the session has prepared both heads' boxes (gc_explain_prepare),
  * explaining more boxes through the one explain path, alternating between two
  * heads (each switch recomputes the path), for classes up to the last one and
  * with counterfactuals, allocates nothing, and leaves the seed all zero. */
@@ -142,7 +142,7 @@ START_TEST(explaining_more_targets_allocates_nothing)
     snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, img, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, img, &e) == 0, "%s", e.msg);
     int heads[2] = {6, 13};
     ck_assert_int_eq(net->layers[heads[0]].type, YOLO);
     ck_assert_int_eq(net->layers[heads[1]].type, YOLO);
@@ -153,7 +153,7 @@ START_TEST(explaining_more_targets_allocates_nothing)
     for (int h = 0; h < 2; ++h) {
         d[h].head = heads[h];
         gc_subject t = {0, &d[h]};
-        ck_assert_msg(gc_session_prepare(&s, &t, &o, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_prepare(&s, &t, &o, &e) == 0, "%s", e.msg);
     }
     /* no ck_assert inside the counted loop: Check allocates to record one */
     size_t before = gct_allocs;
@@ -167,7 +167,7 @@ START_TEST(explaining_more_targets_allocates_nothing)
         gc_subject subj = {dt->cls, dt};
         o.counterfactual = t % 3 == 0;
         o.target = (gc_target)(t % 3);
-        failed = gc_session_explain_target(&s, &subj, &o, &m, &e) != 0;
+        failed = gc_explain_target(&s, &subj, &o, &m, &e) != 0;
     }
     size_t after = gct_allocs;
     ck_assert_msg(!failed, "%s", e.msg);
@@ -178,13 +178,13 @@ START_TEST(explaining_more_targets_allocates_nothing)
     void *volatile p = malloc(16); /* volatile: -O2 drops a malloc/free pair */
     free(p);
     ck_assert_uint_eq(gct_allocs, before + 1);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
 }
 END_TEST
 
-/* An independent computation of what gc_session_explain_target must give:
- * the seed built here (one-hot, or gc_det_seed into a buffer of our own),
+/* An independent computation of what gc_explain_target must give:
+ * the seed built here (one-hot, or gc_detect_seed into a buffer of our own),
  * negated for a counterfactual, one backward pass per layer, each map
  * min-max normalised, bilinear-upsampled to the input and averaged. */
 static void reference_map(gc_session *s, const gc_subject *t, const gc_explain_opts *o, const int *layers, int nl,
@@ -195,7 +195,7 @@ static void reference_map(gc_session *s, const gc_subject *t, const gc_explain_o
     size_t ns = (size_t)net->layers[score].outputs, npx = (size_t)net->w * net->h;
     float *seed = calloc(ns, sizeof *seed), *up = malloc(npx * sizeof *up);
     gc_err e;
-    if (t->det) ck_assert_int_eq(gc_det_seed(net, t->det, o->target, seed, NULL, NULL, &e), 0);
+    if (t->det) ck_assert_int_eq(gc_detect_seed(net, t->det, o->target, seed, NULL, NULL, &e), 0);
     else seed[t->cls] = 1;
     for (size_t i = 0; i < ns; ++i) seed[i] *= o->counterfactual ? -1.0f : 1.0f;
     memset(out, 0, npx * sizeof *out);
@@ -203,15 +203,15 @@ static void reference_map(gc_session *s, const gc_subject *t, const gc_explain_o
         const layer *l = &net->layers[layers[j]];
         size_t hw = (size_t)l->out_w * l->out_h;
         float *map = malloc(hw * sizeof *map), *w = malloc((size_t)l->out_c * sizeof *w);
-        ck_assert_int_eq(gc_backprop(&s->ctx, score, seed, 0, 0, layers[j], &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop(&s->ctx, score, seed, 0, 0, layers[j], &e), 0);
         ck_assert_int_eq(gc_cam_compute(o->method, l->output, l->delta, (size_t)l->out_c, (size_t)l->out_h,
                                         (size_t)l->out_w, w, map, NULL),
                          0);
         if (nl == 1) {
             memcpy(out, map, hw * sizeof *map);
         } else {
-            gc_normalize_minmax(map, hw);
-            gc_resize_bilinear(map, l->out_w, l->out_h, up, net->w, net->h);
+            gc_render_normalize(map, hw);
+            gc_render_resize(map, l->out_w, l->out_h, up, net->w, net->h);
             for (size_t p = 0; p < npx; ++p) out[p] += up[p] / (float)nl;
         }
         free(map);
@@ -241,7 +241,7 @@ START_TEST(explain_target_equals_an_independent_computation)
     ck_assert_ptr_nonnull(net);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, gcf_darknet_path("data/dog.jpg"), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, gcf_darknet_path("data/dog.jpg"), &e) == 0, "%s", e.msg);
     float *ref = malloc((size_t)net->w * net->h * sizeof *ref);
     gc_det d = {.head = 13, .anchor = 1, .cell = 5, .cls = 2};
     gc_subject t = {d.cls, &d};
@@ -249,7 +249,7 @@ START_TEST(explain_target_equals_an_independent_computation)
         gc_explain_opts o = {.method = k == 2 ? GC_METHOD_HIRESCAM : GC_METHOD_GRADCAM, .counterfactual = k == 1,
                              .target = (gc_target)k, .layers = {-3, 2}, .nlayers = 2};
         gc_map m;
-        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
         ck_assert_int_eq(m.nlayers, 2);
         ck_assert_int_eq(m.layers[0], 10);
         ck_assert_int_eq(m.layers[1], 2);
@@ -259,32 +259,32 @@ START_TEST(explain_target_equals_an_independent_computation)
         /* one layer: the map at that layer's resolution */
         o.nlayers = 1;
         o.layers[0] = 2;
-        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
         reference_map(&s, &t, &o, layers + 1, 1, ref);
         assert_same_map(&m, ref, net->layers[2].out_w, net->layers[2].out_h, "box map");
     }
     /* a layer after the head is refused, naming it */
     gc_explain_opts bad = {.method = GC_METHOD_GRADCAM, .layers = {13}, .nlayers = 1};
     gc_map m;
-    ck_assert_int_ne(gc_session_explain_target(&s, &t, &bad, &m, &e), 0);
+    ck_assert_int_ne(gc_explain_target(&s, &t, &bad, &m, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "-layer 13"));
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     free(ref);
 
     net = gcf_random_network("tests/cfg/clf_resnet.cfg", 8);
     ck_assert_ptr_nonnull(net);
-    ck_assert_msg(gc_session_open(&s, net, gcf_darknet_path("data/dog.jpg"), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, gcf_darknet_path("data/dog.jpg"), &e) == 0, "%s", e.msg);
     ref = malloc((size_t)net->w * net->h * sizeof *ref);
     gc_subject c = {2, NULL};
     for (int cf = 0; cf < 2; ++cf) {
         gc_explain_opts o = {.method = GC_METHOD_LAYERCAM, .counterfactual = cf, .layers = {3}, .nlayers = 1};
-        ck_assert_msg(gc_session_explain_target(&s, &c, &o, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &c, &o, &m, &e) == 0, "%s", e.msg);
         int li = 3;
         reference_map(&s, &c, &o, &li, 1, ref);
         assert_same_map(&m, ref, net->layers[3].out_w, net->layers[3].out_h, cf ? "counterfactual class map" : "class map");
     }
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     free(ref);
 }

@@ -36,7 +36,7 @@ static size_t kink_state(const network *net, unsigned char *sign, int *idx)
                 if (idx) idx[ni] = l->indexes[j];
                 ++ni;
             }
-        else if (gc_activation_is_rectifier(l->activation) &&
+        else if (gc_backward_is_rectifier(l->activation) &&
                  (l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == SHORTCUT))
             for (int j = 0; j < l->outputs; ++j) {
                 if (sign) sign[ns] = l->output[j] > 0;
@@ -52,7 +52,7 @@ static int same_state(const network *net, const unsigned char *sign, const int *
     for (int i = 0; i < net->n; ++i) {
         const layer *l = &net->layers[i];
         if (l->type == MAXPOOL) ni += (size_t)l->outputs;
-        else if (gc_activation_is_rectifier(l->activation) &&
+        else if (gc_backward_is_rectifier(l->activation) &&
                  (l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == SHORTCUT))
             ns += (size_t)l->outputs;
     }
@@ -100,7 +100,7 @@ static const char *const fd_cfgs[] = {
     "tests/cfg/gb_relu.cfg",      /* relu, maxpool, avgpool */
 };
 
-/* gc_backprop_input against central finite differences of Darknet's own
+/* gc_hooks_backprop_input against central finite differences of Darknet's own
  * forward pass, for a random seed over the last layer; elements next to a
  * kink (the difference changes between two step sizes) are left out. */
 START_TEST(input_gradient_matches_finite_differences)
@@ -123,11 +123,11 @@ START_TEST(input_gradient_matches_finite_differences)
 
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     for (int i = 0; i < 2; ++i) /* twice: the buffer is overwritten, not accumulated */
-        ck_assert_msg(gc_backprop_input(&c, S, r, x, 0, g, &e) == 0, "%s: %s", cfg, e.msg);
+        ck_assert_msg(gc_hooks_backprop_input(&c, S, r, x, 0, g, &e) == 0, "%s: %s", cfg, e.msg);
     fd_input(net, x, S, r, 1e-2f, fd, skip);
     fd_input(net, x, S, r, 2.5e-3f, fd2, skip);
     size_t kinks = 0;
@@ -142,7 +142,7 @@ START_TEST(input_gradient_matches_finite_differences)
     /* the comparison is sharp: 5% off fails it */
     for (size_t j = 0; j < n; ++j) g[j] *= 1.05f;
     ck_assert(gct_rel_l2(g, fd, n) > 5e-3 * 4);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free_network(net);
     free(x), free(r), free(g), free(fd), free(fd2), free(skip);
 }
@@ -156,21 +156,21 @@ START_TEST(guided_rule_by_hand)
     const float y[4] = {2.0f, 2.0f, -0.3f, -0.3f}; /* leaky outputs of x = 2, 2, -3, -3 */
     const float yr[4] = {2.0f, 2.0f, 0.0f, 0.0f};  /* relu outputs of the same */
     float d[4] = {0.5f, -0.5f, 0.5f, -0.5f};
-    gc_guided_activation_backward(d, yr, 4, RELU);
+    gc_backward_guided_activation(d, yr, 4, RELU);
     ck_assert(d[0] == 0.5f && d[1] == 0 && d[2] == 0 && d[3] == 0);
     float dl[4] = {0.5f, -0.5f, 0.5f, -0.5f};
-    gc_guided_activation_backward(dl, y, 4, LEAKY);
+    gc_backward_guided_activation(dl, y, 4, LEAKY);
     ck_assert(dl[0] == 0.5f && dl[1] == 0 && dl[2] == 0 && dl[3] == 0);
     float dm[2] = {0.5f, -0.5f}, ym[2] = {1.1f, 1.1f}; /* ramp: slope 1.1 on the positive side */
-    gc_guided_activation_backward(dm, ym, 2, RAMP);
+    gc_backward_guided_activation(dm, ym, 2, RAMP);
     ck_assert(fabsf(dm[0] - 0.55f) < 1e-7f && dm[1] == 0);
     float dt[2] = {0.5f, -0.5f}, yt[2] = {0.5f, -0.5f}; /* tanh: derivative 0.75, signs kept */
-    gc_guided_activation_backward(dt, yt, 2, TANH);
+    gc_backward_guided_activation(dt, yt, 2, TANH);
     ck_assert(fabsf(dt[0] - 0.375f) < 1e-7f && fabsf(dt[1] + 0.375f) < 1e-7f);
-    ck_assert(gc_activation_is_rectifier(RELU) && gc_activation_is_rectifier(LEAKY) &&
-              gc_activation_is_rectifier(ELU) && gc_activation_is_rectifier(SELU));
-    ck_assert(!gc_activation_is_rectifier(LINEAR) && !gc_activation_is_rectifier(LOGISTIC) &&
-              !gc_activation_is_rectifier(TANH));
+    ck_assert(gc_backward_is_rectifier(RELU) && gc_backward_is_rectifier(LEAKY) &&
+              gc_backward_is_rectifier(ELU) && gc_backward_is_rectifier(SELU));
+    ck_assert(!gc_backward_is_rectifier(LINEAR) && !gc_backward_is_rectifier(LOGISTIC) &&
+              !gc_backward_is_rectifier(TANH));
 }
 END_TEST
 
@@ -197,15 +197,15 @@ START_TEST(guided_passes_no_negative_gradient)
     gct_rng_fill(&rng, r, ns, -1, 1);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     int negatives_plain = 0, positives = 0, rectifiers = 0;
     for (int pass = 0; pass < 2; ++pass) {
-        ck_assert_int_eq(gc_backprop_input(&c, S, r, x, pass, g, &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop_input(&c, S, r, x, pass, g, &e), 0);
         for (int i = 0; i < S; ++i) { /* the score layer's own delta is the seed */
             const layer *l = &net->layers[i];
-            if (!gc_activation_is_rectifier(l->activation) ||
+            if (!gc_backward_is_rectifier(l->activation) ||
                 (l->type != CONVOLUTIONAL && l->type != CONNECTED && l->type != SHORTCUT))
                 continue;
             rectifiers += pass;
@@ -223,7 +223,7 @@ START_TEST(guided_passes_no_negative_gradient)
     }
     ck_assert_msg(rectifiers > 0 && positives > 0, "%s: nothing checked", cfg);
     ck_assert_msg(negatives_plain > 0, "%s: the plain pass has no negative gradient either", cfg);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free_network(net);
     free(x), free(r), free(g);
 }
@@ -383,14 +383,14 @@ START_TEST(guided_matches_a_plain_reimplementation)
     gct_rng_fill(&rng, x, n, 0, 1);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     for (int cls = 0; cls < 3; ++cls) {
         memset(seed, 0, sizeof seed);
         seed[cls] = 1;
-        ck_assert_int_eq(gc_backprop_input(&c, S, seed, x, 1, g, &e), 0);
-        ck_assert_int_eq(gc_backprop_input(&c, S, seed, x, 0, plain, &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop_input(&c, S, seed, x, 1, g, &e), 0);
+        ck_assert_int_eq(gc_hooks_backprop_input(&c, S, seed, x, 0, plain, &e), 0);
         ref_guided(net, x, cls, ref);
         double d = 0, nr = 0, dp = 0;
         for (size_t j = 0; j < n; ++j) {
@@ -406,7 +406,7 @@ START_TEST(guided_matches_a_plain_reimplementation)
         /* and the guided rule changes something here: the plain gradient differs */
         ck_assert_msg(sqrt(dp / nr) > 1e-2, "%s class %d: plain and guided agree", cfgs[_i], cls);
     }
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free_network(net);
     free(x), free(g), free(ref), free(plain);
 }
@@ -424,7 +424,7 @@ static const char *random_png(const char *dir, int w, int h, unsigned seed)
     for (size_t i = 0; i < (size_t)w * h * 3; ++i) rgb[i] = (unsigned char)(gcf_uniform(&st, 0, 255.99f));
     snprintf(path, sizeof path, "%s/img_%dx%d.png", dir, w, h);
     gc_err e = {{0}};
-    ck_assert_msg(gc_write_png(path, w, h, rgb, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_image_write_png(path, w, h, rgb, &e) == 0, "%s", e.msg);
     free(rgb);
     return path;
 }
@@ -454,7 +454,7 @@ static float *read_npy_any(const char *path, char *shape, size_t cap, size_t *n)
 }
 
 /* The network's own input gradient, when the image has the network's size:
- * the .npy is (H, W, 3), RGB, and equals gc_backprop_input's guided
+ * the .npy is (H, W, 3), RGB, and equals gc_hooks_backprop_input's guided
  * gradient; a 20x10 image gives a (10, 20, 3) array. */
 START_TEST(guidedbackprop_npy_is_the_input_gradient)
 {
@@ -463,20 +463,20 @@ START_TEST(guidedbackprop_npy_is_the_input_gradient)
     gct_randomize(net, 41, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 7), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 7), &e) == 0, "%s", e.msg);
     for (int i = 0; i < net->inputs; ++i) ck_assert_float_eq(s.input.data[i], s.orig.data[i]); /* no letterbox */
     gc_explain_opts o = {.method = GC_METHOD_GUIDEDBACKPROP, .alpha = .5f};
     gc_subject t = {1, NULL};
     gc_map m;
-    ck_assert_msg(gc_session_prepare(&s, &t, &o, &e) == 0, "%s", e.msg);
-    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_prepare(&s, &t, &o, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
     ck_assert_ptr_nonnull(m.image);
     ck_assert_int_eq(m.image_c, 3);
     char path[4096], shape[64];
     snprintf(path, sizeof path, "%s/gb.npy", dir);
-    ck_assert_msg(gc_session_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
     float *want = malloc((size_t)net->inputs * sizeof *want), seed[3] = {0, 1, 0};
-    ck_assert_int_eq(gc_backprop_input(&s.ctx, net->n - 2, seed, s.input.data, 1, want, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop_input(&s.ctx, net->n - 2, seed, s.input.data, 1, want, &e), 0);
     size_t n;
     float *got = read_npy_any(path, shape, sizeof shape, &n);
     ck_assert_str_eq(shape, "10, 10, 3");
@@ -497,13 +497,13 @@ START_TEST(guidedbackprop_npy_is_the_input_gradient)
     }
     free(got);
     /* another image size: (H, W, 3) at the original's size */
-    ck_assert_msg(gc_session_next(&s, random_png(dir, 20, 10, 8), &e) == 0, "%s", e.msg);
-    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
-    ck_assert_msg(gc_session_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_next(&s, random_png(dir, 20, 10, 8), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_write_npy(&s, path, &m, &e) == 0, "%s", e.msg);
     got = read_npy_any(path, shape, sizeof shape, &n);
     ck_assert_str_eq(shape, "10, 20, 3");
     free(got);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free(want);
     free_network(net);
     gcf_rmtree(dir);
@@ -558,7 +558,7 @@ START_TEST(guidedgradcam_matches_a_plain_reimplementation)
     gct_randomize(net, 43, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 9), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 9), &e) == 0, "%s", e.msg);
     const layer *L2 = &net->layers[2], *fc = &net->layers[4];
     float cam[25], up[100], ref[300];
     int checked = 0;
@@ -567,7 +567,7 @@ START_TEST(guidedgradcam_matches_a_plain_reimplementation)
             gc_explain_opts o = {.method = GC_METHOD_GUIDEDGRADCAM, .counterfactual = cf, .layers = {2}, .nlayers = 1};
             gc_subject t = {cls, NULL};
             gc_map m;
-            ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
             for (int p = 0; p < 25; ++p) {
                 double v = 0;
                 for (int k = 0; k < 6; ++k) v += (cf ? -1 : 1) * fc->weights[cls * 6 + k] / 25.0 * L2->output[k * 25 + p];
@@ -598,7 +598,7 @@ START_TEST(guidedgradcam_matches_a_plain_reimplementation)
             ++checked;
         }
     ck_assert_int_ge(checked, 4);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -617,18 +617,18 @@ START_TEST(cam_is_gradcam_times_z)
     gct_randomize(net, 45, 1);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, net->w, net->h, 10), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, net->w, net->h, 10), &e) == 0, "%s", e.msg);
     int nonzero = 0;
     for (int cls = 0; cls < s.cl.classes; ++cls) {
         gc_explain_opts oc = {.method = GC_METHOD_CAM};
         gc_subject t = {cls, NULL};
         gc_map m;
-        ck_assert_msg(gc_session_explain_target(&s, &t, &oc, &m, &e) == 0, "%s: %s", cfgs[_i], e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &oc, &m, &e) == 0, "%s: %s", cfgs[_i], e.msg);
         int n = m.w * m.h, layer = m.layer;
         float *cam = malloc((size_t)n * sizeof *cam);
         memcpy(cam, m.data, (size_t)n * sizeof *cam);
         gc_explain_opts og = {.method = GC_METHOD_GRADCAM, .layers = {layer}, .nlayers = 1};
-        ck_assert_msg(gc_session_explain_target(&s, &t, &og, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &og, &m, &e) == 0, "%s", e.msg);
         ck_assert_int_eq(m.w * m.h, n);
         for (int p = 0; p < n; ++p) {
             ck_assert_msg(fabsf(cam[p] - n * m.data[p]) <= 1e-5f * (1 + fabsf(cam[p])), "%s class %d cell %d: %g vs %g x %d",
@@ -638,7 +638,7 @@ START_TEST(cam_is_gradcam_times_z)
         free(cam);
     }
     ck_assert_int_gt(nonzero, 0);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -653,23 +653,23 @@ START_TEST(cam_refuses_other_nets)
     gct_randomize(net, 46, 1);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 8, 8, 11), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 8, 8, 11), &e) == 0, "%s", e.msg);
     gc_explain_opts o = {.method = GC_METHOD_CAM};
     gc_subject t = {0, NULL};
     gc_map m;
-    ck_assert_int_eq(gc_session_prepare(&s, &t, &o, &e), -1);
+    ck_assert_int_eq(gc_explain_prepare(&s, &t, &o, &e), -1);
     ck_assert_msg(strstr(e.msg, "global average pooling") != NULL, "%s", e.msg);
-    ck_assert_int_eq(gc_session_explain_target(&s, &t, &o, &m, &e), -1);
-    gc_session_close(&s);
+    ck_assert_int_eq(gc_explain_target(&s, &t, &o, &m, &e), -1);
+    gc_explain_close(&s);
     free_network(net);
 
     net = gct_load("tests/cfg/clf_gap_fc.cfg");
     gct_randomize(net, 47, 1);
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 12, 12, 12), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 12, 12, 12), &e) == 0, "%s", e.msg);
     gc_explain_opts o0 = {.method = GC_METHOD_CAM, .layers = {0}, .nlayers = 1};
-    ck_assert_int_eq(gc_session_prepare(&s, &t, &o0, &e), -1);
+    ck_assert_int_eq(gc_explain_prepare(&s, &t, &o0, &e), -1);
     ck_assert_msg(strstr(e.msg, "explains layer 1") != NULL, "%s", e.msg);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -688,7 +688,7 @@ START_TEST(scorecam_matches_a_direct_loop)
     gct_randomize(net, 48, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 13), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 13), &e) == 0, "%s", e.msg);
     float A[150], logits[3], up[100], x[300], sc[6];
     memcpy(A, net->layers[2].output, sizeof A);
     memcpy(logits, net->layers[4].output, sizeof logits);
@@ -721,7 +721,7 @@ START_TEST(scorecam_matches_a_direct_loop)
             gc_explain_opts o = {.method = GC_METHOD_SCORECAM, .layers = {2}, .nlayers = 1, .scorecam_channels = cap ? 3 : 0};
             gc_subject t = {cls, NULL};
             gc_map m;
-            ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
             double d = 0, nr = 0;
             for (int p = 0; p < 25; ++p) {
                 double v = 0;
@@ -734,7 +734,7 @@ START_TEST(scorecam_matches_a_direct_loop)
             for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
             for (int i = 0; i < 150; ++i) ck_assert_float_eq(net->layers[2].output[i], A[i]);
         }
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -754,7 +754,7 @@ START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
     gct_randomize(net, 60, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 8, 8, 16), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 8, 8, 16), &e) == 0, "%s", e.msg);
     const layer *L0 = &net->layers[0], *L1 = &net->layers[1], *L2 = &net->layers[2];
     int checked = 0;
     for (int cf = 0; cf < 2; ++cf)
@@ -788,7 +788,7 @@ START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
                     gc_explain_opts o = {.method = mth ? GC_METHOD_GUIDEDGRADCAM : GC_METHOD_GUIDEDBACKPROP,
                                          .counterfactual = cf, .layers = {1}, .nlayers = 1, .target = GC_TARGET_LOGIT};
                     gc_map m;
-                    ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+                    ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
                     double dd = 0, nr = 0;
                     for (int c = 0; c < 3; ++c)
                         for (int p = 0; p < 64; ++p) {
@@ -807,7 +807,7 @@ START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
                 free(z0.v), free(a0.v), free(z1.v), free(d2.v), free(d1.v), free(d0.v), free(dx.v);
             }
     ck_assert_int_ge(checked, 12);
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -825,7 +825,7 @@ START_TEST(ablationcam_matches_a_direct_computation)
     gct_randomize(net, 52, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 15), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 15), &e) == 0, "%s", e.msg);
     const layer *fc = &net->layers[4];
     float A[150], logits[3];
     memcpy(A, net->layers[2].output, sizeof A);
@@ -841,7 +841,7 @@ START_TEST(ablationcam_matches_a_direct_computation)
         gc_explain_opts o = {.method = GC_METHOD_ABLATIONCAM, .layers = {2}, .nlayers = 1};
         gc_subject t = {cls, NULL};
         gc_map m;
-        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
         double d = 0, nr = 0;
         for (int p = 0; p < 25; ++p) {
             double v = 0;
@@ -854,7 +854,7 @@ START_TEST(ablationcam_matches_a_direct_computation)
         for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
         for (int i = 0; i < 150; ++i) ck_assert_float_eq(net->layers[2].output[i], A[i]);
     }
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);
@@ -873,7 +873,7 @@ START_TEST(aug_smoothing_is_the_mean_of_six)
     gct_randomize(net, 50, 1.5f);
     gc_session s;
     gc_err e = {{0}};
-    ck_assert_msg(gc_session_open(&s, net, random_png(dir, 10, 10, 14), &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 14), &e) == 0, "%s", e.msg);
     float logits[3];
     memcpy(logits, net->layers[4].output, sizeof logits);
     const gc_method ms[2] = {GC_METHOD_GRADCAM, GC_METHOD_GUIDEDBACKPROP};
@@ -891,8 +891,8 @@ START_TEST(aug_smoothing_is_the_mean_of_six)
                         for (int xx = 0; xx < 10; ++xx)
                             x[c * 100 + y * 10 + xx] = orig[c * 100 + y * 10 + (flip ? 9 - xx : xx)] * f[k];
                 memcpy(s.input.data, x, sizeof x); /* the session's input, for this one explanation */
-                gc_forward(&s.ctx, x);
-                ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+                gc_hooks_forward(&s.ctx, x);
+                ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
                 const float *r = m.image ? m.image : m.data;
                 int C = m.image ? 3 : 1;
                 for (int c = 0; c < C; ++c)
@@ -901,26 +901,26 @@ START_TEST(aug_smoothing_is_the_mean_of_six)
                             want[c * 100 + y * 10 + (flip ? 9 - xx : xx)] += r[c * 100 + y * 10 + xx] / 6;
             }
         memcpy(s.input.data, orig, sizeof orig);
-        gc_forward(&s.ctx, orig);
+        gc_hooks_forward(&s.ctx, orig);
         o.smooth = GC_SMOOTH_AUG;
-        ck_assert_msg(gc_session_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
         const float *r = m.image ? m.image : m.data;
         double d = 0, nr = 0;
         for (int i = 0; i < (m.image ? 300 : 100); ++i) d += (r[i] - want[i]) * (r[i] - want[i]), nr += want[i] * want[i];
-        ck_assert_msg(nr > 0 && sqrt(d / nr) < 1e-5, "%s: rel %g", gc_method_name(ms[mi]), sqrt(d / nr));
+        ck_assert_msg(nr > 0 && sqrt(d / nr) < 1e-5, "%s: rel %g", gc_cam_method_name(ms[mi]), sqrt(d / nr));
         /* and smoothing changed the map */
         gc_explain_opts o1 = o;
         o1.smooth = GC_SMOOTH_NONE;
         float aug[300];
         memcpy(aug, r, (m.image ? 300 : 100) * sizeof *aug); /* a map is 10 x 10, an image 3 x 10 x 10 */
-        ck_assert_msg(gc_session_explain_target(&s, &t, &o1, &m, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&s, &t, &o1, &m, &e) == 0, "%s", e.msg);
         r = m.image ? m.image : m.data;
         double diff = 0;
         for (int i = 0; i < (m.image ? 300 : 100); ++i) diff += fabs(r[i] - aug[i]);
         ck_assert(diff > 1e-4);
         for (int i = 0; i < 3; ++i) ck_assert_float_eq(net->layers[4].output[i], logits[i]);
     }
-    gc_session_close(&s);
+    gc_explain_close(&s);
     free_network(net);
     gcf_rmtree(dir);
     free(dir);

@@ -34,10 +34,10 @@ static void check_network_gradient(const char *cfg, int target, int score, int i
     random_input(x, net->inputs, seed + 1);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
-    ck_assert_msg(gc_backprop(&c, score, NULL, (size_t)index, 1.0f, target, &e) == 0, "%s", e.msg);
+    gc_hooks_forward(&c, x);
+    ck_assert_msg(gc_hooks_backprop(&c, score, NULL, (size_t)index, 1.0f, target, &e) == 0, "%s", e.msg);
     int n = net->layers[target].outputs;
     float *g = malloc((size_t)n * sizeof *g);
     memcpy(g, net->layers[target].delta, (size_t)n * sizeof *g);
@@ -55,7 +55,7 @@ static void check_network_gradient(const char *cfg, int target, int score, int i
     /* and the comparison itself is sharp: a gradient off by 10% fails it */
     for (int i = 0; i < n; ++i) g[i] *= 1.1f;
     ck_assert(gcf_rel_error(g, fd, n) > 5e-2);
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free(g);
     free(fd);
     free(x);
@@ -92,13 +92,13 @@ START_TEST(install_and_remove_restore_every_slot)
     for (int i = 0; i < net->n; ++i) before[i] = net->layers[i].backward;
     gc_ctx c;
     gc_err e;
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     for (int i = 0; i < net->n; ++i) ck_assert(net->layers[i].backward == gc_backward_layer);
     gc_hooks_remove(&c);
     for (int i = 0; i < net->n; ++i) ck_assert(net->layers[i].backward == before[i]);
     gc_hooks_install(&c);
-    gc_ctx_free(&c); /* frees while installed: must restore too */
+    gc_hooks_free(&c); /* frees while installed: must restore too */
     for (int i = 0; i < net->n; ++i) ck_assert(net->layers[i].backward == before[i]);
     free_network(net);
 }
@@ -110,7 +110,7 @@ START_TEST(batch_must_be_one)
     set_batch_network(net, 2);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), -1);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "batch"));
     free_network(net);
 }
@@ -120,33 +120,33 @@ START_TEST(inputs_and_path)
 {
     network *net = gcf_random_network("tests/cfg/clf_resnet.cfg", 1);
     int in[8];
-    ck_assert_int_eq(gc_layer_inputs(net, 0, in, 8), 0);
-    ck_assert_int_eq(gc_layer_inputs(net, 3, in, 8), 2); /* shortcut: previous + from */
+    ck_assert_int_eq(gc_darknet_layer_inputs(net, 0, in, 8), 0);
+    ck_assert_int_eq(gc_darknet_layer_inputs(net, 3, in, 8), 2); /* shortcut: previous + from */
     ck_assert_int_eq(in[0], 2);
     ck_assert_int_eq(in[1], 0);
-    ck_assert_int_eq(gc_layer_inputs(net, 4, in, 8), 2); /* route -1,-3 */
+    ck_assert_int_eq(gc_darknet_layer_inputs(net, 4, in, 8), 2); /* route -1,-3 */
     ck_assert_int_eq(in[0], 3);
     ck_assert_int_eq(in[1], 1);
 
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     /* from layer 2 to the logits: 3 (shortcut), 4 (route), 5, 6; not 2 itself */
-    ck_assert_int_eq(gc_path(&c, 2, 6, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&c, 2, 6, &e), 0);
     unsigned char want[8] = {0, 0, 0, 1, 1, 1, 1, 0};
     for (int i = 0; i < net->n; ++i) ck_assert_int_eq(c.on_path[i], want[i]);
     /* from layer 1: layer 2 and the route's direct read both lead on */
-    ck_assert_int_eq(gc_path(&c, 1, 4, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&c, 1, 4, &e), 0);
     unsigned char want1[8] = {0, 0, 1, 1, 1, 0, 0, 0};
     for (int i = 0; i < net->n; ++i) ck_assert_int_eq(c.on_path[i], want1[i]);
     /* score before target, or out of range */
-    ck_assert_int_eq(gc_path(&c, 4, 2, &e), -1);
-    ck_assert_int_eq(gc_path(&c, -2, 2, &e), -1);
+    ck_assert_int_eq(gc_hooks_path(&c, 4, 2, &e), -1);
+    ck_assert_int_eq(gc_hooks_path(&c, -2, 2, &e), -1);
     /* GC_INPUT: the network input, read by layer 0 only */
-    ck_assert_int_eq(gc_path(&c, GC_INPUT, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&c, GC_INPUT, 2, &e), 0);
     ck_assert_int_eq(c.on_path[0], 1);
-    ck_assert_int_eq(gc_path(&c, 0, 99, &e), -1);
-    gc_ctx_free(&c);
+    ck_assert_int_eq(gc_hooks_path(&c, 0, 99, &e), -1);
+    gc_hooks_free(&c);
     free_network(net);
 }
 END_TEST
@@ -158,14 +158,14 @@ START_TEST(path_skips_a_branch_that_does_not_lead_to_the_target)
     ck_assert_ptr_nonnull(net);
     gc_ctx c;
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
-    ck_assert_int_eq(gc_path(&c, 0, 5, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_path(&c, 0, 5, &e), 0);
     unsigned char want[6] = {0, 1, 0, 0, 1, 1};
     for (int i = 0; i < net->n; ++i) ck_assert_int_eq(c.on_path[i], want[i]);
     /* a score that does not depend on the target at all is an error */
-    ck_assert_int_eq(gc_path(&c, 2, 4, &e), -1);
+    ck_assert_int_eq(gc_hooks_path(&c, 2, 4, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "does not depend"));
-    gc_ctx_free(&c);
+    gc_hooks_free(&c);
     free_network(net);
 }
 END_TEST
@@ -179,21 +179,21 @@ START_TEST(repeated_seeds_give_identical_gradients)
     random_input(x, net->inputs, 3);
     gc_ctx c;
     gc_err e;
-    ck_assert_int_eq(gc_ctx_init(&c, net, &e), 0);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
-    gc_forward(&c, x);
+    gc_hooks_forward(&c, x);
     int n = net->layers[2].outputs;
     float *a = malloc((size_t)n * sizeof *a);
-    ck_assert_int_eq(gc_backprop(&c, 4, NULL, 1, 1.0f, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&c, 4, NULL, 1, 1.0f, 2, &e), 0);
     memcpy(a, net->layers[2].delta, (size_t)n * sizeof *a);
-    ck_assert_int_eq(gc_backprop(&c, 4, NULL, 0, 1.0f, 2, &e), 0);
-    ck_assert_int_eq(gc_backprop(&c, 4, NULL, 1, 1.0f, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&c, 4, NULL, 0, 1.0f, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&c, 4, NULL, 1, 1.0f, 2, &e), 0);
     for (int i = 0; i < n; ++i) ck_assert_float_eq(a[i], net->layers[2].delta[i]);
     /* a seed of -1 negates the gradient exactly (counterfactual) */
-    ck_assert_int_eq(gc_backprop(&c, 4, NULL, 1, -1.0f, 2, &e), 0);
+    ck_assert_int_eq(gc_hooks_backprop(&c, 4, NULL, 1, -1.0f, 2, &e), 0);
     for (int i = 0; i < n; ++i) ck_assert_float_eq(-a[i], net->layers[2].delta[i]);
-    ck_assert_int_eq(gc_backprop(&c, 4, NULL, 5, 1.0f, 2, &e), -1); /* 5 classes: 0..4 */
-    gc_ctx_free(&c);
+    ck_assert_int_eq(gc_hooks_backprop(&c, 4, NULL, 5, 1.0f, 2, &e), -1); /* 5 classes: 0..4 */
+    gc_hooks_free(&c);
     free(a);
     free(x);
     free_network(net);

@@ -102,7 +102,7 @@ START_TEST(png_round_trip)
     path_in(path, sizeof path, "map.png");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     gc_err e = {""};
-    ck_assert_int_eq(gc_write_png(path, W, H, rgb, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(path, W, H, rgb, &e), 0);
     ck_assert(!exists(tmp));
 
     int w = 0, h = 0;
@@ -120,7 +120,7 @@ START_TEST(png_round_trip)
             }
     free_image(im);
 
-    ck_assert_int_eq(gc_write_png(path, 0, H, rgb, &e), -1);
+    ck_assert_int_eq(gc_image_write_png(path, 0, H, rgb, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
 }
 END_TEST
@@ -135,7 +135,7 @@ START_TEST(npy_round_trip_and_header)
     char path[256];
     path_in(path, sizeof path, "map.npy");
     gc_err e = {""};
-    ck_assert_int_eq(gc_write_npy(path, data, R, C, &e), 0);
+    ck_assert_int_eq(gc_image_write_npy(path, data, R, C, &e), 0);
 
     size_t n;
     unsigned char *b = slurp(path, &n);
@@ -166,26 +166,26 @@ START_TEST(npy_round_trip_and_header)
     free(b);
 
     size_t rows = 0, cols = 0;
-    float *back = gc_read_npy(path, &rows, &cols, &e);
+    float *back = gc_image_read_npy(path, &rows, &cols, &e);
     ck_assert_ptr_nonnull(back);
     ck_assert(rows == R && cols == C);
     ck_assert(memcmp(back, data, sizeof data) == 0);
     free(back);
 
     /* an empty array and a wide shape string */
-    ck_assert_int_eq(gc_write_npy(path, data, 0, 5, &e), 0);
-    back = gc_read_npy(path, &rows, &cols, &e);
+    ck_assert_int_eq(gc_image_write_npy(path, data, 0, 5, &e), 0);
+    back = gc_image_read_npy(path, &rows, &cols, &e);
     ck_assert_ptr_nonnull(back);
     ck_assert(rows == 0 && cols == 5);
     free(back);
     float *big = calloc(123457, sizeof(float));
     big[123456] = 42;
-    ck_assert_int_eq(gc_write_npy(path, big, 123457, 1, &e), 0);
+    ck_assert_int_eq(gc_image_write_npy(path, big, 123457, 1, &e), 0);
     b = slurp(path, &n);
     hlen = b[8] | (size_t)b[9] << 8;
     ck_assert_uint_eq((10 + hlen) % 64, 0);
     free(b);
-    back = gc_read_npy(path, &rows, &cols, &e);
+    back = gc_image_read_npy(path, &rows, &cols, &e);
     ck_assert(back && rows == 123457 && cols == 1 && back[123456] == 42);
     free(back);
     free(big);
@@ -200,7 +200,7 @@ START_TEST(npy_read_rejects_bad_files)
     path_in(bad, sizeof bad, "bad.npy");
     gc_err e = {""};
     size_t r, c, n;
-    ck_assert_int_eq(gc_write_npy(path, data, 2, 2, &e), 0);
+    ck_assert_int_eq(gc_image_write_npy(path, data, 2, 2, &e), 0);
     unsigned char *b = slurp(path, &n);
 
     /* trailing garbage */
@@ -210,18 +210,18 @@ START_TEST(npy_read_rejects_bad_files)
     spit(bad, longer, n + 1);
     free(longer);
     e.msg[0] = 0;
-    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_null(gc_image_read_npy(bad, &r, &c, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, bad));
     /* truncated data */
     spit(bad, b, n - 1);
     e.msg[0] = 0;
-    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_null(gc_image_read_npy(bad, &r, &c, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, bad));
     /* wrong magic */
     b[1] = 'X';
     spit(bad, b, n);
     e.msg[0] = 0;
-    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_null(gc_image_read_npy(bad, &r, &c, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, bad));
     b[1] = 'N';
     /* float64 */
@@ -230,13 +230,13 @@ START_TEST(npy_read_rejects_bad_files)
     d[2] = '8';
     spit(bad, b, n);
     e.msg[0] = 0;
-    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_null(gc_image_read_npy(bad, &r, &c, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, bad));
     ck_assert_ptr_nonnull(strstr(e.msg, "<f4"));
     free(b);
     /* missing file */
     path_in(bad, sizeof bad, "missing.npy");
-    ck_assert_ptr_null(gc_read_npy(bad, &r, &c, &e));
+    ck_assert_ptr_null(gc_image_read_npy(bad, &r, &c, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, bad));
     ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
 }
@@ -251,7 +251,7 @@ START_TEST(write_into_missing_directory_fails_cleanly)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     const unsigned char rgb[3] = {1, 2, 3};
     gc_err e = {""};
-    ck_assert_int_eq(gc_write_png(path, 1, 1, rgb, &e), -1);
+    ck_assert_int_eq(gc_image_write_png(path, 1, 1, rgb, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
     ck_assert_ptr_null(strchr(e.msg, '\n'));
@@ -259,7 +259,7 @@ START_TEST(write_into_missing_directory_fails_cleanly)
 
     e.msg[0] = 0;
     const float f[1] = {1};
-    ck_assert_int_eq(gc_write_npy(path, f, 1, 1, &e), -1);
+    ck_assert_int_eq(gc_image_write_npy(path, f, 1, 1, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert(!exists(path) && !exists(tmp));
 }
@@ -272,17 +272,17 @@ START_TEST(parent_dirs_are_created)
     char path[256], d[256];
     path_in(path, sizeof path, "a/b/c/map.png");
     gc_err e = {""};
-    ck_assert_int_eq(gc_make_parent_dirs(path, &e), 0);
+    ck_assert_int_eq(gc_image_make_parent_dirs(path, &e), 0);
     path_in(d, sizeof d, "a/b/c");
     struct stat st;
     ck_assert(stat(d, &st) == 0 && S_ISDIR(st.st_mode));
-    ck_assert_int_eq(gc_make_parent_dirs(path, &e), 0); /* existing: fine */
-    ck_assert_int_eq(gc_make_parent_dirs("plain-name", &e), 0);
+    ck_assert_int_eq(gc_image_make_parent_dirs(path, &e), 0); /* existing: fine */
+    ck_assert_int_eq(gc_image_make_parent_dirs("plain-name", &e), 0);
     const unsigned char rgb[3] = {1, 2, 3};
-    ck_assert_int_eq(gc_write_png(path, 1, 1, rgb, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(path, 1, 1, rgb, &e), 0);
     char bad[256];
     path_in(bad, sizeof bad, "a/b/c/map.png/x/y.npy");
-    ck_assert_int_eq(gc_make_parent_dirs(bad, &e), -1);
+    ck_assert_int_eq(gc_image_make_parent_dirs(bad, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "map.png"));
 }
 END_TEST
@@ -296,17 +296,17 @@ START_TEST(text_file_check)
     FILE *f = fopen(p, "w");
     fputs("data/a.png\ndata/b.jpg\n", f);
     fclose(f);
-    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), 0);
+    ck_assert_int_eq(gc_image_check_text_file(p, "image list", &e), 0);
     path_in(p, sizeof p, "fake.png");
     const unsigned char rgb[3] = {9, 9, 9};
-    ck_assert_int_eq(gc_write_png(p, 1, 1, rgb, &e), 0);
-    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), -1);
+    ck_assert_int_eq(gc_image_write_png(p, 1, 1, rgb, &e), 0);
+    ck_assert_int_eq(gc_image_check_text_file(p, "image list", &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "PNG image"));
     path_in(p, sizeof p, "nul.txt");
     f = fopen(p, "wb");
     fwrite("ab\0cd", 1, 5, f);
     fclose(f);
-    ck_assert_int_eq(gc_check_text_file(p, "image list", &e), -1);
+    ck_assert_int_eq(gc_image_check_text_file(p, "image list", &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "NUL"));
 }
 END_TEST
@@ -322,7 +322,7 @@ START_TEST(failed_rename_removes_tmp)
     ck_assert_int_eq(mkdir(path, 0700), 0);
     spit(inner, "x", 1);
     gc_err e = {""};
-    ck_assert_int_eq(gc_write_file(path, "hello", 5, &e), -1);
+    ck_assert_int_eq(gc_image_write_file(path, "hello", 5, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert(!exists(tmp));
     ck_assert(exists(inner));
@@ -330,7 +330,7 @@ START_TEST(failed_rename_removes_tmp)
     /* and the success path replaces an existing file whole */
     path_in(path, sizeof path, "plain.txt");
     spit(path, "old contents, longer", 20);
-    ck_assert_int_eq(gc_write_file(path, "new", 3, &e), 0);
+    ck_assert_int_eq(gc_image_write_file(path, "new", 3, &e), 0);
     size_t n;
     unsigned char *b = slurp(path, &n);
     ck_assert(n == 3 && memcmp(b, "new", 3) == 0);
@@ -363,7 +363,7 @@ START_TEST(image_check_valid_and_broken_files)
     enum { W = 48, H = 32 };
     unsigned char rgb[W * H * 3];
     for (int i = 0; i < W * H * 3; ++i) rgb[i] = (unsigned char)((i * 7) ^ (i >> 5));
-    ck_assert_int_eq(gc_write_png(png, W, H, rgb, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(png, W, H, rgb, &e), 0);
     image im = make_image(W, H, 3);
     for (int i = 0; i < W * H * 3; ++i) im.data[i] = (float)((i * 13) % 256) / 255.0f;
     save_image_options(im, jpg_base, JPG, 90); /* Darknet's writer appends .jpg */
@@ -471,17 +471,17 @@ START_TEST(out_path_checks)
     gc_err e = {""};
     char p[256], d[256];
     path_in(p, sizeof p, "r.json");
-    ck_assert_int_eq(gc_check_out_path("-json", p, &e), 0);
+    ck_assert_int_eq(gc_image_check_out_path("-json", p, &e), 0);
     ck_assert_int_eq(access(p, F_OK), -1); /* nothing left behind */
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp", p);
     ck_assert_int_eq(access(tmp, F_OK), -1);
     path_in(d, sizeof d, "no/such/r.json");
-    ck_assert_int_eq(gc_check_out_path("-json", d, &e), -1);
+    ck_assert_int_eq(gc_image_check_out_path("-json", d, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "does not exist"));
-    ck_assert_int_eq(gc_check_out_path("-json", tmpdir, &e), -1);
+    ck_assert_int_eq(gc_image_check_out_path("-json", tmpdir, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "is a directory"));
-    ck_assert_int_eq(gc_check_out_path("-json", "/proc/x.json", &e), -1);
+    ck_assert_int_eq(gc_image_check_out_path("-json", "/proc/x.json", &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "cannot create a file in /proc"));
 }
 END_TEST
@@ -537,7 +537,7 @@ START_TEST(image_load_equals_darknets_loader)
     unsigned char rgb[5 * 3 * 3];
     for (int i = 0; i < (int)sizeof rgb; ++i) rgb[i] = (unsigned char)(i * 41 + 7);
     gc_err e = {""};
-    ck_assert_int_eq(gc_write_png(png, 5, 3, rgb, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(png, 5, 3, rgb, &e), 0);
     const char *paths[] = {gcf_darknet_path("data/dog.jpg"), png};
     for (int k = 0; k < 2; ++k) {
         image a, b = load_image_color((char *)paths[k], 0, 0);

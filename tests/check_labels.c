@@ -12,7 +12,7 @@ static void assert_label_path(const char *image, const char *want)
 {
     char out[256];
     gc_err e = {{0}};
-    ck_assert_msg(gc_label_path(image, out, sizeof out, &e) == 0, "%s: %s", image, e.msg);
+    ck_assert_msg(gc_labels_path(image, out, sizeof out, &e) == 0, "%s: %s", image, e.msg);
     ck_assert_str_eq(out, want);
 }
 
@@ -31,10 +31,10 @@ START_TEST(label_path_as_darknet)
     assert_label_path("d.jpg.dir/e.jpg", "d.jpg.dir/e.txt");
     char out[256];
     gc_err e = {{0}};
-    ck_assert_int_ne(gc_label_path("data/images/a.gif", out, sizeof out, &e), 0);
+    ck_assert_int_ne(gc_labels_path("data/images/a.gif", out, sizeof out, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "data/images/a.gif"));
-    ck_assert_int_ne(gc_label_path("data/x.jpg/", out, sizeof out, &e), 0);
-    ck_assert_int_ne(gc_label_path("data/images/a.jpg", out, 8, &e), 0);
+    ck_assert_int_ne(gc_labels_path("data/x.jpg/", out, sizeof out, &e), 0);
+    ck_assert_int_ne(gc_labels_path("data/images/a.jpg", out, 8, &e), 0);
 }
 END_TEST
 
@@ -125,19 +125,19 @@ START_TEST(list_lines)
     put("a.jpg\n\n   \n  b c.png  \r\nlast.jpg");
     int n = 0;
     gc_err e = {{0}};
-    char **l = gc_list_load(path, &n, &e);
+    char **l = gc_labels_list_load(path, &n, &e);
     ck_assert_msg(l != NULL, "%s", e.msg);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(l[0], "a.jpg");
     ck_assert_str_eq(l[1], "b c.png");
     ck_assert_str_eq(l[2], "last.jpg");
-    gc_list_free(l, n);
+    gc_labels_list_free(l, n);
     put("\n\n");
-    ck_assert_ptr_null(gc_list_load(path, &n, &e));
+    ck_assert_ptr_null(gc_labels_list_load(path, &n, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     char missing[4200];
     snprintf(missing, sizeof missing, "%s/none.txt", dir);
-    ck_assert_ptr_null(gc_list_load(missing, &n, &e));
+    ck_assert_ptr_null(gc_labels_list_load(missing, &n, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, missing));
 }
 END_TEST

@@ -17,20 +17,20 @@ static const float map43[12] = {0, 1, 0, 0, 0, 2, 5, 0, 0, 0, 0, 3};
 START_TEST(pointing_game_by_hand)
 {
     gc_pbox in = {1, 1, 2, 2}, out = {3, 0, 3, 2}, edge = {2, 1, 2, 1};
-    ck_assert_int_eq(gc_metric_pointing(map43, 4, 3, in), 1);
-    ck_assert_int_eq(gc_metric_pointing(map43, 4, 3, out), 0);
-    ck_assert_int_eq(gc_metric_pointing(map43, 4, 3, edge), 1); /* inclusive bounds */
+    ck_assert_int_eq(gc_metrics_pointing(map43, 4, 3, in), 1);
+    ck_assert_int_eq(gc_metrics_pointing(map43, 4, 3, out), 0);
+    ck_assert_int_eq(gc_metrics_pointing(map43, 4, 3, edge), 1); /* inclusive bounds */
     /* a tie at the maximum: the first in raster order (2,1) counts, not (3,2) */
     float tie[12];
     memcpy(tie, map43, sizeof tie);
     tie[11] = 5;
-    ck_assert_int_eq(gc_metric_pointing(tie, 4, 3, out), 0);
+    ck_assert_int_eq(gc_metrics_pointing(tie, 4, 3, out), 0);
     gc_pbox only32 = {3, 2, 3, 2};
-    ck_assert_int_eq(gc_metric_pointing(tie, 4, 3, only32), 0);
+    ck_assert_int_eq(gc_metrics_pointing(tie, 4, 3, only32), 0);
     /* an all-zero map points nowhere */
     float zero[12] = {0};
     gc_pbox all = {0, 0, 3, 2};
-    ck_assert_int_eq(gc_metric_pointing(zero, 4, 3, all), 0);
+    ck_assert_int_eq(gc_metrics_pointing(zero, 4, 3, all), 0);
 }
 END_TEST
 
@@ -38,17 +38,17 @@ START_TEST(energy_in_box_by_hand)
 {
     gc_pbox in = {1, 1, 2, 2}, out = {3, 0, 3, 2}, all = {0, 0, 3, 2};
     /* inside (1..2, 1..2): 2 + 5 + 0 + 0 = 7 of 11 */
-    ck_assert_double_eq_tol(gc_metric_energy(map43, 4, 3, in), 7.0 / 11.0, 1e-12);
-    ck_assert_double_eq_tol(gc_metric_energy(map43, 4, 3, out), 3.0 / 11.0, 1e-12);
-    ck_assert_double_eq_tol(gc_metric_energy(map43, 4, 3, all), 1.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_energy(map43, 4, 3, in), 7.0 / 11.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_energy(map43, 4, 3, out), 3.0 / 11.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_energy(map43, 4, 3, all), 1.0, 1e-12);
     /* negative values are not energy: -4 at (0,0) and (2,2) changes nothing */
     float neg[12];
     memcpy(neg, map43, sizeof neg);
     neg[0] = -4;
     neg[10] = -4;
-    ck_assert_double_eq_tol(gc_metric_energy(neg, 4, 3, in), 7.0 / 11.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_energy(neg, 4, 3, in), 7.0 / 11.0, 1e-12);
     float zero[12] = {0};
-    ck_assert_double_eq(gc_metric_energy(zero, 4, 3, all), 0.0);
+    ck_assert_double_eq(gc_metrics_energy(zero, 4, 3, all), 0.0);
 }
 END_TEST
 
@@ -64,7 +64,7 @@ START_TEST(largest_region_two_blobs)
 {
     int labels[25], stack[25];
     gc_pbox b;
-    ck_assert_uint_eq(gc_metric_largest_region(blobs, 5, 5, 0.15f, labels, stack, &b), 5);
+    ck_assert_uint_eq(gc_metrics_largest_region(blobs, 5, 5, 0.15f, labels, stack, &b), 5);
     ck_assert_int_eq(b.l, 3);
     ck_assert_int_eq(b.t, 2);
     ck_assert_int_eq(b.r, 4);
@@ -73,22 +73,22 @@ START_TEST(largest_region_two_blobs)
     float diag[25];
     memcpy(diag, blobs, sizeof diag);
     diag[4 * 5 + 2] = 2;
-    ck_assert_uint_eq(gc_metric_largest_region(diag, 5, 5, 0.15f, labels, stack, &b), 6);
+    ck_assert_uint_eq(gc_metrics_largest_region(diag, 5, 5, 0.15f, labels, stack, &b), 6);
     ck_assert_int_eq(b.l, 2);
     ck_assert_int_eq(b.t, 2);
     /* at 60% of the max (5.4) only 9, 8, 7 (blob A) and 6, 6, 7 (B) remain:
      * A: 3 px; B: (4,2) (3,3) (4,3) 3 px: a tie, the first found (A) wins */
-    ck_assert_uint_eq(gc_metric_largest_region(blobs, 5, 5, 0.6f, labels, stack, &b), 3);
+    ck_assert_uint_eq(gc_metrics_largest_region(blobs, 5, 5, 0.6f, labels, stack, &b), 3);
     ck_assert_int_eq(b.l, 0);
     ck_assert_int_eq(b.t, 0);
     ck_assert_int_eq(b.r, 1);
     ck_assert_int_eq(b.b, 1);
     /* nothing positive: no region, an empty box */
     float zero[25] = {0};
-    ck_assert_uint_eq(gc_metric_largest_region(zero, 5, 5, 0.15f, labels, stack, &b), 0);
+    ck_assert_uint_eq(gc_metrics_largest_region(zero, 5, 5, 0.15f, labels, stack, &b), 0);
     ck_assert(b.r < b.l);
     gc_pbox gt = {0, 0, 4, 4};
-    ck_assert_double_eq(gc_pbox_iou(b, gt), 0.0);
+    ck_assert_double_eq(gc_metrics_pbox_iou(b, gt), 0.0);
 }
 END_TEST
 
@@ -96,18 +96,18 @@ START_TEST(iou_by_hand)
 {
     /* 2x2 boxes overlapping in one pixel: 1 / (4 + 4 - 1) */
     gc_pbox a = {0, 0, 1, 1}, b = {1, 1, 2, 2}, c = {5, 5, 6, 6};
-    ck_assert_double_eq_tol(gc_pbox_iou(a, b), 1.0 / 7.0, 1e-12);
-    ck_assert_double_eq(gc_pbox_iou(a, c), 0.0);
-    ck_assert_double_eq(gc_pbox_iou(a, a), 1.0);
+    ck_assert_double_eq_tol(gc_metrics_pbox_iou(a, b), 1.0 / 7.0, 1e-12);
+    ck_assert_double_eq(gc_metrics_pbox_iou(a, c), 0.0);
+    ck_assert_double_eq(gc_metrics_pbox_iou(a, a), 1.0);
     /* blob B's box x 3..4, y 2..4 (6 px) against x 2..4, y 1..4 (12 px): 6/12 */
     gc_pbox blob = {3, 2, 4, 4}, gt = {2, 1, 4, 4};
-    ck_assert_double_eq_tol(gc_pbox_iou(blob, gt), 0.5, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_pbox_iou(blob, gt), 0.5, 1e-12);
     /* relative: half-width overlap, 0.125 / (0.25 + 0.25 - 0.125) = 1/3 */
     gc_rbox r1 = {0.5f, 0.5f, 0.5f, 0.5f}, r2 = {0.75f, 0.5f, 0.5f, 0.5f}, r3 = {0.1f, 0.1f, 0.1f, 0.1f};
-    ck_assert_double_eq_tol(gc_rbox_iou(r1, r2), 1.0 / 3.0, 1e-6);
-    ck_assert_double_eq(gc_rbox_iou(r1, r3), 0.0);
+    ck_assert_double_eq_tol(gc_metrics_rbox_iou(r1, r2), 1.0 / 3.0, 1e-6);
+    ck_assert_double_eq(gc_metrics_rbox_iou(r1, r3), 0.0);
     gc_rbox z = {0.5f, 0.5f, 0, 0};
-    ck_assert_double_eq(gc_rbox_iou(z, z), 0.0);
+    ck_assert_double_eq(gc_metrics_rbox_iou(z, z), 0.0);
 }
 END_TEST
 
@@ -115,17 +115,17 @@ START_TEST(pixel_box_from_label)
 {
     /* 10 x 8 image, centre (0.5, 0.5), size (0.5, 0.5): x 2.5..7.5 -> 2..7, y 2..6 */
     gc_rbox r = {0.5f, 0.5f, 0.5f, 0.5f};
-    gc_pbox p = gc_pbox_from_rel(r, 10, 8);
+    gc_pbox p = gc_metrics_pbox_from_rel(r, 10, 8);
     ck_assert_int_eq(p.l, 2);
     ck_assert_int_eq(p.r, 7);
     ck_assert_int_eq(p.t, 2);
     ck_assert_int_eq(p.b, 6);
     /* truncated and clamped: x -1.25..3.75 -> 0..3 and x 6.25..11.25 -> 6..9 */
     gc_rbox left = {0.125f, 0.5f, 0.5f, 0.25f}, right = {0.875f, 0.5f, 0.5f, 0.25f};
-    ck_assert_int_eq(gc_pbox_from_rel(left, 10, 8).l, 0);
-    ck_assert_int_eq(gc_pbox_from_rel(left, 10, 8).r, 3);
-    ck_assert_int_eq(gc_pbox_from_rel(right, 10, 8).l, 6);
-    ck_assert_int_eq(gc_pbox_from_rel(right, 10, 8).r, 9);
+    ck_assert_int_eq(gc_metrics_pbox_from_rel(left, 10, 8).l, 0);
+    ck_assert_int_eq(gc_metrics_pbox_from_rel(left, 10, 8).r, 3);
+    ck_assert_int_eq(gc_metrics_pbox_from_rel(right, 10, 8).l, 6);
+    ck_assert_int_eq(gc_metrics_pbox_from_rel(right, 10, 8).r, 9);
 }
 END_TEST
 
@@ -133,14 +133,14 @@ START_TEST(auc_trapezoid_by_hand)
 {
     /* 0.25 * (1 + 0.5)/2 + 0.25 * 0.5 + 0.25 * 0.5/2 + 0 = 0.1875 + 0.125 + 0.0625 = 0.375 */
     double x[5] = {0, 0.25, 0.5, 0.75, 1}, y[5] = {1, 0.5, 0.5, 0, 0};
-    ck_assert_double_eq_tol(gc_metric_auc(x, y, 5), 0.375, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_auc(x, y, 5), 0.375, 1e-12);
     /* y = x: 1/2, exact for a line whatever the steps */
     double xs[4] = {0, 0.1, 0.7, 1}, ys[4] = {0, 0.1, 0.7, 1};
-    ck_assert_double_eq_tol(gc_metric_auc(xs, ys, 4), 0.5, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_auc(xs, ys, 4), 0.5, 1e-12);
     /* unequal steps: 0.2 * (0 + 1)/2 + 0.8 * 1 = 0.9 */
     double xu[3] = {0, 0.2, 1}, yu[3] = {0, 1, 1};
-    ck_assert_double_eq_tol(gc_metric_auc(xu, yu, 3), 0.9, 1e-12);
-    ck_assert_double_eq(gc_metric_auc(x, y, 1), 0.0);
+    ck_assert_double_eq_tol(gc_metrics_auc(xu, yu, 3), 0.9, 1e-12);
+    ck_assert_double_eq(gc_metrics_auc(x, y, 1), 0.0);
 }
 END_TEST
 
@@ -154,21 +154,21 @@ START_TEST(average_precision_by_hand)
     float score[5] = {0.6f, 0.9f, 0.5f, 0.8f, 0.7f};
     unsigned char tp[5] = {0, 1, 1, 0, 1};
     int order[5];
-    ck_assert_double_eq_tol(gc_metric_ap(score, tp, 5, 4, order), (1 + 2.0 / 3 + 3.0 / 5) / 4, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_ap(score, tp, 5, 4, order), (1 + 2.0 / 3 + 3.0 / 5) / 4, 1e-12);
     /* perfect ranking of all objects: AP 1 */
     unsigned char all[3] = {1, 1, 1};
     float s3[3] = {0.3f, 0.2f, 0.1f};
-    ck_assert_double_eq_tol(gc_metric_ap(s3, all, 3, 3, order), 1.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_ap(s3, all, 3, 3, order), 1.0, 1e-12);
     /* one FP ranked first: precision 0, 1/2, 2/3 at recall 0, 1/2, 1; the
      * envelope at the first TP is max(1/2, 2/3): AP = (2/3 + 2/3) / 2 */
     unsigned char fp_first[3] = {0, 1, 1};
-    ck_assert_double_eq_tol(gc_metric_ap(s3, fp_first, 3, 2, order), 2.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_ap(s3, fp_first, 3, 2, order), 2.0 / 3, 1e-12);
     /* TP, FP, TP over 2 objects: (1 + 2/3) / 2, the FP costs the second one */
     unsigned char mid_fp[3] = {1, 0, 1};
-    ck_assert_double_eq_tol(gc_metric_ap(s3, mid_fp, 3, 2, order), (1 + 2.0 / 3) / 2, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_ap(s3, mid_fp, 3, 2, order), (1 + 2.0 / 3) / 2, 1e-12);
     /* no ground truth, or no detections */
-    ck_assert_double_eq(gc_metric_ap(s3, all, 3, 0, order), 0.0);
-    ck_assert_double_eq(gc_metric_ap(s3, all, 0, 2, order), 0.0);
+    ck_assert_double_eq(gc_metrics_ap(s3, all, 3, 0, order), 0.0);
+    ck_assert_double_eq(gc_metrics_ap(s3, all, 0, 2, order), 0.0);
 }
 END_TEST
 
@@ -187,13 +187,13 @@ START_TEST(voc_matching_by_hand)
     float ds[4] = {0.6f, 0.9f, 0.7f, 0.8f};
     unsigned char tp[4], used[3];
     int order[4];
-    gc_match_voc(di, db, ds, 4, gi, gb, 3, 0.5f, tp, order, used);
+    gc_metrics_match_voc(di, db, ds, 4, gi, gb, 3, 0.5f, tp, order, used);
     ck_assert_int_eq(tp[0], 0);
     ck_assert_int_eq(tp[1], 1);
     ck_assert_int_eq(tp[2], 1);
     ck_assert_int_eq(tp[3], 0);
     /* ranked TP FP TP FP over 3 objects: (1 + 2/3) / 3 */
-    ck_assert_double_eq_tol(gc_metric_ap(ds, tp, 4, 3, order), (1 + 2.0 / 3) / 3, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_ap(ds, tp, 4, 3, order), (1 + 2.0 / 3) / 3, 1e-12);
 }
 END_TEST
 
@@ -209,16 +209,16 @@ START_TEST(greedy_matching_by_hand)
     int gt_det[3], order[3];
     /* A first (0.9): takes g0; B finds g0 taken and g1 below 0.5; C has no class-1 overlap */
     float p1[3] = {0.9f, 0.8f, 0.7f};
-    ck_assert_int_eq(gc_match_greedy(db, dc, p1, 3, gb, gc, 3, 0.5f, gt_det, order), 1);
+    ck_assert_int_eq(gc_metrics_match_greedy(db, dc, p1, 3, gb, gc, 3, 0.5f, gt_det, order), 1);
     ck_assert_int_eq(gt_det[0], 0);
     ck_assert_int_eq(gt_det[1], -1);
     ck_assert_int_eq(gt_det[2], -1);
     /* B first (0.95): B takes g0, and A is left with nothing */
     float p2[3] = {0.9f, 0.95f, 0.7f};
-    ck_assert_int_eq(gc_match_greedy(db, dc, p2, 3, gb, gc, 3, 0.5f, gt_det, order), 1);
+    ck_assert_int_eq(gc_metrics_match_greedy(db, dc, p2, 3, gb, gc, 3, 0.5f, gt_det, order), 1);
     ck_assert_int_eq(gt_det[0], 1);
     /* a stricter threshold: B's 0.6 no longer counts, A (IoU 1) does */
-    ck_assert_int_eq(gc_match_greedy(db, dc, p2, 3, gb, gc, 3, 0.7f, gt_det, order), 1);
+    ck_assert_int_eq(gc_metrics_match_greedy(db, dc, p2, 3, gb, gc, 3, 0.7f, gt_det, order), 1);
     ck_assert_int_eq(gt_det[0], 0);
 }
 END_TEST
@@ -227,7 +227,7 @@ START_TEST(order_by_value_ties_by_index)
 {
     float m[6] = {0.2f, 0.9f, 0.2f, 0.5f, -1.0f, 0.9f};
     int order[6];
-    gc_order_by_value(m, 6, order);
+    gc_metrics_order_by_value(m, 6, order);
     int want[6] = {1, 5, 3, 0, 2, 4};
     for (int i = 0; i < 6; ++i) ck_assert_int_eq(order[i], want[i]);
 }
@@ -238,7 +238,7 @@ START_TEST(blur_by_hand)
     /* an impulse in a 9x1 row, sigma 1 (radius 3): weights exp(-i^2/2) / S,
      * S = 1 + 2 (e^-0.5 + e^-2 + e^-4.5) = 2.505949 */
     float in[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0}, out[9], tmp[9];
-    gc_blur_gaussian(in, 9, 1, 1, 1.0f, tmp, out);
+    gc_metrics_blur_gaussian(in, 9, 1, 1, 1.0f, tmp, out);
     double S = 1 + 2 * (exp(-0.5) + exp(-2.0) + exp(-4.5));
     ck_assert_double_eq_tol(out[4], 1 / S, 1e-6);
     ck_assert_double_eq_tol(out[5], exp(-0.5) / S, 1e-6);
@@ -248,9 +248,9 @@ START_TEST(blur_by_hand)
     /* a constant 2-channel image stays constant (clamped edges); sigma 0 copies */
     float c[2 * 4 * 3], o[2 * 4 * 3], t[12];
     for (int i = 0; i < 24; ++i) c[i] = i < 12 ? 0.25f : 0.75f;
-    gc_blur_gaussian(c, 4, 3, 2, 2.0f, t, o);
+    gc_metrics_blur_gaussian(c, 4, 3, 2, 2.0f, t, o);
     for (int i = 0; i < 24; ++i) ck_assert_double_eq_tol(o[i], c[i], 1e-6);
-    gc_blur_gaussian(in, 9, 1, 1, 0.0f, tmp, out);
+    gc_metrics_blur_gaussian(in, 9, 1, 1, 0.0f, tmp, out);
     ck_assert_mem_eq(in, out, sizeof in);
 }
 END_TEST
@@ -258,10 +258,10 @@ END_TEST
 START_TEST(center_prior_by_hand)
 {
     /* 8 x 4 image: centre (4, 2), sigma = 4/4 = 1 */
-    ck_assert_double_eq_tol(gc_center_prior(8, 4, 4, 2), 1.0, 1e-7);
-    ck_assert_double_eq_tol(gc_center_prior(8, 4, 5, 2), exp(-0.5), 1e-7);
-    ck_assert_double_eq_tol(gc_center_prior(8, 4, 4, 0), exp(-2.0), 1e-7);
-    ck_assert_double_eq_tol(gc_center_prior(8, 4, 7, 3), exp(-5.0), 1e-7);
+    ck_assert_double_eq_tol(gc_metrics_center_prior(8, 4, 4, 2), 1.0, 1e-7);
+    ck_assert_double_eq_tol(gc_metrics_center_prior(8, 4, 5, 2), exp(-0.5), 1e-7);
+    ck_assert_double_eq_tol(gc_metrics_center_prior(8, 4, 4, 0), exp(-2.0), 1e-7);
+    ck_assert_double_eq_tol(gc_metrics_center_prior(8, 4, 7, 3), exp(-5.0), 1e-7);
 }
 END_TEST
 
@@ -270,9 +270,9 @@ START_TEST(ranks_average_ties)
     /* 3 1 4 1 5: the two 1s share ranks 1 and 2 (1.5), then 3, 4, 5 */
     float x[5] = {3, 1, 4, 1, 5};
     double r[5];
-    void *scratch = malloc(gc_rank_scratch_size(5));
+    void *scratch = malloc(gc_metrics_rank_scratch_size(5));
     ck_assert_ptr_nonnull(scratch);
-    gc_metric_ranks(x, 5, r, scratch);
+    gc_metrics_ranks(x, 5, r, scratch);
     const double want[5] = {3, 1.5, 4, 1.5, 5};
     for (int i = 0; i < 5; ++i) ck_assert_double_eq_tol(r[i], want[i], 1e-12);
     free(scratch);
@@ -282,22 +282,22 @@ END_TEST
 START_TEST(spearman_by_hand)
 {
     double ra[5], rb[5];
-    void *sc = malloc(gc_rank_scratch_size(5));
+    void *sc = malloc(gc_metrics_rank_scratch_size(5));
     ck_assert_ptr_nonnull(sc);
     /* b = 5 6 7 8 7: ranks 1 2 3.5 5 3.5; deviations from 3: a -2 -1 0 1 2,
      * b -2 -1 .5 2 .5; sum ab = 8, aa = 10, bb = 9.5: rho = 8 / sqrt(95) */
     float a[5] = {1, 2, 3, 4, 5}, b[5] = {5, 6, 7, 8, 7};
-    ck_assert_double_eq_tol(gc_metric_spearman(a, b, 5, ra, rb, sc), 8.0 / sqrt(95.0), 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_spearman(a, b, 5, ra, rb, sc), 8.0 / sqrt(95.0), 1e-12);
     /* monotone maps agree fully, whatever the scale; reversed ones disagree */
     float up[5] = {0.1f, 0.5f, 2, 30, 400}, down[5] = {9, 8, 7, 6, 5};
-    ck_assert_double_eq_tol(gc_metric_spearman(a, up, 5, ra, rb, sc), 1.0, 1e-12);
-    ck_assert_double_eq_tol(gc_metric_spearman(a, down, 5, ra, rb, sc), -1.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_spearman(a, up, 5, ra, rb, sc), 1.0, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_spearman(a, down, 5, ra, rb, sc), -1.0, 1e-12);
     /* constant maps: both -> 1, one -> 0, never NaN; fewer than 2 values -> 0 */
     float z[5] = {0}, c[5] = {2, 2, 2, 2, 2};
-    ck_assert_double_eq(gc_metric_spearman(z, c, 5, ra, rb, sc), 1.0);
-    ck_assert_double_eq(gc_metric_spearman(z, a, 5, ra, rb, sc), 0.0);
-    ck_assert_double_eq(gc_metric_spearman(a, z, 5, ra, rb, sc), 0.0);
-    ck_assert_double_eq(gc_metric_spearman(a, b, 1, ra, rb, sc), 0.0);
+    ck_assert_double_eq(gc_metrics_spearman(z, c, 5, ra, rb, sc), 1.0);
+    ck_assert_double_eq(gc_metrics_spearman(z, a, 5, ra, rb, sc), 0.0);
+    ck_assert_double_eq(gc_metrics_spearman(a, z, 5, ra, rb, sc), 0.0);
+    ck_assert_double_eq(gc_metrics_spearman(a, b, 1, ra, rb, sc), 0.0);
     free(sc);
 }
 END_TEST
@@ -307,15 +307,15 @@ START_TEST(gini_by_hand)
     float tmp[4];
     /* 1 2 3 4: sum (2i - 5) x_i = -3 - 2 + 3 + 12 = 10, over n * sum = 40 */
     float a[4] = {4, 1, 3, 2};
-    ck_assert_double_eq_tol(gc_metric_gini(a, 4, tmp), 0.25, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_gini(a, 4, tmp), 0.25, 1e-12);
     /* one non-zero value: (n - 1) / n; negatives count as 0 */
     float one[4] = {0, 0, 4, 0}, neg[4] = {-5, 0, 4, 0};
-    ck_assert_double_eq_tol(gc_metric_gini(one, 4, tmp), 0.75, 1e-12);
-    ck_assert_double_eq_tol(gc_metric_gini(neg, 4, tmp), 0.75, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_gini(one, 4, tmp), 0.75, 1e-12);
+    ck_assert_double_eq_tol(gc_metrics_gini(neg, 4, tmp), 0.75, 1e-12);
     /* constant and all-zero maps: 0 */
     float c[3] = {2, 2, 2}, z[3] = {0, 0, 0};
-    ck_assert_double_eq(gc_metric_gini(c, 3, tmp), 0.0);
-    ck_assert_double_eq(gc_metric_gini(z, 3, tmp), 0.0);
+    ck_assert_double_eq(gc_metrics_gini(c, 3, tmp), 0.0);
+    ck_assert_double_eq(gc_metrics_gini(z, 3, tmp), 0.0);
 }
 END_TEST
 
@@ -323,21 +323,21 @@ START_TEST(box_gather_and_peaks)
 {
     float out[12];
     gc_pbox in = {1, 1, 2, 2}, clamp = {-3, -3, 0, 0}, empty = {2, 0, 1, 2};
-    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, in, out), 4);
+    ck_assert_uint_eq(gc_metrics_box_gather(map43, 4, 3, in, out), 4);
     ck_assert(out[0] == 2 && out[1] == 5 && out[2] == 0 && out[3] == 0);
-    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, clamp, out), 1);
+    ck_assert_uint_eq(gc_metrics_box_gather(map43, 4, 3, clamp, out), 1);
     ck_assert_double_eq(out[0], 0);
-    ck_assert_uint_eq(gc_box_gather(map43, 4, 3, empty, out), 0);
+    ck_assert_uint_eq(gc_metrics_box_gather(map43, 4, 3, empty, out), 0);
     /* peak of map43 at (2,1); b's at (3,2): one pixel apart on each axis */
     float b[12] = {0};
     b[11] = 1;
-    ck_assert_int_eq(gc_map_peak(map43, 12), 6);
-    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 1, 1), 1);
-    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 0.5f, 1), 0);
-    ck_assert_int_eq(gc_metric_peaks_near(map43, b, 4, 3, 1, 0.5f), 0);
+    ck_assert_int_eq(gc_metrics_peak(map43, 12), 6);
+    ck_assert_int_eq(gc_metrics_peaks_near(map43, b, 4, 3, 1, 1), 1);
+    ck_assert_int_eq(gc_metrics_peaks_near(map43, b, 4, 3, 0.5f, 1), 0);
+    ck_assert_int_eq(gc_metrics_peaks_near(map43, b, 4, 3, 1, 0.5f), 0);
     float z[12] = {0};
-    ck_assert_int_eq(gc_map_peak(z, 12), -1);
-    ck_assert_int_eq(gc_metric_peaks_near(map43, z, 4, 3, 9, 9), 0);
+    ck_assert_int_eq(gc_metrics_peak(z, 12), -1);
+    ck_assert_int_eq(gc_metrics_peaks_near(map43, z, 4, 3, 9, 9), 0);
 }
 END_TEST
 
@@ -345,18 +345,18 @@ START_TEST(box_gaussian_and_cell_by_hand)
 {
     /* 4 x 2 grid, centre (2, 1), box 4 x 4: sigma 1 on both axes */
     float g[8];
-    gc_box_gaussian(4, 2, 2, 1, 4, 4, g);
+    gc_metrics_box_gaussian(4, 2, 2, 1, 4, 4, g);
     ck_assert_double_eq_tol(g[1], exp(-0.25), 1e-6);      /* (1.5, 0.5): dx = dy = -0.5 */
     ck_assert_double_eq_tol(g[7], exp(-1.25), 1e-6);      /* (3.5, 1.5): dx 1.5, dy 0.5 */
     /* box 8 x 4: sigma_x 2, sigma_y 1: (3.5, 1.5) gives 2.25/8 + 0.25/2 */
-    gc_box_gaussian(4, 2, 2, 1, 8, 4, g);
+    gc_metrics_box_gaussian(4, 2, 2, 1, 8, 4, g);
     ck_assert_double_eq_tol(g[7], exp(-(2.25 / 8 + 0.125)), 1e-6);
     /* a degenerate box stays finite (sigma floored at half a pixel) */
-    gc_box_gaussian(4, 2, 2, 1, 0, 0, g);
+    gc_metrics_box_gaussian(4, 2, 2, 1, 0, 0, g);
     for (int i = 0; i < 8; ++i) ck_assert(isfinite(g[i]) && g[i] >= 0 && g[i] <= 1);
     ck_assert_double_eq_tol(g[1], exp(-1.0), 1e-6); /* dx = dy = -0.5, sigma 0.5: 0.5 + 0.5 */
     float c[6] = {7, 7, 7, 7, 7, 7};
-    gc_cell_map(3, 2, 2, 1, c);
+    gc_metrics_cell_map(3, 2, 2, 1, c);
     for (int i = 0; i < 6; ++i) ck_assert_double_eq(c[i], i == 5 ? 1.0 : 0.0);
 }
 END_TEST
@@ -368,12 +368,12 @@ START_TEST(rise_upsample_by_hand)
      * u = 2 -> 1/3 of the way to cell 1; u = 3 -> 2/3; u = 4 -> cell 1 */
     const float grid[4] = {1, 0, 0, 0};
     float m[16];
-    gc_rise_upsample(grid, 2, 4, 4, 0, 0, m);
+    gc_metrics_rise_upsample(grid, 2, 4, 4, 0, 0, m);
     const float axis0[4] = {1, 1, 2.0f / 3, 1.0f / 3};
     for (int y = 0; y < 4; ++y)
         for (int x = 0; x < 4; ++x) ck_assert_double_eq_tol(m[y * 4 + x], axis0[x] * axis0[y], 1e-6);
     /* shifted by one pixel right */
-    gc_rise_upsample(grid, 2, 4, 4, 1, 0, m);
+    gc_metrics_rise_upsample(grid, 2, 4, 4, 1, 0, m);
     const float axis1[4] = {1, 2.0f / 3, 1.0f / 3, 0};
     for (int y = 0; y < 4; ++y)
         for (int x = 0; x < 4; ++x) ck_assert_double_eq_tol(m[y * 4 + x], axis1[x] * axis0[y], 1e-6);
@@ -384,8 +384,8 @@ START_TEST(rise_grid_and_masks)
 {
     uint64_t s1 = 42, s2 = 42;
     float g[100 * 100], g2[100 * 100];
-    gc_rise_grid(100, 0.5f, &s1, g);
-    gc_rise_grid(100, 0.5f, &s2, g2);
+    gc_metrics_rise_grid(100, 0.5f, &s1, g);
+    gc_metrics_rise_grid(100, 0.5f, &s2, g2);
     ck_assert_mem_eq(g, g2, sizeof g); /* deterministic for a state */
     double mean = 0;
     for (int i = 0; i < 10000; ++i) {
@@ -393,13 +393,13 @@ START_TEST(rise_grid_and_masks)
         mean += g[i] / 10000.0;
     }
     ck_assert_double_eq_tol(mean, 0.5, 0.03);
-    gc_rise_grid(10, 0.0f, &s1, g);
+    gc_metrics_rise_grid(10, 0.0f, &s1, g);
     for (int i = 0; i < 100; ++i) ck_assert_double_eq(g[i], 0);
     float m[13 * 9];
-    gc_rise_mask(13, 9, 4, 1.0f, &s1, g, m);
+    gc_metrics_rise_mask(13, 9, 4, 1.0f, &s1, g, m);
     for (int i = 0; i < 13 * 9; ++i) ck_assert_double_eq_tol(m[i], 1, 1e-6);
     for (int k = 0; k < 50; ++k) {
-        gc_rise_mask(13, 9, 4, 0.5f, &s1, g, m);
+        gc_metrics_rise_mask(13, 9, 4, 0.5f, &s1, g, m);
         for (int i = 0; i < 13 * 9; ++i) ck_assert(m[i] >= 0 && m[i] <= 1);
     }
 }
@@ -408,12 +408,12 @@ END_TEST
 START_TEST(rise_accumulate_by_hand)
 {
     float sal[3] = {0}, m1[3] = {1, 0, 0.5f}, m2[3] = {0, 1, 1};
-    gc_rise_accumulate(sal, m1, 3, 2);
-    gc_rise_accumulate(sal, m2, 3, 4);
+    gc_metrics_rise_accumulate(sal, m1, 3, 2);
+    gc_metrics_rise_accumulate(sal, m2, 3, 4);
     ck_assert(sal[0] == 2 && sal[1] == 4 && sal[2] == 5);
-    gc_rise_finish(sal, 3, 2, 0.25f); /* / (2 * 0.25) */
+    gc_metrics_rise_finish(sal, 3, 2, 0.25f); /* / (2 * 0.25) */
     ck_assert(sal[0] == 4 && sal[1] == 8 && sal[2] == 10);
-    gc_rise_finish(sal, 3, 0, 0.5f); /* no masks: unchanged, no division by 0 */
+    gc_metrics_rise_finish(sal, 3, 0, 0.5f); /* no masks: unchanged, no division by 0 */
     ck_assert(sal[0] == 4 && sal[1] == 8 && sal[2] == 10);
 }
 END_TEST
@@ -428,12 +428,12 @@ START_TEST(rise_finds_a_hidden_pixel)
     uint64_t st = 7;
     int kx = 5, ky = 11;
     for (int i = 0; i < N; ++i) {
-        gc_rise_mask(W, H, 4, 0.5f, &st, grid, mask);
-        gc_rise_accumulate(sal, mask, W * H, mask[ky * W + kx]);
+        gc_metrics_rise_mask(W, H, 4, 0.5f, &st, grid, mask);
+        gc_metrics_rise_accumulate(sal, mask, W * H, mask[ky * W + kx]);
     }
-    gc_rise_finish(sal, W * H, N, 0.5f);
+    gc_metrics_rise_finish(sal, W * H, N, 0.5f);
     truth[ky * W + kx] = 1;
-    ck_assert_int_eq(gc_metric_peaks_near(sal, truth, W, H, 1, 1), 1);
+    ck_assert_int_eq(gc_metrics_peaks_near(sal, truth, W, H, 1, 1), 1);
     /* and far pixels get much less than the hidden one */
     ck_assert(sal[0 * W + 15] < 0.8f * sal[ky * W + kx]);
 }

@@ -95,7 +95,7 @@ START_TEST(weights_size_matches_darknets_own_save)
         const char *w = tmp_path("w.weights");
         ck_assert_int_eq(gcf_write_random_weights(cfgs[i], w, 7), 0);
         network *net = parse_network_cfg((char *)cfgs[i]);
-        long want = (long)(gc_weights_header_size(0, 2) + gc_weights_param_count(net) * sizeof(float));
+        long want = (long)(gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(net) * sizeof(float));
         ck_assert_int_eq(file_size(w), want);
         free_network(net);
         gc_err e = {{0}};
@@ -109,13 +109,13 @@ END_TEST
 
 START_TEST(header_versions)
 {
-    ck_assert_uint_eq(gc_weights_header_size(0, 1), 16);
-    ck_assert_uint_eq(gc_weights_header_size(0, 2), 20);
-    ck_assert_uint_eq(gc_weights_header_size(1, 0), 20);
-    ck_assert_uint_eq(gc_weights_header_size(1000, 2), 16);
+    ck_assert_uint_eq(gc_model_weights_header_size(0, 1), 16);
+    ck_assert_uint_eq(gc_model_weights_header_size(0, 2), 20);
+    ck_assert_uint_eq(gc_model_weights_header_size(1, 0), 20);
+    ck_assert_uint_eq(gc_model_weights_header_size(1000, 2), 16);
     /* found by fuzz_weights: major * 10 overflowed an int (UB) */
-    ck_assert_uint_eq(gc_weights_header_size(2143289344, 0), 16);
-    ck_assert_uint_eq(gc_weights_header_size(-1, 100), 20); /* Darknet: -10 + 100 >= 2, -1 < 1000 */
+    ck_assert_uint_eq(gc_model_weights_header_size(2143289344, 0), 16);
+    ck_assert_uint_eq(gc_model_weights_header_size(-1, 100), 20); /* Darknet: -10 + 100 >= 2, -1 < 1000 */
 }
 END_TEST
 
@@ -262,7 +262,7 @@ START_TEST(deconvolutional_weights_load)
     network *ref = gcf_random_network(cfg, 5);
     ck_assert_int_eq(ref->layers[2].type, DECONVOLUTIONAL);
     save_weights(ref, (char *)w);
-    long want = (long)(gc_weights_header_size(0, 2) + gc_weights_param_count(ref) * sizeof(float));
+    long want = (long)(gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(ref) * sizeof(float));
     ck_assert_int_eq(file_size(w), want);
     gc_err e = {{0}};
     network *net = gc_model_load(cfg, w, &e);
@@ -285,27 +285,27 @@ START_TEST(names_and_data_files)
     write_text(names, "cat\r\ndog\nbig bird\n");
     int n = 0;
     gc_err e = {{0}};
-    char **v = gc_names_load(names, &n, &e);
+    char **v = gc_model_names_load(names, &n, &e);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(v[0], "cat");
     ck_assert_str_eq(v[2], "big bird");
-    gc_names_free(v, n);
+    gc_model_names_free(v, n);
 
     /* names= relative to the .data file's directory when not found from the cwd */
     const char *data = tmp_path("x.data");
     write_text(data, "classes = 3\n names = x.names \nbackup=backup/\n");
-    char *p = gc_data_value(data, "names", &e);
+    char *p = gc_model_data_value(data, "names", &e);
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(p, names);
     free(p);
-    ck_assert_ptr_null(gc_data_value(data, "labels", &e));
-    ck_assert_ptr_null(gc_data_value(tmp_path("missing.data"), "names", &e));
+    ck_assert_ptr_null(gc_model_data_value(data, "labels", &e));
+    ck_assert_ptr_null(gc_model_data_value(tmp_path("missing.data"), "names", &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "missing.data"));
 
     const char *empty = tmp_path("empty.names");
     write_text(empty, "");
-    ck_assert_ptr_null(gc_names_load(empty, &n, &e));
+    ck_assert_ptr_null(gc_model_names_load(empty, &n, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "empty"));
 }
 END_TEST
@@ -323,7 +323,7 @@ START_TEST(trial_child_has_a_wall_clock_limit)
     gc_trial_limits lim = {0, 0, 1};
     gc_err e = {{0}};
     time_t t0 = time(NULL);
-    ck_assert_int_eq(gc_trial_run("spin", spin_body, NULL, &lim, &e), -1);
+    ck_assert_int_eq(gc_model_trial_run("spin", spin_body, NULL, &lim, &e), -1);
     ck_assert_int_le(time(NULL) - t0, 3);
     ck_assert_ptr_nonnull(strstr(e.msg, "spin: gave up after 1 s"));
 }
@@ -334,7 +334,7 @@ START_TEST(trial_child_has_a_cpu_limit)
     gc_trial_limits lim = {0, 1, 30};
     gc_err e = {{0}};
     time_t t0 = time(NULL);
-    ck_assert_int_eq(gc_trial_run("spin", spin_body, NULL, &lim, &e), -1);
+    ck_assert_int_eq(gc_model_trial_run("spin", spin_body, NULL, &lim, &e), -1);
     ck_assert_int_le(time(NULL) - t0, 10);
     ck_assert_ptr_nonnull(strstr(e.msg, "CPU time"));
 }
@@ -354,10 +354,10 @@ START_TEST(trial_child_has_a_memory_limit)
     size_t big = (size_t)512 << 20;
     gc_trial_limits lim = {(size_t)64 << 20, 0, 30};
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_trial_run("alloc", alloc_body, &big, &lim, &e), -1);
+    ck_assert_int_eq(gc_model_trial_run("alloc", alloc_body, &big, &lim, &e), -1);
     /* within a large enough limit the same body passes */
     size_t small = (size_t)16 << 20;
-    ck_assert_int_eq(gc_trial_run("alloc", alloc_body, &small, &lim, &e), 0);
+    ck_assert_int_eq(gc_model_trial_run("alloc", alloc_body, &small, &lim, &e), 0);
 }
 END_TEST
 
@@ -393,7 +393,7 @@ START_TEST(trial_child_dies_with_its_parent)
         signal(SIGTERM, SIG_DFL); /* Check's handler would kill the test's process group */
         gc_trial_limits lim = {0, 0, 60};
         gc_err e = {{0}};
-        gc_trial_run("wait", report_pid_body, &fds[1], &lim, &e);
+        gc_model_trial_run("wait", report_pid_body, &fds[1], &lim, &e);
         _exit(0);
     }
     pid_t child;

@@ -323,7 +323,7 @@ START_TEST(huffman_lengths)
 }
 END_TEST
 
-/* The file through gc_write_png's reader of choice elsewhere: Darknet's own
+/* The file through gc_image_write_png's reader of choice elsewhere: Darknet's own
  * stb_image copy reads what we write (the other tests decode with zlib). */
 START_TEST(darknet_reads_it)
 {

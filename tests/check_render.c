@@ -31,17 +31,17 @@ static void assert_lb(gc_letterbox lb, int new_w, int new_h, int dx, int dy)
  * 100x100 -> 416x416: upscale, no padding. */
 START_TEST(letterbox_geometry_by_hand)
 {
-    gc_letterbox lb = gc_letterbox_make(768, 576, 416, 416);
+    gc_letterbox lb = gc_render_letterbox(768, 576, 416, 416);
     ck_assert(lb.orig_w == 768 && lb.orig_h == 576 && lb.net_w == 416 && lb.net_h == 416);
     assert_lb(lb, 416, 312, 0, 52);
-    assert_lb(gc_letterbox_make(480, 640, 416, 416), 312, 416, 52, 0);
-    assert_lb(gc_letterbox_make(333, 500, 320, 320), 213, 320, 53, 0);
-    assert_lb(gc_letterbox_make(640, 480, 608, 320), 426, 320, 91, 0);
-    assert_lb(gc_letterbox_make(100, 100, 416, 416), 416, 416, 0, 0);
+    assert_lb(gc_render_letterbox(480, 640, 416, 416), 312, 416, 52, 0);
+    assert_lb(gc_render_letterbox(333, 500, 320, 320), 213, 320, 53, 0);
+    assert_lb(gc_render_letterbox(640, 480, 608, 320), 426, 320, 91, 0);
+    assert_lb(gc_render_letterbox(100, 100, 416, 416), 416, 416, 0, 0);
     /* 467*416/700 = 277.53: truncated, not rounded; dy = 139/2 = 69 */
-    assert_lb(gc_letterbox_make(700, 467, 416, 416), 416, 277, 0, 69);
+    assert_lb(gc_render_letterbox(700, 467, 416, 416), 416, 277, 0, 69);
     /* Darknet would make a 0-pixel-high image; we keep one row */
-    assert_lb(gc_letterbox_make(2000, 1, 416, 416), 416, 1, 0, 207);
+    assert_lb(gc_render_letterbox(2000, 1, 416, 416), 416, 1, 0, 207);
 }
 END_TEST
 
@@ -50,7 +50,7 @@ END_TEST
  * channel 2 is 1: the non-grey area gives new_w, new_h, dx, dy, and since
  * Darknet's resize is linear interpolation, the ramps give the original
  * coordinate every network pixel was sampled from, which must be
- * gc_letterbox_to_orig() of that pixel's centre. */
+ * gc_render_letterbox_to_orig() of that pixel's centre. */
 static void check_against_darknet(int w, int h, int nw, int nh)
 {
     image im = make_image(w, h, 3);
@@ -70,14 +70,14 @@ static void check_against_darknet(int w, int h, int nw, int nh)
                 if (x > x1) x1 = x;
                 if (y > y1) y1 = y;
             }
-    gc_letterbox lb = gc_letterbox_make(w, h, nw, nh);
+    gc_letterbox lb = gc_render_letterbox(w, h, nw, nh);
     ck_assert_msg(lb.dx == x0 && lb.dy == y0 && lb.new_w == x1 - x0 + 1 && lb.new_h == y1 - y0 + 1,
                   "%dx%d -> %dx%d: darknet box (%d,%d) %dx%d, ours (%d,%d) %dx%d", w, h, nw, nh, x0, y0,
                   x1 - x0 + 1, y1 - y0 + 1, lb.dx, lb.dy, lb.new_w, lb.new_h);
     for (int y = y0; y <= y1; ++y)
         for (int x = x0; x <= x1; ++x) {
             float ox, oy;
-            gc_letterbox_to_orig(&lb, x + 0.5f, y + 0.5f, &ox, &oy);
+            gc_render_letterbox_to_orig(&lb, x + 0.5f, y + 0.5f, &ox, &oy);
             float rx = boxed.data[0 * nw * nh + y * nw + x] * (w - 1) + 0.5f;
             float ry = boxed.data[1 * nw * nh + y * nw + x] * (h - 1) + 0.5f;
             ck_assert_msg(fabsf(ox - rx) < 1e-3f && fabsf(oy - ry) < 1e-3f,
@@ -109,9 +109,9 @@ START_TEST(inverse_letterbox_places_hot_cell)
     float map[MW * MH] = {0};
     float *out = malloc(sizeof(float) * OW * OH);
     ck_assert_ptr_nonnull(out);
-    gc_letterbox lb = gc_letterbox_make(OW, OH, 416, 416);
+    gc_letterbox lb = gc_render_letterbox(OW, OH, 416, 416);
     map[8 * MW + 3] = 1;
-    gc_map_to_image(map, MW, MH, &lb, out);
+    gc_render_map_to_image(map, MW, MH, &lb, out);
     size_t best = 0;
     for (size_t i = 1; i < (size_t)OW * OH; ++i)
         if (out[i] > out[best]) best = i;
@@ -127,12 +127,12 @@ START_TEST(inverse_letterbox_places_hot_cell)
      * tent ends at net y = 48, so it must not show on the image at all. */
     memset(map, 0, sizeof map);
     for (int x = 0; x < MW; ++x) map[x] = 1;
-    gc_map_to_image(map, MW, MH, &lb, out);
+    gc_render_map_to_image(map, MW, MH, &lb, out);
     for (size_t i = 0; i < (size_t)OW * OH; ++i) ck_assert_float_eq(out[i], 0);
 
     /* A constant map stays constant (clamped edges, weights sum to 1). */
     for (int i = 0; i < MW * MH; ++i) map[i] = 0.25f;
-    gc_map_to_image(map, MW, MH, &lb, out);
+    gc_render_map_to_image(map, MW, MH, &lb, out);
     for (size_t i = 0; i < (size_t)OW * OH; ++i) ck_assert_float_eq_tol(out[i], 0.25f, 1e-6f);
     free(out);
 }
@@ -144,24 +144,24 @@ START_TEST(letterbox_round_trip)
                             {640, 480, 608, 320}, {1, 50, 32, 32}, {50, 1, 32, 32}};
     uint64_t s = 1;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
-        gc_letterbox lb = gc_letterbox_make(sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
+        gc_letterbox lb = gc_render_letterbox(sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
         for (int t = 0; t < 200; ++t) {
             float px = gc_rng_unit(&s) * lb.orig_w;
             float py = gc_rng_unit(&s) * lb.orig_h;
             float nx, ny, ox, oy;
-            gc_letterbox_to_net(&lb, px, py, &nx, &ny);
-            gc_letterbox_to_orig(&lb, nx, ny, &ox, &oy);
+            gc_render_letterbox_to_net(&lb, px, py, &nx, &ny);
+            gc_render_letterbox_to_orig(&lb, nx, ny, &ox, &oy);
             ck_assert_float_eq_tol(ox, px, 1e-3f);
             ck_assert_float_eq_tol(oy, py, 1e-3f);
         }
     }
     /* corners of the resized area are the outer pixel centres */
-    gc_letterbox lb = gc_letterbox_make(768, 576, 416, 416);
+    gc_letterbox lb = gc_render_letterbox(768, 576, 416, 416);
     float ox, oy;
-    gc_letterbox_to_orig(&lb, 0.5f, 52.5f, &ox, &oy);
+    gc_render_letterbox_to_orig(&lb, 0.5f, 52.5f, &ox, &oy);
     ck_assert_float_eq_tol(ox, 0.5f, 1e-5f);
     ck_assert_float_eq_tol(oy, 0.5f, 1e-5f);
-    gc_letterbox_to_orig(&lb, 415.5f, 363.5f, &ox, &oy);
+    gc_render_letterbox_to_orig(&lb, 415.5f, 363.5f, &ox, &oy);
     ck_assert_float_eq_tol(ox, 767.5f, 1e-4f);
     ck_assert_float_eq_tol(oy, 575.5f, 1e-4f);
 }
@@ -173,14 +173,14 @@ START_TEST(resize_constant_and_ramp_exact)
 {
     float in[5 * 4], out[13 * 9];
     for (int i = 0; i < 20; ++i) in[i] = 3.5f;
-    gc_resize_bilinear(in, 5, 4, out, 13, 9);
+    gc_render_resize(in, 5, 4, out, 13, 9);
     for (int i = 0; i < 13 * 9; ++i) ck_assert_float_eq_tol(out[i], 3.5f, 1e-6f);
 
     /* horizontal ramp in = x, 4 -> 10 columns: out = clamp((x+.5)*.4 - .5, 0, 3) */
     float ramp[4 * 2], up[10 * 3];
     for (int y = 0; y < 2; ++y)
         for (int x = 0; x < 4; ++x) ramp[y * 4 + x] = (float)x;
-    gc_resize_bilinear(ramp, 4, 2, up, 10, 3);
+    gc_render_resize(ramp, 4, 2, up, 10, 3);
     for (int y = 0; y < 3; ++y)
         for (int x = 0; x < 10; ++x) {
             double want = (x + 0.5) * 0.4 - 0.5;
@@ -192,14 +192,14 @@ START_TEST(resize_constant_and_ramp_exact)
     float vr[3 * 8], down[3 * 4];
     for (int y = 0; y < 8; ++y)
         for (int x = 0; x < 3; ++x) vr[y * 3 + x] = (float)y;
-    gc_resize_bilinear(vr, 3, 8, down, 3, 4);
+    gc_render_resize(vr, 3, 8, down, 3, 4);
     for (int y = 0; y < 4; ++y)
         for (int x = 0; x < 3; ++x) ck_assert_float_eq_tol(down[y * 3 + x], 2 * y + 0.5f, 1e-6f);
 
     /* same size is the identity */
     float id[20];
     for (int i = 0; i < 20; ++i) in[i] = (float)(i * i % 7);
-    gc_resize_bilinear(in, 5, 4, id, 5, 4);
+    gc_render_resize(in, 5, 4, id, 5, 4);
     for (int i = 0; i < 20; ++i) ck_assert_float_eq(id[i], in[i]);
 }
 END_TEST
@@ -237,20 +237,20 @@ START_TEST(separable_resampling_equals_per_pixel)
             s = s * 1664525u + 1013904223u;
             map[i] = (float)(s >> 8) / 16777216.0f * 3 - 1;
         }
-        gc_letterbox lb = gc_letterbox_make(ow, oh, cases[c][4], cases[c][5]);
-        gc_map_to_image(map, mw, mh, &lb, out);
+        gc_letterbox lb = gc_render_letterbox(ow, oh, cases[c][4], cases[c][5]);
+        gc_render_map_to_image(map, mw, mh, &lb, out);
         long bad = 0, bad_coord = 0;
         for (int y = 0; y < oh; ++y)
             for (int x = 0; x < ow; ++x) {
                 float nx, ny;
-                /* the letterbox inverse in double, as gc_map_to_image documents it */
+                /* the letterbox inverse in double, as gc_render_map_to_image documents it */
                 double sx = lb.orig_w > 1 && lb.new_w > 1 ? (double)(lb.orig_w - 1) / (lb.new_w - 1)
                                                           : (double)lb.orig_w / lb.new_w;
                 double sy = lb.orig_h > 1 && lb.new_h > 1 ? (double)(lb.orig_h - 1) / (lb.new_h - 1)
                                                           : (double)lb.orig_h / lb.new_h;
                 double cx = lb.orig_w > 1 && lb.new_w > 1 ? 0.5 : 0, cy = lb.orig_h > 1 && lb.new_h > 1 ? 0.5 : 0;
                 double dnx = (x + 0.5 - cx) / sx + cx + lb.dx, dny = (y + 0.5 - cy) / sy + cy + lb.dy;
-                gc_letterbox_to_net(&lb, x + 0.5f, y + 0.5f, &nx, &ny);
+                gc_render_letterbox_to_net(&lb, x + 0.5f, y + 0.5f, &nx, &ny);
                 if (fabs(nx - dnx) > 1e-3 || fabs(ny - dny) > 1e-3) ++bad_coord;
                 float want = ref_sample(map, mw, mh, dnx * ((double)mw / lb.net_w) - 0.5,
                                         dny * ((double)mh / lb.net_h) - 0.5);
@@ -258,7 +258,7 @@ START_TEST(separable_resampling_equals_per_pixel)
             }
         ck_assert_msg(bad_coord == 0 && bad == 0, "case %zu: %ld coordinates, %ld samples differ", c, bad_coord, bad);
         /* plain resize of the map to the image's size */
-        gc_resize_bilinear(map, mw, mh, out, ow, oh);
+        gc_render_resize(map, mw, mh, out, ow, oh);
         double rx = (double)mw / ow, ry = (double)mh / oh;
         for (int y = 0; y < oh; ++y)
             for (int x = 0; x < ow; ++x)
@@ -270,7 +270,7 @@ START_TEST(separable_resampling_equals_per_pixel)
 }
 END_TEST
 
-/* gc_resize_rgb as it was written per pixel (the reference): the mean of the
+/* gc_render_resize_rgb as it was written per pixel (the reference): the mean of the
  * source box each output pixel covers, rounded. */
 static void ref_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
 {
@@ -291,7 +291,7 @@ static void ref_resize_rgb(const unsigned char *in, int iw, int ih, unsigned cha
     }
 }
 
-/* The tiled gc_resize_rgb equals the per-pixel reference byte for byte:
+/* The tiled gc_render_resize_rgb equals the per-pixel reference byte for byte:
  * shrinking (thumbnails, also by non-integer factors), enlarging, wider
  * than one tile of columns. */
 START_TEST(resize_rgb_equals_per_pixel)
@@ -307,7 +307,7 @@ START_TEST(resize_rgb_equals_per_pixel)
             s = s * 1664525u + 1013904223u;
             in[i] = (unsigned char)(s >> 24);
         }
-        gc_resize_rgb(in, iw, ih, a, ow, oh);
+        gc_render_resize_rgb(in, iw, ih, a, ow, oh);
         ref_resize_rgb(in, iw, ih, b, ow, oh);
         ck_assert_msg(!memcmp(a, b, (size_t)ow * oh * 3), "%dx%d -> %dx%d differs", iw, ih, ow, oh);
         free(in);
@@ -320,22 +320,22 @@ END_TEST
 START_TEST(normalize_minmax)
 {
     float x[4] = {2, 4, 6, 3};
-    ck_assert_float_eq(gc_normalize_minmax(x, 4), 4);
+    ck_assert_float_eq(gc_render_normalize(x, 4), 4);
     ck_assert_float_eq(x[0], 0);
     ck_assert_float_eq(x[1], .5f);
     ck_assert_float_eq(x[2], 1);
     ck_assert_float_eq(x[3], .25f);
 
     float c[5] = {7, 7, 7, 7, 7};
-    ck_assert_float_eq(gc_normalize_minmax(c, 5), 0);
+    ck_assert_float_eq(gc_render_normalize(c, 5), 0);
     for (int i = 0; i < 5; ++i) {
         ck_assert(!isnan(c[i]));
         ck_assert_float_eq(c[i], 0);
     }
     float z[3] = {0, 0, 0};
-    ck_assert_float_eq(gc_normalize_minmax(z, 3), 0);
+    ck_assert_float_eq(gc_render_normalize(z, 3), 0);
     for (int i = 0; i < 3; ++i) ck_assert_float_eq(z[i], 0);
-    ck_assert_float_eq(gc_normalize_minmax(z, 0), 0);
+    ck_assert_float_eq(gc_render_normalize(z, 0), 0);
 }
 END_TEST
 
@@ -357,33 +357,33 @@ static double hue_deg(const unsigned char *c)
 START_TEST(colormap_jet_endpoints_and_hue)
 {
     unsigned char c[3];
-    gc_colormap_jet(0, c);
+    gc_render_jet(0, c);
     ck_assert(c[0] == 0 && c[1] == 0 && c[2] == 128); /* dark blue */
-    gc_colormap_jet(1, c);
+    gc_render_jet(1, c);
     ck_assert(c[0] == 128 && c[1] == 0 && c[2] == 0); /* dark red */
-    gc_colormap_jet(.5f, c);
+    gc_render_jet(.5f, c);
     ck_assert(c[0] == 128 && c[1] == 255 && c[2] == 128);
     unsigned char d[3];
-    gc_colormap_jet(-3, d);
-    gc_colormap_jet(0, c);
+    gc_render_jet(-3, d);
+    gc_render_jet(0, c);
     ck_assert(memcmp(c, d, 3) == 0);
-    gc_colormap_jet(NAN, d);
+    gc_render_jet(NAN, d);
     ck_assert(memcmp(c, d, 3) == 0);
-    gc_colormap_jet(7, d);
-    gc_colormap_jet(1, c);
+    gc_render_jet(7, d);
+    gc_render_jet(1, c);
     ck_assert(memcmp(c, d, 3) == 0);
 
     /* hue falls monotonically from blue (240) to red (0) */
     double prev = 361;
     for (int i = 0; i <= 256; ++i) {
-        gc_colormap_jet(i / 256.0f, c);
+        gc_render_jet(i / 256.0f, c);
         double h = hue_deg(c);
         ck_assert_msg(h >= 0 && h <= prev + 1e-9, "v=%g: hue %g after %g", i / 256.0, h, prev);
         prev = h;
     }
-    gc_colormap_jet(0, c);
+    gc_render_jet(0, c);
     ck_assert_double_eq_tol(hue_deg(c), 240, 1e-9);
-    gc_colormap_jet(1, c);
+    gc_render_jet(1, c);
     ck_assert_double_eq_tol(hue_deg(c), 0, 1e-9);
 }
 END_TEST
@@ -398,15 +398,15 @@ START_TEST(overlay_blend)
     for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 37) % 256) / 255.0f;
     for (int i = 0; i < N; ++i) heat[i] = (float)i / (N - 1);
 
-    gc_overlay(img, W, H, heat, 0, out);
+    gc_render_overlay(img, W, H, heat, 0, out);
     for (int i = 0; i < N; ++i)
         for (int c = 0; c < 3; ++c) ck_assert_int_eq(out[i * 3 + c], ((i + c * N) * 37) % 256);
 
     /* alpha 1: pixel i blends with a = heat_i; pixel 0 (heat 0) is the
      * image, pixel N-1 (heat 1) the colormap */
-    gc_overlay(img, W, H, heat, 1, out);
+    gc_render_overlay(img, W, H, heat, 1, out);
     for (int i = 0; i < N; ++i) {
-        gc_colormap_jet(heat[i], jet);
+        gc_render_jet(heat[i], jet);
         for (int c = 0; c < 3; ++c) {
             double im = img[c * N + i], a = heat[i];
             int want = (int)floor(255 * ((1 - a) * im + a * jet[c] / 255.0) + 0.5);
@@ -414,7 +414,7 @@ START_TEST(overlay_blend)
         }
     }
     for (int c = 0; c < 3; ++c) ck_assert_int_eq(out[c], ((0 + c * N) * 37) % 256);
-    gc_colormap_jet(1, jet);
+    gc_render_jet(1, jet);
     ck_assert(memcmp(out + (N - 1) * 3, jet, 3) == 0);
 
     /* alpha .5 on img (.8, .4, 0) with heat 1 (jet = (128,0,0)):
@@ -423,10 +423,10 @@ START_TEST(overlay_blend)
     float one[3] = {.8f, .4f, 0};
     float h1 = 1;
     unsigned char px[3];
-    gc_overlay(one, 1, 1, &h1, .5f, px);
+    gc_render_overlay(one, 1, 1, &h1, .5f, px);
     ck_assert(px[0] == 166 && px[1] == 51 && px[2] == 0);
     h1 = 0;
-    gc_overlay(one, 1, 1, &h1, .5f, px);
+    gc_render_overlay(one, 1, 1, &h1, .5f, px);
     ck_assert(px[0] == 204 && px[1] == 102 && px[2] == 0);
 }
 END_TEST
@@ -442,9 +442,9 @@ START_TEST(overlay_untinted_where_map_is_zero)
     for (int y = 10; y < 20; ++y)
         for (int x = 5; x < 15; ++x) map[y * W + x] = (float)(x + y);
     float lo, hi;
-    ck_assert_int_eq(gc_heat_scale(map, N, heat, &lo, &hi), 0);
+    ck_assert_int_eq(gc_render_heat_scale(map, N, heat, &lo, &hi), 0);
     ck_assert(lo == 0 && hi == 33);
-    gc_overlay(img, W, H, heat, .7f, out);
+    gc_render_overlay(img, W, H, heat, .7f, out);
     int tinted = 0;
     for (int i = 0; i < N; ++i) {
         int same = 1;
@@ -464,23 +464,23 @@ END_TEST
 START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
 {
     float m[4] = {0, 2, 4, 1}, h[4], lo, hi;
-    ck_assert_int_eq(gc_heat_scale(m, 4, h, &lo, &hi), 0);
+    ck_assert_int_eq(gc_render_heat_scale(m, 4, h, &lo, &hi), 0);
     ck_assert(lo == 0 && hi == 4);
     ck_assert(h[0] == 0 && h[1] == .5f && h[2] == 1 && h[3] == .25f);
     /* all positive: zero is still the bottom of the scale, not the minimum */
     float p[2] = {2, 4};
-    ck_assert_int_eq(gc_heat_scale(p, 2, h, &lo, &hi), 0);
+    ck_assert_int_eq(gc_render_heat_scale(p, 2, h, &lo, &hi), 0);
     ck_assert(lo == 0 && h[0] == .5f && h[1] == 1);
     /* all zero, constant negative, NaN: flagged, all zero, never NaN */
     float z[3] = {0, 0, 0}, c[2] = {-1, -1}, n[2] = {NAN, 1};
-    ck_assert_int_eq(gc_heat_scale(z, 3, h, &lo, &hi), 1);
+    ck_assert_int_eq(gc_render_heat_scale(z, 3, h, &lo, &hi), 1);
     ck_assert(h[0] == 0 && h[1] == 0 && h[2] == 0);
-    ck_assert_int_eq(gc_heat_scale(c, 2, h, &lo, &hi), 1);
+    ck_assert_int_eq(gc_render_heat_scale(c, 2, h, &lo, &hi), 1);
     ck_assert(h[0] == 0 && h[1] == 0);
-    ck_assert_int_eq(gc_heat_scale(n, 2, h, &lo, &hi), 1);
+    ck_assert_int_eq(gc_render_heat_scale(n, 2, h, &lo, &hi), 1);
     ck_assert(h[0] == 0 && h[1] == 0);
     /* in place */
-    ck_assert_int_eq(gc_heat_scale(m, 4, m, &lo, &hi), 0);
+    ck_assert_int_eq(gc_render_heat_scale(m, 4, m, &lo, &hi), 0);
     ck_assert(m[2] == 1 && m[0] == 0);
 }
 END_TEST
@@ -489,35 +489,35 @@ END_TEST
  * photos at their own size; text grows with the picture. */
 START_TEST(display_scale_rule)
 {
-    ck_assert_int_eq(gc_display_scale(96, 96), 4);
-    ck_assert_int_eq(gc_display_scale(128, 128), 3);
-    ck_assert_int_eq(gc_display_scale(20, 16), 8);
-    ck_assert_int_eq(gc_display_scale(768, 576), 1);
-    ck_assert_int_eq(gc_display_scale(4000, 3000), 1);
-    ck_assert_int_eq(gc_display_scale(383, 1000), 2);
+    ck_assert_int_eq(gc_render_display_scale(96, 96), 4);
+    ck_assert_int_eq(gc_render_display_scale(128, 128), 3);
+    ck_assert_int_eq(gc_render_display_scale(20, 16), 8);
+    ck_assert_int_eq(gc_render_display_scale(768, 576), 1);
+    ck_assert_int_eq(gc_render_display_scale(4000, 3000), 1);
+    ck_assert_int_eq(gc_render_display_scale(383, 1000), 2);
     /* a strip: the long side stays <= 4096 */
-    ck_assert_int_eq(gc_display_scale(2000, 10), 2);
-    ck_assert_int_eq(gc_display_scale(5000, 10), 1);
+    ck_assert_int_eq(gc_render_display_scale(2000, 10), 2);
+    ck_assert_int_eq(gc_render_display_scale(5000, 10), 1);
     for (int w = 1; w < 600; w += 7)
         for (int h = 1; h < 600; h += 11) {
-            int f = gc_display_scale(w, h), lo = w < h ? w : h, big = w > h ? w : h;
+            int f = gc_render_display_scale(w, h), lo = w < h ? w : h, big = w > h ? w : h;
             ck_assert(f >= 1 && f <= 8 && (f == 1 || (long)big * f <= 4096));
             if (f < 8 && (long)big * (f + 1) <= 4096) ck_assert_msg(lo * f >= GC_DISPLAY_MIN, "%dx%d: %d", w, h, f);
         }
-    ck_assert_int_eq(gc_text_scale(384, 384), 2);
-    ck_assert_int_eq(gc_text_scale(768, 576), 2);
-    ck_assert_int_eq(gc_text_scale(4000, 3000), 9);
+    ck_assert_int_eq(gc_render_text_scale(384, 384), 2);
+    ck_assert_int_eq(gc_render_text_scale(768, 576), 2);
+    ck_assert_int_eq(gc_render_text_scale(4000, 3000), 9);
     /* text on a 3000 px photo is 81 px high: legible, under 3% of the side */
-    ck_assert_int_eq(gc_text_height(gc_text_scale(4000, 3000)), 81);
+    ck_assert_int_eq(gc_render_text_height(gc_render_text_scale(4000, 3000)), 81);
 }
 END_TEST
 
 START_TEST(resize_rgb_mean_and_nearest)
 {
     unsigned char in[2 * 2 * 3] = {0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40}, out[4 * 4 * 3], one[3];
-    gc_resize_rgb(in, 2, 2, one, 1, 1);
+    gc_render_resize_rgb(in, 2, 2, one, 1, 1);
     ck_assert(one[0] == 85 && one[1] == 85 && one[2] == 85); /* (0+100+200+40)/4 = 85 */
-    gc_resize_rgb(in, 2, 2, out, 4, 4);
+    gc_render_resize_rgb(in, 2, 2, out, 4, 4);
     for (int y = 0; y < 4; ++y)
         for (int x = 0; x < 4; ++x)
             ck_assert_int_eq(out[(y * 4 + x) * 3], in[((y / 2) * 2 + x / 2) * 3]);
@@ -552,7 +552,7 @@ START_TEST(labels_inside_and_disjoint)
             tp[i] = texts[i];
         }
         gc_rect fixed = {0, 0, 40, 12};
-        int placed = gc_place_labels(boxes, tp, n, w, h, 2, 1, &fixed, 1, out, scales);
+        int placed = gc_render_place_labels(boxes, tp, n, w, h, 2, 1, &fixed, 1, out, scales);
         int count = 0;
         for (int i = 0; i < n; ++i) {
             if (!scales[i]) {
@@ -562,11 +562,11 @@ START_TEST(labels_inside_and_disjoint)
             ++count;
             ck_assert_msg(rect_inside(&out[i], w, h), "round %d label %d (%d,%d %dx%d) outside %dx%d", round, i,
                           out[i].x, out[i].y, out[i].w, out[i].h, w, h);
-            ck_assert_int_eq(out[i].w, gc_text_width(tp[i], scales[i]));
-            ck_assert_int_eq(out[i].h, gc_text_height(scales[i]));
-            ck_assert(!gc_rect_overlap(&out[i], &fixed));
+            ck_assert_int_eq(out[i].w, gc_render_text_width(tp[i], scales[i]));
+            ck_assert_int_eq(out[i].h, gc_render_text_height(scales[i]));
+            ck_assert(!gc_render_rect_overlap(&out[i], &fixed));
             for (int j = 0; j < i; ++j)
-                ck_assert_msg(!gc_rect_overlap(&out[i], &out[j]), "round %d: labels %d and %d overlap", round, i, j);
+                ck_assert_msg(!gc_render_rect_overlap(&out[i], &out[j]), "round %d: labels %d and %d overlap", round, i, j);
         }
         ck_assert_int_eq(count, placed);
         ck_assert_int_gt(placed, 0);
@@ -582,22 +582,22 @@ START_TEST(labels_at_edges_and_beside_other_boxes)
     const char *t[2] = {"3 trouser 72%", "0 ankle boot 91%"};
     gc_rect edge[1] = {{100, 0, 28, 60}}, out[2];
     int sc[2];
-    ck_assert_int_eq(gc_place_labels(edge, t, 1, 128, 128, 2, 1, NULL, 0, out, sc), 1);
+    ck_assert_int_eq(gc_render_place_labels(edge, t, 1, 128, 128, 2, 1, NULL, 0, out, sc), 1);
     ck_assert(rect_inside(&out[0], 128, 128));
     ck_assert_int_eq(sc[0], 1); /* 13 characters at scale 2 (158 px) do not fit 128 px: shrunk */
 
     gc_rect two[2] = {{40, 150, 100, 120}, {150, 150, 100, 120}};
-    ck_assert_int_eq(gc_place_labels(two, t, 2, 384, 384, 2, 1, NULL, 0, out, sc), 2);
+    ck_assert_int_eq(gc_render_place_labels(two, t, 2, 384, 384, 2, 1, NULL, 0, out, sc), 2);
     for (int i = 0; i < 2; ++i) {
         ck_assert(rect_inside(&out[i], 384, 384));
         ck_assert_int_eq(sc[i], 2);
         gc_rect other = {two[1 - i].x + 1, two[1 - i].y + 1, two[1 - i].w - 2, two[1 - i].h - 2};
-        ck_assert_msg(!gc_rect_overlap(&out[i], &other), "label %d covers the other box", i);
+        ck_assert_msg(!gc_render_rect_overlap(&out[i], &other), "label %d covers the other box", i);
     }
-    ck_assert(!gc_rect_overlap(&out[0], &out[1]));
+    ck_assert(!gc_render_rect_overlap(&out[0], &out[1]));
     /* a label wider than the image at every scale is not placed */
     const char *wide[1] = {"a label far too wide for a tiny picture"};
-    ck_assert_int_eq(gc_place_labels(edge, wide, 1, 64, 64, 2, 1, NULL, 0, out, sc), 0);
+    ck_assert_int_eq(gc_render_place_labels(edge, wide, 1, 64, 64, 2, 1, NULL, 0, out, sc), 0);
     ck_assert_int_eq(sc[0], 0);
 }
 END_TEST
@@ -613,8 +613,8 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     gc_err e;
     gc_picture plain = {0}, zero = {0}, fig = {0}, hot = {0}, fig2 = {0};
     gc_fig_box box = {10, 20, 50, 70, 1};
-    ck_assert_int_eq(gc_fig_panel(&plain, img, W, H, NULL, .5f, &box, &e), 0);
-    ck_assert_int_eq(gc_fig_panel(&zero, img, W, H, heat, .5f, &box, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&plain, img, W, H, NULL, .5f, &box, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&zero, img, W, H, heat, .5f, &box, &e), 0);
     ck_assert_int_eq(plain.w, 384); /* 96 px: shown 4x */
     ck_assert_int_eq(plain.h, 384);
     ck_assert(memcmp(plain.rgb, zero.rgb, (size_t)384 * 384 * 3) == 0);
@@ -623,7 +623,7 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     for (int c = 0; c < 3; ++c)
         ck_assert_int_eq(plain.rgb[(y * 384 + x) * 3 + c], (int)floor((double)img[c * N + (y / 4) * W + x / 4] * 255 + .5));
 
-    ck_assert_int_eq(gc_fig_overlay(&fig, &zero, W, H, &box, "0 bag 81%", "box 0 bag 81%", 0, 0, 1, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&fig, &zero, W, H, &box, "0 bag 81%", "box 0 bag 81%", 0, 0, 1, &e), 0);
     ck_assert_int_eq(fig.w, 384);
     ck_assert_int_gt(fig.h, 384);
     /* the tag at the top-left is yellow; the footer has no pure jet red */
@@ -634,8 +634,8 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     ck_assert_int_eq(red, 0);
 
     for (int i = 0; i < N; ++i) heat[i] = (float)(i % W) / (W - 1);
-    ck_assert_int_eq(gc_fig_panel(&hot, img, W, H, heat, .5f, NULL, &e), 0);
-    ck_assert_int_eq(gc_fig_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&hot, img, W, H, heat, .5f, NULL, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, &e), 0);
     ck_assert_int_eq(fig2.h, fig.h);
     /* the colour bar: dark blue at its left end, dark red at its right, in one footer row */
     int found_blue = 0, found_red = 0;
@@ -648,11 +648,11 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     ck_assert(found_blue && found_red);
     /* no tag: the top-left is the image (heat 0 in column 0) */
     for (int c = 0; c < 3; ++c) ck_assert_int_eq(fig2.rgb[c], (int)floor((double)img[c * N] * 255 + .5));
-    gc_picture_free(&plain);
-    gc_picture_free(&zero);
-    gc_picture_free(&fig);
-    gc_picture_free(&hot);
-    gc_picture_free(&fig2);
+    gc_figure_picture_free(&plain);
+    gc_figure_picture_free(&zero);
+    gc_figure_picture_free(&fig);
+    gc_figure_picture_free(&hot);
+    gc_figure_picture_free(&fig2);
     free(img);
     free(heat);
 }
@@ -667,16 +667,16 @@ START_TEST(summary_for_one_to_fifty_boxes)
     gc_err e;
     for (int n = 1; n <= 50; n += 49) {
         gc_summary s;
-        ck_assert_int_eq(gc_summary_init(&s, n, W, H, &e), 0);
+        ck_assert_int_eq(gc_figure_summary_init(&s, n, W, H, &e), 0);
         gc_picture panel = {0}, out = {0};
-        ck_assert_int_eq(gc_fig_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
+        ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
         for (int k = 0; k < n; ++k) {
             gc_fig_box b = {(k * 13) % 100, (k * 29) % 100, (k * 13) % 100 + 20, (k * 29) % 100 + 25, k % 10};
             char cap[64];
             snprintf(cap, sizeof cap, "%d class %d %d%%", k, k % 10, 50 + k);
-            gc_summary_set(&s, k, &panel, &b, cap);
+            gc_figure_summary_set(&s, k, &panel, &b, cap);
         }
-        ck_assert_int_eq(gc_summary_render(&s, img, &out, &e), 0);
+        ck_assert_int_eq(gc_figure_summary_render(&s, img, &out, &e), 0);
         ck_assert_int_ge(out.w, 384);
         /* thumbnails at least 128 px wide, so the grid is readable */
         ck_assert_int_ge(s.tw, 128);
@@ -684,15 +684,15 @@ START_TEST(summary_for_one_to_fifty_boxes)
         /* every box's colour appears in the legend area right of the image */
         for (int k = 0; k < (n < 8 ? n : 8); ++k) {
             unsigned char col[3];
-            gc_fig_class_color(k, col);
+            gc_figure_class_color(k, col);
             int seen = 0;
             for (int yy = 0; yy < 384 && !seen; ++yy)
                 for (int xx = 384; xx < out.w && !seen; ++xx) seen = !memcmp(out.rgb + ((size_t)yy * out.w + xx) * 3, col, 3);
             ck_assert_msg(seen || n == 1, "n %d: colour of class %d not in the legend", n, k);
         }
-        gc_picture_free(&panel);
-        gc_picture_free(&out);
-        gc_summary_free(&s);
+        gc_figure_picture_free(&panel);
+        gc_figure_picture_free(&out);
+        gc_figure_summary_free(&s);
     }
     free(img);
 }
@@ -737,7 +737,7 @@ static const unsigned char RED[3] = {255, 0, 0}, WHITE[3] = {255, 255, 255}, BLU
 START_TEST(draw_box_inside_and_clipped)
 {
     canvas c = canvas_new();
-    gc_draw_box(c.px, CW, CH, 2, 1, 8, 6, 1, RED);
+    gc_render_box(c.px, CW, CH, 2, 1, 8, 6, 1, RED);
     int n = 0;
     for (int y = 0; y < CH; ++y)
         for (int x = 0; x < CW; ++x) {
@@ -752,7 +752,7 @@ START_TEST(draw_box_inside_and_clipped)
     /* partly outside, corners given in reverse order, thickness 2: only the
      * bottom edge (rows 3-4, x 0..8) and right edge (cols 7-8, y 0..4) show */
     c = canvas_new();
-    gc_draw_box(c.px, CW, CH, 8, 4, -5, -5, 2, RED);
+    gc_render_box(c.px, CW, CH, 8, 4, -5, -5, 2, RED);
     for (int y = 0; y < CH; ++y)
         for (int x = 0; x < CW; ++x) {
             int want = (x <= 8 && y <= 4) && (y >= 3 || x >= 7);
@@ -762,9 +762,9 @@ START_TEST(draw_box_inside_and_clipped)
 
     /* entirely outside, or enclosing the whole image: nothing inside drawn */
     c = canvas_new();
-    gc_draw_box(c.px, CW, CH, 30, 2, 40, 8, 3, RED);
-    gc_draw_box(c.px, CW, CH, -100, -100, 100, 100, 2, RED);
-    gc_draw_box(c.px, CW, CH, -7, -3, -1, 25, 1, RED);
+    gc_render_box(c.px, CW, CH, 30, 2, 40, 8, 3, RED);
+    gc_render_box(c.px, CW, CH, -100, -100, 100, 100, 2, RED);
+    gc_render_box(c.px, CW, CH, -7, -3, -1, 25, 1, RED);
     for (int y = 0; y < CH; ++y)
         for (int x = 0; x < CW; ++x) ck_assert(!painted(c, x, y));
     canvas_check_free(c);
@@ -776,8 +776,8 @@ START_TEST(draw_text_layout_and_clip)
     /* "1" at (2,1), scale 1: background 7x9 at (2..8, 1..9), glyph pixels at
      * (3 + col, 2 + row) exactly where the font has its bits */
     canvas c = canvas_new();
-    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, 2, 1, "1", 1, WHITE, BLUE), 7);
-    const unsigned char *g = gc_font_glyph('1');
+    ck_assert_int_eq(gc_render_text(c.px, CW, CH, 2, 1, "1", 1, WHITE, BLUE), 7);
+    const unsigned char *g = gc_render_glyph('1');
     for (int y = 0; y < CH; ++y)
         for (int x = 0; x < CW; ++x) {
             const unsigned char *p = c.px + (y * CW + x) * 3;
@@ -792,19 +792,19 @@ START_TEST(draw_text_layout_and_clip)
 
     /* scaled and partly outside on every side: clipped, no stray writes */
     c = canvas_new();
-    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, -4, -6, "dog 98.5%", 2, WHITE, BLUE), (6 * 9 + 1) * 2);
-    gc_draw_text(c.px, CW, CH, 15, 5, "(cat_1): a/b-c", 3, WHITE, BLUE);
-    gc_draw_text(c.px, CW, CH, 100, 100, "far away", 1, WHITE, BLUE);
+    ck_assert_int_eq(gc_render_text(c.px, CW, CH, -4, -6, "dog 98.5%", 2, WHITE, BLUE), (6 * 9 + 1) * 2);
+    gc_render_text(c.px, CW, CH, 15, 5, "(cat_1): a/b-c", 3, WHITE, BLUE);
+    gc_render_text(c.px, CW, CH, 100, 100, "far away", 1, WHITE, BLUE);
     int fg = 0;
     for (int i = 0; i < CW * CH; ++i) fg += c.px[i * 3 + 1] == 255;
     ck_assert(fg > 0);
     canvas_check_free(c);
 
     /* non-printable characters are drawn as '?' */
-    ck_assert_ptr_eq(gc_font_glyph('\t'), gc_font_glyph('?'));
-    ck_assert_ptr_eq(gc_font_glyph(200), gc_font_glyph('?'));
+    ck_assert_ptr_eq(gc_render_glyph('\t'), gc_render_glyph('?'));
+    ck_assert_ptr_eq(gc_render_glyph(200), gc_render_glyph('?'));
     c = canvas_new();
-    ck_assert_int_eq(gc_draw_text(c.px, CW, CH, 0, 0, "", 1, WHITE, BLUE), 1);
+    ck_assert_int_eq(gc_render_text(c.px, CW, CH, 0, 0, "", 1, WHITE, BLUE), 1);
     canvas_check_free(c);
 }
 END_TEST
@@ -814,7 +814,7 @@ END_TEST
 START_TEST(font_glyphs_distinct)
 {
     for (int ch = 32; ch <= 126; ++ch) {
-        const unsigned char *g = gc_font_glyph(ch);
+        const unsigned char *g = gc_render_glyph(ch);
         int ink = 0;
         for (int r = 0; r < 7; ++r) {
             ck_assert_int_eq(g[r] & ~0x1F, 0);
@@ -823,15 +823,15 @@ START_TEST(font_glyphs_distinct)
         if (ch == ' ') ck_assert_int_eq(ink, 0);
         else ck_assert_msg(ink > 0, "glyph '%c' is empty", ch);
         for (int o = 32; o < ch; ++o)
-            ck_assert_msg(memcmp(g, gc_font_glyph(o), 7) != 0, "'%c' looks like '%c'", ch, o);
+            ck_assert_msg(memcmp(g, gc_render_glyph(o), 7) != 0, "'%c' looks like '%c'", ch, o);
     }
     /* spot-check shapes: '1' has a vertical stem, '-' one full row, '_' the
      * bottom row, '.' only the bottom rows */
-    const unsigned char *one = gc_font_glyph('1');
+    const unsigned char *one = gc_render_glyph('1');
     for (int r = 0; r < 6; ++r) ck_assert(one[r] & 0x04);
-    ck_assert_int_eq(gc_font_glyph('-')[3], 0x1F);
-    ck_assert_int_eq(gc_font_glyph('_')[6], 0x1F);
-    for (int r = 0; r < 5; ++r) ck_assert_int_eq(gc_font_glyph('.')[r], 0);
+    ck_assert_int_eq(gc_render_glyph('-')[3], 0x1F);
+    ck_assert_int_eq(gc_render_glyph('_')[6], 0x1F);
+    for (int r = 0; r < 5; ++r) ck_assert_int_eq(gc_render_glyph('.')[r], 0);
 }
 END_TEST
 

@@ -39,8 +39,8 @@ START_TEST(names_never_contain_each_other)
 {
     for (int i = 0; i < GC_FMNIST_CLASSES; ++i)
         for (int j = 0; j < GC_FMNIST_CLASSES; ++j)
-            if (i != j) ck_assert_msg(!strstr(gc_fmnist_names[i], gc_fmnist_names[j]), "%s contains %s",
-                                      gc_fmnist_names[i], gc_fmnist_names[j]);
+            if (i != j) ck_assert_msg(!strstr(gc_scenes_fmnist_names[i], gc_scenes_fmnist_names[j]), "%s contains %s",
+                                      gc_scenes_fmnist_names[i], gc_scenes_fmnist_names[j]);
 }
 END_TEST
 
@@ -48,23 +48,23 @@ START_TEST(scenes_are_reproducible_per_index)
 {
     gc_fmnist d;
     fake_dataset(&d, 50);
-    int n = gc_scene_size(GC_SCENE_DET);
+    int n = gc_scenes_size(GC_SCENE_DET);
     gc_scene a = {0}, b = {0};
     a.rgb = malloc((size_t)n * n * 3);
     b.rgb = malloc((size_t)n * n * 3);
     gc_err e;
-    ck_assert_int_eq(gc_scene_make(&d, GC_SCENE_DET, 7, 12, &a, &e), 0);
-    ck_assert_int_eq(gc_scene_make(&d, GC_SCENE_DET, 7, 12, &b, &e), 0);
+    ck_assert_int_eq(gc_scenes_make(&d, GC_SCENE_DET, 7, 12, &a, &e), 0);
+    ck_assert_int_eq(gc_scenes_make(&d, GC_SCENE_DET, 7, 12, &b, &e), 0);
     ck_assert_int_eq(memcmp(a.rgb, b.rgb, (size_t)n * n * 3), 0);
     ck_assert_int_eq(a.nobj, b.nobj);
     ck_assert_int_eq(memcmp(a.obj, b.obj, sizeof a.obj[0] * (size_t)a.nobj), 0);
-    ck_assert_int_eq(gc_scene_make(&d, GC_SCENE_DET, 7, 13, &b, &e), 0);
+    ck_assert_int_eq(gc_scenes_make(&d, GC_SCENE_DET, 7, 13, &b, &e), 0);
     ck_assert_int_ne(memcmp(a.rgb, b.rgb, (size_t)n * n * 3), 0);
-    ck_assert_int_eq(gc_scene_make(&d, GC_SCENE_DET, 8, 12, &b, &e), 0);
+    ck_assert_int_eq(gc_scenes_make(&d, GC_SCENE_DET, 8, 12, &b, &e), 0);
     ck_assert_int_ne(memcmp(a.rgb, b.rgb, (size_t)n * n * 3), 0);
     free(a.rgb);
     free(b.rgb);
-    gc_fmnist_free(&d);
+    gc_scenes_fmnist_free(&d);
 }
 END_TEST
 
@@ -78,12 +78,12 @@ START_TEST(boxes_are_tight_and_rules_hold)
     fake_dataset(&d, 100);
     int counts[GC_SCENE_MAX_OBJ + 1] = {0};
     for (int k = 0; k < GC_SCENE_KIND_COUNT; ++k) {
-        int n = gc_scene_size((gc_scene_kind)k);
+        int n = gc_scenes_size((gc_scene_kind)k);
         gc_scene s = {0};
         s.rgb = malloc((size_t)n * n * 3);
         for (long idx = 0; idx < 60; ++idx) {
             gc_err e;
-            ck_assert_int_eq(gc_scene_make(&d, (gc_scene_kind)k, 3, idx, &s, &e), 0);
+            ck_assert_int_eq(gc_scenes_make(&d, (gc_scene_kind)k, 3, idx, &s, &e), 0);
             ck_assert_int_eq(s.w, n);
             if (k == GC_SCENE_CLS) ck_assert_int_eq(s.nobj, 1);
             if (k == GC_SCENE_PAIR || k == GC_SCENE_SAME) ck_assert_int_eq(s.nobj, 2);
@@ -123,7 +123,7 @@ START_TEST(boxes_are_tight_and_rules_hold)
         free(s.rgb);
     }
     for (int c = 1; c <= GC_SCENE_MAX_OBJ; ++c) ck_assert_msg(counts[c] > 0, "no det scene with %d garments", c);
-    gc_fmnist_free(&d);
+    gc_scenes_fmnist_free(&d);
 }
 END_TEST
 
@@ -131,14 +131,14 @@ START_TEST(kind_names_round_trip)
 {
     for (int k = 0; k < GC_SCENE_KIND_COUNT; ++k) {
         gc_scene_kind got;
-        ck_assert_int_eq(gc_scene_kind_parse(gc_scene_kind_name((gc_scene_kind)k), &got), 0);
+        ck_assert_int_eq(gc_scenes_kind_parse(gc_scenes_kind_name((gc_scene_kind)k), &got), 0);
         ck_assert_int_eq(got, k);
     }
     gc_scene_kind got;
-    ck_assert_int_eq(gc_scene_kind_parse("same", &got), 0);
+    ck_assert_int_eq(gc_scenes_kind_parse("same", &got), 0);
     ck_assert_int_eq(got, GC_SCENE_SAME);
-    ck_assert_int_eq(gc_scene_size(GC_SCENE_SAME), 128);
-    ck_assert_int_eq(gc_scene_kind_parse("twins", &got), -1);
+    ck_assert_int_eq(gc_scenes_size(GC_SCENE_SAME), 128);
+    ck_assert_int_eq(gc_scenes_kind_parse("twins", &got), -1);
 }
 END_TEST
 
@@ -158,9 +158,9 @@ START_TEST(write_makes_images_labels_and_list)
     s.rgb = malloc(96 * 96 * 3);
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
-        ck_assert_int_eq(gc_scene_make(&d, GC_SCENE_CLS, 5, lines, &s, &e), 0);
+        ck_assert_int_eq(gc_scenes_make(&d, GC_SCENE_CLS, 5, lines, &s, &e), 0);
         /* the class name is in the file name, as `classifier train` needs */
-        ck_assert_ptr_nonnull(strstr(line, gc_fmnist_names[s.obj[0].cls]));
+        ck_assert_ptr_nonnull(strstr(line, gc_scenes_fmnist_names[s.obj[0].cls]));
         int w, h;
         ck_assert_int_eq(gc_image_check(line, &w, &h, &e), 0);
         ck_assert_int_eq(w, 96);
@@ -186,7 +186,7 @@ START_TEST(write_makes_images_labels_and_list)
     free(dir);
     ck_assert_int_ne(gc_scenes_write(&d, GC_SCENE_CLS, 5, 3, "/nonexistent-dir/x", &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent-dir/x"));
-    gc_fmnist_free(&d);
+    gc_scenes_fmnist_free(&d);
 }
 END_TEST
 
@@ -222,19 +222,19 @@ START_TEST(idx_loader_reads_and_rejects)
     char *dir = gcf_tempdir();
     gc_fmnist d;
     gc_err e;
-    ck_assert_int_ne(gc_fmnist_load(&d, dir, 0, &e), 0);
+    ck_assert_int_ne(gc_scenes_fmnist_load(&d, dir, 0, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "t10k-images-idx3-ubyte"));
     idx_files(dir, 12, 0, 0);
-    ck_assert_int_eq(gc_fmnist_load(&d, dir, 0, &e), 0);
+    ck_assert_int_eq(gc_scenes_fmnist_load(&d, dir, 0, &e), 0);
     ck_assert_int_eq(d.n, 12);
     ck_assert_int_eq(d.images[300], 200);
     ck_assert_int_eq(d.labels[11], 1);
-    gc_fmnist_free(&d);
+    gc_scenes_fmnist_free(&d);
     idx_files(dir, 12, 0, 1);
-    ck_assert_int_ne(gc_fmnist_load(&d, dir, 0, &e), 0);
+    ck_assert_int_ne(gc_scenes_fmnist_load(&d, dir, 0, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "truncated"));
     idx_files(dir, 12, 1, 0);
-    ck_assert_int_ne(gc_fmnist_load(&d, dir, 0, &e), 0);
+    ck_assert_int_ne(gc_scenes_fmnist_load(&d, dir, 0, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "label 12"));
     gcf_rmtree(dir);
     free(dir);
@@ -251,22 +251,22 @@ START_TEST(real_fashion_mnist_splits)
     }
     gc_fmnist tr, te;
     gc_err e;
-    ck_assert_int_eq(gc_fmnist_load(&tr, FM_DIR, 1, &e), 0);
-    ck_assert_int_eq(gc_fmnist_load(&te, FM_DIR, 0, &e), 0);
+    ck_assert_int_eq(gc_scenes_fmnist_load(&tr, FM_DIR, 1, &e), 0);
+    ck_assert_int_eq(gc_scenes_fmnist_load(&te, FM_DIR, 0, &e), 0);
     ck_assert_int_eq(tr.n, 60000);
     ck_assert_int_eq(te.n, 10000);
     gc_scene s = {0};
     s.rgb = malloc(128 * 128 * 3);
     for (long i = 0; i < 20; ++i) {
-        ck_assert_int_eq(gc_scene_make(&te, GC_SCENE_DET, 1, i, &s, &e), 0);
+        ck_assert_int_eq(gc_scenes_make(&te, GC_SCENE_DET, 1, i, &s, &e), 0);
         for (int k = 0; k < s.nobj; ++k) {
             ck_assert(s.obj[k].src >= 0 && s.obj[k].src < te.n);
             ck_assert_int_eq(te.labels[s.obj[k].src], s.obj[k].cls);
         }
     }
     free(s.rgb);
-    gc_fmnist_free(&tr);
-    gc_fmnist_free(&te);
+    gc_scenes_fmnist_free(&tr);
+    gc_scenes_fmnist_free(&te);
 }
 END_TEST
 

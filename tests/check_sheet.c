@@ -102,7 +102,7 @@ START_TEST(sheet_and_options_end_to_end)
     uint64_t st = 5;
     for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_write_png(img, 10, 10, px, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(img, 10, 10, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/x", dir);
     snprintf(path, sizeof path, "%s/o", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
@@ -185,7 +185,7 @@ START_TEST(guided_png_is_the_gradient_image)
     uint64_t st = 9;
     for (int i = 0; i < W * H * 3; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
     gc_err e = {{0}};
-    ck_assert_int_eq(gc_write_png(img, W, H, px, &e), 0);
+    ck_assert_int_eq(gc_image_write_png(img, W, H, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/g", dir);
     char *a[] = {"tests/cfg/gb_relu.cfg", weights, img, "-class", "1", "-method", "guidedbackprop", "-out", prefix, NULL};
     ck_assert_msg(run_darknet(a) == 0, "%s", gcf_tail(err, 400));
@@ -206,7 +206,7 @@ START_TEST(guided_png_is_the_gradient_image)
     for (int i = 0; i < W * H * 3; ++i) grey += want[i] != px[i];
     ck_assert_int_gt(grey, W * H); /* the display is not the photo */
     image got = load_image_color(png, 0, 0);
-    int f = gc_display_scale(W, H);
+    int f = gc_render_display_scale(W, H);
     ck_assert_int_eq(got.w, W * f);
     ck_assert_int_ge(got.h, H * f);
     for (int y = 0; y < H; ++y)
