@@ -337,12 +337,12 @@ typedef struct bench_spec {
 } bench_spec;
 
 /* Repetitions per round: stock yolov3 takes ~13 s a forward on 2 cores.
- * Thresholds: with random weights no yolov3-tiny box passes darknet detect's
- * 0.5 (16 pass 0.4), while yolov3's deep random net saturates its logistic
- * outputs (26000 (box, class) pairs pass 0.5, 40 pass 0.9999). The count is
- * reported. */
+ * Thresholds: with random weights (gc_rng, seed BENCH_SEED) no yolov3-tiny box
+ * passes darknet detect's 0.5 (none 0.4; 13 pass 0.37, its probabilities
+ * bunch at 0.36-0.374), while yolov3's deep random net saturates its logistic
+ * outputs, so its threshold is 0.9999. The count is reported. */
 static const bench_spec SPECS[] = {
-    {"yolov3-tiny", "yolov3-tiny.cfg", 416, 416, 1, 2, 8, 0.4f},
+    {"yolov3-tiny", "yolov3-tiny.cfg", 416, 416, 1, 2, 8, 0.37f},
     {"yolov3", "yolov3.cfg", 416, 416, 0, 1, 3, 0.9999f},
     {"darknet19", "darknet19.cfg", 256, 256, 1, 2, 8, 0},
     {"resnet50", "resnet50.cfg", 256, 256, 1, 1, 5, 0},
@@ -679,7 +679,7 @@ int main(int argc, char **argv)
     }
     printf("\nstock: unpatched Darknet's forward; fwd: ours (gemm via cblas_sgemm); gemm: the forward's own sgemm calls "
            "alone\n(net shapes, effective GFLOP/s = GFLOP/gemm); gc-1 / gc-all: forward + targets + backward + map, "
-           "no image\ndecoding, no PNG/.npy writing; n = boxes above the threshold (yolov3-tiny 0.4, yolov3 0.9999: "
+           "no image\ndecoding, no PNG/.npy writing; n = boxes above the threshold (yolov3-tiny 0.37, yolov3 0.9999: "
            "random weights)\nor top-5 classes. extra/fwd = (gc-all - gc-1)/(n-1)/fwd; RSS: peak resident set of each child (ru_maxrss); RSS "
            "g/s = gradcam's / stock's.\nsgemm on a 2048^3 product: %.0f GFLOP/s (%.1f ms). Medians; %.0f s in all.\n",
            peak_gflops, peak_t * 1e3, now() - t_start);
