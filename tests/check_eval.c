@@ -488,15 +488,22 @@ static int best_detection(const char *img, const char *prefix, const char *djson
     return pick_detection(img, prefix, djson, W, H, 0, cls, prob, b);
 }
 
-/* The label line (class cx cy w h) of the most probable detection inside img. */
-static void inside_label(const char *img, const char *name, int W, int H, int *cls, float *prob, gc_rbox *b,
-                         char *lab, size_t n)
+/* A W x H test image `name` (seed 3) labeled with the random detector's most
+ * probable detection inside it (its class in *cls), as the only entry of the
+ * list; returns the image's path. */
+static const char *one_box_scene(const char *name, int W, int H, int *cls)
 {
-    char prefix[64], djson[64];
+    char prefix[64], djson[64], lab[128];
     snprintf(prefix, sizeof prefix, "out/%s", name);
     snprintf(djson, sizeof djson, "%s.json", name);
-    pick_detection(img, at(prefix), at(djson), W, H, 1, cls, prob, b);
-    snprintf(lab, n, "%d %f %f %f %f\n", *cls, b->x, b->y, b->w, b->h);
+    const char *img = write_image(name, W, H, 3);
+    float prob;
+    gc_rbox b;
+    pick_detection(img, at(prefix), at(djson), W, H, 1, cls, &prob, &b);
+    snprintf(lab, sizeof lab, "%d %f %f %f %f\n", *cls, b.x, b.y, b.w, b.h);
+    write_label(name, lab);
+    write_list(img, NULL);
+    return img;
 }
 
 START_TEST(detector_maps_match_the_main_command)
@@ -763,13 +770,7 @@ START_TEST(detector_cell_and_box_baselines)
 {
     const int W = 64, H = 48;
     int cls;
-    float prob;
-    gc_rbox b;
-    char lab[128];
-    const char *img = write_image("g", W, H, 3);
-    inside_label(img, "g", W, H, &cls, &prob, &b, lab, sizeof lab);
-    write_label("g", lab);
-    write_list(img, NULL);
+    one_box_scene("g", W, H, &cls);
     gcf_rmtree(at("out"));
     ck_assert_int_eq(mkdir(at("out"), 0755), 0);
     for (int k = 0; k < 2; ++k) {
@@ -797,13 +798,7 @@ START_TEST(detector_rise_weights)
 {
     const int W = 64, H = 48;
     int cls;
-    float prob;
-    gc_rbox b;
-    char lab[128];
-    const char *img = write_image("w", W, H, 3);
-    inside_label(img, "w", W, H, &cls, &prob, &b, lab, sizeof lab);
-    write_label("w", lab);
-    write_list(img, NULL);
+    one_box_scene("w", W, H, &cls);
     gcf_rmtree(at("out"));
     ck_assert_int_eq(mkdir(at("out"), 0755), 0);
     double v[3][2];
@@ -851,13 +846,7 @@ START_TEST(detector_rise_own_weight_by_hand)
 {
     const int W = 64, H = 48, N = 24;
     int cls;
-    float prob;
-    gc_rbox b;
-    char lab[128];
-    const char *img = write_image("w", W, H, 3);
-    inside_label(img, "w", W, H, &cls, &prob, &b, lab, sizeof lab);
-    write_label("w", lab);
-    write_list(img, NULL);
+    const char *img = one_box_scene("w", W, H, &cls);
     int rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-nosanity", "-rise",
                  "24", "-seed", "3", NULL);
     ck_assert_msg(rc == 0, "%s", err);
