@@ -141,12 +141,81 @@ static void batchnorm_backward(float *dx, const float *dy, const float *scales, 
  * strided 1x1 convolution therefore reads the first out_h*out_w values of each
  * channel-block, not a strided subsample); we mirror that with a gemm straight
  * into dx (beta 1).
- * dx: [c, h, w]; workspace: [k, out_h*out_w] scratch; dy: [n, out_h, out_w];
- * weights: [n, c/groups, size, size]. */
-static void conv_backward_input(float *dx, float *workspace, const float *dy,
+ * dx: [c, h, w]; workspace: [k, out_h*out_w] scratch (capacity floats);
+ * dy: [n, out_h, out_w]; weights: [n, c/groups, size, size]. */
+/* A box's score seeds one cell of a head, so below it the gradient is
+ * non-zero only in a window that grows by the kernel at each convolution:
+ * for one box, conv 12 of yolov3-tiny (3x3, 512 -> 1024 at 13x13) sees a few
+ * of its 169 positions. When at most a quarter of the output positions carry
+ * any gradient, only those columns of W^T dY are computed and scattered:
+ * skipped columns are exactly zero, so the sum is the dense one (the gemm's
+ * rounding aside). The workspace (size*size*c/groups*out_h*out_w floats, as
+ * Darknet sizes it) holds the compact columns, the gathered dY and the
+ * column indices; `capacity` is its size in floats. */
+static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, const float *dy,
                                 const float *weights, int c, int h, int w, int n, int groups,
                                 int size, int stride, int pad, int out_h, int out_w)
 {
+    int m = n / groups;
+    int k = size * size * c / groups;
+    int cg = c / groups;
+    size_t spatial = (size_t)out_h * out_w;
+    /* Count the used columns first, within the budget, before writing. */
+    size_t u = 0;
+    size_t most = spatial / 4;
+    for (size_t j = 0; j < spatial; ++j) {
+        int used = 0;
+        for (int f = 0; f < n && !used; ++f) used = dy[(size_t)f * spatial + j] != 0.0f;
+        if (used && ++u > most) return 0;
+    }
+    if ((size_t)(k + n + 1) * u > capacity) return 0;
+    if (u == 0) return 1; /* no gradient reaches this layer's input */
+    float *cols = workspace;                          /* [k, u] */
+    float *packed = workspace + (size_t)k * u;        /* [n, u] */
+    int *index = (int *)(packed + (size_t)n * u);     /* [u]    */
+    size_t t = 0;
+    for (size_t j = 0; j < spatial; ++j) {
+        int used = 0;
+        for (int f = 0; f < n && !used; ++f) used = dy[(size_t)f * spatial + j] != 0.0f;
+        if (used) index[t++] = (int)j;
+    }
+    for (int f = 0; f < n; ++f)
+        for (size_t q = 0; q < u; ++q) packed[(size_t)f * u + q] = dy[(size_t)f * spatial + index[q]];
+    size_t wg = (size_t)m * k;
+    for (int g = 0; g < groups; ++g) {
+        float *a = (float *)weights + g * wg;
+        float *b = packed + (size_t)g * m * u;
+        float *im = dx + (size_t)g * cg * h * w;
+        gemm(1, 0, k, (int)u, m, 1, a, k, b, (int)u, 0, cols, (int)u);
+        if (size == 1) {
+            /* Darknet's 1x1 reads X_g as [c/groups, out_h*out_w] (see below). */
+            for (int r = 0; r < k; ++r)
+                for (size_t q = 0; q < u; ++q) im[(size_t)r * spatial + index[q]] += cols[(size_t)r * u + q];
+            continue;
+        }
+        /* col2im_cpu's index arithmetic, restricted to the used columns. */
+        for (int r = 0; r < k; ++r) {
+            int kx = r % size, ky = (r / size) % size, ci = r / size / size;
+            float *plane = im + (size_t)ci * h * w;
+            const float *row = cols + (size_t)r * u;
+            for (size_t q = 0; q < u; ++q) {
+                int oy = index[q] / out_w, ox = index[q] % out_w;
+                int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
+                if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+                plane[(size_t)iy * w + ix] += row[q];
+            }
+        }
+    }
+    return 1;
+}
+
+static void conv_backward_input(float *dx, float *workspace, size_t capacity, const float *dy,
+                                const float *weights, int c, int h, int w, int n, int groups,
+                                int size, int stride, int pad, int out_h, int out_w)
+{
+    if (conv_backward_sparse(dx, workspace, capacity, dy, weights, c, h, w, n, groups, size, stride,
+                             pad, out_h, out_w))
+        return;
     int m = n / groups;
     int k = size * size * c / groups;
     int spatial = out_h * out_w;
@@ -523,7 +592,7 @@ void gc_backward_layer(layer l, network net)
             batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.out_c,
                                   l.out_h * l.out_w);
         if (dx)
-            conv_backward_input(dx, net.workspace, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
+            conv_backward_input(dx, net.workspace, net.workspace ? l.workspace_size / sizeof(float) : 0, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
                                 l.size, l.stride, l.pad, l.out_h, l.out_w);
         break;
     case CONNECTED:

@@ -21,6 +21,10 @@
 #define FD_COS .9999
 #define FD_MAX_KINKS .25
 
+/* When >= 0, fd_check_net seeds only this output position of layer S (all its
+ * channels), as a box's score does: the sparse convolution path. */
+static int fd_seed_position = -1;
+
 typedef struct fd_result {
     double rel, cos;
 } fd_result;
@@ -50,6 +54,11 @@ static fd_result fd_check_net(network *net, const char *what, int S, int T, floa
     gct_rng rng;
     gct_rng_seed(&rng, 0x5eed0000u + (uint64_t)S * 31 + (uint64_t)T);
     gct_rng_fill(&rng, r, ns, -1, 1);
+    if (fd_seed_position >= 0) {
+        size_t spatial = (size_t)net->layers[S].out_w * net->layers[S].out_h;
+        for (size_t j = 0; j < ns; ++j)
+            if (j % spatial != (size_t)fd_seed_position % spatial) r[j] = 0;
+    }
 
     for (int i = T + 1; i <= S; ++i) {
         gc_err e = {{0}};
@@ -200,6 +209,21 @@ END_TEST
 START_TEST(conv_1x1_fd)
 {
     FD_PAIRS(CFG("conv_1x1"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {3, 2}, {3, 0});
+}
+END_TEST
+
+/* Seeded at one position, as a box's score is: each convolution below
+ * computes only the columns that carry gradient (8x8 and 16x16 layers, 3x3
+ * with stride 1 and 2, grouped, 1x1, batch norm); the cfgs above, seeded the
+ * same way, mix both paths. Position 27 is inside, 0 a corner (padding). */
+START_TEST(conv_sparse_seed_fd)
+{
+    fd_seed_position = _i ? 0 : 27;
+    FD_PAIRS(CFG("conv_sparse"), FD_TOL, FD_COS, {3, 2}, {2, 1}, {1, 0}, {3, 1}, {3, 0});
+    FD_PAIRS(CFG("conv_stride"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {2, 0});
+    FD_PAIRS(CFG("conv_groups"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {2, 0});
+    FD_PAIRS(CFG("conv_1x1"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {3, 2}, {3, 0});
+    fd_seed_position = -1;
 }
 END_TEST
 
@@ -567,6 +591,7 @@ Suite *suite_backward(void)
     tcase_add_test(tc, conv_padding_fd);
     tcase_add_test(tc, conv_groups_fd);
     tcase_add_test(tc, conv_1x1_fd);
+    tcase_add_loop_test(tc, conv_sparse_seed_fd, 0, 2);
     tcase_add_test(tc, layer0_gets_null_delta);
     tcase_add_test(tc, connected_fd);
     tcase_add_test(tc, maxpool_fd);
