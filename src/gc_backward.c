@@ -150,8 +150,29 @@ static void batchnorm_backward(float *dx, const float *dy, const float *scales, 
  * any gradient, only those columns of W^T dY are computed and scattered:
  * skipped columns are exactly zero, so the sum is the dense one (the gemm's
  * rounding aside). The workspace (size*size*c/groups*out_h*out_w floats, as
- * Darknet sizes it) holds the compact columns, the gathered dY and the
- * column indices; `capacity` is its size in floats. */
+ * Darknet sizes it) holds the compact columns, the gathered dY, the column
+ * indices and (at its end, first) a byte per position; `capacity` is its size
+ * in floats. */
+#define GC_SPARSE_FEW 16 /* up to this many columns: one pass over W, no gemm */
+
+/* colsT [u, k] = dYc^T W for few columns: each row of W [m, k] is read once,
+ * while gemm would pack all of W^T (the bulk of a box's backward on deep
+ * layers: W is 18 MB at conv 12 of yolov3-tiny) for a handful of columns. */
+GC_OPT_O3 static void few_columns(float *restrict colsT, const float *restrict packed, const float *restrict w,
+                                  int m, int k, size_t u)
+{
+    memset(colsT, 0, u * (size_t)k * sizeof(float));
+    for (int f = 0; f < m; ++f) {
+        const float *restrict row = w + (size_t)f * k;
+        for (size_t q = 0; q < u; ++q) {
+            float a = packed[(size_t)f * u + q];
+            if (a == 0.0f) continue;
+            float *restrict out = colsT + q * (size_t)k;
+            for (int r = 0; r < k; ++r) out[r] += a * row[r];
+        }
+    }
+}
+
 static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, const float *dy,
                                 const float *weights, int c, int h, int w, int n, int groups,
                                 int size, int stride, int pad, int out_h, int out_w)
@@ -160,49 +181,53 @@ static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, co
     int k = size * size * c / groups;
     int cg = c / groups;
     size_t spatial = (size_t)out_h * out_w;
-    /* Count the used columns first, within the budget, before writing. */
-    size_t u = 0;
-    size_t most = spatial / 4;
-    for (size_t j = 0; j < spatial; ++j) {
-        int used = 0;
-        for (int f = 0; f < n && !used; ++f) used = dy[(size_t)f * spatial + j] != 0.0f;
-        if (used && ++u > most) return 0;
+    if (capacity * sizeof(float) < spatial + sizeof(float)) return 0;
+    /* used[j]: any filter's gradient at position j, from a pass along the rows. */
+    unsigned char *used = (unsigned char *)(workspace + capacity) - spatial;
+    memset(used, 0, spatial);
+    for (int f = 0; f < n; ++f) {
+        const float *d = dy + (size_t)f * spatial;
+        for (size_t j = 0; j < spatial; ++j) used[j] |= d[j] != 0.0f;
     }
-    if ((size_t)(k + n + 1) * u > capacity) return 0;
+    size_t u = 0;
+    for (size_t j = 0; j < spatial; ++j) u += used[j];
+    if (u > spatial / 4) return 0;
+    /* The compact buffers end before `used` begins. */
+    if (((size_t)(k + n + 1) * u) * sizeof(float) > capacity * sizeof(float) - spatial) return 0;
     if (u == 0) return 1; /* no gradient reaches this layer's input */
-    float *cols = workspace;                          /* [k, u] */
+    float *cols = workspace;                          /* [k, u], or [u, k] for few columns */
     float *packed = workspace + (size_t)k * u;        /* [n, u] */
     int *index = (int *)(packed + (size_t)n * u);     /* [u]    */
     size_t t = 0;
-    for (size_t j = 0; j < spatial; ++j) {
-        int used = 0;
-        for (int f = 0; f < n && !used; ++f) used = dy[(size_t)f * spatial + j] != 0.0f;
-        if (used) index[t++] = (int)j;
-    }
+    for (size_t j = 0; j < spatial; ++j)
+        if (used[j]) index[t++] = (int)j;
     for (int f = 0; f < n; ++f)
         for (size_t q = 0; q < u; ++q) packed[(size_t)f * u + q] = dy[(size_t)f * spatial + index[q]];
+    /* cols[r, q] is at cols[r * rs + q * qs]. */
+    int few = u <= GC_SPARSE_FEW;
+    size_t rs = few ? 1 : u, qs = few ? (size_t)k : 1;
     size_t wg = (size_t)m * k;
     for (int g = 0; g < groups; ++g) {
         float *a = (float *)weights + g * wg;
         float *b = packed + (size_t)g * m * u;
         float *im = dx + (size_t)g * cg * h * w;
-        gemm(1, 0, k, (int)u, m, 1, a, k, b, (int)u, 0, cols, (int)u);
+        if (few) few_columns(cols, b, a, m, k, u);
+        else gemm(1, 0, k, (int)u, m, 1, a, k, b, (int)u, 0, cols, (int)u);
         if (size == 1) {
-            /* Darknet's 1x1 reads X_g as [c/groups, out_h*out_w] (see below). */
+            /* Darknet's 1x1 reads X_g as [c/groups, out_h*out_w] (see above). */
             for (int r = 0; r < k; ++r)
-                for (size_t q = 0; q < u; ++q) im[(size_t)r * spatial + index[q]] += cols[(size_t)r * u + q];
+                for (size_t q = 0; q < u; ++q) im[(size_t)r * spatial + index[q]] += cols[r * rs + q * qs];
             continue;
         }
         /* col2im_cpu's index arithmetic, restricted to the used columns. */
         for (int r = 0; r < k; ++r) {
             int kx = r % size, ky = (r / size) % size, ci = r / size / size;
             float *plane = im + (size_t)ci * h * w;
-            const float *row = cols + (size_t)r * u;
             for (size_t q = 0; q < u; ++q) {
                 int oy = index[q] / out_w, ox = index[q] % out_w;
                 int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
                 if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
-                plane[(size_t)iy * w + ix] += row[q];
+                plane[(size_t)iy * w + ix] += cols[r * rs + q * qs];
             }
         }
     }

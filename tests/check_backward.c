@@ -214,12 +214,13 @@ END_TEST
 
 /* Seeded at one position, as a box's score is: each convolution below
  * computes only the columns that carry gradient (8x8 and 16x16 layers, 3x3
- * with stride 1 and 2, grouped, 1x1, batch norm); the cfgs above, seeded the
- * same way, mix both paths. Position 27 is inside, 0 a corner (padding). */
+ * with stride 1 and 2, grouped, 1x1, batch norm; few columns by one pass over
+ * the weights, more by a gemm); the cfgs above, seeded the same way, mix the
+ * sparse and dense paths. Position 27 is inside, 0 a corner (padding). */
 START_TEST(conv_sparse_seed_fd)
 {
     fd_seed_position = _i ? 0 : 27;
-    FD_PAIRS(CFG("conv_sparse"), FD_TOL, FD_COS, {3, 2}, {2, 1}, {1, 0}, {3, 1}, {3, 0});
+    FD_PAIRS(CFG("conv_sparse"), FD_TOL, FD_COS, {4, 3}, {3, 2}, {2, 1}, {4, 2}, {4, 1}, {4, 0});
     FD_PAIRS(CFG("conv_stride"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {2, 0});
     FD_PAIRS(CFG("conv_groups"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {2, 0});
     FD_PAIRS(CFG("conv_1x1"), FD_TOL, FD_COS, {1, 0}, {2, 1}, {3, 2}, {3, 0});
