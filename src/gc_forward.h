@@ -91,5 +91,9 @@ void gc_forward_maxpool(float *out, int *indexes, const float *in, int c, int h,
 /* Stops OpenBLAS's idle worker threads now, so that they do not spin while
  * the plugin works (see the .c); harmless where the BLAS has none. */
 void gc_forward_blas_park(void);
+/* gc_forward_blas_park() if a forward has used OpenBLAS's threads since the
+ * last park: called after each forward, so they do not spin through the
+ * backward and the outputs. */
+void gc_forward_blas_settle(void);
 
 #endif

@@ -69,7 +69,9 @@ float *gc_hooks_forward(gc_ctx *c, const float *input)
     /* network_predict() saves and restores *net around an inference forward
      * (train = 0, no truth, no delta), as `darknet classifier predict` and
      * `darknet detect` run it; the installed slots do the hot layers. */
-    return network_predict(c->net, (float *)input);
+    float *out = network_predict(c->net, (float *)input);
+    gc_forward_blas_settle();
+    return out;
 }
 
 /* Layers with more inputs than this do not exist in Darknet cfgs we know of;
