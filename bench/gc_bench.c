@@ -588,7 +588,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
     const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL;
-    int rounds = 3, e2e_rounds = 5;
+    int rounds = 5, e2e_rounds = 5;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-stock") && i + 1 < argc) stock = argv[++i];
         else if (!strcmp(argv[i], "-cfgdir") && i + 1 < argc) cfgdir = argv[++i];
