@@ -645,9 +645,11 @@ void gc_backward_layer(layer l, network net)
         if (l.batch_normalize)
             batchnorm_scale_delta(dy, l.scales, l.rolling_variance, l.out_c,
                                   l.out_h * l.out_w);
-        if (dx)
-            conv_backward_input(dx, net.workspace, net.workspace ? l.workspace_size / sizeof(float) : 0, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
+        if (dx) {
+            size_t capacity = net.workspace ? l.workspace_size / sizeof(float) : 0;
+            conv_backward_input(dx, net.workspace, capacity, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
                                 l.size, l.stride, l.pad, l.out_h, l.out_w);
+        }
         break;
     case CONNECTED:
         gc_backward_activation(dy, l.output, (size_t)l.outputs, l.activation);
