@@ -77,8 +77,33 @@ static int pnm_header_ok(FILE *f)
     return 1;
 }
 
+/* stb_image's PNG reader (Debian's copy and Darknet's) allocates its buffer
+ * for the compressed data at the first IDAT chunk that has any: an empty IDAT
+ * before it makes the reader offset and copy through a null pointer
+ * (undefined behaviour; found by fuzz_image). Encoders do not write one.
+ * Walks the chunks up to the first IDAT; 1 unless it is empty. */
+static int png_first_idat_ok(FILE *f)
+{
+    unsigned char b[8];
+    int ok = 1;
+    if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
+        for (int chunk = 0; chunk < 4096; ++chunk) {
+            if (fread(b, 1, 8, f) != 8) break;
+            uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            if (!memcmp(b + 4, "IDAT", 4)) {
+                ok = len != 0;
+                break;
+            }
+            if (len > INT32_MAX || fseek(f, (long)len + 4, SEEK_CUR) != 0) break; /* data and CRC */
+        }
+    }
+    rewind(f);
+    return ok;
+}
+
 /* The image file opened for reading after the checks both readers share
- * (exists, regular, not empty, PNM numbers that fit); NULL with e set. */
+ * (exists, regular, not empty, PNM numbers that fit, no empty first IDAT);
+ * NULL with e set. */
 static FILE *open_image(const char *path, gc_err *e)
 {
     struct stat st;
@@ -91,6 +116,10 @@ static FILE *open_image(const char *path, gc_err *e)
         fclose(f);
         f = NULL;
         gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
+    } else if (!png_first_idat_ok(f)) {
+        fclose(f);
+        f = NULL;
+        gc_fail(e, "cannot decode image %s: the PNG's first IDAT chunk is empty", path);
     }
     return f;
 }

@@ -487,6 +487,43 @@ START_TEST(out_path_checks)
 END_TEST
 
 
+/* Found by fuzz_image: stb_image offsets and copies through a null pointer
+ * when a PNG's first IDAT chunk is empty (undefined behaviour). Refused with
+ * its reason; an empty IDAT after the data is harmless and still read. */
+START_TEST(png_empty_first_idat_is_refused)
+{
+    /* a 3x3 grey PNG written by zlib: signature, IHDR, IDAT (at 33), IEND (at 65) */
+    static const unsigned char png[] = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x00, 0x00, 0x73, 0x43, 0xea, 0x63, 0x00, 0x00, 0x00, 0x14, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0xd0, 0x08, 0x60, 0x70, 0xcb, 0x9b, 0xc6, 0xd0, 0xb3, 0xe5, 0x0e, 0x00, 0x0f, 0xc0, 0x03, 0xdf, 0xf6, 0xd6, 0xfd, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    static const unsigned char empty_idat[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e};
+    ck_assert_uint_eq(sizeof png, 77);
+    for (int k = 0; k < 2; ++k) {
+        /* k = 0: the empty IDAT first; k = 1: after the data, before IEND */
+        size_t at = k ? 65 : 33;
+        unsigned char file[sizeof png + sizeof empty_idat];
+        memcpy(file, png, at);
+        memcpy(file + at, empty_idat, sizeof empty_idat);
+        memcpy(file + at + sizeof empty_idat, png + at, sizeof png - at);
+        char p[256];
+        path_in(p, sizeof p, k ? "idat-late.png" : "idat-first.png");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(file, 1, sizeof file, f), sizeof file);
+        fclose(f);
+        gc_err e = {""};
+        int w = 0, h = 0;
+        if (k == 0) {
+            ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
+            ck_assert_msg(strstr(e.msg, "first IDAT chunk is empty") && strstr(e.msg, p), "%s", e.msg);
+            ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
+        } else {
+            ck_assert_msg(gc_image_check(p, &w, &h, &e) == 0, "%s", e.msg);
+            ck_assert_int_eq(w, 3);
+            ck_assert_int_eq(h, 3);
+        }
+    }
+}
+END_TEST
+
 /* Found by fuzz_image: a 16-bit PGM that Debian's stb_image decodes but
  * Darknet's older copy refuses, and load_image_color() then exit(0)ed. */
 START_TEST(images_darknet_cannot_load_are_refused)
@@ -576,6 +613,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, parent_dirs_are_created);
     tcase_add_test(tc, text_file_check);
     tcase_add_test(tc, images_darknet_cannot_load_are_refused);
+    tcase_add_test(tc, png_empty_first_idat_is_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
     suite_add_tcase(s, tc);
     return s;
