@@ -458,6 +458,7 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         *out = (shape){in->w, in->h, outf, mul(mul(in->w, in->h), outf)};
         /* its three 3x3 convolutions use the network's workspace but give none */
         *ws_need = 4 * mul(mul(in->w, in->h), mul(9, in->c > hidden ? in->c : hidden));
+        *flops = 2.0 * 9 * (double)in->w * (double)in->h * (double)(in->c * hidden + hidden * hidden + hidden * outf);
         break;
     }
     case K_MAXPOOL:
@@ -469,6 +470,9 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             if (tw < 0 || th < 0)
                 return kfail(c, "size", "is larger than the %lld x %lld input plus padding", in->w, in->h);
             *out = (shape){tw / stride + 1, th / stride + 1, in->c, 0};
+            /* one comparison per window element: small on real nets, but a
+             * window the size of a large input is as slow as a convolution */
+            *flops = (double)out->w * (double)out->h * (double)in->c * (double)size * (double)size;
         }
         break;
     case K_AVGPOOL:
@@ -512,6 +516,11 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         if (need_image(c, in) || get_int(c, "size", 5, 1, KEY_MAX, &size) || get_float(c, "alpha", -1e30, 1e30) ||
             get_float(c, "beta", -1e30, 1e30) || get_float(c, "kappa", -1e30, 1e30))
             return -1;
+        /* forward_normalization_layer() first sums the squares of channels
+         * 0 .. size/2 - 1, unchecked */
+        if (size / 2 > in->c)
+            return kfail(c, "size", "sums %lld channels but its input has %lld: at most size=%lld", size / 2, in->c,
+                         2 * in->c + 1);
         break;
     case K_BATCHNORM:
         if (need_image(c, in)) return -1;
@@ -738,7 +747,7 @@ int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_
         get_int(&c, "width", 0, 0, KEY_MAX, &w);
         get_int(&c, "height", 0, 0, KEY_MAX, &h);
         get_int(&c, "channels", 0, 0, KEY_MAX, &ch);
-        *info = (gc_cfg_info){c.n - 1, (int)w, (int)h, (int)ch, batch, (size_t)bytes};
+        *info = (gc_cfg_info){c.n - 1, (int)w, (int)h, (int)ch, batch, (size_t)bytes, flops_total};
     }
 done:
     free(all);

@@ -21,6 +21,8 @@ typedef struct gc_cfg_info {
     int w, h, c;         /* [net] input size (0 for a net that reads flat inputs) */
     int batch;           /* batch Darknet parses with: batch / subdivisions * time_steps */
     size_t bytes;        /* what parse_network_cfg() allocates, roughly (outputs, deltas, weights) */
+    double flops;        /* one forward pass of one image: convolutions, connected and recurrent
+                            layers, max pooling (elementwise layers are not counted) */
 } gc_cfg_info;
 
 /* Largest forward pass accepted, in floating-point operations. */

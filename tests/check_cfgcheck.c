@@ -201,6 +201,11 @@ START_TEST(fuzz_regressions)
     expect_good(NET CONV "[cost]\n");
     /* a lone [crnn] uses the workspace and gives none */
     expect_bad(NET "[crnn]\nhidden_filters=4\noutput_filters=4\n", "[crnn]", "workspace", NULL);
+    /* [normalization] size=5 after a 1-filter conv: forward_normalization_layer()
+     * summed channels 0 and 1 of a 1-channel input */
+    expect_bad(NET "[convolutional]\nsize=1\n[normalization]\nsize=5\n", "[normalization] size=5",
+               "sums 2 channels", "at most size=3");
+    expect_good(NET "[convolutional]\nfilters=2\nsize=1\n[normalization]\nsize=5\n");
 }
 END_TEST
 
@@ -222,6 +227,16 @@ START_TEST(compute_limit)
     ck_assert_msg(strstr(e.msg, "needs about 2319 GFLOP per forward pass"), "%s", e.msg);
     t = conv_stack(25); /* 1933 GFLOP */
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, NULL, &e), 0);
+    /* by hand: the 3x3 conv 2 * 16 * 16 * 8 * 3 * 9 = 110592, the 2x2 max pool's
+     * 8 * 8 * 8 windows of 4 = 2048 */
+    gc_cfg_info info;
+    t = NET CONV "[maxpool]\nsize=2\nstride=2\n";
+    ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, &info, &e), 0);
+    ck_assert_msg(info.flops == 110592 + 2048, "%.0f", info.flops);
+    /* a max pool whose window is the whole 512 x 512 input, at every position */
+    t = "[net]\nwidth=512\nheight=512\nchannels=8\n[maxpool]\nsize=512\nstride=1\n";
+    ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, &info, &e), 0);
+    ck_assert_msg(info.flops > 5e11, "%.0f", info.flops);
 }
 END_TEST
 
