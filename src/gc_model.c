@@ -1,6 +1,7 @@
 #include "gc_model.h"
 
 #include "gc_cfgcheck.h"
+#include "gc_darknet.h"
 #include "gc_rng.h"
 
 #include <ctype.h>
@@ -280,6 +281,17 @@ static void restore_stderr(int saved)
 
 static int check_params(const network *net, const char *weights, gc_err *e);
 
+int gc_model_batch1_check(const network *net, const char *cfg, gc_err *e)
+{
+    const layer *l = &net->layers[0];
+    int recurrent = l->type == RNN || l->type == GRU || l->type == LSTM || l->type == CRNN;
+    if (recurrent && net->batch > 1)
+        return gc_fail(e, "cfg file %s: its first layer (%s) reads batch x time_steps = %d inputs at once, and "
+                          "gradcam gives it one image: set batch=1 and time_steps=1 in [net]",
+                       cfg, gc_darknet_type_name(l->type), net->batch);
+    return 0;
+}
+
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
 {
     if (gc_image_check_readable(cfg, "cfg", e)) return NULL;
@@ -310,6 +322,10 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
             free_network(net);
             return NULL;
         }
+    }
+    if (gc_model_batch1_check(net, cfg, e)) {
+        free_network(net);
+        return NULL;
     }
     set_batch_network(net, 1);
     return net;

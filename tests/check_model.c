@@ -86,6 +86,41 @@ START_TEST(parser_crash_is_contained)
 }
 END_TEST
 
+/* A recurrent first layer keeps its sub-layers' parse-time batch through
+ * set_batch_network(net, 1) and read batch x time_steps images from the one
+ * the plugin gives it (found by make fuzz: an out-of-bounds read in sgemm). */
+START_TEST(recurrent_first_layer_needs_batch_one)
+{
+    const char *kinds[] = {"rnn", "gru", "lstm", "crnn"};
+    for (int k = 0; k < 4; ++k) {
+        const char *cfg = tmp_path("rec.cfg");
+        char text[512];
+        snprintf(text, sizeof text, "[net]\nbatch=4\ntime_steps=2\nwidth=8\nheight=8\nchannels=3\n\n[%s]\n"
+                 "output=4\nhidden_filters=4\noutput_filters=4\n\n[convolutional]\nfilters=2\nsize=3\npad=1\n",
+                 kinds[k]);
+        /* [crnn] keeps the image shape (and needs the 3x3 conv's workspace); the
+         * others are flat: no conv after them */
+        if (k < 3) *strstr(text, "\n[convolutional]") = 0;
+        write_text(cfg, text);
+        gc_err e = {{0}};
+        ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+        char want[64];
+        snprintf(want, sizeof want, "first layer (%s) reads batch x time_steps = 8 inputs", kinds[k]);
+        ck_assert_msg(strstr(e.msg, want) && strstr(e.msg, cfg), "%s", e.msg);
+        /* batch 1: the parse batch is time_steps = 2, still more than one image */
+        memcpy(strstr(text, "batch=4"), "batch=1", 7);
+        write_text(cfg, text);
+        ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
+        ck_assert_msg(strstr(e.msg, "= 2 inputs"), "%s", e.msg);
+        memcpy(strstr(text, "time_steps=2"), "time_steps=1", 12);
+        write_text(cfg, text);
+        network *net = gc_model_load(cfg, NULL, &e);
+        ck_assert_msg(net != NULL, "%s: %s", kinds[k], e.msg);
+        free_network(net);
+    }
+}
+END_TEST
+
 START_TEST(weights_size_matches_darknets_own_save)
 {
     /* Darknet's save_weights() writes exactly what load_weights() reads, so the
@@ -517,6 +552,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, trial_child_has_a_memory_limit);
     tcase_add_test(tc, trial_child_dies_with_its_parent);
     tcase_add_test(tc, huge_cfg_is_refused_before_parsing);
+    tcase_add_test(tc, recurrent_first_layer_needs_batch_one);
     tcase_add_test(tc, weights_size_matches_darknets_own_save);
     tcase_add_test(tc, header_versions);
     tcase_add_test(tc, truncated_or_padded_weights_are_refused);
