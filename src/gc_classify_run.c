@@ -87,9 +87,10 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     gc_results rs = {0};
     gc_session s;
     memset(&s, 0, sizeof s);
-    if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) return -1;
-    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) return -1;
     if (gc_explain_open(&s, net, o->image, e)) goto done;
+    /* output folders only once the image has loaded: a bad image leaves none */
+    if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) goto done;
+    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) goto done;
     const gc_classifier *cl = &s.cl;
     if (o->cls >= cl->classes) {
         gc_fail(e, "-class %d is out of range: the network has %d classes (0..%d)", o->cls, cl->classes,

@@ -212,7 +212,13 @@ END_TEST
 START_TEST(missing_output_folders_are_created)
 {
     char p[4096], d[4200];
+    struct stat st;
+    /* ... but not for an image that cannot be explained: no empty folder */
     snprintf(p, sizeof p, "%s/new/deeper/x", dir);
+    ck_assert_int_ne(run(cfg, weights, "nowhere/none.jpg", "-out", p, NULL), 0);
+    assert_one_error_naming("nowhere/none.jpg");
+    snprintf(d, sizeof d, "%s/new", dir);
+    ck_assert_msg(stat(d, &st) != 0, "%s was created for a missing image", d);
     int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL);
     ck_assert_msg(rc == 0, "%s", err);
     snprintf(d, sizeof d, "%s/new/deeper", dir);

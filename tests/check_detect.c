@@ -628,6 +628,19 @@ START_TEST(detector_cli_bad_arguments)
         ck_assert_msg(strstr(r->err, bad[i][0]) != NULL, "%s", r->err);
         ck_assert_int_eq(cli_files(r), 0);
     }
+    /* a missing image with -out and -json in folders not made yet: neither is made */
+    char pfx[4200], js[4200], made[4200];
+    snprintf(pfx, sizeof pfx, "%s/new/d", r->dir);
+    snprintf(js, sizeof js, "%s/newjs/d.json", r->dir);
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, "nowhere/none.jpg", "-out", pfx,
+                    "-json", js, NULL};
+    ck_assert_int_ne(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err), 0);
+    ck_assert_msg(strstr(r->err, "nowhere/none.jpg") != NULL, "%s", r->err);
+    struct stat st;
+    snprintf(made, sizeof made, "%s/new", r->dir);
+    ck_assert_msg(stat(made, &st) != 0, "%s was created for a missing image", made);
+    snprintf(made, sizeof made, "%s/newjs", r->dir);
+    ck_assert_msg(stat(made, &st) != 0, "%s was created for a missing image", made);
     cli_close(r);
 }
 END_TEST
