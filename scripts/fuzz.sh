@@ -18,7 +18,10 @@ for name in "$@"; do
         *) cp fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null ;;
     esac
     log="$dir/$name.log"
-    before=$(ls "$dir/crashes" | wc -l)
+    # slow-unit-* files (an input over 10 s, libFuzzer's report) are counted
+    # apart: only a crash, a sanitizer report or a timeout (20 s) fails
+    before=$(ls "$dir/crashes" | grep -vc -- '-slow-unit-')
+    slow_before=$(ls "$dir/crashes" | grep -c -- '-slow-unit-')
     # Darknet's parser leaks by design: leak checking off. Harness output off
     # (-close_fd_mask=3); libFuzzer's own report stays in the log.
     ASAN_OPTIONS=detect_leaks=0 TMPDIR=$dir "$dir/fuzz_$name" "$corpus" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
@@ -26,9 +29,10 @@ for name in "$@"; do
         -artifact_prefix="$dir/crashes/$name-" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    after=$(ls "$dir/crashes" | wc -l)
-    printf 'fuzz %-8s %8s execs in %ss, corpus %s, crashes %s (exit %d)\n' "$name" "${execs:-?}" "$secs" \
-        "$(ls "$corpus" | wc -l)" $((after - before)) "$rc"
+    after=$(ls "$dir/crashes" | grep -vc -- '-slow-unit-')
+    slow_after=$(ls "$dir/crashes" | grep -c -- '-slow-unit-')
+    printf 'fuzz %-8s %8s execs in %ss, corpus %s, crashes %s, inputs over 10 s %s (exit %d)\n' "$name" \
+        "${execs:-?}" "$secs" "$(ls "$corpus" | wc -l)" $((after - before)) $((slow_after - slow_before)) "$rc"
     [ "$rc" -eq 0 ] || { failed=1; grep -m3 -E 'ERROR|SUMMARY|deadly' "$log"; }
 done
 exit $failed
