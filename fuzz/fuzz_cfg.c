@@ -16,10 +16,42 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* free_network(), and what it leaves: without the rest the harness grew by
- * the workspace per input and reached -rss_limit_mb within a minute */
+/* free_layer(), and the Adam and loss buffers it leaves */
+static void free_layer_all(layer l)
+{
+    free(l.bias_m), free(l.bias_v), free(l.scale_m), free(l.scale_v), free(l.loss);
+    free_layer(l);
+}
+
+static void free_sub(layer *sub)
+{
+    if (!sub) return;
+    free_layer_all(*sub);
+    free(sub);
+}
+
+/* free_network(), and what it leaves (the workspace, a recurrent layer's
+ * sub-layers): without the rest the harness grew by them per input and
+ * reached -rss_limit_mb within a minute or two */
 static void free_all(network *net)
 {
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        if (l->type == RNN || l->type == CRNN) {
+            /* their output and delta are the output sub-layer's */
+            l->output = l->delta = NULL;
+            free_sub(l->input_layer), free_sub(l->self_layer), free_sub(l->output_layer);
+        } else if (l->type == GRU) {
+            free_sub(l->uz), free_sub(l->wz), free_sub(l->ur), free_sub(l->wr), free_sub(l->uh), free_sub(l->wh);
+        } else if (l->type == LSTM) {
+            free_sub(l->uf), free_sub(l->ui), free_sub(l->ug), free_sub(l->uo);
+            free_sub(l->wf), free_sub(l->wi), free_sub(l->wg), free_sub(l->wo);
+        }
+    }
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        free(l->bias_m), free(l->bias_v), free(l->scale_m), free(l->scale_v), free(l->loss);
+    }
     free(net->workspace);
     free(net->seen);
     free(net->t);
