@@ -231,6 +231,116 @@ box gc_detect_relative(const gc_boxes *b, int i)
     return r;
 }
 
+/* ---- NMS: do_nms_sort's result, without its 80 full sorts ----------------
+ *
+ * Darknet's do_nms_sort() moves the boxes with objectness 0 to the end, then
+ * for each class k qsort()s every box by prob[k] (descending) and lets each
+ * box with prob[k] != 0 zero prob[k] of every later box it overlaps by more
+ * than thresh. glibc's qsort is a stable merge sort, so the order before class
+ * k's pass is the boxes sorted by (prob[k-1], ..., prob[0]) descending, then
+ * by position; each pass sorts by its class's values before it zeroes any, so
+ * every order depends on the decoded values alone. Here each class's pass
+ * visits only the boxes nonzero in it, in that order, and the array is put in
+ * the final order (by prob[C-1], ..., prob[0]) once. Same boxes, same zeros,
+ * same order (tested against do_nms_sort, ties included). */
+typedef struct nms_ctx {
+    const detection *d;
+    const int *nz, *nz_at; /* per box: its nonzero classes, highest first */
+    int k;                 /* the class a per-class sort starts from */
+} nms_ctx;
+
+static nms_ctx nms_sort_ctx; /* qsort has no context argument */
+
+/* Lexicographic over classes k, k-1, ..., 0 (descending values), then by
+ * position: a box's classes without a nonzero value compare as 0. */
+static int nms_key_cmp(int a, int b, int k)
+{
+    const nms_ctx *c = &nms_sort_ctx;
+    const float *pa = c->d[a].prob, *pb = c->d[b].prob;
+    int ia = c->nz_at[a], ea = c->nz_at[a + 1], ib = c->nz_at[b], eb = c->nz_at[b + 1];
+    while (ia < ea && c->nz[ia] > k) ++ia;
+    while (ib < eb && c->nz[ib] > k) ++ib;
+    while (ia < ea || ib < eb) {
+        int ca = ia < ea ? c->nz[ia] : -1, cb = ib < eb ? c->nz[ib] : -1;
+        int cls = ca > cb ? ca : cb;
+        float va = ca == cls ? pa[cls] : 0, vb = cb == cls ? pb[cls] : 0;
+        if (va != vb) return va > vb ? -1 : 1;
+        ia += ca == cls;
+        ib += cb == cls;
+    }
+    return (a > b) - (a < b);
+}
+
+static int nms_by_key(const void *x, const void *y)
+{
+    return nms_key_cmp(*(const int *)x, *(const int *)y, nms_sort_ctx.k);
+}
+
+int gc_detect_nms(detection *dets, int total, int classes, float thresh)
+{
+    /* boxes with objectness 0 to the end, exactly as do_nms_sort swaps them */
+    int k = total - 1;
+    for (int i = 0; i <= k; ++i)
+        if (dets[i].objectness == 0) {
+            detection t = dets[i];
+            dets[i] = dets[k];
+            dets[k] = t;
+            --k;
+            --i;
+        }
+    int n = k + 1;
+    if (n <= 0 || classes <= 0) return 0;
+    int *nz_at = malloc(((size_t)n + 1) * sizeof *nz_at), *cls_at = calloc((size_t)classes + 1, sizeof *cls_at);
+    if (!nz_at || !cls_at) {
+        free(nz_at), free(cls_at);
+        return -1;
+    }
+    size_t nnz = 0;
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < classes; ++j)
+            if (dets[i].prob[j] != 0) ++nnz, ++cls_at[j + 1];
+    int *nz = malloc((nnz ? nnz : 1) * sizeof *nz), *members = malloc((nnz ? nnz : 1) * sizeof *members);
+    int *order = malloc((size_t)n * sizeof *order);
+    detection *tmp = malloc((size_t)n * sizeof *tmp);
+    int *fill = malloc((size_t)classes * sizeof *fill);
+    if (!nz || !members || !order || !tmp || !fill) {
+        free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill);
+        return -1;
+    }
+    size_t q = 0;
+    for (int j = 0; j < classes; ++j) cls_at[j + 1] += cls_at[j], fill[j] = cls_at[j];
+    for (int i = 0; i < n; ++i) {
+        nz_at[i] = (int)q;
+        for (int j = classes - 1; j >= 0; --j)
+            if (dets[i].prob[j] != 0) nz[q++] = j, members[fill[j]++] = i;
+    }
+    nz_at[n] = (int)q;
+    nms_sort_ctx = (nms_ctx){dets, nz, nz_at, 0};
+    /* every class's visiting order first, from the values as decoded */
+    for (int j = 0; j < classes; ++j) {
+        nms_sort_ctx.k = j;
+        qsort(members + cls_at[j], (size_t)(cls_at[j + 1] - cls_at[j]), sizeof *members, nms_by_key);
+    }
+    for (int i = 0; i < n; ++i) order[i] = i;
+    nms_sort_ctx.k = classes - 1;
+    qsort(order, (size_t)n, sizeof *order, nms_by_key);
+    /* then the greedy passes, each zeroing its own class only */
+    for (int j = 0; j < classes; ++j) {
+        const int *m = members + cls_at[j];
+        int cnt = cls_at[j + 1] - cls_at[j];
+        for (int a = 0; a < cnt; ++a) {
+            if (dets[m[a]].prob[j] == 0) continue;
+            box ba = dets[m[a]].bbox;
+            for (int b = a + 1; b < cnt; ++b)
+                if (dets[m[b]].prob[j] != 0 && box_iou(ba, dets[m[b]].bbox) > thresh) dets[m[b]].prob[j] = 0;
+        }
+    }
+    for (int i = 0; i < n; ++i) tmp[i] = dets[order[i]];
+    memcpy(dets, tmp, (size_t)n * sizeof *dets);
+    free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill);
+    return 0;
+}
+
 typedef struct prov {
     const float *key; /* a detection's prob buffer: unique, and it survives NMS's reordering */
     int raw;
@@ -259,7 +369,10 @@ int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *cou
     memcpy(anchor, b->anchor, (size_t)n * sizeof *anchor);
     memcpy(cell, b->cell, (size_t)n * sizeof *cell);
     qsort(keys, (size_t)n, sizeof *keys, by_key);
-    if (nms > 0) do_nms_sort(b->dets, n, b->classes, nms);
+    if (nms > 0 && gc_detect_nms(b->dets, n, b->classes, nms)) {
+        free(keys), free(head), free(anchor), free(cell);
+        return gc_fail(e, "out of memory for the non-maximum suppression of %d boxes", n);
+    }
     /* provenance follows each detection through the sort */
     for (int i = 0; i < n; ++i) {
         prov want = {b->dets[i].prob, 0};

@@ -52,6 +52,13 @@ int gc_detect_check(const network *net, gc_err *e);
 int gc_detect_decode(const network *net, int im_w, int im_h, float thresh, float hier, gc_boxes *b, gc_err *e);
 void gc_detect_boxes_free(gc_boxes *b);
 
+/* Darknet's do_nms_sort(dets, total, classes, thresh): the same zeroed
+ * probabilities and the same final order of dets, with one sort per class
+ * over the boxes nonzero in it instead of a sort of all boxes per class.
+ * Returns 0, or -1 out of memory (dets unchanged but for the objectness-0
+ * boxes moved to the end). */
+int gc_detect_nms(detection *dets, int total, int classes, float thresh);
+
 /* Box i relative to the image (0..1), whatever the head: Darknet keeps
  * YOLOv1 boxes in pixels. Every gc_det's bbox is already relative. */
 box gc_detect_relative(const gc_boxes *b, int i);

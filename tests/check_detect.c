@@ -14,6 +14,7 @@
 #include "gc_hooks.h"
 #include "gc_image.h"
 #include "gc_model.h"
+#include "gc_rng.h"
 #include "gc_tests.h"
 
 typedef struct det_net {
@@ -304,6 +305,75 @@ START_TEST(nms_keeps_provenance)
     gc_detect_boxes_free(&b);
     gc_detect_boxes_free(&raw);
     close_net(&d);
+}
+END_TEST
+
+/* gc_detect_nms against Darknet's own do_nms_sort on random boxes: the same
+ * probabilities zeroed and the same final order, position by position. The
+ * values come from a few levels so that ties in one class (decided by the
+ * lower classes, then by position) are common; some boxes have objectness 0,
+ * some probabilities are negative (a [detection] head's raw scale). */
+static void random_dets(detection *d, int n, int classes, uint64_t *st, int ties)
+{
+    const float levels[] = {0.3f, 0.5f, 0.7f, 0.9f, -0.4f};
+    for (int i = 0; i < n; ++i) {
+        /* clustered centres: many overlaps */
+        d[i].bbox = (box){0.2f + 0.6f * (float)(gc_rng_unit(st) < 0.5) + 0.05f * (float)gc_rng_unit(st),
+                          0.5f + 0.05f * (float)gc_rng_unit(st), 0.1f + 0.2f * (float)gc_rng_unit(st),
+                          0.1f + 0.2f * (float)gc_rng_unit(st)};
+        d[i].objectness = gc_rng_unit(st) < 0.1 ? 0 : 0.5f;
+        d[i].classes = classes;
+        d[i].prob = calloc((size_t)classes, sizeof(float));
+        for (int j = 0; j < classes; ++j) {
+            double u = gc_rng_unit(st);
+            if (d[i].objectness == 0 || u < 0.7) continue;
+            d[i].prob[j] = ties ? levels[(int)(gc_rng_unit(st) * 5) % 5] : (float)gc_rng_unit(st) - 0.1f;
+        }
+    }
+}
+
+START_TEST(nms_is_darknets_do_nms_sort)
+{
+    uint64_t st = 2024;
+    const int sizes[] = {0, 1, 2, 7, 60, 300};
+    const int ncls[] = {1, 3, 80};
+    const float threshes[] = {0.45f, 0.0f, 0.9f};
+    int compared = 0, zeroed = 0;
+    for (int si = 0; si < 6; ++si)
+        for (int ci = 0; ci < 3; ++ci)
+            for (int ti = 0; ti < 3; ++ti)
+                for (int ties = 0; ties < 2; ++ties) {
+                    int n = sizes[si], classes = ncls[ci];
+                    detection *a = calloc((size_t)(n ? n : 1), sizeof *a), *b = calloc((size_t)(n ? n : 1), sizeof *b);
+                    random_dets(a, n, classes, &st, ties);
+                    int before = 0;
+                    for (int i = 0; i < n; ++i) {
+                        b[i] = a[i];
+                        b[i].prob = malloc((size_t)classes * sizeof(float));
+                        memcpy(b[i].prob, a[i].prob, (size_t)classes * sizeof(float));
+                        for (int j = 0; j < classes; ++j) before += a[i].prob[j] != 0;
+                    }
+                    do_nms_sort(a, n, classes, threshes[ti]);
+                    ck_assert_int_eq(gc_detect_nms(b, n, classes, threshes[ti]), 0);
+                    int after = 0;
+                    for (int i = 0; i < n; ++i) {
+                        ck_assert_msg(!memcmp(&a[i].bbox, &b[i].bbox, sizeof(box)) &&
+                                          a[i].objectness == b[i].objectness,
+                                      "n %d classes %d thresh %g ties %d: box %d differs", n, classes,
+                                      threshes[ti], ties, i);
+                        ck_assert_msg(!memcmp(a[i].prob, b[i].prob, (size_t)classes * sizeof(float)),
+                                      "n %d classes %d thresh %g ties %d: box %d's probabilities differ", n,
+                                      classes, threshes[ti], ties, i);
+                        for (int j = 0; j < classes; ++j) after += a[i].prob[j] != 0;
+                        free(a[i].prob), free(b[i].prob);
+                    }
+                    compared += n;
+                    zeroed += before - after;
+                    free(a), free(b);
+                }
+    /* the cases exercise suppression, not just copying */
+    ck_assert_int_gt(compared, 2000);
+    ck_assert_int_gt(zeroed, 1000);
 }
 END_TEST
 
@@ -748,6 +818,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, detection_targets_match_finite_differences);
     tcase_add_test(tc, each_box_gradient_comes_only_from_its_own_head);
     tcase_add_test(tc, nms_keeps_provenance);
+    tcase_add_test(tc, nms_is_darknets_do_nms_sort);
     tcase_add_test(tc, cli_reports_what_darknet_detect_reports);
     tcase_add_test(tc, detector_cli_writes_consistent_outputs);
     tcase_add_test(tc, detector_cli_fuses_layers);
