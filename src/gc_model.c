@@ -286,8 +286,8 @@ int gc_model_batch1_check(const network *net, const char *cfg, gc_err *e)
     const layer *l = &net->layers[0];
     int recurrent = l->type == RNN || l->type == GRU || l->type == LSTM || l->type == CRNN;
     if (recurrent && net->batch > 1)
-        return gc_fail(e, "cfg file %s: its first layer (%s) reads batch x time_steps = %d inputs at once, and "
-                          "gradcam gives it one image: set batch=1 and time_steps=1 in [net]",
+        return gc_fail(e, "cfg file %s: its first layer (%s) reads batch / subdivisions x time_steps = %d inputs at "
+                          "once, and gradcam gives it one image: set batch=1 and time_steps=1 in [net]",
                        cfg, gc_darknet_type_name(l->type), net->batch);
     return 0;
 }
@@ -310,6 +310,10 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
         gc_fail(e, "cfg file %s: Darknet could not parse it", cfg);
         return NULL;
     }
+    if (gc_model_batch1_check(net, cfg, e)) {
+        free_network(net);
+        return NULL;
+    }
     if (weights) {
         if (gc_model_weights_check(net, cfg, weights, e)) {
             free_network(net);
@@ -322,10 +326,6 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
             free_network(net);
             return NULL;
         }
-    }
-    if (gc_model_batch1_check(net, cfg, e)) {
-        free_network(net);
-        return NULL;
     }
     set_batch_network(net, 1);
     return net;

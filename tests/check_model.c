@@ -104,8 +104,8 @@ START_TEST(recurrent_first_layer_needs_batch_one)
         write_text(cfg, text);
         gc_err e = {{0}};
         ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
-        char want[64];
-        snprintf(want, sizeof want, "first layer (%s) reads batch x time_steps = 8 inputs", kinds[k]);
+        char want[128];
+        snprintf(want, sizeof want, "first layer (%s) reads batch / subdivisions x time_steps = 8 inputs", kinds[k]);
         ck_assert_msg(strstr(e.msg, want) && strstr(e.msg, cfg), "%s", e.msg);
         /* batch 1: the parse batch is time_steps = 2, still more than one image */
         memcpy(strstr(text, "batch=4"), "batch=1", 7);
