@@ -243,6 +243,12 @@ box gc_detect_relative(const gc_boxes *b, int i)
  * visits only the boxes nonzero in it, in that order, and the array is put in
  * the final order (by prob[C-1], ..., prob[0]) once. Same boxes, same zeros,
  * same order (tested against do_nms_sort, ties included). */
+typedef struct nms_edges {
+    float l, r, t, b, eps; /* a box's edges, and its rounding margin */
+    box bb;
+    float *p; /* its probability in the class being suppressed */
+} nms_edges;
+
 typedef struct nms_ctx {
     const detection *d;
     const int *nz, *nz_at; /* per box: its nonzero classes, highest first */
@@ -303,8 +309,9 @@ int gc_detect_nms(detection *dets, int total, int classes, float thresh)
     int *order = malloc((size_t)n * sizeof *order);
     detection *tmp = malloc((size_t)n * sizeof *tmp);
     int *fill = malloc((size_t)classes * sizeof *fill);
-    if (!nz || !members || !order || !tmp || !fill) {
-        free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill);
+    nms_edges *edges = malloc((size_t)n * sizeof *edges);
+    if (!nz || !members || !order || !tmp || !fill || !edges) {
+        free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill), free(edges);
         return -1;
     }
     size_t q = 0;
@@ -324,20 +331,38 @@ int gc_detect_nms(detection *dets, int total, int classes, float thresh)
     for (int i = 0; i < n; ++i) order[i] = i;
     nms_sort_ctx.k = classes - 1;
     qsort(order, (size_t)n, sizeof *order, nms_by_key);
-    /* then the greedy passes, each zeroing its own class only */
+    /* then the greedy passes, each zeroing its own class only. A pair whose
+     * boxes are apart by more than a rounding margin has box_iou 0, which
+     * suppresses nothing at thresh >= 0: only the others call box_iou. */
+    int reject = thresh >= 0;
     for (int j = 0; j < classes; ++j) {
         const int *m = members + cls_at[j];
         int cnt = cls_at[j + 1] - cls_at[j];
+        nms_edges *ed = edges;
         for (int a = 0; a < cnt; ++a) {
-            if (dets[m[a]].prob[j] == 0) continue;
-            box ba = dets[m[a]].bbox;
-            for (int b = a + 1; b < cnt; ++b)
-                if (dets[m[b]].prob[j] != 0 && box_iou(ba, dets[m[b]].bbox) > thresh) dets[m[b]].prob[j] = 0;
+            box bb = dets[m[a]].bbox;
+            ed[a] = (nms_edges){bb.x - bb.w / 2, bb.x + bb.w / 2, bb.y - bb.h / 2, bb.y + bb.h / 2,
+                                1e-5f * (fabsf(bb.w) + fabsf(bb.h) + fabsf(bb.x) + fabsf(bb.y)), bb,
+                                &dets[m[a]].prob[j]};
+        }
+        for (int a = 0; a < cnt; ++a) {
+            if (*ed[a].p == 0) continue;
+            const nms_edges A = ed[a];
+            for (int b = a + 1; b < cnt; ++b) {
+                const nms_edges *B = &ed[b];
+                if (reject) {
+                    float margin = A.eps + B->eps;
+                    float r = A.r < B->r ? A.r : B->r, l = A.l > B->l ? A.l : B->l;
+                    float bo = A.b < B->b ? A.b : B->b, t = A.t > B->t ? A.t : B->t;
+                    if (r - l < -margin || bo - t < -margin) continue;
+                }
+                if (*B->p != 0 && box_iou(A.bb, B->bb) > thresh) *B->p = 0;
+            }
         }
     }
     for (int i = 0; i < n; ++i) tmp[i] = dets[order[i]];
     memcpy(dets, tmp, (size_t)n * sizeof *dets);
-    free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill);
+    free(nz_at), free(cls_at), free(nz), free(members), free(order), free(tmp), free(fill), free(edges);
     return 0;
 }
 

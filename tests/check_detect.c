@@ -317,10 +317,17 @@ static void random_dets(detection *d, int n, int classes, uint64_t *st, int ties
 {
     const float levels[] = {0.3f, 0.5f, 0.7f, 0.9f, -0.4f};
     for (int i = 0; i < n; ++i) {
-        /* clustered centres: many overlaps */
-        d[i].bbox = (box){0.2f + 0.6f * (float)(gc_rng_unit(st) < 0.5) + 0.05f * (float)gc_rng_unit(st),
-                          0.5f + 0.05f * (float)gc_rng_unit(st), 0.1f + 0.2f * (float)gc_rng_unit(st),
-                          0.1f + 0.2f * (float)gc_rng_unit(st)};
+        /* a third in each of two clusters (many overlaps, and none between
+         * them); a third on a grid of boxes whose edges touch or nearly do,
+         * and anywhere in the image */
+        double u = gc_rng_unit(st);
+        if (u < 2.0 / 3)
+            d[i].bbox = (box){0.2f + 0.6f * (float)(u < 1.0 / 3) + 0.05f * (float)gc_rng_unit(st),
+                              0.5f + 0.05f * (float)gc_rng_unit(st), 0.1f + 0.2f * (float)gc_rng_unit(st),
+                              0.1f + 0.2f * (float)gc_rng_unit(st)};
+        else
+            d[i].bbox = (box){0.05f + 0.1f * (float)(int)(gc_rng_unit(st) * 10), 0.5f + 0.3f * (float)gc_rng_unit(st),
+                              0.1f + 0.002f * (float)(gc_rng_unit(st) - 0.5), 0.1f + 0.3f * (float)gc_rng_unit(st)};
         d[i].objectness = gc_rng_unit(st) < 0.1 ? 0 : 0.5f;
         d[i].classes = classes;
         d[i].prob = calloc((size_t)classes, sizeof(float));
@@ -337,11 +344,11 @@ START_TEST(nms_is_darknets_do_nms_sort)
     uint64_t st = 2024;
     const int sizes[] = {0, 1, 2, 7, 60, 300};
     const int ncls[] = {1, 3, 80};
-    const float threshes[] = {0.45f, 0.0f, 0.9f};
+    const float threshes[] = {0.45f, 0.0f, 0.9f, -0.1f};
     int compared = 0, zeroed = 0;
     for (int si = 0; si < 6; ++si)
         for (int ci = 0; ci < 3; ++ci)
-            for (int ti = 0; ti < 3; ++ti)
+            for (int ti = 0; ti < 4; ++ti)
                 for (int ties = 0; ties < 2; ++ties) {
                     int n = sizes[si], classes = ncls[ci];
                     detection *a = calloc((size_t)(n ? n : 1), sizeof *a), *b = calloc((size_t)(n ? n : 1), sizeof *b);
