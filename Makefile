@@ -86,7 +86,8 @@ $(STOCK_LIB): $(STOCK_STAMP) Makefile
 	@touch $@
 
 # Programs linked against stock Darknet: plain flags, no sanitizer (the stock
-# library is not instrumented); only Darknet's own API and gc_model/gc_common.
+# library is not instrumented); only Darknet's own API and our model, cfg, image and
+# layer-name helpers.
 STOCK_CFLAGS := -std=gnu99 $(OPT) -g $(WARN) -MMD -MP -isystem $(STOCK)/include -isystem $(STOCK)/src -Isrc -I/usr/include/stb $(CFLAGS)
 
 $(BUILD)/stock/%.o: bench/%.c $(STOCK_STAMP)
@@ -103,7 +104,8 @@ $(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
 # The bench, twice: against stock Darknet (its forward only), and against the
 # patched library with our objects (everything else).
 $(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o \
-                $(BUILD)/stock/src_gc_cfgcheck.o $(BUILD)/stock/src_gc_image.o $(BUILD)/stock/src_gc_png.o $(BUILD)/stock/src_gc_dnimage.o $(STOCK_LIB)
+                $(BUILD)/stock/src_gc_cfgcheck.o $(BUILD)/stock/src_gc_image.o $(BUILD)/stock/src_gc_png.o $(BUILD)/stock/src_gc_dnimage.o \
+                $(BUILD)/stock/src_gc_darknet.o $(STOCK_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $^ $(LDLIBS) -o $@
 
