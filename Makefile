@@ -137,7 +137,9 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 
 # The test runner needs ./darknet too: end-to-end tests run the real binary;
 # and stock Darknet's forward for the equality suite.
-test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD)
+# The bench's two programs are built here too (not run): a change that breaks
+# their link fails the tests, not a later `make bench`.
+test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD) $(BENCH) $(BENCH_STOCK)
 	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) $(BUILD)/check_gradcam
 
 # End to end (./darknet gradcam vs detector test / classifier predict) on the
