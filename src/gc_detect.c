@@ -255,7 +255,7 @@ typedef struct nms_ctx {
     int k;                 /* the class a per-class sort starts from */
 } nms_ctx;
 
-static nms_ctx nms_sort_ctx; /* qsort has no context argument */
+static __thread nms_ctx nms_sort_ctx; /* qsort has no context argument; one per thread */
 
 /* Lexicographic over classes k, k-1, ..., 0 (descending values), then by
  * position: a box's classes without a nonzero value compare as 0. */
