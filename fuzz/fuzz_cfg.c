@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gc_cfg_info info;
     /* small networks only: the harness should spend its time on shapes. 64 MiB
      * still holds a convolution of 1e11 FLOP (minutes under the sanitizers;
-     * CI's fuzz run once timed out on one), so the work is capped too. */
+     * CI's fuzz run once hit the 20 s timeout), so the work is capped too. */
     if (gc_cfgcheck_text("fuzz.cfg", (const char *)data, size, (size_t)64 << 20, &info, &e)) return 0;
     if (info.flops > 2e8) return 0;
     const char *path = gc_fuzz_file("cfg", data, size);

@@ -87,8 +87,9 @@ START_TEST(parser_crash_is_contained)
 END_TEST
 
 /* A recurrent first layer keeps its sub-layers' parse-time batch through
- * set_batch_network(net, 1) and read batch x time_steps images from the one
- * the plugin gives it (found by make fuzz: an out-of-bounds read in sgemm). */
+ * set_batch_network(net, 1) and reads batch / subdivisions x time_steps images
+ * from the one the plugin gives it (found by make fuzz: an out-of-bounds read
+ * in sgemm). */
 START_TEST(recurrent_first_layer_needs_batch_one)
 {
     const char *kinds[] = {"rnn", "gru", "lstm", "crnn"};
