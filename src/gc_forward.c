@@ -32,6 +32,12 @@ static gc_fwd *find_active(const layer *layers)
     return NULL;
 }
 
+gc_pool *gc_forward_pool(const layer *layers)
+{
+    gc_fwd *f = find_active(layers);
+    return f && f->pool_ready ? &f->pool : NULL;
+}
+
 int gc_forward_handles(const layer *l)
 {
     switch (l->type) {
@@ -43,6 +49,9 @@ int gc_forward_handles(const layer *l)
     case UPSAMPLE:
     case ROUTE:
         return 1;
+    case YOLO:
+        /* the layout Darknet's forward_yolo_layer activates */
+        return l->outputs == l->w * l->h * l->n * (4 + 1 + l->classes);
     default:
         return 0;
     }
@@ -54,7 +63,15 @@ int gc_forward_handles(const layer *l)
  * header; s = 1 without batch norm, which is then exact) and the bias in the
  * same pass as the activation. Darknet's activation formulas
  * (activations.h), including its double-precision constants. */
-static void bias_act_run(float *x, size_t n, float s, float b, ACTIVATION a)
+/* GCC vectorizes the leaky branch's float -> double -> float conversions only
+ * when told that they raise no trap the program could see (none can: the
+ * plugin installs no floating-point trap handler); the values are the same. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GC_OPT_O3_NOTRAP __attribute__((optimize("O3", "no-trapping-math")))
+#else
+#define GC_OPT_O3_NOTRAP
+#endif
+GC_OPT_O3_NOTRAP static void bias_act_run(float *restrict x, size_t n, float s, float b, ACTIVATION a)
 {
     switch (a) {
     case LINEAR:
@@ -62,8 +79,9 @@ static void bias_act_run(float *x, size_t n, float s, float b, ACTIVATION a)
         break;
     case LEAKY:
         for (size_t i = 0; i < n; ++i) {
-            float v = s * x[i] + b;
-            x[i] = v > 0 ? v : (float)(.1 * v);
+            /* a select (not a branch) on both values, so that it vectorizes */
+            float v = s * x[i] + b, t = (float)(.1 * (double)v);
+            x[i] = v > 0 ? v : t;
         }
         break;
     case RELU:
@@ -206,14 +224,44 @@ typedef struct maxpool_args {
     int h, w, size, stride, pad, out_h, out_w;
 } maxpool_args;
 
+/* The common 2x2 window at stride 2 with no offset, on the rows and
+ * columns whose window lies inside the input: the four compares in
+ * Darknet's order (row by row, a later value only if strictly greater), no
+ * bounds checks. Returns the first output column it did not fill. */
+GC_OPT_O3 static int maxpool_2x2(float *restrict out, int *restrict indexes, const float *restrict in, int w,
+                                 int base, int i, int out_w)
+{
+    int jn = w / 2 < out_w ? w / 2 : out_w;
+    const float *r0 = in + (size_t)(2 * i) * w, *r1 = r0 + w;
+    int i0 = base + 2 * i * w;
+    for (int j = 0; j < jn; ++j) {
+        float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+        float best = -FLT_MAX;
+        int at = -1;
+        if (a > best) best = a, at = i0 + 2 * j;
+        if (b > best) best = b, at = i0 + 2 * j + 1;
+        if (c > best) best = c, at = i0 + w + 2 * j;
+        if (d > best) best = d, at = i0 + w + 2 * j + 1;
+        out[j] = best;
+        indexes[j] = at;
+    }
+    return jn;
+}
+
 static void maxpool_body(void *raw, size_t k0, size_t k1)
 {
     const maxpool_args *q = raw;
     int h = q->h, w = q->w, size = q->size, stride = q->stride, out_h = q->out_h, out_w = q->out_w;
     int off = -q->pad / 2; /* Darknet's offsets */
+    int fast = size == 2 && stride == 2 && off == 0;
     for (size_t k = k0; k < k1; ++k) {
         for (int i = 0; i < out_h; ++i) {
-            for (int j = 0; j < out_w; ++j) {
+            int j = 0;
+            if (fast && 2 * i + 1 < h) {
+                size_t o = (size_t)out_w * (i + (size_t)out_h * k);
+                j = maxpool_2x2(q->out + o, q->indexes + o, q->in + k * (size_t)h * w, w, (int)k * w * h, i, out_w);
+            }
+            for (; j < out_w; ++j) {
                 size_t o = (size_t)j + (size_t)out_w * (i + (size_t)out_h * k);
                 float best = -FLT_MAX;
                 int best_i = -1;
@@ -434,6 +482,37 @@ static void route_forward(const layer *l, const network *net, gc_pool *pool)
     }
 }
 
+/* [yolo] at inference: the input copied, with Darknet's logistic (in
+ * double, activations.h) on each anchor's x, y, objectness and class rows;
+ * w and h stay raw. Rows of one plane each, shared out between the threads.
+ * Darknet's forward also zeroes l.delta, for training: gc_hooks_backprop
+ * zeroes it when the layer is on a path. */
+typedef struct yolo_args {
+    const layer *l;
+    const float *in;
+} yolo_args;
+
+static void yolo_body(void *raw, size_t r0, size_t r1)
+{
+    const yolo_args *q = raw;
+    size_t plane = (size_t)q->l->w * q->l->h, per_anchor = 4 + 1 + (size_t)q->l->classes;
+    for (size_t r = r0; r < r1; ++r) {
+        const float *src = q->in + r * plane;
+        float *dst = q->l->output + r * plane;
+        size_t entry = r % per_anchor;
+        if (entry == 2 || entry == 3) memcpy(dst, src, plane * sizeof *dst);
+        else
+            for (size_t j = 0; j < plane; ++j) dst[j] = (float)(1. / (1. + exp(-(double)src[j])));
+    }
+}
+
+static void yolo_forward(const layer *l, const float *in, gc_pool *pool)
+{
+    yolo_args q = {l, in};
+    size_t plane = (size_t)l->w * l->h;
+    gc_pool_for(pool, (size_t)l->outputs / plane, plane * 16, yolo_body, &q);
+}
+
 void gc_forward_layer(layer l, network net)
 {
     gc_fwd *f = find_active(net.layers);
@@ -457,6 +536,10 @@ void gc_forward_layer(layer l, network net)
         break;
     case ROUTE:
         route_forward(&l, &net, &f->pool);
+        break;
+    case YOLO:
+        if (net.train) f->saved[i](l, net); /* its loss, for training: Darknet's own */
+        else yolo_forward(&l, net.input, &f->pool);
         break;
     default:
         assert(!"gc_forward_layer: layer type not handled");

@@ -1,6 +1,7 @@
 /* gc_forward: the plugin's own inference forward for the layers where
  * Darknet's CPU forward is slow (single-threaded im2col, batch norm, bias,
- * activation, maxpool, shortcut, upsample and route loops).
+ * activation, maxpool, shortcut, upsample and route loops, and [yolo]'s
+ * logistic).
  *
  * Batch norm at inference is the affine map
  *   y = scale * (x - mean) / (sqrt(var) + .000001f) + bias
@@ -15,7 +16,8 @@
  * exact values.
  *
  * Every kernel writes exactly what the backward reads afterwards: l.output
- * (post-activation) and, for [maxpool], l.indexes. l.x (batch norm's copy of
+ * (post-activation) and, for [maxpool], l.indexes. [yolo]'s l.delta is not
+ * zeroed (gc_hooks_backprop zeroes the deltas it uses). l.x (batch norm's copy of
  * the pre-normalised output, read only when training) is not filled.
  *
  * Threads: a gc_pool over the cores (workers sleep between loops); GEMMs are
@@ -66,6 +68,10 @@ void gc_forward_remove(gc_fwd *f);
 /* The slot function. Same contract as Darknet's forward slots (net.index is
  * the layer, net.input the previous layer's output). */
 void gc_forward_layer(layer l, network net);
+
+/* The thread pool of the network whose layer array this is, while its
+ * forward is installed (the backward's sparse products use it); else NULL. */
+gc_pool *gc_forward_pool(const layer *layers);
 
 /* ---- kernels on raw arrays (exposed for the tests) ---- */
 

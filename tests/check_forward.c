@@ -13,8 +13,8 @@
  *   a few more roundings:
  *     tol = (K + 8) eps (|s| sum|w||x| + |s mean| + |bias|) + 2 eps |y|
  *   (the activations used are 1-Lipschitz or less);
- * - maxpool, shortcut, upsample and route: the same float operations as
- *   Darknet, so within 2 eps |y|, and maxpool's indexes exactly.
+ * - maxpool, shortcut, upsample, route and yolo: the same float operations
+ *   as Darknet, so within 2 eps |y|, and maxpool's indexes exactly.
  * Then the whole forward runs through the new slots and every layer's output
  * must stay within 1e-4 |y| + 1e-5 max|layer| of Darknet's (the bench_equiv
  * tolerance: the per-layer differences above, carried through the net).
@@ -34,13 +34,14 @@
 #include "gc_hooks.h"
 #include "gc_model.h"
 #include "gc_pool.h"
+#include "gc_rng.h"
 #include "gc_tests.h"
 
 #define EPS ((double)FLT_EPSILON)
 
 /* How many layers of each kind were checked alone (over a whole test). */
 typedef struct coverage {
-    int conv, conv_bn, grouped, depthwise, strided, maxpool, shortcut, upsample, route;
+    int conv, conv_bn, grouped, depthwise, strided, maxpool, shortcut, upsample, route, yolo;
 } coverage;
 
 static double act_ref(double v, ACTIVATION a)
@@ -217,8 +218,11 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
             for (size_t j = 0; j < n && bad == n; ++j)
                 if (!(fabs((double)l->output[j] - ref[i][j]) <= 2 * EPS * fabs(ref[i][j]))) bad = j;
             ck_assert_msg(bad == n, "%s layer %d (%s): output %zu is %.9g, Darknet's %.9g", name, i,
-                          l->type == MAXPOOL ? "maxpool" : l->type == SHORTCUT ? "shortcut"
-                                                       : l->type == UPSAMPLE ? "upsample" : "route",
+                          l->type == MAXPOOL    ? "maxpool"
+                          : l->type == SHORTCUT ? "shortcut"
+                          : l->type == UPSAMPLE ? "upsample"
+                          : l->type == YOLO     ? "yolo"
+                                                : "route",
                           bad, l->output[bad < n ? bad : 0], ref[i][bad < n ? bad : 0]);
             if (l->type == MAXPOOL) {
                 ck_assert_msg(!memcmp(l->indexes, ref_idx[i], n * sizeof(int)), "%s layer %d: maxpool indexes differ",
@@ -228,6 +232,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
             cov->shortcut += l->type == SHORTCUT;
             cov->upsample += l->type == UPSAMPLE;
             cov->route += l->type == ROUTE;
+            cov->yolo += l->type == YOLO;
         }
         memcpy(l->output, ref[i], n * sizeof(float)); /* the next layer reads Darknet's values */
     }
@@ -332,6 +337,7 @@ START_TEST(yolov3_tiny_matches_darknet)
     free_network(net);
     ck_assert_int_eq(cov.maxpool, 6);
     ck_assert_int_eq(cov.upsample, 1);
+    ck_assert_int_eq(cov.yolo, 2);
 }
 END_TEST
 
@@ -481,6 +487,62 @@ START_TEST(kernels_hand_worked)
 }
 END_TEST
 
+/* Darknet's forward_maxpool_layer for one image, as written there. */
+static void plain_maxpool(float *out, int *idx, const float *in, int c, int h, int w, int size, int stride, int pad,
+                          int out_h, int out_w)
+{
+    int w_off = -pad / 2, h_off = -pad / 2;
+    for (int k = 0; k < c; ++k)
+        for (int i = 0; i < out_h; ++i)
+            for (int j = 0; j < out_w; ++j) {
+                int o = j + out_w * (i + out_h * k);
+                float max = -FLT_MAX;
+                int max_i = -1;
+                for (int n = 0; n < size; ++n)
+                    for (int m = 0; m < size; ++m) {
+                        int y = h_off + i * stride + n, x = w_off + j * stride + m;
+                        int index = x + w * (y + h * k);
+                        int valid = y >= 0 && y < h && x >= 0 && x < w;
+                        float val = valid ? in[index] : -FLT_MAX;
+                        max_i = val > max ? index : max_i;
+                        max = val > max ? val : max;
+                    }
+                out[o] = max;
+                idx[o] = max_i;
+            }
+}
+
+/* The 2x2 stride-2 fast path (and the general loop at its edges) against
+ * Darknet's loop: odd and even sizes (a clipped last row / column), values
+ * from three levels so that ties are common (the first in Darknet's order
+ * wins), and -FLT_MAX itself, which no later value equal to it replaces. */
+START_TEST(maxpool_matches_darknets_loop)
+{
+    uint64_t st = 11;
+    const float levels[3] = {-1.f, 0.f, 2.f};
+    for (int h = 1; h <= 7; ++h)
+        for (int w = 1; w <= 7; ++w)
+            for (int pad = 0; pad <= 2; ++pad) {
+                int size = 2, stride = 2, c = 3;
+                int out_h = (h + pad - size) / stride + 1, out_w = (w + pad - size) / stride + 1;
+                if (out_h < 1 || out_w < 1) continue;
+                float in[3 * 49], out[3 * 64], ref[3 * 64];
+                int idx[3 * 64], ref_i[3 * 64];
+                for (int i = 0; i < c * h * w; ++i) {
+                    double u = gc_rng_unit(&st);
+                    in[i] = u < 0.05 ? -FLT_MAX : levels[(int)(u * 3) % 3];
+                }
+                gc_forward_maxpool(out, idx, in, c, h, w, size, stride, pad, out_h, out_w, NULL);
+                plain_maxpool(ref, ref_i, in, c, h, w, size, stride, pad, out_h, out_w);
+                for (int i = 0; i < c * out_h * out_w; ++i) {
+                    ck_assert_msg(out[i] == ref[i] && idx[i] == ref_i[i],
+                                  "%dx%d pad %d, output %d: %g at %d, Darknet %g at %d", h, w, pad, i, out[i], idx[i],
+                                  ref[i], ref_i[i]);
+                }
+            }
+}
+END_TEST
+
 /* Parameters changed while the slots are installed (the randomisation test
  * does that): after gc_hooks_weights_changed the forward uses the new batch
  * norm as Darknet's own forward does; without it, the folded scale and bias
@@ -529,6 +591,7 @@ Suite *suite_forward(void)
     TCase *t = tcase_create("forward");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, kernels_hand_worked);
+    tcase_add_test(t, maxpool_matches_darknets_loop);
     tcase_add_test(t, pool_covers_every_item_once);
     tcase_add_test(t, the_check_catches_a_wrong_fold);
     tcase_add_test(t, tiny_cfgs_match_darknet_layer_by_layer);
