@@ -15,6 +15,7 @@
 
 #include "col2im.h"
 #include "gemm.h"
+#include "gc_forward.h"
 
 /* ---- activations ---------------------------------------------------------
  * Darknet applies activations in place, so only the output y survives the
@@ -176,35 +177,89 @@ static void batchnorm_backward(float *dx, const float *dy, const float *scales, 
  * multiply-adds per load and store of it (1.9x faster than one at a time on
  * yolov3-tiny's boxes; chunking the rows to stay in L1 gained nothing). */
 GC_OPT_O3 static void few_columns(float *restrict colsT, const float *restrict packed, const float *restrict w,
-                                  int m, int k, size_t u)
+                                  int m, int k, size_t u, int c0, int c1)
 {
-    memset(colsT, 0, u * (size_t)k * sizeof(float));
+    /* rows c0..c1-1 of the k (a thread's share; each row's sum is the same
+     * whatever the split) */
+    int len = c1 - c0;
+    for (size_t q = 0; q < u; ++q) memset(colsT + q * (size_t)k + c0, 0, (size_t)len * sizeof(float));
     int f = 0;
     for (; f + 4 <= m; f += 4) {
-        const float *restrict r0 = w + (size_t)f * k;
+        const float *restrict r0 = w + (size_t)f * k + c0;
         const float *restrict r1 = r0 + k, *restrict r2 = r1 + k, *restrict r3 = r2 + k;
         const float *a = packed + (size_t)f * u;
         for (size_t q = 0; q < u; ++q) {
             float a0 = a[q], a1 = a[u + q], a2 = a[2 * u + q], a3 = a[3 * u + q];
             if (a0 == 0.0f && a1 == 0.0f && a2 == 0.0f && a3 == 0.0f) continue;
-            float *restrict out = colsT + q * (size_t)k;
-            for (int r = 0; r < k; ++r) out[r] += a0 * r0[r] + a1 * r1[r] + a2 * r2[r] + a3 * r3[r];
+            float *restrict out = colsT + q * (size_t)k + c0;
+            for (int r = 0; r < len; ++r) out[r] += a0 * r0[r] + a1 * r1[r] + a2 * r2[r] + a3 * r3[r];
         }
     }
     for (; f < m; ++f) {
-        const float *restrict row = w + (size_t)f * k;
+        const float *restrict row = w + (size_t)f * k + c0;
         for (size_t q = 0; q < u; ++q) {
             float a0 = packed[(size_t)f * u + q];
             if (a0 == 0.0f) continue;
-            float *restrict out = colsT + q * (size_t)k;
-            for (int r = 0; r < k; ++r) out[r] += a0 * row[r];
+            float *restrict out = colsT + q * (size_t)k + c0;
+            for (int r = 0; r < len; ++r) out[r] += a0 * row[r];
+        }
+    }
+}
+
+/* used[j] |= any of the n rows of dy is non-zero at position j. */
+GC_OPT_O3 static void mark_used(unsigned char *restrict used, const float *restrict dy, int n, size_t spatial)
+{
+    for (int f = 0; f < n; ++f) {
+        const float *restrict d = dy + (size_t)f * spatial;
+        for (size_t j = 0; j < spatial; ++j) used[j] |= d[j] != 0.0f;
+    }
+}
+
+/* One group's compact product and its scatter into dx, for the input
+ * channels [c0, c1) of the group: their rows of the k are the thread's own,
+ * and so are the planes of dx they add into. */
+typedef struct sparse_args {
+    float *cols, *im;
+    const float *a, *b;
+    const int *index;
+    size_t u, spatial;
+    int m, k, size, stride, pad, h, w, out_w, few;
+} sparse_args;
+
+static void sparse_body(void *raw, size_t ch0, size_t ch1)
+{
+    const sparse_args *q = raw;
+    int size = q->size, k = q->k, ss = size * size, h = q->h, w = q->w;
+    size_t u = q->u, spatial = q->spatial;
+    int r0 = (int)ch0 * ss, r1 = (int)ch1 * ss;
+    if (r0 >= r1) return;
+    /* cols[r, t] is at cols[r * rs + t * ts]. */
+    size_t rs = q->few ? 1 : u, ts = q->few ? (size_t)k : 1;
+    if (q->few) few_columns(q->cols, q->b, q->a, q->m, k, u, r0, r1);
+    else gemm(1, 0, r1 - r0, (int)u, q->m, 1, (float *)q->a + r0, k, (float *)q->b, (int)u, 0,
+              q->cols + (size_t)r0 * u, (int)u);
+    if (size == 1) {
+        /* Darknet's 1x1 reads X_g as [c/groups, out_h*out_w] (see above). */
+        for (int r = r0; r < r1; ++r)
+            for (size_t t = 0; t < u; ++t) q->im[(size_t)r * spatial + q->index[t]] += q->cols[r * rs + t * ts];
+        return;
+    }
+    /* col2im_cpu's index arithmetic, restricted to the used columns. */
+    for (int r = r0; r < r1; ++r) {
+        int kx = r % size, ky = (r / size) % size, ci = r / size / size;
+        float *plane = q->im + (size_t)ci * h * w;
+        for (size_t t = 0; t < u; ++t) {
+            int oy = q->index[t] / q->out_w, ox = q->index[t] % q->out_w;
+            int iy = oy * q->stride + ky - q->pad, ix = ox * q->stride + kx - q->pad;
+            if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+            plane[(size_t)iy * w + ix] += q->cols[r * rs + t * ts];
         }
     }
 }
 
 static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, const float *dy,
                                 const float *weights, int c, int h, int w, int n, int groups,
-                                int size, int stride, int pad, int out_h, int out_w)
+                                int size, int stride, int pad, int out_h, int out_w, gc_pool *pool)
 {
     int m = n / groups;
     int k = size * size * c / groups;
@@ -214,10 +269,7 @@ static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, co
     /* used[j]: any filter's gradient at position j, from a pass along the rows. */
     unsigned char *used = (unsigned char *)(workspace + capacity) - spatial;
     memset(used, 0, spatial);
-    for (int f = 0; f < n; ++f) {
-        const float *d = dy + (size_t)f * spatial;
-        for (size_t j = 0; j < spatial; ++j) used[j] |= d[j] != 0.0f;
-    }
+    mark_used(used, dy, n, spatial);
     size_t u = 0;
     for (size_t j = 0; j < spatial; ++j) u += used[j];
     if (u > spatial / 4) return 0;
@@ -232,43 +284,24 @@ static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, co
         if (used[j]) index[t++] = (int)j;
     for (int f = 0; f < n; ++f)
         for (size_t q = 0; q < u; ++q) packed[(size_t)f * u + q] = dy[(size_t)f * spatial + index[q]];
-    /* cols[r, q] is at cols[r * rs + q * qs]. */
-    int few = u <= GC_SPARSE_FEW;
-    size_t rs = few ? 1 : u, qs = few ? (size_t)k : 1;
     size_t wg = (size_t)m * k;
     for (int g = 0; g < groups; ++g) {
-        float *a = (float *)weights + g * wg;
-        float *b = packed + (size_t)g * m * u;
-        float *im = dx + (size_t)g * cg * h * w;
-        if (few) few_columns(cols, b, a, m, k, u);
-        else gemm(1, 0, k, (int)u, m, 1, a, k, b, (int)u, 0, cols, (int)u);
-        if (size == 1) {
-            /* Darknet's 1x1 reads X_g as [c/groups, out_h*out_w] (see above). */
-            for (int r = 0; r < k; ++r)
-                for (size_t q = 0; q < u; ++q) im[(size_t)r * spatial + index[q]] += cols[r * rs + q * qs];
-            continue;
-        }
-        /* col2im_cpu's index arithmetic, restricted to the used columns. */
-        for (int r = 0; r < k; ++r) {
-            int kx = r % size, ky = (r / size) % size, ci = r / size / size;
-            float *plane = im + (size_t)ci * h * w;
-            for (size_t q = 0; q < u; ++q) {
-                int oy = index[q] / out_w, ox = index[q] % out_w;
-                int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
-                if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
-                plane[(size_t)iy * w + ix] += cols[r * rs + q * qs];
-            }
-        }
+        sparse_args q = {cols, dx + (size_t)g * cg * h * w, weights + g * wg, packed + (size_t)g * m * u, index,
+                         u, spatial, m, k, size, stride, pad, h, w, out_w, u <= GC_SPARSE_FEW};
+        /* the threads split the group's input channels (few_columns and the
+         * gemm cost m * u per row of the k) */
+        if (pool && groups == 1) gc_pool_for(pool, (size_t)cg, (size_t)m * u * size * size, sparse_body, &q);
+        else sparse_body(&q, 0, (size_t)cg);
     }
     return 1;
 }
 
 static void conv_backward_input(float *dx, float *workspace, size_t capacity, const float *dy,
                                 const float *weights, int c, int h, int w, int n, int groups,
-                                int size, int stride, int pad, int out_h, int out_w)
+                                int size, int stride, int pad, int out_h, int out_w, gc_pool *pool)
 {
     if (conv_backward_sparse(dx, workspace, capacity, dy, weights, c, h, w, n, groups, size, stride,
-                             pad, out_h, out_w))
+                             pad, out_h, out_w, pool))
         return;
     int m = n / groups;
     int k = size * size * c / groups;
@@ -648,7 +681,7 @@ void gc_backward_layer(layer l, network net)
         if (dx) {
             size_t capacity = net.workspace ? l.workspace_size / sizeof(float) : 0;
             conv_backward_input(dx, net.workspace, capacity, dy, l.weights, l.c, l.h, l.w, l.n, l.groups,
-                                l.size, l.stride, l.pad, l.out_h, l.out_w);
+                                l.size, l.stride, l.pad, l.out_h, l.out_w, gc_forward_pool(net.layers));
         }
         break;
     case CONNECTED:

@@ -10,6 +10,8 @@
 
 #include "activations.h"
 #include "gc_backward.h"
+#include "gc_forward.h"
+#include "gc_hooks.h"
 #include "gc_testutil.h"
 #include "gc_tests.h"
 
@@ -217,6 +219,46 @@ END_TEST
  * with stride 1 and 2, grouped, 1x1, batch norm; few columns by one pass over
  * the weights, more by a gemm); the cfgs above, seeded the same way, mix the
  * sparse and dense paths. Position 27 is inside, 0 a corner (padding). */
+/* The sparse products split over the forward's threads (gc_forward_pool,
+ * while the hooks are installed) give what one thread gives: each thread
+ * owns whole input channels, so its rows of W^T dY and the planes of dx they
+ * add into are its own. The serial path is the one the finite differences
+ * above check. Layers 3 and 2 take the one-pass product, layer 1 the gemm. */
+START_TEST(sparse_backward_split_over_threads)
+{
+    network *net = load_random(CFG("conv_sparse_wide"), 99, 1);
+    int S = 4, T = 0;
+    size_t ns = (size_t)net->layers[S].outputs, nt = (size_t)net->layers[T].outputs;
+    size_t spatial = (size_t)net->layers[S].out_w * net->layers[S].out_h;
+    float *r = xmalloc_f(ns), *serial = xmalloc_f(nt);
+    for (size_t f = 0; f < ns / spatial; ++f) r[f * spatial + 13 * 24 + 11] = (float)(f % 5) - 2.f;
+    gct_forward(net);
+    ck_assert_ptr_null(gc_forward_pool(net->layers));
+    gct_backward_ref(net, S, r, T);
+    memcpy(serial, net->layers[T].delta, nt * sizeof(float));
+    gc_err e = {{0}};
+    gc_ctx c;
+    ck_assert_msg(gc_hooks_init(&c, net, &e) == 0, "%s", e.msg);
+    gc_hooks_install(&c);
+    gc_pool *pool = gc_forward_pool(net->layers);
+    ck_assert_ptr_nonnull(pool);
+    gct_backward_ref(net, S, r, T);
+    const float *split = net->layers[T].delta;
+    size_t nonzero = 0;
+    for (size_t j = 0; j < nt; ++j) {
+        nonzero += serial[j] != 0;
+        ck_assert_msg(fabsf(split[j] - serial[j]) <= 1e-5f * (1 + fabsf(serial[j])), "position %zu: %g with %d threads, %g with one",
+                      j, split[j], pool->threads, serial[j]);
+    }
+    /* 7x7 positions of 64 channels carry gradient, the rest none */
+    ck_assert_uint_eq(nonzero, 49 * 64);
+    gc_hooks_free(&c);
+    free(r);
+    free(serial);
+    free_network(net);
+}
+END_TEST
+
 START_TEST(conv_sparse_seed_fd)
 {
     fd_seed_position = _i ? 0 : 27;
@@ -593,6 +635,7 @@ Suite *suite_backward(void)
     tcase_add_test(tc, conv_groups_fd);
     tcase_add_test(tc, conv_1x1_fd);
     tcase_add_loop_test(tc, conv_sparse_seed_fd, 0, 2);
+    tcase_add_test(tc, sparse_backward_split_over_threads);
     tcase_add_test(tc, layer0_gets_null_delta);
     tcase_add_test(tc, connected_fd);
     tcase_add_test(tc, maxpool_fd);
