@@ -5,10 +5,11 @@
  *            unpatched source: this file compiled with -DGC_BENCH_STOCK and
  *            linked against the stock libdarknet.a (both libraries define
  *            the same symbols, so it is a separate program);
- *   fwd      our forward: patched Darknet's network_predict with the
- *            plugin's slots installed (gc_forward's kernels for the hot
- *            layers: batch norm folded into the weights, OpenMP threads,
- *            single-threaded sgemm per thread);
+ *   fwd      our forward as gradcam runs it: gc_hooks_forward (Darknet's
+ *            inference loop without its delta zeroing) with the plugin's
+ *            slots installed (gc_forward's kernels for the hot layers:
+ *            batch norm folded, a sleeping thread pool, OpenBLAS's threads
+ *            for the large products only);
  *   gc-1     gradcam for one target, through the code the CLI runs
  *            (gc_explain_*, gc_detect_*, gc_classify_*): forward, decoding
  *            and NMS or class ranking, the path, the backward and the map at
@@ -126,9 +127,9 @@ static void print_times(const double *t, int n)
     printf("\n");
 }
 
-/* Stock: Darknet's forward, as `darknet detect` / `classifier predict` run
- * it. Ours: the same network_predict() with the plugin's slots installed
- * (gc_forward's kernels: folded batch norm, threads), as gradcam runs it. */
+/* Stock: Darknet's forward (network_predict), as `darknet detect` /
+ * `classifier predict` run it. Ours: gc_hooks_forward with the plugin's
+ * slots installed, as gradcam runs it. */
 static void child_forward(network *net, const char *img, int warmup, int reps)
 {
     image im = load_image_color((char *)img, 0, 0);
@@ -140,11 +141,14 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
     gc_hooks_install(&c);
 #endif
     double t[BENCH_MAX_REPS];
-    for (int i = 0; i < warmup; ++i) network_predict(net, sized.data);
-    for (int i = 0; i < reps; ++i) {
+    for (int i = -warmup; i < reps; ++i) {
         double t0 = now();
+#ifdef GC_BENCH_STOCK
         network_predict(net, sized.data);
-        t[i] = now() - t0;
+#else
+        gc_hooks_forward(&c, sized.data);
+#endif
+        if (i >= 0) t[i] = now() - t0;
     }
     print_times(t, reps);
 #ifndef GC_BENCH_STOCK

@@ -37,8 +37,9 @@ void gc_hooks_remove(gc_ctx *c);
  * randomisation test): the forward's folded copies are made again. */
 void gc_hooks_weights_changed(gc_ctx *c);
 
-/* One inference forward pass (net->train = 0) through network_predict(): with
- * the hooks installed, the hot layers run gc_forward's kernels. */
+/* One inference forward pass (net->train = 0), network_predict()'s without
+ * its zeroing of every layer's delta: with the hooks installed, the hot
+ * layers run gc_forward's kernels. Returns net->output. */
 float *gc_hooks_forward(gc_ctx *c, const float *input);
 
 /* Re-runs layers first..last of the forward pass at inference (as
