@@ -332,8 +332,8 @@ static void random_dets(detection *d, int n, int classes, uint64_t *st, int ties
         d[i].classes = classes;
         d[i].prob = calloc((size_t)classes, sizeof(float));
         for (int j = 0; j < classes; ++j) {
-            double u = gc_rng_unit(st);
-            if (d[i].objectness == 0 || u < 0.7) continue;
+            double keep = gc_rng_unit(st);
+            if (d[i].objectness == 0 || keep < 0.7) continue;
             d[i].prob[j] = ties ? levels[(int)(gc_rng_unit(st) * 5) % 5] : (float)gc_rng_unit(st) - 0.1f;
         }
     }
