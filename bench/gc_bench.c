@@ -17,9 +17,11 @@
  *            image, in gc_explain_open) and the overlay/PNG/.npy writing are
  *            NOT included;
  *   gc-all   the same for every box above the threshold, or the top-5 classes;
- *   gemm     the pure-GEMM bound: every cblas_sgemm call the forward makes
- *            (each conv group and connected layer, the net's own M, N, K and
- *            transposes), timed back to back on resident buffers, no im2col.
+ *   gemm     the pure-GEMM bound: every cblas_sgemm call Darknet's im2col
+ *            forward makes (each conv group and connected layer, the net's
+ *            own M, N, K and transposes), timed back to back on resident
+ *            buffers, no im2col. Our forward computes the eligible 3x3
+ *            layers by Winograd (fewer multiply-adds), so it can go below.
  * Every measurement runs in its own child process (fork/exec, wait4's
  * ru_maxrss is its peak RSS), after one warm-up pass; the table shows the
  * median over all repetitions, taken in rounds that interleave stock and

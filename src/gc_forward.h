@@ -40,6 +40,8 @@ typedef struct gc_fwd {
     gc_forward_fn *saved;  /* original forward slots, while installed */
     float **scales;        /* per conv layer: folded batch-norm scale s (1 without), or NULL */
     float **biases;        /* per conv layer: folded bias b', or NULL */
+    float **wino;          /* per conv layer: Winograd weights U [16][n][c], or NULL (none: GC_NO_WINOGRAD) */
+    float *wino_m;         /* Winograd products M [16][n][tiles], for the largest such layer */
     gc_pool pool;          /* the kernels' threads (sleeping between loops) */
     int pool_ready;
     int installed;
@@ -47,6 +49,20 @@ typedef struct gc_fwd {
 
 /* 1 if gc_forward_layer() computes layer l itself (else Darknet's slot stays). */
 int gc_forward_handles(const layer *l);
+
+/* 1 if layer l's forward is Winograd F(2x2, 3x3) (see the .c), unless the
+ * environment sets GC_NO_WINOGRAD (other than to 0) when the gc_fwd is made:
+ * 3x3 stride-1 pad-1 convolutions, no groups, with at least
+ * GC_WINO_MIN_CHANNELS input channels and filters, their product at least
+ * GC_WINO_MIN_PRODUCT, and GC_WINO_MIN_POSITIONS output positions. Measured
+ * layer by layer against im2col (README, Performance): 16 -> 32 channels at
+ * 208x208 (yolov3-tiny) and 112x112 (Tiny Darknet) took 1.22x-1.26x as long,
+ * the transforms outweighing the 16 thin products; 16 -> 128 took 0.72x,
+ * 32 -> 64 0.94x, the rest 0.43x-0.92x, 8x8 maps included. */
+#define GC_WINO_MIN_CHANNELS 16
+#define GC_WINO_MIN_PRODUCT 2048
+#define GC_WINO_MIN_POSITIONS 64
+int gc_forward_winograd(const layer *l);
 
 /* Allocates the per-channel scale and bias of every handled convolution (net
  * must have batch 1). Error (out of memory) leaves f empty. */
