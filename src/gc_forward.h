@@ -40,7 +40,7 @@ typedef struct gc_fwd {
     gc_forward_fn *saved;  /* original forward slots, while installed */
     float **scales;        /* per conv layer: folded batch-norm scale s (1 without), or NULL */
     float **biases;        /* per conv layer: folded bias b', or NULL */
-    float **wino;          /* per conv layer: Winograd weights U [16][n][c], or NULL (none: GC_NO_WINOGRAD) */
+    float **wino;          /* per layer: Winograd weights U [16][n][c] if it runs Winograd, else NULL */
     float *wino_m;         /* Winograd products M [16][n][tiles], for the largest such layer */
     gc_pool pool;          /* the kernels' threads (sleeping between loops) */
     int pool_ready;
@@ -50,9 +50,12 @@ typedef struct gc_fwd {
 /* 1 if gc_forward_layer() computes layer l itself (else Darknet's slot stays). */
 int gc_forward_handles(const layer *l);
 
-/* 1 if layer l's forward is Winograd F(2x2, 3x3) (see the .c), unless the
- * environment sets GC_NO_WINOGRAD (other than to 0) when the gc_fwd is made:
- * 3x3 stride-1 pad-1 convolutions, no groups, with at least
+/* 1 if layer l qualifies for Winograd F(2x2, 3x3) (see the .c). It runs
+ * that way (gc_fwd.wino[i] set) unless the environment sets GC_NO_WINOGRAD
+ * (other than to 0) when the gc_fwd is made, or its transformed weights do
+ * not fit the budget (gc_forward_init: as many floats as the network's
+ * convolution weights, layers with the most tiles first). It qualifies as a
+ * 3x3 stride-1 pad-1 convolution, no groups, with at least
  * GC_WINO_MIN_CHANNELS input channels and filters, their product at least
  * GC_WINO_MIN_PRODUCT, and GC_WINO_MIN_POSITIONS output positions. Measured
  * layer by layer against im2col (README, Performance): 16 -> 32 channels at

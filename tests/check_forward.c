@@ -217,7 +217,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
             cov->grouped += l->groups > 1 && l->groups < l->c;
             cov->depthwise += l->groups > 1 && l->groups == l->c && l->groups == l->n;
             cov->strided += l->stride > 1;
-            cov->winograd += gc_forward_winograd(l);
+            cov->winograd += c.fwd.wino && c.fwd.wino[i];
         } else {
             size_t bad = n;
             for (size_t j = 0; j < n && bad == n; ++j)
@@ -344,7 +344,10 @@ START_TEST(yolov3_tiny_matches_darknet)
     ck_assert_int_eq(cov.maxpool, 6);
     ck_assert_int_eq(cov.upsample, 1);
     ck_assert_int_eq(cov.yolo, 2);
-    ck_assert_int_eq(cov.winograd, 7);
+    /* 7 layers qualify; conv 12 (512 -> 1024) does not fit the budget of
+     * transformed weights (gc_forward_init) once the six with more tiles
+     * have theirs */
+    ck_assert_int_eq(cov.winograd, 6);
 }
 END_TEST
 
