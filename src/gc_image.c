@@ -54,27 +54,41 @@ static int size_ok(int w, int h)
 
 /* stb_image's PNM reader (Debian's and Darknet's copy) accumulates header
  * numbers in an int without a bound: a 10-digit width overflows (undefined
- * behaviour). Refuse PNM headers with numbers of more than 9 digits first. */
+ * behaviour). Refuse PNM headers with numbers of more than 9 digits first.
+ * The scan follows stb's own tokenizer (stbi__pnm_skip_whitespace and
+ * stbi__pnm_getinteger) over the whole stream, so that whatever stb reads as
+ * a header number, this reads as the same one: a fixed-size window missed
+ * numbers after a long comment (found by fuzz_image in CI). */
+static int pnm_isspace(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
 static int pnm_header_ok(FILE *f)
 {
-    unsigned char b[512];
-    size_t n = fread(b, 1, sizeof b, f);
-    rewind(f);
-    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return 1;
-    int numbers = 0;
-    for (size_t i = 2; i < n && numbers < 3;) {
-        if (b[i] == '#') {
-            while (i < n && b[i] != '\n' && b[i] != '\r') ++i;
-        } else if (b[i] >= '0' && b[i] <= '9') {
-            size_t start = i;
-            while (i < n && b[i] >= '0' && b[i] <= '9') ++i;
-            if (i - start > 9) return 0;
-            ++numbers;
-        } else {
-            ++i;
+    int ok = 1;
+    int p = getc(f), t = getc(f);
+    if (p == 'P' && (t == '5' || t == '6')) {
+        int c = getc(f);
+        for (int number = 0; number < 3 && c != EOF; ++number) {
+            for (;;) { /* whitespace and comments, as stb skips them */
+                while (c != EOF && pnm_isspace(c)) c = getc(f);
+                if (c != '#') break;
+                while (c != EOF && c != '\n' && c != '\r') c = getc(f);
+            }
+            int digits = 0;
+            while (c >= '0' && c <= '9') {
+                if (++digits > 9) {
+                    ok = 0;
+                    break;
+                }
+                c = getc(f);
+            }
+            if (!ok || digits == 0) break; /* stb stops at a missing number too */
         }
     }
-    return 1;
+    rewind(f);
+    return ok;
 }
 
 /* stb_image's PNG reader (Debian's copy and Darknet's) allocates its buffer

@@ -535,17 +535,43 @@ START_TEST(images_darknet_cannot_load_are_refused)
     for (int i = 13; i < (int)sizeof full; ++i) full[i] = (unsigned char)(i * 37);
     /* also found by fuzz_image: a 10-digit PNM width overflowed stb's int (UB) */
     static const unsigned char big_pgm[] = "P5\n2666666666 4\n255\n";
-    {
+    /* and in CI: the same after a comment longer than the check's old window,
+     * and with the big number third, after comments between numbers */
+    for (int k = 0; k < 3; ++k) {
         char p[256];
         path_in(p, sizeof p, "big.pgm");
         FILE *f = fopen(p, "wb");
         ck_assert_ptr_nonnull(f);
-        ck_assert_uint_eq(fwrite(big_pgm, 1, sizeof big_pgm - 1, f), sizeof big_pgm - 1);
+        if (k == 0) {
+            ck_assert_uint_eq(fwrite(big_pgm, 1, sizeof big_pgm - 1, f), sizeof big_pgm - 1);
+        } else if (k == 1) {
+            fputs("P6 #", f);
+            for (int i = 0; i < 3000; ++i) fputc('a' + i % 26, f);
+            fputs("\r 4 4\n2666666666\n", f);
+        } else {
+            fputs("P5\t4#x\n\n#y\n4 #\n\n  2147483648\n", f);
+        }
         fclose(f);
         gc_err e = {""};
         ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
         ck_assert_msg(strstr(e.msg, "PNM header number is too large"), "%s", e.msg);
         ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
+    }
+    { /* a long comment and 9-digit numbers are not refused as too large */
+        char p[256];
+        path_in(p, sizeof p, "comment.pgm");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        fputs("P5 #", f);
+        for (int i = 0; i < 3000; ++i) fputc('a' + i % 26, f);
+        fputs("\n3 000000002\n255\n", f);
+        for (int i = 0; i < 6; ++i) fputc(40 * i, f);
+        fclose(f);
+        gc_err e = {""};
+        int w = 0, h = 0;
+        ck_assert_msg(gc_image_check_header(p, &w, &h, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(w, 3);
+        ck_assert_int_eq(h, 2);
     }
     const unsigned char *files[] = {fuzz_pgm, full};
     size_t sizes[] = {sizeof fuzz_pgm, sizeof full};
