@@ -84,7 +84,7 @@ static const char usage_text[] =
     "  -rise-weight W   detectors: a mask's weight, own (the box's own score at its head, anchor,\n"
     "                   cell; default) or iou (D-RISE: best IoU x class probability of any box)\n"
     "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
-    "  -cascade N       cascade points below the lowest explained layer (default 4)\n"
+    "  -cascade N       cascade points below the randomisation point (default 4; see README)\n"
     "  -json FILE       the metrics and every map's record, written atomically\n"
     "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
     "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"

@@ -172,7 +172,9 @@ typedef struct eval_ctx {
     gc_rbox *tbox;       /* targets: the explained box (detectors: the detection's) */
     int *tobj;           /* targets: ground-truth index */
     int *tlow;           /* targets: lowest explained layer (the method's rule, for baselines too) */
-    size_t cap_t_c, cap_t_d, cap_t_b, cap_t_o, cap_t_l;
+    int *trand;          /* targets: the cascade point from which the explained layers' activations are random */
+    size_t cap_t_c, cap_t_d, cap_t_b, cap_t_o, cap_t_l, cap_t_r;
+    int *wsrc;           /* per layer: weights_source() memo (-2: not yet computed) */
     /* sanity checks, RISE, in-box perturbation */
     gc_model_snapshot snap;
     int have_snap;
@@ -566,6 +568,61 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
     return 0;
 }
 
+static int has_params(const layer *l)
+{
+    return l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == BATCHNORM;
+}
+
+/* The lowest layer with parameters that reaches layer i's output without
+ * passing another layer with parameters: i itself if it has them; otherwise
+ * the lowest over its inputs (a route's inputs, a shortcut's two, the layer
+ * below for pools, upsampling, dropout and the like); -1 where a path ends at
+ * the network's input first. Randomising every layer from there up makes
+ * i's activations wholly computed by random weights (from the trained
+ * features below); randomising only the layers above i leaves a max pool's,
+ * a route's or a shortcut's activations trained. */
+static int weights_source(const network *net, int i, int *memo)
+{
+    if (i < 0) return -1;
+    if (memo[i] != -2) return memo[i];
+    const layer *l = &net->layers[i];
+    int low = -1;
+    if (has_params(l)) {
+        low = i;
+    } else {
+        int in[2], nin = 0;
+        const int *list = in;
+        if (l->type == ROUTE) {
+            list = l->input_layers, nin = l->n;
+        } else if (l->type == SHORTCUT) {
+            in[nin++] = i - 1;
+            in[nin++] = l->index;
+        } else {
+            in[nin++] = i - 1;
+        }
+        for (int q = 0; q < nin; ++q) {
+            /* inputs are below i (checked when the paths are built) */
+            int s = list[q] < i ? weights_source(net, list[q], memo) : -1;
+            if (s >= 0 && (low < 0 || s < low)) low = s;
+        }
+    }
+    memo[i] = low;
+    return low;
+}
+
+/* The randomisation point of a target explained at layers ls: the lowest
+ * weights source of those layers (the lowest layer itself if none has any). */
+static int rand_point(eval_ctx *c, const int *ls, int nl)
+{
+    int low = -1, lowest = ls[0];
+    for (int q = 0; q < nl; ++q) {
+        int s = weights_source(c->net, ls[q], c->wsrc);
+        if (s >= 0 && (low < 0 || s < low)) low = s;
+        if (ls[q] < lowest) lowest = ls[q];
+    }
+    return low >= 0 ? low : lowest;
+}
+
 static int score_layer_of(const eval_ctx *c, int t)
 {
     return c->r->detector ? c->dets[c->tdet[t]].head : c->cl.logit_layer;
@@ -606,10 +663,9 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
                 spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
             }
             r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
-            /* the lowest point at or above the explained layer: that layer and
-             * everything above it are random (layers without parameters
-             * between the two change nothing) */
-            if (k >= c->tlow[t]) {
+            /* the lowest point at or above trand: the explained layers'
+             * activations and everything above them are random */
+            if (k >= c->trand[t]) {
                 m->rand_spearman = sp;
                 m->rand_spearman_box = spb;
                 m->rand_layer = k;
@@ -650,7 +706,8 @@ static int ensure_targets(eval_ctx *c, int n)
         grow(&c->tdet, &c->cap_t_d, (size_t)n, sizeof *c->tdet) ||
         grow(&c->tbox, &c->cap_t_b, (size_t)n, sizeof *c->tbox) ||
         grow(&c->tobj, &c->cap_t_o, (size_t)n, sizeof *c->tobj) ||
-        grow(&c->tlow, &c->cap_t_l, (size_t)n, sizeof *c->tlow))
+        grow(&c->tlow, &c->cap_t_l, (size_t)n, sizeof *c->tlow) ||
+        grow(&c->trand, &c->cap_t_r, (size_t)n, sizeof *c->trand))
         return -1;
     return 0;
 }
@@ -809,6 +866,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
             c->tlow[t] = ls[0];
             for (int q = 1; q < nl; ++q)
                 if (ls[q] < c->tlow[t]) c->tlow[t] = ls[q];
+            if (o->sanity) c->trand[t] = rand_point(c, ls, nl);
         }
         if (explain_target(c, t, &m, e)) return -1;
         m.top1_localized = !r->detector && m.localized && top1 == m.cls;
@@ -902,13 +960,8 @@ done:
     return rc;
 }
 
-static int has_params(const layer *l)
-{
-    return l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == BATCHNORM;
-}
-
 /* The cascade's points, top down: every layer with parameters from the top
- * to the lowest layer any target is explained at, then up to cascade_below
+ * to the lowest randomisation point of any target (rand_point), then up to cascade_below
  * more spread over the layers below it (the last one the lowest). Called on
  * the first image (the layers' paths are checked there). */
 static int setup_cascade(eval_ctx *c, gc_err *e)
@@ -916,14 +969,17 @@ static int setup_cascade(eval_ctx *c, gc_err *e)
     network *net = c->net;
     gc_eval_result *r = c->r;
     int low = net->n, ls[GC_MAX_LAYERS];
+    c->wsrc = malloc((size_t)net->n * sizeof *c->wsrc);
+    if (!c->wsrc) return gc_fail(e, "out of memory");
+    for (int i = 0; i < net->n; ++i) c->wsrc[i] = -2;
     for (int i = 0; i < net->n; ++i) {
         gc_det d = {.head = i};
         gc_subject subj = {0, r->detector ? &d : NULL};
         if (r->detector && !gc_darknet_is_head(&net->layers[i])) continue;
         int nl = gc_explain_layers(&c->s, &subj, &c->o->ex, ls, e);
         if (nl < 0) return -1;
-        for (int j = 0; j < nl; ++j)
-            if (ls[j] < low) low = ls[j];
+        int p = rand_point(c, ls, nl);
+        if (p < low) low = p;
         if (!r->detector) break;
     }
     r->cascade = malloc((size_t)net->n * sizeof *r->cascade);
@@ -989,6 +1045,8 @@ static void ctx_free(eval_ctx *c)
 {
     if (c->have_snap) gc_model_snapshot_free(&c->snap);
     free(c->tlow);
+    free(c->trand);
+    free(c->wsrc);
     free(c->alt);
     free(c->heat_a);
     free(c->heat_b);

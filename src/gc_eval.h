@@ -56,7 +56,7 @@ typedef struct gc_eval_opts {
     /* Sanity checks (Adebayo et al. 2018), off when 0 (the CLI turns them on):
      * cascading model-parameter randomisation and the random-logit test. */
     int sanity;
-    int cascade_below; /* cascade points below the lowest explained layer (the CLI's default: 4) */
+    int cascade_below; /* cascade points below the randomisation point (the CLI's default: 4) */
     int rise;          /* RISE / D-RISE masks per image (0: no faithfulness rows) */
     gc_rise_weight rise_weight; /* detectors: the masks' weights (default: the box's own score) */
     char **names;  /* optional class names */
@@ -129,7 +129,7 @@ typedef struct gc_eval_map {
     size_t inbox_curve; /* offset in curves, as curve, for the in-box variants */
     int sanity;       /* the randomisation and random-logit fields are set */
     double rand_spearman_box; /* the same inside the box */
-    double rand_spearman; /* at the cascade point that randomises the explained layer and everything above */
+    double rand_spearman; /* at the cascade point from which the explained layers' activations and everything above are random */
     int rand_layer;   /* that point's first randomised layer */
     size_t rand_curve;/* offset in gc_eval_result.rand_curves: one Spearman per cascade point */
     int rl_cls;       /* the random logit's class */

@@ -693,6 +693,43 @@ START_TEST(randomization_restores_the_network)
 }
 END_TEST
 
+/* "The explained layer and everything above it random" means the explained
+ * layer's activations come from random weights: for a layer without weights
+ * (max pool, route, shortcut) the point reaches the lowest layer with weights
+ * that feeds it without another one between. det_yolo2 at -3: head 6 at 3 (a
+ * max pool of conv 2), head 13 at 10 (a route of 9 = upsample of conv 8, and
+ * conv 2): both 2, where the layers above the explained one start at 4 and
+ * 11. clf_resnet at 3, a shortcut of conv 2 and conv 0: 0, not 5. */
+START_TEST(randomization_point_reaches_the_weights_under_the_layer)
+{
+    const int W = 64, H = 48;
+    int cls;
+    one_box_scene("p", W, H, &cls);
+    for (int pass = 0; pass < 2; ++pass) {
+        int rc = pass ? run("eval", "tests/cfg/clf_resnet.cfg", at("res.weights"), list_txt, "-json", json, "-layer",
+                            "3", "-steps", "1", "-cascade", "0", NULL)
+                      : run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-layer",
+                            "-3", "-cascade", "0", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json);
+        double layers[32];
+        int nl = jarray(js, "cascade_layers", 0, layers, 32);
+        ck_assert_int_ge(nl, 2);
+        int want = pass ? 0 : 2;
+        /* -cascade 0: the lowest point is the randomisation point */
+        ck_assert_int_eq((int)layers[nl - 1], want);
+        const char *pm = per_map(js);
+        int maps = 0;
+        for (const char *rz = strstr(pm, "\"randomization\": {"); rz; rz = strstr(rz + 1, "\"randomization\": {")) {
+            ck_assert_int_eq((int)jnum(rz, "layer", 0), want);
+            ++maps;
+        }
+        ck_assert_int_ge(maps, 1);
+        if (!pass) ck_assert_int_eq(gcf_write_random_weights("tests/cfg/clf_resnet.cfg", at("res.weights"), 3), 0);
+    }
+}
+END_TEST
+
 /* A map that does not depend on the weights or the class (the centre and box
  * priors) keeps a Spearman of exactly 1 under both checks; fresh random
  * values, about 0. The box prior peaks in every box, away from others. */
@@ -951,6 +988,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, help_lists_eval);
     tcase_add_test(tc, randomization_restores_the_network);
+    tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);
