@@ -310,6 +310,7 @@ typedef struct run_state {
     int processed; /* done + errors, this run */
     int last_line; /* processed count at the last progress line */
     double last_draw; /* when the bar was last drawn */
+    gc_session session; /* kept open over this process's images (opened at its first) */
 } run_state;
 
 static void clear_bar(const run_state *r)
@@ -450,11 +451,13 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
         d.image = r->list.path[pos];
         d.out = prefix;
         d.json = NULL;
+        d.session = &r->session;
         rc = gc_detect_run(net, &d, &rs, &ie);
     } else {
         gc_cls_opts c = o->cls;
         c.image = r->list.path[pos];
         c.out = prefix;
+        c.session = &r->session;
         rc = gc_classify_run(net, &c, &rs, &ie);
     }
     quiet_stdout(r, 0);
@@ -552,7 +555,8 @@ static int resume_read(run_state *r, const char *index, gc_err *e)
 
 /* At the end: the index in list order (n, then target), rewritten only when
  * a retried image was appended out of order. */
-static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
+static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd,
+                     gc_err *e)
 {
     const gc_batch_opts *o = r->o;
     int k = 0;
@@ -588,6 +592,17 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     return 0;
 }
 
+/* This process's share of the list, through one session: the hooks, the
+ * forward's set-up (folded batch norm, Winograd weights, its threads) and the
+ * buffers are made at the first image, not per image. */
+static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
+{
+    memset(&r->session, 0, sizeof r->session);
+    int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
+    if (r->session.net) gc_explain_close(&r->session);
+    return rc;
+}
+
 /* -jobs N: N worker processes forked after the network is loaded (they share
  * its pages until written), each explaining every N-th pending image and
  * appending to the same index (one O_APPEND write per image, whole on a local
@@ -608,6 +623,7 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
     if (r->errors) fflush(r->errors);
     pid_t parent = getpid();
     int started = 0, rc = 0;
+    gc_pool_share(jobs); /* each worker's threads (its session's pool) take its share of the cores */
     for (int j = 0; j < jobs; ++j) {
         pid_t pid = fork();
         if (pid < 0) {

@@ -85,13 +85,13 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     int *targets = NULL;
     float *probs = NULL;
     gc_results rs = {0};
-    gc_session s;
-    memset(&s, 0, sizeof s);
-    if (gc_explain_open(&s, net, o->image, e)) goto done;
+    gc_session own, *sp = o->session ? o->session : &own;
+    memset(&own, 0, sizeof own);
+    if (gc_explain_begin(sp, net, o->image, e)) goto done;
     /* output folders only once the image has loaded: a bad image leaves none */
     if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) goto done;
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) goto done;
-    const gc_classifier *cl = &s.cl;
+    const gc_classifier *cl = &sp->cl;
     if (o->cls >= cl->classes) {
         gc_fail(e, "-class %d is out of range: the network has %d classes (0..%d)", o->cls, cl->classes,
                 cl->classes - 1);
@@ -114,7 +114,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     /* every target's layers checked before the first file is written */
     for (int t = 0; t < ntargets; ++t) {
         gc_subject subj = {targets[t], NULL};
-        if (gc_explain_prepare(&s, &subj, &o->ex, e)) goto done;
+        if (gc_explain_prepare(sp, &subj, &o->ex, e)) goto done;
     }
     int prob_is_score = cl->prob_layer < 0;
     for (int t = 0; t < ntargets; ++t) {
@@ -124,27 +124,28 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
             gc_fail(e, "out of memory");
             goto fail;
         }
-        if (explain_class(&s, net, o, targets[t], probs[targets[t]], &m, x, e)) goto fail;
-        if (render_class(&s, o, &m, x, prob_is_score, e)) goto fail;
+        if (explain_class(sp, net, o, targets[t], probs[targets[t]], &m, x, e)) goto fail;
+        if (render_class(sp, o, &m, x, prob_is_score, e)) goto fail;
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
             char lab[512];
             snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
-                gc_sheet_write(&s, &subj, &o->ex, lab, NULL, x->sheet, e))
+                gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))
                 goto fail;
         }
     }
-    gc_report rep = {.image = o->image, .width = s.orig.w, .height = s.orig.h, .detector = 0,
+    gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 0,
                      .method = o->ex.method, .counterfactual = o->ex.counterfactual, .prob_is_score = prob_is_score};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;
 fail:
-    gc_explain_rollback(&s);
+    gc_explain_rollback(sp);
 done:
-    gc_explain_close(&s);
+    if (o->session) gc_explain_keep(sp);
+    else gc_explain_close(sp);
     gc_explain_results_free(&rs);
     free(targets);
     free(probs);

@@ -16,6 +16,9 @@ typedef struct gc_cls_opts {
     gc_explain_opts ex; /* method, counterfactual, layers (negative: from the logit layer) */
     char **names;
     int nnames;
+    /* A session kept open across calls (list mode: hooks, forward set-up and
+     * buffers made once per process), or NULL: the run opens and closes its own. */
+    gc_session *session;
 } gc_cls_opts;
 
 /* Runs everything; prints two lines per class on stdout (gc_report), writes

@@ -104,24 +104,24 @@ static int write_summary(gc_session *s, const gc_summary *sum, const char *path,
 
 int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
 {
-    gc_session s;
+    gc_session own, *sp = o->session ? o->session : &own;
     gc_boxes boxes;
     gc_summary sum;
     gc_results rs = {0};
     gc_det *dets = NULL;
     int ndets = 0, rc = -1;
     char summary[4096];
-    memset(&s, 0, sizeof s);
+    memset(&own, 0, sizeof own);
     memset(&boxes, 0, sizeof boxes);
     memset(&sum, 0, sizeof sum);
 
     if (gc_detect_check(net, e)) return -1;
     if (gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
-    if (gc_explain_open(&s, net, o->image, e)) goto done;
+    if (gc_explain_begin(sp, net, o->image, e)) goto done;
     /* output folders only once the image has loaded: a bad image leaves none */
     if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) goto done;
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) goto done;
-    if (gc_detect_decode(net, s.orig.w, s.orig.h, o->thresh, o->hier, &boxes, e)) goto done;
+    if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
     int cut = o->maxboxes > 0 ? gc_detect_cap(dets, &ndets, o->maxboxes) : 0;
     if (cut)
@@ -136,12 +136,12 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     for (int k = 0; k < ndets; ++k) {
         gc_subject t = {dets[k].cls, &dets[k]};
         gc_err pe;
-        if (gc_explain_prepare(&s, &t, &o->ex, &pe)) {
+        if (gc_explain_prepare(sp, &t, &o->ex, &pe)) {
             gc_fail(e, "box %d: %s", k, pe.msg);
             goto done;
         }
     }
-    if (gc_figure_summary_init(&sum, ndets, s.orig.w, s.orig.h, e)) goto done;
+    if (gc_figure_summary_init(&sum, ndets, sp->orig.w, sp->orig.h, e)) goto done;
 
     for (int k = 0; k < ndets; ++k) {
         if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
@@ -151,29 +151,30 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
             gc_fail(e, "out of memory");
             goto fail;
         }
-        if (explain_box(&s, net, o, &dets[k], k, &m, x, e)) goto fail;
-        if (render_box(&s, o, &m, x, &sum, e)) goto fail;
+        if (explain_box(sp, net, o, &dets[k], k, &m, x, e)) goto fail;
+        if (render_box(sp, o, &m, x, &sum, e)) goto fail;
         if (o->ex.sheet) {
             /* after the box's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {dets[k].cls, &dets[k]};
             char lab[512];
             snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, x->name, x->prob * 100);
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, k) ||
-                gc_sheet_write(&s, &subj, &o->ex, lab, x->box, x->sheet, e))
+                gc_sheet_write(sp, &subj, &o->ex, lab, x->box, x->sheet, e))
                 goto fail;
         }
     }
-    if (write_summary(&s, &sum, summary, e)) goto fail;
-    gc_report rep = {.image = o->image, .width = s.orig.w, .height = s.orig.h, .detector = 1,
+    if (write_summary(sp, &sum, summary, e)) goto fail;
+    gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
                      .thresh = o->thresh, .nms = o->nms, .summary = summary};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;
 fail:
-    gc_explain_rollback(&s);
+    gc_explain_rollback(sp);
 done:
-    gc_explain_close(&s);
+    if (o->session) gc_explain_keep(sp);
+    else gc_explain_close(sp);
     gc_detect_boxes_free(&boxes);
     gc_figure_summary_free(&sum);
     gc_explain_results_free(&rs);

@@ -18,6 +18,9 @@ typedef struct gc_det_opts {
     int maxboxes;       /* explain at most this many boxes, the most probable (-maxboxes); 0: all */
     char **names;
     int nnames;
+    /* A session kept open across calls (list mode: hooks, forward set-up and
+     * buffers made once per process), or NULL: the run opens and closes its own. */
+    gc_session *session;
 } gc_det_opts;
 
 /* Runs everything; once every file is written, prints one line per box on

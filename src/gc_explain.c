@@ -820,6 +820,21 @@ void gc_explain_rollback(gc_session *s)
     s->nwritten = 0;
 }
 
+int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err *e)
+{
+    if (s->net && s->ctx.installed) return gc_explain_next(s, image_path, e);
+    if (s->net) gc_explain_close(s);
+    if (gc_explain_open(s, net, image_path, e) == 0) return 0;
+    if (!s->ctx.installed) gc_explain_close(s);
+    return -1;
+}
+
+void gc_explain_keep(gc_session *s)
+{
+    for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);
+    s->nwritten = 0;
+}
+
 void gc_explain_close(gc_session *s)
 {
     if (s->ctx.net) gc_hooks_free(&s->ctx);

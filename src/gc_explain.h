@@ -160,6 +160,15 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
  * failure the session holds no image; gc_explain_close still frees it. */
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e);
 
+/* For a runner that may be handed a session kept across images (list
+ * mode): opens s on net and image_path if it is not open yet, else moves it
+ * on (gc_explain_next). A failed open leaves s closed (all zero), so the next
+ * image tries again. */
+int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err *e);
+/* Ends a runner's use of a kept session: the files it wrote are kept (a
+ * later gc_explain_rollback leaves them) and the session stays open. */
+void gc_explain_keep(gc_session *s);
+
 /* The layer of the network that holds subject t's score. */
 int gc_explain_score_layer(const gc_session *s, const gc_subject *t);
 

@@ -44,11 +44,18 @@ static void *worker_main(void *raw)
     return NULL;
 }
 
+static int share_processes = 1;
+
+void gc_pool_share(int processes)
+{
+    share_processes = processes < 1 ? 1 : processes;
+}
+
 int gc_pool_init(gc_pool *p, int threads, gc_err *e)
 {
     memset(p, 0, sizeof *p);
     if (threads < 1) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        long n = sysconf(_SC_NPROCESSORS_ONLN) / share_processes;
         threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
     }
     p->threads = 1;

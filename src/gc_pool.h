@@ -33,7 +33,12 @@ typedef struct gc_pool {
     size_t count;
 } gc_pool;
 
-/* Starts threads - 1 workers (threads < 1 means one per online core). On
+/* Pools made later with threads < 1 share the online cores with this many
+ * processes (-jobs N): cores / processes threads each, at least one. */
+void gc_pool_share(int processes);
+
+/* Starts threads - 1 workers (threads < 1 means one per online core, see
+ * gc_pool_share). On
  * failure the pool runs everything on the calling thread (threads = 1) and
  * the message says why; that is not an error for the caller. */
 int gc_pool_init(gc_pool *p, int threads, gc_err *e);

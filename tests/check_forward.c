@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -446,6 +447,17 @@ START_TEST(pool_covers_every_item_once)
     gc_pool_for(&p, 10, 1 << 20, mark, &a);
     for (int i = 0; i < 10; ++i) ck_assert_int_eq(hits[i], 1);
     gc_pool_free(&p);
+    /* threads < 1: one per core, or the cores shared among -jobs processes */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const int share[] = {1, 2, 3, 1000};
+    for (size_t k = 0; k < sizeof share / sizeof *share; ++k) {
+        gc_pool_share(share[k]);
+        ck_assert_int_eq(gc_pool_init(&p, 0, &e), 0);
+        long want = cores / share[k] < 1 ? 1 : cores / share[k] > 64 ? 64 : cores / share[k];
+        ck_assert_msg(p.threads == want, "%d processes on %ld cores: %d threads", share[k], cores, p.threads);
+        gc_pool_free(&p);
+    }
+    gc_pool_share(1);
 }
 END_TEST
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc_backward.h"
 #include "gc_explain.h"
@@ -511,6 +512,72 @@ START_TEST(guidedbackprop_npy_is_the_input_gradient)
 }
 END_TEST
 
+/* A session kept across images (list mode), through gc_explain_begin: an
+ * image that fails to load leaves it hooked for the next one, a network the
+ * hooks refuse leaves it closed, gc_explain_keep's files survive a later
+ * rollback, and every map equals a fresh session's on the same image (a
+ * second copy of the network, same seed: one network takes one session). */
+START_TEST(kept_session_equals_fresh_sessions)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_relu.cfg"), *net2 = gct_load("tests/cfg/gb_relu.cfg");
+    gct_randomize(net, 47, 1.5f);
+    gct_randomize(net2, 47, 1.5f);
+    gc_session k, f;
+    memset(&k, 0, sizeof k);
+    gc_err e = {{0}};
+    char missing[4096], npy[4096];
+    snprintf(missing, sizeof missing, "%s/missing.png", dir);
+    ck_assert_int_eq(gc_explain_begin(&k, net, missing, &e), -1);
+    ck_assert_msg(strstr(e.msg, "missing.png"), "%s", e.msg);
+    ck_assert_ptr_eq(k.net, net);
+    ck_assert_int_eq(k.ctx.installed, 1);
+    gc_explain_opts o = {.method = GC_METHOD_GRADCAM, .alpha = .5f};
+    int nonzero = 0;
+    for (int i = 0; i < 3; ++i) {
+        const char *img = random_png(dir, 10 + 5 * i, 10 + 3 * i, 20 + (unsigned)i);
+        gc_subject t = {i % 3, NULL};
+        gc_map m, m2;
+        ck_assert_msg(gc_explain_begin(&k, net, img, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(k.orig.w, 10 + 5 * i);
+        ck_assert_msg(gc_explain_prepare(&k, &t, &o, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&k, &t, &o, &m, &e) == 0, "%s", e.msg);
+        snprintf(npy, sizeof npy, "%s/kept_%d.npy", dir, i);
+        ck_assert_msg(gc_explain_write_npy(&k, npy, &m, &e) == 0, "%s", e.msg);
+        float *got = malloc((size_t)m.w * m.h * sizeof *got);
+        memcpy(got, m.data, (size_t)m.w * m.h * sizeof *got);
+        gc_explain_keep(&k);
+        ck_assert_int_eq(k.nwritten, 0);
+        gc_explain_rollback(&k);
+        ck_assert_int_eq(access(npy, F_OK), 0);
+
+        ck_assert_msg(gc_explain_open(&f, net2, img, &e) == 0, "%s", e.msg);
+        ck_assert_msg(gc_explain_target(&f, &t, &o, &m2, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(m2.w, m.w);
+        ck_assert_int_eq(m2.h, m.h);
+        for (int p = 0; p < m.w * m.h; ++p) {
+            ck_assert_msg(got[p] == m2.data[p], "image %d cell %d: %g kept, %g fresh", i, p, got[p], m2.data[p]);
+            nonzero += got[p] > 0;
+        }
+        gc_explain_close(&f);
+        free(got);
+    }
+    ck_assert_int_gt(nonzero, 0);
+    gc_explain_close(&k);
+    ck_assert_ptr_null(k.net);
+    /* a network the hooks refuse (batch 2): closed again, for the next try */
+    net->batch = 2;
+    ck_assert_int_eq(gc_explain_begin(&k, net, random_png(dir, 10, 10, 30), &e), -1);
+    ck_assert_msg(strstr(e.msg, "batch"), "%s", e.msg);
+    ck_assert_ptr_null(k.net);
+    net->batch = 1;
+    free_network(net);
+    free_network(net2);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* bilinear, cell centres aligned, edges clamped (written here again) */
 static float bilinear_at(const float *m, int w, int h, double x, double y)
 {
@@ -948,6 +1015,7 @@ Suite *suite_guided(void)
     tcase_add_test(ts, aug_smoothing_is_the_mean_of_six);
     tcase_add_test(ts, ablationcam_matches_a_direct_computation);
     tcase_add_test(ts, guided_on_a_box_matches_a_plain_reimplementation);
+    tcase_add_test(ts, kept_session_equals_fresh_sessions);
     suite_add_tcase(s, ts);
     return s;
 }
