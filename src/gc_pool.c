@@ -1,5 +1,7 @@
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "gc_pool.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +48,17 @@ static void *worker_main(void *raw)
 
 static int share_processes = 1;
 
+int gc_pool_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
 void gc_pool_share(int processes)
 {
     share_processes = processes < 1 ? 1 : processes;
@@ -55,8 +68,8 @@ int gc_pool_init(gc_pool *p, int threads, gc_err *e)
 {
     memset(p, 0, sizeof *p);
     if (threads < 1) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN) / share_processes;
-        threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+        int n = gc_pool_cores() / share_processes;
+        threads = n < 1 ? 1 : n > 64 ? 64 : n;
     }
     p->threads = 1;
     if (pthread_mutex_init(&p->mu, NULL)) return gc_fail(e, "cannot create the thread pool's lock");

@@ -33,11 +33,15 @@ typedef struct gc_pool {
     size_t count;
 } gc_pool;
 
-/* Pools made later with threads < 1 share the online cores with this many
+/* The cores this process may run on (its CPU affinity: what a Slurm task,
+ * taskset or a container's cpuset allows), else the online cores. */
+int gc_pool_cores(void);
+
+/* Pools made later with threads < 1 share gc_pool_cores() with this many
  * processes (-jobs N): cores / processes threads each, at least one. */
 void gc_pool_share(int processes);
 
-/* Starts threads - 1 workers (threads < 1 means one per online core, see
+/* Starts threads - 1 workers (threads < 1 means one per core of gc_pool_cores(), see
  * gc_pool_share). On
  * failure the pool runs everything on the calling thread (threads = 1) and
  * the message says why; that is not an error for the caller. */

@@ -24,6 +24,9 @@
  * tolerance: the per-layer differences above, carried through the net).
  * Darknet's weights, scales and statistics must be bit-identical afterwards,
  * and the slots and OpenBLAS's thread count restored. */
+#define _GNU_SOURCE /* sched_setaffinity, sched_getcpu */
+#include <sched.h>
+#include <sys/wait.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -448,7 +451,9 @@ START_TEST(pool_covers_every_item_once)
     for (int i = 0; i < 10; ++i) ck_assert_int_eq(hits[i], 1);
     gc_pool_free(&p);
     /* threads < 1: one per core, or the cores shared among -jobs processes */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = gc_pool_cores();
+    ck_assert_int_ge(cores, 1);
+    ck_assert_int_le(cores, sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : cores);
     const int share[] = {1, 2, 3, 1000};
     for (size_t k = 0; k < sizeof share / sizeof *share; ++k) {
         gc_pool_share(share[k]);
@@ -458,6 +463,23 @@ START_TEST(pool_covers_every_item_once)
         gc_pool_free(&p);
     }
     gc_pool_share(1);
+    /* a process allowed one CPU (as a one-CPU Slurm task or taskset) makes one thread */
+    fflush(stdout);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(3);
+        gc_pool q;
+        gc_err qe = {{0}};
+        int ok = gc_pool_cores() == 1 && gc_pool_init(&q, 0, &qe) == 0 && q.threads == 1;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "one allowed CPU: status %d", status);
 }
 END_TEST
 
