@@ -383,6 +383,19 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* An output's path relative to the index (folder/name), or null when
+ * -save left it out. */
+static void json_output(FILE *f, const char *folder, const char *path)
+{
+    if (!path[0]) {
+        fputs("null", f);
+        return;
+    }
+    char rel[2 * PATH_MAX];
+    if (snprintf(rel, sizeof rel, "%s/%s", folder, base_name(path)) >= (int)sizeof rel) rel[0] = '\0';
+    gc_json_string(f, rel);
+}
+
 /* The index lines of one image into f. */
 static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *rs)
 {
@@ -416,12 +429,9 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
         if (o->detector) gc_json_number(f, t->energy_in_box);
         else fputs("null", f);
         fprintf(f, ", \"all_zero\": %s, \"png\": ", t->all_zero ? "true" : "false");
-        char rel[2 * PATH_MAX];
-        if (snprintf(rel, sizeof rel, "%s/%s", r->list.rel[pos], base_name(t->png)) >= (int)sizeof rel) rel[0] = '\0';
-        gc_json_string(f, rel);
+        json_output(f, r->list.rel[pos], t->png);
         fputs(", \"npy\": ", f);
-        if (snprintf(rel, sizeof rel, "%s/%s", r->list.rel[pos], base_name(t->npy)) >= (int)sizeof rel) rel[0] = '\0';
-        gc_json_string(f, rel);
+        json_output(f, r->list.rel[pos], t->npy);
         fputs("}\n", f);
     }
 }
@@ -480,8 +490,8 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
         record_error(r, s, pos, ie.msg);
         return 0;
     }
-    if (rs.n == 0) {
-        rmdir(tmp);
+    if (rmdir(tmp) == 0) {
+        /* nothing written (no target, or -save none): no folder */
     } else if (rename(tmp, final) != 0) {
         gc_fail(&ie, "cannot move the outputs to %s: %s", final, strerror(errno));
         remove_tree(tmp);
@@ -599,6 +609,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
 {
     memset(&r->session, 0, sizeof r->session);
     int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
+    s->explain_seconds = nworkers > 1 ? -1 : r->session.explain_seconds;
     if (r->session.net) gc_explain_close(&r->session);
     return rc;
 }
@@ -773,6 +784,8 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         if (work(&r, s, net, 0, 1, -1, e)) goto done;
     } else if (run_workers(&r, s, net, e)) {
         goto done;
+    } else {
+        s->explain_seconds = -1;
     }
     s->seconds = now_s() - r.t0;
     progress(&r, s, 1);

@@ -67,6 +67,9 @@ typedef struct gc_batch_summary {
     int skipped;  /* already complete in the index (-resume) */
     int errors;   /* failed: logged, in the errors file, not in the index */
     double seconds;
+    /* of which in forward passes, backward passes and maps (the sessions'
+     * explain_seconds); -1 with -jobs N > 1 (the workers' are not gathered) */
+    double explain_seconds;
     char index[4096], errors_file[4096];
 } gc_batch_summary;
 

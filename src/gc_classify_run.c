@@ -35,8 +35,8 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
     if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
     x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
-    if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, c) ||
-        gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c))
+    if ((!(o->ex.nosave & GC_NOSAVE_PNG) && gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, c)) ||
+        (!(o->ex.nosave & GC_NOSAVE_NPY) && gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c)))
         return -1;
     return 0;
 }
@@ -63,15 +63,17 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
         snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
                  o->ex.counterfactual ? " counterfactual" : "", lbuf);
     int rc = -1;
-    /* a map that reaches the input is shown as its gradient image, not a heat */
-    const float *grad = gc_explain_gradient_image(s, m);
-    if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
-                     NULL, e))
-        goto done;
-    if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi, x->all_zero, e))
-        goto done;
-    if (gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
-    if (gc_explain_write_npy(s, x->npy, m, e)) goto done;
+    if (x->png[0]) {
+        /* a map that reaches the input is shown as its gradient image, not a heat */
+        const float *grad = gc_explain_gradient_image(s, m);
+        if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
+                            o->ex.alpha, NULL, e) ||
+            gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi,
+                              x->all_zero, e) ||
+            gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e))
+            goto done;
+    }
+    if (x->npy[0] && gc_explain_write_npy(s, x->npy, m, e)) goto done;
     rc = 0;
 done:
     gc_figure_picture_free(&panel);

@@ -49,6 +49,8 @@ static const char usage_text[] =
     "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
     "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
+    "  -save S          outputs to write: png, npy, summary (comma-separated), all (default) or none;\n"
+    "                   the report, -json and a -list index are always written\n"
     "  -alpha A         heat opacity at the map's maximum, fading to none where it is 0 (default 0.5)\n"
     "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1, maps flipped back)\n"
     "                   or eigen (first principal component of the weighted activations)\n"
@@ -128,7 +130,7 @@ typedef struct cli_args {
     gc_method method;
     gc_target target;
     int det_only; /* a detector-only option was given */
-    int scorecam_channels, sheet;
+    int scorecam_channels, sheet, nosave;
     gc_smooth smooth;
     const char *list, *outdir; /* -list mode (gc_batch) */
     int resume, quiet, shard, nshards, every, out_set, jobs;
@@ -275,6 +277,10 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             if (parse_int(s, argv[++i], 1, 1000000, &a->scorecam_channels, e)) return -1;
         } else if (!strcmp(s, "-sheet")) {
             a->sheet = 1;
+        } else if (!strcmp(s, "-save")) {
+            NEED_VALUE();
+            if (gc_explain_save_parse(argv[++i], &a->nosave))
+                return gc_fail(e, "-save %s: expected png, npy, summary separated by commas, or all, or none", argv[i]);
         } else {
             return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
         }
@@ -376,7 +382,8 @@ static gc_explain_opts explain_opts_of(const cli_args *a, int detector)
                           .nlayers = a->nlayers,
                           .smooth = a->smooth,
                           .scorecam_channels = a->scorecam_channels,
-                          .sheet = a->sheet};
+                          .sheet = a->sheet,
+                          .nosave = a->nosave};
     memcpy(ex.layers, a->layers, sizeof ex.layers);
     return ex;
 }
@@ -765,8 +772,12 @@ static int list_main(const cli_args *a, gc_err *e)
     if (gc_batch_run(net, &o, &sum, e)) goto done;
     fprintf(stderr, "gradcam: %d images", sum.total);
     if (o.nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o.shard, o.nshards, sum.listed);
-    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s\n", sum.done,
+    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s", sum.done,
             sum.skipped, sum.errors, sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
+    if (sum.explain_seconds >= 0 && sum.done + sum.errors > 0 && sum.seconds > 0)
+        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps",
+                1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors));
+    fputc('\n', stderr);
     printf("index %s\n", sum.index);
     if (sum.errors) {
         gc_fail(e, "%d of %d images failed: see %s", sum.errors, sum.total, sum.errors_file);

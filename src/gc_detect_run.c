@@ -53,8 +53,8 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
     class_name(o, d->cls, x->name, sizeof x->name);
     int zero = gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
     x->all_zero |= zero;
-    if (gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, k) ||
-        gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, k))
+    if ((!(o->ex.nosave & GC_NOSAVE_PNG) && gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, k)) ||
+        (!(o->ex.nosave & GC_NOSAVE_NPY) && gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, k)))
         return -1;
     return 0;
 }
@@ -77,15 +77,20 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     int rc = -1;
     /* a map that reaches the input is shown as its gradient image, not a heat */
     const float *grad = gc_explain_gradient_image(s, m);
-    if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat, o->ex.alpha,
-                     &fb, e))
-        goto done;
-    gc_figure_summary_set(sum, x->index, &panel, &fb, label);
-    if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi, x->all_zero, e))
-        goto done;
-    if (gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e)) goto done;
+    if (x->png[0] || sum->n) {
+        if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
+                            o->ex.alpha, &fb, e))
+            goto done;
+        if (sum->n) gc_figure_summary_set(sum, x->index, &panel, &fb, label);
+    }
+    if (x->png[0]) {
+        if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi,
+                              x->all_zero, e) ||
+            gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e))
+            goto done;
+    }
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
-    if (gc_explain_write_npy(s, x->npy, &raw, e)) goto done;
+    if (x->npy[0] && gc_explain_write_npy(s, x->npy, &raw, e)) goto done;
     rc = 0;
 done:
     gc_figure_picture_free(&panel);
@@ -110,13 +115,14 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     gc_results rs = {0};
     gc_det *dets = NULL;
     int ndets = 0, rc = -1;
-    char summary[4096];
+    char summary[4096] = "";
+    int want_summary = !(o->ex.nosave & GC_NOSAVE_SUMMARY);
     memset(&own, 0, sizeof own);
     memset(&boxes, 0, sizeof boxes);
     memset(&sum, 0, sizeof sum);
 
     if (gc_detect_check(net, e)) return -1;
-    if (gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
+    if (want_summary && gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
     /* output folders only once the image has loaded: a bad image leaves none */
     if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) goto done;
@@ -141,7 +147,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
             goto done;
         }
     }
-    if (gc_figure_summary_init(&sum, ndets, sp->orig.w, sp->orig.h, e)) goto done;
+    if (want_summary && gc_figure_summary_init(&sum, ndets, sp->orig.w, sp->orig.h, e)) goto done;
 
     for (int k = 0; k < ndets; ++k) {
         if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
@@ -163,10 +169,10 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
                 goto fail;
         }
     }
-    if (write_summary(sp, &sum, summary, e)) goto fail;
+    if (want_summary && write_summary(sp, &sum, summary, e)) goto fail;
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
-                     .thresh = o->thresh, .nms = o->nms, .summary = summary};
+                     .thresh = o->thresh, .nms = o->nms, .summary = want_summary ? summary : NULL};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gc_backward.h"
@@ -34,6 +35,13 @@ void gc_explain_results_free(gc_results *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
@@ -94,7 +102,34 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     }
     s->image_valid = 0;
     s->cur_input = s->input.data;
+    double t0 = now_s();
     gc_hooks_forward(&s->ctx, s->input.data);
+    s->explain_seconds += now_s() - t0;
+    return 0;
+}
+
+int gc_explain_save_parse(const char *s, int *nosave)
+{
+    static const struct {
+        const char *word;
+        int bits;
+    } words[] = {{"png", GC_NOSAVE_PNG}, {"npy", GC_NOSAVE_NPY}, {"summary", GC_NOSAVE_SUMMARY},
+                 {"all", GC_NOSAVE_ALL}, {"none", 0}};
+    if (!s || !*s) return -1;
+    int saved = 0, seen = 0;
+    for (const char *p = s;;) {
+        size_t n = strcspn(p, ",");
+        int k = -1;
+        for (int i = 0; i < (int)(sizeof words / sizeof *words); ++i)
+            if (strlen(words[i].word) == n && !strncmp(p, words[i].word, n)) k = i;
+        if (k < 0 || (seen & (1 << k))) return -1;
+        seen |= 1 << k;
+        saved |= words[k].bits;
+        if (!p[n]) break;
+        p += n + 1;
+    }
+    if ((seen & (1 << 3 | 1 << 4)) && seen != 1 << 3 && seen != 1 << 4) return -1; /* all, none: alone */
+    *nosave = GC_NOSAVE_ALL & ~saved;
     return 0;
 }
 
@@ -710,8 +745,10 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
 
 int gc_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts *o, gc_map *out, gc_err *e)
 {
-    if (o->smooth == GC_SMOOTH_AUG) return explain_aug(s, t, o, out, e);
-    return explain_once(s, t, o, out, e);
+    double t0 = now_s();
+    int rc = o->smooth == GC_SMOOTH_AUG ? explain_aug(s, t, o, out, e) : explain_once(s, t, o, out, e);
+    s->explain_seconds += now_s() - t0;
+    return rc;
 }
 
 void gc_explain_heat_raw(gc_session *s, const float *map, int w, int h)

@@ -33,6 +33,16 @@ typedef enum gc_smooth {
     GC_SMOOTH_EIGEN, /* first principal component of the weighted activations instead of their sum */
 } gc_smooth;
 
+/* Outputs a runner can leave out (-save): 0 writes them all. The report,
+ * the -json file and a -list index are always written. */
+#define GC_NOSAVE_PNG 1     /* each target's overlay, PREFIX_<k>.png */
+#define GC_NOSAVE_NPY 2     /* each target's raw map, PREFIX_<k>.npy */
+#define GC_NOSAVE_SUMMARY 4 /* detectors: PREFIX_summary.png */
+#define GC_NOSAVE_ALL 7
+/* -save's value: a comma-separated list of png, npy, summary, or all, or
+ * none; into the bits left out. 0, or -1 if a word is unknown or repeated. */
+int gc_explain_save_parse(const char *s, int *nosave);
+
 const char *gc_explain_smooth_name(gc_smooth m);
 /* "none", "aug", "eigen"; 0, or -1 if unknown. */
 int gc_explain_smooth_parse(const char *s, gc_smooth *out);
@@ -54,6 +64,7 @@ typedef struct gc_explain_opts {
     int scorecam_channels;
     gc_smooth smooth;
     int sheet; /* runners: also write the paper's figure per target (gc_sheet) */
+    int nosave; /* runners: the outputs left out (-save), GC_NOSAVE_* bits; 0 writes all */
 } gc_explain_opts;
 
 /* What is explained: a class of a classifier (det NULL), or a detection (its
@@ -146,6 +157,10 @@ typedef struct gc_session {
     size_t cap_hw, cap_k, cap_work;
     char **written; /* files written so far, removed by gc_explain_rollback */
     int nwritten, cap_written;
+    /* Wall seconds this session spent in forward passes (gc_explain_next) and
+     * in gc_explain_target (the backward passes and the maps): the part of a
+     * run that is explaining, not decoding or writing. */
+    double explain_seconds;
 } gc_session;
 
 /* Checks and loads the image (Darknet's own loader, after a check that it

@@ -222,7 +222,8 @@ static int shard_name(const char *name, int *i, int *n)
     return 1;
 }
 
-/* A copy of line L with its "png" and "npy" values prefixed by dir + '/'. */
+/* A copy of line L with its "png" and "npy" strings prefixed by dir + '/'
+ * (a null one, left out by -save, stays null). */
 static char *prefix_paths(const gc_index_line *L, const char *dir)
 {
     char *buf = NULL;
@@ -233,7 +234,7 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
     static const char *keys[] = {", \"png\": \"", ", \"npy\": \""};
     for (int k = 0; k < 2; ++k) {
         const char *at = strstr(p, keys[k]);
-        if (!at || at >= end) break;
+        if (!at || at >= end) continue; /* null: left out by -save */
         size_t upto = (size_t)(at - p) + strlen(keys[k]) - 1; /* up to the opening quote */
         fwrite(p, 1, upto, m);
         /* the prefix, JSON-escaped, then the original string without its opening quote */

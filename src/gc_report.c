@@ -35,8 +35,9 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
                                         x->layers[j]);
             fprintf(f, "class %d%s: %s %.4f, layer %s, %s%s %s, max %.6g at (%d,%d)%s\n", x->cls, cname,
                     r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_cam_method_name(r->method),
-                    r->counterfactual ? " counterfactual" : "", x->png, x->peak, x->peak_x, x->peak_y, zero);
-            fprintf(f, "  map %s\n", x->npy);
+                    r->counterfactual ? " counterfactual" : "", x->png[0] ? x->png : "(no overlay: -save)", x->peak,
+                    x->peak_x, x->peak_y, zero);
+            if (x->npy[0]) fprintf(f, "  map %s\n", x->npy);
         } else {
             char lbuf[256];
             layer_list(x, lbuf, sizeof lbuf);
@@ -45,7 +46,8 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
                     "peak (%d,%d) -> %s%s\n",
                     x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
                     x->cell_row, x->cell_col, lbuf, gc_cam_method_name(r->method), gc_detect_target_name(r->target),
-                    r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->peak_x, x->peak_y, x->png, zero);
+                    r->counterfactual ? " counterfactual" : "", x->energy_in_box, x->peak_x, x->peak_y,
+                    x->png[0] ? x->png : "(no overlay: -save)", zero);
         }
         if (x->sheet[0]) fprintf(f, "  sheet %s\n", x->sheet);
     }
@@ -101,9 +103,11 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
         fprintf(f, ", ");
         gc_json_number(f, x->map_hi);
         fprintf(f, "], \"all_zero\": %s,\n     \"overlay\": ", x->all_zero ? "true" : "false");
-        gc_json_string(f, x->png);
+        if (x->png[0]) gc_json_string(f, x->png);
+        else fputs("null", f);
         fprintf(f, ", \"map\": ");
-        gc_json_string(f, x->npy);
+        if (x->npy[0]) gc_json_string(f, x->npy);
+        else fputs("null", f);
         fprintf(f, "}%s\n", i + 1 < rs->n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

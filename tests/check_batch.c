@@ -724,6 +724,122 @@ START_TEST(shards_merge_into_the_single_run)
 }
 END_TEST
 
+/* -save: the index keeps every line, with null for what was left out; the
+ * files written are the default run's, byte for byte, and nothing else
+ * (-save none: no image folder at all); a shard's null paths stay null
+ * when merge prefixes another folder's. The summary line splits the time
+ * per image. */
+START_TEST(save_leaves_outputs_out)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char all[4096], npy[4096], none[4096], p[4096], q[4096];
+    path_in(&s, "all", all);
+    path_in(&s, "npy", npy);
+    path_in(&s, "none", none);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", all, NULL) == 0, "%s", gcf_tail(err, 400));
+    double total = 0, part = 0;
+    const char *split = strstr(err, "images/s; ");
+    ck_assert_msg(split && sscanf(split, "images/s; %lf ms per image, %lf of them in forward, backward and maps",
+                                  &total, &part) == 2,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(part > 0 && part <= total, "%g of %g ms", part, total);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", npy, "-save", "npy", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", none, "-save", "none", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    pf(p, sizeof p, "%s/index.jsonl", all);
+    char *ta = slurp(p, NULL);
+    pf(p, sizeof p, "%s/index.jsonl", npy);
+    char *tn = slurp(p, NULL);
+    pf(p, sizeof p, "%s/index.jsonl", none);
+    char *tz = slurp(p, NULL);
+    ck_assert_ptr_nonnull(ta);
+    ck_assert_ptr_nonnull(tn);
+    ck_assert_ptr_nonnull(tz);
+    int lines = 0, targets = 0;
+    for (const char *a = ta, *n = tn, *z = tz; *a; ++lines) {
+        const char *ae = strchr(a, '\n'), *ne = strchr(n, '\n'), *ze = strchr(z, '\n');
+        ck_assert(ae && ne && ze);
+        const char *ap = strstr(a, ", \"png\": ");
+        if (ap && ap < ae) {
+            ++targets;
+            /* the same line up to the paths */
+            ck_assert_int_eq(strncmp(a, n, (size_t)(ap - a)), 0);
+            ck_assert_int_eq(strncmp(a, z, (size_t)(ap - a)), 0);
+            const char *an = strstr(ap, ", \"npy\": ");
+            ck_assert_msg(!strncmp(n + (ap - a), ", \"png\": null", 13), "%.*s", (int)(ne - n), n);
+            ck_assert_msg(!strncmp(strstr(n, ", \"npy\": "), an, (size_t)(ae - an)), "%.*s", (int)(ne - n), n);
+            ck_assert_msg(!strncmp(z + (ap - a), ", \"png\": null, \"npy\": null}", 27), "%.*s", (int)(ze - z), z);
+        } else {
+            ck_assert_int_eq(ae - a, ne - n);
+            ck_assert_int_eq(strncmp(a, n, (size_t)(ae - a)), 0);
+        }
+        a = ae + 1, n = ne + 1, z = ze + 1;
+    }
+    ck_assert_int_gt(targets, 0);
+    ck_assert_int_eq(count_lines(p), lines);
+    free(ta);
+    free(tn);
+    free(tz);
+    /* files: the default run's .npy, the same bytes, and no picture; none: no folder */
+    static char na[2048][512], nn[2048][512];
+    int n = 0, m = 0, maps = 0;
+    list_tree(all, "", na, &n, 2048);
+    list_tree(npy, "", nn, &m, 2048);
+    for (int i = 0; i < n; ++i) {
+        size_t len = strlen(na[i]);
+        if (len < 4 || strcmp(na[i] + len - 4, ".npy")) continue;
+        pf(p, sizeof p, "%s/%s", all, na[i]);
+        pf(q, sizeof q, "%s/%s", npy, na[i]);
+        ck_assert_msg(same_file(p, q), "%s and %s differ", p, q);
+        ++maps;
+    }
+    ck_assert_int_eq(maps, targets);
+    for (int i = 0; i < m; ++i) {
+        size_t len = strlen(nn[i]);
+        ck_assert_msg(len < 4 || strcmp(nn[i] + len - 4, ".png"), "-save npy wrote %s", nn[i]);
+    }
+    m = 0;
+    list_tree(none, "", nn, &m, 2048);
+    for (int i = 0; i < m; ++i)
+        ck_assert_msg(!strcmp(nn[i], "index.jsonl") || !strcmp(nn[i], "errors.jsonl") || !strncmp(nn[i], ".tmp/", 5),
+                      "-save none wrote %s", nn[i]);
+    /* shards in two folders, merged: the other folder's .npy paths prefixed, null stays null */
+    char a0[4096], a1[4096], merged[4096];
+    path_in(&s, "s0", a0);
+    path_in(&s, "s1", a1);
+    pf(merged, sizeof merged, "%s/merged.jsonl", s.dir);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", a0, "-shard", "0/2", "-save", "npy", NULL), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", a1, "-shard", "1/2", "-save", "npy", NULL), 0);
+    ck_assert_msg(run("merge", a0, a1, "-o", merged, NULL) == 0, "%s", err);
+    char *t = slurp(merged, NULL);
+    int prefixed = 0;
+    for (const char *l = t; *l; l = strchr(l, '\n') + 1) {
+        const char *e = strchr(l, '\n'), *np = strstr(l, ", \"npy\": \"");
+        if (!np || np > e) continue;
+        ck_assert_msg(strstr(l, ", \"png\": null") < np, "%.*s", (int)(e - l), l);
+        long pos;
+        ck_assert_int_eq(sscanf(l, "{\"n\": %ld,", &pos), 1);
+        /* shard 1's lines come from the other folder: its path, absolute */
+        if (pos % 2 == 1) {
+            ck_assert_msg(np[10] == '/' && strstr(np, "/s1/"), "%.*s", (int)(e - l), l);
+            ++prefixed;
+        }
+    }
+    ck_assert_int_gt(prefixed, 0);
+    free(t);
+    /* bad values: a usage error naming them */
+    const char *bad[] = {"jpg", "all,none", "png,png", "", "npy,"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; ++k) {
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", none, "-save", bad[k], NULL), 2);
+        ck_assert_msg(strstr(err, "-save ") && strstr(err, "expected png, npy, summary"), "%s", err);
+    }
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(classifier_list_top2)
 {
     scenes s;
@@ -801,6 +917,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, killed_and_resumed_equals_uninterrupted);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
+    tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     suite_add_tcase(s, tc);

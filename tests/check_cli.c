@@ -105,6 +105,53 @@ START_TEST(top_n_writes_a_pair_per_class)
 }
 END_TEST
 
+/* -save: only the outputs asked for; the report and -json still list every
+ * class, with null for what was left out. */
+START_TEST(save_writes_only_what_is_asked)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char json[4096], p[8192];
+    snprintf(json, sizeof json, "%s/report.json", dir);
+    int rc = run(cfg, weights, img, "-out", prefix, "-top", "2", "-save", "npy", "-json", json, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+    int a = -1, b = -1;
+    const char *l2 = strstr(out, "\nclass ");
+    ck_assert_ptr_nonnull(l2);
+    ck_assert_int_eq(sscanf(out, "class %d", &a), 1);
+    ck_assert_int_eq(sscanf(l2 + 1, "class %d", &b), 1);
+    ck_assert_msg(strstr(out, "(no overlay: -save)") && strstr(out, "  map "), "%s", out);
+    snprintf(p, sizeof p, "%s_%d.npy", prefix, a);
+    ck_assert_int_eq(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s_%d.npy", prefix, b);
+    ck_assert_int_eq(access(p, F_OK), 0);
+    FILE *f = fopen(json, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    int nulls = 0;
+    for (const char *q = buf; (q = strstr(q, "\"overlay\": null, \"map\": \"")); ++q) ++nulls;
+    ck_assert_msg(nulls == 2, "%s", buf);
+    /* png alone: the overlays, no map, no map line */
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    rc = run(cfg, weights, img, "-out", prefix, "-save", "png", NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 1);
+    snprintf(p, sizeof p, "%s_%d.png", prefix, a);
+    ck_assert_int_eq(access(p, F_OK), 0);
+    ck_assert_msg(!strstr(out, "  map ") && !strstr(out, "no overlay"), "%s", out);
+    /* none: the report only */
+    rc = run(cfg, weights, img, "-out", prefix, "-save", "none", NULL);
+    ck_assert_msg(rc == 0 && strstr(out, "class "), "rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 1);
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-save", "jpg", NULL), 2);
+    ck_assert_msg(strstr(err, "-save jpg: expected"), "%s", err);
+}
+END_TEST
+
 START_TEST(class_by_name_layer_and_counterfactual)
 {
     char names[4096];
@@ -347,6 +394,7 @@ Suite *suite_cli(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, explains_the_top_class);
     tcase_add_test(tc, top_n_writes_a_pair_per_class);
+    tcase_add_test(tc, save_writes_only_what_is_asked);
     tcase_add_test(tc, class_by_name_layer_and_counterfactual);
     tcase_add_test(tc, missing_image);
     tcase_add_test(tc, unreadable_image);
