@@ -9,6 +9,9 @@
 #   scripts/bench-list.sh [COUNT]      (from the repository root, after `make`)
 #   BENCH_YOLO=0 scripts/bench-list.sh  (the demo detector only)
 #   JOBS=2 scripts/bench-list.sh        (-list with -jobs 2; the loop stays one process at a time)
+# Each model twice: every output, and -save npy (the maps only). With -jobs 1
+# a row is followed by -list's own split of its wall time per image: the part
+# spent explaining (forward passes, backward passes, maps) and the whole.
 set -eu
 count=${1:-500}
 [ -x ./darknet ] || { echo "bench-list: ./darknet missing: run make first" >&2; exit 1; }
@@ -33,8 +36,10 @@ bench() {
     c0=$CPU
     t0=$(now)
     ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet -jobs "${JOBS:-1}" "$@" \
-        >/dev/null 2>&1 ||
+        >/dev/null 2>"$T/list.err" ||
         { echo "bench-list: the -list run failed" >&2; exit 1; }
+    # -jobs 1: the run's own split of its time per image (explaining: forward, backward, maps)
+    split=$(sed -n 's/.*images\/s; \([0-9.]*\) ms per image, \([0-9.]*\) of them.*/\1 \2/p' "$T/list.err")
     t1=$(now)
     cpu
     c1=$CPU
@@ -51,6 +56,9 @@ bench() {
     awk -v name="$name" -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v x="$c0" -v y="$c1" -v z="$c2" 'BEGIN {
         l = n / (b - a); p = n / (c - b); cl = 1000 * (y - x) / n; cp = 1000 * (z - y) / n;
         printf "%-28s %6d %9.1f %9.1f %7.2fx %9.1f %9.1f %7.2fx\n", name, n, l, p, l / p, cl, cp, cp / cl }'
+    if [ -n "$split" ]; then
+        echo "$split" | awk '{ printf "    -list wall per image %.1f ms, explaining %.1f ms: %.2fx\n", $1, $2, $1 / $2 }'
+    fi
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}"
@@ -60,6 +68,7 @@ echo "(images/s of wall time; CPU ms per image, user + system)"
 if [ -d /usr/share/datasets/fashion-mnist ]; then
     ./darknet gradcam scenes det test "$count" "$T/scenes" >/dev/null
     bench "fmnist-det, demo scenes" cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/scenes/list.txt"
+    bench "fmnist-det, -save npy" cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/scenes/list.txt" -save npy
 else
     echo "fmnist-det: skipped (dataset-fashion-mnist missing)"
 fi
@@ -75,6 +84,8 @@ if [ "${BENCH_YOLO:-1}" = 1 ] && [ -r "$yf/yolo-fastest-1.1.weights" ] && ls bui
     done
     bench "yolo-fastest, sample photos" "$yf/yolo-fastest-1.1.cfg" "$yf/yolo-fastest-1.1.weights" "$T/photos.txt" \
         -thresh 0.25
+    bench "yolo-fastest, -save npy" "$yf/yolo-fastest-1.1.cfg" "$yf/yolo-fastest-1.1.weights" "$T/photos.txt" \
+        -thresh 0.25 -save npy
 else
     echo "yolo-fastest: skipped (BENCH_YOLO=0, no ../shared/models/yolo-fastest or no Darknet sample photos)"
 fi
