@@ -34,7 +34,9 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
     memcpy(x->layers, m->layers, sizeof x->layers);
     if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
-    x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    /* the scaled heat is drawn only in the overlay */
+    x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, o->ex.nosave & GC_NOSAVE_PNG ? NULL : s->heat,
+                                        &x->map_lo, &x->map_hi);
     if ((!(o->ex.nosave & GC_NOSAVE_PNG) && gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, c)) ||
         (!(o->ex.nosave & GC_NOSAVE_NPY) && gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c)))
         return -1;

@@ -51,7 +51,9 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .layer_c = ll->out_c};
     memcpy(x->layers, m->layers, sizeof x->layers);
     class_name(o, d->cls, x->name, sizeof x->name);
-    int zero = gc_render_heat_scale(s->heat, (size_t)W * H, s->heat, &x->map_lo, &x->map_hi);
+    /* the scaled heat is drawn only in the overlay and the summary */
+    int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);
+    int zero = gc_render_heat_scale(s->heat, (size_t)W * H, drawn ? s->heat : NULL, &x->map_lo, &x->map_hi);
     x->all_zero |= zero;
     if ((!(o->ex.nosave & GC_NOSAVE_PNG) && gc_out_path(x->png, sizeof x->png, e, "%s_%d.png", o->out, k)) ||
         (!(o->ex.nosave & GC_NOSAVE_NPY) && gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, k)))

@@ -270,10 +270,11 @@ int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float
     *hi = mx;
     double range = (double)mx - mn;
     if (!finite || !(range > 0) || !(mx > 0)) {
-        memset(out, 0, n * sizeof *out);
+        if (out) memset(out, 0, n * sizeof *out);
         return 1;
     }
-    for (size_t i = 0; i < n; ++i) out[i] = (float)(((double)in[i] - mn) / range);
+    if (out)
+        for (size_t i = 0; i < n; ++i) out[i] = (float)(((double)in[i] - mn) / range);
     return 0;
 }
 

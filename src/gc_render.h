@@ -60,7 +60,8 @@ void gc_render_overlay(const float *img, int w, int h, const float *heat, float 
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0
  * (untinted) and the map's maximum is 1. *lo and *hi receive the range (the
  * colour bar's labels). Returns 1 when the map is all zero (or constant, or
- * not finite): then out is all zero. */
+ * not finite): then out is all zero. out may be NULL: the range and the
+ * flag only (nothing will be drawn). */
 int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi);
 
 /* ---- display --------------------------------------------------------------- */

@@ -479,6 +479,13 @@ START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
     ck_assert(h[0] == 0 && h[1] == 0);
     ck_assert_int_eq(gc_render_heat_scale(n, 2, h, &lo, &hi), 1);
     ck_assert(h[0] == 0 && h[1] == 0);
+    /* without out: the same range and flag, the map untouched */
+    lo = hi = -7;
+    ck_assert_int_eq(gc_render_heat_scale(m, 4, NULL, &lo, &hi), 0);
+    ck_assert(lo == 0 && hi == 4 && m[2] == 4);
+    ck_assert_int_eq(gc_render_heat_scale(c, 2, NULL, &lo, &hi), 1);
+    ck_assert(lo == -1 && c[0] == -1);
+    ck_assert_int_eq(gc_render_heat_scale(n, 2, NULL, &lo, &hi), 1);
     /* in place */
     ck_assert_int_eq(gc_render_heat_scale(m, 4, m, &lo, &hi), 0);
     ck_assert(m[2] == 1 && m[0] == 0);
