@@ -303,8 +303,12 @@ void gc_forward_maxpool(float *out, int *indexes, const float *in, int c, int h,
  * packed all of B itself. Measured on yolov3 (make bench's forward, 5 rounds
  * in alternation): 1.84 s against 2.33 s median; yolov3-tiny unchanged. Its
  * workers then spin between calls, so gc_forward_blas_park() stops them after
- * the forward. */
-#define GC_BLAS_SHARED_MACS 4e6
+ * the forward. The threshold was 4e6 until the demo detector's list runs
+ * (every one of its convolutions has 3.5-4.7 million multiply-adds) showed
+ * OpenBLAS's threads started and parked again for each image's forward:
+ * at 3e7 its 200 scenes take 5.7-5.8 ms each instead of 6.0-6.3 (alternating
+ * runs); of make bench's nets only one layer of yolov3-tiny lies in between. */
+#define GC_BLAS_SHARED_MACS 3e7
 typedef struct gemm_args {
     float *c;
     const float *a, *b, *scale, *bias;
