@@ -87,7 +87,11 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     if (s->orig.data) free_image(s->orig);
     memset(&s->input, 0, sizeof s->input);
     s->orig = im;
-    s->input = letterbox_image(s->orig, s->net->w, s->net->h);
+    /* An image of the network's size letterboxes to itself (Darknet's
+     * resize_image at scale 1 takes each pixel with weight 1, its neighbour
+     * with 0, and the embed covers the whole canvas): used as it is. */
+    if (s->orig.w == s->net->w && s->orig.h == s->net->h && s->orig.c == s->net->c) s->input = s->orig;
+    else s->input = letterbox_image(s->orig, s->net->w, s->net->h);
     s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
     size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
     if (npx > s->cap_px) {

@@ -45,6 +45,29 @@ START_TEST(letterbox_geometry_by_hand)
 }
 END_TEST
 
+/* An image of the network's size letterboxes to itself, bit for bit, in
+ * Darknet's letterbox_image (what gc_explain_next relies on to skip it):
+ * random values over [0, 1], exact 0 and 1 among them, square and not. */
+START_TEST(letterbox_of_a_net_sized_image_is_the_image)
+{
+    const int sizes[][2] = {{128, 128}, {20, 16}, {7, 33}, {2, 2}};
+    uint64_t st = 99;
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; ++k) {
+        int w = sizes[k][0], h = sizes[k][1];
+        image im = make_image(w, h, 3);
+        for (int i = 0; i < w * h * 3; ++i) im.data[i] = gc_rng_unit(&st);
+        im.data[0] = 0, im.data[w * h * 3 - 1] = 1, im.data[w] = 1;
+        image lb = letterbox_image(im, w, h);
+        ck_assert(lb.w == w && lb.h == h && lb.c == 3);
+        for (int i = 0; i < w * h * 3; ++i)
+            ck_assert_msg(memcmp(&lb.data[i], &im.data[i], sizeof(float)) == 0, "%dx%d: value %d: %a vs %a", w, h, i,
+                          lb.data[i], im.data[i]);
+        free_image(lb);
+        free_image(im);
+    }
+}
+END_TEST
+
 /* Runs Darknet's letterbox_image() on a synthetic image whose channel 0 is
  * the horizontal ramp x/(w-1), channel 1 the vertical ramp y/(h-1) and
  * channel 2 is 1: the non-grey area gives new_w, new_h, dx, dy, and since
@@ -848,6 +871,7 @@ Suite *suite_render(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, letterbox_geometry_by_hand);
     tcase_add_test(tc, letterbox_matches_darknet);
+    tcase_add_test(tc, letterbox_of_a_net_sized_image_is_the_image);
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
     tcase_add_test(tc, letterbox_round_trip);
     tcase_add_test(tc, resize_constant_and_ramp_exact);
