@@ -155,8 +155,39 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
     return 0;
 }
 
+/* 1 for a plain PNG: 8 bits per sample, grey, grey and alpha, RGB or RGBA,
+ * not interlaced, IHDR first (not Apple's CgBI variant). Any PNG decoder
+ * gives the same bytes for it (inflate and unfilter are defined exactly; to
+ * three channels, alpha is dropped and grey repeated, in Darknet's stb_image
+ * as in Debian's), so the checking decode is kept as the image and Darknet's
+ * older decoder is not run on it. */
+static int png_is_plain(FILE *f)
+{
+    unsigned char b[29]; /* signature, IHDR's length and type, its first 13 bytes */
+    int plain = fread(b, 1, sizeof b, f) == sizeof b && !memcmp(b, "\x89PNG\r\n\x1a\n", 8) &&
+                !memcmp(b + 12, "IHDR", 4) && b[24] == 8 && (b[25] == 0 || b[25] == 2 || b[25] == 4 || b[25] == 6) &&
+                b[28] == 0;
+    rewind(f);
+    return plain;
+}
+
+/* Planar float RGB in [0,1] from interleaved 8-bit RGB, with
+ * load_image_stb()'s expression. */
+static int image_of_rgb(const unsigned char *px, int w, int h, image *out)
+{
+    image im = {w, h, 3, calloc((size_t)w * h * 3, sizeof(float))};
+    if (!im.data) return -1;
+    for (int k = 0; k < 3; ++k)
+        for (int j = 0; j < h; ++j)
+            for (int i = 0; i < w; ++i)
+                im.data[i + w * j + w * h * k] = (float)px[k + 3 * i + 3 * w * j] / 255.;
+    *out = im;
+    return 0;
+}
+
 /* gc_image_check, and with load != NULL also gc_image_load: the Darknet
- * decode that checks is the one kept. */
+ * decode that checks is the one kept (a plain PNG's checking decode, see
+ * png_is_plain). */
 static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
 {
     FILE *f = open_image(path, e);
@@ -171,15 +202,25 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
         return gc_fail(e, SIZE_MSG, path, iw, ih);
     }
     /* Then a full decode: a truncated file has a valid header. */
-    unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, 0);
+    int plain = png_is_plain(f);
+    unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, plain ? 3 : 0);
     fclose(f);
     if (!px) {
         const char *why = stbi_failure_reason();
         return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown error");
     }
-    stbi_image_free(px);
-    if (!size_ok(iw, ih))
+    if (!size_ok(iw, ih)) {
+        stbi_image_free(px);
         return gc_fail(e, SIZE_MSG, path, iw, ih);
+    }
+    if (plain) {
+        int rc = load && image_of_rgb(px, iw, ih, load) ? gc_fail(e, "cannot load image %s: out of memory", path) : 0;
+        stbi_image_free(px);
+        if (rc == 0 && w) *w = iw;
+        if (rc == 0 && h) *h = ih;
+        return rc;
+    }
+    stbi_image_free(px);
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
     const char *why = NULL;

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <zlib.h>
 
 #include "darknet.h"
+#include "gc_dnimage.h"
 #include "gc_fixture.h"
 #include "gc_image.h"
 #include "gc_tests.h"
@@ -590,6 +592,113 @@ START_TEST(images_darknet_cannot_load_are_refused)
 }
 END_TEST
 
+/* A PNG written here from its parts (zlib's compress2 and crc32): w x h,
+ * bit depth, colour type, interlace flag, the filtered scanlines as given,
+ * and for colour type 3 a palette of npal RGB entries. */
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n)
+{
+    unsigned char hdr[8];
+    put32(hdr, n);
+    memcpy(hdr + 4, type, 4);
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), hdr + 4, 4);
+    if (n) crc = crc32(crc, data, n);
+    unsigned char c[4];
+    put32(c, (uint32_t)crc);
+    ck_assert_uint_eq(fwrite(hdr, 1, 8, f), 8);
+    if (n) ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    ck_assert_uint_eq(fwrite(c, 1, 4, f), 4);
+}
+
+static void write_png_parts(const char *path, int w, int h, int depth, int ctype, int interlace,
+                            const unsigned char *raw, size_t rawlen, const unsigned char *pal, int npal)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite("\x89PNG\r\n\x1a\n", 1, 8, f), 8);
+    unsigned char ihdr[13];
+    put32(ihdr, (uint32_t)w);
+    put32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = (unsigned char)depth, ihdr[9] = (unsigned char)ctype, ihdr[10] = ihdr[11] = 0;
+    ihdr[12] = (unsigned char)interlace;
+    chunk(f, "IHDR", ihdr, 13);
+    if (pal) chunk(f, "PLTE", pal, (uint32_t)npal * 3);
+    uLongf zn = compressBound(rawlen);
+    unsigned char *z = malloc(zn);
+    ck_assert_int_eq(compress2(z, &zn, raw, rawlen, 6), Z_OK);
+    chunk(f, "IDAT", z, (uint32_t)zn);
+    chunk(f, "IEND", NULL, 0);
+    free(z);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Every kind of PNG stb reads, plain ones (8 bits, not interlaced, no
+ * palette: gc_image_load keeps its checking decode) and the others (Darknet's
+ * decoder): the same floats as Darknet's load_image_color, or, where
+ * Darknet's decoder refuses the file, a refusal. */
+START_TEST(png_kinds_load_as_darknet_loads_them)
+{
+    static const struct {
+        int depth, ctype, interlace, w, h;
+    } kinds[] = {{8, 0, 0, 7, 5}, {8, 2, 0, 7, 5}, {8, 4, 0, 7, 5}, {8, 6, 0, 7, 5}, {8, 2, 0, 1, 1},
+                 {16, 0, 0, 7, 5}, {16, 2, 0, 7, 5}, {16, 6, 0, 7, 5}, {1, 0, 0, 9, 3}, {2, 0, 0, 7, 5},
+                 {4, 0, 0, 7, 5}, {8, 3, 0, 7, 5}, {4, 3, 0, 7, 5}, {8, 2, 1, 1, 1}, {8, 6, 1, 1, 1}};
+    static const int samples[] = {1, 0, 3, 1, 2, 0, 4};
+    static const unsigned char pal[4 * 3] = {0, 0, 0, 255, 0, 0, 10, 200, 30, 255, 255, 255};
+    uint64_t st = 5;
+    int plain_seen = 0, other_loaded = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; ++k) {
+        int d = kinds[k].depth, c = kinds[k].ctype, w = kinds[k].w, h = kinds[k].h;
+        size_t row = ((size_t)w * samples[c] * d + 7) / 8, n = (row + 1) * h;
+        unsigned char *raw = malloc(n);
+        for (size_t i = 0; i < n; ++i) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            raw[i] = (unsigned char)(st >> 33);
+        }
+        for (int y = 0; y < h; ++y) {
+            raw[y * (row + 1)] = (unsigned char)(y % 5); /* each filter type */
+            if (c == 3) /* indices into the 4-entry palette */
+                for (size_t i = 1; i <= row; ++i) raw[y * (row + 1) + i] &= d == 8 ? 3 : 0x33;
+        }
+        if (c == 3)
+            for (int y = 0; y < h; ++y) raw[y * (row + 1)] = 0; /* filters would move indices out of range */
+        char p[256];
+        snprintf(p, sizeof p, "%s/kind%zu.png", tmpdir, k);
+        write_png_parts(p, w, h, d, c, kinds[k].interlace, raw, n, c == 3 ? pal : NULL, 4);
+        free(raw);
+        gc_err e = {""};
+        int dw = 0, dh = 0;
+        const char *why = NULL;
+        image a;
+        int plain = d == 8 && c != 3 && !kinds[k].interlace;
+        plain_seen += plain;
+        if (!gc_dnimage_can_load(p, &dw, &dh, &why)) {
+            /* Darknet would exit on it: refused, unless plain (then any decoder's bytes are the same) */
+            ck_assert_msg(!plain, "kind %zu: Darknet's decoder refuses a plain PNG: %s", k, why);
+            ck_assert_int_eq(gc_image_load(p, &a, &e), -1);
+            ck_assert_msg(strstr(e.msg, p), "%s", e.msg);
+            continue;
+        }
+        image b = load_image_color(p, 0, 0);
+        ck_assert_msg(gc_image_load(p, &a, &e) == 0, "kind %zu: %s", k, e.msg);
+        ck_assert(a.w == b.w && a.h == b.h && a.w == w && a.h == h && a.c == 3 && b.c == 3);
+        for (int i = 0; i < w * h * 3; ++i)
+            ck_assert_msg(!memcmp(&a.data[i], &b.data[i], sizeof(float)), "kind %zu (depth %d, type %d) value %d: %g vs %g",
+                          k, d, c, i, a.data[i], b.data[i]);
+        other_loaded += !plain;
+        free_image(a);
+        free_image(b);
+    }
+    ck_assert_int_eq(plain_seen, 5);
+    ck_assert_int_gt(other_loaded, 0);
+}
+END_TEST
+
 /* gc_image_load gives exactly what Darknet's load_image_color returns (on a
  * JPEG from Darknet's data/ and on a PNG), from one decode; what the check
  * refuses it refuses too, leaving nothing allocated. */
@@ -641,6 +750,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, images_darknet_cannot_load_are_refused);
     tcase_add_test(tc, png_empty_first_idat_is_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
+    tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
     suite_add_tcase(s, tc);
     return s;
 }
