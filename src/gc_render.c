@@ -257,6 +257,13 @@ GC_OPT_O3 void gc_render_overlay(const float *img, int w, int h, const float *he
     }
 }
 
+/* At -O3 the loop is vectorised (the same IEEE divisions, several at a
+ * time): a 768x576 map took ~2 ms a box at -O2. in may be out. */
+GC_OPT_O3 static void scale_heat(const float *in, size_t n, float *out, float mn, double range)
+{
+    for (size_t i = 0; i < n; ++i) out[i] = (float)(((double)in[i] - mn) / range);
+}
+
 int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float *hi)
 {
     float mn = 0, mx = 0;
@@ -273,8 +280,7 @@ int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float
         if (out) memset(out, 0, n * sizeof *out);
         return 1;
     }
-    if (out)
-        for (size_t i = 0; i < n; ++i) out[i] = (float)(((double)in[i] - mn) / range);
+    if (out) scale_heat(in, n, out, mn, range);
     return 0;
 }
 
