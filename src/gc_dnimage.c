@@ -22,6 +22,19 @@ int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why)
     return 1;
 }
 
+int gc_dnimage_from_rgb(const unsigned char *px, int w, int h, image *out)
+{
+    image im = {w, h, 3, calloc((size_t)w * h * 3, sizeof(float))};
+    if (!im.data) return 0;
+    /* load_image_stb(path, 3)'s conversion, the same expression: planar, /255. */
+    for (int k = 0; k < 3; ++k)
+        for (int j = 0; j < h; ++j)
+            for (int i = 0; i < w; ++i)
+                im.data[i + w * j + w * h * k] = (float)px[k + 3 * i + 3 * w * j] / 255.;
+    *out = im;
+    return 1;
+}
+
 int gc_dnimage_load(const char *path, image *out, const char **why)
 {
     int w = 0, h = 0, c = 0;
@@ -31,18 +44,8 @@ int gc_dnimage_load(const char *path, image *out, const char **why)
         if (!*why) *why = "unknown error";
         return 0;
     }
-    image im = {w, h, 3, calloc((size_t)w * h * 3, sizeof(float))};
-    if (!im.data) {
-        stbi_image_free(px);
-        *why = "out of memory";
-        return 0;
-    }
-    /* load_image_stb(path, 3)'s conversion, the same expression: planar, /255. */
-    for (int k = 0; k < 3; ++k)
-        for (int j = 0; j < h; ++j)
-            for (int i = 0; i < w; ++i)
-                im.data[i + w * j + w * h * k] = (float)px[k + 3 * i + 3 * w * j] / 255.;
+    int ok = gc_dnimage_from_rgb(px, w, h, out);
     stbi_image_free(px);
-    *out = im;
-    return 1;
+    if (!ok) *why = "out of memory";
+    return ok;
 }

@@ -16,4 +16,8 @@ int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why);
  * decoding the file a second time. 0 with *why on failure. */
 int gc_dnimage_load(const char *path, image *out, const char **why);
 
+/* Interleaved 8-bit RGB (w x h) as load_image_stb() converts it: planar
+ * float RGB in [0,1]. 0 when out of memory. */
+int gc_dnimage_from_rgb(const unsigned char *px, int w, int h, image *out);
+
 #endif

@@ -171,20 +171,6 @@ static int png_is_plain(FILE *f)
     return plain;
 }
 
-/* Planar float RGB in [0,1] from interleaved 8-bit RGB, with
- * load_image_stb()'s expression. */
-static int image_of_rgb(const unsigned char *px, int w, int h, image *out)
-{
-    image im = {w, h, 3, calloc((size_t)w * h * 3, sizeof(float))};
-    if (!im.data) return -1;
-    for (int k = 0; k < 3; ++k)
-        for (int j = 0; j < h; ++j)
-            for (int i = 0; i < w; ++i)
-                im.data[i + w * j + w * h * k] = (float)px[k + 3 * i + 3 * w * j] / 255.;
-    *out = im;
-    return 0;
-}
-
 /* gc_image_check, and with load != NULL also gc_image_load: the Darknet
  * decode that checks is the one kept (a plain PNG's checking decode, see
  * png_is_plain). */
@@ -214,7 +200,8 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
         return gc_fail(e, SIZE_MSG, path, iw, ih);
     }
     if (plain) {
-        int rc = load && image_of_rgb(px, iw, ih, load) ? gc_fail(e, "cannot load image %s: out of memory", path) : 0;
+        int rc = 0;
+        if (load && !gc_dnimage_from_rgb(px, iw, ih, load)) rc = gc_fail(e, "cannot load image %s: out of memory", path);
         stbi_image_free(px);
         if (rc == 0 && w) *w = iw;
         if (rc == 0 && h) *h = ih;
