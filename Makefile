@@ -8,8 +8,9 @@
 #   make bench     time stock Darknet, our forward and gradcam on yolov3-tiny,
 #                  yolov3, darknet19 and resnet50 (random weights) against the
 #                  pure-GEMM bound, then `gradcam` end to end against `detector
-#                  test` / `classifier predict` on the real models (MODELS);
-#                  prints the tables (a few minutes, see README.md)
+#                  test` / `classifier predict` on the real models (MODELS),
+#                  and the forward's GEMMs with 1, 4 and 8 images per product
+#                  (what -batch N could save); prints the tables (a few minutes)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
@@ -146,7 +147,8 @@ test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD) $(BENCH) $(BENCH_STOCK)
 # real models in ../shared/models; skipped when they are absent.
 MODELS ?= ../shared/models
 bench: $(BENCH) $(BENCH_STOCK) $(BIN)
-	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS)
+	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS) \
+	    -batching cfg/fmnist-det.cfg:128:128,$(MODELS)/yolo-fastest/yolo-fastest-1.1.cfg:320:320,$(DN)/cfg/yolov3-tiny.cfg:416:416,$(DN)/cfg/darknet19.cfg:256:256,$(MODELS)/tiny-darknet/tiny.cfg:224:224
 
 # -list sharded under GNU parallel and a local single-node Slurm cluster (root;
 # each skips with a message when its packages are missing), see README.

@@ -35,7 +35,7 @@
  * Darknet's label images, which detector test draws with) are absent.
  *
  *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none]
- *            [-darknet BIN -models DIR [-e2e-rounds N]] [-v]
+ *            [-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-v]
  *   gc_bench -child MODE CFG W H IMAGE WARMUP REPS [THRESH]   (one measurement)
  */
 #define _GNU_SOURCE
@@ -168,7 +168,12 @@ typedef struct gemm_call {
     const float *a;
 } gemm_call;
 
-static void child_gemm(network *net, int warmup, int reps)
+/* nb images in one product: a convolution's columns are nb images' im2col
+ * side by side (n x nb), a connected layer's rows nb inputs (m = nb), as a
+ * batched forward would lay them out (the output's transpose back to
+ * Darknet's per-image planes not counted). The times are per call of the
+ * whole set, for nb images. */
+static void child_gemm(network *net, int warmup, int reps, int nb)
 {
     gemm_call *calls = NULL;
     int ncalls = 0, cap = 0;
@@ -180,9 +185,10 @@ static void child_gemm(network *net, int warmup, int reps)
         gemm_call c;
         if (l->type == CONVOLUTIONAL) {
             groups = l->groups;
-            c = (gemm_call){0, 0, l->n / groups, l->out_w * l->out_h, l->size * l->size * l->c / groups, l->weights};
+            c = (gemm_call){0, 0, l->n / groups, l->out_w * l->out_h * nb, l->size * l->size * l->c / groups,
+                            l->weights};
         } else if (l->type == CONNECTED) {
-            c = (gemm_call){0, 1, 1, l->outputs, l->inputs, l->weights};
+            c = (gemm_call){0, 1, nb, l->outputs, l->inputs, l->weights};
         } else {
             continue;
         }
@@ -316,7 +322,12 @@ static int child_main(int argc, char **argv)
     network *net = bench_net(cfg, w, h);
     if (!strcmp(mode, "forward")) child_forward(net, img, warmup, reps);
 #ifndef GC_BENCH_STOCK
-    else if (!strcmp(mode, "gemm")) child_gemm(net, warmup, reps);
+    else if (!strncmp(mode, "gemm", 4)) {
+        /* gemm, or gemmN: N images in each product (see child_gemm) */
+        int nb = mode[4] ? atoi(mode + 4) : 1;
+        if (nb < 1 || nb > 64) die("bad batch in mode %s", mode);
+        child_gemm(net, warmup, reps, nb);
+    }
     else if (!strcmp(mode, "gc1")) child_gradcam(net, img, warmup, reps, 0, thresh);
     else if (!strcmp(mode, "gcall")) child_gradcam(net, img, warmup, reps, 1, thresh);
 #endif
@@ -590,10 +601,69 @@ static void bench_e2e(const char *darknet, const char *models, const char *img, 
     free(im);
 }
 
+/* ---- batching: what one product over several images would save ----------
+ *
+ * For each CFG:W:H of -batching, the forward's GEMMs (child_gemm: every
+ * convolution's and connected layer's product, the net's own shapes) with
+ * 1, 4 and 8 images in each product, in rounds (at most 3) that interleave the three;
+ * printed as time per image and its ratio to one image a product. A ratio
+ * near 1 means a batched forward (-batch N) would not make the products
+ * cheaper per image. */
+#define NBATCH 3
+static void bench_batching(const char *self, const char *list, const char *img, int rounds)
+{
+    static const int nbs[NBATCH] = {1, 4, 8};
+    char *copy = strdup(list);
+    if (!copy) die("%s", "out of memory");
+    printf("\nbatching: the forward's GEMMs with N images in each product (columns side by side), time per image\n");
+    printf("%-28s %9s %9s %9s %8s %8s\n", "net", "N=1", "N=4", "N=8", "4/1", "8/1");
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char cfg[4096];
+        int w = 0, h = 0;
+        char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || !c2 || (size_t)(c1 - item) >= sizeof cfg) die("-batching: %s is not CFG:W:H", item);
+        memcpy(cfg, item, (size_t)(c1 - item));
+        cfg[c1 - item] = '\0';
+        w = atoi(c1 + 1);
+        h = atoi(c2 + 1);
+        if (w < 1 || h < 1) die("-batching: %s is not CFG:W:H", item);
+        if (access(cfg, R_OK) != 0) {
+            printf("%-28s skipped: %s not readable\n", item, cfg);
+            continue;
+        }
+        static sample_set res[NBATCH];
+        memset(res, 0, sizeof res);
+        char ws[16], hs[16];
+        snprintf(ws, sizeof ws, "%d", w);
+        snprintf(hs, sizeof hs, "%d", h);
+        for (int r = 0; r < rounds; ++r)
+            for (int b = 0; b < NBATCH; ++b) {
+                char mode[16];
+                snprintf(mode, sizeof mode, "gemm%d", nbs[b]);
+                char *av[] = {(char *)self, "-child", mode, cfg, ws, hs, (char *)img, "1", "3", NULL};
+                run_child(self, av, &res[b]);
+            }
+        double t[NBATCH];
+        char c[NBATCH][32];
+        for (int b = 0; b < NBATCH; ++b) {
+            t[b] = median(&res[b]) / nbs[b];
+            fmt_ms(c[b], sizeof c[b], t[b]);
+        }
+        const char *base = strrchr(cfg, '/');
+        char name[64];
+        snprintf(name, sizeof name, "%.40s %dx%d", base ? base + 1 : cfg, w, h);
+        printf("%-28s %9s %9s %9s %7.2fx %7.2fx\n", name, c[0], c[1], c[2], t[1] / t[0], t[2] / t[0]);
+        fflush(stdout);
+    }
+    free(copy);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
-    const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL;
+    const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL,
+               *batching = NULL;
     int rounds = 5, e2e_rounds = 5;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-stock") && i + 1 < argc) stock = argv[++i];
@@ -604,9 +674,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-darknet") && i + 1 < argc) darknet = argv[++i];
         else if (!strcmp(argv[i], "-models") && i + 1 < argc) models = argv[++i];
         else if (!strcmp(argv[i], "-e2e-rounds") && i + 1 < argc) e2e_rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-batching") && i + 1 < argc) batching = argv[++i];
         else if (!strcmp(argv[i], "-v")) verbose = 1;
         else die("unknown argument %s (gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none] "
-                 "[-darknet BIN -models DIR [-e2e-rounds N]] [-v])",
+                 "[-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-v])",
                  argv[i]);
     }
     if (!stock || !cfgdir || !img) die("%s", "needs -stock PATH -cfgdir DIR -image IMG");
@@ -689,6 +760,7 @@ int main(int argc, char **argv)
            "random weights)\nor top-5 classes. extra/fwd = (gc-all - gc-1)/(n-1)/fwd; RSS: peak resident set of each child (ru_maxrss); RSS "
            "g/s = gradcam's / stock's.\nsgemm on a 2048^3 product: %.0f GFLOP/s (%.1f ms). Medians; %.0f s in all.\n",
            peak_gflops, peak_t * 1e3, now() - t_start);
+    if (batching) bench_batching(self, batching, img, rounds < 3 ? rounds : 3);
     if (darknet && models) bench_e2e(darknet, models, img, e2e_rounds);
     return 0;
 }
