@@ -829,7 +829,13 @@ void gc_forward_install(gc_fwd *f)
     assert(slot >= 0 && "too many networks with the plugin's forward at once");
     if (n_active() == 0) {
         blas_threads_before = openblas_get_num_threads();
+        /* OpenBLAS 0.3.21's openblas_set_num_threads restarts the worker
+         * threads that gc_forward_blas_park stopped, whatever the count,
+         * and they poll in sched_yield: measured on one demo scene, 50-85
+         * thousand sched_yield calls and 1.7 CPUs busy for a 40 ms run. The
+         * products run single-threaded from here, so stop them again. */
         openblas_set_num_threads(1);
+        gc_forward_blas_park();
     }
     active[slot] = f;
     for (int i = 0; i < f->n; ++i) {
@@ -860,6 +866,11 @@ void gc_forward_remove(gc_fwd *f)
     for (int i = 0; i < f->n; ++i) f->net->layers[i].forward = f->saved[i];
     for (int i = 0; i < GC_FWD_MAX_ACTIVE; ++i)
         if (active[i] == f) active[i] = NULL;
-    if (n_active() == 0) openblas_set_num_threads(blas_threads_before);
+    if (n_active() == 0) {
+        /* the count back as it was; the restarted workers stopped again
+         * (see gc_forward_install): a later multi-threaded call starts them */
+        openblas_set_num_threads(blas_threads_before);
+        gc_forward_blas_park();
+    }
     f->installed = 0;
 }

@@ -25,6 +25,7 @@
  * Darknet's weights, scales and statistics must be bit-identical afterwards,
  * and the slots and OpenBLAS's thread count restored. */
 #define _GNU_SOURCE /* sched_setaffinity, sched_getcpu */
+#include <dirent.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <float.h>
@@ -631,6 +632,58 @@ START_TEST(changed_weights_are_folded_again)
 }
 END_TEST
 
+/* Threads of this process now (its entries in /proc/self/task). */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+START_TEST(openblas_workers_stay_stopped)
+{
+    /* OpenBLAS (0.3.21) restarts the worker threads that
+     * gc_forward_blas_park stopped whenever openblas_set_num_threads is
+     * called, and they poll in sched_yield: installing and removing the
+     * forward set the count, and left a worker spinning through every run
+     * (1.7 CPUs busy for a 40 ms demo scene). Installing, a forward and
+     * removing must start no thread but the pool's. */
+    network *net = gcf_random_network("tests/cfg/clf_bn.cfg", 41);
+    ck_assert_ptr_nonnull(net);
+    float *x = calloc((size_t)net->inputs, sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    gc_forward_blas_park();
+    int base = thread_count();
+    /* the observation sees OpenBLAS's workers, where it has any to start
+     * (more than one CPU, a threaded build) */
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(blas);
+    if (blas > 1) ck_assert_int_gt(thread_count(), base);
+    gc_forward_blas_park();
+    ck_assert_int_eq(thread_count(), base);
+
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    int pooled = thread_count(); /* base + the pool's workers */
+    gc_hooks_install(&c);
+    ck_assert_int_eq(thread_count(), pooled);
+    gc_hooks_forward(&c, x);
+    ck_assert_int_eq(thread_count(), pooled);
+    gc_hooks_remove(&c);
+    ck_assert_int_eq(thread_count(), pooled);
+    ck_assert_int_eq(openblas_get_num_threads(), blas);
+    gc_hooks_free(&c);
+    ck_assert_int_eq(thread_count(), base);
+    free(x);
+    free_network(net);
+}
+END_TEST
+
 Suite *suite_forward(void)
 {
     Suite *s = suite_create("forward");
@@ -645,6 +698,7 @@ Suite *suite_forward(void)
     tcase_add_test(t, yolov3_tiny_matches_darknet);
     tcase_add_test(t, real_models_match_darknet);
     tcase_add_loop_test(t, changed_weights_are_folded_again, 0, 2);
+    tcase_add_test(t, openblas_workers_stay_stopped);
     suite_add_tcase(s, t);
     return s;
 }
