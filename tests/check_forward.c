@@ -644,8 +644,16 @@ static int thread_count(void)
     return n;
 }
 
+/* OpenBLAS's pthreads build exports it (gc_forward_blas_park calls it);
+ * other builds (serial, OpenMP) have no such workers. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 START_TEST(openblas_workers_stay_stopped)
 {
+    if (!blas_thread_shutdown_) {
+        fprintf(stderr, "openblas_workers_stay_stopped: skipped, this OpenBLAS has no pthread workers to stop\n");
+        return;
+    }
     /* OpenBLAS (0.3.21) restarts the worker threads that
      * gc_forward_blas_park stopped whenever openblas_set_num_threads is
      * called, and they poll in sched_yield: installing and removing the
