@@ -57,6 +57,7 @@
 #include "gc_model.h"
 #include "gc_rng.h"
 #ifndef GC_BENCH_STOCK
+#include "gc_blas.h"
 #include "gc_classify.h"
 #include "gc_detect.h"
 #include "gc_detect_run.h"
@@ -661,6 +662,8 @@ static void bench_batching(const char *self, const char *list, const char *img, 
 
 int main(int argc, char **argv)
 {
+    /* the kernels gradcam uses (gc_blas.h); children inherit the choice */
+    gc_blas_pick_core(argv);
     if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
     const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL,
                *batching = NULL;

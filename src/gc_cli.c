@@ -12,6 +12,7 @@
 
 #include "gc_backward.h"
 #include "gc_batch.h"
+#include "gc_blas.h"
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_classify_run.h"
@@ -890,6 +891,9 @@ int gc_cli_main(int argc, char **argv)
 
 void run_gradcam(int argc, char **argv)
 {
+    /* OpenBLAS's own kernels for this CPU, where it fell back to old ones
+     * (gc_blas.h); may run the program again */
+    gc_blas_pick_core(argv);
     fflush(stdout);
     exit(gc_cli_main(argc, argv));
 }
