@@ -38,6 +38,7 @@
 #include <cblas.h>
 
 #include "activations.h"
+#include "gc_blas.h"
 #include "gc_fixture.h"
 #include "gc_forward.h"
 #include "gc_hooks.h"
@@ -692,6 +693,52 @@ START_TEST(openblas_workers_stay_stopped)
 }
 END_TEST
 
+/* How many lines of s start with "Core: " (OpenBLAS's OPENBLAS_VERBOSE=2
+ * report, one per load), and the name on the last one. */
+static int core_lines(const char *s, char *last, size_t cap)
+{
+    int n = 0;
+    last[0] = '\0';
+    for (const char *p = s; (p = strstr(p, "Core: ")); p += 6)
+        if (p == s || p[-1] == '\n') {
+            ++n;
+            size_t k = strcspn(p + 6, "\n");
+            snprintf(last, cap, "%.*s", (int)(k < cap ? k : cap - 1), p + 6);
+        }
+    return n;
+}
+
+START_TEST(openblas_kernels_for_this_cpu)
+{
+    /* only a fallback to Prescott is overridden, never a core OpenBLAS knows */
+    const char *known[] = {"Haswell", "SkylakeX", "Cooperlake", "Zen", "Sandybridge", "", NULL};
+    for (int i = 0; i < (int)(sizeof known / sizeof known[0]); ++i)
+        ck_assert_ptr_null(gc_blas_better_core(known[i]));
+    const char *better = gc_blas_better_core("Prescott");
+    ck_assert(better == gc_blas_better_core("PRESCOTT"));
+    ck_assert(!better || !strcmp(better, "SkylakeX") || !strcmp(better, "Haswell"));
+
+    /* the CLI: loaded once more with the better kernels, where there are any */
+    char out[4096], err[8192], last[64];
+    unsetenv("OPENBLAS_CORETYPE");
+    setenv("OPENBLAS_VERBOSE", "2", 1);
+    ck_assert_int_eq(gcf_run_gradcam(out, sizeof out, err, sizeof err, "help", NULL), 0);
+    ck_assert_msg(strstr(out, "Usage") || strstr(out, "usage"), "no usage text: %s", gcf_tail(out, 200));
+    int n = core_lines(err, last, sizeof last);
+    if (better) {
+        ck_assert_msg(n == 2 && !strcasecmp(last, better), "expected Prescott then %s, got %d loads, last %s: %s",
+                      better, n, last, gcf_tail(err, 300));
+    } else {
+        ck_assert_msg(n == 1, "expected one load, got %d: %s", n, gcf_tail(err, 300));
+    }
+    /* a choice in the environment stands, even the fallback itself */
+    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    ck_assert_int_eq(gcf_run_gradcam(out, sizeof out, err, sizeof err, "help", NULL), 0);
+    n = core_lines(err, last, sizeof last);
+    ck_assert_msg(n == 1 && !strcasecmp(last, "Prescott"), "OPENBLAS_CORETYPE=Prescott: %d loads, last %s", n, last);
+}
+END_TEST
+
 Suite *suite_forward(void)
 {
     Suite *s = suite_create("forward");
@@ -707,6 +754,7 @@ Suite *suite_forward(void)
     tcase_add_test(t, real_models_match_darknet);
     tcase_add_loop_test(t, changed_weights_are_folded_again, 0, 2);
     tcase_add_test(t, openblas_workers_stay_stopped);
+    tcase_add_test(t, openblas_kernels_for_this_cpu);
     suite_add_tcase(s, t);
     return s;
 }
