@@ -37,6 +37,7 @@
  *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none]
  *            [-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-v]
  *   gc_bench -child MODE CFG W H IMAGE WARMUP REPS [THRESH]   (one measurement)
+ *   gc_bench -child layers CFG W H IMAGE WARMUP REPS  (Winograd against im2col, layer by layer)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -302,6 +303,56 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
 }
 #endif
 
+#ifndef GC_BENCH_STOCK
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Each layer that runs by Winograd (gc_forward_winograd, within the
+ * budget), alone on its real input, by Winograd and by im2col + GEMM in
+ * alternation (the layer's Winograd weights set aside for the second), reps
+ * times each: one line per layer with both medians. For re-checking the
+ * Winograd thresholds on another machine or BLAS. */
+static void child_layers(network *net, const char *img, int warmup, int reps)
+{
+    image im = load_image_color((char *)img, 0, 0);
+    image sized = letterbox_image(im, net->w, net->h);
+    gc_err e = {{0}};
+    gc_ctx c;
+    if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
+    gc_hooks_install(&c);
+    gc_hooks_forward(&c, sized.data);
+    for (int i = 0; i < net->n; ++i) {
+        if (!c.fwd.wino || !c.fwd.wino[i]) continue;
+        layer *l = &net->layers[i];
+        network sub = *net;
+        sub.index = i;
+        sub.input = i ? net->layers[i - 1].output : sized.data;
+        sub.train = 0;
+        float *u = c.fwd.wino[i];
+        double t[2][BENCH_MAX_REPS];
+        for (int r = -warmup; r < reps; ++r)
+            for (int k = 0; k < 2; ++k) {
+                c.fwd.wino[i] = k ? NULL : u;
+                double t0 = now();
+                l->forward(*l, sub);
+                if (r >= 0) t[k][r] = now() - t0;
+            }
+        c.fwd.wino[i] = u;
+        qsort(t[0], (size_t)reps, sizeof t[0][0], cmp_dbl);
+        qsort(t[1], (size_t)reps, sizeof t[1][0], cmp_dbl);
+        double w = t[0][reps / 2], g = t[1][reps / 2];
+        printf("layer %3d  %4d -> %4d  %3dx%-3d  winograd %8.3f ms  im2col %8.3f ms  %5.2fx\n", i, l->c, l->n, l->out_w,
+               l->out_h, 1e3 * w, 1e3 * g, w / g);
+    }
+    gc_hooks_free(&c);
+    free_image(sized);
+    free_image(im);
+}
+#endif
+
 static int child_main(int argc, char **argv)
 {
     /* -child MODE CFG W H IMAGE WARMUP REPS [THRESH] */
@@ -329,6 +380,7 @@ static int child_main(int argc, char **argv)
         if (nb < 1 || nb > 64) die("bad batch in mode %s", mode);
         child_gemm(net, warmup, reps, nb);
     }
+    else if (!strcmp(mode, "layers")) child_layers(net, img, warmup, reps);
     else if (!strcmp(mode, "gc1")) child_gradcam(net, img, warmup, reps, 0, thresh);
     else if (!strcmp(mode, "gcall")) child_gradcam(net, img, warmup, reps, 1, thresh);
 #endif

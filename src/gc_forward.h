@@ -56,12 +56,15 @@ int gc_forward_handles(const layer *l);
  * not fit the budget (gc_forward_init: as many floats as the network's
  * convolution weights, layers with the most tiles first). It qualifies as a
  * 3x3 stride-1 pad-1 convolution, no groups, with at least
- * GC_WINO_MIN_CHANNELS input channels and filters, their product at least
- * GC_WINO_MIN_PRODUCT, and GC_WINO_MIN_POSITIONS output positions. Measured
- * layer by layer against im2col (README, Performance): 16 -> 32 channels at
- * 208x208 (yolov3-tiny) and 112x112 (Tiny Darknet) took 1.22x-1.26x as long,
- * the transforms outweighing the 16 thin products; 16 -> 128 took 0.72x,
- * 32 -> 64 0.94x, the rest 0.43x-0.92x, 8x8 maps included. */
+ * GC_WINO_MIN_INPUTS input channels and GC_WINO_MIN_CHANNELS filters, their
+ * product at least GC_WINO_MIN_PRODUCT, and GC_WINO_MIN_POSITIONS output
+ * positions. Measured layer by layer against im2col (`gc_bench -child
+ * layers`, README, Performance) with OpenBLAS's SkylakeX kernels: every
+ * qualifying layer of yolov3-tiny, darknet19, Tiny Darknet and the demo
+ * detector 0.56x-0.98x, 8x8 maps included; Tiny Darknet's 16 -> 128 at
+ * 56x56 took 1.21x-1.23x (the transforms outweigh 16 thin products: hence 32
+ * input channels). */
+#define GC_WINO_MIN_INPUTS 32
 #define GC_WINO_MIN_CHANNELS 16
 #define GC_WINO_MIN_PRODUCT 2048
 #define GC_WINO_MIN_POSITIONS 64
