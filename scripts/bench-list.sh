@@ -15,6 +15,13 @@
 set -eu
 count=${1:-500}
 [ -x ./darknet ] || { echo "bench-list: ./darknet missing: run make first" >&2; exit 1; }
+# OpenBLAS's kernels as gradcam picks them on this CPU (src/gc_blas.c), set
+# for both sides: a gradcam process that picks them itself starts again
+# (~4 ms), which the loop would pay once per image.
+if [ -z "${OPENBLAS_CORETYPE+x}" ]; then
+    core=$(OPENBLAS_VERBOSE=2 ./darknet gradcam help 2>&1 >/dev/null | sed -n 's/^Core: //p' | tail -n 1)
+    [ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
+fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/gradcam-bench-XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 
@@ -61,7 +68,7 @@ bench() {
     fi
 }
 
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}; OpenBLAS kernels ${OPENBLAS_CORETYPE:-as detected}"
 printf "%-28s %6s %9s %9s %8s %9s %9s %8s\n" "model / images" "images" "list/s" "loop/s" "ratio" \
     "list ms" "loop ms" "ratio"
 echo "(images/s of wall time; CPU ms per image, user + system)"

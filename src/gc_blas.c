@@ -2,6 +2,7 @@
 #include "gc_blas.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -25,6 +26,9 @@ const char *gc_blas_better_core(const char *corename)
 void gc_blas_pick_core(char **argv)
 {
     if (getenv("OPENBLAS_CORETYPE")) return;
+    /* under valgrind, /proc/self/exe is valgrind's tool (and its CPU is its own) */
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "vgpreload")) return;
     const char *core = gc_blas_better_core(openblas_get_corename());
     if (!core || !argv || !argv[0]) return;
     if (setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
