@@ -304,7 +304,7 @@ static void child_gradcam(network *net, const char *img, int warmup, int reps, i
 #endif
 
 #ifndef GC_BENCH_STOCK
-static int cmp_dbl(const void *a, const void *b)
+static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -341,8 +341,8 @@ static void child_layers(network *net, const char *img, int warmup, int reps)
                 if (r >= 0) t[k][r] = now() - t0;
             }
         c.fwd.wino[i] = u;
-        qsort(t[0], (size_t)reps, sizeof t[0][0], cmp_dbl);
-        qsort(t[1], (size_t)reps, sizeof t[1][0], cmp_dbl);
+        qsort(t[0], (size_t)reps, sizeof t[0][0], cmp_double);
+        qsort(t[1], (size_t)reps, sizeof t[1][0], cmp_double);
         double w = t[0][reps / 2], g = t[1][reps / 2];
         printf("layer %3d  %4d -> %4d  %3dx%-3d  winograd %8.3f ms  im2col %8.3f ms  %5.2fx\n", i, l->c, l->n, l->out_w,
                l->out_h, 1e3 * w, 1e3 * g, w / g);
@@ -480,12 +480,6 @@ static void run_child(const char *exe, char *const argv[], sample_set *s)
         exit(1);
     }
     if (ru.ru_maxrss > s->maxrss_kb) s->maxrss_kb = ru.ru_maxrss;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static double median(sample_set *s)
