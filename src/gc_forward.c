@@ -837,6 +837,17 @@ void gc_forward_blas_settle(void)
     if (blas_woken) gc_forward_blas_park();
 }
 
+/* openblas_set_num_threads(n), its workers left stopped. OpenBLAS 0.3.21's
+ * call restarts the workers gc_forward_blas_park stopped, whatever n, and
+ * they poll in sched_yield: measured on one demo scene, 50-85 thousand
+ * sched_yield calls and 1.7 CPUs busy for a 40 ms run. A later
+ * multi-threaded call starts them again. */
+static void blas_set_threads_parked(int n)
+{
+    openblas_set_num_threads(n);
+    gc_forward_blas_park();
+}
+
 void gc_forward_install(gc_fwd *f)
 {
     assert(f->net && !f->installed);
@@ -847,13 +858,7 @@ void gc_forward_install(gc_fwd *f)
     assert(slot >= 0 && "too many networks with the plugin's forward at once");
     if (n_active() == 0) {
         blas_threads_before = openblas_get_num_threads();
-        /* OpenBLAS 0.3.21's openblas_set_num_threads restarts the worker
-         * threads that gc_forward_blas_park stopped, whatever the count,
-         * and they poll in sched_yield: measured on one demo scene, 50-85
-         * thousand sched_yield calls and 1.7 CPUs busy for a 40 ms run. The
-         * products run single-threaded from here, so stop them again. */
-        openblas_set_num_threads(1);
-        gc_forward_blas_park();
+        blas_set_threads_parked(1); /* the products run single-threaded from here */
     }
     active[slot] = f;
     for (int i = 0; i < f->n; ++i) {
@@ -884,11 +889,6 @@ void gc_forward_remove(gc_fwd *f)
     for (int i = 0; i < f->n; ++i) f->net->layers[i].forward = f->saved[i];
     for (int i = 0; i < GC_FWD_MAX_ACTIVE; ++i)
         if (active[i] == f) active[i] = NULL;
-    if (n_active() == 0) {
-        /* the count back as it was; the restarted workers stopped again
-         * (see gc_forward_install): a later multi-threaded call starts them */
-        openblas_set_num_threads(blas_threads_before);
-        gc_forward_blas_park();
-    }
+    if (n_active() == 0) blas_set_threads_parked(blas_threads_before);
     f->installed = 0;
 }
