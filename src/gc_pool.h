@@ -7,7 +7,18 @@
  * shared with other work, a spinning thread takes the core the next serial
  * step needs: measured on yolov3-tiny, the forward's CPU time doubled and its
  * wall time went up by 60%. Here a waiting thread costs nothing; a loop costs
- * one wake-up (tens of microseconds), so small loops run inline. */
+ * one wake-up and a join, so small loops run inline.
+ *
+ * How small: the first pool of a process (per thread count) times what a
+ * loop on the threads costs beyond its share of the work (see round_trip_ns
+ * in the .c), and a loop goes to the threads only when its work, count * cost
+ * units (an element touched or 8 multiply-adds, about 0.5 ns each), would
+ * take the calling thread about GC_POOL_TRIPS_WORTH such round trips.
+ * Measured: 25-80 us a round trip on the 2-vCPU KVM development machine (a
+ * worker whose vCPU went idle is woken through the host), a threshold of
+ * 0.3-0.9 M units; with the old fixed 32768, 200 demo scenes took 4.2-4.4 ms
+ * of explaining each against 3.0-3.2 ms (README, Performance). Where a
+ * wake-up takes a few microseconds the threshold stays near 32768. */
 #ifndef GC_POOL_H
 #define GC_POOL_H
 
@@ -31,7 +42,18 @@ typedef struct gc_pool {
     gc_pool_fn fn;
     void *arg;
     size_t count;
+    size_t min_work;        /* count * cost below this runs inline */
+    double round_trip_ns;   /* measured at init (0 when set from the environment or one thread) */
 } gc_pool;
+
+#define GC_POOL_TRIPS_WORTH 6.0
+#define GC_POOL_UNITS_PER_NS 2.0
+#define GC_POOL_MIN_WORK 32768
+#define GC_POOL_MAX_WORK ((size_t)1 << 26)
+
+/* The threshold for a measured round trip (ns): round_trip * GC_POOL_UNITS_PER_NS *
+ * GC_POOL_TRIPS_WORTH, within [GC_POOL_MIN_WORK, GC_POOL_MAX_WORK]. */
+size_t gc_pool_min_work_for(double round_trip_ns);
 
 /* The cores this process may run on (its CPU affinity: what a Slurm task,
  * taskset or a container's cpuset allows), else the online cores. */
@@ -42,7 +64,9 @@ int gc_pool_cores(void);
 void gc_pool_share(int processes);
 
 /* Starts threads - 1 workers (threads < 1 means one per core of gc_pool_cores(), see
- * gc_pool_share). On
+ * gc_pool_share) and sets min_work: from the environment's GC_POOL_MIN_WORK
+ * (a number of units; the tests set it) when set, else from the timed round
+ * trip. On
  * failure the pool runs everything on the calling thread (threads = 1) and
  * the message says why; that is not an error for the caller. */
 int gc_pool_init(gc_pool *p, int threads, gc_err *e);

@@ -433,13 +433,14 @@ START_TEST(pool_covers_every_item_once)
     gc_err e = {{0}};
     ck_assert_int_eq(gc_pool_init(&p, 3, &e), 0);
     ck_assert_int_eq(p.threads, 3);
+    p.min_work = 1; /* every loop of 2 or more items on the threads */
     static int hits[100003];
     const size_t counts[] = {0, 1, 2, 3, 7, 1000, 100003};
     for (int rep = 0; rep < 50; ++rep)
         for (size_t k = 0; k < sizeof counts / sizeof counts[0]; ++k) {
             memset(hits, 0, sizeof hits);
             mark_args a = {hits};
-            gc_pool_for(&p, counts[k], 1000, mark, &a); /* cost forces the threads */
+            gc_pool_for(&p, counts[k], 1000, mark, &a);
             size_t wrong = 0;
             for (size_t i = 0; i < sizeof hits / sizeof hits[0]; ++i) wrong += hits[i] != (i < counts[k]);
             ck_assert_msg(wrong == 0, "count %zu: %zu items run a wrong number of times", counts[k], wrong);
@@ -482,6 +483,45 @@ START_TEST(pool_covers_every_item_once)
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "one allowed CPU: status %d", status);
+}
+END_TEST
+
+/* The threshold for splitting a loop: from GC_POOL_MIN_WORK when it is a
+ * number, else from the timed round trip (round_trip_ns * 2 units/ns * 6,
+ * within [32768, 2^26]). */
+START_TEST(pool_threshold_from_timing_or_environment)
+{
+    ck_assert_uint_eq(gc_pool_min_work_for(0), GC_POOL_MIN_WORK);
+    ck_assert_uint_eq(gc_pool_min_work_for(-5), GC_POOL_MIN_WORK);
+    ck_assert_uint_eq(gc_pool_min_work_for(NAN), GC_POOL_MIN_WORK);
+    ck_assert_uint_eq(gc_pool_min_work_for(1000), GC_POOL_MIN_WORK); /* 12000 units: the floor */
+    ck_assert_uint_eq(gc_pool_min_work_for(50000), 600000);          /* 50 us */
+    ck_assert_uint_eq(gc_pool_min_work_for(1e12), GC_POOL_MAX_WORK);
+    ck_assert_uint_eq(gc_pool_min_work_for(INFINITY), GC_POOL_MAX_WORK);
+    const char *old = getenv("GC_POOL_MIN_WORK");
+    char *saved = old ? strdup(old) : NULL;
+    gc_pool p;
+    gc_err e = {{0}};
+    setenv("GC_POOL_MIN_WORK", "12345", 1);
+    ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
+    ck_assert_uint_eq(p.min_work, 12345);
+    ck_assert(p.round_trip_ns == 0); /* not timed */
+    gc_pool_free(&p);
+    const char *bad[] = {"", "abc", "12x", "-3"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; ++k) {
+        setenv("GC_POOL_MIN_WORK", bad[k], 1);
+        ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
+        ck_assert_msg(p.min_work == gc_pool_min_work_for(p.round_trip_ns), "'%s': %zu from %g ns", bad[k], p.min_work,
+                      p.round_trip_ns);
+        ck_assert(p.round_trip_ns >= 0 && p.round_trip_ns < 1e9);
+        gc_pool_free(&p);
+    }
+    unsetenv("GC_POOL_MIN_WORK");
+    ck_assert_int_eq(gc_pool_init(&p, 1, &e), 0); /* one thread: nothing to time */
+    ck_assert(p.round_trip_ns == 0);
+    gc_pool_free(&p);
+    if (saved) setenv("GC_POOL_MIN_WORK", saved, 1);
+    free(saved);
 }
 END_TEST
 
@@ -747,6 +787,7 @@ Suite *suite_forward(void)
     tcase_add_test(t, kernels_hand_worked);
     tcase_add_test(t, maxpool_matches_darknets_loop);
     tcase_add_test(t, pool_covers_every_item_once);
+    tcase_add_test(t, pool_threshold_from_timing_or_environment);
     tcase_add_test(t, the_check_catches_a_wrong_fold);
     tcase_add_test(t, tiny_cfgs_match_darknet_layer_by_layer);
     tcase_add_test(t, demo_models_match_darknet);

@@ -26,6 +26,10 @@ int main(int argc, char **argv)
     /* the kernels ./darknet gradcam uses (gc_blas.h), so that in-process
      * results and the CLI's come from the same products */
     gc_blas_pick_core(argv);
+    /* thread pools split loops from the threshold they were written against,
+     * not from a timing (gc_pool.h), so that the same code paths run on every
+     * machine and the split kernels are exercised; children inherit it */
+    setenv("GC_POOL_MIN_WORK", "32768", 0);
     int added = 0, failed = 0, checks = 0;
     if (!getenv("GC_TEST_VERBOSE")) {
         const char *log = getenv("GC_TEST_LOG");
