@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "gc_image.h"
 #include "gc_index.h"
 #include "gc_json.h"
+#include "gc_writer.h"
 
 /* ---- small helpers ---- */
 
@@ -311,7 +313,18 @@ typedef struct run_state {
     int last_line; /* processed count at the last progress line */
     double last_draw; /* when the bar was last drawn */
     gc_session session; /* kept open over this process's images (opened at its first) */
+    const char *index_path;
+    /* the output thread (NULL: files written on the explaining thread) and
+     * the outcomes it hands back (collect) */
+    gc_writer *writer;
+    pthread_mutex_t out_mu;
+    struct outcome *out_head, **out_tail;
+    int out_lost;
+    char made_dir[PATH_MAX]; /* the output thread's last folder made: not made again */
 } run_state;
+
+/* Output data and pixels queued at most (gc_writer): a few images' worth. */
+#define GC_LIST_QUEUE_BYTES ((size_t)64 << 20)
 
 static void clear_bar(const run_state *r)
 {
@@ -436,26 +449,181 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
     }
 }
 
-/* Explains list position pos. Returns 0 (explained or recorded as an
- * error) or -1 with e set when the run cannot go on (the index cannot be
- * written). */
-static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos, gc_err *e)
+/* One image's last step, on the output thread (gc_writer) after its files,
+ * or inline without one: the folder into place and the index lines
+ * appended, or the folder removed. Its outcome goes to the run's list of
+ * outcomes, which the explaining thread reads (collect): every count, the
+ * errors file and the progress stay on that thread. */
+typedef struct finish_job {
+    run_state *r;
+    int pos;
+    char *tmp;       /* the image's folder under .tmp, or NULL (nothing made) */
+    char *final;
+    char *lines;     /* index lines, or NULL */
+    size_t len;
+    char *error;     /* the explaining thread's error for this image, or NULL */
+} finish_job;
+
+struct outcome {
+    struct outcome *next;
+    int pos;
+    int fatal;          /* the index could not be written: the run stops */
+    char msg[GC_ERRLEN]; /* empty: explained */
+};
+
+static void finish_free(finish_job *f)
+{
+    free(f->tmp);
+    free(f->final);
+    free(f->lines);
+    free(f->error);
+    free(f);
+}
+
+static void add_outcome(run_state *r, int pos, int fatal, const char *msg)
+{
+    struct outcome *o = calloc(1, sizeof *o);
+    pthread_mutex_lock(&r->out_mu);
+    if (!o) {
+        r->out_lost = 1; /* reported by collect as a stop of the run */
+    } else {
+        o->pos = pos;
+        o->fatal = fatal;
+        if (msg) snprintf(o->msg, sizeof o->msg, "%s", msg);
+        *r->out_tail = o;
+        r->out_tail = &o->next;
+    }
+    pthread_mutex_unlock(&r->out_mu);
+}
+
+static void finish(void *arg, const char *write_error)
+{
+    finish_job *f = arg;
+    run_state *r = f->r;
+    gc_err ie = {{0}};
+    const char *err = f->error ? f->error : write_error;
+    if (err) {
+        if (f->tmp) remove_tree(f->tmp);
+        add_outcome(r, f->pos, 0, err);
+        finish_free(f);
+        return;
+    }
+    /* Into place: a folder left by a run killed before its index line is redone. */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", f->final);
+    char *slash = strrchr(parent, '/');
+    *slash = '\0';
+    remove_tree(f->final);
+    if (strcmp(parent, r->made_dir) && make_dirs(parent, &ie)) {
+        remove_tree(f->tmp);
+        add_outcome(r, f->pos, 0, ie.msg);
+        finish_free(f);
+        return;
+    }
+    snprintf(r->made_dir, sizeof r->made_dir, "%s", parent);
+    if (rmdir(f->tmp) == 0) {
+        /* nothing written (no target, or -save none): no folder */
+    } else if (rename(f->tmp, f->final) != 0) {
+        gc_fail(&ie, "cannot move the outputs to %s: %s", f->final, strerror(errno));
+        remove_tree(f->tmp);
+        add_outcome(r, f->pos, 0, ie.msg);
+        finish_free(f);
+        return;
+    }
+    /* The image's lines in one write, after its files are complete. */
+    ssize_t wrote = write(r->index_fd, f->lines, f->len);
+    if (wrote != (ssize_t)f->len) {
+        gc_fail(&ie, "cannot append to %s: %s", r->index_path, wrote < 0 ? strerror(errno) : "short write");
+        add_outcome(r, f->pos, 1, ie.msg);
+    } else {
+        add_outcome(r, f->pos, 0, NULL);
+    }
+    finish_free(f);
+}
+
+/* Hands an image's last step to the output thread, or runs it here. */
+static int finish_put(run_state *r, finish_job *f, gc_err *e)
+{
+    if (!r->writer) {
+        finish(f, NULL);
+        return 0;
+    }
+    if (gc_writer_put_call(r->writer, finish, f, e)) {
+        finish_free(f);
+        return -1;
+    }
+    return 0;
+}
+
+/* An image that failed before anything was queued for it (still in order
+ * behind the images queued before it). */
+static int fail_image(run_state *r, int pos, const char *tmp, const char *msg, gc_err *e)
+{
+    finish_job *f = calloc(1, sizeof *f);
+    if (!f || !(f->error = strdup(msg)) || (tmp && !(f->tmp = strdup(tmp)))) {
+        if (f) finish_free(f);
+        return gc_fail(e, "out of memory");
+    }
+    f->r = r;
+    f->pos = pos;
+    return finish_put(r, f, e);
+}
+
+/* The outcomes of the images finished so far, in list order of their
+ * processing: counts, errors file, progress, and the report to a -jobs
+ * parent. With wait, first lets the output thread finish everything. -1
+ * with e set when the run cannot go on. */
+static int collect(run_state *r, gc_batch_summary *s, int report_fd, int wait, gc_err *e)
+{
+    if (wait && r->writer) gc_writer_drain(r->writer);
+    pthread_mutex_lock(&r->out_mu);
+    struct outcome *o = r->out_head;
+    int lost = r->out_lost;
+    r->out_head = NULL;
+    r->out_tail = &r->out_head;
+    pthread_mutex_unlock(&r->out_mu);
+    int rc = lost ? gc_fail(e, "out of memory recording an image's outcome; rerun with -resume") : 0;
+    while (o) {
+        struct outcome *next = o->next;
+        if (o->fatal) {
+            if (rc == 0) rc = gc_fail(e, "%s", o->msg);
+        } else {
+            int errors = s->errors;
+            if (o->msg[0]) record_error(r, s, o->pos, o->msg);
+            else s->done++;
+            r->processed++;
+            if (report_fd >= 0) {
+                char c = s->errors > errors ? 'e' : 'd';
+                if (write(report_fd, &c, 1) != 1 && rc == 0) rc = gc_fail(e, "-jobs: lost the parent process");
+            } else {
+                progress(r, s, 0);
+            }
+        }
+        free(o);
+        o = next;
+    }
+    return rc;
+}
+
+/* Explains list position pos and queues its last step (finish). Returns 0
+ * (queued, whether the image succeeded or failed) or -1 with e set when the
+ * run cannot go on. */
+static int explain_one(run_state *r, network *net, int pos, gc_err *e)
 {
     const gc_batch_opts *o = r->o;
     char tmp[PATH_MAX], prefix[PATH_MAX], final[PATH_MAX];
     gc_err ie = {{0}};
     if (snprintf(tmp, sizeof tmp, "%s/.tmp/s%dof%d-%d", o->outdir, o->shard, o->nshards, pos) >= (int)sizeof tmp ||
         snprintf(prefix, sizeof prefix, "%s/gradcam", tmp) >= (int)sizeof prefix ||
-        snprintf(final, sizeof final, "%s/%s", o->outdir, r->list.rel[pos]) >= (int)sizeof final) {
-        record_error(r, s, pos, "output path too long");
-        return 0;
-    }
+        snprintf(final, sizeof final, "%s/%s", o->outdir, r->list.rel[pos]) >= (int)sizeof final)
+        return fail_image(r, pos, NULL, "output path too long", e);
     remove_tree(tmp);
     if (mkdir(tmp, 0777) != 0) return gc_fail(e, "cannot create %s: %s", tmp, strerror(errno));
 
     gc_results rs = {0};
     int rc;
     quiet_stdout(r, 1);
+    r->session.writer = r->writer;
     if (o->detector) {
         gc_det_opts d = o->det;
         d.image = r->list.path[pos];
@@ -472,55 +640,32 @@ static int explain_one(run_state *r, gc_batch_summary *s, network *net, int pos,
     }
     quiet_stdout(r, 0);
     if (rc) {
-        remove_tree(tmp);
         gc_explain_results_free(&rs);
-        record_error(r, s, pos, ie.msg);
-        return 0;
+        return fail_image(r, pos, tmp, ie.msg, e);
     }
 
-    /* Into place: a folder left by a run killed before its index line is redone. */
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", final);
-    char *slash = strrchr(parent, '/');
-    *slash = '\0';
-    remove_tree(final);
-    if (make_dirs(parent, &ie)) {
-        remove_tree(tmp);
-        gc_explain_results_free(&rs);
-        record_error(r, s, pos, ie.msg);
-        return 0;
-    }
-    if (rmdir(tmp) == 0) {
-        /* nothing written (no target, or -save none): no folder */
-    } else if (rename(tmp, final) != 0) {
-        gc_fail(&ie, "cannot move the outputs to %s: %s", final, strerror(errno));
-        remove_tree(tmp);
-        gc_explain_results_free(&rs);
-        record_error(r, s, pos, ie.msg);
-        return 0;
-    }
-
-    /* The image's lines in one write, after its files are complete. */
+    finish_job *f = calloc(1, sizeof *f);
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    if (!m) {
-        gc_explain_results_free(&rs);
-        return gc_fail(e, "out of memory for the index");
+    if (m) {
+        index_lines(m, r, pos, &rs);
+        if (fclose(m) != 0) {
+            free(buf);
+            buf = NULL;
+        }
     }
-    index_lines(m, r, pos, &rs);
-    int bad = fclose(m) != 0 || !buf;
     gc_explain_results_free(&rs);
-    if (bad) {
+    if (!f || !buf || !(f->tmp = strdup(tmp)) || !(f->final = strdup(final))) {
         free(buf);
+        if (f) finish_free(f);
         return gc_fail(e, "out of memory for the index");
     }
-    ssize_t wrote = write(r->index_fd, buf, len);
-    free(buf);
-    if (wrote != (ssize_t)len)
-        return gc_fail(e, "cannot append to %s: %s", s->index, wrote < 0 ? strerror(errno) : "short write");
-    s->done++;
-    return 0;
+    f->r = r;
+    f->pos = pos;
+    f->lines = buf;
+    f->len = len;
+    return finish_put(r, f, e);
 }
 
 /* -resume: marks the images the index holds completely; drops an
@@ -582,22 +727,15 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
             }
             break;
         }
-        int errors = s->errors;
         if (r->dup_of[p] >= 0) {
             char msg[GC_ERRLEN];
             snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
                      r->list.path[r->dup_of[p]]);
-            record_error(r, s, p, msg);
-        } else if (explain_one(r, s, net, p, e)) {
+            if (fail_image(r, p, NULL, msg, e)) return -1;
+        } else if (explain_one(r, net, p, e)) {
             return -1;
         }
-        r->processed++;
-        if (report_fd >= 0) {
-            char c = s->errors > errors ? 'e' : 'd';
-            if (write(report_fd, &c, 1) != 1) return gc_fail(e, "-jobs: lost the parent process");
-        } else {
-            progress(r, s, 0);
-        }
+        if (collect(r, s, report_fd, 0, e)) return -1;
     }
     return 0;
 }
@@ -608,7 +746,26 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
 static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
 {
     memset(&r->session, 0, sizeof r->session);
+    r->out_head = NULL;
+    r->out_tail = &r->out_head;
+    r->out_lost = 0;
+    r->made_dir[0] = '\0';
+    if (pthread_mutex_init(&r->out_mu, NULL)) return gc_fail(e, "cannot create a lock");
+    r->writer = NULL;
+    const char *sync = getenv("GC_LIST_SYNC");
+    if (!(sync && *sync && strcmp(sync, "0"))) {
+        gc_err we = {{0}};
+        r->writer = gc_writer_start(GC_LIST_QUEUE_BYTES, &we); /* NULL: everything on this thread, as it was */
+    }
     int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
+    /* the images already queued are finished even when the run stops */
+    gc_err ce = {{0}};
+    int crc = collect(r, s, report_fd, 1, rc ? &ce : e);
+    if (rc == 0) rc = crc;
+    gc_writer_stop(r->writer);
+    r->writer = NULL;
+    r->session.writer = NULL;
+    pthread_mutex_destroy(&r->out_mu);
     s->explain_seconds = nworkers > 1 ? -1 : r->session.explain_seconds;
     if (r->session.net) gc_explain_close(&r->session);
     return rc;
@@ -704,6 +861,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
 
     char tmpdir[PATH_MAX], lock[PATH_MAX];
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "index", s->index, sizeof s->index);
+    r.index_path = s->index;
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "errors", s->errors_file, sizeof s->errors_file);
     if (snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", o->outdir) >= (int)sizeof tmpdir ||
         snprintf(lock, sizeof lock, "%s/%s.lock", tmpdir, base_name(s->index)) >= (int)sizeof lock)

@@ -1,4 +1,5 @@
 #include "gc_explain.h"
+#include "gc_writer.h"
 
 #include <errno.h>
 #include <float.h>
@@ -821,10 +822,26 @@ static void pool_run(void *ctx, size_t count, size_t cost, void (*fn)(void *, si
 int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
+    if (s->writer) {
+        if (gc_writer_put_png(s->writer, path, w, h, rgb, e)) return free(s->written[--s->nwritten]), -1;
+        return 0;
+    }
     /* the forward's threads, idle between passes, encode the PNG's blocks */
     gc_png_par par = {pool_run, s->ctx.fwd.pool_ready ? &s->ctx.fwd.pool : NULL};
     if (gc_image_write_png_par(path, w, h, rgb, par.ctx ? &par : NULL, e)) return free(s->written[--s->nwritten]), -1;
     return 0;
+}
+
+/* depth 0: (rows, cols), else (rows, cols, depth); queued on s->writer when set */
+static int write_npy(gc_session *s, const char *path, const float *data, size_t rows, size_t cols, size_t depth,
+                     gc_err *e)
+{
+    if (!s->writer)
+        return depth ? gc_image_write_npy3(path, data, rows, cols, depth, e) : gc_image_write_npy(path, data, rows, cols, e);
+    unsigned char *buf;
+    size_t len;
+    if (gc_image_npy_bytes(path, data, rows, cols, depth, &buf, &len, e)) return -1;
+    return gc_writer_put_file(s->writer, path, buf, len, e);
 }
 
 int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e)
@@ -842,11 +859,11 @@ int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_er
             image_to_orig(s, m->image, C);
             for (size_t p = 0; p < opx; ++p)
                 for (int c = 0; c < C; ++c) hwc[p * (size_t)C + (size_t)c] = s->img3[(size_t)c * opx + p];
-            rc = gc_image_write_npy3(path, hwc, (size_t)s->orig.h, (size_t)s->orig.w, (size_t)C, e);
+            rc = write_npy(s, path, hwc, (size_t)s->orig.h, (size_t)s->orig.w, (size_t)C, e);
         }
         free(hwc);
     } else {
-        rc = gc_image_write_npy(path, m->data, (size_t)m->h, (size_t)m->w, e);
+        rc = write_npy(s, path, m->data, (size_t)m->h, (size_t)m->w, 0, e);
     }
     if (rc) return free(s->written[--s->nwritten]), -1;
     return 0;

@@ -157,6 +157,12 @@ typedef struct gc_session {
     size_t cap_hw, cap_k, cap_work;
     char **written; /* files written so far, removed by gc_explain_rollback */
     int nwritten, cap_written;
+    /* When set (list mode, gc_batch), gc_explain_write_png and _npy queue
+     * their files on this thread (gc_writer.h) instead of writing them: they
+     * exist once the writer has run the jobs, and a write failure reaches the
+     * writer's next call job, not the caller. Not owned; cleared by a failed
+     * open, so the owner sets it before each image. */
+    struct gc_writer *writer;
     /* Wall seconds this session spent in forward passes (gc_explain_next) and
      * in gc_explain_target (the backward passes and the maps): the part of a
      * run that is explaining, not decoding or writing. */

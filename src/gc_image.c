@@ -300,10 +300,11 @@ static int gc_little_endian(void)
 #define GC_NPY_ALIGN 64
 #define GC_NPY_PREAMBLE 10
 
-/* Writes a float32 .npy of shape (rows, cols) or, with depth > 0, (rows,
- * cols, depth). */
-static int write_npy(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
+int gc_image_npy_bytes(const char *path, const float *data, size_t rows, size_t cols, size_t depth,
+                       unsigned char **out, size_t *out_len, gc_err *e)
 {
+    *out = NULL;
+    *out_len = 0;
     char dict[192];
     size_t n, nbytes;
     if (gc_size_mul(rows, cols, &n) != 0 || gc_size_mul(n, depth ? depth : 1, &n) != 0 ||
@@ -339,7 +340,19 @@ static int write_npy(const char *path, const float *data, size_t rows, size_t co
             t = p[1]; p[1] = p[2]; p[2] = t;
         }
     }
-    int rc = gc_image_write_file(path, buf, total_hdr + nbytes, e);
+    *out = buf;
+    *out_len = total_hdr + nbytes;
+    return 0;
+}
+
+/* Writes a float32 .npy of shape (rows, cols) or, with depth > 0, (rows,
+ * cols, depth). */
+static int write_npy(const char *path, const float *data, size_t rows, size_t cols, size_t depth, gc_err *e)
+{
+    unsigned char *buf;
+    size_t len;
+    if (gc_image_npy_bytes(path, data, rows, cols, depth, &buf, &len, e)) return -1;
+    int rc = gc_image_write_file(path, buf, len, e);
     free(buf);
     return rc;
 }

@@ -43,6 +43,10 @@ int gc_image_check_out_prefix(const char *prefix, gc_err *e);
 int gc_image_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 /* The same, the encoding spread over par's threads (NULL: serially); the
  * file is the same. */
+/* The bytes of a float32 .npy of shape (rows, cols) or, with depth > 0,
+ * (rows, cols, depth), in *out (malloc'ed); path only names it in errors. */
+int gc_image_npy_bytes(const char *path, const float *data, size_t rows, size_t cols, size_t depth,
+                       unsigned char **out, size_t *out_len, gc_err *e);
 int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
 
 /* Writes a float32 little-endian .npy (format 1.0, C order) of shape

@@ -20,8 +20,10 @@
 
 #include "gc_batch.h"
 #include "gc_fixture.h"
+#include "gc_image.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
+#include "gc_writer.h"
 
 #define FM_DIR "/usr/share/datasets/fashion-mnist"
 #define DET_CFG "cfg/fmnist-det.cfg"
@@ -517,6 +519,121 @@ START_TEST(bad_images_are_skipped_and_reported)
 }
 END_TEST
 
+/* ---- the output thread (gc_writer) ---- */
+
+typedef struct call_log {
+    int n;
+    int seen[4];        /* files that existed when call k ran (bit per file) */
+    char err[4][512];   /* the error handed to call k ("" for none) */
+    const char *dir;
+} call_log;
+
+static call_log *logp;
+
+static void log_call(void *arg, const char *msg)
+{
+    call_log *l = logp;
+    int k = (int)(long)arg;
+    ck_assert_int_eq(k, l->n); /* calls run in the order they were queued */
+    const char *names[] = {"a", "p.png", "c"};
+    int bits = 0;
+    for (int i = 0; i < 3; ++i) {
+        char p[4096];
+        pf(p, sizeof p, "%s/%s", l->dir, names[i]);
+        if (access(p, F_OK) == 0) bits |= 1 << i;
+    }
+    l->seen[k] = bits;
+    snprintf(l->err[k], sizeof l->err[k], "%s", msg ? msg : "");
+    l->n++;
+}
+
+/* Jobs run in order (a call after the files queued before it), a failure
+ * reaches the next call and only that one, and a queue smaller than one job
+ * still runs everything (the caller waits for room). */
+START_TEST(writer_runs_jobs_in_order_and_reports_failures)
+{
+    char *d = gcf_tempdir();
+    ck_assert_ptr_nonnull(d);
+    call_log l = {0};
+    l.dir = d;
+    logp = &l;
+    gc_err e = {{0}};
+    gc_writer *w = gc_writer_start(4, &e);
+    ck_assert_msg(w != NULL, "%s", e.msg);
+    char p[4096];
+    pf(p, sizeof p, "%s/a", d);
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("AAAA"), 4, &e), 0);
+    const unsigned char px[6] = {255, 0, 0, 0, 0, 255};
+    pf(p, sizeof p, "%s/p.png", d);
+    ck_assert_int_eq(gc_writer_put_png(w, p, 2, 1, px, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)0L, &e), 0);
+    pf(p, sizeof p, "%s/missing/b", d); /* no such folder: fails */
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("B"), 1, &e), 0);
+    pf(p, sizeof p, "%s/c", d);
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("C"), 1, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)1L, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)2L, &e), 0);
+    gc_writer_drain(w);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_int_eq(l.seen[0], 3); /* a and p.png, not yet c */
+    ck_assert_str_eq(l.err[0], "");
+    ck_assert_int_eq(l.seen[1], 7);
+    ck_assert_msg(strstr(l.err[1], "missing/b") != NULL, "%s", l.err[1]);
+    ck_assert_str_eq(l.err[2], "");
+    gc_writer_stop(w);
+    size_t len;
+    pf(p, sizeof p, "%s/a", d);
+    char *t = slurp(p, &len);
+    ck_assert_uint_eq(len, 4);
+    ck_assert(memcmp(t, "AAAA", 4) == 0);
+    free(t);
+    /* the PNG decodes to the pixels given */
+    pf(p, sizeof p, "%s/p.png", d);
+    image im;
+    ck_assert_msg(gc_image_load(p, &im, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(im.w, 2);
+    ck_assert_int_eq(im.h, 1);
+    ck_assert(im.data[0] == 1.0f && im.data[1] == 0.0f && im.data[2] == 0.0f && im.data[5] == 1.0f);
+    free_image(im);
+    gcf_rmtree(d);
+    free(d);
+}
+END_TEST
+
+/* -list writes its files on an output thread; with GC_LIST_SYNC=1 on the
+ * explaining thread, as before it. Both give the same files, index and
+ * errors, bad and duplicated images included, with every output. */
+START_TEST(output_thread_equals_inline_writes)
+{
+    scenes s;
+    scenes_make(&s, "det", 8);
+    if (!s.ok) return;
+    char list[4096], bad[4096], o1[4096], o2[4096];
+    path_in(&s, "bad.png", bad);
+    FILE *f = fopen(bad, "w");
+    fputs("not a png", f);
+    fclose(f);
+    path_in(&s, "l.txt", list);
+    f = fopen(list, "w");
+    for (int i = 0; i < 8; ++i) fprintf(f, "%s/%06d.png\n", s.sc, i);
+    fprintf(f, "%s\n%s/000002.png\n", bad, s.sc); /* a bad image, a duplicate */
+    fclose(f);
+    path_in(&s, "sync", o1);
+    path_in(&s, "async", o2);
+    setenv("GC_LIST_SYNC", "1", 1);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o1, NULL), 1);
+    ck_assert_msg(strstr(err, "8 explained, 0 skipped (already in the index), 2 errors"), "%s", gcf_tail(err, 600));
+    unsetenv("GC_LIST_SYNC");
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o2, NULL), 1);
+    ck_assert_msg(strstr(err, "8 explained, 0 skipped (already in the index), 2 errors"), "%s", gcf_tail(err, 600));
+    assert_same_tree(o1, o2);
+    char pngs[4096];
+    pf(pngs, sizeof pngs, "%s/scenes/000005.png/gradcam_summary.png", o2);
+    ck_assert_msg(access(pngs, R_OK) == 0, "%s missing", pngs);
+    scenes_free(&s);
+}
+END_TEST
+
 /* Starts ./darknet gradcam -list ... -outdir o [-resume], stdout and stderr
  * to /dev/null; returns its pid. */
 static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs)
@@ -920,6 +1037,8 @@ Suite *suite_batch(void)
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
+    tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
+    tcase_add_test(tc, output_thread_equals_inline_writes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,54 @@
+/* gc_writer: one background thread that writes a list run's output files in
+ * the order they were handed over, while the calling thread explains the
+ * next image.
+ *
+ * Why: in -list mode every image ends with its files (overlay PNGs, .npy
+ * maps, the summary), a folder rename and an index line. Done on the
+ * explaining thread, that was most of a demo scene's time with every output
+ * (PNG encoding, file creation) and a quarter of it with -save npy; on a
+ * second core it overlaps the next image's forward and backward passes.
+ *
+ * Jobs run strictly in order: a file, a PNG (encoded here, on this thread,
+ * from a copy of the pixels), or a call. A call gets the first error of the
+ * file and PNG jobs queued since the previous call (NULL if none), so one
+ * image's completion step (rename its folder and append its index line, or
+ * remove it) sees exactly that image's failures and runs after its files
+ * exist. Calls run on the writer's thread: what they touch must not be
+ * touched by the caller meanwhile.
+ *
+ * The caller waits (gc_writer_put_*) while more than max_bytes of file data
+ * and pixels are queued, so a slow disk bounds memory, not speed. */
+#ifndef GC_WRITER_H
+#define GC_WRITER_H
+
+#include <stddef.h>
+
+#include "gc_common.h"
+
+typedef struct gc_writer gc_writer;
+
+/* Starts the thread. NULL with e set when it cannot. */
+gc_writer *gc_writer_start(size_t max_bytes, gc_err *e);
+
+/* Queues `len` bytes to be written to path (gc_image_write_file: a
+ * temporary name, then a rename). Takes ownership of data (malloc'ed), also
+ * on failure. -1 with e set only when out of memory (nothing queued). */
+int gc_writer_put_file(gc_writer *w, const char *path, unsigned char *data, size_t len, gc_err *e);
+
+/* Queues a PNG of the w x h RGB pixels (copied now) to be encoded and
+ * written to path. -1 with e set only when out of memory. */
+int gc_writer_put_png(gc_writer *w, const char *path, int width, int height, const unsigned char *rgb, gc_err *e);
+
+/* Queues fn(arg, err): err is the first failure message of the jobs queued
+ * since the previous call, or NULL. fn owns arg. -1 with e set only when out
+ * of memory (fn is then not called). */
+typedef void (*gc_writer_fn)(void *arg, const char *err);
+int gc_writer_put_call(gc_writer *w, gc_writer_fn fn, void *arg, gc_err *e);
+
+/* Returns when every queued job has run. */
+void gc_writer_drain(gc_writer *w);
+
+/* Drains, stops the thread and frees w (NULL is a no-op). */
+void gc_writer_stop(gc_writer *w);
+
+#endif
