@@ -524,15 +524,17 @@ static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li)
 /* The map of layer li into s->map: what the method's G holds (one backward
  * pass from the seed at `score` for gradients, CAM's class weights, or
  * Score-CAM's masked forward passes), then the method's kernel. */
+/* have_grad: layer li's delta already holds the score's gradient (a pass
+ * with stops), no backward pass needed. */
 static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, gc_method method,
-                         const gc_explain_opts *o, gc_err *e)
+                         const gc_explain_opts *o, int have_grad, gc_err *e)
 {
     const layer *l = &s->net->layers[li];
     const gc_method_info *mi = gc_cam_method_get(method);
     if (reserve(s, li, method, o->smooth, e)) return -1;
     const float *A = l->output, *G = NULL;
     if (mi->needs_grad) {
-        if (gc_hooks_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+        if (!have_grad && gc_hooks_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
         G = l->delta;
     } else if (mi->g == GC_G_CLASS_WEIGHTS) {
         if (cam_class_weights(s, t, score, li, s->chan, e)) return -1;
@@ -550,6 +552,55 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
                                           : gc_cam_compute(method, A, G, K, H, W, s->weights, s->map, s->work);
     if (rc)
         return gc_fail(e, "layer %d: activations or gradients are not finite (NaN/Inf): check the weights", li);
+    return 0;
+}
+
+/* Layer j of nl into the fused map: its map (s->map) normalised, upsampled
+ * to the input and averaged in. */
+static void fuse_layer(gc_session *s, int li, int j, int nl)
+{
+    const network *net = s->net;
+    size_t npx = (size_t)net->w * (size_t)net->h;
+    const layer *l = &net->layers[li];
+    size_t hw = (size_t)l->out_w * (size_t)l->out_h;
+    memcpy(s->norm, s->map, hw * sizeof *s->norm);
+    gc_render_normalize(s->norm, hw);
+    gc_render_resize(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
+    if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
+    for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
+}
+
+/* One backward pass for all of a fused map's layers fits when they are given
+ * from the highest down (the fusion's order is the pass's) and each lies on
+ * the path from the score to the lowest. Otherwise (a layer beside the
+ * lowest one's path, an order the user chose) a pass per layer. */
+static int one_pass_fits(gc_session *s, int score, const int *layers, int nl)
+{
+    if (getenv("GC_PASS_PER_LAYER")) return 0;
+    for (int j = 1; j < nl; ++j)
+        if (layers[j] >= layers[j - 1]) return 0;
+    gc_err ignore;
+    for (int j = 0; j < nl - 1; ++j)
+        if (gc_hooks_on_path(&s->ctx, score, layers[nl - 1], layers[j], &ignore) != 1) return 0;
+    return 1;
+}
+
+typedef struct fuse_pass {
+    gc_session *s;
+    const gc_subject *t;
+    const gc_explain_opts *o;
+    int score;
+    const int *layers;
+    int nl, j;
+} fuse_pass;
+
+static int fuse_stop(void *arg, int li, gc_err *e)
+{
+    fuse_pass *p = arg;
+    assert(p->j < p->nl && p->layers[p->j] == li);
+    if (explain_layer(p->s, p->t, p->score, li, p->o->method, p->o, 1, e)) return -1;
+    fuse_layer(p->s, li, p->j, p->nl);
+    p->j++;
     return 0;
 }
 
@@ -598,17 +649,20 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
 
     size_t npx = (size_t)net->w * (size_t)net->h;
     int layer_map = gc_cam_method_has_layer_map(o->method);
-    for (int j = 0; j < nl && !rc && layer_map; ++j) {
-        if ((rc = explain_layer(s, t, score, layers[j], o->method, o, e))) break;
-        if (nl == 1) break;
-        /* several layers: each normalised, upsampled to the input, averaged */
-        const layer *l = &net->layers[layers[j]];
-        size_t hw = (size_t)l->out_w * (size_t)l->out_h;
-        memcpy(s->norm, s->map, hw * sizeof *s->norm);
-        gc_render_normalize(s->norm, hw);
-        gc_render_resize(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
-        if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
-        for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
+    if (!rc && layer_map && nl > 1 && mi->needs_grad && one_pass_fits(s, score, layers, nl)) {
+        /* one backward pass to the lowest layer, each higher one's map made
+         * on the way down (gc_hooks_backprop_stops: the same gradients, bit
+         * for bit, as a pass per layer) */
+        fuse_pass p = {s, t, o, score, layers, nl, 0};
+        for (int j = 0; j < nl && !rc; ++j) rc = reserve(s, layers[j], o->method, o->smooth, e);
+        if (!rc) rc = gc_hooks_backprop_stops(&s->ctx, score, s->seed, layers[nl - 1], layers, nl - 1, fuse_stop, &p, e);
+        if (!rc) rc = fuse_stop(&p, layers[nl - 1], e);
+    } else {
+        for (int j = 0; j < nl && !rc && layer_map; ++j) {
+            if ((rc = explain_layer(s, t, score, layers[j], o->method, o, 0, e))) break;
+            if (nl == 1) break;
+            fuse_layer(s, layers[j], j, nl);
+        }
     }
     const layer *l0 = &net->layers[layers[0]];
     if (!rc && mi->reaches_input) {

@@ -152,7 +152,8 @@ int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e)
 /* The backward pass of gc_hooks_backprop and gc_hooks_backprop_input: target GC_INPUT
  * sends layer 0's gradient into dx (with `input` as layer 0's input). */
 static int backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value, int target,
-                    const float *input, int guided, float *dx, gc_err *e)
+                    const float *input, int guided, float *dx, const int *stops, int nstops, gc_hooks_stop_fn fn,
+                    void *arg, gc_err *e)
 {
     network *net = c->net;
     assert(c->installed);
@@ -177,8 +178,14 @@ static int backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, 
      * previous layer's output as net.input and its delta as net.delta. Off-path
      * predecessors get no gradient (net.delta = NULL), so no work is spent on
      * a branch that does not lead to the target. */
+    int next_stop = 0;
     for (int i = score; i > target; --i) {
         if (!c->on_path[i]) continue;
+        if (next_stop < nstops && stops[next_stop] == i) {
+            /* every consumer of i on the path has run: L[i].delta is complete */
+            if (fn(arg, i, e)) return -1;
+            ++next_stop;
+        }
         network sub = *net;
         sub.index = i;
         if (i == 0) {
@@ -198,14 +205,31 @@ int gc_hooks_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index
                 int target, gc_err *e)
 {
     assert(target >= 0);
-    return backprop(c, score, seed, seed_index, seed_value, target, NULL, 0, NULL, e);
+    return backprop(c, score, seed, seed_index, seed_value, target, NULL, 0, NULL, NULL, 0, NULL, NULL, e);
+}
+
+int gc_hooks_backprop_stops(gc_ctx *c, int score, const float *seed, int target, const int *stops, int nstops,
+                            gc_hooks_stop_fn fn, void *arg, gc_err *e)
+{
+    assert(target >= 0 && seed && (nstops == 0 || (stops && fn)));
+    if (gc_hooks_path(c, target, score, e)) return -1;
+    for (int k = 0; k < nstops; ++k)
+        if (stops[k] <= target || stops[k] >= score || !c->on_path[stops[k]] || (k && stops[k] >= stops[k - 1]))
+            return gc_fail(e, "layer %d is not a stop of the backward pass from %d to %d", stops[k], score, target);
+    return backprop(c, score, seed, 0, 0, target, NULL, 0, NULL, stops, nstops, fn, arg, e);
+}
+
+int gc_hooks_on_path(gc_ctx *c, int score, int target, int layer, gc_err *e)
+{
+    if (gc_hooks_path(c, target, score, e)) return -1;
+    return layer > target && layer < score && c->on_path[layer];
 }
 
 int gc_hooks_backprop_input(gc_ctx *c, int score, const float *seed, const float *input, int guided, float *dx,
                       gc_err *e)
 {
     assert(seed && input && dx);
-    return backprop(c, score, seed, 0, 0, GC_INPUT, input, guided, dx, e);
+    return backprop(c, score, seed, 0, 0, GC_INPUT, input, guided, dx, NULL, 0, NULL, NULL, e);
 }
 
 void gc_hooks_forward_range(gc_ctx *c, int first, int last)

@@ -63,6 +63,24 @@ int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e);
 int gc_hooks_backprop(gc_ctx *c, int score, const float *seed, size_t seed_index, float seed_value,
                 int target, gc_err *e);
 
+/* One pass that explains several layers: a backward pass from score to
+ * target (seed: a full vector) that calls fn(arg, stop, e) for each layer of
+ * stops[] (descending, strictly between target and score, each on the path:
+ * gc_hooks_on_path) just before that layer's slot runs. At that moment
+ * layers[stop].delta holds exactly what gc_hooks_backprop to that stop would
+ * leave there, bit for bit: the layers that write into it are its consumers
+ * on the path, the same set in both passes (a consumer of a layer that
+ * reaches the target reaches it too), run in the same order. fn returning
+ * non-zero (with e set) ends the pass. A stop off the path is an error. */
+typedef int (*gc_hooks_stop_fn)(void *arg, int layer, gc_err *e);
+int gc_hooks_backprop_stops(gc_ctx *c, int score, const float *seed, int target, const int *stops, int nstops,
+                            gc_hooks_stop_fn fn, void *arg, gc_err *e);
+
+/* 1 if layer lies on the backward path from score to target (it depends on
+ * the target and the score depends on it), 0 if not, -1 with e set when
+ * there is no such path. */
+int gc_hooks_on_path(gc_ctx *c, int score, int target, int layer, gc_err *e);
+
 /* The same pass continued to the network input: dx[net->inputs] (the
  * caller's buffer, overwritten) receives d(seed . output_score) / d(input).
  * input is what the forward pass read (layers that need their input in

@@ -634,6 +634,39 @@ START_TEST(output_thread_equals_inline_writes)
 }
 END_TEST
 
+/* A fused map's layers come from one backward pass (gc_hooks_backprop_stops);
+ * GC_PASS_PER_LAYER=1 makes a pass per layer as before. The demo detector's
+ * default maps (layers 7 and 5) and a three-layer fusion are the same bytes
+ * either way. */
+START_TEST(fused_maps_one_pass_equal_a_pass_per_layer)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    const char *layers[] = {NULL, "7,6,5"};
+    for (int k = 0; k < 2; ++k) {
+        char o1[4096], o2[4096];
+        pf(o1, sizeof o1, "%s/per-layer-%d", s.dir, k);
+        pf(o2, sizeof o2, "%s/one-pass-%d", s.dir, k);
+        setenv("GC_PASS_PER_LAYER", "1", 1);
+        int rc = layers[k] ? run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o1, "-layer", layers[k], NULL)
+                           : run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o1, NULL);
+        ck_assert_msg(rc == 0, "%s", gcf_tail(err, 600));
+        unsetenv("GC_PASS_PER_LAYER");
+        rc = layers[k] ? run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o2, "-layer", layers[k], NULL)
+                       : run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o2, NULL);
+        ck_assert_msg(rc == 0, "%s", gcf_tail(err, 600));
+        assert_same_tree(o1, o2);
+        char idx[4096];
+        pf(idx, sizeof idx, "%s/index.jsonl", o2);
+        char *t = slurp(idx, NULL);
+        ck_assert_msg(strstr(t, layers[k] ? "\"layers\": [7, 6, 5]" : "\"layers\": [7, 5]"), "%s", t);
+        free(t);
+    }
+    scenes_free(&s);
+}
+END_TEST
+
 /* Starts ./darknet gradcam -list ... -outdir o [-resume], stdout and stderr
  * to /dev/null; returns its pid. */
 static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs)
@@ -1039,6 +1072,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, output_thread_equals_inline_writes);
+    tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
     suite_add_tcase(s, tc);
     return s;
 }

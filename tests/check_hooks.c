@@ -170,6 +170,110 @@ START_TEST(path_skips_a_branch_that_does_not_lead_to_the_target)
 }
 END_TEST
 
+/* One pass with stops (gc_hooks_backprop_stops, used for fused maps) leaves
+ * at each stop, when it is called, the very gradient a pass to that stop
+ * alone gives (memcmp: bit for bit), through a route that joins an upsampled
+ * branch to layer 2 (det_yolo2, head 13) and through shortcuts (clf_resnet);
+ * a layer off the path, or stops out of order, are refused. */
+typedef struct stop_check {
+    network *net;
+    float *want[16];
+    int n, seen;
+} stop_check;
+
+static int compare_at_stop(void *arg, int li, gc_err *e)
+{
+    (void)e;
+    stop_check *k = arg;
+    ck_assert_int_lt(k->seen, k->n);
+    const layer *l = &k->net->layers[li];
+    ck_assert_msg(memcmp(l->delta, k->want[k->seen], (size_t)l->outputs * sizeof(float)) == 0,
+                  "layer %d: the delta differs from a pass to that layer", li);
+    k->seen++;
+    return 0;
+}
+
+static void check_stops(const char *cfg, int score, int target, const int *stops, int nstops, unsigned seed)
+{
+    network *net = gcf_random_network(cfg, seed);
+    ck_assert_ptr_nonnull(net);
+    float *x = malloc((size_t)net->inputs * sizeof *x);
+    random_input(x, net->inputs, seed + 1);
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+    gc_hooks_forward(&c, x);
+    int ns = net->layers[score].outputs;
+    float *sd = calloc((size_t)ns, sizeof *sd);
+    uint64_t st = seed;
+    for (int i = 0; i < ns; i += 7) sd[i] = gcf_uniform(&st, -1.0f, 1.0f);
+    stop_check k = {net, {0}, nstops + 1, 0};
+    float *last = NULL;
+    for (int j = 0; j <= nstops; ++j) {
+        int li = j < nstops ? stops[j] : target;
+        ck_assert_int_eq(gc_hooks_on_path(&c, score, target, li, &e), j < nstops ? 1 : 0);
+        ck_assert_msg(gc_hooks_backprop(&c, score, sd, 0, 0, li, &e) == 0, "%s", e.msg);
+        size_t n = (size_t)net->layers[li].outputs;
+        k.want[j] = malloc(n * sizeof(float));
+        memcpy(k.want[j], net->layers[li].delta, n * sizeof(float));
+        double norm = 0;
+        for (size_t i = 0; i < n; ++i) norm += fabs(k.want[j][i]);
+        ck_assert_msg(norm > 0, "%s: layer %d gets no gradient; the test would prove nothing", cfg, li);
+        last = k.want[j];
+    }
+    ck_assert_msg(gc_hooks_backprop_stops(&c, score, sd, target, stops, nstops, compare_at_stop, &k, &e) == 0, "%s",
+                  e.msg);
+    ck_assert_int_eq(k.seen, nstops);
+    k.seen = nstops;
+    ck_assert(memcmp(net->layers[target].delta, last, (size_t)net->layers[target].outputs * sizeof(float)) == 0);
+    for (int j = 0; j <= nstops; ++j) free(k.want[j]);
+    free(sd);
+    free(x);
+    gc_hooks_free(&c);
+    free_network(net);
+}
+
+START_TEST(one_pass_with_stops_equals_a_pass_per_layer)
+{
+    const int yolo_stops[] = {12, 11, 10, 9, 8, 7, 4, 3};
+    check_stops("tests/cfg/det_yolo2.cfg", 13, 2, yolo_stops, 8, 3);
+    const int few[] = {10, 4};
+    check_stops("tests/cfg/det_yolo2.cfg", 13, 2, few, 2, 4);
+    /* clf_resnet: shortcuts of conv 2 and conv 0, and on up */
+    network *net = gcf_random_network("tests/cfg/clf_resnet.cfg", 1);
+    ck_assert_ptr_nonnull(net);
+    int score = net->n - 1;
+    int stops[16], ns = 0;
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    for (int i = score - 1; i > 0 && ns < 16; --i)
+        if (gc_hooks_on_path(&c, score, 0, i, &e) == 1) stops[ns++] = i;
+    gc_hooks_free(&c);
+    free_network(net);
+    ck_assert_int_ge(ns, 3);
+    check_stops("tests/cfg/clf_resnet.cfg", score, 0, stops, ns, 5);
+    /* refused: a layer beside the path (5 feeds head 6 only), stops out of order */
+    net = gcf_random_network("tests/cfg/det_yolo2.cfg", 3);
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    gc_hooks_install(&c);
+    float *x = calloc((size_t)net->inputs, sizeof *x);
+    gc_hooks_forward(&c, x);
+    float *sd = calloc((size_t)net->layers[13].outputs, sizeof *sd);
+    sd[0] = 1;
+    ck_assert_int_eq(gc_hooks_on_path(&c, 13, 2, 5, &e), 0);
+    const int beside[] = {5}, unordered[] = {4, 10};
+    ck_assert_int_eq(gc_hooks_backprop_stops(&c, 13, sd, 2, beside, 1, compare_at_stop, NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, "layer 5 is not a stop"), "%s", e.msg);
+    ck_assert_int_eq(gc_hooks_backprop_stops(&c, 13, sd, 2, unordered, 2, compare_at_stop, NULL, &e), -1);
+    free(sd);
+    free(x);
+    gc_hooks_free(&c);
+    free_network(net);
+}
+END_TEST
+
 START_TEST(repeated_seeds_give_identical_gradients)
 {
     /* deltas are zeroed between targets: explaining class 1 after class 0
@@ -210,6 +314,7 @@ Suite *suite_hooks(void)
     tcase_add_test(tc, inputs_and_path);
     tcase_add_test(tc, path_skips_a_branch_that_does_not_lead_to_the_target);
     tcase_add_test(tc, repeated_seeds_give_identical_gradients);
+    tcase_add_test(tc, one_pass_with_stops_equals_a_pass_per_layer);
     tcase_add_test(tc, whole_network_with_batchnorm_matches_finite_differences);
     tcase_add_test(tc, residual_network_sums_gradients_from_every_consumer);
     tcase_add_test(tc, gap_fc_network_matches_finite_differences);
