@@ -162,6 +162,7 @@ int gc_pool_init(gc_pool *p, int threads, gc_err *e)
         threads = n < 1 ? 1 : n > 64 ? 64 : n;
     }
     p->threads = 1;
+    p->split = gc_pool_cores() > 64 ? 64 : gc_pool_cores();
     if (pthread_mutex_init(&p->mu, NULL)) return gc_fail(e, "cannot create the thread pool's lock");
     if (pthread_cond_init(&p->go, NULL)) {
         pthread_mutex_destroy(&p->mu);

@@ -44,6 +44,12 @@ typedef struct gc_pool {
     size_t count;
     size_t min_work;        /* count * cost below this runs inline */
     double round_trip_ns;   /* measured at init (0 when set from the environment or one thread) */
+    /* How many parts a split product is cut into: the process's cores
+     * (gc_pool_cores, at most 64), not this pool's threads, so that a -jobs N
+     * worker with a share of them cuts it as -jobs 1 does. OpenBLAS's result
+     * for one element can depend on the product's shape (its small-matrix
+     * kernels on some CPUs): the same cuts give the same bits. */
+    int split;
 } gc_pool;
 
 #define GC_POOL_TRIPS_WORTH 6.0

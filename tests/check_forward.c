@@ -381,6 +381,82 @@ START_TEST(real_models_match_darknet)
 }
 END_TEST
 
+/* The forward's output, every layer, with the hooks' pool made after
+ * gc_pool_share(share): a copy per layer (free with free_outputs). */
+static float **forward_with_share(network *net, const float *x, int share, int *threads)
+{
+    gc_pool_share(share);
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    gc_pool_share(1);
+    gc_hooks_install(&c);
+    gc_hooks_forward(&c, x);
+    *threads = c.fwd.pool_ready ? c.fwd.pool.threads : 1;
+    float **out = calloc((size_t)net->n, sizeof *out);
+    ck_assert_ptr_nonnull(out);
+    for (int i = 0; i < net->n; ++i) {
+        if (!net->layers[i].output) continue;
+        out[i] = malloc((size_t)net->layers[i].outputs * sizeof(float));
+        ck_assert_ptr_nonnull(out[i]);
+        memcpy(out[i], net->layers[i].output, (size_t)net->layers[i].outputs * sizeof(float));
+    }
+    gc_hooks_free(&c);
+    return out;
+}
+
+static void free_outputs(float **o, int n)
+{
+    for (int i = 0; i < n; ++i) free(o[i]);
+    free(o);
+}
+
+/* A -jobs worker (its pool a share of the cores) computes the same bits as
+ * one process: the products are cut by the cores, not the threads, and
+ * OpenBLAS runs as many threads in both (on a Zen CPU, cuts by thread count
+ * made -jobs 2's maps differ from -jobs 1's in the last bit). On one core
+ * both have one thread and the check holds trivially. */
+START_TEST(a_share_of_the_cores_computes_the_same_bits)
+{
+    char cfg[4096], weights[4096];
+    const char *models[][2] = {{"cfg/fmnist-det.cfg", "cfg/fmnist-det.weights"},
+                               {"cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights"},
+                               {"tiny-darknet/tiny.cfg", "tiny-darknet/tiny.weights"}};
+    int cores = gc_pool_cores(), ran = 0;
+    for (size_t m = 0; m < sizeof models / sizeof *models; ++m) {
+        if (m < 2) {
+            snprintf(cfg, sizeof cfg, "%s", models[m][0]);
+            snprintf(weights, sizeof weights, "%s", models[m][1]);
+        } else if (!shared_model(models[m][0], cfg, sizeof cfg) || !shared_model(models[m][1], weights, sizeof weights)) {
+            continue; /* the product over GC_BLAS_SHARED_MACS: Tiny Darknet's, when ../shared has it */
+        }
+        gc_err e = {{0}};
+        network *net = gc_model_load(cfg, weights, &e);
+        ck_assert_msg(net != NULL, "%s", e.msg);
+        set_batch_network(net, 1);
+        float *x = malloc((size_t)net->inputs * sizeof *x);
+        ck_assert_ptr_nonnull(x);
+        uint64_t st = 31 + m;
+        for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0.0f, 1.0f);
+        int t_all, t_share;
+        float **all = forward_with_share(net, x, 1, &t_all);
+        float **part = forward_with_share(net, x, cores, &t_share);
+        ck_assert_int_eq(t_share, 1);
+        ck_assert_int_eq(t_all, cores > 64 ? 64 : cores);
+        for (int i = 0; i < net->n; ++i)
+            if (all[i])
+                ck_assert_msg(!memcmp(all[i], part[i], (size_t)net->layers[i].outputs * sizeof(float)),
+                              "%s layer %d: one thread of %d computes other bits", cfg, i, cores);
+        free_outputs(all, net->n);
+        free_outputs(part, net->n);
+        free(x);
+        free_network(net);
+        ++ran;
+    }
+    ck_assert_int_ge(ran, 2);
+}
+END_TEST
+
 /* The comparison is sensitive: a folded bias off by one part in 1e3 shows. */
 START_TEST(the_check_catches_a_wrong_fold)
 {
@@ -793,6 +869,7 @@ Suite *suite_forward(void)
     tcase_add_test(t, demo_models_match_darknet);
     tcase_add_test(t, yolov3_tiny_matches_darknet);
     tcase_add_test(t, real_models_match_darknet);
+    tcase_add_test(t, a_share_of_the_cores_computes_the_same_bits);
     tcase_add_loop_test(t, changed_weights_are_folded_again, 0, 2);
     tcase_add_test(t, openblas_workers_stay_stopped);
     tcase_add_test(t, openblas_kernels_for_this_cpu);
