@@ -810,16 +810,16 @@ START_TEST(openblas_workers_stay_stopped)
 END_TEST
 
 /* How many lines of s start with "Core: " (OpenBLAS's OPENBLAS_VERBOSE=2
- * report, one per load), and the name on the last one. */
-static int core_lines(const char *s, char *last, size_t cap)
+ * report, one per load), and the names on the first and the last one. */
+static int core_lines(const char *s, char *first, char *last, size_t cap)
 {
     int n = 0;
-    last[0] = '\0';
+    first[0] = last[0] = '\0';
     for (const char *p = s; (p = strstr(p, "Core: ")); p += 6)
         if (p == s || p[-1] == '\n') {
-            ++n;
             size_t k = strcspn(p + 6, "\n");
             snprintf(last, cap, "%.*s", (int)(k < cap ? k : cap - 1), p + 6);
+            if (!n++) snprintf(first, cap, "%s", last);
         }
     return n;
 }
@@ -834,23 +834,27 @@ START_TEST(openblas_kernels_for_this_cpu)
     ck_assert(better == gc_blas_better_core("PRESCOTT"));
     ck_assert(!better || !strcmp(better, "SkylakeX") || !strcmp(better, "Haswell"));
 
-    /* the CLI: loaded once more with the better kernels, where there are any */
-    char out[4096], err[8192], last[64];
+    /* the CLI: loaded once more with the better kernels when OpenBLAS fell
+     * back to Prescott on a CPU that has them (a CPU it knows, such as Zen,
+     * keeps its own: one load) */
+    char out[4096], err[8192], first[64], last[64];
     unsetenv("OPENBLAS_CORETYPE");
     setenv("OPENBLAS_VERBOSE", "2", 1);
     ck_assert_int_eq(gcf_run_gradcam(out, sizeof out, err, sizeof err, "help", NULL), 0);
     ck_assert_msg(strstr(out, "Usage") || strstr(out, "usage"), "no usage text: %s", gcf_tail(out, 200));
-    int n = core_lines(err, last, sizeof last);
-    if (better) {
-        ck_assert_msg(n == 2 && !strcasecmp(last, better), "expected Prescott then %s, got %d loads, last %s: %s",
-                      better, n, last, gcf_tail(err, 300));
+    int n = core_lines(err, first, last, sizeof last);
+    ck_assert_msg(n >= 1, "no Core: line from OPENBLAS_VERBOSE=2: %s", gcf_tail(err, 300));
+    const char *want = gc_blas_better_core(first);
+    if (want) {
+        ck_assert_msg(n == 2 && !strcasecmp(last, want), "expected %s then %s, got %d loads, last %s: %s", first, want,
+                      n, last, gcf_tail(err, 300));
     } else {
-        ck_assert_msg(n == 1, "expected one load, got %d: %s", n, gcf_tail(err, 300));
+        ck_assert_msg(n == 1, "OpenBLAS chose %s: expected one load, got %d: %s", first, n, gcf_tail(err, 300));
     }
     /* a choice in the environment stands, even the fallback itself */
     setenv("OPENBLAS_CORETYPE", "Prescott", 1);
     ck_assert_int_eq(gcf_run_gradcam(out, sizeof out, err, sizeof err, "help", NULL), 0);
-    n = core_lines(err, last, sizeof last);
+    n = core_lines(err, first, last, sizeof last);
     ck_assert_msg(n == 1 && !strcasecmp(last, "Prescott"), "OPENBLAS_CORETYPE=Prescott: %d loads, last %s", n, last);
 }
 END_TEST
