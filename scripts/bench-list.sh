@@ -46,7 +46,7 @@ bench() {
         >/dev/null 2>"$T/list.err" ||
         { echo "bench-list: the -list run failed" >&2; exit 1; }
     # -jobs 1: the run's own split of its time per image (explaining: forward, backward, maps)
-    split=$(sed -n 's/.*images\/s; \([0-9.]*\) ms per image, \([0-9.]*\) of them.*/\1 \2/p' "$T/list.err")
+    split=$(sed -n 's/.*images\/s; \([0-9.]*\) ms per image, \([0-9.]*\) of them.*(\([0-9.]*\) in the passes).*/\1 \2 \3/p' "$T/list.err")
     t1=$(now)
     cpu
     c1=$CPU
@@ -64,7 +64,7 @@ bench() {
         l = n / (b - a); p = n / (c - b); cl = 1000 * (y - x) / n; cp = 1000 * (z - y) / n;
         printf "%-28s %6d %9.1f %9.1f %7.2fx %9.1f %9.1f %7.2fx\n", name, n, l, p, l / p, cl, cp, cp / cl }'
     if [ -n "$split" ]; then
-        echo "$split" | awk '{ printf "    -list wall per image %.1f ms, explaining %.1f ms: %.2fx\n", $1, $2, $1 / $2 }'
+        echo "$split" | awk '{ printf "    -list wall per image %.1f ms, explaining %.1f ms: %.2fx; forward and backward passes alone %.1f ms: %.2fx\n", $1, $2, $1 / $2, $3, $1 / $3 }'
     fi
 }
 

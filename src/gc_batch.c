@@ -767,6 +767,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     r->session.writer = NULL;
     pthread_mutex_destroy(&r->out_mu);
     s->explain_seconds = nworkers > 1 ? -1 : r->session.explain_seconds;
+    s->pass_seconds = nworkers > 1 ? -1 : r->session.pass_seconds;
     if (r->session.net) gc_explain_close(&r->session);
     return rc;
 }
@@ -944,6 +945,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         goto done;
     } else {
         s->explain_seconds = -1;
+        s->pass_seconds = -1;
     }
     s->seconds = now_s() - r.t0;
     progress(&r, s, 1);

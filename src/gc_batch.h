@@ -70,6 +70,7 @@ typedef struct gc_batch_summary {
     /* of which in forward passes, backward passes and maps (the sessions'
      * explain_seconds); -1 with -jobs N > 1 (the workers' are not gathered) */
     double explain_seconds;
+    double pass_seconds; /* of which in the forward and backward passes alone; -1 with explain_seconds */
     char index[4096], errors_file[4096];
 } gc_batch_summary;
 

@@ -776,8 +776,9 @@ static int list_main(const cli_args *a, gc_err *e)
     fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s", sum.done,
             sum.skipped, sum.errors, sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
     if (sum.explain_seconds >= 0 && sum.done + sum.errors > 0 && sum.seconds > 0)
-        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps",
-                1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors));
+        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps (%.1f in the passes)",
+                1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors),
+                1000 * sum.pass_seconds / (sum.done + sum.errors));
     fputc('\n', stderr);
     printf("index %s\n", sum.index);
     if (sum.errors) {

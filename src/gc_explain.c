@@ -109,7 +109,9 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     s->cur_input = s->input.data;
     double t0 = now_s();
     gc_hooks_forward(&s->ctx, s->input.data);
-    s->explain_seconds += now_s() - t0;
+    double dt = now_s() - t0;
+    s->explain_seconds += dt;
+    s->pass_seconds += dt;
     return 0;
 }
 
@@ -534,7 +536,12 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
     if (reserve(s, li, method, o->smooth, e)) return -1;
     const float *A = l->output, *G = NULL;
     if (mi->needs_grad) {
-        if (!have_grad && gc_hooks_backprop(&s->ctx, score, s->seed, 0, 0, li, e)) return -1;
+        if (!have_grad) {
+            double t0 = now_s();
+            int rc = gc_hooks_backprop(&s->ctx, score, s->seed, 0, 0, li, e);
+            s->pass_seconds += now_s() - t0;
+            if (rc) return -1;
+        }
         G = l->delta;
     } else if (mi->g == GC_G_CLASS_WEIGHTS) {
         if (cam_class_weights(s, t, score, li, s->chan, e)) return -1;
@@ -592,16 +599,25 @@ typedef struct fuse_pass {
     int score;
     const int *layers;
     int nl, j;
+    double map_seconds; /* in the maps, inside the pass */
 } fuse_pass;
 
-static int fuse_stop(void *arg, int li, gc_err *e)
+static int fuse_stop_map(fuse_pass *p, int li, gc_err *e)
 {
-    fuse_pass *p = arg;
     assert(p->j < p->nl && p->layers[p->j] == li);
     if (explain_layer(p->s, p->t, p->score, li, p->o->method, p->o, 1, e)) return -1;
     fuse_layer(p->s, li, p->j, p->nl);
     p->j++;
     return 0;
+}
+
+static int fuse_stop(void *arg, int li, gc_err *e)
+{
+    fuse_pass *p = arg;
+    double t0 = now_s();
+    int rc = fuse_stop_map(p, li, e);
+    p->map_seconds += now_s() - t0;
+    return rc;
 }
 
 /* A method that reaches the input: the guided gradient at the network input,
@@ -612,7 +628,10 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
 {
     network *net = s->net;
     size_t npx = (size_t)net->w * (size_t)net->h, C = (size_t)net->c;
-    if (gc_hooks_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e)) return -1;
+    double t0 = now_s();
+    int rc = gc_hooks_backprop_input(&s->ctx, score, s->seed, s->cur_input, 1, s->grad_in, e);
+    s->pass_seconds += now_s() - t0;
+    if (rc) return -1;
     gc_cam_input_compute(method, s->grad_in, gc_cam_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
     for (size_t i = 0; i < C * npx; ++i)
         if (!isfinite(s->image[i])) return gc_fail(e, "the input gradient is not finite (NaN/Inf): check the weights");
@@ -653,10 +672,12 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
         /* one backward pass to the lowest layer, each higher one's map made
          * on the way down (gc_hooks_backprop_stops: the same gradients, bit
          * for bit, as a pass per layer) */
-        fuse_pass p = {s, t, o, score, layers, nl, 0};
+        fuse_pass p = {s, t, o, score, layers, nl, 0, 0};
         for (int j = 0; j < nl && !rc; ++j) rc = reserve(s, layers[j], o->method, o->smooth, e);
+        double t0 = now_s();
         if (!rc) rc = gc_hooks_backprop_stops(&s->ctx, score, s->seed, layers[nl - 1], layers, nl - 1, fuse_stop, &p, e);
-        if (!rc) rc = fuse_stop(&p, layers[nl - 1], e);
+        s->pass_seconds += now_s() - t0 - p.map_seconds;
+        if (!rc) rc = fuse_stop_map(&p, layers[nl - 1], e);
     } else {
         for (int j = 0; j < nl && !rc && layer_map; ++j) {
             if ((rc = explain_layer(s, t, score, layers[j], o->method, o, 0, e))) break;

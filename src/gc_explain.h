@@ -167,6 +167,9 @@ typedef struct gc_session {
      * in gc_explain_target (the backward passes and the maps): the part of a
      * run that is explaining, not decoding or writing. */
     double explain_seconds;
+    /* The part of it in the forward pass and the backward passes alone
+     * (gc_hooks_forward, gc_hooks_backprop*), without the maps. */
+    double pass_seconds;
 } gc_session;
 
 /* Checks and loads the image (Darknet's own loader, after a check that it

@@ -889,12 +889,14 @@ START_TEST(save_leaves_outputs_out)
     path_in(&s, "npy", npy);
     path_in(&s, "none", none);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", all, NULL) == 0, "%s", gcf_tail(err, 400));
-    double total = 0, part = 0;
+    double total = 0, part = 0, passes = 0;
     const char *split = strstr(err, "images/s; ");
-    ck_assert_msg(split && sscanf(split, "images/s; %lf ms per image, %lf of them in forward, backward and maps",
-                                  &total, &part) == 2,
+    ck_assert_msg(split && sscanf(split, "images/s; %lf ms per image, %lf of them in forward, backward and maps (%lf in "
+                                         "the passes)",
+                                  &total, &part, &passes) == 3,
                   "%s", gcf_tail(err, 400));
-    ck_assert_msg(part > 0 && part <= total, "%g of %g ms", part, total);
+    ck_assert_msg(part > 0 && part <= total && passes > 0 && passes <= part, "%g of %g ms, %g in the passes", part,
+                  total, passes);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", npy, "-save", "npy", NULL) == 0, "%s",
                   gcf_tail(err, 400));
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", none, "-save", "none", NULL) == 0, "%s",
