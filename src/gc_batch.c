@@ -616,7 +616,9 @@ static int collect(run_state *r, gc_batch_summary *s, int report_fd, int wait, g
 /* An image's folder under .tmp, made empty: on the output thread, ahead of
  * the image's files (creating a folder is not free: after many deletions,
  * ext4's inode allocator made mkdir 18% of the explaining thread's time in a
- * -save npy run), else here. A failure stops the run (finish reports it). */
+ * -save npy run), else here. A failure stops the run (finish reports it).
+ * With the output thread, nothing else makes or checks the folder
+ * (gc_detect_run and gc_classify_run leave it to the thread). */
 static void prepare(void *arg, const char *unused)
 {
     finish_job *f = arg;

@@ -126,8 +126,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (gc_detect_check(net, e)) return -1;
     if (want_summary && gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
-    /* output folders only once the image has loaded: a bad image leaves none */
-    if (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)) goto done;
+    /* output folders only once the image has loaded: a bad image leaves none
+     * (with an output thread, the folder is that thread's to make: list mode) */
+    if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;

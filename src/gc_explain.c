@@ -44,9 +44,10 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e)
+/* gc_explain_open on a session already zeroed (but for what the owner set:
+ * writer). */
+static int open_zeroed(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
-    memset(s, 0, sizeof *s);
     s->net = net;
     if (gc_hooks_init(&s->ctx, net, e)) return -1;
     s->detector = gc_darknet_is_detector(net);
@@ -74,6 +75,12 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
     s->cap_seed = most;
     gc_hooks_install(&s->ctx);
     return gc_explain_next(s, image_path, e);
+}
+
+int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e)
+{
+    memset(s, 0, sizeof *s);
+    return open_zeroed(s, net, image_path, e);
 }
 
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
@@ -956,8 +963,11 @@ void gc_explain_rollback(gc_session *s)
 int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
     if (s->net && s->ctx.installed) return gc_explain_next(s, image_path, e);
+    struct gc_writer *writer = s->writer; /* the owner's, for this image */
     if (s->net) gc_explain_close(s);
-    if (gc_explain_open(s, net, image_path, e) == 0) return 0;
+    memset(s, 0, sizeof *s);
+    s->writer = writer;
+    if (open_zeroed(s, net, image_path, e) == 0) return 0;
     if (!s->ctx.installed) gc_explain_close(s);
     return -1;
 }
