@@ -22,6 +22,7 @@
 #include "gc_image.h"
 #include "gc_index.h"
 #include "gc_json.h"
+#include "gc_prefetch.h"
 #include "gc_writer.h"
 
 /* ---- small helpers ---- */
@@ -317,6 +318,7 @@ typedef struct run_state {
     /* the output thread (NULL: files written on the explaining thread) and
      * the outcomes it hands back (collect) */
     gc_writer *writer;
+    gc_prefetch *prefetch; /* the image reader (NULL: each image loaded when explained) */
     pthread_mutex_t out_mu;
     struct outcome *out_head, **out_tail;
     int out_lost;
@@ -666,6 +668,7 @@ static int explain_one(run_state *r, network *net, int pos, gc_err *e)
     int rc;
     quiet_stdout(r, 1);
     r->session.writer = r->writer;
+    r->session.prefetch = r->prefetch;
     if (o->detector) {
         gc_det_opts d = o->det;
         d.image = r->list.path[pos];
@@ -759,9 +762,17 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
     int k = 0;
     for (int p = o->shard; p < r->list.n; p += o->nshards) {
         if (r->done[p] || k++ % nworkers != worker) continue;
-        /* Read this worker's next image ahead while this one is explained. */
+        /* Decode this worker's next image ahead while this one is explained
+         * (or, without the reader, ask the kernel to read it). */
+        if (r->prefetch && r->dup_of[p] < 0 && !gc_prefetch_has(r->prefetch, r->list.path[p]))
+            gc_prefetch_put(r->prefetch, r->list.path[p]);
         for (int next = p + o->nshards, kk = k; next < r->list.n; next += o->nshards) {
             if (r->done[next] || kk++ % nworkers != worker) continue;
+            if (r->dup_of[next] >= 0) break; /* not explained: nothing to read */
+            if (r->prefetch) {
+                gc_prefetch_put(r->prefetch, r->list.path[next]);
+                break;
+            }
             int fd = open(r->list.path[next], O_RDONLY);
             if (fd >= 0) {
                 posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
@@ -800,12 +811,21 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
         gc_err we = {{0}};
         r->writer = gc_writer_start(GC_LIST_QUEUE_BYTES, &we); /* NULL: everything on this thread, as it was */
     }
+    r->prefetch = NULL;
+    const char *pre = getenv("GC_LIST_PREFETCH");
+    if (!(pre && !strcmp(pre, "0"))) {
+        gc_err pe = {{0}};
+        r->prefetch = gc_prefetch_start(&pe); /* NULL: each image decoded when it is explained */
+    }
     int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
     /* the images already queued are finished even when the run stops */
     gc_err ce = {{0}};
     int crc = collect(r, s, report_fd, 1, rc ? &ce : e);
     if (rc == 0) rc = crc;
     gc_writer_stop(r->writer);
+    gc_prefetch_stop(r->prefetch);
+    r->prefetch = NULL;
+    r->session.prefetch = NULL;
     r->writer = NULL;
     r->session.writer = NULL;
     pthread_mutex_destroy(&r->out_mu);

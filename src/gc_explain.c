@@ -13,6 +13,7 @@
 
 #include "gc_backward.h"
 #include "gc_image.h"
+#include "gc_prefetch.h"
 #include "gc_sheet.h"
 
 
@@ -45,7 +46,7 @@ static double now_s(void)
 }
 
 /* gc_explain_open on a session already zeroed (but for what the owner set:
- * writer). */
+ * writer, prefetch). */
 static int open_zeroed(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
     s->net = net;
@@ -86,7 +87,9 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
 {
     image im;
-    if (gc_image_load(image_path, &im, e)) return -1;
+    int rc = gc_prefetch_take(s->prefetch, image_path, &im, e);
+    if (rc == 1) rc = gc_image_load(image_path, &im, e);
+    if (rc) return -1;
     if (gc_image_fits_net(image_path, im.w, im.h, s->net->w, s->net->h, s->net->c, e)) {
         free_image(im);
         return -1;
@@ -964,9 +967,11 @@ int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err
 {
     if (s->net && s->ctx.installed) return gc_explain_next(s, image_path, e);
     struct gc_writer *writer = s->writer; /* the owner's, for this image */
+    struct gc_prefetch *prefetch = s->prefetch;
     if (s->net) gc_explain_close(s);
     memset(s, 0, sizeof *s);
     s->writer = writer;
+    s->prefetch = prefetch;
     if (open_zeroed(s, net, image_path, e) == 0) return 0;
     if (!s->ctx.installed) gc_explain_close(s);
     return -1;

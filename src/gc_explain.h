@@ -163,6 +163,10 @@ typedef struct gc_session {
      * writer's next call job, not the caller. Not owned; cleared by a failed
      * open, so the owner sets it before each image. */
     struct gc_writer *writer;
+    /* When set (list mode), gc_explain_next takes its image from this reader
+     * when the path was queued there (decoded ahead, gc_prefetch.h), else
+     * loads it. Not owned; set by the owner before each image, as writer. */
+    struct gc_prefetch *prefetch;
     /* Wall seconds this session spent in forward passes (gc_explain_next) and
      * in gc_explain_target (the backward passes and the maps): the part of a
      * run that is explaining, not decoding or writing. */

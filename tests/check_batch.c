@@ -21,6 +21,7 @@
 #include "gc_batch.h"
 #include "gc_fixture.h"
 #include "gc_image.h"
+#include "gc_prefetch.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
 #include "gc_writer.h"
@@ -600,8 +601,9 @@ START_TEST(writer_runs_jobs_in_order_and_reports_failures)
 }
 END_TEST
 
-/* -list writes its files on an output thread; with GC_LIST_SYNC=1 on the
- * explaining thread, as before it. Both give the same files, index and
+/* -list writes its files on an output thread and decodes the next images
+ * on a reader thread; with GC_LIST_SYNC=1 and GC_LIST_PREFETCH=0 both on the
+ * explaining thread, as before them. Both give the same files, index and
  * errors, bad and duplicated images included, with every output. */
 START_TEST(output_thread_equals_inline_writes)
 {
@@ -621,9 +623,11 @@ START_TEST(output_thread_equals_inline_writes)
     path_in(&s, "sync", o1);
     path_in(&s, "async", o2);
     setenv("GC_LIST_SYNC", "1", 1);
+    setenv("GC_LIST_PREFETCH", "0", 1); /* and every image decoded when explained */
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o1, NULL), 1);
     ck_assert_msg(strstr(err, "8 explained, 0 skipped (already in the index), 2 errors"), "%s", gcf_tail(err, 600));
     unsetenv("GC_LIST_SYNC");
+    unsetenv("GC_LIST_PREFETCH");
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o2, NULL), 1);
     ck_assert_msg(strstr(err, "8 explained, 0 skipped (already in the index), 2 errors"), "%s", gcf_tail(err, 600));
     assert_same_tree(o1, o2);
@@ -631,6 +635,82 @@ START_TEST(output_thread_equals_inline_writes)
     pf(pngs, sizeof pngs, "%s/scenes/000005.png/gradcam_summary.png", o2);
     ck_assert_msg(access(pngs, R_OK) == 0, "%s missing", pngs);
     scenes_free(&s);
+}
+END_TEST
+
+/* path's image through the reader equals gc_image_load's, pixel for pixel,
+ * or its error, word for word. */
+static void assert_taken_as_loaded(gc_prefetch *p, const char *path)
+{
+    image a, b;
+    gc_err e1 = {{0}}, e2 = {{0}};
+    int r1 = gc_prefetch_take(p, path, &a, &e1), r2 = gc_image_load(path, &b, &e2);
+    ck_assert_msg(r1 == r2 || (r1 == 1 && r2 == 0), "%s: reader %d, load %d", path, r1, r2);
+    ck_assert_msg(r1 != 1, "%s was not queued", path);
+    if (r1) {
+        ck_assert_str_eq(e1.msg, e2.msg);
+        return;
+    }
+    ck_assert(a.w == b.w && a.h == b.h && a.c == b.c);
+    ck_assert(!memcmp(a.data, b.data, (size_t)a.w * a.h * a.c * sizeof(float)));
+    free_image(a);
+    free_image(b);
+}
+
+/* The image reader of list mode: decodes in the order queued, hands over
+ * each image or error as gc_image_load gives it, drops what the run skipped,
+ * leaves an unqueued path to the caller, and holds GC_PREFETCH_DEPTH. */
+START_TEST(reader_hands_over_what_loading_gives)
+{
+    char *dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    char dog[4096], horses[4096], kite[4096], bad[4096], missing[4096];
+    pf(dog, sizeof dog, "%s", gcf_darknet_path("data/dog.jpg"));
+    pf(horses, sizeof horses, "%s", gcf_darknet_path("data/horses.jpg"));
+    pf(kite, sizeof kite, "%s", gcf_darknet_path("data/kite.jpg"));
+    if (access(dog, R_OK) || access(horses, R_OK) || access(kite, R_OK)) {
+        printf("check_batch: Darknet's sample images missing: reader test skipped\n");
+        gcf_rmtree(dir);
+        free(dir);
+        return;
+    }
+    pf(bad, sizeof bad, "%s/bad.png", dir);
+    pf(missing, sizeof missing, "%s/none.png", dir);
+    FILE *f = fopen(bad, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a png", f);
+    fclose(f);
+
+    gc_err e = {{0}};
+    image im;
+    ck_assert_int_eq(gc_prefetch_take(NULL, dog, &im, &e), 1);
+    gc_prefetch *p = gc_prefetch_start(&e);
+    ck_assert_msg(p != NULL, "%s", e.msg);
+    ck_assert_int_eq(gc_prefetch_take(p, dog, &im, &e), 1); /* nothing queued */
+    /* full at GC_PREFETCH_DEPTH */
+    const char *order[] = {dog, bad, horses, kite};
+    int queued = 0;
+    while (queued < 4 && gc_prefetch_put(p, order[queued]) == 0) ++queued;
+    ck_assert_int_eq(queued, GC_PREFETCH_DEPTH);
+    ck_assert(gc_prefetch_has(p, dog) && gc_prefetch_has(p, bad) && !gc_prefetch_has(p, horses));
+    assert_taken_as_loaded(p, dog);
+    ck_assert(!gc_prefetch_has(p, dog));
+    assert_taken_as_loaded(p, bad); /* its error */
+    /* a skipped entry is dropped, also while it is being decoded */
+    ck_assert_int_eq(gc_prefetch_put(p, horses), 0);
+    ck_assert_int_eq(gc_prefetch_put(p, missing), 0);
+    assert_taken_as_loaded(p, missing);
+    ck_assert(!gc_prefetch_has(p, horses));
+    /* a path not queued is the caller's; the queue stays */
+    ck_assert_int_eq(gc_prefetch_put(p, kite), 0);
+    ck_assert_int_eq(gc_prefetch_take(p, horses, &im, &e), 1);
+    ck_assert(gc_prefetch_has(p, kite));
+    ck_assert_int_eq(gc_prefetch_put(p, dog), 0);
+    assert_taken_as_loaded(p, kite);
+    gc_prefetch_stop(p); /* dog still queued: freed (the sanitizer run checks) */
+    gc_prefetch_stop(NULL);
+    gcf_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -1074,6 +1154,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, output_thread_equals_inline_writes);
+    tcase_add_test(tc, reader_hands_over_what_loading_gives);
     tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,172 @@
+#include "gc_prefetch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_image.h"
+
+enum { QUEUED, BUSY, DONE };
+
+typedef struct entry {
+    char *path;
+    int state;
+    int dropped; /* taken out of the queue while BUSY: the thread frees it */
+    int rc;
+    image im;
+    gc_err err;
+} entry;
+
+struct gc_prefetch {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    int stop;
+    entry *q[GC_PREFETCH_DEPTH]; /* in the order put */
+    int n;
+};
+
+static void entry_free(entry *x)
+{
+    if (x->state == DONE && x->rc == 0) free_image(x->im);
+    free(x->path);
+    free(x);
+}
+
+static void *run(void *arg)
+{
+    gc_prefetch *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        entry *x = NULL;
+        for (int i = 0; i < p->n && !x; ++i)
+            if (p->q[i]->state == QUEUED) x = p->q[i];
+        if (p->stop) break;
+        if (!x) {
+            pthread_cond_wait(&p->work, &p->mu);
+            continue;
+        }
+        x->state = BUSY;
+        pthread_mutex_unlock(&p->mu);
+        gc_err e = {{0}};
+        image im;
+        int rc = gc_image_load(x->path, &im, &e);
+        pthread_mutex_lock(&p->mu);
+        x->state = DONE;
+        x->rc = rc;
+        x->im = im;
+        x->err = e;
+        if (x->dropped) entry_free(x);
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+gc_prefetch *gc_prefetch_start(gc_err *e)
+{
+    gc_prefetch *p = calloc(1, sizeof *p);
+    if (!p) {
+        gc_fail(e, "out of memory for the image reader");
+        return NULL;
+    }
+    if (pthread_mutex_init(&p->mu, NULL)) goto fail_mu;
+    if (pthread_cond_init(&p->work, NULL)) goto fail_work;
+    if (pthread_cond_init(&p->done, NULL)) goto fail_done;
+    if (pthread_create(&p->thread, NULL, run, p)) goto fail_thread;
+    return p;
+fail_thread:
+    pthread_cond_destroy(&p->done);
+fail_done:
+    pthread_cond_destroy(&p->work);
+fail_work:
+    pthread_mutex_destroy(&p->mu);
+fail_mu:
+    free(p);
+    gc_fail(e, "cannot start the image reader's thread");
+    return NULL;
+}
+
+int gc_prefetch_put(gc_prefetch *p, const char *path)
+{
+    entry *x = calloc(1, sizeof *x);
+    if (!x || !(x->path = strdup(path))) {
+        free(x);
+        return -1;
+    }
+    x->state = QUEUED;
+    pthread_mutex_lock(&p->mu);
+    if (p->n == GC_PREFETCH_DEPTH) {
+        pthread_mutex_unlock(&p->mu);
+        entry_free(x);
+        return -1;
+    }
+    p->q[p->n++] = x;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+static int find(const gc_prefetch *p, const char *path)
+{
+    for (int i = 0; i < p->n; ++i)
+        if (!strcmp(p->q[i]->path, path)) return i;
+    return -1;
+}
+
+int gc_prefetch_has(gc_prefetch *p, const char *path)
+{
+    pthread_mutex_lock(&p->mu);
+    int i = find(p, path);
+    pthread_mutex_unlock(&p->mu);
+    return i >= 0;
+}
+
+/* Takes q[0] out of the queue. */
+static entry *pop(gc_prefetch *p)
+{
+    entry *x = p->q[0];
+    memmove(p->q, p->q + 1, (size_t)(p->n - 1) * sizeof *p->q);
+    p->q[--p->n] = NULL;
+    return x;
+}
+
+int gc_prefetch_take(gc_prefetch *p, const char *path, image *im, gc_err *e)
+{
+    if (!p) return 1;
+    pthread_mutex_lock(&p->mu);
+    int i = find(p, path);
+    if (i < 0) {
+        pthread_mutex_unlock(&p->mu);
+        return 1;
+    }
+    while (i-- > 0) { /* skipped by the run */
+        entry *x = pop(p);
+        if (x->state == BUSY) x->dropped = 1;
+        else entry_free(x);
+    }
+    while (p->q[0]->state != DONE) pthread_cond_wait(&p->done, &p->mu);
+    entry *x = pop(p);
+    pthread_mutex_unlock(&p->mu);
+    int rc = x->rc;
+    if (rc == 0) *im = x->im;
+    else *e = x->err;
+    x->rc = -1; /* the image is the caller's now */
+    entry_free(x);
+    return rc ? -1 : 0;
+}
+
+void gc_prefetch_stop(gc_prefetch *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    while (p->n) entry_free(pop(p));
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
