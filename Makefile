@@ -149,6 +149,7 @@ MODELS ?= ../shared/models
 bench: $(BENCH) $(BENCH_STOCK) $(BIN)
 	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS) \
 	    -batching cfg/fmnist-det.cfg:128:128,$(MODELS)/yolo-fastest/yolo-fastest-1.1.cfg:320:320,$(DN)/cfg/yolov3-tiny.cfg:416:416,$(DN)/cfg/darknet19.cfg:256:256,$(MODELS)/tiny-darknet/tiny.cfg:224:224
+	sh scripts/bench-list.sh
 
 # -list sharded under GNU parallel and a local single-node Slurm cluster (root;
 # each skips with a message when its packages are missing), see README.
@@ -156,7 +157,8 @@ test-cluster: $(BIN)
 	sh tests/parallel.sh
 	sh tests/slurm.sh
 
-# images/s of -list against a loop of the main command (README, Many images)
+# images/s of -list against a loop of the main command (README, Many images);
+# also the last part of make bench
 bench-list: $(BIN)
 	sh scripts/bench-list.sh
 
