@@ -809,7 +809,12 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     const char *sync = getenv("GC_LIST_SYNC");
     if (!(sync && *sync && strcmp(sync, "0"))) {
         gc_err we = {{0}};
-        r->writer = gc_writer_start(GC_LIST_QUEUE_BYTES, &we); /* NULL: everything on this thread, as it was */
+        /* the images' folders under .tmp are renamed whole when complete:
+         * their files need no temporary names of their own */
+        char tmpdir[PATH_MAX];
+        int n = snprintf(tmpdir, sizeof tmpdir, "%s/.tmp/", r->o->outdir);
+        r->writer = gc_writer_start(GC_LIST_QUEUE_BYTES, n > 0 && n < (int)sizeof tmpdir ? tmpdir : NULL,
+                                    &we); /* NULL: everything on this thread, as it was */
     }
     r->prefetch = NULL;
     const char *pre = getenv("GC_LIST_PREFETCH");

@@ -240,6 +240,18 @@ int gc_image_load(const char *path, image *out, gc_err *e)
 
 /* ---- writing --------------------------------------------------------------- */
 
+/* len bytes to path (created or truncated); 0, or an errno */
+static int write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return errno ? errno : EIO;
+    int err = 0;
+    if (len && fwrite(data, 1, len, f) != len) err = errno ? errno : EIO;
+    if (!err && fflush(f) != 0) err = errno ? errno : EIO;
+    if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
+    return err;
+}
+
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e)
 {
     size_t plen = strlen(path);
@@ -247,17 +259,8 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
     if (!tmp) return gc_fail(e, "cannot write %s: out of memory", path);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
-
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int err = errno;
-        free(tmp);
-        return gc_fail(e, "cannot write %s: %s", path, strerror(err));
-    }
-    int err = 0;
-    if (len && fwrite(data, 1, len, f) != len) err = errno ? errno : EIO;
-    if (!err && fflush(f) != 0) err = errno ? errno : EIO;
-    if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
+    errno = 0;
+    int err = write_bytes(tmp, data, len);
     if (!err && rename(tmp, path) != 0) err = errno;
     if (err) {
         remove(tmp);
@@ -268,12 +271,24 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
     return 0;
 }
 
+int gc_image_write_file_in_place(const char *path, const void *data, size_t len, gc_err *e)
+{
+    errno = 0;
+    int err = write_bytes(path, data, len);
+    if (err) {
+        unlink(path); /* what was written of it (unlink never removes a folder) */
+        return gc_fail(e, "cannot write %s: %s", path, strerror(err));
+    }
+    return 0;
+}
+
 int gc_image_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     return gc_image_write_png_par(path, w, h, rgb, NULL, e);
 }
 
-int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
+static int write_png(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, int in_place,
+                     gc_err *e)
 {
     if (w <= 0 || h <= 0 || w > INT_MAX / 3)
         return gc_fail(e, "cannot write %s: bad image size %dx%d", path, w, h);
@@ -281,9 +296,19 @@ int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *
     size_t len;
     if (gc_png_encode(rgb, w, h, -1, par, &png, &len))
         return gc_fail(e, "cannot write %s: PNG encoding failed (%dx%d: too large, or out of memory)", path, w, h);
-    int rc = gc_image_write_file(path, png, len, e);
+    int rc = in_place ? gc_image_write_file_in_place(path, png, len, e) : gc_image_write_file(path, png, len, e);
     free(png);
     return rc;
+}
+
+int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e)
+{
+    return write_png(path, w, h, rgb, par, 0, e);
+}
+
+int gc_image_write_png_in_place(const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
+{
+    return write_png(path, w, h, rgb, NULL, 1, e);
 }
 
 static int gc_little_endian(void)

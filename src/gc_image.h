@@ -43,11 +43,14 @@ int gc_image_check_out_prefix(const char *prefix, gc_err *e);
 int gc_image_write_png(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 /* The same, the encoding spread over par's threads (NULL: serially); the
  * file is the same. */
+int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
+/* The same written in place (gc_image_write_file_in_place). */
+int gc_image_write_png_in_place(const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+
 /* The bytes of a float32 .npy of shape (rows, cols) or, with depth > 0,
  * (rows, cols, depth), in *out (malloc'ed); path only names it in errors. */
 int gc_image_npy_bytes(const char *path, const float *data, size_t rows, size_t cols, size_t depth,
                        unsigned char **out, size_t *out_len, gc_err *e);
-int gc_image_write_png_par(const char *path, int w, int h, const unsigned char *rgb, const gc_png_par *par, gc_err *e);
 
 /* Writes a float32 little-endian .npy (format 1.0, C order) of shape
  * (rows, cols). */
@@ -63,6 +66,11 @@ float *gc_image_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e
 
 /* Writes `len` bytes atomically (PATH.tmp + rename). */
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e);
+
+/* The same in place, for a file inside a folder that is itself made under a
+ * temporary name and renamed when complete (list mode's image folders): the
+ * folder's rename already makes it appear whole. A failure removes path. */
+int gc_image_write_file_in_place(const char *path, const void *data, size_t len, gc_err *e);
 
 /* 0 if path's first 64 KiB look like text (no NUL byte, no image
  * signature), else -1: "<what> file PATH is binary (a PNG image?), not a

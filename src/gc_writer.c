@@ -28,16 +28,24 @@ struct gc_writer {
     int busy, stop;
     char err[GC_ERRLEN]; /* first failure since the last call job; writer thread only */
     int failed;
+    char *in_place; /* files under this folder are written in place, or NULL */
 };
+
+static int under(const gc_writer *w, const char *path)
+{
+    return w->in_place && !strncmp(path, w->in_place, strlen(w->in_place));
+}
 
 static void run(gc_writer *w, job *j)
 {
     gc_err e = {{0}};
     int rc = 0;
     if (j->kind == JOB_FILE) {
-        rc = gc_image_write_file(j->path, j->data, j->len, &e);
+        rc = under(w, j->path) ? gc_image_write_file_in_place(j->path, j->data, j->len, &e)
+                               : gc_image_write_file(j->path, j->data, j->len, &e);
     } else if (j->kind == JOB_PNG) {
-        rc = gc_image_write_png(j->path, j->width, j->height, j->data, &e);
+        rc = under(w, j->path) ? gc_image_write_png_in_place(j->path, j->width, j->height, j->data, &e)
+                               : gc_image_write_png(j->path, j->width, j->height, j->data, &e);
     } else {
         j->fn(j->arg, w->failed ? w->err : NULL);
         w->failed = 0;
@@ -81,13 +89,17 @@ static void *writer_main(void *raw)
     return NULL;
 }
 
-gc_writer *gc_writer_start(size_t max_bytes, gc_err *e)
+gc_writer *gc_writer_start(size_t max_bytes, const char *in_place, gc_err *e)
 {
     gc_writer *w = calloc(1, sizeof *w);
-    if (!w) return gc_fail(e, "out of memory for the output thread"), NULL;
+    if (!w || (in_place && !(w->in_place = strdup(in_place)))) {
+        free(w);
+        return gc_fail(e, "out of memory for the output thread"), NULL;
+    }
     w->max_bytes = max_bytes;
     if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->work, NULL) || pthread_cond_init(&w->room, NULL) ||
         pthread_cond_init(&w->idle, NULL)) {
+        free(w->in_place);
         free(w);
         return gc_fail(e, "cannot create the output thread's locks"), NULL;
     }
@@ -96,6 +108,7 @@ gc_writer *gc_writer_start(size_t max_bytes, gc_err *e)
         pthread_cond_destroy(&w->room);
         pthread_cond_destroy(&w->idle);
         pthread_mutex_destroy(&w->mu);
+        free(w->in_place);
         free(w);
         return gc_fail(e, "cannot start the output thread"), NULL;
     }
@@ -188,5 +201,6 @@ void gc_writer_stop(gc_writer *w)
     pthread_cond_destroy(&w->room);
     pthread_cond_destroy(&w->idle);
     pthread_mutex_destroy(&w->mu);
+    free(w->in_place);
     free(w);
 }

@@ -27,11 +27,14 @@
 
 typedef struct gc_writer gc_writer;
 
-/* Starts the thread. NULL with e set when it cannot. */
-gc_writer *gc_writer_start(size_t max_bytes, gc_err *e);
+/* Starts the thread. NULL with e set when it cannot. Files whose path starts
+ * with in_place (a folder with its '/', or NULL for none) are written in
+ * place, without a temporary name of their own: list mode's image folders,
+ * made under .tmp and renamed whole when complete. */
+gc_writer *gc_writer_start(size_t max_bytes, const char *in_place, gc_err *e);
 
 /* Queues `len` bytes to be written to path (gc_image_write_file: a
- * temporary name, then a rename). Takes ownership of data (malloc'ed), also
+ * temporary name, then a rename; in place under the folder above). Takes ownership of data (malloc'ed), also
  * on failure. -1 with e set only when out of memory (nothing queued). */
 int gc_writer_put_file(gc_writer *w, const char *path, unsigned char *data, size_t len, gc_err *e);
 

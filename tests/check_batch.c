@@ -559,7 +559,7 @@ START_TEST(writer_runs_jobs_in_order_and_reports_failures)
     l.dir = d;
     logp = &l;
     gc_err e = {{0}};
-    gc_writer *w = gc_writer_start(4, &e);
+    gc_writer *w = gc_writer_start(4, NULL, &e);
     ck_assert_msg(w != NULL, "%s", e.msg);
     char p[4096];
     pf(p, sizeof p, "%s/a", d);
@@ -596,6 +596,69 @@ START_TEST(writer_runs_jobs_in_order_and_reports_failures)
     ck_assert_int_eq(im.h, 1);
     ck_assert(im.data[0] == 1.0f && im.data[1] == 0.0f && im.data[2] == 0.0f && im.data[5] == 1.0f);
     free_image(im);
+    gcf_rmtree(d);
+    free(d);
+}
+END_TEST
+
+/* Under the in-place folder the writer uses no temporary name: a folder
+ * squatting on NAME.tmp stops an atomic write, not an in-place one. Outside
+ * it, files are still written atomically. An in-place write that fails
+ * leaves no file. */
+START_TEST(writer_writes_in_place_only_under_its_folder)
+{
+    char *d = gcf_tempdir();
+    ck_assert_ptr_nonnull(d);
+    char p[4096], in[4096];
+    pf(in, sizeof in, "%s/in/", d);
+    ck_assert_int_eq(mkdir(in, 0777), 0);
+    pf(p, sizeof p, "%s/in/a.tmp", d);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    pf(p, sizeof p, "%s/in/p.png.tmp", d);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    pf(p, sizeof p, "%s/b.tmp", d);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    call_log l = {0};
+    l.dir = d;
+    logp = &l;
+    gc_err e = {{0}};
+    gc_writer *w = gc_writer_start(1 << 20, in, &e);
+    ck_assert_msg(w != NULL, "%s", e.msg);
+    pf(p, sizeof p, "%s/in/a", d);
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("AAAA"), 4, &e), 0);
+    const unsigned char px[6] = {255, 0, 0, 0, 0, 255};
+    pf(p, sizeof p, "%s/in/p.png", d);
+    ck_assert_int_eq(gc_writer_put_png(w, p, 2, 1, px, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)0L, &e), 0);
+    pf(p, sizeof p, "%s/b", d); /* outside: its .tmp is taken, so it fails */
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("B"), 1, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)1L, &e), 0);
+    pf(p, sizeof p, "%s/in/a.tmp", d); /* in place onto a folder: fails */
+    ck_assert_int_eq(gc_writer_put_file(w, p, (unsigned char *)strdup("C"), 1, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)2L, &e), 0);
+    gc_writer_stop(w);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_msg(l.err[0][0] == '\0', "%s", l.err[0]);
+    ck_assert_msg(strstr(l.err[1], "/b:") != NULL, "%s", l.err[1]);
+    ck_assert_msg(strstr(l.err[2], "in/a.tmp") != NULL, "%s", l.err[2]);
+    size_t len;
+    pf(p, sizeof p, "%s/in/a", d);
+    char *t = slurp(p, &len);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(len, 4);
+    ck_assert(memcmp(t, "AAAA", 4) == 0);
+    free(t);
+    pf(p, sizeof p, "%s/in/p.png", d);
+    image im;
+    ck_assert_msg(gc_image_load(p, &im, &e) == 0, "%s", e.msg);
+    ck_assert(im.w == 2 && im.h == 1 && im.data[0] == 1.0f && im.data[5] == 1.0f);
+    free_image(im);
+    pf(p, sizeof p, "%s/b", d);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    pf(p, sizeof p, "%s/in/a.tmp", d); /* the folder is still there, untouched */
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
     gcf_rmtree(d);
     free(d);
 }
@@ -1153,6 +1216,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
+    tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
     tcase_add_test(tc, output_thread_equals_inline_writes);
     tcase_add_test(tc, reader_hands_over_what_loading_gives);
     tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
