@@ -86,43 +86,28 @@ int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
     if (picture_alloc(out, W, H, BLACK, e)) return -1;
     size_t n = (size_t)W * H, n0 = (size_t)w * h;
-    float *im = (float *)img, *ht = NULL;
-    int own = 0;
-    if (f > 1) {
-        im = malloc(3 * n * sizeof *im);
-        ht = heat ? malloc(n * sizeof *ht) : NULL;
-        own = 1;
-        if (!im || (heat && !ht)) {
-            free(im);
-            free(ht);
+    if (heat) {
+        /* the heat scaled up bilinearly, the image by nearest neighbour (in
+         * the overlay, without a scaled-up copy) */
+        float *ht = (float *)heat;
+        if (f > 1 && !(ht = malloc(n * sizeof *ht))) {
             gc_figure_picture_free(out);
             return gc_fail(e, "out of memory for a %dx%d picture", W, H);
         }
-        /* nearest neighbour: each source row widened once, then copied f times */
-        for (int c = 0; c < 3; ++c)
-            for (int y = 0; y < h; ++y) {
-                float *dst = im + (size_t)c * n + (size_t)y * f * W;
-                const float *src = img + (size_t)c * n0 + (size_t)y * w;
-                for (int x = 0; x < w; ++x)
-                    for (int k = 0; k < f; ++k) dst[x * f + k] = src[x];
-                for (int r = 1; r < f; ++r) memcpy(dst + (size_t)r * W, dst, (size_t)W * sizeof *dst);
-            }
-        if (heat) gc_render_resize(heat, w, h, ht, W, H);
+        if (f > 1) gc_render_resize(heat, w, h, ht, W, H);
+        gc_render_overlay_scaled(img, w, h, f, ht, alpha, out->rgb);
+        if (ht != heat) free(ht);
     } else {
-        ht = (float *)heat;
-    }
-    if (ht) {
-        gc_render_overlay(im, W, H, ht, alpha, out->rgb);
-    } else {
-        for (size_t i = 0; i < n; ++i)
-            for (int c = 0; c < 3; ++c) {
-                float v = im[(size_t)c * n + i];
-                out->rgb[i * 3 + c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
-            }
-    }
-    if (own) {
-        free(im);
-        free(ht);
+        /* each source pixel's bytes, repeated f x f */
+        for (size_t y = 0; y < (size_t)H; ++y) {
+            const float *src = img + (y / (size_t)f) * (size_t)w;
+            unsigned char *o = out->rgb + y * (size_t)W * 3;
+            for (size_t x = 0; x < (size_t)W; ++x)
+                for (int c = 0; c < 3; ++c) {
+                    float v = src[(size_t)c * n0 + x / (size_t)f];
+                    o[x * 3 + c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
+                }
+        }
     }
     if (box) {
         unsigned char col[3];

@@ -56,6 +56,12 @@ void gc_render_jet(float v, unsigned char rgb[3]);
  * interleaved. */
 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
 
+/* The same for img (w x h) scaled up f times by nearest neighbour: heat and
+ * rgb_out are (w f) x (h f). The bytes equal gc_render_overlay's on the
+ * scaled-up image, without making it. */
+void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
+                              unsigned char *rgb_out);
+
 /* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0
  * (untinted) and the map's maximum is 1. *lo and *hi receive the range (the

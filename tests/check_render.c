@@ -454,6 +454,50 @@ START_TEST(overlay_blend)
 }
 END_TEST
 
+/* The scaled overlay equals the plain one on the scaled-up image, byte for
+ * byte: every factor 1..4, on an image with values outside [0, 1] and NaN,
+ * a heat with zeros, negatives, values above 1 and NaN, and several alphas. */
+START_TEST(overlay_scaled_equals_overlay_of_scaled_up)
+{
+    enum { W = 7, H = 5, N = W * H };
+    float img[3 * N];
+    uint32_t s = 7;
+    for (int i = 0; i < 3 * N; ++i) {
+        s = s * 1664525u + 1013904223u;
+        img[i] = (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f; /* -0.2 .. 1.2 */
+    }
+    img[5] = NAN;
+    img[N + 9] = 1.0f;
+    img[2 * N + 3] = 0.0f;
+    for (int f = 1; f <= 4; ++f) {
+        int w = W * f, h = H * f, n = w * h;
+        float *big = malloc(3 * (size_t)n * sizeof *big), *heat = malloc((size_t)n * sizeof *heat);
+        unsigned char *a = malloc(3 * (size_t)n), *b = malloc(3 * (size_t)n);
+        ck_assert(big && heat && a && b);
+        for (int c = 0; c < 3; ++c)
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) big[c * n + y * w + x] = img[c * N + (y / f) * W + x / f];
+        for (int i = 0; i < n; ++i) {
+            s = s * 1664525u + 1013904223u;
+            int r = (int)(s >> 28);
+            heat[i] = r < 6 ? 0.0f : r < 7 ? -0.3f : r < 8 ? 1.5f : r < 9 ? NAN : (float)(s >> 8 & 0xffff) / 65535.0f;
+        }
+        const float alphas[] = {0.0f, 0.45f, 1.0f, 2.0f};
+        for (size_t k = 0; k < sizeof alphas / sizeof alphas[0]; ++k) {
+            memset(a, 1, 3 * (size_t)n);
+            memset(b, 2, 3 * (size_t)n);
+            gc_render_overlay(big, w, h, heat, alphas[k], a);
+            gc_render_overlay_scaled(img, W, H, f, heat, alphas[k], b);
+            ck_assert_msg(!memcmp(a, b, 3 * (size_t)n), "factor %d, alpha %g", f, alphas[k]);
+        }
+        free(big);
+        free(heat);
+        free(a);
+        free(b);
+    }
+}
+END_TEST
+
 /* An overlay of a map that is zero on most of the image: every pixel where
  * the heat is zero is the image's own colour. */
 START_TEST(overlay_untinted_where_map_is_zero)
@@ -880,6 +924,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, normalize_minmax);
     tcase_add_test(tc, colormap_jet_endpoints_and_hue);
     tcase_add_test(tc, overlay_blend);
+    tcase_add_test(tc, overlay_scaled_equals_overlay_of_scaled_up);
     tcase_add_test(tc, draw_box_inside_and_clipped);
     tcase_add_test(tc, draw_text_layout_and_clip);
     tcase_add_test(tc, font_glyphs_distinct);
