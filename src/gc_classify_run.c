@@ -72,7 +72,7 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
                             o->ex.alpha, NULL, e) ||
             gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi,
                               x->all_zero, e) ||
-            gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e))
+            gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))
             goto done;
     }
     if (x->npy[0] && gc_explain_write_npy(s, x->npy, m, e)) goto done;

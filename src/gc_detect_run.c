@@ -88,7 +88,7 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     if (x->png[0]) {
         if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi,
                               x->all_zero, e) ||
-            gc_explain_write_png(s, x->png, fig.w, fig.h, fig.rgb, e))
+            gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))
             goto done;
     }
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
@@ -104,7 +104,7 @@ static int write_summary(gc_session *s, const gc_summary *sum, const char *path,
 {
     gc_picture pic = {0};
     int rc = gc_figure_summary_render(sum, s->orig.data, &pic, e);
-    if (rc == 0) rc = gc_explain_write_png(s, path, pic.w, pic.h, pic.rgb, e);
+    if (rc == 0) rc = gc_explain_write_png_owned(s, path, pic.w, pic.h, gc_figure_picture_take(&pic), e);
     gc_figure_picture_free(&pic);
     return rc;
 }

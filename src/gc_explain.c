@@ -917,6 +917,18 @@ int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const un
     return 0;
 }
 
+int gc_explain_write_png_owned(gc_session *s, const char *path, int w, int h, unsigned char *rgb, gc_err *e)
+{
+    if (!s->writer) {
+        int rc = gc_explain_write_png(s, path, w, h, rgb, e);
+        free(rgb);
+        return rc;
+    }
+    if (remember(s, path, e)) return free(rgb), -1;
+    if (gc_writer_put_png_owned(s->writer, path, w, h, rgb, e)) return free(s->written[--s->nwritten]), -1;
+    return 0;
+}
+
 /* depth 0: (rows, cols), else (rows, cols, depth); queued on s->writer when set */
 static int write_npy(gc_session *s, const char *path, const float *data, size_t rows, size_t cols, size_t depth,
                      gc_err *e)

@@ -240,6 +240,9 @@ unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o);
  * other maps. */
 const float *gc_explain_gradient_image(gc_session *s, const gc_map *m);
 int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+/* The same with rgb (malloc'ed) handed over, freed here or by the output
+ * thread, also on failure: list mode queues it without a copy. */
+int gc_explain_write_png_owned(gc_session *s, const char *path, int w, int h, unsigned char *rgb, gc_err *e);
 int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_err *e);
 
 /* Removes every file this session wrote (after a failure). */

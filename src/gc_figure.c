@@ -7,6 +7,13 @@
 static const unsigned char BLACK[3] = {0, 0, 0}, WHITE[3] = {255, 255, 255}, DARK[3] = {32, 32, 32},
                            YELLOW[3] = {255, 230, 0};
 
+unsigned char *gc_figure_picture_take(gc_picture *p)
+{
+    unsigned char *rgb = p->rgb;
+    p->rgb = NULL;
+    return rgb;
+}
+
 void gc_figure_picture_free(gc_picture *p)
 {
     free(p->rgb);

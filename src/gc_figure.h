@@ -23,6 +23,8 @@ typedef struct gc_picture {
 } gc_picture;
 
 void gc_figure_picture_free(gc_picture *p);
+/* The pixels, handed to the caller (p keeps its size and no pixels). */
+unsigned char *gc_figure_picture_take(gc_picture *p);
 
 /* A box in the original image's pixels, corners inclusive. */
 typedef struct gc_fig_box {

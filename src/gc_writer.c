@@ -171,6 +171,30 @@ int gc_writer_put_png(gc_writer *w, const char *path, int width, int height, con
     return 0;
 }
 
+int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int height, unsigned char *rgb, gc_err *e)
+{
+    if (width <= 0 || height <= 0) {
+        free(rgb);
+        return gc_fail(e, "cannot write %s: bad image size %dx%d", path, width, height);
+    }
+    job *j = calloc(1, sizeof *j);
+    char *p = strdup(path);
+    if (!j || !p) {
+        free(j);
+        free(p);
+        free(rgb);
+        return gc_fail(e, "cannot write %s: out of memory", path);
+    }
+    j->kind = JOB_PNG;
+    j->path = p;
+    j->data = rgb;
+    j->len = (size_t)width * (size_t)height * 3;
+    j->width = width;
+    j->height = height;
+    put(w, j);
+    return 0;
+}
+
 int gc_writer_put_call(gc_writer *w, gc_writer_fn fn, void *arg, gc_err *e)
 {
     job *j = calloc(1, sizeof *j);

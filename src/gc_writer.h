@@ -42,6 +42,10 @@ int gc_writer_put_file(gc_writer *w, const char *path, unsigned char *data, size
  * written to path. -1 with e set only when out of memory. */
 int gc_writer_put_png(gc_writer *w, const char *path, int width, int height, const unsigned char *rgb, gc_err *e);
 
+/* The same with the pixels handed over (malloc'ed; freed by the writer,
+ * also on failure): no copy. */
+int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int height, unsigned char *rgb, gc_err *e);
+
 /* Queues fn(arg, err): err is the first failure message of the jobs queued
  * since the previous call, or NULL. fn owns arg. -1 with e set only when out
  * of memory (fn is then not called). */
