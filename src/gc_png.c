@@ -3,6 +3,8 @@
 #include "gc_common.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,12 @@
 #include <zlib.h>
 
 #define MAX_SYMS 320
-#define LIT_SYMS 257 /* bytes 0..255 and end-of-block; no lengths, no distances */
+#define LIT_SYMS 286 /* bytes 0..255, end-of-block, lengths 257..285 */
+#define DIST_SYMS 30
 #define BLOCK_TARGET (1u << 17) /* filtered bytes per deflate block (a Huffman table each; a unit of work) */
 #define STORED_MAX 65535u
+#define MAX_MATCH 258
+#define MAX_DIST 32768
 
 /* ---- Huffman code lengths ---------------------------------------------------- */
 
@@ -135,73 +140,162 @@ static void flush_bits(bits *b)
 /* Code-length alphabet order (RFC 1951, 3.2.7). */
 static const unsigned char CL_ORDER[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
 
-/* One block of n filtered bytes with histogram hist[256]: a dynamic Huffman
- * block of literals, or stored blocks when that would be smaller. */
-static void write_block(bits *b, const unsigned char *data, size_t n, const unsigned *hist, int final)
+/* ---- matches ------------------------------------------------------------------------ */
+
+/* RFC 1951, 3.2.5: the length codes 257..285 and the distance codes, their
+ * base values and extra bits. */
+static const uint16_t LEN_BASE[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const unsigned char LEN_EXTRA[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                            2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t DIST_BASE[DIST_SYMS] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,
+                                              33,  49,  65,  97,  129, 193,  257,  385,  513,  769,
+                                              1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const unsigned char DIST_EXTRA[DIST_SYMS] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
+                                                    6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+static int dist_code(unsigned d)
 {
-    unsigned freq[LIT_SYMS + 2];
-    unsigned char len[LIT_SYMS + 2]; /* literal/length code lengths, then the two distance codes */
-    uint16_t code[LIT_SYMS];
-    memcpy(freq, hist, 256 * sizeof *freq);
-    freq[256] = 1; /* end of block */
-    gc_png_huffman_lengths(freq, LIT_SYMS, 15, len);
-    /* Two distance codes of one bit, as zlib writes when no match is used:
-     * a distance code must exist, and a complete one suits every inflater. */
-    len[LIT_SYMS] = len[LIT_SYMS + 1] = 1;
-    unsigned clf[19] = {0};
-    unsigned char cll[19];
-    uint16_t clc[19];
-    for (int s = 0; s < LIT_SYMS + 2; ++s) clf[len[s]]++;
-    gc_png_huffman_lengths(clf, 19, 7, cll);
-    canonical_codes(cll, 19, clc);
-    int hclen = 19;
-    while (hclen > 4 && !cll[CL_ORDER[hclen - 1]]) --hclen;
+    int c = 0;
+    while (c + 1 < DIST_SYMS && DIST_BASE[c + 1] <= d) ++c;
+    return c;
+}
 
-    uint64_t nbits = 3 + 5 + 5 + 4 + 3 * (uint64_t)hclen;
-    for (int s = 0; s < LIT_SYMS + 2; ++s) nbits += cll[len[s]];
-    for (int s = 0; s < LIT_SYMS; ++s) nbits += (uint64_t)freq[s] * len[s];
-    uint64_t stored = 8 * ((uint64_t)n + 5 * ((n + STORED_MAX - 1) / STORED_MAX + (n == 0))) + 8;
-    if (nbits > stored) {
-        size_t off = 0;
-        do {
-            size_t k = n - off < STORED_MAX ? n - off : STORED_MAX;
-            put_bits(b, (final && off + k == n) ? 1u : 0u, 1);
-            put_bits(b, 0, 2); /* BTYPE 00: stored */
-            flush_bits(b);
-            b->p[0] = (unsigned char)k;
-            b->p[1] = (unsigned char)(k >> 8);
-            b->p[2] = (unsigned char)~k;
-            b->p[3] = (unsigned char)(~k >> 8);
-            memcpy(b->p + 4, data + off, k);
-            b->p += 4 + k;
-            off += k;
-        } while (off < n);
-        return;
-    }
+/* Length code index (0..28) of every match length 3..258, made once. */
+static unsigned char len_code[MAX_MATCH + 1];
+static pthread_once_t len_once = PTHREAD_ONCE_INIT;
+static void make_len_codes(void)
+{
+    for (int c = 0; c < 29; ++c)
+        for (int l = LEN_BASE[c]; l <= MAX_MATCH && (c == 28 || l < LEN_BASE[c + 1]); ++l) len_code[l] = (unsigned char)c;
+}
 
-    canonical_codes(len, LIT_SYMS, code);
-    put_bits(b, final ? 1u : 0u, 1);
-    put_bits(b, 2, 2); /* BTYPE 10: dynamic Huffman */
-    put_bits(b, LIT_SYMS - 257, 5);
-    put_bits(b, 2 - 1, 5);
-    put_bits(b, (unsigned)hclen - 4, 4);
-    for (int i = 0; i < hclen; ++i) put_bits(b, cll[CL_ORDER[i]], 3);
-    for (int s = 0; s < LIT_SYMS + 2; ++s) put_bits(b, clc[len[s]], cll[len[s]]);
-    /* the literals: code and length side by side, one lookup per byte */
-    uint32_t tab[256];
-    for (int s = 0; s < 256; ++s) tab[s] = (uint32_t)code[s] | (uint32_t)len[s] << 16;
-    /* Three codes (at most 45 bits) beside the < 8 bits buffered, then every
-     * whole byte out with one 8-byte store: no branch per code. The store
-     * writes up to 8 bytes past what it commits: inside the slot's slack,
-     * and overwritten by the next store. */
-    while (b->n >= 8) {
-        *b->p++ = (unsigned char)b->buf;
-        b->buf >>= 8;
-        b->n -= 8;
+/* 8 bytes from p as a little-endian number: byte k is bits 8k..8k+7
+ * whatever the CPU's order, which the counts of equal bytes below rely on. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    v = 0;
+    for (int k = 7; k >= 0; --k) v = v << 8 | p[k];
+#endif
+    return v;
+}
+
+/* Bytes a[0..] equal to b[0..], at most max. */
+static inline size_t common_prefix(const unsigned char *a, const unsigned char *b, size_t max)
+{
+    size_t k = 0;
+    for (; k + 8 <= max; k += 8) {
+        uint64_t d = load_le64(a + k) ^ load_le64(b + k);
+        if (d) return k + (size_t)(__builtin_ctzll(d) >> 3);
     }
+    while (k < max && a[k] == b[k]) ++k;
+    return k;
+}
+
+/* Bytes a[-1], a[-2], ... equal to b[-1], b[-2], ..., at most max. */
+static inline size_t common_suffix(const unsigned char *a, const unsigned char *b, size_t max)
+{
+    size_t k = 0;
+    for (; k + 8 <= max; k += 8) {
+        uint64_t d = load_le64(a - k - 8) ^ load_le64(b - k - 8);
+        if (d) return k + (size_t)(__builtin_clzll(d) >> 3);
+    }
+    while (k < max && a[-(ptrdiff_t)k - 1] == b[-(ptrdiff_t)k - 1]) ++k;
+    return k;
+}
+
+/* A match: where it starts, and its length (bits 0..8) and distance (bit
+ * 31 set: one row back; clear: 1). The bytes between matches are literals. */
+typedef struct match {
+    uint32_t pos, lk;
+} match;
+#define MATCH_ROW 0x80000000u
+
+/* Byte histogram of p[0..n), added to h: four tables (summed at the end)
+ * so that runs of one value do not wait on their own increments. */
+static inline void histogram(const unsigned char *p, size_t n, unsigned (*h)[256])
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        h[0][p[i]]++;
+        h[1][p[i + 1]]++;
+        h[2][p[i + 2]]++;
+        h[3][p[i + 3]]++;
+    }
+    for (; i < n; ++i) h[0][p[i]]++;
+}
+
+/* Matches shorter than this are left as literals: a match costs about as
+ * many bits as a few literals. */
+#define MIN_ROW_MATCH 16
+
+/* Appends matches at distance row covering [pos, pos + len), len >= 3:
+ * pieces of at most MAX_MATCH, none shorter than 3. */
+static size_t add_match(match *m, size_t c, size_t pos, size_t len, unsigned *lit)
+{
+    while (len > 0) {
+        size_t k = len <= MAX_MATCH ? len : (len - MAX_MATCH < 3 ? len - 3 : MAX_MATCH);
+        m[c++] = (match){(uint32_t)pos, MATCH_ROW | (uint32_t)k};
+        lit[257 + len_code[k]]++;
+        pos += k;
+        len -= k;
+    }
+    return c;
+}
+
+/* The matches in the n filtered bytes of one block (whole rows of row
+ * bytes): where a row repeats the row above, at its start and at its end
+ * (the row-repeats of a picture scaled up by whole factors, flat margins and
+ * bars, and any part of a picture unchanged from one row to the next),
+ * 8 bytes compared at once; what lies between is literals. A row of a photo
+ * costs two comparisons. Matches never reach before the block, so blocks
+ * stay independent. Counts the literals and length codes into lit[] and the
+ * row distance's code into dist[]. Returns the match count (at most
+ * row / 255 + 2 a row). */
+static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *m, unsigned *lit, unsigned *dist)
+{
+    unsigned h[4][256];
+    memset(h, 0, sizeof h);
+    size_t c = 0, from = 0; /* from: the first byte not yet counted or matched */
+    if (row <= MAX_DIST && row > 1) {
+        int drow = dist_code((unsigned)row);
+        for (size_t y = row; y + row <= n; y += row) {
+            const unsigned char *a = f + y, *b = a - row;
+            size_t pre = common_prefix(a, b, row), suf = 0;
+            if (pre < row) suf = common_suffix(a + row, b + row, row - pre);
+            size_t c0 = c;
+            if (pre >= MIN_ROW_MATCH) {
+                histogram(f + from, y - from, h);
+                c = add_match(m, c, y, pre, lit);
+                from = y + pre;
+            }
+            if (suf >= MIN_ROW_MATCH) {
+                histogram(f + from, y + row - suf - from, h);
+                c = add_match(m, c, y + row - suf, suf, lit);
+                from = y + row;
+            }
+            dist[drow] += (unsigned)(c - c0);
+        }
+    }
+    histogram(f + from, n - from, h);
+    for (int v = 0; v < 256; ++v) lit[v] += h[0][v] + h[1][v] + h[2][v] + h[3][v];
+    return c;
+}
+
+/* Bytes p[0..n) as literals (tab: code | length << 16), b->n < 8 before
+ * and after. Three codes (at most 45 bits) beside the < 8 bits buffered,
+ * then every whole byte out with one 8-byte store: no branch per code. The
+ * store writes up to 8 bytes past what it commits: inside the slot's slack,
+ * and overwritten by the next store. */
+static void put_literals(bits *b, const unsigned char *p, size_t n, const uint32_t *tab)
+{
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
-        uint32_t t0 = tab[data[i]], t1 = tab[data[i + 1]], t2 = tab[data[i + 2]];
+        uint32_t t0 = tab[p[i]], t1 = tab[p[i + 1]], t2 = tab[p[i + 2]];
         uint64_t v = b->buf;
         int k = b->n;
         v |= (uint64_t)(t0 & 0xffffu) << k;
@@ -219,7 +313,109 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const unsi
         b->buf = v >> (k & ~7);
         b->n = k & 7;
     }
-    for (; i < n; ++i) put_bits(b, tab[data[i]] & 0xffffu, (int)(tab[data[i]] >> 16));
+    for (; i < n; ++i) put_bits(b, tab[p[i]] & 0xffffu, (int)(tab[p[i]] >> 16));
+    while (b->n >= 8) {
+        *b->p++ = (unsigned char)b->buf;
+        b->buf >>= 8;
+        b->n -= 8;
+    }
+}
+
+/* One block of n filtered bytes with its nm matches (m NULL: none could be
+ * looked for): a dynamic Huffman block, or stored blocks when that would be
+ * smaller. */
+static void write_block(bits *b, const unsigned char *data, size_t n, const match *m, size_t nm,
+                        const unsigned *lit_freq, const unsigned *dist_freq, size_t row, int final)
+{
+    unsigned freq[LIT_SYMS];
+    unsigned char len[LIT_SYMS + DIST_SYMS]; /* literal/length code lengths, then the distance codes' */
+    uint16_t code[LIT_SYMS], dcode[DIST_SYMS];
+    memcpy(freq, lit_freq, sizeof freq);
+    freq[256] = 1; /* end of block */
+    int hlit = LIT_SYMS;
+    while (hlit > 257 && !freq[hlit - 1]) --hlit;
+    gc_png_huffman_lengths(freq, hlit, 15, len);
+    /* Distance codes: distance 1 (code 0) and one row back (code d2),
+     * each of one bit; a complete code of two, as zlib writes when no
+     * match is used, suits every inflater. Rows over the window: code 1,
+     * unused. */
+    int d2 = row <= MAX_DIST && row > 1 ? dist_code((unsigned)row) : 1, hdist = d2 + 1;
+    unsigned char *dlen = len + hlit;
+    memset(dlen, 0, (size_t)hdist);
+    dlen[0] = dlen[d2] = 1;
+    canonical_codes(dlen, hdist, dcode);
+    unsigned clf[19] = {0};
+    unsigned char cll[19];
+    uint16_t clc[19];
+    for (int s = 0; s < hlit + hdist; ++s) clf[len[s]]++;
+    gc_png_huffman_lengths(clf, 19, 7, cll);
+    canonical_codes(cll, 19, clc);
+    int hclen = 19;
+    while (hclen > 4 && !cll[CL_ORDER[hclen - 1]]) --hclen;
+
+    uint64_t nbits = 3 + 5 + 5 + 4 + 3 * (uint64_t)hclen;
+    for (int s = 0; s < hlit + hdist; ++s) nbits += cll[len[s]];
+    for (int s = 0; s < hlit; ++s) nbits += (uint64_t)freq[s] * len[s];
+    for (int c = 0; c < 29 && 257 + c < hlit; ++c) nbits += (uint64_t)freq[257 + c] * LEN_EXTRA[c];
+    nbits += (uint64_t)dist_freq[0] + (uint64_t)dist_freq[d2] * (1 + DIST_EXTRA[d2]);
+    uint64_t stored = 8 * ((uint64_t)n + 5 * ((n + STORED_MAX - 1) / STORED_MAX + (n == 0))) + 8;
+    if (nbits > stored || !m) {
+        size_t off = 0;
+        do {
+            size_t k = n - off < STORED_MAX ? n - off : STORED_MAX;
+            put_bits(b, (final && off + k == n) ? 1u : 0u, 1);
+            put_bits(b, 0, 2); /* BTYPE 00: stored */
+            flush_bits(b);
+            b->p[0] = (unsigned char)k;
+            b->p[1] = (unsigned char)(k >> 8);
+            b->p[2] = (unsigned char)~k;
+            b->p[3] = (unsigned char)(~k >> 8);
+            memcpy(b->p + 4, data + off, k);
+            b->p += 4 + k;
+            off += k;
+        } while (off < n);
+        return;
+    }
+
+    canonical_codes(len, hlit, code);
+    put_bits(b, final ? 1u : 0u, 1);
+    put_bits(b, 2, 2); /* BTYPE 10: dynamic Huffman */
+    put_bits(b, (unsigned)hlit - 257, 5);
+    put_bits(b, (unsigned)hdist - 1, 5);
+    put_bits(b, (unsigned)hclen - 4, 4);
+    for (int i = 0; i < hclen; ++i) put_bits(b, cll[CL_ORDER[i]], 3);
+    for (int s = 0; s < hlit + hdist; ++s) put_bits(b, clc[len[s]], cll[len[s]]);
+    /* a literal's code and length side by side, one lookup per byte; a
+     * match's length code with its extra bits, then its distance code with
+     * its own (at most 15 + 5 and 1 + 13 bits) */
+    uint32_t tab[256];
+    for (int s = 0; s < 256; ++s) tab[s] = (uint32_t)code[s] | (uint32_t)len[s] << 16;
+    while (b->n >= 8) {
+        *b->p++ = (unsigned char)b->buf;
+        b->buf >>= 8;
+        b->n -= 8;
+    }
+    size_t pos = 0;
+    for (size_t k = 0; k < nm; ++k) {
+        put_literals(b, data + pos, m[k].pos - pos, tab);
+        unsigned l = m[k].lk & 0x1ffu;
+        int c = len_code[l];
+        put_bits(b, code[257 + c], len[257 + c]);
+        if (LEN_EXTRA[c]) put_bits(b, l - LEN_BASE[c], LEN_EXTRA[c]);
+        if (m[k].lk & MATCH_ROW) {
+            put_bits(b, dcode[d2], 1);
+            if (DIST_EXTRA[d2]) put_bits(b, (unsigned)row - DIST_BASE[d2], DIST_EXTRA[d2]);
+        } else {
+            put_bits(b, dcode[0], 1);
+        }
+        while (b->n >= 8) {
+            *b->p++ = (unsigned char)b->buf;
+            b->buf >>= 8;
+            b->n -= 8;
+        }
+        pos = m[k].pos + l;
+    }
+    put_literals(b, data + pos, n - pos, tab);
     put_bits(b, code[256], len[256]);
 }
 
@@ -265,23 +461,6 @@ static void filter_row(const unsigned char *restrict x, const unsigned char *res
         }
         break;
     }
-}
-
-/* Byte histogram of p[0..n), added to hist: four tables so that runs of one
- * value do not wait on their own increments. */
-static void histogram(const unsigned char *p, size_t n, unsigned *hist)
-{
-    unsigned h[4][256];
-    memset(h, 0, sizeof h);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        h[0][p[i]]++;
-        h[1][p[i + 1]]++;
-        h[2][p[i + 2]]++;
-        h[3][p[i + 3]]++;
-    }
-    for (; i < n; ++i) h[0][p[i]]++;
-    for (int v = 0; v < 256; ++v) hist[v] += h[0][v] + h[1][v] + h[2][v] + h[3][v];
 }
 
 /* ---- the file ----------------------------------------------------------------------- */
@@ -330,6 +509,11 @@ static size_t slot_cap(size_t n)
 static void encode_blocks(void *arg, size_t k0, size_t k1)
 {
     png_job *j = arg;
+    pthread_once(&len_once, make_len_codes);
+    /* one match buffer for this call's blocks (a row's matches are pieces
+     * of at least 255 bytes but the last of its two: at most row / 255 + 2;
+     * a few KiB); without it, stored blocks */
+    match *m = malloc(j->rows_per * (j->frow / 255 + 2) * sizeof *m);
     for (size_t k = k0; k < k1; ++k) {
         size_t y0 = k * j->rows_per, y1 = y0 + j->rows_per < (size_t)j->h ? y0 + j->rows_per : (size_t)j->h;
         unsigned char *f = j->filt + y0 * j->frow;
@@ -337,12 +521,12 @@ static void encode_blocks(void *arg, size_t k0, size_t k1)
             filter_row(j->rgb + y * j->row, y ? j->rgb + (y - 1) * j->row : NULL, j->row, j->filter,
                        f + (y - y0) * j->frow);
         size_t n = (y1 - y0) * j->frow;
-        unsigned hist[256] = {0};
-        histogram(f, n, hist);
+        unsigned lit[LIT_SYMS] = {0}, dist[DIST_SYMS] = {0};
+        size_t nm = m ? find_matches(f, n, j->frow, m, lit, dist) : 0;
         j->adler[k] = adler32(adler32(0L, Z_NULL, 0), f, (uInt)n);
         bits b = {j->slots + j->slot_off[k], 0, 0};
         int last = k + 1 == j->nblocks;
-        write_block(&b, f, n, hist, last);
+        write_block(&b, f, n, m, nm, lit, dist, j->frow, last);
         if (!last) {
             put_bits(&b, 0, 3); /* BFINAL 0, BTYPE 00: an empty stored block */
             flush_bits(&b);
@@ -354,6 +538,7 @@ static void encode_blocks(void *arg, size_t k0, size_t k1)
         j->slot_len[k] = (size_t)(b.p - (j->slots + j->slot_off[k]));
         assert(j->slot_len[k] <= slot_cap(n));
     }
+    free(m);
 }
 
 int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_png_par *par, unsigned char **out,
