@@ -1,13 +1,17 @@
 /* gc_png: a fast PNG encoder for 8-bit RGB pictures.
  *
- * Our outputs are photos with a heat map blended in: LZ77 finds few matches
- * in them, so almost all of deflate's gain is the Huffman coding of filtered
- * bytes. This encoder does only that, in one pass per row: a fixed filter for
- * every row (GC_PNG_FILTER, measured below), a byte
- * histogram per block of rows, a length-limited Huffman code of the literals
- * (RFC 1951 dynamic block, no matches), then a table-driven bit writer. The
- * zlib stream is standard (RFC 1950: header, blocks, Adler-32), so every PNG
- * reader decodes it. Pure function on raw arrays; no files. */
+ * Our outputs are photos with a heat map blended in, often drawn scaled up
+ * (a small image at 2-8x, nearest neighbour). LZ77's general search finds
+ * little in the photo parts, so most of deflate's gain there is the Huffman
+ * coding of filtered bytes; what does repeat is the row above (rows of a
+ * scaled-up picture, flat bars and margins, anything unchanged from one row
+ * to the next). This encoder does only that, in one pass per row: a fixed
+ * filter for every row (GC_PNG_FILTER, measured below), the parts of a row
+ * equal to the row above at its start and its end as matches one row back,
+ * per block of rows a length-limited Huffman code of the literals and match
+ * lengths (RFC 1951 dynamic block), then a table-driven bit writer. The
+ * zlib stream is standard (RFC 1950: header, blocks, Adler-32), so every
+ * PNG reader decodes it. Pure function on raw arrays; no files. */
 #ifndef GC_PNG_H
 #define GC_PNG_H
 
