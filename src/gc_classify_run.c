@@ -68,8 +68,9 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
-        if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
-                            o->ex.alpha, NULL, e) ||
+        gc_png_par par = gc_explain_par(s);
+        if (gc_figure_panel_par(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
+                                o->ex.alpha, NULL, &par, e) ||
             gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi,
                               x->all_zero, e) ||
             gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))

@@ -80,10 +80,13 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     /* a map that reaches the input is shown as its gradient image, not a heat */
     const float *grad = gc_explain_gradient_image(s, m);
     if (x->png[0] || sum->n) {
-        if (gc_figure_panel(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
-                            o->ex.alpha, &fb, e))
+        gc_png_par par = gc_explain_par(s);
+        if (gc_figure_panel_par(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
+                                o->ex.alpha, &fb, &par, e))
             goto done;
-        if (sum->n) gc_figure_summary_set(sum, x->index, &panel, &fb, label);
+        /* with an output thread the summary is drawn there, the
+         * thumbnail too: the panel is kept for it (below) */
+        if (sum->n && !s->writer) gc_figure_summary_set(sum, x->index, &panel, &fb, label);
     }
     if (x->png[0]) {
         if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi,
@@ -91,6 +94,7 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
             gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))
             goto done;
     }
+    if (sum->n && s->writer) gc_figure_summary_keep(sum, x->index, &panel, &fb, label);
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
     if (x->npy[0] && gc_explain_write_npy(s, x->npy, &raw, e)) goto done;
     rc = 0;
@@ -100,8 +104,48 @@ done:
     return rc;
 }
 
-static int write_summary(gc_session *s, const gc_summary *sum, const char *path, gc_err *e)
+/* The summary drawn on the output thread: its boxes, captions and kept
+ * panels, and a copy of the image (the session's is the next image's by
+ * then). */
+typedef struct summary_job {
+    gc_summary sum;
+    float *img;
+} summary_job;
+
+static int draw_summary(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e)
 {
+    summary_job *j = arg;
+    int rc = -1;
+    if (rgb) {
+        gc_picture pic = {0};
+        rc = gc_figure_summary_render(&j->sum, j->img, &pic, e);
+        *w = pic.w;
+        *h = pic.h;
+        *rgb = gc_figure_picture_take(&pic);
+    }
+    gc_figure_summary_free(&j->sum);
+    free(j->img);
+    free(j);
+    return rc;
+}
+
+static int write_summary(gc_session *s, gc_summary *sum, const char *path, gc_err *e)
+{
+    if (s->writer) {
+        size_t n = (size_t)s->orig.w * (size_t)s->orig.h * 3;
+        summary_job *j = malloc(sizeof *j);
+        float *img = malloc(n * sizeof *img);
+        if (!j || !img) {
+            free(j);
+            free(img);
+            return gc_fail(e, "cannot write %s: out of memory", path);
+        }
+        memcpy(img, s->orig.data, n * sizeof *img);
+        j->sum = *sum; /* moved: the job frees it */
+        memset(sum, 0, sizeof *sum);
+        j->img = img;
+        return gc_explain_write_drawn(s, path, draw_summary, j, n * sizeof *img + j->sum.kept_bytes, e);
+    }
     gc_picture pic = {0};
     int rc = gc_figure_summary_render(sum, s->orig.data, &pic, e);
     if (rc == 0) rc = gc_explain_write_png_owned(s, path, pic.w, pic.h, gc_figure_picture_take(&pic), e);

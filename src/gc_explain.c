@@ -904,6 +904,13 @@ static void pool_run(void *ctx, size_t count, size_t cost, void (*fn)(void *, si
     gc_pool_for(ctx, count, cost, fn, arg);
 }
 
+gc_png_par gc_explain_par(gc_session *s)
+{
+    gc_png_par par = {pool_run, s->ctx.fwd.pool_ready ? &s->ctx.fwd.pool : NULL};
+    if (!par.ctx) par.run = NULL;
+    return par;
+}
+
 int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e)
 {
     if (remember(s, path, e)) return -1;
@@ -926,6 +933,20 @@ int gc_explain_write_png_owned(gc_session *s, const char *path, int w, int h, un
     }
     if (remember(s, path, e)) return free(rgb), -1;
     if (gc_writer_put_png_owned(s->writer, path, w, h, rgb, e)) return free(s->written[--s->nwritten]), -1;
+    return 0;
+}
+
+int gc_explain_write_drawn(gc_session *s, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes,
+                           gc_err *e)
+{
+    assert(s->writer);
+    if (remember(s, path, e)) {
+        int w, h;
+        gc_err ignored;
+        draw(arg, &w, &h, NULL, &ignored);
+        return -1;
+    }
+    if (gc_writer_put_draw(s->writer, path, draw, arg, bytes, e)) return free(s->written[--s->nwritten]), -1;
     return 0;
 }
 

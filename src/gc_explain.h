@@ -21,7 +21,9 @@
 #include "gc_detect.h"
 #include "gc_hooks.h"
 #include "gc_image.h"
+#include "gc_png.h"
 #include "gc_render.h"
+#include "gc_writer.h"
 
 #define GC_MAX_LAYERS 16
 #define GC_SCORECAM_CHANNELS 32 /* Score-CAM's default channel cap */
@@ -240,6 +242,13 @@ unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o);
  * other maps. */
 const float *gc_explain_gradient_image(gc_session *s, const gc_map *m);
 int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
+/* A picture drawn later on the output thread (s->writer must be set; see
+ * gc_writer_put_draw: draw frees arg, also when this fails). */
+int gc_explain_write_drawn(gc_session *s, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes,
+                           gc_err *e);
+/* The forward's threads as a parallel loop for drawing and encoding
+ * (idle between passes); .run NULL before the first forward. */
+gc_png_par gc_explain_par(gc_session *s);
 /* The same with rgb (malloc'ed) handed over, freed here or by the output
  * thread, also on failure: list mode queues it without a copy. */
 int gc_explain_write_png_owned(gc_session *s, const char *path, int w, int h, unsigned char *rgb, gc_err *e);

@@ -87,8 +87,27 @@ static gc_rect display_box(const gc_fig_box *b, int f)
     return r;
 }
 
+typedef struct overlay_job {
+    const float *img, *heat;
+    int w, h, f;
+    float alpha;
+    unsigned char *rgb;
+} overlay_job;
+
+static void overlay_rows(void *arg, size_t y0, size_t y1)
+{
+    const overlay_job *j = arg;
+    gc_render_overlay_scaled_rows(j->img, j->w, j->h, j->f, j->heat, j->alpha, j->rgb, y0, y1);
+}
+
 int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
-                 const gc_fig_box *box, gc_err *e)
+                    const gc_fig_box *box, gc_err *e)
+{
+    return gc_figure_panel_par(out, img, w, h, heat, alpha, box, NULL, e);
+}
+
+int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+                        const gc_fig_box *box, const gc_png_par *par, gc_err *e)
 {
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
     if (picture_alloc(out, W, H, BLACK, e)) return -1;
@@ -102,7 +121,11 @@ int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float
             return gc_fail(e, "out of memory for a %dx%d picture", W, H);
         }
         if (f > 1) gc_render_resize(heat, w, h, ht, W, H);
-        gc_render_overlay_scaled(img, w, h, f, ht, alpha, out->rgb);
+        /* rows shared out through par (the forward's threads, idle between
+         * passes): each row's bytes are the same whoever draws it */
+        overlay_job j = {img, ht, w, h, f, alpha, out->rgb};
+        if (par && par->run) par->run(par->ctx, (size_t)H, (size_t)W * 16, overlay_rows, &j);
+        else overlay_rows(&j, 0, (size_t)H);
         if (ht != heat) free(ht);
     } else {
         /* each source pixel's bytes, repeated f x f */
@@ -250,8 +273,32 @@ void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const 
     snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
 }
 
-int gc_figure_summary_render(const gc_summary *s, const float *img, gc_picture *out, gc_err *e)
+void gc_figure_summary_keep(gc_summary *s, int k, gc_picture *panel, const gc_fig_box *box, const char *caption)
 {
+    assert(k >= 0 && k < s->n);
+    size_t bytes = (size_t)panel->w * (size_t)panel->h * 3;
+    if (!s->kept) s->kept = calloc((size_t)s->n, sizeof *s->kept);
+    if (!s->kept || s->kept[k].rgb || s->kept_bytes + bytes > GC_SUMMARY_KEEP_BYTES) {
+        gc_figure_summary_set(s, k, panel, box, caption);
+        return;
+    }
+    s->kept[k] = *panel;
+    panel->rgb = NULL;
+    s->kept_bytes += bytes;
+    s->boxes[k] = *box;
+    snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
+}
+
+int gc_figure_summary_render(gc_summary *s, const float *img, gc_picture *out, gc_err *e)
+{
+    for (int k = 0; s->kept && k < s->n; ++k)
+        if (s->kept[k].rgb) {
+            char caption[sizeof s->captions[k]];
+            memcpy(caption, s->captions[k], sizeof caption);
+            gc_figure_summary_set(s, k, &s->kept[k], &s->boxes[k], caption);
+            gc_figure_picture_free(&s->kept[k]);
+        }
+    s->kept_bytes = 0;
     int rc = -1, n = s->n;
     gc_picture panel = {0};
     gc_rect *boxes = calloc((size_t)n, sizeof *boxes), *tags = calloc((size_t)n, sizeof *tags);
@@ -325,6 +372,8 @@ done:
 
 void gc_figure_summary_free(gc_summary *s)
 {
+    for (int k = 0; s->kept && k < s->n; ++k) gc_figure_picture_free(&s->kept[k]);
+    free(s->kept);
     free(s->thumbs);
     free(s->boxes);
     free(s->captions);

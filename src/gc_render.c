@@ -261,15 +261,15 @@ GC_OPT_O3 void gc_render_overlay(const float *img, int w, int h, const float *he
  * source pixel an f x f block), without the scaled-up copy: the same bytes.
  * Each source pixel's clamped value and untinted bytes are worked out once
  * for its f columns; where the heat is 0 the bytes are copied. */
-GC_OPT_O3 void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
-                                       unsigned char *rgb_out)
+GC_OPT_O3 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
+                                            unsigned char *rgb_out, size_t y0, size_t y1)
 {
-    assert(img && heat && rgb_out && w >= 0 && h >= 0 && f >= 1);
+    assert(img && heat && rgb_out && w >= 0 && h >= 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
     size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
     double by255[256];
     for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
-    for (size_t y = 0; y < (size_t)h * (size_t)f; ++y) {
+    for (size_t y = y0; y < y1; ++y) {
         const float *src = img + (y / (size_t)f) * (size_t)w, *hrow = heat + y * W;
         unsigned char *o = rgb_out + y * W * 3;
         for (size_t sx = 0; sx < (size_t)w; ++sx) {
@@ -300,6 +300,12 @@ GC_OPT_O3 void gc_render_overlay_scaled(const float *img, int w, int h, int f, c
             }
         }
     }
+}
+
+void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
+                              unsigned char *rgb_out)
+{
+    gc_render_overlay_scaled_rows(img, w, h, f, heat, alpha, rgb_out, 0, (size_t)h * (size_t)f);
 }
 
 /* At -O3 the loop is vectorised (the same IEEE divisions, several at a

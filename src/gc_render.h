@@ -61,6 +61,9 @@ void gc_render_overlay(const float *img, int w, int h, const float *heat, float 
  * scaled-up image, without making it. */
 void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
                               unsigned char *rgb_out);
+/* Only its rows [y0, y1) of the h f: a share of the work for a thread. */
+void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
+                                   unsigned char *rgb_out, size_t y0, size_t y1);
 
 /* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0

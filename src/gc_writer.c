@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { JOB_FILE, JOB_PNG, JOB_CALL } job_kind;
+typedef enum { JOB_FILE, JOB_PNG, JOB_DRAW, JOB_CALL } job_kind;
 
 typedef struct job {
     struct job *next;
@@ -16,6 +16,7 @@ typedef struct job {
     size_t len;
     int width, height;
     gc_writer_fn fn;
+    gc_writer_draw_fn draw;
     void *arg;
 } job;
 
@@ -46,6 +47,14 @@ static void run(gc_writer *w, job *j)
     } else if (j->kind == JOB_PNG) {
         rc = under(w, j->path) ? gc_image_write_png_in_place(j->path, j->width, j->height, j->data, &e)
                                : gc_image_write_png(j->path, j->width, j->height, j->data, &e);
+    } else if (j->kind == JOB_DRAW) {
+        int pw = 0, ph = 0;
+        unsigned char *rgb = NULL;
+        rc = j->draw(j->arg, &pw, &ph, &rgb, &e);
+        if (rc == 0)
+            rc = under(w, j->path) ? gc_image_write_png_in_place(j->path, pw, ph, rgb, &e)
+                                   : gc_image_write_png(j->path, pw, ph, rgb, &e);
+        free(rgb);
     } else {
         j->fn(j->arg, w->failed ? w->err : NULL);
         w->failed = 0;
@@ -191,6 +200,27 @@ int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int heigh
     j->len = (size_t)width * (size_t)height * 3;
     j->width = width;
     j->height = height;
+    put(w, j);
+    return 0;
+}
+
+int gc_writer_put_draw(gc_writer *w, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes, gc_err *e)
+{
+    job *j = calloc(1, sizeof *j);
+    char *p = strdup(path);
+    if (!j || !p) {
+        free(j);
+        free(p);
+        int pw, ph;
+        gc_err ignored;
+        draw(arg, &pw, &ph, NULL, &ignored); /* with rgb NULL: frees arg, nothing else */
+        return gc_fail(e, "cannot write %s: out of memory", path);
+    }
+    j->kind = JOB_DRAW;
+    j->path = p;
+    j->draw = draw;
+    j->arg = arg;
+    j->len = bytes;
     put(w, j);
     return 0;
 }
