@@ -128,15 +128,20 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
         else overlay_rows(&j, 0, (size_t)H);
         if (ht != heat) free(ht);
     } else {
-        /* each source pixel's bytes, repeated f x f */
-        for (size_t y = 0; y < (size_t)H; ++y) {
-            const float *src = img + (y / (size_t)f) * (size_t)w;
-            unsigned char *o = out->rgb + y * (size_t)W * 3;
-            for (size_t x = 0; x < (size_t)W; ++x)
+        /* each source pixel's bytes, worked out once and repeated f x f: the
+         * first row of each f written pixel by pixel, the others copied */
+        for (size_t sy = 0; sy < (size_t)h; ++sy) {
+            const float *src = img + sy * (size_t)w;
+            unsigned char *o = out->rgb + sy * (size_t)f * (size_t)W * 3;
+            for (size_t sx = 0; sx < (size_t)w; ++sx) {
+                unsigned char px[3];
                 for (int c = 0; c < 3; ++c) {
-                    float v = src[(size_t)c * n0 + x / (size_t)f];
-                    o[x * 3 + c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
+                    float v = src[(size_t)c * n0 + sx];
+                    px[c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
                 }
+                for (size_t x = sx * (size_t)f; x < (sx + 1) * (size_t)f; ++x) memcpy(o + x * 3, px, 3);
+            }
+            for (int r = 1; r < f; ++r) memcpy(o + (size_t)r * W * 3, o, (size_t)W * 3);
         }
     }
     if (box) {
