@@ -664,6 +664,67 @@ START_TEST(writer_writes_in_place_only_under_its_folder)
 }
 END_TEST
 
+/* A picture drawn on the output thread: draw's pixels are written as a PNG
+ * (in place under the writer's folder), its failure is the next call's
+ * error, and arg is freed by draw every time (counted here). */
+static int draws_freed;
+
+static int draw_2x1(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e)
+{
+    int fail = *(int *)arg;
+    free(arg);
+    ++draws_freed;
+    if (!rgb) return -1;
+    if (fail) return gc_fail(e, "drawing failed on purpose");
+    *w = 2;
+    *h = 1;
+    *rgb = malloc(6);
+    if (!*rgb) return gc_fail(e, "out of memory");
+    memcpy(*rgb, (const unsigned char[6]){0, 255, 0, 0, 0, 255}, 6);
+    return 0;
+}
+
+START_TEST(writer_draws_pictures_and_reports_failures)
+{
+    char *d = gcf_tempdir();
+    ck_assert_ptr_nonnull(d);
+    call_log l = {0};
+    l.dir = d;
+    logp = &l;
+    draws_freed = 0;
+    gc_err e = {{0}};
+    char in[4096], p[4096];
+    pf(in, sizeof in, "%s/", d);
+    gc_writer *w = gc_writer_start(1 << 20, in, &e);
+    ck_assert_msg(w != NULL, "%s", e.msg);
+    int *ok = malloc(sizeof *ok), *bad = malloc(sizeof *bad);
+    ck_assert(ok && bad);
+    *ok = 0;
+    *bad = 1;
+    pf(p, sizeof p, "%s/p.png", d);
+    ck_assert_int_eq(gc_writer_put_draw(w, p, draw_2x1, ok, sizeof *ok, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)0L, &e), 0);
+    pf(p, sizeof p, "%s/q.png", d);
+    ck_assert_int_eq(gc_writer_put_draw(w, p, draw_2x1, bad, sizeof *bad, &e), 0);
+    ck_assert_int_eq(gc_writer_put_call(w, log_call, (void *)1L, &e), 0);
+    gc_writer_stop(w);
+    ck_assert_int_eq(draws_freed, 2);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_msg(l.err[0][0] == '\0', "%s", l.err[0]);
+    ck_assert_int_eq(l.seen[0] & 2, 2); /* p.png existed when call 0 ran */
+    ck_assert_msg(strstr(l.err[1], "drawing failed on purpose") != NULL, "%s", l.err[1]);
+    pf(p, sizeof p, "%s/p.png", d);
+    image im;
+    ck_assert_msg(gc_image_load(p, &im, &e) == 0, "%s", e.msg);
+    ck_assert(im.w == 2 && im.h == 1 && im.data[0] == 0.0f && im.data[2] == 1.0f && im.data[5] == 1.0f);
+    free_image(im);
+    pf(p, sizeof p, "%s/q.png", d);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    gcf_rmtree(d);
+    free(d);
+}
+END_TEST
+
 /* -list writes its files on an output thread and decodes the next images
  * on a reader thread; with GC_LIST_SYNC=1 and GC_LIST_PREFETCH=0 both on the
  * explaining thread, as before them. Both give the same files, index and
@@ -1217,6 +1278,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
+    tcase_add_test(tc, writer_draws_pictures_and_reports_failures);
     tcase_add_test(tc, output_thread_equals_inline_writes);
     tcase_add_test(tc, reader_hands_over_what_loading_gives);
     tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
