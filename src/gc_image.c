@@ -95,28 +95,36 @@ static int pnm_header_ok(FILE *f)
  * for the compressed data at the first IDAT chunk that has any: an empty IDAT
  * before it makes the reader offset and copy through a null pointer
  * (undefined behaviour; found by fuzz_image). Encoders do not write one.
- * Walks the chunks up to the first IDAT; 1 unless it is empty. */
-static int png_first_idat_ok(FILE *f)
+ * A chunk length over 2^31 - 1 (which the PNG spec forbids) reaches the same
+ * place: stb skips such a chunk as a negative count, i.e. only to the end of
+ * its read buffer, and parses on from there (found by fuzz_image in CI).
+ * Walks the chunks up to the first IDAT (or the end); NULL when neither is
+ * there, else what is wrong. */
+static const char *png_chunks_problem(FILE *f)
 {
     unsigned char b[8];
-    int ok = 1;
+    const char *why = NULL;
     if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
-        for (int chunk = 0; chunk < 4096; ++chunk) {
-            if (fread(b, 1, 8, f) != 8) break;
+        while (fread(b, 1, 8, f) == 8) {
             uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-            if (!memcmp(b + 4, "IDAT", 4)) {
-                ok = len != 0;
+            if (len > INT32_MAX) {
+                why = "a PNG chunk is longer than 2^31 - 1 bytes";
                 break;
             }
-            if (len > INT32_MAX || fseek(f, (long)len + 4, SEEK_CUR) != 0) break; /* data and CRC */
+            if (!memcmp(b + 4, "IDAT", 4)) {
+                if (len == 0) why = "the PNG's first IDAT chunk is empty";
+                break;
+            }
+            if (fseek(f, (long)len + 4, SEEK_CUR) != 0) break; /* data and CRC */
         }
     }
     rewind(f);
-    return ok;
+    return why;
 }
 
 /* The image file opened for reading after the checks both readers share
- * (exists, regular, not empty, PNM numbers that fit, no empty first IDAT);
+ * (exists, regular, not empty, PNM numbers that fit, PNG chunks stb reads as
+ * they are and no empty first IDAT);
  * NULL with e set. */
 static FILE *open_image(const char *path, gc_err *e)
 {
@@ -130,10 +138,13 @@ static FILE *open_image(const char *path, gc_err *e)
         fclose(f);
         f = NULL;
         gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
-    } else if (!png_first_idat_ok(f)) {
-        fclose(f);
-        f = NULL;
-        gc_fail(e, "cannot decode image %s: the PNG's first IDAT chunk is empty", path);
+    } else {
+        const char *why = png_chunks_problem(f);
+        if (why) {
+            fclose(f);
+            f = NULL;
+            gc_fail(e, "cannot decode image %s: %s", path, why);
+        }
     }
     return f;
 }

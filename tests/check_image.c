@@ -526,6 +526,57 @@ START_TEST(png_empty_first_idat_is_refused)
 }
 END_TEST
 
+/* Found by fuzz_image in CI: a chunk whose length is over 2^31 - 1 (the PNG
+ * spec's limit) before the data. stb_image skips it as a negative count,
+ * only to the end of its read buffer, and parses on from there into the
+ * same null-pointer copy as above. Refused with its reason; so is an empty
+ * first IDAT after more chunks than the old check walked (4096). */
+START_TEST(png_chunks_stb_misreads_are_refused)
+{
+    /* the 3x3 grey PNG above: IHDR ends at 33, IDAT (20 bytes of data) ends at 65 */
+    static const unsigned char png[] = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x00, 0x00, 0x73, 0x43, 0xea, 0x63, 0x00, 0x00, 0x00, 0x14, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0xd0, 0x08, 0x60, 0x70, 0xcb, 0x9b, 0xc6, 0xd0, 0xb3, 0xe5, 0x0e, 0x00, 0x0f, 0xc0, 0x03, 0xdf, 0xf6, 0xd6, 0xfd, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    enum { AT = 33, MANY = 5000 };
+    size_t cap = sizeof png + 12 * (MANY + 1) + 12;
+    unsigned char *file = malloc(cap);
+    ck_assert_ptr_nonnull(file);
+    for (int k = 0; k < 3; ++k) {
+        size_t n = 0;
+        memcpy(file, png, AT);
+        n = AT;
+        if (k == 0) { /* a chunk of length 0xffffffff, then the rest */
+            memcpy(file + n, "\xff\xff\xff\xff" "teSt" "\0\0\0\0", 12);
+            n += 12;
+        } else { /* MANY empty ancillary chunks, then (k = 1) an empty IDAT */
+            for (int c = 0; c < MANY; ++c, n += 12) memcpy(file + n, "\0\0\0\0" "teSt" "\0\0\0\0", 12);
+            if (k == 1) {
+                memcpy(file + n, "\0\0\0\0" "IDAT" "\x35\xaf\x06\x1e", 12);
+                n += 12;
+            }
+        }
+        memcpy(file + n, png + AT, sizeof png - AT);
+        n += sizeof png - AT;
+        char p[256];
+        path_in(p, sizeof p, "chunks.png");
+        FILE *f = fopen(p, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(file, 1, n, f), n);
+        fclose(f);
+        gc_err e = {""};
+        int w = 0, h = 0;
+        if (k < 2) {
+            ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
+            const char *want = k == 0 ? "longer than 2^31 - 1 bytes" : "first IDAT chunk is empty";
+            ck_assert_msg(strstr(e.msg, want) && strstr(e.msg, p), "%s", e.msg);
+            ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
+        } else { /* the many chunks alone are fine */
+            ck_assert_msg(gc_image_check(p, &w, &h, &e) == 0, "%s", e.msg);
+            ck_assert(w == 3 && h == 3);
+        }
+    }
+    free(file);
+}
+END_TEST
+
 /* Found by fuzz_image: a 16-bit PGM that Debian's stb_image decodes but
  * Darknet's older copy refuses, and load_image_color() then exit(0)ed. */
 START_TEST(images_darknet_cannot_load_are_refused)
@@ -749,6 +800,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, text_file_check);
     tcase_add_test(tc, images_darknet_cannot_load_are_refused);
     tcase_add_test(tc, png_empty_first_idat_is_refused);
+    tcase_add_test(tc, png_chunks_stb_misreads_are_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
     suite_add_tcase(s, tc);
