@@ -123,6 +123,16 @@ static inline void put_bits(bits *b, unsigned v, int n)
     }
 }
 
+/* Writes out the whole bytes buffered, leaving fewer than 8 bits. */
+static inline void drain_bytes(bits *b)
+{
+    while (b->n >= 8) {
+        *b->p++ = (unsigned char)b->buf;
+        b->buf >>= 8;
+        b->n -= 8;
+    }
+}
+
 /* Pads to a byte boundary and writes out what is buffered. */
 static void flush_bits(bits *b)
 {
@@ -208,12 +218,11 @@ static inline size_t common_suffix(const unsigned char *a, const unsigned char *
     return k;
 }
 
-/* A match: where it starts, and its length (bits 0..8) and distance (bit
- * 31 set: one row back; clear: 1). The bytes between matches are literals. */
+/* A match, one row back: where it starts and its length. The bytes between
+ * matches are literals. */
 typedef struct match {
-    uint32_t pos, lk;
+    uint32_t pos, len;
 } match;
-#define MATCH_ROW 0x80000000u
 
 /* Byte histogram of p[0..n), added to h: four tables (summed at the end)
  * so that runs of one value do not wait on their own increments. */
@@ -239,7 +248,7 @@ static size_t add_match(match *m, size_t c, size_t pos, size_t len, unsigned *li
 {
     while (len > 0) {
         size_t k = len <= MAX_MATCH ? len : (len - MAX_MATCH < 3 ? len - 3 : MAX_MATCH);
-        m[c++] = (match){(uint32_t)pos, MATCH_ROW | (uint32_t)k};
+        m[c++] = (match){(uint32_t)pos, (uint32_t)k};
         lit[257 + len_code[k]]++;
         pos += k;
         len -= k;
@@ -253,21 +262,18 @@ static size_t add_match(match *m, size_t c, size_t pos, size_t len, unsigned *li
  * bars, and any part of a picture unchanged from one row to the next),
  * 8 bytes compared at once; what lies between is literals. A row of a photo
  * costs two comparisons. Matches never reach before the block, so blocks
- * stay independent. Counts the literals and length codes into lit[] and the
- * row distance's code into dist[]. Returns the match count (at most
- * row / 255 + 2 a row). */
-static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *m, unsigned *lit, unsigned *dist)
+ * stay independent. Counts the literals and length codes into lit[].
+ * Returns the match count (at most row / 255 + 2 a row). */
+static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *m, unsigned *lit)
 {
     unsigned h[4][256];
     memset(h, 0, sizeof h);
     size_t c = 0, from = 0; /* from: the first byte not yet counted or matched */
     if (row <= MAX_DIST && row > 1) {
-        int drow = dist_code((unsigned)row);
         for (size_t y = row; y + row <= n; y += row) {
             const unsigned char *a = f + y, *b = a - row;
             size_t pre = common_prefix(a, b, row), suf = 0;
             if (pre < row) suf = common_suffix(a + row, b + row, row - pre);
-            size_t c0 = c;
             if (pre >= MIN_ROW_MATCH) {
                 histogram(f + from, y - from, h);
                 c = add_match(m, c, y, pre, lit);
@@ -278,7 +284,6 @@ static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *
                 c = add_match(m, c, y + row - suf, suf, lit);
                 from = y + row;
             }
-            dist[drow] += (unsigned)(c - c0);
         }
     }
     histogram(f + from, n - from, h);
@@ -314,18 +319,14 @@ static void put_literals(bits *b, const unsigned char *p, size_t n, const uint32
         b->n = k & 7;
     }
     for (; i < n; ++i) put_bits(b, tab[p[i]] & 0xffffu, (int)(tab[p[i]] >> 16));
-    while (b->n >= 8) {
-        *b->p++ = (unsigned char)b->buf;
-        b->buf >>= 8;
-        b->n -= 8;
-    }
+    drain_bytes(b);
 }
 
 /* One block of n filtered bytes with its nm matches (m NULL: none could be
  * looked for): a dynamic Huffman block, or stored blocks when that would be
  * smaller. */
 static void write_block(bits *b, const unsigned char *data, size_t n, const match *m, size_t nm,
-                        const unsigned *lit_freq, const unsigned *dist_freq, size_t row, int final)
+                        const unsigned *lit_freq, size_t row, int final)
 {
     unsigned freq[LIT_SYMS];
     unsigned char len[LIT_SYMS + DIST_SYMS]; /* literal/length code lengths, then the distance codes' */
@@ -335,10 +336,10 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const matc
     int hlit = LIT_SYMS;
     while (hlit > 257 && !freq[hlit - 1]) --hlit;
     gc_png_huffman_lengths(freq, hlit, 15, len);
-    /* Distance codes: distance 1 (code 0) and one row back (code d2),
-     * each of one bit; a complete code of two, as zlib writes when no
-     * match is used, suits every inflater. Rows over the window: code 1,
-     * unused. */
+    /* Distance codes: one row back (code d2) and code 0 (unused), each of
+     * one bit: a complete code of two, as zlib writes when no match is
+     * used, suits every inflater. Rows over the window: codes 0 and 1,
+     * neither used. */
     int d2 = row <= MAX_DIST && row > 1 ? dist_code((unsigned)row) : 1, hdist = d2 + 1;
     unsigned char *dlen = len + hlit;
     memset(dlen, 0, (size_t)hdist);
@@ -357,7 +358,7 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const matc
     for (int s = 0; s < hlit + hdist; ++s) nbits += cll[len[s]];
     for (int s = 0; s < hlit; ++s) nbits += (uint64_t)freq[s] * len[s];
     for (int c = 0; c < 29 && 257 + c < hlit; ++c) nbits += (uint64_t)freq[257 + c] * LEN_EXTRA[c];
-    nbits += (uint64_t)dist_freq[0] + (uint64_t)dist_freq[d2] * (1 + DIST_EXTRA[d2]);
+    nbits += (uint64_t)nm * (1 + DIST_EXTRA[d2]);
     uint64_t stored = 8 * ((uint64_t)n + 5 * ((n + STORED_MAX - 1) / STORED_MAX + (n == 0))) + 8;
     if (nbits > stored || !m) {
         size_t off = 0;
@@ -390,29 +391,17 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const matc
      * its own (at most 15 + 5 and 1 + 13 bits) */
     uint32_t tab[256];
     for (int s = 0; s < 256; ++s) tab[s] = (uint32_t)code[s] | (uint32_t)len[s] << 16;
-    while (b->n >= 8) {
-        *b->p++ = (unsigned char)b->buf;
-        b->buf >>= 8;
-        b->n -= 8;
-    }
+    drain_bytes(b);
     size_t pos = 0;
     for (size_t k = 0; k < nm; ++k) {
         put_literals(b, data + pos, m[k].pos - pos, tab);
-        unsigned l = m[k].lk & 0x1ffu;
+        unsigned l = m[k].len;
         int c = len_code[l];
         put_bits(b, code[257 + c], len[257 + c]);
         if (LEN_EXTRA[c]) put_bits(b, l - LEN_BASE[c], LEN_EXTRA[c]);
-        if (m[k].lk & MATCH_ROW) {
-            put_bits(b, dcode[d2], 1);
-            if (DIST_EXTRA[d2]) put_bits(b, (unsigned)row - DIST_BASE[d2], DIST_EXTRA[d2]);
-        } else {
-            put_bits(b, dcode[0], 1);
-        }
-        while (b->n >= 8) {
-            *b->p++ = (unsigned char)b->buf;
-            b->buf >>= 8;
-            b->n -= 8;
-        }
+        put_bits(b, dcode[d2], 1);
+        if (DIST_EXTRA[d2]) put_bits(b, (unsigned)row - DIST_BASE[d2], DIST_EXTRA[d2]);
+        drain_bytes(b);
         pos = m[k].pos + l;
     }
     put_literals(b, data + pos, n - pos, tab);
@@ -521,12 +510,12 @@ static void encode_blocks(void *arg, size_t k0, size_t k1)
             filter_row(j->rgb + y * j->row, y ? j->rgb + (y - 1) * j->row : NULL, j->row, j->filter,
                        f + (y - y0) * j->frow);
         size_t n = (y1 - y0) * j->frow;
-        unsigned lit[LIT_SYMS] = {0}, dist[DIST_SYMS] = {0};
-        size_t nm = m ? find_matches(f, n, j->frow, m, lit, dist) : 0;
+        unsigned lit[LIT_SYMS] = {0};
+        size_t nm = m ? find_matches(f, n, j->frow, m, lit) : 0;
         j->adler[k] = adler32(adler32(0L, Z_NULL, 0), f, (uInt)n);
         bits b = {j->slots + j->slot_off[k], 0, 0};
         int last = k + 1 == j->nblocks;
-        write_block(&b, f, n, m, nm, lit, dist, j->frow, last);
+        write_block(&b, f, n, m, nm, lit, j->frow, last);
         if (!last) {
             put_bits(&b, 0, 3); /* BFINAL 0, BTYPE 00: an empty stored block */
             flush_bits(&b);

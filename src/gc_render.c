@@ -223,42 +223,18 @@ void gc_render_jet(float v, unsigned char rgb[3])
 /* out = (1 - a) * img + a * jet(heat) per channel, a = alpha * heat: the
  * tint fades out with the heat, so a zero of the map leaves the image as it
  * is (with a constant alpha, the whole image took the colormap's dark blue
- * for 0). Rounded to 8 bits; alpha and heat clamped to [0, 1]. */
-/* -O3 for gcc's if-conversion and vectorisation of the clamps (same IEEE
- * double arithmetic, so the same bytes as the plain loop), and the
- * colormap written out here (gcc does not inline across optimisation
- * levels): ~3x faster; it runs once per target on the full-size image. */
-GC_OPT_O3 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha,
-                           unsigned char *rgb_out)
+ * for 0). Rounded to 8 bits; alpha and heat clamped to [0, 1]. The blend
+ * itself is gc_render_overlay_scaled's, at factor 1. */
+void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out)
 {
     assert(img && heat && rgb_out && w >= 0 && h >= 0);
-    double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0; /* gc_clamp01, NaN -> 0 */
-    size_t n = (size_t)w * (size_t)h;
-    double by255[256]; /* b / 255.0 for a jet byte b: a lookup, not a division per channel */
-    for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
-    for (size_t i = 0; i < n; ++i) {
-        if (!(heat[i] > 0)) { /* a = 0: the image itself, exactly */
-            for (int c = 0; c < 3; ++c) {
-                double im = img[(size_t)c * n + i];
-                rgb_out[i * 3 + c] = im > 0 ? (im >= 1 ? 255 : (unsigned char)(im * 255.0 + 0.5)) : 0;
-            }
-            continue;
-        }
-        double v = heat[i] < 1 ? heat[i] : 1, a = al * v;
-        /* gc_render_jet((float)v): v is a float in [0, 1] already */
-        double jet[3] = {1.5 - fabs(4 * v - 3), 1.5 - fabs(4 * v - 2), 1.5 - fabs(4 * v - 1)};
-        for (int c = 0; c < 3; ++c) {
-            int j = jet[c] > 0 ? (jet[c] >= 1 ? 255 : (unsigned char)(jet[c] * 255.0 + 0.5)) : 0;
-            double im = img[(size_t)c * n + i];
-            im = im > 0 ? (im < 1 ? im : 1) : 0;
-            double o = (1 - a) * im + a * by255[j];
-            rgb_out[i * 3 + c] = o > 0 ? (o >= 1 ? 255 : (unsigned char)(o * 255.0 + 0.5)) : 0;
-        }
-    }
+    gc_render_overlay_scaled(img, w, h, 1, heat, alpha, rgb_out);
 }
 
 /* gc_render_overlay of img scaled up f times by nearest neighbour (each
- * source pixel an f x f block), without the scaled-up copy: the same bytes.
+ * source pixel an f x f block), without the scaled-up copy. -O3 for gcc's
+ * if-conversion of the clamps (the same IEEE double arithmetic, so the same
+ * bytes as the plain loop).
  * Each source pixel's clamped value and untinted bytes are worked out once
  * for its f columns; where the heat is 0 the bytes are copied. */
 GC_OPT_O3 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,

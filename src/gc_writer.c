@@ -160,24 +160,10 @@ int gc_writer_put_png(gc_writer *w, const char *path, int width, int height, con
 {
     if (width <= 0 || height <= 0) return gc_fail(e, "cannot write %s: bad image size %dx%d", path, width, height);
     size_t n = (size_t)width * (size_t)height * 3;
-    job *j = calloc(1, sizeof *j);
-    char *p = strdup(path);
     unsigned char *d = malloc(n);
-    if (!j || !p || !d) {
-        free(j);
-        free(p);
-        free(d);
-        return gc_fail(e, "cannot write %s: out of memory", path);
-    }
+    if (!d) return gc_fail(e, "cannot write %s: out of memory", path);
     memcpy(d, rgb, n);
-    j->kind = JOB_PNG;
-    j->path = p;
-    j->data = d;
-    j->len = n;
-    j->width = width;
-    j->height = height;
-    put(w, j);
-    return 0;
+    return gc_writer_put_png_owned(w, path, width, height, d, e);
 }
 
 int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int height, unsigned char *rgb, gc_err *e)
