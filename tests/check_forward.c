@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -761,6 +762,22 @@ static int thread_count(void)
     return n;
 }
 
+/* The thread count once it has come down to want, or what it is after 2 s:
+ * a thread that pthread_join has reaped can still be listed in
+ * /proc/self/task for a moment while the kernel finishes its exit (seen
+ * once in a full run: 2 against 1 right after gc_hooks_free). A thread
+ * that stays is still counted. */
+static int thread_count_down_to(int want)
+{
+    int n = thread_count();
+    for (int i = 0; i < 200 && n > want; ++i) {
+        struct timespec t = {0, 10 * 1000 * 1000};
+        nanosleep(&t, NULL);
+        n = thread_count();
+    }
+    return n;
+}
+
 /* OpenBLAS's pthreads build exports it (gc_forward_blas_park calls it);
  * other builds (serial, OpenMP) have no such workers. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
@@ -789,7 +806,7 @@ START_TEST(openblas_workers_stay_stopped)
     openblas_set_num_threads(blas);
     if (blas > 1) ck_assert_int_gt(thread_count(), base);
     gc_forward_blas_park();
-    ck_assert_int_eq(thread_count(), base);
+    ck_assert_int_eq(thread_count_down_to(base), base);
 
     gc_ctx c;
     gc_err e = {{0}};
@@ -803,7 +820,7 @@ START_TEST(openblas_workers_stay_stopped)
     ck_assert_int_eq(thread_count(), pooled);
     ck_assert_int_eq(openblas_get_num_threads(), blas);
     gc_hooks_free(&c);
-    ck_assert_int_eq(thread_count(), base);
+    ck_assert_int_eq(thread_count_down_to(base), base);
     free(x);
     free_network(net);
 }
