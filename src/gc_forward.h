@@ -95,6 +95,64 @@ void gc_forward_layer(layer l, network net);
  * forward is installed (the backward's sparse products use it); else NULL. */
 gc_pool *gc_forward_pool(const layer *layers);
 
+/* ---- several images in one pass (list mode's -batch N) ----
+ *
+ * A batched forward runs up to cap images through the network layer by
+ * layer into its own activation buffers (cap images' worth of every layer's
+ * output and of each max pool's indexes), then gc_forward_batch_view(k)
+ * points the network's layers at image k's activations, so that the
+ * backward passes, the detections and the maps read them as if image k's
+ * own forward had just run. gc_forward_batch_restore() puts the network's
+ * own buffers back.
+ *
+ * What is batched: convolutions computed by Winograd (the tiles of every
+ * image in one set of 16 GEMMs) and, with at most GC_FWD_BATCH_COLUMNS
+ * output positions per image, by im2col (every image's columns side by
+ * side in one GEMM, then copied to each image's planes). Every other layer
+ * runs image by image with the same kernels as a single forward, into the
+ * image's own buffer. Layers whose forward the plugin does not compute run
+ * Darknet's own slot per image: only [avgpool], [softmax], [dropout] and
+ * [cost], whose inference forward writes nothing but its output
+ * (gc_forward_batch_supported names the first other one). */
+#define GC_FWD_BATCH_COLUMNS 1024
+typedef struct gc_fwd_batch {
+    gc_fwd *f;
+    network *net;
+    int cap, nimg;        /* images at most; images of the last pass */
+    int nbuf;
+    float **buf;          /* the distinct output buffers of the network's layers, cap images each */
+    size_t *stride;       /* per buffer: floats per image */
+    int *buf_of;          /* per layer: its output's buffer (layers aliasing one output share it), or -1 */
+    int **idx;            /* per layer: a max pool's indexes, cap x outputs, else NULL */
+    float **own_out;      /* per layer: the network's own output and indexes, restored by _restore */
+    int **own_idx;
+    float *own_net_out;   /* net->output */
+    int net_out_layer;    /* the layer whose output net->output is, or -1 */
+    float *work, *wino_m, *cols; /* a batched layer's columns (or Winograd V), Winograd M, GEMM output */
+    const float **in;     /* per image: a layer's input (scratch) */
+    float **out;          /* per image: its output (scratch) */
+    int viewing;          /* the image whose activations the layers point at, or -1 */
+} gc_fwd_batch;
+
+/* 1 if every layer of net has a batched forward; else 0 and why (naming the
+ * first layer without one) into why[n]. */
+int gc_forward_batch_supported(const network *net, char *why, size_t n);
+/* Bytes of activations a batch of cap images holds (outputs and indexes). */
+size_t gc_forward_batch_bytes(const network *net, int cap);
+/* Allocates b for up to cap images through f's network (f installed before
+ * the first run). Error (unsupported layer, out of memory) leaves b empty. */
+int gc_forward_batch_init(gc_fwd_batch *b, gc_fwd *f, int cap, gc_err *e);
+/* Restores the network's buffers if viewing, frees b. */
+void gc_forward_batch_free(gc_fwd_batch *b);
+/* The inference forward of nimg <= cap images (in[k]: image k's network
+ * input, net->inputs floats), each layer's outputs in b's buffers. */
+void gc_forward_batch_run(gc_fwd_batch *b, const float *const *in, int nimg);
+/* Points every layer's output (and a max pool's indexes) and net->output at
+ * image k's activations of the last run. */
+void gc_forward_batch_view(gc_fwd_batch *b, int k);
+/* The network's own buffers back (a no-op when not viewing). */
+void gc_forward_batch_restore(gc_fwd_batch *b);
+
 /* ---- kernels on raw arrays (exposed for the tests) ---- */
 
 /* out[c][i] = act(scale[c] out[c][i] + bias[c]) for c < channels, i < spatial

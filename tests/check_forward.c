@@ -40,6 +40,7 @@
 
 #include "activations.h"
 #include "gc_blas.h"
+#include "gc_darknet.h"
 #include "gc_fixture.h"
 #include "gc_forward.h"
 #include "gc_hooks.h"
@@ -455,6 +456,168 @@ START_TEST(a_share_of_the_cores_computes_the_same_bits)
         ++ran;
     }
     ck_assert_int_ge(ran, 2);
+}
+END_TEST
+
+/* A batched forward (-batch N) of three images gives each image what its
+ * own forward gives, layer by layer, maxpool's indexes included, within
+ * float rounding: a wider product may run other OpenBLAS kernels on some
+ * columns (a tail of 49 columns, not 16 of 64), with other roundings (seen:
+ * 1 ulp on a 7x7 convolution), carried through the layers above. Counts
+ * the layers ran batched by GEMM and by Winograd, the layers compared and
+ * those not bit-identical. */
+static void check_batch(network *net, const char *name, unsigned seed, int *gemm, int *wino, int *layers,
+                        int *inexact)
+{
+    enum { NIMG = 3 };
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_msg(gc_hooks_init(&c, net, &e) == 0, "%s: %s", name, e.msg);
+    gc_hooks_install(&c);
+    float *x[NIMG];
+    float **ref[NIMG];
+    int **ref_idx[NIMG];
+    uint64_t st = seed;
+    for (int k = 0; k < NIMG; ++k) {
+        x[k] = malloc((size_t)net->inputs * sizeof(float));
+        ck_assert_ptr_nonnull(x[k]);
+        for (int i = 0; i < net->inputs; ++i) x[k][i] = gcf_uniform(&st, 0.0f, 1.0f);
+        gc_hooks_forward(&c, x[k]);
+        ref[k] = calloc((size_t)net->n, sizeof(float *));
+        ref_idx[k] = calloc((size_t)net->n, sizeof(int *));
+        ck_assert(ref[k] && ref_idx[k]);
+        for (int i = 0; i < net->n; ++i) {
+            const layer *l = &net->layers[i];
+            ref[k][i] = malloc((size_t)l->outputs * sizeof(float));
+            ck_assert_ptr_nonnull(ref[k][i]);
+            memcpy(ref[k][i], l->output, (size_t)l->outputs * sizeof(float));
+            if (l->type == MAXPOOL) {
+                ref_idx[k][i] = malloc((size_t)l->outputs * sizeof(int));
+                memcpy(ref_idx[k][i], l->indexes, (size_t)l->outputs * sizeof(int));
+            }
+        }
+    }
+    float **own = malloc((size_t)net->n * sizeof *own);
+    ck_assert_ptr_nonnull(own);
+    for (int i = 0; i < net->n; ++i) own[i] = net->layers[i].output;
+    float *own_net_out = net->output;
+    gc_fwd_batch b;
+    ck_assert_msg(gc_forward_batch_init(&b, &c.fwd, NIMG + 1, &e) == 0, "%s: %s", name, e.msg);
+    for (int i = 0; i < net->n; ++i) {
+        if (c.fwd.wino && c.fwd.wino[i]) ++*wino;
+        else if (net->layers[i].type == CONVOLUTIONAL && net->layers[i].groups == 1 &&
+                 net->layers[i].out_w * net->layers[i].out_h <= GC_FWD_BATCH_COLUMNS)
+            ++*gemm;
+    }
+    /* the images in another order than their reference forwards ran */
+    const float *in[NIMG] = {x[2], x[0], x[1]};
+    const int which[NIMG] = {2, 0, 1};
+    gc_forward_batch_run(&b, in, NIMG);
+    for (int k = 0; k < NIMG; ++k) {
+        gc_forward_batch_view(&b, k);
+        int r = which[k];
+        for (int i = 0; i < net->n; ++i) {
+            const layer *l = &net->layers[i];
+            double scale = 0;
+            for (int j = 0; j < l->outputs; ++j) scale = fmax(scale, fabs(ref[r][i][j]));
+            int bad = -1, exact = 1;
+            for (int j = 0; j < l->outputs; ++j) {
+                double d = fabs((double)l->output[j] - ref[r][i][j]);
+                if (d > 0) exact = 0;
+                if (!(isfinite(l->output[j]) && d <= 1e-4 * fabs(ref[r][i][j]) + 1e-5 * scale + 1e-6)) bad = j;
+            }
+            ck_assert_msg(bad < 0, "%s: batch image %d, layer %d (%s): output %d is %.9g, its own forward's %.9g", name,
+                          k, i, gc_darknet_type_name(l->type), bad, l->output[bad < 0 ? 0 : bad],
+                          ref[r][i][bad < 0 ? 0 : bad]);
+            *inexact += !exact;
+            *layers += 1;
+            /* an arg-max may move only between inputs that are equal within the rounding */
+            for (int j = 0; ref_idx[r][i] && j < l->outputs; ++j) {
+                int a = l->indexes[j], o = ref_idx[r][i][j];
+                if (a == o) continue;
+                const float *xin = net->layers[i - 1].output;
+                ck_assert_msg(a >= 0 && o >= 0 && fabs((double)xin[a] - xin[o]) <= 1e-4 * fabs((double)xin[o]) + 1e-6,
+                              "%s: batch image %d, layer %d: maxpool index %d is %d, its own forward's %d", name, k,
+                              i, j, a, o);
+            }
+        }
+        ck_assert_ptr_eq(net->output, net->layers[net->n - 1].type == COST ? net->layers[net->n - 2].output
+                                                                            : net->layers[net->n - 1].output);
+    }
+    gc_forward_batch_restore(&b);
+    for (int i = 0; i < net->n; ++i) ck_assert_ptr_eq(net->layers[i].output, own[i]);
+    ck_assert_ptr_eq(net->output, own_net_out);
+    /* after the restore the network's own forward is untouched by the batch */
+    gc_forward_batch_free(&b);
+    gc_hooks_free(&c);
+    for (int k = 0; k < NIMG; ++k) {
+        for (int i = 0; i < net->n; ++i) {
+            free(ref[k][i]);
+            free(ref_idx[k][i]);
+        }
+        free(ref[k]);
+        free(ref_idx[k]);
+        free(x[k]);
+    }
+    free(own);
+}
+
+START_TEST(a_batch_computes_each_images_own_forward)
+{
+    int gemm = 0, wino = 0, ran = 0, layers = 0, inexact = 0;
+    for (size_t i = 0; i < sizeof TINY_CFGS / sizeof TINY_CFGS[0]; ++i) {
+        network *net = gcf_random_network(TINY_CFGS[i], 300 + (unsigned)i);
+        ck_assert_ptr_nonnull(net);
+        if (gc_forward_batch_supported(net, NULL, 0)) {
+            check_batch(net, TINY_CFGS[i], 40 + (unsigned)i, &gemm, &wino, &layers, &inexact);
+            ++ran;
+        }
+        free_network(net);
+    }
+    char cfg[4096], weights[4096];
+    const char *models[][2] = {{"cfg/fmnist-det.cfg", "cfg/fmnist-det.weights"},
+                               {"cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights"},
+                               {"yolo-fastest/yolo-fastest-1.1.cfg", "yolo-fastest/yolo-fastest-1.1.weights"},
+                               {"tiny-darknet/tiny.cfg", "tiny-darknet/tiny.weights"}};
+    for (size_t m = 0; m < sizeof models / sizeof *models; ++m) {
+        if (m < 2) {
+            snprintf(cfg, sizeof cfg, "%s", models[m][0]);
+            snprintf(weights, sizeof weights, "%s", models[m][1]);
+        } else if (!shared_model(models[m][0], cfg, sizeof cfg) || !shared_model(models[m][1], weights, sizeof weights)) {
+            continue;
+        }
+        gc_err e = {{0}};
+        network *net = gc_model_load(cfg, weights, &e);
+        ck_assert_msg(net != NULL, "%s", e.msg);
+        set_batch_network(net, 1);
+        ck_assert_msg(gc_forward_batch_supported(net, NULL, 0), "%s: no batched forward", cfg);
+        check_batch(net, cfg, 50 + (unsigned)m, &gemm, &wino, &layers, &inexact);
+        free_network(net);
+        ++ran;
+    }
+    ck_assert_int_ge(ran, 18);
+    ck_assert_int_gt(gemm, 5); /* both batched paths ran */
+    ck_assert_int_gt(wino, 1);
+    fprintf(stderr, "batched forward: %d layer outputs compared, %d not bit-identical\n", layers, inexact);
+}
+END_TEST
+
+/* A layer without a batched forward is named. */
+START_TEST(a_batch_names_a_layer_it_cannot_run)
+{
+    network *net = gcf_random_network("tests/cfg/bw_region.cfg", 3);
+    ck_assert_ptr_nonnull(net);
+    char why[256] = "";
+    ck_assert_int_eq(gc_forward_batch_supported(net, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "(region) has no batched forward"), "%s", why);
+    gc_ctx c;
+    gc_err e = {{0}};
+    ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
+    gc_fwd_batch b;
+    ck_assert_int_eq(gc_forward_batch_init(&b, &c.fwd, 2, &e), -1);
+    ck_assert_msg(strstr(e.msg, "region"), "%s", e.msg);
+    gc_hooks_free(&c);
+    free_network(net);
 }
 END_TEST
 
@@ -891,6 +1054,8 @@ Suite *suite_forward(void)
     tcase_add_test(t, yolov3_tiny_matches_darknet);
     tcase_add_test(t, real_models_match_darknet);
     tcase_add_test(t, a_share_of_the_cores_computes_the_same_bits);
+    tcase_add_test(t, a_batch_computes_each_images_own_forward);
+    tcase_add_test(t, a_batch_names_a_layer_it_cannot_run);
     tcase_add_loop_test(t, changed_weights_are_folded_again, 0, 2);
     tcase_add_test(t, openblas_workers_stay_stopped);
     tcase_add_test(t, openblas_kernels_for_this_cpu);
