@@ -975,12 +975,15 @@ START_TEST(openblas_workers_stay_stopped)
     gc_err e = {{0}};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     int pooled = thread_count(); /* base + the pool's workers */
+    /* a stopped OpenBLAS worker can linger in /proc for a moment after it
+     * was joined (seen once under load: 3 threads against 2); one that
+     * keeps running fails after 2 s */
     gc_hooks_install(&c);
-    ck_assert_int_eq(thread_count(), pooled);
+    ck_assert_int_eq(thread_count_down_to(pooled), pooled);
     gc_hooks_forward(&c, x);
-    ck_assert_int_eq(thread_count(), pooled);
+    ck_assert_int_eq(thread_count_down_to(pooled), pooled);
     gc_hooks_remove(&c);
-    ck_assert_int_eq(thread_count(), pooled);
+    ck_assert_int_eq(thread_count_down_to(pooled), pooled);
     ck_assert_int_eq(openblas_get_num_threads(), blas);
     gc_hooks_free(&c);
     ck_assert_int_eq(thread_count_down_to(base), base);
