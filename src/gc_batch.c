@@ -319,6 +319,12 @@ typedef struct run_state {
      * the outcomes it hands back (collect) */
     gc_writer *writer;
     gc_prefetch *prefetch; /* the image reader (NULL: each image loaded when explained) */
+    /* -batch: the batched forward over the session's network, and the images
+     * of the current batch (bslot: each one's place in it, or -1) */
+    gc_fwd_batch fb;
+    image borig[GC_BATCH_MAX], binput[GC_BATCH_MAX];
+    int bslot[GC_BATCH_MAX];
+    float *zero; /* an empty slot's input */
     pthread_mutex_t out_mu;
     struct outcome *out_head, **out_tail;
     int out_lost;
@@ -753,44 +759,153 @@ static int resume_read(run_state *r, const char *index, gc_err *e)
     return rc;
 }
 
-/* At the end: the index in list order (n, then target), rewritten only when
- * a retried image was appended out of order. */
+/* Asks for list position p's image ahead: queued on the reader, or without
+ * it the kernel asked to read the file. */
+static void read_ahead(run_state *r, int p)
+{
+    if (r->dup_of[p] >= 0) return; /* not explained: nothing to read */
+    if (r->prefetch) {
+        if (!gc_prefetch_has(r->prefetch, r->list.path[p])) gc_prefetch_put(r->prefetch, r->list.path[p]);
+        return;
+    }
+    int fd = open(r->list.path[p], O_RDONLY);
+    if (fd >= 0) {
+        posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        close(fd);
+    }
+}
+
+/* -batch: the images of chunk[0..n) (list positions) decoded, letterboxed
+ * and run through one batched forward, image j in slot j. slot j is empty
+ * (bslot[j] = -1, a zero input in its place) for an image already in the
+ * index, a repeated output folder, or an image that failed to load (its own
+ * turn loads it again and reports the error). So the batch's products have
+ * the same shape whatever is pending, and each image's place in them
+ * depends only on its list position: the rounding of a product varies with
+ * a column's place in it (OpenBLAS's kernels for a tail of columns), and
+ * this way a resumed run, or -jobs N, computes the same bits as an
+ * uninterrupted single process with the same -batch. Nothing is batched
+ * when the session cannot open (each image then reports why). */
+static void batch_forward(run_state *r, network *net, const int *chunk, int n, const int *next, int nnext)
+{
+    gc_session *ss = &r->session;
+    for (int j = 0; j < n; ++j) r->bslot[j] = -1;
+    gc_err ie = {{0}};
+    ss->writer = r->writer;
+    ss->prefetch = r->prefetch;
+    if (gc_explain_begin(ss, net, NULL, &ie)) return;
+    if (!r->fb.net && gc_forward_batch_init(&r->fb, &ss->ctx.fwd, r->o->batch, &ie)) return;
+    if (!r->zero && !(r->zero = calloc((size_t)net->inputs, sizeof *r->zero))) return;
+    /* this batch's images (queued already, but for the first batch) */
+    for (int j = 0; j < n; ++j)
+        if (!r->done[chunk[j]]) read_ahead(r, chunk[j]);
+    const float *in[GC_BATCH_MAX];
+    for (int j = 0; j < n; ++j) {
+        int p = chunk[j];
+        in[j] = r->zero;
+        if (r->done[p] || r->dup_of[p] >= 0) continue;
+        if (gc_explain_load(ss, r->list.path[p], &r->borig[j], &r->binput[j], &ie)) continue;
+        r->bslot[j] = j;
+        in[j] = r->binput[j].data;
+    }
+    /* the next batch's, decoded while this one is explained */
+    for (int j = 0; j < nnext; ++j)
+        if (!r->done[next[j]]) read_ahead(r, next[j]);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    gc_forward_batch_run(&r->fb, in, n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    ss->explain_seconds += dt;
+    ss->pass_seconds += dt;
+}
+
+/* Explains list position p (slot: its place in the current batch, or -1),
+ * then collects what is finished. */
+static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, int slot, int report_fd, gc_err *e)
+{
+    int rc;
+    if (r->dup_of[p] >= 0) {
+        char msg[GC_ERRLEN];
+        snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
+                 r->list.path[r->dup_of[p]]);
+        rc = fail_image(r, p, NULL, msg, e);
+    } else {
+        if (slot >= 0) {
+            gc_forward_batch_view(&r->fb, slot);
+            r->session.ready_path = r->list.path[p];
+            r->session.ready_orig = r->borig[slot];
+            r->session.ready_input = r->binput[slot];
+            memset(&r->borig[slot], 0, sizeof r->borig[slot]);
+            memset(&r->binput[slot], 0, sizeof r->binput[slot]);
+        } else if (r->fb.net) {
+            gc_forward_batch_restore(&r->fb); /* its own forward, into the network's buffers */
+        }
+        rc = explain_one(r, net, p, e);
+        /* not taken (the image failed before its forward was asked for) */
+        r->session.ready_path = NULL;
+        gc_explain_image_free(&r->session.ready_orig, &r->session.ready_input);
+    }
+    if (rc == 0 && collect(r, s, report_fd, 0, e)) rc = -1;
+    return rc;
+}
+
+/* The images of this shard, in list order, one at a time (-batch 1: with
+ * -jobs N, worker w takes every N-th pending image) or in chunks of -batch
+ * images by list position (worker w every N-th chunk). At the end: the
+ * index in list order (n, then target), rewritten only when a retried image
+ * was appended out of order. */
 static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd,
                      gc_err *e)
 {
     const gc_batch_opts *o = r->o;
-    int k = 0;
-    for (int p = o->shard; p < r->list.n; p += o->nshards) {
-        if (r->done[p] || k++ % nworkers != worker) continue;
-        /* Decode this worker's next image ahead while this one is explained
-         * (or, without the reader, ask the kernel to read it). */
-        if (r->prefetch && r->dup_of[p] < 0 && !gc_prefetch_has(r->prefetch, r->list.path[p]))
-            gc_prefetch_put(r->prefetch, r->list.path[p]);
-        for (int next = p + o->nshards, kk = k; next < r->list.n; next += o->nshards) {
-            if (r->done[next] || kk++ % nworkers != worker) continue;
-            if (r->dup_of[next] >= 0) break; /* not explained: nothing to read */
-            if (r->prefetch) {
-                gc_prefetch_put(r->prefetch, r->list.path[next]);
-                break;
-            }
-            int fd = open(r->list.path[next], O_RDONLY);
-            if (fd >= 0) {
-                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-                close(fd);
-            }
-            break;
+    int B = o->batch > 1 ? o->batch : 1, rc = 0;
+    if (B == 1) {
+        int k = 0, prev = -1;
+        for (int p = o->shard; p < r->list.n && rc == 0; p += o->nshards) {
+            if (r->done[p] || k++ % nworkers != worker) continue;
+            /* Decode this worker's next image ahead while this one is
+             * explained (or, without the reader, ask the kernel to read it):
+             * the first is asked for here, each next one below. */
+            if (r->prefetch || prev < 0) read_ahead(r, p);
+            prev = p;
+            for (int next = p + o->nshards, kk = k; next < r->list.n; next += o->nshards)
+                if (!r->done[next] && kk++ % nworkers == worker) {
+                    read_ahead(r, next);
+                    break;
+                }
+            rc = explain_pos(r, s, net, p, -1, report_fd, e);
         }
-        if (r->dup_of[p] >= 0) {
-            char msg[GC_ERRLEN];
-            snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
-                     r->list.path[r->dup_of[p]]);
-            if (fail_image(r, p, NULL, msg, e)) return -1;
-        } else if (explain_one(r, net, p, e)) {
-            return -1;
-        }
-        if (collect(r, s, report_fd, 0, e)) return -1;
+        return rc;
     }
-    return 0;
+    /* this worker's batches: every nworkers-th chunk of B list positions of
+     * the shard, those with an image still to do */
+    int nchunks = 0, *starts = malloc(((size_t)r->list.n / (size_t)B + 2) * sizeof *starts);
+    if (!starts) return gc_fail(e, "out of memory for a list of %d images", r->list.n);
+    for (int p0 = o->shard, c = 0; p0 < r->list.n; p0 += B * o->nshards, ++c) {
+        if (c % nworkers != worker) continue;
+        int pending = 0;
+        for (int j = 0, p = p0; j < B && p < r->list.n; ++j, p += o->nshards) pending += !r->done[p];
+        if (pending) starts[nchunks++] = p0;
+    }
+    int chunk[2][GC_BATCH_MAX], len[2] = {0, 0};
+    for (int c = 0; c < nchunks && rc == 0; ++c) {
+        int *cur = chunk[c % 2], *nxt = chunk[(c + 1) % 2];
+        if (c == 0)
+            for (int p = starts[0]; p < r->list.n && len[0] < B; p += o->nshards) cur[len[0]++] = p;
+        int n = len[c % 2];
+        len[(c + 1) % 2] = 0;
+        if (c + 1 < nchunks)
+            for (int p = starts[c + 1]; p < r->list.n && len[(c + 1) % 2] < B; p += o->nshards)
+                nxt[len[(c + 1) % 2]++] = p;
+        batch_forward(r, net, cur, n, nxt, len[(c + 1) % 2]);
+        for (int j = 0; j < n && rc == 0; ++j)
+            if (!r->done[cur[j]]) rc = explain_pos(r, s, net, cur[j], r->bslot[j], report_fd, e);
+        gc_forward_batch_restore(&r->fb);
+        for (int j = 0; j < n; ++j) gc_explain_image_free(&r->borig[j], &r->binput[j]);
+    }
+    free(starts);
+    return rc;
 }
 
 /* This process's share of the list, through one session: the hooks, the
@@ -799,6 +914,10 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
 static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
 {
     memset(&r->session, 0, sizeof r->session);
+    memset(&r->fb, 0, sizeof r->fb);
+    r->zero = NULL;
+    memset(r->borig, 0, sizeof r->borig);
+    memset(r->binput, 0, sizeof r->binput);
     r->out_head = NULL;
     r->out_tail = &r->out_head;
     r->out_lost = 0;
@@ -820,7 +939,8 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     const char *pre = getenv("GC_LIST_PREFETCH");
     if (!(pre && !strcmp(pre, "0"))) {
         gc_err pe = {{0}};
-        r->prefetch = gc_prefetch_start(&pe); /* NULL: each image decoded when it is explained */
+        /* NULL: each image decoded when it is explained */
+        r->prefetch = gc_prefetch_start(r->o->batch > GC_PREFETCH_DEPTH ? r->o->batch : GC_PREFETCH_DEPTH, &pe);
     }
     int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
     /* the images already queued are finished even when the run stops */
@@ -836,6 +956,9 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     pthread_mutex_destroy(&r->out_mu);
     s->explain_seconds = nworkers > 1 ? -1 : r->session.explain_seconds;
     s->pass_seconds = nworkers > 1 ? -1 : r->session.pass_seconds;
+    gc_forward_batch_free(&r->fb); /* before the session: it runs on the session's forward */
+    free(r->zero);
+    r->zero = NULL;
     if (r->session.net) gc_explain_close(&r->session);
     return rc;
 }

@@ -29,6 +29,9 @@
 #include "gc_classify_run.h"
 #include "gc_common.h"
 #include "gc_detect_run.h"
+#include "gc_forward.h"
+
+#define GC_BATCH_MAX 64 /* -batch N at most */
 
 /* The images of a list file or a directory, in run order. */
 typedef struct gc_batch_list {
@@ -55,6 +58,8 @@ typedef struct gc_batch_opts {
     int shard, nshards;   /* every nshards-th image starting at shard; 0 and 1 for all */
     int every;            /* progress line every N images when stderr is not a terminal */
     int jobs;             /* worker processes (fork after the network is loaded); 0 or 1: this one */
+    int batch;            /* images per batched forward (gc_forward_batch_*); 0 or 1: one at a time.
+                           * The caller checks the cfg (gc_forward_batch_supported) and the memory. */
     int detector;         /* which of det / cls applies */
     gc_det_opts det;      /* the main command's options; image, out and json are set per image */
     gc_cls_opts cls;

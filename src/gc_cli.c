@@ -97,6 +97,7 @@ static const char usage_text[] =
     "  -resume          go on with an interrupted run: skip the images index.jsonl holds\n"
     "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl); join with gradcam merge\n"
     "  -jobs N          N worker processes sharing the loaded network (local filesystem; default 1)\n"
+    "  -batch N         N images through one batched forward pass (default 1; see README)\n"
     "  -progress N      without a terminal, a progress line every N images (default 100)\n"
     "  -quiet           no progress on stderr\n";
 
@@ -134,7 +135,7 @@ typedef struct cli_args {
     int scorecam_channels, sheet, nosave;
     gc_smooth smooth;
     const char *list, *outdir; /* -list mode (gc_batch) */
-    int resume, quiet, shard, nshards, every, out_set, jobs;
+    int resume, quiet, shard, nshards, every, out_set, jobs, batch;
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -264,6 +265,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-jobs")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 256, &a->jobs, e)) return -1;
+        } else if (!strcmp(s, "-batch")) {
+            NEED_VALUE();
+            if (parse_int(s, argv[++i], 1, GC_BATCH_MAX, &a->batch, e)) return -1;
         } else if (!strcmp(s, "-progress")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
@@ -295,8 +299,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
         npos = 3;
         pos[2] = NULL;
-    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs) {
-        return gc_fail(e, "-outdir, -resume, -shard, -jobs and -quiet go with -list FILE|DIR");
+    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs || a->batch) {
+        return gc_fail(e, "-outdir, -resume, -shard, -jobs, -batch and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
     a->cfg = pos[0];
@@ -744,6 +748,7 @@ static int list_main(const cli_args *a, gc_err *e)
     o.nshards = a->nshards;
     o.every = a->every;
     o.jobs = a->jobs;
+    o.batch = a->batch;
     o.detector = gc_darknet_is_detector(net);
     gc_explain_opts ex = explain_opts_of(a, o.detector);
     char **names = NULL;
@@ -769,6 +774,23 @@ static int list_main(const cli_args *a, gc_err *e)
         }
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
+    }
+    if (o.batch > 1) {
+        char why[256];
+        size_t bytes = gc_forward_batch_bytes(net, o.batch);
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        double half = pages > 0 && page > 0 ? 0.5 * (double)pages * (double)page : 0;
+        if (!gc_forward_batch_supported(net, why, sizeof why)) {
+            fprintf(stderr, "gradcam: -batch %d: %s %s: one image per forward pass\n", o.batch, a->cfg, why);
+            o.batch = 1;
+        } else if (half > 0 && (double)bytes * (o.jobs > 1 ? o.jobs : 1) > half) {
+            int workers = o.jobs > 1 ? o.jobs : 1;
+            gc_fail(e, "-batch %d: the activations of %d images of %s%s take %.1f GiB, more than half this machine's "
+                       "memory (%.1f GiB): use a smaller -batch",
+                    o.batch, o.batch * workers, a->cfg, workers > 1 ? " (over the -jobs workers)" : "",
+                    (double)bytes * workers / (1 << 30), half / (1 << 30));
+            goto done;
+        }
     }
     if (gc_batch_run(net, &o, &sum, e)) goto done;
     fprintf(stderr, "gradcam: %d images", sum.total);

@@ -75,7 +75,7 @@ static int open_zeroed(gc_session *s, network *net, const char *image_path, gc_e
         return gc_fail(e, "out of memory for the network's score and map buffers");
     s->cap_seed = most;
     gc_hooks_install(&s->ctx);
-    return gc_explain_next(s, image_path, e);
+    return image_path ? gc_explain_next(s, image_path, e) : 0;
 }
 
 int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err *e)
@@ -84,7 +84,7 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
     return open_zeroed(s, net, image_path, e);
 }
 
-int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
+int gc_explain_load(gc_session *s, const char *image_path, image *orig, image *input, gc_err *e)
 {
     image im;
     int rc = gc_prefetch_take(s->prefetch, image_path, &im, e);
@@ -94,15 +94,41 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
         free_image(im);
         return -1;
     }
-    if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
-    if (s->orig.data) free_image(s->orig);
-    memset(&s->input, 0, sizeof s->input);
-    s->orig = im;
+    *orig = im;
     /* An image of the network's size letterboxes to itself (Darknet's
      * resize_image at scale 1 takes each pixel with weight 1, its neighbour
      * with 0, and the embed covers the whole canvas): used as it is. */
-    if (s->orig.w == s->net->w && s->orig.h == s->net->h && s->orig.c == s->net->c) s->input = s->orig;
-    else s->input = letterbox_image(s->orig, s->net->w, s->net->h);
+    if (im.w == s->net->w && im.h == s->net->h && im.c == s->net->c) *input = im;
+    else *input = letterbox_image(im, s->net->w, s->net->h);
+    return 0;
+}
+
+void gc_explain_image_free(image *orig, image *input)
+{
+    if (input->data && input->data != orig->data) free_image(*input);
+    if (orig->data) free_image(*orig);
+    memset(orig, 0, sizeof *orig);
+    memset(input, 0, sizeof *input);
+}
+
+int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
+{
+    image im, in;
+    int ready = s->ready_path && !strcmp(s->ready_path, image_path);
+    if (ready) {
+        /* decoded, letterboxed and through the forward in a batch: the
+         * owner points the network's layers at its activations */
+        im = s->ready_orig;
+        in = s->ready_input;
+        s->ready_path = NULL;
+        memset(&s->ready_orig, 0, sizeof s->ready_orig);
+        memset(&s->ready_input, 0, sizeof s->ready_input);
+    } else if (gc_explain_load(s, image_path, &im, &in, e)) {
+        return -1;
+    }
+    gc_explain_image_free(&s->orig, &s->input);
+    s->orig = im;
+    s->input = in;
     s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
     size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
     if (npx > s->cap_px) {
@@ -117,6 +143,7 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     }
     s->image_valid = 0;
     s->cur_input = s->input.data;
+    if (ready) return 0;
     double t0 = now_s();
     gc_hooks_forward(&s->ctx, s->input.data);
     double dt = now_s() - t0;
@@ -998,13 +1025,21 @@ void gc_explain_rollback(gc_session *s)
 
 int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err *e)
 {
-    if (s->net && s->ctx.installed) return gc_explain_next(s, image_path, e);
+    if (s->net && s->ctx.installed) return image_path ? gc_explain_next(s, image_path, e) : 0;
     struct gc_writer *writer = s->writer; /* the owner's, for this image */
     struct gc_prefetch *prefetch = s->prefetch;
+    const char *ready_path = s->ready_path;
+    image ready_orig = s->ready_orig, ready_input = s->ready_input;
+    s->ready_path = NULL;
+    memset(&s->ready_orig, 0, sizeof s->ready_orig);
+    memset(&s->ready_input, 0, sizeof s->ready_input);
     if (s->net) gc_explain_close(s);
     memset(s, 0, sizeof *s);
     s->writer = writer;
     s->prefetch = prefetch;
+    s->ready_path = ready_path;
+    s->ready_orig = ready_orig;
+    s->ready_input = ready_input;
     if (open_zeroed(s, net, image_path, e) == 0) return 0;
     if (!s->ctx.installed) gc_explain_close(s);
     return -1;
@@ -1019,8 +1054,8 @@ void gc_explain_keep(gc_session *s)
 void gc_explain_close(gc_session *s)
 {
     if (s->ctx.net) gc_hooks_free(&s->ctx);
-    if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
-    if (s->orig.data) free_image(s->orig);
+    gc_explain_image_free(&s->orig, &s->input);
+    gc_explain_image_free(&s->ready_orig, &s->ready_input);
     for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);
     free(s->written);
     free(s->seed);

@@ -169,6 +169,14 @@ typedef struct gc_session {
      * when the path was queued there (decoded ahead, gc_prefetch.h), else
      * loads it. Not owned; set by the owner before each image, as writer. */
     struct gc_prefetch *prefetch;
+    /* List mode's -batch: the image ready_path, decoded and letterboxed
+     * (gc_explain_load) and through a batched forward whose activations the
+     * owner has put in the network's layers (gc_forward_batch_view). The
+     * next gc_explain_next on that path takes both images and runs no
+     * forward; the owner frees them (gc_explain_image_free) when it did not,
+     * as gc_explain_close does. */
+    const char *ready_path;
+    image ready_orig, ready_input;
     /* Wall seconds this session spent in forward passes (gc_explain_next) and
      * in gc_explain_target (the backward passes and the maps): the part of a
      * run that is explaining, not decoding or writing. */
@@ -190,10 +198,18 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
  * failure the session holds no image; gc_explain_close still frees it. */
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e);
 
+/* gc_explain_next's first step: image_path decoded (from s->prefetch when
+ * queued there) and checked against the network, and letterboxed (input is
+ * orig itself for an image of the network's size). 0, or -1 with e set and
+ * nothing to free. */
+int gc_explain_load(gc_session *s, const char *image_path, image *orig, image *input, gc_err *e);
+/* Frees what gc_explain_load made (either may be empty) and zeroes both. */
+void gc_explain_image_free(image *orig, image *input);
+
 /* For a runner that may be handed a session kept across images (list
  * mode): opens s on net and image_path if it is not open yet, else moves it
  * on (gc_explain_next). A failed open leaves s closed (all zero), so the next
- * image tries again. */
+ * image tries again. image_path NULL: only opens (hooks installed, no image). */
 int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err *e);
 /* Ends a runner's use of a kept session: the files it wrote are kept (a
  * later gc_explain_rollback leaves them) and the session stays open. */

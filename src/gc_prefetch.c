@@ -22,7 +22,8 @@ struct gc_prefetch {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     int stop;
-    entry *q[GC_PREFETCH_DEPTH]; /* in the order put */
+    entry **q; /* in the order put */
+    int depth;  /* entries at most */
     int n;
 };
 
@@ -63,13 +64,16 @@ static void *run(void *arg)
     return NULL;
 }
 
-gc_prefetch *gc_prefetch_start(gc_err *e)
+gc_prefetch *gc_prefetch_start(int depth, gc_err *e)
 {
     gc_prefetch *p = calloc(1, sizeof *p);
-    if (!p) {
+    if (depth < 1) depth = 1;
+    if (!p || !(p->q = calloc((size_t)depth, sizeof *p->q))) {
+        free(p);
         gc_fail(e, "out of memory for the image reader");
         return NULL;
     }
+    p->depth = depth;
     if (pthread_mutex_init(&p->mu, NULL)) goto fail_mu;
     if (pthread_cond_init(&p->work, NULL)) goto fail_work;
     if (pthread_cond_init(&p->done, NULL)) goto fail_done;
@@ -82,6 +86,7 @@ fail_done:
 fail_work:
     pthread_mutex_destroy(&p->mu);
 fail_mu:
+    free(p->q);
     free(p);
     gc_fail(e, "cannot start the image reader's thread");
     return NULL;
@@ -96,7 +101,7 @@ int gc_prefetch_put(gc_prefetch *p, const char *path)
     }
     x->state = QUEUED;
     pthread_mutex_lock(&p->mu);
-    if (p->n == GC_PREFETCH_DEPTH) {
+    if (p->n == p->depth) {
         pthread_mutex_unlock(&p->mu);
         entry_free(x);
         return -1;
@@ -168,5 +173,6 @@ void gc_prefetch_stop(gc_prefetch *p)
     pthread_cond_destroy(&p->done);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->mu);
+    free(p->q);
     free(p);
 }

@@ -5,7 +5,7 @@
  * in a -save npy list run (perf, 500 scenes); the list's order is known, so
  * the next image can be decoded ahead on another core.
  *
- * A queue of at most GC_PREFETCH_DEPTH paths, decoded in the order put. The
+ * A queue of at most depth paths, decoded in the order put. The
  * explaining thread takes them in that order: gc_prefetch_take(p, path)
  * waits for path's decode and hands over its image, or its error exactly as
  * gc_image_load would have given it. A path that is not next in the queue
@@ -17,12 +17,14 @@
 #include "darknet.h"
 #include "gc_common.h"
 
+/* One image at a time: the next one decodes while this one is explained.
+ * With -batch N the next batch's N images do. */
 #define GC_PREFETCH_DEPTH 2
 
 typedef struct gc_prefetch gc_prefetch;
 
-/* Starts the thread. NULL with e set when it cannot. */
-gc_prefetch *gc_prefetch_start(gc_err *e);
+/* Starts the thread, for at most depth queued images. NULL with e set when it cannot. */
+gc_prefetch *gc_prefetch_start(int depth, gc_err *e);
 
 /* Queues path (copied) for decoding. Returns 0, or -1 when the queue is full
  * or out of memory (nothing queued: the image is loaded when taken). */

@@ -2,11 +2,13 @@
  * different subfolders, list files and their root), -shard, and end to end
  * through ./darknet on demo scenes: every output equals a single-image run of
  * the main command, a run killed with SIGKILL at random points and resumed
- * ends byte-identical to an uninterrupted one, bad images are skipped and
+ * ends byte-identical to an uninterrupted one (also with -batch), -batch
+ * agrees with one image at a time within rounding, bad images are skipped and
  * reported, shards merge into the single run's index, and merge refuses a
  * missing or duplicated image. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -286,6 +288,12 @@ START_TEST(usage_errors)
     ck_assert_msg(strstr(err, "-shard 3/3") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "no-such-list.txt", "-outdir", "o", NULL), 1);
     ck_assert_msg(strstr(err, "gradcam: -list no-such-list.txt") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-batch", "4", NULL), 2);
+    ck_assert_msg(strstr(err, "-batch and -quiet go with -list") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-batch", "0", NULL), 2);
+    ck_assert_msg(strstr(err, "-batch 0") != NULL, "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-batch", "65", NULL), 2);
+    ck_assert_msg(strstr(err, "-batch 65") != NULL, "%s", err);
     ck_assert_int_eq(run("merge", NULL), 2);
     ck_assert_int_eq(run("merge", "no-such-dir", NULL), 1);
     ck_assert_msg(strstr(err, "no-such-dir") != NULL, "%s", err);
@@ -808,7 +816,7 @@ START_TEST(reader_hands_over_what_loading_gives)
     gc_err e = {{0}};
     image im;
     ck_assert_int_eq(gc_prefetch_take(NULL, dog, &im, &e), 1);
-    gc_prefetch *p = gc_prefetch_start(&e);
+    gc_prefetch *p = gc_prefetch_start(GC_PREFETCH_DEPTH, &e);
     ck_assert_msg(p != NULL, "%s", e.msg);
     ck_assert_int_eq(gc_prefetch_take(p, dog, &im, &e), 1); /* nothing queued */
     /* full at GC_PREFETCH_DEPTH */
@@ -873,7 +881,7 @@ END_TEST
 
 /* Starts ./darknet gradcam -list ... -outdir o [-resume], stdout and stderr
  * to /dev/null; returns its pid. */
-static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs)
+static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs, const char *batch)
 {
     fflush(stdout);
     pid_t pid = fork();
@@ -881,8 +889,9 @@ static pid_t spawn_list(const char *list, const char *o, int resume, const char 
     if (pid == 0) {
         FILE *n = freopen("/dev/null", "w", stdout);
         n = n ? freopen("/dev/null", "w", stderr) : n;
-        char *argv[] = {"./darknet", "gradcam", DET_CFG, DET_WEIGHTS, "-list", (char *)list, "-outdir", (char *)o,
-                        resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs, NULL};
+        char *argv[] = {"./darknet", "gradcam", DET_CFG,       DET_WEIGHTS,     "-list",        (char *)list,
+                        "-outdir",   (char *)o, resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs,
+                        "-batch",    (char *)batch, NULL};
         execv(argv[0], argv);
         _exit(127);
     }
@@ -896,8 +905,12 @@ static double wall(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* _i 0: one image at a time; 1: -batch 3, whose batches are cut by list
+ * position, so that the resumed runs (and -jobs 2) batch each image as the
+ * uninterrupted run does and compute the same bits. */
 START_TEST(killed_and_resumed_equals_uninterrupted)
 {
+    const char *batch = _i ? "3" : "1";
     scenes s;
     scenes_make(&s, "det", 40);
     if (!s.ok) return;
@@ -906,7 +919,7 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
     path_in(&s, "out", o);
     double t0 = wall();
     int status;
-    pid_t pid = spawn_list(s.list, ref, 0, "1");
+    pid_t pid = spawn_list(s.list, ref, 0, "1", batch);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     double full = wall() - t0;
@@ -918,7 +931,7 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
         double at = full * gc_rng_unit(&rng);
         /* rounds 1 and 3 with two worker processes: they die with the killed parent */
         double t1 = wall();
-        pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2");
+        pid = spawn_list(s.list, o, round > 0, round % 2 ? "1" : "2", batch);
         if (round == 0) {
             /* the first kill lands mid-run for sure: once the index holds a
              * random number of lines, 1 to half the images (polled every
@@ -941,10 +954,155 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
                full, WIFSIGNALED(status) ? "killed" : "had finished", count_lines(idx));
     }
     ck_assert_msg(killed >= 1, "no run was interrupted (seed %u)", seed);
-    pid = spawn_list(s.list, o, 1, "2");
+    pid = spawn_list(s.list, o, 1, "2", batch);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_same_tree(ref, o);
+    scenes_free(&s);
+}
+END_TEST
+
+/* Two JSON Lines files with the same lines, numbers equal within tol
+ * relative (1 at least); everything else character for character. */
+static void assert_lines_agree(const char *pa, const char *pb, double tol)
+{
+    char *a = slurp(pa, NULL), *b = slurp(pb, NULL);
+    ck_assert(a && b);
+    const char *x = a, *y = b;
+    int line = 1, numbers = 0;
+    while (*x || *y) {
+        if ((*x == '-' || (*x >= '0' && *x <= '9')) && (*y == '-' || (*y >= '0' && *y <= '9')) &&
+            !(x > a && (x[-1] == '_' || (x[-1] >= 'a' && x[-1] <= 'z')))) {
+            char *ex, *ey;
+            double u = strtod(x, &ex), v = strtod(y, &ey);
+            ck_assert_msg(fabs(u - v) <= tol * fmax(1.0, fabs(u)), "%s line %d: %g against %s's %g", pb, line, v, pa,
+                          u);
+            x = ex;
+            y = ey;
+            ++numbers;
+            continue;
+        }
+        ck_assert_msg(*x == *y, "%s line %d differs from %s: ...%.60s against ...%.60s", pb, line, pa, y, x);
+        line += *x == '\n';
+        ++x;
+        ++y;
+    }
+    ck_assert_int_gt(numbers, 10);
+    free(a);
+    free(b);
+}
+
+/* Two .npy files of float32 maps: the same header and size, values within
+ * tol of the larger map's maximum. */
+static void assert_npy_agree(const char *pa, const char *pb, double tol)
+{
+    size_t na, nb;
+    char *a = slurp(pa, &na), *b = slurp(pb, &nb);
+    ck_assert(a && b);
+    ck_assert_msg(na == nb && na > 128, "%s: %zu bytes, %s %zu", pa, na, pb, nb);
+    size_t hdr = 10 + (size_t)((unsigned char)a[8] | (unsigned char)a[9] << 8);
+    ck_assert(!memcmp(a, b, hdr));
+    const float *u = (const float *)(a + hdr), *v = (const float *)(b + hdr);
+    size_t n = (na - hdr) / sizeof(float);
+    double big = 0;
+    for (size_t i = 0; i < n; ++i) big = fmax(big, fmax(fabs(u[i]), fabs(v[i])));
+    for (size_t i = 0; i < n; ++i)
+        ck_assert_msg(fabs((double)u[i] - v[i]) <= tol * big + 1e-7, "%s value %zu: %g, %s's %g", pb, i, v[i], pa, u[i]);
+    free(a);
+    free(b);
+}
+
+/* -batch 4 against one image at a time on the same list, with a missing
+ * image, an undecodable one and a repeated entry inside a batch: the same
+ * images explained, the same targets, files and errors; the maps and the
+ * index's numbers equal within float rounding (a batched product rounds
+ * otherwise). -jobs 2 with -batch 4 computes the same bits as one process
+ * with -batch 4. The classifier likewise with -batch 3. */
+START_TEST(batched_list_agrees_with_one_at_a_time)
+{
+    scenes s;
+    scenes_make(&s, "det", 10);
+    if (!s.ok) return;
+    char list[4096], bad[4096], o1[4096], o4[4096], oj[4096];
+    path_in(&s, "bad.png", bad);
+    FILE *f = fopen(bad, "w");
+    fputs("not a png", f);
+    fclose(f);
+    path_in(&s, "l.txt", list);
+    f = fopen(list, "w");
+    for (int i = 0; i < 10; ++i) {
+        fprintf(f, "%s/%06d.png\n", s.sc, i);
+        if (i == 2) fprintf(f, "%s/missing.png\n%s\n%s/000001.png\n", s.dir, bad, s.sc);
+    }
+    fclose(f);
+    path_in(&s, "b1", o1);
+    path_in(&s, "b4", o4);
+    path_in(&s, "b4j2", oj);
+    const char *want = "10 explained, 0 skipped (already in the index), 3 errors";
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o1, NULL), 1);
+    ck_assert_msg(strstr(err, want), "%s", gcf_tail(err, 600));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o4, "-batch", "4", NULL), 1);
+    ck_assert_msg(strstr(err, want), "%s", gcf_tail(err, 600));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", oj, "-batch", "4", "-jobs", "2", NULL), 1);
+    ck_assert_msg(strstr(err, want), "%s", gcf_tail(err, 600));
+    char a[4096], b[4096];
+    /* the workers append their errors as they come: the same lines, in any order */
+    pf(a, sizeof a, "%s/errors.jsonl", o4);
+    pf(b, sizeof b, "%s/errors.jsonl", oj);
+    char *ea = slurp(a, NULL), *eb = slurp(b, NULL);
+    ck_assert(ea && eb && strlen(ea) == strlen(eb));
+    ck_assert_int_eq(count_lines(a), 3);
+    for (char *line = ea, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        ck_assert_msg(strstr(eb, line), "%s: %s missing", b, line);
+    }
+    free(ea);
+    free(eb);
+    unlink(b);
+    char keep[4096];
+    pf(keep, sizeof keep, "%s/errors.jsonl.keep", s.dir);
+    ck_assert_int_eq(rename(a, keep), 0);
+    assert_same_tree(o4, oj);
+    ck_assert_int_eq(rename(keep, a), 0);
+    pf(a, sizeof a, "%s/errors.jsonl", o1);
+    pf(b, sizeof b, "%s/errors.jsonl", o4);
+    ck_assert(same_file(a, b));
+    pf(a, sizeof a, "%s/index.jsonl", o1);
+    pf(b, sizeof b, "%s/index.jsonl", o4);
+    assert_lines_agree(a, b, 1e-4);
+    static char na[2048][512], nb[2048][512];
+    int n = 0, m = 0, npy = 0;
+    list_tree(o1, "", na, &n, 2048);
+    list_tree(o4, "", nb, &m, 2048);
+    qsort(na, (size_t)n, 512, cmp_name);
+    qsort(nb, (size_t)m, 512, cmp_name);
+    ck_assert_int_eq(n, m);
+    for (int i = 0; i < n; ++i) {
+        ck_assert_str_eq(na[i], nb[i]);
+        size_t len = strlen(na[i]);
+        if (len < 4 || strcmp(na[i] + len - 4, ".npy")) continue;
+        pf(a, sizeof a, "%s/%s", o1, na[i]);
+        pf(b, sizeof b, "%s/%s", o4, nb[i]);
+        assert_npy_agree(a, b, 1e-4);
+        ++npy;
+    }
+    ck_assert_int_gt(npy, 10);
+    scenes_free(&s);
+
+    scenes_make(&s, "cls", 7);
+    path_in(&s, "c1", o1);
+    path_in(&s, "c3", o4);
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.list, "-outdir", o1, "-top", "2",
+                         NULL),
+                     0);
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.list, "-outdir", o4, "-top", "2",
+                         "-batch", "3", NULL),
+                     0);
+    ck_assert_msg(strstr(err, "7 explained, 0 skipped"), "%s", gcf_tail(err, 600));
+    pf(a, sizeof a, "%s/index.jsonl", o1);
+    pf(b, sizeof b, "%s/index.jsonl", o4);
+    ck_assert_int_eq(count_lines(b), 14);
+    assert_lines_agree(a, b, 1e-4);
     scenes_free(&s);
 }
 END_TEST
@@ -1270,7 +1428,8 @@ Suite *suite_batch(void)
     tcase_add_test(tc, list_equals_single_image_runs);
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
-    tcase_add_test(tc, killed_and_resumed_equals_uninterrupted);
+    tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
+    tcase_add_test(tc, batched_list_agrees_with_one_at_a_time);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, save_leaves_outputs_out);
