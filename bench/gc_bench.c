@@ -232,6 +232,37 @@ static void child_gemm(network *net, int warmup, int reps, int nb)
     free(calls);
 }
 
+/* The forward of nb images: nb single forwards (nb 1: gc_hooks_forward), or
+ * one batched forward (gc_forward_batch_run, list mode's -batch nb). The
+ * times are per call, for nb images. */
+static void child_batch(network *net, const char *img, int warmup, int reps, int nb)
+{
+    image im = load_image_color((char *)img, 0, 0);
+    image sized = letterbox_image(im, net->w, net->h);
+    gc_err e = {{0}};
+    gc_ctx c;
+    if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
+    gc_hooks_install(&c);
+    gc_fwd_batch b;
+    if (nb > 1 && gc_forward_batch_init(&b, &c.fwd, nb, &e)) die("%s", e.msg);
+    const float **in = malloc((size_t)nb * sizeof *in);
+    if (!in) die("%s", "out of memory");
+    for (int k = 0; k < nb; ++k) in[k] = sized.data;
+    double t[BENCH_MAX_REPS];
+    for (int r = -warmup; r < reps; ++r) {
+        double t0 = now();
+        if (nb > 1) gc_forward_batch_run(&b, in, nb);
+        else gc_hooks_forward(&c, sized.data);
+        if (r >= 0) t[r] = now() - t0;
+    }
+    print_times(t, reps);
+    if (nb > 1) gc_forward_batch_free(&b);
+    free(in);
+    gc_hooks_free(&c);
+    free_image(sized);
+    free_image(im);
+}
+
 /* A large square product: the throughput the shapes above are measured against. */
 static void child_peak(int warmup, int reps)
 {
@@ -379,6 +410,12 @@ static int child_main(int argc, char **argv)
         int nb = mode[4] ? atoi(mode + 4) : 1;
         if (nb < 1 || nb > 64) die("bad batch in mode %s", mode);
         child_gemm(net, warmup, reps, nb);
+    }
+    else if (!strncmp(mode, "batch", 5)) {
+        /* batchN: N images through one batched forward (see child_batch) */
+        int nb = atoi(mode + 5);
+        if (nb < 1 || nb > 64) die("bad batch in mode %s", mode);
+        child_batch(net, img, warmup, reps, nb);
     }
     else if (!strcmp(mode, "layers")) child_layers(net, img, warmup, reps);
     else if (!strcmp(mode, "gc1")) child_gradcam(net, img, warmup, reps, 0, thresh);
@@ -648,22 +685,24 @@ static void bench_e2e(const char *darknet, const char *models, const char *img, 
     free(im);
 }
 
-/* ---- batching: what one product over several images would save ----------
+/* ---- batching: what a batched forward saves ------------------------------
  *
- * For each CFG:W:H of -batching, the forward's GEMMs (child_gemm: every
- * convolution's and connected layer's product, the net's own shapes) with
- * 1, 4 and 8 images in each product, in rounds (at most 3) that interleave the three;
- * printed as time per image and its ratio to one image a product. A ratio
- * near 1 means a batched forward (-batch N) would not make the products
- * cheaper per image. */
+ * For each CFG:W:H of -batching, two rows, in rounds (at most 3) that
+ * interleave their six measurements: the whole forward with 1, 4 and 8
+ * images in one batched pass (child_batch: -batch N's forward, against
+ * single forwards), and the forward's GEMMs alone with 1, 4 and 8 images in
+ * each product (child_gemm: every convolution's and connected layer's
+ * product, the net's own shapes, no Winograd), printed as time per image and
+ * its ratio to one image at a time. */
 #define NBATCH 3
 static void bench_batching(const char *self, const char *list, const char *img, int rounds)
 {
     static const int nbs[NBATCH] = {1, 4, 8};
     char *copy = strdup(list);
     if (!copy) die("%s", "out of memory");
-    printf("\nbatching: the forward's GEMMs with N images in each product (columns side by side), time per image\n");
-    printf("%-28s %9s %9s %9s %8s %8s\n", "net", "N=1", "N=4", "N=8", "4/1", "8/1");
+    printf("\nbatching: time per image of the forward with N images in one batched pass (-batch N), and of\n"
+           "its GEMMs alone with N images' columns side by side in each product\n");
+    printf("%-28s %-8s %9s %9s %9s %8s %8s\n", "net", "what", "N=1", "N=4", "N=8", "4/1", "8/1");
     char *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char cfg[4096];
@@ -679,28 +718,33 @@ static void bench_batching(const char *self, const char *list, const char *img, 
             printf("%-28s skipped: %s not readable\n", item, cfg);
             continue;
         }
-        static sample_set res[NBATCH];
+        static const char *const kinds[2] = {"batch", "gemm"};
+        static sample_set res[2][NBATCH];
         memset(res, 0, sizeof res);
         char ws[16], hs[16];
         snprintf(ws, sizeof ws, "%d", w);
         snprintf(hs, sizeof hs, "%d", h);
         for (int r = 0; r < rounds; ++r)
-            for (int b = 0; b < NBATCH; ++b) {
-                char mode[16];
-                snprintf(mode, sizeof mode, "gemm%d", nbs[b]);
-                char *av[] = {(char *)self, "-child", mode, cfg, ws, hs, (char *)img, "1", "3", NULL};
-                run_child(self, av, &res[b]);
-            }
-        double t[NBATCH];
-        char c[NBATCH][32];
-        for (int b = 0; b < NBATCH; ++b) {
-            t[b] = median(&res[b]) / nbs[b];
-            fmt_ms(c[b], sizeof c[b], t[b]);
-        }
+            for (int kd = 0; kd < 2; ++kd)
+                for (int b = 0; b < NBATCH; ++b) {
+                    char mode[16];
+                    snprintf(mode, sizeof mode, "%s%d", kinds[kd], nbs[b]);
+                    char *av[] = {(char *)self, "-child", mode, cfg, ws, hs, (char *)img, "1", "5", NULL};
+                    run_child(self, av, &res[kd][b]);
+                }
         const char *base = strrchr(cfg, '/');
         char name[64];
         snprintf(name, sizeof name, "%.40s %dx%d", base ? base + 1 : cfg, w, h);
-        printf("%-28s %9s %9s %9s %7.2fx %7.2fx\n", name, c[0], c[1], c[2], t[1] / t[0], t[2] / t[0]);
+        for (int kd = 0; kd < 2; ++kd) {
+            double t[NBATCH];
+            char c[NBATCH][32];
+            for (int b = 0; b < NBATCH; ++b) {
+                t[b] = median(&res[kd][b]) / nbs[b];
+                fmt_ms(c[b], sizeof c[b], t[b]);
+            }
+            printf("%-28s %-8s %9s %9s %9s %7.2fx %7.2fx\n", kd ? "" : name, kd ? "GEMMs" : "forward", c[0], c[1],
+                   c[2], t[1] / t[0], t[2] / t[0]);
+        }
         fflush(stdout);
     }
     free(copy);

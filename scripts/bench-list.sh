@@ -9,6 +9,8 @@
 #   scripts/bench-list.sh [COUNT]      (from the repository root, after `make`)
 #   BENCH_YOLO=0 scripts/bench-list.sh  (the demo detector only)
 #   JOBS=2 scripts/bench-list.sh        (-list with -jobs 2; the loop stays one process at a time)
+#   LIST_BATCH=8 scripts/bench-list.sh  (-list with -batch 8 in the first table)
+#   BATCH=4 scripts/bench-list.sh       (the last table: -batch 4 against -batch 1; default 8)
 # Each model twice: every output, and -save npy (the maps only). With -jobs 1
 # a row is followed by -list's own split of its wall time per image: the part
 # spent explaining (forward passes, backward passes, maps) and the whole.
@@ -42,7 +44,8 @@ bench() {
     cpu
     c0=$CPU
     t0=$(now)
-    ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet -jobs "${JOBS:-1}" "$@" \
+    ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/list-$name" -quiet -jobs "${JOBS:-1}" \
+        -batch "${LIST_BATCH:-1}" "$@" \
         >/dev/null 2>"$T/list.err" ||
         { echo "bench-list: the -list run failed" >&2; exit 1; }
     # -jobs 1: the run's own split of its time per image (explaining: forward, backward, maps)
@@ -68,7 +71,7 @@ bench() {
     fi
 }
 
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1}; OpenBLAS kernels ${OPENBLAS_CORETYPE:-as detected}"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); -list -jobs ${JOBS:-1} -batch ${LIST_BATCH:-1}; OpenBLAS kernels ${OPENBLAS_CORETYPE:-as detected}"
 printf "%-28s %6s %9s %9s %8s %9s %9s %8s\n" "model / images" "images" "list/s" "loop/s" "ratio" \
     "list ms" "loop ms" "ratio"
 echo "(images/s of wall time; CPU ms per image, user + system)"
@@ -79,6 +82,35 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 else
     echo "fmnist-det: skipped (dataset-fashion-mnist missing)"
 fi
+# -batch N (list mode both sides): time per image with BATCH images in each
+# forward pass against one, rounds interleaved, the run's own split of its
+# explaining time (passes included); on the demo scenes and Yolo-Fastest's photos.
+# batchrow NAME CFG WEIGHTS LIST [options]
+batchrow() {
+    name=$1 cfg=$2 weights=$3 list=$4
+    shift 4
+    n=$(grep -c . "$list")
+    for r in 1 2 3; do
+        for b in 1 "${BATCH:-8}"; do
+            rm -rf "$T/batch-$b"
+            t0=$(now)
+            ./darknet gradcam "$cfg" "$weights" -list "$list" -outdir "$T/batch-$b" -quiet -batch "$b" "$@" \
+                >/dev/null 2>"$T/batch.err" || { echo "bench-list: the -batch $b run failed" >&2; exit 1; }
+            t1=$(now)
+            split=$(sed -n 's/.*images\/s; \([0-9.]*\) ms per image, \([0-9.]*\) of them.*(\([0-9.]*\) in the passes).*/\2 \3/p' "$T/batch.err")
+            echo "$b $t0 $t1 $split"
+        done
+    done >"$T/batch.times"
+    awk -v name="$name" -v n="$n" -v B="${BATCH:-8}" '
+        { w = 1000 * ($3 - $2) / n; if ($1 == 1) { w1[++a] = w; e1[a] = $4; p1[a] = $5 } else { wb[++b] = w; eb[b] = $4; pb[b] = $5 } }
+        function med(x, k,   i, j, t, y) { for (i = 1; i <= k; i++) y[i] = x[i];
+            for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (y[j] < y[i]) { t = y[i]; y[i] = y[j]; y[j] = t }
+            return y[int((k + 1) / 2)] }
+        END { printf "%-28s %6d  wall %5.2f / %5.2f ms %5.2fx  explaining %5.2f / %5.2f ms %5.2fx  passes %5.2f / %5.2f ms %5.2fx\n",
+              name, n, med(wb, b), med(w1, a), med(wb, b) / med(w1, a), med(eb, b), med(e1, a), med(eb, b) / med(e1, a),
+              med(pb, b), med(p1, a), med(pb, b) / med(p1, a) }' "$T/batch.times"
+}
+
 yf=../shared/models/yolo-fastest
 if [ "${BENCH_YOLO:-1}" = 1 ] && [ -r "$yf/yolo-fastest-1.1.weights" ] && ls build/darknet/data/*.jpg >/dev/null 2>&1; then
     : >"$T/photos.txt"
@@ -95,4 +127,14 @@ if [ "${BENCH_YOLO:-1}" = 1 ] && [ -r "$yf/yolo-fastest-1.1.weights" ] && ls bui
         -thresh 0.25 -save npy
 else
     echo "yolo-fastest: skipped (BENCH_YOLO=0, no ../shared/models/yolo-fastest or no Darknet sample photos)"
+fi
+echo
+echo "-batch ${BATCH:-8} against -batch 1, both -list: per image, -batch ${BATCH:-8} / -batch 1 (medians of 3 interleaved rounds)"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    batchrow "fmnist-det, demo scenes" cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/scenes/list.txt"
+    batchrow "fmnist-det, -save npy" cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/scenes/list.txt" -save npy
+fi
+if [ -s "$T/photos.txt" ]; then
+    batchrow "yolo-fastest, -save npy" "$yf/yolo-fastest-1.1.cfg" "$yf/yolo-fastest-1.1.weights" "$T/photos.txt" \
+        -thresh 0.25 -save npy
 fi
