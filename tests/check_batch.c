@@ -1107,6 +1107,38 @@ START_TEST(batched_list_agrees_with_one_at_a_time)
 }
 END_TEST
 
+/* A cfg with a layer the batched forward lacks ([region]): a one-line
+ * notice naming it, then the run goes on one image at a time. */
+START_TEST(batch_notice_for_a_cfg_without_batched_forward)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char w[4096], o[4096];
+    path_in(&s, "region.weights", w);
+    path_in(&s, "out", o);
+    FILE *f = fopen(w, "wb");
+    ck_assert_ptr_nonnull(f);
+    int32_t head[3] = {0, 2, 0};
+    int64_t seen = 0;
+    fwrite(head, sizeof head, 1, f);
+    fwrite(&seen, sizeof seen, 1, f);
+    uint64_t st = 5;
+    for (int i = 0; i < 448; ++i) { /* tests/cfg/bw_region.cfg's parameters; positive: no negative variance */
+        float v = gcf_uniform(&st, 0.01f, 0.1f);
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
+    ck_assert_msg(run("tests/cfg/bw_region.cfg", w, "-list", s.list, "-outdir", o, "-batch", "4", "-quiet", NULL) == 0,
+                  "%s", gcf_tail(err, 600));
+    ck_assert_msg(strstr(err, "gradcam: -batch 4: tests/cfg/bw_region.cfg layer 1 (region) has no batched forward: "
+                              "one image per forward pass\n"),
+                  "%s", gcf_tail(err, 600));
+    ck_assert_msg(strstr(err, "2 explained, 0 skipped"), "%s", gcf_tail(err, 600));
+    scenes_free(&s);
+}
+END_TEST
+
 /* Drops one line of a two-box image and leaves half a line at the end: the
  * resumed run redoes exactly those images and ends as the full run did. */
 START_TEST(resume_mends_a_torn_index)
@@ -1430,6 +1462,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
     tcase_add_test(tc, batched_list_agrees_with_one_at_a_time);
+    tcase_add_test(tc, batch_notice_for_a_cfg_without_batched_forward);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, save_leaves_outputs_out);
