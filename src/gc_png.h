@@ -16,6 +16,7 @@
 #define GC_PNG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* PNG row filters (PNG spec, section 9.2). */
 typedef enum gc_png_filter {
@@ -59,5 +60,8 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_p
  * The code is always complete (Kraft sum exactly 1): with fewer than two
  * used symbols, symbols are added with length 1. Exposed for the tests. */
 void gc_png_huffman_lengths(const unsigned *freq, int n, int maxbits, unsigned char *len);
+
+/* zlib's adler32(adler, p, n), 16 lanes at a time (see the .c). */
+uint32_t gc_png_adler32(uint32_t adler, const unsigned char *p, size_t n);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "darknet.h"
 #include "gc_png.h"
+#include "gc_rng.h"
 #include "gc_tests.h"
 
 static int gc_png_encode_serial(const unsigned char *rgb, int w, int h, int filter, unsigned char **out, size_t *len)
@@ -396,6 +397,35 @@ END_TEST
 
 /* The file through gc_image_write_png's reader of choice elsewhere: Darknet's own
  * stb_image copy reads what we write (the other tests decode with zlib). */
+/* gc_png_adler32 equals zlib's adler32: every length 0-300 and lengths
+ * around a block (4096 chunks of 16) and zlib's own 5552, from 1 and from
+ * other start values; 1 MiB of 0xff bytes (the lane sums' worst case). */
+START_TEST(adler32_equals_zlibs)
+{
+    size_t big = (size_t)1 << 20;
+    unsigned char *p = malloc(big);
+    ck_assert_ptr_nonnull(p);
+    uint64_t st = 9;
+    for (size_t i = 0; i < big; ++i) p[i] = (unsigned char)(gc_rng_next(&st) >> 24);
+    const uint32_t starts[] = {1, 0, 0xfff0fff0u, 0x12345678u % 65521u << 16 | 7};
+    size_t lens[320 + 12];
+    int nl = 0;
+    for (size_t n = 0; n <= 300; ++n) lens[nl++] = n;
+    const size_t more[] = {5552, 5553, 65535, 65536, 65537, 65536 + 15, 65536 * 2 + 17, 100000, 333333, big};
+    for (size_t k = 0; k < sizeof more / sizeof *more; ++k) lens[nl++] = more[k];
+    for (size_t s = 0; s < sizeof starts / sizeof *starts; ++s)
+        for (int k = 0; k < nl; ++k) {
+            uint32_t z = (uint32_t)adler32(starts[s], p + (k % 7), (uInt)(lens[k] - (lens[k] == big ? 7 : 0)));
+            uint32_t g = gc_png_adler32(starts[s], p + (k % 7), lens[k] - (lens[k] == big ? 7 : 0));
+            ck_assert_msg(g == z, "length %zu from %08x: %08x, zlib %08x", lens[k], starts[s], g, z);
+        }
+    memset(p, 0xff, big);
+    ck_assert_uint_eq(gc_png_adler32(1, p, big), (uint32_t)adler32(1, p, (uInt)big));
+    ck_assert_uint_eq(gc_png_adler32(0xfff0fff0u, p, big - 1), (uint32_t)adler32(0xfff0fff0u, p, (uInt)(big - 1)));
+    free(p);
+}
+END_TEST
+
 START_TEST(darknet_reads_it)
 {
     enum { W = 33, H = 21 };
@@ -433,6 +463,7 @@ Suite *suite_png(void)
     tcase_add_test(tc, huffman_lengths);
     tcase_add_test(tc, darknet_reads_it);
     tcase_add_test(tc, matches_round_trip);
+    tcase_add_test(tc, adler32_equals_zlibs);
     suite_add_tcase(s, tc);
     return s;
 }
