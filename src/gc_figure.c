@@ -97,7 +97,8 @@ typedef struct overlay_job {
 static void overlay_rows(void *arg, size_t y0, size_t y1)
 {
     const overlay_job *j = arg;
-    gc_render_overlay_scaled_rows(j->img, j->w, j->h, j->f, j->heat, j->alpha, j->rgb, y0, y1);
+    if (j->f == 1) gc_render_overlay_scaled_rows(j->img, j->w, j->h, 1, j->heat, j->alpha, j->rgb, y0, y1);
+    else gc_render_overlay_scaled_up_rows(j->img, j->w, j->h, j->f, j->heat, j->alpha, j->rgb, y0, y1);
 }
 
 int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
@@ -111,22 +112,15 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
 {
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
     if (picture_alloc(out, W, H, BLACK, e)) return -1;
-    size_t n = (size_t)W * H, n0 = (size_t)w * h;
+    size_t n0 = (size_t)w * h;
     if (heat) {
-        /* the heat scaled up bilinearly, the image by nearest neighbour (in
-         * the overlay, without a scaled-up copy) */
-        float *ht = (float *)heat;
-        if (f > 1 && !(ht = malloc(n * sizeof *ht))) {
-            gc_figure_picture_free(out);
-            return gc_fail(e, "out of memory for a %dx%d picture", W, H);
-        }
-        if (f > 1) gc_render_resize(heat, w, h, ht, W, H);
-        /* rows shared out through par (the forward's threads, idle between
+        /* the heat scaled up bilinearly row by row, the image by nearest
+         * neighbour, in the overlay (no scaled-up copy of either); rows
+         * shared out through par (the forward's threads, idle between
          * passes): each row's bytes are the same whoever draws it */
-        overlay_job j = {img, ht, w, h, f, alpha, out->rgb};
-        if (par && par->run) par->run(par->ctx, (size_t)H, (size_t)W * 16, overlay_rows, &j);
+        overlay_job j = {img, heat, w, h, f, alpha, out->rgb};
+        if (par && par->run) par->run(par->ctx, (size_t)H, (size_t)W * 20, overlay_rows, &j);
         else overlay_rows(&j, 0, (size_t)H);
-        if (ht != heat) free(ht);
     } else {
         /* each source pixel's bytes, worked out once and repeated f x f: the
          * first row of each f written pixel by pixel, the others copied */

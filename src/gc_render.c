@@ -237,44 +237,79 @@ void gc_render_overlay(const float *img, int w, int h, const float *heat, float 
  * bytes as the plain loop).
  * Each source pixel's clamped value and untinted bytes are worked out once
  * for its f columns; where the heat is 0 the bytes are copied. */
-GC_OPT_O3 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
-                                            unsigned char *rgb_out, size_t y0, size_t y1)
+/* Output row y of the scaled overlay, its heat row hrow (W = w f values). */
+GC_OPT_O3 static void overlay_row(const float *img, int w, int h, int f, const float *hrow, double al,
+                                  const double *by255, unsigned char *rgb_out, size_t y)
+{
+    size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
+    const float *src = img + (y / (size_t)f) * (size_t)w;
+    unsigned char *o = rgb_out + y * W * 3;
+    for (size_t sx = 0; sx < (size_t)w; ++sx) {
+        double im[3];
+        unsigned char plain[3];
+        for (int c = 0; c < 3; ++c) {
+            double v = src[(size_t)c * n0 + sx];
+            plain[c] = v > 0 ? (v >= 1 ? 255 : (unsigned char)(v * 255.0 + 0.5)) : 0;
+            im[c] = v > 0 ? (v < 1 ? v : 1) : 0;
+        }
+        for (size_t x = sx * (size_t)f; x < (sx + 1) * (size_t)f; ++x) {
+            unsigned char *px = o + x * 3;
+            if (!(hrow[x] > 0)) {
+                px[0] = plain[0], px[1] = plain[1], px[2] = plain[2];
+                continue;
+            }
+            double v = hrow[x] < 1 ? hrow[x] : 1, a = al * v;
+            for (int c = 0; c < 3; ++c) {
+                /* the jet byte and the blend, clamped without branches
+                 * (min and max): the same values as gc_render_overlay's */
+                double jc = 1.5 - fabs(4 * v - (3 - c));
+                jc = jc > 0 ? jc : 0;
+                jc = jc < 1 ? jc : 1;
+                int j = (int)(jc * 255.0 + 0.5);
+                double out = (1 - a) * im[c] + a * by255[j];
+                px[c] = out > 0 ? (out >= 1 ? 255 : (unsigned char)(out * 255.0 + 0.5)) : 0;
+            }
+        }
+    }
+}
+
+void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
+                                   unsigned char *rgb_out, size_t y0, size_t y1)
 {
     assert(img && heat && rgb_out && w >= 0 && h >= 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
-    size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
     double by255[256];
     for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
+    size_t W = (size_t)w * (size_t)f;
+    for (size_t y = y0; y < y1; ++y) overlay_row(img, w, h, f, heat + y * W, al, by255, rgb_out, y);
+}
+
+/* Row y of gc_render_resize(in, iw, ih, ., ow, oh), bit for bit. */
+static void resize_row(const float *in, int iw, int ih, int ow, int oh, int y, float *out)
+{
+    gc_axis_map ax = {0, (double)iw / ow, 0, 0, 0}, ay = {0, (double)ih / oh, 0, 0, 0};
+    gc_tap ty = gc_tap_at(gc_axis_coord(&ay, y), ih);
+    const float *a = in + (size_t)ty.i0 * iw, *b = in + (size_t)ty.i1 * iw;
+    for (int x = 0; x < ow; ++x) {
+        gc_tap tx = gc_tap_at(gc_axis_coord(&ax, x), iw);
+        double top = (1 - tx.f) * a[tx.i0] + tx.f * a[tx.i1];
+        double bot = (1 - tx.f) * b[tx.i0] + tx.f * b[tx.i1];
+        out[x] = (float)((1 - ty.f) * top + ty.f * bot);
+    }
+}
+
+void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
+                                      unsigned char *rgb_out, size_t y0, size_t y1)
+{
+    assert(img && heat && rgb_out && w > 0 && h > 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
+    assert((size_t)w * (size_t)f <= GC_RENDER_MAX_ROW);
+    double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
+    double by255[256];
+    for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
+    float hrow[GC_RENDER_MAX_ROW];
     for (size_t y = y0; y < y1; ++y) {
-        const float *src = img + (y / (size_t)f) * (size_t)w, *hrow = heat + y * W;
-        unsigned char *o = rgb_out + y * W * 3;
-        for (size_t sx = 0; sx < (size_t)w; ++sx) {
-            double im[3];
-            unsigned char plain[3];
-            for (int c = 0; c < 3; ++c) {
-                double v = src[(size_t)c * n0 + sx];
-                plain[c] = v > 0 ? (v >= 1 ? 255 : (unsigned char)(v * 255.0 + 0.5)) : 0;
-                im[c] = v > 0 ? (v < 1 ? v : 1) : 0;
-            }
-            for (size_t x = sx * (size_t)f; x < (sx + 1) * (size_t)f; ++x) {
-                unsigned char *px = o + x * 3;
-                if (!(hrow[x] > 0)) {
-                    px[0] = plain[0], px[1] = plain[1], px[2] = plain[2];
-                    continue;
-                }
-                double v = hrow[x] < 1 ? hrow[x] : 1, a = al * v;
-                for (int c = 0; c < 3; ++c) {
-                    /* the jet byte and the blend, clamped without branches
-                     * (min and max): the same values as gc_render_overlay's */
-                    double jc = 1.5 - fabs(4 * v - (3 - c));
-                    jc = jc > 0 ? jc : 0;
-                    jc = jc < 1 ? jc : 1;
-                    int j = (int)(jc * 255.0 + 0.5);
-                    double out = (1 - a) * im[c] + a * by255[j];
-                    px[c] = out > 0 ? (out >= 1 ? 255 : (unsigned char)(out * 255.0 + 0.5)) : 0;
-                }
-            }
-        }
+        resize_row(heat, w, h, w * f, h * f, (int)y, hrow);
+        overlay_row(img, w, h, f, hrow, al, by255, rgb_out, y);
     }
 }
 

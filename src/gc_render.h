@@ -64,6 +64,14 @@ void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float
 /* Only its rows [y0, y1) of the h f: a share of the work for a thread. */
 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                    unsigned char *rgb_out, size_t y0, size_t y1);
+/* The same with heat at the image's own size (w x h), each row scaled up
+ * bilinearly as it is drawn: bit for bit gc_render_resize(heat, w, h, up,
+ * w f, h f) then gc_render_overlay_scaled_rows on up, without up, so that
+ * the rows' threads share the resize too. w f at most GC_RENDER_MAX_ROW
+ * (gc_render_display_scale keeps a scaled side within 4096). */
+#define GC_RENDER_MAX_ROW 4096
+void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
+                                      unsigned char *rgb_out, size_t y0, size_t y1);
 
 /* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0

@@ -498,6 +498,51 @@ START_TEST(overlay_scaled_equals_overlay_of_scaled_up)
 }
 END_TEST
 
+/* The overlay that scales its heat up row by row equals gc_render_resize
+ * then the scaled overlay, byte for byte, whole or drawn in row ranges, on
+ * odd sizes with NaN, negative and above-1 heat. */
+START_TEST(overlay_scaled_up_rows_equal_resize_then_overlay)
+{
+    const int sizes[][2] = {{1, 1}, {7, 5}, {13, 31}, {128, 128}};
+    uint32_t s = 11;
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; ++z) {
+        int W = sizes[z][0], H = sizes[z][1], N = W * H;
+        float *img = malloc(3 * (size_t)N * sizeof *img), *heat = malloc((size_t)N * sizeof *heat);
+        ck_assert(img && heat);
+        for (int i = 0; i < 3 * N; ++i) {
+            s = s * 1664525u + 1013904223u;
+            img[i] = (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
+        }
+        for (int i = 0; i < N; ++i) {
+            s = s * 1664525u + 1013904223u;
+            int r = (int)(s >> 28);
+            heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN : (float)(s >> 8 & 0xffff) / 65535.0f;
+        }
+        for (int f = 2; f <= 4; ++f) {
+            int w = W * f, h = H * f, n = w * h;
+            float *up = malloc((size_t)n * sizeof *up);
+            unsigned char *a = malloc(3 * (size_t)n), *b = malloc(3 * (size_t)n);
+            ck_assert(up && a && b);
+            gc_render_resize(heat, W, H, up, w, h);
+            memset(a, 1, 3 * (size_t)n);
+            memset(b, 2, 3 * (size_t)n);
+            gc_render_overlay_scaled(img, W, H, f, up, 0.45f, a);
+            /* in three uneven row ranges */
+            size_t cut1 = (size_t)h / 3, cut2 = (size_t)h - 1;
+            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, 0, cut1);
+            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, cut1, cut2);
+            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, cut2, (size_t)h);
+            ck_assert_msg(!memcmp(a, b, 3 * (size_t)n), "%dx%d, factor %d", W, H, f);
+            free(up);
+            free(a);
+            free(b);
+        }
+        free(img);
+        free(heat);
+    }
+}
+END_TEST
+
 /* An overlay of a map that is zero on most of the image: every pixel where
  * the heat is zero is the image's own colour. */
 START_TEST(overlay_untinted_where_map_is_zero)
@@ -972,6 +1017,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, colormap_jet_endpoints_and_hue);
     tcase_add_test(tc, overlay_blend);
     tcase_add_test(tc, overlay_scaled_equals_overlay_of_scaled_up);
+    tcase_add_test(tc, overlay_scaled_up_rows_equal_resize_then_overlay);
     tcase_add_test(tc, draw_box_inside_and_clipped);
     tcase_add_test(tc, draw_text_layout_and_clip);
     tcase_add_test(tc, font_glyphs_distinct);
