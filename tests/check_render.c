@@ -643,6 +643,44 @@ START_TEST(resize_rgb_mean_and_nearest)
 }
 END_TEST
 
+/* Every shrink, whole ratios (the fast path) and others, equals the box mean
+ * worked out here: output pixel (x, y) the rounded mean of source columns
+ * [x iw / ow, (x + 1) iw / ow) and the rows likewise (at least one each). */
+START_TEST(resize_rgb_equals_the_box_mean)
+{
+    const int shapes[][4] = {{384, 384, 192, 192}, {384, 384, 128, 128}, {200, 120, 50, 30}, {16, 8, 2, 1},
+                             {385, 384, 192, 192}, {384, 446, 192, 223}, {300, 200, 128, 85}, {7, 7, 3, 2}};
+    uint32_t st = 3;
+    for (size_t z = 0; z < sizeof shapes / sizeof *shapes; ++z) {
+        int iw = shapes[z][0], ih = shapes[z][1], ow = shapes[z][2], oh = shapes[z][3];
+        unsigned char *in = malloc((size_t)iw * ih * 3), *out = malloc((size_t)ow * oh * 3);
+        ck_assert(in && out);
+        for (size_t i = 0; i < (size_t)iw * ih * 3; ++i) {
+            st = st * 1664525u + 1013904223u;
+            in[i] = (unsigned char)(st >> 24);
+        }
+        if (z == 0) memset(in, 255, (size_t)iw * 3 * 5); /* saturated rows */
+        gc_render_resize_rgb(in, iw, ih, out, ow, oh);
+        for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x) {
+                int x0 = x * iw / ow, x1 = (x + 1) * iw / ow, y0 = y * ih / oh, y1 = (y + 1) * ih / oh;
+                if (x1 <= x0) x1 = x0 + 1;
+                if (y1 <= y0) y1 = y0 + 1;
+                for (int c = 0; c < 3; ++c) {
+                    unsigned long sum = 0, cnt = (unsigned long)(x1 - x0) * (unsigned long)(y1 - y0);
+                    for (int sy = y0; sy < y1; ++sy)
+                        for (int sx = x0; sx < x1; ++sx) sum += in[((size_t)sy * iw + sx) * 3 + c];
+                    ck_assert_msg(out[((size_t)y * ow + x) * 3 + c] == (sum + cnt / 2) / cnt,
+                                  "%dx%d -> %dx%d: pixel (%d, %d) channel %d is %d, the mean %lu", iw, ih, ow, oh, x,
+                                  y, c, out[((size_t)y * ow + x) * 3 + c], (sum + cnt / 2) / cnt);
+                }
+            }
+        free(in);
+        free(out);
+    }
+}
+END_TEST
+
 static int rect_inside(const gc_rect *r, int w, int h)
 {
     return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x + r->w <= w && r->y + r->h <= h;
@@ -1025,6 +1063,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, heat_scale_keeps_zero_and_flags_all_zero);
     tcase_add_test(tc, display_scale_rule);
     tcase_add_test(tc, resize_rgb_mean_and_nearest);
+    tcase_add_test(tc, resize_rgb_equals_the_box_mean);
     tcase_add_test(tc, labels_inside_and_disjoint);
     tcase_add_test(tc, labels_at_edges_and_beside_other_boxes);
     tcase_add_test(tc, figure_overlay_all_zero_and_colour_bar);
