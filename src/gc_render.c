@@ -4,6 +4,7 @@
 #include "gc_render.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gc_common.h"
@@ -284,33 +285,61 @@ void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const 
     for (size_t y = y0; y < y1; ++y) overlay_row(img, w, h, f, heat + y * W, al, by255, rgb_out, y);
 }
 
-/* Row y of gc_render_resize(in, iw, ih, ., ow, oh), bit for bit. */
-static void resize_row(const float *in, int iw, int ih, int ow, int oh, int y, float *out)
-{
-    gc_axis_map ax = {0, (double)iw / ow, 0, 0, 0}, ay = {0, (double)ih / oh, 0, 0, 0};
-    gc_tap ty = gc_tap_at(gc_axis_coord(&ay, y), ih);
-    const float *a = in + (size_t)ty.i0 * iw, *b = in + (size_t)ty.i1 * iw;
-    for (int x = 0; x < ow; ++x) {
-        gc_tap tx = gc_tap_at(gc_axis_coord(&ax, x), iw);
-        double top = (1 - tx.f) * a[tx.i0] + tx.f * a[tx.i1];
-        double bot = (1 - tx.f) * b[tx.i0] + tx.f * b[tx.i1];
-        out[x] = (float)((1 - ty.f) * top + ty.f * bot);
-    }
-}
-
+/* Rows [y0, y1) of the overlay of gc_render_resize(heat, w, h, ., W, H),
+ * the heat rows made one at a time as gc_resample makes them: the columns'
+ * taps once, and the two interpolated map rows shared by the output rows
+ * that fall between the same two map rows. */
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1)
 {
     assert(img && heat && rgb_out && w > 0 && h > 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
-    assert((size_t)w * (size_t)f <= GC_RENDER_MAX_ROW);
+    int W = w * f, H = h * f;
+    assert(W <= GC_RENDER_MAX_ROW);
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
     double by255[256];
     for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
-    float hrow[GC_RENDER_MAX_ROW];
+    /* gc_render_resize's axes and taps */
+    gc_axis_map ax = {0, (double)w / W, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0};
+    gc_tap *tx = malloc((size_t)W * sizeof *tx);
+    double *top = malloc(2 * (size_t)W * sizeof *top), *bot = top ? top + W : NULL;
+    float *hrow = malloc((size_t)W * sizeof *hrow);
+    if (!tx || !top || !hrow) {
+        /* without the scratch: a whole row's taps each time (the same values) */
+        free(tx);
+        free(top);
+        free(hrow);
+        float row[GC_RENDER_MAX_ROW];
+        for (size_t y = y0; y < y1; ++y) {
+            gc_tap ty = gc_tap_at(gc_axis_coord(&ay, (int)y), h);
+            const float *a = heat + (size_t)ty.i0 * w, *b = heat + (size_t)ty.i1 * w;
+            for (int x = 0; x < W; ++x) {
+                gc_tap t = gc_tap_at(gc_axis_coord(&ax, x), w);
+                double tp = (1 - t.f) * a[t.i0] + t.f * a[t.i1], bt = (1 - t.f) * b[t.i0] + t.f * b[t.i1];
+                row[x] = (float)((1 - ty.f) * tp + ty.f * bt);
+            }
+            overlay_row(img, w, h, f, row, al, by255, rgb_out, y);
+        }
+        return;
+    }
+    for (int x = 0; x < W; ++x) tx[x] = gc_tap_at(gc_axis_coord(&ax, x), w);
+    int r0 = -1, r1 = -1;
     for (size_t y = y0; y < y1; ++y) {
-        resize_row(heat, w, h, w * f, h * f, (int)y, hrow);
+        gc_tap ty = gc_tap_at(gc_axis_coord(&ay, (int)y), h);
+        if (ty.i0 != r0 || ty.i1 != r1) {
+            r0 = ty.i0;
+            r1 = ty.i1;
+            const float *a = heat + (size_t)r0 * w, *b = heat + (size_t)r1 * w;
+            for (int x = 0; x < W; ++x) {
+                top[x] = (1 - tx[x].f) * a[tx[x].i0] + tx[x].f * a[tx[x].i1];
+                bot[x] = (1 - tx[x].f) * b[tx[x].i0] + tx[x].f * b[tx[x].i1];
+            }
+        }
+        for (int x = 0; x < W; ++x) hrow[x] = (float)((1 - ty.f) * top[x] + ty.f * bot[x]);
         overlay_row(img, w, h, f, hrow, al, by255, rgb_out, y);
     }
+    free(tx);
+    free(top);
+    free(hrow);
 }
 
 void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
@@ -371,40 +400,9 @@ int gc_render_line_width(int w, int h)
     return lo / 200 > 2 ? lo / 200 : 2;
 }
 
-/* gc_render_resize_rgb when the input is exactly k times the output in both
- * directions (a summary's thumbnails of a scaled-up scene: k = 2 or 3):
- * every output pixel the mean of its k x k block, the same rounding, rows
- * summed a whole output row at a time. */
-GC_OPT_O3 static void resize_rgb_by(const unsigned char *in, int iw, unsigned char *out, int ow, int oh, int k)
-{
-    unsigned sums[3 * GC_RENDER_MAX_ROW];
-    size_t n = (size_t)ow * 3;
-    unsigned cnt = (unsigned)(k * k);
-    for (int y = 0; y < oh; ++y) {
-        memset(sums, 0, n * sizeof *sums);
-        for (int sy = y * k; sy < (y + 1) * k; ++sy) {
-            const unsigned char *row = in + (size_t)sy * iw * 3;
-            for (size_t x = 0; x < (size_t)ow; ++x)
-                for (int j = 0; j < k; ++j) {
-                    const unsigned char *p = row + (x * (size_t)k + (size_t)j) * 3;
-                    sums[3 * x] += p[0];
-                    sums[3 * x + 1] += p[1];
-                    sums[3 * x + 2] += p[2];
-                }
-        }
-        unsigned char *o = out + (size_t)y * n;
-        for (size_t i = 0; i < n; ++i) o[i] = (unsigned char)((sums[i] + cnt / 2) / cnt);
-    }
-}
-
 void gc_render_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)
 {
     assert(in && out && iw > 0 && ih > 0 && ow > 0 && oh > 0);
-    int k = iw / ow;
-    if (k >= 2 && k <= 8 && iw == k * ow && ih == k * oh && ow <= GC_RENDER_MAX_ROW) {
-        resize_rgb_by(in, iw, out, ow, oh, k);
-        return;
-    }
     /* per tile of output columns, their source column ranges computed once
      * (two divisions per output pixel were most of a thumbnail's cost) */
     int cx0[GC_RS_TILE], cx1[GC_RS_TILE];
