@@ -598,7 +598,8 @@ START_TEST(a_batch_computes_each_images_own_forward)
     ck_assert_int_ge(ran, 18);
     ck_assert_int_gt(gemm, 5); /* both batched paths ran */
     ck_assert_int_gt(wino, 1);
-    fprintf(stderr, "batched forward: %d layer outputs compared, %d not bit-identical\n", layers, inexact);
+    fprintf(stderr, "batched forward: %d networks, %d layer outputs compared, %d not bit-identical\n", ran, layers,
+            inexact);
 }
 END_TEST
 
