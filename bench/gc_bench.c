@@ -232,17 +232,26 @@ static void child_gemm(network *net, int warmup, int reps, int nb)
     free(calls);
 }
 
+/* img decoded and letterboxed to net, and the hooks (the plugin's forward)
+ * installed on net, as gradcam runs them. */
+static void open_hooked(network *net, const char *img, image *im, image *sized, gc_ctx *c)
+{
+    *im = load_image_color((char *)img, 0, 0);
+    *sized = letterbox_image(*im, net->w, net->h);
+    gc_err e = {{0}};
+    if (gc_hooks_init(c, net, &e)) die("%s", e.msg);
+    gc_hooks_install(c);
+}
+
 /* The forward of nb images: nb single forwards (nb 1: gc_hooks_forward), or
  * one batched forward (gc_forward_batch_run, list mode's -batch nb). The
  * times are per call, for nb images. */
 static void child_batch(network *net, const char *img, int warmup, int reps, int nb)
 {
-    image im = load_image_color((char *)img, 0, 0);
-    image sized = letterbox_image(im, net->w, net->h);
-    gc_err e = {{0}};
+    image im, sized;
     gc_ctx c;
-    if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
-    gc_hooks_install(&c);
+    open_hooked(net, img, &im, &sized, &c);
+    gc_err e = {{0}};
     gc_fwd_batch b;
     if (nb > 1 && gc_forward_batch_init(&b, &c.fwd, nb, &e)) die("%s", e.msg);
     const float **in = malloc((size_t)nb * sizeof *in);
@@ -348,12 +357,9 @@ static int cmp_double(const void *a, const void *b)
  * Winograd thresholds on another machine or BLAS. */
 static void child_layers(network *net, const char *img, int warmup, int reps)
 {
-    image im = load_image_color((char *)img, 0, 0);
-    image sized = letterbox_image(im, net->w, net->h);
-    gc_err e = {{0}};
+    image im, sized;
     gc_ctx c;
-    if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
-    gc_hooks_install(&c);
+    open_hooked(net, img, &im, &sized, &c);
     gc_hooks_forward(&c, sized.data);
     for (int i = 0; i < net->n; ++i) {
         if (!c.fwd.wino || !c.fwd.wino[i]) continue;

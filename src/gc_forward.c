@@ -669,14 +669,7 @@ static void route_copy(float *dst, const float *src, size_t len, gc_pool *pool)
     gc_pool_for(pool, (q.len + GC_ROUTE_BLOCK - 1) / GC_ROUTE_BLOCK, GC_ROUTE_BLOCK, route_body, &q);
 }
 
-static void route_forward(const layer *l, const network *net, gc_pool *pool)
-{
-    size_t offset = 0;
-    for (int i = 0; i < l->n; ++i) {
-        route_copy(l->output + offset, net->layers[l->input_layers[i]].output, (size_t)l->input_sizes[i], pool);
-        offset += (size_t)l->input_sizes[i];
-    }
-}
+
 
 /* [yolo] at inference: the input copied, with Darknet's logistic (in
  * double, activations.h) on each anchor's x, y, objectness and class rows;
@@ -709,41 +702,67 @@ static void yolo_forward(const layer *l, const float *in, gc_pool *pool)
     gc_pool_for(pool, (size_t)l->outputs / plane, plane * 16, yolo_body, &q);
 }
 
+/* Layer j's output for the image being computed: the network's own, or a
+ * batch image's (gc_forward_batch_run). */
+typedef const float *(*layer_output_fn)(const void *ctx, int j);
+
+static const float *net_output_of(const void *ctx, int j)
+{
+    return ((const network *)ctx)->layers[j].output;
+}
+
+/* Layer i of one image through the plugin's kernels, but Winograd (its
+ * caller's): l a copy whose output (and a max pool's indexes) are that
+ * image's, in its input, out(ctx, j) layer j's output for the same image
+ * (a shortcut's and a route's other inputs). */
+static void forward_kernel(gc_fwd *f, int i, const layer *l, const float *in, layer_output_fn out, const void *ctx,
+                           float *workspace)
+{
+    switch (l->type) {
+    case CONVOLUTIONAL:
+        assert(f->scales[i] && f->biases[i]);
+        conv_forward(l, in, workspace, f->scales[i], f->biases[i], &f->pool);
+        break;
+    case MAXPOOL:
+        gc_forward_maxpool(l->output, l->indexes, in, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h,
+                           l->out_w, &f->pool);
+        break;
+    case SHORTCUT:
+        shortcut_forward(l, in, out(ctx, l->index), &f->pool);
+        break;
+    case UPSAMPLE:
+        upsample_forward(l, in, &f->pool);
+        break;
+    case ROUTE: {
+        size_t offset = 0;
+        for (int r = 0; r < l->n; ++r) {
+            route_copy(l->output + offset, out(ctx, l->input_layers[r]), (size_t)l->input_sizes[r], &f->pool);
+            offset += (size_t)l->input_sizes[r];
+        }
+        break;
+    }
+    case YOLO:
+        yolo_forward(l, in, &f->pool);
+        break;
+    default:
+        assert(!"forward_kernel: layer type not handled");
+    }
+}
+
 void gc_forward_layer(layer l, network net)
 {
     gc_fwd *f = find_active(net.layers);
     assert(f && "gc_forward_layer called on a network without an installed gc_fwd");
     int i = net.index;
     assert(i >= 0 && i < f->n && net.batch == 1);
-    switch (l.type) {
-    case CONVOLUTIONAL:
-        assert(f->scales[i] && f->biases[i]);
-        if (f->wino && f->wino[i]) {
-            const float *in = net.input;
-            wino_forward(&l, &in, &l.output, 1, net.workspace, f->wino[i], f->wino_m, f->scales[i], f->biases[i],
-                         &f->pool);
-        } else
-            conv_forward(&l, net.input, net.workspace, f->scales[i], f->biases[i], &f->pool);
-        break;
-    case MAXPOOL:
-        gc_forward_maxpool(l.output, l.indexes, net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
-                       &f->pool);
-        break;
-    case SHORTCUT:
-        shortcut_forward(&l, net.input, net.layers[l.index].output, &f->pool);
-        break;
-    case UPSAMPLE:
-        upsample_forward(&l, net.input, &f->pool);
-        break;
-    case ROUTE:
-        route_forward(&l, &net, &f->pool);
-        break;
-    case YOLO:
-        if (net.train) f->saved[i](l, net); /* its loss, for training: Darknet's own */
-        else yolo_forward(&l, net.input, &f->pool);
-        break;
-    default:
-        assert(!"gc_forward_layer: layer type not handled");
+    if (l.type == CONVOLUTIONAL && f->wino && f->wino[i]) {
+        const float *in = net.input;
+        wino_forward(&l, &in, &l.output, 1, net.workspace, f->wino[i], f->wino_m, f->scales[i], f->biases[i],
+                     &f->pool);
+    } else if (l.type == YOLO && net.train) {
+        f->saved[i](l, net); /* its loss, for training: Darknet's own */
+    } else {
+        forward_kernel(f, i, &l, net.input, net_output_of, &net, net.workspace);
     }
 }
 
@@ -1088,52 +1107,40 @@ static int batched(const gc_fwd_batch *b, int i)
     return (l->type == CONVOLUTIONAL && b->f->wino && b->f->wino[i]) || batch_gemm(b->f, i, l);
 }
 
+/* Batch image k's layer outputs, for forward_kernel. */
+typedef struct batch_image {
+    const gc_fwd_batch *b;
+    int k;
+} batch_image;
+
+static const float *batch_output_of(const void *ctx, int j)
+{
+    const batch_image *bi = ctx;
+    return slice(bi->b, j, bi->k);
+}
+
 /* Layer i for image k alone, into its own buffers: the kernels of a single
  * forward, or Darknet's slot (batch_fallback_ok). */
 static void batch_one(gc_fwd_batch *b, int i, int k, const float *in)
 {
-    gc_fwd *f = b->f;
     network *net = b->net;
     layer *L = &net->layers[i];
     layer l = *L;
     l.output = slice(b, i, k);
     if (b->idx[i]) l.indexes = b->idx[i] + (size_t)k * l.outputs;
-    switch (gc_forward_handles(L) ? L->type : BLANK) {
-    case CONVOLUTIONAL:
-        conv_forward(&l, in, net->workspace, f->scales[i], f->biases[i], &f->pool);
-        break;
-    case MAXPOOL:
-        gc_forward_maxpool(l.output, l.indexes, in, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w,
-                           &f->pool);
-        break;
-    case SHORTCUT:
-        shortcut_forward(&l, in, slice(b, l.index, k), &f->pool);
-        break;
-    case UPSAMPLE:
-        upsample_forward(&l, in, &f->pool);
-        break;
-    case ROUTE: {
-        size_t offset = 0;
-        for (int r = 0; r < l.n; ++r) {
-            route_copy(l.output + offset, slice(b, l.input_layers[r], k), (size_t)l.input_sizes[r], &f->pool);
-            offset += (size_t)l.input_sizes[r];
-        }
-        break;
+    if (gc_forward_handles(L)) {
+        batch_image bi = {b, k};
+        forward_kernel(b->f, i, &l, in, batch_output_of, &bi, net->workspace);
+        return;
     }
-    case YOLO:
-        yolo_forward(&l, in, &f->pool);
-        break;
-    default: { /* Darknet's own slot (batch_fallback_ok) */
-        network sub = *net;
-        sub.input = (float *)in;
-        sub.index = i;
-        sub.train = 0;
-        sub.truth = 0;
-        sub.delta = 0;
-        L->forward(l, sub);
-        break;
-    }
-    }
+    /* Darknet's own slot (batch_fallback_ok) */
+    network sub = *net;
+    sub.input = (float *)in;
+    sub.index = i;
+    sub.train = 0;
+    sub.truth = 0;
+    sub.delta = 0;
+    L->forward(l, sub);
 }
 
 /* Layers in order; a run of layers between batched ones goes image by image

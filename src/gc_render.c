@@ -126,6 +126,9 @@ static double gc_axis_coord(const gc_axis_map *a, int i)
 
 #define GC_RS_TILE 256
 
+static void gc_resample_rows(const float *m, int mw, int mh, const gc_axis_map *ax, const gc_axis_map *ay, float *out,
+                             int ow, int y0, int y1);
+
 /* out (ow x oh) = m (mw x mh) sampled bilinearly at the cell coordinates
  * ax(column), ay(row), bit for bit as the per-pixel formula above, but
  * separably: per tile of columns, a pair of map rows is interpolated along x
@@ -134,13 +137,20 @@ static double gc_axis_coord(const gc_axis_map *a, int i)
 static void gc_resample(const float *m, int mw, int mh, const gc_axis_map *ax, const gc_axis_map *ay, float *out,
                         int ow, int oh)
 {
+    gc_resample_rows(m, mw, mh, ax, ay, out, ow, 0, oh);
+}
+
+/* Only output rows [y0, y1), into out's rows 0 .. y1 - y0 - 1. */
+static void gc_resample_rows(const float *m, int mw, int mh, const gc_axis_map *ax, const gc_axis_map *ay, float *out,
+                             int ow, int y0, int y1)
+{
     gc_tap tx[GC_RS_TILE];
     double top[GC_RS_TILE], bot[GC_RS_TILE];
     for (int x0 = 0; x0 < ow; x0 += GC_RS_TILE) {
         int nt = ow - x0 < GC_RS_TILE ? ow - x0 : GC_RS_TILE;
         for (int i = 0; i < nt; ++i) tx[i] = gc_tap_at(gc_axis_coord(ax, x0 + i), mw);
         int r0 = -1, r1 = -1;
-        for (int y = 0; y < oh; ++y) {
+        for (int y = y0; y < y1; ++y) {
             gc_tap ty = gc_tap_at(gc_axis_coord(ay, y), mh);
             if (ty.i0 != r0 || ty.i1 != r1) {
                 r0 = ty.i0;
@@ -151,7 +161,7 @@ static void gc_resample(const float *m, int mw, int mh, const gc_axis_map *ax, c
                     bot[i] = (1 - tx[i].f) * b[tx[i].i0] + tx[i].f * b[tx[i].i1];
                 }
             }
-            float *o = out + (size_t)y * ow + x0;
+            float *o = out + (size_t)(y - y0) * ow + x0;
             for (int i = 0; i < nt; ++i) o[i] = (float)((1 - ty.f) * top[i] + ty.f * bot[i]);
         }
     }
@@ -285,10 +295,9 @@ void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const 
     for (size_t y = y0; y < y1; ++y) overlay_row(img, w, h, f, heat + y * W, al, by255, rgb_out, y);
 }
 
-/* Rows [y0, y1) of the overlay of gc_render_resize(heat, w, h, ., W, H),
- * the heat rows made one at a time as gc_resample makes them: the columns'
- * taps once, and the two interpolated map rows shared by the output rows
- * that fall between the same two map rows. */
+/* Rows [y0, y1) of the overlay of gc_render_resize(heat, w, h, ., W, H):
+ * the heat made by gc_resample_rows a band of rows at a time, on the stack. */
+#define GC_RENDER_BAND 16
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1)
 {
@@ -298,48 +307,13 @@ void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, con
     double al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
     double by255[256];
     for (int b = 0; b < 256; ++b) by255[b] = b / 255.0;
-    /* gc_render_resize's axes and taps */
-    gc_axis_map ax = {0, (double)w / W, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0};
-    gc_tap *tx = malloc((size_t)W * sizeof *tx);
-    double *top = malloc(2 * (size_t)W * sizeof *top), *bot = top ? top + W : NULL;
-    float *hrow = malloc((size_t)W * sizeof *hrow);
-    if (!tx || !top || !hrow) {
-        /* without the scratch: a whole row's taps each time (the same values) */
-        free(tx);
-        free(top);
-        free(hrow);
-        float row[GC_RENDER_MAX_ROW];
-        for (size_t y = y0; y < y1; ++y) {
-            gc_tap ty = gc_tap_at(gc_axis_coord(&ay, (int)y), h);
-            const float *a = heat + (size_t)ty.i0 * w, *b = heat + (size_t)ty.i1 * w;
-            for (int x = 0; x < W; ++x) {
-                gc_tap t = gc_tap_at(gc_axis_coord(&ax, x), w);
-                double tp = (1 - t.f) * a[t.i0] + t.f * a[t.i1], bt = (1 - t.f) * b[t.i0] + t.f * b[t.i1];
-                row[x] = (float)((1 - ty.f) * tp + ty.f * bt);
-            }
-            overlay_row(img, w, h, f, row, al, by255, rgb_out, y);
-        }
-        return;
+    gc_axis_map ax = {0, (double)w / W, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0}; /* gc_render_resize's */
+    float band[GC_RENDER_BAND * GC_RENDER_MAX_ROW];
+    for (size_t b0 = y0; b0 < y1; b0 += GC_RENDER_BAND) {
+        size_t b1 = b0 + GC_RENDER_BAND < y1 ? b0 + GC_RENDER_BAND : y1;
+        gc_resample_rows(heat, w, h, &ax, &ay, band, W, (int)b0, (int)b1);
+        for (size_t y = b0; y < b1; ++y) overlay_row(img, w, h, f, band + (y - b0) * (size_t)W, al, by255, rgb_out, y);
     }
-    for (int x = 0; x < W; ++x) tx[x] = gc_tap_at(gc_axis_coord(&ax, x), w);
-    int r0 = -1, r1 = -1;
-    for (size_t y = y0; y < y1; ++y) {
-        gc_tap ty = gc_tap_at(gc_axis_coord(&ay, (int)y), h);
-        if (ty.i0 != r0 || ty.i1 != r1) {
-            r0 = ty.i0;
-            r1 = ty.i1;
-            const float *a = heat + (size_t)r0 * w, *b = heat + (size_t)r1 * w;
-            for (int x = 0; x < W; ++x) {
-                top[x] = (1 - tx[x].f) * a[tx[x].i0] + tx[x].f * a[tx[x].i1];
-                bot[x] = (1 - tx[x].f) * b[tx[x].i0] + tx[x].f * b[tx[x].i1];
-            }
-        }
-        for (int x = 0; x < W; ++x) hrow[x] = (float)((1 - ty.f) * top[x] + ty.f * bot[x]);
-        overlay_row(img, w, h, f, hrow, al, by255, rgb_out, y);
-    }
-    free(tx);
-    free(top);
-    free(hrow);
 }
 
 void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
