@@ -1078,7 +1078,14 @@ static float *slice(const gc_fwd_batch *b, int layer_index, int k)
 }
 
 /* One GEMM over every image's im2col columns (side by side, nimg P wide),
- * then each image's planes copied out of it. */
+ * then each image's planes copied out of it. Whether OpenBLAS's threads
+ * take it is decided per image (GC_BLAS_SHARED_MACS times nimg), as for
+ * one image's forward: at 3e7 for the whole product, 8 demo scenes' layers
+ * went to OpenBLAS, whose workers were started and stopped again for every
+ * batch and spun in sched_yield in between (perf, 150 scenes at -batch 8:
+ * 20 such threads, 11% of the run's samples, two thirds of them in
+ * sched_yield; system time 0.47-0.62 s against 0.25-0.43 s per 500 scenes
+ * after, alternating runs). */
 static void batch_conv_gemm(gc_fwd_batch *b, int i, const layer *l)
 {
     gc_fwd *f = b->f;
@@ -1094,7 +1101,7 @@ static void batch_conv_gemm(gc_fwd_batch *b, int i, const layer *l)
         }
     }
     gemm_bias_act(b->cols, l->weights, b->work, l->n, (int)NP, K, f->scales[i], f->biases[i], l->activation, &f->pool,
-                  GC_BLAS_SHARED_MACS);
+                  GC_BLAS_SHARED_MACS * nimg);
     for (int k = 0; k < nimg; ++k)
         for (int m = 0; m < l->n; ++m)
             memcpy(b->out[k] + (size_t)m * P, b->cols + m * NP + (size_t)k * P, (size_t)P * sizeof(float));
