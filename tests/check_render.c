@@ -543,6 +543,66 @@ START_TEST(overlay_scaled_up_rows_equal_resize_then_overlay)
 }
 END_TEST
 
+/* The overlay against its definition worked in double precision, pixel by
+ * pixel: within 1 of each byte where the heat is above 0, exactly the
+ * image's bytes elsewhere. On rows long enough for several chunks of the
+ * blend and a ragged end (w 7, 301, 1031; factors 1, 3, 8), with image
+ * values outside [0, 1] and NaN, and heat 0, negative, above 1, NaN and
+ * values a rounding step either side of the jet's corners. */
+START_TEST(overlay_within_one_of_the_double_formula)
+{
+    const int widths[] = {7, 301, 1031}, factors[] = {1, 3, 8};
+    const float alphas[] = {0.45f, 1.0f};
+    uint32_t s = 5;
+    for (size_t iw = 0; iw < 3; ++iw)
+        for (size_t jf = 0; jf < 3; ++jf) {
+            int w = widths[iw], h = 2, f = factors[jf], W = w * f, H = h * f, n = w * h;
+            float *img = malloc(3 * (size_t)n * sizeof *img), *heat = malloc((size_t)W * H * sizeof *heat);
+            unsigned char *out = malloc(3 * (size_t)W * H);
+            ck_assert(img && heat && out);
+            for (int i = 0; i < 3 * n; ++i) {
+                s = s * 1664525u + 1013904223u;
+                img[i] = (s >> 28) == 0 ? NAN : (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
+            }
+            for (int i = 0; i < W * H; ++i) {
+                s = s * 1664525u + 1013904223u;
+                int r = (int)(s >> 28);
+                float corner = (float)(1 + (int)(s >> 8 & 3)) / 8; /* 1/8 .. 1/2: jet's corners at odd eighths */
+                heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN
+                        : r < 9 ? nextafterf(corner, r < 8 ? 0.0f : 1.0f)
+                                : (float)(s >> 8 & 0xffff) / 65535.0f;
+            }
+            for (size_t k = 0; k < 2; ++k) {
+                gc_render_overlay_scaled(img, w, h, f, heat, alphas[k], out);
+                for (int y = 0; y < H; ++y)
+                    for (int x = 0; x < W; ++x) {
+                        double hv = heat[y * W + x], v = hv < 1 ? hv : 1, a = alphas[k] * v;
+                        unsigned char jet[3];
+                        gc_render_jet((float)v, jet);
+                        for (int c = 0; c < 3; ++c) {
+                            double im = img[c * n + (y / f) * w + x / f];
+                            im = im > 0 ? (im < 1 ? im : 1) : 0; /* NaN: 0 */
+                            int plain = (int)floor(im * 255 + 0.5);
+                            int got = out[((size_t)y * W + x) * 3 + c];
+                            if (!(hv > 0)) {
+                                ck_assert_msg(got == plain, "w %d f %d (%d,%d) c %d: %d, the image's %d", w, f, x, y,
+                                              c, got, plain);
+                                continue;
+                            }
+                            double o = (1 - a) * im + a * jet[c] / 255.0;
+                            int want = (int)floor(255 * (o > 0 ? (o < 1 ? o : 1) : 0) + 0.5);
+                            ck_assert_msg(abs(got - want) <= 1, "w %d f %d (%d,%d) c %d heat %g: %d, want %d", w, f,
+                                          x, y, c, hv, got, want);
+                        }
+                    }
+            }
+            free(img);
+            free(heat);
+            free(out);
+        }
+}
+END_TEST
+
 /* An overlay of a map that is zero on most of the image: every pixel where
  * the heat is zero is the image's own colour. */
 START_TEST(overlay_untinted_where_map_is_zero)
@@ -1060,6 +1120,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, draw_text_layout_and_clip);
     tcase_add_test(tc, font_glyphs_distinct);
     tcase_add_test(tc, overlay_untinted_where_map_is_zero);
+    tcase_add_test(tc, overlay_within_one_of_the_double_formula);
     tcase_add_test(tc, heat_scale_keeps_zero_and_flags_all_zero);
     tcase_add_test(tc, display_scale_rule);
     tcase_add_test(tc, resize_rgb_mean_and_nearest);
