@@ -315,6 +315,25 @@ START_TEST(huffman_lengths)
         ck_assert_int_eq(kraft(l3, 257), 1L << 15);
     }
 
+    /* the sort: frequencies with many ties, under 2^23 (sorted by radix)
+     * and the same times 2^11 (over it: qsort) give the same code */
+    unsigned f4[286], f5[286];
+    unsigned char l4[286], l5[286];
+    uint32_t st = 9;
+    for (int i = 0; i < 286; ++i) {
+        st = st * 1664525u + 1013904223u;
+        f4[i] = (st >> 28) < 3 ? 0 : 1 + (st >> 8) % 37 * ((st >> 20 & 1) ? 200 : 1);
+        f5[i] = f4[i] << 11;
+    }
+    gc_png_huffman_lengths(f4, 286, 15, l4);
+    gc_png_huffman_lengths(f5, 286, 15, l5);
+    ck_assert(!memcmp(l4, l5, sizeof l4));
+    ck_assert_int_eq(kraft(l4, 286), 1L << 15);
+    for (int i = 0; i < 286; ++i) f4[i] = 10, f5[i] = 10u << 21; /* ties only: which symbols go deeper */
+    gc_png_huffman_lengths(f4, 286, 15, l4);
+    gc_png_huffman_lengths(f5, 286, 15, l5);
+    ck_assert(!memcmp(l4, l5, sizeof l4));
+
     /* all 257 used and equal: 255 codes of 8 bits, 2 of 9 */
     for (int i = 0; i < 257; ++i) f3[i] = 10;
     gc_png_huffman_lengths(f3, 257, 15, l3);
