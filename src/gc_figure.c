@@ -20,7 +20,10 @@ void gc_figure_picture_free(gc_picture *p)
     memset(p, 0, sizeof *p);
 }
 
-static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3], gc_err *e)
+/* A w x h picture whose rows [from, h) are filled with fill; the caller
+ * draws every pixel of the rows above (a panel's overlay, or a panel blitted
+ * whole over them: filling them first had been a second write of each). */
+static int picture_alloc_from(gc_picture *p, int w, int h, int from, const unsigned char fill[3], gc_err *e)
 {
     size_t n;
     memset(p, 0, sizeof *p);
@@ -29,18 +32,26 @@ static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3
     if (!(p->rgb = malloc(n))) return gc_fail(e, "out of memory for a %dx%d picture", w, h);
     p->w = w;
     p->h = h;
+    if (from >= h) return 0;
+    unsigned char *q = p->rgb + (size_t)from * (size_t)w * 3;
+    n -= (size_t)from * (size_t)w * 3;
     if (fill[0] == fill[1] && fill[1] == fill[2]) {
-        memset(p->rgb, fill[0], n);
+        memset(q, fill[0], n);
         return 0;
     }
     /* one pixel, then doubling copies: a few memcpy calls, not one per pixel */
-    memcpy(p->rgb, fill, 3);
+    memcpy(q, fill, 3);
     for (size_t done = 3; done < n;) {
         size_t k = done < n - done ? done : n - done;
-        memcpy(p->rgb + done, p->rgb, k);
+        memcpy(q + done, q, k);
         done += k;
     }
     return 0;
+}
+
+static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3], gc_err *e)
+{
+    return picture_alloc_from(p, w, h, 0, fill, e);
 }
 
 /* Copies src (sw x sh) into dst at (x, y), clipped: one memcpy per row. */
@@ -111,7 +122,7 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
                         const gc_fig_box *box, const gc_png_par *par, gc_err *e)
 {
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
-    if (picture_alloc(out, W, H, BLACK, e)) return -1;
+    if (picture_alloc_from(out, W, H, H, BLACK, e)) return -1; /* every pixel drawn below */
     size_t n0 = (size_t)w * h;
     if (heat) {
         /* the heat scaled up bilinearly row by row, the image by nearest
@@ -171,8 +182,8 @@ int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int i
     char l1[256], l2[256];
     int nl = title_lines(title ? title : "", W - 2 * pad, ts, l1, l2, sizeof l1);
     int fh = pad + (nl + 1) * (th + pad);
-    if (picture_alloc(out, W, H + fh, DARK, e)) return -1;
-    blit(out, 0, 0, panel->rgb, W, H);
+    if (picture_alloc_from(out, W, H + fh, H, DARK, e)) return -1;
+    blit(out, 0, 0, panel->rgb, W, H); /* the rows above the footer, whole */
 
     /* on the picture: the all-zero tag (top-left), then the box's label */
     gc_rect fixed[1];
