@@ -70,6 +70,11 @@ void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const 
  * the rows' threads share the resize too. w f at most GC_RENDER_MAX_ROW
  * (gc_render_display_scale keeps a scaled side within 4096). */
 #define GC_RENDER_MAX_ROW 4096
+/* Whether the overlay blends eight pixels at a time (AVX2, where the CPU has
+ * it) or four (SSE2): the same bytes either way. set 0 or 1 chooses (1 only
+ * where the CPU has it; for tests and benchmarks), -1 asks. Returns the
+ * choice. */
+int gc_render_avx2(int set);
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1);
 

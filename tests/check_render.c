@@ -603,6 +603,45 @@ START_TEST(overlay_within_one_of_the_double_formula)
 }
 END_TEST
 
+/* The overlay's AVX2 loop (eight pixels at a time) gives the SSE2 loop's
+ * bytes, on rows whose chunks end on 4 but not 8 columns and on the same
+ * awkward values as above. Where the CPU has no AVX2 both runs take SSE2
+ * (said on stderr). */
+START_TEST(overlay_avx2_equals_sse2)
+{
+    int had = gc_render_avx2(-1);
+    if (!gc_render_avx2(1)) fprintf(stderr, "overlay_avx2_equals_sse2: this CPU has no AVX2; SSE2 against itself\n");
+    const int sizes[][3] = {{301, 3, 3}, {1031, 2, 1}, {13, 5, 8}};
+    uint32_t s = 21;
+    for (size_t z = 0; z < 3; ++z) {
+        int w = sizes[z][0], h = sizes[z][1], f = sizes[z][2], W = w * f, H = h * f, n = w * h;
+        float *img = malloc(3 * (size_t)n * sizeof *img), *heat = malloc((size_t)W * H * sizeof *heat);
+        unsigned char *a = malloc(3 * (size_t)W * H), *b = malloc(3 * (size_t)W * H);
+        ck_assert(img && heat && a && b);
+        for (int i = 0; i < 3 * n; ++i) {
+            s = s * 1664525u + 1013904223u;
+            img[i] = (s >> 28) == 0 ? NAN : (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
+        }
+        for (int i = 0; i < W * H; ++i) {
+            s = s * 1664525u + 1013904223u;
+            int r = (int)(s >> 28);
+            heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN : (float)(s >> 8 & 0xffff) / 65535.0f;
+        }
+        gc_render_avx2(1);
+        gc_render_overlay_scaled(img, w, h, f, heat, 0.45f, a);
+        gc_render_avx2(0);
+        ck_assert_int_eq(gc_render_avx2(-1), 0);
+        gc_render_overlay_scaled(img, w, h, f, heat, 0.45f, b);
+        ck_assert_msg(!memcmp(a, b, 3 * (size_t)W * H), "%dx%d drawn %dx", w, h, f);
+        free(img);
+        free(heat);
+        free(a);
+        free(b);
+    }
+    gc_render_avx2(had);
+}
+END_TEST
+
 /* An overlay of a map that is zero on most of the image: every pixel where
  * the heat is zero is the image's own colour. */
 START_TEST(overlay_untinted_where_map_is_zero)
@@ -1121,6 +1160,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, font_glyphs_distinct);
     tcase_add_test(tc, overlay_untinted_where_map_is_zero);
     tcase_add_test(tc, overlay_within_one_of_the_double_formula);
+    tcase_add_test(tc, overlay_avx2_equals_sse2);
     tcase_add_test(tc, heat_scale_keeps_zero_and_flags_all_zero);
     tcase_add_test(tc, display_scale_rule);
     tcase_add_test(tc, resize_rgb_mean_and_nearest);
