@@ -543,12 +543,31 @@ START_TEST(overlay_scaled_up_rows_equal_resize_then_overlay)
 }
 END_TEST
 
+/* An image (3 n values, some outside [0, 1] and NaN) and a heat (nh values:
+ * 0, negative, above 1, NaN, values a rounding step either side of the
+ * jet's corners, and others in [0, 1]) for the overlay tests; s is the LCG's
+ * state. */
+static void awkward_overlay_input(float *img, int n, float *heat, int nh, uint32_t *s)
+{
+    for (int i = 0; i < 3 * n; ++i) {
+        *s = *s * 1664525u + 1013904223u;
+        img[i] = (*s >> 28) == 0 ? NAN : (float)(*s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
+    }
+    for (int i = 0; i < nh; ++i) {
+        *s = *s * 1664525u + 1013904223u;
+        int r = (int)(*s >> 28);
+        float corner = (float)(1 + (int)(*s >> 8 & 3)) / 8; /* 1/8 .. 1/2: jet's corners at odd eighths */
+        heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN
+                : r < 9 ? nextafterf(corner, r < 8 ? 0.0f : 1.0f)
+                        : (float)(*s >> 8 & 0xffff) / 65535.0f;
+    }
+}
+
 /* The overlay against its definition worked in double precision, pixel by
  * pixel: within 1 of each byte where the heat is above 0, exactly the
  * image's bytes elsewhere. On rows long enough for several chunks of the
- * blend and a ragged end (w 7, 301, 1031; factors 1, 3, 8), with image
- * values outside [0, 1] and NaN, and heat 0, negative, above 1, NaN and
- * values a rounding step either side of the jet's corners. */
+ * blend and a ragged end (w 7, 301, 1031; factors 1, 3, 8), with the
+ * awkward values of awkward_overlay_input. */
 START_TEST(overlay_within_one_of_the_double_formula)
 {
     const int widths[] = {7, 301, 1031}, factors[] = {1, 3, 8};
@@ -560,18 +579,7 @@ START_TEST(overlay_within_one_of_the_double_formula)
             float *img = malloc(3 * (size_t)n * sizeof *img), *heat = malloc((size_t)W * H * sizeof *heat);
             unsigned char *out = malloc(3 * (size_t)W * H);
             ck_assert(img && heat && out);
-            for (int i = 0; i < 3 * n; ++i) {
-                s = s * 1664525u + 1013904223u;
-                img[i] = (s >> 28) == 0 ? NAN : (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
-            }
-            for (int i = 0; i < W * H; ++i) {
-                s = s * 1664525u + 1013904223u;
-                int r = (int)(s >> 28);
-                float corner = (float)(1 + (int)(s >> 8 & 3)) / 8; /* 1/8 .. 1/2: jet's corners at odd eighths */
-                heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN
-                        : r < 9 ? nextafterf(corner, r < 8 ? 0.0f : 1.0f)
-                                : (float)(s >> 8 & 0xffff) / 65535.0f;
-            }
+            awkward_overlay_input(img, n, heat, W * H, &s);
             for (size_t k = 0; k < 2; ++k) {
                 gc_render_overlay_scaled(img, w, h, f, heat, alphas[k], out);
                 for (int y = 0; y < H; ++y)
@@ -604,8 +612,8 @@ START_TEST(overlay_within_one_of_the_double_formula)
 END_TEST
 
 /* The overlay's AVX2 loop (eight pixels at a time) gives the SSE2 loop's
- * bytes, on rows whose chunks end on 4 but not 8 columns and on the same
- * awkward values as above. Where the CPU has no AVX2 both runs take SSE2
+ * bytes, on rows whose chunks end on 4 but not 8 columns and on the
+ * awkward values above. Where the CPU has no AVX2 both runs take SSE2
  * (said on stderr). */
 START_TEST(overlay_avx2_equals_sse2)
 {
@@ -618,15 +626,7 @@ START_TEST(overlay_avx2_equals_sse2)
         float *img = malloc(3 * (size_t)n * sizeof *img), *heat = malloc((size_t)W * H * sizeof *heat);
         unsigned char *a = malloc(3 * (size_t)W * H), *b = malloc(3 * (size_t)W * H);
         ck_assert(img && heat && a && b);
-        for (int i = 0; i < 3 * n; ++i) {
-            s = s * 1664525u + 1013904223u;
-            img[i] = (s >> 28) == 0 ? NAN : (float)(s >> 8) / (float)(1u << 24) * 1.4f - 0.2f;
-        }
-        for (int i = 0; i < W * H; ++i) {
-            s = s * 1664525u + 1013904223u;
-            int r = (int)(s >> 28);
-            heat[i] = r < 4 ? 0.0f : r < 5 ? -0.3f : r < 6 ? 1.5f : r < 7 ? NAN : (float)(s >> 8 & 0xffff) / 65535.0f;
-        }
+        awkward_overlay_input(img, n, heat, W * H, &s);
         gc_render_avx2(1);
         gc_render_overlay_scaled(img, w, h, f, heat, 0.45f, a);
         gc_render_avx2(0);
