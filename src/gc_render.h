@@ -56,9 +56,9 @@ void gc_render_jet(float v, unsigned char rgb[3]);
  * interleaved. */
 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
 
-/* The same for img (w x h) scaled up f times by nearest neighbour: heat and
- * rgb_out are (w f) x (h f). The bytes equal gc_render_overlay's on the
- * scaled-up image, without making it. */
+/* The same for img (w x h) scaled up f times (1 to 64) by nearest
+ * neighbour: heat and rgb_out are (w f) x (h f). The bytes equal
+ * gc_render_overlay's on the scaled-up image, without making it. */
 void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float *heat, float alpha,
                               unsigned char *rgb_out);
 /* Only its rows [y0, y1) of the h f: a share of the work for a thread. */
