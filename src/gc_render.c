@@ -321,7 +321,7 @@ static void overlay_source(const float *src, size_t n0, size_t n, float (*m)[OV_
  * the same operations on each lane (no FMA), so the same bytes. Returns
  * how many columns it did (a multiple of 8). */
 __attribute__((target("avx2"))) static size_t overlay_cols_avx2(const float *hv, size_t n, float al,
-                                                               const float (*m)[OV_LD], const uint32_t *plain,
+                                                               const float *const *m, const uint32_t *plain,
                                                                uint32_t *out)
 {
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1), c255 = _mm256_set1_ps(255),
@@ -370,7 +370,7 @@ int gc_render_avx2(int set)
 
 /* Columns [0, n) of a chunk, n a multiple of 4: out[i] the pixel at heat
  * hv[i] over m[.][i], or plain[i]. */
-static void overlay_cols(const float *hv, size_t n, float al, const float (*m)[OV_LD], const uint32_t *plain,
+static void overlay_cols(const float *hv, size_t n, float al, const float *const *m, const uint32_t *plain,
                          uint32_t *out)
 {
 #if defined(__SSE2__) && !defined(GC_RENDER_NO_SSE2)
@@ -420,6 +420,64 @@ static void spread(const void *in, size_t n, int f, void *out)
     }
 }
 
+#ifdef GC_RENDER_AVX2
+/* pack_rgb's first pixels, eight at a time: each 128-bit half's four
+ * pixels shuffled to 12 bytes, the halves' 24 bytes joined and stored with
+ * one 32-byte store (its last 8 overwritten by the next). Stops while 11
+ * pixels are left, so that no store reaches past px + 3 n. Returns the
+ * pixels done. */
+__attribute__((target("avx2"))) static size_t pack_rgb_avx2(const uint32_t *in, size_t n, unsigned char *px)
+{
+    const __m256i bytes = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6,
+                                           8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    const __m256i join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+    size_t i = 0;
+    for (; i + 11 <= n; i += 8) {
+        __m256i v = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(in + i)), bytes);
+        _mm256_storeu_si256((__m256i *)(px + 3 * i), _mm256_permutevar8x32_epi32(v, join));
+    }
+    return i;
+}
+#endif
+
+/* Pixels in[0, n) (r | g << 8 | b << 16) as n RGB triples at px, nothing
+ * written past px + 3 n: eight at a time where the CPU has AVX2, then two
+ * (6 bytes with one 8-byte store, the next store overwriting its last 2),
+ * then byte by byte. */
+static void pack_rgb(const uint32_t *in, size_t n, unsigned char *px)
+{
+    size_t i = 0;
+#ifdef GC_RENDER_AVX2
+    if (gc_render_avx2(-1)) i = pack_rgb_avx2(in, n, px);
+#endif
+    for (; i + 3 < n; i += 2) {
+        uint64_t v = (uint64_t)in[i] | (uint64_t)in[i + 1] << 24;
+        memcpy(px + 3 * i, &v, 8);
+    }
+    for (; i < n; ++i) {
+        px[3 * i] = (unsigned char)in[i];
+        px[3 * i + 1] = (unsigned char)(in[i] >> 8);
+        px[3 * i + 2] = (unsigned char)(in[i] >> 16);
+    }
+}
+
+/* overlay_source for ns pixels of a row (planes n0 apart): through a copy
+ * padded with zeros when ns is not a multiple of 4. */
+static void overlay_source_any(const float *src, size_t n0, size_t ns, float (*m)[OV_LD], uint32_t *px)
+{
+    size_t ns4 = (ns + 3) & ~(size_t)3;
+    if (ns4 == ns) {
+        overlay_source(src, n0, ns, m, px);
+        return;
+    }
+    float tail[3][OV_LD];
+    for (int c = 0; c < 3; ++c) {
+        memcpy(tail[c], src + (size_t)c * n0, ns * sizeof(float));
+        memset(tail[c] + ns, 0, (ns4 - ns) * sizeof(float));
+    }
+    overlay_source(tail[0], OV_LD, ns4, m, px);
+}
+
 /* Output row y of the scaled overlay, its heat row hrow (W = w f values). */
 static void overlay_row(const float *img, int w, int h, int f, const float *hrow, float al, unsigned char *rgb_out,
                         size_t y)
@@ -432,42 +490,21 @@ static void overlay_row(const float *img, int w, int h, int f, const float *hrow
     uint32_t ps[OV_LD], plain[OV_LD], out[OV_LD];
     for (size_t s0 = 0; s0 < (size_t)w; s0 += per) {
         size_t ns = (size_t)w - s0 < per ? (size_t)w - s0 : per, n = ns * (size_t)f;
-        size_t ns4 = (ns + 3) & ~(size_t)3, n4 = (n + 3) & ~(size_t)3;
-        if (ns4 > ns) { /* the row's last pixels: through a copy padded with zeros */
-            float tail[3][OV_LD];
-            for (int c = 0; c < 3; ++c) {
-                memcpy(tail[c], src + (size_t)c * n0 + s0, ns * sizeof(float));
-                memset(tail[c] + ns, 0, (ns4 - ns) * sizeof(float));
-            }
-            overlay_source(tail[0], OV_LD, ns4, ms, ps);
-        } else {
-            overlay_source(src + s0, n0, ns4, ms, ps);
-        }
-        const float (*mc)[OV_LD] = (const float (*)[OV_LD])ms;
+        size_t n4 = (n + 3) & ~(size_t)3;
+        overlay_source_any(src + s0, n0, ns, ms, ps);
+        const float *mc[3] = {ms[0], ms[1], ms[2]};
         const uint32_t *pc = ps;
         if (f > 1) {
             for (int c = 0; c < 3; ++c) spread(ms[c], ns, f, m[c]);
             spread(ps, ns, f, plain);
             for (size_t x = n; x < n4; ++x) m[0][x] = m[1][x] = m[2][x] = 0, plain[x] = 0;
-            mc = (const float (*)[OV_LD])m;
+            for (int c = 0; c < 3; ++c) mc[c] = m[c];
             pc = plain;
         }
         memcpy(hh, hrow + s0 * (size_t)f, n * sizeof *hh);
         for (size_t x = n; x < n4; ++x) hh[x] = 0;
         overlay_cols(hh, n4, al, mc, pc, out);
-        /* two pixels (6 bytes) at a time with one 8-byte store, the next
-         * store overwriting its last 2; the last pixels byte by byte */
-        unsigned char *px = o + s0 * (size_t)f * 3;
-        size_t i = 0;
-        for (; i + 3 < n; i += 2, px += 6) {
-            uint64_t v = (uint64_t)out[i] | (uint64_t)out[i + 1] << 24;
-            memcpy(px, &v, 8);
-        }
-        for (; i < n; ++i, px += 3) {
-            px[0] = (unsigned char)out[i];
-            px[1] = (unsigned char)(out[i] >> 8);
-            px[2] = (unsigned char)(out[i] >> 16);
-        }
+        pack_rgb(out, n, o + s0 * (size_t)f * 3);
     }
 }
 
@@ -480,8 +517,53 @@ void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const 
     for (size_t y = y0; y < y1; ++y) overlay_row(img, w, h, f, heat + y * W, al, rgb_out, y);
 }
 
+/* The blend's inputs for the f output rows drawn from one source row, made
+ * once for them: each source pixel's clamped values (times 255) and its
+ * untinted pixel, spread over its f columns; zero from W to W rounded up to
+ * 4 (and spread's excess beyond). */
+typedef struct ov_source_row {
+    float m[3][GC_RENDER_MAX_ROW + 8];
+    uint32_t plain[GC_RENDER_MAX_ROW + 8];
+} ov_source_row;
+
+static void ov_source_row_make(const float *img, int w, int h, int f, size_t sy, ov_source_row *r)
+{
+    size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
+    const float *src = img + sy * (size_t)w;
+    float ms[3][OV_LD];
+    uint32_t ps[OV_LD];
+    for (size_t s0 = 0; s0 < (size_t)w; s0 += OV_COLS) {
+        size_t ns = (size_t)w - s0 < OV_COLS ? (size_t)w - s0 : OV_COLS;
+        overlay_source_any(src + s0, n0, ns, ms, ps);
+        for (int c = 0; c < 3; ++c) spread(ms[c], ns, f, r->m[c] + s0 * (size_t)f);
+        spread(ps, ns, f, r->plain + s0 * (size_t)f);
+    }
+    for (size_t x = W; x < ((W + 3) & ~(size_t)3); ++x) r->m[0][x] = r->m[1][x] = r->m[2][x] = 0, r->plain[x] = 0;
+}
+
+/* Output row o (W pixels) from its source row's inputs r and its heat row. */
+static void overlay_row_from(const ov_source_row *r, size_t W, const float *hrow, float al, unsigned char *o)
+{
+    float hh[OV_LD];
+    uint32_t out[OV_LD];
+    for (size_t x0 = 0; x0 < W; x0 += OV_COLS) {
+        size_t n = W - x0 < OV_COLS ? W - x0 : OV_COLS, n4 = (n + 3) & ~(size_t)3;
+        const float *hv = hrow + x0;
+        if (n4 > n) { /* the row's last pixels: the heat padded with zeros */
+            memcpy(hh, hv, n * sizeof *hh);
+            for (size_t x = n; x < n4; ++x) hh[x] = 0;
+            hv = hh;
+        }
+        const float *m[3] = {r->m[0] + x0, r->m[1] + x0, r->m[2] + x0};
+        overlay_cols(hv, n4, al, m, r->plain + x0, out);
+        pack_rgb(out, n, o + x0 * 3);
+    }
+}
+
 /* Rows [y0, y1) of the overlay of gc_render_resize(heat, w, h, ., W, H):
- * the heat made by gc_resample_rows a band of rows at a time, on the stack. */
+ * the heat made by gc_resample_rows a band of rows at a time, on the stack;
+ * with f > 1 each source row's blend inputs made once for its f rows (they
+ * were a third of a demo overlay's time, made anew for every row). */
 #define GC_RENDER_BAND 16
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1)
@@ -492,10 +574,20 @@ void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, con
     float al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
     gc_axis_map ax = {0, (double)w / W, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0}; /* gc_render_resize's */
     float band[GC_RENDER_BAND * GC_RENDER_MAX_ROW];
+    ov_source_row src;
+    size_t made = (size_t)-1; /* the source row src holds */
     for (size_t b0 = y0; b0 < y1; b0 += GC_RENDER_BAND) {
         size_t b1 = b0 + GC_RENDER_BAND < y1 ? b0 + GC_RENDER_BAND : y1;
         gc_resample_rows(heat, w, h, &ax, &ay, band, W, (int)b0, (int)b1);
-        for (size_t y = b0; y < b1; ++y) overlay_row(img, w, h, f, band + (y - b0) * (size_t)W, al, rgb_out, y);
+        for (size_t y = b0; y < b1; ++y) {
+            const float *hrow = band + (y - b0) * (size_t)W;
+            if (f == 1) {
+                overlay_row(img, w, h, f, hrow, al, rgb_out, y);
+                continue;
+            }
+            if (y / (size_t)f != made) ov_source_row_make(img, w, h, f, made = y / (size_t)f, &src);
+            overlay_row_from(&src, (size_t)W, hrow, al, rgb_out + y * (size_t)W * 3);
+        }
     }
 }
 
