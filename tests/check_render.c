@@ -527,11 +527,13 @@ START_TEST(overlay_scaled_up_rows_equal_resize_then_overlay)
             memset(a, 1, 3 * (size_t)n);
             memset(b, 2, 3 * (size_t)n);
             gc_render_overlay_scaled(img, W, H, f, up, 0.45f, a);
-            /* in three uneven row ranges */
+            /* in three uneven row ranges, the last first: a range that
+             * wrote past its last row (as threads drawing neighbouring
+             * ranges would race on) would spoil the one drawn before it */
             size_t cut1 = (size_t)h / 3, cut2 = (size_t)h - 1;
-            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, 0, cut1);
-            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, cut1, cut2);
             gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, cut2, (size_t)h);
+            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, cut1, cut2);
+            gc_render_overlay_scaled_up_rows(img, W, H, f, heat, 0.45f, b, 0, cut1);
             ck_assert_msg(!memcmp(a, b, 3 * (size_t)n), "%dx%d, factor %d", W, H, f);
             free(up);
             free(a);
