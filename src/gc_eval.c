@@ -60,13 +60,14 @@ static const char *const metric_label[GC_EVAL_NMETRICS] = {
     "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
     "pointing, every object", "energy in box",
     "localization error", "top-1 localization error", "deletion AUC", "insertion AUC", "average drop",
-    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman", "Gini index",
+    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman", "random-logit, in box",
+    "Gini index",
     "all-zero maps", "RISE Spearman, image", "RISE Spearman, in box", "RISE peak within a cell",
     "in-box deletion AUC", "in-box insertion AUC", "own-instance pointing", "own instance, every twin"};
 static const char *const metric_key[GC_EVAL_NMETRICS] = {
     "accuracy", "map50", "matched", "pointing", "pointing_all_objects", "energy_in_box", "localization_error",
     "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence",
-    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "gini", "all_zero", "rise_spearman", "rise_spearman_box",
+    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "random_logit_spearman_box", "gini", "all_zero", "rise_spearman", "rise_spearman_box",
     "rise_peak_within_cell", "inbox_deletion_auc", "inbox_insertion_auc", "own_instance_pointing",
     "own_instance_scenes"};
 
@@ -370,6 +371,8 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, e)) return -1;
     m->rl_cls = other;
     m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
+    gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+    m->rl_spearman_box = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
     m->sanity = 1;
     return 0;
 }
@@ -1013,7 +1016,7 @@ static int cmp_double(const void *pa, const void *pb)
 static int finish_medians(gc_eval_result *r, gc_err *e)
 {
     static const gc_eval_metric med[] = {GC_EVAL_RANDOMIZATION, GC_EVAL_RANDOMIZATION_BOX, GC_EVAL_RANDOM_LOGIT,
-                                         GC_EVAL_RISE, GC_EVAL_RISE_BOX};
+                                         GC_EVAL_RANDOM_LOGIT_BOX, GC_EVAL_RISE, GC_EVAL_RISE_BOX};
     double *v = malloc((size_t)(r->nmaps ? r->nmaps : 1) * sizeof *v);
     if (!v) return gc_fail(e, "out of memory");
     for (size_t q = 0; q < sizeof med / sizeof med[0]; ++q) {
@@ -1024,6 +1027,7 @@ static int finish_medians(gc_eval_result *r, gc_err *e)
             if (m == GC_EVAL_RANDOMIZATION && mp->sanity) v[n++] = mp->rand_spearman;
             if (m == GC_EVAL_RANDOMIZATION_BOX && mp->sanity) v[n++] = mp->rand_spearman_box;
             if (m == GC_EVAL_RANDOM_LOGIT && mp->sanity && r->classes > 1) v[n++] = mp->rl_spearman;
+            if (m == GC_EVAL_RANDOM_LOGIT_BOX && mp->sanity && r->classes > 1) v[n++] = mp->rl_spearman_box;
             if (m == GC_EVAL_RISE && mp->rise) v[n++] = mp->rise_spearman;
             if (m == GC_EVAL_RISE_BOX && mp->rise) v[n++] = mp->rise_spearman_box;
         }
@@ -1262,6 +1266,7 @@ static int metric_applies(const gc_eval_result *r, gc_eval_metric m)
     case GC_EVAL_RANDOMIZATION:
     case GC_EVAL_RANDOMIZATION_BOX:
     case GC_EVAL_RANDOM_LOGIT:
+    case GC_EVAL_RANDOM_LOGIT_BOX:
     case GC_EVAL_RISE:
     case GC_EVAL_RISE_BOX:
     case GC_EVAL_RISE_PEAK: return r->stat[m].n > 0;
@@ -1469,6 +1474,8 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             json_curve(f, r->rand_curves + m->rand_curve, r->ncascade);
             fprintf(f, "},\n     \"random_logit\": {\"class\": %d, \"spearman\": ", m->rl_cls);
             gc_json_number(f, m->rl_spearman);
+            fputs(", \"spearman_box\": ", f);
+            gc_json_number(f, m->rl_spearman_box);
             fputc('}', f);
         }
         if (m->rise) {

@@ -82,6 +82,7 @@ typedef enum gc_eval_metric {
     GC_EVAL_RANDOMIZATION,   /* median Spearman, trained vs. randomised from the explained layer up (-sanity) */
     GC_EVAL_RANDOMIZATION_BOX, /* the same inside the box (the support of a map outside it is structural) */
     GC_EVAL_RANDOM_LOGIT,    /* median Spearman, map for the class vs. for another class (-sanity) */
+    GC_EVAL_RANDOM_LOGIT_BOX, /* the same inside the box */
     GC_EVAL_GINI,            /* mean Gini index of the map on the image */
     GC_EVAL_ALL_ZERO,        /* share of all-zero maps */
     GC_EVAL_RISE,            /* median Spearman with the RISE map of the same target, whole image (-rise) */
@@ -133,7 +134,7 @@ typedef struct gc_eval_map {
     int rand_layer;   /* that point's first randomised layer */
     size_t rand_curve;/* offset in gc_eval_result.rand_curves: one Spearman per cascade point */
     int rl_cls;       /* the random logit's class */
-    double rl_spearman;
+    double rl_spearman, rl_spearman_box; /* over the image, inside the box */
     int rise;         /* the RISE fields are set */
     double rise_spearman, rise_spearman_box;
     int rise_peak;

@@ -682,6 +682,8 @@ START_TEST(randomization_restores_the_network)
             ck_assert_int_eq(n, 3);
             metric(js, "random_logit_spearman", &n);
             ck_assert_int_eq(n, 3);
+            metric(js, "random_logit_spearman_box", &n);
+            ck_assert_int_eq(n, 3);
             ck_assert_ptr_nonnull(strstr(out, "randomization Spearman"));
         } else {
             ck_assert_ptr_null(strstr(js, "randomization_spearman"));
@@ -744,12 +746,19 @@ START_TEST(priors_pass_no_sanity_check)
         ck_assert_msg(rc == 0, "%s", err);
         const char *js = slurp(json);
         double rs = metric(js, "randomization_spearman", NULL), rl = metric(js, "random_logit_spearman", NULL);
+        double rlb = metric(js, "random_logit_spearman_box", NULL);
         if (b < 2) {
             ck_assert_double_eq_tol(rs, 1, 1e-9);
             ck_assert_double_eq_tol(rl, 1, 1e-9);
+            ck_assert_double_eq_tol(rlb, 1, 1e-9);
         } else {
-            ck_assert(fabs(rs) < 0.2 && fabs(rl) < 0.2);
+            ck_assert(fabs(rs) < 0.2 && fabs(rl) < 0.2 && fabs(rlb) < 0.3);
         }
+        /* the median row is the per-map values' median (two maps: their mean) */
+        const char *maps = per_map(js);
+        const char *r0 = strstr(maps, "\"random_logit\": {"), *r1 = r0 ? strstr(r0 + 1, "\"random_logit\": {") : NULL;
+        ck_assert(r0 && r1);
+        ck_assert_double_eq_tol(rlb, (jnum(r0, "spearman_box", 0) + jnum(r1, "spearman_box", 0)) / 2, 1e-6);
         if (b == 1) {
             ck_assert_double_eq(metric(js, "pointing", NULL), 1);
             const char *pm = per_map(js);
@@ -819,6 +828,7 @@ START_TEST(detector_cell_and_box_baselines)
         ck_assert_double_eq(metric(js, "matched", &n), 1);
         ck_assert_double_eq_tol(metric(js, "randomization_spearman", NULL), 1, 1e-9);
         ck_assert_double_eq_tol(metric(js, "random_logit_spearman", NULL), 1, 1e-9);
+        ck_assert_double_eq_tol(metric(js, "random_logit_spearman_box", NULL), 1, 1e-9);
         ck_assert_double_eq(metric(js, "all_zero", NULL), 0);
         ck_assert_int_eq((int)mval(per_map(js), 0, "layer"), -1);
         /* one box and no twin of its class: no own-instance row */
