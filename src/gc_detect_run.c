@@ -7,6 +7,7 @@
 #include "gc_backward.h"
 #include "gc_figure.h"
 #include "gc_image.h"
+#include "gc_metrics.h"
 #include "gc_render.h"
 #include "gc_sheet.h"
 #include "gc_report.h"
@@ -29,15 +30,9 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
     gc_detect_pixels(d, W, H, &l, &t, &r, &b);
     /* energy inside the box and the peak, on the map resampled to the image */
     gc_explain_heat_raw(s, m->data, m->w, m->h);
-    double total = 0, inside = 0, best = -1;
-    int px = 0, py = 0;
-    for (int y = 0; y < H; ++y)
-        for (int xx = 0; xx < W; ++xx) {
-            double v = s->heat[(size_t)y * W + xx];
-            total += v;
-            if (xx >= l && xx <= r && y >= t && y <= b) inside += v;
-            if (v > best) best = v, px = xx, py = y;
-        }
+    gc_heat_stats hs = gc_metrics_heat_stats(s->heat, W, H, (gc_pbox){l, t, r, b});
+    double total = hs.total, inside = hs.inside;
+    int px = hs.best_x, py = hs.best_y;
     const layer *hl = &net->layers[d->head], *ll = &net->layers[m->layer];
     memset(x, 0, sizeof *x);
     *x = (gc_result){.index = k, .cls = d->cls, .prob = d->prob, .box = {l, t, r, b}, .head = d->head,

@@ -40,6 +40,17 @@ double gc_metrics_rbox_iou(gc_rbox a, gc_rbox b);
  * inside box, else 0; an all-zero (or all non-positive) map is a miss. */
 int gc_metrics_pointing(const float *map, int w, int h, gc_pbox box);
 
+/* One pass over a w x h map, as a box's report needs it: the sum of every
+ * value (negative ones too) and of those inside box (bounds inclusive; an
+ * empty box sums nothing), each in double precision, and the first maximum
+ * in raster order (NaN never taken; below -1 nothing: best -1 at (0, 0)). */
+typedef struct gc_heat_stats {
+    double total, inside;
+    float best;
+    int best_x, best_y;
+} gc_heat_stats;
+gc_heat_stats gc_metrics_heat_stats(const float *map, int w, int h, gc_pbox box);
+
 /* Energy in box: sum of max(map, 0) inside box / sum of max(map, 0) over the
  * map; 0 when the map has no positive value. */
 double gc_metrics_energy(const float *map, int w, int h, gc_pbox box);

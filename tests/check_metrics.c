@@ -53,6 +53,62 @@ START_TEST(energy_in_box_by_hand)
 }
 END_TEST
 
+/* gc_metrics_heat_stats against the plain per-pixel loop it replaced (every
+ * value summed, the box's too, the first maximum in raster order): by hand
+ * on map43, then on random maps of widths that are and are not multiples
+ * of 4, with negative values, NaN, ties for the maximum, and boxes inside,
+ * clipped by the edges, a single pixel, empty and off the map. */
+START_TEST(heat_stats_equal_the_plain_loop)
+{
+    gc_heat_stats hs = gc_metrics_heat_stats(map43, 4, 3, (gc_pbox){1, 1, 2, 2});
+    ck_assert_double_eq(hs.total, 11);
+    ck_assert_double_eq(hs.inside, 7);
+    ck_assert(hs.best == 5 && hs.best_x == 2 && hs.best_y == 1);
+    const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {9, 7}, {37, 11}, {64, 5}};
+    const gc_pbox boxes[] = {{2, 1, 5, 4}, {-3, -2, 100, 100}, {3, 3, 3, 3}, {5, 2, 4, 6}, {50, 0, 60, 3}, {0, 0, 0, 0}};
+    uint32_t s = 7;
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; ++z) {
+        int w = sizes[z][0], h = sizes[z][1], n = w * h;
+        float *m = malloc((size_t)n * sizeof *m);
+        ck_assert_ptr_nonnull(m);
+        for (int rep = 0; rep < 20; ++rep) {
+            for (int i = 0; i < n; ++i) {
+                s = s * 1664525u + 1013904223u;
+                int k = (int)(s >> 28);
+                /* ties: values from a few levels; some NaN, some negative */
+                m[i] = k == 0 ? NAN : k < 3 ? -(float)(s >> 20 & 7) : (float)(s >> 22 & 15) * 0.25f;
+            }
+            if (rep == 0)
+                for (int i = 0; i < n; ++i) m[i] = -2; /* all below -1 */
+            for (size_t q = 0; q < sizeof boxes / sizeof *boxes; ++q) {
+                gc_pbox b = boxes[q];
+                double total = 0, in = 0, best = -1;
+                int bx = 0, by = 0;
+                for (int y = 0; y < h; ++y)
+                    for (int x = 0; x < w; ++x) {
+                        double v = m[(size_t)y * w + x];
+                        if (isnan(v)) continue; /* the plain loop's sums had no NaN to meet */
+                        total += v;
+                        if (x >= b.l && x <= b.r && y >= b.t && y <= b.b) in += v;
+                        if (v > best) best = v, bx = x, by = y;
+                    }
+                int nan = 0;
+                for (int i = 0; i < n; ++i) nan |= isnan(m[i]);
+                hs = gc_metrics_heat_stats(m, w, h, b);
+                if (!nan) {
+                    ck_assert_msg(fabs(hs.total - total) <= 1e-9 && fabs(hs.inside - in) <= 1e-9,
+                                  "%dx%d box %zu: %g %g against %g %g", w, h, q, hs.total, hs.inside, total, in);
+                }
+                ck_assert_msg(hs.best == (float)best && hs.best_x == bx && hs.best_y == by,
+                              "%dx%d box %zu: max %g at %d,%d against %g at %d,%d", w, h, q, hs.best, hs.best_x,
+                              hs.best_y, best, bx, by);
+            }
+        }
+        free(m);
+    }
+}
+END_TEST
+
 /* 5 x 5 map with two blobs, max 9, threshold 0.15 * 9 = 1.35:
  *   9 8 0 0 0      blob A: (0,0) (1,0) (0,1)              3 px, box x 0..1, y 0..1
  *   7 0 0 0 0
@@ -483,6 +539,7 @@ Suite *suite_metrics(void)
     TCase *tc = tcase_create("by hand");
     tcase_add_test(tc, pointing_game_by_hand);
     tcase_add_test(tc, energy_in_box_by_hand);
+    tcase_add_test(tc, heat_stats_equal_the_plain_loop);
     tcase_add_test(tc, largest_region_two_blobs);
     tcase_add_test(tc, iou_by_hand);
     tcase_add_test(tc, pixel_box_from_label);

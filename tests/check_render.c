@@ -702,6 +702,34 @@ START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
     /* in place */
     ck_assert_int_eq(gc_render_heat_scale(m, 4, m, &lo, &hi), 0);
     ck_assert(m[2] == 1 && m[0] == 0);
+    /* lengths 1..67 (four at a time, then the rest), an infinity or a NaN
+     * in either part: the range and flag of the plain loop over finite
+     * values, and the same scaled values */
+    uint32_t s = 3;
+    float v[67], out[67];
+    for (int len = 1; len <= 67; ++len)
+        for (int rep = 0; rep < 8; ++rep) {
+            for (int i = 0; i < len; ++i) {
+                s = s * 1664525u + 1013904223u;
+                v[i] = (float)(s >> 8 & 0xffff) / 4096.0f - 3.0f;
+            }
+            if (rep >= 4) {
+                s = s * 1664525u + 1013904223u;
+                v[(s >> 8) % (unsigned)len] = rep == 4 ? NAN : rep == 5 ? INFINITY : rep == 6 ? -INFINITY : -1e30f;
+            }
+            float rlo = 0, rhi = 0;
+            int fin = 1;
+            for (int i = 0; i < len; ++i) {
+                if (!isfinite(v[i])) fin = 0;
+                else if (v[i] < rlo) rlo = v[i];
+                else if (v[i] > rhi) rhi = v[i];
+            }
+            int flat = !fin || !(rhi > rlo) || !(rhi > 0);
+            ck_assert_int_eq(gc_render_heat_scale(v, (size_t)len, out, &lo, &hi), flat);
+            ck_assert_msg(lo == rlo && hi == rhi, "length %d, case %d: %g %g against %g %g", len, rep, lo, hi, rlo, rhi);
+            for (int i = 0; i < len; ++i)
+                ck_assert(out[i] == (flat ? 0.0f : (float)(((double)v[i] - rlo) / ((double)rhi - rlo))));
+        }
 }
 END_TEST
 
