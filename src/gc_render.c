@@ -611,10 +611,11 @@ int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float
     size_t i = 0;
 #if defined(__SSE2__) && !defined(GC_RENDER_NO_SSE2)
     /* four at a time (0.07 against the scalar loop's 0.31 ms on a 768x576
-     * map, best of 100): a value
-     * that is not finite (exponent all ones) counts as 0, which leaves the
-     * minimum (<= 0) and the maximum (>= 0) as the loop below has them,
-     * and marks the map */
+     * map, best of 100): a value that is not finite (exponent all ones)
+     * counts as 0, which leaves the minimum (<= 0) and the maximum (>= 0)
+     * as the loop below has them, and marks the map. minps / maxps with the
+     * new value first keep the old one on a tie, as the loop's strict
+     * comparisons do (a -0 never replaces the starting +0). */
     const __m128i expo = _mm_set1_epi32(0x7f800000);
     __m128 vmn = _mm_setzero_ps(), vmx = _mm_setzero_ps();
     __m128i bad = _mm_setzero_si128();
@@ -623,8 +624,8 @@ int gc_render_heat_scale(const float *in, size_t n, float *out, float *lo, float
         __m128i nf = _mm_cmpeq_epi32(_mm_and_si128(_mm_castps_si128(x), expo), expo);
         bad = _mm_or_si128(bad, nf);
         x = _mm_andnot_ps(_mm_castsi128_ps(nf), x);
-        vmn = _mm_min_ps(vmn, x);
-        vmx = _mm_max_ps(vmx, x);
+        vmn = _mm_min_ps(x, vmn);
+        vmx = _mm_max_ps(x, vmx);
     }
     float a[4], b[4];
     _mm_storeu_ps(a, vmn);

@@ -702,6 +702,10 @@ START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
     /* in place */
     ck_assert_int_eq(gc_render_heat_scale(m, 4, m, &lo, &hi), 0);
     ck_assert(m[2] == 1 && m[0] == 0);
+    /* -0 is not below 0: the range starts at +0 (its label is "0", not "-0") */
+    float nz[8] = {-0.0f, -0.0f, 1, -0.0f, 2, -0.0f, -0.0f, -0.0f};
+    ck_assert_int_eq(gc_render_heat_scale(nz, 8, NULL, &lo, &hi), 0);
+    ck_assert(lo == 0 && !signbit(lo) && hi == 2);
     /* lengths 1..67 (four at a time, then the rest), an infinity or a NaN
      * in either part: the range and flag of the plain loop over finite
      * values, and the same scaled values */
