@@ -60,14 +60,15 @@ static const char *const metric_label[GC_EVAL_NMETRICS] = {
     "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
     "pointing, every object", "energy in box",
     "localization error", "top-1 localization error", "deletion AUC", "insertion AUC", "average drop",
-    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman", "random-logit, in box",
-    "Gini index",
+    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman",
+    "random-logit, in box", "Gini index",
     "all-zero maps", "RISE Spearman, image", "RISE Spearman, in box", "RISE peak within a cell",
     "in-box deletion AUC", "in-box insertion AUC", "own-instance pointing", "own instance, every twin"};
 static const char *const metric_key[GC_EVAL_NMETRICS] = {
     "accuracy", "map50", "matched", "pointing", "pointing_all_objects", "energy_in_box", "localization_error",
     "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence",
-    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "random_logit_spearman_box", "gini", "all_zero", "rise_spearman", "rise_spearman_box",
+    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "random_logit_spearman_box",
+    "gini", "all_zero", "rise_spearman", "rise_spearman_box",
     "rise_peak_within_cell", "inbox_deletion_auc", "inbox_insertion_auc", "own_instance_pointing",
     "own_instance_scenes"};
 
