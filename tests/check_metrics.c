@@ -2,10 +2,12 @@
  * (the arithmetic is in the comments), plus the edge cases that must not give
  * NaN: all-zero maps, empty boxes, classes without ground truth. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gc_metrics.h"
+#include "gc_rng.h"
 #include "gc_testutil.h"
 #include "gc_tests.h"
 
@@ -66,14 +68,14 @@ START_TEST(heat_stats_equal_the_plain_loop)
     ck_assert(hs.best == 5 && hs.best_x == 2 && hs.best_y == 1);
     const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {9, 7}, {37, 11}, {64, 5}};
     const gc_pbox boxes[] = {{2, 1, 5, 4}, {-3, -2, 100, 100}, {3, 3, 3, 3}, {5, 2, 4, 6}, {50, 0, 60, 3}, {0, 0, 0, 0}};
-    uint32_t s = 7;
+    uint64_t rng = 7;
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; ++z) {
         int w = sizes[z][0], h = sizes[z][1], n = w * h;
         float *m = malloc((size_t)n * sizeof *m);
         ck_assert_ptr_nonnull(m);
         for (int rep = 0; rep < 20; ++rep) {
             for (int i = 0; i < n; ++i) {
-                s = s * 1664525u + 1013904223u;
+                uint32_t s = (uint32_t)(gc_rng_next(&rng) >> 32);
                 int k = (int)(s >> 28);
                 /* ties: values from a few levels; some NaN, some negative */
                 m[i] = k == 0 ? NAN : k < 3 ? -(float)(s >> 20 & 7) : (float)(s >> 22 & 15) * 0.25f;

@@ -709,18 +709,16 @@ START_TEST(heat_scale_keeps_zero_and_flags_all_zero)
     /* lengths 1..67 (four at a time, then the rest), an infinity or a NaN
      * in either part: the range and flag of the plain loop over finite
      * values, and the same scaled values */
-    uint32_t s = 3;
+    uint64_t rng = 3;
     float v[67], out[67];
     for (int len = 1; len <= 67; ++len)
         for (int rep = 0; rep < 8; ++rep) {
-            for (int i = 0; i < len; ++i) {
-                s = s * 1664525u + 1013904223u;
-                v[i] = (float)(s >> 8 & 0xffff) / 4096.0f - 3.0f;
-            }
-            if (rep >= 4) {
-                s = s * 1664525u + 1013904223u;
-                v[(s >> 8) % (unsigned)len] = rep == 4 ? NAN : rep == 5 ? INFINITY : rep == 6 ? -INFINITY : -1e30f;
-            }
+            for (int i = 0; i < len; ++i) v[i] = (float)(gc_rng_next(&rng) >> 48) / 4096.0f - 3.0f;
+            if (rep >= 4)
+                v[gc_rng_next(&rng) % (unsigned)len] = rep == 4   ? NAN
+                                                      : rep == 5 ? INFINITY
+                                                      : rep == 6 ? -INFINITY
+                                                                 : -1e30f;
             float rlo = 0, rhi = 0;
             int fin = 1;
             for (int i = 0; i < len; ++i) {
