@@ -224,6 +224,7 @@ typedef struct sparse_args {
     const int *index;
     size_t u, spatial;
     int m, k, size, stride, pad, h, w, out_w, few;
+    int cg, parts; /* the group's input channels, cut into parts (sparse_parts) */
 } sparse_args;
 
 static void sparse_body(void *raw, size_t ch0, size_t ch1)
@@ -257,6 +258,23 @@ static void sparse_body(void *raw, size_t ch0, size_t ch1)
     }
 }
 
+/* Parts [p0, p1) of the q->parts equal cuts of the group's channels, each
+ * one sparse_body: the cuts are pool->split's whether the loop runs on the
+ * threads or inline (gc_pool_for decides by the work and the round trip it
+ * measured at start), so the gemm has the same shapes and every run the
+ * same bits (OpenBLAS's result for one element can depend on the shape;
+ * seen as last-bit differences in Guided Grad-CAM's input gradients between
+ * two runs of one list). */
+static void sparse_parts(void *raw, size_t p0, size_t p1)
+{
+    const sparse_args *q = raw;
+    size_t cg = (size_t)q->cg, chunk = (cg + (size_t)q->parts - 1) / (size_t)q->parts;
+    for (size_t p = p0; p < p1; ++p) {
+        size_t c0 = p * chunk, c1 = c0 + chunk < cg ? c0 + chunk : cg;
+        if (c0 < c1) sparse_body(raw, c0, c1);
+    }
+}
+
 static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, const float *dy,
                                 const float *weights, int c, int h, int w, int n, int groups,
                                 int size, int stride, int pad, int out_h, int out_w, gc_pool *pool)
@@ -287,11 +305,16 @@ static int conv_backward_sparse(float *dx, float *workspace, size_t capacity, co
     size_t wg = (size_t)m * k;
     for (int g = 0; g < groups; ++g) {
         sparse_args q = {cols, dx + (size_t)g * cg * h * w, weights + g * wg, packed + (size_t)g * m * u, index,
-                         u, spatial, m, k, size, stride, pad, h, w, out_w, u <= GC_SPARSE_FEW};
+                         u, spatial, m, k, size, stride, pad, h, w, out_w, u <= GC_SPARSE_FEW, cg, 1};
         /* the threads split the group's input channels (few_columns and the
          * gemm cost m * u per row of the k) */
-        if (pool && groups == 1) gc_pool_for(pool, (size_t)cg, (size_t)m * u * size * size, sparse_body, &q);
-        else sparse_body(&q, 0, (size_t)cg);
+        if (pool && groups == 1) {
+            q.parts = pool->split < cg ? pool->split : cg;
+            gc_pool_for(pool, (size_t)q.parts, (size_t)m * u * size * size * (size_t)((cg + q.parts - 1) / q.parts),
+                        sparse_parts, &q);
+        } else {
+            sparse_body(&q, 0, (size_t)cg);
+        }
     }
     return 1;
 }
