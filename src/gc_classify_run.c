@@ -6,6 +6,7 @@
 
 #include "gc_backward.h"
 #include "gc_classify.h"
+#include "gc_draw.h"
 #include "gc_figure.h"
 #include "gc_image.h"
 #include "gc_render.h"
@@ -43,12 +44,11 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
     return 0;
 }
 
-/* Draws class x's overlay from s->heat (the class, its name and probability
- * in the footer) and writes it and the raw map. */
+/* Class x's overlay from s->heat (the class, its name and probability in
+ * the footer; drawn and written through d), and its raw map. */
 static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, const gc_result *x, int prob_is_score,
-                        gc_err *e)
+                        gc_draw *d, gc_err *e)
 {
-    gc_picture panel = {0}, fig = {0};
     char title[384], lbuf[128] = "", pbuf[32];
     for (int j = 0; j < x->nlayers; ++j) {
         size_t len = strlen(lbuf);
@@ -64,24 +64,15 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     else
         snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
                  o->ex.counterfactual ? " counterfactual" : "", lbuf);
-    int rc = -1;
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
-        gc_png_par par = gc_explain_par(s);
-        if (gc_figure_panel_par(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
-                                o->ex.alpha, NULL, &par, e) ||
-            gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, NULL, NULL, title, x->map_lo, x->map_hi,
-                              x->all_zero, e) ||
-            gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))
-            goto done;
+        gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, NULL, NULL, title,
+                          x->map_lo, x->map_hi, x->all_zero};
+        if (gc_draw_overlay(d, x->png, &v, -1, e)) return -1;
     }
-    if (x->npy[0] && gc_explain_write_npy(s, x->npy, m, e)) goto done;
-    rc = 0;
-done:
-    gc_figure_picture_free(&panel);
-    gc_figure_picture_free(&fig);
-    return rc;
+    if (x->npy[0] && gc_explain_write_npy(s, x->npy, m, e)) return -1;
+    return 0;
 }
 
 int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err *e)
@@ -90,6 +81,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     int *targets = NULL;
     float *probs = NULL;
     gc_results rs = {0};
+    gc_draw *draw = NULL;
     gc_session own, *sp = o->session ? o->session : &own;
     memset(&own, 0, sizeof own);
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
@@ -123,6 +115,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         if (gc_explain_prepare(sp, &subj, &o->ex, e)) goto done;
     }
     int prob_is_score = cl->prob_layer < 0;
+    if (!(draw = gc_draw_begin(sp, 0, e))) goto done;
     for (int t = 0; t < ntargets; ++t) {
         gc_map m;
         gc_result *x = gc_explain_results_add(&rs);
@@ -131,7 +124,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
             goto fail;
         }
         if (explain_class(sp, net, o, targets[t], probs[targets[t]], &m, x, e)) goto fail;
-        if (render_class(sp, o, &m, x, prob_is_score, e)) goto fail;
+        if (render_class(sp, o, &m, x, prob_is_score, draw, e)) goto fail;
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
@@ -152,6 +145,7 @@ fail:
 done:
     if (o->session) gc_explain_keep(sp);
     else gc_explain_close(sp);
+    gc_draw_end(draw);
     gc_explain_results_free(&rs);
     free(targets);
     free(probs);

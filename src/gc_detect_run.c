@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gc_backward.h"
+#include "gc_draw.h"
 #include "gc_figure.h"
 #include "gc_image.h"
 #include "gc_metrics.h"
@@ -56,12 +57,11 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
     return 0;
 }
 
-/* Draws box x's overlay from s->heat, writes it and the raw map, and adds
- * the box to the summary. */
-static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, const gc_result *x, gc_summary *sum,
-                      gc_err *e)
+/* Box x's overlay from s->heat (drawn and written through d, which also
+ * takes its thumbnail for the summary), and its raw map. */
+static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, const gc_result *x, gc_draw *d,
+                      int want_summary, gc_err *e)
 {
-    gc_picture panel = {0}, fig = {0};
     gc_fig_box fb = {x->box[0], x->box[1], x->box[2], x->box[3], x->cls};
     char label[192], title[384], lbuf[128] = "";
     for (int j = 0; j < x->nlayers; ++j) {
@@ -71,88 +71,23 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
     snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_cam_method_name(o->ex.method),
              o->ex.counterfactual ? " counterfactual" : "", lbuf);
-    int rc = -1;
-    /* a map that reaches the input is shown as its gradient image, not a heat */
-    const float *grad = gc_explain_gradient_image(s, m);
-    if (x->png[0] || sum->n) {
-        gc_png_par par = gc_explain_par(s);
-        if (gc_figure_panel_par(&panel, grad ? grad : s->orig.data, s->orig.w, s->orig.h, grad ? NULL : s->heat,
-                                o->ex.alpha, &fb, &par, e))
-            goto done;
-        /* with an output thread the summary is drawn there, the
-         * thumbnail too: the panel is kept for it (below) */
-        if (sum->n && !s->writer) gc_figure_summary_set(sum, x->index, &panel, &fb, label);
+    if (x->png[0] || want_summary) {
+        /* a map that reaches the input is shown as its gradient image, not a heat */
+        const float *grad = gc_explain_gradient_image(s, m);
+        gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, &fb, label, title,
+                          x->map_lo, x->map_hi, x->all_zero};
+        if (gc_draw_overlay(d, x->png[0] ? x->png : NULL, &v, want_summary ? x->index : -1, e)) return -1;
     }
-    if (x->png[0]) {
-        if (gc_figure_overlay(&fig, &panel, s->orig.w, s->orig.h, &fb, label, title, x->map_lo, x->map_hi,
-                              x->all_zero, e) ||
-            gc_explain_write_png_owned(s, x->png, fig.w, fig.h, gc_figure_picture_take(&fig), e))
-            goto done;
-    }
-    if (sum->n && s->writer) gc_figure_summary_keep(sum, x->index, &panel, &fb, label);
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};
-    if (x->npy[0] && gc_explain_write_npy(s, x->npy, &raw, e)) goto done;
-    rc = 0;
-done:
-    gc_figure_picture_free(&panel);
-    gc_figure_picture_free(&fig);
-    return rc;
-}
-
-/* The summary drawn on the output thread: its boxes, captions and kept
- * panels, and a copy of the image (the session's is the next image's by
- * then). */
-typedef struct summary_job {
-    gc_summary sum;
-    float *img;
-} summary_job;
-
-static int draw_summary(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e)
-{
-    summary_job *j = arg;
-    int rc = -1;
-    if (rgb) {
-        gc_picture pic = {0};
-        rc = gc_figure_summary_render(&j->sum, j->img, &pic, e);
-        *w = pic.w;
-        *h = pic.h;
-        *rgb = gc_figure_picture_take(&pic);
-    }
-    gc_figure_summary_free(&j->sum);
-    free(j->img);
-    free(j);
-    return rc;
-}
-
-static int write_summary(gc_session *s, gc_summary *sum, const char *path, gc_err *e)
-{
-    if (s->writer) {
-        size_t n = (size_t)s->orig.w * (size_t)s->orig.h * 3;
-        summary_job *j = malloc(sizeof *j);
-        float *img = malloc(n * sizeof *img);
-        if (!j || !img) {
-            free(j);
-            free(img);
-            return gc_fail(e, "cannot write %s: out of memory", path);
-        }
-        memcpy(img, s->orig.data, n * sizeof *img);
-        j->sum = *sum; /* moved: the job frees it */
-        memset(sum, 0, sizeof *sum);
-        j->img = img;
-        return gc_explain_write_drawn(s, path, draw_summary, j, n * sizeof *img + j->sum.kept_bytes, e);
-    }
-    gc_picture pic = {0};
-    int rc = gc_figure_summary_render(sum, s->orig.data, &pic, e);
-    if (rc == 0) rc = gc_explain_write_png_owned(s, path, pic.w, pic.h, gc_figure_picture_take(&pic), e);
-    gc_figure_picture_free(&pic);
-    return rc;
+    if (x->npy[0] && gc_explain_write_npy(s, x->npy, &raw, e)) return -1;
+    return 0;
 }
 
 int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e)
 {
     gc_session own, *sp = o->session ? o->session : &own;
     gc_boxes boxes;
-    gc_summary sum;
+    gc_draw *draw = NULL;
     gc_results rs = {0};
     gc_det *dets = NULL;
     int ndets = 0, rc = -1;
@@ -160,7 +95,6 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     int want_summary = !(o->ex.nosave & GC_NOSAVE_SUMMARY);
     memset(&own, 0, sizeof own);
     memset(&boxes, 0, sizeof boxes);
-    memset(&sum, 0, sizeof sum);
 
     if (gc_detect_check(net, e)) return -1;
     if (want_summary && gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
@@ -189,7 +123,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
             goto done;
         }
     }
-    if (want_summary && gc_figure_summary_init(&sum, ndets, sp->orig.w, sp->orig.h, e)) goto done;
+    if (!(draw = gc_draw_begin(sp, want_summary ? ndets : 0, e))) goto done;
 
     for (int k = 0; k < ndets; ++k) {
         if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
@@ -200,7 +134,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
             goto fail;
         }
         if (explain_box(sp, net, o, &dets[k], k, &m, x, e)) goto fail;
-        if (render_box(sp, o, &m, x, &sum, e)) goto fail;
+        if (render_box(sp, o, &m, x, draw, want_summary, e)) goto fail;
         if (o->ex.sheet) {
             /* after the box's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {dets[k].cls, &dets[k]};
@@ -211,7 +145,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
                 goto fail;
         }
     }
-    if (want_summary && write_summary(sp, &sum, summary, e)) goto fail;
+    if (want_summary && gc_draw_summary(draw, summary, e)) goto fail;
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
                      .thresh = o->thresh, .nms = o->nms, .summary = want_summary ? summary : NULL};
@@ -224,7 +158,7 @@ done:
     if (o->session) gc_explain_keep(sp);
     else gc_explain_close(sp);
     gc_detect_boxes_free(&boxes);
-    gc_figure_summary_free(&sum);
+    gc_draw_end(draw);
     gc_explain_results_free(&rs);
     free(dets);
     return rc;

@@ -259,7 +259,8 @@ unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o);
 const float *gc_explain_gradient_image(gc_session *s, const gc_map *m);
 int gc_explain_write_png(gc_session *s, const char *path, int w, int h, const unsigned char *rgb, gc_err *e);
 /* A picture drawn later on the output thread (s->writer must be set; see
- * gc_writer_put_draw: draw frees arg, also when this fails). */
+ * gc_writer_put_draw: draw frees arg, also when this fails; path NULL:
+ * drawn, not written). */
 int gc_explain_write_drawn(gc_session *s, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes,
                            gc_err *e);
 /* The forward's threads as a parallel loop for drawing and encoding

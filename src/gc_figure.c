@@ -283,32 +283,8 @@ void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const 
     snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
 }
 
-void gc_figure_summary_keep(gc_summary *s, int k, gc_picture *panel, const gc_fig_box *box, const char *caption)
-{
-    assert(k >= 0 && k < s->n);
-    size_t bytes = (size_t)panel->w * (size_t)panel->h * 3;
-    if (!s->kept) s->kept = calloc((size_t)s->n, sizeof *s->kept);
-    if (!s->kept || s->kept[k].rgb || s->kept_bytes + bytes > GC_SUMMARY_KEEP_BYTES) {
-        gc_figure_summary_set(s, k, panel, box, caption);
-        return;
-    }
-    s->kept[k] = *panel;
-    panel->rgb = NULL;
-    s->kept_bytes += bytes;
-    s->boxes[k] = *box;
-    snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
-}
-
 int gc_figure_summary_render(gc_summary *s, const float *img, gc_picture *out, gc_err *e)
 {
-    for (int k = 0; s->kept && k < s->n; ++k)
-        if (s->kept[k].rgb) {
-            char caption[sizeof s->captions[k]];
-            memcpy(caption, s->captions[k], sizeof caption);
-            gc_figure_summary_set(s, k, &s->kept[k], &s->boxes[k], caption);
-            gc_figure_picture_free(&s->kept[k]);
-        }
-    s->kept_bytes = 0;
     int rc = -1, n = s->n;
     gc_picture panel = {0};
     gc_rect *boxes = calloc((size_t)n, sizeof *boxes), *tags = calloc((size_t)n, sizeof *tags);
@@ -382,8 +358,6 @@ done:
 
 void gc_figure_summary_free(gc_summary *s)
 {
-    for (int k = 0; s->kept && k < s->n; ++k) gc_figure_picture_free(&s->kept[k]);
-    free(s->kept);
     free(s->thumbs);
     free(s->boxes);
     free(s->captions);

@@ -62,22 +62,13 @@ typedef struct gc_summary {
     unsigned char *thumbs;    /* n * tw * th * 3 */
     gc_fig_box *boxes;
     char (*captions)[128];
-    gc_picture *kept;         /* n panels kept for their thumbnails (gc_figure_summary_keep), or NULL */
-    size_t kept_bytes;
 } gc_summary;
 
 int gc_figure_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e);
 /* Box k: its panel (gc_figure_panel) shrunk into the grid, its box and its
  * caption (number, class name, probability). */
 void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption);
-/* The same, the thumbnail made when the summary is drawn: the panel's pixels
- * are taken (panel->rgb becomes NULL), so the shrinking can run on another
- * thread with the drawing. Beyond GC_SUMMARY_KEEP_BYTES of kept panels, or
- * without memory, the thumbnail is made now (gc_figure_summary_set). */
-void gc_figure_summary_keep(gc_summary *s, int k, gc_picture *panel, const gc_fig_box *box, const char *caption);
-#define GC_SUMMARY_KEEP_BYTES ((size_t)64 << 20)
-/* Draws the summary of img (planar RGB img_w x img_h); the kept panels'
- * thumbnails are made first (and the panels freed). */
+/* Draws the summary of img (planar RGB img_w x img_h). */
 int gc_figure_summary_render(gc_summary *s, const float *img, gc_picture *out, gc_err *e);
 void gc_figure_summary_free(gc_summary *s);
 

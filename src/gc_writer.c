@@ -51,7 +51,7 @@ static void run(gc_writer *w, job *j)
         int pw = 0, ph = 0;
         unsigned char *rgb = NULL;
         rc = j->draw(j->arg, &pw, &ph, &rgb, &e);
-        if (rc == 0)
+        if (rc == 0 && j->path)
             rc = under(w, j->path) ? gc_image_write_png_in_place(j->path, pw, ph, rgb, &e)
                                    : gc_image_write_png(j->path, pw, ph, rgb, &e);
         free(rgb);
@@ -193,14 +193,14 @@ int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int heigh
 int gc_writer_put_draw(gc_writer *w, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes, gc_err *e)
 {
     job *j = calloc(1, sizeof *j);
-    char *p = strdup(path);
-    if (!j || !p) {
+    char *p = path ? strdup(path) : NULL;
+    if (!j || (path && !p)) {
         free(j);
         free(p);
         int pw, ph;
         gc_err ignored;
         draw(arg, &pw, &ph, NULL, &ignored); /* with rgb NULL: frees arg, nothing else */
-        return gc_fail(e, "cannot write %s: out of memory", path);
+        return path ? gc_fail(e, "cannot write %s: out of memory", path) : gc_fail(e, "out of memory for a picture");
     }
     j->kind = JOB_DRAW;
     j->path = p;

@@ -50,8 +50,10 @@ int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int heigh
  * makes it (rgb malloc'ed; 0, or -1 with e set) and frees arg whatever
  * happens; with rgb NULL it only frees arg (returns -1). The PNG is then
  * written to path like gc_writer_put_png's; a failure of either is the
- * next call's error. bytes: what arg holds, counted against max_bytes. -1
- * with e set only when out of memory (arg freed). */
+ * next call's error. With path NULL nothing is written: draw runs for what
+ * it does to arg's shared state (and must leave rgb NULL). bytes: what arg
+ * holds, counted against max_bytes. -1 with e set only when out of memory
+ * (arg freed). */
 typedef int (*gc_writer_draw_fn)(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e);
 int gc_writer_put_draw(gc_writer *w, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes, gc_err *e);
 

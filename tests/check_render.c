@@ -948,53 +948,6 @@ END_TEST
 
 /* The summary for 1 and for 50 boxes: the picture fits everything (image,
  * legend, grid), and its legend rows carry every box's colour. */
-/* Panels kept for the summary (their thumbnails made when it is drawn, on
- * the output thread in list mode) give the same summary as thumbnails made
- * box by box; past the memory cap the rest are made at once, the same too.
- * Each box's panel differs (its own heat), so a thumbnail in the wrong
- * place would show. The kept panel's pixels are taken. */
-START_TEST(summary_with_kept_panels_is_the_same)
-{
-    enum { W = 96, H = 80, N = W * H, B = 7 };
-    float *img = malloc(3 * N * sizeof *img), *heat = malloc(N * sizeof *heat);
-    ck_assert(img && heat);
-    for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 31) % 256) / 255.0f;
-    gc_err e;
-    gc_summary a, b;
-    ck_assert_int_eq(gc_figure_summary_init(&a, B, W, H, &e), 0);
-    ck_assert_int_eq(gc_figure_summary_init(&b, B, W, H, &e), 0);
-    for (int k = 0; k < B; ++k) {
-        for (int i = 0; i < N; ++i) heat[i] = (float)((i % W) > k * 12 && (i % W) < k * 12 + 20);
-        gc_fig_box box = {k * 12, 5 + k, k * 12 + 19, 40 + k, k};
-        char cap[64];
-        snprintf(cap, sizeof cap, "%d class %d", k, k);
-        gc_picture p1 = {0}, p2 = {0};
-        ck_assert_int_eq(gc_figure_panel(&p1, img, W, H, heat, .5f, &box, &e), 0);
-        ck_assert_int_eq(gc_figure_panel(&p2, img, W, H, heat, .5f, &box, &e), 0);
-        gc_figure_summary_set(&a, k, &p1, &box, cap);
-        if (k == 5) b.kept_bytes = GC_SUMMARY_KEEP_BYTES; /* as if the cap were reached: made now */
-        gc_figure_summary_keep(&b, k, &p2, &box, cap);
-        if (k < 5) ck_assert_ptr_null(p2.rgb);
-        else ck_assert_ptr_nonnull(p2.rgb);
-        gc_figure_picture_free(&p1);
-        gc_figure_picture_free(&p2);
-    }
-    b.kept_bytes = 0;
-    gc_picture oa = {0}, ob = {0};
-    ck_assert_int_eq(gc_figure_summary_render(&a, img, &oa, &e), 0);
-    ck_assert_int_eq(gc_figure_summary_render(&b, img, &ob, &e), 0);
-    ck_assert(oa.w == ob.w && oa.h == ob.h);
-    ck_assert(!memcmp(oa.rgb, ob.rgb, (size_t)oa.w * oa.h * 3));
-    ck_assert(b.kept && !b.kept[0].rgb); /* freed once drawn */
-    gc_figure_picture_free(&oa);
-    gc_figure_picture_free(&ob);
-    gc_figure_summary_free(&a);
-    gc_figure_summary_free(&b);
-    free(img);
-    free(heat);
-}
-END_TEST
-
 START_TEST(summary_for_one_to_fifty_boxes)
 {
     enum { W = 128, H = 128, N = W * H };
@@ -1201,7 +1154,6 @@ Suite *suite_render(void)
     tcase_add_test(tc, labels_at_edges_and_beside_other_boxes);
     tcase_add_test(tc, figure_overlay_all_zero_and_colour_bar);
     tcase_add_test(tc, summary_for_one_to_fifty_boxes);
-    tcase_add_test(tc, summary_with_kept_panels_is_the_same);
     suite_add_tcase(s, tc);
     return s;
 }
