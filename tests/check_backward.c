@@ -214,6 +214,18 @@ START_TEST(conv_1x1_fd)
 }
 END_TEST
 
+/* The hooks installed on net (gc_hooks_free them) and the forward's thread
+ * pool they made. */
+static gc_pool *install_pool(network *net, gc_ctx *c)
+{
+    gc_err e = {{0}};
+    ck_assert_msg(gc_hooks_init(c, net, &e) == 0, "%s", e.msg);
+    gc_hooks_install(c);
+    gc_pool *pool = gc_forward_pool(net->layers);
+    ck_assert_ptr_nonnull(pool);
+    return pool;
+}
+
 /* Seeded at one position, as a box's score is: each convolution below
  * computes only the columns that carry gradient (8x8 and 16x16 layers, 3x3
  * with stride 1 and 2, grouped, 1x1, batch norm; few columns by one pass over
@@ -236,12 +248,8 @@ START_TEST(sparse_backward_split_over_threads)
     ck_assert_ptr_null(gc_forward_pool(net->layers));
     gct_backward_ref(net, S, r, T);
     memcpy(serial, net->layers[T].delta, nt * sizeof(float));
-    gc_err e = {{0}};
     gc_ctx c;
-    ck_assert_msg(gc_hooks_init(&c, net, &e) == 0, "%s", e.msg);
-    gc_hooks_install(&c);
-    gc_pool *pool = gc_forward_pool(net->layers);
-    ck_assert_ptr_nonnull(pool);
+    gc_pool *pool = install_pool(net, &c);
     gct_backward_ref(net, S, r, T);
     const float *split = net->layers[T].delta;
     size_t nonzero = 0;
@@ -273,12 +281,8 @@ START_TEST(sparse_backward_bits_do_not_depend_on_the_pool_threshold)
     load_weights(net, "cfg/fmnist-det.weights");
     gct_fill_input(net, 5, 0, 1);
     gct_forward(net);
-    gc_err e = {{0}};
     gc_ctx c;
-    ck_assert_msg(gc_hooks_init(&c, net, &e) == 0, "%s", e.msg);
-    gc_hooks_install(&c);
-    gc_pool *pool = gc_forward_pool(net->layers);
-    ck_assert_ptr_nonnull(pool);
+    gc_pool *pool = install_pool(net, &c);
     size_t nin = (size_t)net->inputs, min_work = pool->min_work, differ = 0, seeds = 0;
     float *dx[2] = {xmalloc_f(nin), xmalloc_f(nin)};
     const int heads[] = {11, 18};

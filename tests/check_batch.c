@@ -64,21 +64,8 @@ static void touch(const char *dir, const char *rel, const char *text)
 /* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
 #define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    if (len) *len = (size_t)n;
-    return b;
-}
+/* a file's bytes, '\0'-terminated; NULL if missing */
+#define slurp gcf_read_file
 
 static int same_file(const char *a, const char *b)
 {

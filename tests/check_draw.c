@@ -21,27 +21,10 @@
 #define H 23
 #define PX ((size_t)W * H)
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = len > 0 ? malloc((size_t)len) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = b ? (size_t)len : 0;
-    return b;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = gcf_read_file(a, &na), *y = gcf_read_file(b, &nb);
     ck_assert_msg(x != NULL, "%s missing", a);
     ck_assert_msg(y != NULL, "%s missing", b);
     ck_assert_msg(na == nb && !memcmp(x, y, na), "%s and %s differ (%zu and %zu bytes)", a, b, na, nb);
@@ -121,7 +104,7 @@ START_TEST(output_thread_draws_what_this_thread_draws)
     snprintf(a, sizeof a, "%s/here_summary.png", dir);
     snprintf(b, sizeof b, "%s/alone_summary.png", dir);
     size_t na, nb;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = gcf_read_file(a, &na), *y = gcf_read_file(b, &nb);
     ck_assert(x && y);
     ck_assert_msg(na != nb || memcmp(x, y, na), "the summary does not show box 1");
     free(x);

@@ -21,6 +21,9 @@ char *gcf_tempdir(void);
 void gcf_rmtree(const char *dir);
 /* Number of entries in dir (excluding . and ..). */
 int gcf_count_files(const char *dir);
+/* The whole file, malloc'ed, with a '\0' after it (not counted in *len;
+ * len may be NULL); NULL when it cannot be opened or read. */
+char *gcf_read_file(const char *path, size_t *len);
 
 /* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
  * cap bytes); returns the exit status, or -1 if it died of a signal. */
