@@ -120,9 +120,11 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
         gc_figure_picture_free(&fig);
         return rc;
     }
-    size_t px = (size_t)d->w * (size_t)d->h, bytes = 0;
-    overlay_job *j = calloc(1, sizeof *j);
+    size_t px = (size_t)d->w * (size_t)d->h;
     int own_img = v->img != s->orig.data;
+    long long shared = own_img ? 0 : share_image(d, e); /* d's copy, freed with d */
+    if (shared < 0) return -1;
+    overlay_job *j = calloc(1, sizeof *j);
     if (j && v->heat) j->heat = malloc(px * sizeof *j->heat);
     if (j && own_img) j->img = malloc(3 * px * sizeof *j->img);
     if (!j || (v->heat && !j->heat) || (own_img && !j->img)) {
@@ -132,13 +134,6 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
         }
         free(j);
         return gc_fail(e, "out of memory for the pictures");
-    }
-    long long shared = own_img ? 0 : share_image(d, e);
-    if (shared < 0) {
-        free(j->heat);
-        free(j->img);
-        free(j);
-        return -1;
     }
     if (j->heat) memcpy(j->heat, v->heat, px * sizeof *j->heat);
     if (j->img) memcpy(j->img, v->img, 3 * px * sizeof *j->img);
@@ -158,8 +153,8 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
     j->png = png != NULL;
     /* what the job holds, and the panel and overlay it draws */
     int f = gc_render_display_scale(d->w, d->h);
-    bytes = (size_t)shared + (j->heat ? px * sizeof *j->heat : 0) + (j->img ? 3 * px * sizeof *j->img : 0) +
-            2 * px * (size_t)f * (size_t)f * 3;
+    size_t bytes = (size_t)shared + (j->heat ? px * sizeof *j->heat : 0) + (j->img ? 3 * px * sizeof *j->img : 0) +
+                   2 * px * (size_t)f * (size_t)f * 3;
     return gc_explain_write_drawn(s, png, run_overlay, j, bytes, e);
 }
 
