@@ -317,6 +317,14 @@ static int check_common(cfg *c)
     return 0;
 }
 
+/* Patch 0006's switch; weak, so that the build against stock Darknet links. */
+extern int parse_batch __attribute__((weak));
+
+int gc_cfgcheck_one_image_parse(void)
+{
+    return &parse_batch != NULL;
+}
+
 static int check_net(cfg *c, shape *in, int *batch_out)
 {
     long long batch, subdiv, steps, v;
@@ -324,7 +332,7 @@ static int check_net(cfg *c, shape *in, int *batch_out)
         get_int(c, "time_steps", 1, 1, KEY_MAX, &steps))
         return -1;
     if (subdiv > batch) return kfail(c, "subdivisions", "more than batch=%lld: Darknet's batch would be 0", batch);
-    long long b = mul(batch / subdiv, steps);
+    long long b = gc_cfgcheck_one_image_parse() ? steps : mul(batch / subdiv, steps);
     if (fits(c, "batch", b, "batch / subdivisions * time_steps")) return -1;
     static const char *const ints[] = {"notruth", "random", "adam", "center", "burn_in", "step", "max_batches",
                                        "max_crop", "min_crop"};
@@ -736,8 +744,10 @@ int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_
         goto done;
     }
     if (max_bytes && bytes > (double)max_bytes) {
-        rc = gc_fail(e, "cfg file %s needs about %.1f GiB at batch %d (batch / subdivisions in [net]), more than "
-                        "the %.1f GiB allowed", name, bytes / 1073741824.0, batch, (double)max_bytes / 1073741824.0);
+        rc = gc_fail(e, "cfg file %s needs about %.1f GiB at batch %d (%s in [net]), more than the %.1f GiB allowed",
+                     name, bytes / 1073741824.0, batch,
+                     gc_cfgcheck_one_image_parse() ? "time_steps" : "batch / subdivisions x time_steps",
+                     (double)max_bytes / 1073741824.0);
         goto done;
     }
     if (info) {

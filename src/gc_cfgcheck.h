@@ -19,11 +19,18 @@
 typedef struct gc_cfg_info {
     int layers;          /* layer sections after [net] */
     int w, h, c;         /* [net] input size (0 for a net that reads flat inputs) */
-    int batch;           /* batch Darknet parses with: batch / subdivisions * time_steps */
+    int batch;           /* batch Darknet parses with: time_steps (one image, patch 0006), or
+                            batch / subdivisions * time_steps against stock Darknet */
     size_t bytes;        /* what parse_network_cfg() allocates, roughly (outputs, deltas, weights) */
     double flops;        /* one forward pass of one image: convolutions, connected and recurrent
                             layers, max pooling (elementwise layers are not counted) */
 } gc_cfg_info;
+
+/* 1 when Darknet carries patch 0006 (parse_batch) and gc_model_load parses a
+ * cfg for one image, times time_steps; 0 against stock Darknet (the bench's
+ * build), which parses for the cfg's batch / subdivisions. gc_cfgcheck_text
+ * sizes its checks for the batch the parse will use. */
+int gc_cfgcheck_one_image_parse(void);
 
 /* Largest forward pass accepted, in floating-point operations. */
 #define GC_CFG_MAX_FLOPS 2e12

@@ -127,15 +127,23 @@ int gc_model_trial_run(const char *what, int (*body)(void *), void *arg, const g
  * bench's build against stock Darknet, which lacks the switch, still links:
  * there the address is NULL and the weights are drawn as before. */
 extern int skip_weight_init __attribute__((weak));
+/* Patch 0006: the parse sizes the layers for this many images instead of the
+ * cfg's batch / subdivisions (weak for the same reason). */
+extern int parse_batch __attribute__((weak));
 
 /* Darknet's parse_network_cfg, with the random weights skipped when skip is
- * set (the caller loads every weight next, or never runs the network). */
+ * set (the caller loads every weight next, or never runs the network), and
+ * every layer sized for one image: the plugin runs one at a time (its batched
+ * forward has buffers of its own), and a training cfg's batch of 32-128 images
+ * would reserve gigabytes that set_batch_network(net, 1) keeps. */
 static network *parse_cfg(const char *cfg, int skip)
 {
-    int *flag = &skip_weight_init;
+    int *flag = &skip_weight_init, *batch = &parse_batch;
     if (flag) *flag = skip;
+    if (batch) *batch = 1;
     network *net = parse_network_cfg((char *)cfg);
     if (flag) *flag = 0;
+    if (batch) *batch = 0;
     return net;
 }
 
@@ -285,11 +293,14 @@ int gc_model_batch1_check(const network *net, const char *cfg, gc_err *e)
 {
     const layer *l = &net->layers[0];
     int recurrent = l->type == RNN || l->type == GRU || l->type == LSTM || l->type == CRNN;
-    if (recurrent && net->batch > 1)
-        return gc_fail(e, "cfg file %s: its first layer (%s) reads batch / subdivisions x time_steps = %d inputs at "
-                          "once, and gradcam gives it one image: set batch=1 and time_steps=1 in [net]",
+    if (!recurrent || net->batch <= 1) return 0;
+    if (gc_cfgcheck_one_image_parse()) /* parsed for one image: only time_steps is left */
+        return gc_fail(e, "cfg file %s: its first layer (%s) reads time_steps = %d inputs at once, and gradcam "
+                          "gives it one image: set time_steps=1 in [net]",
                        cfg, gc_darknet_type_name(l->type), net->batch);
-    return 0;
+    return gc_fail(e, "cfg file %s: its first layer (%s) reads batch / subdivisions x time_steps = %d inputs at "
+                      "once, and gradcam gives it one image: set batch=1 and time_steps=1 in [net]",
+                   cfg, gc_darknet_type_name(l->type), net->batch);
 }
 
 network *gc_model_load(const char *cfg, const char *weights, gc_err *e)

@@ -19,8 +19,10 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e);
 
 /* Whether the parsed net can run at batch 1 on one image: a recurrent first
  * layer ([rnn], [gru], [lstm], [crnn]) keeps the batch its sub-layers were
- * made with and reads batch / subdivisions x time_steps inputs from the
- * input buffer, past one image's end. Call before set_batch_network(net, 1).
+ * made with and reads that many inputs from the input buffer, past one
+ * image's end: time_steps when gc_model_load parsed it for one image
+ * (patch 0006), batch / subdivisions x time_steps against stock Darknet.
+ * Call before set_batch_network(net, 1).
  * 0, or -1 with e set naming cfg. */
 int gc_model_batch1_check(const network *net, const char *cfg, gc_err *e);
 

@@ -44,12 +44,14 @@ START_TEST(base_cfgs_pass)
     gc_err e = {{0}};
     const char *t = "[net]\nbatch=64\nsubdivisions=16\nwidth=16\nheight=8\nchannels=3\n" CONV;
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, &info, &e), 0);
-    ck_assert_int_eq(info.batch, 4); /* 64 / 16, as parse_net_options() */
+    ck_assert_int_eq(info.batch, 1); /* parsed for one image (patch 0006); stock Darknet: 64 / 16 */
     ck_assert_int_eq(info.w, 16);
     ck_assert_int_eq(info.h, 8);
     ck_assert_int_eq(info.layers, 1);
-    /* input 16*8*3 + (output + delta) 16*8*8, all x4, plus weights and workspace */
-    ck_assert(info.bytes > 4 * 4 * (16 * 8 * 3 + 2 * 16 * 8 * 8));
+    /* input 16*8*3 + (output + delta) 16*8*8 floats for one image, plus
+     * weights and workspace: less than those buffers alone at 4 images */
+    ck_assert(info.bytes > 4 * (16 * 8 * 3 + 2 * 16 * 8 * 8));
+    ck_assert(info.bytes < 4 * 4 * (16 * 8 * 3 + 2 * 16 * 8 * 8));
 }
 END_TEST
 
@@ -101,8 +103,8 @@ START_TEST(net_sizes)
     expect_bad("[net]\nbatch=1\nwidth=16\nheight=-4\nchannels=3\n" CONV, "height=-4", NULL, NULL);
     expect_bad("[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\ninputs=5\n" CONV, "inputs=5",
                "differs from width * height * channels", NULL);
-    /* batch=100000 overflows Darknet's int outputs * batch */
-    expect_bad("[net]\nbatch=100000\nwidth=160\nheight=160\nchannels=3\n" CONV, "[net]", "batch",
+    /* 100000 images overflow Darknet's int outputs * batch */
+    expect_bad("[net]\ntime_steps=100000\nwidth=160\nheight=160\nchannels=3\n" CONV, "[net]", "batch",
                "more than Darknet's int sizes");
     expect_bad("[net]\nbatch=1\nwidth=65536\nheight=65536\nchannels=3\n" CONV, "width", "int sizes", NULL);
 }
@@ -242,12 +244,20 @@ END_TEST
 
 START_TEST(memory_limit)
 {
-    const char *t = "[net]\nbatch=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
+    /* about 2.3 GiB at 64 images, 36 MiB at one */
+    const char *t = "[net]\ntime_steps=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
     gc_err e = {{0}};
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 256u << 20, NULL, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.msg, "at batch 64"));
-    ck_assert_ptr_nonnull(strstr(e.msg, "GiB"));
+    ck_assert_msg(strstr(e.msg, "at batch 64 (time_steps in [net])") && strstr(e.msg, "GiB"), "%s", e.msg);
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 8 * GiB, NULL, &e), 0);
+    /* a training cfg's batch: the parse is for one image (patch 0006), so
+     * batch=64 is not what is allocated */
+    ck_assert(gc_cfgcheck_one_image_parse());
+    t = "[net]\nbatch=64\nsubdivisions=1\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
+    gc_cfg_info info;
+    ck_assert_msg(gc_cfgcheck_text("t.cfg", t, strlen(t), 256u << 20, &info, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(info.batch, 1);
+    ck_assert_uint_lt(info.bytes, 128u << 20);
 }
 END_TEST
 

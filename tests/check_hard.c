@@ -129,7 +129,8 @@ START_TEST(cfgs_that_crashed_darknet)
     } v[] = {
         {"batch=1\n", "batch=0\n", "[net] batch=0"},
         {"batch=1\n", "batch=128\nsubdivisions=256\n", "subdivisions=256"},
-        {"batch=1\nwidth=20\nheight=16", "batch=100000\nwidth=200\nheight=160", "int sizes"},
+        /* (batch=100000 did this before the parse was for one image, patch 0006) */
+        {"batch=1\nwidth=20\nheight=16", "batch=1\ntime_steps=100000\nwidth=200\nheight=160", "int sizes"},
         {"stride=1\npad=1\nactivation=leaky", "stride=-1\npad=1\nactivation=leaky", "stride=-1"},
         {"[avgpool]", "[shortcut]\nfrom=100\n\n[avgpool]", "from=100"},
         {"[avgpool]", "[reorg]\nstride=5\n\n[avgpool]", "[reorg] stride=5"},
