@@ -289,6 +289,44 @@ static void restore_stderr(int saved)
 
 static int check_params(const network *net, const char *weights, gc_err *e);
 
+/* Darknet's make_*_layer do not check their callocs. Where one failed (an
+ * address-space limit, a cfg too large for the machine), load_weights would
+ * fread into NULL and the forward write through it. l's output and the arrays
+ * load_weights fills, or 0 when one is missing. */
+static int layer_buffers_ok(const layer *l)
+{
+    if (l->outputs > 0 && !l->output) return 0;
+    switch (l->type) {
+    case CONVOLUTIONAL:
+    case DECONVOLUTIONAL:
+    case CONNECTED:
+    case LOCAL:
+        if (!l->weights || !l->biases) return 0;
+        if (l->batch_normalize && (!l->scales || !l->rolling_mean || !l->rolling_variance)) return 0;
+        break;
+    case BATCHNORM:
+        if (!l->scales || !l->rolling_mean || !l->rolling_variance) return 0;
+        break;
+    default: break;
+    }
+    /* the sub-layers of [rnn], [crnn], [gru] and [lstm] */
+    const layer *sub[] = {l->input_layer, l->self_layer, l->output_layer, l->wz, l->uz, l->wr, l->ur, l->wh,
+                          l->uh, l->wi, l->ui, l->wf, l->uf, l->wo, l->uo, l->wg, l->ug};
+    for (size_t k = 0; k < sizeof sub / sizeof sub[0]; ++k)
+        if (sub[k] && !layer_buffers_ok(sub[k])) return 0;
+    return 1;
+}
+
+static int parsed_buffers_check(const network *net, const char *cfg, gc_err *e)
+{
+    if (!net->input) return gc_fail(e, "cfg file %s: out of memory for the network's input", cfg);
+    for (int i = 0; i < net->n; ++i)
+        if (!layer_buffers_ok(&net->layers[i]))
+            return gc_fail(e, "cfg file %s: out of memory: Darknet could not allocate layer %d's (%s) buffers", cfg,
+                           i, gc_darknet_type_name(net->layers[i].type));
+    return 0;
+}
+
 int gc_model_batch1_check(const network *net, const char *cfg, gc_err *e)
 {
     const layer *l = &net->layers[0];
@@ -321,7 +359,7 @@ network *gc_model_load(const char *cfg, const char *weights, gc_err *e)
         gc_fail(e, "cfg file %s: Darknet could not parse it", cfg);
         return NULL;
     }
-    if (gc_model_batch1_check(net, cfg, e)) {
+    if (parsed_buffers_check(net, cfg, e) || gc_model_batch1_check(net, cfg, e)) {
         free_network(net);
         return NULL;
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -479,6 +480,46 @@ START_TEST(training_batch_is_not_allocated)
 }
 END_TEST
 
+/* Under an address-space limit (ulimit -v) Darknet's unchecked callocs
+ * return NULL; the load must say so instead of reading weights into NULL or
+ * handing a network with a NULL output to the forward. A 4096 x 4096 input
+ * with 16 1x1 filters: 1 GiB for the output and for the delta, which the
+ * child's limit (its size + 512 MiB) cannot give. */
+START_TEST(out_of_memory_at_parse_is_an_error)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return; /* ASan's allocator aborts where calloc would return NULL */
+#endif
+    const char *cfg = tmp_path("wide.cfg");
+    write_text(cfg, "[net]\nwidth=4096\nheight=4096\nchannels=3\n\n[convolutional]\nfilters=16\nsize=1\n"
+                    "activation=leaky\n");
+    /* without the limit the cfg loads: the callocs are lazy zero pages */
+    gc_err e = {{0}};
+    network *net = gc_model_load(cfg, NULL, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    free_network(net);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (!f || fscanf(f, "%lu", &pages) != 1) _exit(3);
+        fclose(f);
+        rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)512 << 20);
+        struct rlimit rl = {as, as};
+        if (setrlimit(RLIMIT_AS, &rl)) _exit(4);
+        gc_err ce = {{0}};
+        network *n = gc_model_load(cfg, NULL, &ce);
+        if (n) _exit(2);
+        _exit(strstr(ce.msg, "out of memory") && strstr(ce.msg, cfg) ? 0 : 1);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s %d", WIFEXITED(st) ? "exit" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+END_TEST
+
 /* Every parameter array of layer i of a and b is equal (1) or not (0). */
 static int layer_same(const network *a, const network *b, int i)
 {
@@ -572,6 +613,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, trial_child_has_a_memory_limit);
     tcase_add_test(tc, trial_child_dies_with_its_parent);
     tcase_add_test(tc, huge_cfg_is_refused_before_parsing);
+    tcase_add_test(tc, out_of_memory_at_parse_is_an_error);
     tcase_add_test(tc, training_batch_is_not_allocated);
     tcase_add_test(tc, recurrent_first_layer_needs_batch_one);
     tcase_add_test(tc, weights_size_matches_darknets_own_save);
