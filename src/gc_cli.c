@@ -890,9 +890,11 @@ int gc_cli_main(int argc, char **argv)
      * updates, batch-norm copies). glibc's dynamic mmap threshold grows with
      * the first large free() and then serves them from the heap, cleared page
      * by page (memset and page faults: ~10% of a Yolo-Fastest run, 28 MB of
-     * RSS); a fixed threshold keeps them mmap'd, zero and untouched. Once the
-     * network is loaded, see load_model. */
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+     * RSS); a fixed threshold keeps them mmap'd, zero and untouched. Parsed
+     * for one image (patch 0006), many are under 128 KiB: at 16 KiB Yolo-
+     * Fastest's peak RSS is 62 MB (68 at 128 KiB). Once the network is
+     * loaded, see load_model. */
+    mallopt(M_MMAP_THRESHOLD, 16 * 1024);
     gc_forward_blas_park();
     if (argc >= 3 && !strcmp(argv[2], "init")) return finish(init_weights(argc, argv, &e), &e, argc < 5);
     if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
