@@ -69,7 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gc_cfgcheck_text("fuzz.cfg", (const char *)data, size, (size_t)64 << 20, &info, &e)) return 0;
     if (info.flops > 2e8) return 0;
     const char *path = gc_fuzz_file("cfg", data, size);
+    /* parsed for one image, as gc_model_load() does (patch 0006): the
+     * validator sized its checks for that batch, not the cfg's */
+    parse_batch = 1;
     network *net = parse_network_cfg((char *)path);
+    parse_batch = 0;
     /* what gc_model_load() refuses before it sets batch 1 */
     if (gc_model_batch1_check(net, "fuzz.cfg", &e)) {
         free_all(net);

@@ -151,6 +151,25 @@ START_TEST(cfgs_that_crashed_darknet)
 }
 END_TEST
 
+/* A cfg as trained says batch=64 or more; the parse is for one image (patch
+ * 0006), so even batch=100000, whose buffers Darknet's int sizes could not
+ * hold, explains, and gives what batch=1 gives. */
+START_TEST(training_batch_does_not_matter)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *one = variant(clf, "b1.cfg", "batch=1\nwidth=20\nheight=16", "batch=1\nwidth=200\nheight=160");
+    const char *w = weights_for(one, "b.weights");
+    ck_assert_int_eq(run(one, w, img, "-out", prefix, "-top", "3", NULL), 0);
+    static char want[sizeof out];
+    memcpy(want, out, sizeof out);
+    ck_assert_ptr_nonnull(strstr(want, "class "));
+    const char *big = variant(clf, "b100k.cfg", "batch=1\nwidth=20\nheight=16",
+                              "batch=100000\nsubdivisions=1\nwidth=200\nheight=160");
+    ck_assert_msg(run(big, w, img, "-out", prefix, "-top", "3", NULL) == 0, "%s", err);
+    ck_assert_str_eq(out, want);
+}
+END_TEST
+
 START_TEST(network_input_the_image_cannot_feed)
 {
     const char *img = gcf_darknet_path("data/dog.jpg");
@@ -427,6 +446,7 @@ Suite *suite_hard(void)
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cfgs_that_crashed_darknet);
+    tcase_add_test(tc, training_batch_does_not_matter);
     tcase_add_test(tc, network_input_the_image_cannot_feed);
     tcase_add_test(tc, cfg_encodings_are_named);
     tcase_add_test(tc, non_finite_weights_in_a_detector);
