@@ -885,6 +885,7 @@ int gc_cli_main(int argc, char **argv)
             print_usage(stdout);
             return 0;
         }
+    gc_reserve_main_stack();
     gc_err e = {{0}};
     /* Darknet's parse callocs buffers the inference never touches (deltas,
      * updates, batch-norm copies). glibc's dynamic mmap threshold grows with

@@ -81,3 +81,13 @@ void gc_strvec_free(gc_strvec *v)
     free(v->s);
     memset(v, 0, sizeof *v);
 }
+
+__attribute__((noinline)) void gc_reserve_main_stack(void)
+{
+    /* buf[0] is the frame's lowest address: one write there extends the
+     * stack's mapping over the whole frame (one page becomes resident; the
+     * rest is mapped, counted against the limit, and faulted in later
+     * without a check) */
+    volatile char buf[GC_MAIN_STACK] __attribute__((unused));
+    buf[0] = 0;
+}

@@ -1,9 +1,72 @@
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gc_common.h"
 #include "gc_json.h"
 #include "gc_tests.h"
+
+/* Size of this process's [stack] mapping (the main thread's), or 0. */
+static size_t main_stack_bytes(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return 0;
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &a, &b) == 2) n = b - a;
+    }
+    fclose(f);
+    return n;
+}
+
+/* A frame of 512 KiB, every page written: deeper than any main-thread frame
+ * gradcam has (348 KB measured). */
+static __attribute__((noinline)) int deep_frame(void)
+{
+    volatile char buf[512 << 10];
+    for (size_t i = 0; i < sizeof buf; i += 4096) buf[i] = (char)i;
+    return buf[4096];
+}
+
+/* Under an address-space limit the main thread's stack cannot grow once the
+ * rest is taken (a detector overlay died with SIGSEGV at ulimit -v 200 MB);
+ * gc_reserve_main_stack maps it beforehand. In a child: reserve, then a
+ * limit of the process's size + 128 KiB, then a 512 KiB frame (without the
+ * reserve: SIGSEGV). */
+START_TEST(main_stack_is_reserved_before_a_limit_bites)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return; /* ASan keeps its own stack frames and shadow under the limit */
+#endif
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        gc_reserve_main_stack();
+        if (main_stack_bytes() < GC_MAIN_STACK) _exit(2);
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (!f || fscanf(f, "%lu", &pages) != 1) _exit(3);
+        fclose(f);
+        rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)128 << 10);
+        struct rlimit rl = {as, as};
+        if (setrlimit(RLIMIT_AS, &rl)) _exit(4);
+        /* the limit bites: a 64 MiB allocation fails */
+        void *big = malloc((size_t)64 << 20);
+        if (big) _exit(5);
+        _exit(deep_frame() == (char)4096 ? 0 : 6);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s %d", WIFEXITED(st) ? "exit" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+END_TEST
 
 START_TEST(fail_formats_and_returns_minus_one)
 {
@@ -82,6 +145,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);
     tcase_add_test(tc, out_path_detects_truncation);
+    tcase_add_test(tc, main_stack_is_reserved_before_a_limit_bites);
     suite_add_tcase(s, tc);
     return s;
 }
