@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "gc_common.h"
+#include "gc_fixture.h"
 #include "gc_json.h"
 #include "gc_tests.h"
 
@@ -49,13 +49,7 @@ START_TEST(main_stack_is_reserved_before_a_limit_bites)
     if (pid == 0) {
         gc_reserve_main_stack();
         if (main_stack_bytes() < GC_MAIN_STACK) _exit(2);
-        FILE *f = fopen("/proc/self/statm", "r");
-        unsigned long pages = 0;
-        if (!f || fscanf(f, "%lu", &pages) != 1) _exit(3);
-        fclose(f);
-        rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)128 << 10);
-        struct rlimit rl = {as, as};
-        if (setrlimit(RLIMIT_AS, &rl)) _exit(4);
+        if (gcf_limit_address_space((size_t)128 << 10)) _exit(4);
         /* the limit bites: a 64 MiB allocation fails */
         void *big = malloc((size_t)64 << 20);
         if (big) _exit(5);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -501,13 +500,7 @@ START_TEST(out_of_memory_at_parse_is_an_error)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        FILE *f = fopen("/proc/self/statm", "r");
-        unsigned long pages = 0;
-        if (!f || fscanf(f, "%lu", &pages) != 1) _exit(3);
-        fclose(f);
-        rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)512 << 20);
-        struct rlimit rl = {as, as};
-        if (setrlimit(RLIMIT_AS, &rl)) _exit(4);
+        if (gcf_limit_address_space((size_t)512 << 20)) _exit(4);
         gc_err ce = {{0}};
         network *n = gc_model_load(cfg, NULL, &ce);
         if (n) _exit(2);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,4 +241,16 @@ double gcf_rel_error(const float *g, const double *fd, int n)
         den += fd[i] * fd[i];
     }
     return sqrt(num / (den > 0 ? den : 1e-30));
+}
+
+int gcf_limit_address_space(size_t headroom)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    int ok = f && fscanf(f, "%lu", &pages) == 1;
+    if (f) fclose(f);
+    if (!ok) return -1;
+    rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)headroom;
+    struct rlimit rl = {as, as};
+    return setrlimit(RLIMIT_AS, &rl) ? -1 : 0;
 }

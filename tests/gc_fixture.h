@@ -25,6 +25,11 @@ int gcf_count_files(const char *dir);
  * len may be NULL); NULL when it cannot be opened or read. */
 char *gcf_read_file(const char *path, size_t *len);
 
+/* Sets this process's address-space limit (RLIMIT_AS, soft and hard) to its
+ * present size plus headroom bytes, as `ulimit -v` would. For a forked child:
+ * the limit cannot be raised again. 0, or -1. */
+int gcf_limit_address_space(size_t headroom);
+
 /* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
  * cap bytes); returns the exit status, or -1 if it died of a signal. */
 int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap);
