@@ -139,7 +139,7 @@ static void child_forward(network *net, const char *img, int warmup, int reps)
     image im = load_image_color((char *)img, 0, 0);
     image sized = letterbox_image(im, net->w, net->h);
 #ifndef GC_BENCH_STOCK
-    gc_err e = {{0}};
+    gc_err e = {0};
     gc_ctx c;
     if (gc_hooks_init(&c, net, &e)) die("%s", e.msg);
     gc_hooks_install(&c);
@@ -238,7 +238,7 @@ static void open_hooked(network *net, const char *img, image *im, image *sized, 
 {
     *im = load_image_color((char *)img, 0, 0);
     *sized = letterbox_image(*im, net->w, net->h);
-    gc_err e = {{0}};
+    gc_err e = {0};
     if (gc_hooks_init(c, net, &e)) die("%s", e.msg);
     gc_hooks_install(c);
 }
@@ -251,7 +251,7 @@ static void child_batch(network *net, const char *img, int warmup, int reps, int
     image im, sized;
     gc_ctx c;
     open_hooked(net, img, &im, &sized, &c);
-    gc_err e = {{0}};
+    gc_err e = {0};
     gc_fwd_batch b;
     if (nb > 1 && gc_forward_batch_init(&b, &c.fwd, nb, &e)) die("%s", e.msg);
     const float **in = malloc((size_t)nb * sizeof *in);
@@ -298,7 +298,7 @@ static void child_peak(int warmup, int reps)
  * every box above thresh / the top 5 classes. */
 static void child_gradcam(network *net, const char *img, int warmup, int reps, int all, float thresh)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     gc_session s;
     if (gc_explain_open(&s, net, img, &e)) die("%s", e.msg); /* runs the first forward */
     gc_explain_opts o = {.method = GC_METHOD_GRADCAM, .alpha = 0.5f};

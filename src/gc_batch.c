@@ -66,7 +66,8 @@ static int make_dirs(const char *path, gc_err *e)
         char c = *p;
         if (c != '/' && c != '\0') continue;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return gc_fail(e, "cannot create %s: %s", buf, strerror(errno));
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return gc_fail_sys(e, errno, "cannot create %s: %s", buf, strerror(errno));
         *p = c;
         if (!c) break;
     }
@@ -471,12 +472,13 @@ typedef struct finish_job {
     char *lines;     /* index lines, or NULL */
     size_t len;
     char *error;     /* the explaining thread's error for this image, or NULL */
+    int error_sys;   /* its errno, when an output file could not be written */
 } finish_job;
 
 struct outcome {
     struct outcome *next;
     int pos;
-    int fatal;          /* the index could not be written: the run stops */
+    int fatal;          /* the index, or the output folder, can take no more: the run stops */
     char msg[GC_ERRLEN]; /* empty: explained */
 };
 
@@ -505,11 +507,28 @@ static void add_outcome(run_state *r, int pos, int fatal, const char *msg)
     pthread_mutex_unlock(&r->out_mu);
 }
 
-static void finish(void *arg, const char *write_error)
+/* An image's failure as its outcome. When the output folder's filesystem
+ * refused a file for want of space or write access, every later image would
+ * fail the same way (and with space freed by this image's removed files, a
+ * few small ones would get through): the run stops there instead, to go on
+ * with -resume. */
+static void add_failure(run_state *r, int pos, const char *msg, int sys)
+{
+    if (!gc_err_storage(sys)) {
+        add_outcome(r, pos, 0, msg);
+        return;
+    }
+    char stop[GC_ERRLEN];
+    snprintf(stop, sizeof stop, "%s: %s; the run stops here (the index holds the images done): rerun with -resume when %s",
+             r->list.path[pos], msg, sys == EROFS ? "the output folder can be written" : "there is room");
+    add_outcome(r, pos, 1, stop);
+}
+
+static void finish(void *arg, const gc_err *write_error)
 {
     finish_job *f = arg;
     run_state *r = f->r;
-    gc_err ie = {{0}};
+    gc_err ie = {0};
     if (r->prep_error[0]) { /* its folder under .tmp could not be made: the run stops */
         if (f->tmp) remove_tree(f->tmp);
         add_outcome(r, f->pos, 1, r->prep_error);
@@ -517,10 +536,10 @@ static void finish(void *arg, const char *write_error)
         finish_free(f);
         return;
     }
-    const char *err = f->error ? f->error : write_error;
-    if (err) {
+    if (f->error || write_error) {
         if (f->tmp) remove_tree(f->tmp);
-        add_outcome(r, f->pos, 0, err);
+        if (f->error) add_failure(r, f->pos, f->error, f->error_sys);
+        else add_failure(r, f->pos, write_error->msg, write_error->sys);
         finish_free(f);
         return;
     }
@@ -532,7 +551,7 @@ static void finish(void *arg, const char *write_error)
     remove_tree(f->final);
     if (strcmp(parent, r->made_dir) && make_dirs(parent, &ie)) {
         remove_tree(f->tmp);
-        add_outcome(r, f->pos, 0, ie.msg);
+        add_failure(r, f->pos, ie.msg, ie.sys);
         finish_free(f);
         return;
     }
@@ -540,9 +559,9 @@ static void finish(void *arg, const char *write_error)
     if (rmdir(f->tmp) == 0) {
         /* nothing written (no target, or -save none): no folder */
     } else if (rename(f->tmp, f->final) != 0) {
-        gc_fail(&ie, "cannot move the outputs to %s: %s", f->final, strerror(errno));
+        gc_fail_sys(&ie, errno, "cannot move the outputs to %s: %s", f->final, strerror(errno));
         remove_tree(f->tmp);
-        add_outcome(r, f->pos, 0, ie.msg);
+        add_failure(r, f->pos, ie.msg, ie.sys);
         finish_free(f);
         return;
     }
@@ -572,8 +591,9 @@ static int finish_put(run_state *r, finish_job *f, gc_err *e)
 }
 
 /* An image that failed before anything was queued for it (still in order
- * behind the images queued before it). */
-static int fail_image(run_state *r, int pos, const char *tmp, const char *msg, gc_err *e)
+ * behind the images queued before it); sys: the errno of an output file that
+ * could not be written, else 0. */
+static int fail_image(run_state *r, int pos, const char *tmp, const char *msg, int sys, gc_err *e)
 {
     finish_job *f = calloc(1, sizeof *f);
     if (!f || !(f->error = strdup(msg)) || (tmp && !(f->tmp = strdup(tmp)))) {
@@ -582,6 +602,7 @@ static int fail_image(run_state *r, int pos, const char *tmp, const char *msg, g
     }
     f->r = r;
     f->pos = pos;
+    f->error_sys = sys;
     return finish_put(r, f, e);
 }
 
@@ -627,7 +648,7 @@ static int collect(run_state *r, gc_batch_summary *s, int report_fd, int wait, g
  * -save npy run), else here. A failure stops the run (finish reports it).
  * With the output thread, nothing else makes or checks the folder
  * (gc_detect_run and gc_classify_run leave it to the thread). */
-static void prepare(void *arg, const char *unused)
+static void prepare(void *arg, const gc_err *unused)
 {
     finish_job *f = arg;
     remove_tree(f->tmp);
@@ -663,11 +684,11 @@ static int explain_one(run_state *r, network *net, int pos, gc_err *e)
 {
     const gc_batch_opts *o = r->o;
     char tmp[PATH_MAX], prefix[PATH_MAX], final[PATH_MAX];
-    gc_err ie = {{0}};
+    gc_err ie = {0};
     if (snprintf(tmp, sizeof tmp, "%s/.tmp/s%dof%d-%d", o->outdir, o->shard, o->nshards, pos) >= (int)sizeof tmp ||
         snprintf(prefix, sizeof prefix, "%s/gradcam", tmp) >= (int)sizeof prefix ||
         snprintf(final, sizeof final, "%s/%s", o->outdir, r->list.rel[pos]) >= (int)sizeof final)
-        return fail_image(r, pos, NULL, "output path too long", e);
+        return fail_image(r, pos, NULL, "output path too long", 0, e);
     if (prepare_put(r, tmp, e)) return -1;
 
     gc_results rs = {0};
@@ -692,7 +713,7 @@ static int explain_one(run_state *r, network *net, int pos, gc_err *e)
     quiet_stdout(r, 0);
     if (rc) {
         gc_explain_results_free(&rs);
-        return fail_image(r, pos, tmp, ie.msg, e);
+        return fail_image(r, pos, tmp, ie.msg, ie.sys, e);
     }
 
     finish_job *f = calloc(1, sizeof *f);
@@ -790,7 +811,7 @@ static void batch_forward(run_state *r, network *net, const int *chunk, int n, c
 {
     gc_session *ss = &r->session;
     for (int j = 0; j < n; ++j) r->bslot[j] = -1;
-    gc_err ie = {{0}};
+    gc_err ie = {0};
     ss->writer = r->writer;
     ss->prefetch = r->prefetch;
     if (gc_explain_begin(ss, net, NULL, &ie)) return;
@@ -829,7 +850,7 @@ static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, i
         char msg[GC_ERRLEN];
         snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
                  r->list.path[r->dup_of[p]]);
-        rc = fail_image(r, p, NULL, msg, e);
+        rc = fail_image(r, p, NULL, msg, 0, e);
     } else {
         if (slot >= 0) {
             gc_forward_batch_view(&r->fb, slot);
@@ -927,7 +948,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     r->writer = NULL;
     const char *sync = getenv("GC_LIST_SYNC");
     if (!(sync && *sync && strcmp(sync, "0"))) {
-        gc_err we = {{0}};
+        gc_err we = {0};
         /* the images' folders under .tmp are renamed whole when complete:
          * their files need no temporary names of their own */
         char tmpdir[PATH_MAX];
@@ -938,13 +959,13 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     r->prefetch = NULL;
     const char *pre = getenv("GC_LIST_PREFETCH");
     if (!(pre && !strcmp(pre, "0"))) {
-        gc_err pe = {{0}};
+        gc_err pe = {0};
         /* NULL: each image decoded when it is explained */
         r->prefetch = gc_prefetch_start(r->o->batch > GC_PREFETCH_DEPTH ? r->o->batch : GC_PREFETCH_DEPTH, &pe);
     }
     int rc = work_list(r, s, net, worker, nworkers, report_fd, e);
     /* the images already queued are finished even when the run stops */
-    gc_err ce = {{0}};
+    gc_err ce = {0};
     int crc = collect(r, s, report_fd, 1, rc ? &ce : e);
     if (rc == 0) rc = crc;
     gc_writer_stop(r->writer);
@@ -994,9 +1015,10 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
             close(fds[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() != parent) _exit(1);
-            gc_err we = {{0}};
+            gc_err we = {0};
             gc_batch_summary ws = *s;
             if (work(r, &ws, net, j, jobs, fds[1], &we)) {
+                clear_bar(r);
                 fprintf(stderr, "gradcam: worker %d: %s\n", j, we.msg);
                 _exit(1);
             }
@@ -1130,11 +1152,11 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
     r.t0 = now_s();
     progress(&r, s, 0);
-    if (o->jobs <= 1) {
-        if (work(&r, s, net, 0, 1, -1, e)) goto done;
-    } else if (run_workers(&r, s, net, e)) {
+    if (o->jobs <= 1 ? work(&r, s, net, 0, 1, -1, e) : run_workers(&r, s, net, e)) {
+        progress(&r, s, 1); /* where it stopped; ends the bar's line before the error */
         goto done;
-    } else {
+    }
+    if (o->jobs > 1) {
         s->explain_seconds = -1;
         s->pass_seconds = -1;
     }

@@ -344,7 +344,7 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
         return *names ? 0 : -1;
     }
     if (data_file) {
-        gc_err de = {{0}};
+        gc_err de = {0};
         char *path = gc_model_data_value(data_file, "names", &de);
         if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
         if (!path) path = gc_model_data_value(data_file, "labels", &de);
@@ -886,7 +886,7 @@ int gc_cli_main(int argc, char **argv)
             return 0;
         }
     gc_reserve_main_stack();
-    gc_err e = {{0}};
+    gc_err e = {0};
     /* Darknet's parse callocs buffers the inference never touches (deltas,
      * updates, batch-norm copies). glibc's dynamic mmap threshold grows with
      * the first large free() and then serves them from the heap, cleared page

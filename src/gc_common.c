@@ -1,5 +1,6 @@
 #include "gc_common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,16 +30,39 @@ void gc_printable(char *s)
     }
 }
 
+static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap)
+{
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    gc_printable(e->msg);
+    e->sys = sys;
+}
+
 int gc_fail(gc_err *e, const char *fmt, ...)
 {
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        fail_into(e, 0, fmt, ap);
         va_end(ap);
-        gc_printable(e->msg);
     }
     return -1;
+}
+
+int gc_fail_sys(gc_err *e, int sys, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        fail_into(e, sys, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int gc_err_storage(int sys)
+{
+    return sys == ENOSPC || sys == EDQUOT || sys == EROFS;
 }
 
 int gc_size_mul(size_t a, size_t b, size_t *out)

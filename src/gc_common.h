@@ -13,11 +13,21 @@
 
 typedef struct gc_err {
     char msg[GC_ERRLEN];
+    int sys; /* the errno of an output file that could not be written, else 0 */
 } gc_err;
 
-/* Formats a message into e (if non-NULL) and returns -1, so callers can write
- * `return gc_fail(e, "cannot open %s", path);`. */
+/* Formats a message into e (if non-NULL), clears e->sys and returns -1, so
+ * callers can write `return gc_fail(e, "cannot open %s", path);`. */
 int gc_fail(gc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* gc_fail for an output file the system refused: also keeps its errno in
+ * e->sys, so that a caller can tell a full or read-only disk (every later
+ * file fails too; gc_err_storage) from a problem of this one file. */
+int gc_fail_sys(gc_err *e, int sys, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether an errno means the storage itself cannot take files any more (no
+ * space, quota, read-only filesystem), not one file or one image. */
+int gc_err_storage(int sys);
 
 /* Replaces control characters and bytes that are not well-formed UTF-8 by
  * '?', in place: messages that quote a file's bytes stay one printable line.

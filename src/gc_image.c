@@ -276,7 +276,7 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
     if (err) {
         remove(tmp);
         free(tmp);
-        return gc_fail(e, "cannot write %s: %s", path, strerror(err));
+        return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
     }
     free(tmp);
     return 0;
@@ -288,7 +288,7 @@ int gc_image_write_file_in_place(const char *path, const void *data, size_t len,
     int err = write_bytes(path, data, len);
     if (err) {
         unlink(path); /* what was written of it (unlink never removes a folder) */
-        return gc_fail(e, "cannot write %s: %s", path, strerror(err));
+        return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
     }
     return 0;
 }

@@ -49,7 +49,7 @@ static void *run(void *arg)
         }
         x->state = BUSY;
         pthread_mutex_unlock(&p->mu);
-        gc_err e = {{0}};
+        gc_err e = {0};
         image im;
         int rc = gc_image_load(x->path, &im, &e);
         pthread_mutex_lock(&p->mu);

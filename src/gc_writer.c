@@ -27,7 +27,7 @@ struct gc_writer {
     job *head, *tail;
     size_t queued, max_bytes;
     int busy, stop;
-    char err[GC_ERRLEN]; /* first failure since the last call job; writer thread only */
+    gc_err err; /* first failure since the last call job; writer thread only */
     int failed;
     char *in_place; /* files under this folder are written in place, or NULL */
 };
@@ -39,7 +39,7 @@ static int under(const gc_writer *w, const char *path)
 
 static void run(gc_writer *w, job *j)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     int rc = 0;
     if (j->kind == JOB_FILE) {
         rc = under(w, j->path) ? gc_image_write_file_in_place(j->path, j->data, j->len, &e)
@@ -56,13 +56,13 @@ static void run(gc_writer *w, job *j)
                                    : gc_image_write_png(j->path, pw, ph, rgb, &e);
         free(rgb);
     } else {
-        j->fn(j->arg, w->failed ? w->err : NULL);
+        j->fn(j->arg, w->failed ? &w->err : NULL);
         w->failed = 0;
-        w->err[0] = '\0';
+        w->err = (gc_err){0};
     }
     if (rc && !w->failed) {
         w->failed = 1;
-        snprintf(w->err, sizeof w->err, "%s", e.msg);
+        w->err = e;
     }
 }
 

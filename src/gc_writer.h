@@ -57,10 +57,11 @@ int gc_writer_put_png_owned(gc_writer *w, const char *path, int width, int heigh
 typedef int (*gc_writer_draw_fn)(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e);
 int gc_writer_put_draw(gc_writer *w, const char *path, gc_writer_draw_fn draw, void *arg, size_t bytes, gc_err *e);
 
-/* Queues fn(arg, err): err is the first failure message of the jobs queued
- * since the previous call, or NULL. fn owns arg. -1 with e set only when out
+/* Queues fn(arg, err): err is the first failure of the jobs queued since
+ * the previous call (its message, and its errno in err->sys when a file
+ * could not be written), or NULL. fn owns arg. -1 with e set only when out
  * of memory (fn is then not called). */
-typedef void (*gc_writer_fn)(void *arg, const char *err);
+typedef void (*gc_writer_fn)(void *arg, const gc_err *err);
 int gc_writer_put_call(gc_writer *w, gc_writer_fn fn, void *arg, gc_err *e);
 
 /* Returns when every queued job has run. */

@@ -63,7 +63,7 @@ static fd_result fd_check_net(network *net, const char *what, int S, int T, floa
     }
 
     for (int i = T + 1; i <= S; ++i) {
-        gc_err e = {{0}};
+        gc_err e = {0};
         ck_assert_msg(gc_backward_supported(net, i, &e) == 1, "%s: %s", what, e.msg);
     }
     gct_forward(net);
@@ -218,7 +218,7 @@ END_TEST
  * pool they made. */
 static gc_pool *install_pool(network *net, gc_ctx *c)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_hooks_init(c, net, &e) == 0, "%s", e.msg);
     gc_hooks_install(c);
     gc_pool *pool = gc_forward_pool(net->layers);
@@ -480,7 +480,7 @@ END_TEST
 START_TEST(crop_fd)
 {
     network *net = load_random(CFG("crop"), 21, 1);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_backward_supported(net, 1, &e), 0);
     ck_assert_msg(strstr(e.msg, "layer 1 (crop)") && strstr(e.msg, "delta"), "%s", e.msg);
     net->layers[1].delta = xmalloc_f((size_t)net->layers[1].outputs);
@@ -503,7 +503,7 @@ END_TEST
 START_TEST(local_small_workspace_is_refused)
 {
     network *net = gct_load(CFG("local_small_ws"));
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_backward_supported(net, 0, &e), 0);
     ck_assert_msg(strstr(e.msg, "layer 0 (local)") && strstr(e.msg, "workspace"), "%s", e.msg);
     free_network(net);
@@ -528,7 +528,7 @@ START_TEST(detector_heads_are_identity)
         layer *h = &net->layers[1];
         ck_assert_int_eq(h->type, types[c]);
         gct_forward(net);
-        gc_err e = {{0}};
+        gc_err e = {0};
         ck_assert_msg(gc_backward_supported(net, 1, &e), "%s", e.msg);
         gct_rng rng;
         gct_rng_seed(&rng, 4);
@@ -625,7 +625,7 @@ END_TEST
 static void expect_unsupported(const char *cfg, int index, const char *want1, const char *want2)
 {
     network *net = gct_load(cfg);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_backward_supported(net, index, &e), 0);
     ck_assert_msg(strstr(e.msg, want1) != NULL, "%s: message '%s' lacks '%s'", cfg, e.msg, want1);
     ck_assert_msg(!want2 || strstr(e.msg, want2) != NULL, "%s: message '%s' lacks '%s'", cfg,
@@ -652,7 +652,7 @@ END_TEST
 START_TEST(bad_index_batch_and_tree_are_refused)
 {
     network *net = gct_load(CFG("softmax_groups"));
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_backward_supported(net, -1, &e), 0);
     ck_assert_msg(strstr(e.msg, "layer -1 does not exist"), "%s", e.msg);
     ck_assert_int_eq(gc_backward_supported(net, net->n, &e), 0);

@@ -4,17 +4,22 @@
  * the main command, a run killed with SIGKILL at random points and resumed
  * ends byte-identical to an uninterrupted one (also with -batch), -batch
  * agrees with one image at a time within rounding, bad images are skipped and
- * reported, shards merge into the single run's index, and merge refuses a
- * missing or duplicated image. */
+ * reported, a full disk stops the run (and -resume completes it), shards
+ * merge into the single run's index, and merge refuses a missing or
+ * duplicated image. */
+#define _GNU_SOURCE /* unshare */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -531,18 +536,92 @@ START_TEST(bad_images_are_skipped_and_reported)
 }
 END_TEST
 
+/* Bytes of every file below dir. */
+static long long tree_bytes(const char *dir)
+{
+    static char names[2048][512];
+    int n = 0;
+    list_tree(dir, "", names, &n, 2048);
+    long long total = 0;
+    for (int i = 0; i < n; ++i) {
+        char p[4096];
+        struct stat st;
+        pf(p, sizeof p, "%s/%s", dir, names[i]);
+        ck_assert_int_eq(stat(p, &st), 0);
+        total += st.st_size;
+    }
+    return total;
+}
+
+static int count_str(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what)) ++n;
+    return n;
+}
+
+/* A full disk is not a bad image: the run stops at the first output file the
+ * filesystem refuses (instead of failing every image after it), keeps what
+ * it finished, and -resume with room again ends with the files of an
+ * uninterrupted run. The output folder is a tmpfs of half the outputs' size,
+ * mounted in this test process's own mount namespace (root only: skipped
+ * otherwise); it goes away with the process. */
+START_TEST(a_full_disk_stops_the_run_and_resume_completes)
+{
+    if (geteuid() != 0) {
+        printf("check_batch: not root (no tmpfs to fill): skipped\n");
+        return;
+    }
+    scenes s;
+    scenes_make(&s, "det", 8);
+    if (!s.ok) return;
+    char ref[4096], o[4096], opts[64], tmp[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
+    long long bytes = tree_bytes(ref);
+    pf(tmp, sizeof tmp, "%s/index.jsonl", ref);
+    int lines = count_lines(tmp);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        printf("check_batch: no mount namespace (%s): skipped\n", strerror(errno));
+        scenes_free(&s);
+        return;
+    }
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    pf(opts, sizeof opts, "size=%lld", bytes / 2);
+    ck_assert_msg(mount("tmpfs", o, "tmpfs", 0, opts) == 0, "mount: %s", strerror(errno));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "No space left on device; the run stops here (the index holds the images done): rerun "
+                              "with -resume when there is room"),
+                  "%s", gcf_tail(err, 800));
+    ck_assert_msg(count_str(err, "cannot write") == 1, "%s", gcf_tail(err, 800)); /* one image failed: the run stopped */
+    pf(tmp, sizeof tmp, "%s/index.jsonl", o);
+    int kept = count_lines(tmp);
+    ck_assert_msg(kept >= 0 && kept < lines, "%d of %d index lines", kept, lines);
+    pf(tmp, sizeof tmp, "%s/.tmp", o);
+    ck_assert_int_ne(access(tmp, F_OK), 0); /* the failed image's folder removed */
+    ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=64m"), 0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
+    scenes_free(&s);
+}
+END_TEST
+
 /* ---- the output thread (gc_writer) ---- */
 
 typedef struct call_log {
     int n;
     int seen[4];        /* files that existed when call k ran (bit per file) */
     char err[4][512];   /* the error handed to call k ("" for none) */
+    int sys[4];         /* and its errno */
     const char *dir;
 } call_log;
 
 static call_log *logp;
 
-static void log_call(void *arg, const char *msg)
+static void log_call(void *arg, const gc_err *fail)
 {
     call_log *l = logp;
     int k = (int)(long)arg;
@@ -555,7 +634,8 @@ static void log_call(void *arg, const char *msg)
         if (access(p, F_OK) == 0) bits |= 1 << i;
     }
     l->seen[k] = bits;
-    snprintf(l->err[k], sizeof l->err[k], "%s", msg ? msg : "");
+    snprintf(l->err[k], sizeof l->err[k], "%s", fail ? fail->msg : "");
+    l->sys[k] = fail ? fail->sys : -1;
     l->n++;
 }
 
@@ -569,7 +649,7 @@ START_TEST(writer_runs_jobs_in_order_and_reports_failures)
     call_log l = {0};
     l.dir = d;
     logp = &l;
-    gc_err e = {{0}};
+    gc_err e = {0};
     gc_writer *w = gc_writer_start(4, NULL, &e);
     ck_assert_msg(w != NULL, "%s", e.msg);
     char p[4096];
@@ -591,7 +671,9 @@ START_TEST(writer_runs_jobs_in_order_and_reports_failures)
     ck_assert_str_eq(l.err[0], "");
     ck_assert_int_eq(l.seen[1], 7);
     ck_assert_msg(strstr(l.err[1], "missing/b") != NULL, "%s", l.err[1]);
+    ck_assert_int_eq(l.sys[1], ENOENT); /* the file's errno comes with it */
     ck_assert_str_eq(l.err[2], "");
+    ck_assert_int_eq(l.sys[2], -1);
     gc_writer_stop(w);
     size_t len;
     pf(p, sizeof p, "%s/a", d);
@@ -632,7 +714,7 @@ START_TEST(writer_writes_in_place_only_under_its_folder)
     call_log l = {0};
     l.dir = d;
     logp = &l;
-    gc_err e = {{0}};
+    gc_err e = {0};
     gc_writer *w = gc_writer_start(1 << 20, in, &e);
     ck_assert_msg(w != NULL, "%s", e.msg);
     pf(p, sizeof p, "%s/in/a", d);
@@ -703,7 +785,7 @@ START_TEST(writer_draws_pictures_and_reports_failures)
     l.dir = d;
     logp = &l;
     draws_freed = 0;
-    gc_err e = {{0}};
+    gc_err e = {0};
     char in[4096], p[4096];
     pf(in, sizeof in, "%s/", d);
     gc_writer *w = gc_writer_start(1 << 20, in, &e);
@@ -778,7 +860,7 @@ END_TEST
 static void assert_taken_as_loaded(gc_prefetch *p, const char *path)
 {
     image a, b;
-    gc_err e1 = {{0}}, e2 = {{0}};
+    gc_err e1 = {0}, e2 = {0};
     int r1 = gc_prefetch_take(p, path, &a, &e1), r2 = gc_image_load(path, &b, &e2);
     ck_assert_msg(r1 == r2 || (r1 == 1 && r2 == 0), "%s: reader %d, load %d", path, r1, r2);
     ck_assert_msg(r1 != 1, "%s was not queued", path);
@@ -816,7 +898,7 @@ START_TEST(reader_hands_over_what_loading_gives)
     fputs("not a png", f);
     fclose(f);
 
-    gc_err e = {{0}};
+    gc_err e = {0};
     image im;
     ck_assert_int_eq(gc_prefetch_take(NULL, dog, &im, &e), 1);
     gc_prefetch *p = gc_prefetch_start(GC_PREFETCH_DEPTH, &e);
@@ -1457,6 +1539,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, list_equals_single_image_runs);
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
+    tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
     tcase_add_test(tc, batched_list_agrees_with_one_at_a_time);
     tcase_add_test(tc, batch_notice_for_a_cfg_without_batched_forward);

@@ -188,7 +188,7 @@ static void compare_with_stock(const char *cfg, unsigned seed, int *types_seen, 
 
     /* Ours: the plugin's forward entry, hooks installed, as gradcam runs it. */
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);

@@ -21,7 +21,7 @@ static const size_t GiB = (size_t)1 << 30;
 /* Refused, and the message holds every one of the (up to three) fragments. */
 static void expect_bad(const char *text, const char *a, const char *b, const char *c)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     int rc = gc_cfgcheck_text("t.cfg", text, strlen(text), 4 * GiB, NULL, &e);
     ck_assert_msg(rc == -1, "accepted:\n%s", text);
     ck_assert_msg(!strncmp(e.msg, "cfg file t.cfg", 14), "message does not name the file: %s", e.msg);
@@ -32,7 +32,7 @@ static void expect_bad(const char *text, const char *a, const char *b, const cha
 
 static void expect_good(const char *text)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_cfgcheck_text("t.cfg", text, strlen(text), 4 * GiB, NULL, &e) == 0, "refused: %s", e.msg);
 }
 
@@ -41,7 +41,7 @@ START_TEST(base_cfgs_pass)
     expect_good(NET CONV);
     expect_good(NET CONV YOLO_CONV YOLO);
     gc_cfg_info info;
-    gc_err e = {{0}};
+    gc_err e = {0};
     const char *t = "[net]\nbatch=64\nsubdivisions=16\nwidth=16\nheight=8\nchannels=3\n" CONV;
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, &info, &e), 0);
     ck_assert_int_eq(info.batch, 1); /* parsed for one image (patch 0006); stock Darknet: 64 / 16 */
@@ -60,7 +60,7 @@ START_TEST(file_encoding)
     expect_bad("\xef\xbb\xbf" NET CONV, "byte-order mark", NULL, NULL);
     expect_bad("[net]\r\nbatch=1\r\n" CONV, "line 1", "CRLF", NULL);
     const char nul[] = "[net]\nwidth=8\n\0\n";
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", nul, sizeof nul - 1, 0, NULL, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "line 3: contains a NUL byte"));
 }
@@ -223,7 +223,7 @@ static const char *conv_stack(int convs)
 
 START_TEST(compute_limit)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     const char *t = conv_stack(30); /* 2319 GFLOP */
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 0, NULL, &e), -1);
     ck_assert_msg(strstr(e.msg, "needs about 2319 GFLOP per forward pass"), "%s", e.msg);
@@ -246,7 +246,7 @@ START_TEST(memory_limit)
 {
     /* about 2.3 GiB at 64 images, 36 MiB at one */
     const char *t = "[net]\ntime_steps=64\nwidth=512\nheight=512\nchannels=3\n" CONV CONV;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 256u << 20, NULL, &e), -1);
     ck_assert_msg(strstr(e.msg, "at batch 64 (time_steps in [net])") && strstr(e.msg, "GiB"), "%s", e.msg);
     ck_assert_int_eq(gc_cfgcheck_text("t.cfg", t, strlen(t), 8 * GiB, NULL, &e), 0);
@@ -275,7 +275,7 @@ static int check_dir(const char *path, const char *const *bad, int nbad)
         snprintf(p, sizeof p, "%s/%s", path, de->d_name);
         int expect_fail = 0;
         for (int i = 0; i < nbad; ++i) expect_fail |= !strcmp(de->d_name, bad[i]);
-        gc_err e = {{0}};
+        gc_err e = {0};
         int rc = gc_cfgcheck_file(p, NULL, &e);
         if (expect_fail) ck_assert_msg(rc == -1, "%s accepted", p);
         else ck_assert_msg(rc == 0, "%s refused: %s", p, e.msg);

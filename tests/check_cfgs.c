@@ -71,7 +71,7 @@ START_TEST(shipped_cfg)
     snprintf(path, sizeof path, "cfg/%s", cfgs[_i]);
     network *net = gcf_random_network(path, 1 + (unsigned)_i);
     ck_assert_msg(net != NULL, "%s does not parse", cfgs[_i]);
-    gc_err e = {{0}};
+    gc_err e = {0};
     if (has_recurrent(net)) {
         gc_classifier cl;
         ck_assert_int_eq(gc_classify_find(net, &cl, &e), 0);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,23 @@ START_TEST(fail_formats_and_returns_minus_one)
 }
 END_TEST
 
+/* An output file's errno travels with its message; a plain failure clears
+ * it; only a full or read-only disk counts as the storage's. */
+START_TEST(fail_sys_keeps_the_errno)
+{
+    gc_err e = {0};
+    ck_assert_int_eq(gc_fail_sys(&e, ENOSPC, "cannot write %s", "a.png"), -1);
+    ck_assert_str_eq(e.msg, "cannot write a.png");
+    ck_assert_int_eq(e.sys, ENOSPC);
+    ck_assert(gc_err_storage(e.sys));
+    ck_assert_int_eq(gc_fail(&e, "bad image"), -1);
+    ck_assert_int_eq(e.sys, 0);
+    ck_assert(gc_err_storage(EDQUOT) && gc_err_storage(EROFS));
+    ck_assert(!gc_err_storage(0) && !gc_err_storage(ENOENT) && !gc_err_storage(EACCES) && !gc_err_storage(EIO));
+    ck_assert_int_eq(gc_fail_sys(NULL, EIO, "ignored"), -1);
+}
+END_TEST
+
 START_TEST(size_mul_detects_overflow)
 {
     size_t out = 0;
@@ -119,7 +137,7 @@ END_TEST
 START_TEST(out_path_detects_truncation)
 {
     char buf[16];
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.png", "out/x", 12), 0);
     ck_assert_str_eq(buf, "out/x_12.png");
     /* exactly 15 characters fit, 16 do not */
@@ -135,6 +153,7 @@ Suite *suite_common(void)
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, fail_formats_and_returns_minus_one);
+    tcase_add_test(tc, fail_sys_keeps_the_errno);
     tcase_add_test(tc, size_mul_detects_overflow);
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);

@@ -746,7 +746,7 @@ static void poison_and_decode(const char *cfg, float bad)
         float threshes[] = {0.0f, 0.5f, 0.999f};
         for (int t = 0; t < 3; ++t) {
             gc_boxes b;
-            gc_err e = {{0}};
+            gc_err e = {0};
             ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, threshes[t], 0.5f, &b, &e), -1);
             ck_assert_msg(strstr(e.msg, "not finite") && strstr(e.msg, "head"), "%s", e.msg);
         }
@@ -773,7 +773,7 @@ START_TEST(yolo_mask_outside_anchors_is_refused)
     ck_assert_int_ge(head, 0);
     layer *l = &d.net->layers[head];
     int keep = l->mask[0];
-    gc_err e = {{0}};
+    gc_err e = {0};
     l->mask[0] = -1;
     ck_assert_int_eq(gc_detect_check(d.net, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "mask index -1"));

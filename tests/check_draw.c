@@ -39,7 +39,7 @@ static void assert_same_file(const char *a, const char *b)
 static void draw_image(gc_session *s, const char *dir, const char *tag, float *img, float *heat0, float *heat1,
                        float *grad, int scribble, int skip1)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     char p0[4096], p2[4096], ps[4096];
     snprintf(p0, sizeof p0, "%s/%s_0.png", dir, tag);
     snprintf(p2, sizeof p2, "%s/%s_2.png", dir, tag);
@@ -89,7 +89,7 @@ START_TEST(output_thread_draws_what_this_thread_draws)
     memset(&here, 0, sizeof here);
     memset(&there, 0, sizeof there);
     draw_image(&here, dir, "here", img[0], heat0[0], heat1[0], grad[0], 0, 0);
-    gc_err e = {{0}};
+    gc_err e = {0};
     /* a small queue: the caller also waits for room on the way */
     gc_writer *w = gc_writer_start(64 << 10, NULL, &e);
     ck_assert_msg(w != NULL, "%s", e.msg);

@@ -175,7 +175,7 @@ static void check_network(network *net, const char *name, unsigned seed, coverag
     int blas_threads = openblas_get_num_threads();
 
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
 
@@ -325,7 +325,7 @@ END_TEST
 
 static void check_model(const char *cfg, const char *weights, unsigned seed, coverage *cov)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load(cfg, weights, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     set_batch_network(net, 1);
@@ -389,7 +389,7 @@ static float **forward_with_share(network *net, const float *x, int share, int *
 {
     gc_pool_share(share);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_pool_share(1);
     gc_hooks_install(&c);
@@ -432,7 +432,7 @@ START_TEST(a_share_of_the_cores_computes_the_same_bits)
         } else if (!shared_model(models[m][0], cfg, sizeof cfg) || !shared_model(models[m][1], weights, sizeof weights)) {
             continue; /* the product over GC_BLAS_SHARED_MACS: Tiny Darknet's, when ../shared has it */
         }
-        gc_err e = {{0}};
+        gc_err e = {0};
         network *net = gc_model_load(cfg, weights, &e);
         ck_assert_msg(net != NULL, "%s", e.msg);
         set_batch_network(net, 1);
@@ -471,7 +471,7 @@ static void check_batch(network *net, const char *name, unsigned seed, int *gemm
 {
     enum { NIMG = 3 };
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_hooks_init(&c, net, &e) == 0, "%s: %s", name, e.msg);
     gc_hooks_install(&c);
     float *x[NIMG];
@@ -586,7 +586,7 @@ START_TEST(a_batch_computes_each_images_own_forward)
         } else if (!shared_model(models[m][0], cfg, sizeof cfg) || !shared_model(models[m][1], weights, sizeof weights)) {
             continue;
         }
-        gc_err e = {{0}};
+        gc_err e = {0};
         network *net = gc_model_load(cfg, weights, &e);
         ck_assert_msg(net != NULL, "%s", e.msg);
         set_batch_network(net, 1);
@@ -612,7 +612,7 @@ START_TEST(a_batch_names_a_layer_it_cannot_run)
     ck_assert_int_eq(gc_forward_batch_supported(net, why, sizeof why), 0);
     ck_assert_msg(strstr(why, "(region) has no batched forward"), "%s", why);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_fwd_batch b;
     ck_assert_int_eq(gc_forward_batch_init(&b, &c.fwd, 2, &e), -1);
@@ -641,7 +641,7 @@ START_TEST(the_check_catches_a_wrong_fold)
     ck_assert_ptr_nonnull(ref);
     memcpy(ref, l->output, (size_t)l->outputs * sizeof *ref);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     c.fwd.biases[li][0] += 1e-3f * (fabsf(c.fwd.biases[li][0]) + 1);
@@ -671,7 +671,7 @@ static void mark(void *raw, size_t b, size_t e)
 START_TEST(pool_covers_every_item_once)
 {
     gc_pool p;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_pool_init(&p, 3, &e), 0);
     ck_assert_int_eq(p.threads, 3);
     p.min_work = 1; /* every loop of 2 or more items on the threads */
@@ -717,7 +717,7 @@ START_TEST(pool_covers_every_item_once)
         CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
         if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(3);
         gc_pool q;
-        gc_err qe = {{0}};
+        gc_err qe = {0};
         int ok = gc_pool_cores() == 1 && gc_pool_init(&q, 0, &qe) == 0 && q.threads == 1;
         _exit(ok ? 0 : 1);
     }
@@ -742,7 +742,7 @@ START_TEST(pool_threshold_from_timing_or_environment)
     const char *old = getenv("GC_POOL_MIN_WORK");
     char *saved = old ? strdup(old) : NULL;
     gc_pool p;
-    gc_err e = {{0}};
+    gc_err e = {0};
     setenv("GC_POOL_MIN_WORK", "12345", 1);
     ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
     ck_assert_uint_eq(p.min_work, 12345);
@@ -886,7 +886,7 @@ START_TEST(changed_weights_are_folded_again)
     uint64_t st = 5;
     for (int i = 0; i < net->inputs; ++i) x[i] = gcf_uniform(&st, 0, 1);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     memcpy(before, gc_hooks_forward(&c, x), no * sizeof *before);
@@ -973,7 +973,7 @@ START_TEST(openblas_workers_stay_stopped)
     ck_assert_int_eq(thread_count_down_to(base), base);
 
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     int pooled = thread_count(); /* base + the pool's workers */
     /* a stopped OpenBLAS worker can linger in /proc for a moment after it

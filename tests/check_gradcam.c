@@ -141,7 +141,7 @@ START_TEST(explaining_more_targets_allocates_nothing)
     char img[4096];
     snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, img, &e) == 0, "%s", e.msg);
     int heads[2] = {6, 13};
     ck_assert_int_eq(net->layers[heads[0]].type, YOLO);
@@ -240,7 +240,7 @@ START_TEST(explain_target_equals_an_independent_computation)
     network *net = gcf_random_network("tests/cfg/det_yolo2.cfg", 33);
     ck_assert_ptr_nonnull(net);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, gcf_darknet_path("data/dog.jpg"), &e) == 0, "%s", e.msg);
     float *ref = malloc((size_t)net->w * net->h * sizeof *ref);
     gc_det d = {.head = 13, .anchor = 1, .cell = 5, .cls = 2};

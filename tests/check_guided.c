@@ -123,7 +123,7 @@ START_TEST(input_gradient_matches_finite_differences)
     gct_rng_fill(&rng, r, ns, -1, 1);
 
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);
@@ -197,7 +197,7 @@ START_TEST(guided_passes_no_negative_gradient)
     gct_rng_fill(&rng, x, n, 0, 1);
     gct_rng_fill(&rng, r, ns, -1, 1);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);
@@ -383,7 +383,7 @@ START_TEST(guided_matches_a_plain_reimplementation)
     gct_rng_seed(&rng, 21);
     gct_rng_fill(&rng, x, n, 0, 1);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);
@@ -424,7 +424,7 @@ static const char *random_png(const char *dir, int w, int h, unsigned seed)
     uint64_t st = seed;
     for (size_t i = 0; i < (size_t)w * h * 3; ++i) rgb[i] = (unsigned char)(gcf_uniform(&st, 0, 255.99f));
     snprintf(path, sizeof path, "%s/img_%dx%d.png", dir, w, h);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_image_write_png(path, w, h, rgb, &e) == 0, "%s", e.msg);
     free(rgb);
     return path;
@@ -463,7 +463,7 @@ START_TEST(guidedbackprop_npy_is_the_input_gradient)
     network *net = gct_load("tests/cfg/gb_relu.cfg");
     gct_randomize(net, 41, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 7), &e) == 0, "%s", e.msg);
     for (int i = 0; i < net->inputs; ++i) ck_assert_float_eq(s.input.data[i], s.orig.data[i]); /* no letterbox */
     gc_explain_opts o = {.method = GC_METHOD_GUIDEDBACKPROP, .alpha = .5f};
@@ -525,7 +525,7 @@ START_TEST(kept_session_equals_fresh_sessions)
     gct_randomize(net2, 47, 1.5f);
     gc_session k, f;
     memset(&k, 0, sizeof k);
-    gc_err e = {{0}};
+    gc_err e = {0};
     char missing[4096], npy[4096];
     snprintf(missing, sizeof missing, "%s/missing.png", dir);
     ck_assert_int_eq(gc_explain_begin(&k, net, missing, &e), -1);
@@ -624,7 +624,7 @@ START_TEST(guidedgradcam_matches_a_plain_reimplementation)
     network *net = gct_load("tests/cfg/gb_relu.cfg");
     gct_randomize(net, 43, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 9), &e) == 0, "%s", e.msg);
     const layer *L2 = &net->layers[2], *fc = &net->layers[4];
     float cam[25], up[100], ref[300];
@@ -683,7 +683,7 @@ START_TEST(cam_is_gradcam_times_z)
     network *net = gct_load(cfgs[_i]);
     gct_randomize(net, 45, 1);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, net->w, net->h, 10), &e) == 0, "%s", e.msg);
     int nonzero = 0;
     for (int cls = 0; cls < s.cl.classes; ++cls) {
@@ -719,7 +719,7 @@ START_TEST(cam_refuses_other_nets)
     network *net = gct_load("tests/cfg/cam_nogap.cfg");
     gct_randomize(net, 46, 1);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 8, 8, 11), &e) == 0, "%s", e.msg);
     gc_explain_opts o = {.method = GC_METHOD_CAM};
     gc_subject t = {0, NULL};
@@ -754,7 +754,7 @@ START_TEST(scorecam_matches_a_direct_loop)
     network *net = gct_load("tests/cfg/gb_relu.cfg");
     gct_randomize(net, 48, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 13), &e) == 0, "%s", e.msg);
     float A[150], logits[3], up[100], x[300], sc[6];
     memcpy(A, net->layers[2].output, sizeof A);
@@ -820,7 +820,7 @@ START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
     network *net = gct_load("tests/cfg/gb_yolo.cfg");
     gct_randomize(net, 60, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 8, 8, 16), &e) == 0, "%s", e.msg);
     const layer *L0 = &net->layers[0], *L1 = &net->layers[1], *L2 = &net->layers[2];
     int checked = 0;
@@ -891,7 +891,7 @@ START_TEST(ablationcam_matches_a_direct_computation)
     network *net = gct_load("tests/cfg/gb_relu.cfg");
     gct_randomize(net, 52, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 15), &e) == 0, "%s", e.msg);
     const layer *fc = &net->layers[4];
     float A[150], logits[3];
@@ -939,7 +939,7 @@ START_TEST(aug_smoothing_is_the_mean_of_six)
     network *net = gct_load("tests/cfg/gb_relu.cfg");
     gct_randomize(net, 50, 1.5f);
     gc_session s;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 10, 10, 14), &e) == 0, "%s", e.msg);
     float logits[3];
     memcpy(logits, net->layers[4].output, sizeof logits);

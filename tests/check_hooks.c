@@ -33,7 +33,7 @@ static void check_network_gradient(const char *cfg, int target, int score, int i
     float *x = malloc((size_t)net->inputs * sizeof *x);
     random_input(x, net->inputs, seed + 1);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);
@@ -109,7 +109,7 @@ START_TEST(batch_must_be_one)
     network *net = parse_network_cfg("tests/cfg/clf_bn.cfg");
     set_batch_network(net, 2);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "batch"));
     free_network(net);
@@ -129,7 +129,7 @@ START_TEST(inputs_and_path)
     ck_assert_int_eq(in[1], 1);
 
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     /* from layer 2 to the logits: 3 (shortcut), 4 (route), 5, 6; not 2 itself */
     ck_assert_int_eq(gc_hooks_path(&c, 2, 6, &e), 0);
@@ -157,7 +157,7 @@ START_TEST(path_skips_a_branch_that_does_not_lead_to_the_target)
     network *net = gcf_random_network("tests/cfg/two_branch.cfg", 2);
     ck_assert_ptr_nonnull(net);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     ck_assert_int_eq(gc_hooks_path(&c, 0, 5, &e), 0);
     unsigned char want[6] = {0, 1, 0, 0, 1, 1};
@@ -200,7 +200,7 @@ static void check_stops(const char *cfg, int score, int target, const int *stops
     float *x = malloc((size_t)net->inputs * sizeof *x);
     random_input(x, net->inputs, seed + 1);
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     gc_hooks_install(&c);
     gc_hooks_forward(&c, x);
@@ -246,7 +246,7 @@ START_TEST(one_pass_with_stops_equals_a_pass_per_layer)
     int score = net->n - 1;
     int stops[16], ns = 0;
     gc_ctx c;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_hooks_init(&c, net, &e), 0);
     for (int i = score - 1; i > 0 && ns < 16; --i)
         if (gc_hooks_on_path(&c, score, 0, i, &e) == 1) stops[ns++] = i;

@@ -95,7 +95,7 @@ START_TEST(png_round_trip)
     char path[256], tmp[300];
     path_in(path, sizeof path, "map.png");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(path, W, H, rgb, &e), 0);
     ck_assert(!exists(tmp));
 
@@ -128,7 +128,7 @@ START_TEST(npy_round_trip_and_header)
     for (int i = 0; i < R * C; ++i) data[i] = (i - 7) * 0.37f + (i == 4 ? 1e-30f : 0) + (i == 9 ? 3e37f : 0);
     char path[256];
     path_in(path, sizeof path, "map.npy");
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_npy(path, data, R, C, &e), 0);
 
     size_t n;
@@ -192,7 +192,7 @@ START_TEST(npy_read_rejects_bad_files)
     const float data[4] = {1, 2, 3, 4};
     path_in(path, sizeof path, "good.npy");
     path_in(bad, sizeof bad, "bad.npy");
-    gc_err e = {""};
+    gc_err e = {0};
     size_t r, c, n;
     ck_assert_int_eq(gc_image_write_npy(path, data, 2, 2, &e), 0);
     unsigned char *b = slurp(path, &n);
@@ -244,7 +244,7 @@ START_TEST(write_into_missing_directory_fails_cleanly)
     path_in(path, sizeof path, "no/such/dir/map.png");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     const unsigned char rgb[3] = {1, 2, 3};
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(path, 1, 1, rgb, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert_ptr_nonnull(strstr(e.msg, strerror(ENOENT)));
@@ -265,7 +265,7 @@ START_TEST(parent_dirs_are_created)
 {
     char path[256], d[256];
     path_in(path, sizeof path, "a/b/c/map.png");
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_make_parent_dirs(path, &e), 0);
     path_in(d, sizeof d, "a/b/c");
     struct stat st;
@@ -285,7 +285,7 @@ END_TEST
 START_TEST(text_file_check)
 {
     char p[256];
-    gc_err e = {""};
+    gc_err e = {0};
     path_in(p, sizeof p, "list.txt");
     FILE *f = fopen(p, "w");
     fputs("data/a.png\ndata/b.jpg\n", f);
@@ -315,7 +315,7 @@ START_TEST(failed_rename_removes_tmp)
     snprintf(inner, sizeof inner, "%s/keep", path);
     ck_assert_int_eq(mkdir(path, 0700), 0);
     spit(inner, "x", 1);
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_file(path, "hello", 5, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert(!exists(tmp));
@@ -338,7 +338,7 @@ END_TEST
 
 static void expect_check_fails(const char *path, const char *why)
 {
-    gc_err e = {""};
+    gc_err e = {0};
     int w = -7, h = -7;
     ck_assert_msg(gc_image_check(path, &w, &h, &e) == -1, "%s accepted (%s)", path, why);
     ck_assert_msg(strstr(e.msg, path) != NULL, "message '%s' does not name %s", e.msg, path);
@@ -352,7 +352,7 @@ START_TEST(image_check_valid_and_broken_files)
     path_in(png, sizeof png, "ok.png");
     path_in(jpg_base, sizeof jpg_base, "ok");
     snprintf(jpg, sizeof jpg, "%s.jpg", jpg_base);
-    gc_err e = {""};
+    gc_err e = {0};
 
     enum { W = 48, H = 32 };
     unsigned char rgb[W * H * 3];
@@ -432,7 +432,7 @@ START_TEST(huge_declared_size_is_refused_from_the_header)
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(bmp, 1, sizeof bmp, f), sizeof bmp);
     fclose(f);
-    gc_err e = {""};
+    gc_err e = {0};
     int w, h;
     ck_assert_int_eq(gc_image_check_header(p, &w, &h, &e), -1);
     ck_assert_msg(strstr(e.msg, "1048578x256 is out of range"), "%s", e.msg);
@@ -443,7 +443,7 @@ END_TEST
 
 START_TEST(image_must_fit_the_network_input)
 {
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 3, &e), 0);
     ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 4, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "reads 4 channels"));
@@ -462,7 +462,7 @@ END_TEST
 
 START_TEST(out_path_checks)
 {
-    gc_err e = {""};
+    gc_err e = {0};
     char p[256], d[256];
     path_in(p, sizeof p, "r.json");
     ck_assert_int_eq(gc_image_check_out_path("-json", p, &e), 0);
@@ -503,7 +503,7 @@ START_TEST(png_empty_first_idat_is_refused)
         ck_assert_ptr_nonnull(f);
         ck_assert_uint_eq(fwrite(file, 1, sizeof file, f), sizeof file);
         fclose(f);
-        gc_err e = {""};
+        gc_err e = {0};
         int w = 0, h = 0;
         if (k == 0) {
             ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
@@ -553,7 +553,7 @@ START_TEST(png_chunks_stb_misreads_are_refused)
         ck_assert_ptr_nonnull(f);
         ck_assert_uint_eq(fwrite(file, 1, n, f), n);
         fclose(f);
-        gc_err e = {""};
+        gc_err e = {0};
         int w = 0, h = 0;
         if (k < 2) {
             ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
@@ -597,7 +597,7 @@ START_TEST(images_darknet_cannot_load_are_refused)
             fputs("P5\t4#x\n\n#y\n4 #\n\n  2147483648\n", f);
         }
         fclose(f);
-        gc_err e = {""};
+        gc_err e = {0};
         ck_assert_int_eq(gc_image_check_header(p, NULL, NULL, &e), -1);
         ck_assert_msg(strstr(e.msg, "PNM header number is too large"), "%s", e.msg);
         ck_assert_int_eq(gc_image_check(p, NULL, NULL, &e), -1);
@@ -612,7 +612,7 @@ START_TEST(images_darknet_cannot_load_are_refused)
         fputs("\n3 000000002\n255\n", f);
         for (int i = 0; i < 6; ++i) fputc(40 * i, f);
         fclose(f);
-        gc_err e = {""};
+        gc_err e = {0};
         int w = 0, h = 0;
         ck_assert_msg(gc_image_check_header(p, &w, &h, &e) == 0, "%s", e.msg);
         ck_assert_int_eq(w, 3);
@@ -627,7 +627,7 @@ START_TEST(images_darknet_cannot_load_are_refused)
         ck_assert_ptr_nonnull(f);
         ck_assert_uint_eq(fwrite(files[k], 1, sizes[k], f), sizes[k]);
         fclose(f);
-        gc_err e = {""};
+        gc_err e = {0};
         int w, h;
         ck_assert_int_eq(gc_image_check(p, &w, &h, &e), -1);
         ck_assert_msg(strstr(e.msg, "Darknet's image loader") || strstr(e.msg, "cannot decode"), "%s", e.msg);
@@ -714,7 +714,7 @@ START_TEST(png_kinds_load_as_darknet_loads_them)
         snprintf(p, sizeof p, "%s/kind%zu.png", tmpdir, k);
         write_png_parts(p, w, h, d, c, kinds[k].interlace, raw, n, c == 3 ? pal : NULL, 4);
         free(raw);
-        gc_err e = {""};
+        gc_err e = {0};
         int dw = 0, dh = 0;
         const char *why = NULL;
         image a;
@@ -751,7 +751,7 @@ START_TEST(image_load_equals_darknets_loader)
     path_in(png, sizeof png, "rgb.png");
     unsigned char rgb[5 * 3 * 3];
     for (int i = 0; i < (int)sizeof rgb; ++i) rgb[i] = (unsigned char)(i * 41 + 7);
-    gc_err e = {""};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(png, 5, 3, rgb, &e), 0);
     const char *paths[] = {gcf_darknet_path("data/dog.jpg"), png};
     for (int k = 0; k < 2; ++k) {

@@ -11,7 +11,7 @@
 static void assert_label_path(const char *image, const char *want)
 {
     char out[256];
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_labels_path(image, out, sizeof out, &e) == 0, "%s: %s", image, e.msg);
     ck_assert_str_eq(out, want);
 }
@@ -30,7 +30,7 @@ START_TEST(label_path_as_darknet)
     /* only the extension at the end changes */
     assert_label_path("d.jpg.dir/e.jpg", "d.jpg.dir/e.txt");
     char out[256];
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_ne(gc_labels_path("data/images/a.gif", out, sizeof out, &e), 0);
     ck_assert_ptr_nonnull(strstr(e.msg, "data/images/a.gif"));
     ck_assert_int_ne(gc_labels_path("data/x.jpg/", out, sizeof out, &e), 0);
@@ -67,7 +67,7 @@ START_TEST(labels_parse)
     put("1 0.5 0.25 0.5 0.125\n\n  \n3 1 0 1 1\r\n");
     gc_label *l = NULL;
     int n = -1;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(l[0].cls, 1);
@@ -91,7 +91,7 @@ static void assert_bad(const char *text, const char *line)
     put(text);
     gc_label *l = (gc_label *)&l;
     int n = -1;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) != 0, "accepted: %s", text);
     ck_assert_ptr_null(l);
     ck_assert_int_eq(n, 0);
@@ -112,7 +112,7 @@ START_TEST(labels_malformed)
     assert_bad("cat 0.5 0.5 0.1 0.1\n", "line 1");
     gc_label *l;
     int n;
-    gc_err e = {{0}};
+    gc_err e = {0};
     char missing[4200];
     snprintf(missing, sizeof missing, "%s/none.txt", dir);
     ck_assert_int_ne(gc_labels_load(missing, 5, &l, &n, &e), 0);
@@ -124,7 +124,7 @@ START_TEST(list_lines)
 {
     put("a.jpg\n\n   \n  b c.png  \r\nlast.jpg");
     int n = 0;
-    gc_err e = {{0}};
+    gc_err e = {0};
     char **l = gc_labels_list_load(path, &n, &e);
     ck_assert_msg(l != NULL, "%s", e.msg);
     ck_assert_int_eq(n, 3);

@@ -46,7 +46,7 @@ static long file_size(const char *path)
 
 START_TEST(missing_cfg_is_named)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load("no/such.cfg", NULL, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "no/such.cfg"));
 }
@@ -56,7 +56,7 @@ START_TEST(unknown_section_is_named_with_line)
 {
     const char *cfg = tmp_path("bad.cfg");
     write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=2\nsize=3\n\n[frobnicate]\n");
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "[frobnicate]"));
     ck_assert_ptr_nonnull(strstr(e.msg, "line 10"));
@@ -68,7 +68,7 @@ START_TEST(first_section_must_be_net)
 {
     const char *cfg = tmp_path("nonet.cfg");
     write_text(cfg, "[convolutional]\nfilters=2\n");
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "first section must be [net]"));
 }
@@ -81,7 +81,7 @@ START_TEST(parser_crash_is_contained)
     const char *cfg = tmp_path("route.cfg");
     write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=2\nsize=3\n\n"
                     "[route]\nlayers=-40000\n");
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, cfg));
 }
@@ -104,7 +104,7 @@ START_TEST(recurrent_first_layer_needs_batch_one)
          * others are flat: no conv after them */
         if (k < 3) *strstr(text, "\n[convolutional]") = 0;
         write_text(cfg, text);
-        gc_err e = {{0}};
+        gc_err e = {0};
         ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
         char want[128];
         /* parsed for one image (patch 0006): the cfg's batch=4 is not read,
@@ -133,7 +133,7 @@ START_TEST(weights_size_matches_darknets_own_save)
         long want = (long)(gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(net) * sizeof(float));
         ck_assert_int_eq(file_size(w), want);
         free_network(net);
-        gc_err e = {{0}};
+        gc_err e = {0};
         network *ok = gc_model_load(cfgs[i], w, &e);
         ck_assert_msg(ok != NULL, "%s", e.msg);
         ck_assert_int_eq(ok->batch, 1);
@@ -167,7 +167,7 @@ START_TEST(truncated_or_padded_weights_are_refused)
     for (int k = 0; k < 2; ++k) {
         ck_assert_int_eq(gcf_write_random_weights(cfg, w, 3), 0);
         truncate_by(w, k == 0 ? -4 : 8);
-        gc_err e = {{0}};
+        gc_err e = {0};
         ck_assert_ptr_null(gc_model_load(cfg, w, &e));
         ck_assert_ptr_nonnull(strstr(e.msg, w));
         ck_assert_ptr_nonnull(strstr(e.msg, "do not match"));
@@ -179,7 +179,7 @@ START_TEST(weights_of_another_cfg_are_refused)
 {
     const char *w = tmp_path("w.weights");
     ck_assert_int_eq(gcf_write_random_weights("tests/cfg/clf_gap_fc.cfg", w, 3), 0);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", w, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "tests/cfg/clf_bn.cfg"));
 }
@@ -189,7 +189,7 @@ START_TEST(empty_and_directory_weights)
 {
     const char *w = tmp_path("empty.weights");
     write_text(w, "");
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", w, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "too short"));
     ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", dir, &e));
@@ -202,7 +202,7 @@ START_TEST(loaded_weights_are_the_saved_ones)
     const char *w = tmp_path("w.weights");
     network *ref = gcf_random_network("tests/cfg/clf_bn.cfg", 11);
     save_weights(ref, (char *)w);
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load("tests/cfg/clf_bn.cfg", w, &e);
     ck_assert_ptr_nonnull(net);
     layer *a = &ref->layers[2], *b = &net->layers[2];
@@ -227,7 +227,7 @@ START_TEST(non_finite_parameters_are_refused)
         if (k == 3) l->rolling_variance[1] = -0.5f;
         save_weights(ref, (char *)w);
         free_network(ref);
-        gc_err e = {{0}};
+        gc_err e = {0};
         network *net = gc_model_load("tests/cfg/clf_bn.cfg", w, &e);
         if (k == 0) {
             ck_assert_msg(net != NULL, "%s", e.msg);
@@ -262,7 +262,7 @@ START_TEST(random_init_skipped_only_when_every_weight_loads)
               fwrite(p, sizeof p, 1, f) == 1);
     fclose(f);
 
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load(cfg, w, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     ck_assert_int_eq(skip_weight_init, 0);
@@ -299,7 +299,7 @@ START_TEST(deconvolutional_weights_load)
     save_weights(ref, (char *)w);
     long want = (long)(gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(ref) * sizeof(float));
     ck_assert_int_eq(file_size(w), want);
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load(cfg, w, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     layer *a = &ref->layers[2], *b = &net->layers[2];
@@ -319,7 +319,7 @@ START_TEST(names_and_data_files)
     const char *names = tmp_path("x.names");
     write_text(names, "cat\r\ndog\nbig bird\n");
     int n = 0;
-    gc_err e = {{0}};
+    gc_err e = {0};
     char **v = gc_model_names_load(names, &n, &e);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(n, 3);
@@ -356,7 +356,7 @@ static int spin_body(void *arg)
 START_TEST(trial_child_has_a_wall_clock_limit)
 {
     gc_trial_limits lim = {0, 0, 1};
-    gc_err e = {{0}};
+    gc_err e = {0};
     time_t t0 = time(NULL);
     ck_assert_int_eq(gc_model_trial_run("spin", spin_body, NULL, &lim, &e), -1);
     ck_assert_int_le(time(NULL) - t0, 3);
@@ -367,7 +367,7 @@ END_TEST
 START_TEST(trial_child_has_a_cpu_limit)
 {
     gc_trial_limits lim = {0, 1, 30};
-    gc_err e = {{0}};
+    gc_err e = {0};
     time_t t0 = time(NULL);
     ck_assert_int_eq(gc_model_trial_run("spin", spin_body, NULL, &lim, &e), -1);
     ck_assert_int_le(time(NULL) - t0, 10);
@@ -388,7 +388,7 @@ START_TEST(trial_child_has_a_memory_limit)
 {
     size_t big = (size_t)512 << 20;
     gc_trial_limits lim = {(size_t)64 << 20, 0, 30};
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_model_trial_run("alloc", alloc_body, &big, &lim, &e), -1);
     /* within a large enough limit the same body passes */
     size_t small = (size_t)16 << 20;
@@ -427,7 +427,7 @@ START_TEST(trial_child_dies_with_its_parent)
     if (parent == 0) {
         signal(SIGTERM, SIG_DFL); /* Check's handler would kill the test's process group */
         gc_trial_limits lim = {0, 0, 60};
-        gc_err e = {{0}};
+        gc_err e = {0};
         gc_model_trial_run("wait", report_pid_body, &fds[1], &lim, &e);
         _exit(0);
     }
@@ -451,7 +451,7 @@ START_TEST(huge_cfg_is_refused_before_parsing)
     /* filters=1000000000: the trial child used to grow without bound */
     const char *cfg = tmp_path("huge.cfg");
     write_text(cfg, "[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=1000000000\nsize=3\n");
-    gc_err e = {{0}};
+    gc_err e = {0};
     time_t t0 = time(NULL);
     ck_assert_ptr_null(gc_model_load(cfg, NULL, &e));
     ck_assert_int_le(time(NULL) - t0, 2);
@@ -464,7 +464,7 @@ END_TEST
  * 32 images' that set_batch_network(net, 1) would have kept. */
 START_TEST(training_batch_is_not_allocated)
 {
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load("cfg/fmnist-det.cfg", NULL, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     for (int i = 0; i < net->n; ++i) {
@@ -493,7 +493,7 @@ START_TEST(out_of_memory_at_parse_is_an_error)
     write_text(cfg, "[net]\nwidth=4096\nheight=4096\nchannels=3\n\n[convolutional]\nfilters=16\nsize=1\n"
                     "activation=leaky\n");
     /* without the limit the cfg loads: the callocs are lazy zero pages */
-    gc_err e = {{0}};
+    gc_err e = {0};
     network *net = gc_model_load(cfg, NULL, &e);
     ck_assert_msg(net != NULL, "%s", e.msg);
     free_network(net);
@@ -501,7 +501,7 @@ START_TEST(out_of_memory_at_parse_is_an_error)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         if (gcf_limit_address_space((size_t)512 << 20)) _exit(4);
-        gc_err ce = {{0}};
+        gc_err ce = {0};
         network *n = gc_model_load(cfg, NULL, &ce);
         if (n) _exit(2);
         _exit(strstr(ce.msg, "out of memory") && strstr(ce.msg, cfg) ? 0 : 1);
@@ -555,7 +555,7 @@ START_TEST(partial_randomization_and_snapshot)
     memcpy(out0, network_predict(a, in), (size_t)a->outputs * sizeof *out0);
 
     gc_model_snapshot snap;
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_model_snapshot_take(a, &snap, &e), 0);
     ck_assert_uint_gt(snap.n, 0);
 

@@ -101,7 +101,7 @@ START_TEST(sheet_and_options_end_to_end)
     unsigned char px[300];
     uint64_t st = 5;
     for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(img, 10, 10, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/x", dir);
     snprintf(path, sizeof path, "%s/o", dir);
@@ -184,7 +184,7 @@ START_TEST(guided_png_is_the_gradient_image)
     unsigned char px[W * H * 3];
     uint64_t st = 9;
     for (int i = 0; i < W * H * 3; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
-    gc_err e = {{0}};
+    gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(img, W, H, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/g", dir);
     char *a[] = {"tests/cfg/gb_relu.cfg", weights, img, "-class", "1", "-method", "guidedbackprop", "-out", prefix, NULL};
