@@ -565,11 +565,20 @@ static void finish(void *arg, const gc_err *write_error)
         finish_free(f);
         return;
     }
-    /* The image's lines in one write, after its files are complete. */
+    /* The image's lines in one write, after its files are complete. A short
+     * write (the disk filled up within it) is finished by a second one in a
+     * single process, which also gives its errno; -jobs workers share the
+     * index, where only one write per image keeps lines whole. */
     ssize_t wrote = write(r->index_fd, f->lines, f->len);
-    if (wrote != (ssize_t)f->len) {
-        gc_fail(&ie, "cannot append to %s: %s", r->index_path, wrote < 0 ? strerror(errno) : "short write");
-        add_outcome(r, f->pos, 1, ie.msg);
+    if (wrote > 0 && wrote < (ssize_t)f->len && r->o->jobs <= 1) {
+        ssize_t more = write(r->index_fd, f->lines + wrote, f->len - (size_t)wrote);
+        wrote = more < 0 ? more : wrote + more;
+    }
+    if (wrote != (ssize_t)f->len) { /* the run stops either way; a torn line is mended by -resume */
+        gc_fail_sys(&ie, wrote < 0 ? errno : 0, "cannot append to %s: %s", r->index_path,
+                    wrote < 0 ? strerror(errno) : "short write");
+        if (gc_err_storage(ie.sys)) add_failure(r, f->pos, ie.msg, ie.sys);
+        else add_outcome(r, f->pos, 1, ie.msg);
     } else {
         add_outcome(r, f->pos, 0, NULL);
     }

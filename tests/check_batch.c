@@ -560,12 +560,13 @@ static int count_str(const char *s, const char *what)
     return n;
 }
 
-/* A full disk is not a bad image: the run stops at the first output file the
- * filesystem refuses (instead of failing every image after it), keeps what
- * it finished, and -resume with room again ends with the files of an
- * uninterrupted run. The output folder is a tmpfs of half the outputs' size,
- * mounted in this test process's own mount namespace (root only: skipped
- * otherwise); it goes away with the process. */
+/* A full disk is not a bad image: the run stops at the first output file
+ * (or index line) the filesystem refuses, instead of failing every image
+ * after it, keeps what it finished, and -resume with room again ends with the
+ * files of an uninterrupted run. The output folder is a tmpfs (half the
+ * outputs' size; then one page for an index alone), mounted in this test
+ * process's own mount namespace (root only: skipped otherwise), which goes
+ * away with the process. */
 START_TEST(a_full_disk_stops_the_run_and_resume_completes)
 {
     if (geteuid() != 0) {
@@ -573,7 +574,7 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
         return;
     }
     scenes s;
-    scenes_make(&s, "det", 8);
+    scenes_make(&s, "det", 12);
     if (!s.ok) return;
     char ref[4096], o[4096], opts[64], tmp[4096];
     path_in(&s, "ref", ref);
@@ -594,7 +595,8 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     ck_assert_msg(strstr(err, "No space left on device; the run stops here (the index holds the images done): rerun "
                               "with -resume when there is room"),
                   "%s", gcf_tail(err, 800));
-    ck_assert_msg(count_str(err, "cannot write") == 1, "%s", gcf_tail(err, 800)); /* one image failed: the run stopped */
+    /* one image failed (a file of its own, or its index line): the run stopped */
+    ck_assert_msg(count_str(err, "No space left on device") == 1, "%s", gcf_tail(err, 800));
     pf(tmp, sizeof tmp, "%s/index.jsonl", o);
     int kept = count_lines(tmp);
     ck_assert_msg(kept >= 0 && kept < lines, "%d of %d index lines", kept, lines);
@@ -603,6 +605,29 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=64m"), 0);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-quiet", NULL) == 0, "%s",
                   gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
+
+    /* -save none: only index lines, so the disk fills within one (one
+     * 4 KiB page of tmpfs); the torn line is mended by -resume */
+    path_in(&s, "ref-none", ref);
+    path_in(&s, "out-none", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-save", "none", "-quiet", NULL) == 0,
+                  "%s", err);
+    pf(tmp, sizeof tmp, "%s/index.jsonl", ref);
+    struct stat st;
+    ck_assert_int_eq(stat(tmp, &st), 0);
+    ck_assert_msg(st.st_size > 4096, "the index of 12 scenes is only %lld bytes", (long long)st.st_size);
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    ck_assert_msg(mount("tmpfs", o, "tmpfs", 0, "size=4k") == 0, "mount: %s", strerror(errno));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-save", "none", "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "cannot append to") &&
+                      strstr(err, "No space left on device; the run stops here (the index holds the images done)"),
+                  "%s", gcf_tail(err, 800));
+    ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=1m"), 0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-save", "none", "-resume", "-quiet",
+                      NULL) == 0,
+                  "%s", gcf_tail(err, 400));
     assert_same_tree(ref, o);
     ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
     scenes_free(&s);
