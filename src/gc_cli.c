@@ -24,6 +24,7 @@
 #include "gc_forward.h"
 #include "gc_image.h"
 #include "gc_index.h"
+#include "gc_interrupt.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
 
@@ -474,6 +475,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);
+    gc_interrupt_add(out); /* and out.tmp */
     FILE *probe = fopen(tmp, "wb"); /* save_weights() would exit(0) if it could not open it */
     if (!probe) {
         free_network(net);
@@ -897,9 +899,20 @@ int gc_cli_main(int argc, char **argv)
      * loaded, see load_model. */
     mallopt(M_MMAP_THRESHOLD, 16 * 1024);
     gc_forward_blas_park();
-    if (argc >= 3 && !strcmp(argv[2], "init")) return finish(init_weights(argc, argv, &e), &e, argc < 5);
+    int rc;
+    if (argc >= 3 && !strcmp(argv[2], "init")) {
+        gc_interrupt_arm(); /* a signal removes what the run wrote (gc_interrupt.h) */
+        rc = init_weights(argc, argv, &e);
+        gc_interrupt_disarm();
+        return finish(rc, &e, argc < 5);
+    }
     if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
-    if (argc >= 3 && !strcmp(argv[2], "eval")) return finish(eval_main(argc, argv, &e), &e, argc < 6);
+    if (argc >= 3 && !strcmp(argv[2], "eval")) {
+        gc_interrupt_arm();
+        rc = eval_main(argc, argv, &e);
+        gc_interrupt_disarm();
+        return finish(rc, &e, argc < 6);
+    }
     if (argc >= 3 && !strcmp(argv[2], "merge")) return finish(merge_main(argc, argv, &e), &e, 0);
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
@@ -908,9 +921,10 @@ int gc_cli_main(int argc, char **argv)
     if (a.list) return finish(list_main(&a, &e), &e, 0);
     network *net = load_model(a.cfg, a.weights, &e);
     if (!net) return finish(1, &e, 0);
-    int rc;
+    gc_interrupt_arm();
     if (gc_darknet_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
+    gc_interrupt_disarm();
     free_network(net);
     return finish(rc == 2 ? 2 : rc ? 1 : 0, &e, 0);
 }

@@ -8,6 +8,7 @@
 #include "gc_image.h"
 
 #include "gc_dnimage.h"
+#include "gc_interrupt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -265,6 +266,7 @@ static int write_bytes(const char *path, const void *data, size_t len)
 
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e)
 {
+    gc_interrupt_add(path); /* before the file (PATH.tmp, then PATH) exists */
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
     if (!tmp) return gc_fail(e, "cannot write %s: out of memory", path);

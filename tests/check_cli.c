@@ -2,10 +2,12 @@
  * success writes one overlay and one map per target; every kind of bad input
  * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
  * output file. */
+#include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gc_fixture.h"
@@ -379,6 +381,84 @@ START_TEST(binary_list_gets_a_printable_error)
 }
 END_TEST
 
+/* ./darknet gradcam ARGS (argv[0] "./darknet"), output to /dev/null, SIGHUP
+ * ignored when ign_hup (as under nohup). */
+static pid_t spawn(char *const *argv, int ign_hup)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *n = freopen("/dev/null", "w", stdout);
+        n = n ? freopen("/dev/null", "w", stderr) : n;
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, ign_hup ? SIG_IGN : SIG_DFL);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Sends sig once the run's first output file exists; returns the run's
+ * wait status, or -1 when it had ended before the signal could land. */
+static int signal_after_first_file(char *const *argv, int sig, int ign_hup)
+{
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    pid_t pid = spawn(argv, ign_hup);
+    int st = 0;
+    for (int waited = 0; gcf_count_files(out_dir()) == 0; waited += 200) {
+        pid_t done = waitpid(pid, &st, WNOHANG);
+        ck_assert_int_ge(done, 0);
+        if (done == pid) return -1; /* ended (without a file?) before the signal */
+        ck_assert_msg(waited < 60000000, "no output file after 60 s");
+        usleep(200);
+    }
+    kill(pid, sig);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+/* A run stopped by SIGINT or SIGTERM while writing its outputs removes what
+ * it wrote, PATH.tmp files included, as a failed run does, and dies of the
+ * signal; an ignored SIGHUP (nohup) stays ignored and the run completes.
+ * The demo detector on a scene with 11 boxes and -sheet (about 35 files):
+ * each signal lands after the first file appears. */
+START_TEST(a_signal_removes_what_the_run_wrote)
+{
+    if (access("cfg/fmnist-det.weights", R_OK) || access("/usr/share/datasets/fashion-mnist", R_OK)) {
+        printf("check_cli: the demo detector or Fashion-MNIST missing: skipped\n");
+        return;
+    }
+    char sc[2048], img[4096], json[4096];
+    snprintf(sc, sizeof sc, "%s/scenes", dir);
+    snprintf(img, sizeof img, "%s/000000.png", sc);
+    snprintf(json, sizeof json, "%s/out/report.json", dir);
+    ck_assert_msg(run("scenes", "det", "test", "1", sc, "-seed", "3", NULL) == 0, "%s", err);
+    char *argv[] = {"./darknet", "gradcam", "cfg/fmnist-det.cfg", "cfg/fmnist-det.weights", img, "-out", prefix,
+                    "-sheet", "-thresh", "0.05", "-json", json, NULL};
+    ck_assert_msg(run(argv[2], argv[3], img, "-out", prefix, "-sheet", "-thresh", "0.05", "-json", json, NULL) == 0,
+                  "%s", err);
+    int files = gcf_count_files(out_dir());
+    ck_assert_int_ge(files, 20);
+    const int sigs[] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; ++k) {
+        int st = -1, tries = 0;
+        while (st == -1 && tries++ < 20) st = signal_after_first_file(argv, sigs[k], 0);
+        ck_assert_msg(st != -1, "signal %d: every run ended before it", sigs[k]);
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[k], "signal %d: status %#x", sigs[k], st);
+        ck_assert_msg(gcf_count_files(out_dir()) == 0, "signal %d: %d files left", sigs[k],
+                      gcf_count_files(out_dir()));
+    }
+    int st = -1, tries = 0;
+    while (st == -1 && tries++ < 20) st = signal_after_first_file(argv, SIGHUP, 1);
+    ck_assert(st != -1);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert_int_eq(gcf_count_files(out_dir()), files);
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -408,6 +488,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, help_exits_zero);
+    tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,97 @@
+#include "gc_interrupt.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The record: NUL-terminated paths one after another in one mapping (pages
+ * are committed as they are written), published by `used` (release) after
+ * each path's bytes, so the handler reads only whole paths. */
+#define RECORD_BYTES ((size_t)4 << 20)
+
+static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSIGS (int)(sizeof sigs / sizeof sigs[0])
+
+static char *record;
+static atomic_size_t used;
+static pthread_mutex_t add_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t main_thread;
+static struct sigaction saved[NSIGS];
+static int installed[NSIGS];
+
+static void remove_recorded(void)
+{
+    size_t end = atomic_load_explicit(&used, memory_order_acquire);
+    char tmp[PATH_MAX + 8];
+    for (size_t i = 0; i < end;) {
+        const char *p = record + i;
+        size_t n = 0;
+        while (p[n]) ++n;
+        unlink(p);
+        if (n + 5 <= sizeof tmp) {
+            memcpy(tmp, p, n);
+            memcpy(tmp + n, ".tmp", 5);
+            unlink(tmp);
+        }
+        i += n + 1;
+    }
+}
+
+static void on_signal(int sig)
+{
+    if (!pthread_equal(pthread_self(), main_thread)) {
+        pthread_kill(main_thread, sig); /* the thread that writes the files */
+        return;
+    }
+    remove_recorded();
+    signal(sig, SIG_DFL);
+    raise(sig); /* blocked until this handler returns, then the default action */
+}
+
+int gc_interrupt_arm(void)
+{
+    if (record) return 0;
+    void *m = mmap(NULL, RECORD_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return -1;
+    record = m;
+    atomic_store(&used, 0);
+    main_thread = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < NSIGS; ++i) sigaddset(&sa.sa_mask, sigs[i]);
+    for (int i = 0; i < NSIGS; ++i) {
+        installed[i] = 0;
+        if (sigaction(sigs[i], NULL, &saved[i]) != 0 || saved[i].sa_handler == SIG_IGN) continue;
+        installed[i] = sigaction(sigs[i], &sa, NULL) == 0;
+    }
+    return 0;
+}
+
+void gc_interrupt_add(const char *path)
+{
+    if (!record) return;
+    size_t n = strlen(path) + 1;
+    pthread_mutex_lock(&add_mu);
+    size_t at = atomic_load_explicit(&used, memory_order_relaxed);
+    if (n <= RECORD_BYTES - at) {
+        memcpy(record + at, path, n);
+        atomic_store_explicit(&used, at + n, memory_order_release);
+    }
+    pthread_mutex_unlock(&add_mu);
+}
+
+void gc_interrupt_disarm(void)
+{
+    if (!record) return;
+    for (int i = 0; i < NSIGS; ++i)
+        if (installed[i]) sigaction(sigs[i], &saved[i], NULL);
+    atomic_store(&used, 0);
+    munmap(record, RECORD_BYTES);
+    record = NULL;
+}
