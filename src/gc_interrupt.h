@@ -20,7 +20,7 @@
 
 /* Installs the handlers and starts an empty record. 0, or -1 when the
  * record's memory cannot be had (nothing is installed then: a signal kills
- * the run as before). Not nested. */
+ * the run as before). Once armed, a second call does nothing. */
 int gc_interrupt_arm(void);
 
 /* Records path (thread-safe; not async-signal-safe). A no-op when not armed,
