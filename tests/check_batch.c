@@ -993,18 +993,11 @@ END_TEST
  * to /dev/null; returns its pid. */
 static pid_t spawn_list(const char *list, const char *o, int resume, const char *jobs, const char *batch)
 {
-    fflush(stdout);
-    pid_t pid = fork();
+    char *argv[] = {"./darknet", "gradcam", DET_CFG,       DET_WEIGHTS,     "-list",        (char *)list,
+                    "-outdir",   (char *)o, resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs,
+                    "-batch",    (char *)batch, NULL};
+    pid_t pid = gcf_spawn(argv, 0);
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        FILE *n = freopen("/dev/null", "w", stdout);
-        n = n ? freopen("/dev/null", "w", stderr) : n;
-        char *argv[] = {"./darknet", "gradcam", DET_CFG,       DET_WEIGHTS,     "-list",        (char *)list,
-                        "-outdir",   (char *)o, resume ? "-resume" : "-quiet", "-quiet", "-jobs", (char *)jobs,
-                        "-batch",    (char *)batch, NULL};
-        execv(argv[0], argv);
-        _exit(127);
-    }
     return pid;
 }
 

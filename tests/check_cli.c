@@ -381,32 +381,14 @@ START_TEST(binary_list_gets_a_printable_error)
 }
 END_TEST
 
-/* ./darknet gradcam ARGS (argv[0] "./darknet"), output to /dev/null, SIGHUP
- * ignored when ign_hup (as under nohup). */
-static pid_t spawn(char *const *argv, int ign_hup)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        FILE *n = freopen("/dev/null", "w", stdout);
-        n = n ? freopen("/dev/null", "w", stderr) : n;
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, ign_hup ? SIG_IGN : SIG_DFL);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Sends sig once the run's first output file exists; returns the run's
  * wait status, or -1 when it had ended before the signal could land. */
 static int signal_after_first_file(char *const *argv, int sig, int ign_hup)
 {
     gcf_rmtree(out_dir());
     ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
-    pid_t pid = spawn(argv, ign_hup);
+    pid_t pid = gcf_spawn(argv, ign_hup);
+    ck_assert_int_ge(pid, 0);
     int st = 0;
     for (int waited = 0; gcf_count_files(out_dir()) == 0; waited += 200) {
         pid_t done = waitpid(pid, &st, WNOHANG);

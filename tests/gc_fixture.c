@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,33 @@ static void slurp(int fd, char *buf, size_t cap)
     if (cap) buf[have] = '\0';
 }
 
+/* "./darknet" is the binary under test: GC_DARKNET_BIN names another build
+ * of it (make asan's); argv[0] stays what the program sees. */
+static const char *binary_under_test(const char *argv0)
+{
+    const char *bin = getenv("GC_DARKNET_BIN");
+    return bin && *bin && !strcmp(argv0, "./darknet") ? bin : argv0;
+}
+
+pid_t gcf_spawn(char *const argv[], int ign_hup)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            dup2(dn, 2);
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, ign_hup ? SIG_IGN : SIG_DFL);
+        execv(binary_under_test(argv[0]), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap)
 {
     char otmpl[] = "/tmp/gradcam-out-XXXXXX", etmpl[] = "/tmp/gradcam-err-XXXXXX";
@@ -117,10 +145,7 @@ int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err
     if (pid == 0) {
         dup2(ofd, 1);
         dup2(efd, 2);
-        /* "./darknet" is the binary under test: GC_DARKNET_BIN names another
-         * build of it (make asan's), argv[0] stays what the program sees. */
-        const char *bin = getenv("GC_DARKNET_BIN");
-        execv(bin && *bin && !strcmp(argv[0], "./darknet") ? bin : argv[0], argv);
+        execv(binary_under_test(argv[0]), argv);
         _exit(127);
     }
     int status = 0;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "darknet.h"
 
@@ -33,6 +34,11 @@ int gcf_limit_address_space(size_t headroom);
 /* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
  * cap bytes); returns the exit status, or -1 if it died of a signal. */
 int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap);
+/* Starts argv as gcf_run does (GC_DARKNET_BIN for "./darknet") without
+ * waiting, stdout and stderr to /dev/null, SIGINT and SIGTERM at their
+ * default actions, SIGHUP ignored when ign_hup (as under nohup). Returns the
+ * pid, or -1 when fork fails: for tests that signal or kill a run. */
+pid_t gcf_spawn(char *const argv[], int ign_hup);
 /* The last n characters of s (all of it when shorter): for assertion messages
  * about a program's stderr, whose error is at its end. */
 const char *gcf_tail(const char *s, size_t n);
