@@ -57,6 +57,35 @@ static void remove_tree(const char *path)
     }
 }
 
+/* Whether path may be replaced by an image's output folder: nothing there, or
+ * a folder of files named gradcam_* (what a run writes for one image, left by
+ * a run stopped before its index line). Anything else is not ours: an input
+ * image, when -outdir is where the images are, or a user's folder. */
+static int check_replaceable(const char *path, gc_err *e)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return 0;
+    if (!S_ISDIR(st.st_mode))
+        return gc_fail(e, "cannot move the outputs to %s: a file is there, which gradcam did not write (choose another -outdir)",
+                       path);
+    DIR *d = opendir(path);
+    if (!d) return gc_fail(e, "cannot replace %s: %s", path, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char sub[PATH_MAX];
+        struct stat sst;
+        if (strncmp(de->d_name, "gradcam_", 8) ||
+            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= (int)sizeof sub || lstat(sub, &sst) != 0 ||
+            !S_ISREG(sst.st_mode))
+            rc = gc_fail(e, "cannot move the outputs to %s: the folder there holds %s, which gradcam did not write",
+                         path, de->d_name);
+    }
+    closedir(d);
+    return rc;
+}
+
 /* mkdir -p of path (all of it). */
 static int make_dirs(const char *path, gc_err *e)
 {
@@ -543,11 +572,18 @@ static void finish(void *arg, const gc_err *write_error)
         finish_free(f);
         return;
     }
-    /* Into place: a folder left by a run killed before its index line is redone. */
+    /* Into place: a folder left by a run killed before its index line is
+     * redone; anything else at its path is left alone. */
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", f->final);
     char *slash = strrchr(parent, '/');
     *slash = '\0';
+    if (check_replaceable(f->final, &ie)) {
+        remove_tree(f->tmp);
+        add_failure(r, f->pos, ie.msg, 0);
+        finish_free(f);
+        return;
+    }
     remove_tree(f->final);
     if (strcmp(parent, r->made_dir) && make_dirs(parent, &ie)) {
         remove_tree(f->tmp);
@@ -1092,6 +1128,18 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) return -1;
     if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) goto done;
     s->listed = r.list.n;
+    {
+        /* each image's folder is its path below the root, under -outdir:
+         * the same folder would put each image's outputs in its place */
+        struct stat rs, os;
+        const char *root = r.list.root[0] ? r.list.root : ".";
+        if (stat(root, &rs) == 0 && stat(o->outdir, &os) == 0 && rs.st_dev == os.st_dev && rs.st_ino == os.st_ino) {
+            gc_fail(e, "-outdir %s is the folder of the listed images (%s): their output folders would take the images' "
+                       "names; choose another -outdir",
+                    o->outdir, root);
+            goto done;
+        }
+    }
 
     r.done = calloc((size_t)r.list.n, 1);
     r.dup_of = malloc((size_t)r.list.n * sizeof *r.dup_of);
@@ -1109,15 +1157,27 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
             r.dup_of[order[i].pos] = r.dup_of[order[i - 1].pos] >= 0 ? r.dup_of[order[i - 1].pos] : order[i - 1].pos;
     free(order);
 
-    /* One run per index at a time. */
-    r.lock_fd = open(lock, O_WRONLY | O_CREAT, 0666);
-    if (r.lock_fd < 0) {
-        gc_fail(e, "cannot create %s: %s", lock, strerror(errno));
-        goto done;
-    }
-    if (flock(r.lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
-        goto done;
+    /* One run per index at a time. The holder removes the lock file when it
+     * ends, so a lock taken on a file already removed (opened before that,
+     * locked after) is taken again on the file now at the path. */
+    for (;;) {
+        r.lock_fd = open(lock, O_WRONLY | O_CREAT, 0666);
+        if (r.lock_fd < 0) {
+            gc_fail(e, "cannot create %s: %s", lock, strerror(errno));
+            goto done;
+        }
+        if (flock(r.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            close(r.lock_fd);
+            r.lock_fd = -1; /* not ours: left in place */
+            gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
+            goto done;
+        }
+        struct stat held, now;
+        if (fstat(r.lock_fd, &held) == 0 && stat(lock, &now) == 0 && held.st_dev == now.st_dev &&
+            held.st_ino == now.st_ino)
+            break;
+        close(r.lock_fd);
+        r.lock_fd = -1;
     }
     /* Temporary folders of an earlier run of this shard. */
     {

@@ -1533,6 +1533,13 @@ START_TEST(one_run_per_index_and_bad_outdir)
     ck_assert_int_eq(flock(fd, LOCK_EX), 0);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 1);
     ck_assert_msg(strstr(err, "gradcam: another run is writing") && strstr(err, "index.jsonl"), "%s", gcf_tail(err, 300));
+    /* the refused run leaves the holder's lock where it is: a third run is
+     * refused too (it had removed it, and a third run went ahead) */
+    struct stat held, now;
+    ck_assert_int_eq(fstat(fd, &held), 0);
+    ck_assert_msg(stat(lock, &now) == 0 && now.st_ino == held.st_ino, "the refused run removed the lock");
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: another run is writing"), "%s", gcf_tail(err, 300));
     close(fd);
     /* the lock released: the run goes through */
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, NULL) == 0, "%s", gcf_tail(err, 300));
@@ -1541,6 +1548,66 @@ START_TEST(one_run_per_index_and_bad_outdir)
     pf(bad, sizeof bad, "%s/list.txt/sub", s.sc);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", bad, NULL), 1);
     ck_assert_msg(strstr(err, "gradcam: cannot create") && strstr(err, "list.txt"), "%s", gcf_tail(err, 300));
+    scenes_free(&s);
+}
+END_TEST
+
+/* An image's output folder never replaces what gradcam did not write: the
+ * images themselves (-outdir the folder they are listed from), a file or a
+ * user's folder at that path. */
+START_TEST(outputs_never_replace_what_gradcam_did_not_write)
+{
+    scenes s;
+    scenes_make(&s, "det", 3);
+    if (!s.ok) return;
+    char img[4096];
+    pf(img, sizeof img, "%s/000001.png", s.sc);
+    size_t n;
+    char *bytes = slurp(img, &n);
+    ck_assert_ptr_nonnull(bytes);
+    /* the folder itself, and a list file whose root it is */
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.sc, "-outdir", s.sc, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "gradcam: -outdir") && strstr(err, "is the folder of the listed images"), "%s",
+                  gcf_tail(err, 300));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", s.sc, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "is the folder of the listed images"), "%s", gcf_tail(err, 300));
+    size_t m;
+    char *after = slurp(img, &m);
+    ck_assert_msg(after && m == n && !memcmp(after, bytes, n), "%s was replaced", img);
+    free(after);
+    char tmp[4096];
+    pf(tmp, sizeof tmp, "%s/.tmp", s.sc);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    /* a file, and a folder of the user's, where two images' folders go */
+    char o[4096], file[4096], notes[4096], done[4096];
+    path_in(&s, "out", o);
+    touch(o, "000000.png", "a user's file");
+    touch(o, "000001.png/notes.txt", "a user's notes");
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "000000.png: a file is there, which gradcam did not write") &&
+                      strstr(err, "000001.png: the folder there holds notes.txt") && strstr(err, "1 explained") &&
+                      strstr(err, "2 errors"),
+                  "%s", gcf_tail(err, 600));
+    pf(file, sizeof file, "%s/000000.png", o);
+    pf(notes, sizeof notes, "%s/000001.png/notes.txt", o);
+    pf(done, sizeof done, "%s/000002.png/gradcam_summary.png", o);
+    char *t = slurp(file, NULL), *u = slurp(notes, NULL);
+    ck_assert_msg(t && !strcmp(t, "a user's file"), "the file was replaced");
+    ck_assert_msg(u && !strcmp(u, "a user's notes"), "the user's folder was replaced");
+    ck_assert_int_eq(access(done, R_OK), 0);
+    free(t);
+    free(u);
+    /* a folder an earlier run left (its files only) is still redone */
+    char left[4096], idx[4096];
+    pf(left, sizeof left, "%s/000002.png/gradcam_9.png", o);
+    touch(o, "000002.png/gradcam_9.png", "left by a killed run");
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    ck_assert_int_eq(unlink(idx), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "1 explained"), "%s", gcf_tail(err, 300));
+    ck_assert_int_ne(access(left, F_OK), 0);
+    ck_assert_int_eq(access(done, R_OK), 0);
+    free(bytes);
     scenes_free(&s);
 }
 END_TEST
@@ -1566,6 +1633,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
+    tcase_add_test(tc, outputs_never_replace_what_gradcam_did_not_write);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
     tcase_add_test(tc, writer_draws_pictures_and_reports_failures);
