@@ -47,7 +47,9 @@ static char *json_string_read(const char **p)
         else if (*s == 'u' && s[1] && s[2] && s[3] && s[4]) {
             char hex[5] = {s[1], s[2], s[3], s[4], 0}, *end;
             long v = strtol(hex, &end, 16);
-            if (*end || v <= 0 || v >= 0x80) break;
+            /* 0x80-0xff: a byte of a path that is not UTF-8, which
+             * gc_json_string writes as its Latin-1 character */
+            if (*end || v <= 0 || v > 0xff) break;
             out[n++] = (char)v;
             s += 4;
         } else {

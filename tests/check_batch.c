@@ -1612,6 +1612,41 @@ START_TEST(outputs_never_replace_what_gradcam_did_not_write)
 }
 END_TEST
 
+/* A file name that is not UTF-8 (Latin-1 "caf\xe9.png"): the index writes
+ * the byte as \u00e9 and reads it back to the same byte, so the run ends
+ * cleanly and -resume finds the image done (it had failed at the index's
+ * final sort, and -resume could not read the line). */
+START_TEST(a_path_that_is_not_utf8_resumes)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char d[4096], src[4096], dst[4096], o[4096], idx[4096];
+    path_in(&s, "latin1", d);
+    ck_assert_int_eq(mkdir(d, 0777), 0);
+    pf(src, sizeof src, "%s/000000.png", s.sc);
+    pf(dst, sizeof dst, "%s/caf\xe9.png", d);
+    ck_assert_int_eq(link(src, dst), 0);
+    pf(src, sizeof src, "%s/000001.png", s.sc);
+    pf(dst, sizeof dst, "%s/plain.png", d);
+    ck_assert_int_eq(link(src, dst), 0);
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-quiet", NULL) == 0, "%s", gcf_tail(err, 400));
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    char *t = slurp(idx, NULL);
+    ck_assert_msg(t && strstr(t, "caf\\u00e9.png\"") && !strchr(t, '\xe9'), "%s", t);
+    free(t);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-quiet", "-resume", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "0 explained, 2 skipped"), "%s", gcf_tail(err, 400));
+    char folder[4096];
+    pf(folder, sizeof folder, "%s/caf\xe9.png", o);
+    struct stat st;
+    ck_assert(stat(folder, &st) == 0 && S_ISDIR(st.st_mode));
+    scenes_free(&s);
+}
+END_TEST
+
 Suite *suite_batch(void)
 {
     Suite *s = suite_create("batch");
@@ -1623,6 +1658,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, list_equals_single_image_runs);
     tcase_add_test(tc, same_basenames_in_subfolders);
+    tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
