@@ -25,6 +25,7 @@
 #include "gc_image.h"
 #include "gc_index.h"
 #include "gc_interrupt.h"
+#include "gc_labels.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
 
@@ -468,6 +469,13 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    struct stat cs, os, ls;
+    if (stat(out, &os) == 0) {
+        if (stat(cfg, &cs) == 0 && cs.st_dev == os.st_dev && cs.st_ino == os.st_ino)
+            return gc_fail(e, "%s is the cfg %s: refusing to overwrite it with weights", out, cfg), 2;
+        if (lstat(out, &ls) != 0 || !S_ISREG(ls.st_mode))
+            return gc_fail(e, "%s is not a regular file (a folder, link or device): refusing to replace it with weights", out), 2;
+    }
     if (gc_image_make_parent_dirs(out, e)) return 1;
     if (gc_image_check_out_path("gradcam init", out, e)) return 1;
     char tmp[4096];
@@ -483,7 +491,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
     }
     fclose(probe);
     size_t want = gc_model_weights_header_size(0, 2) + gc_model_weights_param_count(net) * sizeof(float);
-    save_weights(net, tmp);
+    gc_model_save_weights(net, tmp);
     free_network(net);
     struct stat st;
     long long got = stat(tmp, &st) == 0 ? (long long)st.st_size : -1;
@@ -688,6 +696,29 @@ static network *load_model(const char *cfg, const char *weights, gc_err *e)
     return net;
 }
 
+/* Every file eval reads (the list's images and their label files too):
+ * -json replaces none of them. Fails when -json is one of them. */
+static int protect_eval_inputs(const eval_args *a, gc_err *e)
+{
+    const char *in[] = {a->o.cfg, a->o.weights, a->o.list, a->names, a->data};
+    for (int i = 0; i < 5; ++i)
+        if (gc_image_protect(in[i])) return gc_fail(e, "out of memory");
+    int n = 0;
+    char **lines = gc_labels_list_load(a->o.list, &n, e);
+    if (!lines) return -1;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; ++i) {
+        char lp[4096];
+        gc_err le = {0};
+        if (gc_image_protect(lines[i]) || (!gc_labels_path(lines[i], lp, sizeof lp, &le) && gc_image_protect(lp)))
+            rc = gc_fail(e, "out of memory");
+    }
+    gc_labels_list_free(lines, n);
+    const char *in_json = rc ? NULL : gc_image_protected(a->json);
+    if (in_json) rc = gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", a->json, in_json);
+    return rc;
+}
+
 /* gradcam eval: returns 0, 1 (bad input) or 2 (usage), with e set. */
 static int eval_main(int argc, char **argv, gc_err *e)
 {
@@ -700,6 +731,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
     if (gc_image_check_readable(a.o.list, "image list", e) || gc_image_check_text_file(a.o.list, "image list", e)) return 1;
+    if (a.json && protect_eval_inputs(&a, e)) return gc_image_protected(a.json) ? 2 : 1;
     network *net = load_model(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
     int rc = 1, tty = isatty(2);
@@ -918,6 +950,8 @@ int gc_cli_main(int argc, char **argv)
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
     const char *inputs[] = {a.cfg, a.weights, a.image, a.names, a.data};
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
+    for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
+        if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
     if (a.list) return finish(list_main(&a, &e), &e, 0);
     network *net = load_model(a.cfg, a.weights, &e);
     if (!net) return finish(1, &e, 0);

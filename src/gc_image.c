@@ -264,7 +264,80 @@ static int write_bytes(const char *path, const void *data, size_t len)
     return err;
 }
 
+/* ---- the run's inputs, which no output replaces ---- */
+
+static struct protected_file {
+    dev_t dev;
+    ino_t ino;
+    char *name;
+} *prot;
+static int nprot, cap_prot;
+
+int gc_image_protect(const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0) return 0;
+    for (int i = 0; i < nprot; ++i)
+        if (prot[i].dev == st.st_dev && prot[i].ino == st.st_ino) return 0;
+    if (nprot == cap_prot) {
+        int cap = cap_prot ? 2 * cap_prot : 16;
+        struct protected_file *p = realloc(prot, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        prot = p;
+        cap_prot = cap;
+    }
+    if (!(prot[nprot].name = strdup(path))) return -1;
+    prot[nprot].dev = st.st_dev;
+    prot[nprot].ino = st.st_ino;
+    ++nprot;
+    return 0;
+}
+
+static const char *protected_stat(const struct stat *st)
+{
+    for (int i = 0; i < nprot; ++i)
+        if (prot[i].dev == st->st_dev && prot[i].ino == st->st_ino) return prot[i].name;
+    return NULL;
+}
+
+const char *gc_image_protected(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 ? protected_stat(&st) : NULL;
+}
+
+void gc_image_protect_clear(void)
+{
+    for (int i = 0; i < nprot; ++i) free(prot[i].name);
+    free(prot);
+    prot = NULL;
+    nprot = cap_prot = 0;
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, gc_err *e);
+
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e)
+{
+    struct stat st, lst;
+    if (stat(path, &st) != 0) return write_atomic(path, data, len, e);
+    const char *in = protected_stat(&st);
+    if (in) return gc_fail(e, "cannot write %s: it is the input file %s: refusing to overwrite it", path, in);
+    if (S_ISDIR(st.st_mode)) return gc_fail(e, "cannot write %s: it is a folder", path);
+    if (!S_ISREG(st.st_mode)) { /* a device or FIFO: written in place, never replaced nor removed */
+        int err = write_bytes(path, data, len);
+        return err ? gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err)) : 0;
+    }
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) { /* the target replaced, the link kept */
+        char *target = realpath(path, NULL);
+        if (!target) return gc_fail_sys(e, errno, "cannot write %s: %s", path, strerror(errno));
+        int rc = write_atomic(target, data, len, e);
+        free(target);
+        return rc;
+    }
+    return write_atomic(path, data, len, e);
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, gc_err *e)
 {
     gc_interrupt_add(path); /* before the file (PATH.tmp, then PATH) exists */
     size_t plen = strlen(path);

@@ -64,8 +64,23 @@ int gc_image_write_npy3(const char *path, const float *data, size_t rows, size_t
  * malloc'd array and its shape, or NULL with e set. */
 float *gc_image_read_npy(const char *path, size_t *rows, size_t *cols, gc_err *e);
 
-/* Writes `len` bytes atomically (PATH.tmp + rename). */
+/* Writes `len` bytes atomically (PATH.tmp + rename). Refuses a path that is
+ * one of the run's inputs (gc_image_protect) or a folder. Through a symbolic
+ * link the link's target is replaced (the link stays); a device or FIFO
+ * (-json /dev/null, /dev/stdout) is written in place, never replaced. */
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e);
+
+/* Records a file the run reads (cfg, weights, image, names, list, ...): no
+ * output written by gc_image_write_file may replace it, by any name (the
+ * same file: device and inode). A path that does not exist is ignored.
+ * Returns -1 only when out of memory. */
+int gc_image_protect(const char *path);
+
+/* The input a path is (its name as protected), or NULL. */
+const char *gc_image_protected(const char *path);
+
+/* Forgets every protected input (the run is over). */
+void gc_image_protect_clear(void);
 
 /* The same in place, for a file inside a folder that is itself made under a
  * temporary name and renamed when complete (list mode's image folders): the

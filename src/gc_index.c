@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gc_image.h"
@@ -306,6 +307,18 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
         gc_strvec_free(&names);
         if (oom) {
             gc_fail(e, "out of memory");
+            goto done;
+        }
+    }
+    /* -o onto a shard's own index would lose it (a plain index.jsonl, the
+     * default -o of a folder that holds one, is a part of what replaces it) */
+    for (int i = 0; i < paths.n; ++i) {
+        const char *base = strrchr(paths.s[i], '/') + 1;
+        int si, sn;
+        struct stat ps, os;
+        if (shard_name(base, &si, &sn) && stat(paths.s[i], &ps) == 0 && stat(out, &os) == 0 &&
+            ps.st_dev == os.st_dev && ps.st_ino == os.st_ino) {
+            gc_fail(e, "merge: -o %s is the shard index %s: refusing to overwrite it", out, paths.s[i]);
             goto done;
         }
     }

@@ -287,6 +287,13 @@ static void restore_stderr(int saved)
     close(saved);
 }
 
+void gc_model_save_weights(network *net, const char *path)
+{
+    int saved = quiet_stderr();
+    save_weights(net, (char *)path);
+    restore_stderr(saved);
+}
+
 static int check_params(const network *net, const char *weights, gc_err *e);
 
 /* Darknet's make_*_layer do not check their callocs. Where one failed (an

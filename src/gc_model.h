@@ -55,6 +55,10 @@ size_t gc_model_weights_header_size(int major, int minor);
  * frozen batch norm is far from the identity. Deterministic for a seed. */
 void gc_model_randomize(network *net, unsigned seed);
 
+/* Darknet's save_weights to path, without its "Saving weights to" line.
+ * Darknet checks nothing it writes: the caller checks the file's size. */
+void gc_model_save_weights(network *net, const char *path);
+
 /* Seeded random values for the parameters of layers first..last only
  * (inclusive; the same ranges as gc_model_randomize). Each layer draws from
  * its own stream, a function of (seed, layer index), so randomising i..n-1

@@ -1311,6 +1311,14 @@ START_TEST(shards_merge_into_the_single_run)
         ck_assert_int_eq(n % 3, 1);
     }
     free(t);
+    /* -o onto one of the shards' own indexes: refused, the shard kept */
+    char *before = slurp(p, NULL);
+    ck_assert_int_eq(run("merge", shared, "-o", p, NULL), 1);
+    ck_assert_msg(strstr(err, "is the shard index") && strstr(err, "refusing to overwrite it"), "%s", err);
+    t = slurp(p, NULL);
+    ck_assert_msg(t && before && !strcmp(t, before), "merge -o replaced a shard's index");
+    free(t);
+    free(before);
     /* duplicated: the same folder twice */
     ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
     ck_assert_msg(strstr(err, "is in") && strstr(err, "index.shard-0-of-3.jsonl"), "%s", err);

@@ -363,6 +363,77 @@ START_TEST(usage_errors_exit_two_everywhere)
 }
 END_TEST
 
+static void copy_file(const char *from, const char *to)
+{
+    size_t n;
+    char *b = gcf_read_file(from, &n);
+    ck_assert_ptr_nonnull(b);
+    FILE *f = fopen(to, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = gcf_read_file(a, &la), *y = gcf_read_file(b, &lb);
+    int same = x && y && la == lb && !memcmp(x, y, la);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* No output replaces a file the run reads: -out next to the image (its
+ * overlay's name is the image's), init onto its cfg, eval's -json onto a
+ * listed image's label file. Each is refused, the input left as it was. */
+START_TEST(outputs_never_replace_inputs)
+{
+    char in[2048], img[4096], x[4096], cfgc[4096], lab[4096], list[4096];
+    ck_assert_int_lt(snprintf(in, sizeof in, "%s/in", dir), (int)sizeof in);
+    ck_assert_int_eq(mkdir(in, 0755), 0);
+    const char *dog = gcf_darknet_path("data/dog.jpg");
+    snprintf(img, sizeof img, "%s/x_0.png", in);
+    copy_file(dog, img);
+    snprintf(x, sizeof x, "%s/x", in);
+    ck_assert_int_eq(run(cfg, weights, img, "-class", "0", "-out", x, NULL), 1);
+    ck_assert_msg(strstr(err, "is the input file") && strstr(err, "x_0.png"), "%s", err);
+    ck_assert_msg(same_bytes(img, dog), "the input image was replaced");
+    ck_assert_int_eq(gcf_count_files(in), 1);
+    /* init onto its own cfg */
+    snprintf(cfgc, sizeof cfgc, "%s/copy.cfg", in);
+    copy_file(cfg, cfgc);
+    ck_assert_int_eq(run("init", cfgc, cfgc, NULL), 2);
+    ck_assert_msg(strstr(err, "is the cfg") && same_bytes(cfgc, cfg), "%s", err);
+    /* eval's -json onto a label file of the list */
+    char images[3072], labels[3072], scene[4096];
+    snprintf(images, sizeof images, "%s/images", in);
+    snprintf(labels, sizeof labels, "%s/labels", in);
+    ck_assert_int_eq(mkdir(images, 0755), 0);
+    ck_assert_int_eq(mkdir(labels, 0755), 0);
+    snprintf(scene, sizeof scene, "%s/d.jpg", images);
+    copy_file(dog, scene);
+    snprintf(lab, sizeof lab, "%s/d.txt", labels);
+    FILE *f = fopen(lab, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("0 0.5 0.5 0.4 0.4\n", f);
+    fclose(f);
+    snprintf(list, sizeof list, "%s/list.txt", in);
+    f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", scene);
+    fclose(f);
+    ck_assert_int_eq(run("eval", cfg, weights, list, "-json", lab, NULL), 2);
+    ck_assert_msg(strstr(err, "is the input file") && strstr(err, "d.txt"), "%s", err);
+    char *t = gcf_read_file(lab, NULL);
+    ck_assert_msg(t && !strcmp(t, "0 0.5 0.5 0.4 0.4\n"), "the label file was replaced");
+    free(t);
+    ck_assert_int_eq(run("eval", cfg, weights, list, "-json", scene, NULL), 2);
+    ck_assert_msg(same_bytes(scene, dog), "the listed image was replaced");
+}
+END_TEST
+
 /* A PNG given as eval's list: one printable line saying so, status 1. */
 START_TEST(binary_list_gets_a_printable_error)
 {
@@ -469,6 +540,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
+    tcase_add_test(tc, outputs_never_replace_inputs);
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);

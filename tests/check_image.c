@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <zlib.h>
@@ -256,6 +257,58 @@ START_TEST(write_into_missing_directory_fails_cleanly)
     ck_assert_int_eq(gc_image_write_npy(path, f, 1, 1, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
     ck_assert(!exists(path) && !exists(tmp));
+}
+END_TEST
+
+/* An output never replaces an input (by any name), a folder, a device or a
+ * link: an input is refused, a device is written in place, a link's target
+ * is replaced and the link stays. */
+START_TEST(write_refuses_inputs_and_keeps_links_and_devices)
+{
+    char in[256], alias[256], out[256], link_[256], target[256], dev[256];
+    path_in(in, sizeof in, "image.png");
+    path_in(alias, sizeof alias, "alias.png");
+    spit(in, "input bytes", 11);
+    ck_assert_int_eq(link(in, alias), 0);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_protect(in), 0);
+    ck_assert_ptr_nonnull(gc_image_protected(alias));
+    ck_assert_int_eq(gc_image_write_file(alias, "output", 6, &e), -1);
+    ck_assert_msg(strstr(e.msg, "is the input file") && strstr(e.msg, in), "%s", e.msg);
+    size_t n;
+    char *b = gcf_read_file(in, &n);
+    ck_assert(b && n == 11 && !memcmp(b, "input bytes", 11));
+    free(b);
+    /* other paths are written as before; forgotten inputs too */
+    path_in(out, sizeof out, "out.json");
+    ck_assert_int_eq(gc_image_write_file(out, "x", 1, &e), 0);
+    gc_image_protect_clear();
+    ck_assert_ptr_null(gc_image_protected(in));
+    ck_assert_int_eq(gc_image_write_file(alias, "output", 6, &e), 0);
+    /* a folder */
+    path_in(out, sizeof out, "a-folder");
+    ck_assert_int_eq(mkdir(out, 0777), 0);
+    ck_assert_int_eq(gc_image_write_file(out, "x", 1, &e), -1);
+    ck_assert_msg(strstr(e.msg, "is a folder"), "%s", e.msg);
+    /* a link: its target replaced, the link kept */
+    path_in(target, sizeof target, "target.json");
+    path_in(link_, sizeof link_, "link.json");
+    spit(target, "old", 3);
+    ck_assert_int_eq(symlink("target.json", link_), 0);
+    ck_assert_int_eq(gc_image_write_file(link_, "new!", 4, &e), 0);
+    struct stat st;
+    ck_assert(lstat(link_, &st) == 0 && S_ISLNK(st.st_mode));
+    b = gcf_read_file(target, &n);
+    ck_assert(b && n == 4 && !memcmp(b, "new!", 4));
+    free(b);
+    /* a device (a null device of our own: root only) stays a device */
+    path_in(dev, sizeof dev, "null");
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        ck_assert_int_eq(gc_image_write_file(dev, "x", 1, &e), 0);
+        ck_assert(lstat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+    } else {
+        printf("check_image: mknod: %s: the device case skipped\n", strerror(errno));
+    }
 }
 END_TEST
 
@@ -783,6 +836,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, npy_round_trip_and_header);
     tcase_add_test(tc, npy_read_rejects_bad_files);
     tcase_add_test(tc, write_into_missing_directory_fails_cleanly);
+    tcase_add_test(tc, write_refuses_inputs_and_keeps_links_and_devices);
     tcase_add_test(tc, failed_rename_removes_tmp);
     tcase_add_test(tc, image_check_valid_and_broken_files);
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
