@@ -1201,7 +1201,7 @@ void gc_forward_batch_view(gc_fwd_batch *b, int k)
 
 void gc_forward_batch_restore(gc_fwd_batch *b)
 {
-    if (b->viewing < 0) return;
+    if (b->viewing < 0 || !b->net) return; /* nothing viewed, or never set up (its init failed) */
     network *net = b->net;
     for (int i = 0; i < net->n; ++i) {
         net->layers[i].output = b->own_out[i];

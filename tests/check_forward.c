@@ -617,6 +617,12 @@ START_TEST(a_batch_names_a_layer_it_cannot_run)
     gc_fwd_batch b;
     ck_assert_int_eq(gc_forward_batch_init(&b, &c.fwd, 2, &e), -1);
     ck_assert_msg(strstr(e.msg, "region"), "%s", e.msg);
+    /* what list mode does after a failed init (as when its buffers cannot
+     * be had): the restore is a no-op, the network's buffers untouched (it
+     * dereferenced the unset network: SIGSEGV) */
+    float *out0 = net->layers[0].output;
+    gc_forward_batch_restore(&b);
+    ck_assert_ptr_eq(net->layers[0].output, out0);
     gc_hooks_free(&c);
     free_network(net);
 }
