@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,8 +474,8 @@ static int init_weights(int argc, char **argv, gc_err *e)
     if (stat(out, &os) == 0) {
         if (stat(cfg, &cs) == 0 && cs.st_dev == os.st_dev && cs.st_ino == os.st_ino)
             return gc_fail(e, "%s is the cfg %s: refusing to overwrite it with weights", out, cfg), 2;
-        if (lstat(out, &ls) != 0 || !S_ISREG(ls.st_mode))
-            return gc_fail(e, "%s is not a regular file (a folder, link or device): refusing to replace it with weights", out), 2;
+        if (lstat(out, &ls) == 0 && !S_ISREG(ls.st_mode) && !S_ISDIR(ls.st_mode)) /* a folder: below */
+            return gc_fail(e, "%s is not a regular file (a link or device): refusing to replace it with weights", out), 1;
     }
     if (gc_image_make_parent_dirs(out, e)) return 1;
     if (gc_image_check_out_path("gradcam init", out, e)) return 1;
@@ -920,6 +921,9 @@ int gc_cli_main(int argc, char **argv)
             return 0;
         }
     gc_reserve_main_stack();
+    /* A file over `ulimit -f` is a failed write (EFBIG), handled as any other:
+     * by default SIGXFSZ would kill the run and leave PATH.tmp behind. */
+    signal(SIGXFSZ, SIG_IGN);
     gc_err e = {0};
     /* Darknet's parse callocs buffers the inference never touches (deltas,
      * updates, batch-norm copies). glibc's dynamic mmap threshold grows with
