@@ -410,7 +410,10 @@ static void progress(run_state *r, const gc_batch_summary *s, int final)
 static void record_error(run_state *r, gc_batch_summary *s, int pos, const char *msg)
 {
     clear_bar(r);
-    fprintf(stderr, "gradcam: %s: %s\n", r->list.path[pos], msg);
+    char shown[PATH_MAX];
+    snprintf(shown, sizeof shown, "%s", r->list.path[pos]);
+    gc_printable(shown); /* a name's bytes that are not printable as '?', as in every message */
+    fprintf(stderr, "gradcam: %s: %s\n", shown, msg);
     if (r->errors) {
         fprintf(r->errors, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
         gc_json_string(r->errors, r->list.path[pos]);

@@ -294,6 +294,10 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         }
 #undef NEED_VALUE
     }
+    if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
+    if (a->json && !*a->json) return gc_fail(e, "-json needs a file name");
+    if (a->outdir && !*a->outdir) return gc_fail(e, "-outdir needs a folder name");
+    if (a->list && !*a->list) return gc_fail(e, "-list needs a file or folder name");
     if (a->list) {
         if (npos == 3) return gc_fail(e, "-list %s and an image %s: give one or the other", a->list, pos[2]);
         if (npos < 2) return gc_fail(e, "missing %s", npos == 0 ? "cfg and weights" : "weights");
@@ -771,6 +775,7 @@ static int list_main(const cli_args *a, gc_err *e)
         gc_fail(e, "-list %s: %s", a->list, strerror(errno));
         return 1;
     }
+    if (!S_ISDIR(st.st_mode) && gc_image_check_text_file(a->list, "image list", e)) return 1;
     network *net = load_model(a->cfg, a->weights, e);
     if (!net) return 1;
     gc_batch_opts o;
@@ -908,6 +913,7 @@ static int is_help(const char *s)
 static int finish(int rc, const gc_err *e, int show_usage)
 {
     if (rc == 0) return 0;
+    gc_image_remove_made_dirs(); /* the run's files are gone by now: its new folders too */
     print_error(e);
     if (rc == 2 && show_usage) print_usage(stderr);
     return rc == 2 ? 2 : 1;
@@ -957,14 +963,23 @@ int gc_cli_main(int argc, char **argv)
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
         if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
     if (a.list) return finish(list_main(&a, &e), &e, 0);
-    network *net = load_model(a.cfg, a.weights, &e);
-    if (!net) return finish(1, &e, 0);
-    gc_interrupt_arm();
+    gc_interrupt_arm(); /* from the first folder made */
+    rc = 0;
+    /* -json's folder, before the network is loaded */
+    if (a.json && (gc_image_make_parent_dirs(a.json, &e) || gc_image_check_out_path("-json", a.json, &e)))
+        rc = 1;
+    network *net = rc ? NULL : load_model(a.cfg, a.weights, &e);
+    if (!net) {
+        rc = finish(1, &e, 0);
+        gc_interrupt_disarm();
+        return rc;
+    }
     if (gc_darknet_is_detector(net)) rc = explain_detector(&a, net, &e);
     else rc = explain_classifier(&a, net, &e);
+    rc = finish(rc == 2 ? 2 : rc ? 1 : 0, &e, 0);
     gc_interrupt_disarm();
     free_network(net);
-    return finish(rc == 2 ? 2 : rc ? 1 : 0, &e, 0);
+    return rc;
 }
 
 void run_gradcam(int argc, char **argv)

@@ -102,7 +102,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     /* output folders only once the image has loaded: a bad image leaves none
      * (with an output thread, the folder is that thread's to make: list mode) */
     if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
-    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_prefix(o->json, e))) goto done;
+    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
     int cut = o->maxboxes > 0 ? gc_detect_cap(dets, &ndets, o->maxboxes) : 0;

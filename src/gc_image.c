@@ -5,12 +5,14 @@
  * non-static stb_image symbols (v1.09, in src/image.c), so ours are compiled
  * static to keep both copies private and link-clean. PNGs are encoded by
  * gc_png (stb_image_write's deflate was most of a run's time). */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "gc_image.h"
 
 #include "gc_dnimage.h"
 #include "gc_interrupt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -659,20 +661,57 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
         return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
-    int existed = access(tmp, F_OK) == 0;
-    FILE *f = fopen(tmp, "ab");
-    if (!f) {
-        int err = errno;
-        const char *slash = strrchr(path, '/');
-        char d[4096];
-        snprintf(d, sizeof d, "%.*s", slash ? (int)(slash - path) : 1, slash ? (slash == path ? "/" : path) : ".");
-        if (err == ENOENT && stat(d, &st) != 0)
-            return gc_fail(e, "%s %s: directory %s does not exist", what, path, d);
-        return gc_fail(e, "%s %s: cannot create a file in %s (%s)", what, path, d, strerror(err));
+    const char *slash = strrchr(path, '/');
+    char d[4096];
+    snprintf(d, sizeof d, "%.*s", slash && slash != path ? (int)(slash - path) : 1,
+             slash ? (slash == path ? "/" : path) : ".");
+    /* A file without a name in the folder (O_TMPFILE: nothing to remove,
+     * nothing left by a signal); where the filesystem has none, PATH.tmp. */
+    int fd = open(d, O_TMPFILE | O_WRONLY, 0600), err = errno;
+    if (fd >= 0) {
+        close(fd);
+        return 0;
     }
-    fclose(f);
-    if (!existed) unlink(tmp);
-    return 0;
+    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL) {
+        int existed = access(tmp, F_OK) == 0;
+        FILE *f = fopen(tmp, "ab");
+        if (f) {
+            fclose(f);
+            if (!existed) unlink(tmp);
+            return 0;
+        }
+        err = errno;
+    }
+    if (err == ENOENT && stat(d, &st) != 0) return gc_fail(e, "%s %s: directory %s does not exist", what, path, d);
+    return gc_fail(e, "%s %s: cannot create a file in %s (%s)", what, path, d, strerror(err));
+}
+
+/* The folders this run created, in the order made (parents first). */
+static char **made;
+static int nmade, cap_made;
+
+static void made_dir(const char *dir)
+{
+    gc_interrupt_add_dir(dir);
+    if (nmade == cap_made) {
+        int cap = cap_made ? 2 * cap_made : 8;
+        char **p = realloc(made, (size_t)cap * sizeof *p);
+        if (!p) return; /* then left in place, as before */
+        made = p;
+        cap_made = cap;
+    }
+    if ((made[nmade] = strdup(dir))) ++nmade;
+}
+
+void gc_image_remove_made_dirs(void)
+{
+    for (int i = nmade - 1; i >= 0; --i) {
+        rmdir(made[i]); /* only when empty */
+        free(made[i]);
+    }
+    free(made);
+    made = NULL;
+    nmade = cap_made = 0;
 }
 
 int gc_image_make_parent_dirs(const char *path, gc_err *e)
@@ -689,8 +728,12 @@ int gc_image_make_parent_dirs(const char *path, gc_err *e)
         if (c != '/' && c != '\0') continue;
         *p = '\0';
         struct stat st;
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        /* recorded before it exists, so that a signal in between finds it */
+        int fresh = stat(dir, &st) != 0 && errno == ENOENT;
+        if (fresh) made_dir(dir);
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
             return gc_fail(e, "cannot create the folder %s for %s: %s", dir, path, strerror(errno));
+        }
         if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
             return gc_fail(e, "%s: %s is not a folder", path, dir);
         *p = c;

@@ -23,6 +23,9 @@ static pthread_t main_thread;
 static struct sigaction saved[NSIGS];
 static int installed[NSIGS];
 
+/* A folder's entry starts with this byte (no path does), a file's does not. */
+#define DIR_MARK '\001'
+
 static void remove_recorded(void)
 {
     size_t end = atomic_load_explicit(&used, memory_order_acquire);
@@ -31,13 +34,22 @@ static void remove_recorded(void)
         const char *p = record + i;
         size_t n = 0;
         while (p[n]) ++n;
-        unlink(p);
-        if (n + 5 <= sizeof tmp) {
-            memcpy(tmp, p, n);
-            memcpy(tmp + n, ".tmp", 5);
-            unlink(tmp);
+        if (p[0] != DIR_MARK) {
+            unlink(p);
+            if (n + 5 <= sizeof tmp) {
+                memcpy(tmp, p, n);
+                memcpy(tmp + n, ".tmp", 5);
+                unlink(tmp);
+            }
         }
         i += n + 1;
+    }
+    /* the folders, last made first (each entry found from its end) */
+    for (size_t j = end; j > 0;) {
+        size_t last = j - 1, start = last; /* the entry's NUL, then its first byte */
+        while (start > 0 && record[start - 1]) --start;
+        if (record[start] == DIR_MARK) rmdir(record + start + 1);
+        j = start;
     }
 }
 
@@ -73,17 +85,28 @@ int gc_interrupt_arm(void)
     return 0;
 }
 
-void gc_interrupt_add(const char *path)
+static void add_entry(int dir, const char *path)
 {
     if (!record) return;
-    size_t n = strlen(path) + 1;
+    size_t n = strlen(path) + 1 + (dir != 0);
     pthread_mutex_lock(&add_mu);
     size_t at = atomic_load_explicit(&used, memory_order_relaxed);
     if (n <= RECORD_BYTES - at) {
-        memcpy(record + at, path, n);
+        if (dir) record[at] = DIR_MARK;
+        memcpy(record + at + (dir != 0), path, n - (dir != 0));
         atomic_store_explicit(&used, at + n, memory_order_release);
     }
     pthread_mutex_unlock(&add_mu);
+}
+
+void gc_interrupt_add(const char *path)
+{
+    add_entry(0, path);
+}
+
+void gc_interrupt_add_dir(const char *path)
+{
+    add_entry(1, path);
 }
 
 void gc_interrupt_disarm(void)

@@ -5,7 +5,8 @@
  * the outputs written so far and, when it fell inside a write, a PATH.tmp.
  * While armed, every output path is recorded before its file is created
  * (gc_image_write_file, and callers that write files of their own); the
- * handler unlinks each recorded PATH and PATH.tmp, restores the signal's
+ * handler unlinks each recorded PATH and PATH.tmp, then removes the recorded
+ * folders it created that are left empty, restores the signal's
  * default action and raises it again, so the exit status is the signal's.
  *
  * The handler runs on the main thread only: on another thread (a worker of
@@ -26,6 +27,10 @@ int gc_interrupt_arm(void);
 /* Records path (thread-safe; not async-signal-safe). A no-op when not armed,
  * or when the record is full (4 MiB of paths: the files are then left). */
 void gc_interrupt_add(const char *path);
+
+/* Records a folder the run created: the handler removes it after the files,
+ * deepest first, when it is empty. */
+void gc_interrupt_add_dir(const char *path);
 
 /* The run is over: restores the previous handlers and drops the record (the
  * files stay). A no-op when not armed. */

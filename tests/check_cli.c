@@ -268,6 +268,15 @@ START_TEST(missing_output_folders_are_created)
     assert_one_error_naming("nowhere/none.jpg");
     snprintf(d, sizeof d, "%s/new", dir);
     ck_assert_msg(stat(d, &st) != 0, "%s was created for a missing image", d);
+    /* nor for a run that fails once the network is read: the folders it
+     * made (-json's, before the network is loaded) are removed */
+    char j[4096];
+    snprintf(j, sizeof j, "%s/new2/deeper/r.json", dir);
+    ck_assert_int_eq(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, "-json", j, "-class", "99", NULL), 1);
+    snprintf(d, sizeof d, "%s/new2", dir);
+    ck_assert_msg(stat(d, &st) != 0, "%s was left by a failed run", d);
+    snprintf(d, sizeof d, "%s/new", dir);
+    ck_assert_msg(stat(d, &st) != 0, "%s was left by a failed run", d);
     int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL);
     ck_assert_msg(rc == 0, "%s", err);
     snprintf(d, sizeof d, "%s/new/deeper", dir);
@@ -355,6 +364,10 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-nms", "0.5", NULL), det_msg);
     usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", NULL), cls_msg);
     usage_error(run("eval", cfg, weights, list, "-mapthresh", "0.1", NULL), det_msg);
+    /* empty names, each under its own option (-json's said -out, exit 1, after the forward) */
+    usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
+    usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
+    usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
     const char *helps[][2] = {{"--help", NULL}, {"-h", NULL}, {"eval", "--help"}, {"scenes", "-h"}, {"init", "--help"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; ++i) {
         ck_assert_int_eq(run(helps[i][0], helps[i][1], NULL), 0);
@@ -447,6 +460,11 @@ START_TEST(binary_list_gets_a_printable_error)
     fclose(f);
     ck_assert_int_eq(run("eval", cfg, weights, bin, NULL), 1);
     assert_one_error_naming("binary");
+    /* -list too (it read the PNG's bytes as 100 or so image paths, printed raw) */
+    char o[4096];
+    snprintf(o, sizeof o, "%s/listout", dir);
+    ck_assert_int_eq(run(cfg, weights, "-list", png, "-outdir", o, NULL), 1);
+    assert_one_error_naming("JPEG image, not a text file");
     for (const unsigned char *p = (const unsigned char *)err; *p; ++p)
         ck_assert_msg(*p == '\n' || (*p >= 32 && *p < 127), "unprintable byte 0x%02x in stderr", *p);
 }
@@ -503,6 +521,19 @@ START_TEST(a_signal_removes_what_the_run_wrote)
         ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[k], "signal %d: status %#x", sigs[k], st);
         ck_assert_msg(gcf_count_files(out_dir()) == 0, "signal %d: %d files left", sigs[k],
                       gcf_count_files(out_dir()));
+    }
+    /* the folders a run makes go too: -json into new ones (made before the
+     * network is loaded; the signal lands once the first appears) */
+    char nested[4096];
+    snprintf(nested, sizeof nested, "%s/out/new/deeper/report.json", dir);
+    char *argv2[] = {"./darknet", "gradcam", "cfg/fmnist-det.cfg", "cfg/fmnist-det.weights", img, "-out", prefix,
+                     "-thresh", "0.05", "-json", nested, NULL};
+    for (int k = 0; k < 3; ++k) {
+        int st = -1, tries = 0;
+        while (st == -1 && tries++ < 20) st = signal_after_first_file(argv2, SIGTERM, 0);
+        ck_assert_msg(st != -1, "every run ended before the signal");
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+        ck_assert_msg(gcf_count_files(out_dir()) == 0, "%d entries left", gcf_count_files(out_dir()));
     }
     int st = -1, tries = 0;
     while (st == -1 && tries++ < 20) st = signal_after_first_file(argv, SIGHUP, 1);
