@@ -117,6 +117,68 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The options that decide a run's outputs, kept beside its index (one file
+ * for every shard of the folder): a run given other ones is refused, so that
+ * -resume never mixes two settings in one index, nor two shards. The first
+ * run to get there writes it (a temporary name, then link(), which fails
+ * when another shard was first). */
+static int check_options(const char *outdir, const char *options, gc_err *e)
+{
+    if (!options) return 0;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/.gradcam-options", outdir) >= (int)sizeof path ||
+        snprintf(tmp, sizeof tmp, "%s/.tmp/options.%ld", outdir, (long)getpid()) >= (int)sizeof tmp)
+        return gc_fail(e, "-outdir %s: path too long", outdir);
+    size_t n = strlen(options);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            char *had = NULL;
+            size_t cap = 0;
+            ssize_t all = getdelim(&had, &cap, '\0', f); /* the whole file (it has no NUL) */
+            size_t got = all > 0 ? (size_t)all : 0;
+            fclose(f);
+            if (!had) had = calloc(1, 1);
+            int same = had && got == n && !memcmp(had, options, n);
+            if (!same && had) {
+                /* the first line that differs, for the message */
+                had[got] = '\0';
+                const char *a = had, *b = options;
+                while (*a && *b) {
+                    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+                    if (la != lb || memcmp(a, b, la)) break;
+                    a += la + (a[la] == '\n');
+                    b += lb + (b[lb] == '\n');
+                }
+                int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+                gc_fail(e, "%s: this folder's run had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
+                           "that run's options (see %s), or choose another -outdir",
+                        outdir, la ? "\"" : "", la ? la : 7, la ? a : "no more", la ? "\"" : "", lb ? "\"" : "",
+                        lb ? lb : 7, lb ? b : "no more", lb ? "\"" : "", path);
+            }
+            free(had);
+            if (!had) return gc_fail(e, "out of memory");
+            return same ? 0 : -1;
+        }
+        if (errno != ENOENT) return gc_fail_sys(e, errno, "cannot read %s: %s", path, strerror(errno));
+        f = fopen(tmp, "wb");
+        if (!f) return gc_fail_sys(e, errno, "cannot write %s: %s", tmp, strerror(errno));
+        int bad = fwrite(options, 1, n, f) != n;
+        bad |= fclose(f) != 0;
+        if (bad) {
+            int err = errno;
+            unlink(tmp);
+            return gc_fail_sys(e, err, "cannot write %s: %s", tmp, strerror(err));
+        }
+        int linked = link(tmp, path) == 0, err = errno;
+        unlink(tmp);
+        if (linked) return 0;
+        if (err != EEXIST) return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
+        /* another shard wrote it first: compare with that */
+    }
+    return gc_fail(e, "cannot write %s", path);
+}
+
 /* ---- the list ---- */
 
 /* Extensions stb_image decodes (Darknet's loader is stb). */
@@ -1201,6 +1263,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         gc_fail(e, "%s exists: add -resume to go on with that run, or choose another -outdir", s->index);
         goto done;
     }
+    if (check_options(o->outdir, o->options, e)) goto done;
     if (have_index && resume_read(&r, s->index, e)) goto done;
     r.index_fd = open(s->index, O_WRONLY | O_CREAT | O_APPEND | (have_index ? 0 : O_TRUNC), 0666);
     if (r.index_fd < 0) {

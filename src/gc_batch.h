@@ -60,6 +60,8 @@ typedef struct gc_batch_opts {
     int jobs;             /* worker processes (fork after the network is loaded); 0 or 1: this one */
     int batch;            /* images per batched forward (gc_forward_batch_*); 0 or 1: one at a time.
                            * The caller checks the cfg (gc_forward_batch_supported) and the memory. */
+    const char *options;  /* what decides the outputs (cfg, weights, the main options), one a line:
+                           * kept in DIR/.gradcam-options; a -resume with others is refused. NULL: none */
     int detector;         /* which of det / cls applies */
     gc_det_opts det;      /* the main command's options; image, out and json are set per image */
     gc_cls_opts cls;

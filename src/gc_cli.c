@@ -768,7 +768,57 @@ done:
 /* -list: many images through one network (gc_batch). Returns 0, or 1 with
  * e set: the run could not go on, or some images failed (listed in the
  * errors file); 2 for an option of the other kind of network. */
-static int list_main(const cli_args *a, gc_err *e)
+/* What decides a -list run's outputs (gc_batch_opts.options): its command
+ * line, one argument a line, but for where it reads and writes and how it
+ * runs (-list, -outdir, -resume, -quiet, -progress, -shard, -jobs, -batch:
+ * -batch agrees with one image at a time within rounding). NULL when out of
+ * memory. */
+static char *list_options(const cli_args *a, int argc, char **argv)
+{
+    static const char *const flag[] = {"-resume", "-quiet"};
+    static const char *const with_value[] = {"-list", "-outdir", "-progress", "-shard", "-jobs", "-batch"};
+    static const char head[] = "# the options of the gradcam -list run that wrote this folder: a -resume, or\n"
+                               "# another shard, must give the same (one argument a line)\n";
+    /* the files as full paths: a run from another folder, or a Slurm task
+     * given absolute paths, names the same files */
+    char *real[4] = {NULL, NULL, NULL, NULL};
+    const char *file[4] = {a->cfg, a->weights, a->names, a->data};
+    size_t cap = sizeof head;
+    for (int k = 0; k < 4; ++k) {
+        if (file[k]) real[k] = realpath(file[k], NULL);
+        if (real[k]) cap += strlen(real[k]);
+    }
+    for (int i = 2; i < argc; ++i) cap += strlen(argv[i]) + 1;
+    char *out = malloc(cap), *p = out;
+    if (!out) {
+        for (int k = 0; k < 4; ++k) free(real[k]);
+        return NULL;
+    }
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    for (int i = 2; i < argc; ++i) {
+        int skip = 0;
+        for (size_t k = 0; k < sizeof flag / sizeof *flag; ++k) skip |= !strcmp(argv[i], flag[k]);
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; ++k)
+            if (!strcmp(argv[i], with_value[k])) skip = 2;
+        if (skip) {
+            i += skip - 1;
+            continue;
+        }
+        const char *arg = argv[i];
+        for (int k = 0; k < 4; ++k)
+            if (argv[i] == file[k] && real[k]) arg = real[k];
+        size_t n = strlen(arg);
+        memcpy(p, arg, n);
+        p += n;
+        *p++ = '\n';
+    }
+    *p = '\0';
+    for (int k = 0; k < 4; ++k) free(real[k]);
+    return out;
+}
+
+static int list_main(const cli_args *a, const char *options, gc_err *e)
 {
     struct stat st;
     if (stat(a->list, &st) != 0) {
@@ -789,6 +839,7 @@ static int list_main(const cli_args *a, gc_err *e)
     o.every = a->every;
     o.jobs = a->jobs;
     o.batch = a->batch;
+    o.options = options;
     o.detector = gc_darknet_is_detector(net);
     gc_explain_opts ex = explain_opts_of(a, o.detector);
     char **names = NULL;
@@ -962,7 +1013,12 @@ int gc_cli_main(int argc, char **argv)
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
         if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
-    if (a.list) return finish(list_main(&a, &e), &e, 0);
+    if (a.list) {
+        char *options = list_options(&a, argc, argv);
+        rc = options ? list_main(&a, options, &e) : gc_fail(&e, "out of memory");
+        free(options);
+        return finish(rc, &e, 0);
+    }
     gc_interrupt_arm(); /* from the first folder made */
     rc = 0;
     /* -json's folder, before the network is loaded */

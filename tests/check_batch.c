@@ -427,8 +427,24 @@ START_TEST(list_equals_single_image_runs)
     FILE *f = fopen(other, "w");
     fprintf(f, "%s/000003.png\n", s.sc);
     fclose(f);
-    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", other, "-outdir", o, "-resume", NULL), 1);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", other, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
+                         NULL),
+                     1);
     ck_assert_msg(strstr(err, "not in this list"), "%s", gcf_tail(err, 400));
+    /* and with other options (which would mix two settings in one index):
+     * refused, naming the first that differs; the index untouched */
+    char *before = slurp(index, NULL);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
+                         "-method", "gradcam", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "this folder's run had other options (it has no more, this run \"-method\")"), "%s",
+                  gcf_tail(err, 400));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", NULL), 1);
+    ck_assert_msg(strstr(err, "(it has \"-names\", this run no more)"), "%s", gcf_tail(err, 400));
+    idx = slurp(index, NULL);
+    ck_assert_msg(idx && before && !strcmp(idx, before), "a refused -resume changed the index");
+    free(idx);
+    free(before);
     scenes_free(&s);
 }
 END_TEST
@@ -1455,7 +1471,8 @@ START_TEST(save_leaves_outputs_out)
     m = 0;
     list_tree(none, "", nn, &m, 2048);
     for (int i = 0; i < m; ++i)
-        ck_assert_msg(!strcmp(nn[i], "index.jsonl") || !strcmp(nn[i], "errors.jsonl") || !strncmp(nn[i], ".tmp/", 5),
+        ck_assert_msg(!strcmp(nn[i], "index.jsonl") || !strcmp(nn[i], "errors.jsonl") || !strncmp(nn[i], ".tmp/", 5) ||
+                          !strcmp(nn[i], ".gradcam-options"),
                       "-save none wrote %s", nn[i]);
     /* shards in two folders, merged: the other folder's .npy paths prefixed, null stays null */
     char a0[4096], a1[4096], merged[4096];
