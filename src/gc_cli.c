@@ -375,11 +375,17 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
         return 0;
     }
     if (!names) return gc_fail(e, "-class %s: a class name needs -names or -data", s);
+    int found = -1;
     for (int i = 0; i < nnames && i < classes; ++i)
         if (!strcasecmp(names[i], s)) {
-            *out = i;
-            return 0;
+            /* ImageNet's names file has "crane" twice (the bird and the machine) */
+            if (found >= 0) return gc_fail(e, "-class %s names classes %d and %d: give the index", s, found, i);
+            found = i;
         }
+    if (found >= 0) {
+        *out = found;
+        return 0;
+    }
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }
 

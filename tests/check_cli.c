@@ -168,6 +168,15 @@ START_TEST(class_by_name_layer_and_counterfactual)
     ck_assert_ptr_nonnull(strstr(out, "layer 0 convolutional 20x16x8")); /* -4 from logit layer 4 */
     ck_assert_ptr_nonnull(strstr(out, "gradcam++ counterfactual"));
     ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+    /* a name that two classes share is refused, not taken as the first */
+    f = fopen(names, "w");
+    fputs("zero\ncrane\ntwo\nCrane\nfour\n", f);
+    fclose(f);
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "crane", NULL);
+    ck_assert_int_eq(rc, 1);
+    assert_one_error_naming("-class crane names classes 1 and 3: give the index");
 }
 END_TEST
 
