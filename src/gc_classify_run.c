@@ -128,8 +128,10 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
-            char lab[512];
-            snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            char lab[512], plain[32];
+            snprintf(plain, sizeof plain, "class %d", x->cls);
+            if (strcmp(plain, x->name)) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            else snprintf(lab, sizeof lab, "class %d %.1f%%", x->cls, x->prob * 100); /* no names: not "class 5 class 5" */
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))
                 goto fail;
