@@ -1299,7 +1299,7 @@ static void layers_text(const gc_eval_result *r, const gc_eval_opts *o, char *bu
     }
     size_t len = (size_t)snprintf(buf, n, "%s%s, layer ", gc_cam_method_name(o->ex.method),
                                   o->ex.counterfactual ? " counterfactual" : "");
-    if (!r->detector && r->nmaps) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
+    if (!r->detector && r->nmaps && o->ex.nlayers <= 1) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
     else if (!o->ex.nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
     else
         for (int j = 0; j < o->ex.nlayers && len < n; ++j)

@@ -370,6 +370,11 @@ START_TEST(deletion_insertion_curves)
     for (int k = 0; k <= 8; ++k) x[k] = k / 8.0;
     ck_assert_double_eq_tol(mval(pm, 0, "deletion_auc"), gc_metrics_auc(x, del, 9), 1e-5);
     ck_assert_double_eq_tol(mval(pm, 0, "insertion_auc"), gc_metrics_auc(x, ins, 9), 1e-5);
+
+    /* two layers fused: the table's header names both (it named the first) */
+    rc = run("eval", clf, clf_w, list_txt, "-steps", "2", "-nosanity", "-layer", "0,2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strstr(out, "gradcam, layer 0,2;"), "%s", out);
 }
 END_TEST
 
