@@ -538,9 +538,10 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
         else fputs("null", f);
         fputs(", \"layers\": [", f);
         for (int j = 0; j < t->nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", t->layers[j]);
-        fprintf(f, "], \"method\": \"%s\", \"score\": \"%s\", \"counterfactual\": %s, \"peak\": ",
+        fprintf(f, "], \"method\": \"%s\", \"score\": \"%s\", \"counterfactual\": %s, \"smooth\": %s%s%s, \"peak\": ",
                 gc_cam_method_name(ex->method), o->detector ? gc_detect_target_name(ex->target) : "logit",
-                ex->counterfactual ? "true" : "false");
+                ex->counterfactual ? "true" : "false", ex->smooth ? "\"" : "",
+                ex->smooth ? gc_explain_smooth_name(ex->smooth) : "null", ex->smooth ? "\"" : "");
         gc_json_number(f, t->peak);
         fprintf(f, ", \"peak_xy\": [%d, %d], \"energy_in_box\": ", t->peak_x, t->peak_y);
         if (o->detector) gc_json_number(f, t->energy_in_box);

@@ -59,11 +59,12 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     char plain[32];
     snprintf(plain, sizeof plain, "class %d", x->cls);
     if (strcmp(plain, x->name))
-        snprintf(title, sizeof title, "class %d %s %s - %s%s, layer %s", x->cls, x->name, pbuf,
-                 gc_cam_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "", lbuf);
+        snprintf(title, sizeof title, "class %d %s %s - %s%s%s, layer %s", x->cls, x->name, pbuf,
+                 gc_cam_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "",
+                 gc_explain_smooth_suffix(o->ex.smooth), lbuf);
     else
-        snprintf(title, sizeof title, "class %d %s - %s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
-                 o->ex.counterfactual ? " counterfactual" : "", lbuf);
+        snprintf(title, sizeof title, "class %d %s - %s%s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
+                 o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth), lbuf);
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
@@ -138,7 +139,8 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         }
     }
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 0,
-                     .method = o->ex.method, .counterfactual = o->ex.counterfactual, .prob_is_score = prob_is_score};
+                     .method = o->ex.method, .counterfactual = o->ex.counterfactual, .smooth = o->ex.smooth,
+                     .prob_is_score = prob_is_score};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;

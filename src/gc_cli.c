@@ -323,6 +323,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     }
     if (a->counterfactual && !gc_cam_method_get(a->method)->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(a->method));
+    if (a->smooth == GC_SMOOTH_EIGEN && !gc_cam_method_get(a->method)->weights && !gc_cam_method_get(a->method)->map)
+        return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
+                       gc_cam_method_name(a->method));
     return 0;
 }
 
@@ -672,6 +675,10 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->list = pos[2];
     if (o->ex.counterfactual && !gc_cam_method_get(o->ex.method)->needs_grad)
         return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(o->ex.method));
+    if (o->ex.smooth == GC_SMOOTH_EIGEN && !gc_cam_method_get(o->ex.method)->weights &&
+        !gc_cam_method_get(o->ex.method)->map)
+        return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
+                       gc_cam_method_name(o->ex.method));
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");

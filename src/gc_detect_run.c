@@ -69,8 +69,8 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
         snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
     }
     snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
-    snprintf(title, sizeof title, "box %s - %s%s, layer %s", label, gc_cam_method_name(o->ex.method),
-             o->ex.counterfactual ? " counterfactual" : "", lbuf);
+    snprintf(title, sizeof title, "box %s - %s%s%s, layer %s", label, gc_cam_method_name(o->ex.method),
+             o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth), lbuf);
     if (x->png[0] || want_summary) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
@@ -148,6 +148,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (want_summary && gc_draw_summary(draw, summary, e)) goto fail;
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
+                     .smooth = o->ex.smooth,
                      .thresh = o->thresh, .nms = o->nms, .summary = want_summary ? summary : NULL};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;

@@ -188,6 +188,11 @@ const char *gc_explain_smooth_name(gc_smooth m)
     return "unknown";
 }
 
+const char *gc_explain_smooth_suffix(gc_smooth m)
+{
+    return m == GC_SMOOTH_AUG ? " smooth aug" : m == GC_SMOOTH_EIGEN ? " smooth eigen" : "";
+}
+
 int gc_explain_smooth_parse(const char *str, gc_smooth *out)
 {
     for (int m = GC_SMOOTH_NONE; m <= GC_SMOOTH_EIGEN; ++m)

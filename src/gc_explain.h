@@ -46,6 +46,9 @@ typedef enum gc_smooth {
 int gc_explain_save_parse(const char *s, int *nosave);
 
 const char *gc_explain_smooth_name(gc_smooth m);
+/* " smooth aug", " smooth eigen" (after a method's name in lines and titles), or "". */
+const char *gc_explain_smooth_suffix(gc_smooth m);
+
 /* "none", "aug", "eigen"; 0, or -1 if unknown. */
 int gc_explain_smooth_parse(const char *s, gc_smooth *out);
 

@@ -21,6 +21,7 @@ typedef struct gc_report {
     gc_method method;
     gc_target target;       /* detectors */
     int counterfactual;
+    int smooth;             /* gc_smooth: -smooth, named in the lines and the JSON */
     float thresh, nms;      /* detectors */
     int prob_is_score;      /* classifiers without a [softmax]: prob is the score */
     const char *summary;    /* detectors: the summary image, or NULL */

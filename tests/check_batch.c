@@ -405,7 +405,8 @@ START_TEST(list_equals_single_image_runs)
     }
     ck_assert_int_gt(boxes_total, 12);
     ck_assert_int_eq(count_lines(index), lines);
-    ck_assert_msg(strstr(idx, "\"method\": \"layercam\"") && strstr(idx, "\"name\": \"") &&
+    ck_assert_msg(strstr(idx, "\"method\": \"layercam\"") && strstr(idx, "\"counterfactual\": false, \"smooth\": null, ") &&
+                      strstr(idx, "\"name\": \"") &&
                       strstr(idx, "\"energy_in_box\": 0.") && strstr(idx, "\"box\": ["),
                   "%.400s", idx);
     free(idx);

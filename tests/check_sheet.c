@@ -122,9 +122,22 @@ START_TEST(sheet_and_options_end_to_end)
     char *a2[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "guidedgradcam", "-counterfactual", "-smooth", "aug",
                   "-out", prefix, NULL};
     ck_assert_msg(run_darknet(a2) == 0, "%s", gcf_tail(err, 400));
+    /* the smoothing is named in the line and the report (it was in neither) */
+    ck_assert_msg(strstr(out, "guidedgradcam counterfactual smooth aug "), "%s", out);
+    char json[4096];
+    snprintf(json, sizeof json, "%s/r.json", dir);
     char *a3[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "scorecam", "-scorecam-channels", "2", "-smooth",
-                  "eigen", "-out", prefix, NULL};
+                  "eigen", "-out", prefix, "-json", json, NULL};
     ck_assert_msg(run_darknet(a3) == 0, "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(out, "scorecam smooth eigen "), "%s", out);
+    char *js = gcf_read_file(json, NULL);
+    ck_assert_msg(js && strstr(js, "\"smooth\": \"eigen\""), "%s", js ? js : "(no report)");
+    free(js);
+    /* eigen needs a layer's map: none for Guided Backprop (it did nothing) */
+    char *a4[] = {"tests/cfg/gb_relu.cfg", weights, img, "-method", "guidedbackprop", "-smooth", "eigen", "-out", prefix,
+                  NULL};
+    ck_assert_int_eq(run_darknet(a4), 2);
+    ck_assert_msg(strstr(err, "gradcam: -smooth eigen works on a layer's map; guidedbackprop has none"), "%s", err);
 
     snprintf(path, sizeof path, "%s/o2", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
