@@ -297,11 +297,14 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         char *line = NULL;
         size_t cap = 0;
         ssize_t got;
+        int first = 1;
         while ((got = getline(&line, &cap, f)) >= 0) {
             while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r' || line[got - 1] == ' ' ||
                                line[got - 1] == '\t'))
                 line[--got] = '\0';
             char *p = line;
+            if (first && !strncmp(p, "\xef\xbb\xbf", 3)) p += 3; /* a UTF-8 BOM (Windows editors) */
+            first = 0;
             while (*p == ' ' || *p == '\t') ++p;
             if (!*p) continue;
             if (gc_strvec_push(&v, dup_str(p))) {

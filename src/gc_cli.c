@@ -139,6 +139,7 @@ typedef struct cli_args {
     gc_smooth smooth;
     const char *list, *outdir; /* -list mode (gc_batch) */
     int resume, quiet, shard, nshards, every, out_set, jobs, batch;
+    int progress_set; /* bit 0: -progress given, bit 1: -shard given */
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -158,6 +159,8 @@ static int parse_layers(const char *s, cli_args *a, gc_err *e)
         if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000)
             return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
         if (a->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);
+        for (int j = 0; j < a->nlayers; ++j)
+            if (a->layers[j] == (int)v) return gc_fail(e, "-layer %s: layer %ld is given twice", s, v);
         a->layers[a->nlayers++] = (int)v;
         if (!*end) return 0;
         p = end + 1;
@@ -265,6 +268,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-shard")) {
             NEED_VALUE();
             if (gc_batch_shard_parse(argv[++i], &a->shard, &a->nshards, e)) return -1;
+            a->progress_set |= 2; /* -shard given (0/1 included): it goes with -list too */
         } else if (!strcmp(s, "-jobs")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 256, &a->jobs, e)) return -1;
@@ -274,6 +278,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-progress")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
+            a->progress_set = 1;
         } else if (!strcmp(s, "-alpha")) {
             NEED_VALUE();
             if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
@@ -306,8 +311,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
         npos = 3;
         pos[2] = NULL;
-    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs || a->batch) {
-        return gc_fail(e, "-outdir, -resume, -shard, -jobs, -batch and -quiet go with -list FILE|DIR");
+    } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs || a->batch || a->progress_set) {
+        return gc_fail(e, "-outdir, -resume, -shard, -jobs, -batch, -progress and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
     a->cfg = pos[0];

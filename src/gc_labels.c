@@ -43,7 +43,9 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
             gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
             goto fail;
         }
-        char *s = trim(buf);
+        char *s = buf;
+        if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
+        s = trim(s);
         if (!*s) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;

@@ -249,6 +249,13 @@ START_TEST(list_file_root_and_safe_names)
     ck_assert_str_eq(l.rel[0], "srv/a.jpg");
     ck_assert_str_eq(l.rel[1], "rel/b.jpg");
     gc_batch_list_free(&l);
+    /* a UTF-8 byte order mark (a list saved by a Windows editor) is not part of the first path */
+    touch(dir, "bom.txt", "\xef\xbb\xbfimg/a.jpg\r\nimg/b.jpg\r\n");
+    pf(p, sizeof p, "%s/bom.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.path[0], "img/a.jpg");
+    ck_assert_str_eq(l.root, "img/");
+    gc_batch_list_free(&l);
     touch(dir, "blank.txt", "\n \n");
     pf(p, sizeof p, "%s/blank.txt", dir);
     ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), -1);
@@ -297,7 +304,13 @@ START_TEST(usage_errors)
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "no-such-list.txt", "-outdir", "o", NULL), 1);
     ck_assert_msg(strstr(err, "gradcam: -list no-such-list.txt") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "img.png", "-batch", "4", NULL), 2);
-    ck_assert_msg(strstr(err, "-batch and -quiet go with -list") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "-batch, -progress and -quiet go with -list") != NULL, "%s", err);
+    /* as do -progress and -shard 0/1 (both were taken and ignored) */
+    const char *lone[][2] = {{"-progress", "5"}, {"-shard", "0/1"}};
+    for (int k = 0; k < 2; ++k) {
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, gcf_darknet_path("data/dog.jpg"), lone[k][0], lone[k][1], NULL), 2);
+        ck_assert_msg(strstr(err, "go with -list FILE|DIR") != NULL, "%s: %s", lone[k][0], err);
+    }
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-batch", "0", NULL), 2);
     ck_assert_msg(strstr(err, "-batch 0") != NULL, "%s", err);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", "x", "-outdir", "o", "-batch", "65", NULL), 2);

@@ -180,6 +180,15 @@ START_TEST(class_by_name_layer_and_counterfactual)
 }
 END_TEST
 
+/* -layer naming one layer twice (it fused a layer with itself) */
+START_TEST(a_layer_given_twice)
+{
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-layer", "2,0,2", NULL);
+    ck_assert_int_eq(rc, 2);
+    assert_one_error_naming("-layer 2,0,2: layer 2 is given twice");
+}
+END_TEST
+
 START_TEST(missing_image)
 {
     ck_assert_int_ne(run(cfg, weights, "nowhere/none.jpg", "-out", prefix, NULL), 0);
@@ -581,6 +590,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, outputs_never_replace_inputs);
+    tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);

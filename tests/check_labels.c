@@ -132,6 +132,12 @@ START_TEST(list_lines)
     ck_assert_str_eq(l[1], "b c.png");
     ck_assert_str_eq(l[2], "last.jpg");
     gc_labels_list_free(l, n);
+    /* a UTF-8 byte order mark is not part of the first path */
+    put("\xef\xbb\xbf" "a.jpg\r\n");
+    l = gc_labels_list_load(path, &n, &e);
+    ck_assert_msg(l != NULL && n == 1, "%s", e.msg);
+    ck_assert_str_eq(l[0], "a.jpg");
+    gc_labels_list_free(l, n);
     put("\n\n");
     ck_assert_ptr_null(gc_labels_list_load(path, &n, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, path));
