@@ -1156,9 +1156,11 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
         int status = 0;
         while (waitpid(kids[j], &status, 0) < 0 && errno == EINTR) {
         }
-        if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-            rc = gc_fail(e, "-jobs: worker %d stopped%s (see above); rerun with -resume", j,
-                         WIFSIGNALED(status) ? " by a signal" : "");
+        if (rc == 0 && WIFSIGNALED(status)) /* it could say nothing: killed, or crashed */
+            rc = gc_fail(e, "-jobs: worker %d was killed by signal %d (%s); rerun with -resume", j, WTERMSIG(status),
+                         strsignal(WTERMSIG(status)));
+        else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            rc = gc_fail(e, "-jobs: worker %d stopped (see above); rerun with -resume", j);
     }
     free(kids);
     return rc;
