@@ -1062,5 +1062,13 @@ void run_gradcam(int argc, char **argv)
      * (gc_blas.h); may run the program again */
     gc_blas_pick_core(argv);
     fflush(stdout);
-    exit(gc_cli_main(argc, argv));
+    int rc = gc_cli_main(argc, argv);
+    /* what went to stdout (the report's lines) was written: a full disk or
+     * a closed pipe there is a failure too */
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        fprintf(stderr, "gradcam: cannot write the standard output: %s\n", errno ? strerror(errno) : "write error");
+        rc = 1;
+    }
+    exit(rc);
 }

@@ -438,6 +438,13 @@ START_TEST(a_failed_write_leaves_no_partial_file)
     rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     expect_clean_failure(rc, 1, "cannot write");
     ck_assert_msg(strstr(err, "eval: 2/2 images"), "the report failed before the forward passes:\n%s", err);
+    /* stdout on a full device: the report's lines are lost, so not status 0 */
+    if (access("/dev/full", W_OK) == 0) {
+        snprintf(cmd, sizeof cmd, "exec %s gradcam %s %s %s -save none >/dev/full", bin, clf, w,
+                 gcf_darknet_path("data/dog.jpg"));
+        rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 1 && strstr(err, "gradcam: cannot write the standard output"), "exit %d\n%s", rc, err);
+    }
 }
 END_TEST
 
