@@ -424,6 +424,7 @@ typedef struct run_state {
     struct outcome *out_head, **out_tail;
     int out_lost;
     char made_dir[PATH_MAX]; /* the output thread's last folder made: not made again */
+    int index_broken;        /* an append failed (the run stops): no image after it is recorded */
     char prep_error[GC_ERRLEN]; /* the output thread's: the current image's folder could not be made */
 } run_state;
 
@@ -634,6 +635,12 @@ static void finish(void *arg, const gc_err *write_error)
         finish_free(f);
         return;
     }
+    if (r->index_broken) { /* its line would follow a torn one: redone by -resume */
+        if (f->tmp) remove_tree(f->tmp);
+        add_outcome(r, f->pos, 1, "the index could not be appended");
+        finish_free(f);
+        return;
+    }
     if (f->error || write_error) {
         if (f->tmp) remove_tree(f->tmp);
         if (f->error) add_failure(r, f->pos, f->error, f->error_sys);
@@ -680,6 +687,7 @@ static void finish(void *arg, const gc_err *write_error)
         wrote = more < 0 ? more : wrote + more;
     }
     if (wrote != (ssize_t)f->len) { /* the run stops either way; a torn line is mended by -resume */
+        r->index_broken = 1;
         gc_fail_sys(&ie, wrote < 0 ? errno : 0, "cannot append to %s: %s", r->index_path,
                     wrote < 0 ? strerror(errno) : "short write");
         if (gc_err_storage(ie.sys)) add_failure(r, f->pos, ie.msg, ie.sys);
@@ -1057,6 +1065,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     r->out_tail = &r->out_head;
     r->out_lost = 0;
     r->made_dir[0] = '\0';
+    r->index_broken = 0;
     r->prep_error[0] = '\0';
     if (pthread_mutex_init(&r->out_mu, NULL)) return gc_fail(e, "cannot create a lock");
     r->writer = NULL;

@@ -25,7 +25,7 @@ typedef struct gc_index_file {
     size_t len;
     gc_index_line *lines;
     long nlines;
-    int trimmed; /* a last line without its newline (a run killed mid-append) was dropped */
+    int trimmed; /* a last line without its newline (a run killed mid-append), or a torn line, was dropped */
 } gc_index_file;
 
 /* Reads and parses every complete line of path (file: the number stored in

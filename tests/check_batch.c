@@ -1300,6 +1300,24 @@ START_TEST(resume_mends_a_torn_index)
     ck_assert_msg(strstr(err, "1 explained, 11 skipped"), "%s", gcf_tail(err, 400));
     assert_same_tree(ref, o);
     (void)n_torn;
+    /* a line torn in its middle (a full disk), then the next image's line
+     * appended to it (another -jobs worker, once space was freed): its head
+     * parses, but it is not whole; both images are redone (the torn one had
+     * been kept, with a line that is not JSON) */
+    t = slurp(idx, NULL);
+    char *one = strstr(t, "\"targets\": 1, ");
+    ck_assert_ptr_nonnull(one);
+    while (one > t && one[-1] != '\n') --one;
+    eol = strchr(one, '\n') + 1;
+    f = fopen(idx, "w");
+    fwrite(t, 1, (size_t)(one - t), f);
+    fwrite(one, 1, (size_t)(eol - one) / 2, f); /* half of it, no newline */
+    fputs(eol, f);                              /* then the rest: the next line glued on */
+    fclose(f);
+    free(t);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", NULL), 0);
+    ck_assert_msg(strstr(err, "2 explained, 10 skipped"), "%s", gcf_tail(err, 400));
+    assert_same_tree(ref, o);
     scenes_free(&s);
 }
 END_TEST
