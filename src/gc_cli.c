@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,7 @@ static int parse_float(const char *flag, const char *s, float lo, float hi, floa
     char *end = NULL;
     errno = 0;
     float v = strtof(s, &end);
+    if (errno == ERANGE && fabsf(v) < 1.0f) errno = 0; /* an underflow (1e-40): the value is its nearest float */
     if (errno || end == s || *end || !(v >= lo && v <= hi))
         return gc_fail(e, "%s %s: expected a number in %g..%g", flag, s, lo, hi);
     *out = v;
@@ -951,7 +953,11 @@ static int merge_main(int argc, char **argv, gc_err *e)
     }
     char def[4096];
     if (!out) {
-        snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]);
+        if (snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]) >= (int)sizeof def) {
+            gc_fail(e, "merge: %s/index.jsonl: path too long", dirs[0]);
+            free(dirs);
+            return 1;
+        }
         out = def;
     }
     long n = gc_index_merge(dirs, ndirs, out, e);

@@ -315,7 +315,11 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
         closedir(dh);
         if (!oom && names.n == 0) {
             char p[PATH_MAX];
-            snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]);
+            if (snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]) >= (int)sizeof p) {
+                gc_strvec_free(&names);
+                gc_fail(e, "merge: %s/index.jsonl: path too long", dirs[d]);
+                goto done;
+            }
             if (access(p, R_OK) != 0) {
                 gc_strvec_free(&names);
                 gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
