@@ -535,7 +535,7 @@ void gc_model_snapshot_free(gc_model_snapshot *s)
 char **gc_model_names_load(const char *path, int *count, gc_err *e)
 {
     *count = 0;
-    if (gc_image_check_readable(path, "names", e)) return NULL;
+    if (gc_image_check_readable(path, "names", e) || gc_image_check_text_file(path, "names", e)) return NULL;
     FILE *f = fopen(path, "r");
     if (!f) {
         gc_fail(e, "names file %s: %s", path, strerror(errno));
@@ -580,7 +580,7 @@ void gc_model_names_free(char **names, int count)
 
 char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
 {
-    if (gc_image_check_readable(data_path, "data", e)) return NULL;
+    if (gc_image_check_readable(data_path, "data", e) || gc_image_check_text_file(data_path, "data", e)) return NULL;
     FILE *f = fopen(data_path, "r");
     if (!f) {
         gc_fail(e, "data file %s: %s", data_path, strerror(errno));

@@ -483,6 +483,10 @@ START_TEST(binary_list_gets_a_printable_error)
     snprintf(o, sizeof o, "%s/listout", dir);
     ck_assert_int_eq(run(cfg, weights, "-list", png, "-outdir", o, NULL), 1);
     assert_one_error_naming("JPEG image, not a text file");
+    /* and -names (it was read as 538 names, one of them "T") */
+    ck_assert_int_eq(run(cfg, weights, png, "-names", png, "-out", prefix, NULL), 1);
+    assert_one_error_naming("names file");
+    ck_assert_msg(strstr(err, "is a JPEG image, not a text file"), "%s", err);
     for (const unsigned char *p = (const unsigned char *)err; *p; ++p)
         ck_assert_msg(*p == '\n' || (*p >= 32 && *p < 127), "unprintable byte 0x%02x in stderr", *p);
 }
