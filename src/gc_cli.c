@@ -994,7 +994,17 @@ static int finish(int rc, const gc_err *e, int show_usage)
     return rc == 2 ? 2 : 1;
 }
 
+static int cli_main(int argc, char **argv);
+
 int gc_cli_main(int argc, char **argv)
+{
+    int rc = cli_main(argc, argv);
+    gc_image_protect_clear(); /* the run's inputs and new folders: forgotten */
+    gc_image_forget_made_dirs();
+    return rc;
+}
+
+static int cli_main(int argc, char **argv)
 {
     for (int i = 2; i < argc; ++i)
         if (is_help(argv[i]) && (i == 2 || argv[i][0] == '-')) {

@@ -661,6 +661,10 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
         return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or FIFO, written in place */
+        if (access(path, W_OK) == 0) return 0;
+        return gc_fail(e, "%s %s: cannot write it (%s)", what, path, strerror(errno));
+    }
     const char *slash = strrchr(path, '/');
     char d[4096];
     snprintf(d, sizeof d, "%.*s", slash && slash != path ? (int)(slash - path) : 1,
@@ -705,10 +709,13 @@ static void made_dir(const char *dir)
 
 void gc_image_remove_made_dirs(void)
 {
-    for (int i = nmade - 1; i >= 0; --i) {
-        rmdir(made[i]); /* only when empty */
-        free(made[i]);
-    }
+    for (int i = nmade - 1; i >= 0; --i) rmdir(made[i]); /* only when empty */
+    gc_image_forget_made_dirs();
+}
+
+void gc_image_forget_made_dirs(void)
+{
+    for (int i = 0; i < nmade; ++i) free(made[i]);
     free(made);
     made = NULL;
     nmade = cap_made = 0;

@@ -103,4 +103,7 @@ int gc_image_make_parent_dirs(const char *path, gc_err *e);
  * them. */
 void gc_image_remove_made_dirs(void);
 
+/* Forgets them, leaving them in place (the run went through). */
+void gc_image_forget_made_dirs(void);
+
 #endif
