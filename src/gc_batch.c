@@ -117,50 +117,74 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether any index in outdir (index.jsonl, index.shard-I-of-N.jsonl) has
+ * a line: some run's outputs are there. */
+static int folder_has_index(const char *outdir)
+{
+    DIR *d = opendir(outdir);
+    if (!d) return 0;
+    struct dirent *de;
+    int found = 0;
+    while (!found && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "index.", 6) || n < 11 || strcmp(de->d_name + n - 6, ".jsonl")) continue;
+        char p[PATH_MAX];
+        struct stat st;
+        found = snprintf(p, sizeof p, "%s/%s", outdir, de->d_name) < (int)sizeof p && stat(p, &st) == 0 &&
+                S_ISREG(st.st_mode) && st.st_size > 0;
+    }
+    closedir(d);
+    return found;
+}
+
 /* The options that decide a run's outputs, kept beside its index (one file
- * for every shard of the folder): a run given other ones is refused, so that
- * -resume never mixes two settings in one index, nor two shards. The first
- * run to get there writes it (a temporary name, then link(), which fails
- * when another shard was first). */
+ * for every shard of the folder): once the folder holds an index line, a run
+ * given other ones is refused, so that -resume never mixes two settings in
+ * one index, nor two shards. Before that (a first run that explained
+ * nothing, stopped or failed) a run writes its own. Written under a
+ * temporary name, then renamed (no index yet) or linked (link() fails when
+ * another shard was first, and the run compares with that one's). */
 static int check_options(const char *outdir, const char *options, gc_err *e)
 {
     if (!options) return 0;
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX], tmp[PATH_MAX], host[64] = "";
+    gethostname(host, sizeof host - 1);
     if (snprintf(path, sizeof path, "%s/.gradcam-options", outdir) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s/.tmp/options.%ld", outdir, (long)getpid()) >= (int)sizeof tmp)
+        snprintf(tmp, sizeof tmp, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid()) >= (int)sizeof tmp)
         return gc_fail(e, "-outdir %s: path too long", outdir);
     size_t n = strlen(options);
+    int bound = folder_has_index(outdir);
     for (int attempt = 0; attempt < 2; ++attempt) {
-        FILE *f = fopen(path, "rb");
+        FILE *f = bound ? fopen(path, "rb") : NULL;
         if (f) {
             char *had = NULL;
             size_t cap = 0;
             ssize_t all = getdelim(&had, &cap, '\0', f); /* the whole file (it has no NUL) */
-            size_t got = all > 0 ? (size_t)all : 0;
             fclose(f);
-            if (!had) had = calloc(1, 1);
-            int same = had && got == n && !memcmp(had, options, n);
-            if (!same && had) {
-                /* the first line that differs, for the message */
-                had[got] = '\0';
-                const char *a = had, *b = options;
-                while (*a && *b) {
-                    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-                    if (la != lb || memcmp(a, b, la)) break;
-                    a += la + (a[la] == '\n');
-                    b += lb + (b[lb] == '\n');
-                }
-                int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
-                gc_fail(e, "%s: this folder's run had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
-                           "that run's options (see %s), or choose another -outdir",
-                        outdir, la ? "\"" : "", la ? la : 7, la ? a : "no more", la ? "\"" : "", lb ? "\"" : "",
-                        lb ? lb : 7, lb ? b : "no more", lb ? "\"" : "", path);
+            if (!had) return gc_fail(e, "out of memory reading %s", path);
+            size_t got = all > 0 ? (size_t)all : 0;
+            had[got] = '\0';
+            if (got == n && !memcmp(had, options, n)) {
+                free(had);
+                return 0;
             }
+            /* the first line that differs, for the message */
+            const char *a = had, *b = options;
+            while (*a && *b) {
+                size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+                if (la != lb || memcmp(a, b, la)) break;
+                a += la + (a[la] == '\n');
+                b += lb + (b[lb] == '\n');
+            }
+            int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+            gc_fail(e, "%s: this folder's run had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
+                       "that run's options (see %s), or choose another -outdir",
+                    outdir, la ? "\"" : "", la ? la : 7, la ? a : "no more", la ? "\"" : "", lb ? "\"" : "",
+                    lb ? lb : 7, lb ? b : "no more", lb ? "\"" : "", path);
             free(had);
-            if (!had) return gc_fail(e, "out of memory");
-            return same ? 0 : -1;
+            return -1;
         }
-        if (errno != ENOENT) return gc_fail_sys(e, errno, "cannot read %s: %s", path, strerror(errno));
+        if (bound && errno != ENOENT) return gc_fail_sys(e, errno, "cannot read %s: %s", path, strerror(errno));
         f = fopen(tmp, "wb");
         if (!f) return gc_fail_sys(e, errno, "cannot write %s: %s", tmp, strerror(errno));
         int bad = fwrite(options, 1, n, f) != n;
@@ -170,10 +194,10 @@ static int check_options(const char *outdir, const char *options, gc_err *e)
             unlink(tmp);
             return gc_fail_sys(e, err, "cannot write %s: %s", tmp, strerror(err));
         }
-        int linked = link(tmp, path) == 0, err = errno;
+        int done = bound ? link(tmp, path) == 0 : rename(tmp, path) == 0, err = errno;
         unlink(tmp);
-        if (linked) return 0;
-        if (err != EEXIST) return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
+        if (done) return 0;
+        if (!bound || err != EEXIST) return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
         /* another shard wrote it first: compare with that */
     }
     return gc_fail(e, "cannot write %s", path);
@@ -1240,8 +1264,10 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     /* One run per index at a time. The holder removes the lock file when it
      * ends, so a lock taken on a file already removed (opened before that,
      * locked after) is taken again on the file now at the path. */
-    for (;;) {
+    for (int again = 0;; ++again) {
         r.lock_fd = open(lock, O_WRONLY | O_CREAT, 0666);
+        /* .tmp removed by a shard that just ended (it had no other user) */
+        if (r.lock_fd < 0 && errno == ENOENT && again < 3 && make_dirs(tmpdir, e) == 0) continue;
         if (r.lock_fd < 0) {
             gc_fail(e, "cannot create %s: %s", lock, strerror(errno));
             goto done;

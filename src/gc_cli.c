@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gc_backward.h"
 #include "gc_batch.h"
@@ -366,6 +367,10 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
         if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
         if (!path) path = gc_model_data_value(data_file, "labels", &de);
         if (!path) return gc_fail(e, "data file %s has no names= entry", data_file);
+        if (gc_image_protect(path)) { /* read by the run: no output replaces it */
+            free(path);
+            return gc_fail(e, "out of memory");
+        }
         *names = gc_model_names_load(path, count, e);
         free(path);
         return *names ? 0 : -1;
@@ -788,24 +793,46 @@ done:
 /* -list: many images through one network (gc_batch). Returns 0, or 1 with
  * e set: the run could not go on, or some images failed (listed in the
  * errors file); 2 for an option of the other kind of network. */
+/* A file by its contents: "ROLE: a file of N bytes, CRC-32 X" (malloc'd), or NULL
+ * when it cannot be read. */
+static char *file_identity(const char *role, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *buf = malloc(1 << 20);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    long long total = 0;
+    size_t got;
+    while (buf && (got = fread(buf, 1, 1 << 20, f)) > 0) {
+        crc = crc32(crc, buf, (uInt)got);
+        total += (long long)got;
+    }
+    int bad = !buf || ferror(f);
+    fclose(f);
+    free(buf);
+    char *id = bad ? NULL : malloc(96);
+    if (id) snprintf(id, 96, "%s: a file of %lld bytes, CRC-32 %08lx", role, total, (unsigned long)crc);
+    return id;
+}
+
 /* What decides a -list run's outputs (gc_batch_opts.options): its command
  * line, one argument a line, but for where it reads and writes and how it
  * runs (-list, -outdir, -resume, -quiet, -progress, -shard, -jobs, -batch:
- * -batch agrees with one image at a time within rounding). NULL when out of
- * memory. */
+ * -batch agrees with one image at a time within rounding), and the cfg,
+ * weights, names and data files by their contents (a model copied to a
+ * node's own disk is the same; weights retrained in place are not). NULL
+ * when out of memory. */
 static char *list_options(const cli_args *a, int argc, char **argv)
 {
     static const char *const flag[] = {"-resume", "-quiet"};
     static const char *const with_value[] = {"-list", "-outdir", "-progress", "-shard", "-jobs", "-batch"};
     static const char head[] = "# the options of the gradcam -list run that wrote this folder: a -resume, or\n"
                                "# another shard, must give the same (one argument a line)\n";
-    /* the files as full paths: a run from another folder, or a Slurm task
-     * given absolute paths, names the same files */
     char *real[4] = {NULL, NULL, NULL, NULL};
-    const char *file[4] = {a->cfg, a->weights, a->names, a->data};
+    const char *file[4] = {a->cfg, a->weights, a->names, a->data}, *role[4] = {"cfg", "weights", "names", "data"};
     size_t cap = sizeof head;
     for (int k = 0; k < 4; ++k) {
-        if (file[k]) real[k] = realpath(file[k], NULL);
+        if (file[k]) real[k] = file_identity(role[k], file[k]);
         if (real[k]) cap += strlen(real[k]);
     }
     for (int i = 2; i < argc; ++i) cap += strlen(argv[i]) + 1;
@@ -845,7 +872,8 @@ static int list_main(const cli_args *a, const char *options, gc_err *e)
         gc_fail(e, "-list %s: %s", a->list, strerror(errno));
         return 1;
     }
-    if (!S_ISDIR(st.st_mode) && gc_image_check_text_file(a->list, "image list", e)) return 1;
+    /* a file only: a pipe (-list <(find ...)) would lose what the check reads */
+    if (S_ISREG(st.st_mode) && gc_image_check_text_file(a->list, "image list", e)) return 1;
     network *net = load_model(a->cfg, a->weights, e);
     if (!net) return 1;
     gc_batch_opts o;

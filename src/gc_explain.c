@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -1024,9 +1023,7 @@ int gc_explain_write_npy(gc_session *s, const char *path, const gc_map *m, gc_er
 void gc_explain_rollback(gc_session *s)
 {
     for (int i = 0; i < s->nwritten; ++i) {
-        struct stat st; /* a file this run wrote; never a device, a link's target kept, nor an input */
-        if (lstat(s->written[i], &st) == 0 && S_ISREG(st.st_mode) && !gc_image_protected(s->written[i]))
-            unlink(s->written[i]);
+        gc_image_remove_output(s->written[i]);
         free(s->written[i]);
     }
     s->nwritten = 0;

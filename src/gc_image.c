@@ -268,6 +268,8 @@ static int write_bytes(const char *path, const void *data, size_t len)
 
 /* ---- the run's inputs, which no output replaces ---- */
 
+static int own_descriptor(const char *path);
+
 static struct protected_file {
     dev_t dev;
     ino_t ino;
@@ -279,9 +281,7 @@ int gc_image_protect(const char *path)
 {
     struct stat st;
     if (!path || stat(path, &st) != 0) return 0;
-    for (int i = 0; i < nprot; ++i)
-        if (prot[i].dev == st.st_dev && prot[i].ino == st.st_ino) return 0;
-    if (nprot == cap_prot) {
+    if (nprot == cap_prot) { /* no check for repeats: eval protects every listed image and label */
         int cap = cap_prot ? 2 * cap_prot : 16;
         struct protected_file *p = realloc(prot, (size_t)cap * sizeof *p);
         if (!p) return -1;
@@ -308,6 +308,13 @@ const char *gc_image_protected(const char *path)
     return path && stat(path, &st) == 0 ? protected_stat(&st) : NULL;
 }
 
+void gc_image_remove_output(const char *path)
+{
+    struct stat st;
+    if (own_descriptor(path) >= 0) return;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && !gc_image_protected(path)) unlink(path);
+}
+
 void gc_image_protect_clear(void)
 {
     for (int i = 0; i < nprot; ++i) free(prot[i].name);
@@ -317,25 +324,56 @@ void gc_image_protect_clear(void)
 }
 
 static int write_atomic(const char *path, const void *data, size_t len, gc_err *e);
+static int made_parent(const char *path);
+
+/* The descriptor a path names in /dev or /proc (/dev/stdout, /dev/stderr,
+ * /dev/fd/N, /proc/self/fd/N), or -1. Such a path is written to that
+ * descriptor: opened anew it would start at offset 0, truncate a file the
+ * shell appends to (>>), or resolve to that file and replace it. */
+static int own_descriptor(const char *path)
+{
+    if (!strcmp(path, "/dev/stdout")) return 1;
+    if (!strcmp(path, "/dev/stderr")) return 2;
+    const char *n = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+    if (!n || !*n) return -1;
+    char *end;
+    long fd = strtol(n, &end, 10);
+    return *end || fd < 0 || fd > INT_MAX ? -1 : (int)fd;
+}
+
+/* Writes all of data to fd (after what stdout has buffered, when it is 1). */
+static int write_fd(int fd, const void *data, size_t len)
+{
+    if (fd == 1) fflush(stdout);
+    const char *p = data;
+    while (len) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k < 0 ? errno : EIO;
+        p += k;
+        len -= (size_t)k;
+    }
+    return 0;
+}
 
 int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *e)
 {
-    struct stat st, lst;
+    struct stat st;
+    int fd = own_descriptor(path);
+    if (fd >= 0) {
+        int err = fcntl(fd, F_GETFD) < 0 ? EBADF : write_fd(fd, data, len);
+        return err ? gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err)) : 0;
+    }
     if (stat(path, &st) != 0) return write_atomic(path, data, len, e);
     const char *in = protected_stat(&st);
     if (in) return gc_fail(e, "cannot write %s: it is the input file %s: refusing to overwrite it", path, in);
     if (S_ISDIR(st.st_mode)) return gc_fail(e, "cannot write %s: it is a folder", path);
-    if (!S_ISREG(st.st_mode)) { /* a device or FIFO: written in place, never replaced nor removed */
-        int err = write_bytes(path, data, len);
+    if (!S_ISREG(st.st_mode)) { /* a device or FIFO (or a link to one): written in place, never replaced */
+        int out = open(path, O_WRONLY | O_CLOEXEC), err = out < 0 ? errno : write_fd(out, data, len);
+        if (out >= 0 && close(out) != 0 && !err) err = errno;
         return err ? gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err)) : 0;
     }
-    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) { /* the target replaced, the link kept */
-        char *target = realpath(path, NULL);
-        if (!target) return gc_fail_sys(e, errno, "cannot write %s: %s", path, strerror(errno));
-        int rc = write_atomic(target, data, len, e);
-        free(target);
-        return rc;
-    }
+    /* a file, or a link to one: replaced by the new file (a link's target is left as it is) */
     return write_atomic(path, data, len, e);
 }
 
@@ -349,6 +387,10 @@ static int write_atomic(const char *path, const void *data, size_t len, gc_err *
     memcpy(tmp + plen, ".tmp", 5);
     errno = 0;
     int err = write_bytes(tmp, data, len);
+    if (err == ENOENT && made_parent(path)) { /* made by this run, then removed by another's cleanup: again */
+        gc_err pe = {0};
+        if (!gc_image_make_parent_dirs(path, &pe)) err = write_bytes(tmp, data, len);
+    }
     if (!err && rename(tmp, path) != 0) err = errno;
     if (err) {
         remove(tmp);
@@ -660,6 +702,10 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
+    if (own_descriptor(path) >= 0) { /* written to that descriptor */
+        if (fcntl(own_descriptor(path), F_GETFD) >= 0) return 0;
+        return gc_fail(e, "%s %s: that descriptor is not open", what, path);
+    }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return gc_fail(e, "%s %s is a directory", what, path);
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or FIFO, written in place */
         if (access(path, W_OK) == 0) return 0;
@@ -696,7 +742,6 @@ static int nmade, cap_made;
 
 static void made_dir(const char *dir)
 {
-    gc_interrupt_add_dir(dir);
     if (nmade == cap_made) {
         int cap = cap_made ? 2 * cap_made : 8;
         char **p = realloc(made, (size_t)cap * sizeof *p);
@@ -705,6 +750,16 @@ static void made_dir(const char *dir)
         cap_made = cap;
     }
     if ((made[nmade] = strdup(dir))) ++nmade;
+}
+
+/* Whether path's folder is one this run made. */
+static int made_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    for (int i = 0; i < nmade; ++i)
+        if (n && strlen(made[i]) == n && !memcmp(made[i], path, n)) return 1;
+    return 0;
 }
 
 void gc_image_remove_made_dirs(void)
@@ -735,11 +790,15 @@ int gc_image_make_parent_dirs(const char *path, gc_err *e)
         if (c != '/' && c != '\0') continue;
         *p = '\0';
         struct stat st;
-        /* recorded before it exists, so that a signal in between finds it */
-        int fresh = stat(dir, &st) != 0 && errno == ENOENT;
-        if (fresh) made_dir(dir);
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            return gc_fail(e, "cannot create the folder %s for %s: %s", dir, path, strerror(errno));
+        /* recorded for a signal before it exists (a signal right after the
+         * mkdir finds it), dropped if another run made it first */
+        size_t rec = stat(dir, &st) != 0 && errno == ENOENT ? gc_interrupt_add_dir(dir) : 0;
+        if (mkdir(dir, 0777) == 0) {
+            made_dir(dir);
+        } else {
+            int err = errno;
+            gc_interrupt_drop(rec);
+            if (err != EEXIST) return gc_fail(e, "cannot create the folder %s for %s: %s", dir, path, strerror(err));
         }
         if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
             return gc_fail(e, "%s: %s is not a folder", path, dir);

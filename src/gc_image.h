@@ -82,6 +82,10 @@ const char *gc_image_protected(const char *path);
 /* Forgets every protected input (the run is over). */
 void gc_image_protect_clear(void);
 
+/* Removes an output of a failed run: only a plain file (never a device, a
+ * link, a folder) that is not an input. */
+void gc_image_remove_output(const char *path);
+
 /* The same in place, for a file inside a folder that is itself made under a
  * temporary name and renamed when complete (list mode's image folders): the
  * folder's rename already makes it appear whole. A failure removes path. */

@@ -162,7 +162,7 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
         L->file = fileno_;
         L->lineno = i + 1;
         p = q + 1;
-        if (!json_whole(L->text, L->len) && !strncmp(L->text, "{\"n\": ", 6)) { /* ours, torn: its image is redone */
+        if (!json_whole(L->text, L->len) && L->text[0] == '{') { /* ours, torn: its image is redone */
             memset(L, 0, sizeof *L);
             f->nlines--;
             f->trimmed = 1;

@@ -23,8 +23,10 @@ static pthread_t main_thread;
 static struct sigaction saved[NSIGS];
 static int installed[NSIGS];
 
-/* A folder's entry starts with this byte (no path does), a file's does not. */
+/* A folder's entry starts with this byte (no path does), a file's does not;
+ * a dropped folder's with the second. */
 #define DIR_MARK '\001'
+#define DROPPED_MARK '\002'
 
 static void remove_recorded(void)
 {
@@ -34,7 +36,7 @@ static void remove_recorded(void)
         const char *p = record + i;
         size_t n = 0;
         while (p[n]) ++n;
-        if (p[0] != DIR_MARK) {
+        if (p[0] != DIR_MARK && p[0] != DROPPED_MARK) {
             unlink(p);
             if (n + 5 <= sizeof tmp) {
                 memcpy(tmp, p, n);
@@ -85,18 +87,21 @@ int gc_interrupt_arm(void)
     return 0;
 }
 
-static void add_entry(int dir, const char *path)
+/* Returns the entry's offset + 1, or 0 when not recorded. */
+static size_t add_entry(int dir, const char *path)
 {
-    if (!record) return;
-    size_t n = strlen(path) + 1 + (dir != 0);
+    if (!record) return 0;
+    size_t n = strlen(path) + 1 + (dir != 0), handle = 0;
     pthread_mutex_lock(&add_mu);
     size_t at = atomic_load_explicit(&used, memory_order_relaxed);
     if (n <= RECORD_BYTES - at) {
         if (dir) record[at] = DIR_MARK;
         memcpy(record + at + (dir != 0), path, n - (dir != 0));
         atomic_store_explicit(&used, at + n, memory_order_release);
+        handle = at + 1;
     }
     pthread_mutex_unlock(&add_mu);
+    return handle;
 }
 
 void gc_interrupt_add(const char *path)
@@ -104,9 +109,18 @@ void gc_interrupt_add(const char *path)
     add_entry(0, path);
 }
 
-void gc_interrupt_add_dir(const char *path)
+size_t gc_interrupt_add_dir(const char *path)
 {
-    add_entry(1, path);
+    return add_entry(1, path);
+}
+
+void gc_interrupt_drop(size_t handle)
+{
+    if (!record || !handle) return;
+    pthread_mutex_lock(&add_mu);
+    if (handle - 1 < atomic_load_explicit(&used, memory_order_relaxed) && record[handle - 1] == DIR_MARK)
+        record[handle - 1] = DROPPED_MARK; /* one byte: the handler sees either mark */
+    pthread_mutex_unlock(&add_mu);
 }
 
 void gc_interrupt_disarm(void)

@@ -19,6 +19,8 @@
 #ifndef GC_INTERRUPT_H
 #define GC_INTERRUPT_H
 
+#include <stddef.h>
+
 /* Installs the handlers and starts an empty record. 0, or -1 when the
  * record's memory cannot be had (nothing is installed then: a signal kills
  * the run as before). Once armed, a second call does nothing. */
@@ -28,9 +30,14 @@ int gc_interrupt_arm(void);
  * or when the record is full (4 MiB of paths: the files are then left). */
 void gc_interrupt_add(const char *path);
 
-/* Records a folder the run created: the handler removes it after the files,
- * deepest first, when it is empty. */
-void gc_interrupt_add_dir(const char *path);
+/* Records a folder the run is about to create: the handler removes it after
+ * the files, deepest first, when it is empty. Returns a handle for
+ * gc_interrupt_drop (0 when nothing was recorded). */
+size_t gc_interrupt_add_dir(const char *path);
+
+/* Forgets a recorded folder (it was not made by this run after all); 0 is
+ * ignored. */
+void gc_interrupt_drop(size_t handle);
 
 /* The run is over: restores the previous handlers and drops the record (the
  * files stay). A no-op when not armed. */

@@ -137,7 +137,7 @@ int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json,
     for (int k = 0; out && k < rs->n; ++k) {
         gc_result *x = gc_explain_results_add(out);
         if (!x) {
-            if (json) unlink(json);
+            if (json) gc_image_remove_output(json);
             return gc_fail(e, "out of memory");
         }
         *x = rs->r[k];

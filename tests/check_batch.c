@@ -459,6 +459,36 @@ START_TEST(list_equals_single_image_runs)
     ck_assert_msg(idx && before && !strcmp(idx, before), "a refused -resume changed the index");
     free(idx);
     free(before);
+    /* the files count by their contents: a copy elsewhere (a node's own disk)
+     * is the same model, a changed byte is not */
+    char copy[4096], changed[4096];
+    path_in(&s, "copy.weights", copy);
+    path_in(&s, "changed.weights", changed);
+    size_t wn;
+    char *w = slurp(DET_WEIGHTS, &wn);
+    ck_assert_ptr_nonnull(w);
+    FILE *wf = fopen(copy, "wb");
+    ck_assert_uint_eq(fwrite(w, 1, wn, wf), wn);
+    fclose(wf);
+    w[wn - 1] ^= 1;
+    wf = fopen(changed, "wb");
+    ck_assert_uint_eq(fwrite(w, 1, wn, wf), wn);
+    fclose(wf);
+    free(w);
+    ck_assert_msg(run(DET_CFG, copy, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(run(DET_CFG, changed, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "other options (it has \"weights: a file of"), "%s", gcf_tail(err, 400));
+    /* a folder whose first run recorded nothing (every image failed) takes a
+     * run with other options */
+    char bad[4096], o2[4096];
+    path_in(&s, "bad", bad);
+    touch(bad, "x.png", "not an image");
+    path_in(&s, "out2", o2);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", o2, "-method", "layercam", NULL), 1);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", o2, "-method", "gradcam", NULL), 1);
+    ck_assert_msg(strstr(err, "1 errors") && !strstr(err, "other options"), "%s", gcf_tail(err, 400));
     scenes_free(&s);
 }
 END_TEST

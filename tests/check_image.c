@@ -2,6 +2,7 @@
  * writes that leave nothing behind on failure, and image checking on broken
  * files. Every test works in its own mkdtemp() directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -260,9 +261,10 @@ START_TEST(write_into_missing_directory_fails_cleanly)
 }
 END_TEST
 
-/* An output never replaces an input (by any name), a folder, a device or a
- * link: an input is refused, a device is written in place, a link's target
- * is replaced and the link stays. */
+/* An output never replaces an input (by any name), a folder or a device: an
+ * input is refused, a device is written in place, a descriptor's path
+ * (/dev/fd/N, /dev/stdout) is written to that descriptor where it stands,
+ * and a link is replaced by the file, its target left as it was. */
 START_TEST(write_refuses_inputs_and_keeps_links_and_devices)
 {
     char in[256], alias[256], out[256], link_[256], target[256], dev[256];
@@ -290,17 +292,33 @@ START_TEST(write_refuses_inputs_and_keeps_links_and_devices)
     ck_assert_int_eq(mkdir(out, 0777), 0);
     ck_assert_int_eq(gc_image_write_file(out, "x", 1, &e), -1);
     ck_assert_msg(strstr(e.msg, "is a folder"), "%s", e.msg);
-    /* a link: its target replaced, the link kept */
+    /* a link: replaced by the file, its target untouched (a shared cache's object) */
     path_in(target, sizeof target, "target.json");
     path_in(link_, sizeof link_, "link.json");
     spit(target, "old", 3);
     ck_assert_int_eq(symlink("target.json", link_), 0);
     ck_assert_int_eq(gc_image_write_file(link_, "new!", 4, &e), 0);
     struct stat st;
-    ck_assert(lstat(link_, &st) == 0 && S_ISLNK(st.st_mode));
+    ck_assert(lstat(link_, &st) == 0 && S_ISREG(st.st_mode));
     b = gcf_read_file(target, &n);
-    ck_assert(b && n == 4 && !memcmp(b, "new!", 4));
+    ck_assert(b && n == 3 && !memcmp(b, "old", 3));
     free(b);
+    /* a descriptor's path: written after what the descriptor holds (a log
+     * opened for appending keeps its lines; the file is not replaced) */
+    char logp[256], fdp[64];
+    path_in(logp, sizeof logp, "run.log");
+    int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "line\n", 5), 5);
+    snprintf(fdp, sizeof fdp, "/dev/fd/%d", fd);
+    ck_assert_int_eq(gc_image_check_out_path("-json", fdp, &e), 0);
+    ck_assert_int_eq(gc_image_write_file(fdp, "{}\n", 3, &e), 0);
+    close(fd);
+    b = gcf_read_file(logp, &n);
+    ck_assert_msg(b && n == 8 && !memcmp(b, "line\n{}\n", 8), "%s", b ? b : "(none)");
+    free(b);
+    gc_image_remove_output(fdp); /* a failed run's cleanup leaves it */
+    ck_assert_int_eq(access(logp, F_OK), 0);
     /* a device (a null device of our own: root only) stays a device */
     path_in(dev, sizeof dev, "null");
     if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
