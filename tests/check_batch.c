@@ -1699,6 +1699,27 @@ START_TEST(outputs_never_replace_what_gradcam_did_not_write)
 }
 END_TEST
 
+/* A list read from a pipe (-list /dev/stdin, -list <(find ...)): every
+ * path (the check that refuses an image given as a list read the pipe's
+ * first 64 KiB away). */
+START_TEST(a_list_from_a_pipe)
+{
+    scenes s;
+    scenes_make(&s, "det", 3);
+    if (!s.ok) return;
+    const char *env = getenv("GC_DARKNET_BIN");
+    char bin[4096], o[4096], cmd[16384];
+    pf(bin, sizeof bin, "%s%s", env && *env && !strchr(env, '/') ? "./" : "", env && *env ? env : "./darknet");
+    path_in(&s, "out", o);
+    pf(cmd, sizeof cmd, "cat %s | exec %s gradcam %s %s -list /dev/stdin -outdir %s -quiet", s.list, bin, DET_CFG,
+       DET_WEIGHTS, o);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(err, "3 explained"), "exit %d: %s", rc, gcf_tail(err, 400));
+    scenes_free(&s);
+}
+END_TEST
+
 /* A file name that is not UTF-8 (Latin-1 "caf\xe9.png"): the index writes
  * the byte as \u00e9 and reads it back to the same byte, so the run ends
  * cleanly and -resume finds the image done (it had failed at the index's
@@ -1746,6 +1767,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, list_equals_single_image_runs);
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
+    tcase_add_test(tc, a_list_from_a_pipe);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
