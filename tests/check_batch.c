@@ -1707,12 +1707,10 @@ START_TEST(a_list_from_a_pipe)
     scenes s;
     scenes_make(&s, "det", 3);
     if (!s.ok) return;
-    const char *env = getenv("GC_DARKNET_BIN");
-    char bin[4096], o[4096], cmd[16384];
-    pf(bin, sizeof bin, "%s%s", env && *env && !strchr(env, '/') ? "./" : "", env && *env ? env : "./darknet");
+    char o[4096], cmd[16384];
     path_in(&s, "out", o);
-    pf(cmd, sizeof cmd, "cat %s | exec %s gradcam %s %s -list /dev/stdin -outdir %s -quiet", s.list, bin, DET_CFG,
-       DET_WEIGHTS, o);
+    pf(cmd, sizeof cmd, "cat %s | exec %s gradcam %s %s -list /dev/stdin -outdir %s -quiet", s.list, gcf_shell_binary(),
+       DET_CFG, DET_WEIGHTS, o);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0 && strstr(err, "3 explained"), "exit %d: %s", rc, gcf_tail(err, 400));

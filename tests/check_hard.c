@@ -401,11 +401,7 @@ START_TEST(a_failed_write_leaves_no_partial_file)
      * `trap '' XFSZ` here: gradcam ignores SIGXFSZ itself (by default it
      * would kill the run and leave the PNG's .tmp). */
     const char *w = weights_for(clf, "w.weights");
-    /* the binary under test, as a path for the shell (make test names it
-     * "darknet", which exec through sh would look up in PATH) */
-    const char *env = getenv("GC_DARKNET_BIN");
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s%s", env && *env && !strchr(env, '/') ? "./" : "", env && *env ? env : "./darknet");
+    const char *bin = gcf_shell_binary();
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "ulimit -f 4; exec %s gradcam %s %s %s -out %s",
              bin, clf, w, gcf_darknet_path("data/dog.jpg"), prefix);

@@ -114,6 +114,14 @@ static const char *binary_under_test(const char *argv0)
     return bin && *bin && !strcmp(argv0, "./darknet") ? bin : argv0;
 }
 
+const char *gcf_shell_binary(void)
+{
+    static char bin[4096];
+    const char *env = getenv("GC_DARKNET_BIN");
+    snprintf(bin, sizeof bin, "%s%s", env && *env && !strchr(env, '/') ? "./" : "", env && *env ? env : "./darknet");
+    return bin;
+}
+
 pid_t gcf_spawn(char *const argv[], int ign_hup)
 {
     fflush(NULL);

@@ -34,6 +34,10 @@ int gcf_limit_address_space(size_t headroom);
 /* Runs argv (argv[0] a path), capturing stdout and stderr (each truncated to
  * cap bytes); returns the exit status, or -1 if it died of a signal. */
 int gcf_run(char *const argv[], char *out, size_t out_cap, char *err, size_t err_cap);
+/* The binary under test as a path for a shell command (`make test` names it
+ * "darknet" in GC_DARKNET_BIN, which exec through sh would look up in PATH). */
+const char *gcf_shell_binary(void);
+
 /* Starts argv as gcf_run does (GC_DARKNET_BIN for "./darknet") without
  * waiting, stdout and stderr to /dev/null, SIGINT and SIGTERM at their
  * default actions, SIGHUP ignored when ign_hup (as under nohup). Returns the
