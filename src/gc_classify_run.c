@@ -44,6 +44,14 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
     return 0;
 }
 
+/* Whether class x has a name of its own (else x->name is "class N"). */
+static int has_name(const gc_result *x)
+{
+    char plain[32];
+    snprintf(plain, sizeof plain, "class %d", x->cls);
+    return strcmp(plain, x->name) != 0;
+}
+
 /* Class x's overlay from s->heat (the class, its name and probability in
  * the footer; drawn and written through d), and its raw map. */
 static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, const gc_result *x, int prob_is_score,
@@ -56,9 +64,7 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     }
     if (prob_is_score) snprintf(pbuf, sizeof pbuf, "score %.3g", x->prob);
     else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
-    char plain[32];
-    snprintf(plain, sizeof plain, "class %d", x->cls);
-    if (strcmp(plain, x->name))
+    if (has_name(x))
         snprintf(title, sizeof title, "class %d %s %s - %s%s%s, layer %s", x->cls, x->name, pbuf,
                  gc_cam_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "",
                  gc_explain_smooth_suffix(o->ex.smooth), lbuf);
@@ -129,9 +135,8 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
-            char lab[512], plain[32];
-            snprintf(plain, sizeof plain, "class %d", x->cls);
-            if (strcmp(plain, x->name)) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            char lab[512];
+            if (has_name(x)) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
             else snprintf(lab, sizeof lab, "class %d %.1f%%", x->cls, x->prob * 100); /* no names: not "class 5 class 5" */
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))
