@@ -168,6 +168,14 @@ static int check_options(const char *outdir, const char *options, gc_err *e)
                 free(had);
                 return 0;
             }
+            size_t head = strlen(GC_BATCH_OPTIONS_HEAD);
+            if (strncmp(had, GC_BATCH_OPTIONS_HEAD, head) || (had[head] != '\n' && had[head])) {
+                gc_fail(e, "%s: this folder's run was made by another version of gradcam, whose settings in %s "
+                           "cannot be compared: rerun into another -outdir (or remove %s to resume at your own risk)",
+                        outdir, path, path);
+                free(had);
+                return -1;
+            }
             /* the first line that differs, for the message */
             const char *a = had, *b = options;
             while (*a && *b) {

@@ -52,6 +52,11 @@ void gc_batch_list_free(gc_batch_list *l);
 /* "i/n" with 0 <= i < n: returns 0, or -1 with e naming the argument. */
 int gc_batch_shard_parse(const char *s, int *i, int *n, gc_err *e);
 
+/* The first line of DIR/.gradcam-options (gc_batch_opts.options): it names
+ * the file's format, so that a folder written by a gradcam that recorded its
+ * options otherwise gets its own message. */
+#define GC_BATCH_OPTIONS_HEAD "# gradcam -list settings, format 2"
+
 typedef struct gc_batch_opts {
     const char *list, *outdir;
     int resume, quiet;
@@ -60,8 +65,9 @@ typedef struct gc_batch_opts {
     int jobs;             /* worker processes (fork after the network is loaded); 0 or 1: this one */
     int batch;            /* images per batched forward (gc_forward_batch_*); 0 or 1: one at a time.
                            * The caller checks the cfg (gc_forward_batch_supported) and the memory. */
-    const char *options;  /* what decides the outputs (cfg, weights, the main options), one a line:
-                           * kept in DIR/.gradcam-options; a -resume with others is refused. NULL: none */
+    const char *options;  /* what decides the outputs (cfg, weights, the main options), one a line,
+                           * starting with GC_BATCH_OPTIONS_HEAD's line: kept in DIR/.gradcam-options;
+                           * a -resume with others is refused. NULL: none */
     int detector;         /* which of det / cls applies */
     gc_det_opts det;      /* the main command's options; image, out and json are set per image */
     gc_cls_opts cls;

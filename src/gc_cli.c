@@ -815,57 +815,80 @@ static char *file_identity(const char *role, const char *path)
     return id;
 }
 
-/* What decides a -list run's outputs (gc_batch_opts.options): its command
- * line, one argument a line, but for where it reads and writes and how it
- * runs (-list, -outdir, -resume, -quiet, -progress, -shard, -jobs, -batch:
- * -batch agrees with one image at a time within rounding), and the cfg,
- * weights, names and data files by their contents (a model copied to a
- * node's own disk is the same; weights retrained in place are not). NULL
- * when out of memory. */
-static char *list_options(const cli_args *a, int argc, char **argv)
+/* What decides a -list run's outputs (gc_batch_opts.options): the settings
+ * the options give, one "name: value" a line, every one written out (a
+ * default too) and numbers as the values read, so that the order of the
+ * options, a default given or left out, and 0.5 against .5 make no
+ * difference; the cfg, weights, names and data files by their contents (a
+ * model copied to a node's own disk is the same; weights retrained in place
+ * are not). Where the run reads and writes and how it runs (-list, -outdir,
+ * -resume, -quiet, -progress, -shard, -jobs, -batch: -batch agrees with one
+ * image at a time within rounding) are left out. cls: a classifier's -class
+ * as an index (-1: none), a name and its index alike. The first line names
+ * the format (gc_batch compares it first). NULL when out of memory. */
+/* v in the fewest digits that read back as v (0.45, not 0.449999988). */
+static const char *float_text(float v, char *buf, size_t n)
 {
-    static const char *const flag[] = {"-resume", "-quiet"};
-    static const char *const with_value[] = {"-list", "-outdir", "-progress", "-shard", "-jobs", "-batch"};
-    static const char head[] = "# the options of the gradcam -list run that wrote this folder: a -resume, or\n"
-                               "# another shard, must give the same (one argument a line)\n";
+    for (int digits = 1; digits <= 9; ++digits) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+static char *list_options(const cli_args *a, int detector, int cls)
+{
+    char t[4][32];
     char *real[4] = {NULL, NULL, NULL, NULL};
     const char *file[4] = {a->cfg, a->weights, a->names, a->data}, *role[4] = {"cfg", "weights", "names", "data"};
-    size_t cap = sizeof head;
+    char *out = NULL;
+    size_t cap = 0;
+    FILE *f = open_memstream(&out, &cap);
+    if (!f) return NULL;
+    fputs(GC_BATCH_OPTIONS_HEAD "\n# a -resume, or another shard, must give the same settings\n", f);
     for (int k = 0; k < 4; ++k) {
         if (file[k]) real[k] = file_identity(role[k], file[k]);
-        if (real[k]) cap += strlen(real[k]);
+        if (real[k]) fprintf(f, "%s\n", real[k]);
+        else if (file[k]) fprintf(f, "%s: %s, unreadable\n", role[k], file[k]); /* the run fails on it later */
+        else fprintf(f, "%s: none\n", role[k]);
     }
-    for (int i = 2; i < argc; ++i) cap += strlen(argv[i]) + 1;
-    char *out = malloc(cap), *p = out;
-    if (!out) {
-        for (int k = 0; k < 4; ++k) free(real[k]);
+    fprintf(f, "method: %s\n", gc_cam_method_name(a->method_set ? a->method : gc_default_method(detector)));
+    fputs("layer: ", f);
+    for (int i = 0; i < a->nlayers; ++i) fprintf(f, "%s%d", i ? "," : "", a->layers[i]);
+    fputs(a->nlayers ? "\n" : "default\n", f);
+    if (detector) {
+        fprintf(f, "thresh: %s\nhier: %s\nnms: %s\nmaxboxes: %d\ntarget: %s\n", float_text(a->thresh, t[0], 32),
+                float_text(a->hier, t[1], 32), float_text(a->nms, t[2], 32), a->maxboxes,
+                gc_detect_target_name(a->target));
+    } else if (cls < 0) {
+        fprintf(f, "class: none\ntop: %d\n", a->top);
+    } else {
+        fprintf(f, "class: %d\n", cls);
+    }
+    fprintf(f, "counterfactual: %s\nalpha: %s\nsmooth: %s\n", a->counterfactual ? "yes" : "no",
+            float_text(a->alpha, t[3], 32), gc_explain_smooth_name(a->smooth));
+    if (a->scorecam_channels) fprintf(f, "scorecam-channels: %d\n", a->scorecam_channels);
+    else fputs("scorecam-channels: default\n", f);
+    fprintf(f, "sheet: %s\nsave:", a->sheet ? "yes" : "no");
+    static const struct {
+        int bit;
+        const char *word;
+    } saved[] = {{GC_NOSAVE_PNG, "png"}, {GC_NOSAVE_NPY, "npy"}, {GC_NOSAVE_SUMMARY, "summary"}};
+    int any = 0;
+    for (size_t k = 0; k < sizeof saved / sizeof *saved; ++k)
+        if (!(a->nosave & saved[k].bit)) fprintf(f, "%s%s", any++ ? "," : " ", saved[k].word);
+    fputs(any ? "\n" : " none\n", f);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    for (int k = 0; k < 4; ++k) free(real[k]);
+    if (bad) {
+        free(out);
         return NULL;
     }
-    memcpy(p, head, sizeof head - 1);
-    p += sizeof head - 1;
-    for (int i = 2; i < argc; ++i) {
-        int skip = 0;
-        for (size_t k = 0; k < sizeof flag / sizeof *flag; ++k) skip |= !strcmp(argv[i], flag[k]);
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; ++k)
-            if (!strcmp(argv[i], with_value[k])) skip = 2;
-        if (skip) {
-            i += skip - 1;
-            continue;
-        }
-        const char *arg = argv[i];
-        for (int k = 0; k < 4; ++k)
-            if (argv[i] == file[k] && real[k]) arg = real[k];
-        size_t n = strlen(arg);
-        memcpy(p, arg, n);
-        p += n;
-        *p++ = '\n';
-    }
-    *p = '\0';
-    for (int k = 0; k < 4; ++k) free(real[k]);
     return out;
 }
 
-static int list_main(const cli_args *a, const char *options, gc_err *e)
+static int list_main(const cli_args *a, gc_err *e)
 {
     struct stat st;
     if (stat(a->list, &st) != 0) {
@@ -887,8 +910,8 @@ static int list_main(const cli_args *a, const char *options, gc_err *e)
     o.every = a->every;
     o.jobs = a->jobs;
     o.batch = a->batch;
-    o.options = options;
     o.detector = gc_darknet_is_detector(net);
+    char *options = NULL;
     gc_explain_opts ex = explain_opts_of(a, o.detector);
     char **names = NULL;
     int nnames = 0, rc = 1;
@@ -914,6 +937,11 @@ static int list_main(const cli_args *a, const char *options, gc_err *e)
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
     }
+    if (!(options = list_options(a, o.detector, o.detector ? -1 : o.cls.cls))) {
+        gc_fail(e, "out of memory");
+        goto done;
+    }
+    o.options = options;
     if (o.batch > 1) {
         char why[256];
         size_t bytes = gc_forward_batch_bytes(net, o.batch);
@@ -948,6 +976,7 @@ static int list_main(const cli_args *a, const char *options, gc_err *e)
     }
     rc = 0;
 done:
+    free(options);
     gc_model_names_free(names, nnames);
     free_network(net);
     return rc;
@@ -1076,9 +1105,7 @@ static int cli_main(int argc, char **argv)
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
         if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
     if (a.list) {
-        char *options = list_options(&a, argc, argv);
-        rc = options ? list_main(&a, options, &e) : gc_fail(&e, "out of memory");
-        free(options);
+        rc = list_main(&a, &e);
         return finish(rc, &e, 0);
     }
     gc_interrupt_arm(); /* from the first folder made */

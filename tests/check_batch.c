@@ -451,10 +451,12 @@ START_TEST(list_equals_single_image_runs)
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
                          "-method", "gradcam", NULL),
                      1);
-    ck_assert_msg(strstr(err, "this folder's run had other options (it has no more, this run \"-method\")"), "%s",
-                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "this folder's run had other options (it has \"method: layercam\", this run "
+                              "\"method: gradcam\")"),
+                  "%s", gcf_tail(err, 400));
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", NULL), 1);
-    ck_assert_msg(strstr(err, "(it has \"-names\", this run no more)"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "(it has \"names: a file of 62 bytes, CRC-32 64d6362c\", this run \"names: none\")"), "%s",
+                  gcf_tail(err, 400));
     idx = slurp(index, NULL);
     ck_assert_msg(idx && before && !strcmp(idx, before), "a refused -resume changed the index");
     free(idx);
@@ -1639,6 +1641,91 @@ START_TEST(one_run_per_index_and_bad_outdir)
 }
 END_TEST
 
+/* -resume compares the settings, not how they were spelled: the order of
+ * the options, a default given or left out, 0.5 against .5, a class by name
+ * or by index. Every option of the main command that changes the outputs is
+ * refused on its own; an option that appears in the help and in none of the
+ * lists below fails the test, so that a new one is placed. A folder whose
+ * settings were recorded in another format is refused with its own message. */
+START_TEST(resume_compares_settings_not_spelling)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char o[4096];
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-thresh", ".5", "-names", "cfg/fmnist.names",
+                      "-method", "layercam", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-names", "cfg/fmnist.names", "-resume", "-list", s.list, "-outdir", o,
+                      "-alpha", "0.50", "-save", "all", "-maxboxes", "100", "-target", "logit", "-nms", "0.45",
+                      "-thresh", "5e-1", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "0 explained, 2 skipped"), "%s", gcf_tail(err, 400));
+    /* each option that decides the outputs, changed alone */
+    static const char *const decides[][2] = {
+        {"-method", "gradcam"}, {"-layer", "7"},      {"-thresh", "0.6"},  {"-hier", "0.4"},
+        {"-nms", "0.3"},        {"-maxboxes", "5"},   {"-target", "score"}, {"-counterfactual", NULL},
+        {"-alpha", "0.3"},      {"-smooth", "aug"},   {"-scorecam-channels", "8"}, {"-sheet", NULL},
+        {"-save", "png"},       {"-data", "cfg/fmnist-det.data"},
+    };
+    for (size_t k = 0; k < sizeof decides / sizeof *decides; ++k) {
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
+                             decides[k][0], decides[k][1], NULL),
+                         1);
+        ck_assert_msg(strstr(err, "this folder's run had other options"), "%s: %s", decides[k][0], gcf_tail(err, 300));
+    }
+    /* every option in the help is in one of the lists */
+    static const char *const elsewhere[] = {
+        "-class", "-top",                                         /* classifiers: below */
+        "-names",                                                 /* above */
+        "-out", "-json",                                          /* refused with -list */
+        "-list", "-outdir", "-resume", "-shard", "-jobs", "-batch", "-progress", "-quiet", /* how a run runs */
+        "-mapthresh", "-steps", "-limit", "-baseline", "-rise", "-rise-weight", "-nosanity", "-cascade", /* eval's */
+    };
+    ck_assert_int_eq(run("help", NULL), 0);
+    int seen = 0;
+    for (char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "  -", 3)) continue;
+        char flag[64];
+        ck_assert_int_eq(sscanf(line, " %63[-a-z]", flag), 1);
+        int placed = 0;
+        for (size_t k = 0; k < sizeof decides / sizeof *decides; ++k) placed |= !strcmp(flag, decides[k][0]);
+        for (size_t k = 0; k < sizeof elsewhere / sizeof *elsewhere; ++k) placed |= !strcmp(flag, elsewhere[k]);
+        ck_assert_msg(placed, "%s: does it decide a -list run's outputs? place it in this test", flag);
+        seen++;
+    }
+    ck_assert_int_gt(seen, 30);
+    /* a classifier's class, by name or index, in any case */
+    scenes c;
+    scenes_make(&c, "cls", 2);
+    char oc[4096];
+    path_in(&c, "out", oc);
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-class", "Trouser",
+                      "-names", "cfg/fmnist.names", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-resume", "-class",
+                      "1", "-names", "cfg/fmnist.names", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-resume",
+                         "-class", "top", "-names", "cfg/fmnist.names", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "(it has \"class: 1\", this run \"class: 0\")"), "%s", gcf_tail(err, 300));
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-resume",
+                         "-names", "cfg/fmnist.names", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "(it has \"class: 1\", this run \"class: none\")"), "%s", gcf_tail(err, 300));
+    /* settings recorded by an earlier gradcam (one argument a line) */
+    touch(oc, ".gradcam-options", "# the options of the gradcam -list run that wrote this folder\n-class\n1\n");
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-resume",
+                         "-class", "1", "-names", "cfg/fmnist.names", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "made by another version of gradcam"), "%s", gcf_tail(err, 300));
+    scenes_free(&c);
+    scenes_free(&s);
+}
+END_TEST
+
 /* An image's output folder never replaces what gradcam did not write: the
  * images themselves (-outdir the folder they are listed from), a file or a
  * user's folder at that path. */
@@ -1776,6 +1863,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
+    tcase_add_test(tc, resume_compares_settings_not_spelling);
     tcase_add_test(tc, outputs_never_replace_what_gradcam_did_not_write);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
