@@ -1,6 +1,7 @@
 #include "gc_cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <math.h>
@@ -55,6 +56,7 @@ static const char usage_text[] =
     "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
     "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
+    "                   (-json -: on stdout, and the usual stdout lines on stderr)\n"
     "  -save S          outputs to write: png, npy, summary (comma-separated), all (default) or none;\n"
     "                   the report, -json and a -list index are always written\n"
     "  -alpha A         heat opacity at the map's maximum, fading to none where it is 0 (default 0.5)\n"
@@ -93,7 +95,7 @@ static const char usage_text[] =
     "                   cell; default) or iou (D-RISE: best IoU x class probability of any box)\n"
     "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
     "  -cascade N       cascade points below the randomisation point (default 4; see README)\n"
-    "  -json FILE       the metrics and every map's record, written atomically\n"
+    "  -json FILE       the metrics and every map's record, written atomically (-: stdout)\n"
     "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
     "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"
     "moved into place complete, then its lines appended to DIR/index.jsonl (JSON Lines, one per target):\n"
@@ -749,11 +751,29 @@ static int protect_eval_inputs(const eval_args *a, gc_err *e)
     return rc;
 }
 
+/* -json -: the report goes to standard output and the lines that would go
+ * there (the classes or boxes, the files written) to standard error, so that
+ * `... -json - | jq .` reads one JSON document. *json becomes the
+ * descriptor the report goes to (/dev/fd/N, written in place by gc_image). */
+static int json_to_stdout(const char **json, gc_err *e)
+{
+    static char path[32];
+    if (!*json || strcmp(*json, "-")) return 0;
+    fflush(stdout);
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        return gc_fail(e, "-json -: cannot use standard output: %s", strerror(errno));
+    snprintf(path, sizeof path, "/dev/fd/%d", fd);
+    *json = path;
+    return 0;
+}
+
 /* gradcam eval: returns 0, 1 (bad input) or 2 (usage), with e set. */
 static int eval_main(int argc, char **argv, gc_err *e)
 {
     eval_args a;
     if (parse_eval_args(argc, argv, &a, e)) return 2;
+    if (json_to_stdout(&a.json, e)) return 1;
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
@@ -1100,6 +1120,7 @@ static int cli_main(int argc, char **argv)
     if (argc >= 3 && !strcmp(argv[2], "merge")) return finish(merge_main(argc, argv, &e), &e, 0);
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
+    if (!a.list && json_to_stdout(&a.json, &e)) return finish(1, &e, 0);
     const char *inputs[] = {a.cfg, a.weights, a.image, a.names, a.data};
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */

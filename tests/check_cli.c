@@ -336,6 +336,32 @@ START_TEST(classifier_json_mirrors_stdout_and_names_classes)
 }
 END_TEST
 
+/* -json - puts the report on stdout, the same bytes as -json FILE, and the
+ * lines stdout would have on stderr: `... -json - | jq .` reads one JSON
+ * document. No file named "-" is made. */
+START_TEST(json_dash_goes_to_stdout)
+{
+    char json[4200];
+    snprintf(json, sizeof json, "%s/out/gc.json", dir);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-top", "2", "-json", json, NULL) == 0, "%s", err);
+    static char lines[1 << 16];
+    snprintf(lines, sizeof lines, "%s", out);
+    char *js = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_int_eq(unlink(json), 0);
+    ck_assert_int_ne(access("-", F_OK), 0);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-top", "2", "-json", "-", NULL) == 0, "%s", err);
+    ck_assert_msg(!strcmp(out, js), "stdout:\n%s\n-json FILE:\n%s", out, js);
+    const char *first = strchr(lines, '\n');
+    ck_assert_ptr_nonnull(first);
+    ck_assert_msg(!strncmp(err, lines, (size_t)(first - lines) + 1), "stderr:\n%s\nstdout before:\n%s", err, lines);
+    ck_assert_int_ne(access("-", F_OK), 0);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 4); /* 2 overlays, 2 maps */
+    free(js);
+}
+END_TEST
+
 /* Exit status 2 and one gradcam: line naming `what`, no output. */
 static void usage_error(int rc, const char *what)
 {
@@ -591,6 +617,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, unwritable_output_directory);
     tcase_add_test(tc, missing_output_folders_are_created);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
+    tcase_add_test(tc, json_dash_goes_to_stdout);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, outputs_never_replace_inputs);
