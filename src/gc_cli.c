@@ -753,18 +753,23 @@ static int protect_eval_inputs(const eval_args *a, gc_err *e)
 
 /* -json -: the report goes to standard output and the lines that would go
  * there (the classes or boxes, the files written) to standard error, so that
- * `... -json - | jq .` reads one JSON document. *json becomes the
- * descriptor the report goes to (/dev/fd/N, written in place by gc_image). */
+ * `... -json - | jq .` reads one JSON document. The stdout stream becomes a
+ * line-buffered stream on descriptor 2, and *json "/dev/stdout", which
+ * gc_image writes to descriptor 1 in place. */
 static int json_to_stdout(const char **json, gc_err *e)
 {
-    static char path[32];
     if (!*json || strcmp(*json, "-")) return 0;
     fflush(stdout);
-    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-        return gc_fail(e, "-json -: cannot use standard output: %s", strerror(errno));
-    snprintf(path, sizeof path, "/dev/fd/%d", fd);
-    *json = path;
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        return gc_fail(e, "-json -: cannot move the report lines to stderr: %s", strerror(err));
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    stdout = f;
+    *json = "/dev/stdout";
     return 0;
 }
 
