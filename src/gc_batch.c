@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gc_cam.h"
 #include "gc_detect.h"
@@ -224,7 +225,9 @@ static int is_image_name(const char *name)
     return 0;
 }
 
-/* Every image below dir/rel (rel "" at the top), as paths relative to dir. */
+/* Every image below dir/rel (rel "" at the top), as paths relative to dir;
+ * skip: the -outdir. Folders holding a .gradcam-options (the output folders
+ * of other -list runs) are left out. */
 static int walk_dir(const char *dir, const char *rel, const struct stat *skip, gc_strvec *out, gc_err *e)
 {
     char path[PATH_MAX];
@@ -248,6 +251,9 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, g
             struct stat lst;
             if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) continue; /* no loops through links */
             if (skip && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino) continue; /* -outdir */
+            char mark[PATH_MAX];
+            if (snprintf(mark, sizeof mark, "%s/.gradcam-options", full) < (int)sizeof mark && access(mark, F_OK) == 0)
+                continue; /* another -list run's output folder: its pictures are not the dataset's */
             rc = walk_dir(dir, sub, skip, out, e);
         } else if (S_ISREG(st.st_mode) && is_image_name(de->d_name)) {
             if (gc_strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
@@ -1002,7 +1008,7 @@ static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, i
     int rc;
     if (r->dup_of[p] >= 0) {
         char msg[GC_ERRLEN];
-        snprintf(msg, sizeof msg, "same output folder %s as list entry %d (%s)", r->list.rel[p], r->dup_of[p] + 1,
+        snprintf(msg, sizeof msg, "same output folder %s as list position %d (%s)", r->list.rel[p], r->dup_of[p],
                  r->list.path[r->dup_of[p]]);
         rc = fail_image(r, p, NULL, msg, 0, e);
     } else {
@@ -1228,6 +1234,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     r.index_fd = r.lock_fd = r.null_fd = r.saved_stdout = -1;
     r.tty = isatty(2);
     int rc = -1;
+    char *options = NULL; /* o->options and the list's line */
     assert(o->nshards >= 1 && o->shard >= 0 && o->shard < o->nshards && o->every >= 1);
 
     char tmpdir[PATH_MAX], lock[PATH_MAX];
@@ -1312,7 +1319,23 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         gc_fail(e, "%s exists: add -resume to go on with that run, or choose another -outdir", s->index);
         goto done;
     }
-    if (check_options(o->outdir, o->options, e)) goto done;
+    if (o->options) {
+        /* the list too, by its images' output folders (a copy of the list on
+         * a node, or the images under another root, is the same list) */
+        uLong crc = crc32(0L, Z_NULL, 0);
+        for (int i = 0; i < r.list.n; ++i) {
+            crc = crc32(crc, (const Bytef *)r.list.rel[i], (uInt)strlen(r.list.rel[i]));
+            crc = crc32(crc, (const Bytef *)"\n", 1);
+        }
+        size_t n = strlen(o->options) + 96;
+        if (!(options = malloc(n))) {
+            gc_fail(e, "out of memory");
+            goto done;
+        }
+        snprintf(options, n, "%slist: %d image%s, CRC-32 %08lx of their folders\n", o->options, r.list.n,
+                 r.list.n == 1 ? "" : "s", (unsigned long)crc);
+    }
+    if (check_options(o->outdir, options, e)) goto done;
     if (have_index && resume_read(&r, s->index, e)) goto done;
     r.index_fd = open(s->index, O_WRONLY | O_CREAT | O_APPEND | (have_index ? 0 : O_TRUNC), 0666);
     if (r.index_fd < 0) {
@@ -1362,6 +1385,7 @@ done:
     rmdir(tmpdir); /* when no other shard is using it */
     free(r.done);
     free(r.dup_of);
+    free(options);
     gc_batch_list_free(&r.list);
     return rc;
 }

@@ -290,6 +290,57 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
     return buf;
 }
 
+/* DIR/.gradcam-options, whole (malloc'd), or NULL when there is none. */
+static char *read_settings(const char *dir)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/.gradcam-options", dir) >= (int)sizeof p) return NULL;
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&text, &cap, '\0', f); /* the whole file (it has no NUL) */
+    fclose(f);
+    if (text && n < 0) text[0] = '\0';
+    return text;
+}
+
+/* Each folder once, and every folder's settings (.gradcam-options) equal
+ * the first's: shards of one run, one list. Fails naming the first line
+ * that differs. */
+static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
+{
+    char *first = read_settings(dirs[0]);
+    int rc = 0;
+    for (int d = 1; d < ndirs && rc == 0; ++d) {
+        struct stat sj, sd;
+        for (int j = 0; j < d && rc == 0; ++j)
+            if (stat(dirs[j], &sj) == 0 && stat(dirs[d], &sd) == 0 && sj.st_dev == sd.st_dev && sj.st_ino == sd.st_ino)
+                rc = gc_fail(e, "merge: %s and %s are one folder: give each shard's folder once", dirs[j], dirs[d]);
+        if (rc) break;
+        char *other = read_settings(dirs[d]);
+        if (!first != !other) {
+            rc = gc_fail(e, "merge: %s has a .gradcam-options and %s none: not shards of one run", first ? dirs[0] : dirs[d],
+                         first ? dirs[d] : dirs[0]);
+        } else if (first && strcmp(first, other)) {
+            const char *a = first, *b = other;
+            while (*a && *b) {
+                size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+                if (la != lb || memcmp(a, b, la)) break;
+                a += la + (a[la] == '\n');
+                b += lb + (b[lb] == '\n');
+            }
+            int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+            rc = gc_fail(e, "merge: %s and %s were made with other settings or lists (\"%.*s\" against \"%.*s\"): merge "
+                            "the shards of one run",
+                         dirs[0], dirs[d], la, a, lb, b);
+        }
+        free(other);
+    }
+    free(first);
+    return rc;
+}
+
 long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e)
 {
     gc_strvec paths = {0};
@@ -343,6 +394,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
             goto done;
         }
     }
+    if (same_settings(dirs, ndirs, e)) goto done;
     /* -o onto a shard's own index would lose it (a plain index.jsonl, the
      * default -o of a folder that holds one, is a part of what replaces it) */
     for (int i = 0; i < paths.n; ++i) {

@@ -194,6 +194,14 @@ START_TEST(folder_lists_images_any_depth_sorted)
     ck_assert_int_eq(gc_batch_list_load(src, NULL, &l, &e), 0);
     ck_assert_int_eq(l.n, 5);
     gc_batch_list_free(&l);
+    /* but never those of a folder another -list run wrote (it holds a
+     * .gradcam-options), at any depth */
+    touch(src, "a/deep/.gradcam-options", "");
+    ck_assert_int_eq(gc_batch_list_load(src, NULL, &l, &e), 0);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.rel[0], "a/cat.jpg");
+    ck_assert_str_eq(l.rel[1], "b/cat.jpg");
+    gc_batch_list_free(&l);
     /* an empty folder, a missing one */
     pf(slash, sizeof slash, "%s/empty", dir);
     mkdir(slash, 0777);
@@ -444,7 +452,8 @@ START_TEST(list_equals_single_image_runs)
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", other, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
                          NULL),
                      1);
-    ck_assert_msg(strstr(err, "not in this list"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "(it has \"list: 12 images, CRC-32 ") && strstr(err, "this run \"list: 1 image, CRC-32 "),
+                  "%s", gcf_tail(err, 400));
     /* and with other options (which would mix two settings in one index):
      * refused, naming the first that differs; the index untouched */
     char *before = slurp(index, NULL);
@@ -1401,7 +1410,7 @@ START_TEST(shards_merge_into_the_single_run)
     free(before);
     /* duplicated: the same folder twice */
     ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
-    ck_assert_msg(strstr(err, "is in") && strstr(err, "index.shard-0-of-3.jsonl"), "%s", err);
+    ck_assert_msg(strstr(err, "are one folder: give each shard's folder once"), "%s", err);
     ck_assert_msg(run("merge", shared, NULL) == 0, "%s", err);
     ck_assert_msg(strstr(out, "merged 12 images"), "%s", out);
     char a[4096], b[4096];
@@ -1442,6 +1451,40 @@ START_TEST(shards_merge_into_the_single_run)
     free(real);
     ck_assert_int_eq(count_lines(merged), count_lines(a));
     free(t);
+    /* -o into a folder not made yet */
+    char deep[4096];
+    pf(deep, sizeof deep, "%s/new/er/merged.jsonl", s.dir);
+    ck_assert_msg(run("merge", d[0], d[1], d[2], "-o", deep, NULL) == 0, "%s", err);
+    ck_assert_int_eq(count_lines(deep), count_lines(a));
+    /* a shard made with other settings, or from another list of as many
+     * images, is not one of this run's: refused, naming what differs */
+    char other[4096], moved[4096];
+    pf(other, sizeof other, "%s/other", s.dir);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", other, "-shard", spec[1], "-quiet", "-method",
+                         "gradcam", NULL),
+                     0);
+    ck_assert_int_eq(run("merge", d[0], other, d[2], "-o", merged, NULL), 1);
+    ck_assert_msg(strstr(err, "were made with other settings or lists (\"method: layercam\" against \"method: gradcam\")"),
+                  "%s", err);
+    gcf_rmtree(other);
+    char list2[4096];
+    path_in(&s, "list2.txt", list2);
+    char *names = slurp(s.list, NULL), *line[12];
+    int nl = 0;
+    for (char *q = strtok(names, "\n"); q && nl < 12; q = strtok(NULL, "\n")) line[nl++] = q;
+    ck_assert_int_eq(nl, 12);
+    FILE *lf = fopen(list2, "w");
+    for (int i = 0; i < 12; ++i) /* the same images, the last two swapped */
+        fprintf(lf, "%s\n", line[i == 10 ? 11 : i == 11 ? 10 : i]);
+    fclose(lf);
+    free(names);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list2, "-outdir", other, "-shard", spec[1], "-quiet", NULL), 0);
+    ck_assert_int_eq(run("merge", d[0], other, d[2], "-o", merged, NULL), 1);
+    ck_assert_msg(strstr(err, "were made with other settings or lists (\"list: 12 images, CRC-32 "), "%s", err);
+    pf(moved, sizeof moved, "%s/.gradcam-options", other);
+    unlink(moved);
+    ck_assert_int_eq(run("merge", d[0], other, d[2], "-o", merged, NULL), 1);
+    ck_assert_msg(strstr(err, "has a .gradcam-options and") && strstr(err, "none: not shards of one run"), "%s", err);
     /* a shard index cut mid-line (a killed run) is refused */
     pf(p, sizeof p, "%s/index.shard-2-of-3.jsonl", d[2]);
     FILE *f = fopen(p, "a");
@@ -1659,7 +1702,7 @@ START_TEST(resume_compares_settings_not_spelling)
                   "%s", gcf_tail(err, 400));
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-names", "cfg/fmnist.names", "-resume", "-list", s.list, "-outdir", o,
                       "-alpha", "0.50", "-save", "all", "-maxboxes", "100", "-target", "logit", "-nms", "0.45",
-                      "-thresh", "5e-1", NULL) == 0,
+                      "-scorecam-channels", "32", "-thresh", "5e-1", NULL) == 0,
                   "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, "0 explained, 2 skipped"), "%s", gcf_tail(err, 400));
     /* each option that decides the outputs, changed alone */
@@ -1667,7 +1710,7 @@ START_TEST(resume_compares_settings_not_spelling)
         {"-method", "gradcam"}, {"-layer", "7"},      {"-thresh", "0.6"},  {"-hier", "0.4"},
         {"-nms", "0.3"},        {"-maxboxes", "5"},   {"-target", "score"}, {"-counterfactual", NULL},
         {"-alpha", "0.3"},      {"-smooth", "aug"},   {"-scorecam-channels", "8"}, {"-sheet", NULL},
-        {"-save", "png"},       {"-data", "cfg/fmnist-det.data"},
+        {"-save", "png"},
     };
     for (size_t k = 0; k < sizeof decides / sizeof *decides; ++k) {
         ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
@@ -1678,7 +1721,7 @@ START_TEST(resume_compares_settings_not_spelling)
     /* every option in the help is in one of the lists */
     static const char *const elsewhere[] = {
         "-class", "-top",                                         /* classifiers: below */
-        "-names",                                                 /* above */
+        "-names", "-data", /* above (-data's names file is recorded as -names'; both: a usage error) */
         "-out", "-json",                                          /* refused with -list */
         "-list", "-outdir", "-resume", "-shard", "-jobs", "-batch", "-progress", "-quiet", /* how a run runs */
         "-mapthresh", "-steps", "-limit", "-baseline", "-rise", "-rise-weight", "-nosanity", "-cascade", /* eval's */
