@@ -99,9 +99,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (gc_detect_check(net, e)) return -1;
     if (want_summary && gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
-    /* output folders only once the image has loaded: a bad image leaves none
-     * (with an output thread, the folder is that thread's to make: list mode) */
-    if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
+    /* output folders only once the image has loaded: a bad image leaves none;
+     * -out's only once there is a box to write there (with an output thread,
+     * the folder is that thread's to make: list mode) */
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
@@ -109,11 +109,16 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (cut)
         fprintf(stderr, "gradcam: warning: %d detections above -thresh %g; explaining the %d most probable "
                         "(-maxboxes %d)\n", ndets + cut, o->thresh, ndets, o->maxboxes);
-    if (ndets == 0) {
-        printf("no detections above -thresh %g in %s: nothing written\n", o->thresh, o->image);
+    if (ndets == 0) { /* no picture; the report (an empty "detections") all the same */
+        printf("no detections above -thresh %g in %s: no pictures written\n", o->thresh, o->image);
+        gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
+                         .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
+                         .smooth = o->ex.smooth, .thresh = o->thresh, .nms = o->nms};
+        if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
         rc = 0;
         goto done;
     }
+    if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
     /* every box's layers checked and buffers reserved before a file is written */
     for (int k = 0; k < ndets; ++k) {
         gc_subject t = {dets[k].cls, &dets[k]};

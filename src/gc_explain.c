@@ -439,6 +439,36 @@ static int cam_class_weights(const gc_session *s, const gc_subject *t, int score
     return 0;
 }
 
+int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err *e)
+{
+    unsigned char *reach = NULL;
+    int rc = 0;
+    for (int j = 0; j < o->nlayers && rc == 0; ++j) {
+        int req = o->layers[j];
+        if (req < 0 || req >= net->n) continue; /* relative, or out of range: named per box */
+        if (!reach && !(reach = malloc((size_t)net->n))) return gc_fail(e, "out of memory");
+        /* reach[i]: layer i's output depends on layer req's */
+        memset(reach, 0, (size_t)net->n);
+        reach[req] = 1;
+        for (int i = req + 1; i < net->n; ++i) {
+            int in[64], k = gc_darknet_layer_inputs(net, i, in, 64);
+            if (k > 64) { /* more inputs than read here: taken as reached (each box's check is exact) */
+                reach[i] = 1;
+                continue;
+            }
+            for (int q = 0; q < k; ++q)
+                if (in[q] >= 0 && in[q] < net->n && reach[in[q]]) reach[i] = 1;
+        }
+        for (int h = 0; h < net->n && rc == 0; ++h)
+            if (gc_darknet_is_head(&net->layers[h]) && !reach[h])
+                rc = gc_fail(e, "-layer %d does not feed the %s head at layer %d, whose boxes are explained at the same "
+                                "layers: give layers that feed every head, or count down from each box's head (-layer -5)",
+                             req, gc_darknet_type_name(net->layers[h].type), h);
+    }
+    free(reach);
+    return rc;
+}
+
 int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
 {
     const network *net = s->net;

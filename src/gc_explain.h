@@ -227,6 +227,12 @@ int gc_explain_score_layer(const gc_session *s, const gc_subject *t);
  * (>= 1), or -1 with e set. */
 int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e);
 
+/* A detector's -layer (o->layers), before any image: every layer given as
+ * an index (>= 0) must feed every head, since each box, of whichever head,
+ * is explained there (a negative one counts down from each box's head and
+ * is checked per box). 0, or -1 with e naming the layer and the head. */
+int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err *e);
+
 /* The layers t is explained at under o (resolved, every path checked), into
  * layers[GC_MAX_LAYERS]. Returns the count, or -1 with e naming the layer. */
 int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gc_detect.h"
 #include "gc_fixture.h"
@@ -680,14 +681,91 @@ START_TEST(detector_cli_fuses_layers)
 }
 END_TEST
 
-START_TEST(detector_cli_without_detections_writes_nothing)
+/* No box: no picture, and no folder made for them, but the report, with
+ * an empty "detections" (a script reads it for every image). */
+START_TEST(detector_cli_without_detections_writes_only_the_report)
 {
     cli_run *r = cli_open();
+    char prefix[4300];
+    snprintf(prefix, sizeof prefix, "%s/out/new/d", r->dir);
     char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
-                    "-thresh", "1", "-out", r->prefix, "-json", r->json, NULL};
+                    "-thresh", "1", "-out", prefix, "-json", r->json, NULL};
     ck_assert_int_eq(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err), 0);
     ck_assert_ptr_nonnull(strstr(r->out, "no detections"));
-    ck_assert_int_eq(cli_files(r), 0);
+    ck_assert_int_eq(cli_files(r), 1);
+    char *js = gcf_read_file(r->json, NULL);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_msg(strstr(js, "\"mode\": \"detector\"") && strstr(js, "\"detections\": [\n  ]") && !strstr(js, "summary"),
+                  "%s", js);
+    free(js);
+    char folder[4300];
+    snprintf(folder, sizeof folder, "%s/out/new", r->dir);
+    ck_assert_int_ne(access(folder, F_OK), 0);
+    cli_close(r);
+}
+END_TEST
+
+/* A -layer given as an index is used for every head's boxes: one that
+ * feeds only one of det_yolo2's heads (5: head 6's, 11: head 13's) is
+ * refused before any image, by the main command, -list and eval alike,
+ * naming the head; one below both (4) and a relative one (-2) go through. */
+START_TEST(detector_layer_must_feed_every_head)
+{
+    cli_run *r = cli_open();
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char list[4300];
+    snprintf(list, sizeof list, "%s/list.txt", r->dir);
+    FILE *f = fopen(list, "w");
+    fprintf(f, "%s\n", img);
+    fclose(f);
+    char outdir[4300];
+    snprintf(outdir, sizeof outdir, "%s/out/list", r->dir);
+    const char *layer[] = {"5", "11", "4", "-2"};
+    const char *head[] = {"13", "6", NULL, NULL};
+    for (int i = 0; i < 4; ++i) {
+        char *one[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)img, "-thresh", "0.05",
+                       "-maxboxes", "4", "-out", r->prefix, "-layer", (char *)layer[i], NULL};
+        char *many[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, "-list", list, "-outdir", outdir,
+                        "-thresh", "0.05", "-maxboxes", "4", "-layer", (char *)layer[i], NULL};
+        char *eval[] = {"./darknet", "gradcam", "eval", "tests/cfg/det_yolo2.cfg", r->w, list, "-thresh", "0.05",
+                        "-steps", "1", "-nosanity", "-layer", (char *)layer[i], NULL};
+        char *const *runs[] = {one, many, eval};
+        for (int k = 0; k < 3; ++k) {
+            int rc = gcf_run(runs[k], r->out, sizeof r->out, r->err, sizeof r->err);
+            if (head[i]) {
+                char want[160];
+                snprintf(want, sizeof want, "gradcam: -layer %s does not feed the yolo head at layer %s,", layer[i],
+                         head[i]);
+                ck_assert_msg(rc == 1 && strstr(r->err, want), "run %d, -layer %s: rc %d\n%s", k, layer[i], rc, r->err);
+                ck_assert_int_eq(cli_files(r), 0);
+            } else if (k < 2) { /* eval needs labels: its later error is not this one */
+                ck_assert_msg(rc == 0, "run %d, -layer %s: rc %d\n%s", k, layer[i], rc, r->err);
+            } else {
+                ck_assert_msg(!strstr(r->err, "does not feed"), "%s", r->err);
+            }
+            gcf_rmtree(outdir);
+        }
+    }
+    cli_close(r);
+}
+END_TEST
+
+/* -out ending in a slash names a folder: the outputs go in it, with the
+ * default name. */
+START_TEST(detector_out_folder_gets_the_default_name)
+{
+    cli_run *r = cli_open();
+    char folder[4300], want[4400];
+    snprintf(folder, sizeof folder, "%s/out/pics/", r->dir);
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                    "-thresh", "0.05", "-maxboxes", "2", "-out", folder, NULL};
+    ck_assert_msg(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", r->err);
+    snprintf(want, sizeof want, "%sgradcam_0.png", folder);
+    ck_assert_msg(access(want, F_OK) == 0 && strstr(r->out, want), "%s", r->out);
+    snprintf(want, sizeof want, "%sgradcam_summary.png", folder);
+    ck_assert_int_eq(access(want, F_OK), 0);
+    snprintf(want, sizeof want, "%s_0.png", folder);
+    ck_assert_int_ne(access(want, F_OK), 0);
     cli_close(r);
 }
 END_TEST
@@ -829,7 +907,9 @@ Suite *suite_detect(void)
     tcase_add_test(tc, cli_reports_what_darknet_detect_reports);
     tcase_add_test(tc, detector_cli_writes_consistent_outputs);
     tcase_add_test(tc, detector_cli_fuses_layers);
-    tcase_add_test(tc, detector_cli_without_detections_writes_nothing);
+    tcase_add_test(tc, detector_cli_without_detections_writes_only_the_report);
+    tcase_add_test(tc, detector_layer_must_feed_every_head);
+    tcase_add_test(tc, detector_out_folder_gets_the_default_name);
     tcase_add_test(tc, detector_cli_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
