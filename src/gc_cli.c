@@ -305,6 +305,12 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 #undef NEED_VALUE
     }
     if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
+    if (a->out_set && a->out[strlen(a->out) - 1] == '/') { /* a folder: the default name inside it */
+        static char in_folder[PATH_MAX];
+        if (snprintf(in_folder, sizeof in_folder, "%sgradcam", a->out) >= (int)sizeof in_folder)
+            return gc_fail(e, "-out %s: path too long", a->out);
+        a->out = in_folder;
+    }
     if (a->json && !*a->json) return gc_fail(e, "-json needs a file name");
     if (a->outdir && !*a->outdir) return gc_fail(e, "-outdir needs a folder name");
     if (a->list && !*a->list) return gc_fail(e, "-list needs a file or folder name");
@@ -324,6 +330,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->weights = pos[1];
     a->image = pos[2];
     if (a->class_arg && a->top_set) return gc_fail(e, "-class and -top cannot be combined");
+    if (a->names && a->data) return gc_fail(e, "-names %s and -data %s both give the class names: give one", a->names, a->data);
     if (a->class_arg && !a->names && !a->data) {
         char *end = NULL;
         errno = 0;
@@ -368,6 +375,7 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
         char *path = gc_model_data_value(data_file, "names", &de);
         if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
         if (!path) path = gc_model_data_value(data_file, "labels", &de);
+        if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
         if (!path) return gc_fail(e, "data file %s has no names= entry", data_file);
         if (gc_image_protect(path)) { /* read by the run: no output replaces it */
             free(path);
@@ -378,6 +386,21 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
         return *names ? 0 : -1;
     }
     return 0;
+}
+
+/* A names file that does not match the network: a warning (each class
+ * past the names is named by its index). */
+static void warn_names(char **names, int nnames, int classes)
+{
+    if (names && nnames != classes) fprintf(stderr, "gradcam: warning: %d names for %d classes\n", nnames, classes);
+}
+
+/* A classifier given -save summary alone: it has no summary picture. */
+static void warn_summary(int nosave)
+{
+    if ((nosave & GC_NOSAVE_PNG) && (nosave & GC_NOSAVE_NPY) && !(nosave & GC_NOSAVE_SUMMARY))
+        fprintf(stderr, "gradcam: warning: -save summary: a classifier has no summary picture (it is a detector's); "
+                        "only the report is written\n");
 }
 
 static int resolve_class(const cli_args *a, char **names, int nnames, int classes, int *out, gc_err *e)
@@ -441,8 +464,8 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.top = a->top;
     o.ex = explain_opts_of(a, 0);
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
-    if (o.names && o.nnames != cl.classes)
-        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, cl.classes);
+    warn_names(o.names, o.nnames, cl.classes);
+    warn_summary(a->nosave);
     int rc = -1;
     if (!a->class_arg || resolve_class(a, o.names, o.nnames, cl.classes, &o.cls, e) == 0)
         rc = gc_classify_run(net, &o, NULL, e);
@@ -464,10 +487,10 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.nms = a->nms;
     o.ex = explain_opts_of(a, 1);
     o.maxboxes = a->maxboxes;
+    if (gc_explain_check_heads(net, &o.ex, e)) return -1;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
-    if (o.names && o.nnames != classes)
-        fprintf(stderr, "gradcam: warning: %d names for %d classes\n", o.nnames, classes);
+    warn_names(o.names, o.nnames, classes);
     int rc = gc_detect_run(net, &o, NULL, e);
     gc_model_names_free(o.names, o.nnames);
     return rc;
@@ -696,6 +719,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
+    if (a->names && a->data) return gc_fail(e, "-names %s and -data %s both give the class names: give one", a->names, a->data);
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_eval_baseline_name(o->baseline));
     return 0;
@@ -770,6 +794,10 @@ static int json_to_stdout(const char **json, gc_err *e)
     setvbuf(f, NULL, _IOLBF, 0);
     stdout = f;
     *json = "/dev/stdout";
+    /* a reader that closed the pipe early (`| head`) makes the report's write
+     * fail (EPIPE), which removes the run's files as a full disk does; by
+     * default SIGPIPE would kill the run and leave them */
+    signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
@@ -794,6 +822,12 @@ static int eval_main(int argc, char **argv, gc_err *e)
     memset(&r, 0, sizeof r);
     int detector = gc_darknet_is_detector(net);
     if (!a.method_set) a.o.ex.method = gc_default_method(detector);
+    if (detector && gc_explain_check_heads(net, &a.o.ex, e)) goto done;
+    if (!detector && a.o.baseline == GC_BASELINE_CELL) { /* a usage error, as the detector-only options */
+        gc_fail(e, "-baseline cell needs a detector (a box's head cell); %s is a classifier", a.o.cfg);
+        rc = 2;
+        goto done;
+    }
     if (!detector && a.det_only) {
         gc_fail(e, "-thresh, -mapthresh, -nms, -target and -rise-weight are for detector cfgs; %s is a classifier",
                 a.o.cfg);
@@ -801,6 +835,12 @@ static int eval_main(int argc, char **argv, gc_err *e)
         goto done;
     }
     if (load_names(a.names, a.data, &a.o.names, &a.o.nnames, e)) goto done;
+    {
+        gc_classifier cl;
+        gc_err ce;
+        if (detector) warn_names(a.o.names, a.o.nnames, net->layers[net->n - 1].classes);
+        else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(a.o.names, a.o.nnames, cl.classes);
+    }
     a.o.progress = eval_progress;
     a.o.progress_ctx = &tty;
     if (gc_eval_run(net, &a.o, &r, e)) goto done;
@@ -892,8 +932,7 @@ static char *list_options(const cli_args *a, int detector, int cls)
     }
     fprintf(f, "counterfactual: %s\nalpha: %s\nsmooth: %s\n", a->counterfactual ? "yes" : "no",
             float_text(a->alpha, t[3], 32), gc_explain_smooth_name(a->smooth));
-    if (a->scorecam_channels) fprintf(f, "scorecam-channels: %d\n", a->scorecam_channels);
-    else fputs("scorecam-channels: default\n", f);
+    fprintf(f, "scorecam-channels: %d\n", a->scorecam_channels ? a->scorecam_channels : GC_SCORECAM_CHANNELS);
     fprintf(f, "sheet: %s\nsave:", a->sheet ? "yes" : "no");
     static const struct {
         int bit;
@@ -949,6 +988,8 @@ static int list_main(const cli_args *a, gc_err *e)
             rc = 2;
             goto done;
         }
+        if (gc_explain_check_heads(net, &ex, e)) goto done;
+        warn_names(names, nnames, net->layers[net->n - 1].classes);
         o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
                               .ex = ex, .names = names, .nnames = nnames};
     } else {
@@ -959,6 +1000,8 @@ static int list_main(const cli_args *a, gc_err *e)
             rc = 2;
             goto done;
         }
+        warn_names(names, nnames, cl.classes);
+        warn_summary(a->nosave);
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
     }
@@ -1042,7 +1085,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
         }
         out = def;
     }
-    long n = gc_index_merge(dirs, ndirs, out, e);
+    long n = gc_image_make_parent_dirs(out, e) ? -1 : gc_index_merge(dirs, ndirs, out, e);
     free(dirs);
     if (n < 0) return 1;
     printf("merged %ld images into %s\n", n, out);
@@ -1115,7 +1158,12 @@ static int cli_main(int argc, char **argv)
         gc_interrupt_disarm();
         return finish(rc, &e, argc < 5);
     }
-    if (argc >= 3 && !strcmp(argv[2], "scenes")) return finish(make_scenes(argc, argv, &e), &e, argc < 7);
+    if (argc >= 3 && !strcmp(argv[2], "scenes")) { /* a signal removes the scenes written so far */
+        gc_interrupt_arm();
+        rc = make_scenes(argc, argv, &e);
+        gc_interrupt_disarm();
+        return finish(rc, &e, argc < 7);
+    }
     if (argc >= 3 && !strcmp(argv[2], "eval")) {
         gc_interrupt_arm();
         rc = eval_main(argc, argv, &e);

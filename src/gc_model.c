@@ -553,6 +553,7 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
             if (!grown) goto oom;
             names = grown;
         }
+        if (!len) snprintf(line, sizeof line, "class %d", n); /* a blank line: the name a missing one gets */
         if (!(names[n] = strdup(line))) goto oom;
         ++n;
     }
@@ -603,6 +604,11 @@ char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
     }
     fclose(f);
     if (!value) return NULL;
+    if (!*value) {
+        free(value);
+        gc_fail(e, "data file %s: %s= is empty", data_path, key);
+        return NULL;
+    }
     /* Darknet opens names= from the working directory; from elsewhere, the
      * same path is tried from the .data file's folder, then from the folder
      * above it (Darknet's own layout: cfg/coco.data names data/coco.names
@@ -621,6 +627,13 @@ char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
             return joined;
         }
         free(joined);
+    }
+    if (value[0] != '/' && access(value, F_OK) != 0) {
+        gc_fail(e, "data file %s: %s=%s is not found from the working directory, nor from the .data file's folder or "
+                   "the folder above it",
+                data_path, key, value);
+        free(value);
+        return NULL;
     }
     return value;
 }

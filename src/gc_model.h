@@ -84,11 +84,12 @@ void gc_model_snapshot_free(gc_model_snapshot *s);
 char **gc_model_names_load(const char *path, int *count, gc_err *e);
 void gc_model_names_free(char **names, int count);
 
-/* Value of `key` in a Darknet .data file (key=value lines), malloc'd; NULL if
- * the key is absent (e untouched) or the file cannot be read (e set). A
- * relative path value is tried as Darknet does (from the working
- * directory), then from the .data file's folder, then from the folder above
- * it (Darknet's layout: cfg/coco.data's data/coco.names). */
+/* The path `key` names in a Darknet .data file (key=value lines), malloc'd;
+ * NULL if the key is absent (e untouched), or the file cannot be read, the
+ * value is empty or names no file (e set). A relative path is tried as
+ * Darknet does (from the working directory), then from the .data file's
+ * folder, then from the folder above it (Darknet's layout: cfg/coco.data's
+ * data/coco.names). */
 char *gc_model_data_value(const char *data_path, const char *key, gc_err *e);
 
 

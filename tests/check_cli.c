@@ -362,6 +362,52 @@ START_TEST(json_dash_goes_to_stdout)
 }
 END_TEST
 
+/* A names file that does not match the classes is named in every mode
+ * (the main command, -list, eval); -save summary on a classifier, which
+ * has no summary picture, says so. */
+START_TEST(warnings_in_every_mode)
+{
+    char names[4096], list[4096], outdir[4096];
+    snprintf(names, sizeof names, "%s/two.names", dir);
+    FILE *f = fopen(names, "w");
+    fputs("cat\ndog\n", f);
+    fclose(f);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    f = fopen(list, "w");
+    fprintf(f, "%s\n", gcf_darknet_path("data/dog.jpg"));
+    fclose(f);
+    snprintf(outdir, sizeof outdir, "%s/out/list", dir);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *warn = "gradcam: warning: 2 names for ";
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 0 && strstr(err, warn), "%s", err);
+    ck_assert_msg(run(cfg, weights, "-list", list, "-outdir", outdir, "-names", names, "-quiet", NULL) == 0 &&
+                      strstr(err, warn),
+                  "%s", err);
+    run("eval", cfg, weights, list, "-names", names, "-steps", "1", "-nosanity", NULL); /* no labels: fails later */
+    ck_assert_msg(strstr(err, warn), "%s", err);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-save", "summary", NULL) == 0 &&
+                      strstr(err, "-save summary: a classifier has no summary picture"),
+                  "%s", err);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-save", "png", NULL) == 0 && !strstr(err, "warning"), "%s",
+                  err);
+}
+END_TEST
+
+/* -json - to a reader that has gone (`| true`): the report cannot be
+ * written, so the run fails as on a full disk, its files removed, instead
+ * of dying of SIGPIPE with them left. */
+START_TEST(json_dash_to_a_closed_pipe_fails_cleanly)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "{ %s gradcam %s %s %s -out %s -top 2 -json -; echo \"rc=$?\" >&2; } | true",
+             gcf_shell_binary(), cfg, weights, gcf_darknet_path("data/dog.jpg"), prefix);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "rc=1") && strstr(err, "gradcam: cannot write /dev/stdout"), "%s", err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 0);
+}
+END_TEST
+
 /* Exit status 2 and one gradcam: line naming `what`, no output. */
 static void usage_error(int rc, const char *what)
 {
@@ -408,6 +454,11 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-nms", "0.5", NULL), det_msg);
     usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", NULL), cls_msg);
     usage_error(run("eval", cfg, weights, list, "-mapthresh", "0.1", NULL), det_msg);
+    usage_error(run("eval", cfg, weights, list, "-baseline", "cell", NULL), "-baseline cell needs a detector");
+    /* two sources of class names */
+    usage_error(run(cfg, weights, img, "-names", "n.names", "-data", "n.data", NULL), "both give the class names");
+    usage_error(run("eval", cfg, weights, list, "-names", "n.names", "-data", "n.data", NULL),
+                "both give the class names");
     /* empty names, each under its own option (-json's said -out, exit 1, after the forward) */
     usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
@@ -588,6 +639,16 @@ START_TEST(a_signal_removes_what_the_run_wrote)
     ck_assert(st != -1);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
     ck_assert_int_eq(gcf_count_files(out_dir()), files);
+    /* scenes: the scenes written so far and the folder it made, too */
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    char many[4096];
+    snprintf(many, sizeof many, "%s/out/many", dir);
+    char *argv3[] = {"./darknet", "gradcam", "scenes", "det", "test", "100000", many, NULL};
+    st = -1, tries = 0;
+    while (st == -1 && tries++ < 20) st = signal_after_first_file(argv3, SIGTERM, 0);
+    ck_assert_msg(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    ck_assert_msg(gcf_count_files(out_dir()) == 0, "%d entries left", gcf_count_files(out_dir()));
 }
 END_TEST
 
@@ -618,6 +679,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, missing_output_folders_are_created);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
     tcase_add_test(tc, json_dash_goes_to_stdout);
+    tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
+    tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, outputs_never_replace_inputs);

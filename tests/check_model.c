@@ -337,6 +337,22 @@ START_TEST(names_and_data_files)
     ck_assert_ptr_null(gc_model_data_value(data, "labels", &e));
     ck_assert_ptr_null(gc_model_data_value(tmp_path("missing.data"), "names", &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "missing.data"));
+    /* an empty names=, and one that names no file: errors naming the .data file */
+    write_text(data, "classes = 3\nnames =\n");
+    e.msg[0] = '\0';
+    ck_assert_ptr_null(gc_model_data_value(data, "names", &e));
+    ck_assert_msg(strstr(e.msg, data) && strstr(e.msg, "names= is empty"), "%s", e.msg);
+    write_text(data, "names = nowhere/x.names\n");
+    ck_assert_ptr_null(gc_model_data_value(data, "names", &e));
+    ck_assert_msg(strstr(e.msg, data) && strstr(e.msg, "names=nowhere/x.names is not found"), "%s", e.msg);
+    /* a blank line of a names file: the name a missing one gets */
+    write_text(names, "cat\n\ndog\n");
+    v = gc_model_names_load(names, &n, &e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(v[1], "class 1");
+    ck_assert_str_eq(v[2], "dog");
+    gc_model_names_free(v, n);
 
     const char *empty = tmp_path("empty.names");
     write_text(empty, "");
