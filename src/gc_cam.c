@@ -267,15 +267,18 @@ static void scorecam_weights(const float *A, const float *G, size_t K, size_t HW
     for (size_t k = 0; k < K; ++k) w[k] = (float)(exp((double)G[k] - mx) / sum);
 }
 
-/* Ablation-CAM (Desai & Ramaswamy), as pytorch-grad-cam computes it: G
- * holds the score y_k with channel k of the layer zeroed, for each k, then
- * the score y itself (GC_G_ABLATED_SCORES); w_k = (y - y_k) / y, the drop in
- * score when the channel is removed, relative to the score (0 when y is 0). */
+/* Ablation-CAM (Desai & Ramaswamy): G holds the score y_k with channel k
+ * of the layer zeroed, for each k, then the score y itself
+ * (GC_G_ABLATED_SCORES); w_k = (y - y_k) / |y|, the drop in score when the
+ * channel is removed, relative to the score's size. pytorch-grad-cam divides
+ * by y: for a negative score (a detector's class logit under probability
+ * 0.5) every weight changes sign, and the map shows what lowers the score.
+ * A score within 1e-6 of 0: the drops themselves. */
 static void ablationcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
 {
     (void)A, (void)HW;
-    double y = G[K];
-    for (size_t k = 0; k < K; ++k) w[k] = y != 0 ? (float)((y - G[k]) / y) : 0.0f;
+    double y = G[K], size = fabs(y) > 1e-6 ? fabs(y) : 1.0;
+    for (size_t k = 0; k < K; ++k) w[k] = (float)((y - G[k]) / size);
 }
 
 /* Guided Backpropagation: the guided input gradient itself. */

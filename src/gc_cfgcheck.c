@@ -613,6 +613,19 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         int used = (int)num;
         if (k == K_YOLO) {
             if (get_float(c, "ignore_thresh", -1e30, 1e30) || get_float(c, "truth_thresh", -1e30, 1e30)) return -1;
+            /* AlexeyAB's Darknet's keys, which this Darknet's parser skips */
+            long long nc;
+            if (get_int(c, "new_coords", 0, INT_MIN, INT_MAX, &nc)) return -1;
+            if (nc)
+                return kfail(c, "new_coords", "AlexeyAB's Darknet decodes such a head (YOLOv7, Scaled-YOLOv4) otherwise "
+                                              "than this Darknet, which would read wrong boxes and objectness from it");
+            const kv *sxy = find(c->cur, "scale_x_y");
+            double sv;
+            if (sxy && parse_double(sxy->val, &sv)) return kfail(c, "scale_x_y", "not a finite number");
+            if (sxy && sv != 1)
+                fprintf(stderr, "gradcam: warning: cfg file %s line %d: [yolo] scale_x_y=%s is AlexeyAB's Darknet's; "
+                                "this Darknet decodes the boxes without it (centres off by up to %.3g of a cell)\n",
+                        c->name, sxy->line, sxy->val, fabs(sv - 1) / 2);
             int m = get_list(c, "mask", 1, mask, 256);
             if (m < 0) return -1;
             for (int i = 0; i < m; ++i)

@@ -17,7 +17,8 @@ int gc_darknet_is_head(const layer *l);
 int gc_darknet_is_detector(const network *net);
 
 /* The layers whose outputs layer i reads (previous layer, route sources,
- * shortcut source). Returns the count (at most max are written). */
+ * shortcut source). Returns the count (at most max are written: with
+ * inputs NULL and max 0, the count alone). */
 int gc_darknet_layer_inputs(const network *net, int i, int *inputs, int max);
 
 #endif

@@ -451,11 +451,8 @@ int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err 
         memset(reach, 0, (size_t)net->n);
         reach[req] = 1;
         for (int i = req + 1; i < net->n; ++i) {
-            int in[64], k = gc_darknet_layer_inputs(net, i, in, 64);
-            if (k > 64) { /* more inputs than read here: taken as reached (each box's check is exact) */
-                reach[i] = 1;
-                continue;
-            }
+            int k = gc_darknet_layer_inputs(net, i, NULL, 0), in[k > 0 ? k : 1]; /* a route has any number */
+            gc_darknet_layer_inputs(net, i, in, k);
             for (int q = 0; q < k; ++q)
                 if (in[q] >= 0 && in[q] < net->n && reach[in[q]]) reach[i] = 1;
         }
@@ -521,12 +518,16 @@ int gc_explain_prepare(gc_session *s, const gc_subject *t, const gc_explain_opts
     return 0;
 }
 
-/* The explained score on the network's current state: the seed applied to
- * the score layer's output (a class logit) or to a head's input (the seed is
- * the gradient there: the box's logit for -target logit and obj, its
- * linearisation for -target score). */
-static double seed_value(const gc_session *s, const gc_subject *t, int score)
+/* The explained score on the network's current state (the head run too):
+ * the seed applied to the score layer's output (a class logit) or to a
+ * head's input (the box's logit for -target logit and obj: the seed is one
+ * there); for -target score, objectness x class probability read off the
+ * head's output (the seed there is that score's gradient, and the seed
+ * applied to the input a linearisation without its constant, which can be
+ * negative: Score-CAM's softmax and Ablation-CAM's drops need the score). */
+static double seed_value(const gc_session *s, const gc_subject *t, int score, gc_target target)
 {
+    if (t->det && target == GC_TARGET_SCORE) return gc_detect_own_score(s->net, t->det);
     const layer *L = s->net->layers;
     const float *x = t->det ? L[score - 1].output : L[score].output;
     double v = 0;
@@ -540,7 +541,8 @@ static double seed_value(const gc_session *s, const gc_subject *t, int score)
  * the input and min-max normalised to [0, 1]. A^k is kept in s->acts (the
  * masked passes overwrite the layer); the image's own forward pass is run
  * again at the end, so the network is left as the session found it. */
-static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, int cap, gc_err *e)
+static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, int cap, gc_target target,
+                         gc_err *e)
 {
     network *net = s->net;
     const layer *l = &net->layers[li];
@@ -567,7 +569,7 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
         for (size_t c = 0; c < C; ++c)
             for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->cur_input[c * npx + p] * s->up[p];
         gc_hooks_forward(&s->ctx, s->masked);
-        double v = seed_value(s, t, score);
+        double v = seed_value(s, t, score, target);
         s->chan[k] = isfinite(v) ? (float)v : -FLT_MAX;
     }
     gc_hooks_forward(&s->ctx, s->cur_input);
@@ -578,17 +580,17 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
 /* Ablation-CAM's scores into s->chan[0..K]: the explained score with each
  * channel of layer li zeroed (layers li+1..score re-run), then the score
  * itself; the layer and the layers above it are restored afterwards. */
-static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li)
+static int ablated_scores(gc_session *s, const gc_subject *t, int score, int li, gc_target target)
 {
     layer *l = &s->net->layers[li];
     size_t K = (size_t)l->out_c, HW = (size_t)l->out_w * (size_t)l->out_h;
-    s->chan[K] = (float)seed_value(s, t, score);
+    s->chan[K] = (float)seed_value(s, t, score, target);
     for (size_t k = 0; k < K; ++k) {
         float *a = l->output + k * HW;
         memcpy(s->acts, a, HW * sizeof *a);
         memset(a, 0, HW * sizeof *a);
         gc_hooks_forward_range(&s->ctx, li + 1, score);
-        s->chan[k] = (float)seed_value(s, t, score);
+        s->chan[k] = (float)seed_value(s, t, score, target);
         memcpy(a, s->acts, HW * sizeof *a);
     }
     gc_hooks_forward_range(&s->ctx, li + 1, score);
@@ -619,11 +621,11 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
         if (cam_class_weights(s, t, score, li, s->chan, e)) return -1;
         G = s->chan;
     } else if (mi->g == GC_G_MASKED_SCORES) {
-        if (masked_scores(s, t, score, li, o->scorecam_channels, e)) return -1;
+        if (masked_scores(s, t, score, li, o->scorecam_channels, o->target, e)) return -1;
         A = s->acts;
         G = s->chan;
     } else if (mi->g == GC_G_ABLATED_SCORES) {
-        ablated_scores(s, t, score, li);
+        ablated_scores(s, t, score, li, o->target);
         G = s->chan;
     }
     size_t K = (size_t)l->out_c, H = (size_t)l->out_h, W = (size_t)l->out_w;

@@ -89,10 +89,6 @@ float *gc_hooks_forward(gc_ctx *c, const float *input)
     return net->output;
 }
 
-/* Layers with more inputs than this do not exist in Darknet cfgs we know of;
- * a route with more is still handled, through the heap. */
-#define GC_MAX_INPUTS 16
-
 int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e)
 {
     network *net = c->net;
@@ -105,13 +101,12 @@ int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e)
      * boxes alternate between heads, so this runs per target: no allocation. */
     unsigned char *reach = c->reach;
     memset(reach, 0, (size_t)c->n);
-    int in[GC_MAX_INPUTS];
     if (target >= 0) reach[target] = 1;
     else reach[0] = 1; /* layer 0 reads the network input */
     for (int i = target + 1; i <= score; ++i) {
         if (i == 0) continue;
-        int k = gc_darknet_layer_inputs(net, i, in, GC_MAX_INPUTS);
-        assert(k <= GC_MAX_INPUTS);
+        int k = gc_darknet_layer_inputs(net, i, NULL, 0), in[k > 0 ? k : 1]; /* a route has any number */
+        gc_darknet_layer_inputs(net, i, in, k);
         for (int j = 0; j < k; ++j)
             if (in[j] >= 0 && in[j] < c->n && reach[in[j]]) reach[i] = 1;
     }
@@ -123,7 +118,8 @@ int gc_hooks_path(gc_ctx *c, int target, int score, gc_err *e)
     c->on_path[score] = 1;
     for (int i = score; i > target; --i) {
         if (!c->on_path[i]) continue;
-        int k = gc_darknet_layer_inputs(net, i, in, GC_MAX_INPUTS);
+        int k = gc_darknet_layer_inputs(net, i, NULL, 0), in[k > 0 ? k : 1];
+        gc_darknet_layer_inputs(net, i, in, k);
         for (int j = 0; j < k; ++j)
             if (in[j] > target && reach[in[j]]) c->on_path[in[j]] = 1;
     }

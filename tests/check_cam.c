@@ -493,16 +493,24 @@ END_TEST
 /* Ablation-CAM: ablated scores (1, 3) against the score 2 give
  * w = ((2-1)/2, (2-3)/2) = (1/2, -1/2): ReLU((A^1 - A^2) / 2); a zero score
  * gives zero weights. */
+/* y = 2: zeroing channel 0 drops it to 1 (w 0.5), channel 1 raises it to 3
+ * (w -0.5). The same drops from y = -2 (to -3: the channel supports the
+ * score) keep their sign: w = (y - y_k) / |y|, so a negative score (a
+ * detector's class logit) is not explained by what lowers it. y = 0: the
+ * drops themselves. */
 START_TEST(ablationcam_by_hand)
 {
-    const float sc[3] = {1, 3, 2}, zero[3] = {1, 3, 0};
+    const float sc[3] = {1, 3, 2}, neg[3] = {-3, -1, -2}, zero[3] = {-1, 1, 0};
     float w[2], map[9];
-    const double want[9] = {.5, 0, 1, 0, 2, 0, 0, .5, 0}, none[9] = {0};
+    const double want[9] = {.5, 0, 1, 0, 2, 0, 0, .5, 0};
     ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, sc, 2, 3, 3, w, map), 0);
     assert_map(map, want, 9, 1e-7);
     ck_assert(w[0] == .5f && w[1] == -.5f);
+    ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, neg, 2, 3, 3, w, map), 0);
+    assert_map(map, want, 9, 1e-7);
+    ck_assert(w[0] == .5f && w[1] == -.5f);
     ck_assert_int_eq(compute(GC_METHOD_ABLATIONCAM, EX_A, zero, 2, 3, 3, w, map), 0);
-    assert_map(map, none, 9, 0);
+    ck_assert(w[0] == 1 && w[1] == -1);
 }
 END_TEST
 

@@ -181,6 +181,11 @@ START_TEST(head_rules)
     expect_bad(NET "[connected]\noutput=30\n[detection]\nclasses=2\ncoords=4\nnum=1\nside=2\n", "[detection]",
                "side=2", "= 28 inputs");
     expect_good(NET CONV "[convolutional]\nfilters=21\nsize=1\n[region]\nanchors=1,1,2,2,3,3\nclasses=2\nnum=3\n");
+    /* AlexeyAB's new_coords heads: this Darknet would decode them wrong;
+     * scale_x_y only shifts centres (a warning on stderr), and must be a number */
+    expect_bad(NET CONV YOLO_CONV YOLO "new_coords=1\n", "line 22", "[yolo] new_coords=1", "YOLOv7");
+    expect_good(NET CONV YOLO_CONV YOLO "new_coords=0\nscale_x_y=1.05\n");
+    expect_bad(NET CONV YOLO_CONV YOLO "scale_x_y=x\n", "scale_x_y=x", "not a finite number", NULL);
 }
 END_TEST
 

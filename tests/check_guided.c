@@ -881,9 +881,45 @@ START_TEST(guided_on_a_box_matches_a_plain_reimplementation)
 }
 END_TEST
 
+/* -target score with the forward-only methods: the score they weigh is the
+ * box's objectness x class probability, read here off the yolo head's
+ * output (gb_yolo: 2 anchors of 7 entries, 4x4 cells), so every score is in
+ * [0, 1]. (They had used the seed applied to the head's input, the score's
+ * linearisation without its constant: near 0 or negative.) */
+START_TEST(forward_only_methods_weigh_the_box_score)
+{
+    char *dir = gcf_tempdir();
+    network *net = gct_load("tests/cfg/gb_yolo.cfg");
+    gct_randomize(net, 61, 1.5f);
+    gc_session s;
+    gc_err e = {0};
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 8, 8, 17), &e) == 0, "%s", e.msg);
+    for (int n = 0; n < 2; ++n)
+        for (int cell = 0; cell < 16; cell += 3) {
+            const float *out = net->layers[3].output;
+            double want = (double)out[(n * 7 + 4) * 16 + cell] * out[(n * 7 + 5 + 1) * 16 + cell];
+            gc_det d = {.cls = 1, .head = 3, .anchor = n, .cell = cell, .prob = (float)want, .objectness = 1};
+            gc_subject t = {1, &d};
+            gc_explain_opts o = {.method = GC_METHOD_ABLATIONCAM, .layers = {1}, .nlayers = 1, .target = GC_TARGET_SCORE};
+            gc_map m;
+            ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            ck_assert_msg(fabs(s.chan[6] - want) < 1e-6, "anchor %d cell %d: score %g, obj x p %g", n, cell, s.chan[6],
+                          want);
+            for (int k = 0; k < 6; ++k) ck_assert(s.chan[k] >= 0 && s.chan[k] <= 1);
+            o.method = GC_METHOD_SCORECAM;
+            ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            for (int k = 0; k < 6; ++k) ck_assert_msg(s.chan[k] >= 0 && s.chan[k] <= 1, "%g", s.chan[k]);
+        }
+    gc_explain_close(&s);
+    free_network(net);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Ablation-CAM against a direct computation: at layer 2 of gb_relu.cfg the
  * logit is sum_j W[c][j] mean(A^j) + b, so zeroing channel k gives
- * y_k = y - W[c][k] mean(A^k); w_k = (y - y_k) / y. The network's state is
+ * y_k = y - W[c][k] mean(A^k); w_k = (y - y_k) / |y|. The network's state is
  * the image's own afterwards. */
 START_TEST(ablationcam_matches_a_direct_computation)
 {
@@ -904,7 +940,7 @@ START_TEST(ablationcam_matches_a_direct_computation)
             for (int p = 0; p < 25; ++p) mean[k] += A[k * 25 + p] / 25.0;
             y += fc->weights[cls * 6 + k] * mean[k];
         }
-        for (int k = 0; k < 6; ++k) w[k] = (y - (y - fc->weights[cls * 6 + k] * mean[k])) / y;
+        for (int k = 0; k < 6; ++k) w[k] = (y - (y - fc->weights[cls * 6 + k] * mean[k])) / fabs(y);
         gc_explain_opts o = {.method = GC_METHOD_ABLATIONCAM, .layers = {2}, .nlayers = 1};
         gc_subject t = {cls, NULL};
         gc_map m;
@@ -1014,6 +1050,7 @@ Suite *suite_guided(void)
     tcase_add_test(ts, scorecam_matches_a_direct_loop);
     tcase_add_test(ts, aug_smoothing_is_the_mean_of_six);
     tcase_add_test(ts, ablationcam_matches_a_direct_computation);
+    tcase_add_test(ts, forward_only_methods_weigh_the_box_score);
     tcase_add_test(ts, guided_on_a_box_matches_a_plain_reimplementation);
     tcase_add_test(ts, kept_session_equals_fresh_sessions);
     suite_add_tcase(s, ts);

@@ -151,6 +151,29 @@ START_TEST(cfgs_that_crashed_darknet)
 }
 END_TEST
 
+/* A [route] of 17 layers (more than the 16 inputs the path check once held
+ * in a fixed array, then asserted on): explained through the route, the
+ * map at a routed layer not zero. */
+START_TEST(a_route_of_many_layers)
+{
+    char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text, "[net]\nwidth=16\nheight=16\nchannels=3\n\n");
+    for (int i = 0; i < 17; ++i)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "[convolutional]\nfilters=2\nsize=1\nstride=1\npad=0\nactivation=leaky\n\n");
+    n += (size_t)snprintf(text + n, sizeof text - n, "[route]\nlayers=0");
+    for (int i = 1; i < 17; ++i) n += (size_t)snprintf(text + n, sizeof text - n, ",%d", i);
+    n += (size_t)snprintf(text + n, sizeof text - n,
+                          "\n\n[convolutional]\nfilters=3\nsize=1\nstride=1\npad=0\nactivation=linear\n\n"
+                          "[avgpool]\n\n[softmax]\n");
+    const char *cfg = path("route17.cfg");
+    write_bytes(cfg, text, n);
+    const char *w = weights_for(cfg, "route17.weights");
+    ck_assert_msg(run(cfg, w, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-layer", "5", NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "layer 5 convolutional 16x16x2") && !strstr(out, "all-zero"), "%s", out);
+}
+END_TEST
+
 /* A cfg as trained says batch=64 or more; the parse is for one image (patch
  * 0006), so even batch=100000, whose buffers Darknet's int sizes could not
  * hold, explains, and gives what batch=1 gives. */
@@ -451,6 +474,7 @@ Suite *suite_hard(void)
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cfgs_that_crashed_darknet);
+    tcase_add_test(tc, a_route_of_many_layers);
     tcase_add_test(tc, training_batch_does_not_matter);
     tcase_add_test(tc, network_input_the_image_cannot_feed);
     tcase_add_test(tc, cfg_encodings_are_named);
