@@ -64,18 +64,16 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     }
     if (prob_is_score) snprintf(pbuf, sizeof pbuf, "score %.3g", x->prob);
     else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
-    if (has_name(x))
-        snprintf(title, sizeof title, "class %d %s %s - %s%s%s, layer %s", x->cls, x->name, pbuf,
-                 gc_cam_method_name(o->ex.method), o->ex.counterfactual ? " counterfactual" : "",
-                 gc_explain_smooth_suffix(o->ex.smooth), lbuf);
-    else
-        snprintf(title, sizeof title, "class %d %s - %s%s%s, layer %s", x->cls, pbuf, gc_cam_method_name(o->ex.method),
-                 o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth), lbuf);
+    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+    int layered = mi->weights || mi->map; /* Guided Backprop's picture is the input gradient: no layer */
+    snprintf(title, sizeof title, "class %d%s%s %s - %s%s%s%s%s", x->cls, has_name(x) ? " " : "",
+             has_name(x) ? x->name : "", pbuf, mi->name, o->ex.counterfactual ? " counterfactual" : "",
+             gc_explain_smooth_suffix(o->ex.smooth), layered ? ", layer " : "", layered ? lbuf : "");
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
         gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, NULL, NULL, title,
-                          x->map_lo, x->map_hi, x->all_zero};
+                          x->map_lo, x->map_hi, x->all_zero, grad != NULL};
         if (gc_draw_overlay(d, x->png, &v, -1, e)) return -1;
     }
     if (x->npy[0] && gc_explain_write_npy(s, x->npy, m, e)) return -1;

@@ -69,13 +69,15 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
         snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
     }
     snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
-    snprintf(title, sizeof title, "box %s - %s%s%s, layer %s", label, gc_cam_method_name(o->ex.method),
-             o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth), lbuf);
+    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+    snprintf(title, sizeof title, "box %s - %s%s%s%s%s", label, mi->name, o->ex.counterfactual ? " counterfactual" : "",
+             gc_explain_smooth_suffix(o->ex.smooth), mi->weights || mi->map ? ", layer " : "",
+             mi->weights || mi->map ? lbuf : ""); /* Guided Backprop's picture is the input gradient: no layer */
     if (x->png[0] || want_summary) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
         gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, &fb, label, title,
-                          x->map_lo, x->map_hi, x->all_zero};
+                          x->map_lo, x->map_hi, x->all_zero, grad != NULL};
         if (gc_draw_overlay(d, x->png[0] ? x->png : NULL, &v, want_summary ? x->index : -1, e)) return -1;
     }
     gc_map raw = {.data = m->data, .w = m->w, .h = m->h, .image = m->image, .image_c = m->image_c};

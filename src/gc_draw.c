@@ -70,7 +70,8 @@ static int draw(gc_draw *d, const gc_draw_spec *v, int k, const gc_png_par *par,
     int rc = -1;
     if (gc_figure_panel_par(&panel, v->img, d->w, d->h, v->heat, v->alpha, v->box, par, e)) goto done;
     if (k >= 0) gc_figure_summary_set(&d->sum, k, &panel, v->box, v->label ? v->label : "");
-    if (fig && gc_figure_overlay(fig, &panel, d->w, d->h, v->box, v->label, v->title, v->lo, v->hi, v->all_zero, e))
+    if (fig && gc_figure_overlay(fig, &panel, d->w, d->h, v->box, v->label, v->title, v->lo, v->hi, v->all_zero,
+                                  v->gradient, e))
         goto done;
     rc = 0;
 done:

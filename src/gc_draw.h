@@ -29,7 +29,8 @@ gc_draw *gc_draw_begin(gc_session *s, int nsum, gc_err *e);
 /* One target's picture: the panel of img (planar RGB of the original image's
  * size: s->orig.data, or a gradient image) with heat (display values, or
  * NULL), alpha and box (NULL for none); then, when png is set, the overlay
- * (label on the picture, title, colour bar lo..hi or the all-zero tag)
+ * (label on the picture, title, colour bar lo..hi, the all-zero tag, or for
+ * a gradient image the key to its colours)
  * written there. With a summary, box slot k (0..nsum-1) takes the panel as
  * its thumbnail with caption label; k < 0: none. img and heat are read (or
  * copied) before this returns. 0, or -1 with e set. */
@@ -40,6 +41,7 @@ typedef struct gc_draw_spec {
     const char *label, *title;
     float lo, hi;
     int all_zero;
+    int gradient; /* img is a gradient image (Guided Backprop), not the photo under a heat */
 } gc_draw_spec;
 int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, gc_err *e);
 

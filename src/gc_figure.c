@@ -175,7 +175,7 @@ static int title_lines(const char *title, int w, int ts, char *l1, char *l2, siz
 }
 
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
-                   const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e)
+                   const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e)
 {
     int W = panel->w, H = panel->h, f = gc_render_display_scale(img_w, img_h);
     int ts = gc_render_text_scale(W, H), pad = ts, th = gc_render_text_height(ts);
@@ -219,6 +219,12 @@ int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int i
     if (all_zero) {
         sc = gc_figure_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
         gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
+        return 0;
+    }
+    if (gradient) { /* no heat, so no colour bar: what the gradient's colours mean */
+        sc = gc_figure_fit_text("input gradient: grey none, colours its sign per channel", W - 2 * pad, ts, buf,
+                                sizeof buf);
+        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
         return 0;
     }
     char slo[32], shi[32];

@@ -49,10 +49,12 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
 
 /* The overlay: the panel (as made by gc_figure_panel for an image of img_w x
  * img_h), box's label (NULL for none) placed inside the picture, and the
- * footer: title, then a colour bar from lo to hi (the raw map's range), or
- * the all-zero note. Returns 0, or -1 with e set. */
+ * footer: title, then a colour bar from lo to hi (the raw map's range), the
+ * all-zero note, or for a gradient picture (gradient set: the panel is an
+ * input gradient, Guided Backprop's, not a heat) the key to its colours.
+ * Returns 0, or -1 with e set. */
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
-                   const char *label, const char *title, float lo, float hi, int all_zero, gc_err *e);
+                   const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e);
 
 /* The summary of n boxes, filled box by box (gc_figure_summary_set) then drawn
  * (gc_figure_summary_render). */

@@ -51,13 +51,13 @@ static void draw_image(gc_session *s, const char *dir, const char *tag, float *i
     gc_draw *d = gc_draw_begin(s, 2, &e);
     ck_assert_msg(d != NULL, "%s", e.msg);
     gc_fig_box b0 = {3, 2, 20, 15, 4}, b1 = {18, 6, 35, 21, 7};
-    gc_draw_spec v0 = {img, heat0, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - layercam, layer 7,5", 0.f, 2.5f, 0};
+    gc_draw_spec v0 = {img, heat0, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - layercam, layer 7,5", 0.f, 2.5f, 0, 0};
     ck_assert_msg(gc_draw_overlay(d, p0, &v0, 0, &e) == 0, "%s", e.msg);
     if (scribble) memset(heat0, 0x7f, PX * sizeof *heat0);
-    gc_draw_spec v1 = {img, heat1, .5f, &b1, "1 bag 40%", "box 1 bag 40% - layercam, layer 7,5", 0.f, 0.f, 1};
+    gc_draw_spec v1 = {img, heat1, .5f, &b1, "1 bag 40%", "box 1 bag 40% - layercam, layer 7,5", 0.f, 0.f, 1, 0};
     ck_assert_msg(skip1 || gc_draw_overlay(d, NULL, &v1, 1, &e) == 0, "%s", e.msg);
     if (scribble) memset(heat1, 0, PX * sizeof *heat1);
-    gc_draw_spec v2 = {grad, NULL, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - guided gradcam", 0.f, 1.f, 0};
+    gc_draw_spec v2 = {grad, NULL, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - guided gradcam", 0.f, 1.f, 0, 1};
     ck_assert_msg(gc_draw_overlay(d, p2, &v2, -1, &e) == 0, "%s", e.msg);
     if (scribble) memset(grad, 0x3f, 3 * PX * sizeof *grad);
     ck_assert_msg(gc_draw_summary(d, ps, &e) == 0, "%s", e.msg);

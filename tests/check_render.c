@@ -911,7 +911,7 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     for (int c = 0; c < 3; ++c)
         ck_assert_int_eq(plain.rgb[(y * 384 + x) * 3 + c], (int)floor((double)img[c * N + (y / 4) * W + x / 4] * 255 + .5));
 
-    ck_assert_int_eq(gc_figure_overlay(&fig, &zero, W, H, &box, "0 bag 81%", "box 0 bag 81%", 0, 0, 1, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&fig, &zero, W, H, &box, "0 bag 81%", "box 0 bag 81%", 0, 0, 1, 0, &e), 0);
     ck_assert_int_eq(fig.w, 384);
     ck_assert_int_gt(fig.h, 384);
     /* the tag at the top-left is yellow; the footer has no pure jet red */
@@ -923,7 +923,7 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
 
     for (int i = 0; i < N; ++i) heat[i] = (float)(i % W) / (W - 1);
     ck_assert_int_eq(gc_figure_panel(&hot, img, W, H, heat, .5f, NULL, &e), 0);
-    ck_assert_int_eq(gc_figure_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, 0, &e), 0);
     ck_assert_int_eq(fig2.h, fig.h);
     /* the colour bar: dark blue at its left end, dark red at its right, in one footer row */
     int found_blue = 0, found_red = 0;
@@ -936,6 +936,22 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     ck_assert(found_blue && found_red);
     /* no tag: the top-left is the image (heat 0 in column 0) */
     for (int c = 0; c < 3; ++c) ck_assert_int_eq(fig2.rgb[c], (int)floor((double)img[c * N] * 255 + .5));
+    /* a gradient picture (Guided Backprop's): the same footer height, its
+     * key in white text, and no colour bar (no dark blue, no dark red) */
+    gc_picture fig3 = {0};
+    ck_assert_int_eq(gc_figure_overlay(&fig3, &plain, W, H, NULL, NULL, "class 3 - guidedbackprop", 0, 2.5f, 0, 1, &e), 0);
+    ck_assert_int_eq(fig3.h, fig.h);
+    int blue3 = 0, red3 = 0, white3 = 0;
+    for (int yy = 384; yy < fig3.h; ++yy)
+        for (int xx = 0; xx < fig3.w; ++xx) {
+            const unsigned char *q = fig3.rgb + ((size_t)yy * fig3.w + xx) * 3;
+            blue3 += q[0] == 0 && q[1] == 0 && q[2] >= 128;
+            red3 += q[0] >= 128 && q[1] == 0 && q[2] == 0;
+            white3 += q[0] == 255 && q[1] == 255 && q[2] == 255;
+        }
+    ck_assert_int_eq(blue3 + red3, 0);
+    ck_assert_int_gt(white3, 100);
+    gc_figure_picture_free(&fig3);
     gc_figure_picture_free(&plain);
     gc_figure_picture_free(&zero);
     gc_figure_picture_free(&fig);
