@@ -3,8 +3,12 @@
 # tasks, task i running `darknet gradcam CFG WEIGHTS -list LIST -outdir OUTDIR
 # -shard i/N -resume` (a requeued or rerun task goes on where it stopped),
 # then `darknet gradcam merge OUTDIR` as a job that starts once every task has
-# succeeded (--dependency=afterok). OUTDIR must be on a filesystem every node
-# sees; each task writes its own index.shard-i-of-N.jsonl there.
+# ended (--dependency=afterany: a task whose list held a bad image exits 1
+# after explaining the rest). merge decides: an image in no shard's index nor
+# errors file (a task killed or cancelled) fails it, writing nothing; images
+# in the errors files are left out of the merged index and make it exit 1,
+# as one process would. OUTDIR must be on a filesystem every node sees; each
+# task writes its own index.shard-i-of-N.jsonl there.
 #
 #   scripts/slurm-array.sh [--wait] CFG WEIGHTS LIST|DIR OUTDIR N [gradcam options...]
 #
@@ -28,7 +32,7 @@ fi
 cfg=$1 weights=$2 list=$3 outdir=$4 n=$5
 shift 5
 case $n in
-'' | *[!0-9]*) echo "slurm-array.sh: N must be a positive number of shards, not '$n'" >&2; exit 2 ;;
+'' | *[!0-9]* | 0?*) echo "slurm-array.sh: N must be a positive number of shards, without leading zeros, not '$n'" >&2; exit 2 ;;
 esac
 [ "$n" -ge 1 ] || { echo "slurm-array.sh: N must be at least 1" >&2; exit 2; }
 command -v sbatch >/dev/null 2>&1 || { echo "slurm-array.sh: sbatch not found (is this a Slurm login node?)" >&2; exit 1; }
@@ -58,17 +62,18 @@ echo "array job $array: $n shards"
 
 merge="exec $(q "$darknet") gradcam merge $(q "$outdir")"
 if [ "$wait_merge" -eq 1 ]; then
-    echo "merge job: after $array succeeds (waiting)"
-    if job=$(sbatch --wait --parsable --job-name=gradcam-merge --dependency="afterok:$array" \
+    echo "merge job: after $array ends (waiting)"
+    if job=$(sbatch --wait --parsable --job-name=gradcam-merge --dependency="afterany:$array" \
         --kill-on-invalid-dep=yes --ntasks=1 --output="$outdir/slurm-merge-%j.out" --wrap="$merge"); then
         echo "merge job ${job%%;*} done: $outdir/index.jsonl"
     else
         rc=$?
-        echo "slurm-array.sh: the merge job failed or was cancelled (a shard failed?): see $outdir/slurm-*.out" >&2
+        echo "slurm-array.sh: the merge job failed (images that failed, or a shard that did not finish): see" \
+            "$outdir/slurm-merge-*.out and $outdir/errors.shard-*.jsonl" >&2
         exit $rc
     fi
 else
-    job=$(sbatch --parsable --job-name=gradcam-merge --dependency="afterok:$array" --kill-on-invalid-dep=yes \
+    job=$(sbatch --parsable --job-name=gradcam-merge --dependency="afterany:$array" --kill-on-invalid-dep=yes \
         --ntasks=1 --output="$outdir/slurm-merge-%j.out" --wrap="$merge")
-    echo "merge job ${job%%;*}: after $array succeeds; merged index: $outdir/index.jsonl"
+    echo "merge job ${job%%;*}: after $array ends; merged index: $outdir/index.jsonl"
 fi

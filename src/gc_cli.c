@@ -1085,11 +1085,11 @@ static int merge_main(int argc, char **argv, gc_err *e)
         }
         out = def;
     }
-    long n = gc_image_make_parent_dirs(out, e) ? -1 : gc_index_merge(dirs, ndirs, out, e);
+    long failed = 0, n = gc_image_make_parent_dirs(out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
     free(dirs);
     if (n < 0) return 1;
     printf("merged %ld images into %s\n", n, out);
-    return 0;
+    return failed ? 1 : 0; /* e names the images that failed, as a -list run's status does */
 }
 
 /* Prints e's message as one line, non-printable bytes (say, from a binary

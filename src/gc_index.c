@@ -341,7 +341,29 @@ static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
     return rc;
 }
 
-long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e)
+/* The positions the errors file beside index file index_path (errors.*
+ * for index.*) records, in a list of `of` images, marked in failed[]: the
+ * images that run could not explain. */
+static void read_failed(const char *index_path, long of, unsigned char *failed)
+{
+    const char *slash = strrchr(index_path, '/'), *base = slash ? slash + 1 : index_path;
+    char p[PATH_MAX];
+    if (strncmp(base, "index", 5) ||
+        snprintf(p, sizeof p, "%.*serrors%s", (int)(base - index_path), index_path, base + 5) >= (int)sizeof p)
+        return;
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        long n, o;
+        if (sscanf(line, "{\"n\": %ld, \"of\": %ld", &n, &o) == 2 && o == of && n >= 0 && n < of) failed[n] = 1;
+    }
+    free(line);
+    fclose(f);
+}
+
+long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *nfailed, gc_err *e)
 {
     gc_strvec paths = {0};
     int *file_dir = NULL;
@@ -351,6 +373,8 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
     int *seen_file = NULL;
     long nall = 0, rc = -1, of = -1;
     char *outdir_real = NULL;
+    unsigned char *failed = NULL;
+    *nfailed = 0;
 
     for (int d = 0; d < ndirs; ++d) {
         DIR *dh = opendir(dirs[d]);
@@ -443,7 +467,8 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
         goto done;
     }
     seen_file = malloc((size_t)of * sizeof *seen_file);
-    if (!seen_file) {
+    failed = calloc((size_t)of, 1);
+    if (!seen_file || !failed) {
         gc_fail(e, "out of memory");
         goto done;
     }
@@ -467,10 +492,14 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
             k += g;
         }
     }
+    for (int i = 0; i < paths.n; ++i) read_failed(paths.s[i], of, failed);
     {
-        long missing = 0, first[5];
+        long missing = 0, first[5], nf = 0, first_failed[5];
         for (long n = 0; n < of; ++n)
-            if (seen_file[n] < 0) {
+            if (seen_file[n] < 0 && failed[n]) { /* in no index, but in its shard's errors: it failed */
+                if (nf < 5) first_failed[nf] = n;
+                nf++;
+            } else if (seen_file[n] < 0) {
                 if (missing < 5) first[missing] = n;
                 missing++;
             }
@@ -480,10 +509,20 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
                 size_t l = strlen(list);
                 snprintf(list + l, sizeof list - l, "%s%ld", k ? ", " : "", first[k]);
             }
-            gc_fail(e, "merge: %ld of %ld images missing (list positions %s%s; see the errors files, rerun those "
-                       "shards with -resume)",
+            gc_fail(e, "merge: %ld of %ld images missing (list positions %s%s; in no index nor errors file: rerun "
+                       "those shards with -resume)",
                     missing, of, list, missing > 5 ? ", ..." : "");
             goto done;
+        }
+        if (nf) { /* merged all the same, as one process writes its index; the caller fails */
+            char list[128] = "";
+            for (long k = 0; k < nf && k < 5; ++k) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%ld", k ? ", " : "", first_failed[k]);
+            }
+            gc_fail(e, "%ld of %ld images failed (list positions %s%s): see the errors files", nf, of,
+                    list, nf > 5 ? ", ..." : "");
+            *nfailed = nf;
         }
     }
     qsort(all, (size_t)nall, sizeof *all, gc_index_cmp);
@@ -522,13 +561,14 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err 
         free(real);
     }
     if (gc_index_write(out, all, nall, alt, e)) goto done;
-    rc = of;
+    rc = of - *nfailed;
 done:
     if (alt)
         for (long k = 0; k < nall; ++k) free(alt[k]);
     free(alt);
     free(outdir_real);
     free(seen_file);
+    free(failed);
     free(all);
     if (files)
         for (int i = 0; i < paths.n; ++i) gc_index_free(&files[i]);

@@ -49,12 +49,15 @@ int gc_index_cmp(const void *a, const void *b);
 int gc_index_sort(const char *path, gc_err *e);
 
 /* gradcam merge: the shard indexes found in dirs (index.shard-*-of-*.jsonl;
- * a folder without any gives its index.jsonl) joined into out, sorted. Fails,
- * writing nothing, when an image of the list is missing or comes from two
+ * a folder without any gives its index.jsonl) joined into out, sorted. An
+ * image in no index but in its shard's errors file (errors.* beside
+ * index.*) failed there: the rest is merged, as one process writes its
+ * index, and *nfailed counts them (e says which). Fails, writing nothing,
+ * when an image of the list is in neither, or comes from two
  * files, or an image's lines are incomplete, or the folders' settings
  * (.gradcam-options: the options and the list) differ. Paths of lines read from another
- * folder than out's are made absolute. Returns the number of images, or -1
- * with e set. */
-long gc_index_merge(const char *const *dirs, int ndirs, const char *out, gc_err *e);
+ * folder than out's are made absolute. Returns the number of images merged,
+ * or -1 with e set. */
+long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *nfailed, gc_err *e);
 
 #endif

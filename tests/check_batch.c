@@ -576,9 +576,15 @@ START_TEST(bad_images_are_skipped_and_reported)
     t = slurp(idx, NULL);
     ck_assert_msg(!strstr(t, "missing.png") && !strstr(t, "bad.png") && strstr(t, "{\"n\": 3, "), "%s", t);
     free(t);
-    /* the index misses two images of the list: merge refuses it */
+    /* the index misses two images of the list, which its errors file has:
+     * merge keeps the index as it is and exits 1 naming them */
+    char *before = slurp(idx, NULL);
     ck_assert_int_eq(run("merge", o, NULL), 1);
-    ck_assert_msg(strstr(err, "merge: 2 of 4 images missing (list positions 1, 2"), "%s", err);
+    ck_assert_msg(strstr(err, "gradcam: 2 of 4 images failed (list positions 1, 2): see the errors files"), "%s", err);
+    t = slurp(idx, NULL);
+    ck_assert_msg(t && before && !strcmp(t, before), "merge changed a whole run's index");
+    free(t);
+    free(before);
     /* fixed, then resumed: only the failed images are redone, and the index ends in list order */
     char fix[4096], src[4096];
     pf(fix, sizeof fix, "%s/missing.png", s.dir);
@@ -1496,6 +1502,40 @@ START_TEST(shards_merge_into_the_single_run)
 }
 END_TEST
 
+/* A bad image in a sharded run: its shard exits 1 after the rest; merge
+ * writes the others' index, that of one process over the list, and exits 1
+ * naming the image's position. A shard not run at all: missing, refused. */
+START_TEST(merge_leaves_out_what_a_shard_could_not_explain)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    touch(s.sc, "000004.png", "not a picture");
+    char single[4096], shared[4096], a[4096], b[4096];
+    path_in(&s, "single", single);
+    path_in(&s, "shared", shared);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", single, "-quiet", NULL), 1);
+    const char *spec[] = {"0/3", "1/3", "2/3"};
+    for (int i = 0; i < 3; ++i)
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-shard", spec[i], "-quiet", NULL),
+                         i == 1 ? 1 : 0);
+    ck_assert_int_eq(run("merge", shared, NULL), 1);
+    ck_assert_msg(strstr(out, "merged 5 images") && strstr(err, "1 of 6 images failed (list positions 4)"),
+                  "%s%s", out, err);
+    pf(a, sizeof a, "%s/index.jsonl", single);
+    pf(b, sizeof b, "%s/index.jsonl", shared);
+    ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    /* without shard 2's index and errors: its images are missing */
+    pf(a, sizeof a, "%s/index.shard-2-of-3.jsonl", shared);
+    ck_assert_int_eq(unlink(a), 0);
+    ck_assert_int_eq(unlink(b), 0);
+    ck_assert_int_eq(run("merge", shared, NULL), 1);
+    ck_assert_msg(strstr(err, "2 of 6 images missing (list positions 2, 5;"), "%s", err);
+    ck_assert_int_ne(access(b, F_OK), 0);
+    scenes_free(&s);
+}
+END_TEST
+
 /* -save: the index keeps every line, with null for what was left out; the
  * files written are the default run's, byte for byte, and nothing else
  * (-save none: no image folder at all); a shard's null paths stay null
@@ -1903,6 +1943,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, batch_notice_for_a_cfg_without_batched_forward);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
+    tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);

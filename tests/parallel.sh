@@ -1,7 +1,9 @@
 #!/bin/sh
-# End-to-end test of the README's GNU parallel one-liner: 12 demo scenes in 2
-# shards run by `parallel -j2`, then `gradcam merge`; the merged index and
-# every output file must equal a single-process run. Skips with a message,
+# End-to-end test of the README's GNU parallel one-liner: 12 demo scenes, one
+# of them not an image, under a folder whose name has a space, in 2 shards
+# run by `parallel -q -j2`, then `gradcam merge`; the merged index and every
+# output file must equal a single-process run's, and both must exit 1 (the
+# bad image) after writing their index. Skips with a message,
 # status 0, when GNU parallel (Debian's `parallel`) or the scenes' dataset
 # is missing.
 #
@@ -25,22 +27,33 @@ fail() {
     exit 1
 }
 
-./darknet gradcam scenes det test 12 "$T/scenes" >/dev/null || fail "scenes"
-./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$T/scenes/list.txt" -outdir "$T/single" \
-    -quiet >/dev/null 2>&1 || fail "the single-process run"
+S="$T/my scenes"
+./darknet gradcam scenes det test 12 "$S" >/dev/null || fail "scenes"
+echo "not a picture" >"$S/000005.png"
+rc=0
+./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$S/list.txt" -outdir "$T/single" \
+    -quiet >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "the single-process run exited $rc, not 1 (one bad image)"
 
-# The README's one-liner, with 2 jobs
-parallel --will-cite -j2 ./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$T/scenes/list.txt" \
-    -outdir "$T/out" -shard {}/2 -resume -quiet ::: 0 1 >"$T/parallel.log" 2>&1 || {
+# The README's one-liner, with 2 jobs: one shard fails on the bad image
+rc=0
+parallel --will-cite -q -j2 ./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$S/list.txt" \
+    -outdir "$T/out" -shard {}/2 -resume -quiet ::: 0 1 >"$T/parallel.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || {
     cat "$T/parallel.log" >&2
-    fail "a shard failed"
+    fail "parallel exited $rc, not 1 (one shard with a bad image)"
 }
-./darknet gradcam merge "$T/out" || fail "merge"
+rc=0
+./darknet gradcam merge "$T/out" 2>"$T/merge.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "1 of 12 images failed (list positions 5)" "$T/merge.err" || {
+    cat "$T/merge.err" >&2
+    fail "merge exited $rc, not 1 naming position 5"
+}
 
 cmp "$T/single/index.jsonl" "$T/out/index.jsonl" || fail "merged index differs from the single-process run"
 (cd "$T/single" && find . -type f ! -name 'errors*.jsonl' | sort) >"$T/a.txt"
 (cd "$T/out" && find . -type f ! -name 'errors*.jsonl' ! -name 'index.shard-*' | sort) >"$T/b.txt"
 cmp "$T/a.txt" "$T/b.txt" || fail "the file lists differ"
 while read -r f; do cmp "$T/single/$f" "$T/out/$f" || fail "$f differs"; done <"$T/a.txt"
-echo "parallel test: passed: 2 shards under parallel -j2 + merge = single process" \
+echo "parallel test: passed: 2 shards under parallel -q -j2 + merge = single process, a bad image skipped" \
     "($(wc -l <"$T/out/index.jsonl") index lines, $(wc -l <"$T/a.txt") files), $(($(date +%s) - start)) s"

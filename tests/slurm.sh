@@ -132,5 +132,27 @@ cmp "$T/a.txt" "$T/b.txt" || fail "the file lists differ"
 while read -r f; do cmp "$T/single/$f" "$T/out/$f" || fail "$f differs"; done <"$T/a.txt"
 lines=$(wc -l <"$T/out/index.jsonl")
 files=$(wc -l <"$T/a.txt")
+
+# A bad image in the list: its task exits 1 after the rest of its shard, the
+# merge job runs all the same (afterany) and fails naming it, having written
+# the index of the others: that of one process over the same list.
+cp -r "$T/scenes" "$T/bad"
+echo "not a picture" >"$T/bad/000004.png"
+sed "s|$T/scenes/|$T/bad/|" "$T/scenes/list.txt" >"$T/bad/list.txt"
+rc=0
+./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$T/bad/list.txt" -outdir "$T/single-bad" \
+    -names cfg/fmnist.names -quiet >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "the single-process run over a bad image exited $rc, not 1"
+rc=0
+DARKNET=./darknet timeout 300 sh scripts/slurm-array.sh --wait cfg/fmnist-det.cfg cfg/fmnist-det.weights \
+    "$T/bad/list.txt" "$T/out-bad" 3 -names cfg/fmnist.names >"$T/bad.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "the merge job over a bad image succeeded"
+grep -q "1 of 12 images failed (list positions 4)" "$T"/out-bad/slurm-merge-*.out || {
+    cat "$T/bad.log" "$T"/out-bad/slurm-merge-*.out >&2
+    fail "the merge job did not run, or did not name the bad image"
+}
+cmp "$T/single-bad/index.jsonl" "$T/out-bad/index.jsonl" || fail "with a bad image, the merged index differs"
+
 echo "slurm test: passed: 3-task array + dependent merge = single process ($lines index lines, $files files);" \
+    "with a bad image, merged = single process too;" \
     "cluster start $((up - start)) s, total $(($(date +%s) - start)) s"
