@@ -1256,7 +1256,10 @@ done:
 
 /* ---- report ---------------------------------------------------------------- */
 
-static int metric_applies(const gc_eval_result *r, gc_eval_metric m)
+/* Whether row m is in the table and the JSON: the rows of the mode, and
+ * those asked for (the sanity checks, RISE) even when no map qualified
+ * (then "-" and null), so that a script finds every key it asked for. */
+static int metric_applies(const gc_eval_result *r, const gc_eval_opts *o, gc_eval_metric m)
 {
     switch (m) {
     case GC_EVAL_ACCURACY:
@@ -1267,10 +1270,10 @@ static int metric_applies(const gc_eval_result *r, gc_eval_metric m)
     case GC_EVAL_RANDOMIZATION:
     case GC_EVAL_RANDOMIZATION_BOX:
     case GC_EVAL_RANDOM_LOGIT:
-    case GC_EVAL_RANDOM_LOGIT_BOX:
+    case GC_EVAL_RANDOM_LOGIT_BOX: return o->sanity || r->stat[m].n > 0;
     case GC_EVAL_RISE:
     case GC_EVAL_RISE_BOX:
-    case GC_EVAL_RISE_PEAK: return r->stat[m].n > 0;
+    case GC_EVAL_RISE_PEAK: return o->rise > 0 || r->stat[m].n > 0;
     case GC_EVAL_OWN_INSTANCE:
     case GC_EVAL_OWN_INSTANCE_ALL: return r->detector && r->stat[m].n > 0;
     default: return 1;
@@ -1297,8 +1300,8 @@ static void layers_text(const gc_eval_result *r, const gc_eval_opts *o, char *bu
         snprintf(buf, n, "baseline %s%s", gc_eval_baseline_name(o->baseline), o->baseline == GC_BASELINE_RANDOM ? " (seeded)" : "");
         return;
     }
-    size_t len = (size_t)snprintf(buf, n, "%s%s, layer ", gc_cam_method_name(o->ex.method),
-                                  o->ex.counterfactual ? " counterfactual" : "");
+    size_t len = (size_t)snprintf(buf, n, "%s%s%s, layer ", gc_cam_method_name(o->ex.method),
+                                  o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth));
     if (!r->detector && r->nmaps && o->ex.nlayers <= 1) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
     else if (!o->ex.nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
     else
@@ -1316,7 +1319,7 @@ void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f
         fprintf(f, "detections: -thresh %g for the maps, %g for mAP, -nms %g\n", o->thresh, o->map_thresh, o->nms);
     fprintf(f, "%-26s %8s %8s\n", "metric", "value", "n");
     for (int m = 0; m < GC_EVAL_NMETRICS; ++m) {
-        if (!metric_applies(r, (gc_eval_metric)m)) continue;
+        if (!metric_applies(r, o, (gc_eval_metric)m)) continue;
         int def;
         double v = gc_eval_value(&r->stat[m], &def);
         const char *med = r->stat[m].median ? " (median)" : "";
@@ -1364,9 +1367,17 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     gc_json_string(f, o->list);
     fprintf(f, ",\n  \"images\": %d,\n  \"objects\": %d,\n  \"maps\": %d,\n  \"classes\": %d,\n", r->nimages,
             r->nobjects, r->nmaps, r->classes);
-    fprintf(f, "  \"method\": \"%s\",\n  \"counterfactual\": %s,\n  \"baseline\": \"%s\",\n",
-            gc_cam_method_name(o->ex.method), o->ex.counterfactual ? "true" : "false", gc_eval_baseline_name(o->baseline));
-    if (o->baseline == GC_BASELINE_RANDOM) fprintf(f, "  \"seed\": %u,\n", o->seed);
+    fprintf(f, "  \"method\": \"%s\",\n  \"counterfactual\": %s,\n", gc_cam_method_name(o->ex.method),
+            o->ex.counterfactual ? "true" : "false");
+    if (o->ex.smooth != GC_SMOOTH_NONE) fprintf(f, "  \"smooth\": \"%s\",\n", gc_explain_smooth_name(o->ex.smooth));
+    else fputs("  \"smooth\": null,\n", f);
+    if (o->ex.method == GC_METHOD_SCORECAM)
+        fprintf(f, "  \"scorecam_channels\": %d,\n",
+                o->ex.scorecam_channels > 0 ? o->ex.scorecam_channels : GC_SCORECAM_CHANNELS);
+    fprintf(f, "  \"baseline\": \"%s\",\n", gc_eval_baseline_name(o->baseline));
+    /* what the random draws depend on: the random baseline, RISE's masks, the
+     * randomised weights and the random-logit classes */
+    fprintf(f, "  \"seed\": %u,\n", o->seed);
     fputs("  \"layers\": [", f);
     for (int j = 0; j < o->ex.nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", o->ex.layers[j]);
     fprintf(f, "],\n  \"steps\": %d,\n  \"rise\": %d,\n  \"sanity\": %s,\n", r->steps, o->rise,
@@ -1384,7 +1395,7 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
     fputs("  \"metrics\": {\n", f);
     int first = 1;
     for (int m = 0; m < GC_EVAL_NMETRICS; ++m) {
-        if (!metric_applies(r, (gc_eval_metric)m)) continue;
+        if (!metric_applies(r, o, (gc_eval_metric)m)) continue;
         int def;
         double v = gc_eval_value(&r->stat[m], &def);
         fprintf(f, "%s    \"%s\": {\"value\": ", first ? "" : ",\n", metric_key[m]);

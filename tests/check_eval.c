@@ -568,6 +568,24 @@ START_TEST(detector_without_objects_and_limit)
     ck_assert_int_eq(n, 0); /* no class has ground truth: no mAP */
     ck_assert_ptr_nonnull(strstr(js, "\"map50\": {\"value\": null"));
     ck_assert_ptr_nonnull(strstr(js, "\"per_map\": []"));
+    /* the rows asked for are there with no map to fill them (null, n 0),
+     * and the settings that move the numbers are recorded */
+    rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.99999", "-rise", "2", "-seed", "7", "-smooth",
+             "aug", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    js = slurp(json);
+    ck_assert_int_eq((int)jnum(js, "maps", 0), 0);
+    const char *keys[] = {"randomization_spearman", "randomization_spearman_box", "random_logit_spearman",
+                          "rise_spearman", "rise_spearman_box", "rise_peak_within_cell"};
+    for (int k = 0; k < 6; ++k) {
+        char want[96];
+        snprintf(want, sizeof want, "\"%s\": {\"value\": null, \"n\": 0", keys[k]);
+        ck_assert_msg(strstr(js, want) != NULL, "%s not in %s", want, js);
+    }
+    ck_assert_msg(strstr(js, "\"smooth\": \"aug\",") && strstr(js, "\"seed\": 7,"), "%s", js);
+    ck_assert_msg(strstr(out, "layercam smooth aug, layer") && strstr(out, "randomization Spearman") &&
+                      strstr(out, "RISE Spearman, image"),
+                  "%s", out);
 }
 END_TEST
 
