@@ -138,14 +138,44 @@ static int folder_has_index(const char *outdir)
     return found;
 }
 
+/* Whether a run other than this one (whose lock is own_lock_fd) holds a
+ * lock in DIR/.tmp: a shard of the folder now running. */
+static int other_run_holds_a_lock(const char *outdir, int own_lock_fd)
+{
+    char tmpdir[PATH_MAX];
+    if (snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", outdir) >= (int)sizeof tmpdir) return 1;
+    struct stat own;
+    if (own_lock_fd < 0 || fstat(own_lock_fd, &own) != 0) memset(&own, 0, sizeof own);
+    DIR *d = opendir(tmpdir);
+    if (!d) return 0;
+    struct dirent *de;
+    int held = 0;
+    while (!held && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        char p[PATH_MAX];
+        struct stat st;
+        if (n < 6 || strcmp(de->d_name + n - 5, ".lock") ||
+            snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name) >= (int)sizeof p || stat(p, &st) != 0 ||
+            (st.st_dev == own.st_dev && st.st_ino == own.st_ino))
+            continue;
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        held = flock(fd, LOCK_SH | LOCK_NB) != 0; /* a holder has it exclusively */
+        close(fd);
+    }
+    closedir(d);
+    return held;
+}
+
 /* The options that decide a run's outputs, kept beside its index (one file
- * for every shard of the folder): once the folder holds an index line, a run
- * given other ones is refused, so that -resume never mixes two settings in
- * one index, nor two shards. Before that (a first run that explained
- * nothing, stopped or failed) a run writes its own. Written under a
- * temporary name, then renamed (no index yet) or linked (link() fails when
- * another shard was first, and the run compares with that one's). */
-static int check_options(const char *outdir, const char *options, gc_err *e)
+ * for every shard of the folder): a run given other ones is refused once
+ * the folder holds an index line, or while another shard of it runs (shards
+ * started together), so that -resume never mixes two settings in one index,
+ * nor two shards. A folder with neither (a first run that explained nothing,
+ * stopped or failed) takes the new run's. The file is made under a
+ * temporary name, then linked into place (link() fails when another run was
+ * first, and the run compares with that one's); replaced by a rename. */
+static int check_options(const char *outdir, const char *options, int own_lock_fd, gc_err *e)
 {
     if (!options) return 0;
     char path[PATH_MAX], tmp[PATH_MAX], host[64] = "";
@@ -155,8 +185,9 @@ static int check_options(const char *outdir, const char *options, gc_err *e)
         return gc_fail(e, "-outdir %s: path too long", outdir);
     size_t n = strlen(options);
     int bound = folder_has_index(outdir);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        FILE *f = bound ? fopen(path, "rb") : NULL;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        FILE *f = fopen(path, "rb");
+        int replace = 0;
         if (f) {
             char *had = NULL;
             size_t cap = 0;
@@ -169,31 +200,37 @@ static int check_options(const char *outdir, const char *options, gc_err *e)
                 free(had);
                 return 0;
             }
+            int running = !bound && other_run_holds_a_lock(outdir, own_lock_fd);
             size_t head = strlen(GC_BATCH_OPTIONS_HEAD);
-            if (strncmp(had, GC_BATCH_OPTIONS_HEAD, head) || (had[head] != '\n' && had[head])) {
+            if (!bound && !running) {
+                replace = 1; /* nothing recorded under them, and nobody using them */
+            } else if (strncmp(had, GC_BATCH_OPTIONS_HEAD, head) || (had[head] != '\n' && had[head])) {
                 gc_fail(e, "%s: this folder's run was made by another version of gradcam, whose settings in %s "
                            "cannot be compared: rerun into another -outdir (or remove %s to resume at your own risk)",
                         outdir, path, path);
                 free(had);
                 return -1;
+            } else {
+                /* the first line that differs, for the message */
+                const char *a = had, *b = options;
+                while (*a && *b) {
+                    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+                    if (la != lb || memcmp(a, b, la)) break;
+                    a += la + (a[la] == '\n');
+                    b += lb + (b[lb] == '\n');
+                }
+                int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+                gc_fail(e, "%s: this folder's %s had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
+                           "that run's options (see %s), or choose another -outdir",
+                        outdir, running ? "running shard" : "run", la ? "\"" : "", la ? la : 7, la ? a : "no more",
+                        la ? "\"" : "", lb ? "\"" : "", lb ? lb : 7, lb ? b : "no more", lb ? "\"" : "", path);
+                free(had);
+                return -1;
             }
-            /* the first line that differs, for the message */
-            const char *a = had, *b = options;
-            while (*a && *b) {
-                size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-                if (la != lb || memcmp(a, b, la)) break;
-                a += la + (a[la] == '\n');
-                b += lb + (b[lb] == '\n');
-            }
-            int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
-            gc_fail(e, "%s: this folder's run had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
-                       "that run's options (see %s), or choose another -outdir",
-                    outdir, la ? "\"" : "", la ? la : 7, la ? a : "no more", la ? "\"" : "", lb ? "\"" : "",
-                    lb ? lb : 7, lb ? b : "no more", lb ? "\"" : "", path);
             free(had);
-            return -1;
+        } else if (errno != ENOENT) {
+            return gc_fail_sys(e, errno, "cannot read %s: %s", path, strerror(errno));
         }
-        if (bound && errno != ENOENT) return gc_fail_sys(e, errno, "cannot read %s: %s", path, strerror(errno));
         f = fopen(tmp, "wb");
         if (!f) return gc_fail_sys(e, errno, "cannot write %s: %s", tmp, strerror(errno));
         int bad = fwrite(options, 1, n, f) != n;
@@ -203,11 +240,11 @@ static int check_options(const char *outdir, const char *options, gc_err *e)
             unlink(tmp);
             return gc_fail_sys(e, err, "cannot write %s: %s", tmp, strerror(err));
         }
-        int done = bound ? link(tmp, path) == 0 : rename(tmp, path) == 0, err = errno;
+        int done = replace ? rename(tmp, path) == 0 : link(tmp, path) == 0, err = errno;
         unlink(tmp);
         if (done) return 0;
-        if (!bound || err != EEXIST) return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
-        /* another shard wrote it first: compare with that */
+        if (replace || err != EEXIST) return gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err));
+        /* another run wrote it first: compare with that */
     }
     return gc_fail(e, "cannot write %s", path);
 }
@@ -949,7 +986,7 @@ static void read_ahead(run_state *r, int p)
         if (!gc_prefetch_has(r->prefetch, r->list.path[p])) gc_prefetch_put(r->prefetch, r->list.path[p]);
         return;
     }
-    int fd = open(r->list.path[p], O_RDONLY);
+    int fd = open(r->list.path[p], O_RDONLY | O_NONBLOCK | O_NOCTTY); /* a FIFO listed must not block */
     if (fd >= 0) {
         posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
         close(fd);
@@ -1287,7 +1324,12 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
             gc_fail(e, "cannot create %s: %s", lock, strerror(errno));
             goto done;
         }
-        if (flock(r.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        /* a -jobs run killed just before holds it until its workers have
+         * gone (they die of their parent's death, asynchronously): 2 s */
+        int locked = 0;
+        for (int wait = 0; wait < 20 && !(locked = flock(r.lock_fd, LOCK_EX | LOCK_NB) == 0); ++wait)
+            usleep(100000);
+        if (!locked) {
             close(r.lock_fd);
             r.lock_fd = -1; /* not ours: left in place */
             gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
@@ -1335,7 +1377,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         snprintf(options, n, "%slist: %d image%s, CRC-32 %08lx of their folders\n", o->options, r.list.n,
                  r.list.n == 1 ? "" : "s", (unsigned long)crc);
     }
-    if (check_options(o->outdir, options, e)) goto done;
+    if (check_options(o->outdir, options, r.lock_fd, e)) goto done;
     if (have_index && resume_read(&r, s->index, e)) goto done;
     r.index_fd = open(s->index, O_WRONLY | O_CREAT | O_APPEND | (have_index ? 0 : O_TRUNC), 0666);
     if (r.index_fd < 0) {

@@ -1123,6 +1123,19 @@ static int cli_main(int argc, char **argv);
 
 int gc_cli_main(int argc, char **argv)
 {
+    /* A descriptor 0, 1 or 2 closed at start (`>&-`) would be taken by the
+     * first file opened (a lock, an index) and then written by what writes
+     * to stdout or stderr. Each gets a device in its place: /dev/null to
+     * read, /dev/full to write (a write to stdout still fails, as when it
+     * is closed, and the run says so and exits 1). */
+    for (int fd = 0; fd < 3; ++fd)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int got = open(fd ? "/dev/full" : "/dev/null", fd ? O_WRONLY : O_RDONLY);
+            if (got >= 0 && got != fd) { /* the lowest free descriptor is fd itself, unless /dev is odd */
+                dup2(got, fd);
+                close(got);
+            }
+        }
     int rc = cli_main(argc, argv);
     gc_image_protect_clear(); /* the run's inputs and new folders: forgotten */
     gc_image_forget_made_dirs();

@@ -1,5 +1,6 @@
 #include "gc_dnimage.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -9,12 +10,19 @@ unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int re
 void stbi_image_free(void *retval_from_stbi_load);
 const char *stbi_failure_reason(void);
 
+/* Darknet's stb_image keeps its failure reason in a plain global, written
+ * by every load (the JPEG probe of a PNG fails first): the reader thread and
+ * the explaining thread (-batch reloads an image that failed) take turns. */
+static pthread_mutex_t stb_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why)
 {
     int c = 0;
+    pthread_mutex_lock(&stb_mu);
     unsigned char *px = stbi_load(path, w, h, &c, 3);
+    *why = px ? NULL : stbi_failure_reason(); /* a string literal: valid after the unlock */
+    pthread_mutex_unlock(&stb_mu);
     if (!px) {
-        *why = stbi_failure_reason();
         if (!*why) *why = "unknown error";
         return 0;
     }
@@ -38,12 +46,15 @@ int gc_dnimage_from_rgb(const unsigned char *px, int w, int h, image *out)
 int gc_dnimage_load(const char *path, image *out, const char **why)
 {
     int w = 0, h = 0, c = 0;
+    pthread_mutex_lock(&stb_mu);
     unsigned char *px = stbi_load(path, &w, &h, &c, 3);
     if (!px) {
-        *why = stbi_failure_reason();
+        *why = stbi_failure_reason(); /* a string literal: valid after the unlock */
+        pthread_mutex_unlock(&stb_mu);
         if (!*why) *why = "unknown error";
         return 0;
     }
+    pthread_mutex_unlock(&stb_mu);
     int ok = gc_dnimage_from_rgb(px, w, h, out);
     stbi_image_free(px);
     if (!ok) *why = "out of memory";

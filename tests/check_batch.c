@@ -1809,6 +1809,57 @@ START_TEST(resume_compares_settings_not_spelling)
 }
 END_TEST
 
+/* Shards started together with other settings: before any index line, the
+ * folder's settings are those of the shard that wrote them while it runs
+ * (its lock held): a shard with others is refused then, and takes the
+ * folder once nothing runs and nothing was recorded. (Each shard had
+ * replaced the file, the last one winning, and merge mixed them.) */
+START_TEST(shards_started_together_agree_on_settings)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char o[4096], lock[4096], opts[4096];
+    path_in(&s, "out", o);
+    /* shard 1 running with -thresh 0.3: its settings written, its lock held */
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-shard", "1/2", "-thresh", "0.3", "-quiet",
+                         NULL),
+                     0);
+    pf(lock, sizeof lock, "%s/index.shard-1-of-2.jsonl", o);
+    ck_assert_int_eq(unlink(lock), 0); /* as if it had not written a line yet */
+    pf(lock, sizeof lock, "%s/.tmp/index.shard-1-of-2.jsonl.lock", o);
+    touch(o, ".tmp/index.shard-1-of-2.jsonl.lock", "");
+    int fd = open(lock, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-shard", "0/2", "-thresh", "0.5", "-quiet",
+                         NULL),
+                     1);
+    ck_assert_msg(strstr(err, "this folder's running shard had other options (it has \"thresh: 0.3\", this run "
+                              "\"thresh: 0.5\")"),
+                  "%s", gcf_tail(err, 400));
+    pf(opts, sizeof opts, "%s/.gradcam-options", o);
+    char *t = slurp(opts, NULL);
+    ck_assert_msg(t && strstr(t, "thresh: 0.3\n"), "%s", t);
+    free(t);
+    /* the same settings go along */
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-shard", "0/2", "-thresh", ".3", "-quiet",
+                      NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    pf(lock, sizeof lock, "%s/index.shard-0-of-2.jsonl", o);
+    ck_assert_int_eq(unlink(lock), 0);
+    /* shard 1 gone, no line recorded: the next run's settings replace them */
+    close(fd);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-shard", "0/2", "-thresh", "0.5", "-quiet",
+                      NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    t = slurp(opts, NULL);
+    ck_assert_msg(t && strstr(t, "thresh: 0.5\n"), "%s", t);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
 /* An image's output folder never replaces what gradcam did not write: the
  * images themselves (-outdir the folder they are listed from), a file or a
  * user's folder at that path. */
@@ -1888,6 +1939,48 @@ START_TEST(a_list_from_a_pipe)
 }
 END_TEST
 
+/* Standard input, output and error closed at start (`<&- >&- 2>&-`): the
+ * lock and the index had taken descriptors 0 and 1, and the index got the
+ * progress lines or lost its own. Now the index is whole (a -resume finds
+ * every image done, and its index equals a plain run's), and the run still
+ * exits 1 for the output it could not write. A FIFO in the list, read
+ * without the reader thread (GC_LIST_PREFETCH=0), is that image's error,
+ * not a hang. */
+START_TEST(closed_descriptors_and_a_fifo)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char o[4096], plain[4096], cmd[16384], a[4096], b[4096];
+    path_in(&s, "out", o);
+    path_in(&s, "plain", plain);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", plain, "-quiet", NULL), 0);
+    pf(cmd, sizeof cmd, "exec %s gradcam %s %s -list %s -outdir %s -progress 1 <&- >&- 2>&-", gcf_shell_binary(),
+       DET_CFG, DET_WEIGHTS, s.list, o);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "0 explained, 6 skipped"), "%s", gcf_tail(err, 400));
+    pf(a, sizeof a, "%s/index.jsonl", plain);
+    pf(b, sizeof b, "%s/index.jsonl", o);
+    ck_assert_msg(same_file(a, b), "the index written with closed descriptors differs");
+    char fifo[4096], list[4096], o2[4096];
+    path_in(&s, "f.png", fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0666), 0);
+    path_in(&s, "fifo.txt", list);
+    FILE *f = fopen(list, "w");
+    fprintf(f, "%s/000000.png\n%s\n%s/000001.png\n", s.sc, fifo, s.sc);
+    fclose(f);
+    path_in(&s, "out2", o2);
+    pf(cmd, sizeof cmd, "GC_LIST_PREFETCH=0 exec timeout 60 %s gradcam %s %s -list %s -outdir %s -quiet",
+       gcf_shell_binary(), DET_CFG, DET_WEIGHTS, list, o2);
+    ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 errors"), "%s", gcf_tail(err, 400));
+    scenes_free(&s);
+}
+END_TEST
+
 /* A file name that is not UTF-8 (Latin-1 "caf\xe9.png"): the index writes
  * the byte as \u00e9 and reads it back to the same byte, so the run ends
  * cleanly and -resume finds the image done (it had failed at the index's
@@ -1936,6 +2029,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
     tcase_add_test(tc, a_list_from_a_pipe);
+    tcase_add_test(tc, closed_descriptors_and_a_fifo);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
@@ -1948,6 +2042,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, resume_compares_settings_not_spelling);
+    tcase_add_test(tc, shards_started_together_agree_on_settings);
     tcase_add_test(tc, outputs_never_replace_what_gradcam_did_not_write);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
     tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
