@@ -880,6 +880,16 @@ static char *file_identity(const char *role, const char *path)
     return id;
 }
 
+/* v in the fewest digits that read back as v (0.45, not 0.449999988). */
+static const char *float_text(float v, char *buf, size_t n)
+{
+    for (int digits = 1; digits <= 9; ++digits) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 /* What decides a -list run's outputs (gc_batch_opts.options): the settings
  * the options give, one "name: value" a line, every one written out (a
  * default too) and numbers as the values read, so that the order of the
@@ -891,16 +901,6 @@ static char *file_identity(const char *role, const char *path)
  * image at a time within rounding) are left out. cls: a classifier's -class
  * as an index (-1: none), a name and its index alike. The first line names
  * the format (gc_batch compares it first). NULL when out of memory. */
-/* v in the fewest digits that read back as v (0.45, not 0.449999988). */
-static const char *float_text(float v, char *buf, size_t n)
-{
-    for (int digits = 1; digits <= 9; ++digits) {
-        snprintf(buf, n, "%.*g", digits, v);
-        if (strtof(buf, NULL) == v) break;
-    }
-    return buf;
-}
-
 static char *list_options(const cli_args *a, int detector, int cls)
 {
     char t[4][32];
