@@ -211,15 +211,9 @@ static int check_options(const char *outdir, const char *options, int own_lock_f
                 free(had);
                 return -1;
             } else {
-                /* the first line that differs, for the message */
-                const char *a = had, *b = options;
-                while (*a && *b) {
-                    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-                    if (la != lb || memcmp(a, b, la)) break;
-                    a += la + (a[la] == '\n');
-                    b += lb + (b[lb] == '\n');
-                }
-                int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+                const char *a = had, *b = options; /* the first line that differs, for the message */
+                int la, lb;
+                gc_first_line_difference(&a, &la, &b, &lb);
                 gc_fail(e, "%s: this folder's %s had other options (it has %s%.*s%s, this run %s%.*s%s): rerun with "
                            "that run's options (see %s), or choose another -outdir",
                         outdir, running ? "running shard" : "run", la ? "\"" : "", la ? la : 7, la ? a : "no more",

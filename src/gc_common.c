@@ -19,6 +19,21 @@ static int utf8_seq(const unsigned char *s)
     return n;
 }
 
+void gc_first_line_difference(const char **a, int *la, const char **b, int *lb)
+{
+    const char *p = *a, *q = *b;
+    while (*p && *q) {
+        size_t lp = strcspn(p, "\n"), lq = strcspn(q, "\n");
+        if (lp != lq || memcmp(p, q, lp)) break;
+        p += lp + (p[lp] == '\n');
+        q += lq + (q[lq] == '\n');
+    }
+    *a = p;
+    *b = q;
+    *la = (int)strcspn(p, "\n");
+    *lb = (int)strcspn(q, "\n");
+}
+
 void gc_printable(char *s)
 {
     unsigned char *p = (unsigned char *)s;

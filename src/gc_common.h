@@ -34,6 +34,11 @@ int gc_err_storage(int sys);
  * gc_fail() applies it to every message. */
 void gc_printable(char *s);
 
+/* The first line in which texts a and b differ (lines end at '\n'): its
+ * start in each, *a and *b, and its length in each, *la and *lb (0 where a
+ * text has no more lines). For messages that name what differs. */
+void gc_first_line_difference(const char **a, int *la, const char **b, int *lb);
+
 /* Overflow-checked product of sizes: returns 0 and sets *out, or -1. */
 int gc_size_mul(size_t a, size_t b, size_t *out);
 

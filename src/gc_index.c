@@ -324,13 +324,8 @@ static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
                          first ? dirs[d] : dirs[0]);
         } else if (first && strcmp(first, other)) {
             const char *a = first, *b = other;
-            while (*a && *b) {
-                size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-                if (la != lb || memcmp(a, b, la)) break;
-                a += la + (a[la] == '\n');
-                b += lb + (b[lb] == '\n');
-            }
-            int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+            int la, lb;
+            gc_first_line_difference(&a, &la, &b, &lb);
             rc = gc_fail(e, "merge: %s and %s were made with other settings or lists (\"%.*s\" against \"%.*s\"): merge "
                             "the shards of one run",
                          dirs[0], dirs[d], la, a, lb, b);
