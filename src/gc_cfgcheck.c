@@ -262,6 +262,49 @@ static int check_activation(cfg *c)
     return kfail(c, "activation", "unknown activation (Darknet would silently use relu)");
 }
 
+/* Keys of AlexeyAB's Darknet that change what a layer computes. This
+ * Darknet's parser skips them (its "Unused field" line is among the messages
+ * gradcam hides), so it would build another network than the cfg describes:
+ * silently (a dilated or anti-aliased convolution run as a plain one), or one
+ * whose weights then "do not match" (yolov4-tiny's [route] groups=2). A key at
+ * its neutral value (NULL: the layer's stride=, default 1) changes nothing. */
+static const struct foreign_key {
+    kind k;
+    const char *key, *neutral, *what;
+} foreign_keys[] = {
+    {K_CONV, "dilation", "1", "a dilated convolution"},
+    {K_CONV, "stride_x", NULL, "a horizontal stride of its own"},
+    {K_CONV, "stride_y", NULL, "a vertical stride of its own"},
+    {K_CONV, "antialiasing", "0", "a blur after the stride"},
+    {K_CONV, "share_index", "-1000000000", "another layer's weights"},
+    {K_MAXPOOL, "stride_x", NULL, "a horizontal stride of its own"},
+    {K_MAXPOOL, "stride_y", NULL, "a vertical stride of its own"},
+    {K_MAXPOOL, "maxpool_depth", "0", "a maximum across channels"},
+    {K_MAXPOOL, "antialiasing", "0", "a blur after the stride"},
+    {K_ROUTE, "groups", "1", "one group of its input's channels"},
+    {K_SHORTCUT, "weights_type", "none", "weighted inputs"},
+};
+
+static int same_value(const char *a, const char *b)
+{
+    long long x, y;
+    if (!parse_long(a, &x) && !parse_long(b, &y)) return x == y;
+    return !strcmp(a, b);
+}
+
+static int check_foreign_keys(cfg *c, kind k)
+{
+    const kv *stride = find(c->cur, "stride");
+    for (size_t i = 0; i < sizeof foreign_keys / sizeof foreign_keys[0]; ++i) {
+        const struct foreign_key *f = &foreign_keys[i];
+        const kv *v = f->k == k ? find(c->cur, f->key) : NULL;
+        if (!v || same_value(v->val, f->neutral ? f->neutral : stride ? stride->val : "1")) continue;
+        return kfail(c, f->key, "is AlexeyAB's Darknet's (%s), which this Darknet ignores: it would run another "
+                                "network than the cfg describes", f->what);
+    }
+    return 0;
+}
+
 static int check_file_key(cfg *c, const char *key)
 {
     const kv *k = find(c->cur, key);
@@ -380,7 +423,7 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     *params = 0;
     *ws_give = *ws_need = 0;
     *flops = 0;
-    if (check_common(c) || check_activation(c)) return -1;
+    if (check_common(c) || check_activation(c) || check_foreign_keys(c, k)) return -1;
     if (in->outputs < 1) return kfail(c, NULL, "its input is empty");
     switch (k) {
     case K_CONV:

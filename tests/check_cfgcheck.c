@@ -189,6 +189,28 @@ START_TEST(head_rules)
 }
 END_TEST
 
+/* AlexeyAB's keys that change a layer: this Darknet's parser skips them,
+ * and would run another network (silently, or with weights that "do not
+ * match"); at their neutral values they change nothing. */
+START_TEST(alexeyab_keys)
+{
+    expect_bad(NET CONV "[convolutional]\nfilters=8\nsize=3\npad=1\ndilation=2\nactivation=leaky\n", "line 16",
+               "[convolutional] dilation=2", "AlexeyAB");
+    expect_bad(NET CONV "stride_y=2\n", "line 12", "[convolutional] stride_y=2", "vertical stride");
+    expect_bad(NET CONV "antialiasing=1\n", "antialiasing=1", NULL, NULL);
+    expect_bad(NET CONV "share_index=0\n", "share_index=0", NULL, NULL);
+    expect_bad(NET CONV "[maxpool]\nsize=2\nstride=2\nstride_x=1\n", "line 15", "[maxpool] stride_x=1", NULL);
+    expect_bad(NET CONV "[maxpool]\nmaxpool_depth=1\n", "maxpool_depth=1", NULL, NULL);
+    /* yolov4-tiny's route to half of a layer's channels */
+    expect_bad(NET CONV "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", "line 14", "[route] groups=2", "AlexeyAB");
+    expect_bad(NET CONV CONV "[shortcut]\nfrom=-2\nweights_type=per_channel\n", "weights_type=per_channel", NULL,
+               NULL);
+    expect_good(NET CONV "dilation=1\nstride_x=1\nstride_y=1\nantialiasing=0\n[route]\nlayers=-1\ngroups=1\n"
+                "group_id=0\n[shortcut]\nfrom=-2\nweights_type=none\n[maxpool]\nsize=2\nstride=2\nstride_x=2\n"
+                "stride_y=2\nmaxpool_depth=0\n");
+}
+END_TEST
+
 /* Inputs make fuzz found (fuzz/fuzz_cfg.c): accepted by the validator, then
  * crashed Darknet. */
 START_TEST(fuzz_regressions)
@@ -327,6 +349,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, pool_reorg_upsample_rules);
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
+    tcase_add_test(tc, alexeyab_keys);
     tcase_add_test(tc, memory_limit);
     tcase_add_test(tc, compute_limit);
     tcase_add_test(tc, fuzz_regressions);
