@@ -31,6 +31,9 @@ typedef struct cfg {
     int n, cap;
     gc_err *e;
     const sect *cur; /* the section being checked, for messages */
+    int index;       /* its layer index */
+    int flat_route;  /* the last [route] that flattened outputs of unequal sizes, or -1 */
+    char flat_why[288];
 } cfg;
 
 static void cfg_free(cfg *c)
@@ -167,7 +170,7 @@ static const kv *find(const sect *s, const char *key)
 static int kfail(cfg *c, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int kfail(cfg *c, const char *key, const char *fmt, ...)
 {
-    char why[256];
+    char why[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
@@ -328,6 +331,8 @@ static int image(const shape *s) { return s->w > 0 && s->h > 0 && s->c > 0; }
 static int need_image(cfg *c, const shape *in)
 {
     if (image(in)) return 0;
+    if (c->flat_route == c->index - 1)
+        return kfail(c, NULL, "needs an image-shaped input (w x h x c) but its input is flat: %s", c->flat_why);
     return kfail(c, NULL, "needs an image-shaped input (w x h x c) but its input is flat (%lld values)", in->outputs);
 }
 
@@ -637,6 +642,16 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             if (j < 0 || j >= index)
                 return kfail(c, "layers", "names layer %lld; only layers 0..%d come before this one", j, index - 1);
             const shape *f = &all[j];
+            if (i > 0 && image(&r) && image(f) && (f->w != r.w || f->h != r.h)) {
+                /* a route of unequal images is a flat vector in Darknet: fine
+                 * before [connected], else what a width or height that is not
+                 * a multiple of the network's stride gives */
+                snprintf(c->flat_why, sizeof c->flat_why, "the [route] at line %d joins layer %lld's %lld x %lld "
+                         "output with layer %lld's %lld x %lld (is [net] width/height a multiple of the network's "
+                         "stride, 32 for YOLO?)", c->cur->line, idx[0] < 0 ? index + idx[0] : idx[0], r.w, r.h, j,
+                         f->w, f->h);
+                c->flat_route = index;
+            }
             if (i == 0) r = *f;
             else if (f->w == r.w && f->h == r.h && image(&r)) r.c += f->c, r.outputs += f->outputs;
             else r = (shape){0, 0, 0, r.outputs + f->outputs};
@@ -746,6 +761,7 @@ int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_
     memset(&c, 0, sizeof c);
     c.name = name;
     c.e = e;
+    c.flat_route = -1;
     shape *all = NULL;
     int rc = read_sections(&c, text, len);
     if (rc) goto done;
@@ -765,6 +781,7 @@ int gc_cfgcheck_text(const char *name, const char *text, size_t len, size_t max_
     double flops_total = 0;
     for (int i = 1; i < c.n; ++i) {
         c.cur = &c.s[i];
+        c.index = i - 1;
         long long params, give, need;
         double flops;
         shape out;

@@ -159,6 +159,12 @@ START_TEST(route_shortcut_rules)
     expect_bad(NET CONV "[softmax]\n[route]\nlayers=-1\n[shortcut]\nfrom=-3\n", "[shortcut]", "image",
                NULL);
     expect_good(NET CONV CONV "[shortcut]\nfrom=-2\n[route]\nlayers=-1,-3\n");
+    /* a route of unequal sizes is flat in Darknet (what a width that is not
+     * a multiple of the stride gives): the convolution after it names it */
+    expect_bad(NET CONV "[maxpool]\nsize=2\nstride=2\n[route]\nlayers=-1,-2\n" CONV, "line 17: [convolutional]",
+               "the [route] at line 15 joins layer 1's 8 x 8 output with layer 0's 16 x 16", "multiple");
+    expect_good(NET CONV "[maxpool]\nsize=2\nstride=2\n[route]\nlayers=-1,-2\n[connected]\noutput=4\n");
+    expect_bad(NET CONV "[softmax]\n[route]\nlayers=-1\n" CONV, "input is flat (2048 values)", NULL, NULL);
 }
 END_TEST
 
