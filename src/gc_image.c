@@ -643,6 +643,9 @@ done:
 
 int gc_image_fits_net(const char *path, int im_w, int im_h, int net_w, int net_h, int net_c, gc_err *e)
 {
+    if (net_c == 0) /* the validator lets width, height and channels be all unset, never one alone */
+        return gc_fail(e, "the network reads no image: its [net] gives inputs= but no width, height and channels "
+                          "(a text or sequence model's cfg); gradcam explains image networks");
     if (net_c != 3)
         return gc_fail(e, "the network reads %d channels ([net] channels=%d); images are loaded as RGB (3)", net_c,
                        net_c);

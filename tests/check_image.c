@@ -519,6 +519,9 @@ START_TEST(image_must_fit_the_network_input)
     ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 4, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "reads 4 channels"));
     ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 416, 416, 1, &e), -1);
+    /* rnn.cfg, gru.cfg: inputs=256 and no image size (it said "reads 0 channels ([net] channels=0)") */
+    ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 0, 0, 0, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "reads no image: its [net] gives inputs= but no width, height and channels"));
     ck_assert_int_eq(gc_image_fits_net("a.jpg", 768, 576, 20, 1, 3, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "at least 2 x 2"));
     /* 768 x 576 into 2 x 16: Darknet's letterbox gives 2 x (576*2/768 = 1) */
