@@ -542,11 +542,13 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
         return NULL;
     }
     char **names = NULL;
-    int n = 0, cap = 0;
+    int n = 0, cap = 0, named = 0; /* named: the lines up to the last non-blank one */
     char line[1024];
     while (fgets(line, sizeof line, f)) {
         size_t len = strlen(line);
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        /* a UTF-8 byte-order mark (Windows editors) is not part of the first name */
+        if (n == 0 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) memmove(line, line + 3, (len -= 3) + 1);
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **grown = realloc(names, (size_t)cap * sizeof *names);
@@ -556,8 +558,11 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
         if (!len) snprintf(line, sizeof line, "class %d", n); /* a blank line: the name a missing one gets */
         if (!(names[n] = strdup(line))) goto oom;
         ++n;
+        if (len) named = n;
     }
     fclose(f);
+    /* blank lines at the end name no class (they made "82 names for 80 classes") */
+    while (n > named) free(names[--n]);
     if (n == 0) {
         free(names);
         gc_fail(e, "names file %s is empty", path);
