@@ -546,7 +546,9 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
     char line[1024];
     while (fgets(line, sizeof line, f)) {
         size_t len = strlen(line);
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        /* trailing spaces too: "-class dog" finds a "dog " line, as the eye does */
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+            line[--len] = '\0';
         /* a UTF-8 byte-order mark (Windows editors) is not part of the first name */
         if (n == 0 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) memmove(line, line + 3, (len -= 3) + 1);
         if (n == cap) {

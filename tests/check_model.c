@@ -354,14 +354,15 @@ START_TEST(names_and_data_files)
     ck_assert_str_eq(v[2], "dog");
     gc_model_names_free(v, n);
 
-    /* a UTF-8 byte-order mark is not part of the first name; blank lines at
-     * the end name no class */
-    write_text(names, "\xef\xbb\xbf" "cat\r\n\r\ndog\r\n\r\n\n");
+    /* a UTF-8 byte-order mark is not part of the first name, nor are
+     * trailing spaces part of any; blank lines at the end name no class */
+    write_text(names, "\xef\xbb\xbf" "cat \t\r\n\r\ndog\r\n\r\n \n\n");
     v = gc_model_names_load(names, &n, &e);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(v[0], "cat");
     ck_assert_str_eq(v[1], "class 1");
+    ck_assert_str_eq(v[2], "dog");
     gc_model_names_free(v, n);
     write_text(names, "\n\n");
     ck_assert_ptr_null(gc_model_names_load(names, &n, &e));
