@@ -596,8 +596,9 @@ char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
     }
     char line[4096], *value = NULL;
     size_t klen = strlen(key);
-    while (!value && fgets(line, sizeof line, f)) {
+    for (int first = 1; !value && fgets(line, sizeof line, f); first = 0) {
         char *s = line;
+        if (first && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 byte-order mark (Windows editors) */
         while (isspace((unsigned char)*s)) ++s;
         if (strncmp(s, key, klen) != 0) continue;
         char *v = s + klen;

@@ -335,6 +335,12 @@ START_TEST(names_and_data_files)
     ck_assert_str_eq(p, names);
     free(p);
     ck_assert_ptr_null(gc_model_data_value(data, "labels", &e));
+    /* a byte-order mark before the first line's key */
+    write_text(data, "\xef\xbb\xbfnames=x.names\n");
+    p = gc_model_data_value(data, "names", &e);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p, names);
+    free(p);
     ck_assert_ptr_null(gc_model_data_value(tmp_path("missing.data"), "names", &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "missing.data"));
     /* an empty names=, and one that names no file: errors naming the .data file */
