@@ -532,6 +532,29 @@ void gc_model_snapshot_free(gc_model_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
+/* One line of f, whatever its length (as Darknet's fgetl reads it), in a
+ * malloc'd buffer of at least 64 bytes. NULL at the end of the file, or with
+ * *oom set. */
+static char *read_line(FILE *f, int *oom)
+{
+    size_t cap = 64, len = 0;
+    char *s = malloc(cap);
+    if (!s) return *oom = 1, NULL;
+    while (fgets(s + len, (int)(cap - len), f)) {
+        len += strlen(s + len);
+        if ((len && s[len - 1] == '\n') || len + 1 < cap) return s; /* the line's end, or the file's */
+        char *grown = realloc(s, cap *= 2);
+        if (!grown) {
+            free(s);
+            return *oom = 1, NULL;
+        }
+        s = grown;
+    }
+    if (len) return s;
+    free(s);
+    return NULL;
+}
+
 char **gc_model_names_load(const char *path, int *count, gc_err *e)
 {
     *count = 0;
@@ -542,9 +565,9 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
         return NULL;
     }
     char **names = NULL;
-    int n = 0, cap = 0, named = 0; /* named: the lines up to the last non-blank one */
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
+    int n = 0, cap = 0, named = 0, oom = 0; /* named: the lines up to the last non-blank one */
+    char *line;
+    while ((line = read_line(f, &oom))) {
         size_t len = strlen(line);
         /* trailing spaces too: "-class dog" finds a "dog " line, as the eye does */
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
@@ -554,14 +577,17 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **grown = realloc(names, (size_t)cap * sizeof *names);
-            if (!grown) goto oom;
+            if (!grown) {
+                free(line);
+                goto oom;
+            }
             names = grown;
         }
-        if (!len) snprintf(line, sizeof line, "class %d", n); /* a blank line: the name a missing one gets */
-        if (!(names[n] = strdup(line))) goto oom;
-        ++n;
+        if (!len) snprintf(line, 64, "class %d", n); /* a blank line: the name a missing one gets */
+        names[n++] = line;
         if (len) named = n;
     }
+    if (oom) goto oom;
     fclose(f);
     /* blank lines at the end name no class (they made "82 names for 80 classes") */
     while (n > named) free(names[--n]);

@@ -370,6 +370,27 @@ START_TEST(names_and_data_files)
     ck_assert_str_eq(v[1], "class 1");
     ck_assert_str_eq(v[2], "dog");
     gc_model_names_free(v, n);
+    /* a line longer than any buffer is one name (it had been cut into two at
+     * 1023 bytes, every later class named by the one before it) */
+    char *text = malloc(5000);
+    memset(text, 'x', 3000);
+    strcpy(text + 3000, "\ndog\n");
+    write_text(names, text);
+    v = gc_model_names_load(names, &n, &e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(n, 2);
+    ck_assert_uint_eq(strlen(v[0]), 3000);
+    ck_assert_str_eq(v[1], "dog");
+    gc_model_names_free(v, n);
+    strcpy(text + 63, "\nno newline at the end");
+    write_text(names, text);
+    v = gc_model_names_load(names, &n, &e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(n, 2);
+    ck_assert_uint_eq(strlen(v[0]), 63);
+    ck_assert_str_eq(v[1], "no newline at the end");
+    gc_model_names_free(v, n);
+    free(text);
     write_text(names, "\n\n");
     ck_assert_ptr_null(gc_model_names_load(names, &n, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "empty"));
