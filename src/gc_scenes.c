@@ -391,6 +391,22 @@ static int write_labels(const char *path, const gc_scene *s, gc_err *e)
     return gc_image_write_file(path, buf, len, e);
 }
 
+/* A failed run (a full disk) removes the scenes it wrote, as a signal does
+ * (gc_interrupt): each is "OUTDIR/NAME.png\n" in the list (OUTDIR may hold a
+ * newline, NAME does not), its label file beside it. */
+static void remove_scenes(char *list, size_t len, size_t dirlen)
+{
+    char *p = list, *end = list + len;
+    while (p < end) {
+        char *nl = memchr(p + dirlen, '\n', (size_t)(end - p) - dirlen);
+        *nl = '\0';
+        gc_image_remove_output(p);
+        memcpy(nl - 4, ".txt", 4);
+        gc_image_remove_output(p);
+        p = nl + 1;
+    }
+}
+
 int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long count,
                     const char *outdir, gc_err *e)
 {
@@ -439,6 +455,7 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
         rc = gc_out_path(path, sizeof path, e, "%s/list.txt", outdir);
         if (rc == 0) rc = gc_image_write_file(path, list, len, e);
     }
+    if (rc) remove_scenes(list, len, strlen(outdir));
     free(s.rgb);
     free(list);
     return rc;

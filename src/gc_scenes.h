@@ -74,7 +74,8 @@ int gc_scenes_make(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long i
  * normalised), and outdir/list.txt with one image path per line (outdir as
  * given + file name). The class name is part of the file name for cls scenes,
  * as `darknet classifier train` needs. Files are written atomically; on error
- * nothing of list.txt is left. Progress goes to stderr every 1000 scenes. */
+ * the scenes written so far are removed and no list.txt is left. Progress
+ * goes to stderr every 1000 scenes. */
 int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long count,
                     const char *outdir, gc_err *e);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -190,6 +191,32 @@ START_TEST(write_makes_images_labels_and_list)
 }
 END_TEST
 
+/* A write that fails part way (a full disk; here a folder where scene 2's
+ * label file goes) removes the scenes written so far, as a signal does, and
+ * leaves what was there before. */
+START_TEST(failed_write_removes_the_scenes_written)
+{
+    gc_fmnist d;
+    fake_dataset(&d, 30);
+    char *dir = gcf_tempdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/000002.txt", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    gc_err e;
+    ck_assert_int_ne(gc_scenes_write(&d, GC_SCENE_DET, 5, 4, dir, &e), 0);
+    ck_assert_msg(strstr(e.msg, "000002.txt: it is a folder"), "%s", e.msg);
+    ck_assert_int_eq(gcf_count_files(dir), 2); /* the folder and notes.txt */
+    ck_assert_int_eq(access(path, F_OK), 0);
+    gcf_rmtree(dir);
+    free(dir);
+    gc_scenes_fmnist_free(&d);
+}
+END_TEST
+
 static void write_gz(const char *path, const void *data, size_t len)
 {
     gzFile f = gzopen(path, "wb");
@@ -280,6 +307,7 @@ Suite *suite_scenes(void)
     tcase_add_test(tc, boxes_are_tight_and_rules_hold);
     tcase_add_test(tc, kind_names_round_trip);
     tcase_add_test(tc, write_makes_images_labels_and_list);
+    tcase_add_test(tc, failed_write_removes_the_scenes_written);
     tcase_add_test(tc, idx_loader_reads_and_rejects);
     tcase_add_test(tc, real_fashion_mnist_splits);
     suite_add_tcase(s, tc);
