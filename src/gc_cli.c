@@ -1005,6 +1005,8 @@ static int list_main(const cli_args *a, gc_err *e)
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
     }
+    /* what would fail for every image, said once before any (not per image) */
+    if (gc_explain_check_all(net, &ex, e)) goto done;
     if (!(options = list_options(a, o.detector, o.detector ? -1 : o.cls.cls))) {
         gc_fail(e, "out of memory");
         goto done;

@@ -466,6 +466,30 @@ int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err 
     return rc;
 }
 
+int gc_explain_check_all(network *net, const gc_explain_opts *o, gc_err *e)
+{
+    gc_session s;
+    int rc = gc_explain_open(&s, net, NULL, e);
+    if (rc == 0 && !s.detector) {
+        rc = gc_explain_prepare(&s, &(gc_subject){0, NULL}, o, e);
+    } else if (rc == 0) {
+        int fit = 0, unfit = 0;
+        gc_err first = {0}, he;
+        for (int i = 0; i < net->n; ++i) {
+            if (!gc_darknet_is_head(&net->layers[i])) continue;
+            gc_det d = {.head = i};
+            if (gc_explain_prepare(&s, &(gc_subject){0, &d}, o, &he) == 0) ++fit;
+            else if (!unfit++) first = he;
+        }
+        if (!fit && unfit) {
+            *e = first;
+            rc = -1;
+        }
+    }
+    gc_explain_close(&s);
+    return rc;
+}
+
 int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e)
 {
     const network *net = s->net;

@@ -233,6 +233,14 @@ int gc_explain_default_layers(const network *net, int score_layer, int *layers, 
  * is checked per box). 0, or -1 with e naming the layer and the head. */
 int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err *e);
 
+/* o for every target of a run over many images, before any image (a -list
+ * run): a classifier's layers, method and paths are the same for every
+ * image; a detector's are checked at each head and refused when no head's
+ * boxes could be explained (a head some boxes cannot use stays their own
+ * error). Opens and closes a session of its own on net (restored). 0, or -1
+ * with e naming the option. */
+int gc_explain_check_all(network *net, const gc_explain_opts *o, gc_err *e);
+
 /* The layers t is explained at under o (resolved, every path checked), into
  * layers[GC_MAX_LAYERS]. Returns the count, or -1 with e naming the layer. */
 int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int *layers, gc_err *e);

@@ -1724,6 +1724,39 @@ START_TEST(one_run_per_index_and_bad_outdir)
 }
 END_TEST
 
+/* An option that fails for every image (a layer out of range, a method the
+ * network cannot have) is one error before any image, no output folder: it
+ * was an error per image, a forward pass each, and a detector's images
+ * without boxes went into an index that -resume with the option mended then
+ * refused. One some boxes can use stays those boxes' error. */
+START_TEST(an_option_no_image_can_use_fails_before_any)
+{
+    scenes s;
+    scenes_make(&s, "det", 4);
+    if (!s.ok) return;
+    char o[4096];
+    path_in(&s, "out", o);
+    const char *det[][2] = {{"-layer", "99"}, {"-method", "cam"}};
+    for (int k = 0; k < 2; ++k) {
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, det[k][0], det[k][1], NULL), 1);
+        ck_assert_msg(count_str(err, "gradcam: ") == 1 && strstr(err, det[k][1]) && !strstr(err, ".png"), "%s",
+                      gcf_tail(err, 600));
+        ck_assert_int_ne(access(o, F_OK), 0);
+    }
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.list, "-outdir", o, "-layer", "99",
+                         NULL),
+                     1);
+    ck_assert_msg(count_str(err, "gradcam: ") == 1 && strstr(err, "-layer 99 is out of range for the logit layer"), "%s",
+                  gcf_tail(err, 600));
+    ck_assert_int_ne(access(o, F_OK), 0);
+    /* -layer -13 is out of range for the head at layer 12 only: its boxes fail */
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-layer", "-13", "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "box 0: -layer -13 is out of range for the box's head (layer 12)"), "%s",
+                  gcf_tail(err, 600));
+    scenes_free(&s);
+}
+END_TEST
+
 /* -resume compares the settings, not how they were spelled: the order of
  * the options, a default given or left out, 0.5 against .5, a class by name
  * or by index. Every option of the main command that changes the outputs is
@@ -2041,6 +2074,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
+    tcase_add_test(tc, an_option_no_image_can_use_fails_before_any);
     tcase_add_test(tc, resume_compares_settings_not_spelling);
     tcase_add_test(tc, shards_started_together_agree_on_settings);
     tcase_add_test(tc, outputs_never_replace_what_gradcam_did_not_write);
