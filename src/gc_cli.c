@@ -530,7 +530,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
     if (gc_image_make_parent_dirs(out, e)) return 1;
     if (gc_image_check_out_path("gradcam init", out, e)) return 1;
     char tmp[4096];
-    if (gc_out_path(tmp, sizeof tmp, e, "%s.tmp", out)) return 1;
+    if (gc_tmp_path(tmp, sizeof tmp, out)) return gc_fail(e, "gradcam init %s: path too long", out), 1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);

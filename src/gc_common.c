@@ -1,6 +1,7 @@
 #include "gc_common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +95,19 @@ int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...)
     int len = vsnprintf(buf, n, fmt, ap);
     va_end(ap);
     if (len < 0 || (size_t)len >= n) return gc_fail(e, "output path too long (%d bytes, at most %zu): %.80s...", len, n - 1, buf);
+    return 0;
+}
+
+int gc_tmp_path(char *buf, size_t n, const char *path)
+{
+    size_t len = 0, base;
+    while (path[len]) ++len;
+    for (base = len; base > 0 && path[base - 1] != '/'; --base) {}
+    size_t name = len - base, cut = name + 4 > NAME_MAX ? name + 4 - NAME_MAX : 0;
+    if (len - cut + 5 > n) return -1;
+    memcpy(buf, path, base);
+    memcpy(buf + base, path + base + cut, name - cut);
+    memcpy(buf + len - cut, ".tmp", 5);
     return 0;
 }
 

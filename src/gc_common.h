@@ -46,6 +46,14 @@ int gc_size_mul(size_t a, size_t b, size_t *out);
  * with e naming the (cut) path, instead of writing to a shorter name. */
 int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The name a file is written under before its rename into place: PATH.tmp,
+ * or, when the last component would then pass NAME_MAX, that component cut
+ * from its start, so that every name the system allows (up to NAME_MAX
+ * bytes) can be written; the end, which tells a run's files apart
+ * (_0.png, _0.npy, _summary.png), stays. Async-signal-safe (the interrupt
+ * handler removes these). 0, or -1 when it does not fit in n bytes. */
+int gc_tmp_path(char *buf, size_t n, const char *path);
+
 /* A growable array of owned strings. */
 typedef struct gc_strvec {
     char **s;

@@ -380,11 +380,10 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
 static int write_atomic(const char *path, const void *data, size_t len, gc_err *e)
 {
     gc_interrupt_add(path); /* before the file (PATH.tmp, then PATH) exists */
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
+    size_t tlen = strlen(path) + 5;
+    char *tmp = malloc(tlen);
     if (!tmp) return gc_fail(e, "cannot write %s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
+    gc_tmp_path(tmp, tlen, path);
     errno = 0;
     int err = write_bytes(tmp, data, len);
     if (err == ENOENT && made_parent(path)) { /* made by this run, then removed by another's cleanup: again */
@@ -702,7 +701,7 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    if (gc_tmp_path(tmp, sizeof tmp, path))
         return gc_fail(e, "%s %s: path too long", what, path);
     struct stat st;
     if (own_descriptor(path) >= 0) { /* written to that descriptor */

@@ -1,5 +1,7 @@
 #include "gc_interrupt.h"
 
+#include "gc_common.h"
+
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,11 +40,7 @@ static void remove_recorded(void)
         while (p[n]) ++n;
         if (p[0] != DIR_MARK && p[0] != DROPPED_MARK) {
             unlink(p);
-            if (n + 5 <= sizeof tmp) {
-                memcpy(tmp, p, n);
-                memcpy(tmp + n, ".tmp", 5);
-                unlink(tmp);
-            }
+            if (gc_tmp_path(tmp, sizeof tmp, p) == 0) unlink(tmp);
         }
         i += n + 1;
     }

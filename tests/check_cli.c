@@ -2,6 +2,7 @@
  * success writes one overlay and one map per target; every kind of bad input
  * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
  * output file. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,31 @@ START_TEST(missing_output_folders_are_created)
     ck_assert_msg(rc == 0, "%s", err);
     snprintf(d, sizeof d, "%s/new/deeper", dir);
     ck_assert_int_eq(gcf_count_files(d), 2);
+}
+END_TEST
+
+/* Output names the system allows, up to NAME_MAX bytes: each was written
+ * as NAME.tmp first, which passed NAME_MAX ("File name too long") for a name
+ * of 252 bytes or more: the overlay, its map and the -json report. */
+START_TEST(names_up_to_name_max_are_written)
+{
+    char p[4096 + NAME_MAX + 2], j[sizeof p + 5], f[sizeof p + 8], stem[NAME_MAX + 1];
+    memset(stem, 'n', NAME_MAX - 6);
+    stem[NAME_MAX - 6] = '\0';
+    snprintf(p, sizeof p, "%s/%s", out_dir(), stem); /* PREFIX_4.png: NAME_MAX bytes */
+    memset(stem, 'j', NAME_MAX - 5);
+    stem[NAME_MAX - 5] = '\0';
+    snprintf(j, sizeof j, "%s/%s.json", out_dir(), stem);
+    ck_assert_msg(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, "-json", j, "-class", "4", NULL) == 0,
+                  "%s", err);
+    struct stat st;
+    const char *ext[] = {"png", "npy"};
+    for (int k = 0; k < 2; ++k) {
+        snprintf(f, sizeof f, "%s_4.%s", p, ext[k]);
+        ck_assert_msg(stat(f, &st) == 0 && st.st_size > 0, "%s", f);
+    }
+    ck_assert_msg(stat(j, &st) == 0 && st.st_size > 0, "%s", j);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 3); /* no .tmp left */
 }
 END_TEST
 
@@ -677,6 +703,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, unwritable_output_directory);
     tcase_add_test(tc, missing_output_folders_are_created);
+    tcase_add_test(tc, names_up_to_name_max_are_written);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
     tcase_add_test(tc, json_dash_goes_to_stdout);
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);

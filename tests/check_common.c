@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,31 @@ START_TEST(json_strings_are_valid_utf8)
 }
 END_TEST
 
+/* A file is written as PATH.tmp, then renamed; a name of 252 to NAME_MAX
+ * bytes (legal) made PATH.tmp too long, and the file could not be written.
+ * Such a temporary name is cut from the start of its last component. */
+START_TEST(tmp_path_keeps_every_legal_name_writable)
+{
+    char buf[1024], name[NAME_MAX + 1], want[1024];
+    ck_assert_int_eq(gc_tmp_path(buf, sizeof buf, "out/x_0.png"), 0);
+    ck_assert_str_eq(buf, "out/x_0.png.tmp");
+    ck_assert_int_eq(gc_tmp_path(buf, sizeof buf, "x"), 0);
+    ck_assert_str_eq(buf, "x.tmp");
+    for (int len = NAME_MAX - 6; len <= NAME_MAX; ++len) {
+        memset(name, 'a', (size_t)len - 6);
+        memcpy(name + len - 6, "_0.png", 7);
+        snprintf(want, sizeof want, "/d/%s", name);
+        ck_assert_int_eq(gc_tmp_path(buf, sizeof buf, want), 0);
+        const char *base = buf + 3;
+        ck_assert_int_eq(strncmp(buf, "/d/", 3), 0);
+        ck_assert_int_eq((int)strlen(base), len + 4 > NAME_MAX ? NAME_MAX : len + 4);
+        /* the end, which tells a run's files apart, is kept */
+        ck_assert_msg(strlen(base) >= 10 && !strcmp(base + strlen(base) - 10, "_0.png.tmp"), "%s", base);
+    }
+    ck_assert_int_eq(gc_tmp_path(buf, 9, "out/x.png"), -1); /* 14 bytes do not fit in 9 */
+}
+END_TEST
+
 /* A path that does not fit its buffer is an error, never a shorter name. */
 START_TEST(out_path_detects_truncation)
 {
@@ -158,6 +184,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);
     tcase_add_test(tc, out_path_detects_truncation);
+    tcase_add_test(tc, tmp_path_keeps_every_legal_name_writable);
     tcase_add_test(tc, main_stack_is_reserved_before_a_limit_bites);
     suite_add_tcase(s, tc);
     return s;
