@@ -305,9 +305,12 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 #undef NEED_VALUE
     }
     if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
-    if (a->out_set && a->out[strlen(a->out) - 1] == '/') { /* a folder: the default name inside it */
+    const char *last = a->out_set ? strrchr(a->out, '/') : NULL;
+    last = last ? last + 1 : a->out;
+    /* a folder: the default name inside it (`-out .` had written hidden ._0.png, ...) */
+    if (a->out_set && (!*last || !strcmp(last, ".") || !strcmp(last, ".."))) {
         static char in_folder[PATH_MAX];
-        if (snprintf(in_folder, sizeof in_folder, "%sgradcam", a->out) >= (int)sizeof in_folder)
+        if (snprintf(in_folder, sizeof in_folder, "%s%sgradcam", a->out, *last ? "/" : "") >= (int)sizeof in_folder)
             return gc_fail(e, "-out %s: path too long", a->out);
         a->out = in_folder;
     }

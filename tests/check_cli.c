@@ -303,6 +303,24 @@ START_TEST(missing_output_folders_are_created)
 }
 END_TEST
 
+/* -out whose last part is . or .. names a folder, as a PREFIX ending in /
+ * does: `-out .` had written hidden files ._0.png and ._0.npy. */
+START_TEST(out_dot_is_a_folder)
+{
+    char p[4200], sub[4100];
+    snprintf(p, sizeof p, "%s/.", out_dir());
+    ck_assert_msg(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "/./gradcam_") != NULL, "%s", out);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+    snprintf(sub, sizeof sub, "%s/sub", out_dir());
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof p, "%s/..", sub);
+    ck_assert_msg(run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", p, "-top", "2", NULL) == 0, "%s", err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 5); /* sub, and two classes' files */
+    ck_assert_int_eq(gcf_count_files(sub), 0);
+}
+END_TEST
+
 /* Output names the system allows, up to NAME_MAX bytes: each was written
  * as NAME.tmp first, which passed NAME_MAX ("File name too long") for a name
  * of 252 bytes or more: the overlay, its map and the -json report. */
@@ -704,6 +722,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, unwritable_output_directory);
     tcase_add_test(tc, missing_output_folders_are_created);
     tcase_add_test(tc, names_up_to_name_max_are_written);
+    tcase_add_test(tc, out_dot_is_a_folder);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
     tcase_add_test(tc, json_dash_goes_to_stdout);
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
