@@ -592,6 +592,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int count;
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
+    if (strchr(out, '\n')) /* list.txt holds one path a line, as Darknet reads lists */
+        return gc_fail(e, "outdir %s: has a newline, which the scenes' list.txt (one path a line) cannot hold", out), 2;
     char dir_path[4096];
     /* the outdir and its parents */
     if (gc_out_path(dir_path, sizeof dir_path, e, "%s/list.txt", out)) return 2;

@@ -507,6 +507,12 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
     usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
+    /* a scenes folder whose name has a newline: its list.txt, one path a
+     * line, could not be read back (it wrote the scenes and such a list) */
+    char nl[4200];
+    snprintf(nl, sizeof nl, "%s/a\nb", dir);
+    usage_error(run("scenes", "det", "test", "1", nl, NULL), "has a newline");
+    ck_assert_int_ne(access(nl, F_OK), 0);
     const char *helps[][2] = {{"--help", NULL}, {"-h", NULL}, {"eval", "--help"}, {"scenes", "-h"}, {"init", "--help"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; ++i) {
         ck_assert_int_eq(run(helps[i][0], helps[i][1], NULL), 0);
