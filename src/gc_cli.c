@@ -40,7 +40,7 @@ static const char usage_text[] =
     "                        (labelled Fashion-MNIST scenes, see README)\n"
     "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
     "       darknet gradcam <cfg> <weights> -list FILE|DIR -outdir DIR [options]   (many images, see below)\n"
-    "       darknet gradcam merge DIR... [-o FILE]   (join the indexes of -shard runs)\n"
+    "       darknet gradcam merge DIR... [-o FILE]   (join the indexes of -shard runs; -o -: stdout)\n"
     "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
     "with Grad-CAM. Common options:\n"
     "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
@@ -1092,10 +1092,14 @@ static int merge_main(int argc, char **argv, gc_err *e)
         }
         out = def;
     }
+    /* -o - is standard output, as -json - is (it had made a file named "-");
+     * the summary line then goes to stderr */
+    int to_stdout = !strcmp(out, "-");
+    if (to_stdout) out = "/dev/stdout";
     long failed = 0, n = gc_image_make_parent_dirs(out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
     free(dirs);
     if (n < 0) return 1;
-    printf("merged %ld images into %s\n", n, out);
+    fprintf(to_stdout ? stderr : stdout, "merged %ld images into %s\n", n, to_stdout ? "the standard output" : out);
     return failed ? 1 : 0; /* e names the images that failed, as a -list run's status does */
 }
 

@@ -1417,6 +1417,12 @@ START_TEST(shards_merge_into_the_single_run)
     /* duplicated: the same folder twice */
     ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
     ck_assert_msg(strstr(err, "are one folder: give each shard's folder once"), "%s", err);
+    /* -o - is standard output, as -json - is: it had made a file named "-" */
+    ck_assert_msg(run("merge", shared, "-o", "-", NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "merged 12 images into the standard output") && !strstr(out, "merged") &&
+                      !strncmp(out, "{\"n\": 0, ", 9),
+                  "%s", gcf_tail(out, 400));
+    ck_assert_int_ne(access("-", F_OK), 0);
     ck_assert_msg(run("merge", shared, NULL) == 0, "%s", err);
     ck_assert_msg(strstr(out, "merged 12 images"), "%s", out);
     char a[4096], b[4096];
