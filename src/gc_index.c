@@ -336,16 +336,30 @@ static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
     return rc;
 }
 
-/* The positions the errors file beside index file index_path (errors.*
- * for index.*) records, in a list of `of` images, marked in failed[]: the
- * images that run could not explain. */
-static void read_failed(const char *index_path, long of, unsigned char *failed)
+/* The errors file beside index file index_path (errors.* for index.*) into
+ * p: 0, or -1 when index_path is not named index.* or p is too short. */
+static int errors_path(const char *index_path, char *p, size_t n)
 {
     const char *slash = strrchr(index_path, '/'), *base = slash ? slash + 1 : index_path;
+    if (strncmp(base, "index", 5)) return -1;
+    int len = snprintf(p, n, "%.*serrors%s", (int)(base - index_path), index_path, base + 5);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/* Whether paths a and b name one existing file. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The positions the errors file beside index file index_path records, in a
+ * list of `of` images, marked in failed[]: the images that run could not
+ * explain. */
+static void read_failed(const char *index_path, long of, unsigned char *failed)
+{
     char p[PATH_MAX];
-    if (strncmp(base, "index", 5) ||
-        snprintf(p, sizeof p, "%.*serrors%s", (int)(base - index_path), index_path, base + 5) >= (int)sizeof p)
-        return;
+    if (errors_path(index_path, p, sizeof p)) return;
     FILE *f = fopen(p, "r");
     if (!f) return;
     char *line = NULL;
@@ -414,15 +428,26 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
         }
     }
     if (same_settings(dirs, ndirs, e)) goto done;
-    /* -o onto a shard's own index would lose it (a plain index.jsonl, the
+    /* -o onto what merge reads would lose it: a shard's own index, an
+     * index's errors file, a folder's settings (a plain index.jsonl, the
      * default -o of a folder that holds one, is a part of what replaces it) */
     for (int i = 0; i < paths.n; ++i) {
         const char *base = strrchr(paths.s[i], '/') + 1;
         int si, sn;
-        struct stat ps, os;
-        if (shard_name(base, &si, &sn) && stat(paths.s[i], &ps) == 0 && stat(out, &os) == 0 &&
-            ps.st_dev == os.st_dev && ps.st_ino == os.st_ino) {
+        char p[PATH_MAX];
+        if (shard_name(base, &si, &sn) && same_file(paths.s[i], out)) {
             gc_fail(e, "merge: -o %s is the shard index %s: refusing to overwrite it", out, paths.s[i]);
+            goto done;
+        }
+        if (errors_path(paths.s[i], p, sizeof p) == 0 && same_file(p, out)) {
+            gc_fail(e, "merge: -o %s is the errors file %s, which merge reads: refusing to overwrite it", out, p);
+            goto done;
+        }
+    }
+    for (int d = 0; d < ndirs; ++d) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/.gradcam-options", dirs[d]) < (int)sizeof p && same_file(p, out)) {
+            gc_fail(e, "merge: -o %s is the settings file %s, which merge reads: refusing to overwrite it", out, p);
             goto done;
         }
     }

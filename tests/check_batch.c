@@ -1414,6 +1414,21 @@ START_TEST(shards_merge_into_the_single_run)
     ck_assert_msg(t && before && !strcmp(t, before), "merge -o replaced a shard's index");
     free(t);
     free(before);
+    /* nor onto the other files merge reads: a folder's settings, a shard's
+     * errors (the settings had become the index, and the next merge or
+     * -resume compared against that) */
+    const char *read_too[] = {".gradcam-options", "errors.shard-1-of-3.jsonl"};
+    for (int k = 0; k < 2; ++k) {
+        char q[4096];
+        pf(q, sizeof q, "%s/%s", shared, read_too[k]);
+        before = slurp(q, NULL);
+        ck_assert_int_eq(run("merge", shared, "-o", q, NULL), 1);
+        ck_assert_msg(strstr(err, "which merge reads: refusing to overwrite it"), "%s", err);
+        t = slurp(q, NULL);
+        ck_assert_msg(t && before && !strcmp(t, before), "merge -o replaced %s", read_too[k]);
+        free(t);
+        free(before);
+    }
     /* duplicated: the same folder twice */
     ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
     ck_assert_msg(strstr(err, "are one folder: give each shard's folder once"), "%s", err);
