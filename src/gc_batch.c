@@ -542,22 +542,34 @@ static void progress(run_state *r, const gc_batch_summary *s, int final)
     fflush(stderr);
 }
 
-static void record_error(run_state *r, gc_batch_summary *s, int pos, const char *msg)
+/* An image's error on stderr and in the errors file. -1 with e set when the
+ * errors file cannot take it (a full disk): the run stops, as for an index
+ * line, since merge and the user read the failures there (they had been
+ * lost, the run saying "see errors.jsonl" of an empty file). */
+static int record_error(run_state *r, gc_batch_summary *s, int pos, const char *msg, gc_err *e)
 {
     clear_bar(r);
     char shown[PATH_MAX];
     snprintf(shown, sizeof shown, "%s", r->list.path[pos]);
     gc_printable(shown); /* a name's bytes that are not printable as '?', as in every message */
     fprintf(stderr, "gradcam: %s: %s\n", shown, msg);
-    if (r->errors) {
-        fprintf(r->errors, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
-        gc_json_string(r->errors, r->list.path[pos]);
-        fputs(", \"error\": ", r->errors);
-        gc_json_string(r->errors, msg);
-        fputs("}\n", r->errors);
-        fflush(r->errors);
-    }
     s->errors++;
+    if (!r->errors) return 0;
+    fprintf(r->errors, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
+    gc_json_string(r->errors, r->list.path[pos]);
+    fputs(", \"error\": ", r->errors);
+    gc_json_string(r->errors, msg);
+    fputs("}\n", r->errors);
+    errno = 0;
+    if (fflush(r->errors) == 0 && !ferror(r->errors)) return 0;
+    int err = errno ? errno : EIO;
+    if (gc_err_storage(err))
+        return gc_fail_sys(e, err, "cannot write %s: %s; the run stops here (the index holds the images done): rerun "
+                                   "with -resume when %s",
+                           s->errors_file, strerror(err),
+                           err == EROFS ? "the output folder can be written" : "there is room");
+    return gc_fail_sys(e, err, "cannot write %s: %s; the run stops here: rerun with -resume", s->errors_file,
+                       strerror(err));
 }
 
 static void quiet_stdout(run_state *r, int on)
@@ -817,8 +829,9 @@ static int collect(run_state *r, gc_batch_summary *s, int report_fd, int wait, g
             if (rc == 0) rc = gc_fail(e, "%s", o->msg);
         } else {
             int errors = s->errors;
-            if (o->msg[0]) record_error(r, s, o->pos, o->msg);
-            else s->done++;
+            gc_err re;
+            if (!o->msg[0]) s->done++;
+            else if (record_error(r, s, o->pos, o->msg, &re) && rc == 0) rc = -1, *e = re;
             r->processed++;
             if (report_fd >= 0) {
                 char c = s->errors > errors ? 'e' : 'd';

@@ -707,6 +707,25 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
                   "%s", gcf_tail(err, 400));
     assert_same_tree(ref, o);
     ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
+
+    /* the errors file full: the run stops too, naming it (the failures had
+     * been lost, the run saying "see errors.jsonl" of an empty file) */
+    char miss[4096];
+    path_in(&s, "missing.txt", miss);
+    FILE *f = fopen(miss, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 60; ++i) fprintf(f, "%s/none/missing-image-%d.png\n", s.dir, i);
+    ck_assert_int_eq(fclose(f), 0);
+    path_in(&s, "out-errors", o);
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    ck_assert_msg(mount("tmpfs", o, "tmpfs", 0, "size=4k") == 0, "mount: %s", strerror(errno));
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", miss, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "errors.jsonl: No space left on device; the run stops here"), "%s", gcf_tail(err, 800));
+    ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=1m"), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", miss, "-outdir", o, "-resume", "-quiet", NULL), 1);
+    pf(tmp, sizeof tmp, "%s/errors.jsonl", o);
+    ck_assert_int_eq(count_lines(tmp), 60);
+    ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
     scenes_free(&s);
 }
 END_TEST
