@@ -95,6 +95,8 @@ static const char usage_text[] =
     "                   cell; default) or iou (D-RISE: best IoU x class probability of any box)\n"
     "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
     "  -cascade N       cascade points below the randomisation point (default 4; see README)\n"
+    "  -seed N          seeds the random baseline, RISE's masks, the randomised weights and the\n"
+    "                   random-logit classes (default 1)\n"
     "  -json FILE       the metrics and every map's record, written atomically (-: stdout)\n"
     "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
     "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"
