@@ -15,7 +15,8 @@
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
 #   make fuzz      build the libFuzzer harnesses in fuzz/ with clang (ASan+UBSan) and run each for
-#                  FUZZ_TIME seconds (default 60); needs clang (Debian: apt-get install clang)
+#                  FUZZ_TIME seconds (default 60); needs clang with libFuzzer (Debian: apt-get
+#                  install clang libclang-rt-dev: clang alone only recommends the latter)
 #
 # Switches (override on the command line, e.g. `make DARKNET_SRC=~/darknet`):
 DARKNET_SRC     ?=
@@ -220,8 +221,12 @@ $(FUZZ_DIR)/obj/%.o: fuzz/%.c $(DN_STAMP)
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz_%.o $(FUZZ_OBJ) $(DN_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
+# clang without its runtime libraries (Debian's libclang-rt-dev, which clang
+# only recommends) compiles the harnesses and fails at their link: try a link first.
 fuzz-build:
-	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz needs clang with libFuzzer: apt-get install clang"; exit 1; }
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || \
+	    { echo "make fuzz needs $(FUZZ_CC) with libFuzzer: apt-get install clang libclang-rt-dev"; exit 1; }
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
 fuzz: fuzz-build
