@@ -10,7 +10,8 @@
 #                  pure-GEMM bound, then `gradcam` end to end against `detector
 #                  test` / `classifier predict` on the real models (MODELS),
 #                  and the forward's GEMMs with 1, 4 and 8 images per product
-#                  (what -batch N could save); prints the tables (a few minutes)
+#                  (what -batch N could save), then scripts/bench-list.sh; prints the tables
+#                  (about 15 minutes on 2 cores: README, Set-up)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
