@@ -1105,16 +1105,16 @@ static int merge_main(int argc, char **argv, gc_err *e)
     return failed ? 1 : 0; /* e names the images that failed, as a -list run's status does */
 }
 
-/* Prints e's message as one line, non-printable bytes (say, from a binary
- * file quoted in a message) as \xNN. */
+/* Prints e's message as one line, as gc_printable() leaves it: a byte that
+ * is not printable (say, from a binary file quoted in a message) as '?', a
+ * UTF-8 name as it is, as a -list run's per-image lines show it. */
 static void print_error(const gc_err *e)
 {
-    fputs("gradcam: ", stderr);
-    for (const unsigned char *p = (const unsigned char *)e->msg; *p; ++p) {
-        if (*p >= 32 && *p < 127) fputc(*p, stderr);
-        else fprintf(stderr, "\\x%02x", *p);
-    }
-    fputc('\n', stderr);
+    char msg[sizeof e->msg];
+    memcpy(msg, e->msg, sizeof msg);
+    msg[sizeof msg - 1] = '\0';
+    gc_printable(msg); /* messages not made by gc_fail() too */
+    fprintf(stderr, "gradcam: %s\n", msg);
 }
 
 static int is_help(const char *s)

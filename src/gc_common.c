@@ -41,6 +41,7 @@ void gc_printable(char *s)
     while (*p) {
         int n = utf8_seq(p);
         if (n == 1 && (*p < 0x20 || *p == 0x7f)) n = 0;
+        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) n = 0; /* C1 controls (U+0080..U+009F): 0x9b starts a terminal's CSI */
         if (n == 0) *p++ = '?';
         else p += n;
     }

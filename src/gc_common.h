@@ -29,9 +29,10 @@ int gc_fail_sys(gc_err *e, int sys, const char *fmt, ...) __attribute__((format(
  * space, quota, read-only filesystem), not one file or one image. */
 int gc_err_storage(int sys);
 
-/* Replaces control characters and bytes that are not well-formed UTF-8 by
- * '?', in place: messages that quote a file's bytes stay one printable line.
- * gc_fail() applies it to every message. */
+/* Replaces control characters (C0, DEL and C1) and bytes that are not
+ * well-formed UTF-8 by '?', in place: messages that quote a file's bytes
+ * stay one printable line, and a UTF-8 name is shown as it is. gc_fail()
+ * applies it to every message. */
 void gc_printable(char *s);
 
 /* The first line in which texts a and b differ (lines end at '\n'): its

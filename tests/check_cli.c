@@ -197,6 +197,18 @@ START_TEST(missing_image)
 }
 END_TEST
 
+/* A UTF-8 name is shown as it is, as a -list run's per-image lines show it;
+ * a control byte, a C1 control (0x9b is a terminal's CSI) or a byte that is
+ * not UTF-8 as '?'. */
+START_TEST(error_lines_keep_utf8_names)
+{
+    ck_assert_int_eq(run(cfg, weights, "nowhere/caf\xc3\xa9.jpg", "-out", prefix, NULL), 1);
+    assert_one_error_naming("nowhere/caf\xc3\xa9.jpg");
+    ck_assert_int_eq(run(cfg, weights, "nowhere/a\x1b[2J\xc2\x9b\xff.jpg", "-out", prefix, NULL), 1);
+    assert_one_error_naming("nowhere/a?[2J???.jpg");
+}
+END_TEST
+
 START_TEST(unreadable_image)
 {
     char bad[4096];
@@ -720,6 +732,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, save_writes_only_what_is_asked);
     tcase_add_test(tc, class_by_name_layer_and_counterfactual);
     tcase_add_test(tc, missing_image);
+    tcase_add_test(tc, error_lines_keep_utf8_names);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
     tcase_add_test(tc, weights_not_matching_cfg);

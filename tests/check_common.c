@@ -110,6 +110,9 @@ START_TEST(messages_are_printable)
     /* well-formed UTF-8 is kept; overlong forms and surrogates are not */
     gc_fail(&e, "%s", "caf\xc3\xa9 \xe2\x82\xac \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80");
     ck_assert_str_eq(e.msg, "caf\xc3\xa9 \xe2\x82\xac ?? ??? ????");
+    /* C1 controls are well-formed UTF-8 but control a terminal (U+009B: CSI) */
+    gc_fail(&e, "%s", "a\xc2\x9b[2Jb \xc2\x85 \xc2\xa0");
+    ck_assert_str_eq(e.msg, "a??[2Jb ?? \xc2\xa0");
 }
 END_TEST
 
