@@ -90,9 +90,12 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     gc_session own, *sp = o->session ? o->session : &own;
     memset(&own, 0, sizeof own);
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
-    /* output folders only once the image has loaded: a bad image leaves none
-     * (with an output thread, the folder is that thread's to make: list mode) */
-    if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
+    /* output folders only once the image has loaded: a bad image leaves none,
+     * nor does -save none (with an output thread, the folder is that thread's
+     * to make: list mode) */
+    if (!sp->writer && gc_explain_writes_files(&o->ex, 0) &&
+        (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)))
+        goto done;
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
     const gc_classifier *cl = &sp->cl;
     if (o->cls >= cl->classes) {

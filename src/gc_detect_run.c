@@ -102,8 +102,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (want_summary && gc_out_path(summary, sizeof summary, e, "%s_summary.png", o->out)) return -1;
     if (gc_explain_begin(sp, net, o->image, e)) goto done;
     /* output folders only once the image has loaded: a bad image leaves none;
-     * -out's only once there is a box to write there (with an output thread,
-     * the folder is that thread's to make: list mode) */
+     * -out's only once there is a box to write there, and a file (not under
+     * -save none; with an output thread, the folder is that thread's to make:
+     * list mode) */
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
@@ -120,7 +121,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         rc = 0;
         goto done;
     }
-    if (!sp->writer && (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e))) goto done;
+    if (!sp->writer && gc_explain_writes_files(&o->ex, 1) &&
+        (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)))
+        goto done;
     /* every box's layers checked and buffers reserved before a file is written */
     for (int k = 0; k < ndets; ++k) {
         gc_subject t = {dets[k].cls, &dets[k]};

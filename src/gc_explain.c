@@ -177,6 +177,12 @@ int gc_explain_save_parse(const char *s, int *nosave)
     return 0;
 }
 
+int gc_explain_writes_files(const gc_explain_opts *ex, int detector)
+{
+    int kinds = GC_NOSAVE_PNG | GC_NOSAVE_NPY | (detector ? GC_NOSAVE_SUMMARY : 0);
+    return ex->sheet || (ex->nosave & kinds) != kinds;
+}
+
 const char *gc_explain_smooth_name(gc_smooth m)
 {
     switch (m) {

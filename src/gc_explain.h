@@ -72,6 +72,11 @@ typedef struct gc_explain_opts {
     int nosave; /* runners: the outputs left out (-save), GC_NOSAVE_* bits; 0 writes all */
 } gc_explain_opts;
 
+/* 1 if a runner writes a file under -out: an overlay, a map, a detector's
+ * summary (-save) or a sheet. -out's folders are made only then: `-save
+ * none` leaves no empty folder, as an image without a box leaves none. */
+int gc_explain_writes_files(const gc_explain_opts *ex, int detector);
+
 /* What is explained: a class of a classifier (det NULL), or a detection (its
  * head, anchor, cell and class). */
 typedef struct gc_subject {

@@ -146,10 +146,18 @@ START_TEST(save_writes_only_what_is_asked)
     snprintf(p, sizeof p, "%s_%d.png", prefix, a);
     ck_assert_int_eq(access(p, F_OK), 0);
     ck_assert_msg(!strstr(out, "  map ") && !strstr(out, "no overlay"), "%s", out);
-    /* none: the report only */
+    /* none: the report only; and no folder made for -out (summary alone is
+     * none for a classifier) */
     rc = run(cfg, weights, img, "-out", prefix, "-save", "none", NULL);
     ck_assert_msg(rc == 0 && strstr(out, "class "), "rc %d\n%s", rc, err);
     ck_assert_int_eq(gcf_count_files(out_dir()), 1);
+    char fresh[4200];
+    snprintf(fresh, sizeof fresh, "%s/new/gc", out_dir());
+    const char *nothing[] = {"none", "summary"};
+    for (int k = 0; k < 2; ++k) {
+        ck_assert_int_eq(run(cfg, weights, img, "-out", fresh, "-save", nothing[k], NULL), 0);
+        ck_assert_msg(gcf_count_files(out_dir()) == 1, "-save %s made a folder for -out", nothing[k]);
+    }
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-save", "jpg", NULL), 2);
     ck_assert_msg(strstr(err, "-save jpg: expected"), "%s", err);
 }

@@ -705,6 +705,26 @@ START_TEST(detector_cli_without_detections_writes_only_the_report)
 }
 END_TEST
 
+/* -save none: boxes, but no file to write, so no folder made for -out
+ * either; -sheet writes there, so it makes it. */
+START_TEST(detector_cli_save_none_makes_no_folder)
+{
+    cli_run *r = cli_open();
+    char prefix[4400], folder[4300];
+    snprintf(folder, sizeof folder, "%s/out/new", r->dir);
+    snprintf(prefix, sizeof prefix, "%s/d", folder);
+    char *argv[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                    "-thresh", "0.05", "-out", prefix, "-save", "none", NULL, NULL};
+    ck_assert_msg(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", gcf_tail(r->err, 3000));
+    ck_assert_msg(strstr(r->out, "box 0 "), "%s", r->out);
+    ck_assert_int_ne(access(folder, F_OK), 0);
+    argv[11] = "-sheet";
+    ck_assert_msg(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", gcf_tail(r->err, 3000));
+    ck_assert_int_eq(access(folder, F_OK), 0);
+    cli_close(r);
+}
+END_TEST
+
 /* A -layer given as an index is used for every head's boxes: one that
  * feeds only one of det_yolo2's heads (5: head 6's, 11: head 13's) is
  * refused before any image, by the main command, -list and eval alike,
@@ -908,6 +928,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, detector_cli_writes_consistent_outputs);
     tcase_add_test(tc, detector_cli_fuses_layers);
     tcase_add_test(tc, detector_cli_without_detections_writes_only_the_report);
+    tcase_add_test(tc, detector_cli_save_none_makes_no_folder);
     tcase_add_test(tc, detector_layer_must_feed_every_head);
     tcase_add_test(tc, detector_out_folder_gets_the_default_name);
     tcase_add_test(tc, detector_cli_bad_arguments);
