@@ -52,7 +52,7 @@ static const char usage_text[] =
     "                   (default: gradcam for classifiers, layercam for detectors)\n"
     "  -counterfactual  negate the gradients: regions that argue against the class\n"
     "  -names FILE      class names, one per line\n"
-    "  -data FILE       Darknet .data file; its names= key gives the class names\n"
+    "  -data FILE       Darknet .data file; its names= key (else labels=) gives the class names\n"
     "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
     "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
     "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
