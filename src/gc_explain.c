@@ -447,6 +447,8 @@ static int cam_class_weights(const gc_session *s, const gc_subject *t, int score
 
 int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err *e)
 {
+    if (o->method == GC_METHOD_CAM)
+        return gc_fail(e, "-method cam explains classifier classes; detection heads have no CAM weights");
     unsigned char *reach = NULL;
     int rc = 0;
     for (int j = 0; j < o->nlayers && rc == 0; ++j) {

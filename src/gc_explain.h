@@ -232,10 +232,12 @@ int gc_explain_score_layer(const gc_session *s, const gc_subject *t);
  * (>= 1), or -1 with e set. */
 int gc_explain_default_layers(const network *net, int score_layer, int *layers, gc_err *e);
 
-/* A detector's -layer (o->layers), before any image: every layer given as
- * an index (>= 0) must feed every head, since each box, of whichever head,
- * is explained there (a negative one counts down from each box's head and
- * is checked per box). 0, or -1 with e naming the layer and the head. */
+/* A detector's method and -layer (o->layers), before any image: CAM has no
+ * weights for a box (an image without a box passed it before); every layer
+ * given as an index (>= 0) must feed every head, since each box, of
+ * whichever head, is explained there (a negative one counts down from each
+ * box's head and is checked per box). 0, or -1 with e naming the method, or
+ * the layer and the head. */
 int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err *e);
 
 /* o for every target of a run over many images, before any image (a -list

@@ -705,6 +705,34 @@ START_TEST(detector_cli_without_detections_writes_only_the_report)
 }
 END_TEST
 
+/* -method cam on a detector: refused before any image by the main command,
+ * -list and eval alike, an image without a box included (it exited 0). */
+START_TEST(detector_cam_is_refused_before_any_image)
+{
+    cli_run *r = cli_open();
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char list[4300], outdir[4300];
+    snprintf(list, sizeof list, "%s/list.txt", r->dir);
+    FILE *f = fopen(list, "w");
+    fprintf(f, "%s\n", img);
+    fclose(f);
+    snprintf(outdir, sizeof outdir, "%s/out/list", r->dir);
+    char *one[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)img, "-thresh", "1",
+                   "-out", r->prefix, "-json", r->json, "-method", "cam", NULL};
+    char *many[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, "-list", list, "-outdir", outdir,
+                    "-method", "cam", NULL};
+    char *eval[] = {"./darknet", "gradcam", "eval", "tests/cfg/det_yolo2.cfg", r->w, list, "-method", "cam", NULL};
+    char *const *runs[] = {one, many, eval};
+    for (int k = 0; k < 3; ++k) {
+        int rc = gcf_run(runs[k], r->out, sizeof r->out, r->err, sizeof r->err);
+        ck_assert_msg(rc == 1 && strstr(r->err, "gradcam: -method cam explains classifier classes"), "run %d: rc %d\n%s",
+                      k, rc, r->err);
+        ck_assert_int_eq(cli_files(r), 0);
+    }
+    cli_close(r);
+}
+END_TEST
+
 /* -save none: boxes, but no file to write, so no folder made for -out
  * either; -sheet writes there, so it makes it. */
 START_TEST(detector_cli_save_none_makes_no_folder)
@@ -929,6 +957,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, detector_cli_fuses_layers);
     tcase_add_test(tc, detector_cli_without_detections_writes_only_the_report);
     tcase_add_test(tc, detector_cli_save_none_makes_no_folder);
+    tcase_add_test(tc, detector_cam_is_refused_before_any_image);
     tcase_add_test(tc, detector_layer_must_feed_every_head);
     tcase_add_test(tc, detector_out_folder_gets_the_default_name);
     tcase_add_test(tc, detector_cli_bad_arguments);
