@@ -33,6 +33,14 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
                      .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
                      .layer_c = ll->out_c};
     memcpy(x->layers, m->layers, sizeof x->layers);
+    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+    if (!mi->weights && !mi->map) { /* Guided Backprop: the input gradient, no layer's map */
+        x->nlayers = 0;
+        x->layer_type = "input";
+        x->layer_w = net->w;
+        x->layer_h = net->h;
+        x->layer_c = net->c;
+    }
     if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
     /* the scaled heat is drawn only in the overlay */

@@ -46,6 +46,14 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
                      .layer_c = ll->out_c};
     memcpy(x->layers, m->layers, sizeof x->layers);
+    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+    if (!mi->weights && !mi->map) { /* Guided Backprop: the input gradient, no layer's map */
+        x->nlayers = 0;
+        x->layer_type = "input";
+        x->layer_w = net->w;
+        x->layer_h = net->h;
+        x->layer_c = net->c;
+    }
     class_name(o, d->cls, x->name, sizeof x->name);
     /* the scaled heat is drawn only in the overlay and the summary */
     int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);

@@ -28,8 +28,12 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             snprintf(plain, sizeof plain, "class %d", x->cls);
             if (strcmp(x->name, plain)) snprintf(cname, sizeof cname, " %s", x->name);
             char lbuf[256];
-            size_t len = (size_t)snprintf(lbuf, sizeof lbuf, "%d %s %dx%dx%d", x->layers[0],
-                                          x->layer_type ? x->layer_type : "?", x->layer_w, x->layer_h, x->layer_c);
+            /* Guided Backprop's map is the input gradient: "layer input 28x28x3" */
+            size_t len = x->nlayers ? (size_t)snprintf(lbuf, sizeof lbuf, "%d %s %dx%dx%d", x->layers[0],
+                                                       x->layer_type ? x->layer_type : "?", x->layer_w,
+                                                       x->layer_h, x->layer_c)
+                                    : (size_t)snprintf(lbuf, sizeof lbuf, "input %dx%dx%d", x->layer_w,
+                                                       x->layer_h, x->layer_c);
             for (int j = 1; j < x->nlayers && len < sizeof lbuf; ++j)
                 len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
                                         x->layers[j]);
@@ -41,6 +45,7 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
         } else {
             char lbuf[256];
             layer_list(x, lbuf, sizeof lbuf);
+            if (!x->nlayers) snprintf(lbuf, sizeof lbuf, "input"); /* Guided Backprop */
             fprintf(f,
                     "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s%s, in-box %.2f, "
                     "peak (%d,%d) -> %s%s\n",

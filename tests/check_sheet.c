@@ -200,8 +200,33 @@ START_TEST(guided_png_is_the_gradient_image)
     gc_err e = {0};
     ck_assert_int_eq(gc_image_write_png(img, W, H, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/g", dir);
-    char *a[] = {"tests/cfg/gb_relu.cfg", weights, img, "-class", "1", "-method", "guidedbackprop", "-out", prefix, NULL};
+    char json[4096];
+    snprintf(json, sizeof json, "%s/g.json", dir);
+    char *a[] = {"tests/cfg/gb_relu.cfg", weights, img, "-class", "1", "-method", "guidedbackprop", "-out", prefix,
+                 "-json", json, NULL};
     ck_assert_msg(run_darknet(a) == 0, "%s", gcf_tail(err, 400));
+    /* the map is the input gradient: no layer is named (it had the layer
+     * under the logits, which the method never reads) */
+    ck_assert_msg(strstr(out, ", layer input 10x10x3, guidedbackprop "), "%s", out);
+    char *report = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(report);
+    ck_assert_msg(strstr(report, "\"layers\": [], \"layer_type\": \"input\", \"map_size\": [10, 10]"), "%s", report);
+    free(report);
+    char outdir[4096], index[4200], list[4096];
+    snprintf(outdir, sizeof outdir, "%s/list", dir);
+    snprintf(index, sizeof index, "%s/index.jsonl", outdir);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+    fprintf(lf, "%s\n", img);
+    fclose(lf);
+    char *al[] = {"tests/cfg/gb_relu.cfg", weights, "-list", list, "-outdir", outdir, "-class", "1", "-method",
+                  "guidedbackprop", "-quiet", NULL};
+    ck_assert_msg(run_darknet(al) == 0, "%s", gcf_tail(err, 400));
+    report = gcf_read_file(index, NULL);
+    ck_assert_ptr_nonnull(report);
+    ck_assert_msg(strstr(report, "\"layers\": [], \"method\": \"guidedbackprop\""), "%s", report);
+    free(report);
     snprintf(png, sizeof png, "%s_1.png", prefix);
     snprintf(npy, sizeof npy, "%s_1.npy", prefix);
     size_t n = 0;
