@@ -42,7 +42,22 @@ gc_letterbox gc_render_letterbox(int orig_w, int orig_h, int net_w, int net_h)
     if (lb.new_h < 1) lb.new_h = 1;
     lb.dx = (net_w - lb.new_w) / 2;
     lb.dy = (net_h - lb.new_h) / 2;
+    gc_render_letterbox_window(&lb, 0, 0, net_w, net_h);
     return lb;
+}
+
+void gc_render_letterbox_window(gc_letterbox *lb, int x, int y, int w, int h)
+{
+    assert(x >= 0 && y >= 0 && w > 0 && h > 0 && w <= lb->net_w - x && h <= lb->net_h - y);
+    lb->win_x = x;
+    lb->win_y = y;
+    lb->win_w = w;
+    lb->win_h = h;
+}
+
+static int gc_lb_whole(const gc_letterbox *lb)
+{
+    return lb->win_x == 0 && lb->win_y == 0 && lb->win_w == lb->net_w && lb->win_h == lb->net_h;
 }
 
 /* One axis of the letterbox. Darknet's resize_image() samples resized pixel
@@ -120,13 +135,28 @@ static gc_tap gc_tap_at(double c, int n)
 /* Cell coordinate of output column (or row) i along one axis. */
 typedef struct gc_axis_map {
     int letterbox;  /* 1: through the inverse letterbox; 0: a plain resize */
-    double s, c, d, cell; /* letterbox: (i + .5 - c) / s + c + d, times cell, - .5 */
+    /* letterbox: network coordinate n = (i + .5 - c) / s + c + d; the map
+     * covers the window [w0, w1) of it: cell coordinate (n - w0) * cell - .5 */
+    double s, c, d, cell, w0, w1;
+    int clip; /* letterbox: the window is not the whole input: 0 where n is outside it */
 } gc_axis_map;
+
+static double gc_axis_net(const gc_axis_map *a, int i)
+{
+    return (i + 0.5 - a->c) / a->s + a->c + a->d;
+}
 
 static double gc_axis_coord(const gc_axis_map *a, int i)
 {
-    if (a->letterbox) return ((i + 0.5 - a->c) / a->s + a->c + a->d) * a->cell - 0.5;
+    if (a->letterbox) return (gc_axis_net(a, i) - a->w0) * a->cell - 0.5;
     return (i + 0.5) * a->s - 0.5; /* s: input cells per output pixel */
+}
+
+static int gc_axis_inside(const gc_axis_map *a, int i)
+{
+    if (!a->clip) return 1;
+    double n = gc_axis_net(a, i);
+    return n >= a->w0 && n < a->w1;
 }
 
 #define GC_RS_TILE 256
@@ -156,6 +186,10 @@ GC_OPT_O3 static void gc_resample_rows(const float *m, int mw, int mh, const gc_
         for (int i = 0; i < nt; ++i) tx[i] = gc_tap_at(gc_axis_coord(ax, x0 + i), mw);
         int r0 = -1, r1 = -1;
         for (int y = y0; y < y1; ++y) {
+            if (!gc_axis_inside(ay, y)) {
+                memset(out + (size_t)(y - y0) * ow + x0, 0, (size_t)nt * sizeof *out);
+                continue;
+            }
             gc_tap ty = gc_tap_at(gc_axis_coord(ay, y), mh);
             if (ty.i0 != r0 || ty.i1 != r1) {
                 r0 = ty.i0;
@@ -168,27 +202,81 @@ GC_OPT_O3 static void gc_resample_rows(const float *m, int mw, int mh, const gc_
             }
             float *o = out + (size_t)(y - y0) * ow + x0;
             for (int i = 0; i < nt; ++i) o[i] = (float)((1 - ty.f) * top[i] + ty.f * bot[i]);
+            if (ax->clip)
+                for (int i = 0; i < nt; ++i)
+                    if (!gc_axis_inside(ax, x0 + i)) o[i] = 0;
         }
     }
 }
 
 /* Each original pixel centre goes through the inverse letterbox to network
- * coordinates, then to map cell coordinates (cell i covers [i, i+1) *
- * net/m, centre aligned), and is sampled there. No network-size buffer. */
+ * coordinates n, then to map cell coordinates (cell i covers win + [i, i+1)
+ * * win/m, centre aligned), and is sampled there; outside the window, 0. No
+ * network-size buffer. */
 void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
 {
     assert(map && out && lb && mw > 0 && mh > 0);
+    assert(lb->win_w > 0 && lb->win_h > 0);
     /* gc_lb_to_net_d's arithmetic per axis */
-    gc_axis_map ax = {1, 0, 0, lb->dx, (double)mw / lb->net_w}, ay = {1, 0, 0, lb->dy, (double)mh / lb->net_h};
+    gc_axis_map ax = {1, 0, 0, lb->dx, (double)mw / lb->win_w, lb->win_x, lb->win_x + lb->win_w,
+                      lb->win_x != 0 || lb->win_w != lb->net_w},
+                ay = {1, 0, 0, lb->dy, (double)mh / lb->win_h, lb->win_y, lb->win_y + lb->win_h,
+                      lb->win_y != 0 || lb->win_h != lb->net_h};
     gc_lb_axis(lb->orig_w, lb->new_w, &ax.s, &ax.c);
     gc_lb_axis(lb->orig_h, lb->new_h, &ay.s, &ay.c);
     gc_resample(map, mw, mh, &ax, &ay, out, lb->orig_w, lb->orig_h);
 }
 
+void gc_render_input_to_image(const float *plane, const gc_letterbox *lb, float *out)
+{
+    gc_letterbox whole = *lb;
+    gc_render_letterbox_window(&whole, 0, 0, lb->net_w, lb->net_h);
+    gc_render_map_to_image(plane, lb->net_w, lb->net_h, &whole, out);
+}
+
+void gc_render_map_to_input(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
+{
+    gc_render_resize(map, mw, mh, out, lb->win_w, lb->win_h);
+    gc_render_window_expand(out, lb);
+}
+
+/* Row y of the window lies at (win_y + y) * net_w + win_x of the plane and
+ * at y * win_w of the front: never before it, so expanding from the last row
+ * up (and cropping from the first down) reads each row before it is
+ * overwritten. */
+void gc_render_window_expand(float *plane, const gc_letterbox *lb)
+{
+    assert(plane && lb);
+    if (gc_lb_whole(lb)) return;
+    size_t W = (size_t)lb->net_w, ww = (size_t)lb->win_w;
+    for (int y = lb->win_h - 1; y >= 0; --y)
+        memmove(plane + ((size_t)lb->win_y + (size_t)y) * W + (size_t)lb->win_x, plane + (size_t)y * ww,
+                ww * sizeof *plane);
+    for (size_t y = 0; y < (size_t)lb->net_h; ++y) {
+        float *r = plane + y * W;
+        if (y < (size_t)lb->win_y || y >= (size_t)lb->win_y + (size_t)lb->win_h) {
+            memset(r, 0, W * sizeof *r);
+            continue;
+        }
+        memset(r, 0, (size_t)lb->win_x * sizeof *r);
+        memset(r + lb->win_x + ww, 0, (W - (size_t)lb->win_x - ww) * sizeof *r);
+    }
+}
+
+void gc_render_window_crop(float *plane, const gc_letterbox *lb)
+{
+    assert(plane && lb);
+    if (gc_lb_whole(lb)) return;
+    size_t W = (size_t)lb->net_w, ww = (size_t)lb->win_w;
+    for (int y = 0; y < lb->win_h; ++y)
+        memmove(plane + (size_t)y * ww, plane + ((size_t)lb->win_y + (size_t)y) * W + (size_t)lb->win_x,
+                ww * sizeof *plane);
+}
+
 void gc_render_resize(const float *in, int iw, int ih, float *out, int ow, int oh)
 {
     assert(in && out && iw > 0 && ih > 0 && ow >= 0 && oh >= 0);
-    gc_axis_map ax = {0, (double)iw / (ow ? ow : 1), 0, 0, 0}, ay = {0, (double)ih / (oh ? oh : 1), 0, 0, 0};
+    gc_axis_map ax = {0, (double)iw / (ow ? ow : 1), 0, 0, 0, 0, 0, 0}, ay = {0, (double)ih / (oh ? oh : 1), 0, 0, 0, 0, 0, 0};
     gc_resample(in, iw, ih, &ax, &ay, out, ow, oh);
 }
 
@@ -572,7 +660,7 @@ void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, con
     int W = w * f, H = h * f;
     assert(W <= GC_RENDER_MAX_ROW);
     float al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
-    gc_axis_map ax = {0, (double)w / W, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0}; /* gc_render_resize's */
+    gc_axis_map ax = {0, (double)w / W, 0, 0, 0, 0, 0, 0}, ay = {0, (double)h / H, 0, 0, 0, 0, 0, 0}; /* gc_render_resize's */
     float band[GC_RENDER_BAND * GC_RENDER_MAX_ROW];
     ov_source_row src;
     size_t made = (size_t)-1; /* the source row src holds */

@@ -9,15 +9,23 @@
 
 /* Darknet's letterbox_image(im, net_w, net_h), same integer arithmetic:
  * the image is resized to new_w x new_h and pasted at (dx, dy) on a grey
- * net_w x net_h canvas. */
+ * net_w x net_h canvas. The window (win_*) is the part of the network input
+ * that the layers see, in network-input pixels: the whole input, but for a
+ * network whose first layer is a [crop] (at inference Darknet's crop takes
+ * the centred crop_width x crop_height, so every layer above it covers only
+ * that window). */
 typedef struct gc_letterbox {
     int orig_w, orig_h;
     int net_w, net_h;
     int new_w, new_h;
     int dx, dy;
+    int win_x, win_y, win_w, win_h;
 } gc_letterbox;
 
+/* The window is the whole network input. */
 gc_letterbox gc_render_letterbox(int orig_w, int orig_h, int net_w, int net_h);
+/* Sets the window: w x h at (x, y), inside the network input. */
+void gc_render_letterbox_window(gc_letterbox *lb, int x, int y, int w, int h);
 
 /* Darknet's new_w/new_h can round to 0 for extreme aspect ratios; they are
  * kept at 1 here so the mappings below stay defined. */
@@ -31,10 +39,25 @@ gc_letterbox gc_render_letterbox(int orig_w, int orig_h, int net_w, int net_h);
 void gc_render_letterbox_to_orig(const gc_letterbox *lb, float net_x, float net_y, float *ox, float *oy);
 void gc_render_letterbox_to_net(const gc_letterbox *lb, float ox, float oy, float *net_x, float *net_y);
 
-/* Resamples a map of mw x mh cells covering the whole network input onto the
- * original image (orig_w x orig_h), through the inverse letterbox: bilinear,
- * cell centres aligned (align_corners=false), edges clamped. */
+/* Resamples a map of mw x mh cells covering lb's window onto the original
+ * image (orig_w x orig_h), through the inverse letterbox: bilinear, cell
+ * centres aligned (align_corners=false), edges clamped; 0 where a pixel's
+ * centre falls outside the window (the network never saw it). */
 void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out);
+/* The same for a plane of the whole network input (net_w x net_h), such as
+ * an input gradient, whatever the window. */
+void gc_render_input_to_image(const float *plane, const gc_letterbox *lb, float *out);
+/* A map of mw x mh cells covering lb's window onto the network input (out:
+ * net_w x net_h): gc_render_resize to the window's size, then
+ * gc_render_window_expand. With the whole input as the window, bit for bit
+ * gc_render_resize(map, mw, mh, out, net_w, net_h). */
+void gc_render_map_to_input(const float *map, int mw, int mh, const gc_letterbox *lb, float *out);
+/* In place, on a plane of net_w x net_h floats: expand moves its first
+ * win_w x win_h (an array of the window's size) to the window, and sets the
+ * rest to 0; crop does the reverse (the window's values to the front, the
+ * rest left undefined). Both do nothing when the window is the whole input. */
+void gc_render_window_expand(float *plane, const gc_letterbox *lb);
+void gc_render_window_crop(float *plane, const gc_letterbox *lb);
 
 /* Bilinear resize of a single-channel array (same conventions as above). */
 void gc_render_resize(const float *in, int iw, int ih, float *out, int ow, int oh);

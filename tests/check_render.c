@@ -161,6 +161,42 @@ START_TEST(inverse_letterbox_places_hot_cell)
 }
 END_TEST
 
+/* A [crop] net's window: an 8x8 image on an 8x8 input (pixel i is net
+ * i + .5), the layers seeing the 4x4 window at (2, 1). A 2x2 map {1, 2; 3, 4}
+ * covers it: cell coordinate (n - 2) * 2/4 - .5 per column, so columns 2..5
+ * sample at -.25, .25, .75, 1.25 (clamped: 0, .25, .75, 1), rows 1..4 alike,
+ * value 1 + fx + 2 fy; 0 outside the window. gc_render_resize of the map to
+ * 4x4 takes the same coordinates, so the map on the network input is the same
+ * array, and cropping it gives that 4x4 back. */
+START_TEST(map_covers_the_crop_window)
+{
+    enum { N = 8 };
+    static const float f[4] = {0, .25f, .75f, 1};
+    float map[4] = {1, 2, 3, 4}, want[N * N] = {0}, out[N * N], in[N * N];
+    for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i) want[(1 + j) * N + 2 + i] = 1 + f[i] + 2 * f[j];
+    ck_assert_float_eq(want[1 * N + 2], 1);
+    ck_assert_float_eq(want[2 * N + 3], 1.75f);
+    ck_assert_float_eq(want[3 * N + 4], 3.25f);
+    ck_assert_float_eq(want[4 * N + 5], 4);
+    gc_letterbox lb = gc_render_letterbox(N, N, N, N);
+    gc_render_letterbox_window(&lb, 2, 1, 4, 4);
+    gc_render_map_to_image(map, 2, 2, &lb, out);
+    for (int p = 0; p < N * N; ++p)
+        ck_assert_msg(fabsf(out[p] - want[p]) < 1e-6f, "image (%d, %d): %g, want %g", p % N, p / N, out[p], want[p]);
+    for (int p = 0; p < N * N; ++p) in[p] = -1;
+    gc_render_map_to_input(map, 2, 2, &lb, in);
+    for (int p = 0; p < N * N; ++p)
+        ck_assert_msg(fabsf(in[p] - want[p]) < 1e-6f, "input (%d, %d): %g, want %g", p % N, p / N, in[p], want[p]);
+    gc_render_window_crop(in, &lb);
+    for (int p = 0; p < 16; ++p) ck_assert_float_eq(in[p], want[(1 + p / 4) * N + 2 + p % 4]);
+    /* a plane of the whole input ignores the window */
+    for (int p = 0; p < N * N; ++p) in[p] = (float)p;
+    gc_render_input_to_image(in, &lb, out);
+    for (int p = 0; p < N * N; ++p) ck_assert_float_eq_tol(out[p], (float)p, 1e-4f);
+}
+END_TEST
+
 START_TEST(letterbox_round_trip)
 {
     const int sizes[][4] = {{768, 576, 416, 416}, {480, 640, 416, 416}, {333, 500, 320, 320},
@@ -1148,6 +1184,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, letterbox_of_a_net_sized_image_is_the_image);
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
     tcase_add_test(tc, letterbox_round_trip);
+    tcase_add_test(tc, map_covers_the_crop_window);
     tcase_add_test(tc, resize_constant_and_ramp_exact);
     tcase_add_test(tc, separable_resampling_equals_per_pixel);
     tcase_add_test(tc, resize_rgb_equals_per_pixel);
