@@ -71,3 +71,15 @@ int gc_darknet_layer_inputs(const network *net, int i, int *inputs, int max)
     }
     return k;
 }
+
+void gc_darknet_input_window(const network *net, int *x, int *y, int *w, int *h)
+{
+    *x = 0, *y = 0, *w = net->w, *h = net->h;
+    if (net->n < 1 || net->layers[0].type != CROP) return;
+    const layer *l = &net->layers[0];
+    assert(l->w == net->w && l->h == net->h && l->out_w <= l->w && l->out_h <= l->h);
+    *x = (l->w - l->out_w) / 2;
+    *y = (l->h - l->out_h) / 2;
+    *w = l->out_w;
+    *h = l->out_h;
+}

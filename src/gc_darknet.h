@@ -21,4 +21,10 @@ int gc_darknet_is_detector(const network *net);
  * inputs NULL and max 0, the count alone). */
 int gc_darknet_layer_inputs(const network *net, int i, int *inputs, int max);
 
+/* The window of the network input that the layers see, in network-input
+ * pixels: the centred crop_width x crop_height when the first layer is a
+ * [crop] (forward_crop_layer at inference: no flip, offsets (w - out_w) / 2
+ * and (h - out_h) / 2), else the whole input. */
+void gc_darknet_input_window(const network *net, int *x, int *y, int *w, int *h);
+
 #endif

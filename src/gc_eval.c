@@ -264,8 +264,9 @@ static gc_pbox net_box(const eval_ctx *c, int t)
 }
 
 /* The map of target t explained as class cls, on the network input, into up
- * (npx floats); *raw, *rw, *rh: the map as computed (up itself for the
- * baselines), *layer its first layer (-1 for a baseline). The baselines do not
+ * (npx floats; a method's map, which covers the window the layers see, is 0
+ * outside it); *raw, *rw, *rh: the map as computed (up itself for the
+ * baselines, made on the whole input), *layer its first layer (-1 for a baseline). The baselines do not
  * depend on the class or the weights (the random one draws new values). */
 static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int *rw, int *rh, int *first_layer,
                   gc_err *e)
@@ -276,7 +277,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
     int mw = net->w, mh = net->h;
     *first_layer = -1;
     switch (o->baseline) {
-    case GC_BASELINE_CENTER: map = c->prior; break;
+    case GC_BASELINE_CENTER: memcpy(up, c->prior, c->npx * sizeof *up); break;
     case GC_BASELINE_RANDOM:
         for (size_t p = 0; p < c->npx; ++p) up[p] = next_uniform(&c->rng);
         break;
@@ -291,7 +292,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
         const layer *hl = &net->layers[d->head];
         float *cell = c->box_val; /* npx floats of scratch, free here */
         gc_metrics_cell_map(hl->w, hl->h, d->cell % hl->w, d->cell / hl->w, cell);
-        gc_render_resize(cell, hl->w, hl->h, up, net->w, net->h);
+        gc_render_map_to_input(cell, hl->w, hl->h, &c->s.lb, up);
         break;
     }
     case GC_BASELINE_NONE: {
@@ -311,9 +312,14 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
         break;
     }
     }
-    if (map != up) {
-        if (mw == net->w && mh == net->h) memcpy(up, map, c->npx * sizeof *up);
-        else gc_render_resize(map, mw, mh, up, net->w, net->h);
+    if (map != up) { /* a method's map covers the window the layers see */
+        const gc_letterbox *lb = &c->s.lb;
+        if (mw == lb->win_w && mh == lb->win_h) {
+            memcpy(up, map, (size_t)mw * (size_t)mh * sizeof *up);
+            gc_render_window_expand(up, lb);
+        } else {
+            gc_render_map_to_input(map, mw, mh, lb, up);
+        }
     }
     *raw = map;
     *rw = mw;
@@ -327,8 +333,8 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
 static double compare_maps(eval_ctx *c, const float *a, const float *b, const gc_pbox *box)
 {
     int W = c->s.orig.w, H = c->s.orig.h;
-    gc_render_map_to_image(a, c->net->w, c->net->h, &c->s.lb, c->heat_a);
-    gc_render_map_to_image(b, c->net->w, c->net->h, &c->s.lb, c->heat_b);
+    gc_render_input_to_image(a, &c->s.lb, c->heat_a);
+    gc_render_input_to_image(b, &c->s.lb, c->heat_b);
     if (!box) return gc_metrics_spearman(c->heat_a, c->heat_b, (size_t)W * H, c->ra, c->rb, c->rank_scratch);
     size_t n = gc_metrics_box_gather(c->heat_a, W, H, *box, c->gath_a);
     gc_metrics_box_gather(c->heat_b, W, H, *box, c->gath_b);
@@ -344,7 +350,8 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     const float *map;
     int mw, mh;
     if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, e)) return -1;
-    gc_explain_heat_raw(s, map, mw, mh);
+    if (map == up) gc_render_input_to_image(up, &s->lb, s->heat); /* a baseline: made on the whole input */
+    else gc_explain_heat_raw(s, map, mw, mh);
     int W = s->orig.w, H = s->orig.h;
     size_t am;
     m->all_zero = !(gc_cam_map_max(s->heat, (size_t)W * H, &am) > 0);
@@ -503,9 +510,9 @@ static void map_cell(const eval_ctx *c, int t, float *cw, float *ch)
         const layer *l = &net->layers[c->tlow[t]];
         gw = l->out_w, gh = l->out_h;
     }
-    const gc_letterbox *lb = &c->s.lb;
-    *cw = (float)net->w / (float)(gw > 0 ? gw : 1) * (float)lb->orig_w / (float)lb->new_w;
-    *ch = (float)net->h / (float)(gh > 0 ? gh : 1) * (float)lb->orig_h / (float)lb->new_h;
+    const gc_letterbox *lb = &c->s.lb; /* the grid covers the window the layers see */
+    *cw = (float)lb->win_w / (float)(gw > 0 ? gw : 1) * (float)lb->orig_w / (float)lb->new_w;
+    *ch = (float)lb->win_h / (float)(gh > 0 ? gh : 1) * (float)lb->orig_h / (float)lb->new_h;
 }
 
 /* RISE (D-RISE for boxes) for every target of the image from the same masked

@@ -130,6 +130,9 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     s->orig = im;
     s->input = in;
     s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
+    int wx, wy, ww, wh;
+    gc_darknet_input_window(s->net, &wx, &wy, &ww, &wh);
+    gc_render_letterbox_window(&s->lb, wx, wy, ww, wh);
     size_t npx = (size_t)s->orig.w * (size_t)s->orig.h;
     if (npx > s->cap_px) {
         float *heat = realloc(s->heat, npx * sizeof *s->heat);
@@ -570,9 +573,11 @@ static double seed_value(const gc_session *s, const gc_subject *t, int score, gc
 
 /* Score-CAM's scores into s->chan: for each kept channel k of layer li, the
  * explained score on the input multiplied by A^k, bilinearly upsampled to
- * the input and min-max normalised to [0, 1]. A^k is kept in s->acts (the
- * masked passes overwrite the layer); the image's own forward pass is run
- * again at the end, so the network is left as the session found it. */
+ * the input and min-max normalised to [0, 1] (upsampled to the window the
+ * layers see and normalised there; 0 outside it, which the network does not
+ * read). A^k is kept in s->acts (the masked passes overwrite the layer); the
+ * image's own forward pass is run again at the end, so the network is left
+ * as the session found it. */
 static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, int cap, gc_target target,
                          gc_err *e)
 {
@@ -596,8 +601,9 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
             if (s->chan[j] == -FLT_MAX && mean[j] != -INFINITY && (k == K || mean[j] > mean[k])) k = j;
         assert(k < K);
         mean[k] = -INFINITY; /* taken */
-        gc_render_resize(s->acts + k * HW, l->out_w, l->out_h, s->up, net->w, net->h);
-        gc_render_normalize(s->up, npx);
+        gc_render_resize(s->acts + k * HW, l->out_w, l->out_h, s->up, s->lb.win_w, s->lb.win_h);
+        gc_render_normalize(s->up, (size_t)s->lb.win_w * (size_t)s->lb.win_h);
+        gc_render_window_expand(s->up, &s->lb);
         for (size_t c = 0; c < C; ++c)
             for (size_t p = 0; p < npx; ++p) s->masked[c * npx + p] = s->cur_input[c * npx + p] * s->up[p];
         gc_hooks_forward(&s->ctx, s->masked);
@@ -669,16 +675,17 @@ static int explain_layer(gc_session *s, const gc_subject *t, int score, int li, 
 }
 
 /* Layer j of nl into the fused map: its map (s->map) normalised, upsampled
- * to the input and averaged in. */
+ * to the window the layers see (the network input but for a [crop] net) and
+ * averaged in. */
 static void fuse_layer(gc_session *s, int li, int j, int nl)
 {
     const network *net = s->net;
-    size_t npx = (size_t)net->w * (size_t)net->h;
+    size_t npx = (size_t)s->lb.win_w * (size_t)s->lb.win_h;
     const layer *l = &net->layers[li];
     size_t hw = (size_t)l->out_w * (size_t)l->out_h;
     memcpy(s->norm, s->map, hw * sizeof *s->norm);
     gc_render_normalize(s->norm, hw);
-    gc_render_resize(s->norm, l->out_w, l->out_h, s->up, net->w, net->h);
+    gc_render_resize(s->norm, l->out_w, l->out_h, s->up, s->lb.win_w, s->lb.win_h);
     if (j == 0) memset(s->fused, 0, npx * sizeof *s->fused);
     for (size_t p = 0; p < npx; ++p) s->fused[p] += s->up[p] / (float)nl;
 }
@@ -726,6 +733,15 @@ static int fuse_stop(void *arg, int li, gc_err *e)
     return rc;
 }
 
+/* The saliency max_c |x| of s->image into s->sal, cropped to the window the
+ * layers see (the gradient is 0 outside it), so that it covers what every
+ * other map covers. */
+static void input_saliency(gc_session *s)
+{
+    gc_cam_input_saliency(s->image, (size_t)s->net->c, (size_t)s->net->w * (size_t)s->net->h, s->sal);
+    gc_render_window_crop(s->sal, &s->lb);
+}
+
 /* A method that reaches the input: the guided gradient at the network input,
  * combined by the method's input kernel with the layer map (normalised,
  * upsampled to the input: s->up, prepared by the caller) into s->image, and
@@ -741,7 +757,7 @@ static int explain_input(gc_session *s, int score, gc_method method, gc_err *e)
     gc_cam_input_compute(method, s->grad_in, gc_cam_method_get(method)->input_cam ? s->up : NULL, C, npx, s->image);
     for (size_t i = 0; i < C * npx; ++i)
         if (!isfinite(s->image[i])) return gc_fail(e, "the input gradient is not finite (NaN/Inf): check the weights");
-    gc_cam_input_saliency(s->image, C, npx, s->sal);
+    input_saliency(s);
     return 0;
 }
 
@@ -772,7 +788,7 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
     if (!rc && o->counterfactual)
         for (size_t i = 0; i < ns; ++i) s->seed[i] = -s->seed[i];
 
-    size_t npx = (size_t)net->w * (size_t)net->h;
+    size_t wpx = (size_t)s->lb.win_w * (size_t)s->lb.win_h;
     int layer_map = gc_cam_method_has_layer_map(o->method);
     if (!rc && layer_map && nl > 1 && mi->needs_grad && one_pass_fits(s, score, layers, nl)) {
         /* one backward pass to the lowest layer, each higher one's map made
@@ -796,15 +812,16 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
         if (mi->input_cam) {
             /* the layer map min-max normalised, then upsampled to the input
              * (pytorch-grad-cam's scale_cam_image order); a fused map is
-             * already at the input's size and is normalised there */
+             * already at the window's size and is normalised there */
             if (nl == 1) {
                 size_t hw = (size_t)l0->out_w * (size_t)l0->out_h;
                 memcpy(s->norm, s->map, hw * sizeof *s->norm);
                 gc_render_normalize(s->norm, hw);
-                gc_render_resize(s->norm, l0->out_w, l0->out_h, s->up, net->w, net->h);
+                gc_render_map_to_input(s->norm, l0->out_w, l0->out_h, &s->lb, s->up);
             } else {
-                memcpy(s->up, s->fused, npx * sizeof *s->up);
-                gc_render_normalize(s->up, npx);
+                memcpy(s->up, s->fused, wpx * sizeof *s->up);
+                gc_render_normalize(s->up, wpx);
+                gc_render_window_expand(s->up, &s->lb);
             }
         }
         rc = explain_input(s, score, o->method, e);
@@ -818,12 +835,12 @@ static int explain_once(gc_session *s, const gc_subject *t, const gc_explain_opt
     memcpy(out->layers, layers, (size_t)nl * sizeof *layers);
     out->nlayers = nl;
     out->data = nl == 1 ? s->map : s->fused;
-    out->w = nl == 1 ? l0->out_w : net->w;
-    out->h = nl == 1 ? l0->out_h : net->h;
+    out->w = nl == 1 ? l0->out_w : s->lb.win_w;
+    out->h = nl == 1 ? l0->out_h : s->lb.win_h;
     if (mi->reaches_input) {
         out->data = s->sal;
-        out->w = net->w;
-        out->h = net->h;
+        out->w = s->lb.win_w;
+        out->h = s->lb.win_h;
         out->image = s->image;
         out->image_c = net->c;
         s->image_valid = 1;
@@ -860,7 +877,7 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
 {
     static const float factors[3] = {0.9f, 1.0f, 1.1f};
     network *net = s->net;
-    size_t nin = (size_t)net->inputs, npx = (size_t)net->w * (size_t)net->h;
+    size_t nin = (size_t)net->inputs;
     gc_explain_opts one = *o;
     one.smooth = GC_SMOOTH_NONE;
     int n = 0, rc = 0;
@@ -919,7 +936,7 @@ static int explain_aug(gc_session *s, const gc_subject *t, const gc_explain_opts
     memcpy(map, s->acc_map, mn * sizeof *map);
     if (out->image) {
         memcpy(s->image, s->acc_img, nin * sizeof *s->image);
-        gc_cam_input_saliency(s->image, (size_t)net->c, npx, s->sal);
+        input_saliency(s);
     }
     size_t am = 0;
     out->max = gc_cam_map_max(out->data, mn, &am);
@@ -949,12 +966,12 @@ void gc_explain_heat(gc_session *s, const gc_map *m)
 }
 
 /* s->image (the network input's planes) on the original image, planar,
- * into s->img3: each plane through the inverse letterbox. */
+ * into s->img3: each plane (the whole input) through the inverse letterbox. */
 static void image_to_orig(gc_session *s, const float *image, int C)
 {
     size_t npx = (size_t)s->net->w * (size_t)s->net->h, opx = (size_t)s->orig.w * (size_t)s->orig.h;
     assert(C <= 3);
-    for (int c = 0; c < C; ++c) gc_render_map_to_image(image + c * npx, s->net->w, s->net->h, &s->lb, s->img3 + c * opx);
+    for (int c = 0; c < C; ++c) gc_render_input_to_image(image + c * npx, &s->lb, s->img3 + c * opx);
 }
 
 const float *gc_explain_gradient_image(gc_session *s, const gc_map *m)

@@ -85,7 +85,11 @@ typedef struct gc_subject {
 } gc_subject;
 
 /* A map, valid until the next explanation. One layer: at that layer's
- * resolution. Several: fused, at the network input's resolution. */
+ * resolution. Several: fused, at the network input's resolution. Either
+ * covers the window of the input the layers see (the session's lb.win_*):
+ * the whole input, but for a network whose first layer is a [crop], whose
+ * maps cover its centred window (and a fused map is at that window's
+ * resolution). */
 typedef struct gc_map {
     const float *data; /* h*w, non-negative */
     int layer, w, h, k; /* layer: the first explained layer; k its channels */
@@ -95,7 +99,8 @@ typedef struct gc_map {
     int all_zero;
     /* Methods that reach the input (Guided Backprop, Guided Grad-CAM): their
      * raw result at the network input, image_c x h x w planar (h, w: the
-     * network's; data is then its saliency max_c |image|, for the metrics).
+     * network's; data is then its saliency max_c |image| over the window,
+     * for the metrics).
      * NULL for the others. gc_explain_write_npy writes it as (H, W, C) at the
      * original image's size; gc_explain_overlay draws it. */
     const float *image;
@@ -264,7 +269,8 @@ int gc_explain_target(gc_session *s, const gc_subject *t, const gc_explain_opts 
  * letterbox, into s->heat (orig.w * orig.h). */
 void gc_explain_heat(gc_session *s, const gc_map *m);
 /* The same without the normalisation, for a map of w x h covering the
- * network input. */
+ * window of the network input the layers see (lb.win_*; the whole input
+ * unless the first layer is a [crop]). */
 void gc_explain_heat_raw(gc_session *s, const float *map, int w, int h);
 
 /* Writes base.png (overlay of s->heat, after gc_explain_heat, with optional

@@ -101,7 +101,7 @@ static int panel(gc_session *s, const gc_subject *t, const gc_explain_opts *o, c
     int dw = lb->orig_w, dh = lb->orig_h;
     size_t dpx = (size_t)dw * dh, npx = (size_t)s->net->w * s->net->h;
     if (m.image) {
-        for (int c = 0; c < 3 && c < m.image_c; ++c) gc_render_map_to_image(m.image + c * npx, s->net->w, s->net->h, lb, grad + c * dpx);
+        for (int c = 0; c < 3 && c < m.image_c; ++c) gc_render_input_to_image(m.image + c * npx, lb, grad + c * dpx);
         for (int c = m.image_c; c < 3; ++c) memcpy(grad + c * dpx, grad, dpx * sizeof *grad);
         gc_sheet_gradient_rgb(grad, dw, dh, rgb);
     } else {
@@ -121,6 +121,7 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
     gc_letterbox lb = gc_render_letterbox(dw, dh, s->net->w, s->net->h);
     /* the display letterbox must cover the same part of the network input as the image's own */
     lb.new_w = s->lb.new_w, lb.new_h = s->lb.new_h, lb.dx = s->lb.dx, lb.dy = s->lb.dy;
+    gc_render_letterbox_window(&lb, s->lb.win_x, s->lb.win_y, s->lb.win_w, s->lb.win_h);
 
     int title_h = (GC_FONT_CELL_H + 1) * TEXT_SCALE + 6, head_h = (GC_FONT_CELL_H + 1) * TEXT_SCALE + 10;
     int bar_h = 14, foot_h = bar_h + (GC_FONT_CELL_H + 1) * TEXT_SCALE + 12;
