@@ -602,6 +602,12 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         break;
     case K_CROP: {
         long long ch, cw;
+        /* gradcam draws the maps of the layers above a first-layer crop on
+         * its centred window of the input (gc_darknet_input_window); above a
+         * later one the window of the input is not traced */
+        if (index > 0)
+            return kfail(c, NULL, "gradcam supports a crop only as the first layer (it places the maps above a crop "
+                                  "on the window it takes of the network input)");
         if (need_image(c, in) || get_int(c, "crop_height", 1, 1, KEY_MAX, &ch) ||
             get_int(c, "crop_width", 1, 1, KEY_MAX, &cw) || get_int(c, "flip", 0, INT_MIN, INT_MAX, &v) ||
             get_int(c, "noadjust", 0, INT_MIN, INT_MAX, &v) || get_float(c, "angle", -1e30, 1e30) ||

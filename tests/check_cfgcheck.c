@@ -136,7 +136,11 @@ START_TEST(pool_reorg_upsample_rules)
     expect_bad(NET CONV "[reorg]\nstride=3\nreverse=1\n", "not divisible", NULL, NULL); /* 8 channels, 3 x 3 */
     expect_bad(NET CONV "[upsample]\nstride=0\n", "stride=0", "must not be 0", NULL);
     expect_bad(NET CONV "[upsample]\nstride=-32\n", "empty output", NULL, NULL);
-    expect_bad(NET CONV "[crop]\ncrop_height=20\ncrop_width=8\n", "crop_height=20", "larger than", NULL);
+    expect_bad(NET "[crop]\ncrop_height=20\ncrop_width=8\n" CONV, "crop_height=20", "larger than", NULL);
+    /* a crop above layer 0: the maps above it would cover a window of the
+     * input that is not traced (the first layer's is, gc_darknet_input_window) */
+    expect_bad(NET CONV "[crop]\ncrop_height=8\ncrop_width=8\n", "line 12: [crop]", "only as the first layer", NULL);
+    expect_good(NET "[crop]\ncrop_height=8\ncrop_width=8\n" CONV);
     expect_bad(NET CONV "[softmax]\n[maxpool]\nsize=2\nstride=2\n", "[maxpool]",
                "needs an image-shaped input", NULL);
     expect_bad(NET "[dropout]\n" CONV, "[dropout]", "first layer", NULL);
@@ -154,8 +158,10 @@ START_TEST(route_shortcut_rules)
     expect_bad(NET CONV "[route]\nlayers=3\n", "layers=3", "names layer 3", NULL);
     expect_bad(NET CONV "[route]\nlayers=0,\n", "layers=0,", "item 2", NULL);
     expect_bad(NET CONV "[route]\n", "(layers)", "is required", NULL);
-    /* 16x16 onto a 4x8 crop: factors 4 and 2 (shortcut_cpu's assert) */
-    expect_bad(NET CONV "[crop]\ncrop_height=8\ncrop_width=4\n[shortcut]\nfrom=-2\n", "does not scale", NULL, NULL);
+    /* 16x16 onto a 4x8 crop would be factors 4 and 2 (shortcut_cpu's
+     * assert); a crop is refused above layer 0, where no two layers can
+     * differ so */
+    expect_bad(NET CONV "[crop]\ncrop_height=8\ncrop_width=4\n[shortcut]\nfrom=-2\n", "[crop]", "first layer", NULL);
     expect_bad(NET CONV "[softmax]\n[route]\nlayers=-1\n[shortcut]\nfrom=-3\n", "[shortcut]", "image",
                NULL);
     expect_good(NET CONV CONV "[shortcut]\nfrom=-2\n[route]\nlayers=-1,-3\n");
@@ -322,9 +328,12 @@ START_TEST(project_cfgs_pass)
 {
     /* bw_bogus has an unknown section; bw_reorg_bad a stride that does not
      * divide; bw_local_small_ws a lone [local] whose workspace Darknet
-     * under-allocates */
-    static const char *const bad[] = {"bw_bogus.cfg", "bw_reorg_bad.cfg", "bw_local_small_ws.cfg"};
-    ck_assert_int_ge(check_dir("tests/cfg", bad, 3), 40);
+     * under-allocates; bw_crop and eq_all_layers crop above layer 0 (for
+     * the backward kernels' and the stock forward's tests, which load them
+     * directly) */
+    static const char *const bad[] = {"bw_bogus.cfg", "bw_reorg_bad.cfg", "bw_local_small_ws.cfg", "bw_crop.cfg",
+                                      "eq_all_layers.cfg"};
+    ck_assert_int_ge(check_dir("tests/cfg", bad, 5), 40);
     ck_assert_int_ge(check_dir("cfg", NULL, 0), 2);
 }
 END_TEST
