@@ -3,7 +3,9 @@
  * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
  * output file. */
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -729,6 +731,82 @@ START_TEST(help_exits_zero)
 }
 END_TEST
 
+/* A network whose first layer is [crop]: a 40x40 input whose layers see
+ * the centred 32x32 window at (4, 4) (forward_crop_layer at inference), a
+ * 1x1 convolution whose channel 0 sums R, G and B (channel 1 is zero), an
+ * average pool and a softmax. The image is black but for a grey block at
+ * x = 6..9, y = 20..23 with a white centre at 7..8, 21..22: the map (channel
+ * 0 is the image, seen through the window) must peak at the block's centre
+ * (7.5, 21.5), not where a map stretched over the whole input would put it
+ * (about (4, 22)). */
+static void write_crop_net(char *cfg_path, char *w_path, char *img_path, size_t n)
+{
+    snprintf(cfg_path, n, "%s/crop.cfg", dir);
+    snprintf(w_path, n, "%s/crop.weights", dir);
+    snprintf(img_path, n, "%s/spot.png", dir);
+    FILE *f = fopen(cfg_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[net]\nwidth=40\nheight=40\nchannels=3\n\n[crop]\ncrop_width=32\ncrop_height=32\nnoadjust=1\n\n"
+          "[convolutional]\nfilters=2\nsize=1\nstride=1\nactivation=linear\n\n[avgpool]\n\n[softmax]\n",
+          f);
+    ck_assert_int_eq(fclose(f), 0);
+    /* version 0.1 (major*10 + minor < 2: `seen` is an int), then the
+     * convolution's biases and weights */
+    int32_t head[4] = {0, 1, 0, 0};
+    float params[8] = {0, 0, 1, 1, 1, 0, 0, 0};
+    f = fopen(w_path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(head, sizeof head, 1, f), 1);
+    ck_assert_int_eq(fwrite(params, sizeof params, 1, f), 1);
+    ck_assert_int_eq(fclose(f), 0);
+    static unsigned char rgb[40 * 40 * 3];
+    memset(rgb, 0, sizeof rgb);
+    for (int y = 20; y <= 23; ++y)
+        for (int x = 6; x <= 9; ++x)
+            memset(rgb + (y * 40 + x) * 3, x >= 7 && x <= 8 && y >= 21 && y <= 22 ? 255 : 128, 3);
+    gc_err e;
+    ck_assert_msg(gc_image_write_png(img_path, 40, 40, rgb, &e) == 0, "%s", e.msg);
+}
+
+/* The reported peak and maximum of `gradcam ... -method m` on the crop net. */
+static void run_crop_net(const char *method, int *px, int *py, double *max)
+{
+    char c[4096], w[4096], img[4096];
+    write_crop_net(c, w, img, sizeof c);
+    int rc = run(c, w, img, "-class", "0", "-layer", "1", "-method", method, "-out", prefix, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, gcf_tail(err, 2000));
+    const char *at = strstr(out, ", max ");
+    ck_assert_msg(at && sscanf(at, ", max %lf at (%d,%d)", max, px, py) == 3, "stdout: %s", out);
+}
+
+START_TEST(crop_net_map_sits_on_the_window)
+{
+    int px, py;
+    double max;
+    run_crop_net("layercam", &px, &py, &max);
+    ck_assert_msg(fabs(px - 7.5) <= 1 && fabs(py - 21.5) <= 1, "peak (%d, %d), want within a pixel of (7.5, 21.5)", px,
+                  py);
+}
+END_TEST
+
+/* Score-CAM on the crop net: channel 0's mask, upsampled onto the window, is
+ * the image itself (its maximum, 3 for white, normalised to 1), so the masked
+ * input keeps v^2 per channel; the logit is the mean of 3 v^2 over the
+ * window, channel 1's (an all-zero mask) is 0, and the map's maximum is 3
+ * softmax(logit, 0)_0. A mask stretched over the whole input would miss most
+ * of the block. */
+START_TEST(crop_net_scorecam_masks_the_window)
+{
+    int px, py;
+    double max, g = 128.0 / 255.0;
+    run_crop_net("scorecam", &px, &py, &max);
+    ck_assert_msg(fabs(px - 7.5) <= 1 && fabs(py - 21.5) <= 1, "peak (%d, %d), want within a pixel of (7.5, 21.5)", px,
+                  py);
+    double logit = 3 * (4 * 1.0 + 12 * g * g) / (32 * 32), want = 3 / (1 + exp(-logit));
+    ck_assert_msg(fabs(max - want) < 1e-4, "max %.6f, want %.6f", max, want);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -736,6 +814,8 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, explains_the_top_class);
+    tcase_add_test(tc, crop_net_map_sits_on_the_window);
+    tcase_add_test(tc, crop_net_scorecam_masks_the_window);
     tcase_add_test(tc, top_n_writes_a_pair_per_class);
     tcase_add_test(tc, save_writes_only_what_is_asked);
     tcase_add_test(tc, class_by_name_layer_and_counterfactual);
