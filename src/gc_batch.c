@@ -296,7 +296,9 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, g
 
 /* The output folder for a path relative to the root: "." and empty parts
  * dropped, ".." written "__", a leading '.' written "_." (our .tmp and the
- * hidden namespace stay ours). */
+ * hidden namespace stay ours), and a first part ending in ".jsonl" written
+ * with a leading '_' (the run's index and errors files, index*.jsonl and
+ * errors*.jsonl, live at the top of -outdir). */
 static char *sanitize_rel(const char *rel)
 {
     size_t n = strlen(rel);
@@ -313,7 +315,8 @@ static char *sanitize_rel(const char *rel)
                 memcpy(o, "__", 2);
                 o += 2;
             } else {
-                if (p[0] == '.') *o++ = '_';
+                int own = o == out && len >= 6 && !memcmp(p + len - 6, ".jsonl", 6);
+                if (p[0] == '.' || own) *o++ = '_';
                 memcpy(o, p, len);
                 o += len;
             }

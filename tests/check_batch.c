@@ -257,6 +257,15 @@ START_TEST(list_file_root_and_safe_names)
     ck_assert_str_eq(l.rel[0], "srv/a.jpg");
     ck_assert_str_eq(l.rel[1], "rel/b.jpg");
     gc_batch_list_free(&l);
+    /* a first part named like the run's own files (index.jsonl, errors.jsonl
+     * at the top of -outdir) gets a leading '_'; deeper parts are free */
+    touch(dir, "own.txt", "d/index.jsonl\nd/errors.shard-1-of-2.jsonl/a.png\nd/x/index.jsonl\n");
+    pf(p, sizeof p, "%s/own.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.rel[0], "_index.jsonl");
+    ck_assert_str_eq(l.rel[1], "_errors.shard-1-of-2.jsonl/a.png");
+    ck_assert_str_eq(l.rel[2], "x/index.jsonl");
+    gc_batch_list_free(&l);
     /* a UTF-8 byte order mark (a list saved by a Windows editor) is not part of the first path */
     touch(dir, "bom.txt", "\xef\xbb\xbfimg/a.jpg\r\nimg/b.jpg\r\n");
     pf(p, sizeof p, "%s/bom.txt", dir);
@@ -539,6 +548,25 @@ START_TEST(same_basenames_in_subfolders)
     char *t = slurp(idx, NULL);
     ck_assert_msg(strstr(t, "\"png\": \"a/x.png/gradcam_0.png\"") && strstr(t, "\"png\": \"b/x.png/gradcam_0.png\""),
                   "%s", t);
+    free(t);
+    /* an image named like the run's index, alone in a list: its folder is
+     * _index.jsonl, beside the index (it failed: "a file is there") */
+    char own[4096], list[4096], o2[4096], got[4200];
+    pf(own, sizeof own, "%s/index.jsonl", c);
+    pf(cmd_src, sizeof cmd_src, "%s/%06d.png", s.sc, 3);
+    ck_assert(link(cmd_src, own) == 0 || symlink(cmd_src, own) == 0);
+    path_in(&s, "own.txt", list);
+    FILE *lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+    fprintf(lf, "%s\n", own);
+    fclose(lf);
+    path_in(&s, "out2", o2);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o2, "-quiet", NULL) == 0, "%s", gcf_tail(err, 400));
+    pf(got, sizeof got, "%s/_index.jsonl/gradcam_summary.png", o2);
+    ck_assert_int_eq(access(got, R_OK), 0);
+    pf(got, sizeof got, "%s/index.jsonl", o2);
+    t = slurp(got, NULL);
+    ck_assert_msg(strstr(t, "\"png\": \"_index.jsonl/gradcam_0.png\""), "%s", t);
     free(t);
     scenes_free(&s);
 }
