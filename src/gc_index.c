@@ -235,11 +235,6 @@ int gc_index_sort(const char *index, gc_err *e)
     return rc;
 }
 
-/* The pending images of this shard that are worker's (every nworkers-th),
- * in list order. Alone (report_fd < 0) it draws the progress; as a -jobs
- * worker it writes one byte per image to report_fd ('d' explained, 'e'
- * failed) for the parent to count. */
-
 /* ---- merge ---- */
 
 static int shard_name(const char *name, int *i, int *n)
