@@ -1229,6 +1229,11 @@ static int cli_main(int argc, char **argv)
 
 void run_gradcam(int argc, char **argv)
 {
+    /* Darknet's main() takes `-i N` (the GPU index) and `-nogpu` out of argv
+     * with find_arg(), which moves the rest down and leaves NULLs at the end
+     * without changing argc: they end the arguments (they were read as
+     * strings and crashed the run). */
+    while (argc > 0 && !argv[argc - 1]) --argc;
     /* OpenBLAS's own kernels for this CPU, where it fell back to old ones
      * (gc_blas.h); may run the program again */
     gc_blas_pick_core(argv);

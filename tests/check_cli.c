@@ -724,6 +724,27 @@ START_TEST(a_signal_removes_what_the_run_wrote)
 }
 END_TEST
 
+/* Darknet's own flags, typed out of habit: its main() takes `-i N` (the GPU
+ * index) and `-nogpu` out of argv and leaves NULLs at its end (the run
+ * read them as arguments and died of SIGSEGV). */
+START_TEST(darknet_gpu_flags_are_left_to_darknet)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-top", "-i", "0", NULL), 2);
+    assert_one_error_naming("-top needs a value");
+    int rc = run(cfg, weights, img, "-out", prefix, "-i", "0", NULL);
+    ck_assert_msg(rc == 0, "-i 0: rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 2);
+    rc = run("-nogpu", cfg, weights, img, "-out", prefix, "-top", "2", NULL);
+    ck_assert_msg(rc == 0, "-nogpu: rc %d\n%s", rc, err);
+    ck_assert_int_eq(gcf_count_files(out_dir()), 4);
+    char w2[4096];
+    snprintf(w2, sizeof w2, "%s/init.weights", dir);
+    rc = run("init", cfg, w2, "-nogpu", "-i", "1", NULL);
+    ck_assert_msg(rc == 0, "init: rc %d\n%s", rc, err);
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -839,6 +860,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, outputs_never_replace_inputs);
     tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, help_exits_zero);
+    tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
