@@ -196,6 +196,18 @@ static int parse_float(const char *flag, const char *s, float lo, float hi, floa
     return 0;
 }
 
+/* A file or folder option's value that starts with '-' is the next option,
+ * the value forgotten (`-out -json r.json` had written -json_0.png); "-"
+ * alone is standard output where an option allows it. A file whose name
+ * starts with '-' is given as ./-name. */
+static int path_value(const char *flag, const char *s, gc_err *e)
+{
+    if (s[0] == '-' && s[1])
+        return gc_fail(e, "%s %s: looks like an option, not a file name (a name starting with '-': give it as ./%s)",
+                       flag, s, s);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
@@ -248,7 +260,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
-            a->json = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->json = argv[i];
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
             if (gc_cam_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
@@ -257,17 +270,21 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->counterfactual = 1;
         } else if (!strcmp(s, "-names")) {
             NEED_VALUE();
-            a->names = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->names = argv[i];
         } else if (!strcmp(s, "-data")) {
             NEED_VALUE();
-            a->data = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->data = argv[i];
         } else if (!strcmp(s, "-out")) {
             NEED_VALUE();
-            a->out = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->out = argv[i];
             a->out_set = 1;
         } else if (!strcmp(s, "-list") || !strcmp(s, "-outdir")) {
             NEED_VALUE();
-            *(s[1] == 'l' ? &a->list : &a->outdir) = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            *(s[1] == 'l' ? &a->list : &a->outdir) = argv[i];
         } else if (!strcmp(s, "-resume")) {
             a->resume = 1;
         } else if (!strcmp(s, "-quiet")) {
@@ -576,7 +593,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
             if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
         } else if (!strcmp(argv[i], "-fmnist")) {
             if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder"), 2;
-            dir = argv[++i];
+            if (path_value("-fmnist", argv[++i], e)) return 2;
+            dir = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]), 2;
         } else if (npos == 4) {
@@ -669,10 +687,12 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-names")) {
             NEED_VALUE();
-            a->names = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->names = argv[i];
         } else if (!strcmp(s, "-data")) {
             NEED_VALUE();
-            a->data = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->data = argv[i];
         } else if (!strcmp(s, "-steps")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 1000, &o->steps, e)) return -1;
@@ -681,7 +701,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             if (parse_int(s, argv[++i], 1, INT_MAX, &o->limit, e)) return -1;
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
-            a->json = argv[++i];
+            if (path_value(s, argv[++i], e)) return -1;
+            a->json = argv[i];
         } else if (!strcmp(s, "-baseline")) {
             NEED_VALUE();
             if (gc_eval_baseline_parse(argv[++i], &o->baseline))
@@ -1073,7 +1094,11 @@ static int merge_main(int argc, char **argv, gc_err *e)
                 free(dirs);
                 return gc_fail(e, "-o needs a file"), 2;
             }
-            out = argv[++i];
+            if (path_value("-o", argv[++i], e)) {
+                free(dirs);
+                return 2;
+            }
+            out = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(dirs);
             return gc_fail(e, "unknown option %s for gradcam merge", argv[i]), 2;

@@ -745,6 +745,36 @@ START_TEST(darknet_gpu_flags_are_left_to_darknet)
 }
 END_TEST
 
+/* A file option whose value was forgotten takes the next option as its
+ * value: refused, naming both (`-out -json r.json` had written -json_0.png
+ * and -json_0.npy in the working folder); "-" alone is still stdout, and
+ * ./-name a file whose name starts with '-'. */
+START_TEST(a_file_option_does_not_take_the_next_option)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *cases[][4] = {{"-out", "-json", "r.json", "-out -json: looks like an option"},
+                              {"-json", "-out", "x", "-json -out: looks like an option"},
+                              {"-names", "-data", "d.data", "-names -data: looks like an option"},
+                              {"-data", "-top", "2", "-data -top: looks like an option"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        ck_assert_int_eq(run(cfg, weights, img, cases[i][0], cases[i][1], cases[i][2], NULL), 2);
+        assert_one_error_naming(cases[i][3]);
+        ck_assert_int_ne(access("-json_0.png", F_OK), 0);
+    }
+    ck_assert_int_eq(run(cfg, weights, "-list", "-outdir", out_dir(), NULL), 2);
+    assert_one_error_naming("-list -outdir: looks like an option");
+    ck_assert_int_eq(run("eval", cfg, weights, "list.txt", "-json", "-limit", "1", NULL), 2);
+    assert_one_error_naming("-json -limit: looks like an option");
+    ck_assert_int_eq(run("merge", out_dir(), "-o", "-x", NULL), 2);
+    assert_one_error_naming("-o -x: looks like an option");
+    ck_assert_int_eq(run("scenes", "det", "test", "1", out_dir(), "-fmnist", "-seed", "3", NULL), 2);
+    assert_one_error_naming("-fmnist -seed: looks like an option");
+    int rc = run(cfg, weights, img, "-out", prefix, "-json", "-", NULL);
+    ck_assert_msg(rc == 0, "-json -: rc %d\n%s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "\"mode\": \"classifier\""));
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -861,6 +891,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
+    tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
