@@ -164,6 +164,8 @@ static int parse_layers(const char *s, cli_args *a, gc_err *e)
         long v = strtol(p, &end, 10);
         if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000)
             return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
+        if (v == 0 && memchr(p, '-', (size_t)(end - p))) /* -0 is 0, the first layer: not what counting back means */
+            return gc_fail(e, "-layer %s: -0 names no layer: counting back starts at -1; the first layer is 0", s);
         if (a->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);
         for (int j = 0; j < a->nlayers; ++j)
             if (a->layers[j] == (int)v) return gc_fail(e, "-layer %s: layer %ld is given twice", s, v);

@@ -474,6 +474,19 @@ int gc_explain_check_heads(const network *net, const gc_explain_opts *o, gc_err 
                              req, gc_darknet_type_name(net->layers[h].type), h);
     }
     free(reach);
+    /* an index and a count from the head naming one layer at some head: said
+     * once, before any image (gc_explain_layers would fail every such box) */
+    for (int h = 0; h < net->n && rc == 0; ++h) {
+        if (!gc_darknet_is_head(&net->layers[h])) continue;
+        for (int j = 0; j < o->nlayers && rc == 0; ++j)
+            for (int k = 0; k < j && rc == 0; ++k) {
+                int a = o->layers[k] < 0 ? h + o->layers[k] : o->layers[k];
+                int b = o->layers[j] < 0 ? h + o->layers[j] : o->layers[j];
+                if (a == b)
+                    rc = gc_fail(e, "-layer %d and %d both name layer %d, for the %s head at layer %d: give it once",
+                                 o->layers[k], o->layers[j], a, gc_darknet_type_name(net->layers[h].type), h);
+            }
+    }
     return rc;
 }
 
@@ -521,6 +534,10 @@ int gc_explain_layers(gc_session *s, const gc_subject *t, const gc_explain_opts 
             if (idx < 0 || idx >= score)
                 return gc_fail(e, "-layer %d is out of range for %s (layer %d): explainable layers are 0..%d (or -1..-%d)",
                                req, what, score, score - 1, score);
+            for (int k = 0; k < j; ++k) /* by two names (7 and -1): it fused a layer with itself */
+                if (layers[k] == idx)
+                    return gc_fail(e, "-layer %d and %d both name layer %d, for %s (layer %d): give it once",
+                                   o->layers[k], req, idx, what, score);
             layers[j] = idx;
         }
     }

@@ -200,6 +200,36 @@ START_TEST(a_layer_given_twice)
 }
 END_TEST
 
+/* One layer by two names, an index and a count back (3 and -1 on a net
+ * whose logit layer is 4; a detector's 8 and -4 at its head 12, fine at
+ * head 19), fused the layer with itself; -0 is 0, the first layer, not a
+ * count back. Refused, a detector's before any image, -list too. */
+START_TEST(a_layer_by_two_names)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-layer", "3,-1", NULL), 1);
+    assert_one_error_naming("-layer 3 and -1 both name layer 3");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-layer", "-0", NULL), 2);
+    assert_one_error_naming("-layer -0: -0 names no layer");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-layer", "1,-00", NULL), 2);
+    assert_one_error_naming("-layer 1,-00: -0 names no layer");
+    const char *det = "cfg/fmnist-det.cfg", *det_w = "cfg/fmnist-det.weights";
+    ck_assert_int_eq(run(det, det_w, img, "-out", prefix, "-layer", "8,-4", "-thresh", "0.001", NULL), 1);
+    assert_one_error_naming("-layer 8 and -4 both name layer 8, for the yolo head at layer 12");
+    ck_assert_ptr_null(strstr(err, "box "));
+    char list[4096];
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", img);
+    fclose(f);
+    ck_assert_int_eq(run(det, det_w, "-list", list, "-outdir", out_dir(), "-layer", "8,-4", NULL), 1);
+    assert_one_error_naming("-layer 8 and -4 both name layer 8");
+    int rc = run(det, det_w, img, "-out", prefix, "-layer", "8,-2", "-thresh", "0.001", "-maxboxes", "1", NULL);
+    ck_assert_msg(rc == 0, "-layer 8,-2: rc %d\n%s", rc, err);
+}
+END_TEST
+
 START_TEST(missing_image)
 {
     ck_assert_int_ne(run(cfg, weights, "nowhere/none.jpg", "-out", prefix, NULL), 0);
@@ -889,6 +919,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, outputs_never_replace_inputs);
     tcase_add_test(tc, a_layer_given_twice);
+    tcase_add_test(tc, a_layer_by_two_names);
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
