@@ -210,6 +210,36 @@ static int path_value(const char *flag, const char *s, gc_err *e)
     return 0;
 }
 
+/* A Darknet .data file (classes=, train=, names=, ... lines, no section)
+ * given as a positional: Darknet's `detector test DATA CFG WEIGHTS IMAGE`
+ * order, typed out of habit. Told as such, not as a cfg that does not
+ * parse, weights of the wrong size or an image that does not decode. */
+static int data_file_as_positional(const char *const *pos, int npos, const char *expected, gc_err *e)
+{
+    static const char *const keys[] = {"classes", "train", "valid", "names", "labels", "backup", "eval", "top", "results"};
+    for (int i = 0; i < npos; ++i) {
+        struct stat st;
+        FILE *f = stat(pos[i], &st) == 0 && S_ISREG(st.st_mode) ? fopen(pos[i], "rb") : NULL; /* a pipe: unread */
+        if (!f) continue;
+        char line[512];
+        int is_data = 0;
+        while (fgets(line, sizeof line, f)) {
+            char *p = line + strspn(line, " \t\r\n");
+            if (!*p || *p == '#' || *p == ';') continue;
+            size_t k = strcspn(p, "= \t");
+            for (size_t j = 0; j < sizeof keys / sizeof *keys && p[strspn(p + k, " \t") + k] == '='; ++j)
+                if (strlen(keys[j]) == k && !strncmp(p, keys[j], k)) is_data = 1;
+            break; /* the first line decides: a cfg's is its [net] */
+        }
+        fclose(f);
+        if (is_data)
+            return gc_fail(e, "%s is a Darknet .data file: gradcam takes %s (not `detector test`'s DATA CFG WEIGHTS); "
+                              "give it as -data %s",
+                           pos[i], expected, pos[i]);
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
@@ -224,7 +254,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->maxboxes = GC_MAXBOXES_DEFAULT;
     a->nshards = 1;
     a->every = 100;
-    const char *pos[3];
+    const char *pos[3] = {NULL, NULL, NULL};
     int npos = 0;
     for (int i = 2; i < argc; ++i) {
         const char *s = argv[i];
@@ -232,6 +262,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 #define NEED_VALUE() \
     if (!has_value) return gc_fail(e, "%s needs a value", s)
         if (s[0] != '-' || s[1] == '\0') {
+            if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <image>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and image already given)", s);
             pos[npos++] = s;
         } else if (!strcmp(s, "-class")) {
@@ -325,6 +356,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         }
 #undef NEED_VALUE
     }
+    if (data_file_as_positional(pos, npos, a->list ? "<cfg> <weights> -list FILE|DIR" : "<cfg> <weights> <image>", e))
+        return -1;
     if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
     const char *last = a->out_set ? strrchr(a->out, '/') : NULL;
     last = last ? last + 1 : a->out;
@@ -648,7 +681,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->seed = 1;
     o->sanity = 1;
     o->cascade_below = 4;
-    const char *pos[3];
+    const char *pos[3] = {NULL, NULL, NULL};
     int npos = 0;
     for (int i = 3; i < argc; ++i) {
         const char *s = argv[i];
@@ -656,6 +689,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
 #define NEED_VALUE() \
     if (!has_value) return gc_fail(e, "%s needs a value", s)
         if (s[0] != '-' || s[1] == '\0') {
+            if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <list.txt>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and list already given)", s);
             pos[npos++] = s;
         } else if (!strcmp(s, "-method")) {
@@ -734,6 +768,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         }
 #undef NEED_VALUE
     }
+    if (data_file_as_positional(pos, npos, "<cfg> <weights> <list.txt>", e)) return -1;
     if (npos < 3)
         return gc_fail(e, "eval: missing %s (gradcam eval <cfg> <weights> <list.txt>)",
                        npos == 0 ? "cfg, weights and list" : npos == 1 ? "weights and list" : "list");

@@ -805,6 +805,40 @@ START_TEST(a_file_option_does_not_take_the_next_option)
 }
 END_TEST
 
+/* Darknet's `detector test DATA CFG WEIGHTS IMAGE` order, typed out of
+ * habit: the .data file is named as such, with -data to give it (it was
+ * "unexpected argument IMAGE", a cfg line "before the first section", or
+ * weights of the wrong size). */
+START_TEST(a_data_file_in_darknets_order)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char data[4096], list[4096];
+    snprintf(data, sizeof data, "%s/x.data", dir);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(data, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# a comment\nclasses= 5\nnames = x.names\n", f);
+    fclose(f);
+    f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", img);
+    fclose(f);
+    ck_assert_int_eq(run(data, cfg, weights, img, "-out", prefix, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file: gradcam takes <cfg> <weights> <image>");
+    ck_assert_ptr_nonnull(strstr(err, "give it as -data"));
+    ck_assert_int_eq(run(data, cfg, weights, "-out", prefix, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file");
+    ck_assert_int_eq(run(cfg, data, img, "-out", prefix, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file");
+    ck_assert_int_eq(run(data, cfg, weights, "-list", list, "-outdir", out_dir(), NULL), 2);
+    assert_one_error_naming("gradcam takes <cfg> <weights> -list FILE|DIR");
+    ck_assert_int_eq(run("eval", data, cfg, weights, list, NULL), 2);
+    assert_one_error_naming("gradcam takes <cfg> <weights> <list.txt>");
+    /* a cfg, even one with a comment before [net], is not one */
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, NULL), 0);
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -923,6 +957,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
+    tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
