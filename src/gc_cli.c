@@ -33,6 +33,8 @@
 #include "gc_model.h"
 #include "gc_scenes.h"
 
+#define GC_OPTIONS_MAX 64 /* more than any subcommand has: an option seen twice is caught */
+
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
     "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
@@ -240,6 +242,21 @@ static int data_file_as_positional(const char *const *pos, int npos, const char 
     return 0;
 }
 
+/* An option with a value given a second time: refused, not the last one
+ * winning (nor the first, as with Darknet's find_arg()): `-layer 3 -layer 5`
+ * reads as fusing two layers and explained one. (A flag without a value,
+ * -quiet twice, says the same thing twice.) seen: the options so far, at
+ * most n. */
+static int given_twice(const char **seen, int *nseen, int n, const char *s, gc_err *e)
+{
+    for (int j = 0; j < *nseen; ++j)
+        if (!strcmp(seen[j], s))
+            return gc_fail(e, "%s is given twice: give it once%s", s,
+                           !strcmp(s, "-layer") ? " (several layers: -layer L1,L2)" : "");
+    if (*nseen < n) seen[(*nseen)++] = s;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
@@ -254,13 +271,14 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->maxboxes = GC_MAXBOXES_DEFAULT;
     a->nshards = 1;
     a->every = 100;
-    const char *pos[3] = {NULL, NULL, NULL};
-    int npos = 0;
+    const char *pos[3] = {NULL, NULL, NULL}, *seen[GC_OPTIONS_MAX];
+    int npos = 0, nseen = 0;
     for (int i = 2; i < argc; ++i) {
         const char *s = argv[i];
         int has_value = i + 1 < argc;
 #define NEED_VALUE() \
-    if (!has_value) return gc_fail(e, "%s needs a value", s)
+    if (!has_value) return gc_fail(e, "%s needs a value", s); \
+    if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
         if (s[0] != '-' || s[1] == '\0') {
             if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <image>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and image already given)", s);
@@ -561,8 +579,10 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
 static int init_weights(int argc, char **argv, gc_err *e)
 {
     const char *cfg = NULL, *out = NULL;
-    int seed = 1;
+    int seed = 1, nseen = 0;
+    const char *seen[GC_OPTIONS_MAX];
     for (int i = 3; i < argc; ++i) {
+        if (argv[i][0] == '-' && argv[i][1] && given_twice(seen, &nseen, GC_OPTIONS_MAX, argv[i], e)) return 2;
         if (!strcmp(argv[i], "-seed")) {
             if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
             if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
@@ -621,8 +641,10 @@ static int init_weights(int argc, char **argv, gc_err *e)
 static int make_scenes(int argc, char **argv, gc_err *e)
 {
     const char *pos[4], *dir = "/usr/share/datasets/fashion-mnist";
-    int npos = 0, seed = 1;
+    int npos = 0, seed = 1, nseen = 0;
+    const char *seen[GC_OPTIONS_MAX];
     for (int i = 3; i < argc; ++i) {
+        if (argv[i][0] == '-' && argv[i][1] && given_twice(seen, &nseen, GC_OPTIONS_MAX, argv[i], e)) return 2;
         if (!strcmp(argv[i], "-seed")) {
             if (i + 1 >= argc) return gc_fail(e, "-seed needs a value"), 2;
             if (parse_int("-seed", argv[++i], 0, INT_MAX, &seed, e)) return 2;
@@ -681,13 +703,14 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->seed = 1;
     o->sanity = 1;
     o->cascade_below = 4;
-    const char *pos[3] = {NULL, NULL, NULL};
-    int npos = 0;
+    const char *pos[3] = {NULL, NULL, NULL}, *seen[GC_OPTIONS_MAX];
+    int npos = 0, nseen = 0;
     for (int i = 3; i < argc; ++i) {
         const char *s = argv[i];
         int has_value = i + 1 < argc;
 #define NEED_VALUE() \
-    if (!has_value) return gc_fail(e, "%s needs a value", s)
+    if (!has_value) return gc_fail(e, "%s needs a value", s); \
+    if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
         if (s[0] != '-' || s[1] == '\0') {
             if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <list.txt>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and list already given)", s);
@@ -1123,9 +1146,14 @@ static int merge_main(int argc, char **argv, gc_err *e)
 {
     const char *out = NULL;
     const char **dirs = malloc((size_t)argc * sizeof *dirs);
-    int ndirs = 0;
+    const char *seen[GC_OPTIONS_MAX];
+    int ndirs = 0, nseen = 0;
     if (!dirs) return gc_fail(e, "out of memory"), 1;
     for (int i = 3; i < argc; ++i) {
+        if (argv[i][0] == '-' && argv[i][1] && given_twice(seen, &nseen, GC_OPTIONS_MAX, argv[i], e)) {
+            free(dirs);
+            return 2;
+        }
         if (!strcmp(argv[i], "-o")) {
             if (i + 1 >= argc) {
                 free(dirs);

@@ -839,6 +839,40 @@ START_TEST(a_data_file_in_darknets_order)
 }
 END_TEST
 
+/* An option with a value given twice is refused in every subcommand: the
+ * last one had won (Darknet's find_arg() takes the first), so `-layer 3
+ * -layer 5`, read as fusing two layers, explained layer 5 alone. A flag
+ * twice (-counterfactual -counterfactual) is the flag. */
+START_TEST(an_option_given_twice)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-layer", "1", "-layer", "2", NULL), 2);
+    assert_one_error_naming("-layer is given twice: give it once (several layers: -layer L1,L2)");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-class", "-1", "-counterfactual", "-class", "2", NULL), 2);
+    assert_one_error_naming("-class is given twice");
+    ck_assert_int_eq(run(cfg, weights, img, "-save", "png", "-out", prefix, "-sheet", "-save", "npy", NULL), 2);
+    assert_one_error_naming("-save is given twice");
+    ck_assert_int_eq(run(cfg, weights, "-list", "l.txt", "-outdir", out_dir(), "-jobs", "2", "-jobs", "1", NULL), 2);
+    assert_one_error_naming("-jobs is given twice");
+    ck_assert_int_eq(run("eval", cfg, weights, "l.txt", "-steps", "2", "-nosanity", "-steps", "4", NULL), 2);
+    assert_one_error_naming("-steps is given twice");
+    char w2[4096];
+    snprintf(w2, sizeof w2, "%s/w2.weights", dir);
+    ck_assert_int_eq(run("init", cfg, w2, "-seed", "1", "-seed", "2", NULL), 2);
+    assert_one_error_naming("-seed is given twice");
+    ck_assert_int_eq(access(w2, F_OK), -1);
+    ck_assert_int_eq(run("scenes", "det", "test", "1", out_dir(), "-seed", "1", "-seed", "2", NULL), 2);
+    assert_one_error_naming("-seed is given twice");
+    ck_assert_int_eq(run("merge", out_dir(), "-o", "-", "-o", "x", NULL), 2);
+    assert_one_error_naming("-o is given twice");
+    /* each once, or a flag twice: as before */
+    int rc = run(cfg, weights, img, "-out", prefix, "-layer", "1,2", "-counterfactual", "-class", "-1",
+                 "-counterfactual", NULL);
+    ck_assert_int_eq(rc, 1);
+    assert_one_error_naming("-class -1 is out of range");
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -958,6 +992,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, a_data_file_in_darknets_order);
+    tcase_add_test(tc, an_option_given_twice);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
