@@ -487,6 +487,13 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
         if (v < 0 || v >= classes)
             return gc_fail(e, "-class %s is out of range: the network has %d classes (0..%d)", s, classes, classes - 1);
         *out = (int)v;
+        /* a name that is a number: the index wins (README), said where another class bears it */
+        for (int i = 0; names && i < nnames && i < classes; ++i)
+            if (i != *out && !strcasecmp(names[i], s)) {
+                fprintf(stderr, "gradcam: warning: -class %s is read as the index %d; class %d is named \"%s\"\n", s,
+                        *out, i, names[i]);
+                break;
+            }
         return 0;
     }
     if (!names) return gc_fail(e, "-class %s: a class name needs -names or -data", s);

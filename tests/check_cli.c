@@ -873,6 +873,32 @@ START_TEST(an_option_given_twice)
 }
 END_TEST
 
+/* -class with a number is an index (README), said in a warning where
+ * another class bears that number as its name (it was taken silently);
+ * none where the class itself is so named (digits named 0..4). */
+START_TEST(a_class_name_that_is_a_number)
+{
+    char names[4096];
+    snprintf(names, sizeof names, "%s/x.names", dir);
+    FILE *f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("zero\n3\ntwo\nthree\nfour\n", f);
+    fclose(f);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    int rc = run(cfg, weights, img, "-out", prefix, "-names", names, "-class", "3", NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_msg(strncmp(out, "class 3 three:", 14) == 0, "%s", out);
+    ck_assert_msg(strstr(err, "gradcam: warning: -class 3 is read as the index 3; class 1 is named \"3\""), "%s", err);
+    f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("0\n1\n2\n3\n4\n", f);
+    fclose(f);
+    rc = run(cfg, weights, img, "-out", prefix, "-names", names, "-class", "3", NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_msg(!strstr(err, "warning"), "%s", err);
+}
+END_TEST
+
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -993,6 +1019,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
+    tcase_add_test(tc, a_class_name_that_is_a_number);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
     return s;
