@@ -212,33 +212,42 @@ static int path_value(const char *flag, const char *s, gc_err *e)
     return 0;
 }
 
-/* A Darknet .data file (classes=, train=, names=, ... lines, no section)
- * given as a positional: Darknet's `detector test DATA CFG WEIGHTS IMAGE`
- * order, typed out of habit. Told as such, not as a cfg that does not
- * parse, weights of the wrong size or an image that does not decode. */
-static int data_file_as_positional(const char *const *pos, int npos, const char *expected, gc_err *e)
+/* A Darknet .data file: its first line that is not blank or a comment is a
+ * .data key (classes=, train=, names=, ...), where a cfg's is its [net] and
+ * a names file's a class name. Regular files only (a pipe is not read). */
+static int is_data_file(const char *path)
 {
     static const char *const keys[] = {"classes", "train", "valid", "names", "labels", "backup", "eval", "top", "results"};
-    for (int i = 0; i < npos; ++i) {
-        struct stat st;
-        FILE *f = stat(pos[i], &st) == 0 && S_ISREG(st.st_mode) ? fopen(pos[i], "rb") : NULL; /* a pipe: unread */
-        if (!f) continue;
-        char line[512];
-        int is_data = 0;
-        while (fgets(line, sizeof line, f)) {
-            char *p = line + strspn(line, " \t\r\n");
-            if (!*p || *p == '#' || *p == ';') continue;
-            size_t k = strcspn(p, "= \t");
-            for (size_t j = 0; j < sizeof keys / sizeof *keys && p[strspn(p + k, " \t") + k] == '='; ++j)
-                if (strlen(keys[j]) == k && !strncmp(p, keys[j], k)) is_data = 1;
-            break; /* the first line decides: a cfg's is its [net] */
-        }
-        fclose(f);
-        if (is_data)
+    struct stat st;
+    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+    if (!f) return 0;
+    char line[512];
+    int is_data = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " \t\r\n");
+        if (!*p || *p == '#' || *p == ';') continue;
+        size_t k = strcspn(p, "= \t");
+        for (size_t j = 0; j < sizeof keys / sizeof *keys && p[strspn(p + k, " \t") + k] == '='; ++j)
+            if (strlen(keys[j]) == k && !strncmp(p, keys[j], k)) is_data = 1;
+        break; /* the first line decides */
+    }
+    fclose(f);
+    return is_data;
+}
+
+/* A .data file given as a positional (Darknet's `detector test DATA CFG
+ * WEIGHTS IMAGE` order, typed out of habit) or as -names (its lines had
+ * become class names): told as such, not as a cfg that does not parse,
+ * weights of the wrong size or an image that does not decode. */
+static int data_file_misplaced(const char *const *pos, int npos, const char *names, const char *expected, gc_err *e)
+{
+    for (int i = 0; i < npos; ++i)
+        if (is_data_file(pos[i]))
             return gc_fail(e, "%s is a Darknet .data file: gradcam takes %s (not `detector test`'s DATA CFG WEIGHTS); "
                               "give it as -data %s",
                            pos[i], expected, pos[i]);
-    }
+    if (names && is_data_file(names))
+        return gc_fail(e, "-names %s is a Darknet .data file, not a names file: give it as -data %s", names, names);
     return 0;
 }
 
@@ -280,7 +289,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     if (!has_value) return gc_fail(e, "%s needs a value", s); \
     if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
         if (s[0] != '-' || s[1] == '\0') {
-            if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <image>", e)) return -1;
+            if (npos == 3 && data_file_misplaced(pos, npos, NULL, "<cfg> <weights> <image>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and image already given)", s);
             pos[npos++] = s;
         } else if (!strcmp(s, "-class")) {
@@ -374,7 +383,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         }
 #undef NEED_VALUE
     }
-    if (data_file_as_positional(pos, npos, a->list ? "<cfg> <weights> -list FILE|DIR" : "<cfg> <weights> <image>", e))
+    if (data_file_misplaced(pos, npos, a->names, a->list ? "<cfg> <weights> -list FILE|DIR" : "<cfg> <weights> <image>",
+                            e))
         return -1;
     if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
     const char *last = a->out_set ? strrchr(a->out, '/') : NULL;
@@ -719,7 +729,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     if (!has_value) return gc_fail(e, "%s needs a value", s); \
     if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
         if (s[0] != '-' || s[1] == '\0') {
-            if (npos == 3 && data_file_as_positional(pos, npos, "<cfg> <weights> <list.txt>", e)) return -1;
+            if (npos == 3 && data_file_misplaced(pos, npos, NULL, "<cfg> <weights> <list.txt>", e)) return -1;
             if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and list already given)", s);
             pos[npos++] = s;
         } else if (!strcmp(s, "-method")) {
@@ -798,7 +808,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         }
 #undef NEED_VALUE
     }
-    if (data_file_as_positional(pos, npos, "<cfg> <weights> <list.txt>", e)) return -1;
+    if (data_file_misplaced(pos, npos, a->names, "<cfg> <weights> <list.txt>", e)) return -1;
     if (npos < 3)
         return gc_fail(e, "eval: missing %s (gradcam eval <cfg> <weights> <list.txt>)",
                        npos == 0 ? "cfg, weights and list" : npos == 1 ? "weights and list" : "list");

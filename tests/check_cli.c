@@ -834,6 +834,11 @@ START_TEST(a_data_file_in_darknets_order)
     assert_one_error_naming("gradcam takes <cfg> <weights> -list FILE|DIR");
     ck_assert_int_eq(run("eval", data, cfg, weights, list, NULL), 2);
     assert_one_error_naming("gradcam takes <cfg> <weights> <list.txt>");
+    /* as -names, its lines had become class names ("names = x.names"), exit 0 */
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-names", data, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file, not a names file: give it as -data");
+    ck_assert_int_eq(run("eval", cfg, weights, list, "-names", data, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file, not a names file");
     /* a cfg, even one with a comment before [net], is not one */
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, NULL), 0);
 }
