@@ -212,33 +212,52 @@ static int path_value(const char *flag, const char *s, gc_err *e)
     return 0;
 }
 
-/* A Darknet .data file: its first line that is not blank or a comment is a
- * .data key (classes=, train=, names=, ...), where a cfg's is its [net] and
- * a names file's a class name. Regular files only (a pipe is not read). */
-static int is_data_file(const char *path)
+/* Whether the first line of the file at path that is not blank or a comment
+ * is a .data key=value (data) or [net] / [network] (!data). Regular files
+ * only: a pipe is not read. */
+static int first_line_is(const char *path, int data)
 {
     static const char *const keys[] = {"classes", "train", "valid", "names", "labels", "backup", "eval", "top", "results"};
     struct stat st;
     FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
     if (!f) return 0;
     char line[512];
-    int is_data = 0;
-    while (fgets(line, sizeof line, f)) {
+    int hit = 0;
+    for (int n = 0; n < 1000 && fgets(line, sizeof line, f); ++n) { /* a binary file's NUL "lines": a bound */
         char *p = line + strspn(line, " \t\r\n");
         if (!*p || *p == '#' || *p == ';') continue;
+        if (!data) {
+            hit = !strncmp(p, "[net]", 5) || !strncmp(p, "[network]", 9);
+            break;
+        }
         size_t k = strcspn(p, "= \t");
         for (size_t j = 0; j < sizeof keys / sizeof *keys && p[strspn(p + k, " \t") + k] == '='; ++j)
-            if (strlen(keys[j]) == k && !strncmp(p, keys[j], k)) is_data = 1;
+            if (strlen(keys[j]) == k && !strncmp(p, keys[j], k)) hit = 1;
         break; /* the first line decides */
     }
     fclose(f);
-    return is_data;
+    return hit;
+}
+
+/* A Darknet .data file: its first line that is not blank or a comment is a
+ * .data key (classes=, train=, names=, ...), where a cfg's is its [net] and
+ * a names file's a class name. */
+static int is_data_file(const char *path)
+{
+    return first_line_is(path, 1);
+}
+
+/* A cfg: its first line that is not blank or a comment is [net] or [network]. */
+static int is_cfg_file(const char *path)
+{
+    return first_line_is(path, 0);
 }
 
 /* A .data file given as a positional (Darknet's `detector test DATA CFG
  * WEIGHTS IMAGE` order, typed out of habit) or as -names (its lines had
- * become class names): told as such, not as a cfg that does not parse,
- * weights of the wrong size or an image that does not decode. */
+ * become class names), a cfg as the weights (swapped, or given twice): told
+ * as such, not as a cfg that does not parse, weights of the
+ * wrong size or an image that does not decode. */
 static int data_file_misplaced(const char *const *pos, int npos, const char *names, const char *expected, gc_err *e)
 {
     for (int i = 0; i < npos; ++i)
@@ -246,6 +265,9 @@ static int data_file_misplaced(const char *const *pos, int npos, const char *nam
             return gc_fail(e, "%s is a Darknet .data file: gradcam takes %s (not `detector test`'s DATA CFG WEIGHTS); "
                               "give it as -data %s",
                            pos[i], expected, pos[i]);
+    if (npos > 1 && is_cfg_file(pos[1])) /* the cfg as the weights: swapped, or given twice */
+        return gc_fail(e, "%s is a cfg file (it starts with [net]), given as the weights: gradcam takes %s", pos[1],
+                       expected);
     if (names && is_data_file(names))
         return gc_fail(e, "-names %s is a Darknet .data file, not a names file: give it as -data %s", names, names);
     return 0;

@@ -839,6 +839,13 @@ START_TEST(a_data_file_in_darknets_order)
     assert_one_error_naming("x.data is a Darknet .data file, not a names file: give it as -data");
     ck_assert_int_eq(run("eval", cfg, weights, list, "-names", data, NULL), 2);
     assert_one_error_naming("x.data is a Darknet .data file, not a names file");
+    /* the cfg as the weights (swapped with them, or given twice) */
+    ck_assert_int_eq(run(weights, cfg, img, "-out", prefix, NULL), 2);
+    assert_one_error_naming("clf_bn.cfg is a cfg file (it starts with [net]), given as the weights");
+    ck_assert_int_eq(run(cfg, cfg, img, "-out", prefix, NULL), 2);
+    assert_one_error_naming("given as the weights: gradcam takes <cfg> <weights> <image>");
+    ck_assert_int_eq(run("eval", weights, cfg, list, NULL), 2);
+    assert_one_error_naming("given as the weights: gradcam takes <cfg> <weights> <list.txt>");
     /* a cfg, even one with a comment before [net], is not one */
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, NULL), 0);
 }
