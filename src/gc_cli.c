@@ -807,7 +807,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
                 return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", argv[i]);
         } else if (!strcmp(s, "-rise")) {
             NEED_VALUE();
-            if (parse_int(s, argv[++i], 0, 1000000, &o->rise, e)) return -1;
+            if (parse_int(s, argv[++i], 1, 1000000, &o->rise, e)) return -1; /* 0 masks: no RISE, which leaving it out says */
         } else if (!strcmp(s, "-rise-weight")) {
             NEED_VALUE();
             if (gc_eval_rise_weight_parse(argv[++i], &o->rise_weight))

@@ -641,6 +641,9 @@ START_TEST(bad_options)
     assert_no_json_and_error(2, "-seed");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-rise", "-1", NULL), 2);
     assert_no_json_and_error(2, "-rise");
+    /* RISE from 0 masks: no RISE rows, silently (and -seed 3 -nosanity then "is for -rise") */
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-rise", "0", NULL), 2);
+    assert_no_json_and_error(2, "-rise 0: expected an integer in 1..1000000");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-cascade", "x", NULL), 2);
     assert_no_json_and_error(2, "-cascade");
     assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "cell", NULL), "-baseline cell");
