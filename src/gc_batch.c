@@ -1,6 +1,7 @@
 #include "gc_batch.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -453,7 +454,8 @@ int gc_batch_shard_parse(const char *s, int *i, int *n, gc_err *e)
     if (errno || end == s || *end != '/') return gc_fail(e, "-shard %s: expected i/n, e.g. 0/4", s);
     const char *p = end + 1;
     long b = strtol(p, &end, 10);
-    if (errno || end == p || *end || b < 1 || b > 1000000 || a < 0 || a >= b)
+    if (errno || end == p || *end || b < 1 || b > 1000000 || a < 0 || a >= b || isspace((unsigned char)*s) ||
+        isspace((unsigned char)*p)) /* " 1/ 2" as "1/2 ": refused */
         return gc_fail(e, "-shard %s: expected i/n with 0 <= i < n", s);
     *i = (int)a;
     *n = (int)b;

@@ -1,5 +1,6 @@
 #include "gc_cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -164,7 +165,7 @@ static int parse_layers(const char *s, cli_args *a, gc_err *e)
         char *end = NULL;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000)
+        if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000 || isspace((unsigned char)*p))
             return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
         if (v == 0 && memchr(p, '-', (size_t)(end - p))) /* -0 is 0, the first layer: not what counting back means */
             return gc_fail(e, "-layer %s: -0 names no layer: counting back starts at -1; the first layer is 0", s);
@@ -182,7 +183,7 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, int *out
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
+    if (errno || end == s || *end || v < lo || v > hi || isspace((unsigned char)*s)) /* " 3" as "3 ": refused */
         return gc_fail(e, "%s %s: expected an integer in %ld..%ld", flag, s, lo, hi);
     *out = (int)v;
     return 0;
@@ -194,7 +195,7 @@ static int parse_float(const char *flag, const char *s, float lo, float hi, floa
     errno = 0;
     float v = strtof(s, &end);
     if (errno == ERANGE && fabsf(v) < 1.0f) errno = 0; /* an underflow (1e-40): the value is its nearest float */
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
+    if (errno || end == s || *end || !(v >= lo && v <= hi) || isspace((unsigned char)*s))
         return gc_fail(e, "%s %s: expected a number in %g..%g", flag, s, lo, hi);
     *out = v;
     return 0;
