@@ -609,7 +609,11 @@ static int masked_scores(gc_session *s, const gc_subject *t, int score, int li, 
     for (size_t k = 0; k < K; ++k) {
         double m = 0;
         for (size_t p = 0; p < HW; ++p) m += s->acts[k * HW + p];
-        mean[k] = (float)(m / (double)HW);
+        /* -Inf marks a taken channel below, so a channel whose mean is not a
+         * number or -Inf (overflowing activations) ranks last instead; the
+         * kernel then refuses the non-finite layer. */
+        float mk = (float)(m / (double)HW);
+        mean[k] = isnan(mk) || mk == -INFINITY ? -FLT_MAX : mk;
         s->chan[k] = -FLT_MAX;
     }
     for (size_t n = 0; n < keep; ++n) {

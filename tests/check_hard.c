@@ -281,6 +281,20 @@ START_TEST(non_finite_weights_in_a_detector)
 }
 END_TEST
 
+static float all_huge(size_t i, float old) { return (void)i, (void)old, 3e38f; }
+
+START_TEST(score_cam_on_non_finite_activations)
+{
+    /* Finite weights whose activations overflow to -Inf: Score-CAM ranked
+     * channels with -Inf as "taken", found none left and aborted on an
+     * assertion (SIGABRT) instead of the other methods' error. */
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = poisoned_weights(clf, "h.weights", all_huge);
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-method", "gradcam", NULL), 1, "not finite");
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-method", "scorecam", NULL), 1, "not finite");
+}
+END_TEST
+
 START_TEST(yolo_masks_outside_the_anchors)
 {
     const char *img = gcf_darknet_path("data/dog.jpg");
@@ -479,6 +493,7 @@ Suite *suite_hard(void)
     tcase_add_test(tc, network_input_the_image_cannot_feed);
     tcase_add_test(tc, cfg_encodings_are_named);
     tcase_add_test(tc, non_finite_weights_in_a_detector);
+    tcase_add_test(tc, score_cam_on_non_finite_activations);
     tcase_add_test(tc, yolo_masks_outside_the_anchors);
     tcase_add_test(tc, init_never_exits_zero_on_failure);
     tcase_add_test(tc, output_is_bounded);
