@@ -1,5 +1,6 @@
 #include "gc_classify.h"
 
+#include <math.h>
 #include <string.h>
 
 int gc_classify_find(const network *net, gc_classifier *out, gc_err *e)
@@ -28,6 +29,15 @@ void gc_classify_probs(const network *net, const gc_classifier *c, float *probs)
     memcpy(probs, src->output, (size_t)c->classes * sizeof(float));
     if (c->prob_layer >= 0 && net->hierarchy)
         hierarchy_predictions(probs, c->classes, net->hierarchy, 1, 1);
+}
+
+int gc_classify_check_finite(const gc_classifier *c, const float *probs, gc_err *e)
+{
+    for (int i = 0; i < c->classes; ++i)
+        if (!isfinite(probs[i]))
+            return gc_fail(e, "layer %d: the network's output is not finite (NaN/Inf): check the weights",
+                           c->prob_layer >= 0 ? c->prob_layer : c->logit_layer);
+    return 0;
 }
 
 void gc_classify_top_k(const float *x, int len, int n, int *idx)

@@ -24,6 +24,11 @@ int gc_classify_find(const network *net, gc_classifier *out, gc_err *e);
  * copied into probs[classes]. */
 void gc_classify_probs(const network *net, const gc_classifier *c, float *probs);
 
+/* Every probability finite, else a message naming the output layer: weights
+ * whose activations overflow make the softmax NaN, which no ranking or
+ * metric can use (detectors check their heads the same way). */
+int gc_classify_check_finite(const gc_classifier *c, const float *probs, gc_err *e);
+
 /* Indexes of the n largest values of x[len], best first (ties: lower index). */
 void gc_classify_top_k(const float *x, int len, int n, int *idx);
 

@@ -123,6 +123,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         goto done;
     }
     gc_classify_probs(net, cl, probs);
+    if (gc_classify_check_finite(cl, probs, e)) goto done;
     if (o->cls >= 0) targets[0] = o->cls;
     else gc_classify_top_k(probs, cl->classes, ntargets, targets);
     /* every target's layers checked before the first file is written */

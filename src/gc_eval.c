@@ -829,6 +829,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
 
     if (!r->detector) {
         gc_classify_probs(net, &c->cl, c->probs);
+        if (gc_classify_check_finite(&c->cl, c->probs, e)) return -1;
         gc_classify_top_k(c->probs, c->cl.classes, 1, &top1);
         add(&r->stat[GC_EVAL_ACCURACY], top1 == c->gt[0].cls);
         if (ensure_targets(c, c->ngt)) return gc_fail(e, "out of memory");

@@ -295,6 +295,29 @@ START_TEST(score_cam_on_non_finite_activations)
 }
 END_TEST
 
+START_TEST(non_finite_output_of_a_classifier)
+{
+    /* Guided Backprop (no layer map to check) and eval's baselines explained
+     * a classifier whose softmax was NaN: exit 0, "probability -nan", an
+     * all-zero map, and eval's AUCs printed as -nan. */
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *w = poisoned_weights(clf, "h.weights", all_huge);
+    expect_clean_failure(run(clf, w, img, "-out", prefix, "-method", "guidedbackprop", NULL), 1,
+                         "output is not finite");
+    ck_assert_int_eq(mkdir(path("images"), 0755), 0);
+    ck_assert_int_eq(mkdir(path("labels"), 0755), 0);
+    copy_file(img, path("images/0.jpg"));
+    write_bytes(path("labels/0.txt"), "1 0.5 0.5 0.4 0.4\n", 18);
+    char list[4200];
+    snprintf(list, sizeof list, "%s\n", path("images/0.jpg"));
+    write_bytes(path("list.txt"), list, strlen(list));
+    expect_clean_failure(run("eval", clf, w, path("list.txt"), "-method", "guidedbackprop", "-nosanity", "-steps", "2",
+                             NULL), 1, "output is not finite");
+    expect_clean_failure(run("eval", clf, w, path("list.txt"), "-baseline", "center", "-nosanity", "-steps", "2",
+                             NULL), 1, "output is not finite");
+}
+END_TEST
+
 START_TEST(yolo_masks_outside_the_anchors)
 {
     const char *img = gcf_darknet_path("data/dog.jpg");
@@ -494,6 +517,7 @@ Suite *suite_hard(void)
     tcase_add_test(tc, cfg_encodings_are_named);
     tcase_add_test(tc, non_finite_weights_in_a_detector);
     tcase_add_test(tc, score_cam_on_non_finite_activations);
+    tcase_add_test(tc, non_finite_output_of_a_classifier);
     tcase_add_test(tc, yolo_masks_outside_the_anchors);
     tcase_add_test(tc, init_never_exits_zero_on_failure);
     tcase_add_test(tc, output_is_bounded);
