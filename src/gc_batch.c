@@ -342,6 +342,28 @@ void gc_batch_list_free(gc_batch_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* A listed path is at most PATH_MAX (4096) bytes: a longer line is not an
+ * image list. */
+#define GC_BATCH_LINE_MAX 65536
+
+/* One line of f, without its '\n', into line[GC_BATCH_LINE_MAX + 2]; its
+ * length, or -1 at the end. It stops early at a NUL byte or past
+ * GC_BATCH_LINE_MAX bytes, which the caller refuses: a list can be a pipe or
+ * a device (-list /dev/stdin), and getline() grew one endless line, or kept a
+ * stream of random bytes, until memory ran out. */
+static ssize_t read_list_line(FILE *f, char *line)
+{
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        line[n++] = (char)c;
+        if (c == '\0' || n > GC_BATCH_LINE_MAX) break;
+    }
+    if (c == EOF && n == 0) return -1;
+    line[n] = '\0';
+    return (ssize_t)n;
+}
+
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e)
 {
     memset(l, 0, sizeof *l);
@@ -367,11 +389,25 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
     } else {
         FILE *f = fopen(src, "r");
         if (!f) return gc_fail(e, "-list %s: %s", src, strerror(errno));
-        char *line = NULL;
-        size_t cap = 0;
+        char *line = malloc(GC_BATCH_LINE_MAX + 2);
+        if (!line) {
+            fclose(f);
+            return gc_fail(e, "out of memory reading %s", src);
+        }
         ssize_t got;
         int first = 1;
-        while ((got = getline(&line, &cap, f)) >= 0) {
+        long lineno = 0;
+        while ((got = read_list_line(f, line)) >= 0) {
+            ++lineno;
+            if (got > GC_BATCH_LINE_MAX || memchr(line, '\0', (size_t)got)) {
+                free(line);
+                fclose(f);
+                gc_strvec_free(&v);
+                if (got > GC_BATCH_LINE_MAX)
+                    return gc_fail(e, "-list %s line %ld: longer than %d bytes: not an image list", src, lineno,
+                                   GC_BATCH_LINE_MAX);
+                return gc_fail(e, "-list %s line %ld: contains a NUL byte (binary file?)", src, lineno);
+            }
             while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r' || line[got - 1] == ' ' ||
                                line[got - 1] == '\t'))
                 line[--got] = '\0';

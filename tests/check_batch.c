@@ -2021,6 +2021,54 @@ START_TEST(outputs_never_replace_what_gradcam_did_not_write)
 }
 END_TEST
 
+/* A list file holding no paths: a line longer than any path, or a NUL byte
+ * (a binary file, /dev/zero, /dev/urandom). getline() read /dev/zero as one
+ * line until it had 2 GB ("no images in it"), and /dev/urandom until memory
+ * ran out; a long or binary line became an image's error. Now each stops the
+ * load at its line, and a long list of good lines still loads. */
+START_TEST(a_list_that_is_not_text)
+{
+    char *dir = gcf_tempdir(), file[4096];
+    ck_assert_ptr_nonnull(dir);
+    pf(file, sizeof file, "%s/long.txt", dir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a.png\n", f);
+    for (int i = 0; i < 70000; ++i) fputc('a', f);
+    fputs(".png\n", f);
+    fclose(f);
+    gc_batch_list l;
+    gc_err e;
+    ck_assert_int_eq(gc_batch_list_load(file, NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "line 2: longer than 65536 bytes"), "%s", e.msg);
+    pf(file, sizeof file, "%s/nul.txt", dir);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite("a.png\nb\0c.png\n", 1, 14, f);
+    fclose(f);
+    ck_assert_int_eq(gc_batch_list_load(file, NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "line 2: contains a NUL byte"), "%s", e.msg);
+    ck_assert_int_eq(gc_batch_list_load("/dev/zero", NULL, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "/dev/zero line 1: contains a NUL byte"), "%s", e.msg);
+    /* a line of exactly the limit, lines without a final newline, CRLF */
+    pf(file, sizeof file, "%s/ok.txt", dir);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 1000; ++i) fprintf(f, "d/%d.png\r\n", i);
+    for (int i = 0; i < 65536 - 4; ++i) fputc('b', f);
+    fputs(".png\nlast.png", f);
+    fclose(f);
+    ck_assert_msg(gc_batch_list_load(file, NULL, &l, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(l.n, 1002);
+    ck_assert_str_eq(l.path[999], "d/999.png");
+    ck_assert_uint_eq(strlen(l.path[1000]), 65536);
+    ck_assert_str_eq(l.path[1001], "last.png");
+    gc_batch_list_free(&l);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* A list read from a pipe (-list /dev/stdin, -list <(find ...)): every
  * path (the check that refuses an image given as a list read the pipe's
  * first 64 KiB away). */
@@ -2129,6 +2177,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, list_equals_single_image_runs);
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
+    tcase_add_test(tc, a_list_that_is_not_text);
     tcase_add_test(tc, a_list_from_a_pipe);
     tcase_add_test(tc, closed_descriptors_and_a_fifo);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
