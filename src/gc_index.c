@@ -120,6 +120,13 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
     memset(f, 0, sizeof *f);
     FILE *in = fopen(path, "rb");
     if (!in) return gc_fail(e, "cannot read %s: %s", path, strerror(errno));
+    /* an index is a file a run wrote: a device or FIFO in its place (a link to
+     * /dev/zero) would be read whole, doubling the buffer until memory ran out */
+    struct stat st;
+    if (fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(in);
+        return gc_fail(e, "cannot read %s: not a regular file", path);
+    }
     size_t cap = 1 << 16;
     f->buf = malloc(cap);
     if (!f->buf) {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 #include "gc_batch.h"
 #include "gc_fixture.h"
 #include "gc_image.h"
+#include "gc_index.h"
 #include "gc_prefetch.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
@@ -2069,6 +2071,21 @@ START_TEST(a_list_that_is_not_text)
 }
 END_TEST
 
+/* An index that is a device (index.jsonl a link to /dev/zero, for -resume
+ * or merge) was read whole, its buffer doubled until memory ran out (under
+ * the 1 GB limit set here; without one, the machine's). Now refused. */
+START_TEST(an_index_that_is_not_a_file)
+{
+    struct rlimit rl = {1u << 30, 1u << 30};
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0); /* this forked test only */
+    gc_index_file f;
+    gc_err e;
+    ck_assert_int_eq(gc_index_read("/dev/zero", &f, 0, &e), -1);
+    gc_index_free(&f);
+    ck_assert_msg(strstr(e.msg, "/dev/zero: not a regular file"), "%s", e.msg);
+}
+END_TEST
+
 /* A list read from a pipe (-list /dev/stdin, -list <(find ...)): every
  * path (the check that refuses an image given as a list read the pipe's
  * first 64 KiB away). */
@@ -2178,6 +2195,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
     tcase_add_test(tc, a_list_that_is_not_text);
+    tcase_add_test(tc, an_index_that_is_not_a_file);
     tcase_add_test(tc, a_list_from_a_pipe);
     tcase_add_test(tc, closed_descriptors_and_a_fifo);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
