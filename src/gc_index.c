@@ -364,6 +364,13 @@ static void read_failed(const char *index_path, long of, unsigned char *failed)
     if (errors_path(index_path, p, sizeof p)) return;
     FILE *f = fopen(p, "r");
     if (!f) return;
+    /* a run writes its errors file: a link to a device (/dev/zero) would be
+     * one endless line, read until memory ran out */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return;
+    }
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) > 0) {

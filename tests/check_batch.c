@@ -639,6 +639,19 @@ START_TEST(bad_images_are_skipped_and_reported)
     free(t);
     ck_assert_msg(run("merge", o, "-o", idx, NULL) == 0, "%s", err);
     ck_assert_msg(strstr(out, "merged 4 images"), "%s", out);
+    /* an errors file that is a link to /dev/zero is not read: merge had read
+     * it as one line until its 2 GB limit here (without one, the machine's
+     * memory), then ignored it */
+    ck_assert_int_eq(unlink(ef), 0);
+    ck_assert_int_eq(symlink("/dev/zero", ef), 0);
+    char cmd[16384];
+    pf(cmd, sizeof cmd, "ulimit -v 2000000; exec %s gradcam merge %s -o %s", gcf_shell_binary(), o, idx);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_msg(gcf_run(argv, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "merged 4 images"), "%s", out);
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    ck_assert_msg(ru.ru_maxrss < 300 * 1024, "a child reached %ld KB", ru.ru_maxrss);
     scenes_free(&s);
 }
 END_TEST
