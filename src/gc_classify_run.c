@@ -24,23 +24,12 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
     gc_explain_heat_raw(s, m->data, m->w, m->h);
     size_t am = 0;
     gc_cam_map_max(s->heat, (size_t)W * H, &am);
-    const layer *ll = &net->layers[m->layer];
     memset(x, 0, sizeof *x);
     *x = (gc_result){.index = c, .cls = c, .prob = prob, .box = {-1, -1, -1, -1}, .head = -1, .anchor = -1,
-                     .cell_row = -1, .cell_col = -1, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
+                     .cell_row = -1, .cell_col = -1, .map_w = m->w, .map_h = m->h,
                      .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
-                     .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1,
-                     .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
-                     .layer_c = ll->out_c};
-    memcpy(x->layers, m->layers, sizeof x->layers);
-    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
-    if (!mi->weights && !mi->map) { /* Guided Backprop: the input gradient, no layer's map */
-        x->nlayers = 0;
-        x->layer_type = "input";
-        x->layer_w = net->w;
-        x->layer_h = net->h;
-        x->layer_c = net->c;
-    }
+                     .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1};
+    gc_explain_result_layers(net, m, o->ex.method, x);
     if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
     /* the scaled heat is drawn only in the overlay */

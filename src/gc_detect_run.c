@@ -34,26 +34,16 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
     gc_heat_stats hs = gc_metrics_heat_stats(s->heat, W, H, (gc_pbox){l, t, r, b});
     double total = hs.total, inside = hs.inside;
     int px = hs.best_x, py = hs.best_y;
-    const layer *hl = &net->layers[d->head], *ll = &net->layers[m->layer];
+    const layer *hl = &net->layers[d->head];
     memset(x, 0, sizeof *x);
     *x = (gc_result){.index = k, .cls = d->cls, .prob = d->prob, .box = {l, t, r, b}, .head = d->head,
                      /* one numbering everywhere: the index into the head's anchors= list */
                      .anchor = hl->type == YOLO ? hl->mask[d->anchor] : d->anchor, .cell_row = d->cell / hl->w,
-                     .cell_col = d->cell % hl->w, .nlayers = m->nlayers, .map_w = m->w, .map_h = m->h,
+                     .cell_col = d->cell % hl->w, .map_w = m->w, .map_h = m->h,
                      .peak = m->max, .peak_x = px, .peak_y = py, .energy_in_box = total > 0 ? inside / total : 0,
                      .all_zero = m->all_zero, .objectness = d->objectness, .bx = d->bbox.x * W, .by = d->bbox.y * H,
-                     .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type),
-                     .layer_type = gc_darknet_type_name(ll->type), .layer_w = ll->out_w, .layer_h = ll->out_h,
-                     .layer_c = ll->out_c};
-    memcpy(x->layers, m->layers, sizeof x->layers);
-    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
-    if (!mi->weights && !mi->map) { /* Guided Backprop: the input gradient, no layer's map */
-        x->nlayers = 0;
-        x->layer_type = "input";
-        x->layer_w = net->w;
-        x->layer_h = net->h;
-        x->layer_c = net->c;
-    }
+                     .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type)};
+    gc_explain_result_layers(net, m, o->ex.method, x);
     class_name(o, d->cls, x->name, sizeof x->name);
     /* the scaled heat is drawn only in the overlay and the summary */
     int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);

@@ -1187,3 +1187,23 @@ void gc_explain_close(gc_session *s)
     free(s->aug_in);
     memset(s, 0, sizeof *s);
 }
+
+void gc_explain_result_layers(const network *net, const gc_map *m, gc_method method, gc_result *x)
+{
+    const gc_method_info *mi = gc_cam_method_get(method);
+    if (!mi->weights && !mi->map) {
+        x->nlayers = 0;
+        x->layer_type = "input";
+        x->layer_w = net->w;
+        x->layer_h = net->h;
+        x->layer_c = net->c;
+        return;
+    }
+    const layer *ll = &net->layers[m->layer];
+    x->nlayers = m->nlayers;
+    memcpy(x->layers, m->layers, sizeof x->layers);
+    x->layer_type = gc_darknet_type_name(ll->type);
+    x->layer_w = ll->out_w;
+    x->layer_h = ll->out_h;
+    x->layer_c = ll->out_c;
+}

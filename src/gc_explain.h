@@ -133,6 +133,11 @@ typedef struct gc_result {
     float map_lo, map_hi;  /* the map's range on the image (the overlay's colour bar) */
 } gc_result;
 
+/* x's layers, layer type and the layer's size, from map m of the method:
+ * the explained layers, or for Guided Backprop (a map that uses no layer,
+ * only the input gradient) none, the type "input" and the input's size. */
+void gc_explain_result_layers(const network *net, const gc_map *m, gc_method method, gc_result *x);
+
 typedef struct gc_results {
     gc_result *r;
     int n, cap;
