@@ -579,10 +579,7 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
     return 0;
 }
 
-static int has_params(const layer *l)
-{
-    return l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == BATCHNORM;
-}
+static int has_params(const layer *l) { return gc_model_layer_has_params(l); }
 
 /* The lowest layer with parameters that reaches layer i's output without
  * passing another layer with parameters: i itself if it has them; otherwise

@@ -392,6 +392,12 @@ static void fill_uniform(float *x, size_t n, uint64_t *st, float lo, float hi)
     for (size_t i = 0; x && i < n; ++i) x[i] = lo + (hi - lo) * gc_rng_unit(st);
 }
 
+/* A [local] layer's weights: Darknet keeps no count of them (nweights is 0). */
+static size_t local_weights(const layer *l)
+{
+    return (size_t)l->size * (size_t)l->size * (size_t)l->c * (size_t)l->n * (size_t)l->out_w * (size_t)l->out_h;
+}
+
 /* Layer l's randomised values from state st (see gc_model_randomize). */
 static void randomize_layer(layer *l, uint64_t *st)
 {
@@ -404,6 +410,11 @@ static void randomize_layer(layer *l, uint64_t *st)
         nout = (size_t)l->outputs;
         float s = 1.6f / sqrtf((float)l->inputs);
         fill_uniform(l->weights, (size_t)l->outputs * (size_t)l->inputs, st, -s, s);
+    } else if (l->type == LOCAL) {
+        /* one size x size x c filter bank per output location, a bias per output */
+        nout = (size_t)l->outputs;
+        float s = 1.6f / sqrtf((float)(l->size * l->size * l->c));
+        fill_uniform(l->weights, local_weights(l), st, -s, s);
     } else if (l->type == BATCHNORM) {
         nout = (size_t)l->c;
     } else {
@@ -452,6 +463,9 @@ static int layer_params(const layer *l, float **p, size_t *n)
     } else if (l->type == CONNECTED) {
         nout = (size_t)l->outputs;
         p[k] = l->weights, n[k++] = (size_t)l->outputs * (size_t)l->inputs;
+    } else if (l->type == LOCAL) {
+        nout = (size_t)l->outputs;
+        p[k] = l->weights, n[k++] = local_weights(l);
     } else if (l->type == BATCHNORM) {
         nout = (size_t)l->c;
     } else {
@@ -508,6 +522,13 @@ static size_t walk_params(const network *net, float *buf, int dir)
         }
     }
     return at;
+}
+
+int gc_model_layer_has_params(const layer *l)
+{
+    float *p[5];
+    size_t n[5];
+    return layer_params(l, p, n) > 0;
 }
 
 int gc_model_snapshot_take(const network *net, gc_model_snapshot *s, gc_err *e)

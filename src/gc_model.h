@@ -66,6 +66,10 @@ void gc_model_save_weights(network *net, const char *path);
  * the cascading model-parameter randomisation of Adebayo et al. (2018). */
 void gc_model_randomize_layers(network *net, int first, int last, unsigned seed);
 
+/* 1 if gc_model_randomize* gives layer l new values (a convolution, a
+ * [connected], a [local] or a [batchnorm] layer), else 0. */
+int gc_model_layer_has_params(const layer *l);
+
 /* A copy of every parameter gc_model_randomize* can change (weights, biases,
  * batch-norm scales and rolling statistics), to put the caller's network back
  * exactly after a randomisation. */

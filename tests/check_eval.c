@@ -758,6 +758,32 @@ START_TEST(randomization_point_reaches_the_weights_under_the_layer)
 }
 END_TEST
 
+/* A [local] layer has weights: explained there, the randomisation point is
+ * the local layer itself, and the cascade randomises it (it had passed
+ * through it as if it had none, to the convolution below, leaving the
+ * explained activations trained). */
+START_TEST(randomization_covers_local_layers)
+{
+    const char *cfg = "tests/cfg/clf_local.cfg";
+    ck_assert_int_eq(gcf_write_random_weights(cfg, at("local.weights"), 3), 0);
+    const char *img = write_image("loc", 16, 16, 6);
+    write_label("loc", "1 0.4 0.5 0.5 0.5\n");
+    write_list(img, NULL);
+    int rc = run("eval", cfg, at("local.weights"), list_txt, "-json", json, "-layer", "2", "-steps", "1", "-cascade",
+                 "0", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    double layers[32];
+    int nl = jarray(js, "cascade_layers", 0, layers, 32);
+    ck_assert_int_eq(nl, 2); /* the score convolution 3, then the local layer 2 */
+    ck_assert_int_eq((int)layers[0], 3);
+    ck_assert_int_eq((int)layers[1], 2);
+    const char *rz = strstr(per_map(js), "\"randomization\": {");
+    ck_assert_ptr_nonnull(rz);
+    ck_assert_int_eq((int)jnum(rz, "layer", 0), 2);
+}
+END_TEST
+
 /* A map that does not depend on the weights or the class (the centre and box
  * priors) keeps a Spearman of exactly 1 under both checks; fresh random
  * values, about 0. The box prior peaks in every box, away from others. */
@@ -1025,6 +1051,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, help_lists_eval);
     tcase_add_test(tc, randomization_restores_the_network);
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
+    tcase_add_test(tc, randomization_covers_local_layers);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);

@@ -648,6 +648,43 @@ START_TEST(partial_randomization_and_snapshot)
 }
 END_TEST
 
+/* A [local] layer has weights (one filter bank per output location): the
+ * randomisation gives it new ones, the snapshot puts them back, and a
+ * layer above it is left alone. */
+START_TEST(local_layer_is_randomized_and_restored)
+{
+    network *a = gcf_random_network("tests/cfg/clf_local.cfg", 3);
+    ck_assert_ptr_nonnull(a);
+    const layer *l = &a->layers[2];
+    ck_assert_int_eq(l->type, LOCAL);
+    ck_assert(gc_model_layer_has_params(l));
+    ck_assert(!gc_model_layer_has_params(&a->layers[4])); /* the average pool */
+    size_t nw = (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, nb = (size_t)l->outputs;
+    float *w0 = malloc(nw * sizeof *w0), *b0 = malloc(nb * sizeof *b0);
+    ck_assert(w0 && b0);
+    memcpy(w0, l->weights, nw * sizeof *w0);
+    memcpy(b0, l->biases, nb * sizeof *b0);
+    gc_model_snapshot snap;
+    gc_err e = {0};
+    ck_assert_int_eq(gc_model_snapshot_take(a, &snap, &e), 0);
+    gc_model_randomize_layers(a, 2, 2, 9);
+    size_t wmoved = 0, bmoved = 0;
+    for (size_t i = 0; i < nw; ++i) wmoved += l->weights[i] != w0[i];
+    for (size_t i = 0; i < nb; ++i) bmoved += l->biases[i] != b0[i];
+    /* every weight, the last location's included, and every bias */
+    ck_assert_uint_gt(wmoved, nw * 9 / 10);
+    ck_assert(l->weights[nw - 1] != w0[nw - 1]);
+    ck_assert_uint_gt(bmoved, nb * 9 / 10);
+    gc_model_snapshot_restore(a, &snap);
+    ck_assert_mem_eq(l->weights, w0, nw * sizeof *w0);
+    ck_assert_mem_eq(l->biases, b0, nb * sizeof *b0);
+    gc_model_snapshot_free(&snap);
+    free(w0);
+    free(b0);
+    free_network(a);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
     Suite *s = suite_create("model");
@@ -677,6 +714,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, deconvolutional_weights_load);
     tcase_add_test(tc, names_and_data_files);
     tcase_add_test(tc, partial_randomization_and_snapshot);
+    tcase_add_test(tc, local_layer_is_randomized_and_restored);
     suite_add_tcase(s, tc);
     return s;
 }
