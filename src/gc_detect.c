@@ -1,5 +1,6 @@
 #include "gc_detect.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,10 +378,96 @@ static int by_key(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e)
+/* The reported pair (box i after NMS, class j). */
+static gc_det pair(const gc_boxes *b, int i, int j)
+{
+    return (gc_det){gc_detect_relative(b, i), b->dets[i].prob[j], b->dets[i].objectness, j,
+                    b->head[i], b->anchor[i], b->cell[i]};
+}
+
+/* -maxboxes without building every pair: a heap of the max best seen so
+ * far, its worst on top. "Better" is a higher probability, then the earlier
+ * pair: the max most probable, ties to the earlier one, as a sort of all
+ * pairs by (prob descending, position) and a cut after max would keep. */
+typedef struct top_pair {
+    gc_det d;
+    size_t seq; /* position among the pairs above thresh */
+} top_pair;
+
+static int top_worse(const top_pair *x, const top_pair *y)
+{
+    return x->d.prob < y->d.prob || (x->d.prob == y->d.prob && x->seq > y->seq);
+}
+
+static void top_sift_down(top_pair *h, int n, int i)
+{
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && top_worse(&h[c + 1], &h[c])) ++c;
+        if (!top_worse(&h[c], &h[i])) return;
+        top_pair t = h[i];
+        h[i] = h[c];
+        h[c] = t;
+        i = c;
+    }
+}
+
+static void top_push(top_pair *h, int *n, int max, const top_pair *x)
+{
+    if (*n == max) {
+        if (!top_worse(&h[0], x)) return; /* no better than the worst kept */
+        h[0] = *x;
+        top_sift_down(h, *n, 0);
+        return;
+    }
+    int i = (*n)++;
+    h[i] = *x;
+    while (i > 0 && top_worse(&h[i], &h[(i - 1) / 2])) {
+        top_pair t = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    size_t x = ((const top_pair *)a)->seq, y = ((const top_pair *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+static int keep_top(const gc_boxes *b, float thresh, int max, gc_det **out, int *count, size_t *above, gc_err *e)
+{
+    top_pair *h = malloc((size_t)max * sizeof *h);
+    gc_det *d = malloc((size_t)max * sizeof *d);
+    if (!h || !d) {
+        free(h), free(d);
+        return gc_fail(e, "out of memory for %d detections", max);
+    }
+    int k = 0;
+    size_t seq = 0;
+    for (int i = 0; i < b->n; ++i)
+        for (int j = 0; j < b->classes; ++j)
+            if (b->dets[i].prob[j] > thresh) {
+                top_pair x = {pair(b, i, j), seq++};
+                top_push(h, &k, max, &x);
+            }
+    qsort(h, (size_t)k, sizeof *h, by_seq);
+    for (int i = 0; i < k; ++i) d[i] = h[i].d;
+    free(h);
+    *out = d;
+    *count = k;
+    if (above) *above = seq;
+    return 0;
+}
+
+int gc_detect_boxes_top(gc_boxes *b, float thresh, float nms, int max, gc_det **out, int *count, size_t *above,
+                        gc_err *e)
 {
     *out = NULL;
     *count = 0;
+    if (above) *above = 0;
     int n = b->n;
     prov *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
     int *head = malloc((size_t)(n ? n : 1) * sizeof *head), *anchor = malloc((size_t)(n ? n : 1) * sizeof *anchor),
@@ -409,54 +496,26 @@ int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *cou
     }
     free(keys), free(head), free(anchor), free(cell);
 
-    int m = 0;
+    if (max > 0) return keep_top(b, thresh, max, out, count, above, e);
+    size_t m = 0;
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < b->classes; ++j) m += b->dets[i].prob[j] > thresh;
-    gc_det *d = malloc((size_t)(m ? m : 1) * sizeof *d);
-    if (!d) return gc_fail(e, "out of memory");
+    if (m > INT_MAX) return gc_fail(e, "%zu detections above the threshold: too many", m);
+    gc_det *d = malloc((m ? m : 1) * sizeof *d);
+    if (!d) return gc_fail(e, "out of memory for %zu detections", m);
     int k = 0;
     for (int i = 0; i < n; ++i)
-        for (int j = 0; j < b->classes; ++j) {
-            if (!(b->dets[i].prob[j] > thresh)) continue;
-            d[k++] = (gc_det){gc_detect_relative(b, i), b->dets[i].prob[j], b->dets[i].objectness, j,
-                              b->head[i], b->anchor[i], b->cell[i]};
-        }
+        for (int j = 0; j < b->classes; ++j)
+            if (b->dets[i].prob[j] > thresh) d[k++] = pair(b, i, j);
     *out = d;
-    *count = m;
+    *count = (int)m;
+    if (above) *above = m;
     return 0;
 }
 
-typedef struct ranked {
-    float prob;
-    int i;
-} ranked;
-
-static int by_prob_desc(const void *a, const void *b)
+int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *count, gc_err *e)
 {
-    const ranked *x = a, *y = b;
-    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-int gc_detect_cap(gc_det *d, int *count, int max)
-{
-    int n = *count;
-    if (max < 0 || n <= max) return 0;
-    ranked *r = malloc((size_t)n * sizeof *r);
-    if (r) {
-        for (int i = 0; i < n; ++i) r[i] = (ranked){d[i].prob, i};
-        qsort(r, (size_t)n, sizeof *r, by_prob_desc);
-        float cut = max > 0 ? r[max - 1].prob : INFINITY;
-        int last = max > 0 ? r[max - 1].i : -1;
-        free(r);
-        int k = 0;
-        for (int i = 0; i < n && k < max; ++i)
-            if (d[i].prob > cut || (d[i].prob == cut && i <= last)) d[k++] = d[i];
-        *count = k;
-    } else {
-        *count = max; /* no memory to rank: keep the first ones */
-    }
-    return n - *count;
+    return gc_detect_boxes_top(b, thresh, nms, 0, out, count, NULL, e);
 }
 
 /* Adds v * d softmax_j / d t_k over the classes (stride apart) into seed. */

@@ -70,9 +70,12 @@ int gc_detect_boxes(gc_boxes *b, float thresh, float nms, gc_det **out, int *cou
 /* Default cap on explained boxes per image (-maxboxes). */
 #define GC_MAXBOXES_DEFAULT 100
 
-/* Keeps the max most probable of the *count detections (ties: the earlier
- * one), in their original order, in place. Returns how many were cut. */
-int gc_detect_cap(gc_det *d, int *count, int max);
+/* gc_detect_boxes keeping only the max most probable pairs (ties: the
+ * earlier one), in their order; max <= 0: all. Memory for the pairs is
+ * O(max), not O(pairs above thresh): a detector with many classes and a low
+ * threshold has millions. *above (when not NULL): how many passed thresh. */
+int gc_detect_boxes_top(gc_boxes *b, float thresh, float nms, int max, gc_det **out, int *count, size_t *above,
+                        gc_err *e);
 
 /* Adds the seed for explaining d with target t into seed[] (the head's
  * l.outputs floats, all zero on entry). When idx and nnz are non-NULL, the

@@ -105,11 +105,11 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
      * list mode) */
     if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
-    if (gc_detect_boxes(&boxes, o->thresh, o->nms, &dets, &ndets, e)) goto done;
-    int cut = o->maxboxes > 0 ? gc_detect_cap(dets, &ndets, o->maxboxes) : 0;
-    if (cut)
-        fprintf(stderr, "gradcam: warning: %d detections above -thresh %g; explaining the %d most probable "
-                        "(-maxboxes %d)\n", ndets + cut, o->thresh, ndets, o->maxboxes);
+    size_t above = 0;
+    if (gc_detect_boxes_top(&boxes, o->thresh, o->nms, o->maxboxes, &dets, &ndets, &above, e)) goto done;
+    if (above > (size_t)ndets)
+        fprintf(stderr, "gradcam: warning: %zu detections above -thresh %g; explaining the %d most probable "
+                        "(-maxboxes %d)\n", above, o->thresh, ndets, o->maxboxes);
     if (ndets == 0) { /* no picture; the report (an empty "detections") all the same */
         printf("no detections above -thresh %g in %s: no pictures written\n", o->thresh, o->image);
         gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,

@@ -340,6 +340,76 @@ static void random_dets(detection *d, int n, int classes, uint64_t *st, int ties
     }
 }
 
+/* gc_detect_boxes_top keeps what ranking every pair would: the max most
+ * probable (prob descending, ties to the earlier pair), in their order.
+ * Probabilities put on three levels make most pairs tie. */
+typedef struct ranked_pair {
+    float prob;
+    int i;
+} ranked_pair;
+
+static int by_rank(const void *a, const void *b)
+{
+    const ranked_pair *x = a, *y = b;
+    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void quantize(gc_boxes *b)
+{
+    for (int i = 0; i < b->n; ++i)
+        for (int j = 0; j < b->classes; ++j)
+            if (b->dets[i].prob[j] > 0) b->dets[i].prob[j] = 0.4f + 0.1f * (float)((i * 7 + j) % 3);
+}
+
+START_TEST(top_pairs_are_the_ranking_cut)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_yolo2.cfg", 17);
+    for (int ties = 0; ties < 2; ++ties)
+        for (int nms = 0; nms < 2; ++nms) {
+            gc_boxes all;
+            gc_err e;
+            gc_det *ref = NULL;
+            int n = 0;
+            ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.05f, 0.5f, &all, &e), 0);
+            if (ties) quantize(&all);
+            ck_assert_int_eq(gc_detect_boxes(&all, 0.05f, nms ? 0.45f : 0, &ref, &n, &e), 0);
+            ck_assert_int_gt(n, 10);
+            ranked_pair *r = malloc((size_t)n * sizeof *r);
+            for (int i = 0; i < n; ++i) r[i] = (ranked_pair){ref[i].prob, i};
+            qsort(r, (size_t)n, sizeof *r, by_rank);
+            const int maxes[] = {1, 2, 3, 7, n / 2, n - 1, n, n + 5};
+            for (int m = 0; m < 8; ++m) {
+                int max = maxes[m], want = max < n ? max : n, got = 0;
+                char *keep = calloc((size_t)n, 1);
+                for (int i = 0; i < want; ++i) keep[r[i].i] = 1;
+                gc_boxes b;
+                gc_det *top = NULL;
+                size_t above = 0;
+                ck_assert_int_eq(gc_detect_decode(d.net, d.im_w, d.im_h, 0.05f, 0.5f, &b, &e), 0);
+                if (ties) quantize(&b);
+                ck_assert_int_eq(gc_detect_boxes_top(&b, 0.05f, nms ? 0.45f : 0, max, &top, &got, &above, &e), 0);
+                ck_assert_int_eq(got, want);
+                ck_assert_uint_eq(above, (size_t)n);
+                for (int i = 0, k = 0; i < n; ++i) {
+                    if (!keep[i]) continue;
+                    ck_assert_msg(!memcmp(&top[k], &ref[i], sizeof *top), "ties %d nms %d max %d: pair %d", ties, nms,
+                                  max, k);
+                    ++k;
+                }
+                free(keep);
+                free(top);
+                gc_detect_boxes_free(&b);
+            }
+            free(r);
+            free(ref);
+            gc_detect_boxes_free(&all);
+        }
+    close_net(&d);
+}
+END_TEST
+
 START_TEST(nms_is_darknets_do_nms_sort)
 {
     uint64_t st = 2024;
@@ -952,6 +1022,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, each_box_gradient_comes_only_from_its_own_head);
     tcase_add_test(tc, nms_keeps_provenance);
     tcase_add_test(tc, nms_is_darknets_do_nms_sort);
+    tcase_add_test(tc, top_pairs_are_the_ranking_cut);
     tcase_add_test(tc, cli_reports_what_darknet_detect_reports);
     tcase_add_test(tc, detector_cli_writes_consistent_outputs);
     tcase_add_test(tc, detector_cli_fuses_layers);
