@@ -3,6 +3,7 @@
 #include "gc_common.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -590,7 +591,7 @@ typedef struct png_job {
     const unsigned char *rgb;
     int h, filter;
     size_t row, frow, rows_per, nblocks;
-    unsigned char *filt;    /* h * frow filtered bytes */
+    atomic_int failed;      /* a call could not get its filter buffer */
     unsigned char *slots;   /* block k writes at slots + slot_off[k] */
     size_t *slot_off, *slot_len;
     uLong *adler;           /* Adler-32 of block k's filtered bytes */
@@ -612,9 +613,16 @@ static void encode_blocks(void *arg, size_t k0, size_t k1)
      * of at least 255 bytes but the last of its two: at most row / 255 + 2;
      * a few KiB); without it, stored blocks */
     match *m = malloc(j->rows_per * (j->frow / 255 + 2) * sizeof *m);
+    /* one block's filtered rows at a time (about 128 KiB), not the whole
+     * picture's: an 8000x6000 overlay's would be 144 MB */
+    unsigned char *f = malloc(j->rows_per * j->frow);
+    if (!f) {
+        atomic_store(&j->failed, 1);
+        free(m);
+        return;
+    }
     for (size_t k = k0; k < k1; ++k) {
         size_t y0 = k * j->rows_per, y1 = y0 + j->rows_per < (size_t)j->h ? y0 + j->rows_per : (size_t)j->h;
-        unsigned char *f = j->filt + y0 * j->frow;
         for (size_t y = y0; y < y1; ++y)
             filter_row(j->rgb + y * j->row, y ? j->rgb + (y - 1) * j->row : NULL, j->row, j->filter,
                        f + (y - y0) * j->frow);
@@ -636,6 +644,7 @@ static void encode_blocks(void *arg, size_t k0, size_t k1)
         j->slot_len[k] = (size_t)(b.p - (j->slots + j->slot_off[k]));
         assert(j->slot_len[k] <= slot_cap(n));
     }
+    free(f);
     free(m);
 }
 
@@ -650,14 +659,12 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_p
     size_t row = (size_t)w * 3, frow = row + 1;
     /* one IDAT chunk of under 2^31 bytes, stored blocks included */
     if ((size_t)h > (((size_t)1 << 31) - ((size_t)1 << 26)) / frow) return -1;
-    size_t total = frow * (size_t)h;
     size_t rows_per = BLOCK_TARGET / frow ? BLOCK_TARGET / frow : 1;
     size_t nblocks = ((size_t)h + rows_per - 1) / rows_per;
-    png_job j = {rgb, h, filter, row, frow, rows_per, nblocks, NULL, NULL, NULL, NULL, NULL};
+    png_job j = {rgb, h, filter, row, frow, rows_per, nblocks, 0, NULL, NULL, NULL, NULL};
     j.slot_off = malloc(nblocks * sizeof *j.slot_off);
     j.slot_len = malloc(nblocks * sizeof *j.slot_len);
     j.adler = malloc(nblocks * sizeof *j.adler);
-    j.filt = malloc(total);
     size_t slots = 0;
     for (size_t k = 0; j.slot_off && k < nblocks; ++k) {
         size_t n = ((k + 1) * rows_per < (size_t)h ? rows_per : (size_t)h - k * rows_per) * frow;
@@ -666,12 +673,11 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_p
     }
     size_t head = 8 + 25 + 8 + 2; /* signature, IHDR, IDAT's length and type, zlib header */
     unsigned char *buf = malloc(head + slots + 4 + 4 + 12);
-    if (!buf || !j.slot_off || !j.slot_len || !j.adler || !j.filt) {
+    if (!buf || !j.slot_off || !j.slot_len || !j.adler) {
         free(buf);
         free(j.slot_off);
         free(j.slot_len);
         free(j.adler);
-        free(j.filt);
         return -1;
     }
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -691,6 +697,13 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_p
     j.slots = buf + head;
     if (par && par->run) par->run(par->ctx, nblocks, j.frow * j.rows_per, encode_blocks, &j);
     else encode_blocks(&j, 0, nblocks);
+    if (atomic_load(&j.failed)) {
+        free(buf);
+        free(j.slot_off);
+        free(j.slot_len);
+        free(j.adler);
+        return -1;
+    }
     /* join the slots in order (each moves down or stays) and the checksums */
     p = buf + head;
     uLong adler = adler32(0L, Z_NULL, 0);
@@ -708,7 +721,6 @@ int gc_png_encode(const unsigned char *rgb, int w, int h, int filter, const gc_p
     free(j.slot_off);
     free(j.slot_len);
     free(j.adler);
-    free(j.filt);
     *out = buf;
     *len = (size_t)(p - buf);
     return 0;

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "darknet.h"
+#include "gc_fixture.h"
 #include "gc_png.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
@@ -445,6 +446,29 @@ START_TEST(adler32_equals_zlibs)
 }
 END_TEST
 
+/* The filtered rows are made one block at a time: encoding a 4000x3000
+ * picture (36 MB) needs its output buffer (as large, untouched where the
+ * blocks compress) and a block's rows, not a filtered copy of the whole
+ * picture, which had been 36 MB more. */
+START_TEST(encoding_needs_no_filtered_copy)
+{
+#if !defined(__SANITIZE_ADDRESS__) /* ASan's shadow lies beyond any address-space limit */
+    const int w = 4000, h = 3000;
+    unsigned char *rgb = malloc((size_t)w * h * 3);
+    ck_assert_ptr_nonnull(rgb);
+    uint64_t st = 7;
+    for (size_t i = 0; i < (size_t)w * h * 3; ++i) rgb[i] = (unsigned char)(gc_rng_next(&st) >> 56);
+    ck_assert_int_eq(gcf_limit_address_space((size_t)48 << 20), 0); /* this forked test only */
+    unsigned char *png = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(gc_png_encode(rgb, w, h, -1, NULL, &png, &len), 0);
+    ck_assert_uint_gt(len, (size_t)w * h * 3 / 2);
+    free(png);
+    free(rgb);
+#endif
+}
+END_TEST
+
 START_TEST(darknet_reads_it)
 {
     enum { W = 33, H = 21 };
@@ -483,6 +507,7 @@ Suite *suite_png(void)
     tcase_add_test(tc, darknet_reads_it);
     tcase_add_test(tc, matches_round_trip);
     tcase_add_test(tc, adler32_equals_zlibs);
+    tcase_add_test(tc, encoding_needs_no_filtered_copy);
     suite_add_tcase(s, tc);
     return s;
 }
