@@ -66,17 +66,22 @@ static long long share_image(gc_draw *d, gc_err *e)
  * wanted (fig NULL: not). Runs on either thread. */
 static int draw(gc_draw *d, const gc_draw_spec *v, int k, const gc_png_par *par, gc_picture *fig, gc_err *e)
 {
-    gc_picture panel = {0};
-    int rc = -1;
-    if (gc_figure_panel_par(&panel, v->img, d->w, d->h, v->heat, v->alpha, v->box, par, e)) goto done;
-    if (k >= 0) gc_figure_summary_set(&d->sum, k, &panel, v->box, v->label ? v->label : "");
-    if (fig && gc_figure_overlay(fig, &panel, d->w, d->h, v->box, v->label, v->title, v->lo, v->hi, v->all_zero,
-                                  v->gradient, e))
-        goto done;
-    rc = 0;
-done:
-    gc_figure_picture_free(&panel);
-    return rc;
+    if (!fig) { /* the thumbnail alone */
+        gc_picture panel = {0};
+        if (gc_figure_panel_par(&panel, v->img, d->w, d->h, v->heat, v->alpha, v->box, par, e)) return -1;
+        if (k >= 0) gc_figure_summary_set(&d->sum, k, &panel, v->box, v->label ? v->label : "");
+        gc_figure_picture_free(&panel);
+        return 0;
+    }
+    /* the panel drawn in the overlay's own rows: a full-size copy less (an
+     * 8000x6000 photo's panel is 144 MB) */
+    if (gc_figure_overlay_begin(fig, d->w, d->h, v->title, e)) return -1;
+    int f = gc_render_display_scale(d->w, d->h);
+    gc_picture top = {fig->rgb, fig->w, d->h * f};
+    gc_figure_panel_into(&top, v->img, d->w, d->h, v->heat, v->alpha, v->box, par);
+    if (k >= 0) gc_figure_summary_set(&d->sum, k, &top, v->box, v->label ? v->label : "");
+    gc_figure_overlay_finish(fig, d->w, d->h, v->box, v->label, v->title, v->lo, v->hi, v->all_zero, v->gradient);
+    return 0;
 }
 
 /* A target's picture drawn on the output thread: its spec with everything
@@ -155,7 +160,7 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
     /* what the job holds, and the panel and overlay it draws */
     int f = gc_render_display_scale(d->w, d->h);
     size_t bytes = (size_t)shared + (j->heat ? px * sizeof *j->heat : 0) + (j->img ? 3 * px * sizeof *j->img : 0) +
-                   2 * px * (size_t)f * (size_t)f * 3;
+                   px * (size_t)f * (size_t)f * 3;
     return gc_explain_write_drawn(s, png, run_overlay, j, bytes, e);
 }
 

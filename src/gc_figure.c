@@ -121,8 +121,17 @@ int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float
 int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
                         const gc_fig_box *box, const gc_png_par *par, gc_err *e)
 {
+    int f = gc_render_display_scale(w, h);
+    if (picture_alloc_from(out, w * f, h * f, h * f, BLACK, e)) return -1; /* every pixel drawn below */
+    gc_figure_panel_into(out, img, w, h, heat, alpha, box, par);
+    return 0;
+}
+
+void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+                          const gc_fig_box *box, const gc_png_par *par)
+{
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
-    if (picture_alloc_from(out, W, H, H, BLACK, e)) return -1; /* every pixel drawn below */
+    assert(out->w == W && out->h >= H);
     size_t n0 = (size_t)w * h;
     if (heat) {
         /* the heat scaled up bilinearly row by row, the image by nearest
@@ -155,7 +164,6 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
         gc_rect r = display_box(box, f);
         gc_render_box(out->rgb, W, H, r.x, r.y, r.x + r.w - 1, r.y + r.h - 1, gc_render_line_width(W, H), col);
     }
-    return 0;
 }
 
 /* Footer of the overlay: the title on one line, or on two (split after
@@ -174,16 +182,48 @@ static int title_lines(const char *title, int w, int ts, char *l1, char *l2, siz
     return 2;
 }
 
+/* The overlay's layout below a panel of W x H display pixels. */
+typedef struct footer {
+    int ts, pad, th, nl, h;
+    char l1[256], l2[256];
+} footer;
+
+static void footer_layout(footer *ft, int W, int H, const char *title)
+{
+    ft->ts = gc_render_text_scale(W, H);
+    ft->pad = ft->ts;
+    ft->th = gc_render_text_height(ft->ts);
+    ft->nl = title_lines(title ? title : "", W - 2 * ft->pad, ft->ts, ft->l1, ft->l2, sizeof ft->l1);
+    ft->h = ft->pad + (ft->nl + 1) * (ft->th + ft->pad);
+}
+
+int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, gc_err *e)
+{
+    int f = gc_render_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
+    footer ft;
+    footer_layout(&ft, W, H, title);
+    return picture_alloc_from(out, W, H + ft.h, H, DARK, e);
+}
+
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e)
 {
-    int W = panel->w, H = panel->h, f = gc_render_display_scale(img_w, img_h);
-    int ts = gc_render_text_scale(W, H), pad = ts, th = gc_render_text_height(ts);
-    char l1[256], l2[256];
-    int nl = title_lines(title ? title : "", W - 2 * pad, ts, l1, l2, sizeof l1);
-    int fh = pad + (nl + 1) * (th + pad);
-    if (picture_alloc_from(out, W, H + fh, H, DARK, e)) return -1;
-    blit(out, 0, 0, panel->rgb, W, H); /* the rows above the footer, whole */
+    if (gc_figure_overlay_begin(out, img_w, img_h, title, e)) return -1;
+    assert(panel->w == out->w);
+    blit(out, 0, 0, panel->rgb, panel->w, panel->h); /* the rows above the footer, whole */
+    gc_figure_overlay_finish(out, img_w, img_h, box, label, title, lo, hi, all_zero, gradient);
+    return 0;
+}
+
+void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fig_box *box, const char *label,
+                              const char *title, float lo, float hi, int all_zero, int gradient)
+{
+    int f = gc_render_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
+    footer ft;
+    footer_layout(&ft, W, H, title);
+    assert(out->w == W && out->h == H + ft.h);
+    int ts = ft.ts, pad = ft.pad, th = ft.th, nl = ft.nl;
+    const char *l1 = ft.l1, *l2 = ft.l2;
 
     /* on the picture: the all-zero tag (top-left), then the box's label */
     gc_rect fixed[1];
@@ -219,13 +259,13 @@ int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int i
     if (all_zero) {
         sc = gc_figure_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
         gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
-        return 0;
+        return;
     }
     if (gradient) { /* no heat, so no colour bar: what the gradient's colours mean */
         sc = gc_figure_fit_text("input gradient: grey none, colours its sign per channel", W - 2 * pad, ts, buf,
                                 sizeof buf);
         gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
-        return 0;
+        return;
     }
     char slo[32], shi[32];
     snprintf(slo, sizeof slo, "%.3g", (double)lo);
@@ -234,12 +274,11 @@ int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int i
     int bw = W - 2 * pad - wl - wh - 2 * pad;
     if (bw < 8) { /* too narrow for labels at this size: the bar alone */
         gc_render_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);
-        return 0;
+        return;
     }
     gc_render_text(out->rgb, out->w, out->h, pad, y, slo, ts, WHITE, DARK);
     gc_render_colorbar(out->rgb, out->w, out->h, pad + wl + pad, y, bw, bh);
     gc_render_text(out->rgb, out->w, out->h, W - pad - wh, y, shi, ts, WHITE, DARK);
-    return 0;
 }
 
 /* ---- summary ---------------------------------------------------------------- */

@@ -46,6 +46,10 @@ int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float
  * same picture. */
 int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
                         const gc_fig_box *box, const gc_png_par *par, gc_err *e);
+/* The same drawn into the top rows of out (as wide as the panel, at least
+ * as high): an overlay's, without a panel of its own. */
+void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+                          const gc_fig_box *box, const gc_png_par *par);
 
 /* The overlay: the panel (as made by gc_figure_panel for an image of img_w x
  * img_h), box's label (NULL for none) placed inside the picture, and the
@@ -55,6 +59,13 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
  * Returns 0, or -1 with e set. */
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e);
+/* The same in place, for a large image (no panel beside the overlay):
+ * _begin allocates out with its footer's background, the caller draws the
+ * panel into its top rows (gc_figure_panel_into), _finish adds the label and
+ * the footer. The same picture as gc_figure_overlay's. */
+int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, gc_err *e);
+void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fig_box *box, const char *label,
+                              const char *title, float lo, float hi, int all_zero, int gradient);
 
 /* The summary of n boxes, filled box by box (gc_figure_summary_set) then drawn
  * (gc_figure_summary_render). */

@@ -1175,11 +1175,45 @@ START_TEST(font_glyphs_distinct)
 }
 END_TEST
 
+/* An overlay drawn in place (the panel in its own top rows) is the same
+ * picture as a panel made apart and copied in. */
+START_TEST(overlay_in_place_is_the_same_picture)
+{
+    const int W = 37, H = 23;
+    float *img = malloc(3 * W * H * sizeof *img), *heat = malloc(W * H * sizeof *heat);
+    for (int i = 0; i < 3 * W * H; ++i) img[i] = (float)((i * 37) % 101) / 100.0f;
+    for (int i = 0; i < W * H; ++i) heat[i] = (float)((i * 13) % 17) / 16.0f;
+    gc_fig_box box = {3, 4, 30, 20, 2};
+    for (int v = 0; v < 4; ++v) {
+        const gc_fig_box *b = v & 1 ? &box : NULL;
+        const float *ht = v == 3 ? NULL : heat;
+        gc_err e;
+        gc_picture panel, ref, fig;
+        ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, ht, .5f, b, &e), 0);
+        ck_assert_int_eq(gc_figure_overlay(&ref, &panel, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f,
+                                           v == 2, v == 3, &e), 0);
+        ck_assert_int_eq(gc_figure_overlay_begin(&fig, W, H, "box 0 bag 81% - gradcam", &e), 0);
+        gc_picture top = {fig.rgb, fig.w, panel.h};
+        gc_figure_panel_into(&top, img, W, H, ht, .5f, b, NULL);
+        gc_figure_overlay_finish(&fig, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f, v == 2, v == 3);
+        ck_assert_int_eq(fig.w, ref.w);
+        ck_assert_int_eq(fig.h, ref.h);
+        ck_assert_msg(!memcmp(fig.rgb, ref.rgb, (size_t)fig.w * fig.h * 3), "variant %d", v);
+        gc_figure_picture_free(&panel);
+        gc_figure_picture_free(&ref);
+        gc_figure_picture_free(&fig);
+    }
+    free(img);
+    free(heat);
+}
+END_TEST
+
 Suite *suite_render(void)
 {
     Suite *s = suite_create("render");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, letterbox_geometry_by_hand);
+    tcase_add_test(tc, overlay_in_place_is_the_same_picture);
     tcase_add_test(tc, letterbox_matches_darknet);
     tcase_add_test(tc, letterbox_of_a_net_sized_image_is_the_image);
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
