@@ -362,11 +362,17 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-out")) {
             NEED_VALUE();
             if (path_value(s, argv[++i], e)) return -1;
+            if (!strcmp(argv[i], "-")) /* as -json - is: it had written files named -_<k>.png */
+                return gc_fail(e, "-out -: the overlays and maps (PREFIX_<k>.png, .npy) are files and cannot go to "
+                                  "standard output: give a prefix (./- for files named -_<k>.png)");
             a->out = argv[i];
             a->out_set = 1;
         } else if (!strcmp(s, "-list") || !strcmp(s, "-outdir")) {
             NEED_VALUE();
             if (path_value(s, argv[++i], e)) return -1;
+            if (s[1] == 'o' && !strcmp(argv[i], "-"))
+                return gc_fail(e, "-outdir -: the outputs are a folder of files and cannot go to standard output: "
+                                  "give a folder (./- for one named -)");
             *(s[1] == 'l' ? &a->list : &a->outdir) = argv[i];
         } else if (!strcmp(s, "-resume")) {
             a->resume = 1;
@@ -637,6 +643,9 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (!strcmp(out, "-")) /* written to PATH.tmp and renamed: a file, not a stream */
+        return gc_fail(e, "gradcam init %s -: the weights are written to a file, not to standard output: "
+                          "give a file name (./- for one named -)", cfg), 2;
     struct stat cs, os, ls;
     if (stat(out, &os) == 0) {
         if (stat(cfg, &cs) == 0 && cs.st_dev == os.st_dev && cs.st_ino == os.st_ino)
@@ -709,6 +718,9 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int count;
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
+    if (!strcmp(out, "-"))
+        return gc_fail(e, "outdir -: the scenes are a folder of images and cannot go to standard output: "
+                          "give a folder (./- for one named -)"), 2;
     if (strchr(out, '\n')) /* list.txt holds one path a line, as Darknet reads lists */
         return gc_fail(e, "outdir %s: has a newline, which the scenes' list.txt (one path a line) cannot hold", out), 2;
     char dir_path[4096];

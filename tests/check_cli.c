@@ -2,6 +2,7 @@
  * success writes one overlay and one map per target; every kind of bad input
  * gives one "gradcam:" line naming what is wrong, a non-zero status, and no
  * output file. */
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -815,6 +816,54 @@ START_TEST(a_file_option_does_not_take_the_next_option)
 }
 END_TEST
 
+/* Files named "-..." in the working folder (the repository root), removed:
+ * what a run given "-" as a file or folder had written. */
+static int dash_files_removed(void)
+{
+    glob_t g;
+    int n = 0;
+    if (glob("-*", GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i, ++n)
+            if (unlink(g.gl_pathv[i]) != 0) gcf_rmtree(g.gl_pathv[i]); /* a folder */
+        globfree(&g);
+    }
+    return n;
+}
+
+/* "-" is standard output where one stream takes the output (-json -, merge
+ * -o -); the outputs that are files or folders (-out's PNG and .npy pairs,
+ * -outdir, init's weights, scenes' folder) cannot go there: a usage error,
+ * where `-out -` had written -_<k>.png and -_<k>.npy. */
+START_TEST(dash_is_not_stdout_for_files)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char list[4096];
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", img);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(dash_files_removed(), 0);
+    const char *cases[][6] = {{cfg, weights, img, "-out", "-", NULL},
+                              {cfg, weights, "-list", list, "-outdir", "-"},
+                              {"init", cfg, "-", NULL},
+                              {"scenes", "cls", "test", "1", "-", NULL}};
+    const char *want[] = {"-out -: the overlays and maps", "-outdir -: the outputs are a folder",
+                          "the weights are written to a file, not to standard output",
+                          "outdir -: the scenes are a folder"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        int rc = run(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], cases[i][5], NULL);
+        int written = dash_files_removed(); /* before any assertion: the repository stays clean */
+        usage_error(rc, want[i]);
+        ck_assert_int_eq(written, 0);
+    }
+    /* ./- is a prefix like any other */
+    int rc = run(cfg, weights, img, "-out", "./-", "-save", "npy", NULL), written = dash_files_removed();
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_int_eq(written, 1);
+}
+END_TEST
+
 /* Darknet's `detector test DATA CFG WEIGHTS IMAGE` order, typed out of
  * habit: the .data file is named as such, with -data to give it (it was
  * "unexpected argument IMAGE", a cfg line "before the first section", or
@@ -1039,6 +1088,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, help_exits_zero);
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
+    tcase_add_test(tc, dash_is_not_stdout_for_files);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
     tcase_add_test(tc, a_class_name_that_is_a_number);
