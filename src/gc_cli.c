@@ -317,7 +317,11 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             pos[npos++] = s;
         } else if (!strcmp(s, "-class")) {
             NEED_VALUE();
-            a->class_arg = argv[++i];
+            const char *c = a->class_arg = argv[++i];
+            /* " 3" had been class 3 (strtol skips it) where -top ' 2' is refused; a
+             * name's trailing spaces are not part of it (gc_model_names_load) */
+            if (*c && (isspace((unsigned char)c[0]) || isspace((unsigned char)c[strlen(c) - 1])))
+                return gc_fail(e, "-class %s: expected a class index or name, without a space before or after it", c);
         } else if (!strcmp(s, "-top")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 1, 1000, &a->top, e)) return -1;

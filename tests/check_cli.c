@@ -312,8 +312,11 @@ START_TEST(bad_options)
     assert_one_error_naming("missing image");
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-class", NULL), 2);
     assert_one_error_naming("-class needs a value");
-    /* a space before a number was skipped, one after it refused: both refused */
-    const char *spaced[][2] = {{"-top", " 2"}, {"-alpha", " 0.5"}, {"-layer", "1, 2"}, {"-layer", " 1"}};
+    /* a space before a number was skipped, one after it refused: both refused
+     * (-class took ' 3' as 3), a class name's too */
+    const char *spaced[][2] = {{"-top", " 2"},   {"-alpha", " 0.5"}, {"-layer", "1, 2"},
+                               {"-layer", " 1"}, {"-class", " 3"},   {"-class", "3 "},
+                               {"-class", " dog"}};
     for (size_t i = 0; i < sizeof spaced / sizeof *spaced; ++i) {
         char want[64];
         snprintf(want, sizeof want, "%s %s: expected", spaced[i][0], spaced[i][1]);
