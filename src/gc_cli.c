@@ -38,80 +38,140 @@
 
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
-    "       darknet gradcam init <cfg> <out.weights> [-seed N]   (seeded random weights, for trials)\n"
-    "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir> [-seed N] [-fmnist DIR]\n"
-    "                        (labelled Fashion-MNIST scenes, see README)\n"
-    "       darknet gradcam eval <cfg> <weights> <list.txt> [options]   (metrics over a labeled list)\n"
-    "       darknet gradcam <cfg> <weights> -list FILE|DIR -outdir DIR [options]   (many images, see below)\n"
-    "       darknet gradcam merge DIR... [-o FILE]   (join the indexes of -shard runs; -o -: stdout)\n"
-    "Explains a classifier's class scores (a map per class) or a YOLO detector's boxes (a map per box)\n"
-    "with Grad-CAM. Common options:\n"
-    "  -class K         class to explain: index, or name when -names/-data is given (default: top-1)\n"
-    "  -top N           explain the N best classes, from one forward pass (default 1, at most 1000)\n"
-    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the logit layer\n"
-    "                   (default: the last layer before the logits with a spatial output); several\n"
-    "                   are fused (each normalised, upsampled to the input, averaged)\n"
+    "       darknet gradcam init <cfg> <out.weights> [-seed N]\n"
+    "                       (seeded random weights, for trials)\n"
+    "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir>\n"
+    "                       [-seed N] [-fmnist DIR]\n"
+    "                       (labelled Fashion-MNIST scenes, see README)\n"
+    "       darknet gradcam eval <cfg> <weights> <list.txt> [options]\n"
+    "                       (metrics over a labeled list)\n"
+    "       darknet gradcam <cfg> <weights> -list FILE|DIR -outdir DIR [options]\n"
+    "                       (many images, see below)\n"
+    "       darknet gradcam merge DIR... [-o FILE]\n"
+    "                       (join the indexes of -shard runs; -o -: stdout)\n"
+    "Explains a classifier's class scores (a map per class) or a YOLO detector's\n"
+    "boxes (a map per box) with Grad-CAM. Common options:\n"
+    "  -class K         class to explain: index, or name when -names/-data is given\n"
+    "                   (default: top-1)\n"
+    "  -top N           explain the N best classes, from one forward pass\n"
+    "                   (default 1, at most 1000)\n"
+    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back\n"
+    "                   from the logit layer (default: the last layer before the\n"
+    "                   logits with a spatial output); several are fused (each\n"
+    "                   normalised, upsampled to the input, averaged)\n"
     "  -method M        explanation method, see Methods below\n"
     "                   (default: gradcam for classifiers, layercam for detectors)\n"
     "  -counterfactual  negate the gradients: regions that argue against the class\n"
     "  -names FILE      class names, one per line\n"
-    "  -data FILE       Darknet .data file; its names= key (else labels=) gives the class names\n"
-    "  -out PREFIX      output prefix (default: out/gradcam; missing folders are created):\n"
-    "                   PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
-    "  -json FILE       the report: per class or box, name, probability, layers, peak, files\n"
-    "                   (-json -: on stdout, and the usual stdout lines on stderr)\n"
-    "  -save S          outputs to write: png, npy, summary (comma-separated), all (default) or none;\n"
-    "                   the report, -json and a -list index are always written\n"
-    "  -alpha A         heat opacity at the map's maximum, fading to none where it is 0 (default 0.5)\n"
-    "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1, maps flipped back)\n"
-    "                   or eigen (first principal component of the weighted activations)\n"
-    "  -scorecam-channels N  Score-CAM: the N channels with the largest mean activation (default 32)\n"
-    "  -sheet           also PREFIX_<target>_sheet.png: image, Grad-CAM, Guided Backprop, Guided Grad-CAM,\n"
-    "                   counterfactual Grad-CAM side by side (the Grad-CAM paper's figure)\n"
-    "Detectors ([yolo], [region], [detection] heads), one map per box `darknet detect` reports:\n"
+    "  -data FILE       Darknet .data file; its names= key (else labels=) gives the\n"
+    "                   class names\n"
+    "  -out PREFIX      output prefix (default: out/gradcam; missing folders are\n"
+    "                   created): PREFIX_<class>.png overlay, PREFIX_<class>.npy map\n"
+    "                   (not -: files cannot go to stdout; ./- is a prefix)\n"
+    "  -json FILE       the report: per class or box, name, probability, layers,\n"
+    "                   peak, files (-json -: on stdout, and the usual stdout lines\n"
+    "                   on stderr)\n"
+    "  -save S          outputs to write: png, npy, summary (comma-separated), all\n"
+    "                   (default) or none; the report, -json and a -list index are\n"
+    "                   always written\n"
+    "  -alpha A         heat opacity at the map's maximum, fading to none where it\n"
+    "                   is 0 (default 0.5)\n"
+    "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1,\n"
+    "                   maps flipped back) or eigen (first principal component of\n"
+    "                   the weighted activations)\n"
+    "  -scorecam-channels N  Score-CAM: the N channels with the largest mean\n"
+    "                   activation (default 32)\n"
+    "  -sheet           also PREFIX_<target>_sheet.png: image, Grad-CAM, Guided\n"
+    "                   Backprop, Guided Grad-CAM, counterfactual Grad-CAM side by\n"
+    "                   side (the Grad-CAM paper's figure)\n"
+    "Detectors ([yolo], [region], [detection] heads), one map per box that\n"
+    "`darknet detect` reports:\n"
     "  -thresh T        detection threshold, above 0 (default 0.5, as darknet detect)\n"
     "  -hier H          hierarchy threshold (default 0.5)\n"
     "  -nms N           NMS IoU threshold (default 0.45; 0 disables)\n"
-    "  -maxboxes N      explain at most the N most probable boxes (default 100, at most 10000)\n"
-    "  -target T        logit (default: the class logit), score (objectness x class probability),\n"
-    "                   obj (the objectness logit)\n"
-    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back from the box's head;\n"
-    "                   several are fused (each normalised, upsampled to the input, averaged)\n"
-    "                   (default: two layers where the box's gradient spreads over 5x5 and >= 9x9\n"
-    "                   cells, fused; see README)\n"
-    "  -json FILE       also per box: box, head/anchor/cell, share of map energy inside the box\n"
-    "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy, PREFIX_summary.png\n"
-    "Evaluation (gradcam eval): list.txt names one image per line; labels as Darknet finds them\n"
-    "(images -> labels, JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
-    "  -method, -layer, -counterfactual, -smooth, -scorecam-channels, -names, -data as above;\n"
-    "                   detectors also -target, -nms\n"
+    "  -maxboxes N      explain at most the N most probable boxes (default 100, at\n"
+    "                   most 10000)\n"
+    "  -target T        logit (default: the class logit), score (objectness x class\n"
+    "                   probability), obj (the objectness logit)\n"
+    "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back\n"
+    "                   from the box's head; several are fused (each normalised,\n"
+    "                   upsampled to the input, averaged) (default: two layers\n"
+    "                   where the box's gradient spreads over 5x5 and >= 9x9 cells,\n"
+    "                   fused; see README)\n"
+    "  -json FILE       also per box: box, head/anchor/cell, share of map energy\n"
+    "                   inside the box\n"
+    "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy,\n"
+    "           PREFIX_summary.png\n"
+    "Evaluation (gradcam eval): list.txt names one image per line; labels as\n"
+    "Darknet finds them (images -> labels, JPEGImages -> labels, extension ->\n"
+    ".txt), lines `class cx cy w h`:\n"
+    "  -method, -layer, -counterfactual, -smooth, -scorecam-channels, -names, -data\n"
+    "                   as above; detectors also -target, -nms\n"
     "  -thresh T        detectors: detections matched to ground truth (default 0.25)\n"
     "  -mapthresh T     detectors: detections ranked for mAP@0.5 (default 0.005)\n"
     "  -steps N         deletion/insertion steps (default 16, at most 1000)\n"
     "  -limit N         only the first N images of the list\n"
-    "  -baseline B      replaces the maps: center (Gaussian centre prior), random (with -seed N),\n"
-    "                   box (Gaussian on the box, sigma a quarter of its size), cell (detectors: the\n"
-    "                   box's head cell alone, upsampled)\n"
-    "  -rise N          RISE / D-RISE reference maps from N random masks per image: Spearman with\n"
-    "                   each map over the image and inside the box, peaks within one map cell\n"
-    "  -rise-weight W   detectors: a mask's weight, own (the box's own score at its head, anchor,\n"
-    "                   cell; default) or iou (D-RISE: best IoU x class probability of any box)\n"
-    "  -nosanity        skip the cascading weight randomisation and the random-logit test\n"
-    "  -cascade N       cascade points below the randomisation point (default 4; see README)\n"
-    "  -seed N          seeds the random baseline, RISE's masks, the randomised weights and the\n"
-    "                   random-logit classes (default 1)\n"
-    "  -json FILE       the metrics and every map's record, written atomically (-: stdout)\n"
-    "Many images (-list): the network loaded once; the main options apply; per image a folder\n"
-    "DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy, detectors gradcam_summary.png),\n"
-    "moved into place complete, then its lines appended to DIR/index.jsonl (JSON Lines, one per target):\n"
-    "  -list FILE|DIR   a Darknet image list (one path a line) or a folder (its images, any depth, sorted)\n"
-    "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created if missing)\n"
-    "  -resume          go on with an interrupted run: skip the images index.jsonl holds\n"
-    "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl); join with gradcam merge\n"
-    "  -jobs N          N worker processes sharing the loaded network (local filesystem; default 1)\n"
-    "  -batch N         N images through one batched forward pass (default 1; see README)\n"
-    "  -progress N      without a terminal, a progress line every N images (default 100)\n"
+    "  -baseline B      replaces the maps: center (Gaussian centre prior), random\n"
+    "                   (with -seed N), box (Gaussian on the box, sigma a quarter\n"
+    "                   of its size), cell (detectors: the box's head cell alone,\n"
+    "                   upsampled)\n"
+    "  -rise N          RISE / D-RISE reference maps from N random masks per image:\n"
+    "                   Spearman with each map over the image and inside the box,\n"
+    "                   peaks within one map cell\n"
+    "  -rise-weight W   detectors: a mask's weight, own (the box's own score at its\n"
+    "                   head, anchor, cell; default) or iou (D-RISE: best IoU x\n"
+    "                   class probability of any box)\n"
+    "  -nosanity        skip the cascading weight randomisation and the random-logit\n"
+    "                   test\n"
+    "  -cascade N       cascade points below the randomisation point (default 4;\n"
+    "                   see README)\n"
+    "  -seed N          seeds the random baseline, RISE's masks, the randomised\n"
+    "                   weights and the random-logit classes (default 1)\n"
+    "  -json FILE       the metrics and every map's record, written atomically\n"
+    "                   (-: stdout)\n"
+    "Many images (-list): the network loaded once; the main options apply; per\n"
+    "image a folder DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy,\n"
+    "detectors gradcam_summary.png), moved into place complete, then its lines\n"
+    "appended to DIR/index.jsonl (JSON Lines, one per target):\n"
+    "  -list FILE|DIR   a Darknet image list (one path a line) or a folder (its\n"
+    "                   images, any depth, sorted)\n"
+    "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created\n"
+    "                   if missing)\n"
+    "  -resume          go on with an interrupted run: skip the images index.jsonl\n"
+    "                   holds\n"
+    "  -shard I/N       every N-th image starting at I (index.shard-I-of-N.jsonl);\n"
+    "                   join with gradcam merge\n"
+    "  -jobs N          N worker processes sharing the loaded network (local\n"
+    "                   filesystem; default 1)\n"
+    "  -batch N         N images through one batched forward pass (default 1; see\n"
+    "                   README)\n"
+    "  -progress N      without a terminal, a progress line every N images\n"
+    "                   (default 100)\n"
     "  -quiet           no progress on stderr\n";
+
+/* The help's width: it reads in an 80-column terminal. */
+#define GC_HELP_WIDTH 80
+
+/* text, from column col of a line begun, wrapped at spaces to at most
+ * GC_HELP_WIDTH columns, continuation lines indented to column indent. */
+static void put_wrapped(FILE *f, int col, int indent, const char *text)
+{
+    int start = col;
+    for (const char *p = text + strspn(text, " "); *p; p += strspn(p, " ")) {
+        int w = (int)strcspn(p, " ");
+        if (col > start && col + 1 + w > GC_HELP_WIDTH) {
+            fprintf(f, "\n%*s", indent, "");
+            col = start = indent;
+        } else if (col > start) {
+            fputc(' ', f);
+            ++col;
+        }
+        fwrite(p, 1, (size_t)w, f);
+        col += w;
+        p += w;
+    }
+    fputc('\n', f);
+}
 
 /* The usage text, then the methods from gc_cam's table. */
 static void print_usage(FILE *f)
@@ -120,7 +180,10 @@ static void print_usage(FILE *f)
     fputs("Methods (-method):\n", f);
     for (int m = 0; m < GC_METHOD_COUNT; ++m) {
         const gc_method_info *mi = gc_cam_method_get((gc_method)m);
-        fprintf(f, "  %-16s %s%s\n", mi->name, mi->summary, mi->needs_grad ? "" : " [no -counterfactual]");
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", mi->summary, mi->needs_grad ? "" : " [no -counterfactual]");
+        fprintf(f, "  %-16s ", mi->name);
+        put_wrapped(f, 19, 19, text);
     }
 }
 

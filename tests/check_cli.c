@@ -973,10 +973,21 @@ START_TEST(a_class_name_that_is_a_number)
 }
 END_TEST
 
+/* The help exits 0 and reads in an 80-column terminal: no line is wider
+ * (the methods' lines, from gc_cam's table, included), none has a tab. */
 START_TEST(help_exits_zero)
 {
     ck_assert_int_eq(run("help", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "-counterfactual"));
+    int lines = 0;
+    for (const char *l = out; *l; ++lines) {
+        size_t n = strcspn(l, "\n"), cols = 0;
+        for (size_t i = 0; i < n; ++i) cols += ((unsigned char)l[i] & 0xc0) != 0x80; /* UTF-8: one per character */
+        ck_assert_msg(cols <= 80 && !memchr(l, '\t', n), "help line %d has %zu columns:\n%.*s", lines + 1, cols,
+                      (int)n, l);
+        l += n + (l[n] == '\n');
+    }
+    ck_assert_int_gt(lines, 80);
 }
 END_TEST
 
