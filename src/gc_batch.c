@@ -92,7 +92,8 @@ static int check_replaceable(const char *path, gc_err *e)
 static int make_dirs(const char *path, gc_err *e)
 {
     char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return gc_fail(e, "%s: path too long", path);
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return gc_fail_path(e, NULL, sizeof buf - 1, "%s", path);
     for (char *p = buf + 1;; ++p) {
         char c = *p;
         if (c != '/' && c != '\0') continue;
@@ -181,9 +182,10 @@ static int check_options(const char *outdir, const char *options, int own_lock_f
     if (!options) return 0;
     char path[PATH_MAX], tmp[PATH_MAX], host[64] = "";
     gethostname(host, sizeof host - 1);
-    if (snprintf(path, sizeof path, "%s/.gradcam-options", outdir) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid()) >= (int)sizeof tmp)
-        return gc_fail(e, "-outdir %s: path too long", outdir);
+    if (snprintf(path, sizeof path, "%s/.gradcam-options", outdir) >= (int)sizeof path)
+        return gc_fail_path(e, "-outdir", sizeof path - 1, "%s/.gradcam-options", outdir);
+    if (snprintf(tmp, sizeof tmp, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid()) >= (int)sizeof tmp)
+        return gc_fail_path(e, "-outdir", sizeof tmp - 1, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid());
     size_t n = strlen(options);
     int bound = folder_has_index(outdir);
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -264,7 +266,7 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, g
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
-        return gc_fail(e, "%s/%s: path too long", dir, rel);
+        return gc_fail_path(e, "-list", sizeof path - 1, "%s%s%s", dir, *rel ? "/" : "", rel);
     DIR *d = opendir(path);
     if (!d) return gc_fail(e, "cannot read folder %s: %s", path, strerror(errno));
     struct dirent *de;
@@ -274,7 +276,7 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, g
         char sub[PATH_MAX], full[PATH_MAX];
         if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) >= (int)sizeof sub ||
             snprintf(full, sizeof full, "%s/%s", dir, sub) >= (int)sizeof full) {
-            rc = gc_fail(e, "%s/%s: path too long", path, de->d_name);
+            rc = gc_fail_path(e, "-list", sizeof full - 1, "%s/%s", path, de->d_name);
             break;
         }
         struct stat st;
@@ -377,7 +379,7 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         char root[PATH_MAX];
         size_t len = strlen(src);
         while (len > 1 && src[len - 1] == '/') --len;
-        if (len >= sizeof root) return gc_fail(e, "-list %s: path too long", src);
+        if (len >= sizeof root) return gc_fail_path(e, "-list", sizeof root - 1, "%.*s", (int)len, src);
         memcpy(root, src, len);
         root[len] = '\0';
         if (walk_dir(root, "", have_skip ? &skip : NULL, &v, e)) {
@@ -930,10 +932,10 @@ static int explain_one(run_state *r, network *net, int pos, gc_err *e)
     const gc_batch_opts *o = r->o;
     char tmp[PATH_MAX], prefix[PATH_MAX], final[PATH_MAX];
     gc_err ie = {0};
-    if (snprintf(tmp, sizeof tmp, "%s/.tmp/s%dof%d-%d", o->outdir, o->shard, o->nshards, pos) >= (int)sizeof tmp ||
-        snprintf(prefix, sizeof prefix, "%s/gradcam", tmp) >= (int)sizeof prefix ||
-        snprintf(final, sizeof final, "%s/%s", o->outdir, r->list.rel[pos]) >= (int)sizeof final)
-        return fail_image(r, pos, NULL, "output path too long", 0, e);
+    if (gc_out_path(tmp, sizeof tmp, &ie, "%s/.tmp/s%dof%d-%d", o->outdir, o->shard, o->nshards, pos) ||
+        gc_out_path(prefix, sizeof prefix, &ie, "%s/gradcam", tmp) ||
+        gc_out_path(final, sizeof final, &ie, "%s/%s", o->outdir, r->list.rel[pos]))
+        return fail_image(r, pos, NULL, ie.msg, 0, e);
     if (prepare_put(r, tmp, e)) return -1;
 
     gc_results rs = {0};
@@ -1322,13 +1324,16 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     char *options = NULL; /* o->options and the list's line */
     assert(o->nshards >= 1 && o->shard >= 0 && o->shard < o->nshards && o->every >= 1);
 
-    char tmpdir[PATH_MAX], lock[PATH_MAX];
+    char tmpdir[PATH_MAX], lock[PATH_MAX], index_name[64];
+    gc_batch_index_path("", o->shard, o->nshards, "index", index_name, sizeof index_name); /* "/index...jsonl" */
+    /* the lock is the longest path the run names in -outdir (the index, the
+     * errors file and .tmp fit where it does) */
+    if (snprintf(lock, sizeof lock, "%s/.tmp%s.lock", o->outdir, index_name) >= (int)sizeof lock)
+        return gc_fail_path(e, "-outdir", sizeof lock - 1, "%s/.tmp%s.lock", o->outdir, index_name);
+    snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", o->outdir);
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "index", s->index, sizeof s->index);
     r.index_path = s->index;
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "errors", s->errors_file, sizeof s->errors_file);
-    if (snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", o->outdir) >= (int)sizeof tmpdir ||
-        snprintf(lock, sizeof lock, "%s/%s.lock", tmpdir, base_name(s->index)) >= (int)sizeof lock)
-        return gc_fail(e, "-outdir %s: path too long", o->outdir);
     if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) return -1;
     if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) goto done;
     s->listed = r.list.n;

@@ -91,9 +91,10 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
      * nor does -save none (with an output thread, the folder is that thread's
      * to make: list mode) */
     if (!sp->writer && gc_explain_writes_files(&o->ex, 0) &&
-        (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)))
+        (gc_image_make_parent_dirs("-out", o->out, e) || gc_image_check_out_prefix(o->out, e)))
         goto done;
-    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
+    if (o->json && (gc_image_make_parent_dirs("-json", o->json, e) || gc_image_check_out_path("-json", o->json, e)))
+        goto done;
     const gc_classifier *cl = &sp->cl;
     if (o->cls >= cl->classes) {
         gc_fail(e, "-class %d is out of range: the network has %d classes (0..%d)", o->cls, cl->classes,

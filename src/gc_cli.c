@@ -489,7 +489,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     if (a->out_set && (!*last || !strcmp(last, ".") || !strcmp(last, ".."))) {
         static char in_folder[PATH_MAX];
         if (snprintf(in_folder, sizeof in_folder, "%s%sgradcam", a->out, *last ? "/" : "") >= (int)sizeof in_folder)
-            return gc_fail(e, "-out %s: path too long", a->out);
+            return gc_fail_path(e, "-out", sizeof in_folder - 1, "%s%sgradcam", a->out, *last ? "/" : "");
         a->out = in_folder;
     }
     if (a->json && !*a->json) return gc_fail(e, "-json needs a file name");
@@ -720,10 +720,11 @@ static int init_weights(int argc, char **argv, gc_err *e)
         if (lstat(out, &ls) == 0 && !S_ISREG(ls.st_mode) && !S_ISDIR(ls.st_mode)) /* a folder: below */
             return gc_fail(e, "%s is not a regular file (a link or device): refusing to replace it with weights", out), 1;
     }
-    if (gc_image_make_parent_dirs(out, e)) return 1;
+    if (gc_image_make_parent_dirs("gradcam init <out.weights>", out, e)) return 1;
     if (gc_image_check_out_path("gradcam init", out, e)) return 1;
     char tmp[4096];
-    if (gc_tmp_path(tmp, sizeof tmp, out)) return gc_fail(e, "gradcam init %s: path too long", out), 1;
+    if (gc_tmp_path(tmp, sizeof tmp, out))
+        return gc_fail_path(e, "gradcam init <out.weights>", gc_tmp_path_max(sizeof tmp, out), "%s", out), 1;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);
@@ -792,8 +793,9 @@ static int make_scenes(int argc, char **argv, gc_err *e)
         return gc_fail(e, "outdir %s: has a newline, which the scenes' list.txt (one path a line) cannot hold", out), 2;
     char dir_path[4096];
     /* the outdir and its parents */
-    if (gc_out_path(dir_path, sizeof dir_path, e, "%s/list.txt", out)) return 2;
-    if (gc_image_make_parent_dirs(dir_path, e)) return 1;
+    if (snprintf(dir_path, sizeof dir_path, "%s/list.txt", out) >= (int)sizeof dir_path)
+        return gc_fail_path(e, "gradcam scenes <outdir>", sizeof dir_path - 1, "%s/list.txt", out), 2;
+    if (gc_image_make_parent_dirs("gradcam scenes <outdir>", dir_path, e)) return 1;
     gc_fmnist d;
     if (gc_scenes_fmnist_load(&d, dir, train, e)) return 1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
@@ -1017,7 +1019,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
-        if (gc_image_make_parent_dirs(a.json, e)) return 1;
+        if (gc_image_make_parent_dirs("-json", a.json, e)) return 1;
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
     if (gc_image_check_readable(a.o.list, "image list", e) || gc_image_check_text_file(a.o.list, "image list", e)) return 1;
@@ -1297,7 +1299,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
     char def[4096];
     if (!out) {
         if (snprintf(def, sizeof def, "%s/index.jsonl", dirs[0]) >= (int)sizeof def) {
-            gc_fail(e, "merge: %s/index.jsonl: path too long", dirs[0]);
+            gc_fail_path(e, "merge DIR", sizeof def - 1, "%s/index.jsonl", dirs[0]);
             free(dirs);
             return 1;
         }
@@ -1307,7 +1309,8 @@ static int merge_main(int argc, char **argv, gc_err *e)
      * the summary line then goes to stderr */
     int to_stdout = !strcmp(out, "-");
     if (to_stdout) out = "/dev/stdout";
-    long failed = 0, n = gc_image_make_parent_dirs(out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
+    long failed = 0;
+    long n = gc_image_make_parent_dirs("merge -o", out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
     free(dirs);
     if (n < 0) return 1;
     fprintf(to_stdout ? stderr : stdout, "merged %ld images into %s\n", n, to_stdout ? "the standard output" : out);
@@ -1420,7 +1423,7 @@ static int cli_main(int argc, char **argv)
     gc_interrupt_arm(); /* from the first folder made */
     rc = 0;
     /* -json's folder, before the network is loaded */
-    if (a.json && (gc_image_make_parent_dirs(a.json, &e) || gc_image_check_out_path("-json", a.json, &e)))
+    if (a.json && (gc_image_make_parent_dirs("-json", a.json, &e) || gc_image_check_out_path("-json", a.json, &e)))
         rc = 1;
     network *net = rc ? NULL : load_model(a.cfg, a.weights, &e);
     if (!net) {

@@ -89,27 +89,87 @@ int gc_size_mul(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+const char *gc_path_shown(char *buf, const char *path)
+{
+    size_t len = strlen(path);
+    if (len < GC_PATH_SHOWN) {
+        memcpy(buf, path, len + 1);
+        return buf;
+    }
+    size_t head = (GC_PATH_SHOWN - 4) / 3, tail = GC_PATH_SHOWN - 4 - head;
+    while (head > 0 && ((unsigned char)path[head] & 0xc0) == 0x80) --head; /* not inside a character */
+    const char *end = path + len - tail;
+    while (*end && ((unsigned char)*end & 0xc0) == 0x80) ++end;
+    memcpy(buf, path, head);
+    memcpy(buf + head, "...", 3);
+    memcpy(buf + head + 3, end, strlen(end) + 1);
+    return buf;
+}
+
+static int fail_path_v(gc_err *e, const char *what, size_t max, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int fail_path_v(gc_err *e, const char *what, size_t max, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *full = len >= 0 ? malloc((size_t)len + 1) : NULL, shown[GC_PATH_SHOWN];
+    if (full) vsnprintf(full, (size_t)len + 1, fmt, again);
+    va_end(again);
+    gc_path_shown(shown, full ? full : "(out of memory to show it)");
+    free(full);
+    if (what) return gc_fail(e, "%s: path too long (%d bytes, at most %zu): %s", what, len, max, shown);
+    return gc_fail(e, "output path too long (%d bytes, at most %zu): %s", len, max, shown);
+}
+
+int gc_fail_path(gc_err *e, const char *what, size_t max, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_path_v(e, what, max, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int len = vsnprintf(buf, n, fmt, ap);
     va_end(ap);
-    if (len < 0 || (size_t)len >= n) return gc_fail(e, "output path too long (%d bytes, at most %zu): %.80s...", len, n - 1, buf);
-    return 0;
+    if (len >= 0 && (size_t)len < n) return 0;
+    va_start(ap, fmt);
+    fail_path_v(e, NULL, n - 1, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Bytes of path's last component gc_tmp_path leaves out so that the name
+ * with ".tmp" stays within NAME_MAX. Async-signal-safe. */
+static size_t tmp_cut(const char *path, size_t *len, size_t *base)
+{
+    size_t l = 0, b;
+    while (path[l]) ++l;
+    for (b = l; b > 0 && path[b - 1] != '/'; --b) {}
+    *len = l;
+    *base = b;
+    return l - b + 4 > NAME_MAX ? l - b + 4 - NAME_MAX : 0;
 }
 
 int gc_tmp_path(char *buf, size_t n, const char *path)
 {
-    size_t len = 0, base;
-    while (path[len]) ++len;
-    for (base = len; base > 0 && path[base - 1] != '/'; --base) {}
-    size_t name = len - base, cut = name + 4 > NAME_MAX ? name + 4 - NAME_MAX : 0;
+    size_t len, base, cut = tmp_cut(path, &len, &base), name = len - base;
     if (len - cut + 5 > n) return -1;
     memcpy(buf, path, base);
     memcpy(buf + base, path + base + cut, name - cut);
     memcpy(buf + len - cut, ".tmp", 5);
     return 0;
+}
+
+size_t gc_tmp_path_max(size_t n, const char *path)
+{
+    size_t len, base, cut = tmp_cut(path, &len, &base);
+    return n < 5 ? 0 : n - 5 + cut;
 }
 
 int gc_strvec_push(gc_strvec *v, char *s)

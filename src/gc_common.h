@@ -44,8 +44,23 @@ void gc_first_line_difference(const char **a, int *la, const char **b, int *lb);
 int gc_size_mul(size_t a, size_t b, size_t *out);
 
 /* snprintf into a path buffer that reports truncation: returns 0, or -1
- * with e naming the (cut) path, instead of writing to a shorter name. */
+ * with e as gc_fail_path(e, NULL, n - 1, ...) sets it, instead of writing to
+ * a shorter name. */
 int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* How a message shows a path: whole when shorter than GC_PATH_SHOWN bytes;
+ * else its start, "...", and its end (the longer part: it names the file),
+ * cut between UTF-8 characters. buf holds GC_PATH_SHOWN bytes; returns it. */
+#define GC_PATH_SHOWN 168
+const char *gc_path_shown(char *buf, const char *path);
+
+/* gc_fail for a path longer than a buffer or the system takes, the path
+ * formatted from fmt (whole, however long): "WHAT: path too long (N bytes,
+ * at most MAX): START...END" (gc_path_shown), one line within GC_ERRLEN;
+ * WHAT names the option or argument ("-out", "merge"), NULL for "output
+ * path too long (...)". A 5000-byte path quoted whole had filled the message
+ * with its first 500 bytes, the reason cut off. */
+int gc_fail_path(gc_err *e, const char *what, size_t max, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The name a file is written under before its rename into place: PATH.tmp,
  * or, when the last component would then pass NAME_MAX, that component cut
@@ -54,6 +69,10 @@ int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribut
  * (_0.png, _0.npy, _summary.png), stays. Async-signal-safe (the interrupt
  * handler removes these). 0, or -1 when it does not fit in n bytes. */
 int gc_tmp_path(char *buf, size_t n, const char *path);
+
+/* The longest path whose gc_tmp_path fits in n bytes, for path's last
+ * component (a long one is cut, which leaves room): for messages. */
+size_t gc_tmp_path_max(size_t n, const char *path);
 
 /* A growable array of owned strings. */
 typedef struct gc_strvec {

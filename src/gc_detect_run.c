@@ -103,7 +103,8 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
      * -out's only once there is a box to write there, and a file (not under
      * -save none; with an output thread, the folder is that thread's to make:
      * list mode) */
-    if (o->json && (gc_image_make_parent_dirs(o->json, e) || gc_image_check_out_path("-json", o->json, e))) goto done;
+    if (o->json && (gc_image_make_parent_dirs("-json", o->json, e) || gc_image_check_out_path("-json", o->json, e)))
+        goto done;
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     size_t above = 0;
     if (gc_detect_boxes_top(&boxes, o->thresh, o->nms, o->maxboxes, &dets, &ndets, &above, e)) goto done;
@@ -120,7 +121,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         goto done;
     }
     if (!sp->writer && gc_explain_writes_files(&o->ex, 1) &&
-        (gc_image_make_parent_dirs(o->out, e) || gc_image_check_out_prefix(o->out, e)))
+        (gc_image_make_parent_dirs("-out", o->out, e) || gc_image_check_out_prefix(o->out, e)))
         goto done;
     /* every box's layers checked and buffers reserved before a file is written */
     for (int k = 0; k < ndets; ++k) {

@@ -388,7 +388,7 @@ static int write_atomic(const char *path, const void *data, size_t len, gc_err *
     int err = write_bytes(tmp, data, len);
     if (err == ENOENT && made_parent(path)) { /* made by this run, then removed by another's cleanup: again */
         gc_err pe = {0};
-        if (!gc_image_make_parent_dirs(path, &pe)) err = write_bytes(tmp, data, len);
+        if (!gc_image_make_parent_dirs(NULL, path, &pe)) err = write_bytes(tmp, data, len);
     }
     if (!err && rename(tmp, path) != 0) err = errno;
     if (err) {
@@ -688,7 +688,7 @@ int gc_image_check_out_prefix(const char *prefix, gc_err *e)
         snprintf(dir, sizeof dir, "/");
     } else {
         size_t len = (size_t)(slash - prefix);
-        if (len >= sizeof dir) return gc_fail(e, "-out %s: path too long", prefix);
+        if (len >= sizeof dir) return gc_fail_path(e, "-out", sizeof dir - 1, "%s", prefix);
         memcpy(dir, prefix, len);
         dir[len] = '\0';
     }
@@ -701,8 +701,8 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
 {
     if (!path || !*path) return gc_fail(e, "%s needs a non-empty path", what);
     char tmp[4096];
-    if (gc_tmp_path(tmp, sizeof tmp, path))
-        return gc_fail(e, "%s %s: path too long", what, path);
+    if (gc_tmp_path(tmp, sizeof tmp, path)) /* PATH.tmp is written first */
+        return gc_fail_path(e, what, gc_tmp_path_max(sizeof tmp, path), "%s", path);
     struct stat st;
     if (own_descriptor(path) >= 0) { /* written to that descriptor */
         if (fcntl(own_descriptor(path), F_GETFD) >= 0) return 0;
@@ -778,13 +778,13 @@ void gc_image_forget_made_dirs(void)
     nmade = cap_made = 0;
 }
 
-int gc_image_make_parent_dirs(const char *path, gc_err *e)
+int gc_image_make_parent_dirs(const char *what, const char *path, gc_err *e)
 {
     char dir[4096];
     const char *slash = path ? strrchr(path, '/') : NULL;
     if (!slash || slash == path) return 0;
     size_t len = (size_t)(slash - path);
-    if (len >= sizeof dir) return gc_fail(e, "%s: path too long", path);
+    if (len >= sizeof dir) return gc_fail_path(e, what, sizeof dir - 1, "%s", path);
     memcpy(dir, path, len);
     dir[len] = '\0';
     for (char *p = dir + 1;; ++p) {

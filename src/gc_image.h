@@ -97,10 +97,11 @@ int gc_image_write_file_in_place(const char *path, const void *data, size_t len,
 int gc_image_check_text_file(const char *path, const char *what, gc_err *e);
 
 /* Creates the folders above path (its directory part), like mkdir -p, so
- * that `-out newdir/p` works. Existing folders are fine. The folders it
+ * that `-out newdir/p` works; `what` names the path in messages ("-json";
+ * NULL: "output path"). Existing folders are fine. The folders it
  * creates are recorded (and with gc_interrupt, for a signal): a failed run
  * removes them with gc_image_remove_made_dirs. */
-int gc_image_make_parent_dirs(const char *path, gc_err *e);
+int gc_image_make_parent_dirs(const char *what, const char *path, gc_err *e);
 
 /* Removes the folders gc_image_make_parent_dirs created, deepest first, that
  * are empty (what a failed run leaves once its files are gone), and forgets

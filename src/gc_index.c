@@ -410,7 +410,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             char p[PATH_MAX];
             if (snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]) >= (int)sizeof p) {
                 gc_strvec_free(&names);
-                gc_fail(e, "merge: %s/index.jsonl: path too long", dirs[d]);
+                gc_fail_path(e, "merge DIR", sizeof p - 1, "%s/index.jsonl", dirs[d]);
                 goto done;
             }
             if (access(p, R_OK) != 0) {

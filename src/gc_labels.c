@@ -90,20 +90,29 @@ static int replace_first(char *s, size_t cap, const char *from, const char *to)
     return 0;
 }
 
+/* The image's path fits and its label file's (images -> labels, .jpg ->
+ * .txt: a few bytes longer) does not. */
+static int label_path_too_long(const char *image, size_t cap, gc_err *e)
+{
+    char shown[GC_PATH_SHOWN];
+    return gc_fail(e, "image %s: its label file's path would be longer than %zu bytes", gc_path_shown(shown, image),
+                   cap - 1);
+}
+
 int gc_labels_path(const char *image, char *out, size_t cap, gc_err *e)
 {
     static const char *const ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG"};
     size_t len = strlen(image);
-    if (len + 1 > cap) return gc_fail(e, "image path %s is too long", image);
+    if (len + 1 > cap) return gc_fail_path(e, "image", cap - 1, "%s", image);
     memcpy(out, image, len + 1);
     if (replace_first(out, cap, "images", "labels") || replace_first(out, cap, "JPEGImages", "labels"))
-        return gc_fail(e, "image path %s is too long", image);
+        return label_path_too_long(image, cap, e);
     len = strlen(out);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; ++i) {
         size_t le = strlen(ext[i]);
         /* the extension, not the directory part: a dot after the last slash */
         if (len > le && !strcmp(out + len - le, ext[i]) && out[len - le - 1] != '/') {
-            if (len - le + 5 > cap) return gc_fail(e, "image path %s is too long", image);
+            if (len - le + 5 > cap) return label_path_too_long(image, cap, e);
             memcpy(out + len - le, ".txt", 5);
             return 0;
         }

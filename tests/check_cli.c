@@ -867,6 +867,57 @@ START_TEST(dash_is_not_stdout_for_files)
 }
 END_TEST
 
+/* A path too long for the system, in every option that takes one: one line
+ * naming the option, the length and the limit, the path's start and end
+ * (the reason had been cut off: the message quoted the path's first 500
+ * bytes and no more). */
+START_TEST(a_path_too_long_is_named_by_its_ends)
+{
+    static char lng[6000];
+    int n = snprintf(lng, sizeof lng, "%s", out_dir());
+    for (int i = 0; i < 25; ++i) {
+        lng[n++] = '/';
+        memset(lng + n, 'd', 200);
+        n += 200;
+    }
+    n += snprintf(lng + n, sizeof lng - (size_t)n, "/the-end");
+    char p[6100], list[4096];
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", gcf_darknet_path("data/dog.jpg"));
+    ck_assert_int_eq(fclose(f), 0);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    static const struct {
+        const char *opt, *suffix, *what, *end;
+    } cases[] = {{"-out", "/", "-out: path too long (", "/the-end/gradcam"},
+                 {"-out", "/x", "-out: path too long (", "/the-end/x"},
+                 {"-json", "/r.json", "-json: path too long (", "/the-end/r.json"},
+                 {"-outdir", "", "-outdir: path too long (", "/the-end/.tmp/index.jsonl.lock"},
+                 {"init", "/w.weights", "gradcam init <out.weights>: path too long (", "/the-end/w.weights"},
+                 {"merge", "", "merge DIR: path too long (", "/the-end/index.jsonl"},
+                 {"scenes", "", "gradcam scenes <outdir>: path too long (", "/the-end/list.txt"},
+                 {"eval", "/r.json", "-json: path too long (", "/the-end/r.json"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+        snprintf(p, sizeof p, "%s%s", lng, cases[i].suffix);
+        const char *o = cases[i].opt;
+        int rc = !strcmp(o, "-outdir") ? run(cfg, weights, "-list", list, "-outdir", p, NULL)
+                 : !strcmp(o, "init")  ? run("init", cfg, p, NULL)
+                 : !strcmp(o, "merge") ? run("merge", p, NULL)
+                 : !strcmp(o, "scenes") ? run("scenes", "cls", "test", "1", p, NULL)
+                 : !strcmp(o, "eval")  ? run("eval", cfg, weights, list, "-json", p, NULL)
+                                       : run(cfg, weights, img, o, p, NULL);
+        ck_assert_msg(rc != 0, "%s: exit 0", o);
+        assert_one_error_naming(cases[i].what);
+        const char *line = strstr(err, "gradcam: "), *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line), el = strlen(cases[i].end);
+        ck_assert_msg(len < 300 && len > el && !strncmp(line + len - el, cases[i].end, el) &&
+                          strstr(line, "bytes, at most "),
+                      "%s: %.*s", o, (int)len, line);
+    }
+}
+END_TEST
+
 /* Darknet's `detector test DATA CFG WEIGHTS IMAGE` order, typed out of
  * habit: the .data file is named as such, with -data to give it (it was
  * "unexpected argument IMAGE", a cfg line "before the first section", or
@@ -1103,6 +1154,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, dash_is_not_stdout_for_files);
+    tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
     tcase_add_test(tc, a_class_name_that_is_a_number);

@@ -177,6 +177,45 @@ START_TEST(out_path_detects_truncation)
 }
 END_TEST
 
+/* A long path in a message: its length, the limit and its start and end
+ * (the end names the file), one line within the message; it had been quoted
+ * whole, and a 5000-byte path filled the message with its first 500 bytes,
+ * the reason cut off. */
+START_TEST(long_paths_are_shown_by_start_and_end)
+{
+    static char path[5001];
+    memset(path, 'd', 5000);
+    memcpy(path, "start/", 6);
+    memcpy(path + 5000 - 8, "/end.png", 8);
+    char shown[GC_PATH_SHOWN];
+    gc_path_shown(shown, path);
+    ck_assert_uint_eq(strlen(shown), GC_PATH_SHOWN - 1);
+    ck_assert_int_eq(strncmp(shown, "start/ddd", 9), 0);
+    ck_assert_ptr_nonnull(strstr(shown, "d...d"));
+    ck_assert_str_eq(shown + strlen(shown) - 8, "/end.png");
+    ck_assert_str_eq(gc_path_shown(shown, "short/x.png"), "short/x.png"); /* a short one whole */
+    gc_err e = {0};
+    ck_assert_int_eq(gc_fail_path(&e, "-out", 4095, "%s_%d.png", path, 3), -1);
+    ck_assert_msg(!strncmp(e.msg, "-out: path too long (5006 bytes, at most 4095): start/", 54), "%s", e.msg);
+    ck_assert_str_eq(e.msg + strlen(e.msg) - 14, "/end.png_3.png");
+    ck_assert_int_lt((int)strlen(e.msg), 300);
+    char buf[4096];
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s/x.npy", path), -1);
+    ck_assert_msg(!strncmp(e.msg, "output path too long (5006 bytes, at most 4095): start/", 55), "%s", e.msg);
+    ck_assert_str_eq(e.msg + strlen(e.msg) - 14, "/end.png/x.npy");
+    /* cut between UTF-8 characters (the message stays well-formed: no '?') */
+    for (int shift = 0; shift < 3; ++shift) {
+        size_t n = 0;
+        for (int i = 0; i < shift; ++i) path[n++] = 'a';
+        while (n + 3 <= 600) memcpy(path + n, "\xe2\x82\xac", 3), n += 3; /* U+20AC, 3 bytes */
+        path[n] = '\0';
+        gc_fail_path(&e, "-json", 4095, "%s", path);
+        ck_assert_msg(!strchr(e.msg, '?') && strstr(e.msg, "..."), "%s", e.msg);
+    }
+    ck_assert_uint_eq(gc_tmp_path_max(4096, "out/x.png"), 4091); /* PATH.tmp: 4 bytes more, and the NUL */
+}
+END_TEST
+
 Suite *suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -187,6 +226,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);
     tcase_add_test(tc, out_path_detects_truncation);
+    tcase_add_test(tc, long_paths_are_shown_by_start_and_end);
     tcase_add_test(tc, tmp_path_keeps_every_legal_name_writable);
     tcase_add_test(tc, main_stack_is_reserved_before_a_limit_bites);
     suite_add_tcase(s, tc);

@@ -337,17 +337,17 @@ START_TEST(parent_dirs_are_created)
     char path[256], d[256];
     path_in(path, sizeof path, "a/b/c/map.png");
     gc_err e = {0};
-    ck_assert_int_eq(gc_image_make_parent_dirs(path, &e), 0);
+    ck_assert_int_eq(gc_image_make_parent_dirs(NULL, path, &e), 0);
     path_in(d, sizeof d, "a/b/c");
     struct stat st;
     ck_assert(stat(d, &st) == 0 && S_ISDIR(st.st_mode));
-    ck_assert_int_eq(gc_image_make_parent_dirs(path, &e), 0); /* existing: fine */
-    ck_assert_int_eq(gc_image_make_parent_dirs("plain-name", &e), 0);
+    ck_assert_int_eq(gc_image_make_parent_dirs(NULL, path, &e), 0); /* existing: fine */
+    ck_assert_int_eq(gc_image_make_parent_dirs(NULL, "plain-name", &e), 0);
     const unsigned char rgb[3] = {1, 2, 3};
     ck_assert_int_eq(gc_image_write_png(path, 1, 1, rgb, &e), 0);
     char bad[256];
     path_in(bad, sizeof bad, "a/b/c/map.png/x/y.npy");
-    ck_assert_int_eq(gc_image_make_parent_dirs(bad, &e), -1);
+    ck_assert_int_eq(gc_image_make_parent_dirs(NULL, bad, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "map.png"));
 }
 END_TEST
