@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -117,7 +118,8 @@ static const char usage_text[] =
     "                   upsampled)\n"
     "  -rise N          RISE / D-RISE reference maps from N random masks per image:\n"
     "                   Spearman with each map over the image and inside the box,\n"
-    "                   peaks within one map cell\n"
+    "                   peaks within one map cell (one forward pass per mask;\n"
+    "                   above 1000, progress within each image on stderr)\n"
     "  -rise-weight W   detectors: a mask's weight, own (the box's own score at its\n"
     "                   head, anchor, cell; default) or iou (D-RISE: best IoU x\n"
     "                   class probability of any box)\n"
@@ -934,16 +936,59 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     return 0;
 }
 
+/* eval's progress on stderr: stderr is a terminal; when the image's RISE
+ * masks began and how many were done then; the last redraw. */
+typedef struct eval_progress_state {
+    int tty, image, from;
+    double t_image, t_draw;
+} eval_progress_state;
+
+/* Without a terminal, a RISE progress line every this many masks. */
+#define GC_EVAL_RISE_LINE 1000
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* "eval: 120/500 images", in place on a terminal, every 10 images otherwise. */
 static void eval_progress(int done, int total, void *ctx)
 {
-    int tty = *(const int *)ctx;
-    if (tty) {
-        fprintf(stderr, "\reval: %d/%d images", done, total);
+    const eval_progress_state *p = ctx;
+    if (p->tty) {
+        fprintf(stderr, "\reval: %d/%d images\033[K", done, total); /* over a RISE line */
         if (done == total) fputc('\n', stderr);
     } else if (done == total || done % 10 == 0) {
         fprintf(stderr, "eval: %d/%d images\n", done, total);
     }
+    fflush(stderr);
+}
+
+/* Within an image, -rise N's masks (one forward pass each: a large N runs
+ * for hours with no image done): "eval: image 3/500, RISE mask 2000/100000,
+ * 250 masks/s, ETA 6:32", in place on a terminal (at most 10 redraws a
+ * second), every GC_EVAL_RISE_LINE masks otherwise (the image's last mask
+ * excepted: the image's line follows). */
+static void eval_rise_progress(int image, int nimages, int done, int masks, void *ctx)
+{
+    eval_progress_state *p = ctx;
+    double t = now_s();
+    if (image != p->image || done == 1) { /* the rate from the image's first mask on */
+        p->image = image;
+        p->from = done;
+        p->t_image = t;
+    }
+    if (p->tty ? t - p->t_draw < 0.1 && done < masks : done % GC_EVAL_RISE_LINE || done == masks) return;
+    p->t_draw = t;
+    double rate = t > p->t_image ? (done - p->from) / (t - p->t_image) : 0;
+    char eta[32] = "--:--";
+    long left = rate > 0 ? (long)((masks - done) / rate + 0.5) : -1;
+    if (left >= 3600) snprintf(eta, sizeof eta, "%ld:%02ld:%02ld", left / 3600, left / 60 % 60, left % 60);
+    else if (left >= 0) snprintf(eta, sizeof eta, "%ld:%02ld", left / 60, left % 60);
+    fprintf(stderr, "%seval: image %d/%d, RISE mask %d/%d, %.0f masks/s, ETA %s%s", p->tty ? "\r" : "", image + 1,
+            nimages, done, masks, rate, eta, p->tty ? "\033[K" : "\n");
     fflush(stderr);
 }
 
@@ -1026,7 +1071,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (a.json && protect_eval_inputs(&a, e)) return gc_image_protected(a.json) ? 2 : 1;
     network *net = load_model(a.o.cfg, a.o.weights, e);
     if (!net) return 1;
-    int rc = 1, tty = isatty(2);
+    int rc = 1;
+    eval_progress_state progress = {.tty = isatty(2), .image = -1};
     gc_eval_result r;
     memset(&r, 0, sizeof r);
     int detector = gc_darknet_is_detector(net);
@@ -1051,7 +1097,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
         else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(a.o.names, a.o.nnames, cl.classes);
     }
     a.o.progress = eval_progress;
-    a.o.progress_ctx = &tty;
+    a.o.rise_progress = eval_rise_progress;
+    a.o.progress_ctx = &progress;
     if (gc_eval_run(net, &a.o, &r, e)) goto done;
     if (a.json && gc_eval_write_json(&r, &a.o, a.json, e)) goto done;
     gc_eval_print_table(&r, &a.o, stdout);

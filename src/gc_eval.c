@@ -523,7 +523,7 @@ static void map_cell(const eval_ctx *c, int t, float *cw, float *ch)
  * iou the best IoU x class probability among the decoded boxes (D-RISE's
  * similarity with a one-hot class vector). Then each map's agreement with its
  * RISE map. */
-static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
+static int rise_image(eval_ctx *c, int img, int first, int nt, gc_err *e)
 {
     const gc_eval_opts *o = c->o;
     network *net = c->net;
@@ -561,6 +561,7 @@ static int rise_image(eval_ctx *c, int first, int nt, gc_err *e)
             gc_metrics_rise_accumulate(c->rise_sal + (size_t)t * npx, c->rise_mask, npx, (float)sc);
         }
         if (decode) gc_detect_boxes_free(&b);
+        if (o->rise_progress) o->rise_progress(img, c->r->nimages, i + 1, o->rise, o->progress_ctx);
     }
     int W = c->s.orig.w, H = c->s.orig.h;
     for (int t = 0; t < nt; ++t) {
@@ -917,7 +918,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         add(&r->stat[GC_EVAL_INBOX_DELETION], m->inbox_deletion_auc);
         add(&r->stat[GC_EVAL_INBOX_INSERTION], m->inbox_insertion_auc);
     }
-    if (nt && o->rise > 0 && rise_image(c, first, nt, e)) return -1;
+    if (nt && o->rise > 0 && rise_image(c, img, first, nt, e)) return -1;
     if (nt && o->sanity && cascade_image(c, first, nt, e)) return -1;
     if (r->detector) instances_image(c, first, nt);
     /* two or more garments: does each class's map find its own garment? */

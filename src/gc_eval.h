@@ -63,7 +63,11 @@ typedef struct gc_eval_opts {
     int nnames;
     /* Called after every image (may be NULL). */
     void (*progress)(int done, int total, void *ctx);
-    void *progress_ctx;
+    /* Called after every RISE mask (may be NULL): image (0-based) of
+     * nimages, done of masks (-rise N: one forward pass each, which can take
+     * hours for one image). */
+    void (*rise_progress)(int image, int nimages, int done, int masks, void *ctx);
+    void *progress_ctx; /* for both */
 } gc_eval_opts;
 
 typedef enum gc_eval_metric {

@@ -1024,6 +1024,27 @@ START_TEST(detector_rise_own_weight_by_hand)
 }
 END_TEST
 
+/* -rise N runs N forward passes per image: with many masks, progress within
+ * the image (a line every 1000 masks without a terminal, the image's last
+ * excepted), where -rise 1000000 had shown nothing for hours; none with 1000
+ * or fewer. */
+START_TEST(rise_shows_progress_within_an_image)
+{
+    const char *img = write_image("r", 40, 30, 4);
+    write_label("r", "2 0.4 0.5 0.3 0.4\n");
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-rise", "2500", "-nosanity", "-steps", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", gcf_tail(err, 400));
+    const char *a = strstr(err, "eval: image 1/1, RISE mask 1000/2500, ");
+    const char *b = strstr(err, "eval: image 1/1, RISE mask 2000/2500, ");
+    ck_assert_msg(a && b && a < b && strstr(b, "masks/s, ETA ") && !strstr(err, "RISE mask 2500/2500"), "%s",
+                  gcf_tail(err, 600));
+    ck_assert_msg(strstr(b, "\neval: 1/1 images\n"), "%s", gcf_tail(err, 600)); /* then the image's own line */
+    rc = run("eval", clf, clf_w, list_txt, "-rise", "1000", "-nosanity", "-steps", "2", NULL);
+    ck_assert_msg(rc == 0 && !strstr(err, "RISE mask"), "%s", gcf_tail(err, 600));
+}
+END_TEST
+
 START_TEST(help_lists_eval)
 {
     ck_assert_int_eq(run("help", NULL), 0);
@@ -1039,6 +1060,7 @@ Suite *suite_eval(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, classifier_maps_match_the_main_command);
+    tcase_add_test(tc, rise_shows_progress_within_an_image);
     tcase_add_test(tc, classifier_accuracy_and_top1_localization);
     tcase_add_test(tc, deletion_insertion_curves);
     tcase_add_test(tc, center_baseline_points_at_the_centre);
