@@ -259,10 +259,33 @@ static int is_image_name(const char *name)
     return 0;
 }
 
+/* A list's images and bytes of paths so far, against its limits
+ * (GC_BATCH_LIST_MAX, GC_BATCH_LIST_BYTES). */
+typedef struct list_budget {
+    const char *src;
+    int max_images;
+    size_t max_bytes, bytes;
+} list_budget;
+
+/* Whether one more path of len bytes fits: 0, or -1 with e naming the list
+ * and the limit. */
+static int list_budget_take(list_budget *b, int images, size_t len, gc_err *e)
+{
+    if (images >= b->max_images)
+        return gc_fail(e, "-list %s: more than %d images, the limit of one list: split it into several runs",
+                       b->src, b->max_images);
+    if (len + 1 > b->max_bytes - b->bytes)
+        return gc_fail(e, "-list %s: more than %zu bytes of paths, the limit of one list: split it into several runs",
+                       b->src, b->max_bytes);
+    b->bytes += len + 1;
+    return 0;
+}
+
 /* Every image below dir/rel (rel "" at the top), as paths relative to dir;
  * skip: the -outdir. Folders holding a .gradcam-options (the output folders
  * of other -list runs) are left out. */
-static int walk_dir(const char *dir, const char *rel, const struct stat *skip, gc_strvec *out, gc_err *e)
+static int walk_dir(const char *dir, const char *rel, const struct stat *skip, list_budget *b, gc_strvec *out,
+                    gc_err *e)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
@@ -288,9 +311,10 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, g
             char mark[PATH_MAX];
             if (snprintf(mark, sizeof mark, "%s/.gradcam-options", full) < (int)sizeof mark && access(mark, F_OK) == 0)
                 continue; /* another -list run's output folder: its pictures are not the dataset's */
-            rc = walk_dir(dir, sub, skip, out, e);
+            rc = walk_dir(dir, sub, skip, b, out, e);
         } else if (S_ISREG(st.st_mode) && is_image_name(de->d_name)) {
-            if (gc_strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
+            if (list_budget_take(b, out->n, strlen(sub), e)) rc = -1;
+            else if (gc_strvec_push(out, dup_str(sub))) rc = gc_fail(e, "out of memory listing %s", dir);
         }
     }
     closedir(d);
@@ -357,7 +381,7 @@ static ssize_t read_list_line(FILE *f, char *line)
 {
     size_t n = 0;
     int c = EOF;
-    while ((c = getc(f)) != EOF && c != '\n') {
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') { /* f is this thread's alone */
         line[n++] = (char)c;
         if (c == '\0' || n > GC_BATCH_LINE_MAX) break;
     }
@@ -368,7 +392,14 @@ static ssize_t read_list_line(FILE *f, char *line)
 
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e)
 {
+    return gc_batch_list_load_max(src, skip_dir, GC_BATCH_LIST_MAX, GC_BATCH_LIST_BYTES, l, e);
+}
+
+int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images, size_t max_bytes, gc_batch_list *l,
+                           gc_err *e)
+{
     memset(l, 0, sizeof *l);
+    list_budget budget = {src, max_images, max_bytes, 0};
     struct stat st;
     if (stat(src, &st) != 0) return gc_fail(e, "-list %s: %s", src, strerror(errno));
     gc_strvec v = {0};
@@ -382,7 +413,7 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
         if (len >= sizeof root) return gc_fail_path(e, "-list", sizeof root - 1, "%.*s", (int)len, src);
         memcpy(root, src, len);
         root[len] = '\0';
-        if (walk_dir(root, "", have_skip ? &skip : NULL, &v, e)) {
+        if (walk_dir(root, "", have_skip ? &skip : NULL, &budget, &v, e)) {
             gc_strvec_free(&v);
             return -1;
         }
@@ -418,6 +449,12 @@ int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, 
             first = 0;
             while (*p == ' ' || *p == '\t') ++p;
             if (!*p) continue;
+            if (list_budget_take(&budget, v.n, strlen(p), e)) {
+                free(line);
+                fclose(f);
+                gc_strvec_free(&v);
+                return -1;
+            }
             if (gc_strvec_push(&v, dup_str(p))) {
                 free(line);
                 fclose(f);

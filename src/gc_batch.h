@@ -47,6 +47,22 @@ typedef struct gc_batch_list {
  * the paths relative to the root with "." dropped and ".." written "__", so
  * they stay inside -outdir. */
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e);
+
+/* A list is read whole before the first image (its length is every index
+ * line's "of", the CRC-32 of its folders is in the settings, a path listed
+ * twice is found): one from a pipe that never ends (-list <(yes img.jpg))
+ * had grown the memory until it ran out. So a list holds at most
+ * GC_BATCH_LIST_MAX images and GC_BATCH_LIST_BYTES bytes of paths (each
+ * path's bytes and one), well above any dataset (ImageNet-21k: 14 million
+ * images, under 1 GB of paths); more is refused, naming the list and the
+ * limit. An endless pipe is refused when it reaches either: `yes img.jpg`
+ * at 0.8 GB of memory, a path of 60000 bytes repeated at 2.1 GB. */
+#define GC_BATCH_LIST_MAX 20000000
+#define GC_BATCH_LIST_BYTES ((size_t)2 << 30)
+
+/* gc_batch_list_load with other limits (max_images, max_bytes). */
+int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images, size_t max_bytes, gc_batch_list *l,
+                           gc_err *e);
 void gc_batch_list_free(gc_batch_list *l);
 
 /* "i/n" with 0 <= i < n: returns 0, or -1 with e naming the argument. */

@@ -2129,6 +2129,63 @@ START_TEST(a_list_from_a_pipe)
 }
 END_TEST
 
+/* A list's length and its bytes of paths are bounded (GC_BATCH_LIST_MAX,
+ * GC_BATCH_LIST_BYTES): the list is read whole before the first image, and
+ * one from a pipe that never ends grew the memory until it ran out. The
+ * limits' rule on small ones (a list file, a folder; the limit itself fits),
+ * then the real count limit end to end: `yes img.jpg | ... -list /dev/stdin`
+ * stops at 20 million lines under 1.1 GB (it had passed 1.4 GB in 20 s and
+ * gone on; here it met the 3 GB limit and said "out of memory"). */
+START_TEST(an_endless_list_stops_at_its_limit)
+{
+    char *dir = gcf_tempdir(), p[4096];
+    ck_assert_ptr_nonnull(dir);
+    touch(dir, "l.txt", "a.png\nb.png\n\nc.png\n");
+    pf(p, sizeof p, "%s/l.txt", dir);
+    gc_batch_list l;
+    gc_err e;
+    ck_assert_msg(gc_batch_list_load_max(p, NULL, 3, 18, &l, &e) == 0, "%s", e.msg); /* 3 paths of 5 bytes and one */
+    ck_assert_int_eq(l.n, 3);
+    gc_batch_list_free(&l);
+    ck_assert_int_eq(gc_batch_list_load_max(p, NULL, 2, 1000, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "l.txt: more than 2 images, the limit of one list: split it into several runs"), "%s",
+                  e.msg);
+    ck_assert_int_eq(gc_batch_list_load_max(p, NULL, 3, 17, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "l.txt: more than 17 bytes of paths, the limit of one list"), "%s", e.msg);
+    char src[4096];
+    pf(src, sizeof src, "%s/photos", dir);
+    touch(src, "a.jpg", "x");
+    touch(src, "b/c.jpg", "x");
+    ck_assert_msg(gc_batch_list_load_max(src, NULL, 2, 1000, &l, &e) == 0, "%s", e.msg);
+    gc_batch_list_free(&l);
+    ck_assert_int_eq(gc_batch_list_load_max(src, NULL, 1, 1000, &l, &e), -1);
+    ck_assert_msg(strstr(e.msg, "photos: more than 1 images"), "%s", e.msg);
+    gcf_rmtree(dir);
+    free(dir);
+#if defined(__SANITIZE_ADDRESS__)
+    printf("check_batch: an endless list under ASan (no address-space limit there): skipped\n");
+#else
+    if (access(DET_WEIGHTS, R_OK) != 0) return;
+    char o[4096], cmd[16384];
+    dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    pf(o, sizeof o, "%s/out", dir);
+    pf(cmd, sizeof cmd, "ulimit -v 3000000; yes img.jpg | exec %s gradcam %s %s -list /dev/stdin -outdir %s -quiet",
+       gcf_shell_binary(), DET_CFG, DET_WEIGHTS, o);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 1 && strstr(err, "gradcam: -list /dev/stdin: more than 20000000 images, the limit of one list: "
+                                         "split it into several runs\n"),
+                  "exit %d: %s", rc, gcf_tail(err, 400));
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    ck_assert_msg(ru.ru_maxrss < 1100 * 1024, "the run reached %ld KB", ru.ru_maxrss);
+    gcf_rmtree(dir);
+    free(dir);
+#endif
+}
+END_TEST
+
 /* Standard input, output and error closed at start (`<&- >&- 2>&-`): the
  * lock and the index had taken descriptors 0 and 1, and the index got the
  * progress lines or lost its own. Now the index is whole (a -resume finds
@@ -2244,5 +2301,11 @@ Suite *suite_batch(void)
     tcase_add_test(tc, reader_hands_over_what_loading_gives);
     tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
     suite_add_tcase(s, tc);
+    /* what a run meets from outside (CK_RUN_CASE=limits runs these alone):
+     * a list without end, an -outdir that can take no more mid-run */
+    TCase *lim = tcase_create("limits");
+    tcase_set_timeout(lim, 300);
+    tcase_add_test(lim, an_endless_list_stops_at_its_limit);
+    suite_add_tcase(s, lim);
     return s;
 }
