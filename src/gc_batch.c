@@ -575,6 +575,7 @@ typedef struct run_state {
     char made_dir[PATH_MAX]; /* the output thread's last folder made: not made again */
     int index_broken;        /* an append failed (the run stops): no image after it is recorded */
     char prep_error[GC_ERRLEN]; /* the output thread's: the current image's folder could not be made */
+    int prep_sys;               /* and its errno */
 } run_state;
 
 /* Output data and pixels queued at most (gc_writer): a few images' worth. */
@@ -767,6 +768,14 @@ static void add_outcome(run_state *r, int pos, int fatal, const char *msg)
     pthread_mutex_unlock(&r->out_mu);
 }
 
+/* The line that stops the run at list position pos because the output
+ * folder's filesystem refused msg's file (sys: ENOSPC, EDQUOT, EROFS). */
+static int stop_line(const run_state *r, int pos, const char *msg, int sys, gc_err *e)
+{
+    return gc_fail_sys(e, sys, "%s: %s; the run stops here (the index holds the images done): rerun with -resume when %s",
+                       r->list.path[pos], msg, sys == EROFS ? "the output folder can be written" : "there is room");
+}
+
 /* An image's failure as its outcome. When the output folder's filesystem
  * refused a file for want of space or write access, every later image would
  * fail the same way (and with space freed by this image's removed files, a
@@ -778,10 +787,9 @@ static void add_failure(run_state *r, int pos, const char *msg, int sys)
         add_outcome(r, pos, 0, msg);
         return;
     }
-    char stop[GC_ERRLEN];
-    snprintf(stop, sizeof stop, "%s: %s; the run stops here (the index holds the images done): rerun with -resume when %s",
-             r->list.path[pos], msg, sys == EROFS ? "the output folder can be written" : "there is room");
-    add_outcome(r, pos, 1, stop);
+    gc_err stop;
+    stop_line(r, pos, msg, sys, &stop);
+    add_outcome(r, pos, 1, stop.msg);
 }
 
 static void finish(void *arg, const gc_err *write_error)
@@ -791,7 +799,8 @@ static void finish(void *arg, const gc_err *write_error)
     gc_err ie = {0};
     if (r->prep_error[0]) { /* its folder under .tmp could not be made: the run stops */
         if (f->tmp) remove_tree(f->tmp);
-        add_outcome(r, f->pos, 1, r->prep_error);
+        if (gc_err_storage(r->prep_sys)) add_failure(r, f->pos, r->prep_error, r->prep_sys);
+        else add_outcome(r, f->pos, 1, r->prep_error);
         r->prep_error[0] = '\0';
         finish_free(f);
         return;
@@ -839,22 +848,38 @@ static void finish(void *arg, const gc_err *write_error)
         return;
     }
     /* The image's lines in one write, after its files are complete. A short
-     * write (the disk filled up within it) is finished by a second one in a
-     * single process, which also gives its errno; -jobs workers share the
-     * index, where only one write per image keeps lines whole. */
+     * write (the disk filled up within it) is finished by a second one, which
+     * also gives its errno; when that fails too, the part written is cut off
+     * again and the image's folder removed, so that a stopped run's index
+     * holds whole lines of complete images only, each with its files (a torn
+     * line had been left for -resume to mend, and merge refused the index
+     * meanwhile). -jobs workers share the index: they append under a lock
+     * (a POSIX record lock, one per process), so that no other worker's
+     * line comes between; without one (a filesystem without locks), one
+     * write per image keeps lines whole, and a torn one is mended by -resume. */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int alone = r->o->jobs <= 1 || fcntl(r->index_fd, F_SETLKW, &lk) == 0;
+    struct stat before;
+    int sized = alone && fstat(r->index_fd, &before) == 0;
     ssize_t wrote = write(r->index_fd, f->lines, f->len);
-    if (wrote > 0 && wrote < (ssize_t)f->len && r->o->jobs <= 1) {
+    if (wrote > 0 && wrote < (ssize_t)f->len && alone) {
         ssize_t more = write(r->index_fd, f->lines + wrote, f->len - (size_t)wrote);
         wrote = more < 0 ? more : wrote + more;
     }
-    if (wrote != (ssize_t)f->len) { /* the run stops either way; a torn line is mended by -resume */
+    int err = errno;
+    if (wrote != (ssize_t)f->len) { /* the run stops either way */
         r->index_broken = 1;
-        gc_fail_sys(&ie, wrote < 0 ? errno : 0, "cannot append to %s: %s", r->index_path,
-                    wrote < 0 ? strerror(errno) : "short write");
+        if (sized && ftruncate(r->index_fd, before.st_size) == 0) remove_tree(f->final);
+        gc_fail_sys(&ie, wrote < 0 ? err : 0, "cannot append to %s: %s", r->index_path,
+                    wrote < 0 ? strerror(err) : "short write");
         if (gc_err_storage(ie.sys)) add_failure(r, f->pos, ie.msg, ie.sys);
         else add_outcome(r, f->pos, 1, ie.msg);
     } else {
         add_outcome(r, f->pos, 0, NULL);
+    }
+    if (r->o->jobs > 1) {
+        lk.l_type = F_UNLCK;
+        fcntl(r->index_fd, F_SETLK, &lk);
     }
     finish_free(f);
 }
@@ -936,17 +961,30 @@ static void prepare(void *arg, const gc_err *unused)
 {
     finish_job *f = arg;
     remove_tree(f->tmp);
-    if (mkdir(f->tmp, 0777) != 0)
+    if (mkdir(f->tmp, 0777) != 0) {
+        f->r->prep_sys = errno;
         snprintf(f->r->prep_error, sizeof f->r->prep_error, "cannot create %s: %s", f->tmp, strerror(errno));
+    }
     finish_free(f);
 }
 
-static int prepare_put(run_state *r, const char *tmp, gc_err *e)
+/* Makes list position pos's folder under .tmp (on the output thread when
+ * there is one): a failure stops the run, naming the image and, when the
+ * filesystem is full or read-only, what to do (it had said only "cannot
+ * create DIR/.tmp/s0of1-2: Read-only file system"). */
+static int prepare_put(run_state *r, int pos, const char *tmp, gc_err *e)
 {
     if (!r->writer) {
         remove_tree(tmp);
-        if (mkdir(tmp, 0777) != 0) return gc_fail(e, "cannot create %s: %s", tmp, strerror(errno));
-        return 0;
+        if (mkdir(tmp, 0777) == 0) return 0;
+        int sys = errno;
+        gc_err m;
+        gc_fail_sys(&m, sys, "cannot create %s: %s", tmp, strerror(sys));
+        if (!gc_err_storage(sys)) {
+            *e = m;
+            return -1;
+        }
+        return stop_line(r, pos, m.msg, sys, e);
     }
     finish_job *f = calloc(1, sizeof *f);
     if (!f || !(f->tmp = strdup(tmp))) {
@@ -973,7 +1011,7 @@ static int explain_one(run_state *r, network *net, int pos, gc_err *e)
         gc_out_path(prefix, sizeof prefix, &ie, "%s/gradcam", tmp) ||
         gc_out_path(final, sizeof final, &ie, "%s/%s", o->outdir, r->list.rel[pos]))
         return fail_image(r, pos, NULL, ie.msg, 0, e);
-    if (prepare_put(r, tmp, e)) return -1;
+    if (prepare_put(r, pos, tmp, e)) return -1;
 
     gc_results rs = {0};
     int rc;
@@ -1229,6 +1267,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     r->made_dir[0] = '\0';
     r->index_broken = 0;
     r->prep_error[0] = '\0';
+    r->prep_sys = 0;
     if (pthread_mutex_init(&r->out_mu, NULL)) return gc_fail(e, "cannot create a lock");
     r->writer = NULL;
     const char *sync = getenv("GC_LIST_SYNC");

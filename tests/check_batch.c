@@ -689,6 +689,90 @@ static int count_str(const char *s, const char *what)
     return n;
 }
 
+/* What an -outdir that could take no more left: every index line is one of
+ * the uninterrupted run's (ref) and each image's lines are all there; every
+ * output file belongs to an image of the index and has ref's bytes (no
+ * half-written file, no folder of an image the index lacks). Files under
+ * .tmp are not outputs. Returns the number of images in the index. */
+static int assert_stopped_run_is_a_prefix(const char *ref, const char *o)
+{
+    char ri[4096], oi[4096];
+    pf(ri, sizeof ri, "%s/index.jsonl", ref);
+    pf(oi, sizeof oi, "%s/index.jsonl", o);
+    char *want = slurp(ri, NULL), *got = slurp(oi, NULL);
+    ck_assert_ptr_nonnull(want);
+    if (!got) got = strdup(""); /* stopped before its first line */
+    int images = 0;
+    static char folders[256][512];
+    int nfolders = 0;
+    for (char *p = got; *p;) {
+        char *eol = strchr(p, '\n');
+        ck_assert_msg(eol != NULL, "%s ends in a torn line: %s", oi, p);
+        *eol = '\0';
+        char line[8192];
+        pf(line, sizeof line, "%s\n", p);
+        ck_assert_msg(strstr(want, line) != NULL, "%s has a line the uninterrupted run has not: %s", oi, p);
+        long n, targets;
+        ck_assert_int_eq(sscanf(p, "{\"n\": %ld, \"of\": %*d, \"targets\": %ld,", &n, &targets), 2);
+        /* the image's other lines follow */
+        for (long k = 1; k < targets; ++k) {
+            p = eol + 1;
+            eol = strchr(p, '\n');
+            long n2;
+            ck_assert_msg(eol && sscanf(p, "{\"n\": %ld,", &n2) == 1 && n2 == n, "image %ld has %ld of its %ld lines",
+                          n, k, targets);
+            *eol = '\0';
+            pf(line, sizeof line, "%s\n", p);
+            ck_assert_msg(strstr(want, line) != NULL, "%s has a line the uninterrupted run has not: %s", oi, p);
+        }
+        const char *png = strstr(p, "\"png\": \"");
+        if (png) { /* the image's folder */
+            png += 8;
+            const char *slash = strchr(png, '/');
+            ck_assert_ptr_nonnull(slash);
+            ck_assert_int_lt(nfolders, 256);
+            pf(folders[nfolders++], 512, "%.*s", (int)(slash - png), png);
+        }
+        ++images;
+        p = eol + 1;
+    }
+    static char names[2048][512];
+    int n = 0;
+    list_tree(o, "", names, &n, 2048);
+    for (int i = 0; i < n; ++i) {
+        if (!strncmp(names[i], ".tmp/", 5) || !strcmp(names[i], "index.jsonl") || !strcmp(names[i], "errors.jsonl") ||
+            !strcmp(names[i], ".gradcam-options"))
+            continue;
+        const char *slash = strrchr(names[i], '/');
+        ck_assert_msg(slash != NULL, "%s/%s: not an output", o, names[i]);
+        int listed = 0;
+        for (int k = 0; k < nfolders && !listed; ++k)
+            listed = (size_t)(slash - names[i]) == strlen(folders[k]) && !strncmp(names[i], folders[k], strlen(folders[k]));
+        ck_assert_msg(listed, "%s/%s: outputs of an image the index does not name", o, names[i]);
+        char a[4096], b[4096];
+        pf(a, sizeof a, "%s/%s", ref, names[i]);
+        pf(b, sizeof b, "%s/%s", o, names[i]);
+        ck_assert_msg(same_file(a, b), "%s is not the uninterrupted run's %s", b, a);
+    }
+    free(want);
+    free(got);
+    return images;
+}
+
+/* Fills the filesystem of path's folder: a file written until it is refused. */
+static void fill_disk(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    static char block[1 << 16];
+    memset(block, 'f', sizeof block);
+    for (size_t chunk = sizeof block; chunk > 0; chunk /= 2)
+        while (write(fd, block, chunk) == (ssize_t)chunk) {
+        }
+    ck_assert_int_eq(errno, ENOSPC);
+    close(fd);
+}
+
 /* A full disk is not a bad image: the run stops at the first output file
  * (or index line) the filesystem refuses, instead of failing every image
  * after it, keeps what it finished, and -resume with room again ends with the
@@ -729,6 +813,7 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     pf(tmp, sizeof tmp, "%s/index.jsonl", o);
     int kept = count_lines(tmp);
     ck_assert_msg(kept >= 0 && kept < lines, "%d of %d index lines", kept, lines);
+    assert_stopped_run_is_a_prefix(ref, o);
     pf(tmp, sizeof tmp, "%s/.tmp", o);
     ck_assert_int_ne(access(tmp, F_OK), 0); /* the failed image's folder removed */
     ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=64m"), 0);
@@ -737,8 +822,8 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     assert_same_tree(ref, o);
     ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
 
-    /* -save none: only index lines, so the disk fills within one (one
-     * 4 KiB page of tmpfs); the torn line is mended by -resume */
+    /* -save none: only index lines, so the disk fills within one (two 4 KiB
+     * pages of tmpfs: one for .gradcam-options, one for the index) */
     path_in(&s, "ref-none", ref);
     path_in(&s, "out-none", o);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-save", "none", "-quiet", NULL) == 0,
@@ -748,11 +833,18 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     ck_assert_int_eq(stat(tmp, &st), 0);
     ck_assert_msg(st.st_size > 4096, "the index of 12 scenes is only %lld bytes", (long long)st.st_size);
     ck_assert_int_eq(mkdir(o, 0755), 0);
-    ck_assert_msg(mount("tmpfs", o, "tmpfs", 0, "size=4k") == 0, "mount: %s", strerror(errno));
+    ck_assert_msg(mount("tmpfs", o, "tmpfs", 0, "size=8k") == 0, "mount: %s", strerror(errno));
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-save", "none", "-quiet", NULL), 1);
     ck_assert_msg(strstr(err, "cannot append to") &&
                       strstr(err, "No space left on device; the run stops here (the index holds the images done)"),
                   "%s", gcf_tail(err, 800));
+    /* the part of the line that fit was cut off again: the lines of the
+     * images that fit in the page, whole (the torn one had been left for
+     * -resume, and merge refused the index) */
+    ck_assert_int_gt(assert_stopped_run_is_a_prefix(ref, o), 0);
+    pf(tmp, sizeof tmp, "%s/index.jsonl", o);
+    ck_assert_int_eq(stat(tmp, &st), 0);
+    ck_assert_int_le(st.st_size, 4096);
     ck_assert_int_eq(mount(NULL, o, NULL, MS_REMOUNT, "size=1m"), 0);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-save", "none", "-resume", "-quiet",
                       NULL) == 0,
@@ -778,6 +870,149 @@ START_TEST(a_full_disk_stops_the_run_and_resume_completes)
     pf(tmp, sizeof tmp, "%s/errors.jsonl", o);
     ck_assert_int_eq(count_lines(tmp), 60);
     ck_assert_int_eq(umount2(o, MNT_DETACH), 0);
+    scenes_free(&s);
+}
+END_TEST
+
+/* An -outdir that can take no more while the run goes on, after a few
+ * images: _i 0, its filesystem filled by another writer; 1, the same with
+ * -jobs 2; 2, made read-only (a read-only bind mount put over it: a
+ * filesystem with files open for writing cannot be remounted read-only, and
+ * this run keeps its index open; the mount's files, new ones included, then
+ * refuse every write). Root only: a tmpfs in this test process's own mount
+ * namespace. The run stops with exit status 1 and says to rerun with
+ * -resume; the index names only complete images, with the uninterrupted
+ * run's lines, and no output file is half written (a full disk: nothing is
+ * left under .tmp either); -resume once the folder can be written again ends
+ * with exactly the files and index of an uninterrupted run. */
+START_TEST(an_outdir_that_becomes_unwritable_mid_run)
+{
+    if (geteuid() != 0) {
+        printf("check_batch: not root (no tmpfs to fill): skipped\n");
+        return;
+    }
+    const char *jobs = _i == 1 ? "2" : "1";
+    scenes s;
+    scenes_make(&s, "det", 40);
+    if (!s.ok) return;
+    char ref[4096], mnt[4096], o[4096], idx[4096], filler[4096], errf[4096], cmd[16384];
+    path_in(&s, "ref", ref);
+    path_in(&s, "mnt", mnt);
+    path_in(&s, "stderr.txt", errf);
+    pf(o, sizeof o, "%s/out", mnt);
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    pf(filler, sizeof filler, "%s/filler", mnt);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        printf("check_batch: no mount namespace (%s): skipped\n", strerror(errno));
+        scenes_free(&s);
+        return;
+    }
+    ck_assert_int_eq(mkdir(mnt, 0755), 0);
+    ck_assert_msg(mount("tmpfs", mnt, "tmpfs", 0, "size=64m") == 0, "mount: %s", strerror(errno));
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    pf(cmd, sizeof cmd, "exec %s gradcam %s %s -list %s -outdir %s -jobs %s -quiet 2>%s", gcf_shell_binary(), DET_CFG,
+       DET_WEIGHTS, s.list, o, jobs, errf);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    pid_t pid = gcf_spawn(argv, 0);
+    ck_assert_int_ge(pid, 0);
+    for (int waited = 0; waited < 120000 && count_lines(idx) < 3; waited += 2) usleep(2000);
+    if (_i == 2) {
+        ck_assert_msg(mount(o, o, NULL, MS_BIND, NULL) == 0, "bind mount: %s", strerror(errno));
+        ck_assert_msg(mount(NULL, o, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0, "read-only: %s",
+                      strerror(errno));
+    } else {
+        fill_disk(filler);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, gcf_tail(e, 800));
+    const char *why = _i == 2 ? "Read-only file system; the run stops here (the index holds the images done): rerun "
+                                "with -resume when the output folder can be written"
+                              : "No space left on device; the run stops here (the index holds the images done): rerun "
+                                "with -resume when there is room";
+    ck_assert_msg(strstr(e, why), "%s", gcf_tail(e, 1600));
+    if (_i == 1) ck_assert_msg(strstr(e, "stopped (see above); rerun with -resume\n"), "%s", gcf_tail(e, 1600));
+    /* every line of stderr is one of gradcam's */
+    for (const char *p = e; *p; p = strchr(p, '\n') + 1)
+        ck_assert_msg(!strncmp(p, "gradcam: ", 9) && strchr(p, '\n'), "%s", gcf_tail(e, 1600));
+    free(e);
+    if (_i == 2) ck_assert_int_eq(umount2(o, MNT_DETACH), 0); /* the files as the run left them */
+    int kept = assert_stopped_run_is_a_prefix(ref, o);
+    ck_assert_msg(kept >= 2 && kept < 40, "%d images in the index", kept); /* the last may be torn */
+    if (_i != 2) { /* the read-only folder kept what it had: -resume removes it */
+        char tmp[4096];
+        pf(tmp, sizeof tmp, "%s/.tmp", o);
+        ck_assert_msg(access(tmp, F_OK) != 0, "%s left behind", tmp);
+        ck_assert_int_eq(unlink(filler), 0);
+    }
+    printf("check_batch: -outdir %s mid-run (-jobs %s): stopped with %d images in the index\n",
+           _i == 2 ? "made read-only" : "filled", jobs, kept);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-jobs", jobs, "-resume", "-quiet", NULL) ==
+                      0,
+                  "%s", gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+    scenes_free(&s);
+}
+END_TEST
+
+/* The folder an image is explained into (DIR/.tmp/s0of1-N) cannot be made
+ * for want of space (here: no inode left, on a tmpfs of 7 inodes for the
+ * run's own files and those the first two images need, their folders and
+ * files): the run stops there naming the image and saying to rerun with
+ * -resume, as for a file (it said only "cannot create DIR/.tmp/s0of1-2: No
+ * space left on device"), with the output thread (_i 0) and without it
+ * (GC_LIST_SYNC=1, _i 1); -resume then completes it. Root only, as above. */
+START_TEST(an_image_folder_that_cannot_be_made_stops_the_run)
+{
+    if (geteuid() != 0) {
+        printf("check_batch: not root (no tmpfs to fill): skipped\n");
+        return;
+    }
+    scenes s;
+    scenes_make(&s, "det", 4);
+    if (!s.ok) return;
+    char ref[4096], mnt[4096], o[4096], opts[64], cmd[16384], p[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "mnt", mnt);
+    pf(o, sizeof o, "%s/out", mnt);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
+    /* inodes: the tmpfs's root, out, .tmp, the lock, .gradcam-options, the
+     * index, the errors file; then each of the first two images' folder and files */
+    int inodes = 7;
+    for (int k = 0; k < 2; ++k) {
+        pf(p, sizeof p, "%s/%06d.png", ref, k);
+        if (access(p, F_OK) == 0) inodes += 1 + gcf_count_files(p);
+    }
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        printf("check_batch: no mount namespace (%s): skipped\n", strerror(errno));
+        scenes_free(&s);
+        return;
+    }
+    ck_assert_int_eq(mkdir(mnt, 0755), 0);
+    pf(opts, sizeof opts, "size=64m,nr_inodes=%d", inodes);
+    ck_assert_msg(mount("tmpfs", mnt, "tmpfs", 0, opts) == 0, "mount: %s", strerror(errno));
+    pf(cmd, sizeof cmd, "GC_LIST_SYNC=%d exec %s gradcam %s %s -list %s -outdir %s -quiet", _i, gcf_shell_binary(),
+       DET_CFG, DET_WEIGHTS, s.list, o);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 1);
+    char want[16384];
+    pf(want, sizeof want,
+       "gradcam: %s/000002.png: cannot create %s/.tmp/s0of1-2: No space left on device; the run stops here (the index "
+       "holds the images done): rerun with -resume when there is room\n",
+       s.sc, o);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(assert_stopped_run_is_a_prefix(ref, o), 2);
+    pf(p, sizeof p, "%s/.tmp", o);
+    ck_assert_msg(access(p, F_OK) != 0, "%s left behind", p);
+    ck_assert_int_eq(mount(NULL, mnt, NULL, MS_REMOUNT, "nr_inodes=1000"), 0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
     scenes_free(&s);
 }
 END_TEST
@@ -2306,6 +2541,8 @@ Suite *suite_batch(void)
     TCase *lim = tcase_create("limits");
     tcase_set_timeout(lim, 300);
     tcase_add_test(lim, an_endless_list_stops_at_its_limit);
+    tcase_add_loop_test(lim, an_outdir_that_becomes_unwritable_mid_run, 0, 3);
+    tcase_add_loop_test(lim, an_image_folder_that_cannot_be_made_stops_the_run, 0, 2);
     suite_add_tcase(s, lim);
     return s;
 }
