@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gc_detect_decode(net, 640, 480, 0.01f, 0.5f, &b, &e) == 0) {
         gc_det *d = NULL;
         int n = 0;
-        if (gc_detect_boxes(&b, 0.01f, 0.45f, &d, &n, &e) == 0) {
-            gc_detect_cap(d, &n, 5);
+        if (gc_detect_boxes_top(&b, 0.01f, 0.45f, 5, &d, &n, NULL, &e) == 0) {
+            if (n > 5) abort(); /* -maxboxes 5 keeps at most 5 */
             for (int i = 0; i < n; ++i) {
                 int l, t, r, bt;
                 gc_detect_pixels(&d[i], 640, 480, &l, &t, &r, &bt);

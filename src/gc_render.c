@@ -351,6 +351,7 @@ void gc_render_overlay(const float *img, int w, int h, const float *heat, float 
 #define OV_COLS 256
 #define OV_LD (OV_COLS + 4) /* a channel's row in the chunk's arrays, with room for spread's excess */
 
+#if !defined(__SSE2__) || defined(GC_RENDER_NO_SSE2)
 /* One channel's byte at heat h (v = min(h, 1), a = alpha v) over image
  * value m (times 255), with jet offset k (3, 2, 1 for red, green, blue): the
  * jet byte of v (gc_render_jet), then the blend on 0..255, rounded. */
@@ -365,6 +366,7 @@ static inline uint32_t overlay_byte(float v, float a, float m, float k)
     o = o < 255 ? o : 255;
     return (uint32_t)(int)(o + 0.5f);
 }
+#endif
 
 /* Source pixels [0, n) of one row (channel planes n0 apart), n rounded up
  * to 4 (src readable that far, see overlay_row): m[c] the clamped value
