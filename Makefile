@@ -4,7 +4,8 @@
 #   make deps      install the build and test dependencies (Debian packages)
 #   make           fetch + patch Darknet, build ./darknet
 #   make test      run the Check test suites (builds stock Darknet too: one suite
-#                  checks that our patched forward equals stock Darknet's)
+#                  checks that our patched forward equals stock Darknet's), then
+#                  replay the fuzz harnesses' seeds through a plain build of them
 #   make bench     time stock Darknet, our forward and gradcam on yolov3-tiny,
 #                  yolov3, darknet19 and resnet50 (random weights) against the
 #                  pure-GEMM bound, then `gradcam` end to end against `detector
@@ -55,6 +56,9 @@ LDLIBS   := -lopenblas -lz -lm -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -pthread)
 
 SRC      := $(wildcard src/*.c)
+FUZZ_NAMES := cfg weights image lists cli
+REPLAY_DIR  := $(BUILD)/replay
+REPLAY_BINS := $(addprefix $(REPLAY_DIR)/replay_,$(FUZZ_NAMES))
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
@@ -142,8 +146,21 @@ $(BUILD)/check_gradcam: $(TEST_OBJ) $(OBJ) $(DN_LIB)
 # and stock Darknet's forward for the equality suite.
 # The bench's two programs are built here too (not run): a change that breaks
 # their link fails the tests, not a later `make bench`.
-test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD) $(BENCH) $(BENCH_STOCK)
+# The fuzz harnesses are built with the project's compiler too (fuzz/replay.c
+# as their main) and replay their seeds: a harness that no longer builds
+# against src/ fails here, not in a later `make fuzz`.
+test: $(BIN) $(BUILD)/check_gradcam $(STOCK_FWD) $(BENCH) $(BENCH_STOCK) $(REPLAY_BINS)
 	GC_DARKNET_DIR=$(DN) GC_DARKNET_BIN=$(BIN) GC_STOCK_FORWARD=$(STOCK_FWD) $(BUILD)/check_gradcam
+	@sh scripts/fuzz-replay.sh $(REPLAY_DIR) $(FUZZ_NAMES)
+
+.PRECIOUS: $(REPLAY_DIR)/obj/%.o
+
+$(REPLAY_DIR)/obj/%.o: fuzz/%.c $(DN_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ifuzz -Werror=implicit-function-declaration -c $< -o $@
+
+$(REPLAY_DIR)/replay_%: $(REPLAY_DIR)/obj/fuzz_%.o $(REPLAY_DIR)/obj/gc_fuzz.o $(REPLAY_DIR)/obj/replay.o $(OBJ) $(DN_LIB)
+	$(CC) $(SANITIZE) $^ $(LDLIBS) -o $@
 
 # End to end (./darknet gradcam vs detector test / classifier predict) on the
 # real models in ../shared/models; skipped when they are absent.
@@ -205,7 +222,6 @@ FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter \
             -isystem $(DN)/include -isystem $(DN)/src -Isrc -Ifuzz -I/usr/include/stb
-FUZZ_NAMES := cfg weights image lists cli
 FUZZ_OBJ   := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(SRC)) $(FUZZ_DIR)/obj/gc_fuzz.o
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 
@@ -243,11 +259,11 @@ train-demo: darknet
 	@sh scripts/train-demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/check_gradcam darknet
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/replay $(BUILD)/check_gradcam darknet
 	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
 	-$(MAKE) -C $(STOCK) clean >/dev/null 2>&1
 
 distclean:
 	rm -rf $(BUILD) $(BUILD)-asan darknet out
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d)
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d $(REPLAY_DIR)/obj/*.d)

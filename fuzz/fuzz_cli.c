@@ -14,7 +14,9 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char tmpl[] = "/tmp/gc-fuzz-cli-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char tmpl[512];
+    snprintf(tmpl, sizeof tmpl, "%s/gc-fuzz-cli-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpl) || chdir(tmpl) != 0) abort();
     return 0;
 }
