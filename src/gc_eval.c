@@ -254,13 +254,10 @@ static gc_pbox net_box(const eval_ctx *c, int t)
     float x0, y0, x1, y1, W = (float)c->s.orig.w, H = (float)c->s.orig.h;
     gc_render_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
     gc_render_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
-    gc_pbox p = {(int)floorf(x0), (int)floorf(y0), (int)ceilf(x1) - 1, (int)ceilf(y1) - 1};
+    /* the network pixels whose centres lie inside it, as on the image */
     int nw = c->net->w, nh = c->net->h;
-    if (p.l < 0) p.l = 0;
-    if (p.t < 0) p.t = 0;
-    if (p.r > nw - 1) p.r = nw - 1;
-    if (p.b > nh - 1) p.b = nh - 1;
-    return p;
+    gc_rbox nb = {(x0 + x1) / 2 / nw, (y0 + y1) / 2 / nh, (x1 - x0) / nw, (y1 - y0) / nh};
+    return gc_metrics_pbox_cover(nb, nw, nh);
 }
 
 /* The map of target t explained as class cls, on the network input, into up
@@ -379,7 +376,7 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, e)) return -1;
     m->rl_cls = other;
     m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
-    gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+    gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
     m->rl_spearman_box = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
     m->sanity = 1;
     return 0;
@@ -569,7 +566,7 @@ static int rise_image(eval_ctx *c, int img, int first, int nt, gc_err *e)
         const float *up = c->tmaps + (size_t)t * npx;
         gc_metrics_rise_finish(sal, npx, o->rise, GC_RISE_P);
         gc_eval_map *m = &c->r->maps[first + t];
-        gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], W, H);
+        gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], W, H);
         m->rise_spearman_box = compare_maps(c, up, sal, &box);
         m->rise_spearman = compare_maps(c, up, sal, NULL); /* leaves both heats for the peaks */
         float cw, ch;
@@ -668,7 +665,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
                 int rw, rh, layer;
                 if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
                 sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
-                gc_pbox box = gc_metrics_pbox_from_rel(c->tbox[t], c->s.orig.w, c->s.orig.h);
+                gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
                 spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
             }
             r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
@@ -860,7 +857,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         m.object = j;
         m.cls = c->tcls[t];
         m.gt = c->gt[j].box;
-        m.gt_px = gc_metrics_pbox_from_rel(m.gt, W, H);
+        m.gt_px = gc_metrics_pbox_cover(m.gt, W, H);
         m.det = -1;
         if (r->detector) {
             m.det = c->tdet[t];

@@ -23,6 +23,24 @@ gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h)
     return p;
 }
 
+/* One axis of gc_metrics_pbox_cover: pixels i with lo <= i + 0.5 <= hi. */
+static void cover_axis(double lo, double hi, int n, int *first, int *last)
+{
+    double c = (lo + hi) / 2;
+    int a = (int)ceil(lo - 0.5), b = (int)floor(hi - 0.5);
+    if (b < a) a = b = (int)floor(c);
+    *first = a < 0 ? 0 : a > n - 1 ? n - 1 : a;
+    *last = b > n - 1 ? n - 1 : b < 0 ? 0 : b;
+}
+
+gc_pbox gc_metrics_pbox_cover(gc_rbox b, int w, int h)
+{
+    gc_pbox p;
+    cover_axis(((double)b.x - b.w / 2.) * w, ((double)b.x + b.w / 2.) * w, w, &p.l, &p.r);
+    cover_axis(((double)b.y - b.h / 2.) * h, ((double)b.y + b.h / 2.) * h, h, &p.t, &p.b);
+    return p;
+}
+
 static double pbox_area(gc_pbox a)
 {
     if (a.r < a.l || a.b < a.t) return 0;

@@ -31,6 +31,13 @@ typedef struct gc_rbox {
  * uses for its boxes (gc_detect_pixels). */
 gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h);
 
+/* The pixels of a w x h image whose centres (x + 0.5, y + 0.5) lie inside a
+ * relative box (edges included), clamped to the image: a ground-truth box
+ * drawn from pixel edges x0 < x1 (exclusive) gives x0 .. x1 - 1, whatever
+ * the rounding of the label file's decimals. A box that holds no pixel centre
+ * gives the pixel under its centre. */
+gc_pbox gc_metrics_pbox_cover(gc_rbox b, int w, int h);
+
 /* IoU of inclusive pixel boxes (area = (r-l+1)*(b-t+1)); 0 for empty ones. */
 double gc_metrics_pbox_iou(gc_pbox a, gc_pbox b);
 /* IoU of relative centre-format boxes (Darknet's box_iou); 0 if the union is 0. */

@@ -215,7 +215,7 @@ static float *heat_from_npy(const char *npy, int W, int H, int net_w, int net_h)
 
 static void assert_map_metrics(const char *pm, int nth, const float *heat, int W, int H, gc_rbox gt)
 {
-    gc_pbox box = gc_metrics_pbox_from_rel(gt, W, H), loc;
+    gc_pbox box = gc_metrics_pbox_cover(gt, W, H), loc;
     int *labels = malloc((size_t)W * H * sizeof *labels), *stack = malloc((size_t)W * H * sizeof *stack);
     ck_assert(labels && stack);
     gc_metrics_largest_region(heat, W, H, 0.15f, labels, stack, &loc);
@@ -758,6 +758,27 @@ START_TEST(randomization_point_reaches_the_weights_under_the_layer)
 }
 END_TEST
 
+/* A ground-truth box drawn from pixel edges (columns 8..17, rows 6..20 of a
+ * 40 x 30 image, as the scenes write their tight boxes) is scored on those
+ * pixels: Darknet's drawing arithmetic had taken column 18 and row 21, the
+ * pixels just past the box, as inside it. */
+START_TEST(ground_truth_box_is_its_pixels)
+{
+    const char *img = write_image("gt", 40, 30, 8);
+    char t[128];
+    snprintf(t, sizeof t, "1 %.6f %.6f %.6f %.6f\n", 13 / 40.0, 13.5 / 30.0, 10 / 40.0, 15 / 30.0);
+    write_label("gt", t);
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "1", "-nosanity", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *pm = per_map(slurp(json));
+    ck_assert_int_eq((int)mval(pm, 0, "left"), 8);
+    ck_assert_int_eq((int)mval(pm, 0, "right"), 17);
+    ck_assert_int_eq((int)mval(pm, 0, "top"), 6);
+    ck_assert_int_eq((int)mval(pm, 0, "bottom"), 20);
+}
+END_TEST
+
 /* A [local] layer has weights: explained there, the randomisation point is
  * the local layer itself, and the cascade randomises it (it had passed
  * through it as if it had none, to the convolution below, leaving the
@@ -1012,7 +1033,7 @@ START_TEST(detector_rise_own_weight_by_hand)
     gc_render_map_to_image(up, nw, nh, &s.lb, ha);
     gc_render_map_to_image(sal, nw, nh, &s.lb, hb);
     double got_img = gc_metrics_spearman(ha, hb, (size_t)W * H, ra, rb, scr);
-    gc_pbox pb = gc_metrics_pbox_from_rel((gc_rbox){d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}, W, H);
+    gc_pbox pb = gc_metrics_pbox_cover((gc_rbox){d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}, W, H);
     size_t n = gc_metrics_box_gather(ha, W, H, pb, ga);
     gc_metrics_box_gather(hb, W, H, pb, gb);
     double got_box = gc_metrics_spearman(ga, gb, n, ra, rb, scr);
@@ -1074,6 +1095,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_restores_the_network);
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, randomization_covers_local_layers);
+    tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);

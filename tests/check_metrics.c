@@ -188,6 +188,43 @@ START_TEST(pixel_box_from_label)
 }
 END_TEST
 
+/* The pixels whose centres lie in the box: a box from pixel edges x0 < x1
+ * (the scenes' tight boxes, exclusive x1) is x0 .. x1 - 1, after the label
+ * file's 6 decimals and a float, for every pair of edges; Darknet's drawing
+ * arithmetic (truncation) gave x1 as the last column, and x0 - 1 where the
+ * decimals rounded down. */
+START_TEST(pixel_box_covers_pixel_centres)
+{
+    /* 10 x 8, centre (0.5, 0.5), size (0.5, 0.5): x 2.5..7.5 -> 2..7, y 2..6 -> 2..5 */
+    gc_pbox p = gc_metrics_pbox_cover((gc_rbox){0.5f, 0.5f, 0.5f, 0.5f}, 10, 8);
+    ck_assert_int_eq(p.l, 2);
+    ck_assert_int_eq(p.r, 7);
+    ck_assert_int_eq(p.t, 2);
+    ck_assert_int_eq(p.b, 5);
+    /* clamped: x -1.25..3.75 -> 0..3 */
+    p = gc_metrics_pbox_cover((gc_rbox){0.125f, 0.5f, 0.5f, 0.25f}, 10, 8);
+    ck_assert_int_eq(p.l, 0);
+    ck_assert_int_eq(p.r, 3);
+    /* no pixel centre inside (x 3.6..3.9): the pixel under the centre */
+    p = gc_metrics_pbox_cover((gc_rbox){0.375f, 0.5f, 0.03f, 0.25f}, 10, 8);
+    ck_assert_int_eq(p.l, 3);
+    ck_assert_int_eq(p.r, 3);
+    const int sizes[2] = {96, 128};
+    for (int k = 0; k < 2; ++k) {
+        int n = sizes[k];
+        for (int x0 = 0; x0 < n; ++x0)
+            for (int x1 = x0 + 1; x1 <= n; ++x1) {
+                char t[64];
+                snprintf(t, sizeof t, "%.6f %.6f", (x0 + x1) / 2.0 / n, (double)(x1 - x0) / n);
+                float c = strtof(t, NULL), w = strtof(strchr(t, ' ') + 1, NULL);
+                gc_pbox q = gc_metrics_pbox_cover((gc_rbox){c, c, w, w}, n, n);
+                ck_assert_msg(q.l == x0 && q.r == x1 - 1 && q.t == x0 && q.b == x1 - 1,
+                              "edges %d..%d of %d: box %d..%d", x0, x1, n, q.l, q.r);
+            }
+    }
+}
+END_TEST
+
 START_TEST(auc_trapezoid_by_hand)
 {
     /* 0.25 * (1 + 0.5)/2 + 0.25 * 0.5 + 0.25 * 0.5/2 + 0 = 0.1875 + 0.125 + 0.0625 = 0.375 */
@@ -540,6 +577,7 @@ Suite *suite_metrics(void)
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("by hand");
     tcase_add_test(tc, pointing_game_by_hand);
+    tcase_add_test(tc, pixel_box_covers_pixel_centres);
     tcase_add_test(tc, energy_in_box_by_hand);
     tcase_add_test(tc, heat_stats_equal_the_plain_loop);
     tcase_add_test(tc, largest_region_two_blobs);
