@@ -131,6 +131,7 @@ static const char usage_text[] =
     "                   weights and the random-logit classes (default 1)\n"
     "  -json FILE       the metrics and every map's record, written atomically\n"
     "                   (-: stdout)\n"
+    "  -quiet           no progress on stderr\n"
     "Many images (-list): the network loaded once; the main options apply; per\n"
     "image a folder DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy,\n"
     "detectors gradcam_summary.png), moved into place complete, then its lines\n"
@@ -811,7 +812,7 @@ static int make_scenes(int argc, char **argv, gc_err *e)
 typedef struct eval_args {
     gc_eval_opts o;
     const char *names, *data, *json;
-    int det_only, seed_set, method_set, rise_weight_set;
+    int det_only, seed_set, method_set, rise_weight_set, quiet;
 } eval_args;
 
 static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
@@ -900,6 +901,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-nosanity")) {
             o->sanity = 0;
+        } else if (!strcmp(s, "-quiet")) {
+            a->quiet = 1;
         } else if (!strcmp(s, "-cascade")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 0, 1000, &o->cascade_below, e)) return -1;
@@ -1096,9 +1099,11 @@ static int eval_main(int argc, char **argv, gc_err *e)
         if (detector) warn_names(a.o.names, a.o.nnames, net->layers[net->n - 1].classes);
         else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(a.o.names, a.o.nnames, cl.classes);
     }
-    a.o.progress = eval_progress;
-    a.o.rise_progress = eval_rise_progress;
-    a.o.progress_ctx = &progress;
+    if (!a.quiet) {
+        a.o.progress = eval_progress;
+        a.o.rise_progress = eval_rise_progress;
+        a.o.progress_ctx = &progress;
+    }
     if (gc_eval_run(net, &a.o, &r, e)) goto done;
     if (a.json && gc_eval_write_json(&r, &a.o, a.json, e)) goto done;
     gc_eval_print_table(&r, &a.o, stdout);

@@ -1063,6 +1063,10 @@ START_TEST(rise_shows_progress_within_an_image)
     ck_assert_msg(strstr(b, "\neval: 1/1 images\n"), "%s", gcf_tail(err, 600)); /* then the image's own line */
     rc = run("eval", clf, clf_w, list_txt, "-rise", "1000", "-nosanity", "-steps", "2", NULL);
     ck_assert_msg(rc == 0 && !strstr(err, "RISE mask"), "%s", gcf_tail(err, 600));
+    /* -quiet: neither the masks' lines nor the images' */
+    rc = run("eval", clf, clf_w, list_txt, "-rise", "2500", "-nosanity", "-steps", "2", "-quiet", NULL);
+    ck_assert_msg(rc == 0 && !strstr(err, "eval: "), "%s", gcf_tail(err, 600));
+    ck_assert_ptr_nonnull(strstr(out, "pointing game")); /* the table is still there */
 }
 END_TEST
 
