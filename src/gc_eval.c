@@ -255,9 +255,7 @@ static gc_pbox net_box(const eval_ctx *c, int t)
     gc_render_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
     gc_render_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
     /* the network pixels whose centres lie inside it, as on the image */
-    int nw = c->net->w, nh = c->net->h;
-    gc_rbox nb = {(x0 + x1) / 2 / nw, (y0 + y1) / 2 / nh, (x1 - x0) / nw, (y1 - y0) / nh};
-    return gc_metrics_pbox_cover(nb, nw, nh);
+    return gc_metrics_pbox_cover_edges(x0, y0, x1, y1, c->net->w, c->net->h);
 }
 
 /* The map of target t explained as class cls, on the network input, into up

@@ -33,12 +33,18 @@ static void cover_axis(double lo, double hi, int n, int *first, int *last)
     *last = b > n - 1 ? n - 1 : b < 0 ? 0 : b;
 }
 
-gc_pbox gc_metrics_pbox_cover(gc_rbox b, int w, int h)
+gc_pbox gc_metrics_pbox_cover_edges(double x0, double y0, double x1, double y1, int w, int h)
 {
     gc_pbox p;
-    cover_axis(((double)b.x - b.w / 2.) * w, ((double)b.x + b.w / 2.) * w, w, &p.l, &p.r);
-    cover_axis(((double)b.y - b.h / 2.) * h, ((double)b.y + b.h / 2.) * h, h, &p.t, &p.b);
+    cover_axis(x0, x1, w, &p.l, &p.r);
+    cover_axis(y0, y1, h, &p.t, &p.b);
     return p;
+}
+
+gc_pbox gc_metrics_pbox_cover(gc_rbox b, int w, int h)
+{
+    return gc_metrics_pbox_cover_edges(((double)b.x - b.w / 2.) * w, ((double)b.y - b.h / 2.) * h,
+                                       ((double)b.x + b.w / 2.) * w, ((double)b.y + b.h / 2.) * h, w, h);
 }
 
 static double pbox_area(gc_pbox a)

@@ -37,6 +37,8 @@ gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h);
  * the rounding of the label file's decimals. A box that holds no pixel centre
  * gives the pixel under its centre. */
 gc_pbox gc_metrics_pbox_cover(gc_rbox b, int w, int h);
+/* The same for a box given by its edges in pixels (x0 <= x1, y0 <= y1). */
+gc_pbox gc_metrics_pbox_cover_edges(double x0, double y0, double x1, double y1, int w, int h);
 
 /* IoU of inclusive pixel boxes (area = (r-l+1)*(b-t+1)); 0 for empty ones. */
 double gc_metrics_pbox_iou(gc_pbox a, gc_pbox b);
