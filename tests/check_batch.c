@@ -880,7 +880,8 @@ END_TEST
  * filesystem with files open for writing cannot be remounted read-only, and
  * this run keeps its index open; the mount's files, new ones included, then
  * refuse every write). Root only: a tmpfs in this test process's own mount
- * namespace. The run stops with exit status 1 and says to rerun with
+ * namespace. The run and its workers are stopped (SIGSTOP) while the folder
+ * changes, so that it changes mid-run on any machine. The run stops with exit status 1 and says to rerun with
  * -resume; the index names only complete images, with the uninterrupted
  * run's lines, and no output file is half written (a full disk: nothing is
  * left under .tmp either); -resume once the folder can be written again ends
@@ -911,12 +912,16 @@ START_TEST(an_outdir_that_becomes_unwritable_mid_run)
     ck_assert_int_eq(mkdir(mnt, 0755), 0);
     ck_assert_msg(mount("tmpfs", mnt, "tmpfs", 0, "size=64m") == 0, "mount: %s", strerror(errno));
     ck_assert_int_eq(mkdir(o, 0755), 0);
-    pf(cmd, sizeof cmd, "exec %s gradcam %s %s -list %s -outdir %s -jobs %s -quiet 2>%s", gcf_shell_binary(), DET_CFG,
-       DET_WEIGHTS, s.list, o, jobs, errf);
+    /* its own process group (setsid: the shell is not a group leader, so
+     * it execs in place), stopped while the folder changes under it: the
+     * change lands mid-run however fast the machine explains 40 scenes */
+    pf(cmd, sizeof cmd, "exec setsid %s gradcam %s %s -list %s -outdir %s -jobs %s -quiet 2>%s", gcf_shell_binary(),
+       DET_CFG, DET_WEIGHTS, s.list, o, jobs, errf);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     pid_t pid = gcf_spawn(argv, 0);
     ck_assert_int_ge(pid, 0);
     for (int waited = 0; waited < 120000 && count_lines(idx) < 3; waited += 2) usleep(2000);
+    ck_assert_msg(kill(-pid, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
     if (_i == 2) {
         ck_assert_msg(mount(o, o, NULL, MS_BIND, NULL) == 0, "bind mount: %s", strerror(errno));
         ck_assert_msg(mount(NULL, o, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0, "read-only: %s",
@@ -924,6 +929,7 @@ START_TEST(an_outdir_that_becomes_unwritable_mid_run)
     } else {
         fill_disk(filler);
     }
+    ck_assert_int_eq(kill(-pid, SIGCONT), 0);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     char *e = slurp(errf, NULL);
