@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gc_batch.h"
 #include "gc_image.h"
 #include "gc_json.h"
 
@@ -67,7 +68,9 @@ static char *json_string_read(const char **p)
 }
 
 
-/* Parses the head of a line our index writer wrote. */
+/* Parses the head of a line our index writer wrote: -1 if it is not one, -2
+ * if its list is longer than a run takes (GC_BATCH_LIST_MAX): merge would
+ * size its tables by that count. */
 static int idx_line_parse(gc_index_line *L)
 {
     int off = -1;
@@ -78,7 +81,7 @@ static int idx_line_parse(gc_index_line *L)
     const char *p = L->text + off;
     L->image = json_string_read(&p);
     if (!L->image || L->n < 0 || L->of < 1 || L->n >= L->of || L->targets < 0) return -1;
-    return 0;
+    return L->of > GC_BATCH_LIST_MAX ? -2 : 0;
 }
 
 
@@ -175,7 +178,11 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
             f->trimmed = 1;
             continue;
         }
-        if (idx_line_parse(L)) return gc_fail(e, "%s line %ld: not an index line of gradcam -list", path, i + 1);
+        int parsed = idx_line_parse(L);
+        if (parsed == -2)
+            return gc_fail(e, "%s line %ld: a list of %ld images, more than the %d one run takes: a corrupt index", path,
+                           i + 1, L->of, GC_BATCH_LIST_MAX);
+        if (parsed) return gc_fail(e, "%s line %ld: not an index line of gradcam -list", path, i + 1);
     }
     return 0;
 }
@@ -390,6 +397,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
     char **alt = NULL;
     int *seen_file = NULL;
     long nall = 0, rc = -1, of = -1;
+    const char *of_path = NULL; /* the index whose first line gave of */
     char *outdir_real = NULL;
     unsigned char *failed = NULL;
     *nfailed = 0;
@@ -482,10 +490,13 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
     for (int i = 0; i < paths.n; ++i) {
         gc_index_file *f = &files[i];
         for (long k = 0; k < f->nlines; ++k) {
-            if (of < 0) of = f->lines[k].of;
+            if (of < 0) {
+                of = f->lines[k].of;
+                of_path = paths.s[i];
+            }
             if (f->lines[k].of != of) {
                 gc_fail(e, "merge: %s line %ld is from a list of %ld images, %s from one of %ld: not one list",
-                        paths.s[i], k + 1, f->lines[k].of, paths.s[0], of);
+                        paths.s[i], k + 1, f->lines[k].of, of_path, of);
                 goto done;
             }
             all[nall++] = &f->lines[k];

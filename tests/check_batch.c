@@ -337,6 +337,39 @@ START_TEST(usage_errors)
     ck_assert_int_eq(run("merge", NULL), 2);
     ck_assert_int_eq(run("merge", "no-such-dir", NULL), 1);
     ck_assert_msg(strstr(err, "no-such-dir") != NULL, "%s", err);
+    /* an index whose list is longer than a run takes is corrupt (merge sized
+     * its tables by it and said "out of memory"); the longest a run takes is
+     * still read */
+    char *d = gcf_tempdir(), o[4096];
+    ck_assert_ptr_nonnull(d);
+    touch(d, "index.jsonl", "{\"n\": 0, \"of\": 1000000000000, \"targets\": 0, \"image\": \"a.png\"}\n");
+    pf(o, sizeof o, "%s/merged.jsonl", d);
+    ck_assert_int_eq(run("merge", d, "-o", o, NULL), 1);
+    ck_assert_msg(strstr(err, "index.jsonl line 1: a list of 1000000000000 images, more than the 20000000 one run "
+                              "takes: a corrupt index\n"),
+                  "%s", err);
+    ck_assert_int_eq(access(o, F_OK), -1);
+    touch(d, "index.jsonl", "{\"n\": 0, \"of\": 20000000, \"targets\": 0, \"image\": \"a.png\"}\n");
+    ck_assert_int_eq(run("merge", d, "-o", o, NULL), 1);
+    ck_assert_msg(strstr(err, "merge: 19999999 of 20000000 images missing (list positions 1, 2, 3, 4, 5, ...;"), "%s",
+                  err);
+    ck_assert_int_eq(access(o, F_OK), -1);
+    /* indexes of two lists: named by the files whose lines disagree (an
+     * empty first index was named as the other) */
+    touch(d, "a/index.jsonl", "");
+    touch(d, "b/index.jsonl", "{\"n\": 0, \"of\": 3, \"targets\": 0, \"image\": \"a.png\"}\n");
+    touch(d, "c/index.jsonl", "{\"n\": 1, \"of\": 4, \"targets\": 0, \"image\": \"b.png\"}\n");
+    char a[4096], b[4096], c[4096];
+    pf(a, sizeof a, "%s/a", d);
+    pf(b, sizeof b, "%s/b", d);
+    pf(c, sizeof c, "%s/c", d);
+    ck_assert_int_eq(run("merge", a, b, c, "-o", o, NULL), 1);
+    ck_assert_msg(strstr(err, "/c/index.jsonl line 1 is from a list of 4 images, ") &&
+                      strstr(err, "/b/index.jsonl from one of 3: not one list\n"),
+                  "%s", err);
+    ck_assert_int_eq(access(o, F_OK), -1);
+    gcf_rmtree(d);
+    free(d);
 }
 END_TEST
 
