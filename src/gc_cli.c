@@ -789,6 +789,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int count;
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];
+    if (!*out) /* "" + "/list.txt" is /list.txt: the scenes went to the root folder */
+        return gc_fail(e, "gradcam scenes <outdir>: the folder name is empty: give a folder"), 2;
     if (!strcmp(out, "-"))
         return gc_fail(e, "outdir -: the scenes are a folder of images and cannot go to standard output: "
                           "give a folder (./- for one named -)"), 2;

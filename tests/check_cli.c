@@ -573,6 +573,12 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
     usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
+    /* an empty scenes folder: "" + "/list.txt" had put the scenes and their
+     * list in the root folder (a missing -fmnist keeps a run without the fix
+     * from writing any there) */
+    char nofm[4200];
+    snprintf(nofm, sizeof nofm, "%s/no-fmnist", dir);
+    usage_error(run("scenes", "det", "test", "1", "", "-fmnist", nofm, NULL), "<outdir>: the folder name is empty");
     /* a scenes folder whose name has a newline: its list.txt, one path a
      * line, could not be read back (it wrote the scenes and such a list) */
     char nl[4200];
