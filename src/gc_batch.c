@@ -1410,8 +1410,10 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "index", s->index, sizeof s->index);
     r.index_path = s->index;
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "errors", s->errors_file, sizeof s->errors_file);
-    if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) return -1;
-    if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) goto done;
+    /* the list first: one that holds no image (an empty file, a folder
+     * without images) had left the -outdir it made, and its parents */
+    if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) return -1;
+    if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) goto done;
     s->listed = r.list.n;
     {
         /* each image's folder is its path below the root, under -outdir:

@@ -691,6 +691,34 @@ START_TEST(binary_list_gets_a_printable_error)
 }
 END_TEST
 
+/* A -list with no image in it (an empty file, blank lines, a folder with no
+ * image) fails with one line and makes no -outdir: the run had made the
+ * -outdir and its missing parents before it read the list, and left them. */
+START_TEST(an_empty_list_makes_no_outdir)
+{
+    char empty[4096], blank[4096], nodir[4096], o[4096], top[4096];
+    snprintf(empty, sizeof empty, "%s/empty.txt", dir);
+    snprintf(blank, sizeof blank, "%s/blank.txt", dir);
+    snprintf(nodir, sizeof nodir, "%s/no-images", dir);
+    snprintf(top, sizeof top, "%s/new", dir);
+    snprintf(o, sizeof o, "%s/new/deeper/maps", dir);
+    FILE *f = fopen(empty, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    f = fopen(blank, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("\n\n", f);
+    fclose(f);
+    ck_assert_int_eq(mkdir(nodir, 0755), 0);
+    const char *lists[] = {empty, blank, nodir};
+    for (int i = 0; i < 3; ++i) {
+        ck_assert_int_eq(run(cfg, weights, "-list", lists[i], "-outdir", o, "-quiet", NULL), 1);
+        assert_one_error_naming("no images in it");
+        ck_assert_msg(access(top, F_OK) != 0, "-list %s: %s was made", lists[i], top);
+    }
+}
+END_TEST
+
 /* Sends sig once the run's first output file exists; returns the run's
  * wait status, or -1 when it had ended before the signal could land. */
 static int signal_after_first_file(char *const *argv, int sig, int ign_hup)
@@ -1153,6 +1181,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
+    tcase_add_test(tc, an_empty_list_makes_no_outdir);
     tcase_add_test(tc, outputs_never_replace_inputs);
     tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, a_layer_by_two_names);
