@@ -47,6 +47,29 @@ void gc_printable(char *s)
     }
 }
 
+void gc_print_line(FILE *f, const char *fmt, ...)
+{
+    char small[1024], *buf = small;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof small) {
+        if (!(buf = malloc((size_t)n + 1))) {
+            fputs("?\n", f); /* out of memory: the line's place, not its bytes */
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    gc_printable(buf);
+    fputs(buf, f);
+    fputc('\n', f);
+    if (buf != small) free(buf);
+}
+
 static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap)
 {

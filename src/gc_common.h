@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define GC_ERRLEN 512
 
@@ -34,6 +35,12 @@ int gc_err_storage(int sys);
  * stay one printable line, and a UTF-8 name is shown as it is. gc_fail()
  * applies it to every message. */
 void gc_printable(char *s);
+
+/* Prints one line to f: the formatted text made printable (gc_printable:
+ * a class name or path holding a terminal's escape sequence is shown with
+ * '?' for its control bytes), then '\n'. For the report lines on stdout,
+ * which quote the names file and the paths given. */
+void gc_print_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The first line in which texts a and b differ (lines end at '\n'): its
  * start in each, *a and *b, and its length in each, *la and *lb (0 where a

@@ -112,7 +112,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         fprintf(stderr, "gradcam: warning: %zu detections above -thresh %g; explaining the %d most probable "
                         "(-maxboxes %d)\n", above, o->thresh, ndets, o->maxboxes);
     if (ndets == 0) { /* no picture; the report (an empty "detections") all the same */
-        printf("no detections above -thresh %g in %s: no pictures written\n", o->thresh, o->image);
+        gc_print_line(stdout, "no detections above -thresh %g in %s: no pictures written", o->thresh, o->image);
         gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                          .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
                          .smooth = o->ex.smooth, .thresh = o->thresh, .nms = o->nms};

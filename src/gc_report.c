@@ -37,26 +37,26 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             for (int j = 1; j < x->nlayers && len < sizeof lbuf; ++j)
                 len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
                                         x->layers[j]);
-            fprintf(f, "class %d%s: %s %.4f, layer %s, %s%s%s %s, max %.6g at (%d,%d)%s\n", x->cls, cname,
+            gc_print_line(f, "class %d%s: %s %.4f, layer %s, %s%s%s %s, max %.6g at (%d,%d)%s", x->cls, cname,
                     r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_cam_method_name(r->method),
                     r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->png[0] ? x->png : "(no overlay: -save)",
                     x->peak, x->peak_x, x->peak_y, zero);
-            if (x->npy[0]) fprintf(f, "  map %s\n", x->npy);
+            if (x->npy[0]) gc_print_line(f, "  map %s", x->npy);
         } else {
             char lbuf[256];
             layer_list(x, lbuf, sizeof lbuf);
             if (!x->nlayers) snprintf(lbuf, sizeof lbuf, "input"); /* Guided Backprop */
-            fprintf(f,
+            gc_print_line(f,
                     "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s%s, in-box %.2f, "
-                    "peak (%d,%d) -> %s%s\n",
+                    "peak (%d,%d) -> %s%s",
                     x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
                     x->cell_row, x->cell_col, lbuf, gc_cam_method_name(r->method), gc_detect_target_name(r->target),
                     r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->energy_in_box, x->peak_x, x->peak_y,
                     x->png[0] ? x->png : "(no overlay: -save)", zero);
         }
-        if (x->sheet[0]) fprintf(f, "  sheet %s\n", x->sheet);
+        if (x->sheet[0]) gc_print_line(f, "  sheet %s", x->sheet);
     }
-    if (r->detector && r->summary) fprintf(f, "summary %s\n", r->summary);
+    if (r->detector && r->summary) gc_print_line(f, "summary %s", r->summary);
 }
 
 void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
@@ -148,6 +148,6 @@ int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json,
         *x = rs->r[k];
     }
     gc_report_print(stdout, r, rs);
-    if (json) printf("json %s\n", json);
+    if (json) gc_print_line(stdout, "json %s", json);
     return 0;
 }

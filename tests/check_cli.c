@@ -250,6 +250,33 @@ START_TEST(error_lines_keep_utf8_names)
 }
 END_TEST
 
+/* The report lines on stdout quote the names file and the paths given: a
+ * class name or -out prefix holding a terminal's escape sequence had its
+ * bytes printed as they are (the screen cleared, colours changed); now as
+ * '?', as on the error lines, and a UTF-8 name as it is. */
+START_TEST(report_lines_are_printable)
+{
+    char names[4096], pre[4096];
+    snprintf(names, sizeof names, "%s/esc.names", dir);
+    FILE *f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a\x1b[2Jb\xc2\x9b\ncaf\xc3\xa9\n", f);
+    fclose(f);
+    snprintf(pre, sizeof pre, "%s/out/p\x1b]0;x\x07q", dir);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    const char *cls[] = {"0", "1"}, *want[] = {"class 0 a?[2Jb??: ", "class 1 caf\xc3\xa9: "};
+    for (int k = 0; k < 2; ++k) {
+        int rc = run(cfg, weights, img, "-class", cls[k], "-names", names, "-out", pre, NULL);
+        ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+        ck_assert_msg(strstr(out, want[k]), "stdout does not hold \"%s\":\n%s", want[k], out);
+        ck_assert_msg(strstr(out, "/out/p?]0;x?q_"), "stdout: %s", out);
+        for (const unsigned char *p = (const unsigned char *)out; *p; ++p)
+            ck_assert_msg(*p == '\n' || (*p >= 32 && *p != 127 && !(p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)),
+                          "control byte 0x%02x on stdout:\n%s", *p, out);
+    }
+}
+END_TEST
+
 START_TEST(unreadable_image)
 {
     char bad[4096];
@@ -1166,6 +1193,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, class_by_name_layer_and_counterfactual);
     tcase_add_test(tc, missing_image);
     tcase_add_test(tc, error_lines_keep_utf8_names);
+    tcase_add_test(tc, report_lines_are_printable);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
     tcase_add_test(tc, weights_not_matching_cfg);
