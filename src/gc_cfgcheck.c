@@ -687,8 +687,8 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             double sv;
             if (sxy && parse_double(sxy->val, &sv)) return kfail(c, "scale_x_y", "not a finite number");
             if (sxy && sv != 1)
-                fprintf(stderr, "gradcam: warning: cfg file %s line %d: [yolo] scale_x_y=%s is AlexeyAB's Darknet's; "
-                                "this Darknet decodes the boxes without it (centres off by up to %.3g of a cell)\n",
+                gc_print_line(stderr, "gradcam: warning: cfg file %s line %d: [yolo] scale_x_y=%s is AlexeyAB's Darknet's; "
+                                      "this Darknet decodes the boxes without it (centres off by up to %.3g of a cell)",
                         c->name, sxy->line, sxy->val, fabs(sv - 1) / 2);
             int m = get_list(c, "mask", 1, mask, 256);
             if (m < 0) return -1;

@@ -599,7 +599,7 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
         /* a name that is a number: the index wins (README), said where another class bears it */
         for (int i = 0; names && i < nnames && i < classes; ++i)
             if (i != *out && !strcasecmp(names[i], s)) {
-                fprintf(stderr, "gradcam: warning: -class %s is read as the index %d; class %d is named \"%s\"\n", s,
+                gc_print_line(stderr, "gradcam: warning: -class %s is read as the index %d; class %d is named \"%s\"", s,
                         *out, i, names[i]);
                 break;
             }
@@ -752,7 +752,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
         unlink(tmp);
         return gc_fail(e, "cannot write %s: %s", out, strerror(err)), 1;
     }
-    printf("random weights (seed %d) for %s written to %s\n", seed, cfg, out);
+    gc_print_line(stdout, "random weights (seed %d) for %s written to %s", seed, cfg, out);
     return 0;
 }
 
@@ -806,8 +806,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
     gc_scenes_fmnist_free(&d);
     if (rc == 0)
-        printf("%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt\n", count,
-               pos[0], pos[1], seed, out, out);
+        gc_print_line(stdout, "%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt",
+                      count, pos[0], pos[1], seed, out, out);
     return rc ? 1 : 0;
 }
 
@@ -1109,7 +1109,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (gc_eval_run(net, &a.o, &r, e)) goto done;
     if (a.json && gc_eval_write_json(&r, &a.o, a.json, e)) goto done;
     gc_eval_print_table(&r, &a.o, stdout);
-    if (a.json) printf("json %s\n", a.json);
+    if (a.json) gc_print_line(stdout, "json %s", a.json);
     rc = 0;
 done:
     gc_eval_result_free(&r);
@@ -1281,7 +1281,7 @@ static int list_main(const cli_args *a, gc_err *e)
         long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
         double half = pages > 0 && page > 0 ? 0.5 * (double)pages * (double)page : 0;
         if (!gc_forward_batch_supported(net, why, sizeof why)) {
-            fprintf(stderr, "gradcam: -batch %d: %s %s: one image per forward pass\n", o.batch, a->cfg, why);
+            gc_print_line(stderr, "gradcam: -batch %d: %s %s: one image per forward pass", o.batch, a->cfg, why);
             o.batch = 1;
         } else if (half > 0 && (double)bytes * (o.jobs > 1 ? o.jobs : 1) > half) {
             int workers = o.jobs > 1 ? o.jobs : 1;
@@ -1302,7 +1302,7 @@ static int list_main(const cli_args *a, gc_err *e)
                 1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors),
                 1000 * sum.pass_seconds / (sum.done + sum.errors));
     fputc('\n', stderr);
-    printf("index %s\n", sum.index);
+    gc_print_line(stdout, "index %s", sum.index);
     if (sum.errors) {
         gc_fail(e, "%d of %d images failed: see %s", sum.errors, sum.total, sum.errors_file);
         goto done;
@@ -1367,7 +1367,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
     long n = gc_image_make_parent_dirs("merge -o", out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
     free(dirs);
     if (n < 0) return 1;
-    fprintf(to_stdout ? stderr : stdout, "merged %ld images into %s\n", n, to_stdout ? "the standard output" : out);
+    gc_print_line(to_stdout ? stderr : stdout, "merged %ld images into %s", n, to_stdout ? "the standard output" : out);
     return failed ? 1 : 0; /* e names the images that failed, as a -list run's status does */
 }
 

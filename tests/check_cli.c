@@ -277,6 +277,29 @@ START_TEST(report_lines_are_printable)
 }
 END_TEST
 
+/* The other lines that quote a path given (init's, a -list run's index
+ * line) follow the same rule. */
+START_TEST(path_lines_are_printable)
+{
+    char w[4096], o[4096], list[4096];
+    snprintf(w, sizeof w, "%s/w\x1b[2J.weights", dir);
+    snprintf(o, sizeof o, "%s/maps\x1b[2J", dir);
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", gcf_darknet_path("data/dog.jpg"));
+    fclose(f);
+    int rc = run("init", cfg, w, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_msg(strstr(out, "/w?[2J.weights"), "stdout: %s", out);
+    for (const char *p = out; *p; ++p) ck_assert_msg(*p != '\x1b', "ESC on stdout:\n%s", out);
+    rc = run(cfg, weights, "-list", list, "-outdir", o, "-quiet", NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_msg(strstr(out, "index ") && strstr(out, "/maps?[2J/index.jsonl"), "stdout: %s", out);
+    for (const char *p = out; *p; ++p) ck_assert_msg(*p != '\x1b', "ESC on stdout:\n%s", out);
+}
+END_TEST
+
 START_TEST(unreadable_image)
 {
     char bad[4096];
@@ -1194,6 +1217,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, missing_image);
     tcase_add_test(tc, error_lines_keep_utf8_names);
     tcase_add_test(tc, report_lines_are_printable);
+    tcase_add_test(tc, path_lines_are_printable);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
     tcase_add_test(tc, weights_not_matching_cfg);
