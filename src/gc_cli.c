@@ -713,6 +713,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (!*out) return gc_fail(e, "gradcam init %s: <out.weights> is empty: give a file name", cfg), 2;
     if (!strcmp(out, "-")) /* written to PATH.tmp and renamed: a file, not a stream */
         return gc_fail(e, "gradcam init %s -: the weights are written to a file, not to standard output: "
                           "give a file name (./- for one named -)", cfg), 2;
@@ -1338,10 +1339,17 @@ static int merge_main(int argc, char **argv, gc_err *e)
                 free(dirs);
                 return 2;
             }
+            if (!argv[i][0]) {
+                free(dirs);
+                return gc_fail(e, "-o needs a file name (or - for standard output)"), 2;
+            }
             out = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(dirs);
             return gc_fail(e, "unknown option %s for gradcam merge", argv[i]), 2;
+        } else if (!argv[i][0]) {
+            free(dirs);
+            return gc_fail(e, "gradcam merge: a DIR is empty: give each shard run's -outdir"), 2;
         } else {
             dirs[ndirs++] = argv[i];
         }

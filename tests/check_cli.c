@@ -623,6 +623,10 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
     usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
+    /* and init's weights, merge's folders and -o (exit 1, "cannot read folder : ...") */
+    usage_error(run("init", cfg, "", NULL), "<out.weights> is empty");
+    usage_error(run("merge", "", NULL), "a DIR is empty");
+    usage_error(run("merge", dir, "-o", "", NULL), "-o needs a file name");
     /* an empty scenes folder: "" + "/list.txt" had put the scenes and their
      * list in the root folder (a missing -fmnist keeps a run without the fix
      * from writing any there) */
