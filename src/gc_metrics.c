@@ -23,9 +23,18 @@ gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h)
     return p;
 }
 
-/* One axis of gc_metrics_pbox_cover: pixels i with lo <= i + 0.5 <= hi. */
+/* One axis of gc_metrics_pbox_cover: pixels i with lo <= i + 0.5 <= hi.
+ * Edges beyond the image are first brought to within a pixel of it (a
+ * decoded box's edge can be Inf, or past INT_MAX, and converting such a
+ * value to int is undefined; NaN counts as the image's edge): that keeps
+ * every pixel that was covered, and the pixel under the centre of a box too
+ * thin to cover one (it lies beyond the image on the same side). */
 static void cover_axis(double lo, double hi, int n, int *first, int *last)
 {
+    if (!(lo >= -1)) lo = -1;
+    if (lo > n + 1) lo = n + 1;
+    if (!(hi <= n + 1)) hi = n + 1;
+    if (hi < -1) hi = -1;
     double c = (lo + hi) / 2;
     int a = (int)ceil(lo - 0.5), b = (int)floor(hi - 0.5);
     if (b < a) a = b = (int)floor(c);

@@ -225,6 +225,43 @@ START_TEST(pixel_box_covers_pixel_centres)
 }
 END_TEST
 
+/* Edges far outside the image (a box decoded from exp() of a large logit is
+ * Inf wide; 1e12 is past INT_MAX): clamped to the image, never converted to
+ * int as they are (undefined: x86 gave column 0 for the whole box). */
+START_TEST(pixel_box_far_edges)
+{
+    const double far[2] = {INFINITY, 1e12};
+    for (int k = 0; k < 2; ++k) {
+        gc_pbox p = gc_metrics_pbox_cover_edges(-far[k], 2, far[k], 5, 10, 8);
+        ck_assert_msg(p.l == 0 && p.r == 9 && p.t == 2 && p.b == 4, "edges +-%g: %d..%d x %d..%d", far[k], p.l,
+                      p.r, p.t, p.b);
+        p = gc_metrics_pbox_cover_edges(3, -far[k], 6, far[k], 10, 8);
+        ck_assert_msg(p.l == 3 && p.r == 5 && p.t == 0 && p.b == 7, "edges +-%g: %d..%d x %d..%d", far[k], p.l,
+                      p.r, p.t, p.b);
+        /* one far edge: the box up to (from) its near one */
+        p = gc_metrics_pbox_cover_edges(4.2, 1, far[k], 3, 10, 8);
+        ck_assert_int_eq(p.l, 4);
+        ck_assert_int_eq(p.r, 9);
+        p = gc_metrics_pbox_cover_edges(-far[k], 1, 4.2, 3, 10, 8);
+        ck_assert_int_eq(p.l, 0);
+        ck_assert_int_eq(p.r, 3);
+        /* wholly beyond one side: the edge pixel, as for a finite box there */
+        p = gc_metrics_pbox_cover_edges(far[k], 1, far[k], 3, 10, 8);
+        ck_assert_int_eq(p.l, 9);
+        ck_assert_int_eq(p.r, 9);
+        p = gc_metrics_pbox_cover_edges(-far[k], 1, -far[k], 3, 10, 8);
+        ck_assert_int_eq(p.l, 0);
+        ck_assert_int_eq(p.r, 0);
+    }
+    /* a relative box of infinite width: every column */
+    gc_pbox q = gc_metrics_pbox_cover((gc_rbox){0.5f, 0.5f, INFINITY, 0.5f}, 10, 8);
+    ck_assert_int_eq(q.l, 0);
+    ck_assert_int_eq(q.r, 9);
+    ck_assert_int_eq(q.t, 2);
+    ck_assert_int_eq(q.b, 5);
+}
+END_TEST
+
 START_TEST(auc_trapezoid_by_hand)
 {
     /* 0.25 * (1 + 0.5)/2 + 0.25 * 0.5 + 0.25 * 0.5/2 + 0 = 0.1875 + 0.125 + 0.0625 = 0.375 */
@@ -578,6 +615,7 @@ Suite *suite_metrics(void)
     TCase *tc = tcase_create("by hand");
     tcase_add_test(tc, pointing_game_by_hand);
     tcase_add_test(tc, pixel_box_covers_pixel_centres);
+    tcase_add_test(tc, pixel_box_far_edges);
     tcase_add_test(tc, energy_in_box_by_hand);
     tcase_add_test(tc, heat_stats_equal_the_plain_loop);
     tcase_add_test(tc, largest_region_two_blobs);
