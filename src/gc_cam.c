@@ -179,8 +179,13 @@ static void gc_cam_eigencam(const float *A, size_t K, size_t HW, float *map, flo
         if (!(norm > 0) || !isfinite(norm)) {
             /* C v == 0: the start vector lies in C's null space, which (C
              * being PSD with a positive start vector) happens only for C == 0
-             * in practice: no variation, nothing to show. */
+             * in practice: no variation, nothing to show. A C v that is not
+             * finite is no such case: finite activations beyond ~1.8e19
+             * overflow C's float entries. Its NaN makes the callers' check of
+             * the map report it (-1, the map zeroed) instead of an all-zero
+             * map passing for a real one. */
             memset(map, 0, HW * sizeof *map);
+            if (!isfinite(norm)) map[0] = NAN;
             return;
         }
         double change = 0;

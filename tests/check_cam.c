@@ -349,6 +349,24 @@ START_TEST(nonfinite_result_rejected)
     ck_assert_int_eq(compute(GC_METHOD_GRADCAMPP, Z, Gb, 1, 1, 3, w, m3), -1);
     ck_assert_float_eq(w[0], 0);
     ck_assert(m3[0] == 0 && m3[1] == 0 && m3[2] == 0);
+
+    /* Eigen-CAM on finite activations whose covariance overflows float
+     * (variance 1e40): reported, not an all-zero map passed off as a result
+     * (the projection itself, ~1e20, fits a float). Both K = 1 and K = 2. */
+    const float Big[6] = {1e20f, -1e20f, 0, 0, 1, 2};
+    float m2[3];
+    for (size_t K = 1; K <= 2; ++K) {
+        m2[0] = m2[1] = m2[2] = 1;
+        ck_assert_msg(compute(GC_METHOD_EIGENCAM, Big, NULL, K, 1, 3, NULL, m2) == -1, "K = %zu", K);
+        ck_assert(m2[0] == 0 && m2[1] == 0 && m2[2] == 0);
+    }
+    /* -smooth eigen goes through the same kernel */
+    float ew[2], ework[64];
+    ck_assert_uint_le(gc_cam_eigen_work_size(GC_METHOD_LAYERCAM, 2, 1, 3), 64);
+    const float Gone[6] = {1, 1, 1, 1, 1, 1};
+    m2[0] = m2[1] = m2[2] = 1;
+    ck_assert_int_eq(gc_cam_compute_eigen(GC_METHOD_LAYERCAM, Big, Gone, 2, 1, 3, ew, m2, ework), -1);
+    ck_assert(m2[0] == 0 && m2[1] == 0 && m2[2] == 0);
 }
 END_TEST
 
