@@ -85,16 +85,18 @@ static int count_boxes(const network *net, float thresh)
     return s;
 }
 
-/* The letterbox correction of correct_yolo_boxes()/correct_region_boxes(). */
+/* The letterbox correction of correct_yolo_boxes()/correct_region_boxes(),
+ * its products in 64 bits (Darknet's int ones overflow past 2^31, as
+ * gc_image_fits_net's do not). */
 static void correct_box(box *b, int w, int h, int netw, int neth)
 {
-    int new_w, new_h;
+    long long new_w, new_h;
     if (((float)netw / w) < ((float)neth / h)) {
         new_w = netw;
-        new_h = (h * netw) / w;
+        new_h = (long long)h * netw / w;
     } else {
         new_h = neth;
-        new_w = (w * neth) / h;
+        new_w = (long long)w * neth / h;
     }
     b->x = (b->x - (netw - new_w) / 2. / netw) / ((float)new_w / netw);
     b->y = (b->y - (neth - new_h) / 2. / neth) / ((float)new_h / neth);

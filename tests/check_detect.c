@@ -74,6 +74,31 @@ static void assert_same_as_darknet(det_net *d, float thresh)
     gc_detect_boxes_free(&b);
 }
 
+/* The letterbox correction's size arithmetic does not overflow: an image of
+ * 2^27 x 2^26 pixels (im_h * net_w = 2^31 for this 32-wide net) has the
+ * boxes of a 4 x 2 one, the same shape (in int, new_h came out negative). */
+START_TEST(letterbox_correction_of_huge_sizes_does_not_overflow)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_yolo2.cfg", 5);
+    ck_assert_int_eq(d.net->w, 32);
+    gc_boxes small, huge;
+    gc_err e;
+    ck_assert_int_eq(gc_detect_decode(d.net, 4, 2, 0.0f, 0.5f, &small, &e), 0);
+    ck_assert_int_eq(gc_detect_decode(d.net, 1 << 27, 1 << 26, 0.0f, 0.5f, &huge, &e), 0);
+    ck_assert_int_eq(small.n, huge.n);
+    ck_assert_int_gt(small.n, 0);
+    for (int k = 0; k < small.n; ++k) {
+        box a = small.dets[k].bbox, b = huge.dets[k].bbox;
+        ck_assert_msg(a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h,
+                      "box %d: (%g %g %g %g) against (%g %g %g %g)", k, a.x, a.y, a.w, a.h, b.x, b.y, b.w, b.h);
+    }
+    gc_detect_boxes_free(&small);
+    gc_detect_boxes_free(&huge);
+    close_net(&d);
+}
+END_TEST
+
 START_TEST(decoding_matches_get_network_boxes)
 {
     const char *cfgs[] = {"tests/cfg/det_yolo2.cfg", "tests/cfg/det_region.cfg", "tests/cfg/det_v1.cfg"};
@@ -1011,6 +1036,7 @@ Suite *suite_detect(void)
     TCase *tc = tcase_create("heads");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, decoding_matches_get_network_boxes);
+    tcase_add_test(tc, letterbox_correction_of_huge_sizes_does_not_overflow);
     tcase_add_test(tc, own_score_is_darknets_probability);
     tcase_add_test(tc, nan_activations_are_refused);
     tcase_add_test(tc, yolo_mask_outside_anchors_is_refused);
