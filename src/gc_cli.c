@@ -279,6 +279,17 @@ static int path_value(const char *flag, const char *s, gc_err *e)
     return 0;
 }
 
+/* path_value for an option that names one file (-json, merge's -o): a
+ * name ending in '/' is a folder's ("-json out/" had been refused only once
+ * the folder was made, as "is a directory"). */
+static int file_value(const char *flag, const char *s, gc_err *e)
+{
+    if (path_value(flag, s, e)) return -1;
+    size_t n = strlen(s);
+    if (n && s[n - 1] == '/') return gc_fail(e, "%s %s: ends in '/', a folder's name: give a file name", flag, s);
+    return 0;
+}
+
 /* Whether the first line of the file at path that is not blank or a comment
  * is a .data key=value (data) or [net] / [network] (!data). Regular files
  * only: a pipe is not read. */
@@ -413,7 +424,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->det_only = 1;
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
+            if (file_value(s, argv[++i], e)) return -1;
             a->json = argv[i];
         } else if (!strcmp(s, "-method")) {
             NEED_VALUE();
@@ -714,6 +725,8 @@ static int init_weights(int argc, char **argv, gc_err *e)
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
     if (!*out) return gc_fail(e, "gradcam init %s: <out.weights> is empty: give a file name", cfg), 2;
+    if (out[strlen(out) - 1] == '/')
+        return gc_fail(e, "gradcam init %s %s: ends in '/', a folder's name: give a file name", cfg, out), 2;
     if (!strcmp(out, "-")) /* written to PATH.tmp and renamed: a file, not a stream */
         return gc_fail(e, "gradcam init %s -: the weights are written to a file, not to standard output: "
                           "give a file name (./- for one named -)", cfg), 2;
@@ -887,7 +900,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             if (parse_int(s, argv[++i], 1, INT_MAX, &o->limit, e)) return -1;
         } else if (!strcmp(s, "-json")) {
             NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
+            if (file_value(s, argv[++i], e)) return -1;
             a->json = argv[i];
         } else if (!strcmp(s, "-baseline")) {
             NEED_VALUE();
@@ -1335,7 +1348,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
                 free(dirs);
                 return gc_fail(e, "-o needs a file"), 2;
             }
-            if (path_value("-o", argv[++i], e)) {
+            if (file_value("-o", argv[++i], e)) {
                 free(dirs);
                 return 2;
             }

@@ -627,6 +627,15 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run("init", cfg, "", NULL), "<out.weights> is empty");
     usage_error(run("merge", "", NULL), "a DIR is empty");
     usage_error(run("merge", dir, "-o", "", NULL), "-o needs a file name");
+    /* a file option whose name ends in '/' names a folder: refused as such,
+     * and no folder made (it had made it, then said "is a directory", exit 1) */
+    char slashed[4200];
+    snprintf(slashed, sizeof slashed, "%s/newdir/", dir);
+    usage_error(run(cfg, weights, img, "-json", slashed, NULL), "newdir/: ends in '/', a folder's name");
+    usage_error(run("eval", cfg, weights, list, "-json", slashed, NULL), "newdir/: ends in '/', a folder's name");
+    usage_error(run("merge", dir, "-o", slashed, NULL), "newdir/: ends in '/', a folder's name");
+    usage_error(run("init", cfg, slashed, NULL), "newdir/: ends in '/', a folder's name");
+    ck_assert_int_ne(access(slashed, F_OK), 0);
     /* an empty scenes folder: "" + "/list.txt" had put the scenes and their
      * list in the root folder (a missing -fmnist keeps a run without the fix
      * from writing any there) */
