@@ -557,6 +557,18 @@ static int check_json_target(const char *json, const char *const *inputs, int ni
     return 0;
 }
 
+/* The names file a .data file names (names=, else labels=), malloc'd, or
+ * NULL with e set. */
+static char *data_names_path(const char *data_file, gc_err *e)
+{
+    gc_err de = {0};
+    char *path = gc_model_data_value(data_file, "names", &de);
+    if (!path && !de.msg[0]) path = gc_model_data_value(data_file, "labels", &de);
+    if (!path && de.msg[0]) gc_fail(e, "%s", de.msg);
+    else if (!path) gc_fail(e, "data file %s has no names= entry", data_file);
+    return path;
+}
+
 static int load_names(const char *names_file, const char *data_file, char ***names, int *count, gc_err *e)
 {
     *names = NULL;
@@ -566,12 +578,8 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
         return *names ? 0 : -1;
     }
     if (data_file) {
-        gc_err de = {0};
-        char *path = gc_model_data_value(data_file, "names", &de);
-        if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
-        if (!path) path = gc_model_data_value(data_file, "labels", &de);
-        if (!path && de.msg[0]) return gc_fail(e, "%s", de.msg);
-        if (!path) return gc_fail(e, "data file %s has no names= entry", data_file);
+        char *path = data_names_path(data_file, e);
+        if (!path) return -1;
         if (gc_image_protect(path)) { /* read by the run: no output replaces it */
             free(path);
             return gc_fail(e, "out of memory");
@@ -1182,11 +1190,21 @@ static char *list_options(const cli_args *a, int detector, int cls)
 {
     char t[4][32];
     char *real[4] = {NULL, NULL, NULL, NULL};
-    const char *file[4] = {a->cfg, a->weights, a->names, a->data}, *role[4] = {"cfg", "weights", "names", "data"};
+    /* -data's names file is what names the classes in the index: recorded
+     * as -names' is (the .data file's bytes alone had let a names file
+     * edited, or a relative names= found elsewhere from another working
+     * folder, change the names mid-index). load_names has resolved it. */
+    gc_err ignored = {0};
+    char *data_names = !a->names && a->data ? data_names_path(a->data, &ignored) : NULL;
+    const char *file[4] = {a->cfg, a->weights, a->names ? a->names : data_names, a->data},
+               *role[4] = {"cfg", "weights", "names", "data"};
     char *out = NULL;
     size_t cap = 0;
     FILE *f = open_memstream(&out, &cap);
-    if (!f) return NULL;
+    if (!f) {
+        free(data_names);
+        return NULL;
+    }
     fputs(GC_BATCH_OPTIONS_HEAD "\n# a -resume, or another shard, must give the same settings\n", f);
     for (int k = 0; k < 4; ++k) {
         if (file[k]) real[k] = file_identity(role[k], file[k]);
@@ -1222,6 +1240,7 @@ static char *list_options(const cli_args *a, int detector, int cls)
     int bad = ferror(f);
     bad |= fclose(f) != 0;
     for (int k = 0; k < 4; ++k) free(real[k]);
+    free(data_names);
     if (bad) {
         free(out);
         return NULL;

@@ -2208,6 +2208,41 @@ START_TEST(resume_compares_settings_not_spelling)
 }
 END_TEST
 
+/* A -data run's class names come from the names file the .data file names:
+ * a -resume after that file changed is refused, as after -names' changed
+ * (only the .data file's bytes had been recorded, and the resumed run put
+ * the new names beside the old ones in one index). */
+START_TEST(resume_compares_the_names_a_data_file_names)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char names[4096], data[4096], text[8192], o[4096];
+    path_in(&s, "my.names", names);
+    path_in(&s, "my.data", data);
+    path_in(&s, "out", o);
+    char *orig = slurp("cfg/fmnist.names", NULL);
+    ck_assert(orig != NULL);
+    touch(s.dir, "my.names", orig);
+    pf(text, sizeof text, "classes=10\nnames=%s\n", names);
+    touch(s.dir, "my.data", text);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-data", data, "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-data", data, "-quiet", "-resume", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "0 explained, 2 skipped"), "%s", gcf_tail(err, 400));
+    /* the same .data file, other names in the file it names */
+    pf(text, sizeof text, "renamed-%s", orig);
+    touch(s.dir, "my.names", text);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-data", data, "-quiet", "-resume", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "this folder's run had other options (it has \"names: a file of"), "%s",
+                  gcf_tail(err, 400));
+    free(orig);
+    scenes_free(&s);
+}
+END_TEST
+
 /* Shards started together with other settings: before any index line, the
  * folder's settings are those of the shard that wrote them while it runs
  * (its lock held): a shard with others is refused then, and takes the
@@ -2566,6 +2601,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, an_option_no_image_can_use_fails_before_any);
     tcase_add_test(tc, resume_compares_settings_not_spelling);
+    tcase_add_test(tc, resume_compares_the_names_a_data_file_names);
     tcase_add_test(tc, shards_started_together_agree_on_settings);
     tcase_add_test(tc, outputs_never_replace_what_gradcam_did_not_write);
     tcase_add_test(tc, writer_runs_jobs_in_order_and_reports_failures);
