@@ -831,21 +831,24 @@ static void finish(void *arg, const gc_err *write_error)
         return;
     }
     remove_tree(f->final);
-    if (strcmp(parent, r->made_dir) && make_dirs(parent, &ie)) {
-        remove_tree(f->tmp);
-        add_failure(r, f->pos, ie.msg, ie.sys);
-        finish_free(f);
-        return;
-    }
-    snprintf(r->made_dir, sizeof r->made_dir, "%s", parent);
-    if (rmdir(f->tmp) == 0) {
-        /* nothing written (no target, or -save none): no folder */
-    } else if (rename(f->tmp, f->final) != 0) {
-        gc_fail_sys(&ie, errno, "cannot move the outputs to %s: %s", f->final, strerror(errno));
-        remove_tree(f->tmp);
-        add_failure(r, f->pos, ie.msg, ie.sys);
-        finish_free(f);
-        return;
+    /* Nothing written (no target, or -save none): no folder, nor the
+     * folders above it (-save none had left an empty copy of the images'
+     * folder tree; the main command makes no folder for no picture). */
+    if (rmdir(f->tmp) != 0) {
+        if (strcmp(parent, r->made_dir) && make_dirs(parent, &ie)) {
+            remove_tree(f->tmp);
+            add_failure(r, f->pos, ie.msg, ie.sys);
+            finish_free(f);
+            return;
+        }
+        snprintf(r->made_dir, sizeof r->made_dir, "%s", parent);
+        if (rename(f->tmp, f->final) != 0) {
+            gc_fail_sys(&ie, errno, "cannot move the outputs to %s: %s", f->final, strerror(errno));
+            remove_tree(f->tmp);
+            add_failure(r, f->pos, ie.msg, ie.sys);
+            finish_free(f);
+            return;
+        }
     }
     /* The image's lines in one write, after its files are complete. A short
      * write (the disk filled up within it) is finished by a second one, which

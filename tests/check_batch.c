@@ -2021,6 +2021,43 @@ START_TEST(save_leaves_outputs_out)
 }
 END_TEST
 
+/* An image with nothing to write (-save none, or no box) gets no folder, and
+ * neither do the folders above it: -save none over a tree of subfolders
+ * had left an empty copy of the tree in -outdir. */
+START_TEST(nothing_written_makes_no_folders)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char tree[4096], src[4096], dst[4096], o[4096], p[4096];
+    path_in(&s, "tree", tree);
+    touch(tree, "a/b/.keep", "");
+    touch(tree, "c/.keep", "");
+    pf(src, sizeof src, "%s/000000.png", s.sc);
+    pf(dst, sizeof dst, "%s/a/b/x.png", tree);
+    ck_assert_int_eq(link(src, dst), 0);
+    pf(src, sizeof src, "%s/000001.png", s.sc);
+    pf(dst, sizeof dst, "%s/c/y.png", tree);
+    ck_assert_int_eq(link(src, dst), 0);
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", tree, "-outdir", o, "-save", "none", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    pf(p, sizeof p, "%s/index.jsonl", o);
+    ck_assert_int_ge(count_lines(p), 2); /* both images in the index */
+    DIR *d = opendir(o);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        ck_assert_msg(!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "index.jsonl") || !strcmp(n, "errors.jsonl") ||
+                          !strcmp(n, ".gradcam-options"),
+                      "-save none left %s/%s", o, n);
+    }
+    closedir(d);
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(classifier_list_top2)
 {
     scenes s;
@@ -2597,6 +2634,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
     tcase_add_test(tc, save_leaves_outputs_out);
+    tcase_add_test(tc, nothing_written_makes_no_folders);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, an_option_no_image_can_use_fails_before_any);
