@@ -306,7 +306,15 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
         if (stat(full, &st) != 0) continue; /* a dangling link */
         if (S_ISDIR(st.st_mode)) {
             struct stat lst;
-            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) continue; /* no loops through links */
+            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+                /* not followed (a link to a folder above would loop), but
+                 * said: its images had been left out without a word, and a
+                 * dataset of linked folders listed as empty or partial */
+                gc_print_line(stderr, "gradcam: -list %s: %s is a link to a folder, not followed: list its images in a "
+                                      "file to explain them",
+                              dir, sub);
+                continue;
+            }
             if (skip && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino) continue; /* -outdir */
             char mark[PATH_MAX];
             if (snprintf(mark, sizeof mark, "%s/.gradcam-options", full) < (int)sizeof mark && access(mark, F_OK) == 0)

@@ -2058,6 +2058,33 @@ START_TEST(nothing_written_makes_no_folders)
 }
 END_TEST
 
+/* -list DIR does not follow a link to a folder (one to a folder above would
+ * loop), and says so: its images had been left out without a word. */
+START_TEST(a_linked_folder_is_named_not_followed)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char d[4096], src[4096], dst[4096], o[4096];
+    path_in(&s, "photos", d);
+    ck_assert_int_eq(mkdir(d, 0777), 0);
+    pf(src, sizeof src, "%s/000000.png", s.sc);
+    pf(dst, sizeof dst, "%s/own.png", d);
+    ck_assert_int_eq(link(src, dst), 0);
+    pf(dst, sizeof dst, "%s/linked", d);
+    ck_assert_int_eq(symlink(s.sc, dst), 0);
+    pf(dst, sizeof dst, "%s/up", d);
+    ck_assert_int_eq(symlink("..", dst), 0);
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-save", "none", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "1 images: 1 explained"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, ": linked is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, ": up is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(classifier_list_top2)
 {
     scenes s;
@@ -2635,6 +2662,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, nothing_written_makes_no_folders);
+    tcase_add_test(tc, a_linked_folder_is_named_not_followed);
     tcase_add_test(tc, classifier_list_top2);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, an_option_no_image_can_use_fails_before_any);
