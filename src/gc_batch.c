@@ -310,7 +310,7 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
                 /* not followed (a link to a folder above would loop), but
                  * said: its images had been left out without a word, and a
                  * dataset of linked folders listed as empty or partial */
-                gc_print_line(stderr, "gradcam: -list %s: %s is a link to a folder, not followed: list its images in a "
+                gc_print_line(stderr, "gradcam: warning: -list %s: %s is a link to a folder, not followed: list its images in a "
                                       "file to explain them",
                               dir, sub);
                 continue;
