@@ -146,8 +146,15 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
         if (k == 0) {
             to_rgb(img, dw, dh, pan);
             if (box) {
+                /* box[] names the first and the last pixel inside the box,
+                 * as the overlay and the summary draw it: the outline ends at
+                 * the far side of pixels r and b (r * dw / W is their near
+                 * side: a small image's box, scaled up f times, had been
+                 * drawn f - 1 display pixels short on the right and below) */
                 int l = (int)((long)box[0] * dw / W), tp = (int)((long)box[1] * dh / H);
-                int r = (int)((long)box[2] * dw / W), b = (int)((long)box[3] * dh / H);
+                int r = (int)(((long)box[2] + 1) * dw / W) - 1, b = (int)(((long)box[3] + 1) * dh / H) - 1;
+                if (r < l) r = l;
+                if (b < tp) b = tp;
                 gc_render_box(pan, dw, dh, l, tp, r, b, dw >= 200 ? 2 : 1, yellow);
             }
         } else {

@@ -162,6 +162,64 @@ START_TEST(sheet_and_options_end_to_end)
 }
 END_TEST
 
+/* A detector's sheet outlines the box on its image panel where the overlay
+ * does: from the near side of the box's first pixel to the far side of its
+ * last. A 12 x 9 image is drawn 26x (312 x 234 px); the right and bottom
+ * edges had been placed at the near side of the last pixel, 25 display px
+ * short. The outline is the panel's only yellow. */
+START_TEST(sheet_box_covers_its_last_pixel)
+{
+    char *dir = gcf_tempdir();
+    char weights[4096], img[4096], prefix[4096];
+    snprintf(weights, sizeof weights, "%s/w.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights("tests/cfg/det_yolo2.cfg", weights, 5), 0);
+    snprintf(img, sizeof img, "%s/img.png", dir);
+    enum { W = 12, H = 9 };
+    unsigned char px[W * H * 3];
+    uint64_t st = 7;
+    for (int i = 0; i < W * H; ++i) px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = (unsigned char)gcf_uniform(&st, 40, 200);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_write_png(img, W, H, px, &e), 0);
+    snprintf(prefix, sizeof prefix, "%s/x", dir);
+    char *a[] = {"tests/cfg/det_yolo2.cfg", weights, img, "-thresh", "0.05", "-maxboxes", "1", "-sheet", "-save",
+                 "none", "-out", prefix, NULL};
+    ck_assert_msg(run_darknet(a) == 0, "%s", gcf_tail(err, 400));
+    int l, t, r, b;
+    const char *bp = strstr(out, "box 0 ");
+    ck_assert_msg(bp && (bp = strchr(bp, '[')) && sscanf(bp, "[%d %d %d %d]", &l, &t, &r, &b) == 4, "%s", out);
+    const char *sp = strstr(out, "sheet ");
+    ck_assert_msg(sp, "%s", out);
+    sp += 6;
+    char sheet[4096];
+    snprintf(sheet, sizeof sheet, "%.*s", (int)strcspn(sp, "\n"), sp);
+
+    int dw, dh;
+    gc_sheet_panel_size(W, H, &dw, &dh);
+    ck_assert_int_eq(dw, 26 * W);
+    image im;
+    ck_assert_msg(gc_image_load(sheet, &im, &e) == 0, "%s", e.msg);
+    /* the first panel's columns (margin 8), below the yellow header line */
+    int x0 = im.w, x1 = -1, y0 = im.h, y1 = -1;
+    size_t np = (size_t)im.w * im.h;
+    for (int y = 30; y < im.h; ++y)
+        for (int x = 8; x < 8 + dw; ++x) {
+            size_t i = (size_t)y * im.w + x;
+            if (im.data[i] == 1.0f && fabsf(im.data[np + i] - 220 / 255.f) < 1e-6f && im.data[2 * np + i] == 0) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+                if (y < y0) y0 = y;
+                if (y > y1) y1 = y;
+            }
+        }
+    free_image(im);
+    ck_assert_msg(x1 >= 0, "no box outline on the sheet's image panel");
+    ck_assert_int_eq(x1 - x0 + 1, (r + 1) * dw / W - l * dw / W);
+    ck_assert_int_eq(y1 - y0 + 1, (b + 1) * dh / H - t * dh / H);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Reads a float32 .npy of any shape (version 1 header); returns the data
  * and the element count. */
 static float *read_npy_any(const char *path, size_t *n)
@@ -270,6 +328,7 @@ Suite *suite_sheet(void)
     tcase_add_test(tc, panel_sizes);
     tcase_add_test(tc, resize_area_and_nearest);
     tcase_add_test(tc, sheet_and_options_end_to_end);
+    tcase_add_test(tc, sheet_box_covers_its_last_pixel);
     tcase_add_test(tc, guided_png_is_the_gradient_image);
     suite_add_tcase(s, tc);
     return s;
