@@ -125,6 +125,19 @@ static const char *png_chunks_problem(FILE *f)
     return why;
 }
 
+/* stbi_info_from_file, with a top-down BMP's height as its decoder gives
+ * it: the BMP header stores such a bitmap's height negated, and stb's
+ * BMP info (Debian's 2.27) passes it on as it is, while its loader (and
+ * Darknet's) reads the rows top-down at the positive height. Taken as it
+ * came, the size check refused every top-down BMP ("200x-150 is out of
+ * range"). A height of INT_MIN is left as it is for that check to refuse. */
+static int image_info(FILE *f, int *w, int *h, int *c)
+{
+    int ok = stbi_info_from_file(f, w, h, c);
+    if (ok && *h < 0 && *h != INT_MIN) *h = -*h;
+    return ok;
+}
+
 /* The image file opened for reading after the checks both readers share
  * (exists, regular, not empty, PNM numbers that fit, PNG chunks stb reads as
  * they are and no empty first IDAT);
@@ -156,7 +169,7 @@ int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
     FILE *f = open_image(path, e);
     if (!f) return -1;
-    int iw = 0, ih = 0, ic = 0, ok = stbi_info_from_file(f, &iw, &ih, &ic);
+    int iw = 0, ih = 0, ic = 0, ok = image_info(f, &iw, &ih, &ic);
     fclose(f);
     if (!ok) {
         const char *why = stbi_failure_reason();
@@ -196,7 +209,7 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
     /* The header first, so that a huge declared size is refused before the
      * decoder allocates for it. Darknet indexes w*h*c with int (3 channels
      * once loaded). */
-    if (stbi_info_from_file(f, &iw, &ih, &ic) &&
+    if (image_info(f, &iw, &ih, &ic) &&
         !size_ok(iw, ih)) {
         fclose(f);
         return gc_fail(e, SIZE_MSG, path, iw, ih);

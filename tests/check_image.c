@@ -512,6 +512,68 @@ START_TEST(huge_declared_size_is_refused_from_the_header)
 }
 END_TEST
 
+/* A 24-bit BMP of w x h pixels whose rows are stored top-down (height
+ * negated in its header) or bottom-up: rgb is interleaved, top row first. */
+static void write_bmp(const char *path, const unsigned char *rgb, int w, int h, int top_down)
+{
+    int stride = (w * 3 + 3) / 4 * 4;
+    size_t n = 54 + (size_t)stride * h;
+    unsigned char *b = calloc(n, 1);
+    ck_assert_ptr_nonnull(b);
+    const uint32_t v[] = {(uint32_t)n, 0, 54, 40, (uint32_t)w, (uint32_t)(top_down ? -h : h)};
+    b[0] = 'B', b[1] = 'M';
+    for (int k = 0; k < 6; ++k)
+        for (int i = 0; i < 4; ++i) b[2 + 4 * k + i] = (unsigned char)(v[k] >> (8 * i));
+    b[26] = 1;  /* planes */
+    b[28] = 24; /* bits per pixel; no compression */
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int c = 0; c < 3; ++c) /* BGR */
+                b[54 + (size_t)(top_down ? y : h - 1 - y) * stride + 3 * x + c] = rgb[(y * w + x) * 3 + 2 - c];
+    spit(path, b, n);
+    free(b);
+}
+
+/* A top-down BMP (a negative height in its header, a common Windows
+ * layout) is read as Darknet reads it: the same size and pixels as the
+ * same picture stored bottom-up. Its height had reached the size check
+ * negated (stb's BMP info passes the header's value on), so every such
+ * file was refused as "3x-2 is out of range". */
+START_TEST(top_down_bmp_is_read_as_darknet_reads_it)
+{
+    enum { W = 3, H = 2 };
+    unsigned char rgb[W * H * 3];
+    for (int i = 0; i < W * H * 3; ++i) rgb[i] = (unsigned char)(i * 37 + 11);
+    char td[256], bu[256];
+    path_in(td, sizeof td, "top_down.bmp");
+    path_in(bu, sizeof bu, "bottom_up.bmp");
+    write_bmp(td, rgb, W, H, 1);
+    write_bmp(bu, rgb, W, H, 0);
+    gc_err e = {0};
+    int w = 0, h = 0;
+    ck_assert_msg(gc_image_check_header(td, &w, &h, &e) == 0, "%s", e.msg);
+    ck_assert(w == W && h == H);
+    w = h = 0;
+    ck_assert_msg(gc_image_check(td, &w, &h, &e) == 0, "%s", e.msg);
+    ck_assert(w == W && h == H);
+    image a, b, d = load_image_color(td, 0, 0);
+    ck_assert_msg(gc_image_load(td, &a, &e) == 0, "%s", e.msg);
+    ck_assert_msg(gc_image_load(bu, &b, &e) == 0, "%s", e.msg);
+    ck_assert(a.w == W && a.h == H && b.w == W && b.h == H && d.w == W && d.h == H);
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < H; ++y)
+            for (int x = 0; x < W; ++x) {
+                size_t i = (size_t)c * W * H + (size_t)y * W + x;
+                ck_assert_float_eq(a.data[i], (float)(rgb[(y * W + x) * 3 + c] / 255.));
+                ck_assert_float_eq(a.data[i], b.data[i]);
+                ck_assert_float_eq(a.data[i], d.data[i]);
+            }
+    free_image(a);
+    free_image(b);
+    free_image(d);
+}
+END_TEST
+
 START_TEST(image_must_fit_the_network_input)
 {
     gc_err e = {0};
@@ -861,6 +923,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, failed_rename_removes_tmp);
     tcase_add_test(tc, image_check_valid_and_broken_files);
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
+    tcase_add_test(tc, top_down_bmp_is_read_as_darknet_reads_it);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
