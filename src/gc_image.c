@@ -125,6 +125,31 @@ static const char *png_chunks_problem(FILE *f)
     return why;
 }
 
+/* stb's PNG reader, reaching the file's end before an IEND chunk, reads
+ * the missing chunk header as zeros and fails on "an unknown chunk" whose
+ * name is those zero bytes: its failure reason is an empty string. This
+ * walks the chunks from the start and says so when the file ends before
+ * IEND (a download or copy cut off at a chunk boundary), else NULL. */
+static const char *png_end_problem(FILE *f)
+{
+    unsigned char b[8];
+    const char *why = NULL;
+    rewind(f);
+    if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
+        why = "the PNG ends before its IEND chunk (a truncated file?)";
+        while (fread(b, 1, 8, f) == 8) {
+            uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            if (!memcmp(b + 4, "IEND", 4) || len > INT32_MAX) { /* complete, or corrupt otherwise */
+                why = NULL;
+                break;
+            }
+            if (fseek(f, (long)len + 4, SEEK_CUR) != 0) break; /* data and CRC */
+        }
+    }
+    rewind(f);
+    return why;
+}
+
 /* stbi_info_from_file, with a top-down BMP's height as its decoder gives
  * it: the BMP header stores such a bitmap's height negated, and stb's
  * BMP info (Debian's 2.27) passes it on as it is, while its loader (and
@@ -217,11 +242,13 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
     /* Then a full decode: a truncated file has a valid header. */
     int plain = png_is_plain(f);
     unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, plain ? 3 : 0);
-    fclose(f);
     if (!px) {
         const char *why = stbi_failure_reason();
+        if (!(why && *why)) why = png_end_problem(f);
+        fclose(f);
         return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown error");
     }
+    fclose(f);
     if (!size_ok(iw, ih)) {
         stbi_image_free(px);
         return gc_fail(e, SIZE_MSG, path, iw, ih);

@@ -512,6 +512,35 @@ START_TEST(huge_declared_size_is_refused_from_the_header)
 }
 END_TEST
 
+/* A PNG cut off at a chunk boundary (its image data whole, its IEND chunk
+ * missing) is refused, as Darknet's stb_image refuses it, with the reason:
+ * stb gives an empty one (it reads the missing chunk as one named by zero
+ * bytes), which had been reported as "unknown error". */
+START_TEST(png_without_iend_says_it_is_cut_off)
+{
+    char png[256], cut[256];
+    path_in(png, sizeof png, "whole.png");
+    path_in(cut, sizeof cut, "no_iend.png");
+    unsigned char rgb[4 * 3 * 3];
+    for (int i = 0; i < (int)sizeof rgb; ++i) rgb[i] = (unsigned char)(i * 29 + 3);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_write_png(png, 4, 3, rgb, &e), 0);
+    size_t n;
+    free(slurp(png, &n));
+    for (size_t drop = 12; drop <= 13; ++drop) { /* IEND, and a byte of the IDAT's CRC too */
+        truncate_copy(png, cut, n - drop);
+        ck_assert_int_eq(gc_image_check(cut, NULL, NULL, &e), -1);
+        ck_assert_msg(strstr(e.msg, cut) && strstr(e.msg, "the PNG ends before its IEND chunk"), "%s", e.msg);
+        image im;
+        ck_assert_int_eq(gc_image_load(cut, &im, &e), -1);
+        ck_assert_ptr_null(im.data);
+        ck_assert_msg(strstr(e.msg, "the PNG ends before its IEND chunk"), "%s", e.msg);
+    }
+    /* the whole file still loads */
+    ck_assert_msg(gc_image_check(png, NULL, NULL, &e) == 0, "%s", e.msg);
+}
+END_TEST
+
 /* A 24-bit BMP of w x h pixels whose rows are stored top-down (height
  * negated in its header) or bottom-up: rgb is interleaved, top row first. */
 static void write_bmp(const char *path, const unsigned char *rgb, int w, int h, int top_down)
@@ -924,6 +953,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, image_check_valid_and_broken_files);
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
     tcase_add_test(tc, top_down_bmp_is_read_as_darknet_reads_it);
+    tcase_add_test(tc, png_without_iend_says_it_is_cut_off);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
