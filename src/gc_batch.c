@@ -1498,6 +1498,13 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         if (d) closedir(d);
     }
     struct stat st;
+    /* an index that is a device or FIFO (a link to /dev/zero) has no size, so
+     * the run went on, appended its lines there and failed only when it
+     * read the index back to sort it, every image explained for nothing */
+    if (stat(s->index, &st) == 0 && !S_ISREG(st.st_mode)) {
+        gc_fail(e, "cannot read %s: not a regular file", s->index);
+        goto done;
+    }
     int have_index = stat(s->index, &st) == 0 && st.st_size > 0;
     if (have_index && !o->resume) {
         gc_fail(e, "%s exists: add -resume to go on with that run, or choose another -outdir", s->index);

@@ -782,6 +782,32 @@ START_TEST(an_empty_list_makes_no_outdir)
 }
 END_TEST
 
+/* An -outdir whose index.jsonl is not a regular file (a link to /dev/zero)
+ * is refused before any image: it has no size, so the run had explained
+ * every image, appended the index lines to the device and failed only when
+ * it read the index back at the end. */
+START_TEST(an_index_that_is_a_device_stops_the_run_first)
+{
+    char list[4096], o[4096], idx[4096], img_dir[4096];
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    snprintf(o, sizeof o, "%s/maps", dir);
+    snprintf(idx, sizeof idx, "%s/index.jsonl", o);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", gcf_darknet_path("data/dog.jpg"));
+    fclose(f);
+    ck_assert_int_eq(mkdir(o, 0755), 0);
+    ck_assert_int_eq(symlink("/dev/zero", idx), 0);
+    const char *resume[] = {"-resume", NULL};
+    for (int i = 0; i < 2; ++i) {
+        ck_assert_int_eq(run(cfg, weights, "-list", list, "-outdir", o, "-quiet", resume[i], NULL), 1);
+        assert_one_error_naming("index.jsonl: not a regular file");
+        snprintf(img_dir, sizeof img_dir, "%s/dog.jpg", o);
+        ck_assert_msg(access(img_dir, F_OK) != 0, "%s was made", img_dir);
+    }
+}
+END_TEST
+
 /* Sends sig once the run's first output file exists; returns the run's
  * wait status, or -1 when it had ended before the signal could land. */
 static int signal_after_first_file(char *const *argv, int sig, int ign_hup)
@@ -1245,6 +1271,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
     tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
+    tcase_add_test(tc, an_index_that_is_a_device_stops_the_run_first);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, an_empty_list_makes_no_outdir);
     tcase_add_test(tc, outputs_never_replace_inputs);
