@@ -788,7 +788,7 @@ END_TEST
  * it read the index back at the end. */
 START_TEST(an_index_that_is_a_device_stops_the_run_first)
 {
-    char list[4096], o[4096], idx[4096], img_dir[4096];
+    char list[4096], o[4096], idx[4200], img_dir[4200];
     snprintf(list, sizeof list, "%s/list.txt", dir);
     snprintf(o, sizeof o, "%s/maps", dir);
     snprintf(idx, sizeof idx, "%s/index.jsonl", o);
