@@ -698,6 +698,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.nms = a->nms;
     o.ex = explain_opts_of(a, 1);
     o.maxboxes = a->maxboxes;
+    o.box_progress = 1;
     if (gc_explain_check_heads(net, &o.ex, e)) return -1;
     if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;

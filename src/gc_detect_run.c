@@ -135,7 +135,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (!(draw = gc_draw_begin(sp, want_summary ? ndets : 0, e))) goto done;
 
     for (int k = 0; k < ndets; ++k) {
-        if (ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
+        if (o->box_progress && ndets > 20 && k % 10 == 0) fprintf(stderr, "explain: %d/%d boxes\n", k, ndets); /* progress */
         gc_map m;
         gc_result *x = gc_explain_results_add(&rs);
         if (!x) {

@@ -16,6 +16,8 @@ typedef struct gc_det_opts {
     float thresh, hier, nms;
     gc_explain_opts ex; /* method, counterfactual, target, layers (negative: from the box's head) */
     int maxboxes;       /* explain at most this many boxes, the most probable (-maxboxes); 0: all */
+    int box_progress;   /* "explain: K/N boxes" on stderr for an image of over 20 boxes (the
+                         * single-image command; a -list run has its own progress, and -quiet) */
     char **names;
     int nnames;
     /* A session kept open across calls (list mode: hooks, forward set-up and

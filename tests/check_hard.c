@@ -398,6 +398,22 @@ START_TEST(maxboxes_caps_the_boxes)
     ck_assert_int_eq(run(det, w, img, "-out", prefix, "-thresh", "0.05", "-nms", "0", "-maxboxes", "25", NULL), 0);
     ck_assert_int_eq(lines_starting(out, "box "), 25);
     ck_assert_msg(strstr(err, "explain: 10/25 boxes\nexplain: 20/25 boxes\n"), "%s", err);
+    /* not in a -list run, which has its own progress (and -quiet): these
+     * lines had come between it, -quiet or not */
+    char list[4200], lo[4200];
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", img);
+    fclose(f);
+    for (int q = 0; q < 2; ++q) {
+        snprintf(lo, sizeof lo, "%s/list%d", dir, q);
+        ck_assert_int_eq(run(det, w, "-list", list, "-outdir", lo, "-thresh", "0.05", "-nms", "0", "-maxboxes", "25",
+                             q ? "-quiet" : NULL, NULL),
+                         0);
+        ck_assert_msg(!strstr(err, "explain: "), "%s", err);
+        gcf_rmtree(lo);
+    }
 }
 END_TEST
 
