@@ -376,7 +376,6 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
     gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
     m->rl_spearman_box = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
-    m->sanity = 1;
     return 0;
 }
 
@@ -877,6 +876,9 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
         m.top1_localized = !r->detector && m.localized && top1 == m.cls;
         if (!r->detector) m.y = c->probs[m.cls];
         else if (det_score(c, c->tbox[t], m.cls, &m.y, e)) return -1;
+        /* the cascade below fills the randomisation fields whatever the
+         * number of classes; the random logit needs another class */
+        m.sanity = o->sanity;
         if (o->sanity && random_logit(c, t, &m, e)) return -1;
         size_t per = 4 * (size_t)(o->steps + 1);
         if (grow(&r->curves, &r->cap_curves, r->ncurves + per, sizeof *r->curves))
@@ -1485,11 +1487,15 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             gc_json_number(f, m->rand_spearman_box);
             fputs(", \"curve\": ", f);
             json_curve(f, r->rand_curves + m->rand_curve, r->ncascade);
-            fprintf(f, "},\n     \"random_logit\": {\"class\": %d, \"spearman\": ", m->rl_cls);
-            gc_json_number(f, m->rl_spearman);
-            fputs(", \"spearman_box\": ", f);
-            gc_json_number(f, m->rl_spearman_box);
-            fputc('}', f);
+            if (r->classes < 2) {
+                fputs("},\n     \"random_logit\": null", f); /* no other class to draw */
+            } else {
+                fprintf(f, "},\n     \"random_logit\": {\"class\": %d, \"spearman\": ", m->rl_cls);
+                gc_json_number(f, m->rl_spearman);
+                fputs(", \"spearman_box\": ", f);
+                gc_json_number(f, m->rl_spearman_box);
+                fputc('}', f);
+            }
         }
         if (m->rise) {
             fputs(",\n     \"rise\": {\"spearman\": ", f);

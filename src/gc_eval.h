@@ -132,7 +132,7 @@ typedef struct gc_eval_map {
     double gini;
     double inbox_deletion_auc, inbox_insertion_auc;
     size_t inbox_curve; /* offset in curves, as curve, for the in-box variants */
-    int sanity;       /* the randomisation and random-logit fields are set */
+    int sanity;       /* the randomisation fields are set, and the random-logit ones with 2+ classes */
     double rand_spearman_box; /* the same inside the box */
     double rand_spearman; /* at the cascade point from which the explained layers' activations and everything above are random */
     int rand_layer;   /* that point's first randomised layer */

@@ -721,6 +721,36 @@ START_TEST(randomization_restores_the_network)
 }
 END_TEST
 
+/* A one-class network has no other class for the random logit, but its
+ * randomisation cascade runs all the same: the randomisation rows count its
+ * maps (they had been left out with the random-logit ones, "-" for 0 maps). */
+START_TEST(randomization_with_one_class)
+{
+    write_text(at("one.cfg"), "[net]\nbatch=1\nwidth=20\nheight=16\nchannels=3\n\n"
+                              "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+                              "[convolutional]\nfilters=1\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+                              "[avgpool]\n\n[softmax]\ngroups=1\n");
+    ck_assert_int_eq(gcf_write_random_weights(at("one.cfg"), at("one.weights"), 4), 0);
+    const char *img = write_image("one", 40, 30, 9);
+    write_label("one", "0 0.35 0.5 0.3 0.5\n");
+    write_list(img, NULL);
+    int rc = run("eval", at("one.cfg"), at("one.weights"), list_txt, "-json", json, "-steps", "1", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    long n;
+    double v = metric(js, "randomization_spearman", &n);
+    ck_assert_int_eq(n, 1);
+    const char *rz = strstr(per_map(js), "\"randomization\": {");
+    ck_assert_ptr_nonnull(rz);
+    ck_assert_double_eq_tol(jnum(rz, "spearman", 0), v, 1e-6);
+    metric(js, "randomization_spearman_box", &n);
+    ck_assert_int_eq(n, 1);
+    metric(js, "random_logit_spearman", &n);
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(js, "\"random_logit\": null"));
+}
+END_TEST
+
 /* "The explained layer and everything above it random" means the explained
  * layer's activations come from random weights: for a layer without weights
  * (max pool, route, shortcut) the point reaches the lowest layer with weights
@@ -1099,6 +1129,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_restores_the_network);
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, randomization_covers_local_layers);
+    tcase_add_test(tc, randomization_with_one_class);
     tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
