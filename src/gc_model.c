@@ -406,6 +406,11 @@ static void randomize_layer(layer *l, uint64_t *st)
         nout = (size_t)l->n;
         float s = 1.6f / sqrtf((float)(l->size * l->size * l->c / l->groups));
         fill_uniform(l->weights, (size_t)l->nweights, st, -s, s);
+    } else if (l->type == DECONVOLUTIONAL) {
+        /* size x size x n per input channel; stock Darknet leaves groups unset */
+        nout = (size_t)l->n;
+        float s = 1.6f / sqrtf((float)(l->size * l->size * l->c));
+        fill_uniform(l->weights, (size_t)l->nweights, st, -s, s);
     } else if (l->type == CONNECTED) {
         nout = (size_t)l->outputs;
         float s = 1.6f / sqrtf((float)l->inputs);
@@ -457,7 +462,7 @@ static int layer_params(const layer *l, float **p, size_t *n)
 {
     size_t nout;
     int k = 0;
-    if (l->type == CONVOLUTIONAL) {
+    if (l->type == CONVOLUTIONAL || l->type == DECONVOLUTIONAL) {
         nout = (size_t)l->n;
         p[k] = l->weights, n[k++] = (size_t)l->nweights;
     } else if (l->type == CONNECTED) {

@@ -67,7 +67,7 @@ void gc_model_save_weights(network *net, const char *path);
 void gc_model_randomize_layers(network *net, int first, int last, unsigned seed);
 
 /* 1 if gc_model_randomize* gives layer l new values (a convolution, a
- * [connected], a [local] or a [batchnorm] layer), else 0. */
+ * deconvolution, a [connected], a [local] or a [batchnorm] layer), else 0. */
 int gc_model_layer_has_params(const layer *l);
 
 /* A copy of every parameter gc_model_randomize* can change (weights, biases,

@@ -835,6 +835,32 @@ START_TEST(randomization_covers_local_layers)
 }
 END_TEST
 
+/* A [deconvolutional] layer has weights too: explained there, the cascade
+ * randomises it and the randomisation point is the layer itself (it had
+ * kept its trained weights, the point passing through it and the max pool
+ * under it to the first convolution). */
+START_TEST(randomization_covers_deconvolutional_layers)
+{
+    const char *cfg = "tests/cfg/clf_deconv.cfg";
+    ck_assert_int_eq(gcf_write_random_weights(cfg, at("deconv.weights"), 3), 0);
+    const char *img = write_image("dec", 16, 12, 6);
+    write_label("dec", "1 0.4 0.5 0.5 0.5\n");
+    write_list(img, NULL);
+    int rc = run("eval", cfg, at("deconv.weights"), list_txt, "-json", json, "-layer", "2", "-steps", "1", "-cascade",
+                 "0", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    double layers[32];
+    int nl = jarray(js, "cascade_layers", 0, layers, 32);
+    ck_assert_int_eq(nl, 2); /* the score convolution 3, then the deconvolution 2 */
+    ck_assert_int_eq((int)layers[0], 3);
+    ck_assert_int_eq((int)layers[1], 2);
+    const char *rz = strstr(per_map(js), "\"randomization\": {");
+    ck_assert_ptr_nonnull(rz);
+    ck_assert_int_eq((int)jnum(rz, "layer", 0), 2);
+}
+END_TEST
+
 /* A map that does not depend on the weights or the class (the centre and box
  * priors) keeps a Spearman of exactly 1 under both checks; fresh random
  * values, about 0. The box prior peaks in every box, away from others. */
@@ -1130,6 +1156,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, randomization_covers_local_layers);
     tcase_add_test(tc, randomization_with_one_class);
+    tcase_add_test(tc, randomization_covers_deconvolutional_layers);
     tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
