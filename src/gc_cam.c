@@ -10,6 +10,7 @@
  * as -1 with an all-zero map and all-zero weights, never propagated. */
 #include "gc_cam.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -260,7 +261,8 @@ static void cam_weights(const float *A, const float *G, size_t K, size_t HW, flo
 /* Score-CAM (Wang et al.), as pytorch-grad-cam computes it: G holds the
  * target's score s_k on the input masked by channel k's normalised,
  * upsampled activation (GC_G_MASKED_SCORES); w = softmax_k(s). Channels left
- * out by a cap carry -FLT_MAX and get weight 0. Softmax is shift-invariant,
+ * out by a cap, or whose score was not finite, carry -FLT_MAX and get weight
+ * 0 (all of them: every weight 0). Softmax is shift-invariant,
  * so the paper's increase over a baseline score gives the same weights. */
 static void scorecam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
 {
@@ -268,6 +270,11 @@ static void scorecam_weights(const float *A, const float *G, size_t K, size_t HW
     double mx = -INFINITY, sum = 0;
     for (size_t k = 0; k < K; ++k)
         if (G[k] > mx) mx = G[k];
+    if (mx == -FLT_MAX) { /* no channel scored (each capped, or its score not finite): no weight, not
+                           * the uniform softmax of K equal values, which weighted every channel */
+        memset(w, 0, K * sizeof *w);
+        return;
+    }
     for (size_t k = 0; k < K; ++k) sum += exp((double)G[k] - mx);
     for (size_t k = 0; k < K; ++k) w[k] = (float)(exp((double)G[k] - mx) / sum);
 }

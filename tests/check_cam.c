@@ -453,7 +453,7 @@ START_TEST(cam_by_hand)
 END_TEST
 
 /* Score-CAM: scores (ln 1, ln 3) give softmax weights (1/4, 3/4); a channel
- * left out by the cap (-FLT_MAX) weighs 0. */
+ * left out by the cap (-FLT_MAX) weighs 0, and so do all when none scored. */
 START_TEST(scorecam_by_hand)
 {
     const float sc[2] = {0, (float)log(3.0)}, capped[2] = {0, -FLT_MAX};
@@ -465,6 +465,13 @@ START_TEST(scorecam_by_hand)
     ck_assert(fabsf(w[0] - .25f) < 1e-7f && fabsf(w[1] - .75f) < 1e-7f);
     ck_assert_int_eq(compute(GC_METHOD_SCORECAM, EX_A, capped, 2, 3, 3, w, map), 0);
     for (int p = 0; p < 9; ++p) want[p] = EX_A[p];
+    assert_map(map, want, 9, 0);
+    /* no channel scored: every weight 0, an all-zero map (softmax over equal
+     * values had weighted both channels 1/2) */
+    const float none[2] = {-FLT_MAX, -FLT_MAX};
+    ck_assert_int_eq(compute(GC_METHOD_SCORECAM, EX_A, none, 2, 3, 3, w, map), 0);
+    ck_assert(w[0] == 0 && w[1] == 0);
+    for (int p = 0; p < 9; ++p) want[p] = 0;
     assert_map(map, want, 9, 0);
 }
 END_TEST
