@@ -9,20 +9,6 @@
 #include <emmintrin.h>
 #endif
 
-gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h)
-{
-    gc_pbox p;
-    p.l = (int)((b.x - b.w / 2.) * w);
-    p.r = (int)((b.x + b.w / 2.) * w);
-    p.t = (int)((b.y - b.h / 2.) * h);
-    p.b = (int)((b.y + b.h / 2.) * h);
-    if (p.l < 0) p.l = 0;
-    if (p.r > w - 1) p.r = w - 1;
-    if (p.t < 0) p.t = 0;
-    if (p.b > h - 1) p.b = h - 1;
-    return p;
-}
-
 /* One axis of gc_metrics_pbox_cover: pixels i with lo <= i + 0.5 <= hi.
  * Edges beyond the image are first brought to within a pixel of it (a
  * decoded box's edge can be Inf, or past INT_MAX, and converting such a

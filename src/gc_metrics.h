@@ -26,11 +26,6 @@ typedef struct gc_rbox {
     float x, y, w, h;
 } gc_rbox;
 
-/* A relative box in pixels of a w x h image, with draw_detections()'s
- * arithmetic (truncation, then clamping to the image), as the main command
- * uses for its boxes (gc_detect_pixels). */
-gc_pbox gc_metrics_pbox_from_rel(gc_rbox b, int w, int h);
-
 /* The pixels of a w x h image whose centres (x + 0.5, y + 0.5) lie inside a
  * relative box (edges included), clamped to the image: a ground-truth box
  * drawn from pixel edges x0 < x1 (exclusive) gives x0 .. x1 - 1, whatever

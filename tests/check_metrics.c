@@ -170,24 +170,6 @@ START_TEST(iou_by_hand)
 }
 END_TEST
 
-START_TEST(pixel_box_from_label)
-{
-    /* 10 x 8 image, centre (0.5, 0.5), size (0.5, 0.5): x 2.5..7.5 -> 2..7, y 2..6 */
-    gc_rbox r = {0.5f, 0.5f, 0.5f, 0.5f};
-    gc_pbox p = gc_metrics_pbox_from_rel(r, 10, 8);
-    ck_assert_int_eq(p.l, 2);
-    ck_assert_int_eq(p.r, 7);
-    ck_assert_int_eq(p.t, 2);
-    ck_assert_int_eq(p.b, 6);
-    /* truncated and clamped: x -1.25..3.75 -> 0..3 and x 6.25..11.25 -> 6..9 */
-    gc_rbox left = {0.125f, 0.5f, 0.5f, 0.25f}, right = {0.875f, 0.5f, 0.5f, 0.25f};
-    ck_assert_int_eq(gc_metrics_pbox_from_rel(left, 10, 8).l, 0);
-    ck_assert_int_eq(gc_metrics_pbox_from_rel(left, 10, 8).r, 3);
-    ck_assert_int_eq(gc_metrics_pbox_from_rel(right, 10, 8).l, 6);
-    ck_assert_int_eq(gc_metrics_pbox_from_rel(right, 10, 8).r, 9);
-}
-END_TEST
-
 /* The pixels whose centres lie in the box: a box from pixel edges x0 < x1
  * (the scenes' tight boxes, exclusive x1) is x0 .. x1 - 1, after the label
  * file's 6 decimals and a float, for every pair of edges; Darknet's drawing
@@ -620,7 +602,6 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, heat_stats_equal_the_plain_loop);
     tcase_add_test(tc, largest_region_two_blobs);
     tcase_add_test(tc, iou_by_hand);
-    tcase_add_test(tc, pixel_box_from_label);
     tcase_add_test(tc, auc_trapezoid_by_hand);
     tcase_add_test(tc, average_precision_by_hand);
     tcase_add_test(tc, voc_matching_by_hand);
