@@ -954,6 +954,26 @@ const unsigned char *gc_render_glyph(int ch)
     return gc_font5x7[ch - 32];
 }
 
+/* Bytes in the character at s (s non-empty): a whole UTF-8 sequence of 2
+ * to 4 bytes (drawn as one '?': the font is ASCII; a class name in Chinese
+ * had been three '?' a character), else 1 (ASCII, or a byte that starts no
+ * whole sequence: Latin-1, a name cut mid-character). */
+static int char_len(const unsigned char *s)
+{
+    int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 1;
+    for (int k = 1; k < n; ++k)
+        if ((s[k] & 0xc0) != 0x80) return 1;
+    return n;
+}
+
+/* Characters drawn for text: one cell each (char_len). */
+static int text_cells(const char *text)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p += char_len(p)) ++n;
+    return n;
+}
+
 /* Layout: each character takes a 6 x 8 cell (glyph + 1 column / row of
  * spacing), the label has a 1-cell-pixel margin: width (6n + 1) * scale,
  * height 9 * scale. */
@@ -962,11 +982,12 @@ int gc_render_text(unsigned char *rgb, int w, int h, int x, int y, const char *t
 {
     assert(rgb && text && fg && bg);
     if (scale < 1) scale = 1;
-    int n = (int)strlen(text);
+    int n = text_cells(text);
     int tw = (GC_FONT_CELL_W * n + 1) * scale, th = (GC_FONT_CELL_H + 1) * scale;
     gc_fill_rect(rgb, w, h, x, y, x + tw - 1, y + th - 1, bg);
-    for (int i = 0; i < n; ++i) {
-        const unsigned char *g = gc_render_glyph((unsigned char)text[i]);
+    const unsigned char *p = (const unsigned char *)text;
+    for (int i = 0; i < n; p += char_len(p), ++i) {
+        const unsigned char *g = gc_render_glyph(char_len(p) > 1 ? '?' : *p);
         int cx = x + (1 + GC_FONT_CELL_W * i) * scale, cy = y + scale;
         for (int r = 0; r < 7; ++r)
             for (int c = 0; c < 5; ++c)
@@ -991,7 +1012,7 @@ void gc_render_colorbar(unsigned char *rgb, int w, int h, int x, int y, int bw, 
 int gc_render_text_width(const char *text, int scale)
 {
     if (scale < 1) scale = 1;
-    return (GC_FONT_CELL_W * (int)strlen(text) + 1) * scale;
+    return (GC_FONT_CELL_W * text_cells(text) + 1) * scale;
 }
 
 int gc_render_text_height(int scale)

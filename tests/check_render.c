@@ -1146,6 +1146,25 @@ START_TEST(draw_text_layout_and_clip)
     c = canvas_new();
     ck_assert_int_eq(gc_render_text(c.px, CW, CH, 0, 0, "", 1, WHITE, BLUE), 1);
     canvas_check_free(c);
+    /* a UTF-8 character is one '?' (the font is ASCII; each byte had been
+     * one): "caf\u00e9 \u72d7" is drawn as "caf? ?", 6 cells; bytes that
+     * start no whole sequence (Latin-1 0xe9, a cut "\xe7\x8b") are a '?'
+     * each */
+    const char *utf8 = "caf\xc3\xa9 \xe7\x8b\x97", *latin1 = "caf\xe9 \xe7\x8b";
+    ck_assert_int_eq(gc_render_text_width(utf8, 1), 6 * 6 + 1);
+    ck_assert_int_eq(gc_render_text_width(latin1, 1), 6 * 7 + 1);
+    canvas a = canvas_new(), b = canvas_new();
+    ck_assert_int_eq(gc_render_text(a.px, CW, CH, 1, 1, utf8, 1, WHITE, BLUE), 6 * 6 + 1);
+    gc_render_text(b.px, CW, CH, 1, 1, "caf? ?", 1, WHITE, BLUE);
+    ck_assert(memcmp(a.px, b.px, (size_t)CW * CH * 3) == 0);
+    canvas_check_free(a);
+    canvas_check_free(b);
+    a = canvas_new(), b = canvas_new();
+    ck_assert_int_eq(gc_render_text(a.px, CW, CH, 1, 1, latin1, 1, WHITE, BLUE), 6 * 7 + 1);
+    gc_render_text(b.px, CW, CH, 1, 1, "caf? ??", 1, WHITE, BLUE);
+    ck_assert(memcmp(a.px, b.px, (size_t)CW * CH * 3) == 0);
+    canvas_check_free(a);
+    canvas_check_free(b);
 }
 END_TEST
 
