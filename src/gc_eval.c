@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "gc_cam.h"
 #include "gc_classify.h"
@@ -1145,6 +1146,49 @@ static int check_layers(eval_ctx *c, gc_err *e)
     return 0;
 }
 
+/* A file listed more than once (by the same path or another: ./a.png and
+ * a.png) counts once a copy (a list is taken as given); said on stderr,
+ * once a run, with how many copies and the first file repeated. */
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    int pos;
+} file_id;
+
+static int file_id_cmp(const void *a, const void *b)
+{
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void warn_repeated_images(const char *list, char *const *images, int n)
+{
+    file_id *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+    if (!ids) return; /* a warning only */
+    int m = 0;
+    for (int i = 0; i < n; ++i) {
+        struct stat st;
+        if (stat(images[i], &st) == 0) ids[m++] = (file_id){st.st_dev, st.st_ino, i};
+    }
+    qsort(ids, (size_t)m, sizeof *ids, file_id_cmp);
+    int copies = 0, first = -1, again = -1;
+    for (int i = 1, start = 0; i < m; ++i) {
+        if (ids[i].dev != ids[start].dev || ids[i].ino != ids[start].ino) { /* a new file */
+            start = i;
+            continue;
+        }
+        ++copies; /* ids[start] is its first listing (sorted by position within a file) */
+        if (again < 0 || ids[i].pos < again) again = ids[i].pos, first = ids[start].pos;
+    }
+    if (copies)
+        gc_print_line(stderr, "gradcam: warning: image list %s: %d image%s listed again (first: image %d, %s, is "
+                              "image %d too); each copy counts in the metrics",
+                      list, copies, copies == 1 ? " is" : "s are", first + 1, images[first], again + 1);
+    free(ids);
+}
+
 int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *e)
 {
     eval_ctx c;
@@ -1197,6 +1241,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         }
         r->nobjects += nlabels[i];
     }
+    warn_repeated_images(o->list, r->images, r->nimages);
 
     c.npx = (size_t)net->w * (size_t)net->h;
     c.nin = c.npx * 3;

@@ -335,6 +335,33 @@ START_TEST(classifier_accuracy_and_top1_localization)
 }
 END_TEST
 
+/* An image listed again, by its own path or another (images/./a.png),
+ * counts once a copy, with one warning naming the first repeat; a list
+ * without repeats gets none. */
+START_TEST(a_repeated_image_is_named)
+{
+    const char *a = write_image("a", 40, 30, 1), *b = write_image("b", 30, 40, 2);
+    write_label("a", "0 0.5 0.5 0.5 0.5\n");
+    write_label("b", "1 0.5 0.5 0.5 0.5\n");
+    write_list(a, b, NULL);
+    ck_assert_msg(run("eval", clf, clf_w, list_txt, "-steps", "2", "-nosanity", NULL) == 0, "%s", err);
+    ck_assert_msg(!strstr(err, "listed again"), "%s", err);
+    long n0;
+    ck_assert_msg(run("eval", clf, clf_w, list_txt, "-steps", "2", "-nosanity", "-json", json, NULL) == 0, "%s", err);
+    metric(slurp(json), "pointing", &n0);
+    ck_assert_int_eq(n0, 2);
+    write_list(a, b, at("images/./a.png"), b, NULL);
+    ck_assert_msg(run("eval", clf, clf_w, list_txt, "-steps", "2", "-nosanity", "-json", json, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "gradcam: warning: image list ") &&
+                      strstr(err, ": 2 images are listed again (first: image 1, ") &&
+                      strstr(err, "images/a.png, is image 3 too); each copy counts in the metrics\n"),
+                  "%s", err);
+    long n;
+    metric(slurp(json), "pointing", &n);
+    ck_assert_int_eq(n, 4);
+}
+END_TEST
+
 /* Deletion ends on an all-zero input and insertion on the input itself: the
  * curves' ends are checked against an independent forward pass. */
 START_TEST(deletion_insertion_curves)
@@ -1143,6 +1170,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, classifier_maps_match_the_main_command);
     tcase_add_test(tc, rise_shows_progress_within_an_image);
     tcase_add_test(tc, classifier_accuracy_and_top1_localization);
+    tcase_add_test(tc, a_repeated_image_is_named);
     tcase_add_test(tc, deletion_insertion_curves);
     tcase_add_test(tc, center_baseline_points_at_the_centre);
     tcase_add_test(tc, pointing_every_object_counts_images);
