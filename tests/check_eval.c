@@ -836,30 +836,35 @@ START_TEST(ground_truth_box_is_its_pixels)
 }
 END_TEST
 
-/* A [local] layer has weights: explained there, the randomisation point is
- * the local layer itself, and the cascade randomises it (it had passed
- * through it as if it had none, to the convolution below, leaving the
- * explained activations trained). */
-START_TEST(randomization_covers_local_layers)
+/* Explained at layer 2 of cfg (random weights, one image of w x h): the
+ * cascade's points are the score convolution 3, then layer 2 itself, which
+ * is also the randomisation point: layer 2 has weights of its own. */
+static void assert_layer_2_is_randomised(const char *cfg, const char *name, int w, int h)
 {
-    const char *cfg = "tests/cfg/clf_local.cfg";
-    ck_assert_int_eq(gcf_write_random_weights(cfg, at("local.weights"), 3), 0);
-    const char *img = write_image("loc", 16, 16, 6);
-    write_label("loc", "1 0.4 0.5 0.5 0.5\n");
+    char wts[64];
+    snprintf(wts, sizeof wts, "%s.weights", name);
+    ck_assert_int_eq(gcf_write_random_weights(cfg, at(wts), 3), 0);
+    const char *img = write_image(name, w, h, 6);
+    write_label(name, "1 0.4 0.5 0.5 0.5\n");
     write_list(img, NULL);
-    int rc = run("eval", cfg, at("local.weights"), list_txt, "-json", json, "-layer", "2", "-steps", "1", "-cascade",
-                 "0", NULL);
+    int rc = run("eval", cfg, at(wts), list_txt, "-json", json, "-layer", "2", "-steps", "1", "-cascade", "0", NULL);
     ck_assert_msg(rc == 0, "%s", err);
     const char *js = slurp(json);
     double layers[32];
     int nl = jarray(js, "cascade_layers", 0, layers, 32);
-    ck_assert_int_eq(nl, 2); /* the score convolution 3, then the local layer 2 */
+    ck_assert_int_eq(nl, 2);
     ck_assert_int_eq((int)layers[0], 3);
     ck_assert_int_eq((int)layers[1], 2);
     const char *rz = strstr(per_map(js), "\"randomization\": {");
     ck_assert_ptr_nonnull(rz);
     ck_assert_int_eq((int)jnum(rz, "layer", 0), 2);
 }
+
+/* A [local] layer has weights: explained there, the randomisation point is
+ * the local layer itself, and the cascade randomises it (it had passed
+ * through it as if it had none, to the convolution below, leaving the
+ * explained activations trained). */
+START_TEST(randomization_covers_local_layers) { assert_layer_2_is_randomised("tests/cfg/clf_local.cfg", "loc", 16, 16); }
 END_TEST
 
 /* A [deconvolutional] layer has weights too: explained there, the cascade
@@ -868,23 +873,7 @@ END_TEST
  * under it to the first convolution). */
 START_TEST(randomization_covers_deconvolutional_layers)
 {
-    const char *cfg = "tests/cfg/clf_deconv.cfg";
-    ck_assert_int_eq(gcf_write_random_weights(cfg, at("deconv.weights"), 3), 0);
-    const char *img = write_image("dec", 16, 12, 6);
-    write_label("dec", "1 0.4 0.5 0.5 0.5\n");
-    write_list(img, NULL);
-    int rc = run("eval", cfg, at("deconv.weights"), list_txt, "-json", json, "-layer", "2", "-steps", "1", "-cascade",
-                 "0", NULL);
-    ck_assert_msg(rc == 0, "%s", err);
-    const char *js = slurp(json);
-    double layers[32];
-    int nl = jarray(js, "cascade_layers", 0, layers, 32);
-    ck_assert_int_eq(nl, 2); /* the score convolution 3, then the deconvolution 2 */
-    ck_assert_int_eq((int)layers[0], 3);
-    ck_assert_int_eq((int)layers[1], 2);
-    const char *rz = strstr(per_map(js), "\"randomization\": {");
-    ck_assert_ptr_nonnull(rz);
-    ck_assert_int_eq((int)jnum(rz, "layer", 0), 2);
+    assert_layer_2_is_randomised("tests/cfg/clf_deconv.cfg", "dec", 16, 12);
 }
 END_TEST
 
