@@ -329,32 +329,37 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
     return rc;
 }
 
-/* The output folder for a path relative to the root: "." and empty parts
- * dropped, ".." written "__", a leading '.' written "_." (our .tmp and the
- * hidden namespace stay ours), and a first part ending in ".jsonl" written
- * with a leading '_' (the run's index and errors files, index*.jsonl and
- * errors*.jsonl, live at the top of -outdir). */
+/* The output folder for a path relative to the root, one to one: "." and
+ * empty parts dropped (they name the same file), a part starting with '.'
+ * or '_' written with one more '_' in front (".." as "_..", ".a" as "_.a",
+ * "__" as "___": nothing climbs out of -outdir, our .tmp and the hidden
+ * namespace stay ours, and no two parts give one name), a first part ending
+ * in ".jsonl" written with a leading '_' too (the run's index and errors
+ * files, index*.jsonl and errors*.jsonl, live at the top of -outdir), and an
+ * absolute path (a list with no common folder) starting with "_root", a
+ * name no part is written as. Until this rule ".." was "__", the name of a
+ * real folder "__", and "/w/a.png" was "w/a.png": two images, one folder. */
 static char *sanitize_rel(const char *rel)
 {
     size_t n = strlen(rel);
-    char *out = malloc(2 * n + 2), *o = out;
+    char *out = malloc(2 * n + 8), *o = out;
     if (!out) return NULL;
     const char *p = rel;
+    if (*p == '/') {
+        memcpy(o, "_root", 5);
+        o += 5;
+    }
     while (*p) {
         const char *q = strchr(p, '/');
         size_t len = q ? (size_t)(q - p) : strlen(p);
         if (len == 0 || (len == 1 && p[0] == '.')) {
         } else {
-            if (o != out) *o++ = '/';
-            if (len == 2 && p[0] == '.' && p[1] == '.') {
-                memcpy(o, "__", 2);
-                o += 2;
-            } else {
-                int own = o == out && len >= 6 && !memcmp(p + len - 6, ".jsonl", 6);
-                if (p[0] == '.' || own) *o++ = '_';
-                memcpy(o, p, len);
-                o += len;
-            }
+            int first = o == out;
+            if (!first) *o++ = '/';
+            int own = first && len >= 6 && !memcmp(p + len - 6, ".jsonl", 6);
+            if (p[0] == '.' || p[0] == '_' || own) *o++ = '_';
+            memcpy(o, p, len);
+            o += len;
         }
         p += len;
         if (*p == '/') ++p;

@@ -44,8 +44,9 @@ typedef struct gc_batch_list {
 /* Reads src: a directory (every image file below it, any depth, sorted by
  * path; hidden entries and the folder skip_dir, when non-NULL, are left out)
  * or a list file (one path a line; blank lines ignored). Output folders are
- * the paths relative to the root with "." dropped and ".." written "__", so
- * they stay inside -outdir. */
+ * the paths relative to the root, "." dropped and a part starting with '.'
+ * or '_' written with one more '_' (".." as "_.."), so they stay inside
+ * -outdir and two paths that differ get folders that differ. */
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e);
 
 /* A list is read whole before the first image (its length is every index

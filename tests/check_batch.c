@@ -239,7 +239,7 @@ START_TEST(list_file_root_and_safe_names)
     ck_assert_str_eq(l.rel[0], "2007/JPEGImages/1.jpg");
     ck_assert_str_eq(l.rel[1], "2012/JPEGImages/1.jpg");
     /* ".." cannot climb out of -outdir; "." parts vanish; a leading dot is kept visible */
-    ck_assert_str_eq(l.rel[2], "2012/__/x/_.a.jpg");
+    ck_assert_str_eq(l.rel[2], "2012/_../x/_.a.jpg");
     /* listed twice: same folder (gc_batch_run reports the second as an error) */
     ck_assert_str_eq(l.rel[3], l.rel[1]);
     gc_batch_list_free(&l);
@@ -251,13 +251,27 @@ START_TEST(list_file_root_and_safe_names)
     ck_assert_str_eq(l.root, "/srv/img/");
     ck_assert_str_eq(l.rel[0], "a.jpg");
     gc_batch_list_free(&l);
-    /* no common folder: the whole path, without its leading '/' */
-    touch(dir, "two.txt", "/srv/a.jpg\nrel/b.jpg\n");
+    /* no common folder: the whole path, an absolute one under "_root" */
+    touch(dir, "two.txt", "/srv/a.jpg\nrel/b.jpg\nsrv/a.jpg\n");
     pf(p, sizeof p, "%s/two.txt", dir);
     ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
     ck_assert_str_eq(l.root, "");
-    ck_assert_str_eq(l.rel[0], "srv/a.jpg");
+    ck_assert_str_eq(l.rel[0], "_root/srv/a.jpg");
     ck_assert_str_eq(l.rel[1], "rel/b.jpg");
+    ck_assert_str_eq(l.rel[2], "srv/a.jpg"); /* another file: another folder */
+    gc_batch_list_free(&l);
+    /* one to one: parts that differ give folders that differ, whatever their
+     * '.' and '_' (".." had been written "__", a real folder's name) */
+    touch(dir, "esc.txt",
+          "p/../x/a.jpg\np/__/x/a.jpg\np/_../x/a.jpg\np/.a.jpg\np/_.a.jpg\np/_a.jpg\np/a.jpg\np/_/a.jpg\n"
+          "p/_root/a.jpg\n");
+    pf(p, sizeof p, "%s/esc.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.root, "p/");
+    static const char *want[] = {"_../x/a.jpg", "___/x/a.jpg", "__../x/a.jpg", "_.a.jpg", "__.a.jpg",
+                                 "__a.jpg",     "a.jpg",       "__/a.jpg",     "__root/a.jpg"};
+    ck_assert_int_eq(l.n, 9);
+    for (int i = 0; i < l.n; ++i) ck_assert_str_eq(l.rel[i], want[i]);
     gc_batch_list_free(&l);
     /* a first part named like the run's own files (index.jsonl, errors.jsonl
      * at the top of -outdir) gets a leading '_'; deeper parts are free */
@@ -603,6 +617,56 @@ START_TEST(same_basenames_in_subfolders)
     t = slurp(got, NULL);
     ck_assert_msg(strstr(t, "\"png\": \"_index.jsonl/gradcam_0.png\""), "%s", t);
     free(t);
+    scenes_free(&s);
+}
+END_TEST
+
+/* Images whose paths differ get folders that differ: "P/../x/a.png" and a
+ * real folder "P/__/x/a.png" (both had been written "__/x/a.png", the second
+ * image reported as an error and not explained), and the same path listed
+ * twice is the second entry's error, naming the first. */
+START_TEST(list_folders_one_to_one)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char d[4096], src[4096], a[4096], b[4096], list[4096], o[4096], got[4300];
+    const char *dirs[] = {"P", "x", "P/__", "P/__/x"};
+    for (int i = 0; i < 4; ++i) {
+        path_in(&s, dirs[i], d);
+        ck_assert_int_eq(mkdir(d, 0777), 0);
+    }
+    path_in(&s, "x/a.png", a);
+    path_in(&s, "P/__/x/a.png", b);
+    for (int i = 0; i < 2; ++i) {
+        pf(src, sizeof src, "%s/%06d.png", s.sc, i);
+        ck_assert_int_eq(link(src, i ? b : a), 0);
+    }
+    path_in(&s, "l.txt", list);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s/P/../x/a.png\n%s\n%s\n", s.dir, b, b);
+    fclose(f);
+    path_in(&s, "out", o);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 errors") &&
+                      strstr(err, "same output folder ___/x/a.png as list position 1 ("),
+                  "%s", gcf_tail(err, 800));
+    pf(got, sizeof got, "%s/_../x/a.png/gradcam_summary.png", o);
+    ck_assert_msg(access(got, R_OK) == 0, "%s", got);
+    pf(got, sizeof got, "%s/___/x/a.png/gradcam_summary.png", o);
+    ck_assert_msg(access(got, R_OK) == 0, "%s", got);
+    /* each folder holds its own image's maps: the scenes differ */
+    char n0[4300], n1[4300];
+    pf(n0, sizeof n0, "%s/_../x/a.png/gradcam_0.npy", o);
+    pf(n1, sizeof n1, "%s/___/x/a.png/gradcam_0.npy", o);
+    size_t l0 = 0, l1 = 0;
+    char *m0 = slurp(n0, &l0), *m1 = slurp(n1, &l1);
+    ck_assert_ptr_nonnull(m0);
+    ck_assert_ptr_nonnull(m1);
+    ck_assert(l0 != l1 || memcmp(m0, m1, l0) != 0);
+    free(m0);
+    free(m1);
     scenes_free(&s);
 }
 END_TEST
@@ -2652,6 +2716,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, an_index_that_is_not_a_file);
     tcase_add_test(tc, a_list_from_a_pipe);
     tcase_add_test(tc, closed_descriptors_and_a_fifo);
+    tcase_add_test(tc, list_folders_one_to_one);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
