@@ -564,7 +564,7 @@ typedef struct run_state {
     char *done;    /* per list position: complete in the index */
     int *dup_of;   /* per list position: earlier position with the same output folder, or -1 */
     int index_fd, lock_fd, null_fd, saved_stdout;
-    FILE *errors;
+    int errors_fd; /* the errors file, O_APPEND: -jobs workers share it */
     int tty;
     double t0;
     int processed; /* done + errors, this run */
@@ -648,15 +648,38 @@ static int record_error(run_state *r, gc_batch_summary *s, int pos, const char *
     gc_printable(shown); /* a name's bytes that are not printable as '?', as in every message */
     fprintf(stderr, "gradcam: %s: %s\n", shown, msg);
     s->errors++;
-    if (!r->errors) return 0;
-    fprintf(r->errors, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
-    gc_json_string(r->errors, r->list.path[pos]);
-    fputs(", \"error\": ", r->errors);
-    gc_json_string(r->errors, msg);
-    fputs("}\n", r->errors);
-    errno = 0;
-    if (fflush(r->errors) == 0 && !ferror(r->errors)) return 0;
-    int err = errno ? errno : EIO;
+    if (r->errors_fd < 0) return 0;
+    char *rec = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&rec, &len);
+    if (m) {
+        fprintf(m, "{\"n\": %d, \"of\": %d, \"image\": ", pos, r->list.n);
+        gc_json_string(m, r->list.path[pos]);
+        fputs(", \"error\": ", m);
+        gc_json_string(m, msg);
+        fputs("}\n", m);
+    }
+    if (!m || fclose(m) != 0) {
+        free(rec);
+        return gc_fail(e, "out of memory writing %s; the run stops here: rerun with -resume", s->errors_file);
+    }
+    /* The record in one write, under the lock -jobs workers take (as for
+     * the index): through stdio, a record longer than its buffer (a long
+     * path and its message) had gone out in several writes, and another
+     * worker's record could come between them. */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int locked = r->o->jobs > 1 && fcntl(r->errors_fd, F_SETLKW, &lk) == 0;
+    size_t done = 0;
+    ssize_t w = 0;
+    while (done < len && ((w = write(r->errors_fd, rec + done, len - done)) > 0 || (w < 0 && errno == EINTR)))
+        if (w > 0) done += (size_t)w;
+    int err = w < 0 ? errno : EIO;
+    if (locked) {
+        lk.l_type = F_UNLCK;
+        fcntl(r->errors_fd, F_SETLK, &lk);
+    }
+    free(rec);
+    if (done == len) return 0;
     if (gc_err_storage(err))
         return gc_fail_sys(e, err, "cannot write %s: %s; the run stops here (the index holds the images done): rerun "
                                    "with -resume when %s",
@@ -1341,7 +1364,6 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
     }
     fflush(stdout);
     fflush(stderr);
-    if (r->errors) fflush(r->errors);
     pid_t parent = getpid();
     int started = 0, rc = 0;
     gc_pool_share(jobs); /* each worker's threads (its session's pool) take its share of the cores */
@@ -1362,7 +1384,6 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
                 fprintf(stderr, "gradcam: worker %d: %s\n", j, we.msg);
                 _exit(1);
             }
-            if (r->errors) fflush(r->errors);
             _exit(0);
         }
         kids[started++] = pid;
@@ -1410,7 +1431,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     memset(&r, 0, sizeof r);
     memset(s, 0, sizeof *s);
     r.o = o;
-    r.index_fd = r.lock_fd = r.null_fd = r.saved_stdout = -1;
+    r.index_fd = r.errors_fd = r.lock_fd = r.null_fd = r.saved_stdout = -1;
     r.tty = isatty(2);
     int rc = -1;
     char *options = NULL; /* o->options and the list's line */
@@ -1539,12 +1560,8 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         goto done;
     }
     /* The errors of this run only: a resumed run retries earlier failures. */
-    r.errors = fopen(s->errors_file, "w");
-    if (r.errors) { /* append mode: -jobs workers share it */
-        fclose(r.errors);
-        r.errors = fopen(s->errors_file, "a");
-    }
-    if (!r.errors) {
+    r.errors_fd = open(s->errors_file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
+    if (r.errors_fd < 0) {
         gc_fail(e, "cannot write %s: %s", s->errors_file, strerror(errno));
         goto done;
     }
@@ -1571,7 +1588,8 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     rc = 0;
 done:
     if (r.index_fd >= 0) close(r.index_fd);
-    if (r.errors && fclose(r.errors) != 0 && rc == 0) rc = gc_fail(e, "cannot write %s", s->errors_file);
+    if (r.errors_fd >= 0 && close(r.errors_fd) != 0 && rc == 0)
+        rc = gc_fail(e, "cannot write %s: %s", s->errors_file, strerror(errno));
     if (r.saved_stdout >= 0) close(r.saved_stdout);
     if (r.null_fd >= 0) close(r.null_fd);
     if (r.lock_fd >= 0) {

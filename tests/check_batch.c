@@ -1622,6 +1622,56 @@ static int same_bytes_but_errors(const char *pa, const char *pb, const char *nam
  * index's numbers equal within float rounding (a batched product rounds
  * otherwise). -jobs 2 with -batch 4 computes the same bits as one process
  * with -batch 4. The classifier likewise with -batch 3. */
+/* -jobs workers share the errors file: each record is one whole line, even
+ * when it is longer than stdio's buffer (a long path and its message). They
+ * had been written through stdio, several writes a record, between which
+ * the other worker's could come. */
+START_TEST(jobs_errors_records_whole)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char deep[4096], list[4096], o[4096], ef[4096];
+    int n = snprintf(deep, sizeof deep, "%s/", s.dir);
+    for (int k = 0; k < 16; ++k) { /* ~3900 bytes of folders that do not exist */
+        memset(deep + n, 'a' + k, 240);
+        deep[n + 240] = '/';
+        n += 241;
+    }
+    deep[n] = '\0';
+    path_in(&s, "l.txt", list);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    enum { MISSING = 80 };
+    for (int i = 0; i < MISSING; ++i) fprintf(f, "%smissing-%03d.png\n", deep, i);
+    fprintf(f, "%s/000000.png\n%s/000001.png\n", s.sc, s.sc);
+    fclose(f);
+    path_in(&s, "out", o);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-jobs", "2", "-quiet", NULL), 1);
+    pf(ef, sizeof ef, "%s/errors.jsonl", o); /* (stderr, 80 lines of 4 KiB, is more than the test keeps) */
+    char *t = slurp(ef, NULL);
+    ck_assert_ptr_nonnull(t);
+    int lines = 0, seen[MISSING] = {0};
+    for (char *line = t, *nl; (nl = strchr(line, '\n')); line = nl + 1, ++lines) {
+        *nl = '\0';
+        int pos = -1, used = 0;
+        ck_assert_msg(sscanf(line, "{\"n\": %d, \"of\": 82, \"image\": \"%n", &pos, &used) == 1 && used > 0,
+                      "line %d: %.120s", lines, line);
+        ck_assert(pos >= 0 && pos < MISSING && !seen[pos]);
+        seen[pos] = 1;
+        char name[64];
+        pf(name, sizeof name, "missing-%03d.png\", \"error\": \"", pos);
+        ck_assert_msg(!strncmp(line + used, deep, (size_t)n) && !strncmp(line + used + n, name, strlen(name)),
+                      "line %d is not position %d's whole record", lines, pos);
+        ck_assert_msg(nl - line > 4096 && !strcmp(nl - 2, "\"}"), "line %d: %zu bytes, ends %s", lines,
+                      (size_t)(nl - line), nl - 2);
+    }
+    ck_assert_int_eq(lines, MISSING);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(batched_list_agrees_with_one_at_a_time)
 {
     scenes s;
@@ -2721,6 +2771,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
     tcase_add_test(tc, batched_list_agrees_with_one_at_a_time);
+    tcase_add_test(tc, jobs_errors_records_whole);
     tcase_add_test(tc, batch_notice_for_a_cfg_without_batched_forward);
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
