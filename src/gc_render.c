@@ -209,22 +209,53 @@ GC_OPT_O3 static void gc_resample_rows(const float *m, int mw, int mh, const gc_
     }
 }
 
-/* Each original pixel centre goes through the inverse letterbox to network
- * coordinates n, then to map cell coordinates (cell i covers win + [i, i+1)
- * * win/m, centre aligned), and is sampled there; outside the window, 0. No
- * network-size buffer. */
-void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
+/* Each output pixel centre goes to the original image's coordinates ((i +
+ * .5) orig / out, the same point when out is the original size), through
+ * the inverse letterbox to network coordinates n, then to map cell
+ * coordinates (cell i covers win + [i, i+1) * win/m, centre aligned), and is
+ * sampled there; outside the window, 0. No network-size buffer. Per axis,
+ * gc_axis_net's n = (i + .5 - c) / s + c + d for the original image becomes,
+ * with k = orig / out, (i + .5 - c/k) / (s/k) + c/k + (d + c - c/k). */
+static void map_to(const float *map, int mw, int mh, const gc_letterbox *lb, int ow, int oh, float *out)
 {
-    assert(map && out && lb && mw > 0 && mh > 0);
+    assert(map && out && lb && mw > 0 && mh > 0 && ow > 0 && oh > 0);
     assert(lb->win_w > 0 && lb->win_h > 0);
-    /* gc_lb_to_net_d's arithmetic per axis */
     gc_axis_map ax = {1, 0, 0, lb->dx, (double)mw / lb->win_w, lb->win_x, lb->win_x + lb->win_w,
                       lb->win_x != 0 || lb->win_w != lb->net_w},
                 ay = {1, 0, 0, lb->dy, (double)mh / lb->win_h, lb->win_y, lb->win_y + lb->win_h,
                       lb->win_y != 0 || lb->win_h != lb->net_h};
     gc_lb_axis(lb->orig_w, lb->new_w, &ax.s, &ax.c);
     gc_lb_axis(lb->orig_h, lb->new_h, &ay.s, &ay.c);
-    gc_resample(map, mw, mh, &ax, &ay, out, lb->orig_w, lb->orig_h);
+    if (ow != lb->orig_w) { /* (the original size keeps its arithmetic, bit for bit) */
+        double k = (double)lb->orig_w / ow, c = ax.c / k;
+        ax.s /= k;
+        ax.d += ax.c - c;
+        ax.c = c;
+    }
+    if (oh != lb->orig_h) {
+        double k = (double)lb->orig_h / oh, c = ay.c / k;
+        ay.s /= k;
+        ay.d += ay.c - c;
+        ay.c = c;
+    }
+    gc_resample(map, mw, mh, &ax, &ay, out, ow, oh);
+}
+
+void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
+{
+    map_to(map, mw, mh, lb, lb->orig_w, lb->orig_h, out);
+}
+
+void gc_render_map_to_display(const float *map, int mw, int mh, const gc_letterbox *lb, int dw, int dh, float *out)
+{
+    map_to(map, mw, mh, lb, dw, dh, out);
+}
+
+void gc_render_input_to_display(const float *plane, const gc_letterbox *lb, int dw, int dh, float *out)
+{
+    gc_letterbox whole = *lb;
+    gc_render_letterbox_window(&whole, 0, 0, lb->net_w, lb->net_h);
+    map_to(plane, lb->net_w, lb->net_h, &whole, dw, dh, out);
 }
 
 void gc_render_input_to_image(const float *plane, const gc_letterbox *lb, float *out)

@@ -47,6 +47,15 @@ void gc_render_map_to_image(const float *map, int mw, int mh, const gc_letterbox
 /* The same for a plane of the whole network input (net_w x net_h), such as
  * an input gradient, whatever the window. */
 void gc_render_input_to_image(const float *plane, const gc_letterbox *lb, float *out);
+/* The same two at another size, dw x dh: the original image resized (its
+ * pixel x centred on original coordinate (x + .5) orig_w / dw, as an area
+ * resize places it), for a picture drawn smaller or larger than the image.
+ * A letterbox made for dw x dh instead (the sheet's, until this) scales
+ * network coordinates by (dw - 1) / (new - 1), not (orig - 1) / (new - 1)
+ * times orig / dw: its heat sat up to two network pixels off a 28 x 28
+ * image's panel. */
+void gc_render_map_to_display(const float *map, int mw, int mh, const gc_letterbox *lb, int dw, int dh, float *out);
+void gc_render_input_to_display(const float *plane, const gc_letterbox *lb, int dw, int dh, float *out);
 /* A map of mw x mh cells covering lb's window onto the network input (out:
  * net_w x net_h): gc_render_resize to the window's size, then
  * gc_render_window_expand. With the whole input as the window, bit for bit

@@ -93,19 +93,19 @@ static void fit_text(const char *in, int width, int scale, char *out, size_t n)
 
 /* One explanation drawn at the display size: a heat overlay, or the
  * normalised input-level result. */
-static int panel(gc_session *s, const gc_subject *t, const gc_explain_opts *o, const gc_letterbox *lb,
-                 const float *img, float *heat, float *grad, unsigned char *rgb, gc_err *e)
+static int panel(gc_session *s, const gc_subject *t, const gc_explain_opts *o, int dw, int dh, const float *img,
+                 float *heat, float *grad, unsigned char *rgb, gc_err *e)
 {
     gc_map m;
     if (gc_explain_target(s, t, o, &m, e)) return -1;
-    int dw = lb->orig_w, dh = lb->orig_h;
     size_t dpx = (size_t)dw * dh, npx = (size_t)s->net->w * s->net->h;
     if (m.image) {
-        for (int c = 0; c < 3 && c < m.image_c; ++c) gc_render_input_to_image(m.image + c * npx, lb, grad + c * dpx);
+        for (int c = 0; c < 3 && c < m.image_c; ++c)
+            gc_render_input_to_display(m.image + c * npx, &s->lb, dw, dh, grad + c * dpx);
         for (int c = m.image_c; c < 3; ++c) memcpy(grad + c * dpx, grad, dpx * sizeof *grad);
         gc_sheet_gradient_rgb(grad, dw, dh, rgb);
     } else {
-        gc_render_map_to_image(m.data, m.w, m.h, lb, heat);
+        gc_render_map_to_display(m.data, m.w, m.h, &s->lb, dw, dh, heat);
         gc_render_normalize(heat, dpx);
         gc_render_overlay(img, dw, dh, heat, o->alpha > 0 ? o->alpha : .5f, rgb);
     }
@@ -118,10 +118,6 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
     int W = s->orig.w, H = s->orig.h, dw, dh;
     gc_sheet_panel_size(W, H, &dw, &dh);
     size_t dpx = (size_t)dw * dh;
-    gc_letterbox lb = gc_render_letterbox(dw, dh, s->net->w, s->net->h);
-    /* the display letterbox must cover the same part of the network input as the image's own */
-    lb.new_w = s->lb.new_w, lb.new_h = s->lb.new_h, lb.dx = s->lb.dx, lb.dy = s->lb.dy;
-    gc_render_letterbox_window(&lb, s->lb.win_x, s->lb.win_y, s->lb.win_w, s->lb.win_h);
 
     int title_h = (GC_FONT_CELL_H + 1) * TEXT_SCALE + 6, head_h = (GC_FONT_CELL_H + 1) * TEXT_SCALE + 10;
     int bar_h = 14, foot_h = bar_h + (GC_FONT_CELL_H + 1) * TEXT_SCALE + 12;
@@ -162,7 +158,7 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
             one.method = methods[k];
             one.counterfactual = k == 4;
             one.sheet = 0;
-            if (panel(s, t, &one, &lb, img, heat, grad, pan, e)) goto done;
+            if (panel(s, t, &one, dw, dh, img, heat, grad, pan, e)) goto done;
         }
         int x0 = MARGIN + k * (dw + MARGIN), y0 = head_h + title_h;
         for (int y = 0; y < dh; ++y)

@@ -10,6 +10,7 @@
 #include "darknet.h"
 #include "gc_figure.h"
 #include "gc_render.h"
+#include "gc_sheet.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
 
@@ -194,6 +195,79 @@ START_TEST(map_covers_the_crop_window)
     for (int p = 0; p < N * N; ++p) in[p] = (float)p;
     gc_render_input_to_image(in, &lb, out);
     for (int p = 0; p < N * N; ++p) ck_assert_float_eq_tol(out[p], (float)p, 1e-4f);
+}
+END_TEST
+
+/* A map drawn at another size than the image's (the sheet's panels) lies
+ * where the image, resized to that size, shows the same point. By hand: an
+ * 8 x 8 image on a 64 x 64 input (no bars), drawn 4 x 4: display pixel x is
+ * centred on original x (x + .5) 2, network n = (2x + .5) 63 / 7 + .5, and
+ * a 64-cell ramp m = column reads n - .5 = 18x + 4.5. A letterbox made for
+ * the 4 x 4 picture (the sheet's before) read 21x: 0, 21, 42, 63. */
+START_TEST(map_to_display_is_the_resized_image_map)
+{
+    enum { M = 64 };
+    static float ramp[M * M];
+    for (int p = 0; p < M * M; ++p) ramp[p] = (float)(p % M);
+    gc_letterbox lb = gc_render_letterbox(8, 8, M, M);
+    float out[16];
+    gc_render_map_to_display(ramp, M, M, &lb, 4, 4, out);
+    for (int p = 0; p < 16; ++p)
+        ck_assert_msg(fabsf(out[p] - (18.f * (p % 4) + 4.5f)) < 1e-4f, "(%d, %d): %g", p % 4, p / 4, out[p]);
+    gc_letterbox small = gc_render_letterbox(4, 4, M, M);
+    gc_render_map_to_image(ramp, M, M, &small, out);
+    ck_assert_float_eq_tol(out[1], 21.f, 1e-4f); /* the old panel's: 3 network pixels off */
+
+    /* In general: the map at the image's size, area-resized by 2 (the
+     * sheet's resize of the image), equals the map drawn at half size, for
+     * a map linear in x and y (away from the clamped edge cells), through a
+     * letterbox with bars (30 x 20 on 64 x 48: new 64 x 42, dy 3) and a
+     * window. Both ways through a map of 16 x 12 cells and the whole input. */
+    enum { W = 30, H = 20, DW = 15, DH = 10 };
+    gc_letterbox b = gc_render_letterbox(W, H, M, 48);
+    ck_assert(b.new_w == 64 && b.new_h == 42 && b.dy == 3);
+    float lin[16 * 12], plane[M * 48], full[W * H], want[DW * DH], got[DW * DH];
+    for (int y = 0; y < 12; ++y)
+        for (int x = 0; x < 16; ++x) lin[y * 16 + x] = 3.f * x - 2.f * y;
+    for (int y = 0; y < 48; ++y)
+        for (int x = 0; x < M; ++x) plane[y * M + x] = .5f * x + y;
+    for (int round = 0; round < 2; ++round) {
+        if (round == 0) {
+            gc_render_map_to_image(lin, 16, 12, &b, full);
+            gc_render_map_to_display(lin, 16, 12, &b, DW, DH, got);
+        } else {
+            gc_render_input_to_image(plane, &b, full);
+            gc_render_input_to_display(plane, &b, DW, DH, got);
+        }
+        gc_sheet_resize_planar(full, W, H, 1, want, DW, DH);
+        for (int y = 1; y < DH - 1; ++y)
+            for (int x = 1; x < DW - 1; ++x)
+                ck_assert_msg(fabsf(got[y * DW + x] - want[y * DW + x]) < 1e-3f, "round %d (%d, %d): %g, want %g", round,
+                              x, y, got[y * DW + x], want[y * DW + x]);
+    }
+    /* a window: the map covers part of the input, 0 outside it, alike */
+    for (int p = 0; p < 16 * 12; ++p) lin[p] += 100; /* nowhere 0 inside */
+    gc_render_letterbox_window(&b, 8, 6, 40, 30);
+    gc_render_map_to_image(lin, 16, 12, &b, full);
+    gc_render_map_to_display(lin, 16, 12, &b, DW, DH, got);
+    gc_sheet_resize_planar(full, W, H, 1, want, DW, DH);
+    int inside = 0;
+    for (int y = 0; y < DH; ++y)
+        for (int x = 0; x < DW; ++x) {
+            if (x == 0 || y == 0 || x == DW - 1 || y == DH - 1) continue;
+            int all_in = 1; /* the pixels resized and one more around them: away from the clamped edge cells */
+            for (int j = 2 * y - 1; j <= 2 * y + 2; ++j)
+                for (int i = 2 * x - 1; i <= 2 * x + 2; ++i) all_in &= full[j * W + i] != 0;
+            if (!all_in) continue;
+            ++inside;
+            ck_assert_msg(fabsf(got[y * DW + x] - want[y * DW + x]) < 1e-3f, "window (%d, %d): %g, want %g", x, y,
+                          got[y * DW + x], want[y * DW + x]);
+        }
+    ck_assert_int_gt(inside, 10);
+    /* the image's own size is gc_render_map_to_image, bit for bit */
+    float same[W * H];
+    gc_render_map_to_display(lin, 16, 12, &b, W, H, same);
+    ck_assert(!memcmp(same, full, sizeof same));
 }
 END_TEST
 
@@ -1238,6 +1312,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
     tcase_add_test(tc, letterbox_round_trip);
     tcase_add_test(tc, map_covers_the_crop_window);
+    tcase_add_test(tc, map_to_display_is_the_resized_image_map);
     tcase_add_test(tc, resize_constant_and_ramp_exact);
     tcase_add_test(tc, separable_resampling_equals_per_pixel);
     tcase_add_test(tc, resize_rgb_equals_per_pixel);
