@@ -293,15 +293,19 @@ int gc_figure_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e
     s->n = n;
     s->img_w = img_w;
     s->img_h = img_h;
-    /* a near-square grid; thumbnails between 128 px and half the picture wide */
+    /* a near-square grid; thumbnails' longer side between 128 px and half
+     * the picture's longer side (the width's rule for a portrait image had
+     * made a 40 x 40000 image's thumbnails 128 x 128000) */
     int cols = 1;
     while (cols * cols < n) ++cols;
-    int tw = W / cols, cap = W / 2 > 128 ? W / 2 : 128;
-    if (tw < 128) tw = 128;
-    if (tw > cap) tw = cap;
+    int L = W >= H ? W : H, S = W >= H ? H : W;
+    int tl = L / cols, cap = L / 2 > 128 ? L / 2 : 128;
+    if (tl < 128) tl = 128;
+    if (tl > cap) tl = cap;
+    int ts = (int)((long)tl * S / L) > 0 ? (int)((long)tl * S / L) : 1;
     s->cols = cols;
-    s->tw = tw;
-    s->th = (int)((long)tw * H / W) > 0 ? (int)((long)tw * H / W) : 1;
+    s->tw = W >= H ? tl : ts;
+    s->th = W >= H ? ts : tl;
     size_t sz;
     if (gc_size_mul((size_t)n * s->tw, (size_t)s->th * 3, &sz)) return gc_fail(e, "summary too large");
     s->thumbs = calloc(sz, 1);

@@ -1112,6 +1112,43 @@ START_TEST(summary_for_one_to_fifty_boxes)
 }
 END_TEST
 
+/* A portrait image's thumbnails follow its longer side, as a landscape
+ * image's follow its width: 128 px at least, half the picture at most. By
+ * the width alone an 8 x 2000 image's were 128 x 32000, and its summary of
+ * nine boxes 96000 px tall (a 10 x 40000 one's passed the PNG limit). */
+START_TEST(summary_of_a_tall_narrow_image)
+{
+    enum { W = 8, H = 2000, N = W * H, BOXES = 9 };
+    float *img = calloc(3 * N, sizeof *img);
+    ck_assert_ptr_nonnull(img);
+    gc_err e;
+    gc_summary s;
+    ck_assert_int_eq(gc_figure_summary_init(&s, BOXES, W, H, &e), 0);
+    gc_picture panel = {0}, out = {0};
+    ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
+    for (int k = 0; k < BOXES; ++k) {
+        gc_fig_box b = {0, k * 200, 7, k * 200 + 150, k};
+        gc_figure_summary_set(&s, k, &panel, &b, "box");
+    }
+    ck_assert_int_eq(gc_figure_summary_render(&s, img, &out, &e), 0);
+    ck_assert_int_ge(s.th, 128);
+    ck_assert_int_le(s.th, panel.h / 2);
+    ck_assert_int_ge(s.tw, 1);
+    ck_assert_int_eq(s.th, panel.h / 3); /* three rows of three */
+    /* the image, and the grid below it about as tall (three rows and their captions) */
+    ck_assert_msg(out.h <= 2 * panel.h + 3 * 64, "summary %d x %d for a %d x %d panel", out.w, out.h, panel.w, panel.h);
+    gc_figure_picture_free(&panel);
+    gc_figure_picture_free(&out);
+    gc_figure_summary_free(&s);
+    /* a landscape image keeps the width's rule */
+    ck_assert_int_eq(gc_figure_summary_init(&s, BOXES, H, W, &e), 0);
+    ck_assert_int_eq(s.th, s.tw * W / H > 0 ? s.tw * W / H : 1);
+    ck_assert_int_ge(s.tw, 128);
+    gc_figure_summary_free(&s);
+    free(img);
+}
+END_TEST
+
 /* ---- drawing ----------------------------------------------------------------- */
 
 enum { CW = 20, CH = 10, GUARD = 256 };
@@ -1322,6 +1359,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, overlay_scaled_equals_overlay_of_scaled_up);
     tcase_add_test(tc, overlay_scaled_up_rows_equal_resize_then_overlay);
     tcase_add_test(tc, draw_box_inside_and_clipped);
+    tcase_add_test(tc, summary_of_a_tall_narrow_image);
     tcase_add_test(tc, draw_text_layout_and_clip);
     tcase_add_test(tc, font_glyphs_distinct);
     tcase_add_test(tc, overlay_untinted_where_map_is_zero);
