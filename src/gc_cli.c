@@ -1302,6 +1302,10 @@ static int list_main(const cli_args *a, gc_err *e)
         warn_summary(a->nosave);
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
+        if (a->top > cl.classes) {
+            gc_fail(e, "-top %d is more than the network's %d classes", a->top, cl.classes);
+            goto done;
+        }
     }
     /* what would fail for every image, said once before any (not per image) */
     if (gc_explain_check_all(net, &ex, e)) goto done;

@@ -2293,6 +2293,13 @@ START_TEST(an_option_no_image_can_use_fails_before_any)
     ck_assert_msg(count_str(err, "gradcam: ") == 1 && strstr(err, "-layer 99 is out of range for the logit layer"), "%s",
                   gcf_tail(err, 600));
     ck_assert_int_ne(access(o, F_OK), 0);
+    /* -top above the classifier's 10 classes: one line, not one per image */
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", s.list, "-outdir", o, "-top", "11",
+                         NULL),
+                     1);
+    ck_assert_msg(count_str(err, "gradcam: ") == 1 && strstr(err, "-top 11 is more than the network's 10 classes"),
+                  "%s", gcf_tail(err, 600));
+    ck_assert_int_ne(access(o, F_OK), 0);
     /* -layer -13 is out of range for the head at layer 12 only: its boxes fail */
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-layer", "-13", "-quiet", NULL), 1);
     ck_assert_msg(strstr(err, "box 0: -layer -13 is out of range for the box's head (layer 12)"), "%s",
