@@ -1405,6 +1405,16 @@ static int merge_main(int argc, char **argv, gc_err *e)
         }
         out = def;
     }
+    /* before the default -o's folder is made: a mistyped DIR had been made,
+     * then said to hold no index, and removed */
+    for (int d = 0; d < ndirs; ++d) {
+        struct stat st;
+        if (stat(dirs[d], &st) != 0) {
+            gc_fail(e, "merge: cannot read folder %s: %s", dirs[d], strerror(errno));
+            free(dirs);
+            return 1;
+        }
+    }
     /* -o - is standard output, as -json - is (it had made a file named "-");
      * the summary line then goes to stderr */
     int to_stdout = !strcmp(out, "-");

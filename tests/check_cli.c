@@ -782,6 +782,20 @@ START_TEST(an_empty_list_makes_no_outdir)
 }
 END_TEST
 
+/* merge of a folder that does not exist (a typo) names it and why; the
+ * default -o's folder had been made for it, the folder then said to hold
+ * no index, and removed. */
+START_TEST(merge_names_a_missing_folder)
+{
+    char nodir[4096];
+    snprintf(nodir, sizeof nodir, "%s/no-such-run", dir);
+    ck_assert_int_eq(run("merge", nodir, NULL), 1);
+    assert_one_error_naming("merge: cannot read folder");
+    ck_assert_msg(strstr(err, "no-such-run: No such file or directory"), "%s", err);
+    ck_assert_int_ne(access(nodir, F_OK), 0);
+}
+END_TEST
+
 /* An -outdir whose index.jsonl is not a regular file (a link to /dev/zero)
  * is refused before any image: it has no size, so the run had explained
  * every image, appended the index lines to the device and failed only when
@@ -1274,6 +1288,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, an_index_that_is_a_device_stops_the_run_first);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, an_empty_list_makes_no_outdir);
+    tcase_add_test(tc, merge_names_a_missing_folder);
     tcase_add_test(tc, outputs_never_replace_inputs);
     tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, a_layer_by_two_names);
