@@ -796,7 +796,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
             if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder"), 2;
             if (path_value("-fmnist", argv[++i], e)) return 2;
             dir = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
+        } else if (argv[i][0] == '-' && argv[i][1] && !(npos == 2 && isdigit((unsigned char)argv[i][1]))) {
+            /* (a negative <count> is the count's error below) */
             return gc_fail(e, "unknown option %s for gradcam scenes", argv[i]), 2;
         } else if (npos == 4) {
             return gc_fail(e, "unexpected argument %s", argv[i]), 2;

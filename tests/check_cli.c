@@ -642,6 +642,9 @@ START_TEST(usage_errors_exit_two_everywhere)
     char nofm[4200];
     snprintf(nofm, sizeof nofm, "%s/no-fmnist", dir);
     usage_error(run("scenes", "det", "test", "1", "", "-fmnist", nofm, NULL), "<outdir>: the folder name is empty");
+    /* a negative count is the count's error, not an unknown option */
+    usage_error(run("scenes", "det", "test", "-3", nofm, NULL), "count -3: expected an integer in 1..");
+    ck_assert_int_ne(access(nofm, F_OK), 0);
     /* a scenes folder whose name has a newline: its list.txt, one path a
      * line, could not be read back (it wrote the scenes and such a list) */
     char nl[4200];
