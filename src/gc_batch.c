@@ -522,7 +522,12 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
             l->rel[i] = sanitize_rel(v.s[i]);
         } else {
             l->path[i] = dup_str(v.s[i]);
-            l->rel[i] = sanitize_rel(v.s[i] + rootlen);
+            /* the root ends in '/': a '/' after it is an empty part (img//a.jpg
+             * is img/a.jpg), not an absolute path for "_root" */
+            const char *rel = v.s[i] + rootlen;
+            if (rootlen)
+                while (*rel == '/') ++rel;
+            l->rel[i] = sanitize_rel(rel);
         }
         if (!l->path[i] || !l->rel[i]) {
             gc_strvec_free(&v);

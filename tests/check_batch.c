@@ -251,6 +251,17 @@ START_TEST(list_file_root_and_safe_names)
     ck_assert_str_eq(l.root, "/srv/img/");
     ck_assert_str_eq(l.rel[0], "a.jpg");
     gc_batch_list_free(&l);
+    /* an empty part right after the root names the same file as the path
+     * without it: the same folder, not one under "_root" (img//a.jpg had
+     * been explained again into _root/a.jpg) */
+    touch(dir, "empty.txt", "img//a.jpg\nimg/a.jpg\nimg/.//b.jpg\n");
+    pf(p, sizeof p, "%s/empty.txt", dir);
+    ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
+    ck_assert_str_eq(l.root, "img/");
+    ck_assert_str_eq(l.rel[0], "a.jpg");
+    ck_assert_str_eq(l.rel[1], "a.jpg");
+    ck_assert_str_eq(l.rel[2], "b.jpg");
+    gc_batch_list_free(&l);
     /* no common folder: the whole path, an absolute one under "_root" */
     touch(dir, "two.txt", "/srv/a.jpg\nrel/b.jpg\nsrv/a.jpg\n");
     pf(p, sizeof p, "%s/two.txt", dir);
