@@ -80,8 +80,8 @@ static const char usage_text[] =
     "  -smooth S        aug (mean over a horizontal flip x intensities 0.9, 1, 1.1,\n"
     "                   maps flipped back) or eigen (first principal component of\n"
     "                   the weighted activations)\n"
-    "  -scorecam-channels N  Score-CAM: the N channels with the largest mean\n"
-    "                   activation (default 32, at most 1000000)\n"
+    "  -scorecam-channels N  with -method scorecam: the N channels with the\n"
+    "                   largest mean activation (default 32, at most 1000000)\n"
     "  -sheet           also PREFIX_<target>_sheet.png: image, Grad-CAM, Guided\n"
     "                   Backprop, Guided Grad-CAM, counterfactual Grad-CAM side by\n"
     "                   side (the Grad-CAM paper's figure)\n"
@@ -539,6 +539,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     if (a->smooth == GC_SMOOTH_EIGEN && !gc_cam_method_get(a->method)->weights && !gc_cam_method_get(a->method)->map)
         return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
                        gc_cam_method_name(a->method));
+    if (a->scorecam_channels && (!a->method_set || a->method != GC_METHOD_SCORECAM)) /* it had been ignored without a word */
+        return a->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s", gc_cam_method_name(a->method))
+                             : gc_fail(e, "-scorecam-channels is for -method scorecam: give it too");
     return 0;
 }
 
@@ -960,6 +963,10 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
+    if (o->ex.scorecam_channels && (!a->method_set || o->ex.method != GC_METHOD_SCORECAM))
+        return a->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s",
+                                       gc_cam_method_name(o->ex.method))
+                             : gc_fail(e, "-scorecam-channels is for -method scorecam: give it too");
     if (a->names && a->data) return gc_fail(e, "-names %s and -data %s both give the class names: give one", a->names, a->data);
     if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_eval_baseline_name(o->baseline));

@@ -168,7 +168,7 @@ int gc_explain_save_parse(const char *s, int *nosave)
         size_t n = strcspn(p, ",");
         int k = -1;
         for (int i = 0; i < (int)(sizeof words / sizeof *words); ++i)
-            if (strlen(words[i].word) == n && !strncmp(p, words[i].word, n)) k = i;
+            if (strlen(words[i].word) == n && !strncasecmp(p, words[i].word, n)) k = i; /* any case, as -method */
         if (k < 0 || (seen & (1 << k))) return -1;
         seen |= 1 << k;
         saved |= words[k].bits;

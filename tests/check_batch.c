@@ -2337,15 +2337,14 @@ START_TEST(resume_compares_settings_not_spelling)
                   "%s", gcf_tail(err, 400));
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-names", "cfg/fmnist.names", "-resume", "-list", s.list, "-outdir", o,
                       "-alpha", "0.50", "-save", "all", "-maxboxes", "100", "-target", "logit", "-nms", "0.45",
-                      "-scorecam-channels", "32", "-thresh", "5e-1", NULL) == 0,
+                      "-thresh", "5e-1", NULL) == 0,
                   "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, "0 explained, 2 skipped"), "%s", gcf_tail(err, 400));
     /* each option that decides the outputs, changed alone */
     static const char *const decides[][2] = {
         {"-method", "gradcam"}, {"-layer", "7"},      {"-thresh", "0.6"},  {"-hier", "0.4"},
         {"-nms", "0.3"},        {"-maxboxes", "5"},   {"-target", "score"}, {"-counterfactual", NULL},
-        {"-alpha", "0.3"},      {"-smooth", "aug"},   {"-scorecam-channels", "8"}, {"-sheet", NULL},
-        {"-save", "png"},
+        {"-alpha", "0.3"},      {"-smooth", "aug"},   {"-sheet", NULL},     {"-save", "png"},
     };
     for (size_t k = 0; k < sizeof decides / sizeof *decides; ++k) {
         ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-resume", "-names", "cfg/fmnist.names",
@@ -2360,6 +2359,7 @@ START_TEST(resume_compares_settings_not_spelling)
         "-out", "-json",                                          /* refused with -list */
         "-list", "-outdir", "-resume", "-shard", "-jobs", "-batch", "-progress", "-quiet", /* how a run runs */
         "-mapthresh", "-steps", "-limit", "-baseline", "-rise", "-rise-weight", "-nosanity", "-cascade", "-seed", /* eval's */
+        "-scorecam-channels", /* -method scorecam's only: below */
     };
     ck_assert_int_eq(run("help", NULL), 0);
     int seen = 0;
@@ -2393,6 +2393,20 @@ START_TEST(resume_compares_settings_not_spelling)
                          "-names", "cfg/fmnist.names", NULL),
                      1);
     ck_assert_msg(strstr(err, "(it has \"class: 1\", this run \"class: none\")"), "%s", gcf_tail(err, 300));
+    /* -scorecam-channels decides a Score-CAM run's outputs (with another
+     * method it is a usage error) */
+    char os[4096];
+    path_in(&c, "score", os);
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", os, "-method", "scorecam",
+                      "-scorecam-channels", "2", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_msg(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", os, "-resume", "-method",
+                      "ScoreCAM", "-scorecam-channels", "02", NULL) == 0,
+                  "%s", gcf_tail(err, 400));
+    ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", os, "-resume",
+                         "-method", "scorecam", "-scorecam-channels", "3", NULL),
+                     1);
+    ck_assert_msg(strstr(err, "this folder's run had other options"), "%s", gcf_tail(err, 300));
     /* settings recorded by an earlier gradcam (one argument a line) */
     touch(oc, ".gradcam-options", "# the options of the gradcam -list run that wrote this folder\n-class\n1\n");
     ck_assert_int_eq(run("cfg/fmnist-cls.cfg", "cfg/fmnist-cls.weights", "-list", c.list, "-outdir", oc, "-resume",

@@ -143,7 +143,7 @@ START_TEST(save_writes_only_what_is_asked)
     /* png alone: the overlays, no map, no map line */
     gcf_rmtree(out_dir());
     ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
-    rc = run(cfg, weights, img, "-out", prefix, "-save", "png", NULL);
+    rc = run(cfg, weights, img, "-out", prefix, "-save", "PNG", NULL); /* any case, as -method */
     ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
     ck_assert_int_eq(gcf_count_files(out_dir()), 1);
     snprintf(p, sizeof p, "%s_%d.png", prefix, a);
@@ -615,6 +615,13 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", NULL), cls_msg);
     usage_error(run("eval", cfg, weights, list, "-mapthresh", "0.1", NULL), det_msg);
     usage_error(run("eval", cfg, weights, list, "-baseline", "cell", NULL), "-baseline cell needs a detector");
+    /* an option of another method (it had been ignored without a word) */
+    usage_error(run(cfg, weights, img, "-out", prefix, "-scorecam-channels", "8", NULL),
+                "-scorecam-channels is for -method scorecam: give it too");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-method", "gradcam", "-scorecam-channels", "8", NULL),
+                "-scorecam-channels is for -method scorecam, not gradcam");
+    usage_error(run("eval", cfg, weights, list, "-method", "layercam", "-scorecam-channels", "8", NULL),
+                "-scorecam-channels is for -method scorecam, not layercam");
     /* two sources of class names */
     usage_error(run(cfg, weights, img, "-names", "n.names", "-data", "n.data", NULL), "both give the class names");
     usage_error(run("eval", cfg, weights, list, "-names", "n.names", "-data", "n.data", NULL),
