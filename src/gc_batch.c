@@ -303,7 +303,11 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
             break;
         }
         struct stat st;
-        if (stat(full, &st) != 0) continue; /* a dangling link */
+        if (stat(full, &st) != 0) { /* a dangling link: said when named as an image (it had been left out unseen) */
+            if (is_image_name(de->d_name))
+                gc_print_line(stderr, "gradcam: warning: -list %s: %s: %s, left out", dir, sub, strerror(errno));
+            continue;
+        }
         if (S_ISDIR(st.st_mode)) {
             struct stat lst;
             if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) {

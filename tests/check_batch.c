@@ -2184,7 +2184,8 @@ START_TEST(nothing_written_makes_no_folders)
 END_TEST
 
 /* -list DIR does not follow a link to a folder (one to a folder above would
- * loop), and says so: its images had been left out without a word. */
+ * loop), and says so: its images had been left out without a word. Nor a
+ * link to nothing named as an image, said too. */
 START_TEST(a_linked_folder_is_named_not_followed)
 {
     scenes s;
@@ -2200,12 +2201,19 @@ START_TEST(a_linked_folder_is_named_not_followed)
     ck_assert_int_eq(symlink(s.sc, dst), 0);
     pf(dst, sizeof dst, "%s/up", d);
     ck_assert_int_eq(symlink("..", dst), 0);
+    /* a link to nothing is named too when it looks like an image */
+    pf(dst, sizeof dst, "%s/gone.png", d);
+    ck_assert_int_eq(symlink("no-such.png", dst), 0);
+    pf(dst, sizeof dst, "%s/gone-notes", d);
+    ck_assert_int_eq(symlink("no-such.txt", dst), 0);
     path_in(&s, "out", o);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-save", "none", "-quiet", NULL) == 0, "%s",
                   gcf_tail(err, 400));
     ck_assert_msg(strstr(err, "1 images: 1 explained"), "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, ": linked is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, ": up is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, ": gone.png: No such file or directory, left out") && !strstr(err, "gone-notes"), "%s",
+                  gcf_tail(err, 400));
     scenes_free(&s);
 }
 END_TEST
