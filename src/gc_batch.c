@@ -140,6 +140,47 @@ static int folder_has_index(const char *outdir)
     return found;
 }
 
+/* Refuses a run in nshards shards (1: one process) into a folder whose
+ * indexes are all of runs in another count: its index would sit beside
+ * theirs, -resume would redo every image, and only merge found the mix
+ * (an image in index.shard-1-of-2.jsonl and in index.shard-1-of-3.jsonl).
+ * Merged shards (index.jsonl beside them) take either count. */
+static int check_shard_count(const char *outdir, int shard, int nshards, gc_err *e)
+{
+    DIR *d = opendir(outdir);
+    if (!d) return 0;
+    struct dirent *de;
+    int mine = 0, other = 0;
+    char other_name[256] = "";
+    while (!mine && (de = readdir(d))) {
+        int i, n, len = 0;
+        size_t dl = strlen(de->d_name);
+        if (!strcmp(de->d_name, "index.jsonl")) n = 1;
+        else if (sscanf(de->d_name, "index.shard-%d-of-%d.jsonl%n", &i, &n, &len) != 2 || (size_t)len != dl || n < 2)
+            continue;
+        char p[PATH_MAX];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s/%s", outdir, de->d_name) >= (int)sizeof p || stat(p, &st) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_size == 0)
+            continue;
+        if (n == nshards) mine = 1;
+        else if (!other) other = n, snprintf(other_name, sizeof other_name, "%s", de->d_name);
+    }
+    closedir(d);
+    if (mine || !other) return 0;
+    if (nshards == 1)
+        return gc_fail(e, "%s holds %s, of a run in %d shards, and no index.jsonl: give -shard i/%d to go on with it "
+                          "(or join them first: gradcam merge %s), or choose another -outdir",
+                       outdir, other_name, other, other, outdir);
+    if (other == 1)
+        return gc_fail(e, "%s holds index.jsonl, of a run in one process, and this run is -shard %d/%d: go on with "
+                          "it without -shard, or choose another -outdir",
+                       outdir, shard, nshards);
+    return gc_fail(e, "%s holds %s, of a run in %d shards: this run is in %d; give -shard i/%d to go on with it, or "
+                      "choose another -outdir",
+                   outdir, other_name, other, nshards, other);
+}
+
 /* Whether a run other than this one (whose lock is own_lock_fd) holds a
  * lock in DIR/.tmp: a shard of the folder now running. */
 static int other_run_holds_a_lock(const char *outdir, int own_lock_fd)
@@ -1561,6 +1602,7 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         snprintf(options, n, "%slist: %d image%s, CRC-32 %08lx of their folders\n", o->options, r.list.n,
                  r.list.n == 1 ? "" : "s", (unsigned long)crc);
     }
+    if (check_shard_count(o->outdir, o->shard, o->nshards, e)) goto done;
     if (check_options(o->outdir, options, r.lock_fd, e)) goto done;
     if (have_index && resume_read(&r, s->index, e)) goto done;
     r.index_fd = open(s->index, O_WRONLY | O_CREAT | O_APPEND | (have_index ? 0 : O_TRUNC), 0666);

@@ -1876,6 +1876,18 @@ START_TEST(shards_merge_into_the_single_run)
         ck_assert_int_eq(n % 3, 1);
     }
     free(t);
+    /* a run in another count of shards, or in one process, into their
+     * folder: refused before anything (its index had sat beside theirs,
+     * every image redone, and only merge found the mix) */
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-shard", "0/2", "-resume", NULL), 1);
+    ck_assert_msg(strstr(err, "-of-3.jsonl, of a run in 3 shards: this run is in 2; give -shard i/3"), "%s", err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-resume", NULL), 1);
+    ck_assert_msg(strstr(err, "-of-3.jsonl, of a run in 3 shards, and no index.jsonl: give -shard i/3"), "%s", err);
+    char none[4096];
+    pf(none, sizeof none, "%s/index.shard-0-of-2.jsonl", shared);
+    ck_assert_int_ne(access(none, F_OK), 0);
+    pf(none, sizeof none, "%s/index.jsonl", shared);
+    ck_assert_int_ne(access(none, F_OK), 0);
     /* -o onto one of the shards' own indexes: refused, the shard kept */
     char *before = slurp(p, NULL);
     ck_assert_int_eq(run("merge", shared, "-o", p, NULL), 1);
@@ -1914,6 +1926,12 @@ START_TEST(shards_merge_into_the_single_run)
     pf(a, sizeof a, "%s/index.jsonl", single);
     pf(b, sizeof b, "%s/index.jsonl", shared);
     ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    /* merged, the folder goes on in one process (or in its 3 shards) */
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-resume", NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "0 explained, 12 skipped"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(same_file(a, b), "a resumed merged index differs from the single run's");
+    pf(p, sizeof p, "%s/errors.jsonl", shared);
+    unlink(p);
     /* every output file too, once the shards' own index and errors files are set aside */
     for (int i = 0; i < 3; ++i) {
         pf(p, sizeof p, "%s/index.shard-%d-of-3.jsonl", shared, i);
