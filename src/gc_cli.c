@@ -842,7 +842,7 @@ static int make_scenes(int argc, char **argv, gc_err *e)
 typedef struct eval_args {
     gc_eval_opts o;
     const char *names, *data, *json;
-    int det_only, seed_set, method_set, rise_weight_set, quiet;
+    int det_only, seed_set, method_set, rise_weight_set, cascade_set, quiet;
 } eval_args;
 
 static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
@@ -936,6 +936,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         } else if (!strcmp(s, "-cascade")) {
             NEED_VALUE();
             if (parse_int(s, argv[++i], 0, 1000, &o->cascade_below, e)) return -1;
+            a->cascade_set = 1;
         } else if (!strcmp(s, "-seed")) {
             NEED_VALUE();
             int seed;
@@ -963,6 +964,8 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
+    if (a->cascade_set && !o->sanity)
+        return gc_fail(e, "-cascade sets the randomisation cascade, which -nosanity skips: give one of them");
     if (o->ex.scorecam_channels && (!a->method_set || o->ex.method != GC_METHOD_SCORECAM))
         return a->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s",
                                        gc_cam_method_name(o->ex.method))

@@ -673,6 +673,9 @@ START_TEST(bad_options)
     assert_no_json_and_error(2, "-rise 0: expected an integer in 1..1000000");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-cascade", "x", NULL), 2);
     assert_no_json_and_error(2, "-cascade");
+    /* the cascade's points without the cascade: ignored without a word, as -seed was */
+    ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-cascade", "2", "-nosanity", NULL), 2);
+    assert_no_json_and_error(2, "-cascade sets the randomisation cascade, which -nosanity skips");
     assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "cell", NULL), "-baseline cell");
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-limit", "x", NULL), 2);
     assert_no_json_and_error(2, "-limit x");
