@@ -262,16 +262,19 @@ static gc_pbox net_box(const eval_ctx *c, int t)
 /* The map of target t explained as class cls, on the network input, into up
  * (npx floats; a method's map, which covers the window the layers see, is 0
  * outside it); *raw, *rw, *rh: the map as computed (up itself for the
- * baselines, made on the whole input), *layer its first layer (-1 for a baseline). The baselines do not
- * depend on the class or the weights (the random one draws new values). */
+ * baselines, made on the whole input), *layer its first layer (-1 for a baseline), and when
+ * layers is not NULL every layer fused into it (*nlayers of them; none for a
+ * baseline). The baselines do not depend on the class or the weights (the
+ * random one draws new values). */
 static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int *rw, int *rh, int *first_layer,
-                  gc_err *e)
+                  int *layers, int *nlayers, gc_err *e)
 {
     network *net = c->net;
     const gc_eval_opts *o = c->o;
     const float *map = up;
     int mw = net->w, mh = net->h;
     *first_layer = -1;
+    if (layers) *nlayers = 0;
     switch (o->baseline) {
     case GC_BASELINE_CENTER: memcpy(up, c->prior, c->npx * sizeof *up); break;
     case GC_BASELINE_RANDOM:
@@ -305,6 +308,10 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
         mw = gm.w;
         mh = gm.h;
         *first_layer = gm.layer;
+        if (layers) {
+            *nlayers = gm.nlayers;
+            memcpy(layers, gm.layers, (size_t)gm.nlayers * sizeof *layers);
+        }
         break;
     }
     }
@@ -345,7 +352,7 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     float *up = c->tmaps + (size_t)t * c->npx;
     const float *map;
     int mw, mh;
-    if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, e)) return -1;
+    if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, m->layers, &m->nlayers, e)) return -1;
     if (map == up) gc_render_input_to_image(up, &s->lb, s->heat); /* a baseline: made on the whole input */
     else gc_explain_heat_raw(s, map, mw, mh);
     int W = s->orig.w, H = s->orig.h;
@@ -372,7 +379,7 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     if (other == c->tcls[t]) other = (other + 1) % C;
     const float *raw;
     int rw, rh, layer;
-    if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, e)) return -1;
+    if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, NULL, NULL, e)) return -1;
     m->rl_cls = other;
     m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
     gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
@@ -661,7 +668,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
             if (k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM) {
                 const float *raw;
                 int rw, rh, layer;
-                if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, e))) break;
+                if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, NULL, NULL, e))) break;
                 sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
                 gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
                 spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
@@ -1494,8 +1501,10 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             json_rbox(f, m->det_box);
             fputc('}', f);
         }
-        fprintf(f, ",\n     \"layer\": %d, \"all_zero\": %s, \"pointing\": %d, \"energy_in_box\": ", m->layer,
-                m->all_zero ? "true" : "false", m->pointing);
+        fprintf(f, ",\n     \"layer\": %d, \"layers\": [", m->layer);
+        for (int j = 0; j < m->nlayers; ++j) fprintf(f, "%s%d", j ? ", " : "", m->layers[j]);
+        fprintf(f, "], \"all_zero\": %s, \"pointing\": %d, \"energy_in_box\": ", m->all_zero ? "true" : "false",
+                m->pointing);
         gc_json_number(f, m->energy);
         fputs(",\n     \"loc_box\": ", f);
         json_pbox(f, m->loc_box);

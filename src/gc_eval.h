@@ -119,6 +119,7 @@ typedef struct gc_eval_map {
     float det_prob;
     gc_rbox det_box;
     int layer;        /* first explained layer (-1 for a baseline) */
+    int layers[GC_MAX_LAYERS], nlayers; /* every layer fused into the map (none for a baseline) */
     int all_zero;
     int pointing;
     double energy;

@@ -538,6 +538,26 @@ static const char *one_box_scene(const char *name, int W, int H, int *cls)
     return img;
 }
 
+/* The k-th `"layers": [...]` of js, brackets included and spaces left out, into buf. */
+static const char *layers_list(const char *js, int k, char *buf, size_t cap)
+{
+    const char *p = js;
+    for (int i = 0; i <= k; ++i) {
+        p = strstr(p, "\"layers\": [");
+        ck_assert_msg(p != NULL, "no %d-th \"layers\" in %s", k, js);
+        if (i < k) ++p;
+    }
+    p += strlen("\"layers\": ");
+    size_t n = 0;
+    for (; *p && (n == 0 || buf[n - 1] != ']'); ++p)
+        if (*p != ' ') {
+            ck_assert(n + 1 < cap);
+            buf[n++] = *p;
+        }
+    buf[n] = '\0';
+    return buf;
+}
+
 START_TEST(detector_maps_match_the_main_command)
 {
     const int W = 64, H = 48;
@@ -577,6 +597,23 @@ START_TEST(detector_maps_match_the_main_command)
     assert_map_metrics(pm, 0, heat, W, H, gt);
     free(heat);
     ck_assert_ptr_nonnull(strstr(out, "mAP@0.5"));
+    /* the map's layers, as the main command's JSON lists them: every one
+     * fused ("layer" alone had named the first) */
+    char want[256], got[256];
+    layers_list(pm, 0, got, sizeof got); /* before slurp() reuses js's buffer */
+    layers_list(slurp(djson), k, want, sizeof want);
+    ck_assert_str_eq(got, want);
+    char *argv[] = {"./darknet", "gradcam", (char *)det, det_w, (char *)img, "-thresh", "0.2", "-out", prefix,
+                    "-json", djson, "-layer", "-2,-3", "-save", "none", NULL};
+    rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-nosanity", "-layer",
+             "-2,-3", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    layers_list(per_map(slurp(json)), 0, got, sizeof got);
+    layers_list(slurp(djson), k, want, sizeof want);
+    ck_assert_msg(strchr(want, ','), "-layer -2,-3 fused one layer: %s", want);
+    ck_assert_str_eq(got, want);
 }
 END_TEST
 
