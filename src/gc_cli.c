@@ -824,6 +824,18 @@ static int make_scenes(int argc, char **argv, gc_err *e)
                           "give a folder (./- for one named -)"), 2;
     if (strchr(out, '\n')) /* list.txt holds one path a line, as Darknet reads lists */
         return gc_fail(e, "outdir %s: has a newline, which the scenes' list.txt (one path a line) cannot hold", out), 2;
+    { /* the label files go beside the scenes, where Darknet (and eval) look unless the path has images */
+        char img[4096], want[4096], lab[4096];
+        gc_err le;
+        if (snprintf(img, sizeof img, "%s/0.png", out) < (int)sizeof img &&
+            snprintf(want, sizeof want, "%s/0.txt", out) < (int)sizeof want &&
+            !gc_labels_path(img, lab, sizeof lab, &le) && strcmp(lab, want)) {
+            lab[strlen(lab) - strlen("/0.txt")] = '\0';
+            return gc_fail(e, "outdir %s: Darknet and gradcam eval would look for the scenes' label files in %s "
+                              "(its path has 'images' or 'JPEGImages'), not beside them: give another folder",
+                           out, lab), 2;
+        }
+    }
     char dir_path[4096];
     /* the outdir and its parents */
     if (snprintf(dir_path, sizeof dir_path, "%s/list.txt", out) >= (int)sizeof dir_path)

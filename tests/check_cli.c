@@ -658,6 +658,13 @@ START_TEST(usage_errors_exit_two_everywhere)
     snprintf(nl, sizeof nl, "%s/a\nb", dir);
     usage_error(run("scenes", "det", "test", "1", nl, NULL), "has a newline");
     ck_assert_int_ne(access(nl, F_OK), 0);
+    /* a scenes folder whose path has "images": its label files, beside the
+     * scenes, are not where eval (and Darknet) look, in .../labels/ (it
+     * wrote a set eval could not read) */
+    char im[4200];
+    snprintf(im, sizeof im, "%s/images/val", dir);
+    usage_error(run("scenes", "det", "test", "1", im, NULL), "/labels/val (its path has 'images'");
+    ck_assert_int_ne(access(im, F_OK), 0);
     const char *helps[][2] = {{"--help", NULL}, {"-h", NULL}, {"eval", "--help"}, {"scenes", "-h"}, {"init", "--help"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; ++i) {
         ck_assert_int_eq(run(helps[i][0], helps[i][1], NULL), 0);
