@@ -260,9 +260,7 @@ void gc_render_input_to_display(const float *plane, const gc_letterbox *lb, int 
 
 void gc_render_input_to_image(const float *plane, const gc_letterbox *lb, float *out)
 {
-    gc_letterbox whole = *lb;
-    gc_render_letterbox_window(&whole, 0, 0, lb->net_w, lb->net_h);
-    gc_render_map_to_image(plane, lb->net_w, lb->net_h, &whole, out);
+    gc_render_input_to_display(plane, lb, lb->orig_w, lb->orig_h, out);
 }
 
 void gc_render_map_to_input(const float *map, int mw, int mh, const gc_letterbox *lb, float *out)
