@@ -812,8 +812,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     gc_scene_kind kind;
     if (gc_scenes_kind_parse(pos[0], &kind))
         return gc_fail(e, "scene kind %s: expected cls, pair, det or same", pos[0]), 2;
-    int train = !strcmp(pos[1], "train");
-    if (!train && strcmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
+    int train = !strcasecmp(pos[1], "train");
+    if (!train && strcasecmp(pos[1], "test")) return gc_fail(e, "split %s: expected train or test", pos[1]), 2;
     int count;
     if (parse_int("count", pos[2], 1, 10000000, &count, e)) return 2;
     const char *out = pos[3];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "gc_image.h"
@@ -134,7 +135,7 @@ const char *gc_scenes_kind_name(gc_scene_kind k)
 int gc_scenes_kind_parse(const char *s, gc_scene_kind *out)
 {
     for (int k = 0; k < GC_SCENE_KIND_COUNT; ++k)
-        if (!strcmp(s, kind_names[k])) {
+        if (!strcasecmp(s, kind_names[k])) { /* any case, as -method */
             *out = (gc_scene_kind)k;
             return 0;
         }

@@ -140,6 +140,10 @@ START_TEST(kind_names_round_trip)
     ck_assert_int_eq(got, GC_SCENE_SAME);
     ck_assert_int_eq(gc_scenes_size(GC_SCENE_SAME), 128);
     ck_assert_int_eq(gc_scenes_kind_parse("twins", &got), -1);
+    ck_assert_int_eq(gc_scenes_kind_parse("Det", &got), 0); /* any case, as -method */
+    ck_assert_int_eq(got, GC_SCENE_DET);
+    ck_assert_int_eq(gc_scenes_kind_parse("SAME", &got), 0);
+    ck_assert_int_eq(got, GC_SCENE_SAME);
 }
 END_TEST
 
