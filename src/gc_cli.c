@@ -1112,6 +1112,10 @@ static int eval_main(int argc, char **argv, gc_err *e)
 {
     eval_args a;
     if (parse_eval_args(argc, argv, &a, e)) return 2;
+    struct stat lst;
+    if (stat(a.o.list, &lst) == 0 && S_ISDIR(lst.st_mode)) /* list mode's -list takes one; eval needs the labels' list */
+        return gc_fail(e, "image list %s is a folder: gradcam eval takes a list file, one image a line (as a .data "
+                          "file's valid=)", a.o.list), 2;
     if (json_to_stdout(&a.json, e)) return 1;
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};

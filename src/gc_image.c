@@ -710,6 +710,7 @@ int gc_image_check_readable(const char *path, const char *what, gc_err *e)
     struct stat st;
     if (!path || !*path) return gc_fail(e, "no %s file given", what);
     if (stat(path, &st) != 0) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return gc_fail(e, "%s file %s is a folder, not a file", what, path);
     if (!S_ISREG(st.st_mode)) return gc_fail(e, "%s file %s is not a regular file", what, path);
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));

@@ -615,6 +615,8 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", NULL), cls_msg);
     usage_error(run("eval", cfg, weights, list, "-mapthresh", "0.1", NULL), det_msg);
     usage_error(run("eval", cfg, weights, list, "-baseline", "cell", NULL), "-baseline cell needs a detector");
+    /* a folder as eval's list (as -list DIR takes one): said so (it had been "not a regular file") */
+    usage_error(run("eval", cfg, weights, dir, NULL), "is a folder: gradcam eval takes a list file");
     /* an option of another method (it had been ignored without a word) */
     usage_error(run(cfg, weights, img, "-out", prefix, "-scorecam-channels", "8", NULL),
                 "-scorecam-channels is for -method scorecam: give it too");

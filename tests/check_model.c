@@ -193,7 +193,7 @@ START_TEST(empty_and_directory_weights)
     ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", w, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "too short"));
     ck_assert_ptr_null(gc_model_load("tests/cfg/clf_bn.cfg", dir, &e));
-    ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "is a folder, not a file"));
 }
 END_TEST
 
