@@ -374,7 +374,7 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
 static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
 {
     int C = c->r->classes;
-    if (C < 2) return 0;
+    if (!c->r->random_logit) return 0;
     int other = (c->tcls[t] + 1 + (int)(gc_rng_unit(&c->rng_rl) * (float)(C - 1))) % C;
     if (other == c->tcls[t]) other = (other + 1) % C;
     const float *raw;
@@ -1038,8 +1038,8 @@ static int finish_medians(gc_eval_result *r, gc_err *e)
             const gc_eval_map *mp = &r->maps[i];
             if (m == GC_EVAL_RANDOMIZATION && mp->sanity) v[n++] = mp->rand_spearman;
             if (m == GC_EVAL_RANDOMIZATION_BOX && mp->sanity) v[n++] = mp->rand_spearman_box;
-            if (m == GC_EVAL_RANDOM_LOGIT && mp->sanity && r->classes > 1) v[n++] = mp->rl_spearman;
-            if (m == GC_EVAL_RANDOM_LOGIT_BOX && mp->sanity && r->classes > 1) v[n++] = mp->rl_spearman_box;
+            if (m == GC_EVAL_RANDOM_LOGIT && mp->sanity && r->random_logit) v[n++] = mp->rl_spearman;
+            if (m == GC_EVAL_RANDOM_LOGIT_BOX && mp->sanity && r->random_logit) v[n++] = mp->rl_spearman_box;
             if (m == GC_EVAL_RISE && mp->rise) v[n++] = mp->rise_spearman;
             if (m == GC_EVAL_RISE_BOX && mp->rise) v[n++] = mp->rise_spearman_box;
         }
@@ -1127,10 +1127,14 @@ static int setup_mode(eval_ctx *c, gc_err *e)
     if (!r->detector) {
         if (gc_classify_find(net, &c->cl, e)) return -1;
         r->classes = c->cl.classes;
+        r->random_logit = r->classes > 1;
         return 0;
     }
     if (gc_detect_check(net, e)) return -1;
     r->classes = net->layers[net->n - 1].classes;
+    /* -target obj explains the objectness, one map whatever the class: another
+     * class's map is the same map, a Spearman of 1 that says nothing */
+    r->random_logit = r->classes > 1 && o->ex.target != GC_TARGET_OBJ;
     return 0;
 }
 
@@ -1541,8 +1545,8 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             gc_json_number(f, m->rand_spearman_box);
             fputs(", \"curve\": ", f);
             json_curve(f, r->rand_curves + m->rand_curve, r->ncascade);
-            if (r->classes < 2) {
-                fputs("},\n     \"random_logit\": null", f); /* no other class to draw */
+            if (!r->random_logit) {
+                fputs("},\n     \"random_logit\": null", f); /* no other class to draw, or -target obj */
             } else {
                 fprintf(f, "},\n     \"random_logit\": {\"class\": %d, \"spearman\": ", m->rl_cls);
                 gc_json_number(f, m->rl_spearman);

@@ -133,7 +133,7 @@ typedef struct gc_eval_map {
     double gini;
     double inbox_deletion_auc, inbox_insertion_auc;
     size_t inbox_curve; /* offset in curves, as curve, for the in-box variants */
-    int sanity;       /* the randomisation fields are set, and the random-logit ones with 2+ classes */
+    int sanity;       /* the randomisation fields are set, and the random-logit ones where random_logit */
     double rand_spearman_box; /* the same inside the box */
     double rand_spearman; /* at the cascade point from which the explained layers' activations and everything above are random */
     int rand_layer;   /* that point's first randomised layer */
@@ -148,6 +148,7 @@ typedef struct gc_eval_map {
 
 typedef struct gc_eval_result {
     int detector, classes, steps;
+    int random_logit; /* the random-logit test applies: 2+ classes and a map that depends on the class (not -target obj) */
     int nimages, nobjects;
     char **images; /* the evaluated list entries (nimages) */
     int nlist;     /* entries allocated in images */

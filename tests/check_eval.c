@@ -586,6 +586,8 @@ START_TEST(detector_maps_match_the_main_command)
     ck_assert_int_eq(n, 1);
     metric(js, "pointing", &n);
     ck_assert_int_eq(n, 1);
+    metric(js, "random_logit_spearman", &n);
+    ck_assert_int_eq(n, 1);
     ck_assert_ptr_null(strstr(js, "\"accuracy\""));
     const char *pm = per_map(js);
     ck_assert_double_eq_tol(mval(pm, 0, "probability"), prob, 2e-6);
@@ -614,6 +616,18 @@ START_TEST(detector_maps_match_the_main_command)
     layers_list(slurp(djson), k, want, sizeof want);
     ck_assert_msg(strchr(want, ','), "-layer -2,-3 fused one layer: %s", want);
     ck_assert_str_eq(got, want);
+    /* -target obj: one map whatever the class, so no random-logit value (it
+     * had been the same map twice, a Spearman of 1 by construction) */
+    rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-target", "obj", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    js = slurp(json);
+    metric(js, "randomization_spearman", &n);
+    ck_assert_int_eq(n, 1);
+    metric(js, "random_logit_spearman", &n);
+    ck_assert_int_eq(n, 0);
+    metric(js, "random_logit_spearman_box", &n);
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(per_map(js), "\"random_logit\": null"));
 }
 END_TEST
 
