@@ -545,6 +545,67 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     return 0;
 }
 
+/* The folder part of path (before its last '/') as an absolute path with
+ * its empty, "." and ".." parts resolved by name ("a//./b/../c/x" ->
+ * "CWD/a/c"), malloc'd; NULL when out of memory or the working folder is
+ * unknown. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    char cwd[PATH_MAX] = "";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) return NULL;
+    size_t cl = strlen(cwd), o = 0;
+    char *f = malloc(cl + len + 3);
+    if (!f) return NULL;
+    char *src = f + cl + 1; /* cwd, '/', then the path's folder, read left to right */
+    memcpy(f, cwd, cl);
+    f[cl] = '/';
+    memcpy(src, path, len);
+    size_t n = cl + 1 + len;
+    for (size_t i = 0; i < n;) {
+        while (i < n && f[i] == '/') ++i;
+        size_t j = i;
+        while (j < n && f[j] != '/') ++j;
+        if (j - i == 2 && f[i] == '.' && f[i + 1] == '.') {
+            while (o && f[o - 1] != '/') --o; /* up one: drop the last part */
+            if (o) --o;
+        } else if (j > i && !(j - i == 1 && f[i] == '.')) {
+            f[o++] = '/';
+            memmove(f + o, f + i, j - i);
+            o += j - i;
+        }
+        i = j;
+    }
+    f[o] = '\0';
+    return f;
+}
+
+/* Whether json names one of the run's own PNG/.npy outputs (PREFIX_*.png,
+ * PREFIX_*.npy), however the folder is spelt: the same name in the same
+ * folder, by its parts ("./out/x_0.npy", "out//x_0.npy", the absolute path
+ * for -out out/x) or, where both exist, by the folder itself (a link). */
+static int json_is_own_output(const char *json, const char *prefix)
+{
+    const char *jb = strrchr(json, '/'), *pb = strrchr(prefix, '/');
+    jb = jb ? jb + 1 : json;
+    pb = pb ? pb + 1 : prefix;
+    size_t pl = strlen(pb), jl = strlen(jb);
+    if (!pl || jl <= pl + 5 || strncmp(jb, pb, pl) || jb[pl] != '_' ||
+        (strcmp(jb + jl - 4, ".png") && strcmp(jb + jl - 4, ".npy")))
+        return 0;
+    char *jf = folder_of(json), *pf = folder_of(prefix);
+    int same = 1; /* out of memory: refused, as the same folder would be */
+    if (jf && pf && strcmp(jf, pf)) {
+        struct stat js, ps;
+        same = stat(*jf ? jf : "/", &js) == 0 && stat(*pf ? pf : "/", &ps) == 0 && js.st_dev == ps.st_dev &&
+               js.st_ino == ps.st_ino;
+    }
+    free(jf);
+    free(pf);
+    return same;
+}
+
 /* -json must not overwrite what the run reads (cfg, weights, image, list,
  * names) nor the run's own PNG/.npy outputs (PREFIX_*.png, PREFIX_*.npy). */
 static int check_json_target(const char *json, const char *const *inputs, int ninputs, const char *prefix, gc_err *e)
@@ -554,9 +615,8 @@ static int check_json_target(const char *json, const char *const *inputs, int ni
         for (int i = 0; i < ninputs; ++i)
             if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
                 return gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", json, inputs[i]);
-    size_t pl = prefix ? strlen(prefix) : 0, jl = strlen(json);
-    if (pl && jl > pl + 5 && !strncmp(json, prefix, pl) && json[pl] == '_' &&
-        (!strcmp(json + jl - 4, ".png") || !strcmp(json + jl - 4, ".npy")))
+    /* compared by its parts: "./out/x_0.npy" for -out out/x had replaced the map with the report */
+    if (prefix && json_is_own_output(json, prefix))
         return gc_fail(e, "-json %s is one of this run's own outputs (-out %s): choose another name", json, prefix);
     return 0;
 }

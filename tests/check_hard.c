@@ -452,6 +452,11 @@ START_TEST(json_never_overwrites_inputs)
     char own[4200];
     snprintf(own, sizeof own, "%s_0.png", prefix);
     expect_clean_failure(run(det, w, img, "-out", prefix, "-json", own, NULL), 2, "this run's own outputs");
+    /* the same file spelt otherwise: the report had replaced the map (exit 0) */
+    snprintf(own, sizeof own, "%s/out/./gc_0.npy", dir);
+    expect_clean_failure(run(det, w, img, "-out", prefix, "-json", own, NULL), 2, "this run's own outputs");
+    snprintf(own, sizeof own, "%s//out/../out/gc_0.png", dir);
+    expect_clean_failure(run(det, w, img, "-out", prefix, "-json", own, NULL), 2, "this run's own outputs");
     expect_clean_failure(run("eval", det, w, det, "-json", det, NULL), 2, "is the input file");
     expect_clean_failure(run("eval", det, w, det, "-json", path("w.weights/dir/r.json"), NULL), 1, "is not a folder");
 }
