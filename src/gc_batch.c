@@ -679,8 +679,8 @@ static void progress(run_state *r, const gc_batch_summary *s, int final)
         fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %s  errors %d\033[K%s", bar, at, s->total, rate, eta,
                 s->errors, final ? "\n" : "");
     } else if ((final && r->processed != r->last_line) || r->processed - r->last_line >= r->o->every) {
-        fprintf(stderr, "gradcam: %d/%d images, %.1f images/s, ETA %s, %d errors\n", at, s->total, rate, eta,
-                s->errors);
+        fprintf(stderr, "gradcam: %d/%d images, %.1f images/s, ETA %s, %d error%s\n", at, s->total, rate, eta,
+                s->errors, gc_plural(s->errors));
         r->last_line = r->processed;
     }
     fflush(stderr);

@@ -1419,10 +1419,10 @@ static int list_main(const cli_args *a, gc_err *e)
         }
     }
     if (gc_batch_run(net, &o, &sum, e)) goto done;
-    fprintf(stderr, "gradcam: %d images", sum.total);
+    fprintf(stderr, "gradcam: %d image%s", sum.total, gc_plural(sum.total));
     if (o.nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o.shard, o.nshards, sum.listed);
-    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d errors; %.1f images/s", sum.done,
-            sum.skipped, sum.errors, sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
+    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d error%s; %.1f images/s", sum.done,
+            sum.skipped, sum.errors, gc_plural(sum.errors), sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
     if (sum.explain_seconds >= 0 && sum.done + sum.errors > 0 && sum.seconds > 0)
         fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps (%.1f in the passes)",
                 1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors),
@@ -1430,7 +1430,7 @@ static int list_main(const cli_args *a, gc_err *e)
     fputc('\n', stderr);
     gc_print_line(stdout, "index %s", sum.index);
     if (sum.errors) {
-        gc_fail(e, "%d of %d images failed: see %s", sum.errors, sum.total, sum.errors_file);
+        gc_fail(e, "%d of %d image%s failed: see %s", sum.errors, sum.total, gc_plural(sum.total), sum.errors_file);
         goto done;
     }
     rc = 0;
@@ -1510,7 +1510,7 @@ static int merge_main(int argc, char **argv, gc_err *e)
     long n = gc_image_make_parent_dirs("merge -o", out, e) ? -1 : gc_index_merge(dirs, ndirs, out, &failed, e);
     free(dirs);
     if (n < 0) return 1;
-    gc_print_line(to_stdout ? stderr : stdout, "merged %ld images into %s", n, to_stdout ? "the standard output" : out);
+    gc_print_line(to_stdout ? stderr : stdout, "merged %ld image%s into %s", n, gc_plural(n), to_stdout ? "the standard output" : out);
     return failed ? 1 : 0; /* e names the images that failed, as a -list run's status does */
 }
 

@@ -36,6 +36,12 @@ int gc_err_storage(int sys);
  * applies it to every message. */
 void gc_printable(char *s);
 
+/* "s" for a count other than 1, "" for 1: "1 error", "3 errors". */
+static inline const char *gc_plural(long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Prints one line to f: the formatted text made printable (gc_printable:
  * a class name or path holding a terminal's escape sequence is shown with
  * '?' for its control bytes), then '\n'. For the report lines on stdout,

@@ -560,7 +560,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
                 size_t l = strlen(list);
                 snprintf(list + l, sizeof list - l, "%s%ld", k ? ", " : "", first_failed[k]);
             }
-            gc_fail(e, "%ld of %ld images failed (list positions %s%s): see the errors files", nf, of,
+            gc_fail(e, "%ld of %ld image%s failed (list positions %s%s): see the errors files", nf, of, gc_plural(of),
                     list, nf > 5 ? ", ..." : "");
             *nfailed = nf;
         }

@@ -568,7 +568,7 @@ START_TEST(list_equals_single_image_runs)
     path_in(&s, "out2", o2);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", o2, "-method", "layercam", NULL), 1);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", o2, "-method", "gradcam", NULL), 1);
-    ck_assert_msg(strstr(err, "1 errors") && !strstr(err, "other options"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "1 error;") && !strstr(err, "other options"), "%s", gcf_tail(err, 400));
     scenes_free(&s);
 }
 END_TEST
@@ -660,7 +660,7 @@ START_TEST(list_folders_one_to_one)
     fclose(f);
     path_in(&s, "out", o);
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-quiet", NULL), 1);
-    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 errors") &&
+    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 error;") &&
                       strstr(err, "same output folder ___/x/a.png as list position 1 ("),
                   "%s", gcf_tail(err, 800));
     pf(got, sizeof got, "%s/_../x/a.png/gradcam_summary.png", o);
@@ -2227,7 +2227,7 @@ START_TEST(a_linked_folder_is_named_not_followed)
     path_in(&s, "out", o);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-save", "none", "-quiet", NULL) == 0, "%s",
                   gcf_tail(err, 400));
-    ck_assert_msg(strstr(err, "1 images: 1 explained"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "1 image: 1 explained"), "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, ": linked is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, ": up is a link to a folder, not followed"), "%s", gcf_tail(err, 400));
     ck_assert_msg(strstr(err, ": gone.png: No such file or directory, left out") && !strstr(err, "gone-notes"), "%s",
@@ -2768,7 +2768,7 @@ START_TEST(closed_descriptors_and_a_fifo)
     pf(cmd, sizeof cmd, "GC_LIST_PREFETCH=0 exec timeout 60 %s gradcam %s %s -list %s -outdir %s -quiet",
        gcf_shell_binary(), DET_CFG, DET_WEIGHTS, list, o2);
     ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 1);
-    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 errors"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "2 explained, 0 skipped (already in the index), 1 error;"), "%s", gcf_tail(err, 400));
     scenes_free(&s);
 }
 END_TEST
