@@ -137,8 +137,8 @@ static const char usage_text[] =
     "image a folder DIR/<path relative to the list's root>/ (gradcam_<k>.png/.npy,\n"
     "detectors gradcam_summary.png), moved into place complete, then its lines\n"
     "appended to DIR/index.jsonl (JSON Lines, one per target):\n"
-    "  -list FILE|DIR   a Darknet image list (one path a line) or a folder (its\n"
-    "                   images, any depth, sorted)\n"
+    "  -list FILE|DIR   a Darknet image list (one path a line; - for standard\n"
+    "                   input) or a folder (its images, any depth, sorted)\n"
     "  -outdir DIR      where the folders, index.jsonl and errors.jsonl go (created\n"
     "                   if missing)\n"
     "  -resume          go on with an interrupted run: skip the images index.jsonl\n"
@@ -455,7 +455,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             if (s[1] == 'o' && !strcmp(argv[i], "-"))
                 return gc_fail(e, "-outdir -: the outputs are a folder of files and cannot go to standard output: "
                                   "give a folder (./- for one named -)");
-            *(s[1] == 'l' ? &a->list : &a->outdir) = argv[i];
+            /* -list -: the list from standard input, as -json - writes to standard output (./- for a file named -) */
+            if (s[1] == 'l' && !strcmp(argv[i], "-")) a->list = "/dev/stdin";
+            else *(s[1] == 'l' ? &a->list : &a->outdir) = argv[i];
         } else if (!strcmp(s, "-resume")) {
             a->resume = 1;
         } else if (!strcmp(s, "-quiet")) {

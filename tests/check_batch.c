@@ -2670,6 +2670,11 @@ START_TEST(a_list_from_a_pipe)
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0 && strstr(err, "3 explained"), "exit %d: %s", rc, gcf_tail(err, 400));
+    /* -list -: standard input too (it had been a file named "-"), and -resume on the same list piped again */
+    pf(cmd, sizeof cmd, "cat %s | exec %s gradcam %s %s -list - -outdir %s -quiet -resume", s.list, gcf_shell_binary(),
+       DET_CFG, DET_WEIGHTS, o);
+    rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(err, "0 explained, 3 skipped"), "exit %d: %s", rc, gcf_tail(err, 400));
     scenes_free(&s);
 }
 END_TEST
