@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "gc_pool.h"
 
+#include "gc_stop.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -178,6 +180,8 @@ int gc_pool_init(gc_pool *p, int threads, gc_err *e)
     p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
     if (!p->workers) return gc_fail(e, "out of memory for %d threads", threads);
     int started = 0;
+    sigset_t mask;
+    gc_stop_block(&mask); /* a list run's stop signals go to its own thread (gc_stop.h) */
     for (; started < threads - 1; ++started) {
         worker_arg *a = malloc(sizeof *a);
         if (!a) break;
@@ -188,6 +192,7 @@ int gc_pool_init(gc_pool *p, int threads, gc_err *e)
             break;
         }
     }
+    gc_stop_unblock(&mask);
     /* Workers read p->threads only inside a loop, which starts after this. */
     p->threads = started + 1;
     if (p->threads > 1) set_min_work(p);

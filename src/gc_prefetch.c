@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gc_image.h"
+#include "gc_stop.h"
 
 enum { QUEUED, BUSY, DONE };
 
@@ -77,7 +78,11 @@ gc_prefetch *gc_prefetch_start(int depth, gc_err *e)
     if (pthread_mutex_init(&p->mu, NULL)) goto fail_mu;
     if (pthread_cond_init(&p->work, NULL)) goto fail_work;
     if (pthread_cond_init(&p->done, NULL)) goto fail_done;
-    if (pthread_create(&p->thread, NULL, run, p)) goto fail_thread;
+    sigset_t mask;
+    gc_stop_block(&mask); /* a list run's stop signals go to its own thread (gc_stop.h) */
+    int made = pthread_create(&p->thread, NULL, run, p) == 0;
+    gc_stop_unblock(&mask);
+    if (!made) goto fail_thread;
     return p;
 fail_thread:
     pthread_cond_destroy(&p->done);

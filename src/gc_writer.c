@@ -1,6 +1,7 @@
 #include "gc_writer.h"
 
 #include "gc_image.h"
+#include "gc_stop.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -112,7 +113,11 @@ gc_writer *gc_writer_start(size_t max_bytes, const char *in_place, gc_err *e)
         free(w);
         return gc_fail(e, "cannot create the output thread's locks"), NULL;
     }
-    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+    sigset_t mask;
+    gc_stop_block(&mask); /* a list run's stop signals go to its own thread (gc_stop.h) */
+    int failed = pthread_create(&w->thread, NULL, writer_main, w);
+    gc_stop_unblock(&mask);
+    if (failed) {
         pthread_cond_destroy(&w->work);
         pthread_cond_destroy(&w->room);
         pthread_cond_destroy(&w->idle);
