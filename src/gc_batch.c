@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "gc_index.h"
 #include "gc_json.h"
 #include "gc_prefetch.h"
+#include "gc_stop.h"
 #include "gc_writer.h"
 
 /* ---- small helpers ---- */
@@ -1284,9 +1286,10 @@ static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, i
 
 /* The images of this shard, in list order, one at a time (-batch 1: with
  * -jobs N, worker w takes every N-th pending image) or in chunks of -batch
- * images by list position (worker w every N-th chunk). At the end: the
- * index in list order (n, then target), rewritten only when a retried image
- * was appended out of order. */
+ * images by list position (worker w every N-th chunk), until a stop signal
+ * (gc_stop): the image in hand is finished, no other one started. At the
+ * end: the index in list order (n, then target), rewritten only when a
+ * retried image was appended out of order. */
 static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd,
                      gc_err *e)
 {
@@ -1294,7 +1297,7 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
     int B = o->batch > 1 ? o->batch : 1, rc = 0;
     if (B == 1) {
         int k = 0, prev = -1;
-        for (int p = o->shard; p < r->list.n && rc == 0; p += o->nshards) {
+        for (int p = o->shard; p < r->list.n && rc == 0 && !gc_stop_signal(); p += o->nshards) {
             if (r->done[p] || k++ % nworkers != worker) continue;
             /* Decode this worker's next image ahead while this one is
              * explained (or, without the reader, ask the kernel to read it):
@@ -1321,7 +1324,7 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
         if (pending) starts[nchunks++] = p0;
     }
     int chunk[2][GC_BATCH_MAX], len[2] = {0, 0};
-    for (int c = 0; c < nchunks && rc == 0; ++c) {
+    for (int c = 0; c < nchunks && rc == 0 && !gc_stop_signal(); ++c) {
         int *cur = chunk[c % 2], *nxt = chunk[(c + 1) % 2];
         if (c == 0)
             for (int p = starts[0]; p < r->list.n && len[0] < B; p += o->nshards) cur[len[0]++] = p;
@@ -1331,7 +1334,7 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
             for (int p = starts[c + 1]; p < r->list.n && len[(c + 1) % 2] < B; p += o->nshards)
                 nxt[len[(c + 1) % 2]++] = p;
         batch_forward(r, net, cur, n, nxt, len[(c + 1) % 2]);
-        for (int j = 0; j < n && rc == 0; ++j)
+        for (int j = 0; j < n && rc == 0 && !gc_stop_signal(); ++j) /* a stop drops the batch's rest */
             if (!r->done[cur[j]]) rc = explain_pos(r, s, net, cur[j], r->bslot[j], report_fd, e);
         gc_forward_batch_restore(&r->fb);
         for (int j = 0; j < n; ++j) gc_explain_image_free(&r->borig[j], &r->binput[j]);
@@ -1402,7 +1405,10 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
  * appending to the same index (one O_APPEND write per image, whole on a local
  * filesystem). The parent counts their reports and draws the progress. A
  * worker dies with the parent (PR_SET_PDEATHSIG), so a killed run leaves no
- * worker behind and resumes like a single process. */
+ * worker behind and resumes like a single process. A stop signal the parent
+ * takes is passed on to each worker (kill: only the parent may have had it,
+ * from Slurm or `kill PID`); a worker stops as one process does, then dies of
+ * it, which is then no error. */
 static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *e)
 {
     int jobs = r->o->jobs, fds[2];
@@ -1417,7 +1423,7 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
     pid_t parent = getpid();
     int started = 0, rc = 0;
     gc_pool_share(jobs); /* each worker's threads (its session's pool) take its share of the cores */
-    for (int j = 0; j < jobs; ++j) {
+    for (int j = 0; j < jobs && !gc_stop_signal(); ++j) {
         pid_t pid = fork();
         if (pid < 0) {
             rc = gc_fail(e, "-jobs: cannot start worker %d: %s", j, strerror(errno));
@@ -1425,6 +1431,7 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
         }
         if (pid == 0) {
             close(fds[0]);
+            gc_stop_worker();
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() != parent) _exit(1);
             gc_err we = {0};
@@ -1434,25 +1441,49 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
                 fprintf(stderr, "gradcam: worker %d: %s\n", j, we.msg);
                 _exit(1);
             }
+            if (gc_stop_signal()) gc_stop_raise(gc_stop_signal());
             _exit(0);
         }
         kids[started++] = pid;
     }
     close(fds[1]);
+    /* The workers' reports until every one has closed the pipe; woken by a
+     * stop signal too (the handler may run on another thread, so read()
+     * would not return EINTR), which is passed on to the workers once. */
     char buf[256];
-    ssize_t got;
-    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))
+    int passed_on = 0;
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = gc_stop_fd(), .events = POLLIN}};
+        int sig = gc_stop_signal();
+        if (sig && !passed_on) {
+            for (int j = 0; j < started; ++j) kill(kids[j], sig);
+            passed_on = 1;
+        }
+        if (poll(pfd, passed_on || pfd[1].fd < 0 ? 1 : 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            rc = gc_fail(e, "-jobs: cannot wait for the workers: %s", strerror(errno));
+            break;
+        }
+        if (pfd[1].revents) gc_stop_drain();
+        if (!pfd[0].revents) continue;
+        ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
         for (ssize_t i = 0; i < got; ++i) {
             if (buf[i] == 'e') s->errors++;
             else s->done++;
             r->processed++;
             progress(r, s, 0);
         }
+    }
     close(fds[0]);
+    int stopping = gc_stop_signal();
     for (int j = 0; j < started; ++j) {
         int status = 0;
         while (waitpid(kids[j], &status, 0) < 0 && errno == EINTR) {
         }
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        if (stopping && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) continue; /* stopped as asked */
         if (rc == 0 && WIFSIGNALED(status)) /* it could say nothing: killed, or crashed */
             rc = gc_fail(e, "-jobs: worker %d was killed by signal %d (%s); rerun with -resume", j, WTERMSIG(status),
                          strsignal(WTERMSIG(status)));
@@ -1500,6 +1531,9 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     /* the list first: one that holds no image (an empty file, a folder
      * without images) had left the -outdir it made, and its parents */
     if (gc_batch_list_load(o->list, o->outdir, &r.list, e)) return -1;
+    /* after the list (a pipe's read is not cut short by a signal): from the
+     * first folder made, a stop signal ends the run through `done` */
+    gc_stop_arm();
     if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) goto done;
     s->listed = r.list.n;
     {
@@ -1635,7 +1669,9 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     progress(&r, s, 1);
     close(r.index_fd);
     r.index_fd = -1;
-    if (gc_index_sort(s->index, e)) goto done;
+    /* stopped: the index holds whole images, perhaps out of order (-jobs);
+     * the -resume that finishes it sorts it */
+    if (!gc_stop_signal() && gc_index_sort(s->index, e)) goto done;
     rc = 0;
 done:
     if (r.index_fd >= 0) close(r.index_fd);
@@ -1648,6 +1684,8 @@ done:
         close(r.lock_fd);
     }
     rmdir(tmpdir); /* when no other shard is using it */
+    gc_stop_disarm();
+    s->stopped = gc_stop_signal();
     free(r.done);
     free(r.dup_of);
     free(options);

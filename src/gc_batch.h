@@ -101,13 +101,18 @@ typedef struct gc_batch_summary {
      * explain_seconds); -1 with -jobs N > 1 (the workers' are not gathered) */
     double explain_seconds;
     double pass_seconds; /* of which in the forward and backward passes alone; -1 with explain_seconds */
+    int stopped;  /* 0, or the signal that stopped the run (gc_stop): the caller dies of it */
     char index[4096], errors_file[4096];
 } gc_batch_summary;
 
 /* Runs the list. Returns 0 when the run went through, even with failed
  * images (sum->errors counts them); -1 with e set when it could not start or
  * go on (unreadable list, unwritable -outdir, an index that belongs to
- * another list, a full disk). */
+ * another list, a full disk). From the list read to the end it is armed
+ * with gc_stop: SIGINT, SIGTERM or SIGHUP ends it after the image in hand
+ * (with -jobs N, each worker's), as a normal end does but for the index's
+ * sort, and sets sum->stopped (also when it returns -1): the caller prints
+ * its summary and dies of that signal (gc_stop_raise). */
 int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *sum, gc_err *e);
 
 /* The index file a run with these options writes: DIR/index.jsonl, or

@@ -34,6 +34,7 @@
 #include "gc_labels.h"
 #include "gc_model.h"
 #include "gc_scenes.h"
+#include "gc_stop.h"
 
 #define GC_OPTIONS_MAX 64 /* more than any subcommand has: an option seen twice is caught */
 
@@ -1339,6 +1340,22 @@ static char *list_options(const cli_args *a, int detector, int cls)
     return out;
 }
 
+static void print_error(const gc_err *e);
+
+/* The line that ends a list run, on stderr. */
+static void print_list_summary(const gc_batch_opts *o, const gc_batch_summary *sum)
+{
+    fprintf(stderr, "gradcam: %d image%s", sum->total, gc_plural(sum->total));
+    if (o->nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o->shard, o->nshards, sum->listed);
+    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d error%s; %.1f images/s", sum->done,
+            sum->skipped, sum->errors, gc_plural(sum->errors), sum->seconds > 0 ? (sum->done + sum->errors) / sum->seconds : 0.0);
+    if (sum->explain_seconds >= 0 && sum->done + sum->errors > 0 && sum->seconds > 0)
+        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps (%.1f in the passes)",
+                1000 * sum->seconds / (sum->done + sum->errors), 1000 * sum->explain_seconds / (sum->done + sum->errors),
+                1000 * sum->pass_seconds / (sum->done + sum->errors));
+    fputc('\n', stderr);
+}
+
 static int list_main(const cli_args *a, gc_err *e)
 {
     struct stat st;
@@ -1420,16 +1437,17 @@ static int list_main(const cli_args *a, gc_err *e)
             goto done;
         }
     }
-    if (gc_batch_run(net, &o, &sum, e)) goto done;
-    fprintf(stderr, "gradcam: %d image%s", sum.total, gc_plural(sum.total));
-    if (o.nshards > 1) fprintf(stderr, " (shard %d/%d of %d)", o.shard, o.nshards, sum.listed);
-    fprintf(stderr, ": %d explained, %d skipped (already in the index), %d error%s; %.1f images/s", sum.done,
-            sum.skipped, sum.errors, gc_plural(sum.errors), sum.seconds > 0 ? (sum.done + sum.errors) / sum.seconds : 0.0);
-    if (sum.explain_seconds >= 0 && sum.done + sum.errors > 0 && sum.seconds > 0)
-        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps (%.1f in the passes)",
-                1000 * sum.seconds / (sum.done + sum.errors), 1000 * sum.explain_seconds / (sum.done + sum.errors),
-                1000 * sum.pass_seconds / (sum.done + sum.errors));
-    fputc('\n', stderr);
+    int brc = gc_batch_run(net, &o, &sum, e);
+    if (sum.stopped) { /* SIGINT, SIGTERM or SIGHUP: the run ended cleanly; dies of it (gc_stop.h) */
+        if (brc) print_error(e);
+        else print_list_summary(&o, &sum);
+        fprintf(stderr, "gradcam: interrupted by %s after %d of %d image%s; rerun with -resume to finish\n",
+                gc_stop_name(sum.stopped), sum.skipped + sum.done + sum.errors, sum.total, gc_plural(sum.total));
+        fflush(stdout);
+        gc_stop_raise(sum.stopped);
+    }
+    if (brc) goto done;
+    print_list_summary(&o, &sum);
     gc_print_line(stdout, "index %s", sum.index);
     if (sum.errors) {
         gc_fail(e, "%d of %d image%s failed: see %s", sum.errors, sum.total, gc_plural(sum.total), sum.errors_file);

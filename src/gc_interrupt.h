@@ -14,8 +14,8 @@
  * which is the one that creates files in the runs that arm this (the main
  * command, eval, init); so no file appears while the handler removes them.
  * A signal that was ignored when arming (nohup's SIGHUP) stays ignored.
- * List mode does not arm it: its unit is the image, and -resume redoes an
- * interrupted one. */
+ * List mode does not arm it: its unit is the image, and it stops between
+ * images instead (gc_stop.h). */
 #ifndef GC_INTERRUPT_H
 #define GC_INTERRUPT_H
 

@@ -4,7 +4,8 @@
  * the main command, a run killed with SIGKILL at random points and resumed
  * ends byte-identical to an uninterrupted one (also with -batch), -batch
  * agrees with one image at a time within rounding, bad images are skipped and
- * reported, a full disk stops the run (and -resume completes it), shards
+ * reported, a full disk stops the run (and -resume completes it), so does
+ * SIGINT, SIGTERM or SIGHUP (cleanly, then dying of it), shards
  * merge into the single run's index, and merge refuses a missing or
  * duplicated image. */
 #define _GNU_SOURCE /* unshare */
@@ -1562,6 +1563,127 @@ START_TEST(killed_and_resumed_equals_uninterrupted)
 }
 END_TEST
 
+/* Starts ./darknet gradcam -list list -outdir o -jobs jobs -quiet in a
+ * process group of its own, as a terminal's foreground job is (Ctrl-C
+ * reaches every process of it), stdout to /dev/null and stderr to errf; the
+ * three stop signals at their default action, or SIGHUP ignored (nohup). */
+static pid_t spawn_group(const char *list, const char *o, const char *jobs, const char *errf, int ign_hup)
+{
+    char *argv[] = {"./darknet", "gradcam", DET_CFG,   DET_WEIGHTS,   "-list",  (char *)list, "-outdir",
+                    (char *)o,   "-jobs",   (char *)jobs, "-quiet", NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        int dn = open("/dev/null", O_WRONLY), ef = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (dn < 0 || ef < 0) _exit(127);
+        dup2(dn, 1);
+        dup2(ef, 2);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, ign_hup ? SIG_IGN : SIG_DFL);
+        execv(gcf_shell_binary(), argv);
+        _exit(127);
+    }
+    ck_assert_int_gt(pid, 0);
+    setpgid(pid, pid); /* either side first */
+    return pid;
+}
+
+/* Every png and npy the index at o names is there. */
+static void assert_index_outputs_exist(const char *o)
+{
+    char ix[4096];
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    char *b = slurp(ix, NULL);
+    ck_assert_ptr_nonnull(b);
+    for (const char *p = b; (p = strstr(p, "\": \"")); p += 4) {
+        const char *key = p;
+        while (key > b && key[-1] != '"') --key;
+        if (strncmp(key, "png\"", 4) && strncmp(key, "npy\"", 4)) continue;
+        const char *v = p + 4, *end = strchr(v, '"');
+        ck_assert_ptr_nonnull(end);
+        char f[4096];
+        pf(f, sizeof f, "%s/%.*s", o, (int)(end - v), v);
+        ck_assert_msg(access(f, R_OK) == 0, "%s names %s, which is not there", ix, f);
+    }
+    free(b);
+}
+
+/* A list run stopped by SIGINT, SIGTERM or SIGHUP ends as a normal run does
+ * after the image(s) in hand, then dies of the signal: the index holds whole
+ * lines of complete images, each with its files (the uninterrupted run's),
+ * nothing is left under .tmp (no image folder, no lock), stderr has the
+ * summary and says where it stopped; -resume then ends with exactly the
+ * files and index of an uninterrupted run. It had died at once, leaving
+ * .tmp with the images in flight and the lock. _i 0: one process, SIGTERM
+ * (Slurm's at the time limit); 1: -jobs 2, SIGTERM to the parent alone,
+ * which passes it on; 2: -jobs 2, SIGINT to the whole process group (Ctrl-C
+ * at a terminal: every worker has it twice); 3: SIGHUP ignored at start
+ * (nohup), which stays ignored: the run completes. The signal comes once
+ * the index holds a random number of lines (seeded from the clock, printed
+ * for a rerun). */
+START_TEST(a_signal_stops_the_run_cleanly_and_resume_completes)
+{
+    static const int sigs[] = {SIGTERM, SIGTERM, SIGINT, SIGHUP};
+    const int sig = sigs[_i], group = _i >= 2, count = 60;
+    const char *jobs = _i == 0 ? "1" : "2";
+    scenes s;
+    scenes_make(&s, "det", count);
+    if (!s.ok) return;
+    char ref[4096], o[4096], ix[4096], tmp[4096], errf[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "out", o);
+    path_in(&s, "stderr.txt", errf);
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    pf(tmp, sizeof tmp, "%s/.tmp", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    uint64_t rng = seed;
+    int want = 1 + (int)(gc_rng_next(&rng) % 8);
+    pid_t pid = spawn_group(s.list, o, jobs, errf, _i == 3);
+    for (int waited = 0; waited < 120000 && count_lines(ix) < want; waited += 2) usleep(2000);
+    ck_assert_int_eq(kill(group ? -pid : pid, sig), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    printf("check_batch: seed %u: %s once the index had %d lines (-jobs %s%s): %s, index %d lines\n", seed,
+           strsignal(sig), want, jobs, group ? ", to the group" : "",
+           WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited", count_lines(ix));
+    if (_i == 3) {
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, gcf_tail(e, 800));
+        free(e);
+        assert_same_tree(ref, o);
+        scenes_free(&s);
+        return;
+    }
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "status %#x: %s", status, gcf_tail(e, 800));
+    usleep(100000); /* a worker left over would now be killed by PR_SET_PDEATHSIG: none should be */
+    ck_assert_msg(gcf_count_files(tmp) <= 0, "%s left behind (%d entries)", tmp, gcf_count_files(tmp));
+    int kept = assert_stopped_run_is_a_prefix(ref, o);
+    assert_index_outputs_exist(o);
+    ck_assert_msg(count_lines(ix) >= want && kept < count, "%d images in the index (signalled at %d lines)", kept,
+                  want);
+    /* the summary, then where it stopped; gradcam's lines only, no worker's error */
+    char line[256], sum[64];
+    pf(sum, sizeof sum, "gradcam: %d images: ", count);
+    ck_assert_msg(strstr(e, sum), "%s", gcf_tail(e, 800));
+    pf(line, sizeof line, "gradcam: interrupted by %s after %d of %d images; rerun with -resume to finish\n",
+       sig == SIGINT ? "SIGINT" : "SIGTERM", kept, count);
+    ck_assert_msg(strstr(e, line), "no \"%s\" in: %s", line, gcf_tail(e, 800));
+    ck_assert_msg(!strstr(e, "worker"), "%s", gcf_tail(e, 800));
+    for (const char *p = e; *p; p = strchr(p, '\n') + 1)
+        ck_assert_msg(!strncmp(p, "gradcam: ", 9) && strchr(p, '\n'), "%s", gcf_tail(e, 800));
+    free(e);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-jobs", jobs, "-resume", "-quiet", NULL) ==
+                      0,
+                  "%s", gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    scenes_free(&s);
+}
+END_TEST
+
 /* Two JSON Lines files with the same lines, numbers equal within tol
  * relative (1 at least); everything else character for character. */
 static void assert_lines_agree(const char *pa, const char *pb, double tol)
@@ -2864,5 +2986,10 @@ Suite *suite_batch(void)
     tcase_add_loop_test(lim, an_outdir_that_becomes_unwritable_mid_run, 0, 3);
     tcase_add_loop_test(lim, an_image_folder_that_cannot_be_made_stops_the_run, 0, 2);
     suite_add_tcase(s, lim);
+    /* SIGINT, SIGTERM, SIGHUP mid-run (CK_RUN_CASE=signals) */
+    TCase *sg = tcase_create("signals");
+    tcase_set_timeout(sg, 300);
+    tcase_add_loop_test(sg, a_signal_stops_the_run_cleanly_and_resume_completes, 0, 4);
+    suite_add_tcase(s, sg);
     return s;
 }
