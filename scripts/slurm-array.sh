@@ -8,7 +8,10 @@
 # errors file (a task killed or cancelled) fails it, writing nothing; images
 # in the errors files are left out of the merged index and make it exit 1,
 # as one process would. OUTDIR must be on a filesystem every node sees; each
-# task writes its own index.shard-i-of-N.jsonl there.
+# task writes its own index.shard-i-of-N.jsonl there. A task that reaches its
+# time limit or is cancelled gets SIGTERM (KillWait seconds before SIGKILL):
+# it stops after the image in hand, leaving only complete images, and dies of
+# the signal; run this script again with the same arguments to go on.
 #
 #   scripts/slurm-array.sh [--wait] CFG WEIGHTS LIST|DIR OUTDIR N [gradcam options...]
 #

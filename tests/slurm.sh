@@ -4,7 +4,8 @@
 # config, ports, key and spool under a temporary folder; nothing under /etc
 # is touched), a 3-task job array over 12 demo scenes, the merge as a
 # dependent job; the merged index and every output file must equal a
-# single-process run. Needs root (the daemons) and Debian's slurm-wlm and
+# single-process run; so must an array cancelled mid-run (scancel: SIGTERM,
+# each task stopping cleanly) and submitted again. Needs root (the daemons) and Debian's slurm-wlm and
 # munge; skips with a message, status 0, when either is missing.
 #
 #   tests/slurm.sh        (from the repository root, after `make`)
@@ -153,6 +154,55 @@ grep -q "1 of 12 images failed (list positions 4)" "$T"/out-bad/slurm-merge-*.ou
 }
 cmp "$T/single-bad/index.jsonl" "$T/out-bad/index.jsonl" || fail "with a bad image, the merged index differs"
 
+# scancel mid-run, as a time limit does (SIGCONT, SIGTERM, then SIGKILL
+# KillWait seconds later): a task stops after the image in hand, leaving its
+# shard's index whole and nothing under .tmp, its log ending in the
+# interrupted line; the same command again completes the run = one process.
+./darknet gradcam scenes det test 600 "$T/many" >/dev/null || fail "scenes"
+./darknet gradcam cfg/fmnist-det.cfg cfg/fmnist-det.weights -list "$T/many/list.txt" -outdir "$T/single-many" \
+    -names cfg/fmnist.names -quiet >/dev/null 2>&1 || fail "the single-process run over 600 scenes"
+DARKNET=./darknet sh scripts/slurm-array.sh cfg/fmnist-det.cfg cfg/fmnist-det.weights "$T/many/list.txt" \
+    "$T/out-stop" 2 -names cfg/fmnist.names >"$T/stop.log" 2>&1 || fail "submitting the array to cancel"
+array=$(sed -n 's/^array job \([0-9]*\):.*/\1/p' "$T/stop.log")
+merge=$(sed -n 's/^merge job \([0-9]*\):.*/\1/p' "$T/stop.log")
+[ -n "$array" ] && [ -n "$merge" ] || fail "no job ids in: $(cat "$T/stop.log")"
+i=0
+until [ "$(cat "$T"/out-stop/index.shard-*-of-2.jsonl 2>/dev/null | wc -l)" -ge 2 ]; do
+    i=$((i + 1))
+    [ $i -lt 1200 ] || fail "the array wrote no index line in 120 s"
+    sleep 0.1
+done
+scancel "$merge" "$array"
+i=0
+while [ -n "$(squeue -h -j "$array" 2>/dev/null)" ]; do
+    i=$((i + 1))
+    [ $i -lt 600 ] || fail "the cancelled tasks did not end in 60 s"
+    sleep 0.1
+done
+stopped=0
+for s in 0 1; do
+    log="$T/out-stop/slurm-${array}_$s.out"
+    [ -f "$log" ] || continue # a task cancelled before it started
+    if grep -q "^gradcam: interrupted by SIGTERM after [0-9]* of 300 images; rerun with -resume to finish$" "$log"; then
+        stopped=$((stopped + 1))
+    else
+        grep -q "^gradcam: 300 images (shard $s/2 of 600): 300 explained" "$log" ||
+            fail "task $s was neither stopped cleanly nor complete: $(tail -3 "$log")"
+    fi
+done
+[ "$stopped" -ge 1 ] || fail "scancel stopped no task cleanly"
+[ ! -e "$T/out-stop/.tmp" ] || fail "the cancelled tasks left $T/out-stop/.tmp: $(ls -a "$T/out-stop/.tmp")"
+DARKNET=./darknet timeout 300 sh scripts/slurm-array.sh --wait cfg/fmnist-det.cfg cfg/fmnist-det.weights \
+    "$T/many/list.txt" "$T/out-stop" 2 -names cfg/fmnist.names >/dev/null || fail "the array run again failed"
+cmp "$T/single-many/index.jsonl" "$T/out-stop/index.jsonl" || fail "after scancel and a rerun, the index differs"
+(cd "$T/single-many" && find . -type f ! -name 'errors*.jsonl' | sort) >"$T/a.txt"
+(cd "$T/out-stop" && find . -type f ! -name 'errors*.jsonl' ! -name 'index.shard-*' ! -name 'slurm-*.out' | sort) \
+    >"$T/b.txt"
+cmp "$T/a.txt" "$T/b.txt" || fail "after scancel and a rerun, the file lists differ"
+while read -r f; do cmp "$T/single-many/$f" "$T/out-stop/$f" || fail "$f differs after scancel and a rerun"; done \
+    <"$T/a.txt"
+
 echo "slurm test: passed: 3-task array + dependent merge = single process ($lines index lines, $files files);" \
     "with a bad image, merged = single process too;" \
+    "scancel stopped $stopped of 2 tasks cleanly, and a rerun completed it = single process;" \
     "cluster start $((up - start)) s, total $(($(date +%s) - start)) s"
