@@ -202,18 +202,31 @@ static gc_method gc_default_method(int detector)
     return detector ? GC_METHOD_LAYERCAM : GC_METHOD_GRADCAM;
 }
 
-typedef struct cli_args {
-    const char *cfg, *weights, *image;
-    const char *class_arg, *names, *data, *out, *json;
-    int top, counterfactual, top_set, maxboxes;
+/* The options the main command and gradcam eval share: how the maps are
+ * made, what a box's map explains, where the class names come from. One
+ * reader (explain_args_read) and the checks on them (explain_args_check_*),
+ * so that the two commands take and refuse them alike. */
+typedef struct explain_args {
+    gc_method method;
     int method_set; /* -method given; otherwise the mode's default (gc_default_method) */
     int layers[GC_MAX_LAYERS], nlayers;
-    float alpha, thresh, hier, nms;
-    gc_method method;
-    gc_target target;
-    int det_only; /* a detector-only option was given */
-    int scorecam_channels, sheet, nosave;
+    int counterfactual, scorecam_channels;
     gc_smooth smooth;
+    gc_target target;
+    const char *names, *data;
+    int det_only; /* a detector-only option was given: -target, or one of the command's own */
+} explain_args;
+
+/* Before any option: the checks read an unset -method as gradcam. */
+static const explain_args explain_args_default = {.method = GC_METHOD_GRADCAM, .target = GC_TARGET_LOGIT};
+
+typedef struct cli_args {
+    explain_args x;
+    const char *cfg, *weights, *image;
+    const char *class_arg, *out, *json;
+    int top, top_set, maxboxes;
+    float alpha, thresh, hier, nms;
+    int sheet, nosave;
     const char *list, *outdir; /* -list mode (gc_batch) */
     int resume, quiet, shard, nshards, every, out_set, jobs, batch;
     int progress_set; /* bit 0: -progress given, bit 1: -shard given */
@@ -225,10 +238,10 @@ static int unknown_method(const char *name, gc_err *e)
     return gc_fail(e, "-method %s: unknown (%s)", name, gc_cam_method_list(list, sizeof list));
 }
 
-static int parse_layers(const char *s, cli_args *a, gc_err *e)
+static int parse_layers(const char *s, explain_args *x, gc_err *e)
 {
     const char *p = s;
-    a->nlayers = 0;
+    x->nlayers = 0;
     for (;;) {
         char *end = NULL;
         errno = 0;
@@ -237,10 +250,10 @@ static int parse_layers(const char *s, cli_args *a, gc_err *e)
             return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
         if (v == 0 && memchr(p, '-', (size_t)(end - p))) /* -0 is 0, the first layer: not what counting back means */
             return gc_fail(e, "-layer %s: -0 names no layer: counting back starts at -1; the first layer is 0", s);
-        if (a->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);
-        for (int j = 0; j < a->nlayers; ++j)
-            if (a->layers[j] == (int)v) return gc_fail(e, "-layer %s: layer %ld is given twice", s, v);
-        a->layers[a->nlayers++] = (int)v;
+        if (x->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);
+        for (int j = 0; j < x->nlayers; ++j)
+            if (x->layers[j] == (int)v) return gc_fail(e, "-layer %s: layer %ld is given twice", s, v);
+        x->layers[x->nlayers++] = (int)v;
         if (!*end) return 0;
         p = end + 1;
     }
@@ -368,136 +381,192 @@ static int given_twice(const char **seen, int *nseen, int n, const char *s, gc_e
     return 0;
 }
 
+/* A command line read option by option, argv[i] the one in hand: the
+ * positional arguments so far (cfg, weights, then image or list) and the
+ * options given a value so far (given_twice). */
+typedef struct arg_reader {
+    int argc, i;
+    char **argv;
+    const char *pos[3], *seen[GC_OPTIONS_MAX];
+    int npos, nseen;
+} arg_reader;
+
+/* The value after the option in hand, which r steps onto; NULL with e set
+ * where none follows or the option was given before. */
+static const char *arg_value(arg_reader *r, gc_err *e)
+{
+    const char *s = r->argv[r->i];
+    if (r->i + 1 >= r->argc) {
+        gc_fail(e, "%s needs a value", s);
+        return NULL;
+    }
+    if (given_twice(r->seen, &r->nseen, GC_OPTIONS_MAX, s, e)) return NULL;
+    return r->argv[++r->i];
+}
+
+/* The argument in hand as the next positional one. A fourth is refused:
+ * as a misplaced .data file where one of the three is, else as unexpected.
+ * expected: the command's positional arguments; third: the last one's name. */
+static int arg_positional(arg_reader *r, const char *expected, const char *third, gc_err *e)
+{
+    const char *s = r->argv[r->i];
+    if (r->npos == 3 && data_file_misplaced(r->pos, r->npos, NULL, expected, e)) return -1;
+    if (r->npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and %s already given)", s, third);
+    r->pos[r->npos++] = s;
+    return 0;
+}
+
+/* Reads the option in hand where it is one of explain_args': 1 read (its
+ * value too), 0 not one of them, -1 refused (e set). */
+static int explain_args_read(explain_args *x, arg_reader *r, gc_err *e)
+{
+    const char *s = r->argv[r->i], *v;
+    if (!strcmp(s, "-method")) {
+        if (!(v = arg_value(r, e))) return -1;
+        if (gc_cam_method_parse(v, &x->method)) return unknown_method(v, e);
+        x->method_set = 1;
+    } else if (!strcmp(s, "-layer")) {
+        if (!(v = arg_value(r, e)) || parse_layers(v, x, e)) return -1;
+    } else if (!strcmp(s, "-counterfactual")) {
+        x->counterfactual = 1;
+    } else if (!strcmp(s, "-smooth")) {
+        if (!(v = arg_value(r, e))) return -1;
+        if (gc_explain_smooth_parse(v, &x->smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", v);
+    } else if (!strcmp(s, "-scorecam-channels")) {
+        if (!(v = arg_value(r, e)) || parse_int(s, v, 1, 1000000, &x->scorecam_channels, e)) return -1;
+    } else if (!strcmp(s, "-target")) {
+        if (!(v = arg_value(r, e))) return -1;
+        if (gc_detect_target_parse(v, &x->target)) return gc_fail(e, "-target %s: unknown (logit, score, obj)", v);
+        x->det_only = 1;
+    } else if (!strcmp(s, "-names") || !strcmp(s, "-data")) {
+        if (!(v = arg_value(r, e)) || path_value(s, v, e)) return -1;
+        *(s[1] == 'n' ? &x->names : &x->data) = v;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* The checks on explain_args once the command line is read, in three parts
+ * rather than one: each command checks its own options between them as it
+ * always has, so a line with two mistakes is told the same one first. */
+
+/* What the method must have for -counterfactual (gradients) and -smooth
+ * eigen (a layer's map). */
+static int explain_args_check_method(const explain_args *x, gc_err *e)
+{
+    const gc_method_info *mi = gc_cam_method_get(x->method);
+    if (x->counterfactual && !mi->needs_grad)
+        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(x->method));
+    if (x->smooth == GC_SMOOTH_EIGEN && !mi->weights && !mi->map)
+        return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
+                       gc_cam_method_name(x->method));
+    return 0;
+}
+
+static int explain_args_check_scorecam(const explain_args *x, gc_err *e)
+{
+    if (x->scorecam_channels && (!x->method_set || x->method != GC_METHOD_SCORECAM)) /* it had been ignored without a word */
+        return x->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s", gc_cam_method_name(x->method))
+                             : gc_fail(e, "-scorecam-channels is for -method scorecam: give it too");
+    return 0;
+}
+
+static int explain_args_check_names(const explain_args *x, gc_err *e)
+{
+    if (x->names && x->data)
+        return gc_fail(e, "-names %s and -data %s both give the class names: give one", x->names, x->data);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
+    a->x = explain_args_default;
     a->top = 1;
     a->alpha = 0.5f;
     a->out = "out/gradcam";
-    a->method = GC_METHOD_GRADCAM;
     a->thresh = 0.5f;
     a->hier = 0.5f;
     a->nms = 0.45f;
-    a->target = GC_TARGET_LOGIT;
     a->maxboxes = GC_MAXBOXES_DEFAULT;
     a->nshards = 1;
     a->every = 100;
-    const char *pos[3] = {NULL, NULL, NULL}, *seen[GC_OPTIONS_MAX];
-    int npos = 0, nseen = 0;
-    for (int i = 2; i < argc; ++i) {
-        const char *s = argv[i];
-        int has_value = i + 1 < argc;
-#define NEED_VALUE() \
-    if (!has_value) return gc_fail(e, "%s needs a value", s); \
-    if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
+    arg_reader r = {.argc = argc, .argv = argv};
+    for (r.i = 2; r.i < argc; ++r.i) {
+        const char *s = argv[r.i], *v;
+        int got;
         if (s[0] != '-' || s[1] == '\0') {
-            if (npos == 3 && data_file_misplaced(pos, npos, NULL, "<cfg> <weights> <image>", e)) return -1;
-            if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and image already given)", s);
-            pos[npos++] = s;
+            if (arg_positional(&r, "<cfg> <weights> <image>", "image", e)) return -1;
         } else if (!strcmp(s, "-class")) {
-            NEED_VALUE();
-            const char *c = a->class_arg = argv[++i];
+            if (!(v = arg_value(&r, e))) return -1;
+            a->class_arg = v;
             /* " 3" had been class 3 (strtol skips it) where -top ' 2' is refused; a
              * name's trailing spaces are not part of it (gc_model_names_load) */
-            if (*c && (isspace((unsigned char)c[0]) || isspace((unsigned char)c[strlen(c) - 1])))
-                return gc_fail(e, "-class %s: expected a class index or name, without a space before or after it", c);
+            if (*v && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[strlen(v) - 1])))
+                return gc_fail(e, "-class %s: expected a class index or name, without a space before or after it", v);
         } else if (!strcmp(s, "-top")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000, &a->top, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 1000, &a->top, e)) return -1;
             a->top_set = 1;
-        } else if (!strcmp(s, "-layer")) {
-            NEED_VALUE();
-            if (parse_layers(argv[++i], a, e)) return -1;
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-hier") || !strcmp(s, "-nms")) {
-            NEED_VALUE();
+            if (!(v = arg_value(&r, e))) return -1;
             float *dst = s[1] == 't' ? &a->thresh : s[1] == 'h' ? &a->hier : &a->nms;
-            if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
+            if (parse_float(s, v, 0.0f, 1.0f, dst, e)) return -1;
             if (dst == &a->thresh && !(a->thresh > 0))
-                return gc_fail(e, "-thresh %s: must be above 0 (every box would pass)", argv[i]);
-            a->det_only = 1;
+                return gc_fail(e, "-thresh %s: must be above 0 (every box would pass)", v);
+            a->x.det_only = 1;
         } else if (!strcmp(s, "-maxboxes")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 10000, &a->maxboxes, e)) return -1;
-            a->det_only = 1;
-        } else if (!strcmp(s, "-target")) {
-            NEED_VALUE();
-            if (gc_detect_target_parse(argv[++i], &a->target))
-                return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
-            a->det_only = 1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 10000, &a->maxboxes, e)) return -1;
+            a->x.det_only = 1;
         } else if (!strcmp(s, "-json")) {
-            NEED_VALUE();
-            if (file_value(s, argv[++i], e)) return -1;
-            a->json = argv[i];
-        } else if (!strcmp(s, "-method")) {
-            NEED_VALUE();
-            if (gc_cam_method_parse(argv[++i], &a->method)) return unknown_method(argv[i], e);
-            a->method_set = 1;
-        } else if (!strcmp(s, "-counterfactual")) {
-            a->counterfactual = 1;
-        } else if (!strcmp(s, "-names")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            a->names = argv[i];
-        } else if (!strcmp(s, "-data")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            a->data = argv[i];
+            if (!(v = arg_value(&r, e)) || file_value(s, v, e)) return -1;
+            a->json = v;
         } else if (!strcmp(s, "-out")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            if (!strcmp(argv[i], "-")) /* as -json - is: it had written files named -_<k>.png */
+            if (!(v = arg_value(&r, e)) || path_value(s, v, e)) return -1;
+            if (!strcmp(v, "-")) /* as -json - is: it had written files named -_<k>.png */
                 return gc_fail(e, "-out -: the overlays and maps (PREFIX_<k>.png, .npy) are files and cannot go to "
                                   "standard output: give a prefix (./- for files named -_<k>.png)");
-            a->out = argv[i];
+            a->out = v;
             a->out_set = 1;
         } else if (!strcmp(s, "-list") || !strcmp(s, "-outdir")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            if (s[1] == 'o' && !strcmp(argv[i], "-"))
+            if (!(v = arg_value(&r, e)) || path_value(s, v, e)) return -1;
+            if (s[1] == 'o' && !strcmp(v, "-"))
                 return gc_fail(e, "-outdir -: the outputs are a folder of files and cannot go to standard output: "
                                   "give a folder (./- for one named -)");
             /* -list -: the list from standard input, as -json - writes to standard output (./- for a file named -) */
-            if (s[1] == 'l' && !strcmp(argv[i], "-")) a->list = "/dev/stdin";
-            else *(s[1] == 'l' ? &a->list : &a->outdir) = argv[i];
+            if (s[1] == 'l' && !strcmp(v, "-")) a->list = "/dev/stdin";
+            else *(s[1] == 'l' ? &a->list : &a->outdir) = v;
         } else if (!strcmp(s, "-resume")) {
             a->resume = 1;
         } else if (!strcmp(s, "-quiet")) {
             a->quiet = 1;
         } else if (!strcmp(s, "-shard")) {
-            NEED_VALUE();
-            if (gc_batch_shard_parse(argv[++i], &a->shard, &a->nshards, e)) return -1;
+            if (!(v = arg_value(&r, e)) || gc_batch_shard_parse(v, &a->shard, &a->nshards, e)) return -1;
             a->progress_set |= 2; /* -shard given (0/1 included): it goes with -list too */
         } else if (!strcmp(s, "-jobs")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 256, &a->jobs, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 256, &a->jobs, e)) return -1;
         } else if (!strcmp(s, "-batch")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, GC_BATCH_MAX, &a->batch, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, GC_BATCH_MAX, &a->batch, e)) return -1;
         } else if (!strcmp(s, "-progress")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, INT_MAX, &a->every, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, INT_MAX, &a->every, e)) return -1;
             a->progress_set = 1;
         } else if (!strcmp(s, "-alpha")) {
-            NEED_VALUE();
-            if (parse_float(s, argv[++i], 0.0f, 1.0f, &a->alpha, e)) return -1;
-        } else if (!strcmp(s, "-smooth")) {
-            NEED_VALUE();
-            if (gc_explain_smooth_parse(argv[++i], &a->smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
-        } else if (!strcmp(s, "-scorecam-channels")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000000, &a->scorecam_channels, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_float(s, v, 0.0f, 1.0f, &a->alpha, e)) return -1;
         } else if (!strcmp(s, "-sheet")) {
             a->sheet = 1;
         } else if (!strcmp(s, "-save")) {
-            NEED_VALUE();
-            if (gc_explain_save_parse(argv[++i], &a->nosave))
-                return gc_fail(e, "-save %s: expected png, npy, summary separated by commas, or all, or none", argv[i]);
-        } else {
+            if (!(v = arg_value(&r, e))) return -1;
+            if (gc_explain_save_parse(v, &a->nosave))
+                return gc_fail(e, "-save %s: expected png, npy, summary separated by commas, or all, or none", v);
+        } else if ((got = explain_args_read(&a->x, &r, e)) < 0) {
+            return -1;
+        } else if (!got) {
             return gc_fail(e, "unknown option %s (see 'darknet gradcam help')", s);
         }
-#undef NEED_VALUE
     }
-    if (data_file_misplaced(pos, npos, a->names, a->list ? "<cfg> <weights> -list FILE|DIR" : "<cfg> <weights> <image>",
+    const char **pos = r.pos;
+    int npos = r.npos;
+    if (data_file_misplaced(pos, npos, a->x.names, a->list ? "<cfg> <weights> -list FILE|DIR" : "<cfg> <weights> <image>",
                             e))
         return -1;
     if (a->out_set && !*a->out) return gc_fail(e, "-out needs a non-empty prefix");
@@ -529,23 +598,16 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     a->weights = pos[1];
     a->image = pos[2];
     if (a->class_arg && a->top_set) return gc_fail(e, "-class and -top cannot be combined");
-    if (a->names && a->data) return gc_fail(e, "-names %s and -data %s both give the class names: give one", a->names, a->data);
-    if (a->class_arg && !a->names && !a->data) {
+    if (explain_args_check_names(&a->x, e)) return -1;
+    if (a->class_arg && !a->x.names && !a->x.data) {
         char *end = NULL;
         errno = 0;
         strtol(a->class_arg, &end, 10);
         if (end == a->class_arg || *end || errno)
             return gc_fail(e, "-class %s: not a class index, and a class name needs -names or -data", a->class_arg);
     }
-    if (a->counterfactual && !gc_cam_method_get(a->method)->needs_grad)
-        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(a->method));
-    if (a->smooth == GC_SMOOTH_EIGEN && !gc_cam_method_get(a->method)->weights && !gc_cam_method_get(a->method)->map)
-        return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
-                       gc_cam_method_name(a->method));
-    if (a->scorecam_channels && (!a->method_set || a->method != GC_METHOD_SCORECAM)) /* it had been ignored without a word */
-        return a->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s", gc_cam_method_name(a->method))
-                             : gc_fail(e, "-scorecam-channels is for -method scorecam: give it too");
-    return 0;
+    if (explain_args_check_method(&a->x, e)) return -1;
+    return explain_args_check_scorecam(&a->x, e);
 }
 
 /* The folder part of path (before its last '/') as an absolute path with
@@ -706,20 +768,30 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }
 
+/* The gc_explain_opts explain_args give in a mode: -method, else the mode's
+ * default; the overlay at -alpha's default, which the main command's
+ * -alpha replaces. */
+static gc_explain_opts explain_opts_of(const explain_args *x, int detector)
+{
+    gc_explain_opts ex = {.method = x->method_set ? x->method : gc_default_method(detector),
+                          .counterfactual = x->counterfactual,
+                          .alpha = 0.5f,
+                          .target = x->target,
+                          .nlayers = x->nlayers,
+                          .smooth = x->smooth,
+                          .scorecam_channels = x->scorecam_channels};
+    memcpy(ex.layers, x->layers, sizeof ex.layers);
+    return ex;
+}
+
 /* The explanation options the main command's flags give, for either mode:
  * one place for the classifier, the detector and -list runs. */
-static gc_explain_opts explain_opts_of(const cli_args *a, int detector)
+static gc_explain_opts cli_explain_opts(const cli_args *a, int detector)
 {
-    gc_explain_opts ex = {.method = a->method_set ? a->method : gc_default_method(detector),
-                          .counterfactual = a->counterfactual,
-                          .alpha = a->alpha,
-                          .target = a->target,
-                          .nlayers = a->nlayers,
-                          .smooth = a->smooth,
-                          .scorecam_channels = a->scorecam_channels,
-                          .sheet = a->sheet,
-                          .nosave = a->nosave};
-    memcpy(ex.layers, a->layers, sizeof ex.layers);
+    gc_explain_opts ex = explain_opts_of(&a->x, detector);
+    ex.alpha = a->alpha;
+    ex.sheet = a->sheet;
+    ex.nosave = a->nosave;
     return ex;
 }
 
@@ -729,7 +801,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
 {
     gc_classifier cl;
     if (gc_classify_find(net, &cl, e)) return -1;
-    if (a->det_only) /* a usage error: status 2 */
+    if (a->x.det_only) /* a usage error: status 2 */
         return gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg),
                2;
     gc_cls_opts o;
@@ -739,8 +811,8 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.json = a->json;
     o.cls = -1;
     o.top = a->top;
-    o.ex = explain_opts_of(a, 0);
-    if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
+    o.ex = cli_explain_opts(a, 0);
+    if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
     warn_names(o.names, o.nnames, cl.classes);
     warn_summary(a->nosave);
     int rc = -1;
@@ -762,11 +834,11 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.thresh = a->thresh;
     o.hier = a->hier;
     o.nms = a->nms;
-    o.ex = explain_opts_of(a, 1);
+    o.ex = cli_explain_opts(a, 1);
     o.maxboxes = a->maxboxes;
     o.box_progress = 1;
     if (gc_explain_check_heads(net, &o.ex, e)) return -1;
-    if (load_names(a->names, a->data, &o.names, &o.nnames, e)) return -1;
+    if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
     warn_names(o.names, o.nnames, classes);
     int rc = gc_detect_run(net, &o, NULL, e);
@@ -915,16 +987,17 @@ static int make_scenes(int argc, char **argv, gc_err *e)
 }
 
 typedef struct eval_args {
-    gc_eval_opts o;
-    const char *names, *data, *json;
-    int det_only, seed_set, method_set, rise_weight_set, cascade_set, quiet;
+    gc_eval_opts o; /* o.ex: from x once the network is loaded (eval_main) */
+    explain_args x;
+    const char *json;
+    int seed_set, rise_weight_set, cascade_set, quiet;
 } eval_args;
 
 static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
 {
     memset(a, 0, sizeof *a);
+    a->x = explain_args_default;
     gc_eval_opts *o = &a->o;
-    o->ex = (gc_explain_opts){.method = GC_METHOD_GRADCAM, .alpha = 0.5f};
     o->thresh = 0.25f;
     o->map_thresh = 0.005f;
     o->nms = 0.45f;
@@ -932,121 +1005,72 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
     o->seed = 1;
     o->sanity = 1;
     o->cascade_below = 4;
-    const char *pos[3] = {NULL, NULL, NULL}, *seen[GC_OPTIONS_MAX];
-    int npos = 0, nseen = 0;
-    for (int i = 3; i < argc; ++i) {
-        const char *s = argv[i];
-        int has_value = i + 1 < argc;
-#define NEED_VALUE() \
-    if (!has_value) return gc_fail(e, "%s needs a value", s); \
-    if (given_twice(seen, &nseen, GC_OPTIONS_MAX, s, e)) return -1
+    arg_reader r = {.argc = argc, .argv = argv};
+    for (r.i = 3; r.i < argc; ++r.i) {
+        const char *s = argv[r.i], *v;
+        int got;
         if (s[0] != '-' || s[1] == '\0') {
-            if (npos == 3 && data_file_misplaced(pos, npos, NULL, "<cfg> <weights> <list.txt>", e)) return -1;
-            if (npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and list already given)", s);
-            pos[npos++] = s;
-        } else if (!strcmp(s, "-method")) {
-            NEED_VALUE();
-            if (gc_cam_method_parse(argv[++i], &o->ex.method)) return unknown_method(argv[i], e);
-            a->method_set = 1;
-        } else if (!strcmp(s, "-layer")) {
-            NEED_VALUE();
-            cli_args tmp;
-            if (parse_layers(argv[++i], &tmp, e)) return -1;
-            memcpy(o->ex.layers, tmp.layers, sizeof o->ex.layers);
-            o->ex.nlayers = tmp.nlayers;
-        } else if (!strcmp(s, "-counterfactual")) {
-            o->ex.counterfactual = 1;
-        } else if (!strcmp(s, "-smooth")) {
-            NEED_VALUE();
-            if (gc_explain_smooth_parse(argv[++i], &o->ex.smooth)) return gc_fail(e, "-smooth %s: unknown (aug, eigen)", argv[i]);
-        } else if (!strcmp(s, "-scorecam-channels")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000000, &o->ex.scorecam_channels, e)) return -1;
+            if (arg_positional(&r, "<cfg> <weights> <list.txt>", "list", e)) return -1;
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-mapthresh") || !strcmp(s, "-nms")) {
-            NEED_VALUE();
+            if (!(v = arg_value(&r, e))) return -1;
             float *dst = s[1] == 't' ? &o->thresh : s[1] == 'm' ? &o->map_thresh : &o->nms;
-            if (parse_float(s, argv[++i], 0.0f, 1.0f, dst, e)) return -1;
-            if (dst != &o->nms && !(*dst > 0)) return gc_fail(e, "%s %s: must be above 0", s, argv[i]);
-            a->det_only = 1;
-        } else if (!strcmp(s, "-target")) {
-            NEED_VALUE();
-            if (gc_detect_target_parse(argv[++i], &o->ex.target))
-                return gc_fail(e, "-target %s: unknown (logit, score, obj)", argv[i]);
-            a->det_only = 1;
-        } else if (!strcmp(s, "-names")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            a->names = argv[i];
-        } else if (!strcmp(s, "-data")) {
-            NEED_VALUE();
-            if (path_value(s, argv[++i], e)) return -1;
-            a->data = argv[i];
+            if (parse_float(s, v, 0.0f, 1.0f, dst, e)) return -1;
+            if (dst != &o->nms && !(*dst > 0)) return gc_fail(e, "%s %s: must be above 0", s, v);
+            a->x.det_only = 1;
         } else if (!strcmp(s, "-steps")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000, &o->steps, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 1000, &o->steps, e)) return -1;
         } else if (!strcmp(s, "-limit")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, INT_MAX, &o->limit, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, INT_MAX, &o->limit, e)) return -1;
         } else if (!strcmp(s, "-json")) {
-            NEED_VALUE();
-            if (file_value(s, argv[++i], e)) return -1;
-            a->json = argv[i];
+            if (!(v = arg_value(&r, e)) || file_value(s, v, e)) return -1;
+            a->json = v;
         } else if (!strcmp(s, "-baseline")) {
-            NEED_VALUE();
-            if (gc_eval_baseline_parse(argv[++i], &o->baseline))
-                return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", argv[i]);
+            if (!(v = arg_value(&r, e))) return -1;
+            if (gc_eval_baseline_parse(v, &o->baseline))
+                return gc_fail(e, "-baseline %s: unknown (center, random, box, cell)", v);
         } else if (!strcmp(s, "-rise")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 1, 1000000, &o->rise, e)) return -1; /* 0 masks: no RISE, which leaving it out says */
+            /* 0 masks: no RISE, which leaving it out says */
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 1000000, &o->rise, e)) return -1;
         } else if (!strcmp(s, "-rise-weight")) {
-            NEED_VALUE();
-            if (gc_eval_rise_weight_parse(argv[++i], &o->rise_weight))
-                return gc_fail(e, "-rise-weight %s: unknown (own, iou)", argv[i]);
+            if (!(v = arg_value(&r, e))) return -1;
+            if (gc_eval_rise_weight_parse(v, &o->rise_weight))
+                return gc_fail(e, "-rise-weight %s: unknown (own, iou)", v);
             a->rise_weight_set = 1;
-            a->det_only = 1;
+            a->x.det_only = 1;
         } else if (!strcmp(s, "-nosanity")) {
             o->sanity = 0;
         } else if (!strcmp(s, "-quiet")) {
             a->quiet = 1;
         } else if (!strcmp(s, "-cascade")) {
-            NEED_VALUE();
-            if (parse_int(s, argv[++i], 0, 1000, &o->cascade_below, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 0, 1000, &o->cascade_below, e)) return -1;
             a->cascade_set = 1;
         } else if (!strcmp(s, "-seed")) {
-            NEED_VALUE();
             int seed;
-            if (parse_int(s, argv[++i], 0, INT_MAX, &seed, e)) return -1;
+            if (!(v = arg_value(&r, e)) || parse_int(s, v, 0, INT_MAX, &seed, e)) return -1;
             o->seed = (unsigned)seed;
             a->seed_set = 1;
-        } else {
+        } else if ((got = explain_args_read(&a->x, &r, e)) < 0) {
+            return -1;
+        } else if (!got) {
             return gc_fail(e, "unknown option %s for gradcam eval (see 'darknet gradcam help')", s);
         }
-#undef NEED_VALUE
     }
-    if (data_file_misplaced(pos, npos, a->names, "<cfg> <weights> <list.txt>", e)) return -1;
-    if (npos < 3)
+    if (data_file_misplaced(r.pos, r.npos, a->x.names, "<cfg> <weights> <list.txt>", e)) return -1;
+    if (r.npos < 3)
         return gc_fail(e, "eval: missing %s (gradcam eval <cfg> <weights> <list.txt>)",
-                       npos == 0 ? "cfg, weights and list" : npos == 1 ? "weights and list" : "list");
-    o->cfg = pos[0];
-    o->weights = pos[1];
-    o->list = pos[2];
-    if (o->ex.counterfactual && !gc_cam_method_get(o->ex.method)->needs_grad)
-        return gc_fail(e, "-counterfactual needs gradients; %s uses none", gc_cam_method_name(o->ex.method));
-    if (o->ex.smooth == GC_SMOOTH_EIGEN && !gc_cam_method_get(o->ex.method)->weights &&
-        !gc_cam_method_get(o->ex.method)->map)
-        return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
-                       gc_cam_method_name(o->ex.method));
+                       r.npos == 0 ? "cfg, weights and list" : r.npos == 1 ? "weights and list" : "list");
+    o->cfg = r.pos[0];
+    o->weights = r.pos[1];
+    o->list = r.pos[2];
+    if (explain_args_check_method(&a->x, e)) return -1;
     if (a->seed_set && o->baseline != GC_BASELINE_RANDOM && !o->rise && !o->sanity)
         return gc_fail(e, "-seed is for -baseline random, -rise and the randomisation checks");
     if (a->rise_weight_set && !o->rise) return gc_fail(e, "-rise-weight weights RISE's masks: it needs -rise N");
     if (a->cascade_set && !o->sanity)
         return gc_fail(e, "-cascade sets the randomisation cascade, which -nosanity skips: give one of them");
-    if (o->ex.scorecam_channels && (!a->method_set || o->ex.method != GC_METHOD_SCORECAM))
-        return a->method_set ? gc_fail(e, "-scorecam-channels is for -method scorecam, not %s",
-                                       gc_cam_method_name(o->ex.method))
-                             : gc_fail(e, "-scorecam-channels is for -method scorecam: give it too");
-    if (a->names && a->data) return gc_fail(e, "-names %s and -data %s both give the class names: give one", a->names, a->data);
-    if (o->baseline != GC_BASELINE_NONE && o->ex.counterfactual)
+    if (explain_args_check_scorecam(&a->x, e)) return -1;
+    if (explain_args_check_names(&a->x, e)) return -1;
+    if (o->baseline != GC_BASELINE_NONE && a->x.counterfactual)
         return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_eval_baseline_name(o->baseline));
     return 0;
 }
@@ -1125,7 +1149,7 @@ static network *load_model(const char *cfg, const char *weights, gc_err *e)
  * -json replaces none of them. Fails when -json is one of them. */
 static int protect_eval_inputs(const eval_args *a, gc_err *e)
 {
-    const char *in[] = {a->o.cfg, a->o.weights, a->o.list, a->names, a->data};
+    const char *in[] = {a->o.cfg, a->o.weights, a->o.list, a->x.names, a->x.data};
     for (int i = 0; i < 5; ++i)
         if (gc_image_protect(in[i])) return gc_fail(e, "out of memory");
     int n = 0;
@@ -1181,7 +1205,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
                           "file's valid=)", a.o.list), 2;
     if (json_to_stdout(&a.json, e)) return 1;
     if (a.json) {
-        const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.names, a.data};
+        const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.x.names, a.x.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
         if (gc_image_make_parent_dirs("-json", a.json, e)) return 1;
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
@@ -1195,20 +1219,20 @@ static int eval_main(int argc, char **argv, gc_err *e)
     gc_eval_result r;
     memset(&r, 0, sizeof r);
     int detector = gc_darknet_is_detector(net);
-    if (!a.method_set) a.o.ex.method = gc_default_method(detector);
+    a.o.ex = explain_opts_of(&a.x, detector);
     if (detector && gc_explain_check_heads(net, &a.o.ex, e)) goto done;
     if (!detector && a.o.baseline == GC_BASELINE_CELL) { /* a usage error, as the detector-only options */
         gc_fail(e, "-baseline cell needs a detector (a box's head cell); %s is a classifier", a.o.cfg);
         rc = 2;
         goto done;
     }
-    if (!detector && a.det_only) {
+    if (!detector && a.x.det_only) {
         gc_fail(e, "-thresh, -mapthresh, -nms, -target and -rise-weight are for detector cfgs; %s is a classifier",
                 a.o.cfg);
         rc = 2;
         goto done;
     }
-    if (load_names(a.names, a.data, &a.o.names, &a.o.nnames, e)) goto done;
+    if (load_names(a.x.names, a.x.data, &a.o.names, &a.o.nnames, e)) goto done;
     {
         gc_classifier cl;
         gc_err ce;
@@ -1287,8 +1311,8 @@ static char *list_options(const cli_args *a, int detector, int cls)
      * edited, or a relative names= found elsewhere from another working
      * folder, change the names mid-index). load_names has resolved it. */
     gc_err ignored = {0};
-    char *data_names = !a->names && a->data ? data_names_path(a->data, &ignored) : NULL;
-    const char *file[4] = {a->cfg, a->weights, a->names ? a->names : data_names, a->data},
+    char *data_names = !a->x.names && a->x.data ? data_names_path(a->x.data, &ignored) : NULL;
+    const char *file[4] = {a->cfg, a->weights, a->x.names ? a->x.names : data_names, a->x.data},
                *role[4] = {"cfg", "weights", "names", "data"};
     char *out = NULL;
     size_t cap = 0;
@@ -1304,22 +1328,22 @@ static char *list_options(const cli_args *a, int detector, int cls)
         else if (file[k]) fprintf(f, "%s: %s, unreadable\n", role[k], file[k]); /* the run fails on it later */
         else fprintf(f, "%s: none\n", role[k]);
     }
-    fprintf(f, "method: %s\n", gc_cam_method_name(a->method_set ? a->method : gc_default_method(detector)));
+    fprintf(f, "method: %s\n", gc_cam_method_name(explain_opts_of(&a->x, detector).method));
     fputs("layer: ", f);
-    for (int i = 0; i < a->nlayers; ++i) fprintf(f, "%s%d", i ? "," : "", a->layers[i]);
-    fputs(a->nlayers ? "\n" : "default\n", f);
+    for (int i = 0; i < a->x.nlayers; ++i) fprintf(f, "%s%d", i ? "," : "", a->x.layers[i]);
+    fputs(a->x.nlayers ? "\n" : "default\n", f);
     if (detector) {
         fprintf(f, "thresh: %s\nhier: %s\nnms: %s\nmaxboxes: %d\ntarget: %s\n", float_text(a->thresh, t[0], 32),
                 float_text(a->hier, t[1], 32), float_text(a->nms, t[2], 32), a->maxboxes,
-                gc_detect_target_name(a->target));
+                gc_detect_target_name(a->x.target));
     } else if (cls < 0) {
         fprintf(f, "class: none\ntop: %d\n", a->top);
     } else {
         fprintf(f, "class: %d\n", cls);
     }
-    fprintf(f, "counterfactual: %s\nalpha: %s\nsmooth: %s\n", a->counterfactual ? "yes" : "no",
-            float_text(a->alpha, t[3], 32), gc_explain_smooth_name(a->smooth));
-    fprintf(f, "scorecam-channels: %d\n", a->scorecam_channels ? a->scorecam_channels : GC_SCORECAM_CHANNELS);
+    fprintf(f, "counterfactual: %s\nalpha: %s\nsmooth: %s\n", a->x.counterfactual ? "yes" : "no",
+            float_text(a->alpha, t[3], 32), gc_explain_smooth_name(a->x.smooth));
+    fprintf(f, "scorecam-channels: %d\n", a->x.scorecam_channels ? a->x.scorecam_channels : GC_SCORECAM_CHANNELS);
     fprintf(f, "sheet: %s\nsave:", a->sheet ? "yes" : "no");
     static const struct {
         int bit;
@@ -1380,12 +1404,12 @@ static int list_main(const cli_args *a, gc_err *e)
     o.batch = a->batch;
     o.detector = gc_darknet_is_detector(net);
     char *options = NULL;
-    gc_explain_opts ex = explain_opts_of(a, o.detector);
+    gc_explain_opts ex = cli_explain_opts(a, o.detector);
     char **names = NULL;
     int nnames = 0, rc = 1;
     gc_batch_summary sum;
     memset(&sum, 0, sizeof sum);
-    if (load_names(a->names, a->data, &names, &nnames, e)) goto done;
+    if (load_names(a->x.names, a->x.data, &names, &nnames, e)) goto done;
     if (o.detector) {
         if (a->class_arg || a->top_set) {
             gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
@@ -1399,7 +1423,7 @@ static int list_main(const cli_args *a, gc_err *e)
     } else {
         gc_classifier cl;
         if (gc_classify_find(net, &cl, e)) goto done;
-        if (a->det_only) {
+        if (a->x.det_only) {
             gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
             rc = 2;
             goto done;
@@ -1629,7 +1653,7 @@ static int cli_main(int argc, char **argv)
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
     if (!a.list && json_to_stdout(&a.json, &e)) return finish(1, &e, 0);
-    const char *inputs[] = {a.cfg, a.weights, a.image, a.names, a.data};
+    const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data};
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
         if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
