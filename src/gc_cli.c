@@ -500,6 +500,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             if (arg_positional(&r, "<cfg> <weights> <image>", "image", e)) return -1;
         } else if (!strcmp(s, "-class")) {
             if (!(v = arg_value(&r, e))) return -1;
+            if (!*v) return gc_fail(e, "-class needs a class index or name"); /* it had been looked up as a name */
             a->class_arg = v;
             /* " 3" had been class 3 (strtol skips it) where -top ' 2' is refused; a
              * name's trailing spaces are not part of it (gc_model_names_load) */

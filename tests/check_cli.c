@@ -631,6 +631,7 @@ START_TEST(usage_errors_exit_two_everywhere)
     /* empty names, each under its own option (-json's said -out, exit 1, after the forward) */
     usage_error(run(cfg, weights, img, "-json", "", NULL), "-json needs a file name");
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
+    usage_error(run(cfg, weights, img, "-class", "", "-names", "n.names", NULL), "-class needs a class index or name");
     usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
     /* and init's weights, merge's folders and -o (exit 1, "cannot read folder : ...") */
     usage_error(run("init", cfg, "", NULL), "<out.weights> is empty");
