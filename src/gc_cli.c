@@ -1464,8 +1464,12 @@ static int list_main(const cli_args *a, gc_err *e)
     }
     int brc = gc_batch_run(net, &o, &sum, e);
     if (sum.stopped) { /* SIGINT, SIGTERM or SIGHUP: the run ended cleanly; dies of it (gc_stop.h) */
-        if (brc) print_error(e);
-        else print_list_summary(&o, &sum);
+        if (brc) {
+            print_error(e);
+        } else {
+            print_list_summary(&o, &sum);
+            gc_print_line(stdout, "index %s", sum.index); /* as a run that ends does: it holds the images done */
+        }
         fprintf(stderr, "gradcam: interrupted by %s after %d of %d image%s; rerun with -resume to finish\n",
                 gc_stop_name(sum.stopped), sum.skipped + sum.done + sum.errors, sum.total, gc_plural(sum.total));
         fflush(stdout);

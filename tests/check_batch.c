@@ -1567,7 +1567,8 @@ END_TEST
  * process group of its own, as a terminal's foreground job is (Ctrl-C
  * reaches every process of it), stdout to /dev/null and stderr to errf; the
  * three stop signals at their default action, or SIGHUP ignored (nohup). */
-static pid_t spawn_group(const char *list, const char *o, const char *jobs, const char *errf, int ign_hup)
+static pid_t spawn_group(const char *list, const char *o, const char *jobs, const char *outf, const char *errf,
+                         int ign_hup)
 {
     char *argv[] = {"./darknet", "gradcam", DET_CFG,   DET_WEIGHTS,   "-list",  (char *)list, "-outdir",
                     (char *)o,   "-jobs",   (char *)jobs, "-quiet", NULL};
@@ -1575,9 +1576,9 @@ static pid_t spawn_group(const char *list, const char *o, const char *jobs, cons
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
-        int dn = open("/dev/null", O_WRONLY), ef = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (dn < 0 || ef < 0) _exit(127);
-        dup2(dn, 1);
+        int of = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644), ef = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (of < 0 || ef < 0) _exit(127);
+        dup2(of, 1);
         dup2(ef, 2);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -1631,17 +1632,18 @@ START_TEST(a_signal_stops_the_run_cleanly_and_resume_completes)
     scenes s;
     scenes_make(&s, "det", count);
     if (!s.ok) return;
-    char ref[4096], o[4096], ix[4096], tmp[4096], errf[4096];
+    char ref[4096], o[4096], ix[4096], tmp[4096], errf[4096], outf[4096];
     path_in(&s, "ref", ref);
     path_in(&s, "out", o);
     path_in(&s, "stderr.txt", errf);
+    path_in(&s, "stdout.txt", outf);
     pf(ix, sizeof ix, "%s/index.jsonl", o);
     pf(tmp, sizeof tmp, "%s/.tmp", o);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     uint64_t rng = seed;
     int want = 1 + (int)(gc_rng_next(&rng) % 8);
-    pid_t pid = spawn_group(s.list, o, jobs, errf, _i == 3);
+    pid_t pid = spawn_group(s.list, o, jobs, outf, errf, _i == 3);
     for (int waited = 0; waited < 120000 && count_lines(ix) < want; waited += 2) usleep(2000);
     ck_assert_int_eq(kill(group ? -pid : pid, sig), 0);
     int status;
@@ -1676,6 +1678,11 @@ START_TEST(a_signal_stops_the_run_cleanly_and_resume_completes)
     for (const char *p = e; *p; p = strchr(p, '\n') + 1)
         ck_assert_msg(!strncmp(p, "gradcam: ", 9) && strchr(p, '\n'), "%s", gcf_tail(e, 800));
     free(e);
+    /* stdout names the index, as at a normal end (it had said nothing) */
+    char *so = slurp(outf, NULL), want_ix[4200];
+    pf(want_ix, sizeof want_ix, "index %s\n", ix);
+    ck_assert_msg(so && !strcmp(so, want_ix), "stdout: %s", so ? so : "(none)");
+    free(so);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-jobs", jobs, "-resume", "-quiet", NULL) ==
                       0,
                   "%s", gcf_tail(err, 400));
