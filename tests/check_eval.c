@@ -179,6 +179,18 @@ static double metric(const char *js, const char *key, long *n)
     return jnum(p, "value", 0);
 }
 
+/* The maps counted by the randomisation row and by both random-logit rows. */
+static void assert_sanity_counts(const char *js, long randomized, long random_logit)
+{
+    long n;
+    metric(js, "randomization_spearman", &n);
+    ck_assert_int_eq(n, randomized);
+    metric(js, "random_logit_spearman", &n);
+    ck_assert_int_eq(n, random_logit);
+    metric(js, "random_logit_spearman_box", &n);
+    ck_assert_int_eq(n, random_logit);
+}
+
 static const char *per_map(const char *js)
 {
     const char *p = strstr(js, "\"per_map\"");
@@ -621,12 +633,7 @@ START_TEST(detector_maps_match_the_main_command)
     rc = run("eval", det, det_w, list_txt, "-json", json, "-thresh", "0.2", "-steps", "1", "-target", "obj", NULL);
     ck_assert_msg(rc == 0, "%s", err);
     js = slurp(json);
-    metric(js, "randomization_spearman", &n);
-    ck_assert_int_eq(n, 1);
-    metric(js, "random_logit_spearman", &n);
-    ck_assert_int_eq(n, 0);
-    metric(js, "random_logit_spearman_box", &n);
-    ck_assert_int_eq(n, 0);
+    assert_sanity_counts(js, 1, 0);
     ck_assert_ptr_nonnull(strstr(per_map(js), "\"random_logit\": null"));
 }
 END_TEST
@@ -784,13 +791,7 @@ START_TEST(randomization_restores_the_network)
                 }
             }
             ck_assert(hit);
-            long n;
-            metric(js, "randomization_spearman", &n);
-            ck_assert_int_eq(n, 3);
-            metric(js, "random_logit_spearman", &n);
-            ck_assert_int_eq(n, 3);
-            metric(js, "random_logit_spearman_box", &n);
-            ck_assert_int_eq(n, 3);
+            assert_sanity_counts(js, 3, 3);
             ck_assert_ptr_nonnull(strstr(out, "randomization Spearman"));
         } else {
             ck_assert_ptr_null(strstr(js, "randomization_spearman"));
