@@ -145,7 +145,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
     }
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 0,
                      .method = o->ex.method, .counterfactual = o->ex.counterfactual, .smooth = o->ex.smooth,
-                     .prob_is_score = prob_is_score};
+                     .prob_is_score = prob_is_score, .json_name = o->json_name};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;

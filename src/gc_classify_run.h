@@ -11,6 +11,7 @@
 typedef struct gc_cls_opts {
     const char *image, *out;
     const char *json; /* -json report, or NULL */
+    const char *json_name; /* how the "json" line names it ("-" for -json -), or NULL: json */
     int cls;  /* the class to explain, or -1: the `top` most probable */
     int top;
     gc_explain_opts ex; /* method, counterfactual, layers (negative: from the logit layer) */

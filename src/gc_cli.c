@@ -224,6 +224,7 @@ typedef struct cli_args {
     explain_args x;
     const char *cfg, *weights, *image;
     const char *class_arg, *out, *json;
+    const char *json_name; /* "-" for -json - (json is then /dev/stdout), or NULL */
     int top, top_set, maxboxes;
     float alpha, thresh, hier, nms;
     int sheet, nosave;
@@ -810,6 +811,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.image = a->image;
     o.out = a->out;
     o.json = a->json;
+    o.json_name = a->json_name;
     o.cls = -1;
     o.top = a->top;
     o.ex = cli_explain_opts(a, 0);
@@ -832,6 +834,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     o.image = a->image;
     o.out = a->out;
     o.json = a->json;
+    o.json_name = a->json_name;
     o.thresh = a->thresh;
     o.hier = a->hier;
     o.nms = a->nms;
@@ -991,6 +994,7 @@ typedef struct eval_args {
     gc_eval_opts o; /* o.ex: from x once the network is loaded (eval_main) */
     explain_args x;
     const char *json;
+    const char *json_name; /* "-" for -json - (json is then /dev/stdout), or NULL */
     int seed_set, rise_weight_set, cascade_set, quiet;
 } eval_args;
 
@@ -1173,8 +1177,9 @@ static int protect_eval_inputs(const eval_args *a, gc_err *e)
  * there (the classes or boxes, the files written) to standard error, so that
  * `... -json - | jq .` reads one JSON document. The stdout stream becomes a
  * line-buffered stream on descriptor 2, and *json "/dev/stdout", which
- * gc_image writes to descriptor 1 in place. */
-static int json_to_stdout(const char **json, gc_err *e)
+ * gc_image writes to descriptor 1 in place; *name stays "-", so the closing
+ * line (on stderr) says "json -", as given, not a path the user never wrote. */
+static int json_to_stdout(const char **json, const char **name, gc_err *e)
 {
     if (!*json || strcmp(*json, "-")) return 0;
     fflush(stdout);
@@ -1187,6 +1192,7 @@ static int json_to_stdout(const char **json, gc_err *e)
     }
     setvbuf(f, NULL, _IOLBF, 0);
     stdout = f;
+    *name = *json;
     *json = "/dev/stdout";
     /* a reader that closed the pipe early (`| head`) makes the report's write
      * fail (EPIPE), which removes the run's files as a full disk does; by
@@ -1204,7 +1210,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (stat(a.o.list, &lst) == 0 && S_ISDIR(lst.st_mode)) /* list mode's -list takes one; eval needs the labels' list */
         return gc_fail(e, "image list %s is a folder: gradcam eval takes a list file, one image a line (as a .data "
                           "file's valid=)", a.o.list), 2;
-    if (json_to_stdout(&a.json, e)) return 1;
+    if (json_to_stdout(&a.json, &a.json_name, e)) return 1;
     if (a.json) {
         const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.x.names, a.x.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
@@ -1248,7 +1254,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     if (gc_eval_run(net, &a.o, &r, e)) goto done;
     if (a.json && gc_eval_write_json(&r, &a.o, a.json, e)) goto done;
     gc_eval_print_table(&r, &a.o, stdout);
-    if (a.json) gc_print_line(stdout, "json %s", a.json);
+    if (a.json) gc_print_line(stdout, "json %s", a.json_name ? a.json_name : a.json);
     rc = 0;
 done:
     gc_eval_result_free(&r);
@@ -1657,7 +1663,7 @@ static int cli_main(int argc, char **argv)
     if (argc >= 3 && !strcmp(argv[2], "merge")) return finish(merge_main(argc, argv, &e), &e, 0);
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
-    if (!a.list && json_to_stdout(&a.json, &e)) return finish(1, &e, 0);
+    if (!a.list && json_to_stdout(&a.json, &a.json_name, &e)) return finish(1, &e, 0);
     const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data};
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
     for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */

@@ -115,7 +115,7 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         gc_print_line(stdout, "no detections above -thresh %g in %s: no pictures written", o->thresh, o->image);
         gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                          .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
-                         .smooth = o->ex.smooth, .thresh = o->thresh, .nms = o->nms};
+                         .smooth = o->ex.smooth, .thresh = o->thresh, .nms = o->nms, .json_name = o->json_name};
         if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
         rc = 0;
         goto done;
@@ -158,7 +158,8 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
                      .method = o->ex.method, .target = o->ex.target, .counterfactual = o->ex.counterfactual,
                      .smooth = o->ex.smooth,
-                     .thresh = o->thresh, .nms = o->nms, .summary = want_summary ? summary : NULL};
+                     .thresh = o->thresh, .nms = o->nms, .summary = want_summary ? summary : NULL,
+                     .json_name = o->json_name};
     if (gc_report_finish(&rep, &rs, o->json, out, e)) goto fail;
     rc = 0;
     goto done;

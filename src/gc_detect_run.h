@@ -13,6 +13,7 @@
 
 typedef struct gc_det_opts {
     const char *image, *out, *json;
+    const char *json_name; /* how the "json" line names json ("-" for -json -), or NULL: json */
     float thresh, hier, nms;
     gc_explain_opts ex; /* method, counterfactual, target, layers (negative: from the box's head) */
     int maxboxes;       /* explain at most this many boxes, the most probable (-maxboxes); 0: all */

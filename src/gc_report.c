@@ -148,6 +148,6 @@ int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json,
         *x = rs->r[k];
     }
     gc_report_print(stdout, r, rs);
-    if (json) gc_print_line(stdout, "json %s", json);
+    if (json) gc_print_line(stdout, "json %s", r->json_name ? r->json_name : json);
     return 0;
 }

@@ -25,6 +25,7 @@ typedef struct gc_report {
     float thresh, nms;      /* detectors */
     int prob_is_score;      /* classifiers without a [softmax]: prob is the score */
     const char *summary;    /* detectors: the summary image, or NULL */
+    const char *json_name;  /* how the "json" line names the report ("-" for -json -), or NULL: its path */
 } gc_report;
 
 /* The stdout lines: per class
@@ -41,7 +42,7 @@ int gc_report_write_json(const char *path, const gc_report *r, const gc_results 
 
 /* What every run does once its files are written: the -json report (when
  * json is non-NULL), a copy of each record appended to out (when non-NULL),
- * then the stdout lines and "json PATH". Returns 0, or -1 with e set and no
+ * then the stdout lines and "json PATH" (PATH r->json_name where set). Returns 0, or -1 with e set and no
  * JSON file left behind. */
 int gc_report_finish(const gc_report *r, const gc_results *rs, const char *json, gc_results *out, gc_err *e);
 

@@ -522,6 +522,19 @@ START_TEST(json_dash_goes_to_stdout)
 }
 END_TEST
 
+/* -json -: the closing "json" line (on stderr, with the report's other
+ * lines) names the report as the user did, "json -", not the /dev/stdout
+ * the run writes it through; stdout holds the JSON alone. It had said
+ * "json /dev/stdout". */
+START_TEST(json_dash_line_says_dash)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-json", "-", NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "\njson -\n") && !strstr(err, "/dev/stdout"), "stderr:\n%s", err);
+    ck_assert_msg(out[0] == '{' && !strstr(out, "\njson "), "stdout:\n%s", out);
+}
+END_TEST
+
 /* A names file that does not match the classes is named in every mode
  * (the main command, -list, eval); -save summary on a classifier, which
  * has no summary picture, says so. */
@@ -1302,6 +1315,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, out_dot_is_a_folder);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
     tcase_add_test(tc, json_dash_goes_to_stdout);
+    tcase_add_test(tc, json_dash_line_says_dash);
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
     tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);

@@ -1172,6 +1172,21 @@ START_TEST(detector_rise_own_weight_by_hand)
 }
 END_TEST
 
+/* -json -: the report on stdout, the table and a closing "json -" line on
+ * stderr, as in the main command; it had said "json /dev/stdout". */
+START_TEST(json_dash_line_says_dash)
+{
+    const char *img = write_image("a", 48, 36, 7);
+    write_label("a", "1 0.35 0.5 0.3 0.5\n");
+    write_list(img, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", "-", "-steps", "2", "-nosanity", NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    ck_assert_msg(strstr(err, "pointing game") && strstr(err, "\njson -\n") && !strstr(err, "/dev/stdout"),
+                  "stderr:\n%s", err);
+    ck_assert_msg(out[0] == '{' && !strstr(out, "pointing game") && !strstr(out, "\njson "), "stdout:\n%s", out);
+}
+END_TEST
+
 /* -rise N runs N forward passes per image: with many masks, progress within
  * the image (a line every 1000 masks without a terminal, the image's last
  * excepted), where -rise 1000000 had shown nothing for hours; none with 1000
@@ -1212,6 +1227,7 @@ Suite *suite_eval(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, classifier_maps_match_the_main_command);
+    tcase_add_test(tc, json_dash_line_says_dash);
     tcase_add_test(tc, rise_shows_progress_within_an_image);
     tcase_add_test(tc, classifier_accuracy_and_top1_localization);
     tcase_add_test(tc, a_repeated_image_is_named);
