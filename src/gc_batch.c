@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,29 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
     return rc;
 }
 
+/* A part of len bytes whose written name would pass NAME_MAX ("File name
+ * too long": a 255-byte ".x..." or "_x..." with its '_' added), written as
+ * "_~", its first 236 bytes (fewer, to end on a whole UTF-8 character), '~'
+ * and the 16 hex digits of its 64-bit FNV-1a hash: at most NAME_MAX bytes,
+ * the same on every run and machine. No other part is written starting with
+ * "_~" (an added '_' is followed by '.' or '_', or starts a first part that
+ * ends in ".jsonl", or is "_root"), so the name is no other image's; two
+ * long parts alike in their first 236 bytes differ by the hash (a clash,
+ * 2^-64, is found as a shared output folder, the second image's error).
+ * Writes into o (room for NAME_MAX bytes and a NUL); returns the bytes written. */
+static size_t short_part(char *o, const char *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; ++i) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    size_t keep = NAME_MAX - 2 - 1 - 16;
+    if (keep > len) keep = len;
+    while (keep > 0 && ((unsigned char)p[keep] & 0xC0) == 0x80) --keep; /* p[keep] would start the cut character */
+    memcpy(o, "_~", 2);
+    memcpy(o + 2, p, keep);
+    snprintf(o + 2 + keep, 18, "~%016llx", (unsigned long long)h);
+    return 2 + keep + 17;
+}
+
 /* The output folder for a path relative to the root, one to one: "." and
  * empty parts dropped (they name the same file), a part starting with '.'
  * or '_' written with one more '_' in front (".." as "_..", ".a" as "_.a",
@@ -385,7 +409,9 @@ static int walk_dir(const char *dir, const char *rel, const struct stat *skip, l
  * files, index*.jsonl and errors*.jsonl, live at the top of -outdir), and an
  * absolute path (a list with no common folder) starting with "_root", a
  * name no part is written as. Until this rule ".." was "__", the name of a
- * real folder "__", and "/w/a.png" was "w/a.png": two images, one folder. */
+ * real folder "__", and "/w/a.png" was "w/a.png": two images, one folder.
+ * A part that would be written longer than NAME_MAX (a 255-byte name given
+ * the '_') is written short_part()'s way. */
 static char *sanitize_rel(const char *rel)
 {
     size_t n = strlen(rel);
@@ -404,9 +430,14 @@ static char *sanitize_rel(const char *rel)
             int first = o == out;
             if (!first) *o++ = '/';
             int own = first && len >= 6 && !memcmp(p + len - 6, ".jsonl", 6);
-            if (p[0] == '.' || p[0] == '_' || own) *o++ = '_';
-            memcpy(o, p, len);
-            o += len;
+            int extra = p[0] == '.' || p[0] == '_' || own;
+            if (len + (size_t)extra > NAME_MAX) {
+                o += short_part(o, p, len);
+            } else {
+                if (extra) *o++ = '_';
+                memcpy(o, p, len);
+                o += len;
+            }
         }
         p += len;
         if (*p == '/') ++p;

@@ -45,8 +45,9 @@ typedef struct gc_batch_list {
  * path; hidden entries and the folder skip_dir, when non-NULL, are left out)
  * or a list file (one path a line; blank lines ignored). Output folders are
  * the paths relative to the root, "." dropped and a part starting with '.'
- * or '_' written with one more '_' (".." as "_.."), so they stay inside
- * -outdir and two paths that differ get folders that differ. */
+ * or '_' written with one more '_' (".." as "_.."), one that would then
+ * pass NAME_MAX shortened with a hash ("_~", 236 bytes, '~', 16 hex digits),
+ * so they stay inside -outdir and two paths that differ get folders that differ. */
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e);
 
 /* A list is read whole before the first image (its length is every index

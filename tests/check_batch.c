@@ -218,6 +218,62 @@ START_TEST(folder_lists_images_any_depth_sorted)
 }
 END_TEST
 
+/* A part that would be written longer than NAME_MAX (a 255-byte name that
+ * takes the extra '_': ".x", "_x", a first "....jsonl") is written "_~", its
+ * first 236 bytes (back to a whole UTF-8 character), '~' and its FNV-1a
+ * hash in 16 hex digits: every image gets a folder it can make, the same on
+ * every run, and no other image's. Shorter names keep today's rule. It had
+ * been "_" and the 255 bytes: "File name too long". */
+START_TEST(long_names_fit_name_max)
+{
+    char *dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    char dot[256], dot2[256], und[256], plain[256], d254[256], utf[256], jsonl[256];
+    memset(dot, 'a', 255), dot[0] = '.', memcpy(dot + 251, ".jpg", 5);
+    memcpy(dot2, dot, 256), dot2[250] = 'b'; /* the same first 236 bytes */
+    memset(und, 'c', 255), und[0] = '_', memcpy(und + 251, ".jpg", 5);
+    memset(plain, 'b', 255), memcpy(plain + 251, ".jpg", 5);
+    memcpy(d254, dot + 1, 255); /* 254 bytes: "_" and it fit */
+    d254[0] = '.';
+    memcpy(utf, dot, 256), memcpy(utf + 235, "\xc3\xa9", 2); /* an 'é' across the cut */
+    memset(jsonl, 'j', 255), memcpy(jsonl + 249, ".jsonl", 7);
+    char text[4096];
+    pf(text, sizeof text, "p/%s\np/%s\np/%s\np/%s\np/%s\np/x/%s/a.jpg\np/%s\np/%s\n", dot, dot2, und, plain, d254, dot,
+       utf, jsonl);
+    touch(dir, "long.txt", text);
+    char p[4096];
+    pf(p, sizeof p, "%s/long.txt", dir);
+    gc_batch_list l;
+    gc_err e;
+    ck_assert_msg(gc_batch_list_load(p, NULL, &l, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(l.n, 8);
+    char want[300];
+    pf(want, sizeof want, "_~%.236s~7e758a1b354fe9ae", dot);
+    ck_assert_str_eq(l.rel[0], want);
+    ck_assert_int_eq(strlen(l.rel[0]), 255);
+    ck_assert_str_ne(l.rel[1], l.rel[0]);
+    ck_assert(!strncmp(l.rel[1], want, 238) && strlen(l.rel[1]) == 255);
+    pf(want, sizeof want, "_~%.236s~e9e0ab349bcd77f9", und);
+    ck_assert_str_eq(l.rel[2], want);
+    ck_assert_str_eq(l.rel[3], plain); /* no '_' to add: as it is */
+    pf(want, sizeof want, "_%s", d254);
+    ck_assert_str_eq(l.rel[4], want);
+    pf(want, sizeof want, "x/%s/a.jpg", l.rel[0]); /* a folder's part alike */
+    ck_assert_str_eq(l.rel[5], want);
+    ck_assert(!strncmp(l.rel[6], "_~", 2) && !memcmp(l.rel[6] + 2, utf, 235) && l.rel[6][237] == '~' &&
+              strlen(l.rel[6]) == 254);
+    ck_assert(!strncmp(l.rel[7], "_~jjj", 5) && strlen(l.rel[7]) == 255);
+    gc_batch_list_free(&l);
+    /* the same list again: the same names */
+    ck_assert_msg(gc_batch_list_load(p, NULL, &l, &e) == 0, "%s", e.msg);
+    pf(want, sizeof want, "_~%.236s~7e758a1b354fe9ae", dot);
+    ck_assert_str_eq(l.rel[0], want);
+    gc_batch_list_free(&l);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(list_file_root_and_safe_names)
 {
     char *dir = gcf_tempdir();
@@ -679,6 +735,47 @@ START_TEST(list_folders_one_to_one)
     ck_assert(l0 != l1 || memcmp(m0, m1, l0) != 0);
     free(m0);
     free(m1);
+    scenes_free(&s);
+}
+END_TEST
+
+/* An image whose name is 255 bytes and starts with '_' (a folder's: a
+ * hidden one is left out) or '.' (a list's) is explained into its
+ * shortened folder; both had failed with "File name too long". */
+START_TEST(long_names_are_explained)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char name[2][256], d[4096], src[4096], dst[4400], o[4096], got[4400];
+    for (int i = 0; i < 2; ++i) {
+        memset(name[i], 'a', 255);
+        name[i][0] = i ? '.' : '_';
+        memcpy(name[i] + 251, ".png", 5);
+    }
+    path_in(&s, "img", d);
+    ck_assert_int_eq(mkdir(d, 0777), 0);
+    for (int i = 0; i < 2; ++i) {
+        pf(src, sizeof src, "%s/%06d.png", s.sc, i);
+        pf(dst, sizeof dst, "%s/%s", d, name[i]);
+        ck_assert_int_eq(link(src, dst), 0);
+    }
+    path_in(&s, "out", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", d, "-outdir", o, "-quiet", NULL) == 0, "%s", gcf_tail(err, 800));
+    ck_assert_msg(strstr(err, "1 image: 1 explained"), "%s", gcf_tail(err, 800));
+    pf(got, sizeof got, "%s/_~%.236s~%s/gradcam_summary.png", o, name[0], "2be237dd03f54789");
+    ck_assert_msg(access(got, R_OK) == 0, "%s", got);
+    char list[4096];
+    path_in(&s, "l.txt", list);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s/%s\n%s/%s\n", d, name[0], d, name[1]);
+    fclose(f);
+    path_in(&s, "out2", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-quiet", NULL) == 0, "%s", gcf_tail(err, 800));
+    ck_assert_msg(strstr(err, "2 images: 2 explained"), "%s", gcf_tail(err, 800));
+    pf(got, sizeof got, "%s/_~%.236s~%s/gradcam_summary.png", o, name[1], "6173b41bb66328da");
+    ck_assert_msg(access(got, R_OK) == 0, "%s", got);
     scenes_free(&s);
 }
 END_TEST
@@ -2948,6 +3045,7 @@ Suite *suite_batch(void)
     TCase *tc = tcase_create("list");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, folder_lists_images_any_depth_sorted);
+    tcase_add_test(tc, long_names_fit_name_max);
     tcase_add_test(tc, list_file_root_and_safe_names);
     tcase_add_test(tc, shard_spec);
     tcase_add_test(tc, usage_errors);
@@ -2959,6 +3057,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, a_list_from_a_pipe);
     tcase_add_test(tc, closed_descriptors_and_a_fifo);
     tcase_add_test(tc, list_folders_one_to_one);
+    tcase_add_test(tc, long_names_are_explained);
     tcase_add_test(tc, bad_images_are_skipped_and_reported);
     tcase_add_test(tc, a_full_disk_stops_the_run_and_resume_completes);
     tcase_add_loop_test(tc, killed_and_resumed_equals_uninterrupted, 0, 2);
