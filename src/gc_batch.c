@@ -1567,6 +1567,8 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     gc_stop_arm();
     if (make_dirs(o->outdir, e) || make_dirs(tmpdir, e)) goto done;
     s->listed = r.list.n;
+    /* before the wait for the lock: a run stopped there says "after 0 of N images" */
+    for (int p = 0; p < r.list.n; ++p) s->total += p % o->nshards == o->shard;
     {
         /* each image's folder is its path below the root, under -outdir:
          * the same folder would put each image's outputs in its place */
@@ -1608,14 +1610,23 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
             goto done;
         }
         /* a -jobs run killed just before holds it until its workers have
-         * gone (they die of their parent's death, asynchronously): 2 s */
+         * gone (they die of their parent's death, asynchronously): 2 s,
+         * cut short by a stop signal (gc_stop_fd wakes the poll, on
+         * whichever thread the signal landed), which had been acted on
+         * only once the 2 s were over */
         int locked = 0;
-        for (int wait = 0; wait < 20 && !(locked = flock(r.lock_fd, LOCK_EX | LOCK_NB) == 0); ++wait)
-            usleep(100000);
+        for (int wait = 0; wait < 20 && !(locked = flock(r.lock_fd, LOCK_EX | LOCK_NB) == 0) && !gc_stop_signal();
+             ++wait) {
+            struct pollfd pfd = {.fd = gc_stop_fd(), .events = POLLIN}; /* fd -1 (not armed): a plain sleep */
+            poll(&pfd, 1, 100);
+        }
         if (!locked) {
             close(r.lock_fd);
             r.lock_fd = -1; /* not ours: left in place */
-            gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
+            if (gc_stop_signal())
+                gc_fail(e, "stopped by %s while another run held the lock %s", gc_stop_name(gc_stop_signal()), lock);
+            else
+                gc_fail(e, "another run is writing %s (lock %s)", s->index, lock);
             goto done;
         }
         struct stat held, now;
@@ -1684,7 +1695,6 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     r.null_fd = open("/dev/null", O_WRONLY);
     r.saved_stdout = dup(1);
 
-    for (int p = 0; p < r.list.n; ++p) s->total += p % o->nshards == o->shard;
     for (int p = o->shard; p < r.list.n; p += o->nshards) s->skipped += r.done[p];
     r.t0 = now_s();
     progress(&r, s, 0);

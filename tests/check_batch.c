@@ -1788,6 +1788,79 @@ START_TEST(a_signal_stops_the_run_cleanly_and_resume_completes)
 }
 END_TEST
 
+/* Whether process pid runs darknet (it has gone through exec) and has the
+ * file path open. */
+static int has_open(pid_t pid, const char *path)
+{
+    char d[64], l[128], got[4096];
+    pf(d, sizeof d, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(d, "r");
+    int ours = f && fgets(got, sizeof got, f) && !strncmp(got, "darknet", 7);
+    if (f) fclose(f);
+    if (!ours) return 0;
+    pf(d, sizeof d, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(d);
+    struct dirent *de;
+    int found = 0;
+    while (dir && !found && (de = readdir(dir))) {
+        pf(l, sizeof l, "%s/%s", d, de->d_name);
+        ssize_t n = readlink(l, got, sizeof got - 1);
+        if (n > 0) got[n] = '\0';
+        found = n > 0 && !strcmp(got, path);
+    }
+    if (dir) closedir(dir);
+    return found;
+}
+
+/* A stop signal while the run waits (up to 2 s) for another run's lock ends
+ * it at once, as an interrupted run: it dies of the signal, saying which
+ * lock it waited for, and leaves the holder's lock and an index it never
+ * wrote alone. It had waited the 2 s out first. */
+START_TEST(a_signal_ends_the_wait_for_the_lock)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char o[4096], lock[4096], real[4096], ix[4096], errf[4096], outf[4096];
+    path_in(&s, "out", o);
+    path_in(&s, "stderr.txt", errf);
+    path_in(&s, "stdout.txt", outf);
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    touch(o, ".tmp/index.jsonl.lock", "");
+    pf(lock, sizeof lock, "%s/.tmp/index.jsonl.lock", o);
+    ck_assert_ptr_nonnull(realpath(lock, real));
+    int fd = open(lock, O_WRONLY | O_CLOEXEC); /* the run's own open is the one has_open sees */
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    pid_t pid = spawn_group(s.list, o, "1", outf, errf, 0);
+    int waited = 0;
+    for (; waited < 60000 && !has_open(pid, real); waited += 1) usleep(1000); /* it has opened the lock: waiting */
+    ck_assert_msg(waited < 60000, "the run never opened %s", real);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    char *e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x: %s", status, gcf_tail(e, 800));
+    ck_assert_msg(took < 1.0, "%.2f s from SIGTERM to its end (the wait is 2 s)", took);
+    char line[4300];
+    pf(line, sizeof line, "gradcam: stopped by SIGTERM while another run held the lock %s\n", lock);
+    ck_assert_msg(strstr(e, line), "no \"%s\" in: %s", line, gcf_tail(e, 800));
+    ck_assert_msg(strstr(e, "gradcam: interrupted by SIGTERM after 0 of 2 images"), "%s", gcf_tail(e, 800));
+    free(e);
+    struct stat held, now;
+    ck_assert_int_eq(fstat(fd, &held), 0);
+    ck_assert_msg(stat(lock, &now) == 0 && now.st_ino == held.st_ino, "the stopped run removed the lock");
+    ck_assert_int_ne(access(ix, F_OK), 0);
+    close(fd);
+    scenes_free(&s);
+}
+END_TEST
+
 /* Two JSON Lines files with the same lines, numbers equal within tol
  * relative (1 at least); everything else character for character. */
 static void assert_lines_agree(const char *pa, const char *pb, double tol)
@@ -3092,10 +3165,11 @@ Suite *suite_batch(void)
     tcase_add_loop_test(lim, an_outdir_that_becomes_unwritable_mid_run, 0, 3);
     tcase_add_loop_test(lim, an_image_folder_that_cannot_be_made_stops_the_run, 0, 2);
     suite_add_tcase(s, lim);
-    /* SIGINT, SIGTERM, SIGHUP mid-run (CK_RUN_CASE=signals) */
+    /* SIGINT, SIGTERM, SIGHUP mid-run or waiting for the lock (CK_RUN_CASE=signals) */
     TCase *sg = tcase_create("signals");
     tcase_set_timeout(sg, 300);
     tcase_add_loop_test(sg, a_signal_stops_the_run_cleanly_and_resume_completes, 0, 4);
+    tcase_add_test(sg, a_signal_ends_the_wait_for_the_lock);
     suite_add_tcase(s, sg);
     return s;
 }
