@@ -157,8 +157,17 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
     int n = 0, cap = 0, lineno = 0, rc = -1;
     while (getline(&buf, &bcap, f) >= 0) {
         ++lineno;
-        char *s = trim(buf);
+        int bom = lineno == 1 && !strncmp(buf, "\xef\xbb\xbf", 3);
+        char *s = trim(buf + (bom ? 3 : 0));
         if (!*s) continue;
+        if (bom) {
+            /* Darknet's fscanf stops at the mark and reads no object from the
+             * file; in the line the message below would show, it is invisible */
+            gc_fail(e, "label file %s starts with a UTF-8 byte-order mark, which Darknet cannot read (it finds no "
+                       "object in the file): save it without the BOM",
+                    path);
+            goto done;
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
             gc_label *grown = realloc(ls, (size_t)cap * sizeof *ls);

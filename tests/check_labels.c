@@ -83,6 +83,11 @@ START_TEST(labels_parse)
     ck_assert_int_eq(gc_labels_load(path, 5, &l, &n, &e), 0);
     ck_assert_int_eq(n, 0);
     free(l);
+    /* so is one holding only a byte-order mark: Darknet reads no object either */
+    put("\xef\xbb\xbf\r\n");
+    ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(n, 0);
+    free(l);
 }
 END_TEST
 
@@ -110,6 +115,9 @@ START_TEST(labels_malformed)
     assert_bad("1 1.2 0.5 0.1 0.1\n", "line 1");      /* not normalised */
     assert_bad("1 nan 0.5 0.1 0.1\n", "line 1");
     assert_bad("cat 0.5 0.5 0.1 0.1\n", "line 1");
+    /* a byte-order mark: Darknet reads no object; the message says so, as the
+     * line it shows would look valid */
+    assert_bad("\xef\xbb\xbf" "1 0.5 0.5 0.1 0.1\r\n", "byte-order mark");
     gc_label *l;
     int n;
     gc_err e = {0};
