@@ -318,7 +318,9 @@ static int first_line_is(const char *path, int data)
     char line[512];
     int hit = 0;
     for (int n = 0; n < 1000 && fgets(line, sizeof line, f); ++n) { /* a binary file's NUL "lines": a bound */
-        char *p = line + strspn(line, " \t\r\n");
+        char *p = line;
+        if (n == 0 && !strncmp(p, "\xef\xbb\xbf", 3)) p += 3; /* a UTF-8 BOM, which -data's reader skips too */
+        p += strspn(p, " \t\r\n");
         if (!*p || *p == '#' || *p == ';') continue;
         if (!data) {
             hit = !strncmp(p, "[net]", 5) || !strncmp(p, "[network]", 9);

@@ -1122,6 +1122,16 @@ START_TEST(a_data_file_in_darknets_order)
     assert_one_error_naming("x.data is a Darknet .data file, not a names file: give it as -data");
     ck_assert_int_eq(run("eval", cfg, weights, list, "-names", data, NULL), 2);
     assert_one_error_naming("x.data is a Darknet .data file, not a names file");
+    /* a byte-order mark before its first key (-data reads such a file): the
+     * same .data file, told as one (it had been read as two class names) */
+    f = fopen(data, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("\xef\xbb\xbf" "classes= 5\r\nnames = x.names\r\n", f);
+    fclose(f);
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-names", data, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file, not a names file: give it as -data");
+    ck_assert_int_eq(run(data, cfg, weights, img, "-out", prefix, NULL), 2);
+    assert_one_error_naming("x.data is a Darknet .data file: gradcam takes <cfg> <weights> <image>");
     /* the cfg as the weights (swapped with them, or given twice) */
     ck_assert_int_eq(run(weights, cfg, img, "-out", prefix, NULL), 2);
     assert_one_error_naming("clf_bn.cfg is a cfg file (it starts with [net]), given as the weights");
