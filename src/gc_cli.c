@@ -1665,6 +1665,12 @@ static int cli_main(int argc, char **argv)
     if (argc >= 3 && !strcmp(argv[2], "merge")) return finish(merge_main(argc, argv, &e), &e, 0);
     cli_args a;
     if (parse_args(argc, argv, &a, &e)) return finish(2, &e, argc < 5);
+    struct stat ist;
+    if (a.image && stat(a.image, &ist) == 0 && S_ISDIR(ist.st_mode)) { /* every image in it is -list's work */
+        gc_fail(&e, "image %s is a folder: give one image, or -list %s -outdir DIR for every image in it", a.image,
+                a.image);
+        return finish(2, &e, 0);
+    }
     if (!a.list && json_to_stdout(&a.json, &a.json_name, &e)) return finish(1, &e, 0);
     const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data};
     if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);

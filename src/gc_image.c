@@ -172,6 +172,7 @@ static FILE *open_image(const char *path, gc_err *e)
     struct stat st;
     FILE *f = NULL;
     if (stat(path, &st) != 0) gc_fail(e, "cannot open image %s: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode)) gc_fail(e, "cannot read image %s: it is a folder, not a file", path);
     else if (!S_ISREG(st.st_mode)) gc_fail(e, "cannot read image %s: not a regular file", path);
     else if (st.st_size == 0) gc_fail(e, "cannot decode image %s: empty file", path);
     else if (!(f = fopen(path, "rb"))) gc_fail(e, "cannot open image %s: %s", path, strerror(errno));

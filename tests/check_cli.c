@@ -630,6 +630,9 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run("eval", cfg, weights, list, "-baseline", "cell", NULL), "-baseline cell needs a detector");
     /* a folder as eval's list (as -list DIR takes one): said so (it had been "not a regular file") */
     usage_error(run("eval", cfg, weights, dir, NULL), "is a folder: gradcam eval takes a list file");
+    /* a folder as the main command's image: -list takes one (it had been
+     * "cannot read image DIR: not a regular file", exit 1, after the model) */
+    usage_error(run(cfg, weights, dir, "-out", prefix, NULL), "is a folder: give one image, or -list");
     /* an option of another method (it had been ignored without a word) */
     usage_error(run(cfg, weights, img, "-out", prefix, "-scorecam-channels", "8", NULL),
                 "-scorecam-channels is for -method scorecam: give it too");

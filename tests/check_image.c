@@ -468,6 +468,14 @@ START_TEST(image_check_valid_and_broken_files)
     gc_image_check(empty, NULL, NULL, &e);
     ck_assert_ptr_nonnull(strstr(e.msg, ": empty file"));
 
+    /* a folder, said so (a -list line naming one; it had been "not a regular file") */
+    char folder[256];
+    path_in(folder, sizeof folder, "photos.jpg");
+    ck_assert_int_eq(mkdir(folder, 0755), 0);
+    expect_check_fails(folder, "folder");
+    gc_image_check(folder, NULL, NULL, &e);
+    ck_assert_msg(strstr(e.msg, ": it is a folder, not a file") != NULL, "%s", e.msg);
+
     /* a grey PNG whose header claims 30000 x 30000: within stb's limits, but
      * Darknet loads it as 3 float channels and indexes w*h*c with int (2.7e9
      * > INT_MAX). Refused from the header, before any decoding. */
