@@ -627,7 +627,7 @@ int gc_batch_shard_parse(const char *s, int *i, int *n, gc_err *e)
     long b = strtol(p, &end, 10);
     if (errno || end == p || *end || b < 1 || b > 1000000 || a < 0 || a >= b || isspace((unsigned char)*s) ||
         isspace((unsigned char)*p)) /* " 1/ 2" as "1/2 ": refused */
-        return gc_fail(e, "-shard %s: expected i/n with 0 <= i < n", s);
+        return gc_fail(e, "-shard %s: expected i/n with 0 <= i < n <= 1000000", s);
     *i = (int)a;
     *n = (int)b;
     return 0;

@@ -379,6 +379,11 @@ START_TEST(shard_spec)
         ck_assert_msg(gc_batch_shard_parse(bad[k], &i, &n, &e) == -1, "%s accepted", bad[k]);
         ck_assert_msg(strstr(e.msg, bad[k]) != NULL, "%s", e.msg);
     }
+    /* i < n, but n over the bound: the message gives the bound (it had said
+     * only "0 <= i < n", which 1/2000000 is) */
+    ck_assert_int_eq(gc_batch_shard_parse("0/1000000", &i, &n, &e), 0);
+    ck_assert_int_eq(gc_batch_shard_parse("1/2000000", &i, &n, &e), -1);
+    ck_assert_msg(strstr(e.msg, "n <= 1000000") != NULL, "%s", e.msg);
     char buf[256];
     gc_batch_index_path("o", 1, 3, "index", buf, sizeof buf);
     ck_assert_str_eq(buf, "o/index.shard-1-of-3.jsonl");
