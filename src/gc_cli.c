@@ -247,8 +247,11 @@ static int parse_layers(const char *s, explain_args *x, gc_err *e)
         char *end = NULL;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (errno || end == p || (*end && *end != ',') || v < -1000000 || v > 1000000 || isspace((unsigned char)*p))
+        if (errno || end == p || (*end && *end != ',') || isspace((unsigned char)*p))
             return gc_fail(e, "-layer %s: expected a layer index or a comma-separated list", s);
+        if (v < -1000000 || v > 1000000) /* an index all the same: said so, not as a malformed list */
+            return gc_fail(e, "-layer %s: layer %ld is out of range: expected -1000000..1000000 (and within the network)",
+                           s, v);
         if (v == 0 && memchr(p, '-', (size_t)(end - p))) /* -0 is 0, the first layer: not what counting back means */
             return gc_fail(e, "-layer %s: -0 names no layer: counting back starts at -1; the first layer is 0", s);
         if (x->nlayers == GC_MAX_LAYERS) return gc_fail(e, "-layer %s: at most %d layers", s, GC_MAX_LAYERS);

@@ -342,6 +342,9 @@ START_TEST(class_and_layer_out_of_range)
     assert_one_error_naming("-layer 4");
     ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-layer", "-5", NULL), 0);
     assert_one_error_naming("-layer -5");
+    /* beyond the parser's bound: out of range too, not "expected a layer index" */
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-layer", "2,1000001", NULL), 2);
+    assert_one_error_naming("-layer 2,1000001: layer 1000001 is out of range");
     ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-top", "6", NULL), 0);
     assert_one_error_naming("-top 6");
 }
