@@ -727,11 +727,13 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
     return 0;
 }
 
-/* A names file that does not match the network: a warning (each class
- * past the names is named by its index). */
-static void warn_names(char **names, int nnames, int classes)
+/* A names file that does not match the network: a warning naming the
+ * option that gave it (each class past the names is named by its index). */
+static void warn_names(const explain_args *x, char **names, int nnames, int classes)
 {
-    if (names && nnames != classes) fprintf(stderr, "gradcam: warning: %d names for %d classes\n", nnames, classes);
+    if (names && nnames != classes)
+        gc_print_line(stderr, "gradcam: warning: %s %s: %d names for %d classes", x->names ? "-names" : "-data",
+                      x->names ? x->names : x->data, nnames, classes);
 }
 
 /* A classifier given -save summary alone: it has no summary picture. */
@@ -821,7 +823,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.top = a->top;
     o.ex = cli_explain_opts(a, 0);
     if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
-    warn_names(o.names, o.nnames, cl.classes);
+    warn_names(&a->x, o.names, o.nnames, cl.classes);
     warn_summary(a->nosave);
     int rc = -1;
     if (!a->class_arg || resolve_class(a, o.names, o.nnames, cl.classes, &o.cls, e) == 0)
@@ -849,7 +851,7 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     if (gc_explain_check_heads(net, &o.ex, e)) return -1;
     if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
-    warn_names(o.names, o.nnames, classes);
+    warn_names(&a->x, o.names, o.nnames, classes);
     int rc = gc_detect_run(net, &o, NULL, e);
     gc_model_names_free(o.names, o.nnames);
     return rc;
@@ -1248,8 +1250,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
     {
         gc_classifier cl;
         gc_err ce;
-        if (detector) warn_names(a.o.names, a.o.nnames, net->layers[net->n - 1].classes);
-        else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(a.o.names, a.o.nnames, cl.classes);
+        if (detector) warn_names(&a.x, a.o.names, a.o.nnames, net->layers[net->n - 1].classes);
+        else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(&a.x, a.o.names, a.o.nnames, cl.classes);
     }
     if (!a.quiet) {
         a.o.progress = eval_progress;
@@ -1429,7 +1431,7 @@ static int list_main(const cli_args *a, gc_err *e)
             goto done;
         }
         if (gc_explain_check_heads(net, &ex, e)) goto done;
-        warn_names(names, nnames, net->layers[net->n - 1].classes);
+        warn_names(&a->x, names, nnames, net->layers[net->n - 1].classes);
         o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
                               .ex = ex, .names = names, .nnames = nnames};
     } else {
@@ -1440,7 +1442,7 @@ static int list_main(const cli_args *a, gc_err *e)
             rc = 2;
             goto done;
         }
-        warn_names(names, nnames, cl.classes);
+        warn_names(&a->x, names, nnames, cl.classes);
         warn_summary(a->nosave);
         o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
