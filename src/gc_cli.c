@@ -992,8 +992,9 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);
     gc_scenes_fmnist_free(&d);
     if (rc == 0)
-        gc_print_line(stdout, "%d %s scenes from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt",
-                      count, pos[0], pos[1], seed, out, out);
+        gc_print_line(stdout, "%d %s scene%s from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt",
+                      count, gc_scenes_kind_name(kind), count == 1 ? "" : "s", train ? "train" : "test", seed, out,
+                      out);
     return rc ? 1 : 0;
 }
 

@@ -585,6 +585,26 @@ START_TEST(json_dash_to_a_closed_pipe_fails_cleanly)
 }
 END_TEST
 
+/* The scenes' summary line: the kind and split as gradcam names them,
+ * whatever their case on the command line, and "1 scene" (it had said
+ * "1 DET scenes from the Fashion-MNIST Test split"). */
+START_TEST(scenes_line_says_one_scene)
+{
+    if (access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
+        fprintf(stderr, "skipped: Fashion-MNIST not installed\n");
+        return;
+    }
+    char sc[4200], want[8700];
+    snprintf(sc, sizeof sc, "%s/sc", dir);
+    ck_assert_msg(run("scenes", "DET", "Test", "1", sc, NULL) == 0, "%s", err);
+    snprintf(want, sizeof want, "1 det scene from the Fashion-MNIST test split (seed 1) in %s, listed in %s/list.txt\n",
+             sc, sc);
+    ck_assert_str_eq(out, want);
+    ck_assert_msg(run("scenes", "cls", "train", "2", sc, NULL) == 0, "%s", err);
+    ck_assert_msg(!strncmp(out, "2 cls scenes from the Fashion-MNIST train split", 47), "%s", out);
+}
+END_TEST
+
 /* Exit status 2 and one gradcam: line naming `what`, no output. */
 static void usage_error(int rc, const char *what)
 {
@@ -1336,6 +1356,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
     tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
+    tcase_add_test(tc, scenes_line_says_one_scene);
     tcase_add_test(tc, an_index_that_is_a_device_stops_the_run_first);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, an_empty_list_makes_no_outdir);
