@@ -1372,8 +1372,9 @@ void gc_eval_print_table(const gc_eval_result *r, const gc_eval_opts *o, FILE *f
 {
     char lt[256];
     layers_text(r, o, lt, sizeof lt);
-    fprintf(f, "gradcam eval: %s, %d images, %d labeled objects, %d maps; %s; %d deletion/insertion steps\n",
-            r->detector ? "detector" : "classifier", r->nimages, r->nobjects, r->nmaps, lt, r->steps);
+    fprintf(f, "gradcam eval: %s, %d image%s, %d labeled object%s, %d map%s; %s; %d deletion/insertion step%s\n",
+            r->detector ? "detector" : "classifier", r->nimages, gc_plural(r->nimages), r->nobjects,
+            gc_plural(r->nobjects), r->nmaps, gc_plural(r->nmaps), lt, r->steps, gc_plural(r->steps));
     if (r->detector)
         fprintf(f, "detections: -thresh %g for the maps, %g for mAP, -nms %g\n", o->thresh, o->map_thresh, o->nms);
     fprintf(f, "%-26s %8s %8s\n", "metric", "value", "n");

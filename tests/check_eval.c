@@ -18,6 +18,7 @@
 #include "darknet.h"
 #include "gc_classify.h"
 #include "gc_detect.h"
+#include "gc_eval.h"
 #include "gc_explain.h"
 #include "gc_model.h"
 #include "gc_fixture.h"
@@ -1220,6 +1221,28 @@ START_TEST(help_lists_eval)
 }
 END_TEST
 
+/* The header line counts in words: "1 image, 1 labeled object, 1 map; ...
+ * 1 deletion/insertion step" (it had said "1 images, 1 labeled objects"). */
+START_TEST(header_says_one_image)
+{
+    gc_eval_result r;
+    gc_eval_opts o;
+    memset(&r, 0, sizeof r);
+    memset(&o, 0, sizeof o);
+    r.detector = 1;
+    r.nimages = r.nobjects = r.nmaps = r.steps = 1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    gc_eval_print_table(&r, &o, f);
+    fclose(f);
+    ck_assert_msg(!strncmp(text, "gradcam eval: detector, 1 image, 1 labeled object, 1 map; ", 58), "%s", text);
+    ck_assert_msg(strstr(text, "; 1 deletion/insertion step\n") != NULL, "%s", text);
+    free(text);
+}
+END_TEST
+
 Suite *suite_eval(void)
 {
     Suite *s = suite_create("eval");
@@ -1251,6 +1274,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, detector_cell_and_box_baselines);
     tcase_add_test(tc, detector_rise_weights);
     tcase_add_test(tc, detector_rise_own_weight_by_hand);
+    tcase_add_test(tc, header_says_one_image);
     suite_add_tcase(s, tc);
     return s;
 }
