@@ -993,7 +993,7 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     gc_scenes_fmnist_free(&d);
     if (rc == 0)
         gc_print_line(stdout, "%d %s scene%s from the Fashion-MNIST %s split (seed %d) in %s, listed in %s/list.txt",
-                      count, gc_scenes_kind_name(kind), count == 1 ? "" : "s", train ? "train" : "test", seed, out,
+                      count, gc_scenes_kind_name(kind), gc_plural(count), train ? "train" : "test", seed, out,
                       out);
     return rc ? 1 : 0;
 }
