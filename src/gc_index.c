@@ -435,6 +435,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             if (p) snprintf(p, len, "%s/%s", dirs[d], names.s[i]);
             int *fd2 = realloc(file_dir, (size_t)(paths.n + 1) * sizeof *fd2);
             if (fd2) file_dir = fd2;
+            else free(p); /* gc_strvec_push frees it, but is not reached */
             if (!fd2 || gc_strvec_push(&paths, p)) oom = 1;
             else file_dir[paths.n - 1] = d;
         }

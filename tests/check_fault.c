@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gc_cli.h"
+#include "gc_index.h"
 #include "gc_fixture.h"
 #include "gc_testutil.h"
 #include "gc_tests.h"
@@ -155,6 +156,60 @@ START_TEST(detector_run_survives_every_failed_allocation)
 }
 END_TEST
 
+static void put_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* gradcam merge (gc_index_merge) of two shard folders into a third folder
+ * (so every line's paths are prefixed), once per allocation it makes with
+ * that one failing: each such merge fails, writes nothing and frees every
+ * block it allocated. */
+START_TEST(merge_survives_every_failed_allocation)
+{
+    ck_assert_msg(gct_fault_init() > 50, "no symbol table for fault injection (is nm installed?)");
+    char shard[2][4096], p[4200], out[4200], leaks[1024];
+    static const char *const line[2] = {
+        "{\"n\": 0, \"of\": 2, \"targets\": 1, \"image\": \"a.jpg\", \"png\": \"a/x.png\", \"npy\": \"a/x.npy\"}\n",
+        "{\"n\": 1, \"of\": 2, \"targets\": 1, \"image\": \"b.jpg\", \"png\": \"b/x.png\", \"npy\": \"b/x.npy\"}\n"};
+    for (int i = 0; i < 2; ++i) {
+        snprintf(shard[i], sizeof shard[i], "%s/shard%d", dir, i);
+        ck_assert_int_eq(mkdir(shard[i], 0755), 0);
+        snprintf(p, sizeof p, "%s/index.shard-%d-of-2.jsonl", shard[i], i);
+        put_text(p, line[i]);
+        snprintf(p, sizeof p, "%s/.gradcam-options", shard[i]);
+        put_text(p, "# settings\n");
+    }
+    snprintf(out, sizeof out, "%s/merged.jsonl", outdir);
+    const char *dirs[2] = {shard[0], shard[1]};
+    long nfailed = 0;
+    gc_err e = {0};
+    gct_fault_arm(0);
+    long rc = gc_index_merge(dirs, 2, out, &nfailed, &e);
+    size_t total = gct_fault_disarm(NULL);
+    ck_assert_msg(rc == 2, "merge: %ld (%s)", rc, e.msg);
+    ck_assert_uint_eq(gct_fault_leaks(leaks, sizeof leaks), 0);
+    ck_assert_uint_gt(total, 5);
+    for (size_t k = 1; k <= total; ++k) {
+        unlink(out);
+        int fired = 0;
+        e = (gc_err){0};
+        gct_fault_arm(k);
+        rc = gc_index_merge(dirs, 2, out, &nfailed, &e);
+        gct_fault_disarm(&fired);
+        if (!fired) continue;
+        size_t left = gct_fault_leaks(leaks, sizeof leaks);
+        ck_assert_msg(left == 0, "allocation %zu of %zu failed: %zu blocks leak, allocated at %s", k, total, left,
+                      leaks);
+        ck_assert_msg(rc == -1, "allocation %zu of %zu failed: merge returned %ld", k, total, rc);
+        ck_assert_msg(access(out, F_OK) != 0, "allocation %zu of %zu failed: %s written", k, total, out);
+    }
+}
+END_TEST
+
 Suite *suite_fault(void)
 {
     Suite *s = suite_create("fault");
@@ -164,5 +219,9 @@ Suite *suite_fault(void)
     tcase_add_test(tc, classifier_run_survives_every_failed_allocation);
     tcase_add_test(tc, detector_run_survives_every_failed_allocation);
     suite_add_tcase(s, tc);
+    TCase *merge = tcase_create("merge");
+    tcase_add_checked_fixture(merge, setup, teardown);
+    tcase_add_test(merge, merge_survives_every_failed_allocation);
+    suite_add_tcase(s, merge);
     return s;
 }
