@@ -27,15 +27,16 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Decodes the JSON string at *p (as gc_json_string writes it) into a new
- * string; *p moves past the closing quote. NULL when malformed. */
-static char *json_string_read(const char **p)
+ * string; *p moves past the closing quote. NULL when malformed, or with
+ * *oom set when out of memory. */
+static char *json_string_read(const char **p, int *oom)
 {
     const char *s = *p;
     if (*s != '"') return NULL;
     ++s;
     size_t cap = strlen(s) + 1, n = 0;
     char *out = malloc(cap);
-    if (!out) return NULL;
+    if (!out) return *oom = 1, NULL;
     for (; *s && *s != '"'; ++s) {
         if (*s != '\\') {
             out[n++] = *s;
@@ -70,7 +71,7 @@ static char *json_string_read(const char **p)
 
 /* Parses the head of a line our index writer wrote: -1 if it is not one, -2
  * if its list is longer than a run takes (GC_BATCH_LIST_MAX): merge would
- * size its tables by that count. */
+ * size its tables by that count; -3 when out of memory. */
 static int idx_line_parse(gc_index_line *L)
 {
     int off = -1;
@@ -79,7 +80,9 @@ static int idx_line_parse(gc_index_line *L)
         off < 0)
         return -1;
     const char *p = L->text + off;
-    L->image = json_string_read(&p);
+    int oom = 0;
+    L->image = json_string_read(&p, &oom);
+    if (oom) return -3;
     if (!L->image || L->n < 0 || L->of < 1 || L->n >= L->of || L->targets < 0) return -1;
     return L->of > GC_BATCH_LIST_MAX ? -2 : 0;
 }
@@ -179,6 +182,7 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
             continue;
         }
         int parsed = idx_line_parse(L);
+        if (parsed == -3) return gc_fail(e, "out of memory reading %s", path);
         if (parsed == -2)
             return gc_fail(e, "%s line %ld: a list of %ld images, more than the %d one run takes: a corrupt index", path,
                            i + 1, L->of, GC_BATCH_LIST_MAX);

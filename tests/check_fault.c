@@ -166,8 +166,8 @@ static void put_text(const char *path, const char *text)
 
 /* gradcam merge (gc_index_merge) of two shard folders into a third folder
  * (so every line's paths are prefixed), once per allocation it makes with
- * that one failing: each such merge fails, writes nothing and frees every
- * block it allocated. */
+ * that one failing: each such merge fails saying it is out of memory,
+ * writes nothing and frees every block it allocated. */
 START_TEST(merge_survives_every_failed_allocation)
 {
     ck_assert_msg(gct_fault_init() > 50, "no symbol table for fault injection (is nm installed?)");
@@ -206,6 +206,7 @@ START_TEST(merge_survives_every_failed_allocation)
                       leaks);
         ck_assert_msg(rc == -1, "allocation %zu of %zu failed: merge returned %ld", k, total, rc);
         ck_assert_msg(access(out, F_OK) != 0, "allocation %zu of %zu failed: %s written", k, total, out);
+        ck_assert_msg(strstr(e.msg, "out of memory"), "allocation %zu of %zu failed: %s", k, total, e.msg);
     }
 }
 END_TEST
