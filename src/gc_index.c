@@ -286,17 +286,26 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
         char *q = NULL;
         size_t ql = 0;
         FILE *qm = open_memstream(&q, &ql);
-        if (!qm) break;
-        gc_json_string(qm, dir);
-        fclose(qm);
-        if (!q) break;
+        int bad = !qm;
+        if (qm) {
+            gc_json_string(qm, dir);
+            bad = ferror(qm) != 0;
+            bad |= fclose(qm) != 0;
+        }
+        if (bad || !q) { /* out of memory: the line unprefixed would name files in another folder */
+            free(q);
+            fclose(m);
+            free(buf);
+            return NULL;
+        }
         fwrite(q, 1, ql - 1, m); /* without its closing quote */
         fputc('/', m);
         free(q);
         p = at + strlen(keys[k]);
     }
     fwrite(p, 1, (size_t)(end - p), m);
-    if (fclose(m) != 0) {
+    int bad = ferror(m) != 0;
+    if (fclose(m) != 0 || bad) {
         free(buf);
         return NULL;
     }
