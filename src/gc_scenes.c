@@ -435,7 +435,8 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
         else
             rc = gc_out_path(base, sizeof base, e, "%s/%06ld", outdir, i);
         if (rc || (rc = gc_out_path(path, sizeof path, e, "%s.png", base))) break;
-        if ((rc = gc_image_write_png(path, n, n, s.rgb, e))) break;
+        /* the list's room first: a scene written but not listed would be
+         * left behind by remove_scenes */
         size_t need = strlen(path) + 2;
         if (len + need > cap) {
             char *p = realloc(list, cap * 2 + need);
@@ -446,6 +447,7 @@ int gc_scenes_write(const gc_fmnist *d, gc_scene_kind kind, uint64_t seed, long 
             list = p;
             cap = cap * 2 + need;
         }
+        if ((rc = gc_image_write_png(path, n, n, s.rgb, e))) break;
         len += (size_t)sprintf(list + len, "%s\n", path);
         if ((rc = gc_out_path(path, sizeof path, e, "%s.txt", base))) break;
         if ((rc = write_labels(path, &s, e))) break;

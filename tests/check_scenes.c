@@ -13,6 +13,7 @@
 #include "gc_image.h"
 #include "gc_scenes.h"
 #include "gc_tests.h"
+#include "gc_testutil.h"
 
 #define FM_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -221,6 +222,57 @@ START_TEST(failed_write_removes_the_scenes_written)
 }
 END_TEST
 
+/* gc_scenes_write with each of its allocations failing in turn, into a
+ * folder whose name is long enough that the list of scenes grows past its
+ * first 64 KiB: each such write fails and leaves the folder as it was (no
+ * scene, no list), or succeeds whole where there is a fallback, and leaves
+ * nothing allocated. */
+START_TEST(write_survives_every_failed_allocation)
+{
+    ck_assert_msg(gct_fault_init() > 50, "no symbol table for fault injection (is nm installed?)");
+    gc_fmnist d;
+    fake_dataset(&d, 30);
+    char *dir = gcf_tempdir(), out[4096], leaks[1024];
+    ck_assert_ptr_nonnull(dir);
+    size_t len = (size_t)snprintf(out, sizeof out, "%s", dir);
+    while (len + 1 + 250 < 3400) { /* ~3400-byte paths: the list grows after 19 scenes */
+        out[len++] = '/';
+        memset(out + len, 'a', 250);
+        len += 250;
+        out[len] = '\0';
+        ck_assert_int_eq(mkdir(out, 0755), 0);
+    }
+    long count = 21;
+    gc_err e;
+    gct_fault_arm(0);
+    ck_assert_int_eq(gc_scenes_write(&d, GC_SCENE_CLS, 5, count, out, &e), 0);
+    size_t total = gct_fault_disarm(NULL);
+    ck_assert_uint_eq(gct_fault_leaks(leaks, sizeof leaks), 0);
+    ck_assert_int_eq(gcf_count_files(out), 2 * (int)count + 1);
+    for (size_t k = 1; k <= total; ++k) {
+        gcf_rmtree(out);
+        ck_assert_int_eq(mkdir(out, 0755), 0);
+        int fired = 0;
+        gct_fault_arm(k);
+        int rc = gc_scenes_write(&d, GC_SCENE_CLS, 5, count, out, &e);
+        gct_fault_disarm(&fired);
+        if (!fired) continue;
+        size_t left = gct_fault_leaks(leaks, sizeof leaks);
+        ck_assert_msg(left == 0, "allocation %zu of %zu failed: %zu blocks leak, allocated at %s", k, total, left,
+                      leaks);
+        if (rc == 0) { /* tolerated (a fallback): then every scene is there */
+            ck_assert_int_eq(gcf_count_files(out), 2 * (int)count + 1);
+            continue;
+        }
+        ck_assert_msg(gcf_count_files(out) == 0, "allocation %zu of %zu failed (%s): %d files left", k, total, e.msg,
+                      gcf_count_files(out));
+    }
+    gcf_rmtree(dir);
+    free(dir);
+    gc_scenes_fmnist_free(&d);
+}
+END_TEST
+
 static void write_gz(const char *path, const void *data, size_t len)
 {
     gzFile f = gzopen(path, "wb");
@@ -312,6 +364,7 @@ Suite *suite_scenes(void)
     tcase_add_test(tc, kind_names_round_trip);
     tcase_add_test(tc, write_makes_images_labels_and_list);
     tcase_add_test(tc, failed_write_removes_the_scenes_written);
+    tcase_add_test(tc, write_survives_every_failed_allocation);
     tcase_add_test(tc, idx_loader_reads_and_rejects);
     tcase_add_test(tc, real_fashion_mnist_splits);
     suite_add_tcase(s, tc);
