@@ -60,6 +60,7 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
         gc_fail(e, "image list %s: read error", path);
         goto fail;
     }
+    if (!feof(f)) goto oom; /* getline's -1 before the end: it could not grow its buffer */
     fclose(f);
     free(buf);
     if (n == 0) {
@@ -187,6 +188,10 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
     }
     if (ferror(f)) {
         gc_fail(e, "label file %s: read error", path);
+        goto done;
+    }
+    if (!feof(f)) { /* getline's -1 before the end: it could not grow its buffer */
+        gc_fail(e, "out of memory reading label file %s", path);
         goto done;
     }
     rc = 0;

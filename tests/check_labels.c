@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gc_fixture.h"
 #include "gc_labels.h"
@@ -156,6 +158,56 @@ START_TEST(list_lines)
 }
 END_TEST
 
+/* file: head, then a line of 24 MiB of fill, then "\n". */
+static void put_long_line(const char *file, const char *head, int fill)
+{
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(head, f);
+    char *chunk = malloc((size_t)1 << 20);
+    ck_assert_ptr_nonnull(chunk);
+    memset(chunk, fill, (size_t)1 << 20);
+    for (int i = 0; i < 24; ++i) ck_assert_uint_eq(fwrite(chunk, 1, (size_t)1 << 20, f), (size_t)1 << 20);
+    free(chunk);
+    fputc('\n', f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A line that memory cannot hold (getline cannot grow its buffer: here an
+ * address-space limit of 8 MiB more than the process has) fails the list
+ * or label file as out of memory. getline's -1 had read as the end of the
+ * file: the lines before it were taken for the whole file, with success. */
+START_TEST(a_line_memory_cannot_hold_fails_the_file)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return; /* ASan's shadow memory does not fit under an address-space limit */
+#endif
+    char labels[4200];
+    snprintf(labels, sizeof labels, "%s/long_labels.txt", dir);
+    put_long_line(path, "a.jpg\n", 'x');
+    put_long_line(labels, "1 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.2 0.2", ' ');
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (gcf_limit_address_space((size_t)8 << 20)) _exit(4);
+        int n = 0;
+        gc_err e = {0};
+        char **l = gc_labels_list_load(path, &n, &e);
+        if (l) _exit(5);
+        if (!strstr(e.msg, "out of memory") || !strstr(e.msg, path)) _exit(6);
+        gc_label *ls = NULL;
+        if (gc_labels_load(labels, 5, &ls, &n, &e) == 0) _exit(7);
+        if (!strstr(e.msg, "out of memory") || !strstr(e.msg, labels)) _exit(8);
+        _exit(0);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    unlink(labels);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s %d", WIFEXITED(st) ? "exit" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+END_TEST
+
 Suite *suite_labels(void)
 {
     Suite *s = suite_create("labels");
@@ -165,6 +217,7 @@ Suite *suite_labels(void)
     tcase_add_test(tc, labels_parse);
     tcase_add_test(tc, labels_malformed);
     tcase_add_test(tc, list_lines);
+    tcase_add_test(tc, a_line_memory_cannot_hold_fails_the_file);
     suite_add_tcase(s, tc);
     return s;
 }
