@@ -1708,8 +1708,13 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     }
     s->seconds = now_s() - r.t0;
     progress(&r, s, 1);
-    close(r.index_fd);
+    /* a file system that writes back late (NFS) reports a lost append here */
+    int closed = close(r.index_fd), err = errno;
     r.index_fd = -1;
+    if (closed != 0) {
+        gc_fail_sys(e, err, "cannot write %s: %s", s->index, strerror(err));
+        goto done;
+    }
     /* stopped: the index holds whole images, perhaps out of order (-jobs);
      * the -resume that finishes it sorts it */
     if (!gc_stop_signal() && gc_index_sort(s->index, e)) goto done;
