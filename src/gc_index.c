@@ -312,19 +312,27 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
     return buf;
 }
 
-/* DIR/.gradcam-options, whole (malloc'd), or NULL when there is none. */
-static char *read_settings(const char *dir)
+/* DIR/.gradcam-options, whole (malloc'd), into *text, NULL when there is
+ * none; -1 with e set when it cannot be read whole. */
+static int read_settings(const char *dir, char **text, gc_err *e)
 {
     char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s/.gradcam-options", dir) >= (int)sizeof p) return NULL;
+    *text = NULL;
+    if (snprintf(p, sizeof p, "%s/.gradcam-options", dir) >= (int)sizeof p) return 0;
     FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
+    if (!f) return 0;
     size_t cap = 0;
-    ssize_t n = getdelim(&text, &cap, '\0', f); /* the whole file (it has no NUL) */
+    ssize_t n = getdelim(text, &cap, '\0', f); /* the whole file (it has no NUL) */
+    /* getdelim's -1 before the end: it could not grow its buffer, or a read error */
+    int bad = ferror(f), oom = !*text || (n < 0 && !feof(f) && !bad);
     fclose(f);
-    if (text && n < 0) text[0] = '\0';
-    return text;
+    if (bad || oom) {
+        free(*text);
+        *text = NULL;
+        return gc_fail(e, "merge: cannot read %s: %s", p, oom ? "out of memory" : "read error");
+    }
+    if (n < 0) (*text)[0] = '\0';
+    return 0;
 }
 
 /* Each folder once, and every folder's settings (.gradcam-options) equal
@@ -332,7 +340,8 @@ static char *read_settings(const char *dir)
  * that differs. */
 static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
 {
-    char *first = read_settings(dirs[0]);
+    char *first;
+    if (read_settings(dirs[0], &first, e)) return -1;
     int rc = 0;
     for (int d = 1; d < ndirs && rc == 0; ++d) {
         struct stat sj, sd;
@@ -340,7 +349,11 @@ static int same_settings(const char *const *dirs, int ndirs, gc_err *e)
             if (stat(dirs[j], &sj) == 0 && stat(dirs[d], &sd) == 0 && sj.st_dev == sd.st_dev && sj.st_ino == sd.st_ino)
                 rc = gc_fail(e, "merge: %s and %s are one folder: give each shard's folder once", dirs[j], dirs[d]);
         if (rc) break;
-        char *other = read_settings(dirs[d]);
+        char *other;
+        if (read_settings(dirs[d], &other, e)) {
+            rc = -1;
+            break;
+        }
         if (!first != !other) {
             rc = gc_fail(e, "merge: %s has a .gradcam-options and %s none: not shards of one run", first ? dirs[0] : dirs[d],
                          first ? dirs[d] : dirs[0]);
@@ -377,19 +390,19 @@ static int same_file(const char *a, const char *b)
 
 /* The positions the errors file beside index file index_path records, in a
  * list of `of` images, marked in failed[]: the images that run could not
- * explain. */
-static void read_failed(const char *index_path, long of, unsigned char *failed)
+ * explain. -1 with e set when it cannot be read whole. */
+static int read_failed(const char *index_path, long of, unsigned char *failed, gc_err *e)
 {
     char p[PATH_MAX];
-    if (errors_path(index_path, p, sizeof p)) return;
+    if (errors_path(index_path, p, sizeof p)) return 0;
     FILE *f = fopen(p, "r");
-    if (!f) return;
+    if (!f) return 0;
     /* a run writes its errors file: a link to a device (/dev/zero) would be
      * one endless line, read until memory ran out */
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return;
+        return 0;
     }
     char *line = NULL;
     size_t cap = 0;
@@ -397,8 +410,12 @@ static void read_failed(const char *index_path, long of, unsigned char *failed)
         long n, o;
         if (sscanf(line, "{\"n\": %ld, \"of\": %ld", &n, &o) == 2 && o == of && n >= 0 && n < of) failed[n] = 1;
     }
+    /* getline's -1 before the end: it could not grow its buffer, or a read error */
+    int bad = ferror(f), oom = !bad && !feof(f);
     free(line);
     fclose(f);
+    if (bad || oom) return gc_fail(e, "merge: cannot read %s: %s", p, oom ? "out of memory" : "read error");
+    return 0;
 }
 
 long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *nfailed, gc_err *e)
@@ -546,7 +563,8 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             k += g;
         }
     }
-    for (int i = 0; i < paths.n; ++i) read_failed(paths.s[i], of, failed);
+    for (int i = 0; i < paths.n; ++i)
+        if (read_failed(paths.s[i], of, failed, e)) goto done;
     {
         long missing = 0, first[5], nf = 0, first_failed[5];
         for (long n = 0; n < of; ++n)

@@ -3117,6 +3117,95 @@ START_TEST(a_path_that_is_not_utf8_resumes)
 }
 END_TEST
 
+/* path: head, then 16 MiB of 'x', then "\n". */
+static void put_big(const char *path, const char *head)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(head, f);
+    char *chunk = malloc((size_t)1 << 20);
+    ck_assert_ptr_nonnull(chunk);
+    memset(chunk, 'x', (size_t)1 << 20);
+    for (int i = 0; i < 16; ++i) ck_assert_uint_eq(fwrite(chunk, 1, (size_t)1 << 20, f), (size_t)1 << 20);
+    free(chunk);
+    fputc('\n', f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* merge in a child limited to 8 MiB more address space than it has: -1, or
+ * the merged count, and the message. */
+static long merge_limited(const char *const *dirs, int ndirs, const char *merged, char *msg, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (gcf_limit_address_space((size_t)8 << 20)) _exit(4);
+        long nf = 0;
+        gc_err e = {0};
+        long rc = gc_index_merge(dirs, ndirs, merged, &nf, &e);
+        if (write(fds[1], e.msg, strlen(e.msg) + 1) < 0) _exit(5);
+        _exit(rc == -1 ? 1 : rc == 2 ? 2 : 3);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], msg, cap - 1);
+    close(fds[0]);
+    msg[got > 0 ? got : 0] = '\0';
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) >= 1 && WEXITSTATUS(st) <= 2, "child: %s %d",
+                  WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    return WEXITSTATUS(st) == 1 ? -1 : 2;
+}
+
+/* merge reads each folder's settings and errors file whole: one that memory
+ * cannot hold (getdelim/getline cannot grow their buffer) fails the merge as
+ * out of memory. Their -1 had read as the end of the file: two settings
+ * files cut short alike compared equal, unread, and an image the errors
+ * file records as failed was called missing. */
+START_TEST(merge_fails_on_what_memory_cannot_hold)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return; /* ASan's shadow memory does not fit under an address-space limit */
+#endif
+    char *dir = gcf_tempdir(), shard[2][4096], p[8300], merged[4200], msg[GC_ERRLEN];
+    ck_assert_ptr_nonnull(dir);
+    for (int i = 0; i < 2; ++i) {
+        snprintf(shard[i], sizeof shard[i], "%s/shard%d", dir, i);
+        ck_assert_int_eq(mkdir(shard[i], 0755), 0);
+        snprintf(p, sizeof p, "%s/index.shard-%d-of-2.jsonl", shard[i], i);
+        FILE *f = fopen(p, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "{\"n\": %d, \"of\": 2, \"targets\": 0, \"image\": \"i%d.jpg\"}\n", i, i);
+        ck_assert_int_eq(fclose(f), 0);
+        snprintf(p, sizeof p, "%s/.gradcam-options", shard[i]);
+        put_big(p, GC_BATCH_OPTIONS_HEAD "\n");
+    }
+    snprintf(merged, sizeof merged, "%s/merged.jsonl", dir);
+    const char *dirs[2] = {shard[0], shard[1]};
+    ck_assert_int_eq(merge_limited(dirs, 2, merged, msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "out of memory") && strstr(msg, ".gradcam-options"), "%s", msg);
+    ck_assert_int_ne(access(merged, F_OK), 0);
+    /* shard 1's image failed: in its errors file, after a line too long */
+    for (int i = 0; i < 2; ++i) {
+        snprintf(p, sizeof p, "%s/.gradcam-options", shard[i]);
+        ck_assert_int_eq(unlink(p), 0);
+    }
+    snprintf(p, sizeof p, "%s/index.shard-1-of-2.jsonl", shard[1]);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(p, sizeof p, "%s/errors.shard-1-of-2.jsonl", shard[1]);
+    put_big(p, "{\"n\": 1, \"of\": 2, \"image\": \"i1.jpg\", \"error\": \"");
+    ck_assert_int_eq(merge_limited(dirs, 2, merged, msg, sizeof msg), -1);
+    ck_assert_msg(strstr(msg, "out of memory") && strstr(msg, "errors.shard-1-of-2.jsonl"), "%s", msg);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_batch(void)
 {
     Suite *s = suite_create("batch");
@@ -3169,6 +3258,7 @@ Suite *suite_batch(void)
     tcase_add_test(lim, an_endless_list_stops_at_its_limit);
     tcase_add_loop_test(lim, an_outdir_that_becomes_unwritable_mid_run, 0, 3);
     tcase_add_loop_test(lim, an_image_folder_that_cannot_be_made_stops_the_run, 0, 2);
+    tcase_add_test(lim, merge_fails_on_what_memory_cannot_hold);
     suite_add_tcase(s, lim);
     /* SIGINT, SIGTERM, SIGHUP mid-run or waiting for the lock (CK_RUN_CASE=signals) */
     TCase *sg = tcase_create("signals");
