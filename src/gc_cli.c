@@ -728,12 +728,26 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
 }
 
 /* A names file that does not match the network: a warning naming the
- * option that gave it (each class past the names is named by its index). */
+ * option that gave it (each class past the names is named by its index).
+ * A -data file's classes= that differs from the network's is one too: it
+ * is the sign of a .data file made for another model (Darknet's own
+ * commands read classes= and trust it), even when its names file fits. */
 static void warn_names(const explain_args *x, char **names, int nnames, int classes)
 {
     if (names && nnames != classes)
         gc_print_line(stderr, "gradcam: warning: %s %s: %d names for %d classes", x->names ? "-names" : "-data",
                       x->names ? x->names : x->data, nnames, classes);
+    if (x->names || !x->data) return;
+    gc_err de = {0};
+    char *v = gc_model_data_string(x->data, "classes", &de); /* NULL: no classes= (or unreadable: said elsewhere) */
+    if (!v) return;
+    char *end = NULL;
+    errno = 0;
+    long c = strtol(v, &end, 10);
+    if (errno || end == v || *end || c != classes)
+        gc_print_line(stderr, "gradcam: warning: -data %s: classes=%s, but the network has %d classes", x->data, v,
+                      classes);
+    free(v);
 }
 
 /* A classifier given -save summary alone: it has no summary picture. */

@@ -638,7 +638,7 @@ void gc_model_names_free(char **names, int count)
     free(names);
 }
 
-char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
+char *gc_model_data_string(const char *data_path, const char *key, gc_err *e)
 {
     if (gc_image_check_readable(data_path, "data", e) || gc_image_check_text_file(data_path, "data", e)) return NULL;
     FILE *f = fopen(data_path, "r");
@@ -648,7 +648,8 @@ char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
     }
     char line[4096], *value = NULL;
     size_t klen = strlen(key);
-    for (int first = 1; !value && fgets(line, sizeof line, f); first = 0) {
+    int found = 0;
+    for (int first = 1; !found && fgets(line, sizeof line, f); first = 0) {
         char *s = line;
         if (first && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 byte-order mark (Windows editors) */
         while (isspace((unsigned char)*s)) ++s;
@@ -661,14 +662,26 @@ char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
         size_t len = strlen(v);
         while (len && isspace((unsigned char)v[len - 1])) v[--len] = '\0';
         value = strdup(v);
+        found = 1;
     }
     fclose(f);
-    if (!value) return NULL;
+    if (!found) return NULL;
+    if (!value) {
+        gc_fail(e, "out of memory reading data file %s", data_path);
+        return NULL;
+    }
     if (!*value) {
         free(value);
         gc_fail(e, "data file %s: %s= is empty", data_path, key);
         return NULL;
     }
+    return value;
+}
+
+char *gc_model_data_value(const char *data_path, const char *key, gc_err *e)
+{
+    char *value = gc_model_data_string(data_path, key, e);
+    if (!value) return NULL;
     /* Darknet opens names= from the working directory; from elsewhere, the
      * same path is tried from the .data file's folder, then from the folder
      * above it (Darknet's own layout: cfg/coco.data names data/coco.names

@@ -88,6 +88,12 @@ void gc_model_snapshot_free(gc_model_snapshot *s);
 char **gc_model_names_load(const char *path, int *count, gc_err *e);
 void gc_model_names_free(char **names, int count);
 
+/* The value of `key` in a Darknet .data file (key=value lines; a UTF-8
+ * byte-order mark and the spaces around the value are not part of it),
+ * malloc'd; NULL if the key is absent (e untouched), or the file cannot be
+ * read or the value is empty (e set). */
+char *gc_model_data_string(const char *data_path, const char *key, gc_err *e);
+
 /* The path `key` names in a Darknet .data file (key=value lines), malloc'd;
  * NULL if the key is absent (e untouched), or the file cannot be read, the
  * value is empty or names no file (e set). A relative path is tried as

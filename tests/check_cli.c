@@ -562,6 +562,30 @@ START_TEST(warnings_in_every_mode)
                   "%s", err);
     run("eval", cfg, weights, list, "-names", names, "-steps", "1", "-nosanity", NULL); /* no labels: fails later */
     ck_assert_msg(strstr(err, warn), "%s", err);
+    /* a .data file's classes= that is not the network's: said too, with the
+     * names file fitting or not (it had passed in silence) */
+    char data[4096], five[4096], dwarn[4200];
+    snprintf(five, sizeof five, "%s/five.names", dir);
+    f = fopen(five, "w");
+    fputs("a\nb\nc\nd\ne\n", f);
+    fclose(f);
+    snprintf(data, sizeof data, "%s/seven.data", dir);
+    f = fopen(data, "w");
+    fprintf(f, "classes = 7\nnames = %s\n", five);
+    fclose(f);
+    snprintf(dwarn, sizeof dwarn, "gradcam: warning: -data %s: classes=7, but the network has 5 classes\n", data);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, dwarn) &&
+                      !strstr(err, "names for"),
+                  "%s", err);
+    snprintf(outdir, sizeof outdir, "%s/out/list2", dir);
+    ck_assert_msg(run(cfg, weights, "-list", list, "-outdir", outdir, "-data", data, "-quiet", NULL) == 0 &&
+                      strstr(err, dwarn),
+                  "%s", err);
+    f = fopen(data, "w");
+    fprintf(f, "classes=5\nnames=%s\n", five);
+    fclose(f);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
+                  err);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-save", "summary", NULL) == 0 &&
                       strstr(err, "-save summary: a classifier has no summary picture"),
                   "%s", err);
