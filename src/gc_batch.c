@@ -481,6 +481,16 @@ static ssize_t read_list_line(FILE *f, char *line)
     return (ssize_t)n;
 }
 
+const char *gc_batch_list_path(const char *src)
+{
+    return strcmp(src, "-") ? src : "/dev/stdin";
+}
+
+const char *gc_batch_list_name(const char *src)
+{
+    return strcmp(src, "-") ? src : "- (standard input)";
+}
+
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e)
 {
     return gc_batch_list_load_max(src, skip_dir, GC_BATCH_LIST_MAX, GC_BATCH_LIST_BYTES, l, e);
@@ -490,19 +500,20 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
                            gc_err *e)
 {
     memset(l, 0, sizeof *l);
-    list_budget budget = {src, max_images, max_bytes, 0};
+    const char *path = gc_batch_list_path(src), *shown = gc_batch_list_name(src);
+    list_budget budget = {shown, max_images, max_bytes, 0};
     struct stat st;
-    if (stat(src, &st) != 0) return gc_fail(e, "-list %s: %s", src, strerror(errno));
+    if (stat(path, &st) != 0) return gc_fail(e, "-list %s: %s", shown, strerror(errno));
     gc_strvec v = {0};
     int isdir = S_ISDIR(st.st_mode);
     if (isdir) {
         struct stat skip;
         int have_skip = skip_dir && stat(skip_dir, &skip) == 0;
         char root[PATH_MAX];
-        size_t len = strlen(src);
-        while (len > 1 && src[len - 1] == '/') --len;
-        if (len >= sizeof root) return gc_fail_path(e, "-list", sizeof root - 1, "%.*s", (int)len, src);
-        memcpy(root, src, len);
+        size_t len = strlen(path);
+        while (len > 1 && path[len - 1] == '/') --len;
+        if (len >= sizeof root) return gc_fail_path(e, "-list", sizeof root - 1, "%.*s", (int)len, path);
+        memcpy(root, path, len);
         root[len] = '\0';
         if (walk_dir(root, "", have_skip ? &skip : NULL, &budget, &v, e)) {
             gc_strvec_free(&v);
@@ -511,12 +522,12 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
         if (v.n) qsort(v.s, (size_t)v.n, sizeof *v.s, cmp_str);
         l->root = dup_str(root);
     } else {
-        FILE *f = fopen(src, "r");
-        if (!f) return gc_fail(e, "-list %s: %s", src, strerror(errno));
+        FILE *f = fopen(path, "r");
+        if (!f) return gc_fail(e, "-list %s: %s", shown, strerror(errno));
         char *line = malloc(GC_BATCH_LINE_MAX + 2);
         if (!line) {
             fclose(f);
-            return gc_fail(e, "out of memory reading %s", src);
+            return gc_fail(e, "out of memory reading %s", shown);
         }
         ssize_t got;
         int first = 1;
@@ -528,9 +539,9 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
                 fclose(f);
                 gc_strvec_free(&v);
                 if (got > GC_BATCH_LINE_MAX)
-                    return gc_fail(e, "-list %s line %ld: longer than %d bytes: not an image list", src, lineno,
+                    return gc_fail(e, "-list %s line %ld: longer than %d bytes: not an image list", shown, lineno,
                                    GC_BATCH_LINE_MAX);
-                return gc_fail(e, "-list %s line %ld: contains a NUL byte (binary file?)", src, lineno);
+                return gc_fail(e, "-list %s line %ld: contains a NUL byte (binary file?)", shown, lineno);
             }
             while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r' || line[got - 1] == ' ' ||
                                line[got - 1] == '\t'))
@@ -550,7 +561,7 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
                 free(line);
                 fclose(f);
                 gc_strvec_free(&v);
-                return gc_fail(e, "out of memory reading %s", src);
+                return gc_fail(e, "out of memory reading %s", shown);
             }
         }
         int bad = ferror(f);
@@ -558,7 +569,7 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
         fclose(f);
         if (bad) {
             gc_strvec_free(&v);
-            return gc_fail(e, "-list %s: read error", src);
+            return gc_fail(e, "-list %s: read error", shown);
         }
         /* the root: the longest common folder of every listed path */
         size_t common = v.n ? strlen(v.s[0]) : 0;
@@ -576,19 +587,19 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
     }
     if (!l->root) {
         gc_strvec_free(&v);
-        return gc_fail(e, "out of memory reading %s", src);
+        return gc_fail(e, "out of memory reading %s", shown);
     }
     if (v.n == 0) {
         gc_strvec_free(&v);
         gc_batch_list_free(l);
-        return gc_fail(e, "-list %s: no images in it", src);
+        return gc_fail(e, "-list %s: no images in it", shown);
     }
     l->path = calloc((size_t)v.n, sizeof *l->path);
     l->rel = calloc((size_t)v.n, sizeof *l->rel);
     if (!l->path || !l->rel) {
         gc_strvec_free(&v);
         gc_batch_list_free(l);
-        return gc_fail(e, "out of memory reading %s", src);
+        return gc_fail(e, "out of memory reading %s", shown);
     }
     l->n = v.n;
     size_t rootlen = strlen(l->root);
@@ -610,7 +621,7 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
         if (!l->path[i] || !l->rel[i]) {
             gc_strvec_free(&v);
             gc_batch_list_free(l);
-            return gc_fail(e, "out of memory reading %s", src);
+            return gc_fail(e, "out of memory reading %s", shown);
         }
     }
     gc_strvec_free(&v);

@@ -41,13 +41,21 @@ typedef struct gc_batch_list {
     char *root;  /* the list's root: the directory, or the longest common folder of the listed paths */
 } gc_batch_list;
 
-/* Reads src: a directory (every image file below it, any depth, sorted by
- * path; hidden entries and the folder skip_dir, when non-NULL, are left out)
- * or a list file (one path a line; blank lines ignored). Output folders are
- * the paths relative to the root, "." dropped and a part starting with '.'
- * or '_' written with one more '_' (".." as "_.."), one that would then
- * pass NAME_MAX shortened with a hash ("_~", 236 bytes, '~', 16 hex digits),
- * so they stay inside -outdir and two paths that differ get folders that differ. */
+/* -list -: the list from standard input, as -json - writes to standard
+ * output (./- for a file named -). The path to open for src ("/dev/stdin"
+ * for "-"), and its name in messages ("- (standard input)" for "-": it had
+ * been called /dev/stdin, a name the user never gave). */
+const char *gc_batch_list_path(const char *src);
+const char *gc_batch_list_name(const char *src);
+
+/* Reads src (- for standard input): a directory (every image file below it,
+ * any depth, sorted by path; hidden entries and the folder skip_dir, when
+ * non-NULL, are left out) or a list file (one path a line; blank lines
+ * ignored). Output folders are the paths relative to the root, "." dropped
+ * and a part starting with '.' or '_' written with one more '_' (".." as
+ * "_.."), one that would then pass NAME_MAX shortened with a hash ("_~", 236
+ * bytes, '~', 16 hex digits), so they stay inside -outdir and two paths that
+ * differ get folders that differ. */
 int gc_batch_list_load(const char *src, const char *skip_dir, gc_batch_list *l, gc_err *e);
 
 /* A list is read whole before the first image (its length is every index

@@ -540,9 +540,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             if (s[1] == 'o' && !strcmp(v, "-"))
                 return gc_fail(e, "-outdir -: the outputs are a folder of files and cannot go to standard output: "
                                   "give a folder (./- for one named -)");
-            /* -list -: the list from standard input, as -json - writes to standard output (./- for a file named -) */
-            if (s[1] == 'l' && !strcmp(v, "-")) a->list = "/dev/stdin";
-            else *(s[1] == 'l' ? &a->list : &a->outdir) = v;
+            /* -list -: the list from standard input (gc_batch_list_path), named so in messages */
+            *(s[1] == 'l' ? &a->list : &a->outdir) = v;
         } else if (!strcmp(s, "-resume")) {
             a->resume = 1;
         } else if (!strcmp(s, "-quiet")) {
@@ -590,7 +589,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     if (a->outdir && !*a->outdir) return gc_fail(e, "-outdir needs a folder name");
     if (a->list && !*a->list) return gc_fail(e, "-list needs a file or folder name");
     if (a->list) {
-        if (npos == 3) return gc_fail(e, "-list %s and an image %s: give one or the other", a->list, pos[2]);
+        if (npos == 3)
+            return gc_fail(e, "-list %s and an image %s: give one or the other", gc_batch_list_name(a->list), pos[2]);
         if (npos < 2) return gc_fail(e, "missing %s", npos == 0 ? "cfg and weights" : "weights");
         if (!a->outdir) return gc_fail(e, "-list needs -outdir DIR");
         if (a->out_set || a->json)
@@ -1412,12 +1412,18 @@ static void print_list_summary(const gc_batch_opts *o, const gc_batch_summary *s
 static int list_main(const cli_args *a, gc_err *e)
 {
     struct stat st;
-    if (stat(a->list, &st) != 0) {
-        gc_fail(e, "-list %s: %s", a->list, strerror(errno));
+    const char *list = gc_batch_list_path(a->list);
+    if (stat(list, &st) != 0) {
+        gc_fail(e, "-list %s: %s", gc_batch_list_name(a->list), strerror(errno));
         return 1;
     }
     /* a file only: a pipe (-list <(find ...)) would lose what the check reads */
-    if (S_ISREG(st.st_mode) && gc_image_check_text_file(a->list, "image list", e)) return 1;
+    if (S_ISREG(st.st_mode)) {
+        char label[PATH_MAX + 64];
+        if (strcmp(a->list, "-")) snprintf(label, sizeof label, "image list file %s", a->list);
+        else snprintf(label, sizeof label, "-list %s", gc_batch_list_name(a->list));
+        if (gc_image_check_text_file_as(list, label, e)) return 1;
+    }
     network *net = load_model(a->cfg, a->weights, e);
     if (!net) return 1;
     gc_batch_opts o;

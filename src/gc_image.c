@@ -854,24 +854,31 @@ int gc_image_make_parent_dirs(const char *what, const char *path, gc_err *e)
 
 int gc_image_check_text_file(const char *path, const char *what, gc_err *e)
 {
+    char label[4200];
+    snprintf(label, sizeof label, "%s file %s", what, path);
+    return gc_image_check_text_file_as(path, label, e);
+}
+
+int gc_image_check_text_file_as(const char *path, const char *label, gc_err *e)
+{
     static const struct {
         const char *magic;
         size_t n;
         const char *kind;
     } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"}};
     FILE *f = fopen(path, "rb");
-    if (!f) return gc_fail(e, "%s file %s: %s", what, path, strerror(errno));
+    if (!f) return gc_fail(e, "%s: %s", label, strerror(errno));
     unsigned char buf[65536];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
     for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
         if (n >= sig[k].n && !memcmp(buf, sig[k].magic, sig[k].n))
-            return gc_fail(e, "%s file %s is %s, not a text file", what, path, sig[k].kind);
+            return gc_fail(e, "%s is %s, not a text file", label, sig[k].kind);
     const unsigned char *nul = memchr(buf, 0, n);
     if (nul) {
         int line = 1;
         for (const unsigned char *p = buf; p < nul; ++p) line += *p == '\n';
-        return gc_fail(e, "%s file %s line %d: contains a NUL byte (a binary file?), not text", what, path, line);
+        return gc_fail(e, "%s line %d: contains a NUL byte (a binary file?), not text", label, line);
     }
     return 0;
 }

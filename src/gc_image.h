@@ -95,6 +95,9 @@ int gc_image_write_file_in_place(const char *path, const void *data, size_t len,
  * signature), else -1: "<what> file PATH is binary (a PNG image?), not a
  * text file". For lists given where an image could be given by mistake. */
 int gc_image_check_text_file(const char *path, const char *what, gc_err *e);
+/* The same, the messages naming the file as label ("-list - (standard
+ * input)" for /dev/stdin) in place of "<what> file PATH". */
+int gc_image_check_text_file_as(const char *path, const char *label, gc_err *e);
 
 /* Creates the folders above path (its directory part), like mkdir -p, so
  * that `-out newdir/p` works; `what` names the path in messages ("-json";

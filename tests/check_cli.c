@@ -1088,6 +1088,33 @@ START_TEST(dash_is_not_stdout_for_files)
 }
 END_TEST
 
+/* -list - is the list from standard input, and its messages name it so
+ * ("-list - (standard input)"): they had said -list /dev/stdin, the path it
+ * is opened by, which the user never typed. A pipe, a file redirected, and
+ * the usage error. */
+START_TEST(a_list_from_stdin_is_named_as_given)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char o[4096], cmd[16384];
+    snprintf(o, sizeof o, "%s/out/listout", dir);
+    /* what goes before and after the command: a pipe of a binary list, an empty pipe, an image redirected */
+    const char *before[] = {"printf 'a.png\\n\\000\\n' | exec", ": | exec", "exec"}, *after[] = {"", "", "<"};
+    const char *want[] = {"-list - (standard input) line 2: contains a NUL byte", "-list - (standard input): no images in it",
+                          "-list - (standard input) is a JPEG image, not a text file"};
+    for (int i = 0; i < 3; ++i) {
+        snprintf(cmd, sizeof cmd, "%s %s gradcam %s %s -list - -outdir %s %s %s", before[i], gcf_shell_binary(), cfg,
+                 weights, o, after[i], *after[i] ? img : "");
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 1, "%s: exit %d\n%s", cmd, rc, err);
+        assert_one_error_naming(want[i]);
+        ck_assert_msg(!strstr(err, "/dev/stdin"), "%s", err);
+    }
+    usage_error(run(cfg, weights, img, "-list", "-", "-outdir", o, NULL), "-list - (standard input) and an image");
+    ck_assert_msg(!strstr(err, "/dev/stdin"), "%s", err);
+}
+END_TEST
+
 /* A path too long for the system, in every option that takes one: one line
  * naming the option, the length and the limit, the path's start and end
  * (the reason had been cut off: the message quoted the path's first 500
@@ -1392,6 +1419,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, darknet_gpu_flags_are_left_to_darknet);
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, dash_is_not_stdout_for_files);
+    tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
