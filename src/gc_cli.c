@@ -446,6 +446,9 @@ static int explain_args_read(explain_args *x, arg_reader *r, gc_err *e)
         x->det_only = 1;
     } else if (!strcmp(s, "-names") || !strcmp(s, "-data")) {
         if (!(v = arg_value(r, e)) || path_value(s, v, e)) return -1;
+        if (!strcmp(v, "-")) /* it had been looked for as a file named "-" (No such file) */
+            return gc_fail(e, "%s -: class names are read from a file (more than once), not from standard input: give "
+                              "the %s file's path (./- for a file named -)", s, s[1] == 'n' ? "names" : ".data");
         *(s[1] == 'n' ? &x->names : &x->data) = v;
     } else {
         return 0;
@@ -482,6 +485,15 @@ static int explain_args_check_names(const explain_args *x, gc_err *e)
 {
     if (x->names && x->data)
         return gc_fail(e, "-names %s and -data %s both give the class names: give one", x->names, x->data);
+    /* a pipe (-names /dev/stdin, -names <(...)), a device: the file is read
+     * more than once (checked as text, loaded, and by -list's settings); it
+     * had been "is not a regular file" (exit 1) once the model was loaded */
+    const char *path = x->names ? x->names : x->data, *flag = x->names ? "-names" : "-data";
+    struct stat st;
+    if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return gc_fail(e, "%s %s is %s: class names are read from a file (more than once): give the %s file's path", flag,
+                       path, S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "a device",
+                       x->names ? "names" : ".data");
     return 0;
 }
 

@@ -1115,6 +1115,38 @@ START_TEST(a_list_from_stdin_is_named_as_given)
 }
 END_TEST
 
+/* -names and -data are files, read more than once: "-" (standard input)
+ * and a pipe (/dev/stdin) are usage errors naming the option, in the main
+ * command, -list and eval; they had been "names file -: No such file or
+ * directory" and "is not a regular file" (exit 1) once the model loaded.
+ * /dev/stdin redirected from a names file is that file, as before. */
+START_TEST(names_from_stdin_are_a_usage_error)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    char o[4096], cmd[16384];
+    snprintf(o, sizeof o, "%s/out/listout", dir);
+    usage_error(run(cfg, weights, img, "-out", prefix, "-names", "-", NULL),
+                "-names -: class names are read from a file (more than once), not from standard input");
+    usage_error(run(cfg, weights, "-list", "l.txt", "-outdir", o, "-data", "-", NULL), "-data -: class names are read");
+    usage_error(run("eval", cfg, weights, "l.txt", "-names", "-", NULL), "-names -: class names are read");
+    snprintf(cmd, sizeof cmd, "printf 'a\\nb\\n' | exec %s gradcam %s %s %s -out %s -names /dev/stdin",
+             gcf_shell_binary(), cfg, weights, img, prefix);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    usage_error(gcf_run(argv, out, sizeof out, err, sizeof err),
+                "-names /dev/stdin is a pipe: class names are read from a file (more than once)");
+    char names[4096];
+    snprintf(names, sizeof names, "%s/x.names", dir);
+    FILE *f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("zero\none\ntwo\nthree\nfour\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "exec %s gradcam %s %s %s -out %s -names /dev/stdin -save none < %s", gcf_shell_binary(),
+             cfg, weights, img, prefix, names);
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, "class "), "exit %d\n%s", rc, err);
+}
+END_TEST
+
 /* A path too long for the system, in every option that takes one: one line
  * naming the option, the length and the limit, the path's start and end
  * (the reason had been cut off: the message quoted the path's first 500
@@ -1420,6 +1452,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, dash_is_not_stdout_for_files);
     tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
+    tcase_add_test(tc, names_from_stdin_are_a_usage_error);
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
