@@ -574,8 +574,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->sheet = 1;
         } else if (!strcmp(s, "-save")) {
             if (!(v = arg_value(&r, e))) return -1;
-            if (gc_explain_save_parse(v, &a->nosave))
-                return gc_fail(e, "-save %s: expected png, npy, summary separated by commas, or all, or none", v);
+            if (gc_explain_save_parse(v, &a->nosave, e)) return -1;
         } else if ((got = explain_args_read(&a->x, &r, e)) < 0) {
             return -1;
         } else if (!got) {

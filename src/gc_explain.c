@@ -155,27 +155,31 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     return 0;
 }
 
-int gc_explain_save_parse(const char *s, int *nosave)
+int gc_explain_save_parse(const char *s, int *nosave, gc_err *e)
 {
     static const struct {
         const char *word;
         int bits;
     } words[] = {{"png", GC_NOSAVE_PNG}, {"npy", GC_NOSAVE_NPY}, {"summary", GC_NOSAVE_SUMMARY},
                  {"all", GC_NOSAVE_ALL}, {"none", 0}};
-    if (!s || !*s) return -1;
+    static const char *const expected = "expected png, npy, summary separated by commas, or all, or none";
+    if (!s || !*s) return gc_fail(e, "-save %s: %s", s ? s : "", expected);
     int saved = 0, seen = 0;
     for (const char *p = s;;) {
         size_t n = strcspn(p, ",");
         int k = -1;
         for (int i = 0; i < (int)(sizeof words / sizeof *words); ++i)
             if (strlen(words[i].word) == n && !strncasecmp(p, words[i].word, n)) k = i; /* any case, as -method */
-        if (k < 0 || (seen & (1 << k))) return -1;
+        if (k < 0) return gc_fail(e, "-save %s: %s", s, expected);
+        /* as -layer 2,0,2: it had been told the generic "expected png, npy, ..." */
+        if (seen & (1 << k)) return gc_fail(e, "-save %s: %s is given twice", s, words[k].word);
         seen |= 1 << k;
         saved |= words[k].bits;
         if (!p[n]) break;
         p += n + 1;
     }
-    if ((seen & (1 << 3 | 1 << 4)) && seen != 1 << 3 && seen != 1 << 4) return -1; /* all, none: alone */
+    if ((seen & (1 << 3 | 1 << 4)) && seen != 1 << 3 && seen != 1 << 4) /* all, none: alone */
+        return gc_fail(e, "-save %s: %s", s, expected);
     *nosave = GC_NOSAVE_ALL & ~saved;
     return 0;
 }

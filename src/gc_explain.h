@@ -41,9 +41,10 @@ typedef enum gc_smooth {
 #define GC_NOSAVE_NPY 2     /* each target's raw map, PREFIX_<k>.npy */
 #define GC_NOSAVE_SUMMARY 4 /* detectors: PREFIX_summary.png */
 #define GC_NOSAVE_ALL 7
-/* -save's value: a comma-separated list of png, npy, summary, or all, or
- * none; into the bits left out. 0, or -1 if a word is unknown or repeated. */
-int gc_explain_save_parse(const char *s, int *nosave);
+/* -save's value: a comma-separated list of png, npy, summary (any case), or
+ * all, or none; into the bits left out. 0, or -1 with e naming -save and
+ * the value: a word given twice is said so ("npy is given twice"). */
+int gc_explain_save_parse(const char *s, int *nosave, gc_err *e);
 
 const char *gc_explain_smooth_name(gc_smooth m);
 /* " smooth aug", " smooth eigen" (after a method's name in lines and titles), or "". */

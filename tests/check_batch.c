@@ -2458,11 +2458,12 @@ START_TEST(save_leaves_outputs_out)
     }
     ck_assert_int_gt(prefixed, 0);
     free(t);
-    /* bad values: a usage error naming them */
+    /* bad values: a usage error naming them (a word given twice: said so) */
     const char *bad[] = {"jpg", "all,none", "png,png", "", "npy,"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; ++k) {
         ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", none, "-save", bad[k], NULL), 2);
-        ck_assert_msg(strstr(err, "-save ") && strstr(err, "expected png, npy, summary"), "%s", err);
+        ck_assert_msg(strstr(err, "-save ") && strstr(err, k == 2 ? "png is given twice" : "expected png, npy, summary"),
+                      "%s", err);
     }
     scenes_free(&s);
 }

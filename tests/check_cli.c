@@ -1288,6 +1288,21 @@ START_TEST(an_option_given_twice)
 }
 END_TEST
 
+/* A -save item given twice, in any case, is told so, as a -layer given
+ * twice is; it had been the generic "expected png, npy, ..." that lists the
+ * very words given. An unknown word still gets that list. */
+START_TEST(a_save_item_given_twice)
+{
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-save", "npy,NPY", NULL), "-save npy,NPY: npy is given twice");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-save", "png,summary,Png", NULL),
+                "-save png,summary,Png: png is given twice");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-save", "all,ALL", NULL), "-save all,ALL: all is given twice");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-save", "npy,pgn", NULL),
+                "-save npy,pgn: expected png, npy, summary separated by commas, or all, or none");
+}
+END_TEST
+
 /* -class with a number is an index (README), said in a warning where
  * another class bears that number as its name (it was taken silently);
  * none where the class itself is so named (digits named 0..4). */
@@ -1456,6 +1471,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
     tcase_add_test(tc, an_option_given_twice);
+    tcase_add_test(tc, a_save_item_given_twice);
     tcase_add_test(tc, a_class_name_that_is_a_number);
     tcase_add_test(tc, a_signal_removes_what_the_run_wrote);
     suite_add_tcase(s, tc);
