@@ -117,4 +117,14 @@ void gc_reserve_main_stack(void);
 #define GC_OPT_O3
 #endif
 
+/* GC_OPT_O3 where a loop's select or float -> double -> float conversions
+ * vectorize only when gcc is told that they raise no trap the program could
+ * see (none can: the plugin installs no floating-point trap handler); the
+ * values are the same. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GC_OPT_O3_NOTRAP __attribute__((optimize("O3", "no-trapping-math")))
+#else
+#define GC_OPT_O3_NOTRAP
+#endif
+
 #endif

@@ -64,14 +64,8 @@ int gc_forward_handles(const layer *l)
  * header; s = 1 without batch norm, which is then exact) and the bias in the
  * same pass as the activation. Darknet's activation formulas
  * (activations.h), including its double-precision constants. */
-/* GCC vectorizes the leaky branch's float -> double -> float conversions only
- * when told that they raise no trap the program could see (none can: the
- * plugin installs no floating-point trap handler); the values are the same. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define GC_OPT_O3_NOTRAP __attribute__((optimize("O3", "no-trapping-math")))
-#else
-#define GC_OPT_O3_NOTRAP
-#endif
+/* The leaky branch's float -> double -> float conversions vectorize under
+ * GC_OPT_O3_NOTRAP (gc_common.h). */
 GC_OPT_O3_NOTRAP static void bias_act_run(float *restrict x, size_t n, float s, float b, ACTIVATION a)
 {
     switch (a) {
