@@ -175,15 +175,33 @@ static void gc_resample(const float *m, int mw, int mh, const gc_axis_map *ax, c
     gc_resample_rows(m, mw, mh, ax, ay, out, ow, 0, oh);
 }
 
+/* One tile's taps along x, as arrays: the cells and their weights 1 - f, f. */
+typedef struct gc_taps {
+    int i0[GC_RS_TILE], i1[GC_RS_TILE];
+    double w0[GC_RS_TILE], w1[GC_RS_TILE];
+} gc_taps;
+
+/* One map row a sampled at the taps tx[0..nt) along x, in double. */
+GC_OPT_O3 static void gc_resample_along_x(const float *a, const gc_taps *tx, int nt, double *out)
+{
+    for (int i = 0; i < nt; ++i) out[i] = tx->w0[i] * a[tx->i0[i]] + tx->w1[i] * a[tx->i1[i]];
+}
+
 /* Only output rows [y0, y1), into out's rows 0 .. y1 - y0 - 1. */
 GC_OPT_O3 static void gc_resample_rows(const float *m, int mw, int mh, const gc_axis_map *ax, const gc_axis_map *ay, float *out,
                              int ow, int y0, int y1)
 {
-    gc_tap tx[GC_RS_TILE];
-    double top[GC_RS_TILE], bot[GC_RS_TILE];
+    gc_taps tx;
+    double rows[2][GC_RS_TILE], *top = rows[0], *bot = rows[1];
     for (int x0 = 0; x0 < ow; x0 += GC_RS_TILE) {
         int nt = ow - x0 < GC_RS_TILE ? ow - x0 : GC_RS_TILE;
-        for (int i = 0; i < nt; ++i) tx[i] = gc_tap_at(gc_axis_coord(ax, x0 + i), mw);
+        for (int i = 0; i < nt; ++i) {
+            gc_tap t = gc_tap_at(gc_axis_coord(ax, x0 + i), mw);
+            tx.i0[i] = t.i0;
+            tx.i1[i] = t.i1;
+            tx.w0[i] = 1 - t.f;
+            tx.w1[i] = t.f;
+        }
         int r0 = -1, r1 = -1;
         for (int y = y0; y < y1; ++y) {
             if (!gc_axis_inside(ay, y)) {
@@ -192,13 +210,20 @@ GC_OPT_O3 static void gc_resample_rows(const float *m, int mw, int mh, const gc_
             }
             gc_tap ty = gc_tap_at(gc_axis_coord(ay, y), mh);
             if (ty.i0 != r0 || ty.i1 != r1) {
+                /* moving down one map row (a map enlarged), the old bottom
+                 * row is the new top: only the new bottom is interpolated
+                 * (these gathers were most of an enlarged overlay's heat) */
+                if (ty.i0 == r1 && r1 >= 0) {
+                    double *t = top;
+                    top = bot;
+                    bot = t;
+                } else {
+                    gc_resample_along_x(m + (size_t)ty.i0 * mw, &tx, nt, top);
+                }
+                if (ty.i1 == ty.i0) memcpy(bot, top, (size_t)nt * sizeof *bot);
+                else gc_resample_along_x(m + (size_t)ty.i1 * mw, &tx, nt, bot);
                 r0 = ty.i0;
                 r1 = ty.i1;
-                const float *a = m + (size_t)r0 * mw, *b = m + (size_t)r1 * mw;
-                for (int i = 0; i < nt; ++i) {
-                    top[i] = (1 - tx[i].f) * a[tx[i].i0] + tx[i].f * a[tx[i].i1];
-                    bot[i] = (1 - tx[i].f) * b[tx[i].i0] + tx[i].f * b[tx[i].i1];
-                }
             }
             float *o = out + (size_t)(y - y0) * ow + x0;
             for (int i = 0; i < nt; ++i) o[i] = (float)((1 - ty.f) * top[i] + ty.f * bot[i]);
@@ -690,9 +715,11 @@ static void overlay_row_from(const ov_source_row *r, size_t W, const float *hrow
 }
 
 /* Rows [y0, y1) of the overlay of gc_render_resize(heat, w, h, ., W, H):
- * the heat made by gc_resample_rows a band of rows at a time, on the stack;
- * with f > 1 each source row's blend inputs made once for its f rows (they
- * were a third of a demo overlay's time, made anew for every row). */
+ * the heat made by gc_resample_rows a band of rows at a time, on the stack
+ * (as many rows of W as GC_RENDER_BAND of the widest fill: each band makes
+ * its column taps and first map rows again); with f > 1 each source row's
+ * blend inputs made once for its f rows (they were a third of a demo
+ * overlay's time, made anew for every row). */
 #define GC_RENDER_BAND 16
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1)
@@ -705,8 +732,9 @@ void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, con
     float band[GC_RENDER_BAND * GC_RENDER_MAX_ROW];
     ov_source_row src;
     size_t made = (size_t)-1; /* the source row src holds */
-    for (size_t b0 = y0; b0 < y1; b0 += GC_RENDER_BAND) {
-        size_t b1 = b0 + GC_RENDER_BAND < y1 ? b0 + GC_RENDER_BAND : y1;
+    size_t rows = GC_RENDER_BAND * (size_t)GC_RENDER_MAX_ROW / (size_t)W;
+    for (size_t b0 = y0; b0 < y1; b0 += rows) {
+        size_t b1 = b0 + rows < y1 ? b0 + rows : y1;
         gc_resample_rows(heat, w, h, &ax, &ay, band, W, (int)b0, (int)b1);
         for (size_t y = b0; y < b1; ++y) {
             const float *hrow = band + (y - b0) * (size_t)W;
