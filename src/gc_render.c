@@ -837,15 +837,30 @@ int gc_render_line_width(int w, int h)
 /* gc_render_resize_rgb's box filter where every box is 2x2 (a summary's
  * thumbnail of a scene drawn 3x, for up to 4 boxes: 384 px -> 192): the
  * same rounded means, (sum + 2) / 4, without the general loops (0.10
- * against 0.37 ms for a 384x446 panel, best of 300). */
-static void halve_rgb(const unsigned char *in, int iw, unsigned char *out, int ow, int oh)
+ * against 0.37 ms for a 384x446 panel, best of 300). Per chunk of columns,
+ * in three loops of one stride each, so that the first two vectorise: the
+ * two rows' bytes summed, each sum with the one 3 bytes on (the same
+ * channel of the pixel to the right), every other pixel of that kept (2.4%
+ * of a list run's CPU as one loop over pixels and channels; 0.04 against
+ * 0.08 ms a panel, means of 300). */
+#define HALVE_COLS 256
+GC_OPT_O3 static void halve_rgb(const unsigned char *in, int iw, unsigned char *out, int ow, int oh)
 {
-    for (int y = 0; y < oh; ++y) {
-        const unsigned char *a = in + (size_t)(2 * y) * iw * 3, *b = a + (size_t)iw * 3;
-        unsigned char *o = out + (size_t)y * ow * 3;
-        for (int x = 0; x < ow; ++x, a += 6, b += 6, o += 3)
-            for (int c = 0; c < 3; ++c) o[c] = (unsigned char)((a[c] + a[c + 3] + b[c] + b[c + 3] + 2) >> 2);
-    }
+    uint16_t v[6 * HALVE_COLS];
+    unsigned char u[6 * HALVE_COLS];
+    for (int y = 0; y < oh; ++y)
+        for (int x0 = 0; x0 < ow; x0 += HALVE_COLS) {
+            int nx = ow - x0 < HALVE_COLS ? ow - x0 : HALVE_COLS;
+            size_t n = (size_t)nx * 6;
+            const unsigned char *a = in + ((size_t)(2 * y) * iw + 2 * (size_t)x0) * 3, *b = a + (size_t)iw * 3;
+            unsigned char *o = out + ((size_t)y * ow + (size_t)x0) * 3;
+            for (size_t j = 0; j < n; ++j) v[j] = (uint16_t)(a[j] + b[j]);
+            for (size_t j = 0; j + 3 < n; ++j) u[j] = (unsigned char)((v[j] + v[j + 3] + 2) >> 2);
+            /* 4 bytes a pixel, the 4th overwritten by the next pixel's */
+            int x = 0;
+            for (; x + 1 < nx; ++x) memcpy(o + 3 * x, u + 6 * x, 4);
+            memcpy(o + 3 * x, u + 6 * x, 3);
+        }
 }
 
 void gc_render_resize_rgb(const unsigned char *in, int iw, int ih, unsigned char *out, int ow, int oh)

@@ -901,7 +901,9 @@ END_TEST
 START_TEST(resize_rgb_equals_the_box_mean)
 {
     const int shapes[][4] = {{384, 384, 192, 192}, {384, 384, 128, 128}, {200, 120, 50, 30}, {16, 8, 2, 1},
-                             {385, 384, 192, 192}, {384, 446, 192, 223}, {300, 200, 128, 85}, {7, 7, 3, 2}};
+                             {385, 384, 192, 192}, {384, 446, 192, 223}, {300, 200, 128, 85}, {7, 7, 3, 2},
+                             /* halved in chunks of 256 output columns: two whole ones and one of a pixel */
+                             {1026, 4, 513, 2}, {2, 2, 1, 1}};
     uint32_t st = 3;
     for (size_t z = 0; z < sizeof shapes / sizeof *shapes; ++z) {
         int iw = shapes[z][0], ih = shapes[z][1], ow = shapes[z][2], oh = shapes[z][3];
