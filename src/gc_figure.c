@@ -1,5 +1,6 @@
 #include "gc_figure.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,12 @@ int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const f
     return 0;
 }
 
+/* An image value (0..1) as a byte, rounded. */
+static inline unsigned char panel_byte(float v)
+{
+    return (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
+}
+
 void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
                           const gc_fig_box *box, const gc_png_par *par)
 {
@@ -143,17 +150,21 @@ void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const
         else overlay_rows(&j, 0, (size_t)H);
     } else {
         /* each source pixel's bytes, worked out once and repeated f x f: the
-         * first row of each f written pixel by pixel, the others copied */
+         * first row of each f written pixel by pixel, the others copied.
+         * A pixel is one 4-byte store whose 4th byte the next pixel
+         * overwrites, but the row's last (3-byte copies had been most of
+         * a summary's image panel) */
+        size_t last = (size_t)W - 1;
         for (size_t sy = 0; sy < (size_t)h; ++sy) {
             const float *src = img + sy * (size_t)w;
             unsigned char *o = out->rgb + sy * (size_t)f * (size_t)W * 3;
             for (size_t sx = 0; sx < (size_t)w; ++sx) {
-                unsigned char px[3];
-                for (int c = 0; c < 3; ++c) {
-                    float v = src[(size_t)c * n0 + sx];
-                    px[c] = (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
-                }
-                for (size_t x = sx * (size_t)f; x < (sx + 1) * (size_t)f; ++x) memcpy(o + x * 3, px, 3);
+                unsigned char px[4] = {panel_byte(src[sx]), panel_byte(src[n0 + sx]), panel_byte(src[2 * n0 + sx]), 0};
+                uint32_t p; /* px in a register: byte stores read back as a word stall the load */
+                memcpy(&p, px, 4);
+                size_t x = sx * (size_t)f, x1 = x + (size_t)f;
+                for (; x < x1 && x < last; ++x) memcpy(o + x * 3, &p, 4);
+                if (x < x1) memcpy(o + x * 3, &p, 3);
             }
             for (int r = 1; r < f; ++r) memcpy(o + (size_t)r * W * 3, o, (size_t)W * 3);
         }
