@@ -1414,7 +1414,7 @@ static void print_list_summary(const gc_batch_opts *o, const gc_batch_summary *s
     fprintf(stderr, ": %d explained, %d skipped (already in the index), %d error%s; %.1f images/s", sum->done,
             sum->skipped, sum->errors, gc_plural(sum->errors), sum->seconds > 0 ? (sum->done + sum->errors) / sum->seconds : 0.0);
     if (sum->explain_seconds >= 0 && sum->done + sum->errors > 0 && sum->seconds > 0)
-        fprintf(stderr, "; %.1f ms per image, %.1f of them in forward, backward and maps (%.1f in the passes)",
+        fprintf(stderr, "; %.2f ms per image, %.2f of them in forward, backward and maps (%.2f in the passes)",
                 1000 * sum->seconds / (sum->done + sum->errors), 1000 * sum->explain_seconds / (sum->done + sum->errors),
                 1000 * sum->pass_seconds / (sum->done + sum->errors));
     fputc('\n', stderr);
