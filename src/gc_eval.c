@@ -165,7 +165,7 @@ typedef struct eval_ctx {
     int *labels, *stack; /* orig pixels, for the localization region */
     size_t cap_px_l, cap_px_s;
     double *cx, *cy;     /* curve abscissae / ordinates, steps + 1 */
-    uint64_t rng;
+    uint64_t rng;        /* the random baseline's maps of the explained targets */
     /* per image */
     gc_det *dets;        /* detections after NMS above min(thresh, map_thresh) */
     int ndets;
@@ -182,6 +182,8 @@ typedef struct eval_ctx {
     gc_model_snapshot snap;
     int have_snap;
     uint64_t rng_rl, rng_rise;
+    uint64_t rng_alt;    /* the random baseline's maps made by the sanity checks: their own
+                          * stream, so -nosanity leaves the explained maps' draws as they are */
     float *alt;          /* npx: another map of a target on the network input */
     float *heat_a, *heat_b, *gath_a, *gath_b, *sorted; /* original-image pixels */
     double *ra, *rb;
@@ -265,8 +267,8 @@ static gc_pbox net_box(const eval_ctx *c, int t)
  * baselines, made on the whole input), *layer its first layer (-1 for a baseline), and when
  * layers is not NULL every layer fused into it (*nlayers of them; none for a
  * baseline). The baselines do not depend on the class or the weights (the
- * random one draws new values). */
-static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int *rw, int *rh, int *first_layer,
+ * random one draws new values from *rng). */
+static int map_of(eval_ctx *c, int t, int cls, float *up, uint64_t *rng, const float **raw, int *rw, int *rh, int *first_layer,
                   int *layers, int *nlayers, gc_err *e)
 {
     network *net = c->net;
@@ -278,7 +280,7 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, const float **raw, int
     switch (o->baseline) {
     case GC_BASELINE_CENTER: memcpy(up, c->prior, c->npx * sizeof *up); break;
     case GC_BASELINE_RANDOM:
-        for (size_t p = 0; p < c->npx; ++p) up[p] = next_uniform(&c->rng);
+        for (size_t p = 0; p < c->npx; ++p) up[p] = next_uniform(rng);
         break;
     case GC_BASELINE_BOX: {
         gc_pbox b = net_box(c, t);
@@ -352,7 +354,7 @@ static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     float *up = c->tmaps + (size_t)t * c->npx;
     const float *map;
     int mw, mh;
-    if (map_of(c, t, c->tcls[t], up, &map, &mw, &mh, &m->layer, m->layers, &m->nlayers, e)) return -1;
+    if (map_of(c, t, c->tcls[t], up, &c->rng, &map, &mw, &mh, &m->layer, m->layers, &m->nlayers, e)) return -1;
     if (map == up) gc_render_input_to_image(up, &s->lb, s->heat); /* a baseline: made on the whole input */
     else gc_explain_heat_raw(s, map, mw, mh);
     int W = s->orig.w, H = s->orig.h;
@@ -379,7 +381,7 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     if (other == c->tcls[t]) other = (other + 1) % C;
     const float *raw;
     int rw, rh, layer;
-    if (map_of(c, t, other, c->alt, &raw, &rw, &rh, &layer, NULL, NULL, e)) return -1;
+    if (map_of(c, t, other, c->alt, &c->rng_alt, &raw, &rw, &rh, &layer, NULL, NULL, e)) return -1;
     m->rl_cls = other;
     m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
     gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
@@ -668,7 +670,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
             if (k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM) {
                 const float *raw;
                 int rw, rh, layer;
-                if ((rc = map_of(c, t, c->tcls[t], c->alt, &raw, &rw, &rh, &layer, NULL, NULL, e))) break;
+                if ((rc = map_of(c, t, c->tcls[t], c->alt, &c->rng_alt, &raw, &rw, &rh, &layer, NULL, NULL, e))) break;
                 sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
                 gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
                 spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
@@ -1214,6 +1216,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     c.rng = (uint64_t)o->seed * 0x2545F4914F6CDD1Dull + 1;
     c.rng_rl = (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + 3;
     c.rng_rise = (uint64_t)o->seed * 0xD1B54A32D192ED03ull + 5;
+    c.rng_alt = (uint64_t)o->seed * 0xBF58476D1CE4E5B9ull + 7;
     int rc = -1;
     gc_label **labels = NULL;
     int *nlabels = NULL;
