@@ -403,7 +403,11 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
     int fd = own_descriptor(path);
     if (fd >= 0) {
         int err = fcntl(fd, F_GETFD) < 0 ? EBADF : write_fd(fd, data, len);
-        return err ? gc_fail_sys(e, err, "cannot write %s: %s", path, strerror(err)) : 0;
+        /* descriptors 1 and 2 named as streams, as the CLI names "-" (-json -
+         * and merge -o - reach here as /dev/stdout, a path the user never
+         * wrote; it had said "cannot write /dev/stdout: Broken pipe") */
+        const char *name = fd == 1 ? "the standard output" : fd == 2 ? "the standard error" : path;
+        return err ? gc_fail_sys(e, err, "cannot write %s: %s", name, strerror(err)) : 0;
     }
     if (stat(path, &st) != 0) return write_atomic(path, data, len, e);
     const char *in = protected_stat(&st);

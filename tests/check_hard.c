@@ -549,6 +549,25 @@ START_TEST(a_failed_write_leaves_no_partial_file)
 }
 END_TEST
 
+/* -json - on a standard output that cannot be written (a full device here,
+ * a reader that closed the pipe alike): the message names the stream as the
+ * CLI names "-", not the /dev/stdout the run writes it through. It had said
+ * "cannot write /dev/stdout: No space left on device". */
+START_TEST(json_dash_failure_names_the_standard_output)
+{
+    if (access("/dev/full", W_OK) != 0) return;
+    const char *w = weights_for(clf, "w.weights");
+    const char *bin = gcf_shell_binary();
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "exec %s gradcam %s %s %s -out %s -json - >/dev/full", bin, clf, w,
+             gcf_darknet_path("data/dog.jpg"), prefix);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    expect_clean_failure(rc, 1, "gradcam: cannot write the standard output: No space left on device");
+    ck_assert_msg(!strstr(err, "/dev/stdout"), "%s", err);
+}
+END_TEST
+
 Suite *suite_hard(void)
 {
     Suite *s = suite_create("hard");
@@ -571,6 +590,7 @@ Suite *suite_hard(void)
     tcase_add_test(tc, json_never_overwrites_inputs);
     tcase_add_test(tc, eval_checks_every_image_first);
     tcase_add_test(tc, a_failed_write_leaves_no_partial_file);
+    tcase_add_test(tc, json_dash_failure_names_the_standard_output);
     suite_add_tcase(s, tc);
     return s;
 }
