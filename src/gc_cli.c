@@ -105,9 +105,9 @@ static const char usage_text[] =
     "                   inside the box\n"
     "  Outputs: PREFIX_<box>.png (overlay with the box), PREFIX_<box>.npy,\n"
     "           PREFIX_summary.png\n"
-    "Evaluation (gradcam eval): list.txt names one image per line; labels as\n"
-    "Darknet finds them (images -> labels, JPEGImages -> labels, extension ->\n"
-    ".txt), lines `class cx cy w h`:\n"
+    "Evaluation (gradcam eval): list.txt names one image per line (- for\n"
+    "standard input); labels as Darknet finds them (images -> labels,\n"
+    "JPEGImages -> labels, extension -> .txt), lines `class cx cy w h`:\n"
     "  -method, -layer, -counterfactual, -smooth, -scorecam-channels, -names, -data\n"
     "                   as above; detectors also -target, -nms\n"
     "  -thresh T        detectors: detections matched to ground truth (default 0.25)\n"
@@ -1183,24 +1183,21 @@ static network *load_model(const char *cfg, const char *weights, gc_err *e)
     return net;
 }
 
-/* Every file eval reads (the list's images and their label files too):
- * -json replaces none of them. Fails when -json is one of them. */
+/* Every file eval reads (the list's images, o.lines, and their label files
+ * too): -json replaces none of them. Fails when -json is one of them. */
 static int protect_eval_inputs(const eval_args *a, gc_err *e)
 {
-    const char *in[] = {a->o.cfg, a->o.weights, a->o.list, a->x.names, a->x.data};
+    const char *in[] = {a->o.cfg, a->o.weights, gc_batch_list_path(a->o.list), a->x.names, a->x.data};
     for (int i = 0; i < 5; ++i)
         if (gc_image_protect(in[i])) return gc_fail(e, "out of memory");
-    int n = 0;
-    char **lines = gc_labels_list_load(a->o.list, &n, e);
-    if (!lines) return -1;
-    int rc = 0;
+    char *const *lines = a->o.lines;
+    int n = a->o.nlines, rc = 0;
     for (int i = 0; i < n && !rc; ++i) {
         char lp[4096];
         gc_err le = {0};
         if (gc_image_protect(lines[i]) || (!gc_labels_path(lines[i], lp, sizeof lp, &le) && gc_image_protect(lp)))
             rc = gc_fail(e, "out of memory");
     }
-    gc_labels_list_free(lines, n);
     const char *in_json = rc ? NULL : gc_image_protected(a->json);
     if (in_json) rc = gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", a->json, in_json);
     return rc;
@@ -1239,22 +1236,41 @@ static int eval_main(int argc, char **argv, gc_err *e)
 {
     eval_args a;
     if (parse_eval_args(argc, argv, &a, e)) return 2;
+    /* "-": the list from standard input, as list mode's -list - (it had
+     * been "image list file -: No such file or directory"); read once, here,
+     * for the inputs -json must not replace and for the run */
+    int from_stdin = !strcmp(a.o.list, "-");
     struct stat lst;
-    if (stat(a.o.list, &lst) == 0 && S_ISDIR(lst.st_mode)) /* list mode's -list takes one; eval needs the labels' list */
+    if (!from_stdin && stat(a.o.list, &lst) == 0 && S_ISDIR(lst.st_mode)) /* list mode's -list takes one; eval needs the labels' list */
         return gc_fail(e, "image list %s is a folder: gradcam eval takes a list file, one image a line (as a .data "
                           "file's valid=)", a.o.list), 2;
     if (json_to_stdout(&a.json, &a.json_name, e)) return 1;
     if (a.json) {
-        const char *in[] = {a.o.cfg, a.o.weights, a.o.list, a.x.names, a.x.data};
+        const char *in[] = {a.o.cfg, a.o.weights, gc_batch_list_path(a.o.list), a.x.names, a.x.data};
         if (check_json_target(a.json, in, 5, NULL, e)) return 2;
         if (gc_image_make_parent_dirs("-json", a.json, e)) return 1;
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
-    if (gc_image_check_readable(a.o.list, "image list", e) || gc_image_check_text_file(a.o.list, "image list", e)) return 1;
-    if (a.json && protect_eval_inputs(&a, e)) return gc_image_protected(a.json) ? 2 : 1;
-    network *net = load_model(a.o.cfg, a.o.weights, e);
-    if (!net) return 1;
+    if (!from_stdin && (gc_image_check_readable(a.o.list, "image list", e) ||
+                        gc_image_check_text_file(a.o.list, "image list", e)))
+        return 1;
+    int nlines = 0;
+    char **lines = gc_labels_list_load(a.o.list, &nlines, e);
+    if (!lines) return 1;
+    a.o.lines = lines;
+    a.o.nlines = nlines;
+    network *net = NULL;
     int rc = 1;
+    if (a.json && protect_eval_inputs(&a, e)) {
+        rc = gc_image_protected(a.json) ? 2 : 1;
+        gc_labels_list_free(lines, nlines);
+        return rc;
+    }
+    net = load_model(a.o.cfg, a.o.weights, e);
+    if (!net) {
+        gc_labels_list_free(lines, nlines);
+        return 1;
+    }
     eval_progress_state progress = {.tty = isatty(2), .image = -1};
     gc_eval_result r;
     memset(&r, 0, sizeof r);
@@ -1291,6 +1307,7 @@ static int eval_main(int argc, char **argv, gc_err *e)
     rc = 0;
 done:
     gc_eval_result_free(&r);
+    gc_labels_list_free(lines, nlines);
     gc_model_names_free(a.o.names, a.o.nnames);
     free_network(net);
     return rc;

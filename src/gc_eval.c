@@ -1202,6 +1202,25 @@ static void warn_repeated_images(const char *list, char *const *images, int n)
     free(ids);
 }
 
+/* The list as messages name it: "-" is standard input, as -list - is. */
+static const char *list_name(const char *list)
+{
+    return strcmp(list, "-") ? list : "- (standard input)";
+}
+
+/* A malloc'd copy of n lines (the result owns its list), or NULL with e set. */
+static char **dup_lines(char *const *lines, int n, gc_err *e)
+{
+    char **d = calloc((size_t)n, sizeof *d);
+    for (int i = 0; d && i < n; ++i)
+        if (!(d[i] = strdup(lines[i]))) {
+            gc_labels_list_free(d, i);
+            d = NULL;
+        }
+    if (!d) gc_fail(e, "out of memory");
+    return d;
+}
+
 int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *e)
 {
     eval_ctx c;
@@ -1223,7 +1242,8 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
 
     if (setup_mode(&c, e)) goto done;
     int nlist = 0;
-    r->images = gc_labels_list_load(o->list, &nlist, e);
+    r->images = o->lines ? dup_lines(o->lines, o->nlines, e) : gc_labels_list_load(o->list, &nlist, e);
+    if (o->lines) nlist = o->nlines;
     if (!r->images) goto done;
     r->nlist = nlist;
     r->nimages = o->limit > 0 && o->limit < nlist ? o->limit : nlist;
@@ -1241,7 +1261,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         int iw, ih; /* each image's header too: a bad image at line 5000 fails now, not after 4999 */
         if (gc_image_check_header(r->images[i], &iw, &ih, &le) ||
             gc_image_fits_net(r->images[i], iw, ih, net->w, net->h, net->c, &le)) {
-            gc_fail(e, "image list %s, image %d: %s", o->list, i + 1, le.msg);
+            gc_fail(e, "image list %s, image %d: %s", list_name(o->list), i + 1, le.msg);
             goto done;
         }
         if (gc_labels_path(r->images[i], lp, sizeof lp, e)) goto done;
@@ -1255,7 +1275,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         }
         r->nobjects += nlabels[i];
     }
-    warn_repeated_images(o->list, r->images, r->nimages);
+    warn_repeated_images(list_name(o->list), r->images, r->nimages);
 
     c.npx = (size_t)net->w * (size_t)net->h;
     c.nin = c.npx * 3;

@@ -44,7 +44,11 @@ const char *gc_eval_rise_weight_name(gc_rise_weight w);
 int gc_eval_rise_weight_parse(const char *s, gc_rise_weight *out);
 
 typedef struct gc_eval_opts {
-    const char *cfg, *weights, *list; /* cfg and weights only for the report */
+    const char *cfg, *weights, *list; /* cfg and weights only for the report; list "-": standard input */
+    /* the list's lines when the caller has read them (nlines of them; a list
+     * from standard input can be read once); NULL: gc_eval_run reads list */
+    char *const *lines;
+    int nlines;
     gc_explain_opts ex;               /* method, counterfactual, target, layers (alpha unused) */
     float thresh;     /* detectors: detections matched to ground truth (default 0.25) */
     float map_thresh; /* detectors: detections ranked for mAP@0.5 (default 0.005) */

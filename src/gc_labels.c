@@ -27,8 +27,10 @@ void gc_labels_list_free(char **lines, int count)
 char **gc_labels_list_load(const char *path, int *count, gc_err *e)
 {
     *count = 0;
-    if (gc_image_check_readable(path, "image list", e)) return NULL;
-    FILE *f = fopen(path, "r");
+    int from_stdin = !strcmp(path, "-");
+    if (from_stdin) path = "- (standard input)";
+    else if (gc_image_check_readable(path, "image list", e)) return NULL;
+    FILE *f = from_stdin ? stdin : fopen(path, "r");
     if (!f) {
         gc_fail(e, "image list %s: %s", path, strerror(errno));
         return NULL;
@@ -61,7 +63,7 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
         goto fail;
     }
     if (!feof(f)) goto oom; /* getline's -1 before the end: it could not grow its buffer */
-    fclose(f);
+    if (!from_stdin) fclose(f);
     free(buf);
     if (n == 0) {
         free(lines);
@@ -73,7 +75,7 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
 oom:
     gc_fail(e, "out of memory reading image list %s", path);
 fail:
-    fclose(f);
+    if (!from_stdin) fclose(f);
     free(buf);
     gc_labels_list_free(lines, n);
     return NULL;

@@ -16,9 +16,11 @@ typedef struct gc_label {
 } gc_label;
 
 /* The non-blank lines of a list file, without surrounding white space
- * (relative paths stay relative to the working directory, as in Darknet).
- * malloc'd array of *count malloc'd strings; NULL with e set if the file
- * cannot be read or has no line. */
+ * (relative paths stay relative to the working directory, as in Darknet);
+ * path "-" is standard input, read to its end and named "image list -
+ * (standard input)" in messages (as -list - is). malloc'd array of *count
+ * malloc'd strings; NULL with e set if the file cannot be read or has no
+ * line. */
 char **gc_labels_list_load(const char *path, int *count, gc_err *e);
 void gc_labels_list_free(char **lines, int count);
 

@@ -1190,6 +1190,39 @@ START_TEST(json_dash_line_says_dash)
 }
 END_TEST
 
+/* "-" as eval's list is standard input, read once (a pipe cannot be read
+ * again), as list mode's -list - is; messages name it "image list -
+ * (standard input)". It had been "image list file -: No such file or
+ * directory". The same metrics as from the file, with -json (which reads
+ * the list's images to protect them) and without. */
+START_TEST(a_list_from_stdin)
+{
+    const char *a = write_image("a", 48, 36, 7), *b = write_image("b", 36, 48, 8);
+    write_label("a", "1 0.35 0.5 0.3 0.5\n");
+    write_label("b", "0 0.5 0.5 0.4 0.4\n");
+    write_list(a, b, NULL);
+    ck_assert_msg(run("eval", clf, clf_w, list_txt, "-steps", "2", "-nosanity", "-quiet", NULL) == 0, "%s", err);
+    char *table = strdup(out);
+    char cmd[16384], json2[4200];
+    snprintf(json2, sizeof json2, "%s.2", json);
+    snprintf(cmd, sizeof cmd, "cat %s | exec %s gradcam eval %s %s - -steps 2 -nosanity -quiet -json %s", list_txt,
+             gcf_shell_binary(), clf, clf_w, json2);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d\n%s", rc, err);
+    ck_assert_msg(strstr(out, table) == out, "from stdin:\n%s\nfrom the file:\n%s", out, table);
+    ck_assert_msg(strstr(slurp(json2), "\"pointing\""), "%s", slurp(json2));
+    /* an image that cannot be read is named with the list as given */
+    snprintf(cmd, sizeof cmd, "printf 'nope.png\\n' | exec %s gradcam eval %s %s - -steps 2", gcf_shell_binary(), clf,
+             clf_w);
+    rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 1 && strstr(err, "gradcam: image list - (standard input), image 1: cannot open image nope.png") &&
+                      !strstr(err, "/dev/stdin"),
+                  "exit %d\n%s", rc, err);
+    free(table);
+}
+END_TEST
+
 /* -rise N runs N forward passes per image: with many masks, progress within
  * the image (a line every 1000 masks without a terminal, the image's last
  * excepted), where -rise 1000000 had shown nothing for hours; none with 1000
@@ -1253,6 +1286,7 @@ Suite *suite_eval(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, classifier_maps_match_the_main_command);
     tcase_add_test(tc, json_dash_line_says_dash);
+    tcase_add_test(tc, a_list_from_stdin);
     tcase_add_test(tc, rise_shows_progress_within_an_image);
     tcase_add_test(tc, classifier_accuracy_and_top1_localization);
     tcase_add_test(tc, a_repeated_image_is_named);
