@@ -506,6 +506,10 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
     if (stat(path, &st) != 0) return gc_fail(e, "-list %s: %s", shown, strerror(errno));
     gc_strvec v = {0};
     int isdir = S_ISDIR(st.st_mode);
+    /* `-list - < DIR`: walked as /dev/stdin, its images had been named
+     * /dev/stdin/a.jpg, a path that holds only under that redirection */
+    if (isdir && !strcmp(src, "-"))
+        return gc_fail(e, "-list %s is a folder: give the folder itself as -list DIR", shown);
     if (isdir) {
         struct stat skip;
         int have_skip = skip_dir && stat(skip_dir, &skip) == 0;

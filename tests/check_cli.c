@@ -1118,6 +1118,29 @@ START_TEST(a_list_from_stdin_is_named_as_given)
 }
 END_TEST
 
+/* Standard input redirected from a folder (-list - < DIR) is refused: the
+ * folder had been walked as /dev/stdin and its images named
+ * /dev/stdin/a.jpg in the index, a path that holds only under that
+ * redirection, and a -resume without it found none of them. */
+START_TEST(a_folder_as_stdin_list_is_refused)
+{
+    char o[4096], cmd[16384], folder[4096];
+    snprintf(o, sizeof o, "%s/out/listout", dir);
+    snprintf(folder, sizeof folder, "%s/pics", dir);
+    ck_assert_int_eq(mkdir(folder, 0755), 0);
+    char img[4200];
+    snprintf(img, sizeof img, "%s/dog.jpg", folder);
+    ck_assert_int_eq(symlink(gcf_darknet_path("data/dog.jpg"), img), 0);
+    snprintf(cmd, sizeof cmd, "exec %s gradcam %s %s -list - -outdir %s < %s", gcf_shell_binary(), cfg, weights, o,
+             folder);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 1, "%s: exit %d\n%s", cmd, rc, err);
+    assert_one_error_naming("-list - (standard input) is a folder: give the folder itself as -list DIR");
+    ck_assert_int_ne(access(o, F_OK), 0);
+}
+END_TEST
+
 /* -names and -data are files, read more than once: "-" (standard input)
  * and a pipe (/dev/stdin) are usage errors naming the option, in the main
  * command, -list and eval; they had been "names file -: No such file or
@@ -1470,6 +1493,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, dash_is_not_stdout_for_files);
     tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
+    tcase_add_test(tc, a_folder_as_stdin_list_is_refused);
     tcase_add_test(tc, names_from_stdin_are_a_usage_error);
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
