@@ -20,7 +20,12 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
 {
     for (int i = 0; i < rs->n; ++i) {
         const gc_result *x = &rs->r[i];
-        const char *zero = x->all_zero ? " (all-zero map)" : "";
+        /* an all-zero map has no peak: its "max 0 at (0,0)" (the first pixel
+         * of a tie) had stood beside "(all-zero map)" */
+        char peak[96];
+        if (x->all_zero) snprintf(peak, sizeof peak, "no peak (all-zero map)");
+        else if (!r->detector) snprintf(peak, sizeof peak, "max %.6g at (%d,%d)", x->peak, x->peak_x, x->peak_y);
+        else snprintf(peak, sizeof peak, "peak (%d,%d)", x->peak_x, x->peak_y);
         if (!r->detector) {
             /* "class 3:" without names, "class 3 three:" with them */
             char cname[160] = "";
@@ -37,10 +42,10 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             for (int j = 1; j < x->nlayers && len < sizeof lbuf; ++j)
                 len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
                                         x->layers[j]);
-            gc_print_line(f, "class %d%s: %s %.4f, layer %s, %s%s%s %s, max %.6g at (%d,%d)%s", x->cls, cname,
+            gc_print_line(f, "class %d%s: %s %.4f, layer %s, %s%s%s %s, %s", x->cls, cname,
                     r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_cam_method_name(r->method),
                     r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->png[0] ? x->png : "(no overlay: -save)",
-                    x->peak, x->peak_x, x->peak_y, zero);
+                    peak);
             if (x->npy[0]) gc_print_line(f, "  map %s", x->npy);
         } else {
             char lbuf[256];
@@ -48,11 +53,11 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             if (!x->nlayers) snprintf(lbuf, sizeof lbuf, "input"); /* Guided Backprop */
             gc_print_line(f,
                     "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s%s, in-box %.2f, "
-                    "peak (%d,%d) -> %s%s",
+                    "%s -> %s",
                     x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
                     x->cell_row, x->cell_col, lbuf, gc_cam_method_name(r->method), gc_detect_target_name(r->target),
-                    r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->energy_in_box, x->peak_x, x->peak_y,
-                    x->png[0] ? x->png : "(no overlay: -save)", zero);
+                    r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->energy_in_box, peak,
+                    x->png[0] ? x->png : "(no overlay: -save)");
         }
         if (x->sheet[0]) gc_print_line(f, "  sheet %s", x->sheet);
     }

@@ -33,7 +33,8 @@ typedef struct gc_report {
  *     map out/tiny_14.npy
  * per box
  *   box 0 dog: 61% [l t r b] head 30 anchor 3 cell 5,7, layer 28, layercam logit, in-box 0.83, peak (200,310) -> out/yolo_0.png
- * (peaks in image pixels), and an all-zero map marked "(all-zero map)".
+ * (peaks in image pixels); an all-zero map, which has no peak, says "no
+ * peak (all-zero map)" in place of "max ... at (x,y)" or "peak (x,y)".
  * Without names, a class is "class 3". */
 void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs);
 

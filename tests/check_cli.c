@@ -1431,6 +1431,35 @@ START_TEST(crop_net_map_sits_on_the_window)
 }
 END_TEST
 
+/* An all-zero map has no peak, and its line says so: Eigen-CAM at a 1x1
+ * layer (one position: its centred activations, and so its principal
+ * component's projection, are zero) had read "max 0 at (0,0) (all-zero
+ * map)", a maximum and a place for a map without either. */
+START_TEST(an_all_zero_map_reports_no_peak)
+{
+    char c[4096], w[4096];
+    snprintf(c, sizeof c, "%s/one.cfg", dir);
+    snprintf(w, sizeof w, "%s/one.weights", dir);
+    FILE *f = fopen(c, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[net]\nwidth=8\nheight=8\nchannels=3\n\n[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\n"
+          "activation=leaky\n\n[maxpool]\nsize=8\nstride=8\n\n[convolutional]\nfilters=3\nsize=1\nstride=1\n"
+          "activation=linear\n\n[softmax]\n",
+          f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(gcf_write_random_weights(c, w, 3), 0);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    int rc = run(c, w, img, "-layer", "1", "-method", "eigencam", "-save", "none", "-out", prefix, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, gcf_tail(err, 2000));
+    ck_assert_msg(strstr(out, ", layer 1 maxpool 1x1x4, eigencam (no overlay: -save), no peak (all-zero map)\n") &&
+                      !strstr(out, "max "),
+                  "stdout: %s", out);
+    /* a map with a peak keeps its "max ... at (x,y)" */
+    rc = run(c, w, img, "-layer", "0", "-method", "eigencam", "-save", "none", "-out", prefix, NULL);
+    ck_assert_msg(rc == 0 && strstr(out, ", max ") && !strstr(out, "all-zero"), "rc %d stdout: %s", rc, out);
+}
+END_TEST
+
 /* Score-CAM on the crop net: channel 0's mask, upsampled onto the window, is
  * the image itself (its maximum, 3 for white, normalised to 1), so the masked
  * input keeps v^2 per channel; the logit is the mean of 3 v^2 over the
@@ -1494,6 +1523,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, dash_is_not_stdout_for_files);
     tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
     tcase_add_test(tc, a_folder_as_stdin_list_is_refused);
+    tcase_add_test(tc, an_all_zero_map_reports_no_peak);
     tcase_add_test(tc, names_from_stdin_are_a_usage_error);
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);
