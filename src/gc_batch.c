@@ -1530,11 +1530,19 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
         }
         int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         if (stopping && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) continue; /* stopped as asked */
+        /* what is left: the dead worker's share from its image in hand (the
+         * others finished theirs); "up to": a worker killed between its
+         * index line and its report to the parent did one more. The index
+         * holds whole images only, so -resume does exactly the rest. */
+        int left = s->total - s->skipped - s->done - s->errors;
         if (rc == 0 && WIFSIGNALED(status)) /* it could say nothing: killed, or crashed */
-            rc = gc_fail(e, "-jobs: worker %d was killed by signal %d (%s); rerun with -resume", j, WTERMSIG(status),
-                         strsignal(WTERMSIG(status)));
+            rc = gc_fail(e, "-jobs: worker %d (pid %ld) was killed by signal %d (%s): up to %d of %d "
+                            "image%s not done (the index holds the images done); rerun with -resume to do them",
+                         j, (long)kids[j], WTERMSIG(status), strsignal(WTERMSIG(status)), left, s->total,
+                         gc_plural(s->total));
         else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-            rc = gc_fail(e, "-jobs: worker %d stopped (see above); rerun with -resume", j);
+            rc = gc_fail(e, "-jobs: worker %d stopped (see above): up to %d of %d image%s not done; rerun with -resume", j,
+                         left, s->total, gc_plural(s->total));
     }
     free(kids);
     return rc;

@@ -1151,7 +1151,9 @@ START_TEST(an_outdir_that_becomes_unwritable_mid_run)
                               : "No space left on device; the run stops here (the index holds the images done): rerun "
                                 "with -resume when there is room";
     ck_assert_msg(strstr(e, why), "%s", gcf_tail(e, 1600));
-    if (_i == 1) ck_assert_msg(strstr(e, "stopped (see above); rerun with -resume\n"), "%s", gcf_tail(e, 1600));
+    if (_i == 1)
+        ck_assert_msg(strstr(e, "stopped (see above): up to ") && strstr(e, " images not done; rerun with -resume\n"),
+                      "%s", gcf_tail(e, 1600));
     /* every line of stderr is one of gradcam's */
     for (const char *p = e; *p; p = strchr(p, '\n') + 1)
         ck_assert_msg(!strncmp(p, "gradcam: ", 9) && strchr(p, '\n'), "%s", gcf_tail(e, 1600));
@@ -1786,6 +1788,82 @@ START_TEST(a_signal_stops_the_run_cleanly_and_resume_completes)
     ck_assert_msg(so && !strcmp(so, want_ix), "stdout: %s", so ? so : "(none)");
     free(so);
     ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-jobs", jobs, "-resume", "-quiet", NULL) ==
+                      0,
+                  "%s", gcf_tail(err, 400));
+    assert_same_tree(ref, o);
+    scenes_free(&s);
+}
+END_TEST
+
+/* A child of pid (a -jobs worker), or 0 when it has none. */
+static pid_t a_child_of(pid_t pid)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    pid_t found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d))) {
+        char f[300], buf[1024];
+        pf(f, sizeof f, "/proc/%s/stat", de->d_name);
+        FILE *st = de->d_name[0] >= '1' && de->d_name[0] <= '9' ? fopen(f, "r") : NULL;
+        if (!st) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, st);
+        fclose(st);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')'); /* after the command's name, which may hold spaces */
+        long ppid = 0;
+        char state;
+        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == (long)pid) found = (pid_t)atol(de->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* One -jobs worker killed by a signal, the parent not (SIGTERM from a
+ * `kill PID` of the worker; SIGKILL, as the OOM killer sends): the parent
+ * lets the other worker finish its share, then names the worker, its pid
+ * and its signal and how many images are not done (the dead worker's share:
+ * "up to", as it may have indexed one more than it reported), and exits 1 (not
+ * "interrupted", which is for a signal the run itself took). The index holds
+ * whole images with their files, and -resume completes the run to exactly
+ * the uninterrupted run's files. It had said only "worker 0 was killed by
+ * signal 15 (Terminated); rerun with -resume". */
+START_TEST(one_worker_killed_is_named)
+{
+    const int sig = _i ? SIGKILL : SIGTERM, count = 60;
+    scenes s;
+    scenes_make(&s, "det", count);
+    if (!s.ok) return;
+    char ref[4096], o[4096], ix[4096], errf[4096], outf[4096];
+    path_in(&s, "ref", ref);
+    path_in(&s, "out", o);
+    path_in(&s, "stderr.txt", errf);
+    path_in(&s, "stdout.txt", outf);
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", ref, "-quiet", NULL) == 0, "%s", err);
+    pid_t pid = spawn_group(s.list, o, "2", outf, errf, 0), w = 0;
+    for (int waited = 0; waited < 120000 && count_lines(ix) < 2; waited += 2) usleep(2000);
+    for (int waited = 0; waited < 10000 && !(w = a_child_of(pid)); waited += 2) usleep(2000);
+    ck_assert_int_gt(w, 0);
+    ck_assert_int_eq(kill(w, sig), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x: %s", status, gcf_tail(e, 800));
+    int kept = assert_stopped_run_is_a_prefix(ref, o);
+    assert_index_outputs_exist(o);
+    char want[256];
+    pf(want, sizeof want, " (pid %ld) was killed by signal %d (%s): up to ", (long)w, sig, strsignal(sig));
+    const char *at = strstr(e, want);
+    ck_assert_msg(at && !strncmp(e, "gradcam: -jobs: worker ", 23), "no \"%s\" in: %s", want, gcf_tail(e, 800));
+    int left = -1, of = -1;
+    ck_assert_msg(sscanf(at + strlen(want), "%d of %d images not done", &left, &of) == 2 && of == count &&
+                      left >= count - kept && left <= count - kept + 1 && left > 0,
+                  "%d images in the index: %s", kept, gcf_tail(e, 800));
+    ck_assert_msg(strstr(e, "; rerun with -resume to do them\n") && !strstr(e, "interrupted"), "%s", gcf_tail(e, 800));
+    free(e);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-jobs", "2", "-resume", "-quiet", NULL) ==
                       0,
                   "%s", gcf_tail(err, 400));
     assert_same_tree(ref, o);
@@ -3266,6 +3344,7 @@ Suite *suite_batch(void)
     tcase_set_timeout(sg, 300);
     tcase_add_loop_test(sg, a_signal_stops_the_run_cleanly_and_resume_completes, 0, 4);
     tcase_add_test(sg, a_signal_ends_the_wait_for_the_lock);
+    tcase_add_loop_test(sg, one_worker_killed_is_named, 0, 2);
     suite_add_tcase(s, sg);
     return s;
 }
