@@ -558,25 +558,33 @@ void gc_model_snapshot_free(gc_model_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
-/* One line of f, whatever its length (as Darknet's fgetl reads it), in a
- * malloc'd buffer of at least 64 bytes. NULL at the end of the file, or with
- * *oom set. */
+/* One line of f, whatever its length, in a malloc'd buffer of at least 64
+ * bytes, without its end: LF, CRLF, or a lone CR (old Mac files: read
+ * whole, `a\rb\rc\r` had been one name, "a\rb\rc"). NULL at the end of
+ * the file, or with *oom set. */
 static char *read_line(FILE *f, int *oom)
 {
     size_t cap = 64, len = 0;
     char *s = malloc(cap);
     if (!s) return *oom = 1, NULL;
-    while (fgets(s + len, (int)(cap - len), f)) {
-        len += strlen(s + len);
-        if ((len && s[len - 1] == '\n') || len + 1 < cap) return s; /* the line's end, or the file's */
-        char *grown = realloc(s, cap *= 2);
-        if (!grown) {
-            free(s);
-            return *oom = 1, NULL;
+    int c = EOF;
+    while ((c = getc(f)) != EOF && c != '\n' && c != '\r') {
+        if (len + 1 == cap) {
+            char *grown = realloc(s, cap *= 2);
+            if (!grown) {
+                free(s);
+                return *oom = 1, NULL;
+            }
+            s = grown;
         }
-        s = grown;
+        s[len++] = (char)c;
     }
-    if (len) return s;
+    if (c == '\r') { /* CRLF is one end */
+        int next = getc(f);
+        if (next != '\n' && next != EOF) ungetc(next, f);
+    }
+    s[len] = '\0';
+    if (len || c != EOF) return s;
     free(s);
     return NULL;
 }
@@ -596,7 +604,7 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
     while ((line = read_line(f, &oom))) {
         size_t len = strlen(line);
         /* trailing spaces too: "-class dog" finds a "dog " line, as the eye does */
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
             line[--len] = '\0';
         /* a UTF-8 byte-order mark (Windows editors) is not part of the first name */
         if (n == 0 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) memmove(line, line + 3, (len -= 3) + 1);

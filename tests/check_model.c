@@ -314,6 +314,33 @@ START_TEST(deconvolutional_weights_load)
 }
 END_TEST
 
+/* A names file's lines end with LF, CRLF or a lone CR (old Mac editors):
+ * `a\rb\rc\r` had been one name, "a\rb\rc", and "1 names for 3 classes".
+ * A CR before LF ends one line, a LF before CR two. */
+START_TEST(names_split_on_a_lone_cr)
+{
+    const char *names = tmp_path("cr.names");
+    static const struct {
+        const char *text;
+        int n;
+        const char *last;
+    } cases[] = {{"cat\rdog\rbig bird\r", 3, "big bird"}, {"cat\rdog\r\nbig bird", 3, "big bird"},
+                 {"cat\n\rdog\n", 3, "dog"}, {"cat\r\r\rdog\r\r", 4, "dog"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
+        write_text(names, cases[k].text);
+        int n = 0;
+        gc_err e = {0};
+        char **v = gc_model_names_load(names, &n, &e);
+        ck_assert_msg(v != NULL, "case %zu: %s", k, e.msg);
+        ck_assert_msg(n == cases[k].n, "case %zu: %d names", k, n);
+        ck_assert_str_eq(v[0], "cat");
+        ck_assert_str_eq(v[n - 1], cases[k].last);
+        for (int i = 0; i < n; ++i) ck_assert_msg(!strchr(v[i], '\r'), "case %zu: name %d has a CR", k, i);
+        gc_model_names_free(v, n);
+    }
+}
+END_TEST
+
 START_TEST(names_and_data_files)
 {
     const char *names = tmp_path("x.names");
@@ -713,6 +740,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, random_init_skipped_only_when_every_weight_loads);
     tcase_add_test(tc, deconvolutional_weights_load);
     tcase_add_test(tc, names_and_data_files);
+    tcase_add_test(tc, names_split_on_a_lone_cr);
     tcase_add_test(tc, partial_randomization_and_snapshot);
     tcase_add_test(tc, local_layer_is_randomized_and_restored);
     suite_add_tcase(s, tc);
