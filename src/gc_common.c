@@ -70,10 +70,78 @@ void gc_print_line(FILE *f, const char *fmt, ...)
     if (buf != small) free(buf);
 }
 
+/* s into buf (cap bytes): whole when it fits, else its start, "...", and
+ * its end (two thirds of the room: where a path names its file and a
+ * message gives its reason), cut between UTF-8 characters. */
+static void shown_in(char *buf, size_t cap, const char *s)
+{
+    size_t len = strlen(s);
+    if (len < cap) {
+        memcpy(buf, s, len + 1);
+        return;
+    }
+    size_t head = (cap - 4) / 3, tail = cap - 4 - head;
+    while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80) --head; /* not inside a character */
+    const char *end = s + len - tail;
+    while (*end && ((unsigned char)*end & 0xc0) == 0x80) ++end;
+    memcpy(buf, s, head);
+    memcpy(buf + head, "...", 3);
+    memcpy(buf + head + 3, end, strlen(end) + 1);
+}
+
+/* A message longer than GC_ERRLEN, into msg: each run of GC_PATH_SHOWN or
+ * more bytes without a space (a path, mostly) as gc_path_shown shows it,
+ * then, if that is still too long, the whole as START...END. full is
+ * changed (cut at each run in turn, then restored). */
+static void shorten_into(char *msg, size_t cap, char *full)
+{
+    char *out = malloc(strlen(full) + 1);
+    if (!out) {
+        shown_in(msg, cap, full);
+        return;
+    }
+    size_t o = 0;
+    for (char *p = full; *p;) {
+        size_t sp = strspn(p, " ");
+        memcpy(out + o, p, sp);
+        o += sp;
+        p += sp;
+        size_t run = strcspn(p, " ");
+        if (run >= GC_PATH_SHOWN) {
+            char keep = p[run], shown[GC_PATH_SHOWN];
+            p[run] = '\0';
+            size_t k = strlen(gc_path_shown(shown, p)); /* shorter than the run */
+            p[run] = keep;
+            memcpy(out + o, shown, k);
+            o += k;
+        } else {
+            memcpy(out + o, p, run);
+            o += run;
+        }
+        p += run;
+    }
+    out[o] = '\0';
+    shown_in(msg, cap, out);
+    free(out);
+}
+
+/* A message that does not fit in GC_ERRLEN had been cut at its 511th byte:
+ * a path of a few thousand bytes (PATH_MAX is 4096) left neither the file's
+ * name nor the reason. It is shortened instead (shorten_into), so every
+ * message keeps its start and its end. */
 static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void fail_into(gc_err *e, int sys, const char *fmt, va_list ap)
 {
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    char *full = n >= (int)sizeof e->msg ? malloc((size_t)n + 1) : NULL;
+    if (full) {
+        vsnprintf(full, (size_t)n + 1, fmt, again);
+        shorten_into(e->msg, sizeof e->msg, full);
+        free(full);
+    }
+    va_end(again);
     gc_printable(e->msg);
     e->sys = sys;
 }
@@ -114,18 +182,7 @@ int gc_size_mul(size_t a, size_t b, size_t *out)
 
 const char *gc_path_shown(char *buf, const char *path)
 {
-    size_t len = strlen(path);
-    if (len < GC_PATH_SHOWN) {
-        memcpy(buf, path, len + 1);
-        return buf;
-    }
-    size_t head = (GC_PATH_SHOWN - 4) / 3, tail = GC_PATH_SHOWN - 4 - head;
-    while (head > 0 && ((unsigned char)path[head] & 0xc0) == 0x80) --head; /* not inside a character */
-    const char *end = path + len - tail;
-    while (*end && ((unsigned char)*end & 0xc0) == 0x80) ++end;
-    memcpy(buf, path, head);
-    memcpy(buf + head, "...", 3);
-    memcpy(buf + head + 3, end, strlen(end) + 1);
+    shown_in(buf, GC_PATH_SHOWN, path);
     return buf;
 }
 

@@ -1460,6 +1460,36 @@ START_TEST(an_all_zero_map_reports_no_peak)
 }
 END_TEST
 
+/* Messages naming a file in a path of about 3000 bytes (nested folders,
+ * within PATH_MAX): the line keeps the path's start and its end (the file's
+ * name) and the reason after it; they had been cut at 511 bytes, in the
+ * middle of a folder's name, with neither. */
+START_TEST(a_long_path_keeps_its_end_in_messages)
+{
+    char deep[4096];
+    size_t n = (size_t)snprintf(deep, sizeof deep, "%s", dir);
+    for (int i = 0; n < 3000; ++i) {
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "/nested_folder_%02d_with_a_long_name_for_the_test", i);
+        ck_assert_int_eq(mkdir(deep, 0755), 0);
+    }
+    char img[4200], folder[4200], names[4200];
+    snprintf(img, sizeof img, "%s/no-such.jpg", deep);
+    snprintf(folder, sizeof folder, "%s/pics.jpg", deep);
+    snprintf(names, sizeof names, "%s/no-such.names", deep);
+    ck_assert_int_eq(mkdir(folder, 0755), 0);
+    const char *dog = gcf_darknet_path("data/dog.jpg");
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, NULL), 1);
+    assert_one_error_naming("...");
+    ck_assert_msg(strstr(err, "_for_the_test/no-such.jpg: No such file or directory\n"), "%s", err);
+    ck_assert_int_eq(run(cfg, weights, dog, "-out", prefix, "-names", names, NULL), 1);
+    assert_one_error_naming("...");
+    ck_assert_msg(strstr(err, "_for_the_test/no-such.names: No such file or directory\n"), "%s", err);
+    ck_assert_int_eq(run(cfg, weights, folder, "-out", prefix, NULL), 2);
+    assert_one_error_naming("...");
+    ck_assert_msg(strstr(err, "_for_the_test/pics.jpg -outdir DIR for every image in it\n"), "%s", err);
+}
+END_TEST
+
 /* Score-CAM on the crop net: channel 0's mask, upsampled onto the window, is
  * the image itself (its maximum, 3 for white, normalised to 1), so the masked
  * input keeps v^2 per channel; the logit is the mean of 3 v^2 over the
@@ -1524,6 +1554,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
     tcase_add_test(tc, a_folder_as_stdin_list_is_refused);
     tcase_add_test(tc, an_all_zero_map_reports_no_peak);
+    tcase_add_test(tc, a_long_path_keeps_its_end_in_messages);
     tcase_add_test(tc, names_from_stdin_are_a_usage_error);
     tcase_add_test(tc, a_path_too_long_is_named_by_its_ends);
     tcase_add_test(tc, a_data_file_in_darknets_order);

@@ -216,6 +216,44 @@ START_TEST(long_paths_are_shown_by_start_and_end)
 }
 END_TEST
 
+/* Any message too long for GC_ERRLEN keeps its start and its end: each
+ * long path in it shown by start and end (gc_path_shown), so the file's name
+ * and the reason after it stay. Messages had been cut at byte 511: a path
+ * of 3000 bytes (nested folders) left "cannot open image /a/b/...folder_0"
+ * and nothing of the file or the reason. Two long paths both keep their
+ * ends; a message that is long without long runs (many short words) is cut
+ * in its middle. A message that fits is untouched. */
+START_TEST(long_messages_keep_start_and_end)
+{
+    static char path[3001], other[3001], words[2001];
+    size_t n = 0;
+    while (n + 20 <= 2980) n += (size_t)sprintf(path + n, "/folder_%03zu_xxxxxxx", n / 20);
+    strcpy(path + n, "/the-image.jpg");
+    gc_err e = {0};
+    ck_assert_int_eq(gc_fail(&e, "cannot open image %s: %s", path, "No such file or directory"), -1);
+    const char *end = "/the-image.jpg: No such file or directory";
+    ck_assert_msg(strlen(e.msg) < GC_ERRLEN && !strncmp(e.msg, "cannot open image /folder_000_", 30) &&
+                      strstr(e.msg, "...") && !strcmp(e.msg + strlen(e.msg) - strlen(end), end),
+                  "%s", e.msg);
+    memcpy(other, path, sizeof other);
+    memcpy(other + strlen(other) - 14, "/the-other.jsg", 14);
+    gc_fail(&e, "-json %s is the input file %s: refusing to overwrite it", other, path);
+    ck_assert_msg(strlen(e.msg) < GC_ERRLEN && !strncmp(e.msg, "-json /folder_000_", 18) &&
+                      strstr(e.msg, "/the-other.jsg is the input file /folder_000_") &&
+                      strstr(e.msg, "/the-image.jpg: refusing to overwrite it"),
+                  "%s", e.msg);
+    for (n = 0; n + 4 <= 2000; n += 4) memcpy(words + n, "ab, ", 4);
+    gc_fail(&e, "start %s end", words);
+    ck_assert_msg(strlen(e.msg) < GC_ERRLEN && !strncmp(e.msg, "start ab, ", 10) && strstr(e.msg, "...") &&
+                      !strcmp(e.msg + strlen(e.msg) - 12, "ab, ab,  end"), /* cut in the middle */
+                  "%s", e.msg);
+    path[400] = '\0'; /* fits: whole */
+    gc_fail(&e, "x %s y", path);
+    ck_assert_int_eq(strlen(e.msg), 404);
+    ck_assert(!strstr(e.msg, "..."));
+}
+END_TEST
+
 Suite *suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -227,6 +265,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, json_strings_are_valid_utf8);
     tcase_add_test(tc, out_path_detects_truncation);
     tcase_add_test(tc, long_paths_are_shown_by_start_and_end);
+    tcase_add_test(tc, long_messages_keep_start_and_end);
     tcase_add_test(tc, tmp_path_keeps_every_legal_name_writable);
     tcase_add_test(tc, main_stack_is_reserved_before_a_limit_bites);
     suite_add_tcase(s, tc);
