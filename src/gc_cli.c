@@ -746,8 +746,8 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
 static void warn_names(const explain_args *x, char **names, int nnames, int classes)
 {
     if (names && nnames != classes)
-        gc_print_line(stderr, "gradcam: warning: %s %s: %d names for %d classes", x->names ? "-names" : "-data",
-                      x->names ? x->names : x->data, nnames, classes);
+        gc_print_line(stderr, "gradcam: warning: %s %s: %d name%s for %d class%s", x->names ? "-names" : "-data",
+                      x->names ? x->names : x->data, nnames, gc_plural(nnames), classes, classes == 1 ? "" : "es");
     if (x->names || !x->data) return;
     gc_err de = {0};
     char *v = gc_model_data_string(x->data, "classes", &de); /* NULL: no classes= (or unreadable: said elsewhere) */

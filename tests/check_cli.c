@@ -562,6 +562,15 @@ START_TEST(warnings_in_every_mode)
                   "%s", err);
     run("eval", cfg, weights, list, "-names", names, "-steps", "1", "-nosanity", NULL); /* no labels: fails later */
     ck_assert_msg(strstr(err, warn), "%s", err);
+    /* one name: "1 name" (it had said "1 names for 5 classes") */
+    f = fopen(names, "w");
+    fputs("cat\n", f);
+    fclose(f);
+    snprintf(warn, sizeof warn, "gradcam: warning: -names %s: 1 name for 5 classes\n", names);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 0 && strstr(err, warn), "%s", err);
+    f = fopen(names, "w");
+    fputs("cat\ndog\n", f);
+    fclose(f);
     /* a .data file's classes= that is not the network's: said too, with the
      * names file fitting or not (it had passed in silence) */
     char data[4096], five[4096], dwarn[4200];
