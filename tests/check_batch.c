@@ -1830,7 +1830,7 @@ static pid_t a_child_of(pid_t pid)
  * signal 15 (Terminated); rerun with -resume". */
 START_TEST(one_worker_killed_is_named)
 {
-    const int sig = _i ? SIGKILL : SIGTERM, count = 60;
+    const int sig = _i ? SIGKILL : SIGTERM, count = 240; /* each worker busy for a second or so: the kill lands while it works */
     scenes s;
     scenes_make(&s, "det", count);
     if (!s.ok) return;
