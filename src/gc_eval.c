@@ -50,7 +50,7 @@ const char *gc_eval_rise_weight_name(gc_rise_weight w)
 int gc_eval_rise_weight_parse(const char *s, gc_rise_weight *out)
 {
     for (size_t i = 0; i < sizeof rise_weight_names / sizeof rise_weight_names[0]; ++i)
-        if (!strcmp(s, rise_weight_names[i])) {
+        if (!strcasecmp(s, rise_weight_names[i])) {
             *out = (gc_rise_weight)i;
             return 0;
         }

@@ -1087,6 +1087,26 @@ START_TEST(detector_rise_weights)
 }
 END_TEST
 
+/* eval's keywords take any case, as -method, -smooth, -target and scenes'
+ * kinds do: -rise-weight IOU had been "unknown (own, iou)" where -baseline
+ * CENTER was taken. */
+START_TEST(eval_keywords_take_any_case)
+{
+    gc_baseline b = GC_BASELINE_NONE;
+    ck_assert_int_eq(gc_eval_baseline_parse("CENTER", &b), 0);
+    ck_assert_int_eq(b, GC_BASELINE_CENTER);
+    ck_assert_int_eq(gc_eval_baseline_parse("Cell", &b), 0);
+    ck_assert_int_eq(b, GC_BASELINE_CELL);
+    gc_rise_weight w = GC_RISE_WEIGHT_OWN;
+    ck_assert_int_eq(gc_eval_rise_weight_parse("IOU", &w), 0);
+    ck_assert_int_eq(w, GC_RISE_WEIGHT_IOU);
+    ck_assert_int_eq(gc_eval_rise_weight_parse("Own", &w), 0);
+    ck_assert_int_eq(w, GC_RISE_WEIGHT_OWN);
+    ck_assert_int_eq(gc_eval_rise_weight_parse("max", &w), -1);
+    ck_assert_int_eq(gc_eval_rise_weight_parse("", &w), -1);
+}
+END_TEST
+
 /* The own-score RISE reference recomputed here by a direct loop: the same
  * seeded masks (eval seeds them with seed * 0xD1B54A32D192ED03 + 5), the box's
  * objectness x class probability read from its [yolo] head's output by hand
@@ -1309,6 +1329,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, inbox_curves_and_rise);
     tcase_add_test(tc, detector_cell_and_box_baselines);
     tcase_add_test(tc, detector_rise_weights);
+    tcase_add_test(tc, eval_keywords_take_any_case);
     tcase_add_test(tc, detector_rise_own_weight_by_hand);
     tcase_add_test(tc, header_says_one_image);
     suite_add_tcase(s, tc);
