@@ -16,6 +16,11 @@ int gc_dnimage_can_load(const char *path, int *w, int *h, const char **why);
  * decoding the file a second time. 0 with *why on failure. */
 int gc_dnimage_load(const char *path, image *out, const char **why);
 
+/* The same decode as 8-bit interleaved RGB (malloc'ed, free() it; its size
+ * in *w, *h): a quarter of the float image's memory, for images held before
+ * they are used (gc_prefetch). NULL with *why on failure. */
+unsigned char *gc_dnimage_load_rgb(const char *path, int *w, int *h, const char **why);
+
 /* Interleaved 8-bit RGB (w x h) as load_image_stb() converts it: planar
  * float RGB in [0,1]. 0 when out of memory. */
 int gc_dnimage_from_rgb(const unsigned char *px, int w, int h, image *out);

@@ -224,10 +224,10 @@ static int png_is_plain(FILE *f)
     return plain;
 }
 
-/* gc_image_check, and with load != NULL also gc_image_load: the Darknet
- * decode that checks is the one kept (a plain PNG's checking decode, see
- * png_is_plain). */
-static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
+/* gc_image_check, and with load != NULL also gc_image_load, with rgb !=
+ * NULL gc_image_load_rgb: the Darknet decode that checks is the one kept (a
+ * plain PNG's checking decode, see png_is_plain). */
+static int check_image(const char *path, int *w, int *h, image *load, unsigned char **rgb, gc_err *e)
 {
     FILE *f = open_image(path, e);
     if (!f) return -1;
@@ -257,7 +257,8 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
     if (plain) {
         int rc = 0;
         if (load && !gc_dnimage_from_rgb(px, iw, ih, load)) rc = gc_fail(e, "cannot load image %s: out of memory", path);
-        stbi_image_free(px);
+        if (rgb) *rgb = px; /* stb's buffer: malloc'ed, the caller's */
+        else stbi_image_free(px);
         if (rc == 0 && w) *w = iw;
         if (rc == 0 && h) *h = ih;
         return rc;
@@ -266,13 +267,20 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
     const char *why = NULL;
-    int ok = load ? gc_dnimage_load(path, load, &why) : gc_dnimage_can_load(path, &dw, &dh, &why);
+    int ok;
+    if (rgb) ok = (*rgb = gc_dnimage_load_rgb(path, &dw, &dh, &why)) != NULL;
+    else if (load) ok = gc_dnimage_load(path, load, &why);
+    else ok = gc_dnimage_can_load(path, &dw, &dh, &why);
     if (!ok) return gc_fail(e, "cannot decode image %s with Darknet's image loader: %s", path, why);
     if (load) dw = load->w, dh = load->h;
     if (dw != iw || dh != ih) {
         if (load) {
             free_image(*load);
             memset(load, 0, sizeof *load);
+        }
+        if (rgb) {
+            free(*rgb);
+            *rgb = NULL;
         }
         return gc_fail(e, "cannot use image %s: Darknet's image loader reads it as %dx%d, not %dx%d", path, dw, dh, iw,
                        ih);
@@ -284,13 +292,19 @@ static int check_image(const char *path, int *w, int *h, image *load, gc_err *e)
 
 int gc_image_check(const char *path, int *w, int *h, gc_err *e)
 {
-    return check_image(path, w, h, NULL, e);
+    return check_image(path, w, h, NULL, NULL, e);
 }
 
 int gc_image_load(const char *path, image *out, gc_err *e)
 {
     memset(out, 0, sizeof *out);
-    return check_image(path, NULL, NULL, out, e);
+    return check_image(path, NULL, NULL, out, NULL, e);
+}
+
+int gc_image_load_rgb(const char *path, unsigned char **rgb, int *w, int *h, gc_err *e)
+{
+    *rgb = NULL;
+    return check_image(path, w, h, NULL, rgb, e);
 }
 
 /* ---- writing --------------------------------------------------------------- */

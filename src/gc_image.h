@@ -18,6 +18,11 @@ int gc_image_check(const char *path, int *w, int *h, gc_err *e);
  * the file was decoded three times). On failure *out is all zero. */
 int gc_image_load(const char *path, image *out, gc_err *e);
 
+/* The same image as 8-bit interleaved RGB (malloc'ed, free() it; its size in
+ * *w, *h), a quarter of the float image's memory: gc_dnimage_from_rgb makes
+ * gc_image_load's image of it. On failure *rgb is NULL. */
+int gc_image_load_rgb(const char *path, unsigned char **rgb, int *w, int *h, gc_err *e);
+
 /* The cheap part of gc_image_check: the file and its header only (format and
  * size), no decode. For checking a whole list up front. */
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e);

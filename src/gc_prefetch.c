@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc_dnimage.h"
 #include "gc_image.h"
 #include "gc_stop.h"
 
@@ -14,7 +15,10 @@ typedef struct entry {
     int state;
     int dropped; /* taken out of the queue while BUSY: the thread frees it */
     int rc;
-    image im;
+    /* the decode as bytes: a queued 8000x6000 photo is 144 MB, not the
+     * 576 MB of Darknet's float image, made when taken */
+    unsigned char *rgb;
+    int w, h;
     gc_err err;
 } entry;
 
@@ -30,7 +34,7 @@ struct gc_prefetch {
 
 static void entry_free(entry *x)
 {
-    if (x->state == DONE && x->rc == 0) free_image(x->im);
+    free(x->rgb);
     free(x->path);
     free(x);
 }
@@ -51,12 +55,15 @@ static void *run(void *arg)
         x->state = BUSY;
         pthread_mutex_unlock(&p->mu);
         gc_err e = {0};
-        image im;
-        int rc = gc_image_load(x->path, &im, &e);
+        unsigned char *rgb = NULL;
+        int w = 0, h = 0;
+        int rc = gc_image_load_rgb(x->path, &rgb, &w, &h, &e);
         pthread_mutex_lock(&p->mu);
         x->state = DONE;
         x->rc = rc;
-        x->im = im;
+        x->rgb = rgb;
+        x->w = w;
+        x->h = h;
         x->err = e;
         if (x->dropped) entry_free(x);
         pthread_cond_broadcast(&p->done);
@@ -159,9 +166,9 @@ int gc_prefetch_take(gc_prefetch *p, const char *path, image *im, gc_err *e)
     entry *x = pop(p);
     pthread_mutex_unlock(&p->mu);
     int rc = x->rc;
-    if (rc == 0) *im = x->im;
-    else *e = x->err;
-    x->rc = -1; /* the image is the caller's now */
+    if (rc) *e = x->err;
+    else if (!gc_dnimage_from_rgb(x->rgb, x->w, x->h, im))
+        rc = gc_fail(e, "cannot load image %s: out of memory", path); /* gc_image_load's words */
     entry_free(x);
     return rc ? -1 : 0;
 }
