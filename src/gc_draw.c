@@ -9,10 +9,12 @@ struct gc_draw {
     atomic_int refs; /* the caller's hold and one per queued job */
     gc_session *s;   /* calling thread only */
     int w, h;
-    /* the image the pictures are drawn on: s->orig.data without an output
-     * thread, else own, a copy made for the first job */
+    /* the image the pictures are drawn on: s->orig.data, with an output
+     * thread held through hold (taken for the first job) so that it outlives
+     * the session's move to the next image (a copy had been made: 576 MB for
+     * an 8000x6000 photo) */
     const float *img;
-    float *own;
+    struct gc_shared_image *hold;
     gc_summary sum; /* sum.n == 0: none; with an output thread, that thread's alone once begun */
 };
 
@@ -25,7 +27,7 @@ static void release(gc_draw *d)
 {
     if (!d || atomic_fetch_sub(&d->refs, 1) != 1) return;
     gc_figure_summary_free(&d->sum);
-    free(d->own);
+    gc_explain_unshare_image(d->hold);
     free(d);
 }
 
@@ -50,16 +52,14 @@ void gc_draw_end(gc_draw *d)
     release(d);
 }
 
-/* The image for a job on the output thread: the copy, made once. Returns
- * the bytes it added to the queue (counted by the first job), or -1. */
+/* The image for a job on the output thread: held, once. Returns the bytes
+ * it adds to the queue (counted by the first job, as when it was a copy: the
+ * queue's limit then paces the explaining thread as before), or -1. */
 static long long share_image(gc_draw *d, gc_err *e)
 {
-    if (d->own) return 0;
-    size_t n = image_floats(d);
-    if (!(d->own = malloc(n * sizeof *d->own))) return gc_fail(e, "out of memory for the pictures"), -1;
-    memcpy(d->own, d->s->orig.data, n * sizeof *d->own);
-    d->img = d->own;
-    return (long long)(n * sizeof *d->own);
+    if (d->hold) return 0;
+    if (!(d->img = gc_explain_share_image(d->s, &d->hold))) return gc_fail(e, "out of memory for the pictures"), -1;
+    return (long long)(image_floats(d) * sizeof *d->img);
 }
 
 /* Panel of v, its thumbnail in slot k, then the overlay into *fig when
@@ -128,7 +128,7 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
     }
     size_t px = (size_t)d->w * (size_t)d->h;
     int own_img = v->img != s->orig.data;
-    long long shared = own_img ? 0 : share_image(d, e); /* d's copy, freed with d */
+    long long shared = own_img ? 0 : share_image(d, e); /* held by d, let go with d */
     if (shared < 0) return -1;
     overlay_job *j = calloc(1, sizeof *j);
     if (j && v->heat) j->heat = malloc(px * sizeof *j->heat);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,45 @@ void gc_explain_image_free(image *orig, image *input)
     memset(input, 0, sizeof *input);
 }
 
+struct gc_shared_image {
+    atomic_int refs;
+    float *data;
+};
+
+const float *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold)
+{
+    if (!s->orig_shared) {
+        struct gc_shared_image *h = malloc(sizeof *h);
+        if (!h) return NULL;
+        atomic_init(&h->refs, 1); /* the session's */
+        h->data = s->orig.data;
+        s->orig_shared = h;
+    }
+    atomic_fetch_add(&s->orig_shared->refs, 1);
+    *hold = s->orig_shared;
+    return s->orig.data;
+}
+
+void gc_explain_unshare_image(struct gc_shared_image *hold)
+{
+    if (!hold || atomic_fetch_sub(&hold->refs, 1) != 1) return;
+    free(hold->data);
+    free(hold);
+}
+
+/* gc_explain_image_free of s's image, which may be shared. */
+static void orig_free(gc_session *s)
+{
+    if (s->orig_shared) {
+        if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
+        gc_explain_unshare_image(s->orig_shared);
+        s->orig_shared = NULL;
+        memset(&s->orig, 0, sizeof s->orig);
+        memset(&s->input, 0, sizeof s->input);
+    }
+    gc_explain_image_free(&s->orig, &s->input);
+}
+
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
 {
     image im, in;
@@ -126,7 +166,7 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
     } else if (gc_explain_load(s, image_path, &im, &in, e)) {
         return -1;
     }
-    gc_explain_image_free(&s->orig, &s->input);
+    orig_free(s);
     s->orig = im;
     s->input = in;
     s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
@@ -1166,7 +1206,7 @@ void gc_explain_keep(gc_session *s)
 void gc_explain_close(gc_session *s)
 {
     if (s->ctx.net) gc_hooks_free(&s->ctx);
-    gc_explain_image_free(&s->orig, &s->input);
+    orig_free(s);
     gc_explain_image_free(&s->ready_orig, &s->ready_input);
     for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);
     free(s->written);

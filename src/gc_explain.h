@@ -148,12 +148,18 @@ typedef struct gc_results {
 gc_result *gc_explain_results_add(gc_results *rs);
 void gc_explain_results_free(gc_results *rs);
 
+struct gc_shared_image; /* gc_explain_share_image's hold on a session's image */
+
 typedef struct gc_session {
     network *net;
     gc_ctx ctx;
     int detector;       /* the cfg has a detection head */
     gc_classifier cl;   /* classifiers: logit and probability layers */
     image orig;  /* the image as Darknet loads it (planar RGB in [0,1]) */
+    /* set once orig.data is shared with pictures still to be drawn on the
+     * output thread (gc_explain_share_image): it frees orig.data when the
+     * last holder lets go */
+    struct gc_shared_image *orig_shared;
     image input; /* letterboxed to the network size */
     gc_letterbox lb;
     float *seed;        /* d score / d output of the score layer; all zero between explanations */
@@ -224,6 +230,14 @@ int gc_explain_next(gc_session *s, const char *image_path, gc_err *e);
 int gc_explain_load(gc_session *s, const char *image_path, image *orig, image *input, gc_err *e);
 /* Frees what gc_explain_load made (either may be empty) and zeroes both. */
 void gc_explain_image_free(image *orig, image *input);
+
+/* s->orig.data for another thread (the output thread's pictures), without a
+ * copy (an 8000x6000 photo's is 576 MB): valid until the *hold returned is
+ * passed to gc_explain_unshare_image, even after s has moved on to another
+ * image or closed. NULL when out of memory. */
+const float *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold);
+/* Lets go of a hold (NULL is a no-op); the last one frees the image. */
+void gc_explain_unshare_image(struct gc_shared_image *hold);
 
 /* For a runner that may be handed a session kept across images (list
  * mode): opens s on net and image_path if it is not open yet, else moves it

@@ -2,9 +2,10 @@
  * the same bytes as drawn on the calling thread (the main command): each
  * target's overlay, a target drawn only for the summary (no file of its
  * own), a gradient image in place of the photo, and the summary with every
- * thumbnail (box 1's, drawn for it alone, included). The jobs work from their own copies: the caller's image and
- * heat are overwritten as soon as each call returns, before the output
- * thread has run anything. */
+ * thumbnail (box 1's, drawn for it alone, included). The jobs work from their own copies of the heat and
+ * the gradient image, overwritten as soon as each call returns, and hold
+ * the session's image: the session lets go of it (closes) once the calls
+ * are made, and the last job frees it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static void draw_image(gc_session *s, const char *dir, const char *tag, float *i
     if (scribble) memset(grad, 0x3f, 3 * PX * sizeof *grad);
     ck_assert_msg(gc_draw_summary(d, ps, &e) == 0, "%s", e.msg);
     gc_draw_end(d);
-    if (scribble) memset(img, 0x40, 3 * PX * sizeof *img);
+    if (scribble) gc_explain_close(s); /* frees img, or leaves it to the jobs that still hold it */
 }
 
 START_TEST(output_thread_draws_what_this_thread_draws)
@@ -129,8 +130,8 @@ START_TEST(output_thread_draws_what_this_thread_draws)
     free(here.written);
     free(there.written);
     free(alone.written);
+    free(img[0]); /* img[1] was the closed session's */
     for (int t = 0; t < 2; ++t) {
-        free(img[t]);
         free(heat0[t]);
         free(heat1[t]);
         free(grad[t]);
