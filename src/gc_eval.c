@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "gc_batch.h"
 #include "gc_cam.h"
 #include "gc_classify.h"
 #include "gc_image.h"
@@ -1202,12 +1203,6 @@ static void warn_repeated_images(const char *list, char *const *images, int n)
     free(ids);
 }
 
-/* The list as messages name it: "-" is standard input, as -list - is. */
-static const char *list_name(const char *list)
-{
-    return strcmp(list, "-") ? list : "- (standard input)";
-}
-
 /* A malloc'd copy of n lines (the result owns its list), or NULL with e set. */
 static char **dup_lines(char *const *lines, int n, gc_err *e)
 {
@@ -1261,7 +1256,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         int iw, ih; /* each image's header too: a bad image at line 5000 fails now, not after 4999 */
         if (gc_image_check_header(r->images[i], &iw, &ih, &le) ||
             gc_image_fits_net(r->images[i], iw, ih, net->w, net->h, net->c, &le)) {
-            gc_fail(e, "image list %s, image %d: %s", list_name(o->list), i + 1, le.msg);
+            gc_fail(e, "image list %s, image %d: %s", gc_batch_list_name(o->list), i + 1, le.msg);
             goto done;
         }
         if (gc_labels_path(r->images[i], lp, sizeof lp, e)) goto done;
@@ -1275,7 +1270,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
         }
         r->nobjects += nlabels[i];
     }
-    warn_repeated_images(list_name(o->list), r->images, r->nimages);
+    warn_repeated_images(gc_batch_list_name(o->list), r->images, r->nimages);
 
     c.npx = (size_t)net->w * (size_t)net->h;
     c.nin = c.npx * 3;
