@@ -463,18 +463,24 @@ void gc_batch_list_free(gc_batch_list *l)
  * image list. */
 #define GC_BATCH_LINE_MAX 65536
 
-/* One line of f, without its '\n', into line[GC_BATCH_LINE_MAX + 2]; its
- * length, or -1 at the end. It stops early at a NUL byte or past
- * GC_BATCH_LINE_MAX bytes, which the caller refuses: a list can be a pipe or
- * a device (-list /dev/stdin), and getline() grew one endless line, or kept a
- * stream of random bytes, until memory ran out. */
+/* One line of f, without its end, into line[GC_BATCH_LINE_MAX + 2]; its
+ * length, or -1 at the end. A line ends with LF, CRLF or a lone CR, as a
+ * names file's (gc_model_names_load): an old Mac list, CR alone, had been
+ * one line, one image named "a.jpg\rb.jpg\r...". It stops early at a NUL
+ * byte or past GC_BATCH_LINE_MAX bytes, which the caller refuses: a list
+ * can be a pipe or a device (-list /dev/stdin), and getline() grew one
+ * endless line, or kept a stream of random bytes, until memory ran out. */
 static ssize_t read_list_line(FILE *f, char *line)
 {
     size_t n = 0;
     int c = EOF;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') { /* f is this thread's alone */
+    while ((c = getc_unlocked(f)) != EOF && c != '\n' && c != '\r') { /* f is this thread's alone */
         line[n++] = (char)c;
         if (c == '\0' || n > GC_BATCH_LINE_MAX) break;
+    }
+    if (c == '\r') { /* CRLF is one end */
+        int next = getc_unlocked(f);
+        if (next != '\n' && next != EOF) ungetc(next, f);
     }
     if (c == EOF && n == 0) return -1;
     line[n] = '\0';
@@ -547,8 +553,7 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
                                    GC_BATCH_LINE_MAX);
                 return gc_fail(e, "-list %s line %ld: contains a NUL byte (binary file?)", shown, lineno);
             }
-            while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r' || line[got - 1] == ' ' ||
-                               line[got - 1] == '\t'))
+            while (got > 0 && (line[got - 1] == ' ' || line[got - 1] == '\t'))
                 line[--got] = '\0';
             char *p = line;
             if (first && !strncmp(p, "\xef\xbb\xbf", 3)) p += 3; /* a UTF-8 BOM (Windows editors) */

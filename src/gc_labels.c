@@ -40,23 +40,33 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
     int n = 0, cap = 0, lineno = 0;
     ssize_t got;
     while ((got = getline(&buf, &bcap, f)) >= 0) {
-        ++lineno;
-        if (memchr(buf, '\0', (size_t)got)) {
-            gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
-            goto fail;
+        /* A line ends with LF, CRLF or a lone CR, as a names file's
+         * (gc_model_names_load) and -list's: getline's line is cut at each
+         * CR not followed by its LF. An old Mac list, CR alone, had been one
+         * path, "a.jpg\rb.jpg\r...". */
+        char *seg = buf, *end = buf + got;
+        while (seg < end) {
+            char *cr = memchr(seg, '\r', (size_t)(end - seg)), *stop = cr ? cr : end;
+            ++lineno;
+            if (memchr(seg, '\0', (size_t)(stop - seg))) {
+                gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
+                goto fail;
+            }
+            *stop = '\0'; /* end is getline's own '\0' */
+            char *s = seg;
+            seg = stop + 1 + (cr && stop + 1 < end && stop[1] == '\n'); /* CRLF is one end */
+            if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
+            s = trim(s);
+            if (!*s) continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                char **grown = realloc(lines, (size_t)cap * sizeof *lines);
+                if (!grown) goto oom;
+                lines = grown;
+            }
+            if (!(lines[n] = strdup(s))) goto oom;
+            ++n;
         }
-        char *s = buf;
-        if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
-        s = trim(s);
-        if (!*s) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(lines, (size_t)cap * sizeof *lines);
-            if (!grown) goto oom;
-            lines = grown;
-        }
-        if (!(lines[n] = strdup(s))) goto oom;
-        ++n;
     }
     if (ferror(f)) {
         gc_fail(e, "image list %s: read error", path);

@@ -274,6 +274,41 @@ START_TEST(long_names_fit_name_max)
 }
 END_TEST
 
+/* A list's lines end with LF, CRLF or a lone CR (old Mac files), as a names
+ * file's do (gc_model_names_load): the same images, in the same order, from
+ * each; a CR before a LF is one end, a CR then a CRLF two (a blank line).
+ * A CR-only list had been one line, one image named "img/a.jpg\rimg/b c.jpg\r..."
+ * that could not be opened. */
+START_TEST(list_file_line_ends)
+{
+    char *dir = gcf_tempdir();
+    ck_assert_ptr_nonnull(dir);
+    static const char *const texts[] = {
+        "img/a.jpg\nimg/b c.jpg\n\n  img/sub/d.png \n",
+        "img/a.jpg\rimg/b c.jpg\r\r  img/sub/d.png \r",
+        "img/a.jpg\r\nimg/b c.jpg\r\n\r\n  img/sub/d.png \r\n",
+        "\xef\xbb\xbfimg/a.jpg\rimg/b c.jpg\r\r\n  img/sub/d.png ", /* mixed, a BOM, no end at the end */
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; ++k) {
+        touch(dir, "l.txt", texts[k]);
+        char p[4096];
+        pf(p, sizeof p, "%s/l.txt", dir);
+        gc_batch_list l;
+        gc_err e;
+        ck_assert_msg(gc_batch_list_load(p, NULL, &l, &e) == 0, "case %zu: %s", k, e.msg);
+        ck_assert_msg(l.n == 3, "case %zu: %d images", k, l.n);
+        ck_assert_str_eq(l.root, "img/");
+        ck_assert_str_eq(l.path[0], "img/a.jpg");
+        ck_assert_str_eq(l.path[1], "img/b c.jpg");
+        ck_assert_str_eq(l.path[2], "img/sub/d.png");
+        ck_assert_str_eq(l.rel[2], "sub/d.png");
+        gc_batch_list_free(&l);
+    }
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(list_file_root_and_safe_names)
 {
     char *dir = gcf_tempdir();
@@ -3343,6 +3378,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, folder_lists_images_any_depth_sorted);
     tcase_add_test(tc, long_names_fit_name_max);
     tcase_add_test(tc, list_file_root_and_safe_names);
+    tcase_add_test(tc, list_file_line_ends);
     tcase_add_test(tc, shard_spec);
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, list_equals_single_image_runs);

@@ -158,6 +158,43 @@ START_TEST(list_lines)
 }
 END_TEST
 
+/* eval's list: a line ends with LF, CRLF or a lone CR (old Mac files), as a
+ * names file's and -list's do; a CR before a LF is one end, a CR then a
+ * CRLF two (a blank line). A CR-only list had been one path,
+ * "a.jpg\rb c.png\r...", which no image is named. */
+START_TEST(list_line_ends)
+{
+    static const char *const texts[] = {
+        "a.jpg\nb c.png\n\n  last.jpg \n",
+        "a.jpg\rb c.png\r\r  last.jpg \r",
+        "a.jpg\r\nb c.png\r\n\r\n  last.jpg \r\n",
+        "\xef\xbb\xbf" "a.jpg\rb c.png\r\r\n  last.jpg ", /* mixed, a BOM, no end at the end */
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; ++k) {
+        put(texts[k]);
+        int n = 0;
+        gc_err e = {0};
+        char **l = gc_labels_list_load(path, &n, &e);
+        ck_assert_msg(l != NULL, "case %zu: %s", k, e.msg);
+        ck_assert_msg(n == 3, "case %zu: %d paths", k, n);
+        ck_assert_str_eq(l[0], "a.jpg");
+        ck_assert_str_eq(l[1], "b c.png");
+        ck_assert_str_eq(l[2], "last.jpg");
+        gc_labels_list_free(l, n);
+    }
+    /* a NUL byte is named by its line, counted with the CR ends */
+    static const char nul[] = "a.jpg\rb.jpg\r\nc\0.jpg\n";
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+    ck_assert_int_eq(fclose(f), 0);
+    int n = 0;
+    gc_err e = {0};
+    ck_assert_ptr_null(gc_labels_list_load(path, &n, &e));
+    ck_assert_msg(strstr(e.msg, "line 3: contains a NUL byte") != NULL, "%s", e.msg);
+}
+END_TEST
+
 /* file: head, then a line of 24 MiB of fill, then "\n". */
 static void put_long_line(const char *file, const char *head, int fill)
 {
@@ -217,6 +254,7 @@ Suite *suite_labels(void)
     tcase_add_test(tc, labels_parse);
     tcase_add_test(tc, labels_malformed);
     tcase_add_test(tc, list_lines);
+    tcase_add_test(tc, list_line_ends);
     tcase_add_test(tc, a_line_memory_cannot_hold_fails_the_file);
     suite_add_tcase(s, tc);
     return s;
