@@ -30,7 +30,8 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
                      .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
                      .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1};
     gc_explain_result_layers(net, m, o->ex.method, x);
-    if (o->names && c < o->nnames) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
+    x->named = o->names && c < o->nnames;
+    if (x->named) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
     else snprintf(x->name, sizeof x->name, "class %d", c);
     /* the scaled heat is drawn only in the overlay */
     x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, o->ex.nosave & GC_NOSAVE_PNG ? NULL : s->heat,

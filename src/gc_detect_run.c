@@ -45,6 +45,7 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type)};
     gc_explain_result_layers(net, m, o->ex.method, x);
     class_name(o, d->cls, x->name, sizeof x->name);
+    x->named = o->names && d->cls < o->nnames;
     /* the scaled heat is drawn only in the overlay and the summary */
     int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);
     int zero = gc_render_heat_scale(s->heat, (size_t)W * H, drawn ? s->heat : NULL, &x->map_lo, &x->map_hi);

@@ -126,6 +126,7 @@ typedef struct gc_result {
     char sheet[4096];      /* -sheet: the paper-style figure, or "" */
     /* for the report (gc_report): */
     char name[128];        /* the class's name, or "class N" without names */
+    int named;             /* the names file names the class (else the JSON's name is null) */
     float objectness;      /* detectors; classifiers -1 */
     float bx, by, bw, bh;  /* detectors: the box's centre and size in image pixels */
     const char *head_type; /* detectors: the head's layer type; classifiers NULL */

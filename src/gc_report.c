@@ -87,7 +87,10 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
         char lbuf[256];
         layer_list(x, lbuf, sizeof lbuf);
         fprintf(f, "    {\"index\": %d, \"class\": %d, \"name\": ", x->index, x->cls);
-        gc_json_string(f, x->name);
+        /* a class the names file does not name: null, as in a -list index
+         * and eval's report, not the "class N" the text shows */
+        if (x->named) gc_json_string(f, x->name);
+        else fputs("null", f);
         fprintf(f, ", \"%s\": ", r->prob_is_score ? "score" : "probability");
         gc_json_number(f, x->prob);
         if (r->detector) {

@@ -531,6 +531,81 @@ static void path_in(const scenes *s, const char *rel, char *buf)
     pf(buf, 4096, "%s/%s", s->dir, rel);
 }
 
+/* The JSON value after `"name": ` at p: `null` or a quoted string, copied
+ * into buf (quotes included). */
+static void json_name_at(const char *p, char *buf, size_t n)
+{
+    const char *v = strstr(p, "\"name\": ");
+    ck_assert_ptr_nonnull(v);
+    v += strlen("\"name\": ");
+    const char *end = *v == '"' ? strchr(v + 1, '"') + 1 : v + 4;
+    ck_assert_uint_lt((size_t)(end - v), n);
+    memcpy(buf, v, (size_t)(end - v));
+    buf[end - v] = '\0';
+}
+
+/* A class the names file does not name (a file shorter than the classes)
+ * is `"name": null` in the main command's -json, as in a -list index and
+ * eval's report: a script reads one convention, the class index beside it.
+ * -json had said "class 4", a made-up string, where the index said null.
+ * The text on stdout keeps "class 4". */
+START_TEST(an_unnamed_class_is_null_in_json_and_index)
+{
+    scenes s;
+    scenes_make(&s, "det", 4);
+    if (!s.ok) return;
+    char names[4096], o[4096], json[4096], prefix[4096];
+    path_in(&s, "one.names", names);
+    path_in(&s, "out", o);
+    path_in(&s, "single.json", json);
+    path_in(&s, "single/gc", prefix);
+    FILE *f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("top\n", f); /* class 0 only, of 10 */
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-names", names, "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 600));
+    char index[4096];
+    pf(index, sizeof index, "%s/index.jsonl", o);
+    char *idx = slurp(index, NULL);
+    ck_assert_ptr_nonnull(idx);
+    int nulls = 0;
+    for (int i = 0; i < 4; ++i) {
+        char img[4096];
+        pf(img, sizeof img, "%s/%06d.png", s.sc, i);
+        ck_assert_msg(run(DET_CFG, DET_WEIGHTS, img, "-out", prefix, "-names", names, "-json", json, NULL) == 0, "%s",
+                      gcf_tail(err, 600));
+        char *js = slurp(json, NULL);
+        ck_assert_ptr_nonnull(js);
+        for (int k = 0;; ++k) {
+            char key[64], a[160], b[160];
+            pf(key, sizeof key, "{\"index\": %d, \"class\": ", k);
+            const char *p = strstr(js, key);
+            if (!p) break;
+            int cls = atoi(p + strlen(key));
+            json_name_at(p, a, sizeof a);
+            pf(key, sizeof key, "{\"n\": %d, ", i);
+            const char *q = strstr(idx, key);
+            for (int j = 0; q && j < k; ++j) q = strstr(q + 1, key);
+            ck_assert_msg(q != NULL, "image %d box %d: not in the index", i, k);
+            json_name_at(q, b, sizeof b);
+            ck_assert_msg(!strcmp(a, b), "image %d box %d (class %d): -json %s, index %s", i, k, cls, a, b);
+            ck_assert_str_eq(a, cls == 0 ? "\"top\"" : "null");
+            if (cls) {
+                ++nulls;
+                char line[64]; /* the text keeps its "class N" */
+                pf(line, sizeof line, "box %d class %d: ", k, cls);
+                ck_assert_msg(strstr(out, line) != NULL, "%s not in\n%s", line, out);
+            }
+        }
+        free(js);
+    }
+    ck_assert_int_gt(nulls, 0);
+    free(idx);
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(list_equals_single_image_runs)
 {
     scenes s;
@@ -3382,6 +3457,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, shard_spec);
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, list_equals_single_image_runs);
+    tcase_add_test(tc, an_unnamed_class_is_null_in_json_and_index);
     tcase_add_test(tc, same_basenames_in_subfolders);
     tcase_add_test(tc, a_path_that_is_not_utf8_resumes);
     tcase_add_test(tc, a_list_that_is_not_text);
