@@ -17,6 +17,20 @@ static char *trim(char *s)
     return s;
 }
 
+/* The next line of the text [*p, end), one getline() result: up to a CR or
+ * the end, '\0'-terminated in place (end is getline's own '\0'), its
+ * length in *len; *p moves past its end, a CRLF's LF included. So a line
+ * ends with LF, CRLF or a lone CR, as a names file's (gc_model_names_load)
+ * and -list's: an old Mac file, CR alone, had been one line. */
+static char *cut_line(char **p, char *end, size_t *len)
+{
+    char *s = *p, *cr = memchr(s, '\r', (size_t)(end - s)), *stop = cr ? cr : end;
+    *len = (size_t)(stop - s);
+    *stop = '\0';
+    *p = stop + 1 + (cr && stop + 1 < end && stop[1] == '\n');
+    return s;
+}
+
 void gc_labels_list_free(char **lines, int count)
 {
     if (!lines) return;
@@ -40,21 +54,15 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
     int n = 0, cap = 0, lineno = 0;
     ssize_t got;
     while ((got = getline(&buf, &bcap, f)) >= 0) {
-        /* A line ends with LF, CRLF or a lone CR, as a names file's
-         * (gc_model_names_load) and -list's: getline's line is cut at each
-         * CR not followed by its LF. An old Mac list, CR alone, had been one
-         * path, "a.jpg\rb.jpg\r...". */
-        char *seg = buf, *end = buf + got;
-        while (seg < end) {
-            char *cr = memchr(seg, '\r', (size_t)(end - seg)), *stop = cr ? cr : end;
+        /* an old Mac list, CR alone, had been one path, "a.jpg\rb.jpg\r..." */
+        for (char *p = buf, *end = buf + got; p < end;) {
+            size_t len;
+            char *s = cut_line(&p, end, &len);
             ++lineno;
-            if (memchr(seg, '\0', (size_t)(stop - seg))) {
+            if (memchr(s, '\0', len)) {
                 gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
                 goto fail;
             }
-            *stop = '\0'; /* end is getline's own '\0' */
-            char *s = seg;
-            seg = stop + 1 + (cr && stop + 1 < end && stop[1] == '\n'); /* CRLF is one end */
             if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
             s = trim(s);
             if (!*s) continue;
@@ -168,35 +176,42 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
     char *buf = NULL;
     size_t bcap = 0;
     int n = 0, cap = 0, lineno = 0, rc = -1;
-    while (getline(&buf, &bcap, f) >= 0) {
-        ++lineno;
-        int bom = lineno == 1 && !strncmp(buf, "\xef\xbb\xbf", 3);
-        char *s = trim(buf + (bom ? 3 : 0));
-        if (!*s) continue;
-        if (bom) {
-            /* Darknet's fscanf stops at the mark and reads no object from the
-             * file; in the line the message below would show, it is invisible */
-            gc_fail(e, "label file %s starts with a UTF-8 byte-order mark, which Darknet cannot read (it finds no "
-                       "object in the file): save it without the BOM",
-                    path);
-            goto done;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            gc_label *grown = realloc(ls, (size_t)cap * sizeof *ls);
-            if (!grown) {
-                gc_fail(e, "out of memory reading label file %s", path);
+    ssize_t got;
+    /* a CR-only label file (Darknet's fscanf reads it: a CR is white space)
+     * had been one line, refused as malformed */
+    while ((got = getline(&buf, &bcap, f)) >= 0) {
+        for (char *p = buf, *end = buf + got; p < end;) {
+            size_t len;
+            char *line = cut_line(&p, end, &len);
+            ++lineno;
+            int bom = lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3);
+            char *s = trim(line + (bom ? 3 : 0));
+            if (!*s) continue;
+            if (bom) {
+                /* Darknet's fscanf stops at the mark and reads no object from the
+                 * file; in the line the message below would show, it is invisible */
+                gc_fail(e, "label file %s starts with a UTF-8 byte-order mark, which Darknet cannot read (it finds no "
+                           "object in the file): save it without the BOM",
+                        path);
                 goto done;
             }
-            ls = grown;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                gc_label *grown = realloc(ls, (size_t)cap * sizeof *ls);
+                if (!grown) {
+                    gc_fail(e, "out of memory reading label file %s", path);
+                    goto done;
+                }
+                ls = grown;
+            }
+            if (parse_line(s, classes, &ls[n])) {
+                gc_fail(e, "label file %s line %d: expected `class cx cy w h` with class in 0..%d, cx cy in [0,1], "
+                           "w h in (0,1]: %.60s",
+                        path, lineno, classes - 1, s);
+                goto done;
+            }
+            ++n;
         }
-        if (parse_line(s, classes, &ls[n])) {
-            gc_fail(e, "label file %s line %d: expected `class cx cy w h` with class in 0..%d, cx cy in [0,1], "
-                       "w h in (0,1]: %.60s",
-                    path, lineno, classes - 1, s);
-            goto done;
-        }
-        ++n;
     }
     if (ferror(f)) {
         gc_fail(e, "label file %s: read error", path);

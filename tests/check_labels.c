@@ -93,6 +93,40 @@ START_TEST(labels_parse)
 }
 END_TEST
 
+/* A label file's lines end with LF, CRLF or a lone CR, as its list's and a
+ * names file's do: Darknet's fscanf reads a CR-only (old Mac) file, a CR
+ * being white space, and so does eval. It had been one line, refused as
+ * malformed. A bad line is named by its number, the CR ends counted. */
+START_TEST(labels_line_ends)
+{
+    static const char *const texts[] = {
+        "1 0.5 0.25 0.5 0.125\n\n3 1 0 1 1\n",
+        "1 0.5 0.25 0.5 0.125\r\r3 1 0 1 1\r",
+        "1 0.5 0.25 0.5 0.125\r\n\r\n3 1 0 1 1\r\n",
+        "1 0.5 0.25 0.5 0.125\r\r\n3 1 0 1 1",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; ++k) {
+        put(texts[k]);
+        gc_label *l = NULL;
+        int n = -1;
+        gc_err e = {0};
+        ck_assert_msg(gc_labels_load(path, 5, &l, &n, &e) == 0, "case %zu: %s", k, e.msg);
+        ck_assert_msg(n == 2, "case %zu: %d objects", k, n);
+        ck_assert_int_eq(l[0].cls, 1);
+        ck_assert_float_eq(l[0].box.h, 0.125f);
+        ck_assert_int_eq(l[1].cls, 3);
+        ck_assert_float_eq(l[1].box.x, 1.0f);
+        free(l);
+    }
+    put("1 0.5 0.5 0.5 0.5\r2 0.5 0.5 0.5 0.5\r\n7 0.5 0.5 0.5 0.5\r");
+    gc_label *l = NULL;
+    int n = -1;
+    gc_err e = {0};
+    ck_assert_int_eq(gc_labels_load(path, 5, &l, &n, &e), -1);
+    ck_assert_msg(strstr(e.msg, "line 3: expected") != NULL, "%s", e.msg);
+}
+END_TEST
+
 static void assert_bad(const char *text, const char *line)
 {
     put(text);
@@ -252,6 +286,7 @@ Suite *suite_labels(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, label_path_as_darknet);
     tcase_add_test(tc, labels_parse);
+    tcase_add_test(tc, labels_line_ends);
     tcase_add_test(tc, labels_malformed);
     tcase_add_test(tc, list_lines);
     tcase_add_test(tc, list_line_ends);
