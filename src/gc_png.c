@@ -344,16 +344,23 @@ typedef struct match {
     uint32_t pos, len;
 } match;
 
-/* Byte histogram of p[0..n), added to h: four tables (summed at the end)
- * so that runs of one value do not wait on their own increments. */
+/* Byte histogram of p[0..n), added to h: eight tables (summed at the end),
+ * byte k of each 8 into table k, so that runs of one value do not wait on
+ * their own increments: the zeros of a picture drawn 3x (6 of every 9
+ * bytes of its Sub rows) kept four tables' zero entries busy. */
 static inline void histogram(const unsigned char *p, size_t n, unsigned (*h)[256])
 {
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        h[0][p[i]]++;
-        h[1][p[i + 1]]++;
-        h[2][p[i + 2]]++;
-        h[3][p[i + 3]]++;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = load_le64(p + i);
+        h[0][x & 0xff]++;
+        h[1][x >> 8 & 0xff]++;
+        h[2][x >> 16 & 0xff]++;
+        h[3][x >> 24 & 0xff]++;
+        h[4][x >> 32 & 0xff]++;
+        h[5][x >> 40 & 0xff]++;
+        h[6][x >> 48 & 0xff]++;
+        h[7][x >> 56]++;
     }
     for (; i < n; ++i) h[0][p[i]]++;
 }
@@ -386,7 +393,7 @@ static size_t add_match(match *m, size_t c, size_t pos, size_t len, unsigned *li
  * Returns the match count (at most row / 255 + 2 a row). */
 static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *m, unsigned *lit)
 {
-    unsigned h[4][256];
+    unsigned h[8][256];
     memset(h, 0, sizeof h);
     size_t c = 0, from = 0; /* from: the first byte not yet counted or matched */
     if (row <= MAX_DIST && row > 1) {
@@ -409,7 +416,8 @@ static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *
         }
     }
     histogram(f + from, n - from, h);
-    for (int v = 0; v < 256; ++v) lit[v] += h[0][v] + h[1][v] + h[2][v] + h[3][v];
+    for (int t = 0; t < 8; ++t)
+        for (int v = 0; v < 256; ++v) lit[v] += h[t][v];
     return c;
 }
 
