@@ -427,41 +427,40 @@ static size_t find_matches(const unsigned char *f, size_t n, size_t row, match *
  * The files of 500 demo scenes grew by 8 KB of 192 MB. */
 #define LIT_MAX_BITS 14
 
-/* Bytes p[0..n) as literals (tab: code | length << 16, codes of at most
- * LIT_MAX_BITS), b->n < 8 before and after. Four codes beside the bits
- * buffered, then every whole byte out with one 8-byte store: no branch per
- * code; the writer's state held in locals for the loop. The store writes
- * up to 8 bytes past what it commits: inside the slot's slack, and
- * overwritten by the next store. */
-static void put_literals(bits *b, const unsigned char *p, size_t n, const uint32_t *tab)
+/* Bytes p[0..n) as literals (code[] and len[]: a byte's code and length,
+ * codes of at most LIT_MAX_BITS), b->n < 8 before and after. Four codes
+ * joined in pairs, then the pairs (the four wait on the bits buffered only
+ * once), beside the bits buffered, then every whole byte out with one
+ * 8-byte store: no branch per code; the writer's state held in locals for
+ * the loop. Code and length from two tables, not split out of one word:
+ * the loop is bound by its instruction count (with both, a demo overlay
+ * 0.310 -> 0.288 ms). The store writes up to 8 bytes past what it
+ * commits: inside the slot's slack, and overwritten by the next store. */
+static void put_literals(bits *b, const unsigned char *p, size_t n, const uint64_t *code, const unsigned char *len)
 {
     unsigned char *out = b->p;
     uint64_t v = b->buf;
-    int k = b->n;
+    unsigned k = (unsigned)b->n;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        uint32_t t0 = tab[p[i]], t1 = tab[p[i + 1]], t2 = tab[p[i + 2]], t3 = tab[p[i + 3]];
-        v |= (uint64_t)(t0 & 0xffffu) << k;
-        k += (int)(t0 >> 16);
-        v |= (uint64_t)(t1 & 0xffffu) << k;
-        k += (int)(t1 >> 16);
-        v |= (uint64_t)(t2 & 0xffffu) << k;
-        k += (int)(t2 >> 16);
-        v |= (uint64_t)(t3 & 0xffffu) << k;
-        k += (int)(t3 >> 16);
+        unsigned a0 = p[i], a1 = p[i + 1], a2 = p[i + 2], a3 = p[i + 3];
+        unsigned l0 = len[a0], l01 = l0 + len[a1], l2 = len[a2], l23 = l2 + len[a3];
+        uint64_t c01 = code[a0] | code[a1] << l0, c23 = code[a2] | code[a3] << l2;
+        v |= (c01 | c23 << l01) << k;
+        k += l01 + l23;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         memcpy(out, &v, 8); /* one unaligned store */
 #else
         for (int j = 0; j < 8; ++j) out[j] = (unsigned char)(v >> (8 * j));
 #endif
         out += k >> 3;
-        v >>= k & ~7;
+        v >>= k & ~7u;
         k &= 7;
     }
     b->p = out;
     b->buf = v;
-    b->n = k;
-    for (; i < n; ++i) put_bits(b, tab[p[i]] & 0xffffu, (int)(tab[p[i]] >> 16));
+    b->n = (int)k;
+    for (; i < n; ++i) put_bits(b, (unsigned)code[p[i]], len[p[i]]);
     drain_bytes(b);
 }
 
@@ -529,15 +528,15 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const matc
     put_bits(b, (unsigned)hclen - 4, 4);
     for (int i = 0; i < hclen; ++i) put_bits(b, cll[CL_ORDER[i]], 3);
     for (int s = 0; s < hlit + hdist; ++s) put_bits(b, clc[len[s]], cll[len[s]]);
-    /* a literal's code and length side by side, one lookup per byte; a
-     * match's length code with its extra bits, then its distance code with
-     * its own (at most 14 + 5 and 1 + 13 bits) */
-    uint32_t tab[256];
-    for (int s = 0; s < 256; ++s) tab[s] = (uint32_t)code[s] | (uint32_t)len[s] << 16;
+    /* a literal's code as a 64-bit word, to be shifted into place (its
+     * length is len[]); a match's length code with its extra bits, then its
+     * distance code with its own (at most 14 + 5 and 1 + 13 bits) */
+    uint64_t tab[256];
+    for (int s = 0; s < 256; ++s) tab[s] = code[s];
     drain_bytes(b);
     size_t pos = 0;
     for (size_t k = 0; k < nm; ++k) {
-        put_literals(b, data + pos, m[k].pos - pos, tab);
+        put_literals(b, data + pos, m[k].pos - pos, tab, len);
         unsigned l = m[k].len;
         int c = len_code[l];
         put_bits(b, code[257 + c], len[257 + c]);
@@ -547,7 +546,7 @@ static void write_block(bits *b, const unsigned char *data, size_t n, const matc
         drain_bytes(b);
         pos = m[k].pos + l;
     }
-    put_literals(b, data + pos, n - pos, tab);
+    put_literals(b, data + pos, n - pos, tab, len);
     put_bits(b, code[256], len[256]);
 }
 
