@@ -56,6 +56,11 @@ void gc_first_line_difference(const char **a, int *la, const char **b, int *lb);
 /* Overflow-checked product of sizes: returns 0 and sets *out, or -1. */
 int gc_size_mul(size_t a, size_t b, size_t *out);
 
+/* gc_byte_value[b] = (float)b / 255., the float Darknet's image loader
+ * (load_image_stb) makes of byte b: code that reads an image kept as 8-bit
+ * RGB gets exactly the values of Darknet's float image of it. */
+extern const float gc_byte_value[256];
+
 /* snprintf into a path buffer that reports truncation: returns 0, or -1
  * with e as gc_fail_path(e, NULL, n - 1, ...) sets it, instead of writing to
  * a shorter name. */

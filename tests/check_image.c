@@ -947,6 +947,47 @@ START_TEST(image_load_equals_darknets_loader)
 }
 END_TEST
 
+/* gc_dnimage_letterbox_rgb gives letterbox_image's floats bit for bit
+ * (Darknet's -Ofast build against ours) on the float image of the same
+ * bytes: random pixels, images wider and taller than the network, of its
+ * size, smaller (enlarged), 2 pixels on a side, and a 4000x3000 one. */
+START_TEST(letterbox_from_bytes_equals_darknets)
+{
+    static const int sizes[][4] = {{768, 576, 320, 320}, {576, 768, 320, 320}, {320, 320, 320, 320},
+                                   {100, 37, 224, 224}, {2, 2, 128, 128},      {1037, 611, 416, 416},
+                                   {611, 1037, 608, 352}, {5, 2, 64, 96},       {4000, 3000, 320, 320},
+                                   {333, 333, 257, 129}, {3, 300, 224, 224},    {1, 2, 2, 4}};
+    unsigned s = 7;
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; ++t) {
+        int w = sizes[t][0], h = sizes[t][1], nw = sizes[t][2], nh = sizes[t][3];
+        size_t n = (size_t)w * h * 3;
+        unsigned char *px = malloc(n);
+        ck_assert_ptr_nonnull(px);
+        for (size_t i = 0; i < n; ++i) px[i] = (unsigned char)((s = s * 1103515245u + 12345u) >> 16);
+        for (size_t i = 0; i < 3 && i < n; ++i) px[i] = (unsigned char)(i ? 255 : 0);
+        image f, a;
+        ck_assert_int_eq(gc_dnimage_from_rgb(px, w, h, &f), 1);
+        image b = letterbox_image(f, nw, nh);
+        ck_assert_int_eq(gc_dnimage_letterbox_rgb(px, w, h, nw, nh, &a), 1);
+        ck_assert(a.w == nw && a.h == nh && a.c == 3);
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < (size_t)nw * nh * 3; ++i)
+            if (memcmp(&a.data[i], &b.data[i], sizeof(float)) && !bad++) first = i;
+        ck_assert_msg(!bad, "%dx%d -> %dx%d: %zu values differ, first at %zu (%.9g, Darknet %.9g)", w, h, nw, nh, bad,
+                      first, bad ? a.data[first] : 0, bad ? b.data[first] : 0);
+        free_image(a);
+        free_image(b);
+        free_image(f);
+        free(px);
+    }
+    for (int b = 0; b < 256; ++b) {
+        volatile float d = 255.;
+        float want = (float)((double)b / (double)d);
+        ck_assert_msg(!memcmp(&gc_byte_value[b], &want, sizeof want), "byte %d", b);
+    }
+}
+END_TEST
+
 Suite *suite_image(void)
 {
     Suite *s = suite_create("image");
@@ -970,6 +1011,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, png_empty_first_idat_is_refused);
     tcase_add_test(tc, png_chunks_stb_misreads_are_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
+    tcase_add_test(tc, letterbox_from_bytes_equals_darknets);
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
     suite_add_tcase(s, tc);
     return s;
