@@ -683,6 +683,7 @@ typedef struct run_state {
      * of the current batch (bslot: each one's place in it, or -1) */
     gc_fwd_batch fb;
     image borig[GC_BATCH_MAX], binput[GC_BATCH_MAX];
+    unsigned char *brgb[GC_BATCH_MAX];
     int bslot[GC_BATCH_MAX];
     float *zero; /* an empty slot's input */
     pthread_mutex_t out_mu;
@@ -1289,7 +1290,7 @@ static void batch_forward(run_state *r, network *net, const int *chunk, int n, c
         int p = chunk[j];
         in[j] = r->zero;
         if (r->done[p] || r->dup_of[p] >= 0) continue;
-        if (gc_explain_load(ss, r->list.path[p], &r->borig[j], &r->binput[j], &ie)) continue;
+        if (gc_explain_load(ss, r->list.path[p], &r->borig[j], &r->brgb[j], &r->binput[j], &ie)) continue;
         r->bslot[j] = j;
         in[j] = r->binput[j].data;
     }
@@ -1320,7 +1321,9 @@ static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, i
             gc_forward_batch_view(&r->fb, slot);
             r->session.ready_path = r->list.path[p];
             r->session.ready_orig = r->borig[slot];
+            r->session.ready_rgb = r->brgb[slot];
             r->session.ready_input = r->binput[slot];
+            r->brgb[slot] = NULL;
             memset(&r->borig[slot], 0, sizeof r->borig[slot]);
             memset(&r->binput[slot], 0, sizeof r->binput[slot]);
         } else if (r->fb.net) {
@@ -1329,7 +1332,7 @@ static int explain_pos(run_state *r, gc_batch_summary *s, network *net, int p, i
         rc = explain_one(r, net, p, e);
         /* not taken (the image failed before its forward was asked for) */
         r->session.ready_path = NULL;
-        gc_explain_image_free(&r->session.ready_orig, &r->session.ready_input);
+        gc_explain_image_free(&r->session.ready_orig, &r->session.ready_rgb, &r->session.ready_input);
     }
     if (rc == 0 && collect(r, s, report_fd, 0, e)) rc = -1;
     return rc;
@@ -1388,7 +1391,7 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
         for (int j = 0; j < n && rc == 0 && !gc_stop_signal(); ++j) /* a stop drops the batch's rest */
             if (!r->done[cur[j]]) rc = explain_pos(r, s, net, cur[j], r->bslot[j], report_fd, e);
         gc_forward_batch_restore(&r->fb);
-        for (int j = 0; j < n; ++j) gc_explain_image_free(&r->borig[j], &r->binput[j]);
+        for (int j = 0; j < n; ++j) gc_explain_image_free(&r->borig[j], &r->brgb[j], &r->binput[j]);
     }
     free(starts);
     return rc;
@@ -1403,6 +1406,7 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     memset(&r->fb, 0, sizeof r->fb);
     r->zero = NULL;
     memset(r->borig, 0, sizeof r->borig);
+    memset(r->brgb, 0, sizeof r->brgb);
     memset(r->binput, 0, sizeof r->binput);
     r->out_head = NULL;
     r->out_tail = &r->out_head;

@@ -70,7 +70,7 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
-        gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, NULL, NULL, title,
+        gc_draw_spec v = {grad ? gc_pixels_float(grad) : gc_pixels_bytes(s->orig_rgb), grad ? NULL : s->heat, o->ex.alpha, NULL, NULL, title,
                           x->map_lo, x->map_hi, x->all_zero, grad != NULL};
         if (gc_draw_overlay(d, x->png, &v, -1, e)) return -1;
     }

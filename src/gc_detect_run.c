@@ -75,7 +75,7 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
     if (x->png[0] || want_summary) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
         const float *grad = gc_explain_gradient_image(s, m);
-        gc_draw_spec v = {grad ? grad : s->orig.data, grad ? NULL : s->heat, o->ex.alpha, &fb, label, title,
+        gc_draw_spec v = {grad ? gc_pixels_float(grad) : gc_pixels_bytes(s->orig_rgb), grad ? NULL : s->heat, o->ex.alpha, &fb, label, title,
                           x->map_lo, x->map_hi, x->all_zero, grad != NULL};
         if (gc_draw_overlay(d, x->png[0] ? x->png : NULL, &v, want_summary ? x->index : -1, e)) return -1;
     }

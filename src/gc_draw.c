@@ -9,11 +9,10 @@ struct gc_draw {
     atomic_int refs; /* the caller's hold and one per queued job */
     gc_session *s;   /* calling thread only */
     int w, h;
-    /* the image the pictures are drawn on: s->orig.data, with an output
+    /* the image the pictures are drawn on: s->orig_rgb, with an output
      * thread held through hold (taken for the first job) so that it outlives
-     * the session's move to the next image (a copy had been made: 576 MB for
-     * an 8000x6000 photo) */
-    const float *img;
+     * the session's move to the next image (a copy had been made) */
+    const unsigned char *img;
     struct gc_shared_image *hold;
     gc_summary sum; /* sum.n == 0: none; with an output thread, that thread's alone once begun */
 };
@@ -21,6 +20,14 @@ struct gc_draw {
 static size_t image_floats(const gc_draw *d)
 {
     return (size_t)d->w * (size_t)d->h * 3;
+}
+
+/* The bytes a shared image adds to the output queue: counted as the float
+ * image it was (4 per value) although its bytes are 1 per value, so that the
+ * queue's limit paces the explaining thread as it did. */
+static long long shared_image_bytes(const gc_draw *d)
+{
+    return (long long)(image_floats(d) * sizeof(float));
 }
 
 static void release(gc_draw *d)
@@ -39,7 +46,7 @@ gc_draw *gc_draw_begin(gc_session *s, int nsum, gc_err *e)
     d->s = s;
     d->w = s->orig.w;
     d->h = s->orig.h;
-    d->img = s->orig.data;
+    d->img = s->orig_rgb;
     if (nsum > 0 && gc_figure_summary_init(&d->sum, nsum, d->w, d->h, e)) {
         free(d);
         return NULL;
@@ -59,7 +66,7 @@ static long long share_image(gc_draw *d, gc_err *e)
 {
     if (d->hold) return 0;
     if (!(d->img = gc_explain_share_image(d->s, &d->hold))) return gc_fail(e, "out of memory for the pictures"), -1;
-    return (long long)(image_floats(d) * sizeof *d->img);
+    return shared_image_bytes(d);
 }
 
 /* Panel of v, its thumbnail in slot k, then the overlay into *fig when
@@ -101,7 +108,7 @@ static int run_overlay(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e
     int rc = -1;
     if (rgb) {
         gc_picture fig = {0};
-        j->v.img = j->img ? j->img : j->d->img;
+        j->v.img = j->img ? gc_pixels_float(j->img) : gc_pixels_bytes(j->d->img);
         rc = draw(j->d, &j->v, j->k, NULL, j->png ? &fig : NULL, e);
         *w = fig.w;
         *h = fig.h;
@@ -127,7 +134,7 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
         return rc;
     }
     size_t px = (size_t)d->w * (size_t)d->h;
-    int own_img = v->img != s->orig.data;
+    int own_img = v->img.rgb != s->orig_rgb;
     long long shared = own_img ? 0 : share_image(d, e); /* held by d, let go with d */
     if (shared < 0) return -1;
     overlay_job *j = calloc(1, sizeof *j);
@@ -142,7 +149,7 @@ int gc_draw_overlay(gc_draw *d, const char *png, const gc_draw_spec *v, int k, g
         return gc_fail(e, "out of memory for the pictures");
     }
     if (j->heat) memcpy(j->heat, v->heat, px * sizeof *j->heat);
-    if (j->img) memcpy(j->img, v->img, 3 * px * sizeof *j->img);
+    if (j->img) memcpy(j->img, v->img.f, 3 * px * sizeof *j->img);
     j->d = d;
     atomic_fetch_add(&d->refs, 1);
     j->v = *v;
@@ -171,7 +178,7 @@ static int run_summary(void *arg, int *w, int *h, unsigned char **rgb, gc_err *e
     int rc = -1;
     if (rgb) {
         gc_picture pic = {0};
-        rc = gc_figure_summary_render(&d->sum, d->img, &pic, e);
+        rc = gc_figure_summary_render(&d->sum, gc_pixels_bytes(d->img), &pic, e);
         *w = pic.w;
         *h = pic.h;
         *rgb = gc_figure_picture_take(&pic);
@@ -185,7 +192,7 @@ int gc_draw_summary(gc_draw *d, const char *path, gc_err *e)
     gc_session *s = d->s;
     if (!s->writer) {
         gc_picture pic = {0};
-        int rc = gc_figure_summary_render(&d->sum, d->img, &pic, e);
+        int rc = gc_figure_summary_render(&d->sum, gc_pixels_bytes(d->img), &pic, e);
         if (rc == 0) rc = gc_explain_write_png_owned(s, path, pic.w, pic.h, gc_figure_picture_take(&pic), e);
         gc_figure_picture_free(&pic);
         return rc;

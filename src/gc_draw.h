@@ -26,8 +26,8 @@ typedef struct gc_draw gc_draw;
  * NULL with e set when out of memory. */
 gc_draw *gc_draw_begin(gc_session *s, int nsum, gc_err *e);
 
-/* One target's picture: the panel of img (planar RGB of the original image's
- * size: s->orig.data, or a gradient image) with heat (display values, or
+/* One target's picture: the panel of img (of the original image's size: the
+ * photo, gc_pixels_bytes(s->orig_rgb), or a gradient image, planar float) with heat (display values, or
  * NULL), alpha and box (NULL for none); then, when png is set, the overlay
  * (label on the picture, title, colour bar lo..hi, the all-zero tag, or for
  * a gradient image the key to its colours)
@@ -35,7 +35,8 @@ gc_draw *gc_draw_begin(gc_session *s, int nsum, gc_err *e);
  * its thumbnail with caption label; k < 0: none. img and heat are read (or
  * copied) before this returns. 0, or -1 with e set. */
 typedef struct gc_draw_spec {
-    const float *img, *heat;
+    gc_pixels img;
+    const float *heat;
     float alpha;
     const gc_fig_box *box;
     const char *label, *title;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gc_backward.h"
+#include "gc_dnimage.h"
 #include "gc_image.h"
 #include "gc_prefetch.h"
 #include "gc_sheet.h"
@@ -85,50 +86,63 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
     return open_zeroed(s, net, image_path, e);
 }
 
-int gc_explain_load(gc_session *s, const char *image_path, image *orig, image *input, gc_err *e)
+int gc_explain_load(gc_session *s, const char *image_path, image *orig, unsigned char **rgb, image *input, gc_err *e)
 {
-    image im;
-    int rc = gc_prefetch_take(s->prefetch, image_path, &im, e);
-    if (rc == 1) rc = gc_image_load(image_path, &im, e);
+    unsigned char *px = NULL;
+    int w = 0, h = 0;
+    int rc = gc_prefetch_take(s->prefetch, image_path, &px, &w, &h, e);
+    if (rc == 1) rc = gc_image_load_rgb(image_path, &px, &w, &h, e);
     if (rc) return -1;
-    if (gc_image_fits_net(image_path, im.w, im.h, s->net->w, s->net->h, s->net->c, e)) {
-        free_image(im);
+    if (gc_image_fits_net(image_path, w, h, s->net->w, s->net->h, s->net->c, e)) {
+        free(px);
         return -1;
     }
-    *orig = im;
-    /* An image of the network's size letterboxes to itself (Darknet's
-     * resize_image at scale 1 takes each pixel with weight 1, its neighbour
-     * with 0, and the embed covers the whole canvas): used as it is. */
-    if (im.w == s->net->w && im.h == s->net->h && im.c == s->net->c) *input = im;
-    else *input = letterbox_image(im, s->net->w, s->net->h);
+    /* The network's input straight from the bytes: Darknet's letterbox of
+     * its float image, bit for bit, without that image (576 MB for an
+     * 8000x6000 photo, held for the whole run before). An image of the
+     * network's size letterboxes to itself (Darknet's resize_image at scale
+     * 1 takes each pixel with weight 1, its neighbour with 0, and the embed
+     * covers the whole canvas): its float image as it is. */
+    image in;
+    int ok = w == s->net->w && h == s->net->h ? gc_dnimage_from_rgb(px, w, h, &in)
+                                              : gc_dnimage_letterbox_rgb(px, w, h, s->net->w, s->net->h, &in);
+    if (!ok) {
+        free(px);
+        return gc_fail(e, "cannot load image %s: out of memory", image_path); /* gc_image_load's words */
+    }
+    *orig = (image){w, h, 3, NULL};
+    *rgb = px;
+    *input = in;
     return 0;
 }
 
-void gc_explain_image_free(image *orig, image *input)
+void gc_explain_image_free(image *orig, unsigned char **rgb, image *input)
 {
     if (input->data && input->data != orig->data) free_image(*input);
     if (orig->data) free_image(*orig);
+    free(*rgb);
+    *rgb = NULL;
     memset(orig, 0, sizeof *orig);
     memset(input, 0, sizeof *input);
 }
 
 struct gc_shared_image {
     atomic_int refs;
-    float *data;
+    unsigned char *data;
 };
 
-const float *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold)
+const unsigned char *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold)
 {
     if (!s->orig_shared) {
         struct gc_shared_image *h = malloc(sizeof *h);
         if (!h) return NULL;
         atomic_init(&h->refs, 1); /* the session's */
-        h->data = s->orig.data;
+        h->data = s->orig_rgb;
         s->orig_shared = h;
     }
     atomic_fetch_add(&s->orig_shared->refs, 1);
     *hold = s->orig_shared;
-    return s->orig.data;
+    return s->orig_rgb;
 }
 
 void gc_explain_unshare_image(struct gc_shared_image *hold)
@@ -142,32 +156,34 @@ void gc_explain_unshare_image(struct gc_shared_image *hold)
 static void orig_free(gc_session *s)
 {
     if (s->orig_shared) {
-        if (s->input.data && s->input.data != s->orig.data) free_image(s->input);
         gc_explain_unshare_image(s->orig_shared);
         s->orig_shared = NULL;
-        memset(&s->orig, 0, sizeof s->orig);
-        memset(&s->input, 0, sizeof s->input);
+        s->orig_rgb = NULL;
     }
-    gc_explain_image_free(&s->orig, &s->input);
+    gc_explain_image_free(&s->orig, &s->orig_rgb, &s->input);
 }
 
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e)
 {
     image im, in;
+    unsigned char *bytes = NULL;
     int ready = s->ready_path && !strcmp(s->ready_path, image_path);
     if (ready) {
         /* decoded, letterboxed and through the forward in a batch: the
          * owner points the network's layers at its activations */
         im = s->ready_orig;
+        bytes = s->ready_rgb;
         in = s->ready_input;
         s->ready_path = NULL;
+        s->ready_rgb = NULL;
         memset(&s->ready_orig, 0, sizeof s->ready_orig);
         memset(&s->ready_input, 0, sizeof s->ready_input);
-    } else if (gc_explain_load(s, image_path, &im, &in, e)) {
+    } else if (gc_explain_load(s, image_path, &im, &bytes, &in, e)) {
         return -1;
     }
     orig_free(s);
     s->orig = im;
+    s->orig_rgb = bytes;
     s->input = in;
     s->lb = gc_render_letterbox(s->orig.w, s->orig.h, s->net->w, s->net->h);
     int wx, wy, ww, wh;
@@ -1057,7 +1073,7 @@ unsigned char *gc_explain_overlay(gc_session *s, const gc_explain_opts *o)
         gc_sheet_gradient_rgb(s->img3, s->orig.w, s->orig.h, s->rgb);
         return s->rgb;
     }
-    gc_render_overlay(s->orig.data, s->orig.w, s->orig.h, s->heat, o->alpha, s->rgb);
+    gc_render_overlay_px(gc_pixels_bytes(s->orig_rgb), s->orig.w, s->orig.h, s->heat, o->alpha, s->rgb);
     return s->rgb;
 }
 
@@ -1182,7 +1198,9 @@ int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err
     struct gc_prefetch *prefetch = s->prefetch;
     const char *ready_path = s->ready_path;
     image ready_orig = s->ready_orig, ready_input = s->ready_input;
+    unsigned char *ready_rgb = s->ready_rgb;
     s->ready_path = NULL;
+    s->ready_rgb = NULL;
     memset(&s->ready_orig, 0, sizeof s->ready_orig);
     memset(&s->ready_input, 0, sizeof s->ready_input);
     if (s->net) gc_explain_close(s);
@@ -1191,6 +1209,7 @@ int gc_explain_begin(gc_session *s, network *net, const char *image_path, gc_err
     s->prefetch = prefetch;
     s->ready_path = ready_path;
     s->ready_orig = ready_orig;
+    s->ready_rgb = ready_rgb;
     s->ready_input = ready_input;
     if (open_zeroed(s, net, image_path, e) == 0) return 0;
     if (!s->ctx.installed) gc_explain_close(s);
@@ -1207,7 +1226,7 @@ void gc_explain_close(gc_session *s)
 {
     if (s->ctx.net) gc_hooks_free(&s->ctx);
     orig_free(s);
-    gc_explain_image_free(&s->ready_orig, &s->ready_input);
+    gc_explain_image_free(&s->ready_orig, &s->ready_rgb, &s->ready_input);
     for (int i = 0; i < s->nwritten; ++i) free(s->written[i]);
     free(s->written);
     free(s->seed);

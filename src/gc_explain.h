@@ -156,9 +156,15 @@ typedef struct gc_session {
     gc_ctx ctx;
     int detector;       /* the cfg has a detection head */
     gc_classifier cl;   /* classifiers: logit and probability layers */
-    image orig;  /* the image as Darknet loads it (planar RGB in [0,1]) */
-    /* set once orig.data is shared with pictures still to be drawn on the
-     * output thread (gc_explain_share_image): it frees orig.data when the
+    /* the image's size (orig.data is NULL: the float image Darknet's
+     * loader makes, 576 MB for an 8000x6000 photo, is not kept) */
+    image orig;
+    /* the image as decoded, 8-bit interleaved RGB (orig.w x orig.h): Darknet's
+     * float image of it is gc_byte_value of each byte, and the pictures are
+     * drawn from it (gc_pixels_bytes) */
+    unsigned char *orig_rgb;
+    /* set once orig_rgb is shared with pictures still to be drawn on the
+     * output thread (gc_explain_share_image): it frees orig_rgb when the
      * last holder lets go */
     struct gc_shared_image *orig_shared;
     image input; /* letterboxed to the network size */
@@ -203,6 +209,7 @@ typedef struct gc_session {
      * as gc_explain_close does. */
     const char *ready_path;
     image ready_orig, ready_input;
+    unsigned char *ready_rgb; /* its bytes (gc_explain_load's *rgb) */
     /* Wall seconds this session spent in forward passes (gc_explain_next) and
      * in gc_explain_target (the backward passes and the maps): the part of a
      * run that is explaining, not decoding or writing. */
@@ -225,18 +232,20 @@ int gc_explain_open(gc_session *s, network *net, const char *image_path, gc_err 
 int gc_explain_next(gc_session *s, const char *image_path, gc_err *e);
 
 /* gc_explain_next's first step: image_path decoded (from s->prefetch when
- * queued there) and checked against the network, and letterboxed (input is
- * orig itself for an image of the network's size). 0, or -1 with e set and
- * nothing to free. */
-int gc_explain_load(gc_session *s, const char *image_path, image *orig, image *input, gc_err *e);
-/* Frees what gc_explain_load made (either may be empty) and zeroes both. */
-void gc_explain_image_free(image *orig, image *input);
+ * queued there) and checked against the network: its size in *orig (data
+ * NULL), its bytes in *rgb (as gc_image_load_rgb gives them) and the
+ * network's input in *input, the letterbox Darknet makes of its float image
+ * (gc_dnimage_letterbox_rgb; for an image of the network's size, that float
+ * image itself). 0, or -1 with e set and nothing to free. */
+int gc_explain_load(gc_session *s, const char *image_path, image *orig, unsigned char **rgb, image *input, gc_err *e);
+/* Frees what gc_explain_load made (any may be empty) and zeroes it. */
+void gc_explain_image_free(image *orig, unsigned char **rgb, image *input);
 
-/* s->orig.data for another thread (the output thread's pictures), without a
- * copy (an 8000x6000 photo's is 576 MB): valid until the *hold returned is
- * passed to gc_explain_unshare_image, even after s has moved on to another
- * image or closed. NULL when out of memory. */
-const float *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold);
+/* s->orig_rgb for another thread (the output thread's pictures), without a
+ * copy: valid until the *hold returned is passed to
+ * gc_explain_unshare_image, even after s has moved on to another image or
+ * closed. NULL when out of memory. */
+const unsigned char *gc_explain_share_image(gc_session *s, struct gc_shared_image **hold);
 /* Lets go of a hold (NULL is a no-op); the last one frees the image. */
 void gc_explain_unshare_image(struct gc_shared_image *hold);
 

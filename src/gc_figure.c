@@ -100,7 +100,8 @@ static gc_rect display_box(const gc_fig_box *b, int f)
 }
 
 typedef struct overlay_job {
-    const float *img, *heat;
+    gc_pixels img;
+    const float *heat;
     int w, h, f;
     float alpha;
     unsigned char *rgb;
@@ -109,17 +110,17 @@ typedef struct overlay_job {
 static void overlay_rows(void *arg, size_t y0, size_t y1)
 {
     const overlay_job *j = arg;
-    if (j->f == 1) gc_render_overlay_scaled_rows(j->img, j->w, j->h, 1, j->heat, j->alpha, j->rgb, y0, y1);
-    else gc_render_overlay_scaled_up_rows(j->img, j->w, j->h, j->f, j->heat, j->alpha, j->rgb, y0, y1);
+    if (j->f == 1) gc_render_overlay_scaled_rows_px(j->img, j->w, j->h, 1, j->heat, j->alpha, j->rgb, y0, y1);
+    else gc_render_overlay_scaled_up_rows_px(j->img, j->w, j->h, j->f, j->heat, j->alpha, j->rgb, y0, y1);
 }
 
-int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                     const gc_fig_box *box, gc_err *e)
 {
     return gc_figure_panel_par(out, img, w, h, heat, alpha, box, NULL, e);
 }
 
-int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel_par(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                         const gc_fig_box *box, const gc_png_par *par, gc_err *e)
 {
     int f = gc_render_display_scale(w, h);
@@ -134,7 +135,7 @@ static inline unsigned char panel_byte(float v)
     return (unsigned char)(v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + .5f);
 }
 
-void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+void gc_figure_panel_into(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                           const gc_fig_box *box, const gc_png_par *par)
 {
     int f = gc_render_display_scale(w, h), W = w * f, H = h * f;
@@ -155,11 +156,21 @@ void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const
          * overwrites, but the row's last (3-byte copies had been most of
          * a summary's image panel) */
         size_t last = (size_t)W - 1;
+        unsigned char bytes[256]; /* panel_byte of each 8-bit pixel's value */
+        if (img.rgb)
+            for (int b = 0; b < 256; ++b) bytes[b] = panel_byte(gc_byte_value[b]);
         for (size_t sy = 0; sy < (size_t)h; ++sy) {
-            const float *src = img + sy * (size_t)w;
+            const float *src = img.f ? img.f + sy * (size_t)w : NULL;
+            const unsigned char *bsrc = img.rgb ? img.rgb + sy * (size_t)w * 3 : NULL;
             unsigned char *o = out->rgb + sy * (size_t)f * (size_t)W * 3;
             for (size_t sx = 0; sx < (size_t)w; ++sx) {
-                unsigned char px[4] = {panel_byte(src[sx]), panel_byte(src[n0 + sx]), panel_byte(src[2 * n0 + sx]), 0};
+                unsigned char px[4] = {0};
+                if (src) {
+                    px[0] = panel_byte(src[sx]), px[1] = panel_byte(src[n0 + sx]), px[2] = panel_byte(src[2 * n0 + sx]);
+                } else {
+                    const unsigned char *b = bsrc + 3 * sx;
+                    px[0] = bytes[b[0]], px[1] = bytes[b[1]], px[2] = bytes[b[2]];
+                }
                 uint32_t p; /* px in a register: byte stores read back as a word stall the load */
                 memcpy(&p, px, 4);
                 size_t x = sx * (size_t)f, x1 = x + (size_t)f;
@@ -343,7 +354,7 @@ void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const 
     snprintf(s->captions[k], sizeof s->captions[k], "%s", caption);
 }
 
-int gc_figure_summary_render(gc_summary *s, const float *img, gc_picture *out, gc_err *e)
+int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_err *e)
 {
     int rc = -1, n = s->n;
     gc_picture panel = {0};

@@ -36,19 +36,19 @@ typedef struct gc_fig_box {
 /* The colour boxes of class cls are drawn in (bright: black text reads on it). */
 void gc_figure_class_color(int cls, unsigned char rgb[3]);
 
-/* The panel: img (Darknet's planar RGB, w x h, values in [0,1]) enlarged by
+/* The panel: img (w x h, gc_pixels: Darknet's planar RGB or its bytes) enlarged by
  * gc_render_display_scale(w, h), heat (w*h display values in [0,1], from
  * gc_render_heat_scale; NULL for none) blended with opacity alpha * heat, and box
  * (NULL for none) outlined in its class colour. Returns 0, or -1 with e set. */
-int gc_figure_panel(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                  const gc_fig_box *box, gc_err *e);
 /* The same, the overlay's rows drawn through par (NULL: on this thread): the
  * same picture. */
-int gc_figure_panel_par(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+int gc_figure_panel_par(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                         const gc_fig_box *box, const gc_png_par *par, gc_err *e);
 /* The same drawn into the top rows of out (as wide as the panel, at least
  * as high): an overlay's, without a panel of its own. */
-void gc_figure_panel_into(gc_picture *out, const float *img, int w, int h, const float *heat, float alpha,
+void gc_figure_panel_into(gc_picture *out, gc_pixels img, int w, int h, const float *heat, float alpha,
                           const gc_fig_box *box, const gc_png_par *par);
 
 /* The overlay: the panel (as made by gc_figure_panel for an image of img_w x
@@ -81,8 +81,8 @@ int gc_figure_summary_init(gc_summary *s, int n, int img_w, int img_h, gc_err *e
 /* Box k: its panel (gc_figure_panel) shrunk into the grid, its box and its
  * caption (number, class name, probability). */
 void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const gc_fig_box *box, const char *caption);
-/* Draws the summary of img (planar RGB img_w x img_h). */
-int gc_figure_summary_render(gc_summary *s, const float *img, gc_picture *out, gc_err *e);
+/* Draws the summary of img (img_w x img_h). */
+int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_err *e);
 void gc_figure_summary_free(gc_summary *s);
 
 /* Fits text into max_w px: the largest scale from max_scale down to 1 at

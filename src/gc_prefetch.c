@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gc_dnimage.h"
 #include "gc_image.h"
 #include "gc_stop.h"
 
@@ -16,7 +15,7 @@ typedef struct entry {
     int dropped; /* taken out of the queue while BUSY: the thread frees it */
     int rc;
     /* the decode as bytes: a queued 8000x6000 photo is 144 MB, not the
-     * 576 MB of Darknet's float image, made when taken */
+     * 576 MB of Darknet's float image */
     unsigned char *rgb;
     int w, h;
     gc_err err;
@@ -148,7 +147,7 @@ static entry *pop(gc_prefetch *p)
     return x;
 }
 
-int gc_prefetch_take(gc_prefetch *p, const char *path, image *im, gc_err *e)
+int gc_prefetch_take(gc_prefetch *p, const char *path, unsigned char **rgb, int *w, int *h, gc_err *e)
 {
     if (!p) return 1;
     pthread_mutex_lock(&p->mu);
@@ -166,9 +165,14 @@ int gc_prefetch_take(gc_prefetch *p, const char *path, image *im, gc_err *e)
     entry *x = pop(p);
     pthread_mutex_unlock(&p->mu);
     int rc = x->rc;
-    if (rc) *e = x->err;
-    else if (!gc_dnimage_from_rgb(x->rgb, x->w, x->h, im))
-        rc = gc_fail(e, "cannot load image %s: out of memory", path); /* gc_image_load's words */
+    if (rc) {
+        *e = x->err;
+    } else {
+        *rgb = x->rgb;
+        *w = x->w;
+        *h = x->h;
+        x->rgb = NULL; /* the caller's now */
+    }
     entry_free(x);
     return rc ? -1 : 0;
 }

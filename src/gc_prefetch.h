@@ -33,11 +33,11 @@ int gc_prefetch_put(gc_prefetch *p, const char *path);
 /* Whether path is queued (waiting, being decoded or decoded). */
 int gc_prefetch_has(gc_prefetch *p, const char *path);
 
-/* path's image: 0 with *im set (the caller frees it; made here from the
- * queued 8-bit decode), -1 with e set (the decode's error, or out of
- * memory), or 1 when path was not queued (nothing set; the entries
- * queued before it are dropped either way). p may be NULL (returns 1). */
-int gc_prefetch_take(gc_prefetch *p, const char *path, image *im, gc_err *e);
+/* path's image: 0 with *rgb, *w, *h set as gc_image_load_rgb sets them
+ * (the caller frees *rgb), -1 with e set (the decode's error), or 1 when
+ * path was not queued (nothing set; the entries queued before it are
+ * dropped either way). p may be NULL (returns 1). */
+int gc_prefetch_take(gc_prefetch *p, const char *path, unsigned char **rgb, int *w, int *h, gc_err *e);
 
 /* Stops the thread, frees every queued image and p (NULL is a no-op). */
 void gc_prefetch_stop(gc_prefetch *p);

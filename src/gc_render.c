@@ -385,8 +385,13 @@ void gc_render_jet(float v, unsigned char rgb[3])
  * itself is gc_render_overlay_scaled's, at factor 1. */
 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out)
 {
-    assert(img && heat && rgb_out && w >= 0 && h >= 0);
-    gc_render_overlay_scaled(img, w, h, 1, heat, alpha, rgb_out);
+    gc_render_overlay_px(gc_pixels_float(img), w, h, heat, alpha, rgb_out);
+}
+
+void gc_render_overlay_px(gc_pixels img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out)
+{
+    assert((img.f || img.rgb) && heat && rgb_out && w >= 0 && h >= 0);
+    gc_render_overlay_scaled_rows_px(img, w, h, 1, heat, alpha, rgb_out, 0, (size_t)h);
 }
 
 /* gc_render_overlay of img scaled up f times by nearest neighbour (each
@@ -632,20 +637,39 @@ static void overlay_source_any(const float *src, size_t n0, size_t ns, float (*m
     overlay_source(tail[0], OV_LD, ns4, m, px);
 }
 
+/* overlay_source_any for ns pixels of img from pixel p0 (p0 + ns within
+ * one row): 8-bit pixels through a chunk of their float values
+ * (gc_byte_value), the same floats as Darknet's image of them, so the same
+ * bytes out. */
+static void overlay_source_px(gc_pixels img, size_t n0, size_t p0, size_t ns, float (*m)[OV_LD], uint32_t *px)
+{
+    if (img.f) {
+        overlay_source_any(img.f + p0, n0, ns, m, px);
+        return;
+    }
+    size_t ns4 = (ns + 3) & ~(size_t)3;
+    float vals[3][OV_LD];
+    const unsigned char *b = img.rgb + 3 * p0;
+    for (size_t i = 0; i < ns; ++i)
+        for (int c = 0; c < 3; ++c) vals[c][i] = gc_byte_value[b[3 * i + (size_t)c]];
+    for (int c = 0; c < 3; ++c) memset(vals[c] + ns, 0, (ns4 - ns) * sizeof(float));
+    overlay_source(vals[0], OV_LD, ns4, m, px);
+}
+
 /* Output row y of the scaled overlay, its heat row hrow (W = w f values). */
-static void overlay_row(const float *img, int w, int h, int f, const float *hrow, float al, unsigned char *rgb_out,
+static void overlay_row(gc_pixels img, int w, int h, int f, const float *hrow, float al, unsigned char *rgb_out,
                         size_t y)
 {
     assert(f >= 1 && f <= OV_COLS / 4);
     size_t per = OV_COLS / (size_t)f & ~(size_t)3, n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
-    const float *src = img + (y / (size_t)f) * (size_t)w;
+    size_t row = (y / (size_t)f) * (size_t)w;
     unsigned char *o = rgb_out + y * W * 3;
     float hh[OV_LD], ms[3][OV_LD], m[3][OV_LD];
     uint32_t ps[OV_LD], plain[OV_LD], out[OV_LD];
     for (size_t s0 = 0; s0 < (size_t)w; s0 += per) {
         size_t ns = (size_t)w - s0 < per ? (size_t)w - s0 : per, n = ns * (size_t)f;
         size_t n4 = (n + 3) & ~(size_t)3;
-        overlay_source_any(src + s0, n0, ns, ms, ps);
+        overlay_source_px(img, n0, row + s0, ns, ms, ps);
         const float *mc[3] = {ms[0], ms[1], ms[2]};
         const uint32_t *pc = ps;
         if (f > 1) {
@@ -665,7 +689,13 @@ static void overlay_row(const float *img, int w, int h, int f, const float *hrow
 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                    unsigned char *rgb_out, size_t y0, size_t y1)
 {
-    assert(img && heat && rgb_out && w >= 0 && h >= 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
+    gc_render_overlay_scaled_rows_px(gc_pixels_float(img), w, h, f, heat, alpha, rgb_out, y0, y1);
+}
+
+void gc_render_overlay_scaled_rows_px(gc_pixels img, int w, int h, int f, const float *heat, float alpha,
+                                      unsigned char *rgb_out, size_t y0, size_t y1)
+{
+    assert((img.f || img.rgb) && heat && rgb_out && w >= 0 && h >= 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
     float al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;
     size_t W = (size_t)w * (size_t)f;
     for (size_t y = y0; y < y1; ++y) overlay_row(img, w, h, f, heat + y * W, al, rgb_out, y);
@@ -680,15 +710,14 @@ typedef struct ov_source_row {
     uint32_t plain[GC_RENDER_MAX_ROW + 8];
 } ov_source_row;
 
-static void ov_source_row_make(const float *img, int w, int h, int f, size_t sy, ov_source_row *r)
+static void ov_source_row_make(gc_pixels img, int w, int h, int f, size_t sy, ov_source_row *r)
 {
-    size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f;
-    const float *src = img + sy * (size_t)w;
+    size_t n0 = (size_t)w * (size_t)h, W = (size_t)w * (size_t)f, row = sy * (size_t)w;
     float ms[3][OV_LD];
     uint32_t ps[OV_LD];
     for (size_t s0 = 0; s0 < (size_t)w; s0 += OV_COLS) {
         size_t ns = (size_t)w - s0 < OV_COLS ? (size_t)w - s0 : OV_COLS;
-        overlay_source_any(src + s0, n0, ns, ms, ps);
+        overlay_source_px(img, n0, row + s0, ns, ms, ps);
         for (int c = 0; c < 3; ++c) spread(ms[c], ns, f, r->m[c] + s0 * (size_t)f);
         spread(ps, ns, f, r->plain + s0 * (size_t)f);
     }
@@ -724,7 +753,13 @@ static void overlay_row_from(const ov_source_row *r, size_t W, const float *hrow
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1)
 {
-    assert(img && heat && rgb_out && w > 0 && h > 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
+    gc_render_overlay_scaled_up_rows_px(gc_pixels_float(img), w, h, f, heat, alpha, rgb_out, y0, y1);
+}
+
+void gc_render_overlay_scaled_up_rows_px(gc_pixels img, int w, int h, int f, const float *heat, float alpha,
+                                         unsigned char *rgb_out, size_t y0, size_t y1)
+{
+    assert((img.f || img.rgb) && heat && rgb_out && w > 0 && h > 0 && f >= 1 && y1 <= (size_t)h * (size_t)f);
     int W = w * f, H = h * f;
     assert(W <= GC_RENDER_MAX_ROW);
     float al = alpha > 0 ? (alpha < 1 ? alpha : 1) : 0;

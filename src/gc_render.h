@@ -78,6 +78,27 @@ float gc_render_normalize(float *x, size_t n);
 /* Jet colormap of v in [0, 1] (clamped) to 8-bit RGB. */
 void gc_render_jet(float v, unsigned char rgb[3]);
 
+/* An image to draw on: Darknet's planar float RGB in [0,1] (f: c*w*h + y*w
+ * + x), or the 8-bit interleaved RGB it is made from (rgb: (y*w + x)*3 + c),
+ * each byte read as gc_byte_value, the float Darknet's loader makes of it:
+ * the same picture, byte for byte. One of the two is set. */
+typedef struct gc_pixels {
+    const float *f;
+    const unsigned char *rgb;
+} gc_pixels;
+
+static inline gc_pixels gc_pixels_float(const float *f)
+{
+    gc_pixels p = {f, NULL};
+    return p;
+}
+
+static inline gc_pixels gc_pixels_bytes(const unsigned char *rgb)
+{
+    gc_pixels p = {NULL, rgb};
+    return p;
+}
+
 /* Blends the colormapped heat (values in [0,1]) over the image, with an
  * opacity that grows with the heat, so that the image stays untinted where
  * the map is zero (an all-zero map gives the plain image):
@@ -87,6 +108,8 @@ void gc_render_jet(float v, unsigned char rgb[3]);
  * Darknet's planar float RGB in [0,1] (c*w*h + y*w + x), clamped; rgb_out is
  * interleaved. */
 void gc_render_overlay(const float *img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
+/* The same of either kind of image. */
+void gc_render_overlay_px(gc_pixels img, int w, int h, const float *heat, float alpha, unsigned char *rgb_out);
 
 /* The same for img (w x h) scaled up f times (1 to 64) by nearest
  * neighbour: heat and rgb_out are (w f) x (h f). The bytes equal
@@ -96,6 +119,8 @@ void gc_render_overlay_scaled(const float *img, int w, int h, int f, const float
 /* Only its rows [y0, y1) of the h f: a share of the work for a thread. */
 void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                    unsigned char *rgb_out, size_t y0, size_t y1);
+void gc_render_overlay_scaled_rows_px(gc_pixels img, int w, int h, int f, const float *heat, float alpha,
+                                      unsigned char *rgb_out, size_t y0, size_t y1);
 /* The same with heat at the image's own size (w x h), each row scaled up
  * bilinearly as it is drawn: bit for bit gc_render_resize(heat, w, h, up,
  * w f, h f) then gc_render_overlay_scaled_rows on up, without up, so that
@@ -109,6 +134,8 @@ void gc_render_overlay_scaled_rows(const float *img, int w, int h, int f, const 
 int gc_render_avx2(int set);
 void gc_render_overlay_scaled_up_rows(const float *img, int w, int h, int f, const float *heat, float alpha,
                                       unsigned char *rgb_out, size_t y0, size_t y1);
+void gc_render_overlay_scaled_up_rows_px(gc_pixels img, int w, int h, int f, const float *heat, float alpha,
+                                         unsigned char *rgb_out, size_t y0, size_t y1);
 
 /* The heat of a map for display: out = (v - lo) / (hi - lo) with lo =
  * min(0, min v) and hi = max v, so that a zero of a non-negative map stays 0

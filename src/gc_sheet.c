@@ -64,6 +64,25 @@ void gc_sheet_resize_planar(const float *in, int iw, int ih, int c, float *out, 
     }
 }
 
+void gc_sheet_resize_rgb(const unsigned char *in, int iw, int ih, float *out, int ow, int oh)
+{
+    size_t op = (size_t)ow * (size_t)oh;
+    for (int y = 0; y < oh; ++y) {
+        int y0, y1;
+        span(y, ih, oh, &y0, &y1);
+        for (int x = 0; x < ow; ++x) {
+            int x0, x1;
+            span(x, iw, ow, &x0, &x1);
+            for (int k = 0; k < 3; ++k) {
+                double acc = 0;
+                for (int yy = y0; yy < y1; ++yy)
+                    for (int xx = x0; xx < x1; ++xx) acc += gc_byte_value[in[((size_t)yy * iw + xx) * 3 + (size_t)k]];
+                out[(size_t)k * op + (size_t)y * ow + x] = (float)(acc / ((double)(y1 - y0) * (x1 - x0)));
+            }
+        }
+    }
+}
+
 #define NPANELS 5
 #define MARGIN 8
 #define TEXT_SCALE 2
@@ -130,7 +149,7 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
         goto done;
     }
     memset(sheet, 24, (size_t)SW * SH * 3);
-    gc_sheet_resize_planar(s->orig.data, W, H, 3, img, dw, dh);
+    gc_sheet_resize_rgb(s->orig_rgb, W, H, img, dw, dh);
 
     static const char *const titles[NPANELS] = {"Image", "Grad-CAM", "Guided Backprop", "Guided Grad-CAM",
                                                 "Counterfactual"};

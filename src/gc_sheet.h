@@ -28,6 +28,10 @@ void gc_sheet_panel_size(int w, int h, int *pw, int *ph);
 /* Planar float image resize: area average when shrinking, nearest pixel
  * when enlarging (per axis). in: c x ih x iw, out: c x oh x ow. */
 void gc_sheet_resize_planar(const float *in, int iw, int ih, int c, float *out, int ow, int oh);
+/* The same of an 8-bit interleaved RGB image (iw x ih x 3), each byte read
+ * as gc_byte_value: the floats gc_sheet_resize_planar makes of Darknet's
+ * float image of it, bit for bit. out: 3 x oh x ow. */
+void gc_sheet_resize_rgb(const unsigned char *in, int iw, int ih, float *out, int ow, int oh);
 
 /* Explains t four times on s (Grad-CAM, Guided Backprop, Guided Grad-CAM, and
  * the counterfactual Grad-CAM; o's layers, target and smoothing) and writes

@@ -37,7 +37,7 @@ static void assert_same_file(const char *a, const char *b)
  * only), a gradient image (overlay only), the summary. scribble: overwrite
  * img, heats and grad after each call, as the explaining thread does with
  * its buffers. */
-static void draw_image(gc_session *s, const char *dir, const char *tag, float *img, float *heat0, float *heat1,
+static void draw_image(gc_session *s, const char *dir, const char *tag, unsigned char *img, float *heat0, float *heat1,
                        float *grad, int scribble, int skip1)
 {
     gc_err e = {0};
@@ -48,17 +48,17 @@ static void draw_image(gc_session *s, const char *dir, const char *tag, float *i
     s->orig.w = W;
     s->orig.h = H;
     s->orig.c = 3;
-    s->orig.data = img;
+    s->orig_rgb = img;
     gc_draw *d = gc_draw_begin(s, 2, &e);
     ck_assert_msg(d != NULL, "%s", e.msg);
     gc_fig_box b0 = {3, 2, 20, 15, 4}, b1 = {18, 6, 35, 21, 7};
-    gc_draw_spec v0 = {img, heat0, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - layercam, layer 7,5", 0.f, 2.5f, 0, 0};
+    gc_draw_spec v0 = {gc_pixels_bytes(img), heat0, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - layercam, layer 7,5", 0.f, 2.5f, 0, 0};
     ck_assert_msg(gc_draw_overlay(d, p0, &v0, 0, &e) == 0, "%s", e.msg);
     if (scribble) memset(heat0, 0x7f, PX * sizeof *heat0);
-    gc_draw_spec v1 = {img, heat1, .5f, &b1, "1 bag 40%", "box 1 bag 40% - layercam, layer 7,5", 0.f, 0.f, 1, 0};
+    gc_draw_spec v1 = {gc_pixels_bytes(img), heat1, .5f, &b1, "1 bag 40%", "box 1 bag 40% - layercam, layer 7,5", 0.f, 0.f, 1, 0};
     ck_assert_msg(skip1 || gc_draw_overlay(d, NULL, &v1, 1, &e) == 0, "%s", e.msg);
     if (scribble) memset(heat1, 0, PX * sizeof *heat1);
-    gc_draw_spec v2 = {grad, NULL, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - guided gradcam", 0.f, 1.f, 0, 1};
+    gc_draw_spec v2 = {gc_pixels_float(grad), NULL, .5f, &b0, "0 shirt 91%", "box 0 shirt 91% - guided gradcam", 0.f, 1.f, 0, 1};
     ck_assert_msg(gc_draw_overlay(d, p2, &v2, -1, &e) == 0, "%s", e.msg);
     if (scribble) memset(grad, 0x3f, 3 * PX * sizeof *grad);
     ck_assert_msg(gc_draw_summary(d, ps, &e) == 0, "%s", e.msg);
@@ -71,17 +71,18 @@ START_TEST(output_thread_draws_what_this_thread_draws)
     char *dir = gcf_tempdir();
     ck_assert_ptr_nonnull(dir);
     uint64_t r = 91;
-    float *img[2], *heat0[2], *heat1[2], *grad[2];
+    unsigned char *img[2];
+    float *heat0[2], *heat1[2], *grad[2];
     for (int t = 0; t < 2; ++t) {
-        img[t] = malloc(3 * PX * sizeof(float));
+        img[t] = malloc(3 * PX);
         heat0[t] = malloc(PX * sizeof(float));
         heat1[t] = malloc(PX * sizeof(float));
         grad[t] = malloc(3 * PX * sizeof(float));
         ck_assert(img[t] && heat0[t] && heat1[t] && grad[t]);
     }
-    for (size_t i = 0; i < 3 * PX; ++i) img[0][i] = gc_rng_unit(&r), grad[0][i] = gc_rng_unit(&r);
+    for (size_t i = 0; i < 3 * PX; ++i) img[0][i] = (unsigned char)(gc_rng_unit(&r) * 256), grad[0][i] = gc_rng_unit(&r);
     for (size_t i = 0; i < PX; ++i) heat0[0][i] = gc_rng_unit(&r), heat1[0][i] = gc_rng_unit(&r);
-    memcpy(img[1], img[0], 3 * PX * sizeof(float));
+    memcpy(img[1], img[0], 3 * PX);
     memcpy(grad[1], grad[0], 3 * PX * sizeof(float));
     memcpy(heat0[1], heat0[0], PX * sizeof(float));
     memcpy(heat1[1], heat1[0], PX * sizeof(float));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "darknet.h"
+#include "gc_dnimage.h"
 #include "gc_figure.h"
 #include "gc_render.h"
 #include "gc_sheet.h"
@@ -1024,8 +1025,8 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     gc_err e;
     gc_picture plain = {0}, zero = {0}, fig = {0}, hot = {0}, fig2 = {0};
     gc_fig_box box = {10, 20, 50, 70, 1};
-    ck_assert_int_eq(gc_figure_panel(&plain, img, W, H, NULL, .5f, &box, &e), 0);
-    ck_assert_int_eq(gc_figure_panel(&zero, img, W, H, heat, .5f, &box, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&plain, gc_pixels_float(img), W, H, NULL, .5f, &box, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&zero, gc_pixels_float(img), W, H, heat, .5f, &box, &e), 0);
     ck_assert_int_eq(plain.w, 384); /* 96 px: shown 4x */
     ck_assert_int_eq(plain.h, 384);
     ck_assert(memcmp(plain.rgb, zero.rgb, (size_t)384 * 384 * 3) == 0);
@@ -1045,7 +1046,7 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
     ck_assert_int_eq(red, 0);
 
     for (int i = 0; i < N; ++i) heat[i] = (float)(i % W) / (W - 1);
-    ck_assert_int_eq(gc_figure_panel(&hot, img, W, H, heat, .5f, NULL, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&hot, gc_pixels_float(img), W, H, heat, .5f, NULL, &e), 0);
     ck_assert_int_eq(gc_figure_overlay(&fig2, &hot, W, H, NULL, NULL, "class 3 - gradcam", 0, 2.5f, 0, 0, &e), 0);
     ck_assert_int_eq(fig2.h, fig.h);
     /* the colour bar: dark blue at its left end, dark red at its right, in one footer row */
@@ -1096,14 +1097,14 @@ START_TEST(summary_for_one_to_fifty_boxes)
         gc_summary s;
         ck_assert_int_eq(gc_figure_summary_init(&s, n, W, H, &e), 0);
         gc_picture panel = {0}, out = {0};
-        ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
+        ck_assert_int_eq(gc_figure_panel(&panel, gc_pixels_float(img), W, H, NULL, .5f, NULL, &e), 0);
         for (int k = 0; k < n; ++k) {
             gc_fig_box b = {(k * 13) % 100, (k * 29) % 100, (k * 13) % 100 + 20, (k * 29) % 100 + 25, k % 10};
             char cap[64];
             snprintf(cap, sizeof cap, "%d class %d %d%%", k, k % 10, 50 + k);
             gc_figure_summary_set(&s, k, &panel, &b, cap);
         }
-        ck_assert_int_eq(gc_figure_summary_render(&s, img, &out, &e), 0);
+        ck_assert_int_eq(gc_figure_summary_render(&s, gc_pixels_float(img), &out, &e), 0);
         ck_assert_int_ge(out.w, 384);
         /* thumbnails at least 128 px wide, so the grid is readable */
         ck_assert_int_ge(s.tw, 128);
@@ -1138,12 +1139,12 @@ START_TEST(summary_of_a_tall_narrow_image)
     gc_summary s;
     ck_assert_int_eq(gc_figure_summary_init(&s, BOXES, W, H, &e), 0);
     gc_picture panel = {0}, out = {0};
-    ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, NULL, .5f, NULL, &e), 0);
+    ck_assert_int_eq(gc_figure_panel(&panel, gc_pixels_float(img), W, H, NULL, .5f, NULL, &e), 0);
     for (int k = 0; k < BOXES; ++k) {
         gc_fig_box b = {0, k * 200, 7, k * 200 + 150, k};
         gc_figure_summary_set(&s, k, &panel, &b, "box");
     }
-    ck_assert_int_eq(gc_figure_summary_render(&s, img, &out, &e), 0);
+    ck_assert_int_eq(gc_figure_summary_render(&s, gc_pixels_float(img), &out, &e), 0);
     ck_assert_int_ge(s.th, 128);
     ck_assert_int_le(s.th, panel.h / 2);
     ck_assert_int_ge(s.tw, 1);
@@ -1332,12 +1333,12 @@ START_TEST(overlay_in_place_is_the_same_picture)
         const float *ht = v == 3 ? NULL : heat;
         gc_err e;
         gc_picture panel, ref, fig;
-        ck_assert_int_eq(gc_figure_panel(&panel, img, W, H, ht, .5f, b, &e), 0);
+        ck_assert_int_eq(gc_figure_panel(&panel, gc_pixels_float(img), W, H, ht, .5f, b, &e), 0);
         ck_assert_int_eq(gc_figure_overlay(&ref, &panel, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f,
                                            v == 2, v == 3, &e), 0);
         ck_assert_int_eq(gc_figure_overlay_begin(&fig, W, H, "box 0 bag 81% - gradcam", &e), 0);
         gc_picture top = {fig.rgb, fig.w, panel.h};
-        gc_figure_panel_into(&top, img, W, H, ht, .5f, b, NULL);
+        gc_figure_panel_into(&top, gc_pixels_float(img), W, H, ht, .5f, b, NULL);
         gc_figure_overlay_finish(&fig, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f, v == 2, v == 3);
         ck_assert_int_eq(fig.w, ref.w);
         ck_assert_int_eq(fig.h, ref.h);
@@ -1351,12 +1352,88 @@ START_TEST(overlay_in_place_is_the_same_picture)
 }
 END_TEST
 
+/* An image's 8-bit bytes draw the same pictures as Darknet's float image of
+ * them (gc_dnimage_from_rgb's): overlays at scale 1 and scaled up (the heat
+ * at the image's size, blended a row at a time, and over every f), panels
+ * with and without a heat, a summary, and the sheet's resize. */
+START_TEST(bytes_draw_what_their_floats_draw)
+{
+    static const int sizes[][2] = {{37, 23}, {5, 3}, {130, 61}, {1, 1}};
+    uint64_t r = 23;
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; ++t) {
+        int w = sizes[t][0], h = sizes[t][1];
+        size_t px = (size_t)w * h;
+        unsigned char *b = malloc(3 * px);
+        float *heat = malloc(px * sizeof *heat);
+        ck_assert(b && heat);
+        for (size_t i = 0; i < 3 * px; ++i) b[i] = (unsigned char)(gc_rng_unit(&r) * 256);
+        for (size_t i = 0; i < px; ++i) heat[i] = i % 7 ? gc_rng_unit(&r) : 0;
+        image f;
+        ck_assert_int_eq(gc_dnimage_from_rgb(b, w, h, &f), 1);
+        gc_pixels pb = gc_pixels_bytes(b), pf = gc_pixels_float(f.data);
+        unsigned char *o1 = malloc(3 * px * 64 * 64), *o2 = malloc(3 * px * 64 * 64);
+        ck_assert(o1 && o2);
+        gc_render_overlay_px(pb, w, h, heat, .6f, o1);
+        gc_render_overlay(f.data, w, h, heat, .6f, o2);
+        ck_assert(!memcmp(o1, o2, 3 * px));
+        for (int k = 2; k <= 5; k += 3) {
+            size_t n = 3 * px * (size_t)k * k;
+            gc_render_overlay_scaled_up_rows_px(pb, w, h, k, heat, .45f, o1, 0, (size_t)h * k);
+            gc_render_overlay_scaled_up_rows(f.data, w, h, k, heat, .45f, o2, 0, (size_t)h * k);
+            ck_assert_msg(!memcmp(o1, o2, n), "%dx%d, f %d", w, h, k);
+        }
+        gc_err e = {0};
+        gc_fig_box box = {0, 0, w - 1, h - 1, 3};
+        for (int hot = 0; hot < 2; ++hot) {
+            gc_picture a = {0}, c = {0};
+            ck_assert_int_eq(gc_figure_panel(&a, pb, w, h, hot ? heat : NULL, .5f, &box, &e), 0);
+            ck_assert_int_eq(gc_figure_panel(&c, pf, w, h, hot ? heat : NULL, .5f, &box, &e), 0);
+            ck_assert(a.w == c.w && a.h == c.h && !memcmp(a.rgb, c.rgb, (size_t)a.w * a.h * 3));
+            gc_figure_picture_free(&a);
+            gc_figure_picture_free(&c);
+        }
+        gc_summary s1, s2;
+        ck_assert_int_eq(gc_figure_summary_init(&s1, 1, w, h, &e), 0);
+        ck_assert_int_eq(gc_figure_summary_init(&s2, 1, w, h, &e), 0);
+        gc_picture th = {0}, a = {0}, c = {0};
+        ck_assert_int_eq(gc_figure_panel(&th, pf, w, h, heat, .5f, &box, &e), 0);
+        gc_figure_summary_set(&s1, 0, &th, &box, "0 dog 91%");
+        gc_figure_summary_set(&s2, 0, &th, &box, "0 dog 91%");
+        ck_assert_int_eq(gc_figure_summary_render(&s1, pb, &a, &e), 0);
+        ck_assert_int_eq(gc_figure_summary_render(&s2, pf, &c, &e), 0);
+        ck_assert(a.w == c.w && a.h == c.h && !memcmp(a.rgb, c.rgb, (size_t)a.w * a.h * 3));
+        gc_figure_picture_free(&th);
+        gc_figure_picture_free(&a);
+        gc_figure_picture_free(&c);
+        gc_figure_summary_free(&s1);
+        gc_figure_summary_free(&s2);
+        const int out[][2] = {{3, 2}, {w * 3, h * 2}, {(w + 1) / 2, (h + 1) / 2}};
+        for (int k = 0; k < 3; ++k) {
+            size_t n = 3 * (size_t)out[k][0] * out[k][1];
+            float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+            ck_assert(x && y);
+            gc_sheet_resize_rgb(b, w, h, x, out[k][0], out[k][1]);
+            gc_sheet_resize_planar(f.data, w, h, 3, y, out[k][0], out[k][1]);
+            ck_assert(!memcmp(x, y, n * sizeof *x));
+            free(x);
+            free(y);
+        }
+        free(o1);
+        free(o2);
+        free_image(f);
+        free(b);
+        free(heat);
+    }
+}
+END_TEST
+
 Suite *suite_render(void)
 {
     Suite *s = suite_create("render");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, letterbox_geometry_by_hand);
     tcase_add_test(tc, overlay_in_place_is_the_same_picture);
+    tcase_add_test(tc, bytes_draw_what_their_floats_draw);
     tcase_add_test(tc, letterbox_matches_darknet);
     tcase_add_test(tc, letterbox_of_a_net_sized_image_is_the_image);
     tcase_add_test(tc, inverse_letterbox_places_hot_cell);
