@@ -50,11 +50,6 @@ static int picture_alloc_from(gc_picture *p, int w, int h, int from, const unsig
     return 0;
 }
 
-static int picture_alloc(gc_picture *p, int w, int h, const unsigned char fill[3], gc_err *e)
-{
-    return picture_alloc_from(p, w, h, 0, fill, e);
-}
-
 /* Copies src (sw x sh) into dst at (x, y), clipped: one memcpy per row. */
 static void blit(gc_picture *dst, int x, int y, const unsigned char *src, int sw, int sh)
 {
@@ -357,7 +352,6 @@ void gc_figure_summary_set(gc_summary *s, int k, const gc_picture *panel, const 
 int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_err *e)
 {
     int rc = -1, n = s->n;
-    gc_picture panel = {0};
     gc_rect *boxes = calloc((size_t)n, sizeof *boxes), *tags = calloc((size_t)n, sizeof *tags);
     int *scales = calloc((size_t)n, sizeof *scales);
     char (*nums)[16] = calloc((size_t)n, sizeof *nums);
@@ -366,15 +360,10 @@ int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_e
         gc_fail(e, "out of memory for the summary image");
         goto done;
     }
-    if (gc_figure_panel(&panel, img, s->img_w, s->img_h, NULL, 0, NULL, e)) goto done;
-    int f = gc_render_display_scale(s->img_w, s->img_h), W = panel.w, H = panel.h, ts = gc_render_text_scale(W, H);
-    int lw = gc_render_line_width(W, H);
+    int f = gc_render_display_scale(s->img_w, s->img_h), W = s->img_w * f, H = s->img_h * f;
+    int ts = gc_render_text_scale(W, H);
     for (int k = 0; k < n; ++k) {
-        unsigned char col[3];
-        gc_figure_class_color(s->boxes[k].cls, col);
         boxes[k] = display_box(&s->boxes[k], f);
-        gc_render_box(panel.rgb, W, H, boxes[k].x, boxes[k].y, boxes[k].x + boxes[k].w - 1, boxes[k].y + boxes[k].h - 1,
-                    lw, col);
         snprintf(nums[k], sizeof nums[k], "%d", k);
         texts[k] = nums[k];
     }
@@ -395,8 +384,26 @@ int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_e
     int rows = (n + s->cols - 1) / s->cols;
     int grid_w = s->cols * (s->tw + GAP) + GAP, grid_h = rows * (s->th + cap_h + GAP) + GAP;
     int CW = W + legend_w > grid_w ? W + legend_w : grid_w, CH = top_h + grid_h;
-    if (picture_alloc(out, CW, CH, DARK, e)) goto done;
-    blit(out, 0, 0, panel.rgb, W, H);
+    /* the panel drawn into the picture's first rows, W apart, then moved
+     * to CW apart (from the last row up: each lands at or after where it
+     * was, beyond the rows still to move) and the rest of those rows
+     * filled: no panel of its own beside the picture (an 8000x6000 photo's
+     * is 144 MB, and the summary was a run's peak) */
+    if (picture_alloc_from(out, CW, CH, H, DARK, e)) goto done;
+    gc_picture top = {out->rgb, W, H};
+    gc_figure_panel_into(&top, img, s->img_w, s->img_h, NULL, 0, NULL, NULL);
+    int lw = gc_render_line_width(W, H);
+    for (int k = 0; k < n; ++k) {
+        unsigned char col[3];
+        gc_figure_class_color(s->boxes[k].cls, col);
+        gc_render_box(top.rgb, W, H, boxes[k].x, boxes[k].y, boxes[k].x + boxes[k].w - 1, boxes[k].y + boxes[k].h - 1,
+                      lw, col);
+    }
+    for (size_t y = (size_t)H; CW > W && y-- > 0;) {
+        unsigned char *row = out->rgb + y * (size_t)CW * 3;
+        memmove(row, out->rgb + y * (size_t)W * 3, (size_t)W * 3);
+        for (size_t x = (size_t)W; x < (size_t)CW; ++x) memcpy(row + x * 3, DARK, 3);
+    }
     for (int k = 0; k < n; ++k) {
         if (!scales[k]) continue;
         unsigned char col[3];
@@ -418,7 +425,6 @@ int gc_figure_summary_render(gc_summary *s, gc_pixels img, gc_picture *out, gc_e
     }
     rc = 0;
 done:
-    gc_figure_picture_free(&panel);
     free(boxes);
     free(tags);
     free(scales);
