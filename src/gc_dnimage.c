@@ -88,6 +88,7 @@ int gc_dnimage_load(const char *path, image *out, const char **why)
  * reassociation in a single product or sum): check_image compares the
  * result with letterbox_image's bit for bit. Contraction is kept off here
  * for a build with -march=native (Darknet's own build has no -march). */
+#if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=off")))
 #endif
@@ -129,10 +130,23 @@ static void resize_rgb(const unsigned char *px, int w, int h, float *part, int n
             for (int c = 0; c < nw; ++c) dst[c] += dy * p1[c];
         }
 }
+#endif
 
 int gc_dnimage_letterbox_rgb(const unsigned char *px, int w, int h, int net_w, int net_h, image *out)
 {
     memset(out, 0, sizeof *out);
+#if !defined(__x86_64__)
+    /* Elsewhere Darknet's own letterbox of the float image: the copy above
+     * gives its bits only where neither build contracts a * b + c into one
+     * rounding (x86-64's baseline has no FMA; GCC contracts by default
+     * where FMA is in the base set, as on arm64, in Darknet's build but not
+     * in resize_rgb), so the memory saved is not worth other inputs. */
+    image im;
+    if (!gc_dnimage_from_rgb(px, w, h, &im)) return 0;
+    *out = letterbox_image(im, net_w, net_h);
+    free_image(im);
+    return out->data != NULL;
+#else
     /* letterbox_image's size and place, its arithmetic (gc_render_letterbox's
      * too; this file is also linked without gc_render, into the stock bench) */
     int new_w, new_h;
@@ -157,4 +171,5 @@ int gc_dnimage_letterbox_rgb(const unsigned char *px, int w, int h, int net_w, i
     free(part);
     *out = (image){net_w, net_h, 3, boxed};
     return 1;
+#endif
 }

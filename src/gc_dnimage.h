@@ -28,7 +28,9 @@ int gc_dnimage_from_rgb(const unsigned char *px, int w, int h, image *out);
 /* Darknet's letterbox_image(im, net_w, net_h) of the float image of px (w x
  * h, interleaved 8-bit RGB, as gc_dnimage_from_rgb makes it), the same
  * floats bit for bit, without the float image (576 MB for an 8000x6000
- * photo): the resize reads each byte's value from gc_byte_value. The image
+ * photo): the resize reads each byte's value from gc_byte_value (on
+ * x86-64; elsewhere, where a build may fuse a multiply-add, Darknet's own
+ * letterbox_image of the float image, made for it and freed). The image
  * must letterbox to at least 2 x 2 (gc_image_fits_net). 0 when out of
  * memory (*out all zero), else 1 (free_image() *out). */
 int gc_dnimage_letterbox_rgb(const unsigned char *px, int w, int h, int net_w, int net_h, image *out);
