@@ -1455,6 +1455,33 @@ static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int
     return rc;
 }
 
+/* The images whose lines a run appended to the index at path from byte
+ * from on: an image's lines are consecutive (one write each, under the
+ * lock) and share their "n", which no other image has. A line without its
+ * newline is not counted. -1 when the index cannot be read. */
+static long images_indexed_since(const char *path, off_t from)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    if (fseeko(f, from, SEEK_SET) != 0) {
+        fclose(f);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long images = 0, prev = -1, n;
+    while ((len = getline(&line, &cap, f)) > 0)
+        if (line[len - 1] == '\n' && sscanf(line, "{\"n\": %ld,", &n) == 1 && n != prev) {
+            ++images;
+            prev = n;
+        }
+    int bad = ferror(f);
+    free(line);
+    fclose(f);
+    return bad ? -1 : images;
+}
+
 /* -jobs N: N worker processes forked after the network is loaded (they share
  * its pages until written), each explaining every N-th pending image and
  * appending to the same index (one O_APPEND write per image, whole on a local
@@ -1475,6 +1502,8 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
     }
     fflush(stdout);
     fflush(stderr);
+    struct stat at_start; /* where this run's index lines begin */
+    off_t from = fstat(r->index_fd, &at_start) == 0 ? at_start.st_size : -1;
     pid_t parent = getpid();
     int started = 0, rc = 0;
     gc_pool_share(jobs); /* each worker's threads (its session's pool) take its share of the cores */
@@ -1532,27 +1561,38 @@ static int run_workers(run_state *r, gc_batch_summary *s, network *net, gc_err *
         }
     }
     close(fds[0]);
-    int stopping = gc_stop_signal();
+    int stopping = gc_stop_signal(), *status = calloc((size_t)(started ? started : 1), sizeof *status);
     for (int j = 0; j < started; ++j) {
-        int status = 0;
-        while (waitpid(kids[j], &status, 0) < 0 && errno == EINTR) {
+        int st = 0;
+        while (waitpid(kids[j], &st, 0) < 0 && errno == EINTR) {
         }
-        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        if (stopping && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) continue; /* stopped as asked */
-        /* what is left: the dead worker's share from its image in hand (the
-         * others finished theirs); "up to": a worker killed between its
-         * index line and its report to the parent did one more. The index
-         * holds whole images only, so -resume does exactly the rest. */
-        int left = s->total - s->skipped - s->done - s->errors;
-        if (rc == 0 && WIFSIGNALED(status)) /* it could say nothing: killed, or crashed */
-            rc = gc_fail(e, "-jobs: worker %d (pid %ld) was killed by signal %d (%s): up to %d of %d "
-                            "image%s not done (the index holds the images done); rerun with -resume to do them",
-                         j, (long)kids[j], WTERMSIG(status), strsignal(WTERMSIG(status)), left, s->total,
-                         gc_plural(s->total));
-        else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-            rc = gc_fail(e, "-jobs: worker %d stopped (see above): up to %d of %d image%s not done; rerun with -resume", j,
-                         left, s->total, gc_plural(s->total));
+        if (status) status[j] = st;
     }
+    if (!status && rc == 0) rc = gc_fail(e, "out of memory");
+    for (int j = 0; j < started && rc == 0; ++j) {
+        int st = status[j], sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+        if (stopping && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) continue; /* stopped as asked */
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
+        /* What is left: the images not in the index, which -resume does
+         * (the dead worker's share from its image in hand, and any image
+         * that failed), counted in the index now that every worker is gone.
+         * The reports fall short of it by the images a worker had indexed
+         * but not yet reported (its output thread runs ahead of them: two
+         * were seen), so they give only a bound ("up to") when the index
+         * cannot be read. */
+        long indexed = from >= 0 ? images_indexed_since(r->index_path, from) : -1;
+        int exact = indexed >= 0 && indexed <= s->total - s->skipped;
+        int left = exact ? s->total - s->skipped - (int)indexed : s->total - s->skipped - s->done - s->errors;
+        if (sig) /* it could say nothing: killed, or crashed */
+            rc = gc_fail(e, "-jobs: worker %d (pid %ld) was killed by signal %d (%s): %s%d of %d "
+                            "image%s not done (the index holds the images done); rerun with -resume to do them",
+                         j, (long)kids[j], sig, strsignal(sig), exact ? "" : "up to ", left, s->total,
+                         gc_plural(s->total));
+        else
+            rc = gc_fail(e, "-jobs: worker %d stopped (see above): %s%d of %d image%s not done; rerun with -resume", j,
+                         exact ? "" : "up to ", left, s->total, gc_plural(s->total));
+    }
+    free(status);
     free(kids);
     return rc;
 }
