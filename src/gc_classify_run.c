@@ -30,9 +30,7 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
                      .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
                      .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1};
     gc_explain_result_layers(net, m, o->ex.method, x);
-    x->named = o->names && c < o->nnames;
-    if (x->named) snprintf(x->name, sizeof x->name, "%s", o->names[c]);
-    else snprintf(x->name, sizeof x->name, "class %d", c);
+    x->name = o->names && c < o->nnames ? o->names[c] : NULL;
     /* the scaled heat is drawn only in the overlay */
     x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, o->ex.nosave & GC_NOSAVE_PNG ? NULL : s->heat,
                                         &x->map_lo, &x->map_hi);
@@ -40,14 +38,6 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
         (!(o->ex.nosave & GC_NOSAVE_NPY) && gc_out_path(x->npy, sizeof x->npy, e, "%s_%d.npy", o->out, c)))
         return -1;
     return 0;
-}
-
-/* Whether class x has a name of its own (else x->name is "class N"). */
-static int has_name(const gc_result *x)
-{
-    char plain[32];
-    snprintf(plain, sizeof plain, "class %d", x->cls);
-    return strcmp(plain, x->name) != 0;
 }
 
 /* Class x's overlay from s->heat (the class, its name and probability in
@@ -64,8 +54,8 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
     const gc_method_info *mi = gc_cam_method_get(o->ex.method);
     int layered = mi->weights || mi->map; /* Guided Backprop's picture is the input gradient: no layer */
-    snprintf(title, sizeof title, "class %d%s%s %s - %s%s%s%s%s", x->cls, has_name(x) ? " " : "",
-             has_name(x) ? x->name : "", pbuf, mi->name, o->ex.counterfactual ? " counterfactual" : "",
+    snprintf(title, sizeof title, "class %d%s%s %s - %s%s%s%s%s", x->cls, x->name ? " " : "",
+             x->name ? x->name : "", pbuf, mi->name, o->ex.counterfactual ? " counterfactual" : "",
              gc_explain_smooth_suffix(o->ex.smooth), layered ? ", layer " : "", layered ? lbuf : "");
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
@@ -137,7 +127,7 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
             char lab[512];
-            if (has_name(x)) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            if (x->name) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
             else snprintf(lab, sizeof lab, "class %d %.1f%%", x->cls, x->prob * 100); /* no names: not "class 5 class 5" */
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))

@@ -13,13 +13,6 @@
 #include "gc_sheet.h"
 #include "gc_report.h"
 
-/* The class's name, or "class N" without a names file. */
-static void class_name(const gc_det_opts *o, int cls, char *buf, size_t n)
-{
-    if (o->names && cls < o->nnames) snprintf(buf, n, "%s", o->names[cls]);
-    else snprintf(buf, n, "class %d", cls);
-}
-
 /* Explains box k: its map (in s) and everything measured on it, into x. The
  * map's heat on the image is left in s->heat, scaled for display. */
 static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const gc_det *d, int k, gc_map *m,
@@ -44,8 +37,7 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .all_zero = m->all_zero, .objectness = d->objectness, .bx = d->bbox.x * W, .by = d->bbox.y * H,
                      .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type)};
     gc_explain_result_layers(net, m, o->ex.method, x);
-    class_name(o, d->cls, x->name, sizeof x->name);
-    x->named = o->names && d->cls < o->nnames;
+    x->name = o->names && d->cls < o->nnames ? o->names[d->cls] : NULL;
     /* the scaled heat is drawn only in the overlay and the summary */
     int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);
     int zero = gc_render_heat_scale(s->heat, (size_t)W * H, drawn ? s->heat : NULL, &x->map_lo, &x->map_hi);
@@ -67,7 +59,8 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
         size_t len = strlen(lbuf);
         snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
     }
-    snprintf(label, sizeof label, "%d %s %.0f%%", x->index, x->name, x->prob * 100);
+    char nbuf[32];
+    snprintf(label, sizeof label, "%d %s %.0f%%", x->index, gc_result_name(x, nbuf, sizeof nbuf), x->prob * 100);
     const gc_method_info *mi = gc_cam_method_get(o->ex.method);
     snprintf(title, sizeof title, "box %s - %s%s%s%s%s", label, mi->name, o->ex.counterfactual ? " counterfactual" : "",
              gc_explain_smooth_suffix(o->ex.smooth), mi->weights || mi->map ? ", layer " : "",
@@ -148,8 +141,8 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         if (o->ex.sheet) {
             /* after the box's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {dets[k].cls, &dets[k]};
-            char lab[512];
-            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, x->name, x->prob * 100);
+            char lab[512], nbuf[32];
+            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, gc_result_name(x, nbuf, sizeof nbuf), x->prob * 100);
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, k) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, x->box, x->sheet, e))
                 goto fail;

@@ -1251,6 +1251,13 @@ void gc_explain_close(gc_session *s)
     memset(s, 0, sizeof *s);
 }
 
+const char *gc_result_name(const gc_result *x, char *buf, size_t n)
+{
+    if (x->name) return x->name;
+    snprintf(buf, n, "class %d", x->cls);
+    return buf;
+}
+
 void gc_explain_result_layers(const network *net, const gc_map *m, gc_method method, gc_result *x)
 {
     const gc_method_info *mi = gc_cam_method_get(method);

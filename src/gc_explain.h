@@ -125,8 +125,8 @@ typedef struct gc_result {
     char png[4096], npy[4096];
     char sheet[4096];      /* -sheet: the paper-style figure, or "" */
     /* for the report (gc_report): */
-    char name[128];        /* the class's name, or "class N" without names */
-    int named;             /* the names file names the class (else the JSON's name is null) */
+    const char *name;      /* the names file's name of the class, whole (it lives as long as the
+                            * options), or NULL: shown as "class N", null in the JSON */
     float objectness;      /* detectors; classifiers -1 */
     float bx, by, bw, bh;  /* detectors: the box's centre and size in image pixels */
     const char *head_type; /* detectors: the head's layer type; classifiers NULL */
@@ -134,6 +134,10 @@ typedef struct gc_result {
     int layer_w, layer_h, layer_c;
     float map_lo, map_hi;  /* the map's range on the image (the overlay's colour bar) */
 } gc_result;
+
+/* x's class name as shown: the names file's, or "class N" (in buf, of n
+ * bytes) for a class it does not name. */
+const char *gc_result_name(const gc_result *x, char *buf, size_t n);
 
 /* x's layers, layer type and the layer's size, from map m of the method:
  * the explained layers, or for Guided Backprop (a map that uses no layer,

@@ -27,11 +27,7 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
         else if (!r->detector) snprintf(peak, sizeof peak, "max %.6g at (%d,%d)", x->peak, x->peak_x, x->peak_y);
         else snprintf(peak, sizeof peak, "peak (%d,%d)", x->peak_x, x->peak_y);
         if (!r->detector) {
-            /* "class 3:" without names, "class 3 three:" with them */
-            char cname[160] = "";
-            char plain[32];
-            snprintf(plain, sizeof plain, "class %d", x->cls);
-            if (strcmp(x->name, plain)) snprintf(cname, sizeof cname, " %s", x->name);
+            /* "class 3:" without names, "class 3 three:" with them (the name whole) */
             char lbuf[256];
             /* Guided Backprop's map is the input gradient: "layer input 28x28x3" */
             size_t len = x->nlayers ? (size_t)snprintf(lbuf, sizeof lbuf, "%d %s %dx%dx%d", x->layers[0],
@@ -42,19 +38,20 @@ void gc_report_print(FILE *f, const gc_report *r, const gc_results *rs)
             for (int j = 1; j < x->nlayers && len < sizeof lbuf; ++j)
                 len += (size_t)snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j == 1 ? " fused with " : ",",
                                         x->layers[j]);
-            gc_print_line(f, "class %d%s: %s %.4f, layer %s, %s%s%s %s, %s", x->cls, cname,
+            gc_print_line(f, "class %d%s%s: %s %.4f, layer %s, %s%s%s %s, %s", x->cls, x->name ? " " : "",
+                    x->name ? x->name : "",
                     r->prob_is_score ? "score" : "probability", x->prob, lbuf, gc_cam_method_name(r->method),
                     r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->png[0] ? x->png : "(no overlay: -save)",
                     peak);
             if (x->npy[0]) gc_print_line(f, "  map %s", x->npy);
         } else {
-            char lbuf[256];
+            char lbuf[256], nbuf[32];
             layer_list(x, lbuf, sizeof lbuf);
             if (!x->nlayers) snprintf(lbuf, sizeof lbuf, "input"); /* Guided Backprop */
             gc_print_line(f,
                     "box %d %s: %.0f%% [%d %d %d %d] head %d anchor %d cell %d,%d, layer %s, %s %s%s%s, in-box %.2f, "
                     "%s -> %s",
-                    x->index, x->name, x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
+                    x->index, gc_result_name(x, nbuf, sizeof nbuf), x->prob * 100, x->box[0], x->box[1], x->box[2], x->box[3], x->head, x->anchor,
                     x->cell_row, x->cell_col, lbuf, gc_cam_method_name(r->method), gc_detect_target_name(r->target),
                     r->counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix((gc_smooth)r->smooth), x->energy_in_box, peak,
                     x->png[0] ? x->png : "(no overlay: -save)");
@@ -89,7 +86,7 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
         fprintf(f, "    {\"index\": %d, \"class\": %d, \"name\": ", x->index, x->cls);
         /* a class the names file does not name: null, as in a -list index
          * and eval's report, not the "class N" the text shows */
-        if (x->named) gc_json_string(f, x->name);
+        if (x->name) gc_json_string(f, x->name);
         else fputs("null", f);
         fprintf(f, ", \"%s\": ", r->prob_is_score ? "score" : "probability");
         gc_json_number(f, x->prob);

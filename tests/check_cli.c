@@ -499,6 +499,33 @@ START_TEST(classifier_json_mirrors_stdout_and_names_classes)
 }
 END_TEST
 
+/* A class name is printed whole, however long: the text line and the
+ * -json report had cut it at 127 bytes, here inside a two-byte character. */
+START_TEST(a_long_class_name_is_whole)
+{
+    char names[4096], json[4200], name[301];
+    snprintf(names, sizeof names, "%s/long.names", dir);
+    snprintf(json, sizeof json, "%s/out/gc.json", dir);
+    for (int k = 0; k < 150; ++k) memcpy(name + 2 * k, "\xc3\xa9", 2); /* U+00E9, 300 bytes */
+    name[300] = '\0';
+    FILE *f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "zero\none\ntwo\n%s\nfour\n", name);
+    fclose(f);
+    int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "3",
+                 "-json", json, NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    static char want[512];
+    snprintf(want, sizeof want, "class 3 %s: ", name);
+    ck_assert_msg(!strncmp(out, want, strlen(want)), "%s", out);
+    char *js = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(js);
+    snprintf(want, sizeof want, "\"class\": 3, \"name\": \"%s\", ", name);
+    ck_assert_msg(strstr(js, want), "%s", js);
+    free(js);
+}
+END_TEST
+
 /* -json - puts the report on stdout, the same bytes as -json FILE, and the
  * lines stdout would have on stderr: `... -json - | jq .` reads one JSON
  * document. No file named "-" is made. */
@@ -1543,6 +1570,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, names_up_to_name_max_are_written);
     tcase_add_test(tc, out_dot_is_a_folder);
     tcase_add_test(tc, classifier_json_mirrors_stdout_and_names_classes);
+    tcase_add_test(tc, a_long_class_name_is_whole);
     tcase_add_test(tc, json_dash_goes_to_stdout);
     tcase_add_test(tc, json_dash_line_says_dash);
     tcase_add_test(tc, json_dash_to_a_closed_pipe_fails_cleanly);
