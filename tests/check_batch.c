@@ -2842,6 +2842,34 @@ START_TEST(an_option_no_image_can_use_fails_before_any)
     ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o, "-layer", "-13", "-quiet", NULL), 1);
     ck_assert_msg(strstr(err, "box 0: -layer -13 is out of range for the box's head (layer 12)"), "%s",
                   gcf_tail(err, 600));
+    /* the main command on such an image stops at the box, one line, no file
+     * written; on an image whose boxes are all on the other head it runs */
+    FILE *lf = fopen(s.list, "r");
+    ck_assert_ptr_nonnull(lf);
+    char img[4096], pre[4096];
+    int stopped = 0, ran = 0;
+    pf(pre, sizeof pre, "%s/one/x", s.dir);
+    while (fgets(img, sizeof img, lf)) {
+        img[strcspn(img, "\n")] = '\0';
+        char one[4096];
+        pf(one, sizeof one, "%s/one", s.dir);
+        gcf_rmtree(one);
+        ck_assert_int_eq(mkdir(one, 0755), 0);
+        int rc = run(DET_CFG, DET_WEIGHTS, img, "-layer", "-13", "-out", pre, NULL);
+        if (rc == 1) {
+            ++stopped;
+            ck_assert_msg(count_str(err, "gradcam: ") == 1 && strstr(err, "-layer -13 is out of range for the box's "
+                                                                           "head (layer 12)"),
+                          "%s", err);
+            ck_assert_int_eq(gcf_count_files(one), 0);
+        } else {
+            ck_assert_msg(rc == 0 && !strstr(err, "out of range"), "%d: %s", rc, err);
+            ++ran;
+            ck_assert_int_gt(gcf_count_files(one), 0);
+        }
+    }
+    fclose(lf);
+    ck_assert_msg(stopped >= 1 && ran >= 1, "%d images stopped, %d explained", stopped, ran);
     scenes_free(&s);
 }
 END_TEST
