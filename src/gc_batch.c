@@ -459,34 +459,6 @@ void gc_batch_list_free(gc_batch_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* A listed path is at most PATH_MAX (4096) bytes: a longer line is not an
- * image list. */
-#define GC_BATCH_LINE_MAX 65536
-
-/* One line of f, without its end, into line[GC_BATCH_LINE_MAX + 2]; its
- * length, or -1 at the end. A line ends with LF, CRLF or a lone CR, as a
- * names file's (gc_model_names_load): an old Mac list, CR alone, had been
- * one line, one image named "a.jpg\rb.jpg\r...". It stops early at a NUL
- * byte or past GC_BATCH_LINE_MAX bytes, which the caller refuses: a list
- * can be a pipe or a device (-list /dev/stdin), and getline() grew one
- * endless line, or kept a stream of random bytes, until memory ran out. */
-static ssize_t read_list_line(FILE *f, char *line)
-{
-    size_t n = 0;
-    int c = EOF;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n' && c != '\r') { /* f is this thread's alone */
-        line[n++] = (char)c;
-        if (c == '\0' || n > GC_BATCH_LINE_MAX) break;
-    }
-    if (c == '\r') { /* CRLF is one end */
-        int next = getc_unlocked(f);
-        if (next != '\n' && next != EOF) ungetc(next, f);
-    }
-    if (c == EOF && n == 0) return -1;
-    line[n] = '\0';
-    return (ssize_t)n;
-}
-
 const char *gc_batch_list_path(const char *src)
 {
     return strcmp(src, "-") ? src : "/dev/stdin";
@@ -534,7 +506,7 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
     } else {
         FILE *f = fopen(path, "r");
         if (!f) return gc_fail(e, "-list %s: %s", shown, strerror(errno));
-        char *line = malloc(GC_BATCH_LINE_MAX + 2);
+        char *line = malloc(GC_LIST_LINE_MAX + 2);
         if (!line) {
             fclose(f);
             return gc_fail(e, "out of memory reading %s", shown);
@@ -542,15 +514,15 @@ int gc_batch_list_load_max(const char *src, const char *skip_dir, int max_images
         ssize_t got;
         int first = 1;
         long lineno = 0;
-        while ((got = read_list_line(f, line)) >= 0) {
+        while ((got = gc_read_list_line(f, line)) >= 0) {
             ++lineno;
-            if (got > GC_BATCH_LINE_MAX || memchr(line, '\0', (size_t)got)) {
+            if (got > GC_LIST_LINE_MAX || memchr(line, '\0', (size_t)got)) {
                 free(line);
                 fclose(f);
                 gc_strvec_free(&v);
-                if (got > GC_BATCH_LINE_MAX)
+                if (got > GC_LIST_LINE_MAX)
                     return gc_fail(e, "-list %s line %ld: longer than %d bytes: not an image list", shown, lineno,
-                                   GC_BATCH_LINE_MAX);
+                                   GC_LIST_LINE_MAX);
                 return gc_fail(e, "-list %s line %ld: contains a NUL byte (binary file?)", shown, lineno);
             }
             while (got > 0 && (line[got - 1] == ' ' || line[got - 1] == '\t'))

@@ -325,3 +325,20 @@ const float gc_byte_value[256] = {
     B(248), B(249), B(250), B(251), B(252), B(253), B(254), B(255),
 };
 #undef B
+
+ssize_t gc_read_list_line(FILE *f, char *line)
+{
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n' && c != '\r') {
+        line[n++] = (char)c;
+        if (c == '\0' || n > GC_LIST_LINE_MAX) break;
+    }
+    if (c == '\r') { /* CRLF is one end */
+        int next = getc_unlocked(f);
+        if (next != '\n' && next != EOF) ungetc(next, f);
+    }
+    if (c == EOF && n == 0) return -1;
+    line[n] = '\0';
+    return (ssize_t)n;
+}

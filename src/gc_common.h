@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define GC_ERRLEN 512
 
@@ -112,6 +113,20 @@ void gc_strvec_free(gc_strvec *v);
  * measured in a run is 348 KB. */
 #define GC_MAIN_STACK ((size_t)1 << 20)
 void gc_reserve_main_stack(void);
+
+/* A listed path is at most PATH_MAX (4096) bytes: a longer line is not an
+ * image list. */
+#define GC_LIST_LINE_MAX 65536
+
+/* One line of an image list f, without its end, into
+ * line[GC_LIST_LINE_MAX + 2]; its length, or -1 at the end. A line ends
+ * with LF, CRLF or a lone CR, as a names file's: an old Mac list, CR
+ * alone, had been one line, one image named "a.jpg\rb.jpg\r...". It stops
+ * early at a NUL byte or past GC_LIST_LINE_MAX bytes, which the caller
+ * refuses: a list can be a pipe or a device (standard input), and
+ * getline() grew one endless line, or kept a stream of random bytes, until
+ * memory ran out. f is the calling thread's alone (getc_unlocked). */
+ssize_t gc_read_list_line(FILE *f, char *line);
 
 /* Compiles one hot function at -O3 under gcc (its vectoriser and
  * if-conversion; the project builds at -O2); other compilers (the fuzzing

@@ -49,38 +49,38 @@ char **gc_labels_list_load(const char *path, int *count, gc_err *e)
         gc_fail(e, "image list %s: %s", path, strerror(errno));
         return NULL;
     }
-    char **lines = NULL, *buf = NULL;
-    size_t bcap = 0;
+    char **lines = NULL, *buf = malloc(GC_LIST_LINE_MAX + 2);
     int n = 0, cap = 0, lineno = 0;
     ssize_t got;
-    while ((got = getline(&buf, &bcap, f)) >= 0) {
-        /* an old Mac list, CR alone, had been one path, "a.jpg\rb.jpg\r..." */
-        for (char *p = buf, *end = buf + got; p < end;) {
-            size_t len;
-            char *s = cut_line(&p, end, &len);
-            ++lineno;
-            if (memchr(s, '\0', len)) {
-                gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
-                goto fail;
-            }
-            if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
-            s = trim(s);
-            if (!*s) continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 64;
-                char **grown = realloc(lines, (size_t)cap * sizeof *lines);
-                if (!grown) goto oom;
-                lines = grown;
-            }
-            if (!(lines[n] = strdup(s))) goto oom;
-            ++n;
+    if (!buf) goto oom;
+    while ((got = gc_read_list_line(f, buf)) >= 0) {
+        ++lineno;
+        if (got > GC_LIST_LINE_MAX) {
+            gc_fail(e, "image list %s line %d: longer than %d bytes: not an image list", path, lineno,
+                    GC_LIST_LINE_MAX);
+            goto fail;
         }
+        if (memchr(buf, '\0', (size_t)got)) {
+            gc_fail(e, "image list %s line %d: contains a NUL byte (binary file?)", path, lineno);
+            goto fail;
+        }
+        char *s = buf;
+        if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* a UTF-8 BOM (Windows editors) */
+        s = trim(s);
+        if (!*s) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(lines, (size_t)cap * sizeof *lines);
+            if (!grown) goto oom;
+            lines = grown;
+        }
+        if (!(lines[n] = strdup(s))) goto oom;
+        ++n;
     }
     if (ferror(f)) {
         gc_fail(e, "image list %s: read error", path);
         goto fail;
     }
-    if (!feof(f)) goto oom; /* getline's -1 before the end: it could not grow its buffer */
     if (!from_stdin) fclose(f);
     free(buf);
     if (n == 0) {

@@ -1154,6 +1154,28 @@ START_TEST(a_list_from_stdin_is_named_as_given)
 }
 END_TEST
 
+/* eval's image list from standard input is read as -list's is: a NUL byte
+ * or a line past 65536 bytes stops it at that line. It was read with
+ * getline(), so `eval ... - < /dev/zero` grew one line until memory ran out
+ * (here under a 4 GB ulimit: "out of memory reading image list"), and a
+ * 200,000-byte line was taken for an image's name. */
+START_TEST(an_eval_list_from_stdin_is_bounded)
+{
+    const char *before[] = {"exec", "head -c 200000 /dev/zero | tr '\\0' a | exec"}, *after[] = {"< /dev/zero", ""};
+    const char *want[] = {"image list - (standard input) line 1: contains a NUL byte (binary file?)",
+                          "image list - (standard input) line 1: longer than 65536 bytes: not an image list"};
+    for (int i = 0; i < 2; ++i) {
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd, "ulimit -v 4000000; %s %s gradcam eval %s %s - %s", before[i], gcf_shell_binary(),
+                 cfg, weights, after[i]);
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        int rc = gcf_run(argv, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 1, "%s: exit %d\n%s", cmd, rc, err);
+        assert_one_error_naming(want[i]);
+    }
+}
+END_TEST
+
 /* Standard input redirected from a folder (-list - < DIR) is refused: the
  * folder had been walked as /dev/stdin and its images named
  * /dev/stdin/a.jpg in the index, a path that holds only under that
@@ -1589,6 +1611,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_file_option_does_not_take_the_next_option);
     tcase_add_test(tc, dash_is_not_stdout_for_files);
     tcase_add_test(tc, a_list_from_stdin_is_named_as_given);
+    tcase_add_test(tc, an_eval_list_from_stdin_is_bounded);
     tcase_add_test(tc, a_folder_as_stdin_list_is_refused);
     tcase_add_test(tc, an_all_zero_map_reports_no_peak);
     tcase_add_test(tc, a_long_path_keeps_its_end_in_messages);
