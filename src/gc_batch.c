@@ -23,6 +23,7 @@
 
 #include "gc_cam.h"
 #include "gc_detect.h"
+#include "gc_model.h"
 #include "gc_image.h"
 #include "gc_index.h"
 #include "gc_json.h"
@@ -809,7 +810,8 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
         fprintf(f, "{\"n\": %d, \"of\": %d, \"targets\": %d, \"image\": ", pos, r->list.n, rs->n);
         gc_json_string(f, r->list.path[pos]);
         fprintf(f, ", \"target\": %d, \"class\": %d, \"name\": ", t->index, t->cls);
-        if (names && t->cls < nnames) gc_json_string(f, names[t->cls]);
+        const char *name = gc_model_class_name(names, nnames, t->cls);
+        if (name) gc_json_string(f, name);
         else fputs("null", f);
         fprintf(f, ", \"probability\": %.6f, \"box\": ", t->prob);
         if (o->detector) fprintf(f, "[%d, %d, %d, %d]", t->box[0], t->box[1], t->box[2], t->box[3]);

@@ -9,6 +9,7 @@
 #include "gc_draw.h"
 #include "gc_figure.h"
 #include "gc_image.h"
+#include "gc_model.h"
 #include "gc_render.h"
 #include "gc_report.h"
 #include "gc_sheet.h"
@@ -30,7 +31,7 @@ static int explain_class(gc_session *s, network *net, const gc_cls_opts *o, int 
                      .peak = m->max, .peak_x = (int)(am % (size_t)W), .peak_y = (int)(am / (size_t)W),
                      .energy_in_box = -1, .all_zero = m->all_zero, .objectness = -1};
     gc_explain_result_layers(net, m, o->ex.method, x);
-    x->name = o->names && c < o->nnames ? o->names[c] : NULL;
+    x->name = gc_model_class_name(o->names, o->nnames, c);
     /* the scaled heat is drawn only in the overlay */
     x->all_zero |= gc_render_heat_scale(s->heat, (size_t)W * H, o->ex.nosave & GC_NOSAVE_PNG ? NULL : s->heat,
                                         &x->map_lo, &x->map_hi);

@@ -8,6 +8,7 @@
 #include "gc_draw.h"
 #include "gc_figure.h"
 #include "gc_image.h"
+#include "gc_model.h"
 #include "gc_metrics.h"
 #include "gc_render.h"
 #include "gc_sheet.h"
@@ -37,7 +38,7 @@ static int explain_box(gc_session *s, network *net, const gc_det_opts *o, const 
                      .all_zero = m->all_zero, .objectness = d->objectness, .bx = d->bbox.x * W, .by = d->bbox.y * H,
                      .bw = d->bbox.w * W, .bh = d->bbox.h * H, .head_type = gc_darknet_type_name(hl->type)};
     gc_explain_result_layers(net, m, o->ex.method, x);
-    x->name = o->names && d->cls < o->nnames ? o->names[d->cls] : NULL;
+    x->name = gc_model_class_name(o->names, o->nnames, d->cls);
     /* the scaled heat is drawn only in the overlay and the summary */
     int drawn = !(o->ex.nosave & GC_NOSAVE_PNG) || !(o->ex.nosave & GC_NOSAVE_SUMMARY);
     int zero = gc_render_heat_scale(s->heat, (size_t)W * H, drawn ? s->heat : NULL, &x->map_lo, &x->map_hi);

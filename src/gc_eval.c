@@ -1417,7 +1417,7 @@ static void json_rbox(FILE *f, gc_rbox b)
     fprintf(f, "{\"x\": %.6g, \"y\": %.6g, \"w\": %.6g, \"h\": %.6g}", b.x, b.y, b.w, b.h);
 }
 
-static const char *class_name(const gc_eval_opts *o, int cls) { return o->names && cls < o->nnames ? o->names[cls] : NULL; }
+static const char *class_name(const gc_eval_opts *o, int cls) { return gc_model_class_name(o->names, o->nnames, cls); }
 
 static void json_curve(FILE *f, const float *v, int n)
 {

@@ -617,7 +617,7 @@ char **gc_model_names_load(const char *path, int *count, gc_err *e)
             }
             names = grown;
         }
-        if (!len) snprintf(line, 64, "class %d", n); /* a blank line: the name a missing one gets */
+        /* a blank line ("") names no class: shown as "class N", null in JSON */
         names[n++] = line;
         if (len) named = n;
     }
@@ -644,6 +644,11 @@ void gc_model_names_free(char **names, int count)
     if (!names) return;
     for (int i = 0; i < count; ++i) free(names[i]);
     free(names);
+}
+
+const char *gc_model_class_name(char *const *names, int count, int cls)
+{
+    return names && cls >= 0 && cls < count && names[cls][0] ? names[cls] : NULL;
 }
 
 char *gc_model_data_string(const char *data_path, const char *key, gc_err *e)

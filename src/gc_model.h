@@ -88,6 +88,10 @@ void gc_model_snapshot_free(gc_model_snapshot *s);
 char **gc_model_names_load(const char *path, int *count, gc_err *e);
 void gc_model_names_free(char **names, int count);
 
+/* Class cls's name in names[0..count), or NULL when the file does not name
+ * it (no names, past its lines, or a blank line). */
+const char *gc_model_class_name(char *const *names, int count, int cls);
+
 /* The value of `key` in a Darknet .data file (key=value lines; a UTF-8
  * byte-order mark and the spaces around the value are not part of it),
  * malloc'd; NULL if the key is absent (e untouched), or the file cannot be

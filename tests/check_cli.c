@@ -500,7 +500,10 @@ START_TEST(classifier_json_mirrors_stdout_and_names_classes)
 END_TEST
 
 /* A class name is printed whole, however long: the text line and the
- * -json report had cut it at 127 bytes, here inside a two-byte character. */
+ * -json report had cut it at 127 bytes, here inside a two-byte character.
+ * A blank line names no class: "class 2" and a null name, as without
+ * names (it had been the name "class 2", and the line "class 2 class 2:"
+ * for a moment). */
 START_TEST(a_long_class_name_is_whole)
 {
     char names[4096], json[4200], name[301];
@@ -510,7 +513,7 @@ START_TEST(a_long_class_name_is_whole)
     name[300] = '\0';
     FILE *f = fopen(names, "w");
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "zero\none\ntwo\n%s\nfour\n", name);
+    fprintf(f, "zero\none\n\n%s\nfour\n", name);
     fclose(f);
     int rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "3",
                  "-json", json, NULL);
@@ -522,6 +525,14 @@ START_TEST(a_long_class_name_is_whole)
     ck_assert_ptr_nonnull(js);
     snprintf(want, sizeof want, "\"class\": 3, \"name\": \"%s\", ", name);
     ck_assert_msg(strstr(js, want), "%s", js);
+    free(js);
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "2", "-json",
+             json, NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(!strncmp(out, "class 2: ", 9), "%s", out);
+    js = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_msg(strstr(js, "\"class\": 2, \"name\": null, "), "%s", js);
     free(js);
 }
 END_TEST

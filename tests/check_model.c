@@ -378,13 +378,18 @@ START_TEST(names_and_data_files)
     write_text(data, "names = nowhere/x.names\n");
     ck_assert_ptr_null(gc_model_data_value(data, "names", &e));
     ck_assert_msg(strstr(e.msg, data) && strstr(e.msg, "names=nowhere/x.names is not found"), "%s", e.msg);
-    /* a blank line of a names file: the name a missing one gets */
+    /* a blank line of a names file names no class, as a missing line: it
+     * had been named "class 1", which the -json report then gave as a name */
     write_text(names, "cat\n\ndog\n");
     v = gc_model_names_load(names, &n, &e);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(n, 3);
-    ck_assert_str_eq(v[1], "class 1");
+    ck_assert_str_eq(v[1], "");
     ck_assert_str_eq(v[2], "dog");
+    ck_assert_str_eq(gc_model_class_name(v, n, 0), "cat");
+    ck_assert_ptr_null(gc_model_class_name(v, n, 1));
+    ck_assert_ptr_null(gc_model_class_name(v, n, 3));
+    ck_assert_ptr_null(gc_model_class_name(NULL, 0, 0));
     gc_model_names_free(v, n);
 
     /* a UTF-8 byte-order mark is not part of the first name, nor are
@@ -394,7 +399,7 @@ START_TEST(names_and_data_files)
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(v[0], "cat");
-    ck_assert_str_eq(v[1], "class 1");
+    ck_assert_str_eq(v[1], "");
     ck_assert_str_eq(v[2], "dog");
     gc_model_names_free(v, n);
     /* a line longer than any buffer is one name (it had been cut into two at
