@@ -73,6 +73,8 @@ float *gc_hooks_forward(gc_ctx *c, const float *input)
      * 26 MB of stores on yolov3-tiny at 416. Skipped here: gc_hooks_backprop
      * zeroes the deltas it uses (the target's and the path's) itself. */
     network *net = c->net;
+    gc_pool *pool = gc_forward_pool(net->layers);
+    gc_pool_pass_begin(pool);
     network sub = *net;
     sub.input = (float *)input;
     sub.truth = 0;
@@ -86,6 +88,7 @@ float *gc_hooks_forward(gc_ctx *c, const float *input)
         if (l.truth) sub.truth = l.output;
     }
     gc_forward_blas_settle();
+    gc_pool_pass_end(pool);
     return net->output;
 }
 

@@ -4,6 +4,8 @@
 #include "gc_stop.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,8 @@ static void set_min_work(gc_pool *p)
             return;
         }
     }
+    const char *tune = getenv("GC_POOL_TUNE");
+    int tuned = !(tune && !strcmp(tune, "0"));
     /* timed once per process and thread count: a later pool (a new
      * explanation session, a -jobs worker's share) reuses it */
     static int timed_threads;
@@ -154,6 +158,69 @@ static void set_min_work(gc_pool *p)
     }
     p->round_trip_ns = timed;
     p->min_work = gc_pool_min_work_for(timed);
+    gc_pool_tune(p, tuned);
+}
+
+void gc_pool_tune(gc_pool *p, int on)
+{
+    if (p->tune.on) p->min_work = p->tune.ways[0]; /* the timed threshold again */
+    memset(&p->tune, 0, sizeof p->tune);
+    p->tune.way = -1;
+    p->tune.chosen = -1;
+    if (!on || p->threads <= 1) return;
+    p->tune.on = 1;
+    p->tune.ways[0] = p->min_work;
+    p->tune.ways[1] = SIZE_MAX;
+}
+
+static double median_of(const double *x, int n)
+{
+    double t[GC_POOL_TUNE_PASSES];
+    memcpy(t, x, (size_t)n * sizeof *t);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+int gc_pool_tune_choice(const double *split, const double *inl, int n)
+{
+    if (n < 1 || n > GC_POOL_TUNE_PASSES) return 0;
+    return median_of(inl, n) < GC_POOL_INLINE_GAIN * median_of(split, n);
+}
+
+void gc_pool_pass_begin(gc_pool *p)
+{
+    if (!p || !p->tune.on) return;
+    struct gc_pool_tune *t = &p->tune;
+    t->way = -1;
+    if (t->chosen >= 0 && ++t->since >= GC_POOL_RETUNE) { /* time both ways again */
+        t->chosen = -1;
+        t->n[0] = t->n[1] = 0;
+    }
+    if (t->chosen >= 0 || !t->warm) {
+        p->min_work = t->ways[t->chosen > 0];
+        t->warm = 1;
+        return;
+    }
+    t->way = t->n[0] > t->n[1]; /* alternately, the timed threshold first */
+    p->min_work = t->ways[t->way];
+    t->t0 = now_ns();
+}
+
+void gc_pool_pass_end(gc_pool *p)
+{
+    if (!p || !p->tune.on || p->tune.way < 0) return;
+    struct gc_pool_tune *t = &p->tune;
+    t->t[t->way][t->n[t->way]++] = now_ns() - t->t0;
+    t->way = -1;
+    if (t->n[0] == GC_POOL_TUNE_PASSES && t->n[1] == GC_POOL_TUNE_PASSES) {
+        t->chosen = gc_pool_tune_choice(t->t[0], t->t[1], GC_POOL_TUNE_PASSES);
+        t->since = 0;
+        p->min_work = t->ways[t->chosen];
+        if (getenv("GC_POOL_LOG"))
+            fprintf(stderr, "gc_pool: passes split %.3f ms, inline %.3f ms: %s\n",
+                    median_of(t->t[0], GC_POOL_TUNE_PASSES) / 1e6, median_of(t->t[1], GC_POOL_TUNE_PASSES) / 1e6,
+                    t->chosen ? "inline" : "split");
+    }
 }
 
 int gc_pool_init(gc_pool *p, int threads, gc_err *e)

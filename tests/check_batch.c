@@ -31,6 +31,7 @@
 #include "gc_fixture.h"
 #include "gc_image.h"
 #include "gc_index.h"
+#include "gc_pool.h"
 #include "gc_prefetch.h"
 #include "gc_rng.h"
 #include "gc_tests.h"
@@ -1592,6 +1593,37 @@ START_TEST(output_thread_equals_inline_writes)
     char pngs[4096];
     pf(pngs, sizeof pngs, "%s/scenes/000005.png/gradcam_summary.png", o2);
     ck_assert_msg(access(pngs, R_OK) == 0, "%s missing", pngs);
+    scenes_free(&s);
+}
+END_TEST
+
+/* The thread pool's whole-pass tuning (gc_pool_pass_begin: the first
+ * forwards alternate between the timed threshold's splits and everything
+ * inline, then keep the faster) changes no file: split or inline, every
+ * loop computes the same bits. The tests fix GC_POOL_MIN_WORK, which turns
+ * the tuning off; here it is on, against a run with GC_POOL_TUNE=0. */
+START_TEST(a_tuned_pool_writes_the_same_files)
+{
+    scenes s;
+    scenes_make(&s, "det", 16);
+    if (!s.ok) return;
+    char o1[4096], o2[4096];
+    path_in(&s, "fixed", o1);
+    path_in(&s, "tuned", o2);
+    unsetenv("GC_POOL_MIN_WORK");
+    setenv("GC_POOL_TUNE", "0", 1);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o1, NULL), 0);
+    ck_assert_msg(!strstr(err, "gc_pool:"), "%s", gcf_tail(err, 600));
+    unsetenv("GC_POOL_TUNE");
+    setenv("GC_POOL_LOG", "1", 1);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", o2, NULL), 0);
+    unsetenv("GC_POOL_LOG");
+    setenv("GC_POOL_MIN_WORK", "32768", 1);
+    /* 16 forwards: one untimed, 5 each way, then the choice (on more than one core) */
+    if (gc_pool_cores() > 1)
+        ck_assert_msg(strstr(err, "gc_pool: passes split ") && strstr(err, " ms: "), "no choice made:\n%s",
+                      gcf_tail(err, 600));
+    assert_same_tree(o1, o2);
     scenes_free(&s);
 }
 END_TEST
@@ -3569,6 +3601,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, writer_writes_in_place_only_under_its_folder);
     tcase_add_test(tc, writer_draws_pictures_and_reports_failures);
     tcase_add_test(tc, output_thread_equals_inline_writes);
+    tcase_add_test(tc, a_tuned_pool_writes_the_same_files);
     tcase_add_test(tc, reader_hands_over_what_loading_gives);
     tcase_add_test(tc, fused_maps_one_pass_equal_a_pass_per_layer);
     suite_add_tcase(s, tc);

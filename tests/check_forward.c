@@ -26,6 +26,7 @@
  * and the slots and OpenBLAS's thread count restored. */
 #define _GNU_SOURCE /* sched_setaffinity, sched_getcpu */
 #include <dirent.h>
+#include <errno.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <float.h>
@@ -764,11 +765,116 @@ START_TEST(pool_threshold_from_timing_or_environment)
         gc_pool_free(&p);
     }
     unsetenv("GC_POOL_MIN_WORK");
+    /* timed: whole-pass tuning on against that threshold, unless GC_POOL_TUNE=0 */
+    ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
+    ck_assert(p.tune.on && p.tune.ways[0] == p.min_work && p.tune.ways[1] == SIZE_MAX);
+    gc_pool_free(&p);
+    setenv("GC_POOL_TUNE", "0", 1);
+    ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
+    ck_assert(!p.tune.on);
+    ck_assert_uint_eq(p.min_work, gc_pool_min_work_for(p.round_trip_ns));
+    gc_pool_free(&p);
+    unsetenv("GC_POOL_TUNE");
     ck_assert_int_eq(gc_pool_init(&p, 1, &e), 0); /* one thread: nothing to time */
     ck_assert(p.round_trip_ns == 0);
     gc_pool_free(&p);
     if (saved) setenv("GC_POOL_MIN_WORK", saved, 1);
     free(saved);
+}
+END_TEST
+
+/* The tuner's choice: everything inline (1) when its median pass is under
+ * 0.9 times the threshold's, else the threshold (0); no samples, or too
+ * many, choose nothing new. */
+START_TEST(pool_tuner_choice_by_median)
+{
+    ck_assert(GC_POOL_INLINE_GAIN == 0.9);
+    const double split[5] = {5, 1, 9, 3, 7}, inl[5] = {4, 100, 2, 6, 4}; /* medians 5 and 4 */
+    ck_assert_int_eq(gc_pool_tune_choice(split, inl, 5), 1);
+    ck_assert_int_eq(gc_pool_tune_choice(inl, split, 5), 0);
+    ck_assert_int_eq(gc_pool_tune_choice(split, split, 5), 0);
+    const double a[2] = {1, 3}, b[2] = {2, 2.5}; /* medians 2 and 2.25: 2 < 2.025 */
+    ck_assert_int_eq(gc_pool_tune_choice(a, b, 2), 0);
+    ck_assert_int_eq(gc_pool_tune_choice(b, a, 2), 1);
+    const double s10[3] = {10, 11, 9}, i95[3] = {9.5, 1, 20}, i89[3] = {8.9, 0, 30}; /* 5% faster: not enough */
+    ck_assert_int_eq(gc_pool_tune_choice(s10, i95, 3), 0);
+    ck_assert_int_eq(gc_pool_tune_choice(s10, i89, 3), 1);
+    ck_assert_int_eq(gc_pool_tune_choice(split, inl, 0), 0);
+    ck_assert_int_eq(gc_pool_tune_choice(split, inl, GC_POOL_TUNE_PASSES + 1), 0);
+}
+END_TEST
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {0, ms * 1000000L};
+    while (nanosleep(&t, &t) && errno == EINTR) {
+    }
+}
+
+/* n passes; a pass that runs with everything inline lasts slow_inline ms,
+ * one with the threshold slow_split ms. Returns how many ran inline. */
+static int passes(gc_pool *p, int n, int slow_split, int slow_inline)
+{
+    int inl = 0;
+    for (int i = 0; i < n; ++i) {
+        gc_pool_pass_begin(p);
+        int all_inline = p->min_work == SIZE_MAX;
+        inl += all_inline;
+        sleep_ms(all_inline ? slow_inline : slow_split);
+        gc_pool_pass_end(p);
+    }
+    return inl;
+}
+
+/* Whole-pass tuning: one pass not timed, then the threshold and everything
+ * inline alternately, GC_POOL_TUNE_PASSES of each, then the faster way
+ * (the other made 20 ms slower by a sleep: a margin a loaded machine's
+ * scheduling delays do not close at the median) for GC_POOL_RETUNE passes; then both are timed again and the new
+ * faster way kept. Turned off, the pool is back to its threshold; a NULL
+ * pool (no hooks' pool) is a no-op. */
+START_TEST(pool_tuner_keeps_the_faster_way)
+{
+    gc_pool p;
+    gc_err e = {0};
+    ck_assert_int_eq(gc_pool_init(&p, 2, &e), 0);
+    ck_assert_int_eq(p.threads, 2);
+    ck_assert(!p.tune.on); /* the tests' GC_POOL_MIN_WORK: a fixed threshold */
+    size_t thr = p.min_work;
+    gc_pool_tune(&p, 1);
+    ck_assert(p.tune.on);
+    /* the first pass, untimed, with the threshold */
+    gc_pool_pass_begin(&p);
+    ck_assert_uint_eq(p.min_work, thr);
+    ck_assert_int_eq(p.tune.way, -1);
+    gc_pool_pass_end(&p);
+    /* the timed passes alternate, threshold first */
+    for (int i = 0; i < 2 * GC_POOL_TUNE_PASSES; ++i) {
+        gc_pool_pass_begin(&p);
+        ck_assert_msg(p.min_work == (i % 2 ? SIZE_MAX : thr), "timed pass %d: min_work %zu", i, p.min_work);
+        sleep_ms(p.min_work == SIZE_MAX ? 20 : 0); /* inline is the slow way */
+        gc_pool_pass_end(&p);
+    }
+    ck_assert_int_eq(p.tune.chosen, 0);
+    ck_assert_uint_eq(p.min_work, thr);
+    /* kept until GC_POOL_RETUNE passes, then timed again: now splitting is slow */
+    ck_assert_int_eq(passes(&p, GC_POOL_RETUNE - 1, 0, 0), 0);
+    ck_assert_int_eq(passes(&p, 2 * GC_POOL_TUNE_PASSES, 20, 0), GC_POOL_TUNE_PASSES);
+    ck_assert_int_eq(p.tune.chosen, 1);
+    ck_assert_uint_eq(p.min_work, SIZE_MAX);
+    ck_assert_int_eq(passes(&p, 20, 0, 0), 20);
+    /* off: the threshold again, and no pass changes it */
+    gc_pool_tune(&p, 0);
+    ck_assert(!p.tune.on);
+    ck_assert_uint_eq(p.min_work, thr);
+    ck_assert_int_eq(passes(&p, 3, 0, 0), 0);
+    gc_pool_pass_begin(NULL);
+    gc_pool_pass_end(NULL);
+    gc_pool_free(&p);
+    /* one thread: nothing to tune */
+    ck_assert_int_eq(gc_pool_init(&p, 1, &e), 0);
+    gc_pool_tune(&p, 1);
+    ck_assert(!p.tune.on);
+    gc_pool_free(&p);
 }
 END_TEST
 
@@ -1058,6 +1164,8 @@ Suite *suite_forward(void)
     tcase_add_test(t, maxpool_matches_darknets_loop);
     tcase_add_test(t, pool_covers_every_item_once);
     tcase_add_test(t, pool_threshold_from_timing_or_environment);
+    tcase_add_test(t, pool_tuner_choice_by_median);
+    tcase_add_test(t, pool_tuner_keeps_the_faster_way);
     tcase_add_test(t, the_check_catches_a_wrong_fold);
     tcase_add_test(t, tiny_cfgs_match_darknet_layer_by_layer);
     tcase_add_test(t, demo_models_match_darknet);
