@@ -11,7 +11,8 @@
 #                  pure-GEMM bound, then `gradcam` end to end against `detector
 #                  test` / `classifier predict` on the real models (MODELS),
 #                  and the forward's GEMMs with 1, 4 and 8 images per product
-#                  (what -batch N could save), then scripts/bench-list.sh; prints the tables
+#                  (what -batch N could save), the thread pool's tuning (fixed threshold
+#                  against tuned), then scripts/bench-list.sh; prints the tables
 #                  (about 15 minutes on 2 cores: README, Set-up)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
@@ -167,7 +168,8 @@ $(REPLAY_DIR)/replay_%: $(REPLAY_DIR)/obj/fuzz_%.o $(REPLAY_DIR)/obj/gc_fuzz.o $
 MODELS ?= ../shared/models
 bench: $(BENCH) $(BENCH_STOCK) $(BIN)
 	$(BENCH) -stock $(BENCH_STOCK) -cfgdir $(DN)/cfg -image $(DN)/data/dog.jpg -darknet $(BIN) -models $(MODELS) \
-	    -batching cfg/fmnist-det.cfg:128:128,$(MODELS)/yolo-fastest/yolo-fastest-1.1.cfg:320:320,$(DN)/cfg/yolov3-tiny.cfg:416:416,$(DN)/cfg/darknet19.cfg:256:256,$(MODELS)/tiny-darknet/tiny.cfg:224:224
+	    -batching cfg/fmnist-det.cfg:128:128,$(MODELS)/yolo-fastest/yolo-fastest-1.1.cfg:320:320,$(DN)/cfg/yolov3-tiny.cfg:416:416,$(DN)/cfg/darknet19.cfg:256:256,$(MODELS)/tiny-darknet/tiny.cfg:224:224 \
+	    -tuning cfg/fmnist-det.cfg:128:128,cfg/fmnist-cls.cfg:96:96,$(MODELS)/yolo-fastest/yolo-fastest-1.1.cfg:320:320,$(MODELS)/tiny-darknet/tiny.cfg:224:224,$(DN)/cfg/yolov3-tiny.cfg:416:416
 	sh scripts/bench-list.sh
 
 # -list sharded under GNU parallel and a local single-node Slurm cluster (root;

@@ -35,7 +35,8 @@
  * Darknet's label images, which detector test draws with) are absent.
  *
  *   gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none]
- *            [-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-v]
+ *            [-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...]
+ *            [-tuning CFG:W:H,...] [-v]
  *   gc_bench -child MODE CFG W H IMAGE WARMUP REPS [THRESH]   (one measurement)
  *   gc_bench -child layers CFG W H IMAGE WARMUP REPS  (Winograd against im2col, layer by layer)
  */
@@ -756,13 +757,69 @@ static void bench_batching(const char *self, const char *list, const char *img, 
     free(copy);
 }
 
+/* ---- tuning: the thread pool's whole-pass tuning ---------------------------
+ *
+ * For each CFG:W:H of -tuning, our forward with the pool's timed threshold
+ * fixed (GC_POOL_TUNE=0, as the tables above run) against the forward once
+ * the pool has tuned itself (gc_pool_pass_begin: its first 1 + 2 x
+ * GC_POOL_TUNE_PASSES forwards, here the warm-up, alternate between that
+ * threshold and everything inline, then keep the faster): rounds (at most
+ * 3) interleave the two children; medians of their repetitions. */
+static void bench_tuning(const char *self, const char *list, const char *img, int rounds)
+{
+    char *copy = strdup(list);
+    if (!copy) die("%s", "out of memory");
+    printf("\ntuning: our forward with the pool's timed threshold (fixed) and after the pool tuned itself over\n"
+           "its first %d forwards (tuned: that threshold or every loop inline, whichever whole forward was faster)\n",
+           1 + 2 * GC_POOL_TUNE_PASSES);
+    printf("%-28s %9s %9s %8s\n", "net", "fixed", "tuned", "tuned/fixed");
+    char *save = NULL, warm[16];
+    snprintf(warm, sizeof warm, "%d", 1 + 2 * GC_POOL_TUNE_PASSES);
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char cfg[4096], ws[16], hs[16];
+        const char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || !c2 || (size_t)(c1 - item) >= sizeof cfg) die("-tuning: %s is not CFG:W:H", item);
+        memcpy(cfg, item, (size_t)(c1 - item));
+        cfg[c1 - item] = 0;
+        int w = atoi(c1 + 1), h = atoi(c2 + 1);
+        if (w < 1 || h < 1) die("-tuning: %s is not CFG:W:H", item);
+        if (access(cfg, R_OK) != 0) {
+            printf("%-28s skipped: %s not readable\n", item, cfg);
+            continue;
+        }
+        snprintf(ws, sizeof ws, "%d", w);
+        snprintf(hs, sizeof hs, "%d", h);
+        static sample_set res[2];
+        memset(res, 0, sizeof res);
+        for (int r = 0; r < rounds; ++r)
+            for (int k = 0; k < 2; ++k) {
+                if (k) unsetenv("GC_POOL_TUNE");
+                else setenv("GC_POOL_TUNE", "0", 1);
+                char *av[] = {(char *)self, "-child", "forward", cfg, ws, hs, (char *)img, warm, "9", NULL};
+                run_child(self, av, &res[k]);
+            }
+        setenv("GC_POOL_TUNE", "0", 1);
+        const char *base = strrchr(cfg, '/');
+        char name[64], c[2][32];
+        snprintf(name, sizeof name, "%.40s %dx%d", base ? base + 1 : cfg, w, h);
+        for (int k = 0; k < 2; ++k) fmt_ms(c[k], sizeof c[k], median(&res[k]));
+        printf("%-28s %9s %9s %10.2fx\n", name, c[0], c[1], median(&res[1]) / median(&res[0]));
+        fflush(stdout);
+    }
+    free(copy);
+}
+
 int main(int argc, char **argv)
 {
     /* the kernels gradcam uses (gc_blas.h); children inherit the choice */
     gc_blas_pick_core(argv);
     if (argc >= 2 && !strcmp(argv[1], "-child")) return child_main(argc, argv);
+    /* the tables time a few forwards per child, fewer than the pool's
+     * tuning takes (gc_pool.h): its timed threshold, fixed; -tuning
+     * measures what the tuning changes */
+    setenv("GC_POOL_TUNE", "0", 1);
     const char *stock = NULL, *cfgdir = NULL, *img = NULL, *only = NULL, *darknet = NULL, *models = NULL,
-               *batching = NULL;
+               *batching = NULL, *tuning = NULL;
     int rounds = 5, e2e_rounds = 5;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-stock") && i + 1 < argc) stock = argv[++i];
@@ -774,9 +831,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-models") && i + 1 < argc) models = argv[++i];
         else if (!strcmp(argv[i], "-e2e-rounds") && i + 1 < argc) e2e_rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-batching") && i + 1 < argc) batching = argv[++i];
+        else if (!strcmp(argv[i], "-tuning") && i + 1 < argc) tuning = argv[++i];
         else if (!strcmp(argv[i], "-v")) verbose = 1;
         else die("unknown argument %s (gc_bench -stock PATH -cfgdir DIR -image IMG [-rounds N] [-nets a,b|none] "
-                 "[-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-v])",
+                 "[-darknet BIN -models DIR [-e2e-rounds N]] [-batching CFG:W:H,...] [-tuning CFG:W:H,...] [-v])",
                  argv[i]);
     }
     if (!stock || !cfgdir || !img) die("%s", "needs -stock PATH -cfgdir DIR -image IMG");
@@ -860,6 +918,7 @@ int main(int argc, char **argv)
            "g/s = gradcam's / stock's.\nsgemm on a 2048^3 product: %.0f GFLOP/s (%.1f ms). Medians; %.0f s in all.\n",
            peak_gflops, peak_t * 1e3, now() - t_start);
     if (batching) bench_batching(self, batching, img, rounds < 3 ? rounds : 3);
+    if (tuning) bench_tuning(self, tuning, img, rounds < 3 ? rounds : 3);
     if (darknet && models) bench_e2e(darknet, models, img, e2e_rounds);
     return 0;
 }
