@@ -692,6 +692,30 @@ static void bench_e2e(const char *darknet, const char *models, const char *img, 
     free(im);
 }
 
+/* One CFG:W:H item of -batching or -tuning (opt): the cfg's path into cfg,
+ * the size into *w, *h and as text into ws, hs (16 bytes each). Dies on a
+ * malformed item; returns 0 (a "skipped" row printed) when the cfg cannot
+ * be read, else 1. */
+static int bench_item(const char *item, const char *opt, char *cfg, size_t cap, int *w, int *h, char *ws, char *hs)
+{
+    char what[4200];
+    snprintf(what, sizeof what, "%s: %.4096s", opt, item);
+    const char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2 || (size_t)(c1 - item) >= cap) die("%s is not CFG:W:H", what);
+    memcpy(cfg, item, (size_t)(c1 - item));
+    cfg[c1 - item] = '\0';
+    *w = atoi(c1 + 1);
+    *h = atoi(c2 + 1);
+    if (*w < 1 || *h < 1) die("%s is not CFG:W:H", what);
+    if (access(cfg, R_OK) != 0) {
+        printf("%-28s skipped: %s not readable\n", item, cfg);
+        return 0;
+    }
+    snprintf(ws, 16, "%d", *w);
+    snprintf(hs, 16, "%d", *h);
+    return 1;
+}
+
 /* ---- batching: what a batched forward saves ------------------------------
  *
  * For each CFG:W:H of -batching, two rows, in rounds (at most 3) that
@@ -712,25 +736,12 @@ static void bench_batching(const char *self, const char *list, const char *img, 
     printf("%-28s %-8s %9s %9s %9s %8s %8s\n", "net", "what", "N=1", "N=4", "N=8", "4/1", "8/1");
     char *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char cfg[4096];
-        int w = 0, h = 0;
-        char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c1 || !c2 || (size_t)(c1 - item) >= sizeof cfg) die("-batching: %s is not CFG:W:H", item);
-        memcpy(cfg, item, (size_t)(c1 - item));
-        cfg[c1 - item] = '\0';
-        w = atoi(c1 + 1);
-        h = atoi(c2 + 1);
-        if (w < 1 || h < 1) die("-batching: %s is not CFG:W:H", item);
-        if (access(cfg, R_OK) != 0) {
-            printf("%-28s skipped: %s not readable\n", item, cfg);
-            continue;
-        }
+        char cfg[4096], ws[16], hs[16];
+        int w, h;
+        if (!bench_item(item, "-batching", cfg, sizeof cfg, &w, &h, ws, hs)) continue;
         static const char *const kinds[2] = {"batch", "gemm"};
         static sample_set res[2][NBATCH];
         memset(res, 0, sizeof res);
-        char ws[16], hs[16];
-        snprintf(ws, sizeof ws, "%d", w);
-        snprintf(hs, sizeof hs, "%d", h);
         for (int r = 0; r < rounds; ++r)
             for (int kd = 0; kd < 2; ++kd)
                 for (int b = 0; b < NBATCH; ++b) {
@@ -777,18 +788,8 @@ static void bench_tuning(const char *self, const char *list, const char *img, in
     snprintf(warm, sizeof warm, "%d", 1 + 2 * GC_POOL_TUNE_PASSES);
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char cfg[4096], ws[16], hs[16];
-        const char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c1 || !c2 || (size_t)(c1 - item) >= sizeof cfg) die("-tuning: %s is not CFG:W:H", item);
-        memcpy(cfg, item, (size_t)(c1 - item));
-        cfg[c1 - item] = 0;
-        int w = atoi(c1 + 1), h = atoi(c2 + 1);
-        if (w < 1 || h < 1) die("-tuning: %s is not CFG:W:H", item);
-        if (access(cfg, R_OK) != 0) {
-            printf("%-28s skipped: %s not readable\n", item, cfg);
-            continue;
-        }
-        snprintf(ws, sizeof ws, "%d", w);
-        snprintf(hs, sizeof hs, "%d", h);
+        int w, h;
+        if (!bench_item(item, "-tuning", cfg, sizeof cfg, &w, &h, ws, hs)) continue;
         static sample_set res[2];
         memset(res, 0, sizeof res);
         for (int r = 0; r < rounds; ++r)
