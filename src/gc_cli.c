@@ -699,6 +699,13 @@ static int check_json_target(const char *json, const char *const *inputs, int ni
         for (int i = 0; i < ninputs; ++i)
             if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
                 return gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", json, inputs[i]);
+    /* nor by its temporary name, written and then renamed away */
+    char tmp[4096];
+    if (strcmp(json, "-") && gc_tmp_path(tmp, sizeof tmp, json) == 0 && stat(tmp, &js) == 0)
+        for (int i = 0; i < ninputs; ++i)
+            if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
+                return gc_fail(e, "-json %s: its temporary file %s is the input file %s: refusing to overwrite it",
+                               json, tmp, inputs[i]);
     /* compared by its parts: "./out/x_0.npy" for -out out/x had replaced the map with the report */
     if (prefix && json_is_own_output(json, prefix))
         return gc_fail(e, "-json %s is one of this run's own outputs (-out %s): choose another name", json, prefix);
@@ -927,6 +934,9 @@ static int init_weights(int argc, char **argv, gc_err *e)
     char tmp[4096];
     if (gc_tmp_path(tmp, sizeof tmp, out))
         return gc_fail_path(e, "gradcam init <out.weights>", gc_tmp_path_max(sizeof tmp, out), "%s", out), 1;
+    if (stat(tmp, &os) == 0 && stat(cfg, &cs) == 0 && cs.st_dev == os.st_dev && cs.st_ino == os.st_ino)
+        return gc_fail(e, "%s: its temporary file %s is the cfg %s: refusing to overwrite it with weights", out, tmp,
+                       cfg), 2;
     network *net = gc_model_load(cfg, NULL, e);
     if (!net) return 1;
     gc_model_randomize(net, (unsigned)seed);
@@ -1185,23 +1195,28 @@ static network *load_model(const char *cfg, const char *weights, gc_err *e)
 }
 
 /* Every file eval reads (the list's images, o.lines, and their label files
- * too): -json replaces none of them. Fails when -json is one of them. */
+ * too): -json replaces none of them. Fails when -json is one of them (2, a
+ * usage error) or when memory runs out (1). */
 static int protect_eval_inputs(const eval_args *a, gc_err *e)
 {
     const char *in[] = {a->o.cfg, a->o.weights, gc_batch_list_path(a->o.list), a->x.names, a->x.data};
     for (int i = 0; i < 5; ++i)
-        if (gc_image_protect(in[i])) return gc_fail(e, "out of memory");
+        if (gc_image_protect(in[i])) return gc_fail(e, "out of memory"), 1;
     char *const *lines = a->o.lines;
-    int n = a->o.nlines, rc = 0;
-    for (int i = 0; i < n && !rc; ++i) {
+    int n = a->o.nlines;
+    for (int i = 0; i < n; ++i) {
         char lp[4096];
         gc_err le = {0};
         if (gc_image_protect(lines[i]) || (!gc_labels_path(lines[i], lp, sizeof lp, &le) && gc_image_protect(lp)))
-            rc = gc_fail(e, "out of memory");
+            return gc_fail(e, "out of memory"), 1;
     }
-    const char *in_json = rc ? NULL : gc_image_protected(a->json);
-    if (in_json) rc = gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", a->json, in_json);
-    return rc;
+    const char *in_json = gc_image_protected(a->json);
+    if (in_json) return gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", a->json, in_json), 2;
+    char tmp[4096]; /* nor by its temporary name, written and then renamed away */
+    if (strcmp(a->json, "-") && gc_tmp_path(tmp, sizeof tmp, a->json) == 0 && (in_json = gc_image_protected(tmp)))
+        return gc_fail(e, "-json %s: its temporary file %s is the input file %s: refusing to overwrite it", a->json,
+                       tmp, in_json), 2;
+    return 0;
 }
 
 /* -json -: the report goes to standard output and the lines that would go
@@ -1261,12 +1276,12 @@ static int eval_main(int argc, char **argv, gc_err *e)
     a.o.lines = lines;
     a.o.nlines = nlines;
     network *net = NULL;
-    int rc = 1;
-    if (a.json && protect_eval_inputs(&a, e)) {
-        rc = gc_image_protected(a.json) ? 2 : 1;
+    int rc = a.json ? protect_eval_inputs(&a, e) : 0;
+    if (rc) {
         gc_labels_list_free(lines, nlines);
         return rc;
     }
+    rc = 1;
     net = load_model(a.o.cfg, a.o.weights, e);
     if (!net) {
         gc_labels_list_free(lines, nlines);

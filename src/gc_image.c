@@ -438,11 +438,20 @@ int gc_image_write_file(const char *path, const void *data, size_t len, gc_err *
 
 static int write_atomic(const char *path, const void *data, size_t len, gc_err *e)
 {
-    gc_interrupt_add(path); /* before the file (PATH.tmp, then PATH) exists */
     size_t tlen = strlen(path) + 5;
     char *tmp = malloc(tlen);
     if (!tmp) return gc_fail(e, "cannot write %s: out of memory", path);
     gc_tmp_path(tmp, tlen, path);
+    /* PATH.tmp is written, then renamed away: an input of that name would
+     * be lost (it was, with the run's exit status 0) */
+    const char *in = gc_image_protected(tmp);
+    if (in) {
+        gc_fail(e, "cannot write %s: its temporary file %s is the input file %s: refusing to overwrite it", path, tmp,
+                in);
+        free(tmp);
+        return -1;
+    }
+    gc_interrupt_add(path); /* before the file (PATH.tmp, then PATH) exists */
     errno = 0;
     int err = write_bytes(tmp, data, len);
     if (err == ENOENT && made_parent(path)) { /* made by this run, then removed by another's cleanup: again */
@@ -763,6 +772,10 @@ int gc_image_check_out_path(const char *what, const char *path, gc_err *e)
     char tmp[4096];
     if (gc_tmp_path(tmp, sizeof tmp, path)) /* PATH.tmp is written first */
         return gc_fail_path(e, what, gc_tmp_path_max(sizeof tmp, path), "%s", path);
+    const char *in = own_descriptor(path) >= 0 ? NULL : gc_image_protected(tmp);
+    if (in)
+        return gc_fail(e, "%s %s: its temporary file %s is the input file %s: refusing to overwrite it", what, path, tmp,
+                       in);
     struct stat st;
     if (own_descriptor(path) >= 0) { /* written to that descriptor */
         if (fcntl(own_descriptor(path), F_GETFD) >= 0) return 0;

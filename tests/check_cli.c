@@ -861,6 +861,60 @@ START_TEST(outputs_never_replace_inputs)
 }
 END_TEST
 
+/* Nor by its temporary name: each output is written as PATH.tmp and renamed
+ * to PATH, so an input named PATH.tmp had been overwritten and renamed away
+ * (the run's exit status 0): init whose cfg is OUT.tmp, an image named as an
+ * overlay's PATH.tmp, -json's PATH.tmp as the image or (eval) the -names
+ * file. Each is refused naming both files, the input left as it was and
+ * nothing else written. */
+START_TEST(outputs_never_replace_inputs_by_their_temporary_names)
+{
+    char in[2048], p[4096], q[4096], list[4096];
+    ck_assert_int_lt(snprintf(in, sizeof in, "%s/in", dir), (int)sizeof in);
+    ck_assert_int_eq(mkdir(in, 0755), 0);
+    const char *dog = gcf_darknet_path("data/dog.jpg");
+    snprintf(p, sizeof p, "%s/w.weights.tmp", in);
+    copy_file(cfg, p);
+    snprintf(q, sizeof q, "%s/w.weights", in);
+    ck_assert_int_eq(run("init", p, q, NULL), 2);
+    ck_assert_msg(strstr(err, "its temporary file") && strstr(err, "is the cfg") && same_bytes(p, cfg), "%s", err);
+    ck_assert_int_eq(gcf_count_files(in), 1);
+    /* the overlay x_0.png's temporary file */
+    snprintf(p, sizeof p, "%s/x_0.png.tmp", in);
+    copy_file(dog, p);
+    snprintf(q, sizeof q, "%s/x", in);
+    ck_assert_int_eq(run(cfg, weights, p, "-class", "0", "-out", q, NULL), 1);
+    assert_one_error_naming("its temporary file");
+    ck_assert_msg(strstr(err, "x_0.png.tmp is the input file"), "%s", err);
+    ck_assert_msg(same_bytes(p, dog), "the input image was replaced");
+    ck_assert_int_eq(gcf_count_files(in), 2);
+    /* -json's, the image: refused before the network is loaded */
+    snprintf(q, sizeof q, "%s/x_0.png", in);
+    ck_assert_int_eq(run(cfg, weights, p, "-out", prefix, "-json", q, NULL), 2);
+    assert_one_error_naming("its temporary file");
+    ck_assert_msg(same_bytes(p, dog), "the input image was replaced");
+    ck_assert_int_eq(gcf_count_files(in), 2);
+    /* eval's -json, whose temporary name is the -names file */
+    snprintf(list, sizeof list, "%s/list.txt", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", dog);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/e.json.tmp", in);
+    f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a\nb\nc\n", f);
+    fclose(f);
+    snprintf(q, sizeof q, "%s/e.json", in);
+    ck_assert_int_eq(run("eval", cfg, weights, list, "-names", p, "-json", q, NULL), 2);
+    assert_one_error_naming("its temporary file");
+    char *t = gcf_read_file(p, NULL);
+    ck_assert_msg(t && !strcmp(t, "a\nb\nc\n"), "the names file was replaced");
+    free(t);
+    ck_assert_int_eq(gcf_count_files(in), 3);
+}
+END_TEST
+
 /* A PNG given as eval's list: one printable line saying so, status 1. */
 START_TEST(binary_list_gets_a_printable_error)
 {
@@ -1620,6 +1674,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, an_empty_list_makes_no_outdir);
     tcase_add_test(tc, merge_names_a_missing_folder);
     tcase_add_test(tc, outputs_never_replace_inputs);
+    tcase_add_test(tc, outputs_never_replace_inputs_by_their_temporary_names);
     tcase_add_test(tc, a_layer_given_twice);
     tcase_add_test(tc, a_layer_by_two_names);
     tcase_add_test(tc, help_exits_zero);
