@@ -1414,7 +1414,15 @@ static void json_pbox(FILE *f, gc_pbox b)
 
 static void json_rbox(FILE *f, gc_rbox b)
 {
-    fprintf(f, "{\"x\": %.6g, \"y\": %.6g, \"w\": %.6g, \"h\": %.6g}", b.x, b.y, b.w, b.h);
+    fputs("{\"x\": ", f);
+    gc_json_number(f, b.x);
+    fputs(", \"y\": ", f);
+    gc_json_number(f, b.y);
+    fputs(", \"w\": ", f);
+    gc_json_number(f, b.w);
+    fputs(", \"h\": ", f);
+    gc_json_number(f, b.h);
+    fputc('}', f);
 }
 
 static const char *class_name(const gc_eval_opts *o, int cls) { return gc_model_class_name(o->names, o->nnames, cls); }

@@ -43,3 +43,9 @@ void gc_json_number(FILE *f, double v)
     if (isfinite(v)) fprintf(f, "%.6g", v);
     else fputs("null", f);
 }
+
+void gc_json_fixed(FILE *f, double v, int decimals)
+{
+    if (isfinite(v)) fprintf(f, "%.*f", decimals, v);
+    else fputs("null", f);
+}

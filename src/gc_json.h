@@ -13,5 +13,7 @@
 void gc_json_string(FILE *f, const char *s);
 /* A finite number (%.6g), or null: JSON has no NaN or Inf. */
 void gc_json_number(FILE *f, double v);
+/* A finite number with `decimals` digits after the point (%.*f), or null. */
+void gc_json_fixed(FILE *f, double v, int decimals);
 
 #endif

@@ -93,12 +93,18 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
         if (r->detector) {
             fprintf(f, ", \"objectness\": ");
             gc_json_number(f, x->objectness);
-            fprintf(f,
-                    ",\n     \"box\": {\"left\": %d, \"top\": %d, \"right\": %d, \"bottom\": %d, \"x\": %.3f, \"y\": %.3f, "
-                    "\"w\": %.3f, \"h\": %.3f},\n     \"head\": %d, \"head_type\": \"%s\", \"anchor\": %d, "
-                    "\"cell\": {\"row\": %d, \"col\": %d}",
-                    x->box[0], x->box[1], x->box[2], x->box[3], (double)x->bx, (double)x->by, (double)x->bw,
-                    (double)x->bh, x->head, x->head_type ? x->head_type : "?", x->anchor, x->cell_row, x->cell_col);
+            /* the box as the head decodes it: exp() of a large finite
+             * width logit is inf (null here; left..bottom are clamped) */
+            fprintf(f, ",\n     \"box\": {\"left\": %d, \"top\": %d, \"right\": %d, \"bottom\": %d", x->box[0],
+                    x->box[1], x->box[2], x->box[3]);
+            const char *key[4] = {"x", "y", "w", "h"};
+            const float val[4] = {x->bx, x->by, x->bw, x->bh};
+            for (int k = 0; k < 4; ++k) {
+                fprintf(f, ", \"%s\": ", key[k]);
+                gc_json_fixed(f, val[k], 3);
+            }
+            fprintf(f, "},\n     \"head\": %d, \"head_type\": \"%s\", \"anchor\": %d, \"cell\": {\"row\": %d, \"col\": %d}",
+                    x->head, x->head_type ? x->head_type : "?", x->anchor, x->cell_row, x->cell_col);
         }
         fprintf(f, ",\n     \"layers\": [%s], \"layer_type\": \"%s\", \"map_size\": [%d, %d], "
                    "\"peak\": {\"x\": %d, \"y\": %d, \"value\": ",

@@ -1030,6 +1030,55 @@ START_TEST(box_pixels_stay_inside_the_image)
 }
 END_TEST
 
+/* A box the head decodes as infinitely wide (a finite width logit of 100:
+ * exp(100) times the anchor overflows a float): its pixels are clamped to
+ * the image, and -json gives its raw width as null, not "inf", which no
+ * JSON reader parses (the report had been written so, exit status 0). A
+ * 1x1 convolution whose weights are 0 and biases (tx, ty, tw, th, obj,
+ * cls) = (0, 0, 100, 0, 10, 10) under a one-anchor [yolo] head. */
+START_TEST(a_box_of_infinite_width_is_null_in_the_json)
+{
+    char *dir = gcf_tempdir();
+    char cfg[4096], w[4096], json[4096], prefix[4096];
+    snprintf(cfg, sizeof cfg, "%s/inf.cfg", dir);
+    snprintf(w, sizeof w, "%s/inf.weights", dir);
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    snprintf(prefix, sizeof prefix, "%s/o", dir);
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[net]\nbatch=1\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=6\nsize=1\n"
+          "stride=1\npad=0\nactivation=linear\n\n[yolo]\nmask=0\nanchors=10,10\nclasses=1\nnum=1\n",
+          f);
+    ck_assert_int_eq(fclose(f), 0);
+    f = fopen(w, "wb");
+    ck_assert_ptr_nonnull(f);
+    const int32_t version[3] = {0, 2, 0};
+    const uint64_t seen = 0;
+    const float biases[6] = {0, 0, 100, 0, 10, 10}, weights[18] = {0};
+    ck_assert_int_eq(fwrite(version, sizeof version, 1, f), 1);
+    ck_assert_int_eq(fwrite(&seen, sizeof seen, 1, f), 1);
+    ck_assert_int_eq(fwrite(biases, sizeof biases, 1, f), 1);
+    ck_assert_int_eq(fwrite(weights, sizeof weights, 1, f), 1);
+    ck_assert_int_eq(fclose(f), 0);
+    char out[1 << 14], err[1 << 14];
+    int rc = gcf_run_gradcam(out, sizeof out, err, sizeof err, cfg, w, gcf_darknet_path("data/dog.jpg"), "-out",
+                             prefix, "-save", "none", "-maxboxes", "2", "-json", json, NULL);
+    ck_assert_msg(rc == 0, "%s", gcf_tail(err, 2000));
+    char *js = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_int_eq(count_of(js, "\"w\": null"), 2);
+    /* th = 0: the anchor's 10 px of the 32-px input, 24 image pixels each
+     * (dog.jpg's 768 columns letterboxed into 32) */
+    ck_assert_int_eq(count_of(js, "\"h\": 240.000"), 2);
+    ck_assert_msg(!strstr(js, "inf") && !strstr(js, "nan"), "%s", js);
+    /* the pixel box: clamped to the image's full width */
+    ck_assert_msg(strstr(js, "\"left\": 0, ") && strstr(js, ", \"right\": 767, "), "%s", js);
+    free(js);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite_detect(void)
 {
     Suite *s = suite_create("detect");
@@ -1041,6 +1090,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, nan_activations_are_refused);
     tcase_add_test(tc, yolo_mask_outside_anchors_is_refused);
     tcase_add_test(tc, box_pixels_stay_inside_the_image);
+    tcase_add_test(tc, a_box_of_infinite_width_is_null_in_the_json);
     tcase_add_test(tc, decoding_matches_on_shipped_cfgs);
     tcase_add_test(tc, yolo_targets_match_finite_differences);
     tcase_add_test(tc, region_targets_match_finite_differences);
