@@ -430,7 +430,10 @@ static char *sanitize_rel(const char *rel)
         } else {
             int first = o == out;
             if (!first) *o++ = '/';
-            int own = first && len >= 6 && !memcmp(p + len - 6, ".jsonl", 6);
+            /* the run's own files at the top of -outdir: its index and
+             * errors files (.jsonl) and their temporary names (.jsonl.tmp) */
+            int own = first && ((len >= 6 && !memcmp(p + len - 6, ".jsonl", 6)) ||
+                                (len >= 10 && !memcmp(p + len - 10, ".jsonl.tmp", 10)));
             int extra = p[0] == '.' || p[0] == '_' || own;
             if (len + (size_t)extra > NAME_MAX) {
                 o += short_part(o, p, len);

@@ -379,12 +379,18 @@ START_TEST(list_file_root_and_safe_names)
     gc_batch_list_free(&l);
     /* a first part named like the run's own files (index.jsonl, errors.jsonl
      * at the top of -outdir) gets a leading '_'; deeper parts are free */
-    touch(dir, "own.txt", "d/index.jsonl\nd/errors.shard-1-of-2.jsonl/a.png\nd/x/index.jsonl\n");
+    touch(dir, "own.txt",
+          "d/index.jsonl\nd/errors.shard-1-of-2.jsonl/a.png\nd/x/index.jsonl\nd/index.jsonl.tmp/b.png\n"
+          "d/index.jsonl.tmpx/c.png\n");
     pf(p, sizeof p, "%s/own.txt", dir);
     ck_assert_int_eq(gc_batch_list_load(p, NULL, &l, &e), 0);
     ck_assert_str_eq(l.rel[0], "_index.jsonl");
     ck_assert_str_eq(l.rel[1], "_errors.shard-1-of-2.jsonl/a.png");
     ck_assert_str_eq(l.rel[2], "x/index.jsonl");
+    /* and their temporary names: a folder index.jsonl.tmp had taken the
+     * index's, so that every rewrite of the index failed ("Is a directory") */
+    ck_assert_str_eq(l.rel[3], "_index.jsonl.tmp/b.png");
+    ck_assert_str_eq(l.rel[4], "index.jsonl.tmpx/c.png");
     gc_batch_list_free(&l);
     /* a UTF-8 byte order mark (a list saved by a Windows editor) is not part of the first path */
     touch(dir, "bom.txt", "\xef\xbb\xbfimg/a.jpg\r\nimg/b.jpg\r\n");
