@@ -418,10 +418,31 @@ static int read_failed(const char *index_path, long of, unsigned char *failed, g
     return 0;
 }
 
+/* The list length ("of") of the first line of the errors file beside index
+ * file index_path, or -1: where every image of the shards failed, their
+ * indexes are empty and only the errors files give it. */
+static long errors_of(const char *index_path)
+{
+    char p[PATH_MAX];
+    if (errors_path(index_path, p, sizeof p)) return -1;
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    struct stat st;
+    long of = -1;
+    char line[256];
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && fgets(line, sizeof line, f)) {
+        long n, o;
+        if (sscanf(line, "{\"n\": %ld, \"of\": %ld", &n, &o) == 2 && o > 0 && n >= 0 && n < o) of = o;
+    }
+    fclose(f);
+    return of;
+}
+
 long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *nfailed, gc_err *e)
 {
     gc_strvec paths = {0};
     int *file_dir = NULL;
+    unsigned char *gap = NULL; /* per path: a folder's index.jsonl read beside its shards, for the images they lack */
     gc_index_file *files = NULL;
     gc_index_line **all = NULL;
     char **alt = NULL;
@@ -444,30 +465,40 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
         while ((de = readdir(dh)))
             if (shard_name(de->d_name, &si, &sn)) oom |= gc_strvec_push(&names, dup_str(de->d_name));
         closedir(dh);
-        if (!oom && names.n == 0) {
-            char p[PATH_MAX];
-            if (snprintf(p, sizeof p, "%s/index.jsonl", dirs[d]) >= (int)sizeof p) {
-                gc_strvec_free(&names);
-                gc_fail_path(e, "merge DIR", sizeof p - 1, "%s/index.jsonl", dirs[d]);
-                goto done;
-            }
-            if (access(p, R_OK) != 0) {
-                gc_strvec_free(&names);
-                gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
-                goto done;
-            }
-            oom |= gc_strvec_push(&names, dup_str("index.jsonl"));
+        /* The folder's index.jsonl: its index when it holds no shards'; beside
+         * shards, a merge's output that a run in one process may have gone on
+         * with (-resume without -shard, as the README allows), so its lines for
+         * images no shard has are read too (a later merge had dropped them,
+         * and named those images as failed from the shards' old errors) */
+        char own[PATH_MAX];
+        struct stat ost;
+        if (snprintf(own, sizeof own, "%s/index.jsonl", dirs[d]) >= (int)sizeof own) {
+            gc_strvec_free(&names);
+            gc_fail_path(e, "merge DIR", sizeof own - 1, "%s/index.jsonl", dirs[d]);
+            goto done;
+        }
+        int nshard = names.n, has_own = stat(own, &ost) == 0 && S_ISREG(ost.st_mode);
+        if (!oom && nshard == 0 && access(own, R_OK) != 0) {
+            gc_strvec_free(&names);
+            gc_fail(e, "merge: %s holds no index (index.shard-I-of-N.jsonl or index.jsonl)", dirs[d]);
+            goto done;
         }
         if (names.n) qsort(names.s, (size_t)names.n, sizeof *names.s, cmp_str);
+        if (!oom && (nshard == 0 || has_own)) oom |= gc_strvec_push(&names, dup_str("index.jsonl")); /* last */
         for (int i = 0; i < names.n && !oom; ++i) {
             size_t len = strlen(dirs[d]) + strlen(names.s[i]) + 2;
             char *p = malloc(len);
             if (p) snprintf(p, len, "%s/%s", dirs[d], names.s[i]);
             int *fd2 = realloc(file_dir, (size_t)(paths.n + 1) * sizeof *fd2);
+            unsigned char *g2 = fd2 ? realloc(gap, (size_t)(paths.n + 1)) : NULL;
             if (fd2) file_dir = fd2;
-            else free(p); /* gc_strvec_push frees it, but is not reached */
-            if (!fd2 || gc_strvec_push(&paths, p)) oom = 1;
-            else file_dir[paths.n - 1] = d;
+            if (g2) gap = g2;
+            if (!g2) free(p); /* gc_strvec_push frees it, but is not reached */
+            if (!g2 || gc_strvec_push(&paths, p)) oom = 1;
+            else {
+                file_dir[paths.n - 1] = d;
+                gap[paths.n - 1] = nshard > 0 && i == names.n - 1;
+            }
         }
         gc_strvec_free(&names);
         if (oom) {
@@ -517,7 +548,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
         gc_fail(e, "out of memory");
         goto done;
     }
-    nall = 0;
+    nall = 0; /* counted again as the lines are taken, below */
     for (int i = 0; i < paths.n; ++i) {
         gc_index_file *f = &files[i];
         for (long k = 0; k < f->nlines; ++k) {
@@ -530,9 +561,9 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
                         paths.s[i], k + 1, f->lines[k].of, of_path, of);
                 goto done;
             }
-            all[nall++] = &f->lines[k];
         }
     }
+    for (int i = 0; i < paths.n && of < 0; ++i) of = errors_of(paths.s[i]); /* every image failed */
     if (of < 0) {
         gc_fail(e, "merge: the indexes are empty");
         goto done;
@@ -544,25 +575,34 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
         goto done;
     }
     for (long n = 0; n < of; ++n) seen_file[n] = -1;
-    for (int i = 0; i < paths.n; ++i) {
-        gc_index_file *f = &files[i];
-        for (long k = 0; k < f->nlines;) {
-            const gc_index_line *L = &f->lines[k];
-            long g = gc_index_group_len(f->lines, f->nlines, k);
-            if (seen_file[L->n] >= 0) {
-                gc_fail(e, "merge: image %s (position %ld) is in %s and in %s", L->image, L->n,
-                        paths.s[seen_file[L->n]], paths.s[i]);
-                goto done;
+    /* the shards (and plain indexes) first, then the index.jsonl beside
+     * shards, whose images the shards have are skipped */
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < paths.n; ++i) {
+            gc_index_file *f = &files[i];
+            if (gap[i] != pass) continue;
+            for (long k = 0; k < f->nlines;) {
+                const gc_index_line *L = &f->lines[k];
+                long g = gc_index_group_len(f->lines, f->nlines, k);
+                if (seen_file[L->n] >= 0 && gap[i]) {
+                    k += g;
+                    continue;
+                }
+                if (seen_file[L->n] >= 0) {
+                    gc_fail(e, "merge: image %s (position %ld) is in %s and in %s", L->image, L->n,
+                            paths.s[seen_file[L->n]], paths.s[i]);
+                    goto done;
+                }
+                if (g != (L->targets ? L->targets : 1)) {
+                    gc_fail(e, "merge: %s line %ld: image %s has %ld of its %ld lines", paths.s[i], L->lineno, L->image,
+                            g, L->targets);
+                    goto done;
+                }
+                seen_file[L->n] = i;
+                for (long j = k; j < k + g; ++j) all[nall++] = &f->lines[j];
+                k += g;
             }
-            if (g != (L->targets ? L->targets : 1)) {
-                gc_fail(e, "merge: %s line %ld: image %s has %ld of its %ld lines", paths.s[i], L->lineno, L->image, g,
-                        L->targets);
-                goto done;
-            }
-            seen_file[L->n] = i;
-            k += g;
         }
-    }
     for (int i = 0; i < paths.n; ++i)
         if (read_failed(paths.s[i], of, failed, e)) goto done;
     {
@@ -646,6 +686,7 @@ done:
         for (int i = 0; i < paths.n; ++i) gc_index_free(&files[i]);
     free(files);
     free(file_dir);
+    free(gap);
     gc_strvec_free(&paths);
     return rc;
 }

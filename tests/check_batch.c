@@ -2588,6 +2588,76 @@ START_TEST(merge_leaves_out_what_a_shard_could_not_explain)
 }
 END_TEST
 
+/* After a merge, the folder may go on in one process (-resume without
+ * -shard): the index.jsonl it appends to sits beside the shards' indexes,
+ * and a later merge takes its images that no shard has (it had rewritten
+ * index.jsonl from the shards alone, dropping the image the one process
+ * explained, and named it as failed from the shard's old errors file). The
+ * result equals one process's run over the mended list. Then shards whose
+ * every image failed: merge takes the list's length from the errors files
+ * and writes an empty index, as one process does (it had said "the indexes
+ * are empty" and written nothing). */
+START_TEST(merge_takes_a_one_process_resume_and_all_failed_shards)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char pic[4096], single[4096], shared[4096], a[4096], b[4096];
+    pf(pic, sizeof pic, "%s/000004.png", s.sc);
+    size_t len;
+    char *bytes = slurp(pic, &len);
+    ck_assert_ptr_nonnull(bytes);
+    touch(s.sc, "000004.png", "not a picture");
+    path_in(&s, "single", single);
+    path_in(&s, "shared", shared);
+    const char *spec[] = {"0/3", "1/3", "2/3"};
+    for (int i = 0; i < 3; ++i)
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-shard", spec[i], "-quiet", NULL),
+                         i == 1 ? 1 : 0);
+    ck_assert_int_eq(run("merge", shared, NULL), 1);
+    ck_assert_msg(strstr(out, "merged 5 images"), "%s%s", out, err);
+    FILE *f = fopen(pic, "wb"); /* mended */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(bytes, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+    free(bytes);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", shared, "-resume", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    ck_assert_msg(strstr(err, "1 explained, 5 skipped"), "%s", gcf_tail(err, 400));
+    ck_assert_msg(run("merge", shared, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "merged 6 images"), "%s%s", out, err);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", single, "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    pf(a, sizeof a, "%s/index.jsonl", single);
+    pf(b, sizeof b, "%s/index.jsonl", shared);
+    ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    /* merged again: the same */
+    ck_assert_msg(run("merge", shared, NULL) == 0, "%s", err);
+    ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    /* every image of every shard failed */
+    char bad[4096], none[4096], one[4096];
+    path_in(&s, "bad.txt", bad);
+    path_in(&s, "none", none);
+    path_in(&s, "one", one);
+    f = fopen(bad, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s/nope1.png\n%s/nope2.png\n", s.sc, s.sc);
+    ck_assert_int_eq(fclose(f), 0);
+    for (int i = 0; i < 2; ++i)
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", none, "-shard", i ? "1/2" : "0/2", "-quiet",
+                             NULL),
+                         1);
+    ck_assert_int_eq(run("merge", none, NULL), 1);
+    ck_assert_msg(strstr(out, "merged 0 images") && strstr(err, "2 of 2 images failed (list positions 0, 1)"), "%s%s",
+                  out, err);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", bad, "-outdir", one, "-quiet", NULL), 1);
+    pf(a, sizeof a, "%s/index.jsonl", one);
+    pf(b, sizeof b, "%s/index.jsonl", none);
+    ck_assert_msg(same_file(a, b), "merged index differs from the single run's");
+    scenes_free(&s);
+}
+END_TEST
+
 /* -save: the index keeps every line, with null for what was left out; the
  * files written are the default run's, byte for byte, and nothing else
  * (-save none: no image folder at all); a shard's null paths stay null
@@ -3593,6 +3663,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
+    tcase_add_test(tc, merge_takes_a_one_process_resume_and_all_failed_shards);
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, nothing_written_makes_no_folders);
     tcase_add_test(tc, a_linked_folder_is_named_not_followed);
