@@ -447,6 +447,8 @@ static int explain_args_read(explain_args *x, arg_reader *r, gc_err *e)
         x->det_only = 1;
     } else if (!strcmp(s, "-names") || !strcmp(s, "-data")) {
         if (!(v = arg_value(r, e)) || path_value(s, v, e)) return -1;
+        if (!*v) /* it had been "no names file given", status 1, once the network was loaded */
+            return gc_fail(e, "%s needs a file name", s);
         if (!strcmp(v, "-")) /* it had been looked for as a file named "-" (No such file) */
             return gc_fail(e, "%s -: class names are read from a file (more than once), not from standard input: give "
                               "the %s file's path (./- for a file named -)", s, s[1] == 'n' ? "names" : ".data");
@@ -620,9 +622,8 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
     if (explain_args_check_names(&a->x, e)) return -1;
     if (a->class_arg && !a->x.names && !a->x.data) {
         char *end = NULL;
-        errno = 0;
-        strtol(a->class_arg, &end, 10);
-        if (end == a->class_arg || *end || errno)
+        strtol(a->class_arg, &end, 10); /* a number too large for a long is an index, out of range (below) */
+        if (end == a->class_arg || *end)
             return gc_fail(e, "-class %s: not a class index, and a class name needs -names or -data", a->class_arg);
     }
     if (explain_args_check_method(&a->x, e)) return -1;
@@ -980,6 +981,8 @@ static int make_scenes(int argc, char **argv, gc_err *e)
         } else if (!strcmp(argv[i], "-fmnist")) {
             if (i + 1 >= argc) return gc_fail(e, "-fmnist needs a folder"), 2;
             if (path_value("-fmnist", argv[++i], e)) return 2;
+            if (!argv[i][0]) /* it had been read as the root folder */
+                return gc_fail(e, "-fmnist needs a folder"), 2;
             dir = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1] && !(npos == 2 && isdigit((unsigned char)argv[i][1]))) {
             /* (a negative <count> is the count's error below) */
@@ -1072,6 +1075,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
             if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, INT_MAX, &o->limit, e)) return -1;
         } else if (!strcmp(s, "-json")) {
             if (!(v = arg_value(&r, e)) || file_value(s, v, e)) return -1;
+            if (!*v) return gc_fail(e, "-json needs a file name"); /* as the main command's (it had been status 1) */
             a->json = v;
         } else if (!strcmp(s, "-baseline")) {
             if (!(v = arg_value(&r, e))) return -1;

@@ -338,6 +338,9 @@ START_TEST(class_and_layer_out_of_range)
     assert_one_error_naming("-class -1");
     ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-class", "cat", NULL), 0);
     assert_one_error_naming("-class cat");
+    /* beyond a long: out of range, as with -names (it had been "not a class index") */
+    ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-class", "99999999999999999999", NULL), 1);
+    assert_one_error_naming("-class 99999999999999999999 is out of range");
     ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-layer", "4", NULL), 0);
     assert_one_error_naming("-layer 4");
     ck_assert_int_ne(run(cfg, weights, img, "-out", prefix, "-layer", "-5", NULL), 0);
@@ -747,6 +750,14 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, img, "-out", "", NULL), "-out needs a non-empty prefix");
     usage_error(run(cfg, weights, img, "-class", "", "-names", "n.names", NULL), "-class needs a class index or name");
     usage_error(run(cfg, weights, "-list", list, "-outdir", "", NULL), "-outdir needs a folder name");
+    /* eval's -json, -names and -data, and scenes' -fmnist (they had been
+     * exit 1: "-json needs a non-empty path", "no names file given" once the
+     * network was loaded, and the root folder read for the data set) */
+    usage_error(run("eval", cfg, weights, list, "-json", "", NULL), "-json needs a file name");
+    usage_error(run(cfg, weights, img, "-names", "", NULL), "-names needs a file name");
+    usage_error(run(cfg, weights, img, "-data", "", NULL), "-data needs a file name");
+    usage_error(run("eval", cfg, weights, list, "-names", "", NULL), "-names needs a file name");
+    usage_error(run("scenes", "cls", "test", "1", dir, "-fmnist", "", NULL), "-fmnist needs a folder");
     /* and init's weights, merge's folders and -o (exit 1, "cannot read folder : ...") */
     usage_error(run("init", cfg, "", NULL), "<out.weights> is empty");
     usage_error(run("merge", "", NULL), "a DIR is empty");
