@@ -150,6 +150,162 @@ static const char *png_end_problem(FILE *f)
     return why;
 }
 
+/* stb_image's HDR reader (Debian's 2.27 and Darknet's copy) decodes a
+ * run-length-encoded scanline by counts: where the file ends early it reads
+ * zeros, and a count of 0 never advances, so it looped forever (the run at
+ * full CPU, a -list run deaf to SIGTERM; CVE-2021-42715, fixed in stb 2.28).
+ * This reads the header and the scanlines as that reader does, keeping no
+ * pixel, and says so when the file ends before the pixel data it declares
+ * (a flat, unencoded file would be zero-filled there instead); NULL when
+ * the data is all there, when the file is not HDR, and where stb itself or
+ * the size check refuses it (their message is the better one). */
+static int hdr_line(FILE *f, char *tok, size_t cap)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF && c != '\n')
+        if (n + 1 < cap) tok[n++] = (char)c;
+    tok[n] = '\0';
+    return c == EOF ? -1 : 0;
+}
+
+static const char *hdr_problem(FILE *f, long long size)
+{
+    static const char *cut = "the HDR file ends before its pixel data (a truncated file?)";
+    char tok[1024];
+    const char *why = NULL;
+    if (hdr_line(f, tok, sizeof tok) || (strcmp(tok, "#?RADIANCE") && strcmp(tok, "#?RGBE"))) goto done;
+    do
+        if (hdr_line(f, tok, sizeof tok)) goto done; /* no pixel data: stb refuses it */
+    while (tok[0]);
+    if (hdr_line(f, tok, sizeof tok)) { /* no line end after the size: no pixel data (stb read zeros) */
+        why = cut;
+        goto done;
+    }
+    if (strncmp(tok, "-Y ", 3)) goto done;
+    char *t = tok + 3;
+    long h = strtol(t, &t, 10);
+    while (*t == ' ') ++t;
+    if (strncmp(t, "+X ", 3)) goto done;
+    long w = strtol(t + 3, NULL, 10);
+    if (!size_ok((int)(w > 32768 ? 0 : w), (int)(h > 32768 ? 0 : h))) goto done; /* refused by its size, not read */
+    long long left = size - (long long)ftell(f);
+    if (w < 8 || w >= 32768) { /* flat: four bytes a pixel */
+        if (left < 4LL * w * h) why = cut;
+        goto done;
+    }
+    for (long j = 0; j < h; ++j) {
+        int c1 = getc(f), c2 = getc(f), hi = getc(f);
+        if (hi == EOF) {
+            why = cut;
+            goto done;
+        }
+        if (c1 != 2 || c2 != 2 || (hi & 0x80)) { /* read flat from here, the whole image again but one pixel */
+            if (size - (long long)ftell(f) < 4LL * w * h - 3) why = cut;
+            goto done;
+        }
+        int lo = getc(f);
+        if (lo == EOF) {
+            why = cut;
+            goto done;
+        }
+        if ((hi << 8 | lo) != w) goto done; /* stb: "invalid decoded scanline length" */
+        for (int k = 0; k < 4; ++k)
+            for (long i = 0; i < w;) {
+                int count = getc(f);
+                if (count == EOF) {
+                    why = cut;
+                    goto done;
+                }
+                if (count > 128) { /* a run of one value */
+                    count -= 128;
+                    if (count > w - i) goto done; /* stb: "bad RLE data in HDR" */
+                    if (getc(f) == EOF) {
+                        why = cut;
+                        goto done;
+                    }
+                } else { /* count values, each its byte */
+                    if (count > w - i) goto done;
+                    if (count && fseek(f, count - 1, SEEK_CUR) == 0 && getc(f) == EOF) {
+                        why = cut;
+                        goto done;
+                    }
+                }
+                i += count;
+            }
+    }
+done:
+    rewind(f);
+    return why;
+}
+
+/* stb_image's BMP and binary PNM readers read the zeros past a file's end as
+ * pixels: a file cut short was explained as if whole (a dark image, often
+ * one confident class). The bytes the header declares against the file's
+ * size: a PNM's one whitespace after its maximum value, then rows of
+ * width x channels samples (two bytes each above 255); a BMP's pixel data
+ * at its offset, rows padded to 4 bytes (the last row's padding may be
+ * left out); uncompressed BMPs only (stb refuses the run-length ones).
+ * NULL when the data is all there, the file is neither, or its size is
+ * out of range (refused as such). */
+static const char *short_data_problem(FILE *f, long long size)
+{
+    unsigned char b[30];
+    const char *why = NULL;
+    size_t got = fread(b, 1, sizeof b, f);
+    if (got >= 3 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) {
+        rewind(f);
+        getc(f), getc(f);
+        long long v[3];
+        int c = getc(f), number;
+        for (number = 0; number < 3; ++number) { /* as pnm_header_ok and stb read them */
+            for (;;) {
+                while (c != EOF && pnm_isspace(c)) c = getc(f);
+                if (c != '#') break;
+                while (c != EOF && c != '\n' && c != '\r') c = getc(f);
+            }
+            if (!(c >= '0' && c <= '9')) break;
+            v[number] = 0;
+            for (int digits = 0; c >= '0' && c <= '9' && digits < 9; ++digits, c = getc(f)) v[number] = v[number] * 10 + (c - '0');
+        }
+        /* the character after the maximum value (one whitespace) was read: the data starts here */
+        if (number == 3 && c != EOF && v[0] > 0 && v[1] > 0 && v[2] > 0 && v[0] <= 32768 && v[1] <= 32768 &&
+            size_ok((int)v[0], (int)v[1])) { /* else refused by its size */
+            long long need = v[0] * v[1] * (b[1] == '6' ? 3 : 1) * (v[2] > 255 ? 2 : 1);
+            if (size - (long long)ftell(f) < need) why = "the PNM file ends before its pixel data (a truncated file?)";
+        }
+    } else if (got >= 30 && b[0] == 'B' && b[1] == 'M') {
+        uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 | (uint32_t)b[13] << 24;
+        uint32_t hsz = (uint32_t)b[14] | (uint32_t)b[15] << 8 | (uint32_t)b[16] << 16 | (uint32_t)b[17] << 24;
+        long long w, h;
+        int bpp, compression = 0;
+        if (hsz == 12) {
+            w = b[18] | b[19] << 8;
+            h = b[20] | b[21] << 8;
+            bpp = b[24] | b[25] << 8;
+        } else {
+            w = (int32_t)((uint32_t)b[18] | (uint32_t)b[19] << 8 | (uint32_t)b[20] << 16 | (uint32_t)b[21] << 24);
+            h = (int32_t)((uint32_t)b[22] | (uint32_t)b[23] << 8 | (uint32_t)b[24] << 16 | (uint32_t)b[25] << 24);
+            bpp = b[28] | b[29] << 8;
+            unsigned char cb[4];
+            if (fseek(f, 30, SEEK_SET) == 0 && fread(cb, 1, 4, f) == 4)
+                compression = cb[0] | cb[1] << 8 | cb[2] << 16 | cb[3] << 24;
+            else
+                compression = -1;
+        }
+        if (h < 0) h = -h;
+        if ((compression == 0 || compression == 3) && w > 0 && h > 0 && w <= 32768 && h <= 32768 &&
+            size_ok((int)w, (int)h) && /* else refused by its size */
+            (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 || bpp == 24 || bpp == 32)) {
+            long long row = (w * bpp + 7) / 8, padded = (row + 3) / 4 * 4;
+            if (size < (long long)off + padded * (h - 1) + row)
+                why = "the BMP file ends before its pixel data (a truncated file?)";
+        }
+    }
+    rewind(f);
+    return why;
+}
+
 /* stbi_info_from_file, with a top-down BMP's height as its decoder gives
  * it: the BMP header stores such a bitmap's height negated, and stb's
  * BMP info (Debian's 2.27) passes it on as it is, while its loader (and
@@ -182,6 +338,8 @@ static FILE *open_image(const char *path, gc_err *e)
         gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
     } else {
         const char *why = png_chunks_problem(f);
+        if (!why) why = hdr_problem(f, (long long)st.st_size);
+        if (!why) why = short_data_problem(f, (long long)st.st_size);
         if (why) {
             fclose(f);
             f = NULL;

@@ -808,6 +808,96 @@ START_TEST(images_darknet_cannot_load_are_refused)
 }
 END_TEST
 
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+/* Files cut short in the formats whose stb reader does not notice:
+ * - a run-length-encoded HDR (16 x 4, each channel of each row a run of 10
+ *   and a dump of 6; one zero count, a no-op, in the first row): stb's
+ *   reader looped forever on one cut inside its scanlines (a zero count at
+ *   the file's end; CVE-2021-42715). Every cut from the resolution line on
+ *   is refused, and promptly (a hang would meet the test's timeout), and so
+ *   is every cut before it; the whole file decodes.
+ * - a 24-bit BMP (5 x 3, rows padded from 15 to 16 bytes) and a P6 PPM
+ *   (4 x 3), whose missing bytes stb read as zeros: the whole file decodes,
+ *   so does the BMP without its last row's padding, one byte less is refused.
+ *   A top-down BMP (negative height) is sized by its rows too. */
+START_TEST(files_cut_short_are_refused)
+{
+    unsigned char hdr[512];
+    size_t n = 0;
+    const char *head = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 4 +X 16\n";
+    memcpy(hdr, head, strlen(head));
+    n = strlen(head);
+    size_t pixels_from = n;
+    for (int row = 0; row < 4; ++row) {
+        const unsigned char start[4] = {2, 2, 0, 16};
+        memcpy(hdr + n, start, 4);
+        n += 4;
+        for (int k = 0; k < 4; ++k) {
+            if (row == 0 && k == 0) hdr[n++] = 0; /* a dump of nothing */
+            hdr[n++] = 128 + 10;
+            hdr[n++] = (unsigned char)(100 + 20 * k + row);
+            hdr[n++] = 6;
+            for (int i = 0; i < 6; ++i) hdr[n++] = (unsigned char)(k == 3 ? 128 : 30 * i + row);
+        }
+    }
+    char p[256];
+    path_in(p, sizeof p, "rle.hdr");
+    gc_err e = {0};
+    int w = 0, h = 0;
+    spit(p, hdr, n);
+    ck_assert_msg(gc_image_check(p, &w, &h, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(w, 16);
+    ck_assert_int_eq(h, 4);
+    for (size_t cut = 1; cut < n; ++cut) {
+        spit(p, hdr, cut);
+        memset(&e, 0, sizeof e);
+        ck_assert_msg(gc_image_check(p, &w, &h, &e) == -1, "cut at %zu of %zu: decoded", cut, n);
+        if (cut >= pixels_from)
+            ck_assert_msg(strstr(e.msg, "the HDR file ends before its pixel data"), "cut at %zu: %s", cut, e.msg);
+    }
+    /* BMP: 54 bytes of headers, then 3 rows of 5 pixels, 16 bytes each */
+    unsigned char bmp[54 + 48] = {'B', 'M'};
+    put_le32(bmp + 2, sizeof bmp);
+    put_le32(bmp + 10, 54);
+    put_le32(bmp + 14, 40);
+    put_le32(bmp + 18, 5);
+    put_le32(bmp + 22, 3);
+    bmp[26] = 1;
+    bmp[28] = 24;
+    for (int i = 54; i < (int)sizeof bmp; ++i) bmp[i] = (unsigned char)(i * 7);
+    path_in(p, sizeof p, "x.bmp");
+    for (int top_down = 0; top_down < 2; ++top_down) {
+        put_le32(bmp + 22, top_down ? (uint32_t)-3 : 3);
+        for (size_t len = sizeof bmp; len >= sizeof bmp - 2; --len) {
+            spit(p, bmp, len);
+            memset(&e, 0, sizeof e);
+            int rc = gc_image_check(p, &w, &h, &e);
+            if (len >= sizeof bmp - 1) { /* whole, or without the last row's padding */
+                ck_assert_msg(rc == 0 && w == 5 && h == 3, "%zu bytes: %s", len, e.msg);
+            } else {
+                ck_assert_int_eq(rc, -1);
+                ck_assert_msg(strstr(e.msg, "the BMP file ends before its pixel data"), "%s", e.msg);
+            }
+        }
+    }
+    /* PPM */
+    unsigned char ppm[11 + 36];
+    memcpy(ppm, "P6\n4 3\n255\n", 11);
+    for (int i = 11; i < (int)sizeof ppm; ++i) ppm[i] = (unsigned char)(i * 11);
+    path_in(p, sizeof p, "x.ppm");
+    spit(p, ppm, sizeof ppm);
+    ck_assert_msg(gc_image_check(p, &w, &h, &e) == 0 && w == 4 && h == 3, "%s", e.msg);
+    spit(p, ppm, sizeof ppm - 1);
+    ck_assert_int_eq(gc_image_check(p, &w, &h, &e), -1);
+    ck_assert_msg(strstr(e.msg, "the PNM file ends before its pixel data"), "%s", e.msg);
+}
+END_TEST
+
 /* A PNG written here from its parts (zlib's compress2 and crc32): w x h,
  * bit depth, colour type, interlace flag, the filtered scanlines as given,
  * and for colour type 3 a palette of npal RGB entries. */
@@ -1003,6 +1093,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
     tcase_add_test(tc, top_down_bmp_is_read_as_darknet_reads_it);
     tcase_add_test(tc, png_without_iend_says_it_is_cut_off);
+    tcase_add_test(tc, files_cut_short_are_refused);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
