@@ -641,6 +641,12 @@ static double seed_value(const gc_session *s, const gc_subject *t, int score, gc
 {
     if (t->det && target == GC_TARGET_SCORE) return gc_detect_own_score(s->net, t->det);
     const layer *L = s->net->layers;
+    /* a [detection] head's softmax class output (what -target logit explains
+     * there) read off the head: the seed applied to the head's input is only
+     * its linearisation */
+    const layer *h = t->det ? &L[t->det->head] : NULL;
+    if (h && h->type == DETECTION && h->softmax && target == GC_TARGET_LOGIT)
+        return h->output[t->det->cell * h->classes + t->det->cls];
     const float *x = t->det ? L[score - 1].output : L[score].output;
     double v = 0;
     for (int i = 0; i < L[score].outputs; ++i)

@@ -913,6 +913,31 @@ START_TEST(forward_only_methods_weigh_the_box_score)
         }
     gc_explain_close(&s);
     free_network(net);
+    /* -target logit at a [detection] head with softmax=1 (det_v1: 2x2
+     * cells, 3 classes, layer 3) explains the class's softmax output: the
+     * score the forward-only methods weigh is that output, read off the
+     * head (it had been the seed applied to the head's input, the output's
+     * linearisation); here at layer 0's 8 channels */
+    net = gct_load("tests/cfg/det_v1.cfg");
+    gct_randomize(net, 62, 1.5f);
+    ck_assert_msg(gc_explain_open(&s, net, random_png(dir, 16, 16, 18), &e) == 0, "%s", e.msg);
+    int checked = 0;
+    for (int cell = 0; cell < 4; ++cell)
+        for (int cls = 0; cls < 3; ++cls) {
+            const float *out = net->layers[3].output;
+            double want = out[cell * 3 + cls];
+            gc_det d = {.cls = cls, .head = 3, .anchor = 0, .cell = cell, .prob = (float)want, .objectness = 1};
+            gc_subject t = {cls, &d};
+            gc_explain_opts o = {.method = GC_METHOD_ABLATIONCAM, .layers = {0}, .nlayers = 1, .target = GC_TARGET_LOGIT};
+            gc_map m;
+            ck_assert_msg(gc_explain_target(&s, &t, &o, &m, &e) == 0, "%s", e.msg);
+            ck_assert_msg(fabs(s.chan[8] - want) < 1e-6, "cell %d class %d: score %g, softmax output %g", cell, cls,
+                          s.chan[8], want);
+            ++checked;
+        }
+    ck_assert_int_eq(checked, 12);
+    gc_explain_close(&s);
+    free_network(net);
     gcf_rmtree(dir);
     free(dir);
 }
