@@ -73,9 +73,10 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
     fprintf(f, "  \"counterfactual\": %s,\n", r->counterfactual ? "true" : "false");
     if (r->smooth) fprintf(f, "  \"smooth\": \"%s\",\n", gc_explain_smooth_name((gc_smooth)r->smooth));
     else fprintf(f, "  \"smooth\": null,\n");
-    if (r->detector && r->summary) {
+    if (r->detector) { /* null when none is written (-save without summary, or no box), as the overlays' */
         fprintf(f, "  \"summary\": ");
-        gc_json_string(f, r->summary);
+        if (r->summary) gc_json_string(f, r->summary);
+        else fputs("null", f);
         fprintf(f, ",\n");
     }
     fprintf(f, "  \"%s\": [\n", r->detector ? "detections" : "classes");

@@ -777,7 +777,8 @@ START_TEST(detector_cli_fuses_layers)
 END_TEST
 
 /* No box: no picture, and no folder made for them, but the report, with
- * an empty "detections" (a script reads it for every image). */
+ * an empty "detections" (a script reads it for every image) and a null
+ * "summary" (the key had been left out). */
 START_TEST(detector_cli_without_detections_writes_only_the_report)
 {
     cli_run *r = cli_open();
@@ -790,7 +791,8 @@ START_TEST(detector_cli_without_detections_writes_only_the_report)
     ck_assert_int_eq(cli_files(r), 1);
     char *js = gcf_read_file(r->json, NULL);
     ck_assert_ptr_nonnull(js);
-    ck_assert_msg(strstr(js, "\"mode\": \"detector\"") && strstr(js, "\"detections\": [\n  ]") && !strstr(js, "summary"),
+    ck_assert_msg(strstr(js, "\"mode\": \"detector\"") && strstr(js, "\"detections\": [\n  ]") &&
+                      strstr(js, "\"summary\": null,"),
                   "%s", js);
     free(js);
     char folder[4300];
@@ -844,6 +846,15 @@ START_TEST(detector_cli_save_none_makes_no_folder)
     argv[11] = "-sheet";
     ck_assert_msg(gcf_run(argv, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", gcf_tail(r->err, 3000));
     ck_assert_int_eq(access(folder, F_OK), 0);
+    /* -save npy: the report's overlay and summary are null (the summary's
+     * key had been left out) */
+    char *argv2[] = {"./darknet", "gradcam", "tests/cfg/det_yolo2.cfg", r->w, (char *)gcf_darknet_path("data/dog.jpg"),
+                     "-thresh", "0.05", "-out", prefix, "-save", "npy", "-json", r->json, NULL};
+    ck_assert_msg(gcf_run(argv2, r->out, sizeof r->out, r->err, sizeof r->err) == 0, "%s", gcf_tail(r->err, 3000));
+    char *js = gcf_read_file(r->json, NULL);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_msg(strstr(js, "\"summary\": null,") && strstr(js, "\"overlay\": null"), "%s", js);
+    free(js);
     cli_close(r);
 }
 END_TEST
