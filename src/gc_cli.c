@@ -287,6 +287,21 @@ static int parse_float(const char *flag, const char *s, float lo, float hi, floa
     return 0;
 }
 
+/* -thresh (and eval's -mapthresh): a number above 0 and at most 1; one at
+ * or below 0 is told so (parse_float's "in 0..1" had read as if 0 were
+ * allowed). why follows "must be above 0". */
+static int parse_thresh(const char *flag, const char *s, const char *why, float *out, gc_err *e)
+{
+    char *end = NULL;
+    float v = strtof(s, &end);
+    if (end != s && !*end && !isspace((unsigned char)*s) && v <= 0)
+        return gc_fail(e, "%s %s: must be above 0%s", flag, s, why);
+    if (parse_float(flag, s, 0.0f, 1.0f, out, e))
+        return gc_fail(e, "%s %s: expected a number above 0 and at most 1", flag, s);
+    if (!(*out > 0)) return gc_fail(e, "%s %s: must be above 0%s", flag, s, why); /* an underflow to 0 */
+    return 0;
+}
+
 /* A file or folder option's value that starts with '-' is the next option,
  * the value forgotten (`-out -json r.json` had written -json_0.png); "-"
  * alone is standard output where an option allows it. A file whose name
@@ -533,9 +548,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-hier") || !strcmp(s, "-nms")) {
             if (!(v = arg_value(&r, e))) return -1;
             float *dst = s[1] == 't' ? &a->thresh : s[1] == 'h' ? &a->hier : &a->nms;
-            if (parse_float(s, v, 0.0f, 1.0f, dst, e)) return -1;
-            if (dst == &a->thresh && !(a->thresh > 0))
-                return gc_fail(e, "-thresh %s: must be above 0 (every box would pass)", v);
+            if (dst == &a->thresh ? parse_thresh(s, v, " (every box would pass)", dst, e)
+                                  : parse_float(s, v, 0.0f, 1.0f, dst, e))
+                return -1;
             a->x.det_only = 1;
         } else if (!strcmp(s, "-maxboxes")) {
             if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 10000, &a->maxboxes, e)) return -1;
@@ -1066,8 +1081,7 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         } else if (!strcmp(s, "-thresh") || !strcmp(s, "-mapthresh") || !strcmp(s, "-nms")) {
             if (!(v = arg_value(&r, e))) return -1;
             float *dst = s[1] == 't' ? &o->thresh : s[1] == 'm' ? &o->map_thresh : &o->nms;
-            if (parse_float(s, v, 0.0f, 1.0f, dst, e)) return -1;
-            if (dst != &o->nms && !(*dst > 0)) return gc_fail(e, "%s %s: must be above 0", s, v);
+            if (dst != &o->nms ? parse_thresh(s, v, "", dst, e) : parse_float(s, v, 0.0f, 1.0f, dst, e)) return -1;
             a->x.det_only = 1;
         } else if (!strcmp(s, "-steps")) {
             if (!(v = arg_value(&r, e)) || parse_int(s, v, 1, 1000, &o->steps, e)) return -1;

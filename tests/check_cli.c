@@ -758,6 +758,11 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, weights, img, "-data", "", NULL), "-data needs a file name");
     usage_error(run("eval", cfg, weights, list, "-names", "", NULL), "-names needs a file name");
     usage_error(run("scenes", "cls", "test", "1", dir, "-fmnist", "", NULL), "-fmnist needs a folder");
+    /* -thresh below 0 is told it must be above 0 (it had been "expected a
+     * number in 0..1", which reads as if 0 were allowed) */
+    usage_error(run(cfg, weights, img, "-thresh", "-0.1", NULL), "-thresh -0.1: must be above 0");
+    usage_error(run(cfg, weights, img, "-thresh", "1.5", NULL), "-thresh 1.5: expected a number above 0 and at most 1");
+    usage_error(run("eval", cfg, weights, list, "-mapthresh", "-1", NULL), "-mapthresh -1: must be above 0");
     /* and init's weights, merge's folders and -o (exit 1, "cannot read folder : ...") */
     usage_error(run("init", cfg, "", NULL), "<out.weights> is empty");
     usage_error(run("merge", "", NULL), "a DIR is empty");
