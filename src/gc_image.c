@@ -1067,7 +1067,7 @@ int gc_image_check_text_file_as(const char *path, const char *label, gc_err *e)
     if (nul) {
         int line = 1;
         for (const unsigned char *p = buf; p < nul; ++p) line += *p == '\n';
-        return gc_fail(e, "%s line %d: contains a NUL byte (a binary file?), not text", label, line);
+        return gc_fail(e, "%s line %d: contains a NUL byte (binary file?)", label, line);
     }
     return 0;
 }
