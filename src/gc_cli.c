@@ -1280,8 +1280,14 @@ static int eval_main(int argc, char **argv, gc_err *e)
                           "file's valid=)", a.o.list), 2;
     if (json_to_stdout(&a.json, &a.json_name, e)) return 1;
     if (a.json) {
-        const char *in[] = {a.o.cfg, a.o.weights, gc_batch_list_path(a.o.list), a.x.names, a.x.data};
-        if (check_json_target(a.json, in, 5, NULL, e)) return 2;
+        /* and the names file a .data file names (it had been refused only
+         * when the report was written, after the whole evaluation) */
+        gc_err de = {0};
+        char *data_names = a.x.data ? data_names_path(a.x.data, &de) : NULL;
+        const char *in[] = {a.o.cfg, a.o.weights, gc_batch_list_path(a.o.list), a.x.names, a.x.data, data_names};
+        int bad = check_json_target(a.json, in, 6, NULL, e);
+        free(data_names);
+        if (bad) return 2;
         if (gc_image_make_parent_dirs("-json", a.json, e)) return 1;
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
@@ -1760,10 +1766,16 @@ static int cli_main(int argc, char **argv)
         return finish(2, &e, 0);
     }
     if (!a.list && json_to_stdout(&a.json, &a.json_name, &e)) return finish(1, &e, 0);
-    const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data};
-    if (a.json && check_json_target(a.json, inputs, 5, a.out, &e)) return finish(2, &e, 0);
-    for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
-        if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
+    /* the names file a .data file names too (-json onto it had been refused
+     * only at the write, exit 1) */
+    gc_err de = {0};
+    char *data_names = a.x.data ? data_names_path(a.x.data, &de) : NULL;
+    const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data, data_names};
+    int bad = a.json && check_json_target(a.json, inputs, 6, a.out, &e);
+    for (int i = 0; i < 6 && !bad; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
+        if (gc_image_protect(inputs[i])) bad = -1;
+    free(data_names);
+    if (bad) return bad < 0 ? finish(1, &(gc_err){.msg = "out of memory"}, 0) : finish(2, &e, 0);
     if (a.list) {
         rc = list_main(&a, &e);
         return finish(rc, &e, 0);

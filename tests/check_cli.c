@@ -874,6 +874,27 @@ START_TEST(outputs_never_replace_inputs)
     free(t);
     ck_assert_int_eq(run("eval", cfg, weights, list, "-json", scene, NULL), 2);
     ck_assert_msg(same_bytes(scene, dog), "the listed image was replaced");
+    /* -json onto the names file a -data file names: refused up front, exit
+     * 2 (it had been refused only when the report was written: exit 1, and
+     * in eval after the whole evaluation) */
+    char names[4096], data[4096];
+    snprintf(names, sizeof names, "%s/n.names", in);
+    snprintf(data, sizeof data, "%s/n.data", in);
+    f = fopen(names, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a\nb\nc\n", f);
+    fclose(f);
+    f = fopen(data, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "classes=3\nnames=%s\n", names);
+    fclose(f);
+    ck_assert_int_eq(run(cfg, weights, dog, "-out", prefix, "-data", data, "-json", names, NULL), 2);
+    assert_one_error_naming("is the input file");
+    ck_assert_int_eq(run("eval", cfg, weights, list, "-data", data, "-json", names, NULL), 2);
+    assert_one_error_naming("is the input file");
+    t = gcf_read_file(names, NULL);
+    ck_assert_msg(t && !strcmp(t, "a\nb\nc\n"), "the names file was replaced");
+    free(t);
 }
 END_TEST
 
