@@ -57,7 +57,8 @@ static const char usage_text[] =
     "  -class K         class to explain: index, or name when -names/-data is given\n"
     "                   (default: top-1)\n"
     "  -top N           explain the N best classes, from one forward pass\n"
-    "                   (default 1, at most 1000)\n"
+    "                   (default: -data's top=, as classifier predict; else 1;\n"
+    "                   at most 1000)\n"
     "  -layer L[,L...]  layer(s) to explain at: index, or negative counting back\n"
     "                   from the logit layer (default: the last layer before the\n"
     "                   logits with a spatial output); several are fused (each\n"
@@ -826,6 +827,32 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }
 
+/* A classifier's number of classes without -top or -class: the .data file's
+ * top=, as Darknet's `classifier predict` takes it when -t is not given
+ * (Tiny Darknet's tiny.data: top=5), else -top's default 1. Sets *top; -1
+ * with e set for a top= that is not a count of the network's classes. */
+static int data_top(const cli_args *a, int classes, int *top, gc_err *e)
+{
+    *top = a->top;
+    if (a->top_set || a->class_arg || !a->x.data) return 0;
+    gc_err de = {0};
+    char *v = gc_model_data_string(a->x.data, "top", &de);
+    if (!v) return de.msg[0] ? gc_fail(e, "%s", de.msg) : 0;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    int rc = 0;
+    if (end == v || *end || errno || n < 1 || n > 1000)
+        rc = gc_fail(e, "data file %s: top=%s: expected an integer in 1..1000", a->x.data, v);
+    else if (n > classes)
+        rc = gc_fail(e, "data file %s: top=%ld is more than the network's %d classes (give -top)", a->x.data, n,
+                     classes);
+    else
+        *top = (int)n;
+    free(v);
+    return rc;
+}
+
 /* The gc_explain_opts explain_args give in a mode: -method, else the mode's
  * default; the overlay at -alpha's default, which the main command's
  * -alpha replaces. */
@@ -869,7 +896,7 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     o.json = a->json;
     o.json_name = a->json_name;
     o.cls = -1;
-    o.top = a->top;
+    if (data_top(a, cl.classes, &o.top, e)) return -1;
     o.ex = cli_explain_opts(a, 0);
     if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
     warn_names(&a->x, o.names, o.nnames, cl.classes);
@@ -1399,7 +1426,7 @@ static const char *float_text(float v, char *buf, size_t n)
  * image at a time within rounding) are left out. cls: a classifier's -class
  * as an index (-1: none), a name and its index alike. The first line names
  * the format (gc_batch compares it first). NULL when out of memory. */
-static char *list_options(const cli_args *a, int detector, int cls)
+static char *list_options(const cli_args *a, int detector, int cls, int top)
 {
     char t[4][32];
     char *real[4] = {NULL, NULL, NULL, NULL};
@@ -1434,7 +1461,7 @@ static char *list_options(const cli_args *a, int detector, int cls)
                 float_text(a->hier, t[1], 32), float_text(a->nms, t[2], 32), a->maxboxes,
                 gc_detect_target_name(a->x.target));
     } else if (cls < 0) {
-        fprintf(f, "class: none\ntop: %d\n", a->top);
+        fprintf(f, "class: none\ntop: %d\n", top); /* -top's, or the .data file's top= */
     } else {
         fprintf(f, "class: %d\n", cls);
     }
@@ -1533,7 +1560,9 @@ static int list_main(const cli_args *a, gc_err *e)
         }
         warn_names(&a->x, names, nnames, cl.classes);
         warn_summary(a->nosave);
-        o.cls = (gc_cls_opts){.cls = -1, .top = a->top, .ex = ex, .names = names, .nnames = nnames};
+        int top;
+        if (data_top(a, cl.classes, &top, e)) goto done;
+        o.cls = (gc_cls_opts){.cls = -1, .top = top, .ex = ex, .names = names, .nnames = nnames};
         if (a->class_arg && resolve_class(a, names, nnames, cl.classes, &o.cls.cls, e)) goto done;
         if (a->top > cl.classes) {
             gc_fail(e, "-top %d is more than the network's %d classes", a->top, cl.classes);
@@ -1542,7 +1571,7 @@ static int list_main(const cli_args *a, gc_err *e)
     }
     /* what would fail for every image, said once before any (not per image) */
     if (gc_explain_check_all(net, &ex, e)) goto done;
-    if (!(options = list_options(a, o.detector, o.detector ? -1 : o.cls.cls))) {
+    if (!(options = list_options(a, o.detector, o.detector ? -1 : o.cls.cls, o.detector ? 0 : o.cls.top))) {
         gc_fail(e, "out of memory");
         goto done;
     }

@@ -636,6 +636,31 @@ START_TEST(warnings_in_every_mode)
     fclose(f);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
                   err);
+    /* the .data file's top=, as Darknet's classifier predict reads it when
+     * -t is not given: the default number of classes; -top and -class
+     * override it; one that is not a count of the classes is refused */
+    for (int k = 0; k < 5; ++k) {
+        f = fopen(data, "w");
+        fprintf(f, "classes=5\nnames=%s\ntop=%s\n", five, k == 3 ? "6" : k == 4 ? "2x" : "3");
+        fclose(f);
+        const char *extra = k == 1 ? "-top" : k == 2 ? "-class" : NULL;
+        char tp[4200];
+        snprintf(tp, sizeof tp, "%s/top%d/x", dir, k); /* not in out/, which the error checks find empty */
+        int rc = run(cfg, weights, img, "-out", tp, "-data", data, "-save", "npy", extra, extra ? "1" : NULL, NULL);
+        if (k >= 3) {
+            ck_assert_int_eq(rc, 1);
+            ck_assert_msg(strstr(err, k == 3 ? "top=6 is more than the network's 5 classes" : "top=2x: expected an integer"),
+                          "%s", err);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "%s", err);
+        int maps = 0;
+        for (const char *p = out; (p = strstr(p, "\n  map ")); ++p) ++maps;
+        ck_assert_msg(maps == (k == 0 ? 3 : 1), "top=3, %s: %d maps\n%s", extra ? extra : "alone", maps, out);
+    }
+    f = fopen(data, "w");
+    fprintf(f, "classes=5\nnames=%s\n", five);
+    fclose(f);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-save", "summary", NULL) == 0 &&
                       strstr(err, "-save summary: a classifier has no summary picture"),
                   "%s", err);
@@ -651,7 +676,9 @@ END_TEST
 START_TEST(json_dash_to_a_closed_pipe_fails_cleanly)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "{ %s gradcam %s %s %s -out %s -top 2 -json -; echo \"rc=$?\" >&2; } | true",
+    /* the reader exits first: `true` is given a second (on a loaded machine
+     * it had not always exited before the report was written) */
+    snprintf(cmd, sizeof cmd, "{ sleep 1; %s gradcam %s %s %s -out %s -top 2 -json -; echo \"rc=$?\" >&2; } | true",
              gcf_shell_binary(), cfg, weights, gcf_darknet_path("data/dog.jpg"), prefix);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 0);
