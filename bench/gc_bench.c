@@ -677,7 +677,8 @@ static void bench_e2e(const char *darknet, const char *models, const char *img, 
         snprintf(data, sizeof data, "%s/tiny.data", dir);
         snprintf(out, sizeof out, "%s/tiny", dir);
         if (write_data_file(data, names, 1000, 5)) die("cannot write %s", data);
-        char *ga[] = {dn, "gradcam", cfg, w, im, "-data", data, "-out", out, NULL};
+        /* one map, as before the .data file's top= became -top's default */
+        char *ga[] = {dn, "gradcam", cfg, w, im, "-data", data, "-top", "1", "-out", out, NULL};
         char *sa[] = {dn, "classifier", "predict", data, cfg, w, im, NULL};
         e2e_pair("tiny-darknet 224: classifier predict", ga, sa, dir, rounds);
         free(names);
