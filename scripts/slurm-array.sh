@@ -16,8 +16,11 @@
 #   scripts/slurm-array.sh [--wait] CFG WEIGHTS LIST|DIR OUTDIR N [gradcam options...]
 #
 #   --wait   block until the merge job ends; exit with its status
-# Environment: DARKNET (the binary, default ./darknet); sbatch's own SBATCH_*
-# variables (SBATCH_PARTITION, SBATCH_ACCOUNT, SBATCH_TIMELIMIT, ...) pass through.
+# Environment: DARKNET (the binary, default ./darknet); CPUS (CPUs per task,
+# default 1: a task's thread pool uses them; a map's last bit can depend on
+# the CPU count, so a merge equals a one-process run byte for byte when the
+# counts agree); sbatch's own SBATCH_* variables (SBATCH_PARTITION,
+# SBATCH_ACCOUNT, SBATCH_TIMELIMIT, ...) pass through.
 # Prints the array's and the merge's job ids. Logs: OUTDIR/slurm-<job>_<task>.out.
 set -eu
 
@@ -38,6 +41,10 @@ case $n in
 '' | *[!0-9]* | 0?*) echo "slurm-array.sh: N must be a positive number of shards, without leading zeros, not '$n'" >&2; exit 2 ;;
 esac
 [ "$n" -ge 1 ] || { echo "slurm-array.sh: N must be at least 1" >&2; exit 2; }
+cpus=${CPUS:-1}
+case $cpus in
+'' | *[!0-9]* | 0*) echo "slurm-array.sh: CPUS must be a positive number, not '$cpus'" >&2; exit 2 ;;
+esac
 command -v sbatch >/dev/null 2>&1 || { echo "slurm-array.sh: sbatch not found (is this a Slurm login node?)" >&2; exit 1; }
 
 # Absolute paths: the tasks may start in another directory.
@@ -48,6 +55,14 @@ for f in "$cfg" "$weights" "$list"; do
     [ -e "$f" ] || { echo "slurm-array.sh: $f: no such file or folder" >&2; exit 1; }
 done
 cfg=$(abs "$cfg") weights=$(abs "$weights") list=$(abs "$list") outdir=$(abs "$outdir")
+# sbatch reads --output as a pattern: a % in OUTDIR is doubled to stand for
+# itself; a backslash turns the pattern off and cannot be written (every
+# task had failed to open its log and died before darknet started)
+case $outdir in
+*\\*) echo "slurm-array.sh: OUTDIR $outdir has a backslash, which Slurm's log file patterns cannot hold: choose another folder" >&2
+    exit 2 ;;
+esac
+logdir=$(printf '%s' "$outdir" | sed 's/%/%%/g')
 mkdir -p "$outdir"
 
 # Single-quotes a word for the job's shell.
@@ -58,8 +73,8 @@ for a in "$@"; do extra="$extra $(q "$a")"; done
 # $SLURM_ARRAY_TASK_ID is expanded by the task's shell, not here.
 task="exec $(q "$darknet") gradcam $(q "$cfg") $(q "$weights") -list $(q "$list") -outdir $(q "$outdir") \
 -shard \"\$SLURM_ARRAY_TASK_ID\"/$n -resume$extra"
-array=$(sbatch --parsable --job-name=gradcam --array="0-$((n - 1))" --ntasks=1 \
-    --output="$outdir/slurm-%A_%a.out" --wrap="$task")
+array=$(sbatch --parsable --job-name=gradcam --array="0-$((n - 1))" --ntasks=1 --cpus-per-task="$cpus" \
+    --output="$logdir/slurm-%A_%a.out" --wrap="$task")
 array=${array%%;*}
 echo "array job $array: $n shards"
 
@@ -67,7 +82,7 @@ merge="exec $(q "$darknet") gradcam merge $(q "$outdir")"
 if [ "$wait_merge" -eq 1 ]; then
     echo "merge job: after $array ends (waiting)"
     if job=$(sbatch --wait --parsable --job-name=gradcam-merge --dependency="afterany:$array" \
-        --kill-on-invalid-dep=yes --ntasks=1 --output="$outdir/slurm-merge-%j.out" --wrap="$merge"); then
+        --kill-on-invalid-dep=yes --ntasks=1 --output="$logdir/slurm-merge-%j.out" --wrap="$merge"); then
         echo "merge job ${job%%;*} done: $outdir/index.jsonl"
     else
         rc=$?
@@ -77,6 +92,6 @@ if [ "$wait_merge" -eq 1 ]; then
     fi
 else
     job=$(sbatch --parsable --job-name=gradcam-merge --dependency="afterany:$array" --kill-on-invalid-dep=yes \
-        --ntasks=1 --output="$outdir/slurm-merge-%j.out" --wrap="$merge")
+        --ntasks=1 --output="$logdir/slurm-merge-%j.out" --wrap="$merge")
     echo "merge job ${job%%;*}: after $array ends; merged index: $outdir/index.jsonl"
 fi

@@ -145,14 +145,18 @@ rc=0
     -names cfg/fmnist.names -quiet >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "the single-process run over a bad image exited $rc, not 1"
 rc=0
+# (an OUTDIR with a space and a %, which sbatch's log patterns read as
+# their own: every task had failed to open its log and died unseen)
 DARKNET=./darknet timeout 300 sh scripts/slurm-array.sh --wait cfg/fmnist-det.cfg cfg/fmnist-det.weights \
-    "$T/bad/list.txt" "$T/out-bad" 3 -names cfg/fmnist.names >"$T/bad.log" 2>&1 || rc=$?
+    "$T/bad/list.txt" "$T/out 100%x-bad" 3 -names cfg/fmnist.names >"$T/bad.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "the merge job over a bad image succeeded"
-grep -q "1 of 12 images failed (list positions 4)" "$T"/out-bad/slurm-merge-*.out || {
-    cat "$T/bad.log" "$T"/out-bad/slurm-merge-*.out >&2
+grep -q "1 of 12 images failed (list positions 4)" "$T/out 100%x-bad"/slurm-merge-*.out || {
+    cat "$T/bad.log" "$T/out 100%x-bad"/slurm-merge-*.out >&2
     fail "the merge job did not run, or did not name the bad image"
 }
-cmp "$T/single-bad/index.jsonl" "$T/out-bad/index.jsonl" || fail "with a bad image, the merged index differs"
+n=$(ls "$T/out 100%x-bad"/slurm-*_*.out | wc -l)
+[ "$n" -eq 3 ] || fail "expected 3 array task logs in an OUTDIR with a %, found $n"
+cmp "$T/single-bad/index.jsonl" "$T/out 100%x-bad/index.jsonl" || fail "with a bad image, the merged index differs"
 
 # scancel mid-run, as a time limit does (SIGCONT, SIGTERM, then SIGKILL
 # KillWait seconds later): a task stops after the image in hand, leaving its
