@@ -16,6 +16,8 @@
 #                  (about 15 minutes on 2 cores: README, Set-up)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
+#   make clean     remove what was compiled (keeps the fetched Darknet source)
+#   make distclean remove build/ entirely, the cached source package included
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
 #   make fuzz      build the libFuzzer harnesses in fuzz/ with clang (ASan+UBSan) and run each for
 #                  FUZZ_TIME seconds (default 60); needs clang with libFuzzer (Debian: apt-get
@@ -25,7 +27,6 @@
 DARKNET_SRC     ?=
 DARKNET_VERSION ?= 0.0.0+git20180914.61c9d02e
 BUILD           ?= build
-CC              ?= gcc
 OPT             ?= -O2
 SANITIZE        ?=
 BIN             ?= darknet
@@ -64,13 +65,29 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
-.PHONY: all deps darknet-src test demo train-demo asan fuzz fuzz-build clean distclean bench test-cluster bench-list
+.PHONY: all deps darknet-src darknet-src-again test demo train-demo asan fuzz fuzz-build clean distclean bench test-cluster bench-list FORCE
 all: $(BIN)
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
-$(DN_STAMP): $(PATCHES) scripts/fetch-darknet.sh
+# What the copies are made from: DARKNET_SRC, DARKNET_VERSION and the patches'
+# names, rewritten only when they change, so that another source or a patch
+# removed fetches again (a patch edited is newer than the stamp). Edits inside
+# a DARKNET_SRC checkout are not seen: `make darknet-src-again` copies it anew.
+DN_CONFIG := $(BUILD)/darknet-source.txt
+$(DN_CONFIG): FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' "DARKNET_SRC=$(DARKNET_SRC)" "DARKNET_VERSION=$(DARKNET_VERSION)" $(PATCHES) >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+$(DN_STAMP): $(PATCHES) scripts/fetch-darknet.sh $(DN_CONFIG)
 	@sh scripts/fetch-darknet.sh "$(DN)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)" $(PATCHES)
 	@touch $@
+
+darknet-src-again:
+	rm -f $(DN_STAMP) $(STOCK_STAMP)
+	$(MAKE) $(BIN)
+
+FORCE:
 
 darknet-src: $(DN_STAMP)
 
@@ -85,7 +102,7 @@ $(DN_EXECOBJ): $(DN_LIB)
 
 # Order-only on the patched copy: the first fetch downloads the package, the
 # second reuses the cache (no two downloads at once under make -j).
-$(STOCK_STAMP): scripts/fetch-darknet.sh | $(DN_STAMP)
+$(STOCK_STAMP): scripts/fetch-darknet.sh $(DN_CONFIG) | $(DN_STAMP)
 	@sh scripts/fetch-darknet.sh "$(STOCK)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)"
 	@touch $@
 
@@ -262,10 +279,12 @@ train-demo: darknet
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/replay $(BUILD)/check_gradcam darknet
-	-$(MAKE) -C $(DN) clean >/dev/null 2>&1
-	-$(MAKE) -C $(STOCK) clean >/dev/null 2>&1
+	@if [ -d $(DN) ]; then $(MAKE) -C $(DN) clean >/dev/null 2>&1 || true; fi
+	@if [ -d $(STOCK) ]; then $(MAKE) -C $(STOCK) clean >/dev/null 2>&1 || true; fi
 
+# everything built or fetched (the cached source package too: the next make
+# downloads it again); out/, where the demo and -out's default write, is kept
 distclean:
-	rm -rf $(BUILD) $(BUILD)-asan darknet out
+	rm -rf $(BUILD) $(BUILD)-asan darknet
 
 -include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d $(REPLAY_DIR)/obj/*.d)

@@ -3,7 +3,14 @@
 # nothing when they are all present. Enables deb-src entries (derived from the
 # machine's own deb entries) when Debian's darknet source is not reachable.
 set -eu
-PKGS="gcc make patch pkg-config dpkg-dev libstb-dev check libopenblas-dev zlib1g-dev dataset-fashion-mnist parallel"
+# g++: Darknet's own Makefile compiles src/image_opencv.cpp whatever OPENCV is
+PKGS="gcc g++ make patch pkg-config dpkg-dev libstb-dev check libopenblas-dev zlib1g-dev dataset-fashion-mnist parallel"
+
+command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 || {
+    echo "deps: this installs Debian's packages with apt-get, which this system lacks; install the equivalents of:" \
+        "$PKGS (and set DARKNET_SRC to a pjreddie/darknet checkout)" >&2
+    exit 1
+}
 
 missing=""
 for p in $PKGS; do
@@ -11,7 +18,10 @@ for p in $PKGS; do
 done
 
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps: not root and no sudo: run 'make deps' as root" >&2; exit 1; }
+    SUDO=sudo
+fi
 
 need_src=0
 if [ ! -d build/darknet ] && ! ls build/darknet-srcpkg/darknet_*.dsc >/dev/null 2>&1; then
@@ -39,7 +49,8 @@ if [ "$need_src" -eq 1 ]; then
             grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
                 $SUDO tee /etc/apt/sources.list.d/darknet-gradcam-src.list >/dev/null
         fi
-        [ -s "$tmp" ] && $SUDO cp "$tmp" "$list"
+        # readable by every user (mktemp's file is 0600: apt run as the user could not read the copy)
+        [ -s "$tmp" ] && $SUDO install -m 644 "$tmp" "$list"
         rm -f "$tmp"
     fi
 fi

@@ -17,9 +17,14 @@ mkdir -p "$(dirname "$dest")"
 rm -rf "$dest" "$dest.tmp"
 mkdir -p "$dest.tmp"
 
+[ $# -eq 0 ] || command -v patch >/dev/null || die "patch not found: run 'make deps' (installs patch)"
+
 if [ -n "$checkout" ]; then
+    if [ -f "$checkout/src/darknet.c" ] && [ ! -d "$checkout/examples" ]; then
+        die "DARKNET_SRC=$checkout looks like AlexeyAB's fork (src/darknet.c, no examples/): darknet-gradcam patches pjreddie's Darknet (2018-09-14, Debian's darknet source package); leave DARKNET_SRC unset to use Debian's"
+    fi
     [ -f "$checkout/src/network.c" ] && [ -f "$checkout/examples/darknet.c" ] ||
-        die "DARKNET_SRC=$checkout is not a Darknet checkout (no src/network.c or examples/darknet.c)"
+        die "DARKNET_SRC=$checkout is not a pjreddie/darknet checkout (no src/network.c or examples/darknet.c)"
     (cd "$checkout" && tar cf - --exclude=.git --exclude=./obj --exclude='*.o' \
         --exclude='./libdarknet.*' --exclude=./darknet .) | (cd "$dest.tmp" && tar xf -)
     origin="DARKNET_SRC=$checkout"
@@ -39,15 +44,16 @@ else
     # inside the cache (dpkg-source links the tarballs beside its target)
     unpacked="$pkg/unpacked-$(basename "$dest")"
     rm -rf "$unpacked"
-    dpkg-source -q -x "$dsc" "$unpacked" >/dev/null 2>&1 || die "dpkg-source could not unpack $dsc"
+    dpkg-source -q -x "$dsc" "$unpacked" >"$pkg/dpkg-source.log" 2>&1 ||
+        die "dpkg-source could not unpack $dsc: $(tail -n 3 "$pkg/dpkg-source.log" | tr '\n' ' ')"
     (cd "$unpacked" && tar cf - --exclude=./debian --exclude=./.pc .) | (cd "$dest.tmp" && tar xf -)
     rm -rf "$unpacked"
     origin="Debian source package darknet $version"
 fi
 
 for p in "$@"; do
-    patch -d "$dest.tmp" -p1 --forward --batch --dry-run -s <"$p" >/dev/null 2>&1 ||
-        die "patch $p does not apply to $origin"
+    why=$(patch -d "$dest.tmp" -p1 --forward --batch --dry-run <"$p" 2>&1) ||
+        die "patch $p does not apply to $origin (an already patched tree, or another Darknet): $(printf '%s' "$why" | tail -n 3 | tr '\n' ' ')"
     patch -d "$dest.tmp" -p1 --forward --batch -s <"$p" >/dev/null
 done
 mv "$dest.tmp" "$dest"
