@@ -1601,8 +1601,14 @@ static int list_main(const cli_args *a, gc_err *e)
             print_list_summary(&o, &sum);
             gc_print_line(stdout, "index %s", sum.index); /* as a run that ends does: it holds the images done */
         }
-        fprintf(stderr, "gradcam: interrupted by %s after %d of %d image%s; rerun with -resume to finish\n",
-                gc_stop_name(sum.stopped), sum.skipped + sum.done + sum.errors, sum.total, gc_plural(sum.total));
+        int handled = sum.skipped + sum.done + sum.errors;
+        if (handled == sum.total && !sum.errors) /* the signal came with the last image in hand, which was finished */
+            fprintf(stderr, "gradcam: interrupted by %s after the last image: all %d image%s done, nothing left to "
+                            "resume\n",
+                    gc_stop_name(sum.stopped), sum.total, gc_plural(sum.total));
+        else
+            fprintf(stderr, "gradcam: interrupted by %s after %d of %d image%s; rerun with -resume to finish\n",
+                    gc_stop_name(sum.stopped), handled, sum.total, gc_plural(sum.total));
         fflush(stdout);
         gc_stop_raise(sum.stopped);
     }
