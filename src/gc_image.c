@@ -278,7 +278,8 @@ static const char *short_data_problem(FILE *f, long long size)
         uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 | (uint32_t)b[13] << 24;
         uint32_t hsz = (uint32_t)b[14] | (uint32_t)b[15] << 8 | (uint32_t)b[16] << 16 | (uint32_t)b[17] << 24;
         long long w, h;
-        int bpp, compression = 0;
+        int bpp;
+        uint32_t compression = 0;
         if (hsz == 12) {
             w = b[18] | b[19] << 8;
             h = b[20] | b[21] << 8;
@@ -289,9 +290,9 @@ static const char *short_data_problem(FILE *f, long long size)
             bpp = b[28] | b[29] << 8;
             unsigned char cb[4];
             if (fseek(f, 30, SEEK_SET) == 0 && fread(cb, 1, 4, f) == 4)
-                compression = cb[0] | cb[1] << 8 | cb[2] << 16 | cb[3] << 24;
+                compression = (uint32_t)cb[0] | (uint32_t)cb[1] << 8 | (uint32_t)cb[2] << 16 | (uint32_t)cb[3] << 24;
             else
-                compression = -1;
+                compression = UINT32_MAX; /* unknown: not checked */
         }
         if (h < 0) h = -h;
         if ((compression == 0 || compression == 3) && w > 0 && h > 0 && w <= 32768 && h <= 32768 &&

@@ -885,6 +885,16 @@ START_TEST(files_cut_short_are_refused)
             }
         }
     }
+    /* a compression field with its top bit set (found by fuzz_image in CI:
+     * the check shifted a byte into an int's sign bit, undefined behaviour
+     * that make asan's UBSan reports): not an uncompressed BMP, left to stb */
+    put_le32(bmp + 22, 3);
+    put_le32(bmp + 30, 0x800000ffu);
+    spit(p, bmp, sizeof bmp - 40);
+    memset(&e, 0, sizeof e);
+    int rc = gc_image_check(p, &w, &h, &e);
+    ck_assert_msg(rc == 0 || !strstr(e.msg, "ends before its pixel data"), "%s", e.msg);
+    put_le32(bmp + 30, 0);
     /* PPM */
     unsigned char ppm[11 + 36];
     memcpy(ppm, "P6\n4 3\n255\n", 11);
