@@ -67,31 +67,48 @@ static int pnm_isspace(int c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static int pnm_header_ok(FILE *f)
+/* Reads a binary PNM's (P5, P6) three header numbers as that tokenizer
+ * does: -1 when one has more than 9 digits; 1 when all three are there and
+ * a character ends the last (the pixel data starts after it, at *data_at),
+ * with their values in v; else 0 (not a binary PNM, or a header stb stops
+ * in). Rewinds f. */
+static int pnm_scan(FILE *f, long long v[3], long *data_at)
 {
-    int ok = 1;
+    int rc = 0;
     int p = getc(f), t = getc(f);
     if (p == 'P' && (t == '5' || t == '6')) {
-        int c = getc(f);
-        for (int number = 0; number < 3 && c != EOF; ++number) {
+        int c = getc(f), number;
+        for (number = 0; number < 3 && c != EOF; ++number) {
             for (;;) { /* whitespace and comments, as stb skips them */
                 while (c != EOF && pnm_isspace(c)) c = getc(f);
                 if (c != '#') break;
                 while (c != EOF && c != '\n' && c != '\r') c = getc(f);
             }
-            int digits = 0;
-            while (c >= '0' && c <= '9') {
+            if (!(c >= '0' && c <= '9')) break; /* stb stops at a missing number too */
+            v[number] = 0;
+            for (int digits = 0; c >= '0' && c <= '9'; c = getc(f)) {
                 if (++digits > 9) {
-                    ok = 0;
-                    break;
+                    rc = -1;
+                    goto done;
                 }
-                c = getc(f);
+                v[number] = v[number] * 10 + (c - '0');
             }
-            if (!ok || digits == 0) break; /* stb stops at a missing number too */
+        }
+        if (number == 3 && c != EOF) {
+            rc = 1;
+            *data_at = ftell(f);
         }
     }
+done:
     rewind(f);
-    return ok;
+    return rc;
+}
+
+static int pnm_header_ok(FILE *f)
+{
+    long long v[3];
+    long at;
+    return pnm_scan(f, v, &at) != -1;
 }
 
 /* stb_image's PNG reader (Debian's copy and Darknet's) allocates its buffer
@@ -254,25 +271,13 @@ static const char *short_data_problem(FILE *f, long long size)
     const char *why = NULL;
     size_t got = fread(b, 1, sizeof b, f);
     if (got >= 3 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) {
-        rewind(f);
-        getc(f), getc(f);
         long long v[3];
-        int c = getc(f), number;
-        for (number = 0; number < 3; ++number) { /* as pnm_header_ok and stb read them */
-            for (;;) {
-                while (c != EOF && pnm_isspace(c)) c = getc(f);
-                if (c != '#') break;
-                while (c != EOF && c != '\n' && c != '\r') c = getc(f);
-            }
-            if (!(c >= '0' && c <= '9')) break;
-            v[number] = 0;
-            for (int digits = 0; c >= '0' && c <= '9' && digits < 9; ++digits, c = getc(f)) v[number] = v[number] * 10 + (c - '0');
-        }
-        /* the character after the maximum value (one whitespace) was read: the data starts here */
-        if (number == 3 && c != EOF && v[0] > 0 && v[1] > 0 && v[2] > 0 && v[0] <= 32768 && v[1] <= 32768 &&
+        long at;
+        rewind(f);
+        if (pnm_scan(f, v, &at) == 1 && v[0] > 0 && v[1] > 0 && v[2] > 0 && v[0] <= 32768 && v[1] <= 32768 &&
             size_ok((int)v[0], (int)v[1])) { /* else refused by its size */
             long long need = v[0] * v[1] * (b[1] == '6' ? 3 : 1) * (v[2] > 255 ? 2 : 1);
-            if (size - (long long)ftell(f) < need) why = "the PNM file ends before its pixel data (a truncated file?)";
+            if (size - (long long)at < need) why = "the PNM file ends before its pixel data (a truncated file?)";
         }
     } else if (got >= 30 && b[0] == 'B' && b[1] == 'M') {
         uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 | (uint32_t)b[13] << 24;
