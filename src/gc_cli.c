@@ -709,20 +709,30 @@ static int json_is_own_output(const char *json, const char *prefix)
 
 /* -json must not overwrite what the run reads (cfg, weights, image, list,
  * names) nor the run's own PNG/.npy outputs (PREFIX_*.png, PREFIX_*.npy). */
-static int check_json_target(const char *json, const char *const *inputs, int ninputs, const char *prefix, gc_err *e)
+static char *data_names_path(const char *data_file, gc_err *e);
+
+/* -json onto one of the inputs, the names file that data (a .data file, or
+ * NULL) names among them (it had been refused only at the write, exit 1; in
+ * eval after the whole evaluation), by its name or by its temporary name
+ * (written, then renamed away), or onto one of the run's own outputs. */
+static int check_json_target(const char *json, const char *const *inputs, int ninputs, const char *data,
+                             const char *prefix, gc_err *e)
 {
+    gc_err de = {0};
+    char *data_names = data ? data_names_path(data, &de) : NULL, tmp[4096];
+    const char *as[2] = {json, strcmp(json, "-") && gc_tmp_path(tmp, sizeof tmp, json) == 0 ? tmp : NULL};
     struct stat js, st;
-    if (stat(json, &js) == 0)
-        for (int i = 0; i < ninputs; ++i)
-            if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
-                return gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", json, inputs[i]);
-    /* nor by its temporary name, written and then renamed away */
-    char tmp[4096];
-    if (strcmp(json, "-") && gc_tmp_path(tmp, sizeof tmp, json) == 0 && stat(tmp, &js) == 0)
-        for (int i = 0; i < ninputs; ++i)
-            if (inputs[i] && stat(inputs[i], &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
-                return gc_fail(e, "-json %s: its temporary file %s is the input file %s: refusing to overwrite it",
-                               json, tmp, inputs[i]);
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; ++k)
+        for (int i = 0; as[k] && i <= ninputs && !rc; ++i) {
+            const char *in = i < ninputs ? inputs[i] : data_names;
+            if (in && stat(as[k], &js) == 0 && stat(in, &st) == 0 && st.st_dev == js.st_dev && st.st_ino == js.st_ino)
+                rc = k ? gc_fail(e, "-json %s: its temporary file %s is the input file %s: refusing to overwrite it",
+                                 json, tmp, in)
+                       : gc_fail(e, "-json %s is the input file %s: refusing to overwrite it", json, in);
+        }
+    free(data_names);
+    if (rc) return rc;
     /* compared by its parts: "./out/x_0.npy" for -out out/x had replaced the map with the report */
     if (prefix && json_is_own_output(json, prefix))
         return gc_fail(e, "-json %s is one of this run's own outputs (-out %s): choose another name", json, prefix);
@@ -1307,14 +1317,8 @@ static int eval_main(int argc, char **argv, gc_err *e)
                           "file's valid=)", a.o.list), 2;
     if (json_to_stdout(&a.json, &a.json_name, e)) return 1;
     if (a.json) {
-        /* and the names file a .data file names (it had been refused only
-         * when the report was written, after the whole evaluation) */
-        gc_err de = {0};
-        char *data_names = a.x.data ? data_names_path(a.x.data, &de) : NULL;
-        const char *in[] = {a.o.cfg, a.o.weights, gc_batch_list_path(a.o.list), a.x.names, a.x.data, data_names};
-        int bad = check_json_target(a.json, in, 6, NULL, e);
-        free(data_names);
-        if (bad) return 2;
+        const char *in[] = {a.o.cfg, a.o.weights, gc_batch_list_path(a.o.list), a.x.names, a.x.data};
+        if (check_json_target(a.json, in, 5, a.x.data, NULL, e)) return 2;
         if (gc_image_make_parent_dirs("-json", a.json, e)) return 1;
         if (gc_image_check_out_path("-json", a.json, e)) return 1;
     }
@@ -1801,16 +1805,10 @@ static int cli_main(int argc, char **argv)
         return finish(2, &e, 0);
     }
     if (!a.list && json_to_stdout(&a.json, &a.json_name, &e)) return finish(1, &e, 0);
-    /* the names file a .data file names too (-json onto it had been refused
-     * only at the write, exit 1) */
-    gc_err de = {0};
-    char *data_names = a.x.data ? data_names_path(a.x.data, &de) : NULL;
-    const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data, data_names};
-    int bad = a.json && check_json_target(a.json, inputs, 6, a.out, &e);
-    for (int i = 0; i < 6 && !bad; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
-        if (gc_image_protect(inputs[i])) bad = -1;
-    free(data_names);
-    if (bad) return bad < 0 ? finish(1, &(gc_err){.msg = "out of memory"}, 0) : finish(2, &e, 0);
+    const char *inputs[] = {a.cfg, a.weights, a.image, a.x.names, a.x.data};
+    if (a.json && check_json_target(a.json, inputs, 5, a.x.data, a.out, &e)) return finish(2, &e, 0);
+    for (int i = 0; i < 5; ++i) /* no output replaces an input (say -out next to the image, gc_image.h) */
+        if (gc_image_protect(inputs[i])) return finish(1, &(gc_err){.msg = "out of memory"}, 0);
     if (a.list) {
         rc = list_main(&a, &e);
         return finish(rc, &e, 0);
