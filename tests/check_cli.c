@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,18 @@ static const char *out_dir(void)
 
 /* ./darknet gradcam ARGS... (NULL-terminated); returns the exit status. */
 #define run(...) gcf_run_gradcam(out, sizeof out, err, sizeof err, __VA_ARGS__)
+
+/* Writes path with printf-style text, asserting it was written whole. */
+static void write_text(const char *path, const char *fmt, ...)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    va_list ap;
+    va_start(ap, fmt);
+    ck_assert_int_ge(vfprintf(f, fmt, ap), 0);
+    va_end(ap);
+    ck_assert_int_eq(fclose(f), 0);
+}
 
 /* Exactly one line of stderr starts with "gradcam:" and it contains `what`. */
 static void assert_one_error_naming(const char *what)
@@ -640,9 +653,7 @@ START_TEST(warnings_in_every_mode)
      * -t is not given: the default number of classes; -top and -class
      * override it; one that is not a count of the classes is refused */
     for (int k = 0; k < 5; ++k) {
-        f = fopen(data, "w");
-        fprintf(f, "classes=5\nnames=%s\ntop=%s\n", five, k == 3 ? "6" : k == 4 ? "2x" : "3");
-        fclose(f);
+        write_text(data, "classes=5\nnames=%s\ntop=%s\n", five, k == 3 ? "6" : k == 4 ? "2x" : "3");
         const char *extra = k == 1 ? "-top" : k == 2 ? "-class" : NULL;
         char tp[4200];
         snprintf(tp, sizeof tp, "%s/top%d/x", dir, k); /* not in out/, which the error checks find empty */
@@ -658,9 +669,7 @@ START_TEST(warnings_in_every_mode)
         for (const char *p = out; (p = strstr(p, "\n  map ")); ++p) ++maps;
         ck_assert_msg(maps == (k == 0 ? 3 : 1), "top=3, %s: %d maps\n%s", extra ? extra : "alone", maps, out);
     }
-    f = fopen(data, "w");
-    fprintf(f, "classes=5\nnames=%s\n", five);
-    fclose(f);
+    write_text(data, "classes=5\nnames=%s\n", five);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-save", "summary", NULL) == 0 &&
                       strstr(err, "-save summary: a classifier has no summary picture"),
                   "%s", err);
@@ -907,14 +916,8 @@ START_TEST(outputs_never_replace_inputs)
     char names[4096], data[4096];
     snprintf(names, sizeof names, "%s/n.names", in);
     snprintf(data, sizeof data, "%s/n.data", in);
-    f = fopen(names, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("a\nb\nc\n", f);
-    fclose(f);
-    f = fopen(data, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "classes=3\nnames=%s\n", names);
-    fclose(f);
+    write_text(names, "a\nb\nc\n");
+    write_text(data, "classes=3\nnames=%s\n", names);
     ck_assert_int_eq(run(cfg, weights, dog, "-out", prefix, "-data", data, "-json", names, NULL), 2);
     assert_one_error_naming("is the input file");
     ck_assert_int_eq(run("eval", cfg, weights, list, "-data", data, "-json", names, NULL), 2);
@@ -960,15 +963,9 @@ START_TEST(outputs_never_replace_inputs_by_their_temporary_names)
     ck_assert_int_eq(gcf_count_files(in), 2);
     /* eval's -json, whose temporary name is the -names file */
     snprintf(list, sizeof list, "%s/list.txt", dir);
-    FILE *f = fopen(list, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "%s\n", dog);
-    fclose(f);
+    write_text(list, "%s\n", dog);
     snprintf(p, sizeof p, "%s/e.json.tmp", in);
-    f = fopen(p, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("a\nb\nc\n", f);
-    fclose(f);
+    write_text(p, "a\nb\nc\n");
     snprintf(q, sizeof q, "%s/e.json", in);
     ck_assert_int_eq(run("eval", cfg, weights, list, "-names", p, "-json", q, NULL), 2);
     assert_one_error_naming("its temporary file");
