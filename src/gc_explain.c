@@ -347,11 +347,22 @@ static int support_below(const layer *a, int r)
     }
 }
 
+/* The layer the walk goes on to under a: for a route, its first input that
+ * is not a [reorg]. A reorg in a concatenation is a passthrough: it brings a
+ * finer, shallower layer to the coarse grid (YOLOv2's route -1,-4 lists it
+ * first), the walk cannot follow it (support_below), and its output, a
+ * 1x1 convolution of the shallow layer in YOLOv2, holds a small part of what
+ * the head reads; the other input is the deep branch. */
 static int layer_below(const network *net, int a)
 {
     const layer *l = &net->layers[a];
-    if (l->type == ROUTE) return l->n >= 1 ? l->input_layers[0] : -1; /* a concatenation: its first input */
-    return a - 1;
+    if (l->type != ROUTE) return a - 1;
+    if (l->n < 1) return -1;
+    for (int i = 0; i < l->n; ++i) {
+        int in = l->input_layers[i];
+        if (in >= 0 && in < net->n && net->layers[in].type != REORG) return in;
+    }
+    return l->input_layers[0];
 }
 
 /* A detection head's default layers (ODAM-style, Zhao & Chan 2023: where the
@@ -364,7 +375,8 @@ static int layer_below(const network *net, int a)
  * >= 2 (a 5x5 cell support or more), and the lowest of the next group of
  * layers with a larger r >= 4. A concatenating route ends its group (it
  * holds every branch, so it is that group's candidate); the walk goes on
- * into its first input, and stops at a layer it cannot follow. A layer under
+ * into its first input that is not a [reorg] (layer_below), and stops at a
+ * layer it cannot follow. A layer under
  * a strided max pool is never taken (its gradient reaches one cell of each
  * pooling window). A head too shallow for r >= 2 gets the lowest layer the
  * walk reached with r >= 1, else the feature layer feeding the score

@@ -176,6 +176,16 @@ START_TEST(detector_default_layers_by_hand)
      * at 7; then as head 12: 7 and 5. */
     assert_default("cfg/fmnist-det.cfg", 12, 2, 7, 5);
     assert_default("cfg/fmnist-det.cfg", 19, 2, 7, 5);
+    /* YOLOv2 (Darknet's yolov2.cfg), head 31: score 30 (1x1); 29 is 3x3 -> r
+     * 1 at the route 28 of the reorg 27 and layer 24. The reorg is a
+     * passthrough the walk cannot follow (its first input: the walk used to
+     * stop there and explain at 27, a 1x1 convolution of layer 16 folded onto
+     * the coarse grid), so on into 24: 3x3 -> r 2 at 23 (first group), 23 is
+     * 3x3 -> r 3 at 22, 22 is 3x3 -> r 4 at 21, 21 is 1x1 -> r 4 at 20 (the
+     * group's lowest): 23 and 20. */
+    char v2[4096];
+    snprintf(v2, sizeof v2, "%s", gcf_darknet_path("cfg/yolov2.cfg"));
+    assert_default(v2, 31, 2, 23, 20);
     /* Yolo-Fastest, when present. Head 121: 119 and 118 r 0 (1x1 above);
      * 118 is 5x5 -> r 2 at 117, 116; 116 is 5x5 -> r 4 at 115 and the
      * concatenating route 114 (lowest of that group: the walk has both
