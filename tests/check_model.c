@@ -315,6 +315,53 @@ START_TEST(deconvolutional_weights_load)
 }
 END_TEST
 
+START_TEST(region_layer_trains_on_the_cpu)
+{
+    /* Stock Darknet's backward_region_layer is commented out: on the CPU a
+     * [region] head's deltas never reach the layers below and YOLOv2 does
+     * not learn. darknet_patch/0007 adds them. A few SGD steps on one image
+     * and one box (decay 0, momentum 0: without a gradient nothing moves)
+     * must change the first convolution's weights, lower the region's cost
+     * and raise the box's objectness at its cell (column 1, row 2 of the 4x4
+     * grid; rescore=0: its target is 1, not the predicted box's IoU). */
+    network *net = gcf_random_network("tests/cfg/train_region.cfg", 3);
+    ck_assert_ptr_nonnull(net);
+    layer *head = &net->layers[net->n - 1], *c0 = &net->layers[0];
+    ck_assert_int_eq(head->type, REGION);
+    ck_assert_int_eq(head->w, 4);
+    uint64_t st = 11;
+    for (int i = 0; i < net->inputs; ++i) net->input[i] = gcf_uniform(&st, 0, 1);
+    float *x = malloc((size_t)net->inputs * sizeof *x), *w0 = malloc((size_t)c0->nweights * sizeof *w0);
+    memcpy(x, net->input, (size_t)net->inputs * sizeof *x);
+    memcpy(w0, c0->weights, (size_t)c0->nweights * sizeof *w0);
+    const int obj = 4 * 16 + 2 * 4 + 1; /* anchor 0, entry 4 (objectness), row 2, column 1 */
+    net->train = 0;
+    forward_network(net);
+    float before = head->output[obj];
+    float truth[5] = {0.4f, 0.6f, 0.3f, 0.3f, 1};
+    float cost0 = 0, cost = 0;
+    for (int step = 0; step < 200; ++step) {
+        memset(net->truth, 0, (size_t)net->truths * sizeof *net->truth);
+        memcpy(net->truth, truth, sizeof truth);
+        memcpy(net->input, x, (size_t)net->inputs * sizeof *x);
+        cost = train_network_datum(net);
+        if (step == 0) cost0 = cost;
+    }
+    ck_assert_msg(cost < 0.5f * cost0, "the region's cost went from %g to %g", cost0, cost);
+    net->train = 0;
+    memcpy(net->input, x, (size_t)net->inputs * sizeof *x);
+    forward_network(net);
+    float after = head->output[obj];
+    double moved = 0;
+    for (int i = 0; i < c0->nweights; ++i) moved += fabs(c0->weights[i] - w0[i]);
+    ck_assert_msg(moved > 1e-3, "the first convolution's weights did not move (%g)", moved);
+    ck_assert_msg(after > before + 0.1f, "objectness at the box's cell %.3f -> %.3f", before, after);
+    free(x);
+    free(w0);
+    free_network(net);
+}
+END_TEST
+
 /* A names file's lines end with LF, CRLF or a lone CR (old Mac editors):
  * `a\rb\rc\r` had been one name, "a\rb\rc", and "1 names for 3 classes".
  * A CR before LF ends one line, a LF before CR two. */
@@ -761,6 +808,7 @@ Suite *suite_model(void)
     tcase_add_test(tc, non_finite_parameters_are_refused);
     tcase_add_test(tc, random_init_skipped_only_when_every_weight_loads);
     tcase_add_test(tc, deconvolutional_weights_load);
+    tcase_add_test(tc, region_layer_trains_on_the_cpu);
     tcase_add_test(tc, names_and_data_files);
     tcase_add_test(tc, names_split_on_a_lone_cr);
     tcase_add_test(tc, partial_randomization_and_snapshot);
