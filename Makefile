@@ -16,6 +16,8 @@
 #                  (about 15 minutes on 2 cores: README, Set-up)
 #   make demo      explain held-out scenes with the shipped demo models (see README.md)
 #   make train-demo  retrain the demo models (cfg/fmnist-*.weights) with Darknet
+#   make heldout   train the two held-out detectors (cfg/heldout-*.cfg) and measure the
+#                  detector default rule on them (README; about 45 minutes on 2 cores)
 #   make clean     remove what was compiled (keeps the fetched Darknet source)
 #   make distclean remove build/ entirely, the cached source package included
 #   make asan      build and test with AddressSanitizer/UBSan (build-asan/darknet-asan; ./darknet is left alone)
@@ -65,7 +67,7 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(TEST_SRC))
 
-.PHONY: all deps darknet-src darknet-src-again test demo train-demo asan fuzz fuzz-build clean distclean bench test-cluster bench-list FORCE
+.PHONY: all deps darknet-src darknet-src-again test demo train-demo heldout asan fuzz fuzz-build clean distclean bench test-cluster bench-list FORCE
 all: $(BIN)
 
 # ---- Darknet source: Debian's source package, or the user's own checkout ----
@@ -276,6 +278,9 @@ demo: darknet
 
 train-demo: darknet
 	@sh scripts/train-demo.sh
+
+heldout: darknet
+	@sh scripts/heldout.sh
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/replay $(BUILD)/check_gradcam darknet
