@@ -319,7 +319,7 @@ START_TEST(region_layer_trains_on_the_cpu)
 {
     /* Stock Darknet's backward_region_layer is commented out: on the CPU a
      * [region] head's deltas never reach the layers below and YOLOv2 does
-     * not learn. darknet_patch/0007 adds them. A few SGD steps on one image
+     * not learn. darknet_patch/0007 adds them. 200 SGD steps on one image
      * and one box (decay 0, momentum 0: without a gradient nothing moves)
      * must change the first convolution's weights, lower the region's cost
      * and raise the box's objectness at its cell (column 1, row 2 of the 4x4
