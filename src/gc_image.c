@@ -62,6 +62,17 @@ static int size_ok(int w, int h)
  * stbi__pnm_getinteger) over the whole stream, so that whatever stb reads as
  * a header number, this reads as the same one: a fixed-size window missed
  * numbers after a long comment (found by fuzz_image in CI). */
+/* 32-bit fields of image headers: little-endian (BMP), big-endian (PNG). */
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static int pnm_isspace(int c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -126,7 +137,7 @@ static const char *png_chunks_problem(FILE *f)
     const char *why = NULL;
     if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
         while (fread(b, 1, 8, f) == 8) {
-            uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            uint32_t len = be32(b);
             if (len > INT32_MAX) {
                 why = "a PNG chunk is longer than 2^31 - 1 bytes";
                 break;
@@ -155,7 +166,7 @@ static const char *png_end_problem(FILE *f)
     if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
         why = "the PNG ends before its IEND chunk (a truncated file?)";
         while (fread(b, 1, 8, f) == 8) {
-            uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            uint32_t len = be32(b);
             if (!memcmp(b + 4, "IEND", 4) || len > INT32_MAX) { /* complete, or corrupt otherwise */
                 why = NULL;
                 break;
@@ -280,8 +291,8 @@ static const char *short_data_problem(FILE *f, long long size)
             if (size - (long long)at < need) why = "the PNM file ends before its pixel data (a truncated file?)";
         }
     } else if (got >= 30 && b[0] == 'B' && b[1] == 'M') {
-        uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 | (uint32_t)b[13] << 24;
-        uint32_t hsz = (uint32_t)b[14] | (uint32_t)b[15] << 8 | (uint32_t)b[16] << 16 | (uint32_t)b[17] << 24;
+        uint32_t off = le32(b + 10);
+        uint32_t hsz = le32(b + 14);
         long long w, h;
         int bpp;
         uint32_t compression = 0;
@@ -290,12 +301,12 @@ static const char *short_data_problem(FILE *f, long long size)
             h = b[20] | b[21] << 8;
             bpp = b[24] | b[25] << 8;
         } else {
-            w = (int32_t)((uint32_t)b[18] | (uint32_t)b[19] << 8 | (uint32_t)b[20] << 16 | (uint32_t)b[21] << 24);
-            h = (int32_t)((uint32_t)b[22] | (uint32_t)b[23] << 8 | (uint32_t)b[24] << 16 | (uint32_t)b[25] << 24);
+            w = (int32_t)le32(b + 18);
+            h = (int32_t)le32(b + 22);
             bpp = b[28] | b[29] << 8;
             unsigned char cb[4];
             if (fseek(f, 30, SEEK_SET) == 0 && fread(cb, 1, 4, f) == 4)
-                compression = (uint32_t)cb[0] | (uint32_t)cb[1] << 8 | (uint32_t)cb[2] << 16 | (uint32_t)cb[3] << 24;
+                compression = le32(cb);
             else
                 compression = UINT32_MAX; /* unknown: not checked */
         }
