@@ -399,6 +399,58 @@ static int png_is_plain(FILE *f)
     return plain;
 }
 
+/* stb_image's GIF, TGA and PSD readers take the bytes past a file's end as
+ * zeros: a file cut short decodes, its missing part black (a GIF's last rows
+ * the background colour). The checking decode reads the file through these
+ * callbacks, stb's own for a FILE, but notes a read that finds no byte left:
+ * stb wanted data after the file's last byte. A whole file of any format
+ * stb reads ends where its decoder stops (a GIF's trailer byte aside, which
+ * stb does not read), so a decode that asked for more is of a file cut short;
+ * the other formats' cut files are refused before, with their own message. */
+typedef struct {
+    FILE *f;
+    int past_end;
+} stb_src;
+
+static int src_read(void *user, char *data, int size)
+{
+    stb_src *s = user;
+    int n = (int)fread(data, 1, (size_t)size, s->f);
+    if (n == 0 && size > 0) s->past_end = 1;
+    return n;
+}
+
+static void src_skip(void *user, int n)
+{
+    stb_src *s = user;
+    fseek(s->f, n, SEEK_CUR);
+    int ch = fgetc(s->f); /* sets feof at the end, as stb's own skip */
+    if (ch != EOF) ungetc(ch, s->f);
+}
+
+static int src_eof(void *user)
+{
+    stb_src *s = user;
+    return feof(s->f) || ferror(s->f);
+}
+
+/* The format's name for the message, by its first bytes */
+static const char *format_name(FILE *f)
+{
+    unsigned char b[4] = {0};
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    if (n == 4 && !memcmp(b, "GIF8", 4)) return "GIF";
+    if (n == 4 && !memcmp(b, "8BPS", 4)) return "PSD";
+    if (n >= 2 && b[0] == 0xff && b[1] == 0xd8) return "JPEG";
+    if (n == 4 && !memcmp(b, "\x89PNG", 4)) return "PNG";
+    if (n >= 2 && !memcmp(b, "BM", 2)) return "BMP";
+    if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
+    if (n >= 2 && !memcmp(b, "#?", 2)) return "HDR";
+    if (n == 4 && !memcmp(b, "\x53\x80\xf6\x34", 4)) return "PIC";
+    return "TGA"; /* stb's last guess: the one format with no signature */
+}
+
 /* gc_image_check, and with load != NULL also gc_image_load, with rgb !=
  * NULL gc_image_load_rgb: the Darknet decode that checks is the one kept (a
  * plain PNG's checking decode, see png_is_plain). */
@@ -417,7 +469,17 @@ static int check_image(const char *path, int *w, int *h, image *load, unsigned c
     }
     /* Then a full decode: a truncated file has a valid header. */
     int plain = png_is_plain(f);
-    unsigned char *px = stbi_load_from_file(f, &iw, &ih, &ic, plain ? 3 : 0);
+    stb_src src = {f, 0};
+    static const stbi_io_callbacks cb = {src_read, src_skip, src_eof};
+    unsigned char *px = stbi_load_from_callbacks(&cb, &src, &iw, &ih, &ic, plain ? 3 : 0);
+    if (px && src.past_end) {
+        stbi_image_free(px);
+        rewind(f);
+        const char *fmt = format_name(f);
+        fclose(f);
+        return gc_fail(e, "cannot decode image %s: the %s file ends before its image data (a truncated file?)", path,
+                       fmt);
+    }
     if (!px) {
         const char *why = stbi_failure_reason();
         if (!(why && *why)) why = png_end_problem(f);

@@ -957,6 +957,152 @@ static void write_png_parts(const char *path, int w, int h, int depth, int ctype
  * palette: gc_image_load keeps its checking decode) and the others (Darknet's
  * decoder): the same floats as Darknet's load_image_color, or, where
  * Darknet's decoder refuses the file, a refusal. */
+/* ---- GIF, TGA, PSD cut short ------------------------------------------------ */
+
+/* LSB-first bit writer for a GIF's LZW codes */
+typedef struct {
+    unsigned char *b;
+    size_t n;
+    unsigned acc, bits;
+} lzw_bits;
+
+static void lzw_put(lzw_bits *o, unsigned code, unsigned width)
+{
+    o->acc |= code << o->bits;
+    o->bits += width;
+    while (o->bits >= 8) {
+        o->b[o->n++] = (unsigned char)o->acc;
+        o->acc >>= 8;
+        o->bits -= 8;
+    }
+}
+
+/* A w x h GIF of the 4-colour palette pal, pixel i of colour idx[i]: LZW
+ * with a clear code before every second literal, so that every code is 3
+ * bits wide and no string is ever reused; the length, or 0 if buf is short */
+static size_t make_gif(unsigned char *buf, size_t cap, int w, int h, const unsigned char pal[12],
+                       const unsigned char *idx)
+{
+    unsigned char *p = buf;
+    memcpy(p, "GIF89a", 6), p += 6;
+    *p++ = (unsigned char)w, *p++ = (unsigned char)(w >> 8), *p++ = (unsigned char)h, *p++ = (unsigned char)(h >> 8);
+    *p++ = 0x81, *p++ = 0, *p++ = 0; /* a global table of 4 colours */
+    memcpy(p, pal, 12), p += 12;
+    *p++ = 0x2c;
+    memset(p, 0, 4), p += 4; /* at 0,0 */
+    *p++ = (unsigned char)w, *p++ = (unsigned char)(w >> 8), *p++ = (unsigned char)h, *p++ = (unsigned char)(h >> 8);
+    *p++ = 0;
+    *p++ = 2; /* minimum code size: clear 4, end 5 */
+    unsigned char codes[4096];
+    lzw_bits o = {codes, 0, 0, 0};
+    for (int i = 0; i < w * h; ++i) {
+        if (i % 2 == 0) lzw_put(&o, 4, 3);
+        lzw_put(&o, idx[i], 3);
+    }
+    lzw_put(&o, 5, 3);
+    if (o.bits) codes[o.n++] = (unsigned char)o.acc;
+    if ((size_t)(p - buf) + o.n + o.n / 255 + 4 > cap) return 0;
+    for (size_t at = 0; at < o.n; at += 255) { /* sub-blocks */
+        size_t len = o.n - at < 255 ? o.n - at : 255;
+        *p++ = (unsigned char)len;
+        memcpy(p, codes + at, len), p += len;
+    }
+    *p++ = 0;    /* block terminator */
+    *p++ = 0x3b; /* trailer */
+    return (size_t)(p - buf);
+}
+
+/* Every cut of the file img (n bytes, which decodes to rgb, w x h) is
+ * refused; those at or after byte data_from say it is cut short, naming
+ * fmt. keep_last: the file without its last byte may decode (a GIF's
+ * trailer, which stb does not read). */
+static void expect_cuts_refused(const char *name, const unsigned char *img, size_t n, const unsigned char *rgb, int w,
+                                int h, size_t data_from, const char *fmt, int keep_last)
+{
+    char p[256], want[64];
+    path_in(p, sizeof p, name);
+    snprintf(want, sizeof want, "the %s file ends before its image data", fmt);
+    spit(p, img, n);
+    gc_err e = {0};
+    unsigned char *px = NULL;
+    int iw = 0, ih = 0;
+    ck_assert_msg(gc_image_load_rgb(p, &px, &iw, &ih, &e) == 0, "%s whole: %s", name, e.msg);
+    ck_assert_int_eq(iw, w);
+    ck_assert_int_eq(ih, h);
+    ck_assert_msg(!memcmp(px, rgb, (size_t)w * h * 3), "%s: not the pixels it was made of", name);
+    free(px);
+    for (size_t cut = 1; cut < n; ++cut) {
+        spit(p, img, cut);
+        memset(&e, 0, sizeof e);
+        int iw2 = 0, ih2 = 0, rc = gc_image_check(p, &iw2, &ih2, &e);
+        if (keep_last && cut == n - 1) continue;
+        ck_assert_msg(rc == -1, "%s cut at %zu of %zu bytes: decoded as %dx%d", name, cut, n, iw2, ih2);
+        if (cut >= data_from) ck_assert_msg(strstr(e.msg, want), "%s cut at %zu: %s", name, cut, e.msg);
+        /* the main command's loader refuses it the same way */
+        memset(&e, 0, sizeof e);
+        image im;
+        ck_assert_int_eq(gc_image_load(p, &im, &e), -1);
+    }
+}
+
+/* stb reads the bytes past the end of a GIF, TGA or PSD file as zeros: cut
+ * short, each had decoded with its last part black */
+START_TEST(gif_tga_psd_cut_short_are_refused)
+{
+    enum { W = 7, H = 5 };
+    const unsigned char pal[12] = {10, 20, 30, 200, 40, 50, 60, 220, 70, 90, 110, 240};
+    unsigned char idx[W * H], rgb[W * H * 3];
+    for (int i = 0; i < W * H; ++i) {
+        idx[i] = (unsigned char)((i * 7 + i / W) % 4);
+        memcpy(rgb + 3 * i, pal + 3 * idx[i], 3);
+    }
+    unsigned char gif[512];
+    size_t ng = make_gif(gif, sizeof gif, W, H, pal, idx);
+    ck_assert_uint_gt(ng, 0);
+    /* the data from the first LZW byte on (cut before it, stb reads a 0 as
+     * the first code and refuses the file itself: "no clear code") */
+    expect_cuts_refused("x.gif", gif, ng, rgb, W, H, 6 + 7 + 12 + 10 + 1 + 2, "GIF", 1);
+
+    /* TGA, uncompressed, top-left first: 18 bytes of header, then BGR */
+    unsigned char tga[18 + W * H * 3] = {0, 0, 2};
+    tga[12] = W, tga[14] = H, tga[16] = 24, tga[17] = 0x20;
+    for (int i = 0; i < W * H; ++i)
+        for (int c = 0; c < 3; ++c) tga[18 + 3 * i + c] = rgb[3 * i + 2 - c];
+    expect_cuts_refused("x.tga", tga, sizeof tga, rgb, W, H, 18, "TGA", 0);
+
+    /* TGA, run-length encoded: each row a run of its first pixel's colour
+     * over 3 pixels, then the rest raw */
+    unsigned char rle[18 + H * (1 + 3 + 1 + (W - 3) * 3)] = {0, 0, 10};
+    unsigned char rle_rgb[W * H * 3];
+    memcpy(rle, tga, 18);
+    rle[2] = 10;
+    size_t nr = 18;
+    for (int y = 0; y < H; ++y) {
+        const unsigned char *row = rgb + 3 * y * W;
+        rle[nr++] = 0x80 | 2; /* 3 of one pixel */
+        for (int c = 0; c < 3; ++c) rle[nr++] = row[2 - c];
+        rle[nr++] = W - 3 - 1; /* W-3 raw pixels */
+        for (int x = 3; x < W; ++x)
+            for (int c = 0; c < 3; ++c) rle[nr++] = row[3 * x + 2 - c];
+        for (int x = 0; x < W; ++x) memcpy(rle_rgb + 3 * (y * W + x), row + 3 * (x < 3 ? 0 : x), 3);
+    }
+    ck_assert_uint_eq(nr, sizeof rle);
+    expect_cuts_refused("rle.tga", rle, nr, rle_rgb, W, H, 18, "TGA", 0);
+
+    /* PSD: 26 bytes of header, three empty sections, raw planar RGB */
+    unsigned char psd[26 + 4 + 4 + 4 + 2 + W * H * 3] = {'8', 'B', 'P', 'S', 0, 1};
+    psd[13] = 3;      /* channels */
+    psd[17] = H;      /* height */
+    psd[21] = W;      /* width */
+    psd[23] = 8;      /* bits per channel */
+    psd[25] = 3;      /* RGB */
+    size_t at = 26 + 12 + 2; /* compression 0: raw */
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < W * H; ++i) psd[at + c * W * H + i] = rgb[3 * i + c];
+    expect_cuts_refused("x.psd", psd, sizeof psd, rgb, W, H, at, "PSD", 0);
+}
+END_TEST
+
 START_TEST(png_kinds_load_as_darknet_loads_them)
 {
     static const struct {
@@ -1104,6 +1250,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, top_down_bmp_is_read_as_darknet_reads_it);
     tcase_add_test(tc, png_without_iend_says_it_is_cut_off);
     tcase_add_test(tc, files_cut_short_are_refused);
+    tcase_add_test(tc, gif_tga_psd_cut_short_are_refused);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
