@@ -3378,7 +3378,6 @@ START_TEST(an_endless_list_stops_at_its_limit)
 }
 END_TEST
 
-#if !defined(__SANITIZE_ADDRESS__)
 /* s's first demo scene scaled up 24 times (3072 x 3072: 28 MB of bytes, 113
  * MB as Darknet's floats), written to big (in s's folder) as a PNG. */
 static void big_scene(scenes *s, char *big)
@@ -3402,7 +3401,66 @@ static void big_scene(scenes *s, char *big)
     ck_assert_msg(gc_image_write_png(big, W, H, rgb, &e) == 0, "%s", e.msg);
     free(rgb);
 }
-#endif
+
+/* SIGTERM while the list's last image is in hand: that image is finished,
+ * and with it every image, so the run says so (not "rerun with -resume to
+ * finish", which would redo nothing) and still dies of the signal. The list:
+ * two demo scenes, then big_scene's 3072 x 3072 photo, whose explanation and
+ * full-size pictures take long enough (~1 s) for the signal to land while
+ * it is in hand: it is sent once the photo's folder under .tmp exists, made
+ * as its explanation starts. A -resume afterwards has nothing to do. */
+START_TEST(a_signal_during_the_last_image_finishes_the_list)
+{
+    scenes s;
+    scenes_make(&s, "det", 2);
+    if (!s.ok) return;
+    char big[4096], list[4096], o[4096], last[4096], outf[4096], errf[4096], ix[4096], tmp[4096];
+    big_scene(&s, big);
+    path_in(&s, "three.txt", list);
+    FILE *lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+    fprintf(lf, "%s/000000.png\n%s/000001.png\n%s\n", s.sc, s.sc, big);
+    ck_assert_int_eq(fclose(lf), 0);
+    path_in(&s, "out", o);
+    path_in(&s, "stdout.txt", outf);
+    path_in(&s, "stderr.txt", errf);
+    pf(last, sizeof last, "%s/.tmp/s0of1-2", o);
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    pf(tmp, sizeof tmp, "%s/.tmp", o);
+    pid_t pid = spawn_group(list, o, "1", outf, errf, 0);
+    for (int waited = 0; access(last, F_OK) != 0 && waited < 240000; ++waited) usleep(500);
+    ck_assert_msg(access(last, F_OK) == 0, "%s never made", last);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char *e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x: %s", status, gcf_tail(e, 800));
+    ck_assert_msg(strstr(e, "gradcam: 3 images: 3 explained, 0 skipped (already in the index), 0 errors;"), "%s",
+                  gcf_tail(e, 800));
+    ck_assert_msg(strstr(e, "gradcam: interrupted by SIGTERM after the last image: all 3 images done, nothing left "
+                            "to resume\n"),
+                  "%s", gcf_tail(e, 800));
+    ck_assert_msg(!strstr(e, "rerun with -resume"), "%s", gcf_tail(e, 800));
+    free(e);
+    ck_assert_msg(gcf_count_files(tmp) <= 0, "%s left behind (%d entries)", tmp, gcf_count_files(tmp));
+    assert_index_outputs_exist(o);
+    char box[4096];
+    pf(box, sizeof box, "%s/big.png/gradcam_0.png", o); /* the last image's pictures are there */
+    ck_assert_msg(access(box, R_OK) == 0, "no %s", box);
+    size_t n0 = 0, n1 = 0;
+    char *before = slurp(ix, &n0);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-resume", "-quiet", NULL) == 0, "%s",
+                  gcf_tail(err, 600));
+    ck_assert_msg(strstr(err, "gradcam: 3 images: 0 explained, 3 skipped (already in the index), 0 errors;"), "%s",
+                  gcf_tail(err, 600));
+    char *after = slurp(ix, &n1);
+    ck_assert_uint_eq(n0, n1); /* the same lines (the resume may sort them) */
+    free(before);
+    free(after);
+    scenes_free(&s);
+}
+END_TEST
 
 /* A large photo in a list run is held once: the output thread's pictures
  * share the explaining thread's image (a copy had been made for them, 576 MB
@@ -3697,6 +3755,7 @@ Suite *suite_batch(void)
     TCase *sg = tcase_create("signals");
     tcase_set_timeout(sg, 300);
     tcase_add_loop_test(sg, a_signal_stops_the_run_cleanly_and_resume_completes, 0, 4);
+    tcase_add_test(sg, a_signal_during_the_last_image_finishes_the_list);
     tcase_add_test(sg, a_signal_ends_the_wait_for_the_lock);
     tcase_add_loop_test(sg, one_worker_killed_is_named, 0, 2);
     suite_add_tcase(s, sg);
