@@ -75,21 +75,26 @@ all: $(BIN)
 # names, rewritten only when they change, so that another source or a patch
 # removed fetches again (a patch edited is newer than the stamp). Edits inside
 # a DARKNET_SRC checkout are not seen: `make darknet-src-again` copies it anew.
+# The rule runs only when the file's words differ from these (a rule that
+# always ran made `make -n` show a fetch every time).
 DN_CONFIG := $(BUILD)/darknet-source.txt
+DN_CONFIG_WORDS := DARKNET_SRC=$(DARKNET_SRC) DARKNET_VERSION=$(DARKNET_VERSION) $(PATCHES)
+ifneq ($(strip $(shell cat $(DN_CONFIG) 2>/dev/null)),$(strip $(DN_CONFIG_WORDS)))
 $(DN_CONFIG): FORCE
+endif
+$(DN_CONFIG):
 	@mkdir -p $(BUILD)
-	@printf '%s\n' "DARKNET_SRC=$(DARKNET_SRC)" "DARKNET_VERSION=$(DARKNET_VERSION)" $(PATCHES) >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@printf '%s\n' "DARKNET_SRC=$(DARKNET_SRC)" "DARKNET_VERSION=$(DARKNET_VERSION)" $(PATCHES) >$@
 
 $(DN_STAMP): $(PATCHES) scripts/fetch-darknet.sh $(DN_CONFIG)
 	@sh scripts/fetch-darknet.sh "$(DN)" "$(DARKNET_VERSION)" "$(DARKNET_SRC)" $(PATCHES)
 	@touch $@
 
+FORCE:
+
 darknet-src-again:
 	rm -f $(DN_STAMP) $(STOCK_STAMP)
 	$(MAKE) $(BIN)
-
-FORCE:
 
 darknet-src: $(DN_STAMP)
 
