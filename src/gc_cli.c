@@ -823,16 +823,23 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
         return 0;
     }
     if (!names) return gc_fail(e, "-class %s: a class name needs -names or -data", s);
-    int found = -1;
-    for (int i = 0; i < nnames && i < classes; ++i)
-        if (!strcasecmp(names[i], s)) {
-            /* ImageNet's names file has "crane" twice (the bird and the machine) */
-            if (found >= 0) return gc_fail(e, "-class %s names classes %d and %d: give the index", s, found, i);
-            found = i;
+    /* The name as written first, then in any case: ImageNet's names have
+     * "Cardigan" (the dog) and "cardigan" (the sweater), each named exactly
+     * by its own spelling, and "crane" twice (the bird and the machine),
+     * which only an index tells apart. */
+    for (int pass = 0; pass < 2; ++pass) {
+        int found = -1;
+        for (int i = 0; i < nnames && i < classes; ++i)
+            if (pass ? !strcasecmp(names[i], s) : !strcmp(names[i], s)) {
+                if (found >= 0)
+                    return gc_fail(e, "-class %s names classes %d (%s) and %d (%s): give the index", s, found,
+                                   names[found], i, names[i]);
+                found = i;
+            }
+        if (found >= 0) {
+            *out = found;
+            return 0;
         }
-    if (found >= 0) {
-        *out = found;
-        return 0;
     }
     return gc_fail(e, "-class %s: no such class name in the names file", s);
 }

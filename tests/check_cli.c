@@ -193,15 +193,36 @@ START_TEST(class_by_name_layer_and_counterfactual)
     ck_assert_ptr_nonnull(strstr(out, "layer 0 convolutional 20x16x8")); /* -4 from logit layer 4 */
     ck_assert_ptr_nonnull(strstr(out, "gradcam++ counterfactual"));
     ck_assert_int_eq(gcf_count_files(out_dir()), 2);
-    /* a name that two classes share is refused, not taken as the first */
+    /* a name that two classes share is refused, not taken as the first;
+     * one spelt exactly so wins over another case (ImageNet's "Cardigan",
+     * the dog, and "cardigan", the sweater: both had been refused) */
     f = fopen(names, "w");
-    fputs("zero\ncrane\ntwo\nCrane\nfour\n", f);
+    fputs("zero\ncrane\ntwo\nCrane\ncrane\n", f);
     fclose(f);
     gcf_rmtree(out_dir());
     ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
     rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "crane", NULL);
     ck_assert_int_eq(rc, 1);
-    assert_one_error_naming("-class crane names classes 1 and 3: give the index");
+    assert_one_error_naming("-class crane names classes 1 (crane) and 4 (crane): give the index");
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "CRANE", NULL);
+    ck_assert_int_eq(rc, 1);
+    assert_one_error_naming("-class CRANE names classes 1 (crane) and 3 (Crane): give the index");
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "Crane", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strncmp(out, "class 3 Crane:", 14) == 0, "%s", out);
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    f = fopen(names, "w");
+    fputs("zero\nCardigan\ntwo\ncardigan\nfour\n", f);
+    fclose(f);
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "cardigan", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strncmp(out, "class 3 cardigan:", 17) == 0, "%s", out);
+    gcf_rmtree(out_dir());
+    ck_assert_int_eq(mkdir(out_dir(), 0755), 0);
+    rc = run(cfg, weights, gcf_darknet_path("data/dog.jpg"), "-out", prefix, "-names", names, "-class", "CARDIGAN", NULL);
+    ck_assert_int_eq(rc, 1);
+    assert_one_error_naming("-class CARDIGAN names classes 1 (Cardigan) and 3 (cardigan): give the index");
 }
 END_TEST
 
