@@ -41,7 +41,8 @@
 static const char usage_text[] =
     "usage: darknet gradcam <cfg> <weights> <image> [options]\n"
     "       darknet gradcam init <cfg> <out.weights> [-seed N]\n"
-    "                       (seeded random weights, for trials)\n"
+    "                       (seeded random weights, for trials; a new file,\n"
+    "                       never over an existing one)\n"
     "       darknet gradcam scenes <cls|pair|det|same> <train|test> <count> <outdir>\n"
     "                       [-seed N] [-fmnist DIR]\n"
     "                       (<count> labelled Fashion-MNIST scenes, at most\n"
@@ -988,6 +989,11 @@ static int init_weights(int argc, char **argv, gc_err *e)
             return gc_fail(e, "%s is the cfg %s: refusing to overwrite it with weights", out, cfg), 2;
         if (lstat(out, &ls) == 0 && !S_ISREG(ls.st_mode) && !S_ISDIR(ls.st_mode)) /* a folder: below */
             return gc_fail(e, "%s is not a regular file (a link or device): refusing to replace it with weights", out), 1;
+        /* a trained model's weights one argument away (init x.cfg x.weights
+         * for detect x.cfg x.weights) were replaced without a word */
+        if (lstat(out, &ls) == 0 && S_ISREG(ls.st_mode) && ls.st_size > 0)
+            return gc_fail(e, "%s exists (%lld bytes): refusing to replace it with random weights; remove it first or "
+                              "give another name", out, (long long)ls.st_size), 1;
     }
     if (gc_image_make_parent_dirs("gradcam init <out.weights>", out, e)) return 1;
     if (gc_image_check_out_path("gradcam init", out, e)) return 1;

@@ -334,6 +334,39 @@ START_TEST(path_lines_are_printable)
 }
 END_TEST
 
+/* init onto an existing file refuses: `init x.cfg x.weights`, typed for
+ * `x.cfg x.weights`, had replaced a trained model's weights with random
+ * ones. The file is left as it was; an empty file (mktemp's) is filled. */
+START_TEST(init_does_not_replace_weights)
+{
+    char w[4096];
+    snprintf(w, sizeof w, "%s/trained.weights", dir);
+    int rc = run("init", cfg, w, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    size_t n0 = 0, n1 = 0;
+    char *before = gcf_read_file(w, &n0);
+    ck_assert_ptr_nonnull(before);
+    rc = run("init", cfg, w, "-seed", "2", NULL);
+    ck_assert_int_eq(rc, 1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s exists (%zu bytes): refusing to replace it with random weights", w, n0);
+    assert_one_error_naming(want);
+    char *after = gcf_read_file(w, &n1);
+    ck_assert_ptr_nonnull(after);
+    ck_assert_msg(n0 == n1 && !memcmp(before, after, n0), "%s was changed", w);
+    free(before);
+    free(after);
+    FILE *f = fopen(w, "w"); /* empty */
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    rc = run("init", cfg, w, NULL);
+    ck_assert_msg(rc == 0, "rc %d\n%s", rc, err);
+    struct stat st;
+    ck_assert_int_eq(stat(w, &st), 0);
+    ck_assert_int_eq((long long)st.st_size, (long long)n0);
+}
+END_TEST
+
 START_TEST(unreadable_image)
 {
     char bad[4096];
@@ -1734,6 +1767,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, error_lines_keep_utf8_names);
     tcase_add_test(tc, report_lines_are_printable);
     tcase_add_test(tc, path_lines_are_printable);
+    tcase_add_test(tc, init_does_not_replace_weights);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
     tcase_add_test(tc, weights_not_matching_cfg);
