@@ -103,9 +103,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
     if (gc_detect_decode(net, sp->orig.w, sp->orig.h, o->thresh, o->hier, &boxes, e)) goto done;
     size_t above = 0;
     if (gc_detect_boxes_top(&boxes, o->thresh, o->nms, o->maxboxes, &dets, &ndets, &above, e)) goto done;
-    if (above > (size_t)ndets)
-        fprintf(stderr, "gradcam: warning: %zu detections above -thresh %g; explaining the %d most probable "
-                        "(-maxboxes %d)\n", above, o->thresh, ndets, o->maxboxes);
+    if (above > (size_t)ndets) /* the image named: a -list run prints one a cut image */
+        gc_print_line(stderr, "gradcam: warning: %s: %zu detections above -thresh %g; explaining the %d most probable "
+                              "(-maxboxes %d)", o->image, above, o->thresh, ndets, o->maxboxes);
     if (ndets == 0) { /* no picture; the report (an empty "detections") all the same */
         gc_print_line(stdout, "no detections above -thresh %g in %s: no pictures written", o->thresh, o->image);
         gc_report rep = {.image = o->image, .width = sp->orig.w, .height = sp->orig.h, .detector = 1,
