@@ -370,6 +370,25 @@ static int is_cfg_file(const char *path)
     return first_line_is(path, 0);
 }
 
+/* "a JPEG image" and the like where path starts as an image file does, else NULL */
+static const char *image_kind(const char *path)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *kind;
+    } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"},
+               {"BM", 2, "a BMP image"}};
+    unsigned char b[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
+        if (n >= sig[k].n && !memcmp(b, sig[k].magic, sig[k].n)) return sig[k].kind;
+    return NULL;
+}
+
 /* A .data file given as a positional (Darknet's `detector test DATA CFG
  * WEIGHTS IMAGE` order, typed out of habit) or as -names (its lines had
  * become class names), a cfg as the weights (swapped, or given twice): told
@@ -382,6 +401,14 @@ static int data_file_misplaced(const char *const *pos, int npos, const char *nam
             return gc_fail(e, "%s is a Darknet .data file: gradcam takes %s (not `detector test`'s DATA CFG WEIGHTS); "
                               "give it as -data %s",
                            pos[i], expected, pos[i]);
+    /* the image as the cfg or the weights (it had been "weights file dog.jpg
+     * has 163759 bytes but cfg x.cfg needs 4185968 ...: do not match") */
+    for (int i = 0; i < 2 && i < npos; ++i) {
+        const char *kind = image_kind(pos[i]);
+        if (kind)
+            return gc_fail(e, "%s is %s, given as the %s: gradcam takes %s", pos[i], kind, i ? "weights" : "cfg",
+                           expected);
+    }
     if (npos > 1 && is_cfg_file(pos[1])) /* the cfg as the weights: swapped, or given twice */
         return gc_fail(e, "%s is a cfg file (it starts with [net]), given as the weights: gradcam takes %s", pos[1],
                        expected);
@@ -632,6 +659,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
         return gc_fail(e, "-outdir, -resume, -shard, -jobs, -batch, -progress and -quiet go with -list FILE|DIR");
     }
     if (npos < 3) return gc_fail(e, "missing %s", npos == 0 ? "cfg, weights and image" : npos == 1 ? "weights and image" : "image");
+    if (pos[2] && !strcmp(pos[2], "-")) /* looked for as a file named "-" (No such file); -list: NULL */
+        return gc_fail(e, "image -: images are read from files, not from standard input: give the image's path "
+                          "(./- for a file named -; many images: -list)");
     a->cfg = pos[0];
     a->weights = pos[1];
     a->image = pos[2];

@@ -1518,6 +1518,17 @@ START_TEST(a_data_file_in_darknets_order)
     assert_one_error_naming("given as the weights: gradcam takes <cfg> <weights> <image>");
     ck_assert_int_eq(run("eval", weights, cfg, list, NULL), 2);
     assert_one_error_naming("given as the weights: gradcam takes <cfg> <weights> <list.txt>");
+    /* the image as the weights or the cfg (it had been "weights file
+     * dog.jpg has 163759 bytes but cfg ... needs ...: do not match") */
+    ck_assert_int_eq(run(cfg, img, weights, "-out", prefix, NULL), 2);
+    assert_one_error_naming("dog.jpg is a JPEG image, given as the weights: gradcam takes <cfg> <weights> <image>");
+    ck_assert_int_eq(run(img, cfg, weights, "-out", prefix, NULL), 2);
+    assert_one_error_naming("dog.jpg is a JPEG image, given as the cfg: gradcam takes <cfg> <weights> <image>");
+    ck_assert_int_eq(run(cfg, img, "-list", list, "-outdir", prefix, NULL), 2);
+    assert_one_error_naming("dog.jpg is a JPEG image, given as the weights: gradcam takes <cfg> <weights> -list");
+    /* standard input as the image (looked for as a file named "-") */
+    ck_assert_int_eq(run(cfg, weights, "-", "-out", prefix, NULL), 2);
+    assert_one_error_naming("image -: images are read from files, not from standard input");
     /* a cfg, even one with a comment before [net], is not one */
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, NULL), 0);
 }
