@@ -218,6 +218,7 @@ typedef struct explain_args {
     gc_target target;
     const char *names, *data;
     int det_only; /* a detector-only option was given: -target, or one of the command's own */
+    int target_set; /* -target given */
 } explain_args;
 
 /* Before any option: the checks read an unset -method as gradcam. */
@@ -489,6 +490,7 @@ static int explain_args_read(explain_args *x, arg_reader *r, gc_err *e)
         if (!(v = arg_value(r, e))) return -1;
         if (gc_detect_target_parse(v, &x->target)) return gc_fail(e, "-target %s: unknown (logit, score, obj)", v);
         x->det_only = 1;
+        x->target_set = 1;
     } else if (!strcmp(s, "-names") || !strcmp(s, "-data")) {
         if (!(v = arg_value(r, e)) || path_value(s, v, e)) return -1;
         if (!*v) /* it had been "no names file given", status 1, once the network was loaded */
@@ -517,6 +519,17 @@ static int explain_args_check_method(const explain_args *x, gc_err *e)
     if (x->smooth == GC_SMOOTH_EIGEN && !mi->weights && !mi->map)
         return gc_fail(e, "-smooth eigen works on a layer's map; %s has none (it is the input gradient)",
                        gc_cam_method_name(x->method));
+    /* The options below did nothing, and the report said they were used
+     * (the same map byte for byte; "eigencam smooth eigen" in its line). */
+    if (x->smooth == GC_SMOOTH_EIGEN && (x->method == GC_METHOD_EIGENCAM || x->method == GC_METHOD_EIGENGRADCAM))
+        return gc_fail(e, "-smooth eigen with -method %s: the map already is that first principal component",
+                       gc_cam_method_name(x->method));
+    if (x->nlayers && mi->reaches_input && !mi->weights && !mi->map)
+        return gc_fail(e, "-layer with -method %s: its map is the input gradient, at no layer", gc_cam_method_name(x->method));
+    if (x->target_set && !mi->needs_grad && !mi->extra_forward)
+        return gc_fail(e, "-target %s with -method %s: it reads no score (no gradient, no forward pass of its own), so "
+                          "every target gives the same map",
+                       gc_detect_target_name(x->target), gc_cam_method_name(x->method));
     return 0;
 }
 

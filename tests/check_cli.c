@@ -831,6 +831,20 @@ START_TEST(usage_errors_exit_two_everywhere)
                 "-scorecam-channels is for -method scorecam, not gradcam");
     usage_error(run("eval", cfg, weights, list, "-method", "layercam", "-scorecam-channels", "8", NULL),
                 "-scorecam-channels is for -method scorecam, not layercam");
+    /* options a method does nothing with: the same map byte for byte, and
+     * the report had named them as used */
+    usage_error(run(cfg, weights, img, "-out", prefix, "-method", "guidedbackprop", "-layer", "1", NULL),
+                "-layer with -method guidedbackprop: its map is the input gradient, at no layer");
+    usage_error(run("eval", cfg, weights, list, "-method", "guidedbackprop", "-layer", "1", NULL),
+                "-layer with -method guidedbackprop");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-method", "eigencam", "-smooth", "eigen", NULL),
+                "-smooth eigen with -method eigencam: the map already is that first principal component");
+    usage_error(run(cfg, weights, img, "-out", prefix, "-method", "eigengradcam", "-smooth", "eigen", NULL),
+                "-smooth eigen with -method eigengradcam");
+    usage_error(run(det, det_w, img, "-out", prefix, "-method", "eigencam", "-target", "obj", NULL),
+                "-target obj with -method eigencam: it reads no score");
+    usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-method", "eigencam", "-target", "logit", NULL),
+                "-target logit with -method eigencam");
     /* two sources of class names */
     usage_error(run(cfg, weights, img, "-names", "n.names", "-data", "n.data", NULL), "both give the class names");
     usage_error(run("eval", cfg, weights, list, "-names", "n.names", "-data", "n.data", NULL),
