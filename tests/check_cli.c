@@ -367,6 +367,37 @@ START_TEST(init_does_not_replace_weights)
 }
 END_TEST
 
+/* -counterfactual with a detector's LayerCAM (the default) is said to give
+ * nearly the plain map (Spearman 0.90-0.99 inside Yolo-Fastest's boxes),
+ * once per run, the -list run's included; not with HiResCAM, not on a
+ * classifier. */
+START_TEST(counterfactual_layercam_warns_on_detectors)
+{
+    const char *det = "cfg/fmnist-det.cfg", *det_w = "cfg/fmnist-det.weights";
+    char img[4096]; /* gcf_darknet_path's buffer is reused by the next call */
+    snprintf(img, sizeof img, "%s", gcf_darknet_path("data/dog.jpg"));
+    const char *warn = "gradcam: warning: -counterfactual with layercam (a detector's default) gives nearly its plain map";
+    char list[4096], o[4096];
+    snprintf(list, sizeof list, "%s/two.txt", dir);
+    snprintf(o, sizeof o, "%s/listout", dir);
+    FILE *f = fopen(list, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n%s\n", img, gcf_darknet_path("data/horses.jpg"));
+    fclose(f);
+    ck_assert_msg(run(det, det_w, img, "-out", prefix, "-counterfactual", "-thresh", "0.05", NULL) == 0, "%s", err);
+    const char *w0 = strstr(err, warn);
+    ck_assert_msg(w0 && !strstr(w0 + 1, warn), "want one warning:\n%s", err);
+    int rc = run(det, det_w, "-list", list, "-outdir", o, "-counterfactual", "-quiet", "-jobs", "2", NULL);
+    ck_assert_msg(rc == 0, "rc %d: %s\nstdout: %s", rc, err, out);
+    const char *w1 = strstr(err, warn);
+    ck_assert_msg(w1 && !strstr(w1 + 1, warn), "want one warning:\n%s", err);
+    ck_assert_msg(run(det, det_w, img, "-out", prefix, "-counterfactual", "-method", "hirescam", NULL) == 0, "%s", err);
+    ck_assert_ptr_null(strstr(err, "warning: -counterfactual"));
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-counterfactual", "-method", "layercam", NULL) == 0, "%s", err);
+    ck_assert_ptr_null(strstr(err, "warning: -counterfactual"));
+}
+END_TEST
+
 START_TEST(unreadable_image)
 {
     char bad[4096];
@@ -1793,6 +1824,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, report_lines_are_printable);
     tcase_add_test(tc, path_lines_are_printable);
     tcase_add_test(tc, init_does_not_replace_weights);
+    tcase_add_test(tc, counterfactual_layercam_warns_on_detectors);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
     tcase_add_test(tc, weights_not_matching_cfg);
