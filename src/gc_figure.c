@@ -273,8 +273,10 @@ void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fi
         gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
         y += th + pad;
     }
-    if (all_zero) {
-        sc = gc_figure_fit_text("all-zero map: nothing positive, the plain image", W - 2 * pad, ts, buf, sizeof buf);
+    if (all_zero) { /* a gradient picture of zeros is a grey field, not the image */
+        sc = gc_figure_fit_text(gradient ? "all-zero input gradient: a grey field, nothing to show"
+                                         : "all-zero map: nothing positive, the plain image",
+                                W - 2 * pad, ts, buf, sizeof buf);
         gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
         return;
     }

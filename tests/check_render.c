@@ -1085,6 +1085,24 @@ START_TEST(figure_overlay_all_zero_and_colour_bar)
         }
     ck_assert_int_eq(blue3 + red3, 0);
     ck_assert_int_gt(white3, 100);
+    /* an all-zero gradient picture is a grey field: its yellow caption says
+     * so, not "the plain image" as a map's does (the two footers differ
+     * only in that caption) */
+    gc_picture fig4 = {0}, fig5 = {0};
+    ck_assert_int_eq(gc_figure_overlay(&fig4, &plain, W, H, NULL, NULL, "class 3 - guidedbackprop", 0, 0, 1, 1, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&fig5, &plain, W, H, NULL, NULL, "class 3 - guidedbackprop", 0, 0, 1, 0, &e), 0);
+    ck_assert_int_eq(fig4.h, fig5.h);
+    int yellow4 = 0, yellow5 = 0;
+    for (int i = 384 * 384; i < fig4.w * fig4.h; ++i) {
+        yellow4 += fig4.rgb[i * 3] == 255 && fig4.rgb[i * 3 + 1] == 230 && fig4.rgb[i * 3 + 2] == 0;
+        yellow5 += fig5.rgb[i * 3] == 255 && fig5.rgb[i * 3 + 1] == 230 && fig5.rgb[i * 3 + 2] == 0;
+    }
+    ck_assert_int_gt(yellow4, 100);
+    ck_assert_int_gt(yellow5, 100);
+    ck_assert(memcmp(fig4.rgb + (size_t)384 * 384 * 3, fig5.rgb + (size_t)384 * 384 * 3,
+                     (size_t)(fig4.h - 384) * fig4.w * 3) != 0);
+    gc_figure_picture_free(&fig4);
+    gc_figure_picture_free(&fig5);
     gc_figure_picture_free(&fig3);
     gc_figure_picture_free(&plain);
     gc_figure_picture_free(&zero);
