@@ -176,6 +176,13 @@ static int kfail(cfg *c, const char *key, const char *fmt, ...)
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     const kv *k = key ? find(c->cur, key) : NULL;
+    /* `filters=24 # first layer`: Darknet's reader drops a line's spaces and
+     * has comments only as whole lines, so the value is "24#firstlayer"
+     * (atoi reads 24; `activation=leaky # x` is an unknown activation) */
+    if (k && strpbrk(k->val, "#;"))
+        return gc_fail(c->e, "cfg file %s line %d: %s %s=%.40s: %s (a comment after a value is part of it to Darknet, "
+                             "which drops the line's spaces: put comments on lines of their own)",
+                       c->name, k->line, c->cur->type, k->key, k->val, why);
     if (k)
         return gc_fail(c->e, "cfg file %s line %d: %s %s=%.40s: %s", c->name, k->line, c->cur->type, k->key, k->val,
                        why);

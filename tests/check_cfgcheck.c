@@ -85,6 +85,16 @@ START_TEST(values_are_numbers)
 {
     expect_bad(NET "[convolutional]\nfilters=8x\n", "line 7", "[convolutional] filters=8x", "not an integer");
     expect_bad(NET "[convolutional]\nfilters=99999999999\n", "filters", "not an integer", NULL);
+    /* a comment after a value: Darknet drops the spaces and keeps it in the
+     * value; the message says where the odd value came from */
+    expect_bad(NET "[convolutional]\nfilters=8 # first layer\n", "filters=8#firstlayer: not an integer",
+               "a comment after a value is part of it to Darknet", NULL);
+    expect_bad(NET "[convolutional]\nfilters=4\nactivation=leaky ; x\n", "activation=leaky;x: unknown activation",
+               "put comments on lines of their own", NULL);
+    gc_err e = {0}; /* no such hint without a comment */
+    const char *plain = NET "[convolutional]\nfilters=8x\n";
+    ck_assert_int_eq(gc_cfgcheck_text("t.cfg", plain, strlen(plain), 4 * GiB, NULL, &e), -1);
+    ck_assert_msg(!strstr(e.msg, "comment"), "%s", e.msg);
     expect_bad(NET CONV "[yolo]\njitter=nan\n", "jitter=nan", "not a finite number", NULL);
     expect_bad(NET CONV "[convolutional]\nfilters=4\nactivation=swish\n", "activation=swish", "unknown activation",
                NULL);
