@@ -634,6 +634,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->sheet = 1;
         } else if (!strcmp(s, "-save")) {
             if (!(v = arg_value(&r, e))) return -1;
+            if (v[0] == '-' && isalpha((unsigned char)v[1])) /* -save -out x: the value forgotten */
+                return gc_fail(e, "-save %s: looks like an option: -save needs a value (png, npy, summary, all or "
+                                  "none)", v);
             if (gc_explain_save_parse(v, &a->nosave, e)) return -1;
         } else if ((got = explain_args_read(&a->x, &r, e)) < 0) {
             return -1;

@@ -1625,6 +1625,9 @@ START_TEST(a_save_item_given_twice)
     usage_error(run(cfg, weights, img, "-out", prefix, "-save", "all,ALL", NULL), "-save all,ALL: all is given twice");
     usage_error(run(cfg, weights, img, "-out", prefix, "-save", "npy,pgn", NULL),
                 "-save npy,pgn: expected png, npy, summary separated by commas, or all, or none");
+    /* its value forgotten: the next option named as one */
+    usage_error(run(cfg, weights, img, "-save", "-out", prefix, NULL),
+                "-save -out: looks like an option: -save needs a value");
 }
 END_TEST
 
