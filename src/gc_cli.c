@@ -371,23 +371,20 @@ static int is_cfg_file(const char *path)
     return first_line_is(path, 0);
 }
 
-/* "a JPEG image" and the like where path starts as an image file does, else NULL */
+/* "JPEG" and the like where path starts as an image file does, else NULL:
+ * the signatures a cfg's or a weights file's first bytes never are (a cfg
+ * may begin with a "#?" comment, which is HDR's) */
 static const char *image_kind(const char *path)
 {
-    static const struct {
-        const char *magic;
-        size_t n;
-        const char *kind;
-    } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"},
-               {"BM", 2, "a BMP image"}};
     unsigned char b[4];
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
-    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
-        if (n >= sig[k].n && !memcmp(b, sig[k].magic, sig[k].n)) return sig[k].kind;
-    return NULL;
+    const char *kind = gc_image_signature(b, n);
+    return kind && (!strcmp(kind, "PNG") || !strcmp(kind, "JPEG") || !strcmp(kind, "GIF") || !strcmp(kind, "BMP"))
+               ? kind
+               : NULL;
 }
 
 /* A .data file given as a positional (Darknet's `detector test DATA CFG
@@ -407,7 +404,7 @@ static int data_file_misplaced(const char *const *pos, int npos, const char *nam
     for (int i = 0; i < 2 && i < npos; ++i) {
         const char *kind = image_kind(pos[i]);
         if (kind)
-            return gc_fail(e, "%s is %s, given as the %s: gradcam takes %s", pos[i], kind, i ? "weights" : "cfg",
+            return gc_fail(e, "%s is a %s image, given as the %s: gradcam takes %s", pos[i], kind, i ? "weights" : "cfg",
                            expected);
     }
     if (npos > 1 && is_cfg_file(pos[1])) /* the cfg as the weights: swapped, or given twice */

@@ -434,21 +434,28 @@ static int src_eof(void *user)
     return feof(s->f) || ferror(s->f);
 }
 
+const char *gc_image_signature(const unsigned char *b, size_t n)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *name;
+    } sig[] = {{"\x89PNG", 4, "PNG"}, {"\xff\xd8\xff", 3, "JPEG"}, {"GIF8", 4, "GIF"}, {"BM", 2, "BMP"},
+               {"8BPS", 4, "PSD"},   {"P5", 2, "PNM"},            {"P6", 2, "PNM"},  {"#?", 2, "HDR"},
+               {"\x53\x80\xf6\x34", 4, "PIC"}};
+    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
+        if (n >= sig[k].n && !memcmp(b, sig[k].magic, sig[k].n)) return sig[k].name;
+    return NULL;
+}
+
 /* The format's name for the message, by its first bytes */
 static const char *format_name(FILE *f)
 {
     unsigned char b[4] = {0};
     size_t n = fread(b, 1, sizeof b, f);
     rewind(f);
-    if (n == 4 && !memcmp(b, "GIF8", 4)) return "GIF";
-    if (n == 4 && !memcmp(b, "8BPS", 4)) return "PSD";
-    if (n >= 2 && b[0] == 0xff && b[1] == 0xd8) return "JPEG";
-    if (n == 4 && !memcmp(b, "\x89PNG", 4)) return "PNG";
-    if (n >= 2 && !memcmp(b, "BM", 2)) return "BMP";
-    if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
-    if (n >= 2 && !memcmp(b, "#?", 2)) return "HDR";
-    if (n == 4 && !memcmp(b, "\x53\x80\xf6\x34", 4)) return "PIC";
-    return "TGA"; /* stb's last guess: the one format with no signature */
+    const char *name = gc_image_signature(b, n);
+    return name ? name : "TGA"; /* stb's last guess: the one format with no signature */
 }
 
 /* gc_image_check, and with load != NULL also gc_image_load, with rgb !=
@@ -1129,19 +1136,16 @@ int gc_image_check_text_file(const char *path, const char *what, gc_err *e)
 
 int gc_image_check_text_file_as(const char *path, const char *label, gc_err *e)
 {
-    static const struct {
-        const char *magic;
-        size_t n;
-        const char *kind;
-    } sig[] = {{"\x89PNG", 4, "a PNG image"}, {"\xff\xd8\xff", 3, "a JPEG image"}, {"GIF8", 4, "a GIF image"}};
     FILE *f = fopen(path, "rb");
     if (!f) return gc_fail(e, "%s: %s", label, strerror(errno));
     unsigned char buf[65536];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    for (size_t k = 0; k < sizeof sig / sizeof sig[0]; ++k)
-        if (n >= sig[k].n && !memcmp(buf, sig[k].magic, sig[k].n))
-            return gc_fail(e, "%s is %s, not a text file", label, sig[k].kind);
+    /* only the signatures no list's first line begins with ("BM", "P5" and
+     * "#?" may well) */
+    const char *kind = gc_image_signature(buf, n);
+    if (kind && (!strcmp(kind, "PNG") || !strcmp(kind, "JPEG") || !strcmp(kind, "GIF")))
+        return gc_fail(e, "%s is a %s image, not a text file", label, kind);
     const unsigned char *nul = memchr(buf, 0, n);
     if (nul) {
         int line = 1;

@@ -96,6 +96,11 @@ void gc_image_remove_output(const char *path);
  * folder's rename already makes it appear whole. A failure removes path. */
 int gc_image_write_file_in_place(const char *path, const void *data, size_t len, gc_err *e);
 
+/* The image format whose signature head (n bytes, 4 suffice) starts with:
+ * "PNG", "JPEG", "GIF", "BMP", "PSD", "PNM" (binary P5/P6), "HDR", "PIC";
+ * NULL for none (a TGA has no signature). */
+const char *gc_image_signature(const unsigned char *head, size_t n);
+
 /* 0 if path's first 64 KiB look like text (no NUL byte, no image
  * signature), else -1: "<what> file PATH is binary (a PNG image?), not a
  * text file". For lists given where an image could be given by mistake. */
