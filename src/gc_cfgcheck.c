@@ -343,21 +343,28 @@ static int need_image(cfg *c, const shape *in)
     return kfail(c, NULL, "needs an image-shaped input (w x h x c) but its input is flat (%lld values)", in->outputs);
 }
 
+/* Where mul() saturates: far above any int size, so that a product that
+ * does not reach it is exact (and shown as it is), and far enough below
+ * 2^63 that the few sums and small multiples taken of a product before it
+ * is checked cannot overflow. */
+#define SAT (1LL << 60)
+
 /* An int size Darknet computes (outputs * batch, nweights, ...): must fit an int. */
 static int fits(cfg *c, const char *key, long long v, const char *what)
 {
     if (v >= 1 && v <= BIG) return 0;
     if (v < 1) return kfail(c, key, "%s would be %lld (must be at least 1)", what, v);
+    if (v >= SAT) return kfail(c, key, "%s would be over 10^18, more than Darknet's int sizes hold", what);
     return kfail(c, key, "%s would be %lld, more than Darknet's int sizes hold", what, v);
 }
 
-/* a * b with both in 0..BIG, saturated at BIG + 1 (products of int-sized factors). */
+/* a * b for non-negative factors, saturated at SAT (exact below it). */
 static long long mul(long long a, long long b)
 {
     if (a <= 0 || b <= 0) return a * b;
-    if (a > (BIG + 1) / b) return BIG + 1;
+    if (a > SAT / b) return SAT;
     long long p = a * b;
-    return p > BIG ? BIG + 1 : p;
+    return p > SAT ? SAT : p;
 }
 
 static int check_common(cfg *c)

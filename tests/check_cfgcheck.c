@@ -116,6 +116,12 @@ START_TEST(net_sizes)
     /* 100000 images overflow Darknet's int outputs * batch */
     expect_bad("[net]\ntime_steps=100000\nwidth=160\nheight=160\nchannels=3\n" CONV, "[net]", "batch",
                "more than Darknet's int sizes");
+    /* the size named is the real one (160 * 160 * 3 * 100000), not where
+     * the arithmetic stops counting; past 10^18 it says so */
+    expect_bad("[net]\ntime_steps=100000\nwidth=160\nheight=160\nchannels=3\n" CONV, "inputs * batch",
+               "would be 7680000000,", NULL);
+    expect_bad("[net]\nbatch=1\nwidth=1000000000\nheight=1000000000\nchannels=1000000000\n" CONV,
+               "width * height * channels", "would be over 10^18,", NULL);
     expect_bad("[net]\nbatch=1\nwidth=65536\nheight=65536\nchannels=3\n" CONV, "width", "int sizes", NULL);
 }
 END_TEST
