@@ -227,10 +227,13 @@ static int check_options(const char *outdir, const char *options, int own_lock_f
     if (!options) return 0;
     char path[PATH_MAX], tmp[PATH_MAX], host[64] = "";
     gethostname(host, sizeof host - 1);
+    /* messages name the folder given, with what it may take */
+    int tail = snprintf(tmp, sizeof tmp, "/.gradcam-options");
     if (snprintf(path, sizeof path, "%s/.gradcam-options", outdir) >= (int)sizeof path)
-        return gc_fail_path(e, "-outdir", sizeof path - 1, "%s/.gradcam-options", outdir);
+        return gc_fail_path(e, "-outdir", sizeof path - 1 - (size_t)tail, "%s", outdir);
+    tail = snprintf(tmp, sizeof tmp, "/.tmp/options.%s.%ld", host, (long)getpid());
     if (snprintf(tmp, sizeof tmp, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid()) >= (int)sizeof tmp)
-        return gc_fail_path(e, "-outdir", sizeof tmp - 1, "%s/.tmp/options.%s.%ld", outdir, host, (long)getpid());
+        return gc_fail_path(e, "-outdir", sizeof tmp - 1 - (size_t)tail, "%s", outdir);
     size_t n = strlen(options);
     int bound = folder_has_index(outdir);
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -1602,8 +1605,9 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
     gc_batch_index_path("", o->shard, o->nshards, "index", index_name, sizeof index_name); /* "/index...jsonl" */
     /* the lock is the longest path the run names in -outdir (the index, the
      * errors file and .tmp fit where it does) */
+    int tail = snprintf(lock, sizeof lock, "/.tmp%s.lock", index_name);
     if (snprintf(lock, sizeof lock, "%s/.tmp%s.lock", o->outdir, index_name) >= (int)sizeof lock)
-        return gc_fail_path(e, "-outdir", sizeof lock - 1, "%s/.tmp%s.lock", o->outdir, index_name);
+        return gc_fail_path(e, "-outdir", sizeof lock - 1 - (size_t)tail, "%s", o->outdir); /* the folder given */
     snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", o->outdir);
     gc_batch_index_path(o->outdir, o->shard, o->nshards, "index", s->index, sizeof s->index);
     r.index_path = s->index;

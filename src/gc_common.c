@@ -217,9 +217,13 @@ int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     int len = vsnprintf(buf, n, fmt, ap);
     va_end(ap);
-    if (len >= 0 && (size_t)len < n) return 0;
+    /* the file is written as PATH.tmp first, which must fit too (a path
+     * of 4092-4095 bytes fitted here, and its PATH.tmp then failed at the
+     * open with the system's "File name too long") */
+    size_t max = len >= 0 && (size_t)len < n ? gc_tmp_path_max(n, buf) : n - 5;
+    if (len >= 0 && (size_t)len <= max) return 0;
     va_start(ap, fmt);
-    fail_path_v(e, NULL, n - 1, fmt, ap);
+    fail_path_v(e, NULL, max, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -63,8 +63,9 @@ int gc_size_mul(size_t a, size_t b, size_t *out);
 extern const float gc_byte_value[256];
 
 /* snprintf into a path buffer that reports truncation: returns 0, or -1
- * with e as gc_fail_path(e, NULL, n - 1, ...) sets it, instead of writing to
- * a shorter name. */
+ * with e as gc_fail_path(e, NULL, max, ...) sets it, instead of writing to
+ * a shorter name. The path must leave room for its PATH.tmp in n bytes
+ * (max: gc_tmp_path_max), since outputs are written under that name first. */
 int gc_out_path(char *buf, size_t n, gc_err *e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* How a message shows a path: whole when shorter than GC_PATH_SHOWN bytes;

@@ -1101,7 +1101,8 @@ int gc_image_make_parent_dirs(const char *what, const char *path, gc_err *e)
     const char *slash = path ? strrchr(path, '/') : NULL;
     if (!slash || slash == path) return 0;
     size_t len = (size_t)(slash - path);
-    if (len >= sizeof dir) return gc_fail_path(e, what, sizeof dir - 1, "%s", path);
+    /* the limit of the file's whole path, as gc_image_check_out_path gives it */
+    if (len >= sizeof dir) return gc_fail_path(e, what, gc_tmp_path_max(sizeof dir, path), "%s", path);
     memcpy(dir, path, len);
     dir[len] = '\0';
     for (char *p = dir + 1;; ++p) {

@@ -1487,7 +1487,7 @@ START_TEST(a_path_too_long_is_named_by_its_ends)
     } cases[] = {{"-out", "/", "-out: path too long (", "/the-end/gradcam"},
                  {"-out", "/x", "-out: path too long (", "/the-end/x"},
                  {"-json", "/r.json", "-json: path too long (", "/the-end/r.json"},
-                 {"-outdir", "", "-outdir: path too long (", "/the-end/.tmp/index.jsonl.lock"},
+                 {"-outdir", "", "-outdir: path too long (", "/the-end"}, /* the folder given */
                  {"init", "/w.weights", "gradcam init <out.weights>: path too long (", "/the-end/w.weights"},
                  {"merge", "", "merge DIR: path too long (", "/the-end/index.jsonl"},
                  {"scenes", "", "gradcam scenes <outdir>: path too long (", "/the-end/list.txt"},
@@ -1508,6 +1508,15 @@ START_TEST(a_path_too_long_is_named_by_its_ends)
         ck_assert_msg(len < 300 && len > el && !strncmp(line + len - el, cases[i].end, el) &&
                           strstr(line, "bytes, at most "),
                       "%s: %.*s", o, (int)len, line);
+        /* the length given is over the limit given, and the limit leaves
+         * room for PATH.tmp where the path is a file's (it had said 4095
+         * for -json's file, whose PATH.tmp could not have fitted) */
+        long got = 0, most = 0;
+        const char *paren = strstr(line, "too long (");
+        ck_assert_int_eq(sscanf(paren, "too long (%ld bytes, at most %ld)", &got, &most), 2);
+        ck_assert_msg(got > most && most <= 4095, "%s: %.*s", o, (int)len, line);
+        if (!strcmp(o, "-json") || !strcmp(o, "eval") || !strcmp(o, "init")) ck_assert_int_eq(most, 4091);
+        if (!strcmp(o, "-outdir")) ck_assert_int_eq(got, (long)strlen(p));
     }
 }
 END_TEST

@@ -162,15 +162,17 @@ START_TEST(tmp_path_keeps_every_legal_name_writable)
 }
 END_TEST
 
-/* A path that does not fit its buffer is an error, never a shorter name. */
+/* A path that does not fit its buffer, with room for its PATH.tmp, is an
+ * error, never a shorter name. */
 START_TEST(out_path_detects_truncation)
 {
     char buf[16];
     gc_err e = {0};
-    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.png", "out/x", 12), 0);
-    ck_assert_str_eq(buf, "out/x_12.png");
-    /* exactly 15 characters fit, 16 do not */
-    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s", "123456789012345"), 0);
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.png", "out/x", 1), 0);
+    ck_assert_str_eq(buf, "out/x_1.png");
+    /* exactly 11 characters fit (11 + ".tmp" + NUL = 16), 12 do not */
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s", "12345678901"), 0);
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s", "123456789012"), -1);
     ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s_%d.npy", "out/longer", 123), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "too long"));
     ck_assert_ptr_nonnull(strstr(e.msg, "out/longer"));
@@ -201,8 +203,22 @@ START_TEST(long_paths_are_shown_by_start_and_end)
     ck_assert_int_lt((int)strlen(e.msg), 300);
     char buf[4096];
     ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%s/x.npy", path), -1);
-    ck_assert_msg(!strncmp(e.msg, "output path too long (5006 bytes, at most 4095): start/", 55), "%s", e.msg);
+    ck_assert_msg(!strncmp(e.msg, "output path too long (5006 bytes, at most 4091): start/", 55), "%s", e.msg);
     ck_assert_str_eq(e.msg + strlen(e.msg) - 14, "/end.png/x.npy");
+    /* at the limit: a path that fits the buffer but whose PATH.tmp does not
+     * is refused here, not left to the open's "File name too long" */
+    static char dirs[4200];
+    for (size_t i = 0; i < sizeof dirs - 1; ++i) dirs[i] = i % 200 == 199 ? '/' : 'd';
+    ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%.*s/x.npy", 4091 - 6, dirs), 0);
+    ck_assert_uint_eq(strlen(buf), 4091);
+    char tmp[4096];
+    ck_assert_int_eq(gc_tmp_path(tmp, sizeof tmp, buf), 0);
+    for (int len = 4092; len <= 4095; ++len) {
+        ck_assert_int_eq(gc_out_path(buf, sizeof buf, &e, "%.*s/x.npy", len - 6, dirs), -1);
+        char want[64];
+        snprintf(want, sizeof want, "output path too long (%d bytes, at most 4091): ", len);
+        ck_assert_msg(!strncmp(e.msg, want, strlen(want)), "%s", e.msg);
+    }
     /* cut between UTF-8 characters (the message stays well-formed: no '?') */
     for (int shift = 0; shift < 3; ++shift) {
         size_t n = 0;
