@@ -497,7 +497,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             if (!g2 || gc_strvec_push(&paths, p)) oom = 1;
             else {
                 file_dir[paths.n - 1] = d;
-                gap[paths.n - 1] = nshard > 0 && i == names.n - 1;
+                gap[paths.n - 1] = nshard > 0 && has_own && i == names.n - 1;
             }
         }
         gc_strvec_free(&names);

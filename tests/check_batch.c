@@ -2588,6 +2588,53 @@ START_TEST(merge_leaves_out_what_a_shard_could_not_explain)
 }
 END_TEST
 
+/* Shards each in a folder of its own, one of them run twice (into two
+ * folders), or the list run again in another count of shards: every image
+ * twice, and merge must name one (it kept one copy and exited 0, since a
+ * folder's last shard index was read as its "index.jsonl beside the
+ * shards", whose lines for images already seen are taken quietly). */
+START_TEST(merge_finds_an_image_in_two_shard_folders)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char t[4][4096], v[2][4096];
+    const char *spec[] = {"0/3", "1/3", "2/3", "0/3"}, *vspec[] = {"0/2", "1/2"};
+    for (int i = 0; i < 4; ++i) {
+        char name[16];
+        pf(name, sizeof name, "t%d", i);
+        path_in(&s, name, t[i]);
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", t[i], "-shard", spec[i], "-quiet",
+                             "-save", "none", NULL),
+                         0);
+    }
+    for (int i = 0; i < 2; ++i) {
+        char name[16];
+        pf(name, sizeof name, "v%d", i);
+        path_in(&s, name, v[i]);
+        ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", v[i], "-shard", vspec[i], "-quiet",
+                             "-save", "none", NULL),
+                         0);
+    }
+    char out_index[4096];
+    pf(out_index, sizeof out_index, "%s/merged.jsonl", s.dir);
+    /* the three shards, once each: merged */
+    ck_assert_msg(run("merge", t[0], t[1], t[2], "-o", out_index, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(out, "merged 6 images"), "%s", out);
+    /* shard 0/3 twice */
+    ck_assert_int_eq(unlink(out_index), 0);
+    ck_assert_int_eq(run("merge", t[0], t[3], t[1], t[2], "-o", out_index, NULL), 1);
+    ck_assert_msg(strstr(err, "is in ") && strstr(err, "000000.png") && strchr(err, '\n') == err + strlen(err) - 1,
+                  "%s", err);
+    ck_assert_int_ne(access(out_index, F_OK), 0);
+    /* three shards and two: every image twice */
+    ck_assert_int_eq(run("merge", t[0], t[1], t[2], v[0], v[1], "-o", out_index, NULL), 1);
+    ck_assert_msg(strstr(err, "is in "), "%s", err);
+    ck_assert_int_ne(access(out_index, F_OK), 0);
+    scenes_free(&s);
+}
+END_TEST
+
 /* After a merge, the folder may go on in one process (-resume without
  * -shard): the index.jsonl it appends to sits beside the shards' indexes,
  * and a later merge takes its images that no shard has (it had rewritten
@@ -3721,6 +3768,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, resume_mends_a_torn_index);
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
+    tcase_add_test(tc, merge_finds_an_image_in_two_shard_folders);
     tcase_add_test(tc, merge_takes_a_one_process_resume_and_all_failed_shards);
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, nothing_written_makes_no_folders);
