@@ -1245,8 +1245,17 @@ static int parse_eval_args(int argc, char **argv, eval_args *a, gc_err *e)
         return gc_fail(e, "-cascade sets the randomisation cascade, which -nosanity skips: give one of them");
     if (explain_args_check_scorecam(&a->x, e)) return -1;
     if (explain_args_check_names(&a->x, e)) return -1;
-    if (o->baseline != GC_BASELINE_NONE && a->x.counterfactual)
-        return gc_fail(e, "-baseline %s replaces the maps: -counterfactual does not apply", gc_eval_baseline_name(o->baseline));
+    if (o->baseline != GC_BASELINE_NONE) { /* the options that shape a map: each had been ignored (the JSON named them) */
+        const char *opt = a->x.counterfactual ? "-counterfactual"
+                          : a->x.method_set   ? "-method"
+                          : a->x.nlayers      ? "-layer"
+                          : a->x.smooth       ? "-smooth"
+                          : a->x.target_set   ? "-target"
+                                              : NULL;
+        if (opt)
+            return gc_fail(e, "-baseline %s replaces the maps: %s does not apply", gc_eval_baseline_name(o->baseline),
+                           opt);
+    }
     return 0;
 }
 

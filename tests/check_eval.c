@@ -738,6 +738,18 @@ START_TEST(bad_options)
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-cascade", "2", "-nosanity", NULL), 2);
     assert_no_json_and_error(2, "-cascade sets the randomisation cascade, which -nosanity skips");
     assert_no_json_and_error(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "cell", NULL), "-baseline cell");
+    /* a baseline replaces the maps: the options that shape a map do not
+     * apply (they had been ignored, and the JSON named them as used) */
+    static const char *const shaping[][2] = {
+        {"-method", "layercam"}, {"-layer", "5"}, {"-smooth", "aug"}, {"-target", "obj"}, {"-counterfactual", NULL}};
+    for (size_t k = 0; k < sizeof shaping / sizeof *shaping; ++k) {
+        ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-baseline", "center", shaping[k][0],
+                             shaping[k][1], NULL),
+                         2);
+        char want[96];
+        snprintf(want, sizeof want, "-baseline center replaces the maps: %s does not apply", shaping[k][0]);
+        assert_no_json_and_error(2, want);
+    }
     ck_assert_int_eq(run("eval", clf, clf_w, list_txt, "-json", json, "-limit", "x", NULL), 2);
     assert_no_json_and_error(2, "-limit x");
     ck_assert_int_eq(run("eval", clf, clf_w, "-json", json, NULL), 2);
