@@ -310,10 +310,13 @@ static int map_of(eval_ctx *c, int t, int cls, float *up, uint64_t *rng, const f
         map = gm.data;
         mw = gm.w;
         mh = gm.h;
-        *first_layer = gm.layer;
-        if (layers) {
-            *nlayers = gm.nlayers;
-            memcpy(layers, gm.layers, (size_t)gm.nlayers * sizeof *layers);
+        const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+        if (mi->weights || mi->map) { /* else the input gradient (Guided Backprop): at no layer, as a baseline */
+            *first_layer = gm.layer;
+            if (layers) {
+                *nlayers = gm.nlayers;
+                memcpy(layers, gm.layers, (size_t)gm.nlayers * sizeof *layers);
+            }
         }
         break;
     }
@@ -625,9 +628,16 @@ static int weights_source(const network *net, int i, int *memo)
 }
 
 /* The randomisation point of a target explained at layers ls: the lowest
- * weights source of those layers (the lowest layer itself if none has any). */
+ * weights source of those layers (the lowest layer itself if none has any).
+ * A method whose map is, or is weighted by, the guided input gradient
+ * (Guided Backprop, Guided Grad-CAM) explains at the input: every layer with
+ * weights (its point had been its default layer's, whose lower layers stayed
+ * trained). */
 static int rand_point(eval_ctx *c, const int *ls, int nl)
 {
+    if (c->o->baseline == GC_BASELINE_NONE && gc_cam_method_get(c->o->ex.method)->reaches_input)
+        for (int k = 0; k < c->net->n; ++k)
+            if (has_params(&c->net->layers[k])) return k;
     int low = -1, lowest = ls[0];
     for (int q = 0; q < nl; ++q) {
         int s = weights_source(c->net, ls[q], c->wsrc);
@@ -1379,7 +1389,9 @@ static void layers_text(const gc_eval_result *r, const gc_eval_opts *o, char *bu
     }
     size_t len = (size_t)snprintf(buf, n, "%s%s%s, layer ", gc_cam_method_name(o->ex.method),
                                   o->ex.counterfactual ? " counterfactual" : "", gc_explain_smooth_suffix(o->ex.smooth));
-    if (!r->detector && r->nmaps && o->ex.nlayers <= 1) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
+    const gc_method_info *mi = gc_cam_method_get(o->ex.method);
+    if (!mi->weights && !mi->map) snprintf(buf + len, n - len, "input"); /* Guided Backprop, as the main command says */
+    else if (!r->detector && r->nmaps && o->ex.nlayers <= 1) snprintf(buf + len, n - len, "%d", r->maps[0].layer);
     else if (!o->ex.nlayers) snprintf(buf + len, n - len, "%s", r->detector ? "default (per head)" : "default");
     else
         for (int j = 0; j < o->ex.nlayers && len < n; ++j)

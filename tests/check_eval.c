@@ -848,6 +848,45 @@ START_TEST(randomization_with_one_class)
 }
 END_TEST
 
+/* Guided Backprop's map is the input gradient, at no layer: eval names it
+ * as the main command does ("layer input", layers []), and its
+ * randomisation point, as Guided Grad-CAM's (weighted by that gradient), is
+ * the lowest layer with weights: every weight random. Both had been given
+ * the default layer and its point, which left the layers below trained. */
+START_TEST(guided_methods_are_randomised_from_the_input)
+{
+    const char *img = write_image("gb", 40, 30, 13);
+    write_label("gb", "1 0.35 0.5 0.3 0.5\n");
+    write_list(img, NULL);
+    static const char *const methods[] = {"guidedbackprop", "guidedgradcam", "gradcam"};
+    double ggc_layer = -2;
+    for (int k = 0; k < 3; ++k) {
+        int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "1", "-method", methods[k], NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *js = slurp(json), *pm = per_map(js);
+        double layers[32];
+        int nl = jarray(js, "cascade_layers", 0, layers, 32);
+        ck_assert_int_ge(nl, 1);
+        const char *rz = strstr(pm, "\"randomization\": {");
+        ck_assert_ptr_nonnull(rz);
+        double at = jnum(rz, "layer", 0), first = jnum(pm, "layer", 0);
+        if (k < 2) {
+            ck_assert_msg(at == 0 && layers[nl - 1] == 0, "%s: randomised from %g", methods[k], at);
+        } else {
+            ck_assert_msg(at > 0, "gradcam: randomised from %g", at); /* its own layer's weights, not the input's */
+        }
+        if (k == 0) {
+            ck_assert_msg(first == -1 && strstr(pm, "\"layers\": []"), "%.300s", pm);
+            ck_assert_msg(strstr(out, "guidedbackprop, layer input;"), "%s", out);
+        } else {
+            ck_assert_msg(first >= 0, "%s: layer %g", methods[k], first);
+            if (k == 1) ggc_layer = first;
+            else ck_assert_msg(first == ggc_layer, "guidedgradcam at layer %g, gradcam at %g", ggc_layer, first);
+        }
+    }
+}
+END_TEST
+
 /* "The explained layer and everything above it random" means the explained
  * layer's activations come from random weights: for a layer without weights
  * (max pool, route, shortcut) the point reaches the lowest layer with weights
@@ -1335,6 +1374,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, randomization_covers_local_layers);
     tcase_add_test(tc, randomization_with_one_class);
+    tcase_add_test(tc, guided_methods_are_randomised_from_the_input);
     tcase_add_test(tc, randomization_covers_deconvolutional_layers);
     tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
