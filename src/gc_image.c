@@ -477,21 +477,25 @@ static int check_image(const char *path, int *w, int *h, image *load, unsigned c
     /* Then a full decode: a truncated file has a valid header. */
     int plain = png_is_plain(f);
     stb_src src = {f, 0};
+    char cut_why[96];
     static const stbi_io_callbacks cb = {src_read, src_skip, src_eof};
     unsigned char *px = stbi_load_from_callbacks(&cb, &src, &iw, &ih, &ic, plain ? 3 : 0);
-    if (px && src.past_end) {
-        stbi_image_free(px);
+    /* Cut short: a PNG without its IEND chunk (stb's reason, when it has
+     * one, is terse: "outofdata" where a chunk's data is shorter than its
+     * length); any other file whose decode asked for bytes after its last,
+     * whether stb then decoded the rest as zeros or gave up ("expected
+     * marker", "no SOF") */
+    const char *why = px ? NULL : png_end_problem(f);
+    if (!why && src.past_end) {
         rewind(f);
-        const char *fmt = format_name(f);
-        fclose(f);
-        return gc_fail(e, "cannot decode image %s: the %s file ends before its image data (a truncated file?)", path,
-                       fmt);
+        snprintf(cut_why, sizeof cut_why, "the %s file ends before its image data (a truncated file?)", format_name(f));
+        why = cut_why;
     }
-    if (!px) {
-        const char *why = stbi_failure_reason();
-        if (!(why && *why)) why = png_end_problem(f);
+    if (!px && !why && !(why = stbi_failure_reason())) why = "";
+    if (why) {
+        if (px) stbi_image_free(px);
         fclose(f);
-        return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown error");
+        return gc_fail(e, "cannot decode image %s: %s", path, *why ? why : "unknown error");
     }
     fclose(f);
     if (!size_ok(iw, ih)) {
@@ -510,7 +514,7 @@ static int check_image(const char *path, int *w, int *h, image *load, unsigned c
     stbi_image_free(px);
     /* Darknet's loader exits (status 0) on what its older decoder refuses */
     int dw = 0, dh = 0;
-    const char *why = NULL;
+    why = NULL;
     int ok;
     if (rgb) ok = (*rgb = gc_dnimage_load_rgb(path, &dw, &dh, &why)) != NULL;
     else if (load) ok = gc_dnimage_load(path, load, &why);

@@ -1193,6 +1193,41 @@ START_TEST(image_load_equals_darknets_loader)
 }
 END_TEST
 
+/* A PNG or JPEG cut short is named as such: every cut of a PNG (stb's own
+ * reasons had been "outofdata" for a cut inside a chunk, "IDA" for one in a
+ * chunk's name) and cuts through Darknet's dog.jpg ("no SOF", "expected
+ * marker"). */
+START_TEST(png_and_jpeg_cut_short_say_so)
+{
+    char png[256], cut[256];
+    path_in(png, sizeof png, "noise.png");
+    path_in(cut, sizeof cut, "cut.img");
+    enum { W = 40, H = 30 };
+    unsigned char rgb[W * H * 3];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof rgb; ++i) rgb[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_write_png(png, W, H, rgb, &e), 0);
+    size_t n;
+    free(slurp(png, &n));
+    ck_assert_int_gt((int)n, 3000); /* several 128-byte reads of image data */
+    for (size_t keep = 8; keep < n; ++keep) {
+        truncate_copy(png, cut, keep);
+        ck_assert_int_eq(gc_image_check(cut, NULL, NULL, &e), -1);
+        ck_assert_msg(strstr(e.msg, "(a truncated file?)"), "cut at %zu: %s", keep, e.msg);
+    }
+    const char *jpg = gcf_darknet_path("data/dog.jpg");
+    free(slurp(jpg, &n));
+    const size_t keeps[] = {100, 1000, n / 3, n / 2, n - 2};
+    for (size_t k = 0; k < sizeof keeps / sizeof *keeps; ++k) {
+        truncate_copy(jpg, cut, keeps[k]);
+        ck_assert_int_eq(gc_image_check(cut, NULL, NULL, &e), -1);
+        ck_assert_msg(strstr(e.msg, "the JPEG file ends before its image data (a truncated file?)"), "cut at %zu: %s",
+                      keeps[k], e.msg);
+    }
+}
+END_TEST
+
 /* gc_dnimage_letterbox_rgb gives letterbox_image's floats bit for bit
  * (Darknet's -Ofast build against ours) on the float image of the same
  * bytes: random pixels, images wider and taller than the network, of its
@@ -1251,6 +1286,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, png_without_iend_says_it_is_cut_off);
     tcase_add_test(tc, files_cut_short_are_refused);
     tcase_add_test(tc, gif_tga_psd_cut_short_are_refused);
+    tcase_add_test(tc, png_and_jpeg_cut_short_say_so);
     tcase_add_test(tc, image_must_fit_the_network_input);
     tcase_add_test(tc, out_path_checks);
     tcase_add_test(tc, parent_dirs_are_created);
