@@ -1263,8 +1263,9 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     for (int i = 0; i < r->nimages; ++i) {
         char lp[4096];
         gc_err le;
-        int iw, ih; /* each image's header too: a bad image at line 5000 fails now, not after 4999 */
-        if (gc_image_check_header(r->images[i], &iw, &ih, &le) ||
+        int iw, ih; /* each image decoded too: a bad image at line 5000, even one cut short
+                     * behind a whole header, fails now, not after 4999 */
+        if (gc_image_check(r->images[i], &iw, &ih, &le) ||
             gc_image_fits_net(r->images[i], iw, ih, net->w, net->h, net->c, &le)) {
             gc_fail(e, "image list %s, image %d: %s", gc_batch_list_name(o->list), i + 1, le.msg);
             goto done;

@@ -714,6 +714,33 @@ START_TEST(errors_leave_no_json)
 }
 END_TEST
 
+/* An image cut short behind a whole header, last in the list, fails
+ * before the first forward pass, as a missing one does (its header had been
+ * all that was checked: the run explained every image before it, then
+ * stopped on stb's "outofdata", without the list and position). */
+START_TEST(a_cut_image_fails_before_any_forward_pass)
+{
+    const char *a = write_image("whole", 40, 30, 3);
+    char b[512];
+    snprintf(b, sizeof b, "%s", write_image("cut", 40, 30, 4));
+    write_label("whole", "1 0.5 0.5 0.5 0.5\n");
+    write_label("cut", "1 0.5 0.5 0.5 0.5\n");
+    size_t n;
+    unsigned char *bytes = (unsigned char *)gcf_read_file(b, &n);
+    ck_assert_ptr_nonnull(bytes);
+    FILE *f = fopen(b, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n / 2, f), n / 2);
+    fclose(f);
+    free(bytes);
+    write_list(a, b, NULL);
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "1", NULL);
+    assert_no_json_and_error(rc, "image 2: cannot decode image");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(err, "(a truncated file?)") && strstr(err, "image list ") && !strstr(err, "1/2"), "%s", err);
+}
+END_TEST
+
 START_TEST(bad_options)
 {
     const char *img = write_image("l", 30, 30, 15);
@@ -1375,6 +1402,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_covers_local_layers);
     tcase_add_test(tc, randomization_with_one_class);
     tcase_add_test(tc, guided_methods_are_randomised_from_the_input);
+    tcase_add_test(tc, a_cut_image_fails_before_any_forward_pass);
     tcase_add_test(tc, randomization_covers_deconvolutional_layers);
     tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
