@@ -821,20 +821,27 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
  * option that gave it (each class past the names is named by its index).
  * A -data file's classes= that differs from the network's is one too: it
  * is the sign of a .data file made for another model (Darknet's own
- * commands read classes= and trust it), even when its names file fits. */
+ * commands read classes= and trust it), even when its names file fits.
+ * A -data file whose classes= is the network's may name a longer list, whose
+ * first names are the classes: Darknet's cfg/imagenet1k.data (classes=1000)
+ * names the 21842 of data/imagenet.shortnames.list, the 1000 first; that is
+ * no warning (it had been "21842 names for 1000 classes"). */
 static void warn_names(const explain_args *x, char **names, int nnames, int classes)
 {
-    if (names && nnames != classes)
+    long data_classes = -1; /* -data's classes=, when it is a number */
+    char *v = NULL;
+    if (!x->names && x->data) {
+        gc_err de = {0};
+        v = gc_model_data_string(x->data, "classes", &de); /* NULL: no classes= (or unreadable: said elsewhere) */
+        char *end = NULL;
+        errno = 0;
+        long c = v ? strtol(v, &end, 10) : -1;
+        if (v && !errno && end != v && !*end) data_classes = c;
+    }
+    if (names && nnames != classes && !(nnames > classes && data_classes == classes))
         gc_print_line(stderr, "gradcam: warning: %s %s: %d name%s for %d class%s", x->names ? "-names" : "-data",
                       x->names ? x->names : x->data, nnames, gc_plural(nnames), classes, classes == 1 ? "" : "es");
-    if (x->names || !x->data) return;
-    gc_err de = {0};
-    char *v = gc_model_data_string(x->data, "classes", &de); /* NULL: no classes= (or unreadable: said elsewhere) */
-    if (!v) return;
-    char *end = NULL;
-    errno = 0;
-    long c = strtol(v, &end, 10);
-    if (errno || end == v || *end || c != classes)
+    if (v && data_classes != classes)
         gc_print_line(stderr, "gradcam: warning: -data %s: classes=%s, but the network has %d classes", x->data, v,
                       classes);
     free(v);

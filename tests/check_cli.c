@@ -734,6 +734,26 @@ START_TEST(warnings_in_every_mode)
     fclose(f);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
                   err);
+    /* a .data file whose classes= is the network's, naming a longer list
+     * (Darknet's imagenet1k.data: classes=1000, 21842 names): its first
+     * names are the classes, no warning; the same list by -names, or one
+     * shorter than classes=, is still one */
+    char seven[4096];
+    snprintf(seven, sizeof seven, "%s/seven.names", dir);
+    write_text(seven, "a\nb\nc\nd\ne\nf\ng\n");
+    write_text(data, "classes=5\nnames=%s\n", seven);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
+                  err);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", seven, NULL) == 0 &&
+                      strstr(err, "7 names for 5 classes"),
+                  "%s", err);
+    write_text(data, "classes=5\nnames=%s\n", names); /* cat, dog */
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, "2 names for 5 classes"),
+                  "%s", err);
+    write_text(data, "names=%s\n", seven); /* no classes= to vouch for the list */
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, "7 names for 5 classes"),
+                  "%s", err);
+    write_text(data, "classes=5\nnames=%s\n", five);
     /* the .data file's top=, as Darknet's classifier predict reads it when
      * -t is not given: the default number of classes; -top and -class
      * override it; one that is not a count of the classes is refused */
