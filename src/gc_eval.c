@@ -527,10 +527,11 @@ static void map_cell(const eval_ctx *c, int t, float *cw, float *ch)
  * forward passes: each mask multiplies the input (masked pixels black), the
  * target's score on the masked input weights the mask. Detectors: by default
  * the explained box's own score (objectness x class probability at its head,
- * anchor and cell: the same output the map explains), or with -rise-weight
- * iou the best IoU x class probability among the decoded boxes (D-RISE's
- * similarity with a one-hot class vector). Then each map's agreement with its
- * RISE map. */
+ * anchor and cell: the box's output, whose class logit the default map
+ * explains), or with -rise-weight iou the best IoU x class probability among
+ * the decoded boxes (after D-RISE, whose similarity also has the objectness
+ * and the cosine with a one-hot class vector). Then each map's agreement
+ * with its RISE map. */
 static int rise_image(eval_ctx *c, int img, int first, int nt, gc_err *e)
 {
     const gc_eval_opts *o = c->o;
