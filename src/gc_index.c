@@ -165,9 +165,10 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
     for (size_t i = 0; i < keep; ++i) nl += f->buf[i] == '\n';
     f->lines = calloc(nl ? (size_t)nl : 1, sizeof *f->lines);
     if (!f->lines) return gc_fail(e, "out of memory reading %s", path);
-    char *p = f->buf;
+    char *p = f->buf, *end = f->buf + keep;
     for (long i = 0; i < nl; ++i) {
-        char *q = strchr(p, '\n');
+        char *q = memchr(p, '\n', (size_t)(end - p)); /* not strchr: a NUL in a line (a block a crash left
+                                                       * zero-filled) ended its search, and q was NULL */
         *q = '\0';
         gc_index_line *L = &f->lines[f->nlines++];
         L->text = p;
@@ -175,7 +176,9 @@ int gc_index_read(const char *path, gc_index_file *f, int fileno_, gc_err *e)
         L->file = fileno_;
         L->lineno = i + 1;
         p = q + 1;
-        if (!json_whole(L->text, L->len) && L->text[0] == '{') { /* ours, torn: its image is redone */
+        /* ours, torn, or holding a NUL byte (no JSON text does; a crash can leave zeros in a file): its image
+         * is redone */
+        if (memchr(L->text, '\0', L->len) || (!json_whole(L->text, L->len) && L->text[0] == '{')) {
             memset(L, 0, sizeof *L);
             f->nlines--;
             f->trimmed = 1;
@@ -268,7 +271,9 @@ static int shard_name(const char *name, int *i, int *n)
 }
 
 /* A copy of line L with its "png" and "npy" strings prefixed by dir + '/'
- * (a null one, left out by -save, stays null). */
+ * (a null one, left out by -save, stays null; an absolute one, which an
+ * earlier merge of several folders wrote for another folder's images, stays
+ * as it is: it had become dir//other/...). */
 static char *prefix_paths(const gc_index_line *L, const char *dir)
 {
     char *buf = NULL;
@@ -280,6 +285,7 @@ static char *prefix_paths(const gc_index_line *L, const char *dir)
     for (int k = 0; k < 2; ++k) {
         const char *at = strstr(p, keys[k]);
         if (!at || at >= end) continue; /* null: left out by -save */
+        if (at[strlen(keys[k])] == '/') continue; /* absolute */
         size_t upto = (size_t)(at - p) + strlen(keys[k]) - 1; /* up to the opening quote */
         fwrite(p, 1, upto, m);
         /* the prefix, JSON-escaped, then the original string without its opening quote */
@@ -420,7 +426,8 @@ static int read_failed(const char *index_path, long of, unsigned char *failed, g
 
 /* The list length ("of") of the first line of the errors file beside index
  * file index_path, or -1: where every image of the shards failed, their
- * indexes are empty and only the errors files give it. */
+ * indexes are empty and only the errors files give it. -2 when it is more
+ * than one run takes (GC_BATCH_LIST_MAX): merge had sized its tables by it. */
 static long errors_of(const char *index_path)
 {
     char p[PATH_MAX];
@@ -432,7 +439,8 @@ static long errors_of(const char *index_path)
     char line[256];
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && fgets(line, sizeof line, f)) {
         long n, o;
-        if (sscanf(line, "{\"n\": %ld, \"of\": %ld", &n, &o) == 2 && o > 0 && n >= 0 && n < o) of = o;
+        if (sscanf(line, "{\"n\": %ld, \"of\": %ld", &n, &o) == 2 && o > 0 && n >= 0 && n < o)
+            of = o > GC_BATCH_LIST_MAX ? -2 : o; /* -2: more than one run takes, a corrupt file (as in an index) */
     }
     fclose(f);
     return of;
@@ -538,7 +546,7 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
     for (int i = 0; i < paths.n; ++i) {
         if (gc_index_read(paths.s[i], &files[i], i, e)) goto done;
         if (files[i].trimmed) {
-            gc_fail(e, "merge: %s ends in a partial line (an interrupted run): rerun it with -resume", paths.s[i]);
+            gc_fail(e, "merge: %s holds a partial line (an interrupted run): rerun it with -resume", paths.s[i]);
             goto done;
         }
         nall += files[i].nlines;
@@ -563,7 +571,14 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             }
         }
     }
-    for (int i = 0; i < paths.n && of < 0; ++i) of = errors_of(paths.s[i]); /* every image failed */
+    for (int i = 0; i < paths.n && of < 0; ++i) /* every image failed */
+        if ((of = errors_of(paths.s[i])) == -2) {
+            char ep[PATH_MAX];
+            errors_path(paths.s[i], ep, sizeof ep);
+            gc_fail(e, "merge: %s line 1: a list of more than the %d images one run takes: a corrupt errors file", ep,
+                    GC_BATCH_LIST_MAX);
+            goto done;
+        }
     if (of < 0) {
         gc_fail(e, "merge: the indexes are empty");
         goto done;

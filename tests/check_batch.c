@@ -2588,6 +2588,107 @@ START_TEST(merge_leaves_out_what_a_shard_could_not_explain)
 }
 END_TEST
 
+/* A merge of two shard folders writes into the first folder's index the
+ * second's files by absolute path; merging that folder again into another
+ * place keeps those paths (they had been prefixed again, "A//tmp/.../B/...",
+ * files that do not exist): every path in the result names a file. */
+START_TEST(a_merged_index_merged_again_names_real_files)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char a[4096], b[4096], o[4096];
+    path_in(&s, "a", a);
+    path_in(&s, "b", b);
+    pf(o, sizeof o, "%s/else/m.jsonl", s.dir);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", a, "-shard", "0/2", "-quiet", "-save", "npy",
+                         NULL),
+                     0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", b, "-shard", "1/2", "-quiet", "-save", "npy",
+                         NULL),
+                     0);
+    ck_assert_msg(run("merge", a, b, NULL) == 0, "%s", err);
+    ck_assert_msg(run("merge", a, "-o", o, NULL) == 0, "%s", err);
+    char *t = slurp(o, NULL);
+    ck_assert_ptr_nonnull(t);
+    int files = 0;
+    for (const char *q = t; (q = strstr(q, "\"npy\": \"")); ++files) {
+        q += 8;
+        const char *e = strchr(q, '"');
+        ck_assert_ptr_nonnull(e);
+        char path[4096];
+        pf(path, sizeof path, "%.*s", (int)(e - q), q);
+        ck_assert_msg(path[0] == '/' && access(path, R_OK) == 0, "%s does not exist", path);
+        q = e;
+    }
+    ck_assert_int_gt(files, 0);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
+/* Shards whose every image failed: merge takes the list's length from an
+ * errors file, which is refused past the 20,000,000 images one run takes,
+ * as an index line is (it had sized its tables by it: 490 MB for 10^8). */
+START_TEST(merge_refuses_an_errors_file_past_the_list_limit)
+{
+    char *d = gcf_tempdir(), p[4096];
+    ck_assert_ptr_nonnull(d);
+    for (int i = 0; i < 2; ++i) {
+        pf(p, sizeof p, "index.shard-%d-of-2.jsonl", i);
+        touch(d, p, "");
+    }
+    touch(d, "errors.shard-0-of-2.jsonl", "{\"n\": 0, \"of\": 100000000, \"image\": \"x.png\", \"error\": \"e\"}\n");
+    ck_assert_int_eq(run("merge", d, "-o", "-", NULL), 1);
+    ck_assert_msg(strstr(err, "errors.shard-0-of-2.jsonl line 1: a list of more than the 20000000 images one run "
+                              "takes: a corrupt errors file") &&
+                      !strstr(out, "{"),
+                  "%s", err);
+    touch(d, "errors.shard-0-of-2.jsonl", "{\"n\": 0, \"of\": 3, \"image\": \"x.png\", \"error\": \"e\"}\n");
+    ck_assert_int_eq(run("merge", d, "-o", "-", NULL), 1);
+    ck_assert_msg(strstr(err, "of 3 images missing"), "%s", err);
+    gcf_rmtree(d);
+    free(d);
+}
+END_TEST
+
+/* A line of an index zero-filled (what a crash can leave of a block):
+ * -resume redoes its image and ends with the uninterrupted run's index;
+ * merge refuses the folder, pointing to -resume. Both had crashed (the line
+ * search stopped at the NUL and wrote through NULL). */
+START_TEST(a_zero_filled_index_line_is_redone)
+{
+    scenes s;
+    scenes_make(&s, "det", 6);
+    if (!s.ok) return;
+    char whole[4096], hit[4096], a[4096], b[4096];
+    path_in(&s, "whole", whole);
+    path_in(&s, "hit", hit);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", whole, "-quiet", "-save", "npy", NULL), 0);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", hit, "-quiet", "-save", "npy", NULL), 0);
+    pf(a, sizeof a, "%s/index.jsonl", whole);
+    pf(b, sizeof b, "%s/index.jsonl", hit);
+    size_t n;
+    char *t = gcf_read_file(b, &n);
+    ck_assert_ptr_nonnull(t);
+    char *l2 = strchr(strchr(t, '\n') + 1, '\n') + 1, *e2 = strchr(l2, '\n'); /* the third line */
+    ck_assert_ptr_nonnull(e2);
+    memset(l2, 0, (size_t)(e2 - l2));
+    FILE *f = fopen(b, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(t, 1, n, f), n);
+    fclose(f);
+    free(t);
+    ck_assert_int_eq(run("merge", hit, "-o", "-", NULL), 1);
+    ck_assert_msg(strstr(err, "holds a partial line (an interrupted run): rerun it with -resume"), "%s", err);
+    ck_assert_msg(run(DET_CFG, DET_WEIGHTS, "-list", s.list, "-outdir", hit, "-quiet", "-save", "npy", "-resume", NULL) ==
+                      0,
+                  "%s", err);
+    ck_assert_msg(same_file(a, b), "the resumed index differs from the uninterrupted run's");
+    scenes_free(&s);
+}
+END_TEST
+
 /* Shards each in a folder of its own, one of them run twice (into two
  * folders), or the list run again in another count of shards: every image
  * twice, and merge must name one (it kept one copy and exited 0, since a
@@ -3769,6 +3870,9 @@ Suite *suite_batch(void)
     tcase_add_test(tc, shards_merge_into_the_single_run);
     tcase_add_test(tc, merge_leaves_out_what_a_shard_could_not_explain);
     tcase_add_test(tc, merge_finds_an_image_in_two_shard_folders);
+    tcase_add_test(tc, a_zero_filled_index_line_is_redone);
+    tcase_add_test(tc, a_merged_index_merged_again_names_real_files);
+    tcase_add_test(tc, merge_refuses_an_errors_file_past_the_list_limit);
     tcase_add_test(tc, merge_takes_a_one_process_resume_and_all_failed_shards);
     tcase_add_test(tc, save_leaves_outputs_out);
     tcase_add_test(tc, nothing_written_makes_no_folders);
