@@ -1768,9 +1768,13 @@ int gc_batch_run(network *net, const gc_batch_opts *o, gc_batch_summary *s, gc_e
         gc_fail_sys(e, err, "cannot write %s: %s", s->index, strerror(err));
         goto done;
     }
-    /* stopped: the index holds whole images, perhaps out of order (-jobs);
-     * the -resume that finishes it sorts it */
-    if (!gc_stop_signal() && gc_index_sort(s->index, e)) goto done;
+    /* stopped: the index holds whole images, perhaps out of order (-jobs, a
+     * retried image); the -resume that finishes it sorts it. Stopped with
+     * the last image in hand, finished, no -resume follows ("nothing left to
+     * resume"): sorted now, as a run that ends is (it had been left out of
+     * order) */
+    int all_done = s->skipped + s->done + s->errors == s->total && !s->errors;
+    if ((!gc_stop_signal() || all_done) && gc_index_sort(s->index, e)) goto done;
     rc = 0;
 done:
     if (r.index_fd >= 0) close(r.index_fd);

@@ -1825,11 +1825,11 @@ END_TEST
  * process group of its own, as a terminal's foreground job is (Ctrl-C
  * reaches every process of it), stdout to /dev/null and stderr to errf; the
  * three stop signals at their default action, or SIGHUP ignored (nohup). */
-static pid_t spawn_group(const char *list, const char *o, const char *jobs, const char *outf, const char *errf,
-                         int ign_hup)
+static pid_t spawn_group_with(const char *list, const char *o, const char *jobs, const char *outf, const char *errf,
+                              int ign_hup, const char *extra)
 {
     char *argv[] = {"./darknet", "gradcam", DET_CFG,   DET_WEIGHTS,   "-list",  (char *)list, "-outdir",
-                    (char *)o,   "-jobs",   (char *)jobs, "-quiet", NULL};
+                    (char *)o,   "-jobs",   (char *)jobs, "-quiet", (char *)extra, NULL};
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -1847,6 +1847,12 @@ static pid_t spawn_group(const char *list, const char *o, const char *jobs, cons
     ck_assert_int_gt(pid, 0);
     setpgid(pid, pid); /* either side first */
     return pid;
+}
+
+static pid_t spawn_group(const char *list, const char *o, const char *jobs, const char *outf, const char *errf,
+                         int ign_hup)
+{
+    return spawn_group_with(list, o, jobs, outf, errf, ign_hup, NULL);
 }
 
 /* Every png and npy the index at o names is there. */
@@ -3606,6 +3612,44 @@ START_TEST(a_signal_during_the_last_image_finishes_the_list)
     ck_assert_uint_eq(n0, n1); /* the same lines (the resume may sort them) */
     free(before);
     free(after);
+    /* the photo first in the list and missing: the scenes are done, the
+     * photo an error; then, the photo there, a -resume retries it, and its
+     * lines are appended after the scenes'. SIGTERM while it is in hand:
+     * every image done, and the index sorted as a run that ends sorts it
+     * (it had been left out of order, with "nothing left to resume") */
+    char moved[4096];
+    pf(moved, sizeof moved, "%s.away", big);
+    ck_assert_int_eq(rename(big, moved), 0);
+    lf = fopen(list, "w");
+    ck_assert_ptr_nonnull(lf);
+    fprintf(lf, "%s\n%s/000000.png\n%s/000001.png\n", big, s.sc, s.sc);
+    ck_assert_int_eq(fclose(lf), 0);
+    path_in(&s, "out2", o);
+    pf(ix, sizeof ix, "%s/index.jsonl", o);
+    pf(last, sizeof last, "%s/.tmp/s0of1-0", o);
+    ck_assert_int_eq(run(DET_CFG, DET_WEIGHTS, "-list", list, "-outdir", o, "-quiet", NULL), 1);
+    ck_assert_int_eq(rename(moved, big), 0);
+    pid = spawn_group_with(list, o, "1", outf, errf, 0, "-resume");
+    for (int waited = 0; access(last, F_OK) != 0 && waited < 240000; ++waited) usleep(500);
+    ck_assert_msg(access(last, F_OK) == 0, "%s never made", last);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    e = slurp(errf, NULL);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(WIFSIGNALED(status) && strstr(e, "after the last image: all 3 images done, nothing left to resume"),
+                  "%s", gcf_tail(e, 800));
+    free(e);
+    char *t = slurp(ix, NULL);
+    ck_assert_ptr_nonnull(t);
+    long prev = -1, lines = 0;
+    for (const char *q = t; *q; q = strchr(q, '\n') + 1, ++lines) {
+        long n;
+        ck_assert_int_eq(sscanf(q, "{\"n\": %ld,", &n), 1);
+        ck_assert_msg(n >= prev, "index out of order: %ld after %ld\n%s", n, prev, t);
+        prev = n;
+    }
+    ck_assert_int_ge(lines, 3);
+    free(t);
     scenes_free(&s);
 }
 END_TEST
