@@ -214,6 +214,13 @@ START_TEST(yolo_targets_match_finite_differences) { check_all_targets("tests/cfg
 END_TEST
 START_TEST(region_targets_match_finite_differences) { check_all_targets("tests/cfg/det_region.cfg", 2, 4); }
 END_TEST
+/* a [region] head with softmax=0: logistic classes (Darknet's region forward
+ * applies the logistic to them then), a path of its own in the seed */
+START_TEST(logistic_region_targets_match_finite_differences)
+{
+    check_all_targets("tests/cfg/det_region_logistic.cfg", 2, 4);
+}
+END_TEST
 START_TEST(detection_targets_match_finite_differences) { check_all_targets("tests/cfg/det_v1.cfg", 1, 4); }
 END_TEST
 
@@ -1105,6 +1112,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, decoding_matches_on_shipped_cfgs);
     tcase_add_test(tc, yolo_targets_match_finite_differences);
     tcase_add_test(tc, region_targets_match_finite_differences);
+    tcase_add_test(tc, logistic_region_targets_match_finite_differences);
     tcase_add_test(tc, detection_targets_match_finite_differences);
     tcase_add_test(tc, each_box_gradient_comes_only_from_its_own_head);
     tcase_add_test(tc, nms_keeps_provenance);
