@@ -175,7 +175,7 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
     gc_label *ls = NULL;
     char *buf = NULL;
     size_t bcap = 0;
-    int n = 0, cap = 0, lineno = 0, rc = -1;
+    int n = 0, cap = 0, lineno = 0, rc = -1, bom_first = 0;
     ssize_t got;
     /* a CR-only label file (Darknet's fscanf reads it: a CR is white space)
      * had been one line, refused as malformed */
@@ -186,8 +186,11 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
             ++lineno;
             int bom = lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3);
             char *s = trim(line + (bom ? 3 : 0));
+            /* a mark on a line of its own still stops Darknet's fscanf before
+             * the objects below it (it had been passed over with the blank line) */
+            if (bom) bom_first = 1;
             if (!*s) continue;
-            if (bom) {
+            if (bom_first) {
                 /* Darknet's fscanf stops at the mark and reads no object from the
                  * file; in the line the message below would show, it is invisible */
                 gc_fail(e, "label file %s starts with a UTF-8 byte-order mark, which Darknet cannot read (it finds no "

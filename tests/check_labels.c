@@ -154,6 +154,10 @@ START_TEST(labels_malformed)
     /* a byte-order mark: Darknet reads no object; the message says so, as the
      * line it shows would look valid */
     assert_bad("\xef\xbb\xbf" "1 0.5 0.5 0.1 0.1\r\n", "byte-order mark");
+    /* the mark on a line of its own, objects below: Darknet still stops at
+     * it (it had been passed over as a blank line, the objects read) */
+    assert_bad("\xef\xbb\xbf" "\n1 0.5 0.5 0.1 0.1\n", "byte-order mark");
+    assert_bad("\xef\xbb\xbf" " \r\n\n2 0.5 0.5 0.1 0.1\n", "byte-order mark");
     gc_label *l;
     int n;
     gc_err e = {0};
