@@ -442,9 +442,34 @@ static uint64_t layer_state(unsigned seed, int i)
     return st;
 }
 
+/* A recurrent layer's weights are in the layers it holds, the ones Darknet
+ * saves for it: each randomised in turn from the layer's stream (they had
+ * kept Darknet's unseeded rand() values, the same file for every -seed). */
+static void randomize_recurrent(layer *l, uint64_t *st)
+{
+    layer *sub[8] = {0};
+    int n = 0;
+    if (l->type == RNN || l->type == CRNN) {
+        sub[n++] = l->input_layer, sub[n++] = l->self_layer, sub[n++] = l->output_layer;
+    } else if (l->type == LSTM) {
+        sub[n++] = l->wi, sub[n++] = l->wf, sub[n++] = l->wo, sub[n++] = l->wg;
+        sub[n++] = l->ui, sub[n++] = l->uf, sub[n++] = l->uo, sub[n++] = l->ug;
+    } else if (l->type == GRU) {
+        sub[n++] = l->wz, sub[n++] = l->wr, sub[n++] = l->wh, sub[n++] = l->uz, sub[n++] = l->ur, sub[n++] = l->uh;
+    }
+    for (int k = 0; k < n; ++k)
+        if (sub[k]) randomize_layer(sub[k], st);
+}
+
 void gc_model_randomize(network *net, unsigned seed)
 {
     gc_model_randomize_layers(net, 0, net->n - 1, seed);
+    /* gradcam init: the recurrent layers too (the cascade, which takes
+     * gc_model_randomize_layers, never meets them: such cfgs are refused) */
+    for (int i = 0; i < net->n; ++i) {
+        uint64_t st = layer_state(seed, i);
+        randomize_recurrent(&net->layers[i], &st);
+    }
 }
 
 void gc_model_randomize_layers(network *net, int first, int last, unsigned seed)

@@ -334,6 +334,41 @@ START_TEST(path_lines_are_printable)
 }
 END_TEST
 
+/* init's -seed reaches the weights of recurrent layers ([rnn], [gru],
+ * [lstm], [crnn]), which are in the layers they hold: one seed, one file;
+ * another seed, another file of the same size. They had kept Darknet's
+ * unseeded values, the same file for every seed. */
+START_TEST(init_seeds_recurrent_layers)
+{
+    static const char *const bodies[] = {
+        "[rnn]\noutput=4\nhidden=4\nactivation=leaky\n",
+        "[gru]\noutput=4\n",
+        "[lstm]\noutput=4\n",
+        /* convolutions first: [crnn] sizes no workspace of its own */
+        "[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=leaky\n\n"
+        "[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=leaky\n\n"
+        "[crnn]\nbatch_normalize=1\noutput_filters=4\nhidden_filters=4\nactivation=leaky\n"};
+    for (int k = 0; k < 4; ++k) {
+        char c[4096], w[3][4096];
+        snprintf(c, sizeof c, "%s/rec%d.cfg", dir, k);
+        write_text(c, "[net]\nbatch=1\nsubdivisions=1\nwidth=4\nheight=4\nchannels=3\n\n%s", bodies[k]);
+        const char *seeds[3] = {"1", "1", "2"};
+        char *bytes[3];
+        size_t len[3];
+        for (int j = 0; j < 3; ++j) {
+            snprintf(w[j], sizeof w[j], "%s/rec%d_%d.weights", dir, k, j);
+            ck_assert_msg(run("init", c, w[j], "-seed", seeds[j], NULL) == 0, "%s", err);
+            bytes[j] = gcf_read_file(w[j], &len[j]);
+            ck_assert_ptr_nonnull(bytes[j]);
+        }
+        ck_assert_msg(len[0] == len[1] && !memcmp(bytes[0], bytes[1], len[0]), "%s: seed 1 twice differs", bodies[k]);
+        ck_assert_msg(len[0] == len[2] && memcmp(bytes[0], bytes[2], len[0]), "%s: seeds 1 and 2 give one file",
+                      bodies[k]);
+        for (int j = 0; j < 3; ++j) free(bytes[j]);
+    }
+}
+END_TEST
+
 /* init onto an existing file refuses: `init x.cfg x.weights`, typed for
  * `x.cfg x.weights`, had replaced a trained model's weights with random
  * ones. The file is left as it was; an empty file (mktemp's) is filled. */
@@ -1856,6 +1891,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, report_lines_are_printable);
     tcase_add_test(tc, path_lines_are_printable);
     tcase_add_test(tc, init_does_not_replace_weights);
+    tcase_add_test(tc, init_seeds_recurrent_layers);
     tcase_add_test(tc, counterfactual_layercam_warns_on_detectors);
     tcase_add_test(tc, unreadable_image);
     tcase_add_test(tc, missing_cfg_and_weights);
