@@ -461,6 +461,9 @@ static int arg_positional(arg_reader *r, const char *expected, const char *third
     const char *s = r->argv[r->i];
     if (r->npos == 3 && data_file_misplaced(r->pos, r->npos, NULL, expected, e)) return -1;
     if (r->npos == 3) return gc_fail(e, "unexpected argument %s (cfg, weights and %s already given)", s, third);
+    if (!*s) /* a usage error, found from the arguments (it had been status 1, the image's after the load) */
+        return gc_fail(e, "<%s> is an empty argument (\"\"): give a file name",
+                       r->npos == 0 ? "cfg" : r->npos == 1 ? "weights" : third);
     r->pos[r->npos++] = s;
     return 0;
 }
@@ -1042,6 +1045,7 @@ static int init_weights(int argc, char **argv, gc_err *e)
         }
     }
     if (!cfg || !out) return gc_fail(e, "gradcam init needs <cfg> <out.weights>"), 2;
+    if (!*cfg) return gc_fail(e, "gradcam init: <cfg> is an empty argument (\"\"): give a file name"), 2;
     if (!*out) return gc_fail(e, "gradcam init %s: <out.weights> is empty: give a file name", cfg), 2;
     if (out[strlen(out) - 1] == '/')
         return gc_fail(e, "gradcam init %s %s: ends in '/', a folder's name: give a file name", cfg, out), 2;

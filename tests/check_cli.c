@@ -897,6 +897,13 @@ START_TEST(usage_errors_exit_two_everywhere)
     fclose(f);
     const char *img = gcf_darknet_path("data/dog.jpg");
     const char *det_msg = "are for detector cfgs", *cls_msg = "are for classifier cfgs";
+    /* an empty positional argument, in every form: found from the arguments
+     * (the image's had been status 1, after the network's load) */
+    usage_error(run(cfg, weights, "", "-out", prefix, NULL), "<image> is an empty argument");
+    usage_error(run("", weights, img, "-out", prefix, NULL), "<cfg> is an empty argument");
+    usage_error(run(cfg, "", "-list", list, "-outdir", prefix, NULL), "<weights> is an empty argument");
+    usage_error(run("eval", cfg, weights, "", NULL), "<list> is an empty argument");
+    usage_error(run("init", "", prefix, NULL), "<cfg> is an empty argument");
     usage_error(run(cfg, weights, img, "-out", prefix, "-thresh", "0.3", NULL), det_msg);
     usage_error(run(cfg, weights, img, "-out", prefix, "-maxboxes", "3", NULL), det_msg);
     usage_error(run(det, det_w, img, "-out", prefix, "-top", "2", NULL), cls_msg);
