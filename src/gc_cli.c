@@ -235,6 +235,7 @@ typedef struct cli_args {
     const char *list, *outdir; /* -list mode (gc_batch) */
     int resume, quiet, shard, nshards, every, out_set, jobs, batch;
     int progress_set; /* bit 0: -progress given, bit 1: -shard given */
+    int alpha_set;    /* -alpha given */
 } cli_args;
 
 static int unknown_method(const char *name, gc_err *e)
@@ -630,6 +631,7 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             a->progress_set = 1;
         } else if (!strcmp(s, "-alpha")) {
             if (!(v = arg_value(&r, e)) || parse_float(s, v, 0.0f, 1.0f, &a->alpha, e)) return -1;
+            a->alpha_set = 1;
         } else if (!strcmp(s, "-sheet")) {
             a->sheet = 1;
         } else if (!strcmp(s, "-save")) {
@@ -671,6 +673,9 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "-out and -json are per image; with -list the outputs go to -outdir %s", a->outdir);
         npos = 3;
         pos[2] = NULL;
+        if (a->quiet && (a->progress_set & 1)) /* its value had been ignored */
+            return gc_fail(e, "-progress sets how often a progress line is printed, and -quiet prints none: give "
+                              "one of them");
     } else if (a->outdir || a->resume || a->quiet || a->nshards > 1 || a->jobs || a->batch || a->progress_set) {
         return gc_fail(e, "-outdir, -resume, -shard, -jobs, -batch, -progress and -quiet go with -list FILE|DIR");
     }
@@ -690,6 +695,13 @@ static int parse_args(int argc, char **argv, cli_args *a, gc_err *e)
             return gc_fail(e, "-class %s: not a class index, and a class name needs -names or -data", a->class_arg);
     }
     if (explain_args_check_method(&a->x, e)) return -1;
+    /* Guided Backprop's and Guided Grad-CAM's pictures are the gradient
+     * itself, blended with nothing: -alpha applies only to -sheet's heat
+     * panels (it had been ignored without a word) */
+    if (a->alpha_set && !a->sheet && gc_cam_method_get(a->x.method)->reaches_input)
+        return gc_fail(e, "-alpha sets the heat's opacity over the image, and -method %s draws no heat over it (its "
+                          "picture is the gradient): drop -alpha, or add -sheet",
+                       gc_cam_method_name(a->x.method));
     return explain_args_check_scorecam(&a->x, e);
 }
 

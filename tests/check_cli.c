@@ -904,6 +904,14 @@ START_TEST(usage_errors_exit_two_everywhere)
     usage_error(run(cfg, "", "-list", list, "-outdir", prefix, NULL), "<weights> is an empty argument");
     usage_error(run("eval", cfg, weights, "", NULL), "<list> is an empty argument");
     usage_error(run("init", "", prefix, NULL), "<cfg> is an empty argument");
+    /* options whose value would be ignored: -alpha where no heat is drawn
+     * over the image, -progress with -quiet (both had passed in silence) */
+    usage_error(run(cfg, weights, img, "-out", prefix, "-method", "guidedbackprop", "-alpha", "0.1", NULL),
+                "-alpha sets the heat's opacity");
+    usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-method", "guidedgradcam", "-alpha", "0.1", NULL),
+                "-method guidedgradcam draws no heat");
+    usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-progress", "5", "-quiet", NULL),
+                "-progress sets how often");
     usage_error(run(cfg, weights, img, "-out", prefix, "-thresh", "0.3", NULL), det_msg);
     usage_error(run(cfg, weights, img, "-out", prefix, "-maxboxes", "3", NULL), det_msg);
     usage_error(run(det, det_w, img, "-out", prefix, "-top", "2", NULL), cls_msg);
