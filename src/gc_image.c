@@ -1153,8 +1153,8 @@ int gc_image_check_text_file_as(const char *path, const char *label, gc_err *e)
         return gc_fail(e, "%s is a %s image, not a text file", label, kind);
     const unsigned char *nul = memchr(buf, 0, n);
     if (nul) {
-        int line = 1;
-        for (const unsigned char *p = buf; p < nul; ++p) line += *p == '\n';
+        int line = 1; /* lines end with LF, CRLF or a lone CR, as the readers take them */
+        for (const unsigned char *p = buf; p < nul; ++p) line += *p == '\n' || (*p == '\r' && p[1] != '\n');
         return gc_fail(e, "%s line %d: contains a NUL byte (binary file?)", label, line);
     }
     return 0;

@@ -373,6 +373,19 @@ START_TEST(text_file_check)
     fclose(f);
     ck_assert_int_eq(gc_image_check_text_file(p, "image list", &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "NUL"));
+    /* the line named: lines end with LF, CRLF or a lone CR, as the readers
+     * take them (a CR-only file's third line had been "line 1") */
+    static const struct {
+        const char *text;
+        size_t n;
+    } cases[] = {{"a\nb\n\0c\n", 7}, {"a\rb\r\0c\r", 7}, {"a\r\nb\r\nc\0\r\n", 10}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; ++k) {
+        f = fopen(p, "wb");
+        ck_assert_uint_eq(fwrite(cases[k].text, 1, cases[k].n, f), cases[k].n);
+        fclose(f);
+        ck_assert_int_eq(gc_image_check_text_file(p, "image list", &e), -1);
+        ck_assert_msg(strstr(e.msg, "line 3: contains a NUL byte"), "case %zu: %s", k, e.msg);
+    }
 }
 END_TEST
 
