@@ -1167,6 +1167,26 @@ static int make_scenes(int argc, char **argv, gc_err *e)
                            out, lab), 2;
         }
     }
+    { /* the longest file the run writes (the last scene's, named by the longest class names), with room for
+       * its PATH.tmp: it had failed after Fashion-MNIST's load, status 1, on the first scene */
+        size_t longest = 0;
+        for (int c = 0; c < GC_FMNIST_CLASSES; ++c)
+            if (strlen(gc_scenes_fmnist_names[c]) > longest) longest = strlen(gc_scenes_fmnist_names[c]);
+        assert(longest < 20);
+        char name[64], probe[4200];
+        int k = snprintf(name, sizeof name, "/%06d", count - 1);
+        for (int j = 0; j < (kind == GC_SCENE_CLS ? 1 : kind == GC_SCENE_PAIR ? 2 : 0); ++j) {
+            name[k++] = '_';
+            memset(name + k, 'x', longest);
+            k += (int)longest;
+        }
+        memcpy(name + k, ".png", 5);
+        k += 4;
+        int m = snprintf(probe, sizeof probe, "%s%s", out, name);
+        size_t max = gc_tmp_path_max(4096, probe);
+        if (m >= (int)sizeof probe || (size_t)m > max)
+            return gc_fail_path(e, "gradcam scenes <outdir>", max > (size_t)k ? max - (size_t)k : 0, "%s", out), 2;
+    }
     char dir_path[4096];
     /* the outdir and its parents */
     if (snprintf(dir_path, sizeof dir_path, "%s/list.txt", out) >= (int)sizeof dir_path)
