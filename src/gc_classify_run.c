@@ -55,8 +55,9 @@ static int render_class(gc_session *s, const gc_cls_opts *o, const gc_map *m, co
     else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
     const gc_method_info *mi = gc_cam_method_get(o->ex.method);
     int layered = mi->weights || mi->map; /* Guided Backprop's picture is the input gradient: no layer */
-    snprintf(title, sizeof title, "class %d%s%s %s - %s%s%s%s%s", x->cls, x->name ? " " : "",
-             x->name ? x->name : "", pbuf, mi->name, o->ex.counterfactual ? " counterfactual" : "",
+    char name[96] = ""; /* a long name is cut, not the probability after it */
+    if (x->name) gc_utf8_fit(name, sizeof name, x->name);
+    snprintf(title, sizeof title, "class %d%s%s %s - %s%s%s%s%s", x->cls, x->name ? " " : "", name, pbuf, mi->name, o->ex.counterfactual ? " counterfactual" : "",
              gc_explain_smooth_suffix(o->ex.smooth), layered ? ", layer " : "", layered ? lbuf : "");
     if (x->png[0]) {
         /* a map that reaches the input is shown as its gradient image, not a heat */
@@ -127,8 +128,9 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
-            char lab[512];
-            if (x->name) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, x->name, x->prob * 100);
+            char lab[512], name[96];
+            if (x->name) gc_utf8_fit(name, sizeof name, x->name);
+            if (x->name) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, name, x->prob * 100);
             else snprintf(lab, sizeof lab, "class %d %.1f%%", x->cls, x->prob * 100); /* no names: not "class 5 class 5" */
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))

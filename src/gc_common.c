@@ -20,6 +20,24 @@ static int utf8_seq(const unsigned char *s)
     return n;
 }
 
+void gc_utf8_fit(char *dst, size_t n, const char *src)
+{
+    size_t len = strlen(src);
+    if (len < n) {
+        memcpy(dst, src, len + 1);
+        return;
+    }
+    size_t keep = 0; /* whole characters (a byte that is not UTF-8: one) within n - 4 bytes */
+    while (src[keep]) {
+        int k = utf8_seq((const unsigned char *)src + keep);
+        if (k == 0) k = 1;
+        if (keep + (size_t)k > n - 4) break;
+        keep += (size_t)k;
+    }
+    memcpy(dst, src, keep);
+    memcpy(dst + keep, "...", 4);
+}
+
 void gc_first_line_difference(const char **a, int *la, const char **b, int *lb)
 {
     const char *p = *a, *q = *b;

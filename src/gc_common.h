@@ -37,6 +37,11 @@ int gc_err_storage(int sys);
  * applies it to every message. */
 void gc_printable(char *s);
 
+/* src into dst (n bytes, n >= 4), whole when it fits; else cut between
+ * UTF-8 characters and ended with "...". For a class name in a picture's
+ * caption, so that what follows it (the probability) is not cut off. */
+void gc_utf8_fit(char *dst, size_t n, const char *src);
+
 /* "s" for a count other than 1, "" for 1: "1 error", "3 errors". */
 static inline const char *gc_plural(long n)
 {

@@ -60,8 +60,10 @@ static int render_box(gc_session *s, const gc_det_opts *o, const gc_map *m, cons
         size_t len = strlen(lbuf);
         snprintf(lbuf + len, sizeof lbuf - len, "%s%d", j ? "," : "", x->layers[j]);
     }
-    char nbuf[32];
-    snprintf(label, sizeof label, "%d %s %.0f%%", x->index, gc_result_name(x, nbuf, sizeof nbuf), x->prob * 100);
+    char nbuf[32], name[96]; /* a long name is cut, not the probability after it (the summary's captions hold 128
+                              * bytes: a 129-byte label had lost its "21%", cut inside a character) */
+    gc_utf8_fit(name, sizeof name, gc_result_name(x, nbuf, sizeof nbuf));
+    snprintf(label, sizeof label, "%d %s %.0f%%", x->index, name, x->prob * 100);
     const gc_method_info *mi = gc_cam_method_get(o->ex.method);
     snprintf(title, sizeof title, "box %s - %s%s%s%s%s", label, mi->name, o->ex.counterfactual ? " counterfactual" : "",
              gc_explain_smooth_suffix(o->ex.smooth), mi->weights || mi->map ? ", layer " : "",
@@ -142,8 +144,9 @@ int gc_detect_run(network *net, const gc_det_opts *o, gc_results *out, gc_err *e
         if (o->ex.sheet) {
             /* after the box's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {dets[k].cls, &dets[k]};
-            char lab[512], nbuf[32];
-            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, gc_result_name(x, nbuf, sizeof nbuf), x->prob * 100);
+            char lab[512], nbuf[32], name[96];
+            gc_utf8_fit(name, sizeof name, gc_result_name(x, nbuf, sizeof nbuf));
+            snprintf(lab, sizeof lab, "box %d %s %.0f%%", k, name, x->prob * 100);
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, k) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, x->box, x->sheet, e))
                 goto fail;

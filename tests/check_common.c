@@ -162,6 +162,35 @@ START_TEST(tmp_path_keeps_every_legal_name_writable)
 }
 END_TEST
 
+/* A class name fitted into a caption's room: whole when it fits, else cut
+ * between UTF-8 characters and ended with "..." (the summary's 128-byte
+ * captions had cut a long label inside a character, and lost the
+ * probability after the name). */
+START_TEST(utf8_fit_cuts_between_characters)
+{
+    char d[16];
+    gc_utf8_fit(d, sizeof d, "short name");
+    ck_assert_str_eq(d, "short name");
+    gc_utf8_fit(d, sizeof d, "exactly 15 byte");
+    ck_assert_str_eq(d, "exactly 15 byte");
+    gc_utf8_fit(d, sizeof d, "sixteen bytes!!!");
+    ck_assert_str_eq(d, "sixteen byte...");
+    /* 2-byte characters: 12 bytes of room hold 6 of them, not 5 and a half */
+    gc_utf8_fit(d, sizeof d, "\xd0\xa4\xd1\x83\xd1\x82\xd0\xb1\xd0\xbe\xd0\xbb\xd0\xba\xd0\xb0");
+    ck_assert_str_eq(d, "\xd0\xa4\xd1\x83\xd1\x82\xd0\xb1\xd0\xbe\xd0\xbb...");
+    /* 3-byte characters: 12 bytes hold 4 */
+    gc_utf8_fit(d, sizeof d, "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac");
+    ck_assert_str_eq(d, "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac...");
+    char big[200];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char fit[96];
+    gc_utf8_fit(fit, sizeof fit, big);
+    ck_assert_uint_eq(strlen(fit), sizeof fit - 1);
+    ck_assert_str_eq(fit + sizeof fit - 4, "...");
+}
+END_TEST
+
 /* A path that does not fit its buffer, with room for its PATH.tmp, is an
  * error, never a shorter name. */
 START_TEST(out_path_detects_truncation)
@@ -280,6 +309,7 @@ Suite *suite_common(void)
     tcase_add_test(tc, messages_are_printable);
     tcase_add_test(tc, json_strings_are_valid_utf8);
     tcase_add_test(tc, out_path_detects_truncation);
+    tcase_add_test(tc, utf8_fit_cuts_between_characters);
     tcase_add_test(tc, long_paths_are_shown_by_start_and_end);
     tcase_add_test(tc, long_messages_keep_start_and_end);
     tcase_add_test(tc, tmp_path_keeps_every_legal_name_writable);
