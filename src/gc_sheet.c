@@ -207,12 +207,15 @@ int gc_sheet_write(gc_session *s, const gc_subject *t, const gc_explain_opts *o,
         }
         int ty = by + bar_h + 3;
         gc_render_text(sheet, SW, SH, bx, ty, "0", TEXT_SCALE, white, bg);
-        gc_render_text(sheet, SW, SH, bx + bw - GC_FONT_CELL_W * TEXT_SCALE - 2, ty, "1", TEXT_SCALE, white, bg);
+        if (bw >= 3 * GC_FONT_CELL_W * TEXT_SCALE) /* a bar too narrow for both ends' labels has its 0 alone */
+            gc_render_text(sheet, SW, SH, bx + bw - GC_FONT_CELL_W * TEXT_SCALE - 2, ty, "1", TEXT_SCALE, white, bg);
         fit_text("normalised", dw - 4 * GC_FONT_CELL_W * TEXT_SCALE, TEXT_SCALE, fitted, sizeof fitted);
         gc_render_text(sheet, SW, SH, bx + 2 * GC_FONT_CELL_W * TEXT_SCALE, ty, fitted, TEXT_SCALE, white, bg);
         fit_text("grey: zero gradient", 2 * dw, TEXT_SCALE, fitted, sizeof fitted);
         gc_render_text(sheet, SW, SH, MARGIN + 2 * (dw + MARGIN), by, fitted, TEXT_SCALE, white, bg);
-        gc_render_text(sheet, SW, SH, MARGIN + 4 * (dw + MARGIN), by, "opposes the target", TEXT_SCALE, white, bg);
+        /* within the sheet (a narrow sheet had cut it mid-letter at its edge) */
+        fit_text("opposes the target", SW - MARGIN - (MARGIN + 4 * (dw + MARGIN)), TEXT_SCALE, fitted, sizeof fitted);
+        gc_render_text(sheet, SW, SH, MARGIN + 4 * (dw + MARGIN), by, fitted, TEXT_SCALE, white, bg);
     }
     rc = gc_explain_write_png(s, path, SW, SH, sheet, e);
 done:
