@@ -1662,19 +1662,26 @@ static int list_main(const cli_args *a, gc_err *e)
     o.batch = a->batch;
     o.detector = gc_darknet_is_detector(net);
     char *options = NULL;
-    gc_explain_opts ex = cli_explain_opts(a, o.detector);
-    warn_counterfactual(&ex, o.detector);
     char **names = NULL;
     int nnames = 0, rc = 1;
     gc_batch_summary sum;
     memset(&sum, 0, sizeof sum);
+    /* the options for the other kind of network first, as the main command
+     * checks them (a names file that could not be read had come first: 1) */
+    if (o.detector && (a->class_arg || a->top_set)) {
+        gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
+        rc = 2;
+        goto done;
+    }
+    if (!o.detector && a->x.det_only) {
+        gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
+        rc = 2;
+        goto done;
+    }
+    gc_explain_opts ex = cli_explain_opts(a, o.detector);
+    warn_counterfactual(&ex, o.detector);
     if (load_names(a->x.names, a->x.data, &names, &nnames, e)) goto done;
     if (o.detector) {
-        if (a->class_arg || a->top_set) {
-            gc_fail(e, "-class and -top are for classifier cfgs; %s is a detector (use -thresh)", a->cfg);
-            rc = 2;
-            goto done;
-        }
         if (gc_explain_check_heads(net, &ex, e)) goto done;
         warn_names(&a->x, names, nnames, net->layers[net->n - 1].classes);
         o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
@@ -1682,11 +1689,6 @@ static int list_main(const cli_args *a, gc_err *e)
     } else {
         gc_classifier cl;
         if (gc_classify_find(net, &cl, e)) goto done;
-        if (a->x.det_only) {
-            gc_fail(e, "-thresh, -hier, -nms, -maxboxes and -target are for detector cfgs; %s is a classifier", a->cfg);
-            rc = 2;
-            goto done;
-        }
         warn_names(&a->x, names, nnames, cl.classes);
         warn_summary(a->nosave);
         int top;

@@ -912,6 +912,12 @@ START_TEST(usage_errors_exit_two_everywhere)
                 "-method guidedgradcam draws no heat");
     usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-progress", "5", "-quiet", NULL),
                 "-progress sets how often");
+    /* -list checks the other kind's options before it reads the names, as
+     * the main command does (a missing names file had come first: 1) */
+    usage_error(run(cfg, weights, "-list", list, "-outdir", prefix, "-thresh", "0.3", "-names", "no/such.names", NULL),
+                det_msg);
+    usage_error(run(det, det_w, "-list", list, "-outdir", prefix, "-top", "2", "-names", "no/such.names", NULL),
+                cls_msg);
     usage_error(run(cfg, weights, img, "-out", prefix, "-thresh", "0.3", NULL), det_msg);
     usage_error(run(cfg, weights, img, "-out", prefix, "-maxboxes", "3", NULL), det_msg);
     usage_error(run(det, det_w, img, "-out", prefix, "-top", "2", NULL), cls_msg);
