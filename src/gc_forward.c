@@ -545,7 +545,10 @@ static void conv_forward(const layer *l, const float *in, float *workspace, cons
     int g = l->groups, m = l->n / g, cg = l->c / g;
     int k = l->size * l->size * cg, n = l->out_w * l->out_h;
     const float *wt = l->weights; /* Darknet's own, read only */
-    if (cg == 1 && m == 1) {
+    /* depthwise, but not a strided 1x1: Darknet reads that one's input
+     * without im2col (its first out_h*out_w values a channel, below), not
+     * subsampled, and so must we (the depthwise kernel subsampled it) */
+    if (cg == 1 && m == 1 && !(l->size == 1 && l->stride != 1)) {
         gc_forward_depthwise(l->output, in, wt, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, pool);
         gc_forward_bias_act(l->output, scale, bias, l->n, n, l->activation, pool);
         return;

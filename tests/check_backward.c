@@ -205,6 +205,15 @@ START_TEST(conv_groups_fd)
 }
 END_TEST
 
+/* A depthwise 1x1 with stride 2 (layer 1), read as Darknet reads any 1x1,
+ * not subsampled: its backward through BN and leaky (its forward against
+ * Darknet's is in check_forward, which caught the subsample) */
+START_TEST(conv_depthwise_1x1_stride2_fd)
+{
+    FD_PAIRS(CFG("conv_dw_1x1_stride"), FD_TOL, FD_COS, {2, 1}, {2, 0}, {1, 0});
+}
+END_TEST
+
 /* 1x1 convolutions read the input directly (no im2col), even the strided one
  * (layer 2), which Darknet evaluates as a gemm over the first out_h*out_w
  * values of each channel: the finite differences confirm we mirror it. */
@@ -690,6 +699,7 @@ Suite *suite_backward(void)
     tcase_add_loop_test(tc, conv_activation_fd, 0, 14);
     tcase_add_test(tc, conv_batchnorm_fd);
     tcase_add_test(tc, conv_stride2_fd);
+    tcase_add_test(tc, conv_depthwise_1x1_stride2_fd);
     tcase_add_test(tc, conv_padding_fd);
     tcase_add_test(tc, conv_groups_fd);
     tcase_add_test(tc, conv_1x1_fd);

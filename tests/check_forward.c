@@ -298,7 +298,7 @@ static const char *const TINY_CFGS[] = {
     "tests/cfg/bw_shortcut_down.cfg", "tests/cfg/bw_shortcut_up.cfg",    "tests/cfg/bw_upsample.cfg",
     "tests/cfg/bw_upsample_rev.cfg", "tests/cfg/bw_upsample_rev_odd.cfg", "tests/cfg/bw_yolo.cfg",
     "tests/cfg/clf_bn.cfg",         "tests/cfg/clf_resnet.cfg",          "tests/cfg/det_yolo2.cfg",
-    "tests/cfg/two_branch.cfg",     "tests/cfg/fw_winograd.cfg",
+    "tests/cfg/two_branch.cfg",     "tests/cfg/fw_winograd.cfg",   "tests/cfg/bw_conv_dw_1x1_stride.cfg",
 };
 
 START_TEST(tiny_cfgs_match_darknet_layer_by_layer)
