@@ -199,8 +199,20 @@ void gc_png_huffman_lengths(const unsigned *freq, int n, int maxbits, unsigned c
     for (int i = 0; i < m; ++i) len[lv[i].sym] = (unsigned char)depth[i];
 }
 
+/* The low 16 bits of v in reverse order: halves, then quarters, then
+ * bytes, nibbles, pairs and single bits swapped. */
+static inline unsigned reverse16(unsigned v)
+{
+    v = (v >> 8 & 0x00ffu) | (v & 0x00ffu) << 8;
+    v = (v >> 4 & 0x0f0fu) | (v & 0x0f0fu) << 4;
+    v = (v >> 2 & 0x3333u) | (v & 0x3333u) << 2;
+    v = (v >> 1 & 0x5555u) | (v & 0x5555u) << 1;
+    return v;
+}
+
 /* Canonical codes (RFC 1951, 3.2.2) for len[0..n), bit-reversed for an
- * LSB-first bit writer. */
+ * LSB-first bit writer. (A loop over each code's bits had made this 1.0%
+ * of a list run's CPU with every output: 300 codes a deflate block.) */
 static void canonical_codes(const unsigned char *len, int n, uint16_t *code)
 {
     unsigned count[16] = {0}, next[16];
@@ -214,9 +226,7 @@ static void canonical_codes(const unsigned char *len, int n, uint16_t *code)
     for (int s = 0; s < n; ++s) {
         code[s] = 0;
         if (!len[s]) continue;
-        unsigned v = next[len[s]]++, r = 0;
-        for (int b = 0; b < len[s]; ++b) r |= ((v >> b) & 1u) << (len[s] - 1 - b);
-        code[s] = (uint16_t)r;
+        code[s] = (uint16_t)(reverse16(next[len[s]]++) >> (16 - len[s]));
     }
 }
 
