@@ -129,22 +129,35 @@ static int pnm_header_ok(FILE *f)
  * A chunk length over 2^31 - 1 (which the PNG spec forbids) reaches the same
  * place: stb skips such a chunk as a negative count, i.e. only to the end of
  * its read buffer, and parses on from there (found by fuzz_image in CI).
- * Walks the chunks up to the first IDAT (or the end); NULL when neither is
+ * And stb grows its buffer for the compressed data to the length an IDAT
+ * chunk declares (doubling it, up to 2 GiB) before it reads the data: a
+ * 77-byte file whose IDAT ran past its end had it allocate 2 GiB (found by
+ * fuzz_image, as an out-of-memory). Such a file is cut short, whatever stb
+ * would make of it, and is refused as such.
+ * Walks the chunks up to IEND (or the end); NULL when none of these is
  * there, else what is wrong. */
-static const char *png_chunks_problem(FILE *f)
+static const char *png_chunks_problem(FILE *f, long long size)
 {
     unsigned char b[8];
     const char *why = NULL;
     if (fread(b, 1, 8, f) == 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
-        while (fread(b, 1, 8, f) == 8) {
+        int first = 1;
+        while (fread(b, 1, 8, f) == 8 && memcmp(b + 4, "IEND", 4)) {
             uint32_t len = be32(b);
             if (len > INT32_MAX) {
                 why = "a PNG chunk is longer than 2^31 - 1 bytes";
                 break;
             }
             if (!memcmp(b + 4, "IDAT", 4)) {
-                if (len == 0) why = "the PNG's first IDAT chunk is empty";
-                break;
+                if (first && len == 0) {
+                    why = "the PNG's first IDAT chunk is empty";
+                    break;
+                }
+                first = 0;
+                if ((long long)len > size - (long long)ftell(f)) {
+                    why = "the PNG ends before its IEND chunk (a truncated file?)";
+                    break;
+                }
             }
             if (fseek(f, (long)len + 4, SEEK_CUR) != 0) break; /* data and CRC */
         }
@@ -340,7 +353,7 @@ static int image_info(FILE *f, int *w, int *h, int *c)
  * (exists, regular, not empty, PNM numbers that fit, PNG chunks stb reads as
  * they are and no empty first IDAT);
  * NULL with e set. */
-static FILE *open_image(const char *path, gc_err *e)
+static FILE *open_image(const char *path, long long *size, gc_err *e)
 {
     struct stat st;
     FILE *f = NULL;
@@ -354,7 +367,7 @@ static FILE *open_image(const char *path, gc_err *e)
         f = NULL;
         gc_fail(e, "cannot decode image %s: a PNM header number is too large", path);
     } else {
-        const char *why = png_chunks_problem(f);
+        const char *why = png_chunks_problem(f, (long long)st.st_size);
         if (!why) why = hdr_problem(f, (long long)st.st_size);
         if (!why) why = short_data_problem(f, (long long)st.st_size);
         if (why) {
@@ -363,12 +376,13 @@ static FILE *open_image(const char *path, gc_err *e)
             gc_fail(e, "cannot decode image %s: %s", path, why);
         }
     }
+    if (f && size) *size = (long long)st.st_size;
     return f;
 }
 
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
-    FILE *f = open_image(path, e);
+    FILE *f = open_image(path, NULL, e);
     if (!f) return -1;
     int iw = 0, ih = 0, ic = 0, ok = image_info(f, &iw, &ih, &ic);
     fclose(f);
@@ -463,7 +477,7 @@ static const char *format_name(FILE *f)
  * plain PNG's checking decode, see png_is_plain). */
 static int check_image(const char *path, int *w, int *h, image *load, unsigned char **rgb, gc_err *e)
 {
-    FILE *f = open_image(path, e);
+    FILE *f = open_image(path, NULL, e);
     if (!f) return -1;
     int iw = 0, ih = 0, ic = 0;
     /* The header first, so that a huge declared size is refused before the

@@ -1174,6 +1174,44 @@ START_TEST(png_kinds_load_as_darknet_loads_them)
 }
 END_TEST
 
+/* The peak of this process's virtual memory, in KiB (VmPeak) */
+static long vm_peak_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmPeak: %ld kB", &kib) == 1) break;
+    fclose(f);
+    ck_assert_int_gt(kib, 0);
+    return kib;
+}
+
+/* Found by fuzz_image (an out-of-memory): a 77-byte PNG whose third IDAT
+ * chunk declares more bytes than the file has made stb_image grow its
+ * buffer to 2 GiB before reading them. It is refused as cut short before
+ * stb reads it: the process's peak address space grows by far less. */
+START_TEST(png_idat_past_the_end_is_refused_before_stb_allocates)
+{
+    static const unsigned char png[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0x00, 0x00, 0x00, 0x57, 0xdd, 0x52,
+        0xf8, 0x00, 0x00, 0x00, 0x01, 0x49, 0x44, 0x41, 0x54, 0x78, 0x76, 0xe6, 0x84, 0xe6, 0x00, 0x00,
+        0x00, 0x07, 0x49, 0x44, 0x41, 0x54, 0x01, 0x01, 0x06, 0x00, 0x32, 0xff, 0x80, 0x2e, 0x23, 0x3f,
+        0x52, 0x41, 0x44, 0x49, 0x00, 0x49, 0x44, 0x41, 0x54, 0xae, 0x42, 0x60, 0x82};
+    char path[256];
+    path_in(path, sizeof path, "idat-past-end.png");
+    spit(path, png, sizeof png);
+    long before = vm_peak_kib();
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_check(path, NULL, NULL, &e), -1);
+    long grew = vm_peak_kib() - before;
+    ck_assert_msg(strstr(e.msg, "the PNG ends before its IEND chunk (a truncated file?)"), "%s", e.msg);
+    ck_assert_msg(grew < 256 * 1024, "the peak address space grew by %ld KiB", grew);
+}
+END_TEST
+
 /* gc_image_load gives exactly what Darknet's load_image_color returns (on a
  * JPEG from Darknet's data/ and on a PNG), from one decode; what the check
  * refuses it refuses too, leaving nothing allocated. */
@@ -1309,6 +1347,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, png_chunks_stb_misreads_are_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
+    tcase_add_test(tc, png_idat_past_the_end_is_refused_before_stb_allocates);
     suite_add_tcase(s, tc);
     /* a 4000x3000 photo's 144 MB float image made and letterboxed, on top of
      * eleven smaller images: 1.4 s under a load of 4.5 on 2 cores, 3.4 s under
