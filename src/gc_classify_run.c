@@ -128,10 +128,14 @@ int gc_classify_run(network *net, const gc_cls_opts *o, gc_results *out, gc_err 
         if (o->ex.sheet) {
             /* after the class's own outputs: the sheet explains it again with other methods */
             gc_subject subj = {targets[t], NULL};
-            char lab[512], name[96];
+            char lab[512], name[96], pbuf[32];
+            /* a network without a [softmax] gives a score, not a probability
+             * (as the overlay's footer says it) */
+            if (prob_is_score) snprintf(pbuf, sizeof pbuf, "score %.3g", x->prob);
+            else snprintf(pbuf, sizeof pbuf, "%.1f%%", x->prob * 100);
             if (x->name) gc_utf8_fit(name, sizeof name, x->name);
-            if (x->name) snprintf(lab, sizeof lab, "class %d %s %.1f%%", x->cls, name, x->prob * 100);
-            else snprintf(lab, sizeof lab, "class %d %.1f%%", x->cls, x->prob * 100); /* no names: not "class 5 class 5" */
+            if (x->name) snprintf(lab, sizeof lab, "class %d %s %s", x->cls, name, pbuf);
+            else snprintf(lab, sizeof lab, "class %d %s", x->cls, pbuf); /* no names: not "class 5 class 5" */
             if (gc_out_path(x->sheet, sizeof x->sheet, e, "%s_%d_sheet.png", o->out, x->cls) ||
                 gc_sheet_write(sp, &subj, &o->ex, lab, NULL, x->sheet, e))
                 goto fail;

@@ -220,6 +220,67 @@ START_TEST(sheet_box_covers_its_last_pixel)
 }
 END_TEST
 
+/* A classifier without a [softmax] explains its raw score: the sheet's
+ * header says "score S", as the overlay's footer does, not the score read as
+ * a probability ("class 0 772.6%" had been drawn for a score of 7.73). The
+ * header is compared pixel for pixel with the expected text drawn the same
+ * way. */
+START_TEST(sheet_of_a_score_says_score)
+{
+    char *dir = gcf_tempdir();
+    char cfg[4096], weights[4096], img[4096], prefix[4096], json[4096];
+    snprintf(cfg, sizeof cfg, "%s/nosoftmax.cfg", dir);
+    char *text = gcf_read_file("tests/cfg/gb_relu.cfg", NULL);
+    ck_assert_ptr_nonnull(text);
+    char *sm = strstr(text, "[softmax]");
+    ck_assert_ptr_nonnull(sm);
+    *sm = '\0';
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    snprintf(weights, sizeof weights, "%s/w.weights", dir);
+    ck_assert_int_eq(gcf_write_random_weights(cfg, weights, 3), 0);
+    snprintf(img, sizeof img, "%s/img.png", dir);
+    unsigned char px[300];
+    uint64_t st = 5;
+    for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_write_png(img, 10, 10, px, &e), 0);
+    snprintf(prefix, sizeof prefix, "%s/x", dir);
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    char *a[] = {cfg, weights, img, "-class", "0", "-sheet", "-save", "none", "-out", prefix, "-json", json, NULL};
+    ck_assert_msg(run_darknet(a) == 0, "%s", gcf_tail(err, 400));
+    ck_assert_msg(strstr(out, "class 0: score "), "%s", out);
+    char *js = gcf_read_file(json, NULL);
+    ck_assert_ptr_nonnull(js);
+    const char *sp = strstr(js, "\"score\": "), *lp = strstr(js, "\"layers\": [");
+    double score;
+    int layer;
+    ck_assert_msg(sp && lp && sscanf(sp, "\"score\": %lf", &score) == 1 && sscanf(lp, "\"layers\": [%d", &layer) == 1,
+                  "%s", js);
+    free(js);
+    char want[256], sheet[4200];
+    snprintf(want, sizeof want, "class 0 score %.3g | layer %d", score, layer);
+    snprintf(sheet, sizeof sheet, "%s_0_sheet.png", prefix);
+    unsigned char *rgb;
+    int w, h;
+    ck_assert_msg(gc_image_load_rgb(sheet, &rgb, &w, &h, &e) == 0, "%s", e.msg);
+    int head_h = (GC_FONT_CELL_H + 1) * 2 + 10; /* gc_sheet.c's header: text scale 2, margin 8 */
+    unsigned char *exp = malloc((size_t)w * h * 3);
+    ck_assert_ptr_nonnull(exp);
+    memset(exp, 24, (size_t)w * h * 3);
+    const unsigned char yellow[3] = {255, 220, 0}, bg[3] = {24, 24, 24};
+    gc_render_text(exp, w, h, 8, 6, want, 2, yellow, bg);
+    ck_assert_msg(!memcmp(rgb, exp, (size_t)w * head_h * 3), "the sheet's header is not \"%s\"", want);
+    free(exp);
+    free(rgb);
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Reads a float32 .npy of any shape (version 1 header); returns the data
  * and the element count. */
 static float *read_npy_any(const char *path, size_t *n)
@@ -329,6 +390,7 @@ Suite *suite_sheet(void)
     tcase_add_test(tc, resize_area_and_nearest);
     tcase_add_test(tc, sheet_and_options_end_to_end);
     tcase_add_test(tc, sheet_box_covers_its_last_pixel);
+    tcase_add_test(tc, sheet_of_a_score_says_score);
     tcase_add_test(tc, guided_png_is_the_gradient_image);
     suite_add_tcase(s, tc);
     return s;
