@@ -1192,6 +1192,19 @@ static int make_scenes(int argc, char **argv, gc_err *e)
     if (snprintf(dir_path, sizeof dir_path, "%s/list.txt", out) >= (int)sizeof dir_path)
         return gc_fail_path(e, "gradcam scenes <outdir>", sizeof dir_path - 1, "%s/list.txt", out), 2;
     if (gc_image_make_parent_dirs("gradcam scenes <outdir>", dir_path, e)) return 1;
+    /* Darknet's classifier trainer labels an image with every class name its
+     * path contains (strstr, in case): a folder named so (a Desktop folder
+     * holds "top") gives every cls or pair scene that class as well, a label
+     * the picture does not show */
+    if (kind == GC_SCENE_CLS || kind == GC_SCENE_PAIR)
+        for (int c = 0; c < GC_FMNIST_CLASSES; ++c)
+            if (strstr(out, gc_scenes_fmnist_names[c])) {
+                gc_print_line(stderr, "gradcam: warning: outdir %s contains the class name \"%s\": Darknet's "
+                                      "classifier trainer, which labels an image with every class name in its path, "
+                                      "would label every scene %s as well; choose another folder to train on them",
+                              out, gc_scenes_fmnist_names[c], gc_scenes_fmnist_names[c]);
+                break;
+            }
     gc_fmnist d;
     if (gc_scenes_fmnist_load(&d, dir, train, e)) return 1;
     int rc = gc_scenes_write(&d, kind, (uint64_t)seed, count, out, e);

@@ -17,6 +17,7 @@
 
 #include "gc_fixture.h"
 #include "gc_image.h"
+#include "gc_scenes.h"
 #include "gc_tests.h"
 
 static char *dir;
@@ -855,6 +856,36 @@ START_TEST(scenes_line_says_one_scene)
     ck_assert_str_eq(out, want);
     ck_assert_msg(run("scenes", "cls", "train", "2", sc, NULL) == 0, "%s", err);
     ck_assert_msg(!strncmp(out, "2 cls scenes from the Fashion-MNIST train split", 47), "%s", out);
+}
+END_TEST
+
+/* A cls or pair scenes folder whose path contains a class name: Darknet's
+ * classifier trainer, which labels an image with every class name in its
+ * path, would give every scene that class too ("Desktop" holds "top"). A
+ * warning says so; a det folder, labelled by its .txt files, needs none. */
+START_TEST(scenes_folder_with_a_class_name_warns)
+{
+    if (access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
+        fprintf(stderr, "skipped: Fashion-MNIST not installed\n");
+        return;
+    }
+    for (int c = 0; c < GC_FMNIST_CLASSES; ++c)
+        if (strstr(dir, gc_scenes_fmnist_names[c])) {
+            fprintf(stderr, "skipped: the test folder %s holds a class name\n", dir);
+            return;
+        }
+    char sc[4200];
+    snprintf(sc, sizeof sc, "%s/Desktop/sc", dir);
+    ck_assert_msg(run("scenes", "cls", "test", "1", sc, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "gradcam: warning: outdir ") && strstr(err, "contains the class name \"top\""), "%s",
+                  err);
+    ck_assert_msg(run("scenes", "pair", "test", "1", sc, NULL) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "contains the class name \"top\""), "%s", err);
+    ck_assert_msg(run("scenes", "det", "test", "1", sc, NULL) == 0, "%s", err);
+    ck_assert_msg(!strstr(err, "warning"), "%s", err);
+    snprintf(sc, sizeof sc, "%s/sc2", dir);
+    ck_assert_msg(run("scenes", "cls", "test", "1", sc, NULL) == 0, "%s", err);
+    ck_assert_msg(!strstr(err, "warning"), "%s", err);
 }
 END_TEST
 
@@ -1939,6 +1970,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, warnings_in_every_mode);
     tcase_add_test(tc, usage_errors_exit_two_everywhere);
     tcase_add_test(tc, scenes_line_says_one_scene);
+    tcase_add_test(tc, scenes_folder_with_a_class_name_warns);
     tcase_add_test(tc, an_index_that_is_a_device_stops_the_run_first);
     tcase_add_test(tc, binary_list_gets_a_printable_error);
     tcase_add_test(tc, an_empty_list_makes_no_outdir);
