@@ -136,7 +136,8 @@ $(STOCK_FWD): $(BUILD)/stock/gc_stock_forward.o $(STOCK_LIB)
 # The bench, twice: against stock Darknet (its forward only), and against the
 # patched library with our objects (everything else).
 $(BENCH_STOCK): $(BUILD)/stock/gc_bench_stock.o $(BUILD)/stock/src_gc_model.o $(BUILD)/stock/src_gc_common.o \
-                $(BUILD)/stock/src_gc_cfgcheck.o $(BUILD)/stock/src_gc_image.o $(BUILD)/stock/src_gc_png.o $(BUILD)/stock/src_gc_dnimage.o \
+                $(BUILD)/stock/src_gc_cfgcheck.o $(BUILD)/stock/src_gc_image.o $(BUILD)/stock/src_gc_png.o \
+                $(BUILD)/stock/src_gc_pngread.o $(BUILD)/stock/src_gc_dnimage.o \
                 $(BUILD)/stock/src_gc_darknet.o $(BUILD)/stock/src_gc_interrupt.o $(STOCK_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $^ $(LDLIBS) -o $@

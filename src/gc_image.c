@@ -10,6 +10,7 @@
 
 #include "gc_dnimage.h"
 #include "gc_interrupt.h"
+#include "gc_pngread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -413,6 +414,17 @@ static int png_is_plain(FILE *f)
     return plain;
 }
 
+/* A plain PNG's pixels through gc_pngread (zlib's inflate: 2-5x faster
+ * than stb's), or NULL for stb_image to read it (rewound either way). */
+static unsigned char *png_fast(FILE *f, long long size, int *w, int *h)
+{
+    unsigned char *rgb = NULL, *file = size > 0 && (unsigned long long)size <= SIZE_MAX ? malloc((size_t)size) : NULL;
+    if (file && fread(file, 1, (size_t)size, f) == (size_t)size) rgb = gc_pngread_plain(file, (size_t)size, w, h);
+    free(file);
+    rewind(f);
+    return rgb;
+}
+
 /* stb_image's GIF, TGA and PSD readers take the bytes past a file's end as
  * zeros: a file cut short decodes, its missing part black (a GIF's last rows
  * the background colour). The checking decode reads the file through these
@@ -477,7 +489,8 @@ static const char *format_name(FILE *f)
  * plain PNG's checking decode, see png_is_plain). */
 static int check_image(const char *path, int *w, int *h, image *load, unsigned char **rgb, gc_err *e)
 {
-    FILE *f = open_image(path, NULL, e);
+    long long size = 0;
+    FILE *f = open_image(path, &size, e);
     if (!f) return -1;
     int iw = 0, ih = 0, ic = 0;
     /* The header first, so that a huge declared size is refused before the
@@ -493,7 +506,8 @@ static int check_image(const char *path, int *w, int *h, image *load, unsigned c
     stb_src src = {f, 0};
     char cut_why[96];
     static const stbi_io_callbacks cb = {src_read, src_skip, src_eof};
-    unsigned char *px = stbi_load_from_callbacks(&cb, &src, &iw, &ih, &ic, plain ? 3 : 0);
+    unsigned char *px = plain ? png_fast(f, size, &iw, &ih) : NULL;
+    if (!px) px = stbi_load_from_callbacks(&cb, &src, &iw, &ih, &ic, plain ? 3 : 0);
     /* Cut short: a PNG without its IEND chunk (stb's reason, when it has
      * one, is terse: "outofdata" where a chunk's data is shorter than its
      * length); any other file whose decode asked for bytes after its last,

@@ -18,6 +18,7 @@
 #include "gc_dnimage.h"
 #include "gc_fixture.h"
 #include "gc_image.h"
+#include "gc_pngread.h"
 #include "gc_tests.h"
 
 static char tmpdir[64];
@@ -1174,6 +1175,184 @@ START_TEST(png_kinds_load_as_darknet_loads_them)
 }
 END_TEST
 
+/* ---- gc_pngread: plain PNGs through zlib ------------------------------------- */
+
+enum {
+    PR_TEXT = 1,          /* a tEXt chunk before the data */
+    PR_TRNS = 2,          /* a tRNS chunk */
+    PR_PLTE = 4,          /* a PLTE chunk (allowed, unused, in an RGB PNG: left to stb) */
+    PR_MORE_BYTES = 8,    /* the stream inflates to more than the image (stb takes it) */
+    PR_BAD_ADLER = 16,    /* the stream's checksum is wrong (stb does not check it) */
+    PR_CUT_STREAM = 32,   /* the stream's last 10 bytes are missing */
+    PR_NO_IEND = 64,      /* no IEND chunk */
+    PR_FILTER5 = 128,     /* row 1 has filter type 5 */
+    PR_JUNK = 256,        /* bytes after the stream, in its last IDAT */
+    PR_TWO_IHDR = 512,    /* a second IHDR */
+    PR_CRITICAL = 1024,   /* an unknown critical chunk */
+    PR_EMPTY_IDAT = 2048, /* an empty IDAT chunk first */
+};
+
+static int pr_paeth(int a, int b, int c)
+{
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* The PNG of px (w x h, ch samples a pixel, colour type ctype) with row y
+ * filtered by filter type (y + shift) % 5 as the PNG spec defines the
+ * filters, deflated at level, in IDAT chunks of at most part bytes, with
+ * the flags' changes. */
+static unsigned char *make_png(const unsigned char *px, int w, int h, int ctype, int level, size_t part, int shift,
+                               int flags, size_t *len)
+{
+    int ch = (ctype & 2 ? 3 : 1) + (ctype & 4 ? 1 : 0);
+    size_t row = (size_t)w * ch, n = (row + 1) * h + (flags & PR_MORE_BYTES ? 10 : 0);
+    unsigned char *raw = calloc(n, 1);
+    for (int y = 0; y < h; ++y) {
+        const unsigned char *x = px + y * row, *prev = y ? x - row : NULL;
+        unsigned char *f = raw + y * (row + 1);
+        f[0] = (unsigned char)((y + shift) % 5);
+        for (size_t i = 0; i < row; ++i) {
+            int a = i >= (size_t)ch ? x[i - ch] : 0, b = prev ? prev[i] : 0, c = prev && i >= (size_t)ch ? prev[i - ch] : 0;
+            int pred[5] = {0, a, b, (a + b) / 2, pr_paeth(a, b, c)};
+            f[1 + i] = (unsigned char)(x[i] - pred[f[0]]);
+        }
+    }
+    if (flags & PR_FILTER5) raw[row + 1] = 5;
+    uLongf zn = compressBound(n) + 16;
+    unsigned char *z = malloc(zn);
+    ck_assert_int_eq(compress2(z, &zn, raw, n, level), Z_OK);
+    free(raw);
+    if (flags & PR_BAD_ADLER) z[zn - 1] ^= 1;
+    if (flags & PR_CUT_STREAM) zn -= 10;
+    if (flags & PR_JUNK) memcpy(z + zn, "junk", 4), zn += 4;
+    char *out = NULL;
+    FILE *f = open_memstream(&out, len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite("\x89PNG\r\n\x1a\n", 1, 8, f), 8);
+    unsigned char ihdr[13] = {0};
+    put32(ihdr, (uint32_t)w);
+    put32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 8, ihdr[9] = (unsigned char)ctype;
+    chunk(f, "IHDR", ihdr, 13);
+    if (flags & PR_TWO_IHDR) chunk(f, "IHDR", ihdr, 13);
+    if (flags & PR_TEXT) chunk(f, "tEXt", (const unsigned char *)"Comment\0a test", 15);
+    if (flags & PR_PLTE) chunk(f, "PLTE", (const unsigned char *)"\0\0\0\377\377\377", 6);
+    if (flags & PR_TRNS) chunk(f, "tRNS", (const unsigned char *)"\0\0\0\0\0\0", ch == 1 ? 2 : 6);
+    if (flags & PR_CRITICAL) chunk(f, "ABCD", (const unsigned char *)"x", 1);
+    if (flags & PR_EMPTY_IDAT) chunk(f, "IDAT", NULL, 0);
+    for (size_t at = 0; at < zn; at += part) chunk(f, "IDAT", z + at, (uint32_t)(zn - at < part ? zn - at : part));
+    if (!(flags & PR_NO_IEND)) chunk(f, "IEND", NULL, 0);
+    ck_assert_int_eq(fclose(f), 0);
+    free(z);
+    return (unsigned char *)out;
+}
+
+/* px as three channels, as every decoder gives a plain PNG: grey repeated,
+ * alpha dropped */
+static unsigned char *as_rgb(const unsigned char *px, int w, int h, int ch)
+{
+    unsigned char *rgb = malloc((size_t)w * h * 3);
+    for (int i = 0; i < w * h; ++i)
+        for (int c = 0; c < 3; ++c) rgb[3 * i + c] = px[(size_t)ch * i + (ch >= 3 ? c : 0)];
+    return rgb;
+}
+
+/* gc_pngread gives the pixels a PNG was made from: every colour type it
+ * takes, each filter type on the first row (over a row of zeros) and on
+ * later ones, deflate levels 0 (stored), 1 and 9, the stream in one IDAT or
+ * cut into 7-byte and 1-byte ones; with an ancillary chunk, more inflated
+ * bytes than the image or bytes after the stream (stb takes both). Every file it leaves to stb_image gets
+ * NULL, and gc_image still reads those through stb_image: one with a wrong
+ * Adler-32 (stb does not check it) loads with the same pixels, one with a
+ * filter type of 5 is refused. */
+START_TEST(pngread_gives_the_pixels_or_leaves_the_file_to_stb)
+{
+    static const int ctypes[] = {0, 2, 4, 6}, widths[] = {1, 2, 5, 33}, levels[] = {0, 1, 9};
+    static const size_t parts[] = {1, 7, 1u << 20};
+    enum { H = 6 };
+    uint32_t st = 99;
+    int made = 0;
+    for (int t = 0; t < 4; ++t)
+        for (int k = 0; k < 4; ++k) {
+            int ch = (ctypes[t] & 2 ? 3 : 1) + (ctypes[t] & 4 ? 1 : 0), w = widths[k];
+            unsigned char *px = malloc((size_t)w * H * ch);
+            for (int i = 0; i < w * H * ch; ++i) /* smooth runs and noise: small and large filter residues */
+                px[i] = (unsigned char)(i % 7 < 4 ? 40u + (unsigned)i / 3 : (st = st * 1103515245u + 12345u) >> 24);
+            unsigned char *want = as_rgb(px, w, H, ch);
+            for (int l = 0; l < 3; ++l)
+                for (int p = 0; p < 3; ++p)
+                    for (int shift = 0; shift < 5; ++shift) {
+                        int flags = (shift == 1 ? PR_TEXT : 0) | (shift == 3 ? PR_MORE_BYTES : 0) |
+                                    (shift == 4 ? PR_JUNK : 0);
+                        size_t n;
+                        unsigned char *png = make_png(px, w, H, ctypes[t], levels[l], parts[p], shift, flags, &n);
+                        int gw = 0, gh = 0;
+                        unsigned char *got = gc_pngread_plain(png, n, &gw, &gh);
+                        ck_assert_msg(got && gw == w && gh == H && !memcmp(got, want, (size_t)w * H * 3),
+                                      "type %d, width %d, level %d, part %zu, shift %d: %s", ctypes[t], w, levels[l],
+                                      parts[p], shift, got ? "other pixels" : "NULL");
+                        free(got);
+                        free(png);
+                        ++made;
+                    }
+            free(want);
+            free(px);
+        }
+    ck_assert_int_eq(made, 4 * 4 * 3 * 3 * 5);
+
+    enum { W = 9 };
+    unsigned char px[W * H * 3];
+    for (int i = 0; i < W * H * 3; ++i) px[i] = (unsigned char)(i * 37 + 11);
+    static const int left[] = {PR_TRNS, PR_PLTE, PR_BAD_ADLER, PR_CUT_STREAM, PR_NO_IEND, PR_FILTER5, PR_TWO_IHDR, PR_CRITICAL,
+                               PR_EMPTY_IDAT};
+    for (size_t k = 0; k < sizeof left / sizeof *left; ++k) {
+        size_t n;
+        unsigned char *png = make_png(px, W, H, 2, 6, 1u << 20, 0, left[k], &n);
+        int gw, gh;
+        unsigned char *got = gc_pngread_plain(png, n, &gw, &gh);
+        ck_assert_msg(!got, "flag %d: read, not left to stb_image", left[k]);
+        free(png);
+    }
+    /* 16 bits, interlaced, a palette, a cut inside IEND's CRC: the bytes
+     * patched after the fact (stb does not check a chunk's CRC) */
+    size_t n;
+    unsigned char *png = make_png(px, W, H, 2, 6, 1u << 20, 0, 0, &n);
+    int gw, gh;
+    unsigned char *got = gc_pngread_plain(png, n, &gw, &gh);
+    ck_assert_ptr_nonnull(got);
+    free(got);
+    const struct { size_t at; unsigned char v; } patch[] = {{24, 16}, {28, 1}, {25, 3}, {26, 1}, {27, 1}};
+    for (size_t k = 0; k < sizeof patch / sizeof *patch; ++k) {
+        unsigned char keep = png[patch[k].at];
+        png[patch[k].at] = patch[k].v;
+        ck_assert_ptr_null(gc_pngread_plain(png, n, &gw, &gh));
+        png[patch[k].at] = keep;
+    }
+    ck_assert_ptr_null(gc_pngread_plain(png, n - 2, &gw, &gh));
+    free(png);
+
+    /* what it leaves, stb_image reads through gc_image as before */
+    char path[256];
+    path_in(path, sizeof path, "adler.png");
+    png = make_png(px, W, H, 2, 6, 1u << 20, 0, PR_BAD_ADLER, &n);
+    spit(path, png, n);
+    free(png);
+    gc_err e = {0};
+    unsigned char *rgb = NULL;
+    ck_assert_msg(gc_image_load_rgb(path, &rgb, &gw, &gh, &e) == 0, "%s", e.msg);
+    ck_assert(gw == W && gh == H && !memcmp(rgb, px, sizeof px));
+    free(rgb);
+    path_in(path, sizeof path, "filter5.png");
+    png = make_png(px, W, H, 2, 6, 1u << 20, 0, PR_FILTER5, &n);
+    spit(path, png, n);
+    free(png);
+    ck_assert_int_eq(gc_image_load_rgb(path, &rgb, &gw, &gh, &e), -1);
+    ck_assert_ptr_null(rgb);
+    ck_assert_msg(strstr(e.msg, path), "%s", e.msg);
+}
+END_TEST
+
 /* The peak of this process's virtual memory, in KiB (VmPeak) */
 static long vm_peak_kib(void)
 {
@@ -1347,6 +1526,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, png_chunks_stb_misreads_are_refused);
     tcase_add_test(tc, image_load_equals_darknets_loader);
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
+    tcase_add_test(tc, pngread_gives_the_pixels_or_leaves_the_file_to_stb);
     tcase_add_test(tc, png_idat_past_the_end_is_refused_before_stb_allocates);
     suite_add_tcase(s, tc);
     /* a 4000x3000 photo's 144 MB float image made and letterboxed, on top of
