@@ -462,6 +462,10 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
             if (in->c % groups) return kfail(c, "groups", "does not divide the %lld input channels", in->c);
             if (n % groups) return kfail(c, "groups", "does not divide filters=%lld", n);
         }
+        /* load_convolutional_weights() freads numload filters' biases,
+         * batch-norm values and weights into arrays sized for filters= */
+        if (k != K_LOCAL && get_int(c, "numload", 0, 0, INT_MAX, &v) == 0 && v > n)
+            return kfail(c, "numload", "loads %lld filters' weights into a layer of filters=%lld", v, n);
         long long oh, ow;
         if (k == K_LOCAL) {
             if (pad < 0) return kfail(c, "pad", "must not be negative");

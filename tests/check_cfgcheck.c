@@ -143,6 +143,19 @@ START_TEST(conv_rules)
 }
 END_TEST
 
+/* Darknet's loader reads numload filters into a layer sized for filters=: a
+ * heap overflow (a segfault with a weights file of that size) */
+START_TEST(numload_at_most_filters)
+{
+    expect_bad(NET "[convolutional]\nfilters=2\nnumload=64\nsize=3\n", "numload=64", "filters=2", NULL);
+    expect_bad(NET CONV "[deconvolutional]\nfilters=2\nnumload=3\nsize=2\nstride=2\n", "[deconvolutional] numload=3",
+               "filters=2", NULL);
+    expect_good(NET "[convolutional]\nfilters=2\nnumload=2\nsize=3\n");
+    expect_good(NET "[convolutional]\nfilters=4\nnumload=1\nsize=3\n");
+    expect_good(NET "[connected]\noutput=2\nnumload=5\n"); /* read for convolutions only */
+}
+END_TEST
+
 START_TEST(pool_reorg_upsample_rules)
 {
     expect_bad(NET CONV "[maxpool]\nsize=0\n", "[maxpool] size=0", NULL, NULL);
@@ -377,6 +390,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, values_are_numbers);
     tcase_add_test(tc, net_sizes);
     tcase_add_test(tc, conv_rules);
+    tcase_add_test(tc, numload_at_most_filters);
     tcase_add_test(tc, pool_reorg_upsample_rules);
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
