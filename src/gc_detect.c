@@ -34,6 +34,12 @@ int gc_detect_check(const network *net, gc_err *e)
         ++heads;
         if (l->type == REGION && (l->softmax_tree || l->background || l->coords != 4))
             return gc_fail(e, "layer %d: [region] with a softmax tree, background or coords != 4 is not supported", i);
+        /* Darknet's get_detection_detections() and the decode below read 4
+         * box values per box, whatever coords= says (its default is 1): with
+         * fewer the last boxes lie past the end of the layer's output */
+        if (l->type == DETECTION && l->coords != 4)
+            return gc_fail(e, "layer %d: [detection] with coords=%d is not supported: its boxes are read as 4 values "
+                              "each (set coords=4)", i, l->coords);
         if (l->type == YOLO)
             for (int n = 0; n < l->n; ++n)
                 if (!l->mask || l->mask[n] < 0 || l->mask[n] >= l->total)

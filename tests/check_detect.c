@@ -1024,6 +1024,25 @@ START_TEST(yolo_mask_outside_anchors_is_refused)
 }
 END_TEST
 
+/* coords=1 (Darknet's default): the decode read 3 floats per box past the
+ * head's output */
+START_TEST(detection_coords_other_than_4_are_refused)
+{
+    det_net d;
+    open_net(&d, "tests/cfg/det_v1.cfg", 5);
+    layer *l = &d.net->layers[d.net->n - 1];
+    ck_assert_int_eq(l->type, DETECTION);
+    ck_assert_int_eq(l->coords, 4);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_detect_check(d.net, &e), 0);
+    l->coords = 1;
+    ck_assert_int_eq(gc_detect_check(d.net, &e), -1);
+    ck_assert_msg(strstr(e.msg, "[detection] with coords=1"), "%s", e.msg);
+    l->coords = 4;
+    close_net(&d);
+}
+END_TEST
+
 START_TEST(box_pixels_stay_inside_the_image)
 {
     float vals[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f};
@@ -1107,6 +1126,7 @@ Suite *suite_detect(void)
     tcase_add_test(tc, own_score_is_darknets_probability);
     tcase_add_test(tc, nan_activations_are_refused);
     tcase_add_test(tc, yolo_mask_outside_anchors_is_refused);
+    tcase_add_test(tc, detection_coords_other_than_4_are_refused);
     tcase_add_test(tc, box_pixels_stay_inside_the_image);
     tcase_add_test(tc, a_box_of_infinite_width_is_null_in_the_json);
     tcase_add_test(tc, decoding_matches_on_shipped_cfgs);
