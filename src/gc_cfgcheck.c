@@ -752,16 +752,11 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
         *out = (shape){0, 0, 0, in->outputs};
         break;
     }
-    case K_ISEG: {
-        long long classes, ids;
-        if (need_image(c, in) || get_int(c, "classes", 20, 1, 100000, &classes) ||
-            get_int(c, "ids", 32, 0, 100000, &ids))
-            return -1;
-        if (in->c != classes + ids)
-            return kfail(c, "classes", "the layer before gives %lld channels, not classes + ids = %lld", in->c,
-                         classes + ids);
-        break;
-    }
+    case K_ISEG:
+        /* forward_iseg_layer() reads the training labels (net.truth), which
+         * an inference forward has not: NULL, a segfault */
+        return kfail(c, NULL, "is a training layer: its forward reads the training labels, which gradcam "
+                              "(as Darknet's predict) has not");
     case K_NET:
     case K_UNKNOWN: assert(0); break;
     }

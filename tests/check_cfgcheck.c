@@ -156,6 +156,15 @@ START_TEST(numload_at_most_filters)
 }
 END_TEST
 
+/* forward_iseg_layer() reads net.truth, NULL at inference: the command
+ * died with SIGSEGV on a cfg the check let through */
+START_TEST(iseg_is_refused)
+{
+    expect_bad(NET "[convolutional]\nfilters=34\nsize=1\n[iseg]\nclasses=2\nids=32\n", "line 9: [iseg]",
+               "training labels", NULL);
+}
+END_TEST
+
 START_TEST(pool_reorg_upsample_rules)
 {
     expect_bad(NET CONV "[maxpool]\nsize=0\n", "[maxpool] size=0", NULL, NULL);
@@ -391,6 +400,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, net_sizes);
     tcase_add_test(tc, conv_rules);
     tcase_add_test(tc, numload_at_most_filters);
+    tcase_add_test(tc, iseg_is_refused);
     tcase_add_test(tc, pool_reorg_upsample_rules);
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
