@@ -34,6 +34,10 @@ typedef struct cfg {
     int index;       /* its layer index */
     int flat_route;  /* the last [route] that flattened outputs of unequal sizes, or -1 */
     char flat_why[288];
+    /* the last layer with truth= set: the forward reads its output as the
+     * training labels of the layers after it (forward_network's net.truth) */
+    long long truth_outputs;
+    int truth_line; /* 0: none */
 } cfg;
 
 static void cfg_free(cfg *c)
@@ -365,6 +369,18 @@ static long long mul(long long a, long long b)
     if (a > SAT / b) return SAT;
     long long p = a * b;
     return p > SAT ? SAT : p;
+}
+
+/* [cost], [softmax] (unless noloss=1) and [logistic] read inputs x batch
+ * labels from net.truth when a layer before them has truth= set. */
+static int check_truth_reader(cfg *c, const shape *in)
+{
+    if (!c->truth_line || c->truth_outputs >= in->outputs) return 0;
+    long long noloss = 0;
+    if (kind_of(c->cur->type) == K_SOFTMAX && get_int(c, "noloss", 0, INT_MIN, INT_MAX, &noloss)) return -1;
+    if (noloss) return 0;
+    return kfail(c, NULL, "reads %lld training labels from the output of the layer with truth= at line %d, which "
+                          "has only %lld values", in->outputs, c->truth_line, c->truth_outputs);
 }
 
 static int check_common(cfg *c)
@@ -763,6 +779,13 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     if (image(out)) out->outputs = mul(mul(out->w, out->h), out->c);
     if (fits(c, NULL, out->outputs, "the layer's output size")) return -1;
     if (fits(c, NULL, mul(out->outputs, batch), "the output size x batch")) return -1;
+    if ((k == K_COST || k == K_SOFTMAX || k == K_LOGISTIC) && check_truth_reader(c, in)) return -1;
+    long long truth;
+    if (get_int(c, "truth", 0, INT_MIN, INT_MAX, &truth)) return -1;
+    if (truth) {
+        c->truth_outputs = out->outputs;
+        c->truth_line = c->cur->line;
+    }
     return 0;
 }
 

@@ -165,6 +165,23 @@ START_TEST(iseg_is_refused)
 }
 END_TEST
 
+/* A layer with truth= makes its output the labels that a later [cost],
+ * [softmax] or [logistic] reads, inputs of them: past the end of a smaller
+ * output (valgrind: invalid reads in softmax_x_ent_cpu) */
+START_TEST(truth_layer_must_hold_the_labels_read)
+{
+#define SMALL_TRUTH NET CONV "[convolutional]\nfilters=1\nsize=1\nstride=16\ntruth=1\n[route]\nlayers=-2\n"
+    expect_bad(SMALL_TRUTH "[softmax]\n", "line 19: [softmax]", "truth= at line 12", "only 1 values");
+    expect_bad(SMALL_TRUTH "[logistic]\n", "[logistic]", "reads 2048 training labels", NULL);
+    expect_bad(SMALL_TRUTH "[cost]\n", "[cost]", "truth= at line 12", NULL);
+    expect_good(SMALL_TRUTH "[softmax]\nnoloss=1\n");
+    expect_bad(SMALL_TRUTH "[avgpool]\n[softmax]\n", "reads 8 training labels", NULL, NULL);
+    /* labels as large as the inputs: what Darknet reads is there */
+    expect_good(NET CONV "[convolutional]\nfilters=8\nsize=1\ntruth=1\n[route]\nlayers=-2\n[softmax]\n[cost]\n");
+#undef SMALL_TRUTH
+}
+END_TEST
+
 START_TEST(pool_reorg_upsample_rules)
 {
     expect_bad(NET CONV "[maxpool]\nsize=0\n", "[maxpool] size=0", NULL, NULL);
@@ -401,6 +418,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, conv_rules);
     tcase_add_test(tc, numload_at_most_filters);
     tcase_add_test(tc, iseg_is_refused);
+    tcase_add_test(tc, truth_layer_must_hold_the_labels_read);
     tcase_add_test(tc, pool_reorg_upsample_rules);
     tcase_add_test(tc, route_shortcut_rules);
     tcase_add_test(tc, head_rules);
