@@ -36,8 +36,24 @@ else
         command -v apt-get >/dev/null || die "apt-get not found: set DARKNET_SRC to a Darknet checkout"
         command -v dpkg-source >/dev/null || die "dpkg-source not found: run 'make deps' (installs dpkg-dev)"
         echo "fetch-darknet: downloading Debian's darknet source package" >&2
-        (cd "$pkg" && apt-get source -q --download-only darknet >/dev/null 2>"$pkg/apt.log") ||
+        # into a folder of its own, moved into the cache only once whole: apt
+        # writes the .dsc first, and a download stopped halfway (Ctrl-C, a
+        # lost connection) had left it beside a partial tarball, which every
+        # later make took for the cached package and failed to unpack
+        dl="$pkg/download.tmp"
+        rm -rf "$dl"
+        mkdir -p "$dl"
+        if ! (cd "$dl" && apt-get source -q --download-only darknet >/dev/null 2>"$pkg/apt.log"); then
+            rm -rf "$dl"
             die "'apt-get source darknet' failed (see $pkg/apt.log): run 'make deps' to add a deb-src entry, or set DARKNET_SRC to a Darknet checkout"
+        fi
+        for f in "$dl"/*; do # the .dsc last
+            case $f in *.dsc) ;; *) [ ! -f "$f" ] || mv -f "$f" "$pkg"/ ;; esac
+        done
+        for f in "$dl"/*.dsc; do
+            [ ! -f "$f" ] || mv -f "$f" "$pkg"/
+        done
+        rm -rf "$dl"
         dsc=$(ls "$pkg"/darknet_"$version"-*.dsc 2>/dev/null | tail -n 1 || true)
         [ -n "$dsc" ] || die "Debian's darknet source package is not version $version (got: $(ls "$pkg" | grep '\.dsc$' | tr '\n' ' '))"
     fi
@@ -45,7 +61,7 @@ else
     unpacked="$pkg/unpacked-$(basename "$dest")"
     rm -rf "$unpacked"
     dpkg-source -q -x "$dsc" "$unpacked" >"$pkg/dpkg-source.log" 2>&1 ||
-        die "dpkg-source could not unpack $dsc: $(tail -n 3 "$pkg/dpkg-source.log" | tr '\n' ' ')"
+        die "dpkg-source could not unpack $dsc (remove $pkg to download it again): $(tail -n 3 "$pkg/dpkg-source.log" | tr '\n' ' ')"
     (cd "$unpacked" && tar cf - --exclude=./debian --exclude=./.pc .) | (cd "$dest.tmp" && tar xf -)
     rm -rf "$unpacked"
     origin="Debian source package darknet $version"

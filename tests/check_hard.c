@@ -571,6 +571,36 @@ START_TEST(json_dash_failure_names_the_standard_output)
 }
 END_TEST
 
+/* The build's fetch of Debian's source package: apt writes the .dsc before
+ * the tarballs, and a download stopped halfway (here a fake apt-get that
+ * writes them and dies as Ctrl-C leaves it) had left the .dsc in the cache,
+ * which every later make took for the whole package and failed to unpack. */
+START_TEST(an_interrupted_source_download_is_not_cached)
+{
+    char bin[4096], cmd[16384];
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    ck_assert_int_eq(mkdir(bin, 0755), 0);
+    FILE *f = fopen(path("bin/apt-get"), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!/bin/sh\necho dsc >darknet_1.0-1.dsc\nhead -c 1000 /dev/zero >darknet_1.0.orig.tar.xz\nexit 130\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    f = fopen(path("bin/dpkg-source"), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!/bin/sh\nexit 1\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path("bin/apt-get"), 0755), 0);
+    ck_assert_int_eq(chmod(path("bin/dpkg-source"), 0755), 0);
+    snprintf(cmd, sizeof cmd, "PATH='%s':\"$PATH\" sh scripts/fetch-darknet.sh '%s' 1.0 ''", bin, path("b/darknet"));
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_int_eq(gcf_run(argv, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "'apt-get source darknet' failed"), "%s", err);
+    ck_assert_msg(access(path("b/darknet-srcpkg/darknet_1.0-1.dsc"), F_OK) != 0,
+                  "an interrupted download left its .dsc in the cache");
+    ck_assert_int_ne(access(path("b/darknet"), F_OK), 0);
+    ck_assert_int_ne(access(path("b/darknet.tmp"), F_OK), 0);
+}
+END_TEST
+
 Suite *suite_hard(void)
 {
     Suite *s = suite_create("hard");
@@ -594,6 +624,7 @@ Suite *suite_hard(void)
     tcase_add_test(tc, eval_checks_every_image_first);
     tcase_add_test(tc, a_failed_write_leaves_no_partial_file);
     tcase_add_test(tc, json_dash_failure_names_the_standard_output);
+    tcase_add_test(tc, an_interrupted_source_download_is_not_cached);
     suite_add_tcase(s, tc);
     return s;
 }
