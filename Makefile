@@ -247,7 +247,7 @@ FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=gnu99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter \
+FUZZ_CFLAGS := -std=gnu99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter -MMD -MP \
             -isystem $(DN)/include -isystem $(DN)/src -Isrc -Ifuzz -I/usr/include/stb
 FUZZ_OBJ   := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(SRC)) $(FUZZ_DIR)/obj/gc_fuzz.o
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
@@ -289,7 +289,7 @@ heldout: darknet
 	@sh scripts/heldout.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/replay $(BUILD)/check_gradcam darknet
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/stock $(BUILD)/bench $(BUILD)/replay $(BUILD)/fuzz $(BUILD)/check_gradcam darknet
 	@if [ -d $(DN) ]; then $(MAKE) -C $(DN) clean >/dev/null 2>&1 || true; fi
 	@if [ -d $(STOCK) ]; then $(MAKE) -C $(STOCK) clean >/dev/null 2>&1 || true; fi
 
@@ -298,4 +298,4 @@ clean:
 distclean:
 	rm -rf $(BUILD) $(BUILD)-asan darknet
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d $(REPLAY_DIR)/obj/*.d)
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(BUILD)/stock/*.d $(BUILD)/bench/*.d $(REPLAY_DIR)/obj/*.d $(FUZZ_DIR)/obj/*.d)
