@@ -10,7 +10,8 @@
  * waits for path's decode and hands over its image, or its error exactly as
  * gc_image_load would have given it. A path that is not next in the queue
  * (the run skipped it) drops the entries before it; one that is not queued
- * at all is the caller's to load (return 1). */
+ * at all is the caller's to load (return 1), the queue left as it is (with
+ * -batch it holds the next batch's images). */
 #ifndef GC_PREFETCH_H
 #define GC_PREFETCH_H
 
@@ -35,8 +36,8 @@ int gc_prefetch_has(gc_prefetch *p, const char *path);
 
 /* path's image: 0 with *rgb, *w, *h set as gc_image_load_rgb sets them
  * (the caller frees *rgb), -1 with e set (the decode's error), or 1 when
- * path was not queued (nothing set; the entries queued before it are
- * dropped either way). p may be NULL (returns 1). */
+ * path was not queued (nothing set, nothing dropped). The entries queued
+ * before a queued path are dropped. p may be NULL (returns 1). */
 int gc_prefetch_take(gc_prefetch *p, const char *path, unsigned char **rgb, int *w, int *h, gc_err *e);
 
 /* Stops the thread, frees every queued image and p (NULL is a no-op). */
