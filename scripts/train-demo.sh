@@ -19,6 +19,10 @@ scenes det train 16000 det-train 1
 scenes cls test 1000 cls-test 1
 scenes det test 500 det-test 1
 scenes pair test 300 pair-test 1
+# seed 1's test scenes share their layouts with seed 1's train scenes (the
+# split picks the garments, not the layout); seed 3's share none
+scenes cls test 1000 cls-test3 3
+scenes det test 500 det-test3 3
 
 # Classifier: one multi-label run from scratch on single- and two-garment
 # scenes together (50,000 images), 5500 batches of 64 at learning rate 0.05
@@ -45,3 +49,8 @@ echo "train-demo: weights in cfg/; training logs in $T/"
     -data cfg/fmnist-det.data -steps 8 2>/dev/null
 ./darknet gradcam eval cfg/fmnist-cls.cfg cfg/fmnist-cls.weights "$S/pair-test/list.txt" \
     -data cfg/fmnist-cls.data -steps 8 2>/dev/null
+# The same on scenes whose layouts no training scene has (seed 3).
+./darknet gradcam eval cfg/fmnist-cls.cfg cfg/fmnist-cls.weights "$S/cls-test3/list.txt" \
+    -data cfg/fmnist-cls.data -steps 8 -nosanity 2>/dev/null
+./darknet gradcam eval cfg/fmnist-det.cfg cfg/fmnist-det.weights "$S/det-test3/list.txt" \
+    -data cfg/fmnist-det.data -steps 8 -nosanity 2>/dev/null
