@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "gc_cam.h"
+#include "gc_classify.h"
 #include "gc_detect.h"
 #include "gc_model.h"
 #include "gc_image.h"
@@ -653,6 +654,7 @@ typedef struct run_state {
     int last_line; /* processed count at the last progress line */
     double last_draw; /* when the bar was last drawn */
     gc_session session; /* kept open over this process's images (opened at its first) */
+    int prob_is_score;  /* a classifier without a [softmax]: its targets' prob is the score */
     const char *index_path;
     /* the output thread (NULL: files written on the explaining thread) and
      * the outcomes it hands back (collect) */
@@ -819,7 +821,13 @@ static void index_lines(FILE *f, const run_state *r, int pos, const gc_results *
         const char *name = gc_model_class_name(names, nnames, t->cls);
         if (name) gc_json_string(f, name);
         else fputs("null", f);
-        fprintf(f, ", \"probability\": %.6f, \"box\": ", t->prob);
+        /* a probability to 6 decimals; a classifier's score (no [softmax])
+         * as -json's "score", to 6 significant digits (a score of 1e-7 had
+         * read 0.000000) */
+        fputs(", \"probability\": ", f);
+        if (r->prob_is_score) gc_json_number(f, t->prob);
+        else fprintf(f, "%.6f", t->prob);
+        fputs(", \"box\": ", f);
         if (o->detector) fprintf(f, "[%d, %d, %d, %d]", t->box[0], t->box[1], t->box[2], t->box[3]);
         else fputs("null", f);
         fputs(", \"layers\": [", f);
@@ -1383,6 +1391,9 @@ static int work_list(run_state *r, gc_batch_summary *s, network *net, int worker
 static int work(run_state *r, gc_batch_summary *s, network *net, int worker, int nworkers, int report_fd, gc_err *e)
 {
     memset(&r->session, 0, sizeof r->session);
+    gc_classifier found;
+    gc_err fe = {0};
+    r->prob_is_score = !r->o->detector && gc_classify_find(net, &found, &fe) == 0 && found.prob_layer < 0;
     memset(&r->fb, 0, sizeof r->fb);
     r->zero = NULL;
     memset(r->borig, 0, sizeof r->borig);

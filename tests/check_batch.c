@@ -3040,6 +3040,54 @@ START_TEST(classifier_list_top2)
 }
 END_TEST
 
+/* A classifier without a [softmax] explains its raw score: the index's
+ * "probability" holds it as -json's "score" does (6 significant digits),
+ * not to 6 decimals, where a small score had read 0.000000. */
+START_TEST(classifier_score_in_the_index_as_in_json)
+{
+    scenes s;
+    scenes_make(&s, "cls", 2);
+    if (!s.ok) return;
+    char cfg[4096], o[4096], idx[4096], json[4096];
+    path_in(&s, "nosoftmax.cfg", cfg);
+    char *text = slurp("cfg/fmnist-cls.cfg", NULL);
+    char *sm = strstr(text, "\n[softmax]"); /* the section, not the comments' mentions */
+    ck_assert_ptr_nonnull(sm);
+    sm[1] = '\0';
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+    path_in(&s, "out", o);
+    ck_assert_msg(run(cfg, "cfg/fmnist-cls.weights", "-list", s.sc, "-outdir", o, "-top", "2", NULL) == 0, "%s",
+                  gcf_tail(err, 400));
+    pf(idx, sizeof idx, "%s/index.jsonl", o);
+    char *t = slurp(idx, NULL);
+    int cls;
+    const char *at = strstr(t, "\"class\": ");
+    ck_assert_int_eq(sscanf(at, "\"class\": %d", &cls), 1);
+    const char *q = strstr(t, "\"image\": \"") + 10, *qe = strchr(q, '"');
+    char img[4096], name[64], prefix[4096];
+    pf(img, sizeof img, "%.*s", (int)(qe - q), q);
+    char listed[64], shown[64];
+    ck_assert_int_eq(sscanf(strstr(t, "\"probability\": "), "\"probability\": %63[^,]", listed), 1);
+    pf(prefix, sizeof prefix, "%s/one", s.dir);
+    path_in(&s, "one.json", json);
+    ck_assert_int_eq(run(cfg, "cfg/fmnist-cls.weights", img, "-class", (pf(name, sizeof name, "%d", cls), name), "-out",
+                         prefix, "-json", json, NULL),
+                     0);
+    char *j = slurp(json, NULL);
+    const char *sc = strstr(j, "\"score\": ");
+    ck_assert_msg(sc, "%.400s", j);
+    ck_assert_int_eq(sscanf(sc, "\"score\": %63[^,}\n]", shown), 1);
+    ck_assert_msg(!strcmp(listed, shown), "index %s, -json %s", listed, shown);
+    free(j);
+    free(t);
+    scenes_free(&s);
+}
+END_TEST
+
 START_TEST(one_run_per_index_and_bad_outdir)
 {
     scenes s;
@@ -3922,6 +3970,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, nothing_written_makes_no_folders);
     tcase_add_test(tc, a_linked_folder_is_named_not_followed);
     tcase_add_test(tc, classifier_list_top2);
+    tcase_add_test(tc, classifier_score_in_the_index_as_in_json);
     tcase_add_test(tc, one_run_per_index_and_bad_outdir);
     tcase_add_test(tc, an_option_no_image_can_use_fails_before_any);
     tcase_add_test(tc, resume_compares_settings_not_spelling);
