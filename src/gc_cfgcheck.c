@@ -328,6 +328,60 @@ static int check_file_key(cfg *c, const char *key)
     return 0;
 }
 
+/* A tree= file as Darknet's read_tree() (src/tree.c) reads it: a node a
+ * line (fgetl's lines), "name parent" through sscanf("%s %d"), a missing
+ * parent -1. read_tree keeps no bounds: a name over 255 characters
+ * overflows its 256-byte buffer, a parent past the node's own line is
+ * written past its child array, and a line starting with a NUL byte is read
+ * before its start. Sets *nodes to the number of nodes; none without tree=. */
+static int check_tree_file(cfg *c, long long *nodes)
+{
+    *nodes = -1;
+    const kv *k = find(c->cur, "tree");
+    if (!k) return 0;
+    if (check_file_key(c, "tree")) return -1;
+    FILE *f = fopen(k->val, "rb");
+    if (!f) return kfail(c, "tree", "cannot read the file: %s", strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long long n = 0;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (memchr(line, 0, (size_t)len)) {
+            rc = kfail(c, "tree", "line %lld contains a NUL byte", n + 1);
+            break;
+        }
+        const char *p = line;
+        while (*p && strchr(" \t\n\v\f\r", *p)) ++p;
+        size_t idlen = strcspn(p, " \t\n\v\f\r");
+        if (idlen > 255) {
+            rc = kfail(c, "tree", "line %lld: the name is %zu characters long; Darknet's read_tree() holds at most 255",
+                       n + 1, idlen);
+            break;
+        }
+        p += idlen;
+        char *end;
+        errno = 0;
+        long long parent = idlen ? strtoll(p, &end, 10) : -1;
+        if (idlen && end == p) parent = -1;
+        if (errno == ERANGE || parent > INT_MAX || parent < INT_MIN) {
+            rc = kfail(c, "tree", "line %lld: the parent is not an int", n + 1);
+            break;
+        }
+        if (parent >= n) {
+            rc = kfail(c, "tree", "line %lld names parent %lld, which is not an earlier line (0..%lld): Darknet's "
+                       "read_tree() would write past its arrays", n + 1, parent, n - 1);
+            break;
+        }
+        ++n;
+    }
+    free(line);
+    fclose(f);
+    *nodes = n;
+    return rc;
+}
+
 /* ---- shapes, as parse_network_cfg() computes them --------------------------- */
 
 typedef struct shape {
@@ -453,7 +507,7 @@ static int check_net(cfg *c, shape *in, int *batch_out)
 static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *all, int batch, shape *out,
                        long long *params, long long *ws_give, long long *ws_need, double *flops)
 {
-    long long n, size, stride, pad, padding, groups, v;
+    long long n, size, stride, pad, padding, groups, v, nodes;
     *out = *in;
     *params = 0;
     *ws_give = *ws_need = 0;
@@ -629,9 +683,16 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
     case K_SOFTMAX:
         if (get_int(c, "groups", 1, 1, KEY_MAX, &groups) || get_int(c, "noloss", 0, INT_MIN, INT_MAX, &v) ||
             get_float(c, "temperature", -1e30, 1e30) || get_float(c, "spatial", -1e30, 1e30) ||
-            check_file_key(c, "tree"))
+            check_tree_file(c, &nodes))
             return -1;
         if (in->outputs % groups) return kfail(c, "groups", "does not divide the %lld inputs", in->outputs);
+        /* forward_softmax_layer() writes one output per node; the class
+         * probabilities (hierarchy_predictions) read a node per input */
+        if (nodes >= 0 && nodes != in->outputs)
+            return kfail(c, "tree", "has %lld node%s but the layer has %lld inputs (one node per class): %s", nodes,
+                         nodes == 1 ? "" : "s", in->outputs,
+                         nodes > in->outputs ? "Darknet's softmax would write past its output"
+                                             : "the class probabilities (hierarchy_predictions) would read past the tree");
         *out = (shape){0, 0, 0, in->outputs};
         break;
     case K_CROP: {
@@ -740,7 +801,7 @@ static int check_layer(cfg *c, int index, kind k, const shape *in, const shape *
                                              "mask_scale", "class_scale"};
             for (size_t i = 0; i < sizeof fl / sizeof fl[0]; ++i)
                 if (get_float(c, fl[i], -1e30, 1e30)) return -1;
-            if (get_int(c, "coords", 4, 1, 1000, &coords) || check_file_key(c, "tree")) return -1;
+            if (get_int(c, "coords", 4, 1, 1000, &coords) || check_tree_file(c, &nodes)) return -1;
         }
         int a = get_list(c, "anchors", 0, NULL, 20000);
         if (a < 0) return -1;

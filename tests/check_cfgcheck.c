@@ -165,6 +165,59 @@ START_TEST(iseg_is_refused)
 }
 END_TEST
 
+/* Writes a tree= file of the given text into dir; its path in a static buffer. */
+static const char *tree_file(const char *dir, const char *name, const char *text)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* A [softmax] tree= is read by Darknet's read_tree() and used without a
+ * bound: more nodes than the layer's inputs, and forward_softmax_layer()
+ * wrote past its output (a classifier with an 8-node tree over 6 classes
+ * died of glibc's "free(): invalid next size"); fewer, and the class
+ * probabilities (hierarchy_predictions) read past the tree's arrays. A
+ * parent after its node's line, or a name over 255 characters, is written
+ * past read_tree's own arrays. */
+START_TEST(softmax_tree_matches_the_classes)
+{
+    char *dir = gcf_tempdir();
+    char text[4096];
+    /* 8 classes: [avgpool] over the 8 filters */
+#define TREE_NET(path) (snprintf(text, sizeof text, NET CONV "[avgpool]\n[softmax]\ntree=%s\n", path), text)
+    const char *eight = "a -1\nb -1\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2\n";
+    expect_good(TREE_NET(tree_file(dir, "eight.tree", eight)));
+    expect_good(TREE_NET(tree_file(dir, "nonl.tree", "a -1\nb -1\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2")));
+    expect_bad(TREE_NET(tree_file(dir, "ten.tree", "a -1\nb -1\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2\ni 3\nj 3\n")),
+               "line 14: [softmax] tree=", "has 10 nodes but the layer has 8 inputs", "write past its output");
+    expect_bad(TREE_NET(tree_file(dir, "six.tree", "a -1\nb -1\nc 0\nd 0\ne 1\nf 1\n")), "has 6 nodes",
+               "8 inputs", "read past the tree");
+    expect_bad(TREE_NET(tree_file(dir, "empty.tree", "")), "has 0 nodes", NULL, NULL);
+    expect_bad(TREE_NET(tree_file(dir, "fwd.tree", "a -1\nb 5\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2\n")),
+               "line 2 names parent 5", "not an earlier line (0..0)", NULL);
+    expect_bad(TREE_NET(tree_file(dir, "self.tree", "a 0\nb -1\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2\n")),
+               "line 1 names parent 0", NULL, NULL);
+    char longname[400] = "";
+    memset(longname, 'x', 300);
+    strcat(longname, " -1\nb -1\nc 0\nd 0\ne 1\nf 1\ng 2\nh 2\n");
+    expect_bad(TREE_NET(tree_file(dir, "long.tree", longname)), "line 1: the name is 300 characters", NULL, NULL);
+    /* a [region]'s tree is read by the same read_tree() */
+    char reg[4096];
+    snprintf(reg, sizeof reg, NET "[convolutional]\nfilters=60\nsize=1\nstride=1\nactivation=linear\n"
+                              "[region]\nclasses=7\nnum=5\ncoords=4\ntree=%s\n",
+             tree_file(dir, "fwd.tree", "a -1\nb 5\n"));
+    expect_bad(reg, "[region] tree=", "line 2 names parent 5", NULL);
+#undef TREE_NET
+    gcf_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* A layer with truth= makes its output the labels that a later [cost],
  * [softmax] or [logistic] reads, inputs of them: past the end of a smaller
  * output (valgrind: invalid reads in softmax_x_ent_cpu) */
@@ -418,6 +471,7 @@ Suite *suite_cfgcheck(void)
     tcase_add_test(tc, conv_rules);
     tcase_add_test(tc, numload_at_most_filters);
     tcase_add_test(tc, iseg_is_refused);
+    tcase_add_test(tc, softmax_tree_matches_the_classes);
     tcase_add_test(tc, truth_layer_must_hold_the_labels_read);
     tcase_add_test(tc, pool_reorg_upsample_rules);
     tcase_add_test(tc, route_shortcut_rules);
