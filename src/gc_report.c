@@ -127,6 +127,9 @@ void gc_report_json(FILE *f, const gc_report *r, const gc_results *rs)
         fprintf(f, ", \"map\": ");
         if (x->npy[0]) gc_json_string(f, x->npy);
         else fputs("null", f);
+        fprintf(f, ", \"sheet\": ");
+        if (x->sheet[0]) gc_json_string(f, x->sheet);
+        else fputs("null", f);
         fprintf(f, "}%s\n", i + 1 < rs->n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

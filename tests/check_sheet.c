@@ -260,10 +260,13 @@ START_TEST(sheet_of_a_score_says_score)
     int layer;
     ck_assert_msg(sp && lp && sscanf(sp, "\"score\": %lf", &score) == 1 && sscanf(lp, "\"layers\": [%d", &layer) == 1,
                   "%s", js);
-    free(js);
-    char want[256], sheet[4200];
+    char want[256], sheet[4200], key[4300];
     snprintf(want, sizeof want, "class 0 score %.3g | layer %d", score, layer);
     snprintf(sheet, sizeof sheet, "%s_0_sheet.png", prefix);
+    /* the report names the sheet, as stdout does; no overlay or map (-save none) */
+    snprintf(key, sizeof key, "\"overlay\": null, \"map\": null, \"sheet\": \"%s\"}", sheet);
+    ck_assert_msg(strstr(js, key), "no %s in %s", key, js);
+    free(js);
     unsigned char *rgb;
     int w, h;
     ck_assert_msg(gc_image_load_rgb(sheet, &rgb, &w, &h, &e) == 0, "%s", e.msg);
