@@ -9,12 +9,15 @@ int gc_classify_find(const network *net, gc_classifier *out, gc_err *e)
     while (last >= 0 && net->layers[last].type == COST) --last;
     if (last < 0) return gc_fail(e, "network has no layer before its [cost]");
     memset(out, 0, sizeof *out);
-    if (net->layers[last].type == SOFTMAX) {
-        if (last == 0) return gc_fail(e, "[softmax] is the first layer: there is no logit layer");
+    if (net->layers[last].type == SOFTMAX || net->layers[last].type == LOGXENT) {
+        /* a [logistic] (multi-label: a sigmoid per class) as a [softmax]:
+         * its input is the logit, its output the probability */
+        const char *kind = net->layers[last].type == SOFTMAX ? "[softmax]" : "[logistic]";
+        if (last == 0) return gc_fail(e, "%s is the first layer: there is no logit layer", kind);
         out->logit_layer = last - 1;
         out->prob_layer = last;
         if (net->layers[last - 1].outputs != net->layers[last].inputs)
-            return gc_fail(e, "[softmax] layer %d does not read layer %d's output", last, last - 1);
+            return gc_fail(e, "%s layer %d does not read layer %d's output", kind, last, last - 1);
     } else {
         out->logit_layer = last;
         out->prob_layer = -1;

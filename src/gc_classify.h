@@ -2,7 +2,9 @@
  * logit, i.e. the input of the final [softmax] (Grad-CAM, eq. 1 uses the
  * score before the softmax); its probability is the softmax output, with
  * Darknet's hierarchy correction for tree softmaxes, as in
- * `darknet classifier predict`. */
+ * `darknet classifier predict`. A final [logistic] (a multi-label
+ * classifier: a sigmoid per class) is taken the same way: its input the
+ * logit, its output the probability. */
 #ifndef GC_CLASSIFY_H
 #define GC_CLASSIFY_H
 
@@ -12,12 +14,13 @@
 
 typedef struct gc_classifier {
     int logit_layer; /* layer whose output holds the class logits */
-    int prob_layer;  /* the [softmax] layer, or -1 when the cfg has none */
+    int prob_layer;  /* the [softmax] or [logistic] layer, or -1 when the cfg has neither */
     int classes;
 } gc_classifier;
 
-/* Finds the logit layer: the input of the last [softmax] (trailing [cost]
- * layers ignored), or the last layer itself when there is no softmax. */
+/* Finds the logit layer: the input of the last [softmax] or [logistic]
+ * (trailing [cost] layers ignored), or the last layer itself when there is
+ * neither. */
 int gc_classify_find(const network *net, gc_classifier *out, gc_err *e);
 
 /* Class probabilities after one forward (softmax output, hierarchy-corrected),

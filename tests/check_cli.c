@@ -82,6 +82,43 @@ static void assert_one_error_naming(const char *what)
     ck_assert_int_eq(gcf_count_files(out_dir()), 0);
 }
 
+/* A classifier ending in [logistic] (multi-label: a sigmoid per class) is
+ * read as one ending in [softmax]: the logit (the [logistic]'s input) is
+ * explained, the sigmoid printed as a probability. Its map is then the one
+ * of the same network without the [logistic] (which explains that logit as
+ * its raw score), byte for byte; it had been the sigmoid's map, scaled by
+ * y (1 - y), with the sigmoid printed as a "score". */
+START_TEST(a_final_logistic_is_a_probability)
+{
+    char *text = gcf_read_file(cfg, NULL);
+    ck_assert_ptr_nonnull(text);
+    char *sm = strstr(text, "\n[softmax]\ngroups=1\n");
+    ck_assert_ptr_nonnull(sm);
+    char logi[4096], none[4096], pl[4096], pn[4096], a[8200], b[8200];
+    snprintf(logi, sizeof logi, "%s/logistic.cfg", dir);
+    snprintf(none, sizeof none, "%s/none.cfg", dir);
+    write_text(logi, "%.*s\n[logistic]\n%s", (int)(sm - text), text, sm + strlen("\n[softmax]\ngroups=1\n"));
+    write_text(none, "%.*s\n%s", (int)(sm - text), text, sm + strlen("\n[softmax]\ngroups=1\n"));
+    free(text);
+    const char *img = gcf_darknet_path("data/dog.jpg");
+    snprintf(pl, sizeof pl, "%s/out/l", dir);
+    snprintf(pn, sizeof pn, "%s/out/n", dir);
+    ck_assert_msg(run(logi, weights, img, "-class", "2", "-save", "npy", "-out", pl, NULL) == 0, "%s", err);
+    double prob = -1, score = 0;
+    ck_assert_msg(sscanf(out, "class 2: probability %lf", &prob) == 1, "%s", out);
+    ck_assert_msg(run(none, weights, img, "-class", "2", "-save", "npy", "-out", pn, NULL) == 0, "%s", err);
+    ck_assert_msg(sscanf(out, "class 2: score %lf", &score) == 1, "%s", out);
+    ck_assert_msg(fabs(prob - 1 / (1 + exp(-score))) < 1e-4, "probability %g, score %g", prob, score);
+    snprintf(a, sizeof a, "%s_2.npy", pl);
+    snprintf(b, sizeof b, "%s_2.npy", pn);
+    size_t na = 0, nb = 0;
+    char *ca = gcf_read_file(a, &na), *cb = gcf_read_file(b, &nb);
+    ck_assert_msg(ca && cb && na == nb && !memcmp(ca, cb, na), "%s differs from %s", a, b);
+    free(ca);
+    free(cb);
+}
+END_TEST
+
 START_TEST(explains_the_top_class)
 {
     const char *img = gcf_darknet_path("data/dog.jpg");
@@ -1941,6 +1978,7 @@ Suite *suite_cli(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, explains_the_top_class);
+    tcase_add_test(tc, a_final_logistic_is_a_probability);
     tcase_add_test(tc, crop_net_map_sits_on_the_window);
     tcase_add_test(tc, crop_net_scorecam_masks_the_window);
     tcase_add_test(tc, top_n_writes_a_pair_per_class);
