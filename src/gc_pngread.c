@@ -48,10 +48,18 @@ static int chunks_ok(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h,
     }
 }
 
+/* The most a stream may give past the image's bytes here. stb inflates the
+ * whole stream into a buffer that doubles from the image's size and
+ * refuses the file ("outofmem") once it would grow past 2^31 bytes or more
+ * (a 2 MB file can say so much); a stream that gives more than this is
+ * left to stb, which reads or refuses it as before, and the bytes nobody
+ * keeps are not inflated twice. */
+#define EXCESS_MAX (1u << 20)
+
 /* Inflates the zlib stream in the IDAT chunks (joined, in order) into
  * out[0..need): 0 when the stream is whole (Adler-32 included) and gives
- * at least need bytes; what comes after need is inflated and dropped, as
- * stb does. Chunks as chunks_ok found them. */
+ * at least need bytes and at most EXCESS_MAX more; what comes after need
+ * is inflated and dropped, as stb does. Chunks as chunks_ok found them. */
 static int inflate_idat(const unsigned char *p, unsigned char *out, size_t need)
 {
     z_stream s;
@@ -68,6 +76,7 @@ static int inflate_idat(const unsigned char *p, unsigned char *out, size_t need)
         int rc;
         do { /* Z_FINISH: no sliding window kept where the stream ends in this call (zlib.h) */
             rc = inflate(&s, Z_FINISH);
+            if (s.total_out > need + EXCESS_MAX) goto done; /* stb's to read or refuse */
             if (rc == Z_STREAM_END) {
                 ok = s.total_out >= need;
                 goto done;

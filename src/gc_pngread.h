@@ -12,8 +12,10 @@
  * stb_image 2.27 (which gc_image checks every image with) gives these bytes
  * too, as three channels: grey repeated, alpha dropped. Anything else, and
  * anything zlib refuses that stb might take (a wrong Adler-32, which stb
- * does not check; an incomplete Huffman code), is left to stb_image: NULL
- * here, so that its result and its error message stay what they were. */
+ * does not check; an incomplete Huffman code), and a stream that inflates
+ * to more than 1 MiB past the image (stb refuses one past 2^31 bytes), is
+ * left to stb_image: NULL here, so that its result and its error message
+ * stay what they were. */
 #ifndef GC_PNGREAD_H
 #define GC_PNGREAD_H
 

@@ -1353,6 +1353,60 @@ START_TEST(pngread_gives_the_pixels_or_leaves_the_file_to_stb)
 }
 END_TEST
 
+/* A PNG of one grey pixel whose stream inflates to 2^31 + 2^24 bytes
+ * (2.5 MB of file): stb_image's inflate, its buffer doubling from the
+ * image's 2 bytes, stops at 2^31 and refuses the file ("outofmem"), so
+ * gc_pngread must leave it to stb, not give the pixel; and promptly,
+ * without inflating the 2 GiB it would drop (the test's timeout). The
+ * stream: one block of 16 MiB of zeros, flushed so that it stands alone,
+ * repeated. */
+START_TEST(pngread_leaves_a_stream_stb_cannot_hold_to_stb)
+{
+    enum { BLOCK = 1 << 24, COPIES = 129 };
+    unsigned char *zeros = calloc(BLOCK, 1), *blk = malloc(BLOCK / 64);
+    ck_assert(zeros && blk);
+    z_stream d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(deflateInit2(&d, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    d.next_in = zeros, d.avail_in = BLOCK, d.next_out = blk, d.avail_out = BLOCK / 64;
+    ck_assert_int_eq(deflate(&d, Z_FULL_FLUSH), Z_OK);
+    ck_assert_uint_eq(d.avail_in, 0);
+    size_t nblk = BLOCK / 64 - d.avail_out;
+    unsigned char tail[16];
+    d.next_out = tail, d.avail_out = sizeof tail;
+    ck_assert_int_eq(deflate(&d, Z_FINISH), Z_STREAM_END);
+    size_t ntail = sizeof tail - d.avail_out;
+    deflateEnd(&d);
+    uLong one = adler32(adler32(0L, Z_NULL, 0), zeros, BLOCK), sum = one;
+    for (int k = 1; k < COPIES; ++k) sum = adler32_combine(sum, one, BLOCK);
+    size_t zn = 2 + nblk * COPIES + ntail + 4;
+    unsigned char *z = malloc(zn), *at = z;
+    ck_assert_ptr_nonnull(z);
+    *at++ = 0x78, *at++ = 0x01;
+    for (int k = 0; k < COPIES; ++k, at += nblk) memcpy(at, blk, nblk);
+    memcpy(at, tail, ntail), at += ntail;
+    put32(at, (uint32_t)sum);
+    char *png = NULL;
+    size_t n;
+    FILE *f = open_memstream(&png, &n);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite("\x89PNG\r\n\x1a\n", 1, 8, f), 8);
+    unsigned char ihdr[13] = {0};
+    put32(ihdr, 1), put32(ihdr + 4, 1), ihdr[8] = 8;
+    chunk(f, "IHDR", ihdr, 13);
+    chunk(f, "IDAT", z, (uint32_t)zn);
+    chunk(f, "IEND", NULL, 0);
+    ck_assert_int_eq(fclose(f), 0);
+    int gw = 0, gh = 0;
+    unsigned char *got = gc_pngread_plain((const unsigned char *)png, n, &gw, &gh);
+    ck_assert_msg(!got, "read as %dx%d, not left to stb_image", gw, gh);
+    free(png);
+    free(z);
+    free(blk);
+    free(zeros);
+}
+END_TEST
+
 /* The peak of this process's virtual memory, in KiB (VmPeak) */
 static long vm_peak_kib(void)
 {
@@ -1527,6 +1581,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, image_load_equals_darknets_loader);
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
     tcase_add_test(tc, pngread_gives_the_pixels_or_leaves_the_file_to_stb);
+    tcase_add_test(tc, pngread_leaves_a_stream_stb_cannot_hold_to_stb);
     tcase_add_test(tc, png_idat_past_the_end_is_refused_before_stb_allocates);
     suite_add_tcase(s, tc);
     /* a 4000x3000 photo's 144 MB float image made and letterboxed, on top of
