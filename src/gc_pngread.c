@@ -1,5 +1,6 @@
 #include "gc_pngread.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@ static int chunks_ok(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h,
     *ch = (hd[9] & 2 ? 3 : 1) + (hd[9] & 4 ? 1 : 0);
     /* stb's limits: 2^24 a side, 2^30 bytes of pixels */
     if (!*w || !*h || *w > (1u << 24) || *h > (1u << 24) || (1u << 30) / *w / (uint32_t)*ch < *h) return 0;
+    /* and its 3-channel copy (stbi__convert_format): 3 w h bytes at most
+     * INT_MAX, else "outofmem"; only a grey image can pass the limit above
+     * and not this one */
+    if ((uint64_t)*w * *h * 3 > INT_MAX) return 0;
     size_t at = 33, total = 0;
     for (;;) {
         if (n - at < 12) return 0; /* no IEND, or a file cut inside it */

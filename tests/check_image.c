@@ -1421,6 +1421,36 @@ static long vm_peak_kib(void)
     return kib;
 }
 
+/* A grey PNG of 32768x21846 (715,849,728 pixels): stb_image decodes its
+ * one channel but refuses its three-channel copy ("outofmem": 3 w h bytes
+ * past INT_MAX), so gc_pngread must leave the file to stb. Its full decode
+ * takes 3 GB, so this checks it is left to stb from its header: NULL, and
+ * the peak address space does not grow by the 700 MB the reader would
+ * allocate for the stream. (gc_image refuses such a size before either
+ * reader runs.) */
+START_TEST(pngread_leaves_a_grey_png_stb_cannot_copy_to_stb)
+{
+    unsigned char ihdr[13] = {0};
+    put32(ihdr, 32768), put32(ihdr + 4, 21846), ihdr[8] = 8;
+    static const unsigned char empty[] = {0x78, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}; /* a stream of no bytes */
+    char *png = NULL;
+    size_t n;
+    FILE *f = open_memstream(&png, &n);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite("\x89PNG\r\n\x1a\n", 1, 8, f), 8);
+    chunk(f, "IHDR", ihdr, 13);
+    chunk(f, "IDAT", empty, sizeof empty);
+    chunk(f, "IEND", NULL, 0);
+    ck_assert_int_eq(fclose(f), 0);
+    long before = vm_peak_kib();
+    int gw = 0, gh = 0;
+    ck_assert_ptr_null(gc_pngread_plain((const unsigned char *)png, n, &gw, &gh));
+    long grew = vm_peak_kib() - before;
+    ck_assert_msg(grew < 256 * 1024, "the peak address space grew by %ld KiB", grew);
+    free(png);
+}
+END_TEST
+
 /* Found by fuzz_image (an out-of-memory): a 77-byte PNG whose third IDAT
  * chunk declares more bytes than the file has made stb_image grow its
  * buffer to 2 GiB before reading them. It is refused as cut short before
@@ -1582,6 +1612,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, png_kinds_load_as_darknet_loads_them);
     tcase_add_test(tc, pngread_gives_the_pixels_or_leaves_the_file_to_stb);
     tcase_add_test(tc, pngread_leaves_a_stream_stb_cannot_hold_to_stb);
+    tcase_add_test(tc, pngread_leaves_a_grey_png_stb_cannot_copy_to_stb);
     tcase_add_test(tc, png_idat_past_the_end_is_refused_before_stb_allocates);
     suite_add_tcase(s, tc);
     /* a 4000x3000 photo's 144 MB float image made and letterboxed, on top of
