@@ -25,7 +25,9 @@ if [ -z "${OPENBLAS_CORETYPE+x}" ]; then
     [ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/gradcam-bench-XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT # the EXIT trap cleans up; the script stops (a trap that only cleaned up let it run on)
+trap 'exit 143' TERM
 
 now() { date +%s.%N; }
 # CPU seconds (user + system) of every child this shell has waited for: with

@@ -21,7 +21,9 @@ parallel --version 2>/dev/null | grep -q 'GNU parallel' || skip "parallel is not
 
 start=$(date +%s)
 T=$(mktemp -d "${TMPDIR:-/tmp}/gradcam-parallel-XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT # the EXIT trap cleans up; the script stops (a trap that only cleaned up let it run on)
+trap 'exit 143' TERM
 fail() {
     echo "parallel test: FAILED: $*" >&2
     exit 1

@@ -35,7 +35,9 @@ cleanup() {
     done
     if [ "${KEEP:-0}" = 1 ]; then echo "slurm test: kept $T"; else rm -rf "$T"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT # cleanup runs as the EXIT trap, once; the script stops
+trap 'exit 143' TERM
 
 fail() {
     echo "slurm test: FAILED: $*" >&2
