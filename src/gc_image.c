@@ -414,8 +414,9 @@ static int png_is_plain(FILE *f)
     return plain;
 }
 
-/* A plain PNG's pixels through gc_pngread (zlib's inflate: 2-5x faster
- * than stb's), or NULL for stb_image to read it (rewound either way). */
+/* A plain PNG's pixels through gc_pngread (zlib's inflate: a demo scene
+ * 1.3x as fast as stb's decode, an overlay with row matches 3x), or NULL
+ * for stb_image to read it (rewound either way). */
 static unsigned char *png_fast(FILE *f, long long size, int *w, int *h)
 {
     unsigned char *rgb = NULL, *file = size > 0 && (unsigned long long)size <= SIZE_MAX ? malloc((size_t)size) : NULL;
