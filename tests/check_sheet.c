@@ -87,6 +87,16 @@ static int run_darknet(char **args)
     return gcf_run(argv, out, sizeof out, err, sizeof err);
 }
 
+/* A 10x10 PNG of seeded noise at path. */
+static void noise_png(const char *path)
+{
+    unsigned char px[300];
+    uint64_t st = 5;
+    for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    gc_err e = {0};
+    ck_assert_int_eq(gc_image_write_png(path, 10, 10, px, &e), 0);
+}
+
 /* -sheet on a classifier: one sheet per class, five panels of 320 px (a
  * 10x10 image upscaled x32) with margins; guidedgradcam and scorecam run end
  * to end; the new options' bad values and CAM on a detector are refused with
@@ -98,11 +108,8 @@ START_TEST(sheet_and_options_end_to_end)
     snprintf(weights, sizeof weights, "%s/w.weights", dir);
     ck_assert_int_eq(gcf_write_random_weights("tests/cfg/gb_relu.cfg", weights, 3), 0);
     snprintf(img, sizeof img, "%s/img.png", dir);
-    unsigned char px[300];
-    uint64_t st = 5;
-    for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    noise_png(img);
     gc_err e = {0};
-    ck_assert_int_eq(gc_image_write_png(img, 10, 10, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/o/x", dir);
     snprintf(path, sizeof path, "%s/o", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
@@ -243,11 +250,8 @@ START_TEST(sheet_of_a_score_says_score)
     snprintf(weights, sizeof weights, "%s/w.weights", dir);
     ck_assert_int_eq(gcf_write_random_weights(cfg, weights, 3), 0);
     snprintf(img, sizeof img, "%s/img.png", dir);
-    unsigned char px[300];
-    uint64_t st = 5;
-    for (int i = 0; i < 300; ++i) px[i] = (unsigned char)gcf_uniform(&st, 0, 255.9f);
+    noise_png(img);
     gc_err e = {0};
-    ck_assert_int_eq(gc_image_write_png(img, 10, 10, px, &e), 0);
     snprintf(prefix, sizeof prefix, "%s/x", dir);
     snprintf(json, sizeof json, "%s/r.json", dir);
     char *a[] = {cfg, weights, img, "-class", "0", "-sheet", "-save", "none", "-out", prefix, "-json", json, NULL};
