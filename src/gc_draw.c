@@ -82,7 +82,7 @@ static int draw(gc_draw *d, const gc_draw_spec *v, int k, const gc_png_par *par,
     }
     /* the panel drawn in the overlay's own rows: a full-size copy less (an
      * 8000x6000 photo's panel is 144 MB) */
-    if (gc_figure_overlay_begin(fig, d->w, d->h, v->title, e)) return -1;
+    if (gc_figure_overlay_begin(fig, d->w, d->h, v->title, v->lo, v->hi, v->all_zero, v->gradient, e)) return -1;
     int f = gc_render_display_scale(d->w, d->h);
     gc_picture top = {fig->rgb, fig->w, d->h * f};
     gc_figure_panel_into(&top, v->img, d->w, d->h, v->heat, v->alpha, v->box, par);

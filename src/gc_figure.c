@@ -1,5 +1,6 @@
 #include "gc_figure.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,49 +184,152 @@ void gc_figure_panel_into(gc_picture *out, gc_pixels img, int w, int h, const fl
     }
 }
 
-/* Footer of the overlay: the title on one line, or on two (split after
- * " - ") when one line would need a smaller text; then the colour bar
- * "lo [bar] hi" or the all-zero note. */
-static int title_lines(const char *title, int w, int ts, char *l1, char *l2, size_t n)
-{
-    const char *dash = strstr(title, " - ");
-    l2[0] = '\0';
-    if (gc_render_text_width(title, ts) <= w || !dash) {
-        snprintf(l1, n, "%s", title);
-        return 1;
-    }
-    snprintf(l1, n, "%.*s", (int)(dash - title), title);
-    snprintf(l2, n, "%s", dash + 3);
-    return 2;
-}
+/* The overlay's footer below a panel of W x H display pixels, laid out
+ * once (for the picture's height and for drawing): rows of text items and
+ * the colour bar. The title takes one row, or two (split after " - ") when
+ * one row would need a smaller text; then the colour bar "lo [bar] hi", the
+ * all-zero note or the gradient's key. A line too wide for the picture even
+ * at scale 1 (a narrow, tall image, which is not enlarged) is wrapped at its
+ * spaces onto more rows rather than cut, so that a 60-px-wide overlay still
+ * shows its class's probability; where the bar leaves no room for its
+ * labels beside it, they take a row below it. */
+enum { FOOT_ROWS = 32, FOOT_ITEMS = 40, WRAP_ROWS = 8 };
 
-/* The overlay's layout below a panel of W x H display pixels. */
+typedef struct foot_item {
+    int row, x, sc, bar, bar_w; /* bar: the colour bar, bar_w px wide (none at 0 or less), no text */
+    const unsigned char *fg, *bg;
+    char text[256];
+} foot_item;
+
 typedef struct footer {
-    int ts, pad, th, nl, h;
-    char l1[256], l2[256];
+    int ts, pad, th, rows, h, n;
+    foot_item it[FOOT_ITEMS];
 } footer;
 
-static void footer_layout(footer *ft, int W, int H, const char *title)
+static void foot_add(footer *ft, int row, int x, const char *text, int sc, int bar, int bar_w,
+                     const unsigned char *fg, const unsigned char *bg)
 {
+    if (ft->n == FOOT_ITEMS || row >= FOOT_ROWS) return;
+    foot_item *t = &ft->it[ft->n++];
+    t->row = row;
+    t->x = x;
+    t->sc = sc;
+    t->bar = bar;
+    t->bar_w = bar_w;
+    t->fg = fg;
+    t->bg = bg;
+    snprintf(t->text, sizeof t->text, "%s", text ? text : "");
+    if (row + 1 > ft->rows) ft->rows = row + 1;
+}
+
+/* text on the next rows, within max_w: at the largest scale up to max_sc
+ * that fits on one row, else wrapped at scale 1 onto at most WRAP_ROWS rows
+ * (a word wider than a row cut, ending in ".."; past the last row, the rest
+ * cut). Rows of under 4 characters are not worth wrapping onto: there the
+ * text is cut on one row. */
+static void foot_text(footer *ft, const char *text, int max_w, int max_sc, const unsigned char *fg,
+                      const unsigned char *bg)
+{
+    char buf[256];
+    int sc = gc_figure_fit_text(text, max_w, max_sc, buf, sizeof buf);
+    int per_row = max_w > 1 ? (max_w - 1) / GC_FONT_CELL_W : 0; /* characters a row holds at scale 1 */
+    if (!strcmp(buf, text) || per_row < 4) {
+        foot_add(ft, ft->rows, ft->pad, buf, sc, 0, 0, fg, bg);
+        return;
+    }
+    const char *p = text;
+    while (*p == ' ') ++p;
+    for (int r = 0; *p; ++r) {
+        int row = ft->rows;
+        size_t take = 0, n = strlen(p);
+        while (n > 0 && p[n - 1] == ' ') --n; /* trailing spaces are no text to cut */
+        if (n <= (size_t)per_row) take = n;
+        else {
+            for (size_t i = 1; i <= (size_t)per_row; ++i)
+                if (p[i] == ' ') take = i; /* the last space a row can end at */
+            if (!take) take = (size_t)per_row; /* one word wider than the row: cut it */
+        }
+        int last = (r + 1 == WRAP_ROWS || row + 1 == FOOT_ROWS) && take < n;
+        snprintf(buf, sizeof buf, "%.*s", (int)(take < sizeof buf - 1 ? take : sizeof buf - 1), p);
+        if ((take < n && p[take] != ' ') || last) { /* cut: say so */
+            size_t k = strlen(buf);
+            if (take < n && p[take] == ' ' && k + 3 <= (size_t)per_row)
+                snprintf(buf + k, sizeof buf - k, " .."); /* after whole words, where they leave room */
+            else if (k >= 2) buf[k - 2] = buf[k - 1] = '.';
+            if (take < n && p[take] != ' ')
+                while (p[take] && p[take] != ' ') ++take; /* the rest of the cut word goes */
+        }
+        foot_add(ft, row, ft->pad, buf, 1, 0, 0, fg, bg);
+        if (last) break;
+        p += take;
+        while (*p == ' ') ++p;
+    }
+}
+
+static void footer_layout(footer *ft, int W, int H, const char *title, float lo, float hi, int all_zero, int gradient)
+{
+    memset(ft, 0, offsetof(footer, it));
     ft->ts = gc_render_text_scale(W, H);
     ft->pad = ft->ts;
     ft->th = gc_render_text_height(ft->ts);
-    ft->nl = title_lines(title ? title : "", W - 2 * ft->pad, ft->ts, ft->l1, ft->l2, sizeof ft->l1);
-    ft->h = ft->pad + (ft->nl + 1) * (ft->th + ft->pad);
+    int ts = ft->ts, pad = ft->pad, aw = W - 2 * pad; /* the width text may take */
+    if (!title) title = "";
+    const char *dash = strstr(title, " - ");
+    if (gc_render_text_width(title, ts) <= aw || !dash) foot_text(ft, title, aw, ts, WHITE, DARK);
+    else {
+        char l1[256];
+        snprintf(l1, sizeof l1, "%.*s", (int)(dash - title), title);
+        foot_text(ft, l1, aw, ts, WHITE, DARK);
+        foot_text(ft, dash + 3, aw, ts, WHITE, DARK);
+    }
+    if (all_zero) /* a gradient picture of zeros is a grey field, not the image */
+        foot_text(ft,
+                  gradient ? "all-zero input gradient: a grey field, nothing to show"
+                           : "all-zero map: nothing positive, the plain image",
+                  aw, ts, BLACK, YELLOW);
+    else if (gradient) /* no heat, so no colour bar: what the gradient's colours mean */
+        foot_text(ft, "input gradient: grey none, colours its sign per channel", aw, ts, WHITE, DARK);
+    else {
+        char slo[32], shi[32];
+        snprintf(slo, sizeof slo, "%.3g", (double)lo);
+        snprintf(shi, sizeof shi, "%.3g", (double)hi);
+        int wl = gc_render_text_width(slo, ts), wh = gc_render_text_width(shi, ts);
+        int bw = aw - wl - wh - 2 * pad, row = ft->rows;
+        if (bw >= 8) {
+            foot_add(ft, row, pad, slo, ts, 0, 0, WHITE, DARK);
+            foot_add(ft, row, pad + wl + pad, "", 0, 1, bw, NULL, NULL);
+            foot_add(ft, row, W - pad - wh, shi, ts, 0, 0, WHITE, DARK);
+        } else { /* too narrow for the labels beside the bar: below it */
+            foot_add(ft, row, pad, "", 0, 1, aw, NULL, NULL);
+            int sc = ts;
+            while (sc > 1 && gc_render_text_width(slo, sc) + pad + gc_render_text_width(shi, sc) > aw) --sc;
+            wl = gc_render_text_width(slo, sc);
+            wh = gc_render_text_width(shi, sc);
+            if (wl + pad + wh <= aw) {
+                foot_add(ft, row + 1, pad, slo, sc, 0, 0, WHITE, DARK);
+                foot_add(ft, row + 1, W - pad - wh, shi, sc, 0, 0, WHITE, DARK);
+            } else if (aw >= gc_render_text_width("0", 1)) { /* one a row, each as it fits */
+                foot_text(ft, slo, aw, 1, WHITE, DARK);
+                foot_text(ft, shi, aw, 1, WHITE, DARK);
+            }
+        }
+    }
+    ft->h = pad + ft->rows * (ft->th + pad);
 }
 
-int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, gc_err *e)
+int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, float lo, float hi,
+                            int all_zero, int gradient, gc_err *e)
 {
     int f = gc_render_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
     footer ft;
-    footer_layout(&ft, W, H, title);
+    footer_layout(&ft, W, H, title, lo, hi, all_zero, gradient);
     return picture_alloc_from(out, W, H + ft.h, H, DARK, e);
 }
 
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e)
 {
-    if (gc_figure_overlay_begin(out, img_w, img_h, title, e)) return -1;
+    if (gc_figure_overlay_begin(out, img_w, img_h, title, lo, hi, all_zero, gradient, e)) return -1;
     assert(panel->w == out->w);
     blit(out, 0, 0, panel->rgb, panel->w, panel->h); /* the rows above the footer, whole */
     gc_figure_overlay_finish(out, img_w, img_h, box, label, title, lo, hi, all_zero, gradient);
@@ -237,10 +341,9 @@ void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fi
 {
     int f = gc_render_display_scale(img_w, img_h), W = img_w * f, H = img_h * f;
     footer ft;
-    footer_layout(&ft, W, H, title);
+    footer_layout(&ft, W, H, title, lo, hi, all_zero, gradient);
     assert(out->w == W && out->h == H + ft.h);
-    int ts = ft.ts, pad = ft.pad, th = ft.th, nl = ft.nl;
-    const char *l1 = ft.l1, *l2 = ft.l2;
+    int ts = ft.ts;
 
     /* on the picture: the all-zero tag (top-left), then the box's label */
     gc_rect fixed[1];
@@ -266,38 +369,13 @@ void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fi
         }
     }
 
-    /* footer: the title and the colour bar with the map's range */
-    int y = H + pad, sc;
-    for (int i = 0; i < nl; ++i) {
-        sc = gc_figure_fit_text(i ? l2 : l1, W - 2 * pad, ts, buf, sizeof buf);
-        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
-        y += th + pad;
+    /* the footer's rows: the title, and the colour bar with the map's range */
+    for (int i = 0; i < ft.n; ++i) {
+        const foot_item *t = &ft.it[i];
+        int y = H + ft.pad + t->row * (ft.th + ft.pad);
+        if (!t->bar) gc_render_text(out->rgb, out->w, out->h, t->x, y, t->text, t->sc, t->fg, t->bg);
+        else if (t->bar_w > 0) gc_render_colorbar(out->rgb, out->w, out->h, t->x, y, t->bar_w, ft.th);
     }
-    if (all_zero) { /* a gradient picture of zeros is a grey field, not the image */
-        sc = gc_figure_fit_text(gradient ? "all-zero input gradient: a grey field, nothing to show"
-                                         : "all-zero map: nothing positive, the plain image",
-                                W - 2 * pad, ts, buf, sizeof buf);
-        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, BLACK, YELLOW);
-        return;
-    }
-    if (gradient) { /* no heat, so no colour bar: what the gradient's colours mean */
-        sc = gc_figure_fit_text("input gradient: grey none, colours its sign per channel", W - 2 * pad, ts, buf,
-                                sizeof buf);
-        gc_render_text(out->rgb, out->w, out->h, pad, y, buf, sc, WHITE, DARK);
-        return;
-    }
-    char slo[32], shi[32];
-    snprintf(slo, sizeof slo, "%.3g", (double)lo);
-    snprintf(shi, sizeof shi, "%.3g", (double)hi);
-    int wl = gc_render_text_width(slo, ts), wh = gc_render_text_width(shi, ts), bh = th;
-    int bw = W - 2 * pad - wl - wh - 2 * pad;
-    if (bw < 8) { /* too narrow for labels at this size: the bar alone */
-        gc_render_colorbar(out->rgb, out->w, out->h, pad, y, W - 2 * pad, bh);
-        return;
-    }
-    gc_render_text(out->rgb, out->w, out->h, pad, y, slo, ts, WHITE, DARK);
-    gc_render_colorbar(out->rgb, out->w, out->h, pad + wl + pad, y, bw, bh);
-    gc_render_text(out->rgb, out->w, out->h, W - pad - wh, y, shi, ts, WHITE, DARK);
 }
 
 /* ---- summary ---------------------------------------------------------------- */

@@ -56,14 +56,19 @@ void gc_figure_panel_into(gc_picture *out, gc_pixels img, int w, int h, const fl
  * footer: title, then a colour bar from lo to hi (the raw map's range), the
  * all-zero note, or for a gradient picture (gradient set: the panel is an
  * input gradient, Guided Backprop's, not a heat) the key to its colours.
+ * Where a line is too wide even at the smallest text (a narrow, tall image,
+ * which is not enlarged), it is wrapped at its spaces onto more rows, and
+ * the colour bar's labels go below the bar: the picture grows taller.
  * Returns 0, or -1 with e set. */
 int gc_figure_overlay(gc_picture *out, const gc_picture *panel, int img_w, int img_h, const gc_fig_box *box,
                    const char *label, const char *title, float lo, float hi, int all_zero, int gradient, gc_err *e);
 /* The same in place, for a large image (no panel beside the overlay):
  * _begin allocates out with its footer's background, the caller draws the
  * panel into its top rows (gc_figure_panel_into), _finish adds the label and
- * the footer. The same picture as gc_figure_overlay's. */
-int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, gc_err *e);
+ * the footer. _begin takes the footer's contents (they set its height), the
+ * same as _finish's. The same picture as gc_figure_overlay's. */
+int gc_figure_overlay_begin(gc_picture *out, int img_w, int img_h, const char *title, float lo, float hi,
+                            int all_zero, int gradient, gc_err *e);
 void gc_figure_overlay_finish(gc_picture *out, int img_w, int img_h, const gc_fig_box *box, const char *label,
                               const char *title, float lo, float hi, int all_zero, int gradient);
 

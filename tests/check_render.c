@@ -1027,6 +1027,111 @@ END_TEST
 /* The pictures: an all-zero map's panel is the plain image, its overlay
  * carries the tag and no colour bar; a real map's overlay has the colour
  * bar's colours in its footer; small images are enlarged. */
+/* Whether text, drawn at scale 1 in fg on bg, appears whole somewhere in
+ * rows [y0, h) of pic. */
+static int picture_shows(const gc_picture *pic, int y0, const char *text, const unsigned char fg[3],
+                         const unsigned char bg[3])
+{
+    int tw = gc_render_text_width(text, 1), th = gc_render_text_height(1);
+    unsigned char *t = malloc((size_t)tw * th * 3);
+    ck_assert_ptr_nonnull(t);
+    gc_render_text(t, tw, th, 0, 0, text, 1, fg, bg);
+    int found = 0;
+    for (int y = y0; !found && y + th <= pic->h; ++y)
+        for (int x = 0; !found && x + tw <= pic->w; ++x) {
+            int same = 1;
+            for (int r = 0; same && r < th; ++r)
+                same = !memcmp(pic->rgb + ((size_t)(y + r) * pic->w + x) * 3, t + (size_t)r * tw * 3, (size_t)tw * 3);
+            found = same;
+        }
+    free(t);
+    return found;
+}
+
+/* A narrow, tall image is not enlarged (its height caps the factor), and
+ * its overlay's footer is too narrow for the title even at scale 1: the
+ * title is wrapped at its spaces onto more rows, so the class and its
+ * probability show whole (they had been cut to "box 4 k.."), and the colour
+ * bar's labels take a row below the bar (they had been left out). Wide
+ * pictures keep their one-row footer. */
+START_TEST(narrow_overlay_wraps_its_footer)
+{
+    static const unsigned char white[3] = {255, 255, 255}, dark[3] = {32, 32, 32}, black[3] = {0, 0, 0},
+                               yellow[3] = {255, 230, 0};
+    enum { W = 60, H = 3000, N = W * H };
+    ck_assert_int_eq(gc_render_display_scale(W, H), 1);
+    float *img = malloc(3 * N * sizeof *img);
+    ck_assert_ptr_nonnull(img);
+    for (int i = 0; i < 3 * N; ++i) img[i] = (float)((i * 29) % 200) / 255.0f;
+    gc_err e;
+    gc_picture plain = {0}, fig = {0}, zero = {0};
+    ck_assert_int_eq(gc_figure_panel(&plain, gc_pixels_float(img), W, H, NULL, .5f, NULL, &e), 0);
+    const char *title = "box 4 kite 1% - layercam, layer 125,124";
+    ck_assert_int_eq(gc_figure_overlay(&fig, &plain, W, H, NULL, NULL, title, 0, 0.817f, 0, 0, &e), 0);
+    ck_assert_int_eq(fig.w, W);
+    static const char *const words[] = {"box 4", "kite 1%", "layercam,", "layer", "125,124", "0", "0.817"};
+    for (size_t k = 0; k < sizeof words / sizeof *words; ++k)
+        ck_assert_msg(picture_shows(&fig, H, words[k], white, dark), "\"%s\" not in the footer", words[k]);
+    ck_assert(!picture_shows(&fig, H, "kite 1%", black, yellow));
+    /* nothing was cut */
+    ck_assert(!picture_shows(&fig, H, "..", white, dark));
+    /* the all-zero note, wrapped the same way, black on yellow */
+    ck_assert_int_eq(gc_figure_overlay(&zero, &plain, W, H, NULL, NULL, title, 0, 0, 1, 0, &e), 0);
+    static const char *const note[] = {"all-zero", "nothing", "the plain"};
+    for (size_t k = 0; k < sizeof note / sizeof *note; ++k)
+        ck_assert_msg(picture_shows(&zero, H, note[k], black, yellow), "\"%s\" not in the footer", note[k]);
+    /* the same title on a wide image: one row each for title and bar */
+    gc_picture wide_panel = {0}, wide = {0};
+    enum { WW = 400, WH = 300 };
+    float *wimg = calloc(3 * WW * WH, sizeof *wimg);
+    ck_assert_ptr_nonnull(wimg);
+    ck_assert_int_eq(gc_figure_panel(&wide_panel, gc_pixels_float(wimg), WW, WH, NULL, .5f, NULL, &e), 0);
+    ck_assert_int_eq(gc_figure_overlay(&wide, &wide_panel, WW, WH, NULL, NULL, title, 0, 0.817f, 0, 0, &e), 0);
+    int f = gc_render_display_scale(WW, WH), ts = gc_render_text_scale(WW * f, WH * f), th = gc_render_text_height(ts);
+    ck_assert_int_eq(wide.h, WH * f + ts + 2 * (th + ts));
+    /* the narrow one: five title rows, the bar's, its labels' */
+    int nts = gc_render_text_scale(W, H), nth = gc_render_text_height(nts);
+    ck_assert_int_eq(fig.h, H + nts + 7 * (nth + nts));
+    /* a title longer than the rows it may take (8): its last row says it
+     * is cut, even where that row is a one-letter word (it had been "l"
+     * alone, the words after it gone without a mark) */
+    {
+        enum { NW = 40 }; /* 36 px of text: 5 characters a row */
+        gc_picture p1 = {0}, o1 = {0};
+        ck_assert_int_eq(gc_figure_panel(&p1, gc_pixels_float(img), NW, H, NULL, .5f, NULL, &e), 0);
+        ck_assert_int_eq(gc_figure_overlay(&o1, &p1, NW, H, NULL, NULL, "aaaa aaaa aaaa aaaa aaaa aaaa aaaa l bbbbb ccc",
+                                           0, 0.817f, 0, 0, &e),
+                         0);
+        ck_assert(picture_shows(&o1, H, "aaaa", white, dark));
+        ck_assert(picture_shows(&o1, H, "l ..", white, dark));
+        ck_assert(!picture_shows(&o1, H, "bbbbb", white, dark));
+        gc_figure_picture_free(&p1);
+        gc_figure_picture_free(&o1);
+    }
+    /* 1 to 4 px wide: no room for text or a bar, yet a footer of the
+     * same layout (the bar's row had been drawn as text: an abort) */
+    for (int w = 1; w <= 4; ++w) {
+        gc_picture p1 = {0}, o1 = {0}, o2 = {0};
+        ck_assert_int_eq(gc_figure_panel(&p1, gc_pixels_float(img), w, H, NULL, .5f, NULL, &e), 0);
+        ck_assert_int_eq(gc_figure_overlay(&o1, &p1, w, H, NULL, NULL, title, 0, 0.817f, 0, 0, &e), 0);
+        ck_assert_int_eq(o1.w, w);
+        ck_assert_int_gt(o1.h, H);
+        ck_assert_int_eq(gc_figure_overlay_begin(&o2, w, H, title, 0, 0.817f, 0, 0, &e), 0);
+        ck_assert_int_eq(o2.h, o1.h);
+        gc_figure_picture_free(&p1);
+        gc_figure_picture_free(&o1);
+        gc_figure_picture_free(&o2);
+    }
+    free(wimg);
+    free(img);
+    gc_figure_picture_free(&wide_panel);
+    gc_figure_picture_free(&wide);
+    gc_figure_picture_free(&plain);
+    gc_figure_picture_free(&fig);
+    gc_figure_picture_free(&zero);
+}
+END_TEST
+
 START_TEST(figure_overlay_all_zero_and_colour_bar)
 {
     enum { W = 96, H = 96, N = W * H };
@@ -1364,7 +1469,7 @@ START_TEST(overlay_in_place_is_the_same_picture)
         ck_assert_int_eq(gc_figure_panel(&panel, gc_pixels_float(img), W, H, ht, .5f, b, &e), 0);
         ck_assert_int_eq(gc_figure_overlay(&ref, &panel, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f,
                                            v == 2, v == 3, &e), 0);
-        ck_assert_int_eq(gc_figure_overlay_begin(&fig, W, H, "box 0 bag 81% - gradcam", &e), 0);
+        ck_assert_int_eq(gc_figure_overlay_begin(&fig, W, H, "box 0 bag 81% - gradcam", 0.1f, 2.5f, v == 2, v == 3, &e), 0);
         gc_picture top = {fig.rgb, fig.w, panel.h};
         gc_figure_panel_into(&top, gc_pixels_float(img), W, H, ht, .5f, b, NULL);
         gc_figure_overlay_finish(&fig, W, H, b, "0 bag 81%", "box 0 bag 81% - gradcam", 0.1f, 2.5f, v == 2, v == 3);
@@ -1490,6 +1595,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, labels_inside_and_disjoint);
     tcase_add_test(tc, labels_at_edges_and_beside_other_boxes);
     tcase_add_test(tc, figure_overlay_all_zero_and_colour_bar);
+    tcase_add_test(tc, narrow_overlay_wraps_its_footer);
     tcase_add_test(tc, summary_for_one_to_fifty_boxes);
     suite_add_tcase(s, tc);
     return s;
