@@ -424,6 +424,27 @@ static int read_failed(const char *index_path, long of, unsigned char *failed, g
     return 0;
 }
 
+
+/* 1 when path may be written as merge's -o: a descriptor (-o - is
+ * /dev/stdout, written at its offset, not over the file it may be
+ * redirected to), not a regular file, empty, or an index (its first line
+ * starting as every index line does); else 0 with e set. */
+static int not_an_index(const char *path, gc_err *e)
+{
+    static const char head[] = "{\"n\": ";
+    if (!strcmp(path, "/dev/stdout") || !strncmp(path, "/dev/fd/", 8) || !strncmp(path, "/proc/self/fd/", 14)) return 1;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return 1;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1; /* unreadable: the write says what is wrong */
+    char got[sizeof head] = {0};
+    size_t n = fread(got, 1, sizeof head - 1, f);
+    fclose(f);
+    if (n == sizeof head - 1 && !memcmp(got, head, n)) return 1;
+    gc_fail(e, "merge: -o %s exists and is not an index (a gradcam index's lines start with {\"n\": ): refusing to "
+               "overwrite it", path);
+    return 0;
+}
 /* The list length ("of") of the first line of the errors file beside index
  * file index_path, or -1: where every image of the shards failed, their
  * indexes are empty and only the errors files give it. -2 when it is more
@@ -538,6 +559,10 @@ long gc_index_merge(const char *const *dirs, int ndirs, const char *out, long *n
             goto done;
         }
     }
+    /* nor onto any other file that is not an index (an earlier merge's,
+     * which it replaces): a mistyped -o naming the image list, a picture or
+     * a cfg had replaced it without a word */
+    if (!not_an_index(out, e)) goto done;
     files = calloc((size_t)paths.n, sizeof *files);
     if (!files) {
         gc_fail(e, "out of memory");

@@ -2460,10 +2460,42 @@ START_TEST(shards_merge_into_the_single_run)
         free(t);
         free(before);
     }
+    /* nor onto a file that is not an index: the image list, say (it had
+     * been replaced by the merged index, exit 0) */
+    before = slurp(s.list, NULL);
+    ck_assert_int_eq(run("merge", shared, "-o", s.list, NULL), 1);
+    ck_assert_msg(strstr(err, "exists and is not an index") && strstr(err, "refusing to overwrite it"), "%s", err);
+    t = slurp(s.list, NULL);
+    ck_assert_msg(t && before && !strcmp(t, before), "merge -o replaced the image list");
+    free(t);
+    free(before);
     /* duplicated: the same folder twice */
     ck_assert_int_eq(run("merge", shared, shared, NULL), 1);
     ck_assert_msg(strstr(err, "are one folder: give each shard's folder once"), "%s", err);
     /* -o - is standard output, as -json - is: it had made a file named "-" */
+    /* nor a JSON file that is not an index (a -json report) */
+    char rep[4096];
+    path_in(&s, "report.json", rep);
+    FILE *rf = fopen(rep, "w");
+    ck_assert_ptr_nonnull(rf);
+    fputs("{\"image\": \"x.png\", \"detections\": []}\n", rf);
+    fclose(rf);
+    ck_assert_int_eq(run("merge", shared, "-o", rep, NULL), 1);
+    ck_assert_msg(strstr(err, "exists and is not an index"), "%s", err);
+    /* -o - with standard output sent to a file that holds something else
+     * (appended to a log): written there, as to a pipe (the check looked
+     * through /dev/stdout at the file and refused) */
+    char logf[4096], cmd[12000];
+    path_in(&s, "log.txt", logf);
+    rf = fopen(logf, "w");
+    ck_assert_ptr_nonnull(rf);
+    fputs("a log line\n", rf);
+    fclose(rf);
+    pf(cmd, sizeof cmd, "%s gradcam merge %s -o - >> %s 2>/dev/null", gcf_shell_binary(), shared, logf);
+    ck_assert_int_eq(system(cmd), 0);
+    t = slurp(logf, NULL);
+    ck_assert_msg(t && !strncmp(t, "a log line\n{\"n\": 0, ", 20), "%s", t ? t : "(none)");
+    free(t);
     ck_assert_msg(run("merge", shared, "-o", "-", NULL) == 0, "%s", err);
     ck_assert_msg(strstr(err, "merged 12 images into the standard output") && !strstr(out, "merged") &&
                       !strncmp(out, "{\"n\": 0, ", 9),
