@@ -46,7 +46,7 @@ typedef struct gc_png_par {
 
 /* Encodes w x h interleaved RGB (rows of 3*w bytes, no padding) as a PNG
  * file image in memory, every row with `filter` (-1: GC_PNG_FILTER). The
- * rows go in blocks of about 128 KiB, each a deflate block of its own that
+ * rows go in blocks of about 256 KiB, each a deflate block of its own that
  * ends on a byte boundary (an empty stored block between blocks, 5 bytes),
  * encoded through par (NULL: serially); the file is the same either way. On
  * success returns 0 and a malloc'd buffer in *out (free() it) of *len bytes;

@@ -197,6 +197,37 @@ START_TEST(flat_and_noise)
 }
 END_TEST
 
+/* The literals' code is built from a sample of the bytes (one 8-byte word
+ * in four). Bytes chosen so that the sample holds only values 0-127 and the
+ * rest only 128-255: the code gives the first half about 7 bits each and the
+ * other half the longest codes, so the Huffman block comes out far larger
+ * than the bytes. It must be caught after it is written and the block stored
+ * instead (written as it came, the file would be about 1.5 times the raw
+ * size). 21 px rows are 64 filtered bytes: with filter None the sampled
+ * words are each row's bytes 0-7 and 32-39; 5000 rows are more than one
+ * deflate block. */
+START_TEST(a_misleading_sample_falls_back_to_stored)
+{
+    enum { W = 21, H = 5000 };
+    unsigned char *p = malloc((size_t)W * H * 3);
+    ck_assert_ptr_nonnull(p);
+    uint32_t s = 99;
+    for (int y = 0; y < H; ++y)
+        for (int i = 0; i < 3 * W; ++i) {
+            s = s * 1664525u + 1013904223u;
+            int off = i + 1; /* the filtered row's byte: after the filter type */
+            int sampled = off < 8 || (off >= 32 && off < 40);
+            p[(size_t)y * 3 * W + i] = (unsigned char)((s >> 24) % 128 + (sampled ? 0 : 128));
+        }
+    size_t n, raw = ((size_t)W * 3 + 1) * H;
+    round_trip(p, W, H, GC_PNG_NONE, &n);
+    /* stored: the bytes, 5 a stored block of up to 64 KiB and an empty one
+     * between deflate blocks, the file's chunks */
+    ck_assert_msg(n <= raw + raw / 1000 + 64, "%zu bytes for %zu raw", n, raw);
+    free(p);
+}
+END_TEST
+
 START_TEST(bad_sizes_are_refused)
 {
     unsigned char px[3] = {1, 2, 3}, *out = (unsigned char *)1;
@@ -534,6 +565,7 @@ Suite *suite_png(void)
     tcase_add_test(tc, several_blocks_and_compression);
     tcase_add_test(tc, parallel_blocks_give_the_same_file);
     tcase_add_test(tc, flat_and_noise);
+    tcase_add_test(tc, a_misleading_sample_falls_back_to_stored);
     tcase_add_test(tc, bad_sizes_are_refused);
     tcase_add_test(tc, huffman_lengths);
     tcase_add_test(tc, darknet_reads_it);
