@@ -832,16 +832,18 @@ static int load_names(const char *names_file, const char *data_file, char ***nam
     return 0;
 }
 
-/* A names file that does not match the network: a warning naming the
- * option that gave it (each class past the names is named by its index).
- * A -data file's classes= that differs from the network's is one too: it
- * is the sign of a .data file made for another model (Darknet's own
- * commands read classes= and trust it), even when its names file fits.
+/* A names file that does not match the network is refused, naming the
+ * option that gave it: every class would be shown with another model's
+ * name (Tiny Darknet's malamute labelled "bird" with coco.data's names; it
+ * had been a warning, and the pictures came out so labelled, exit 0).
  * A -data file whose classes= is the network's may name a longer list, whose
  * first names are the classes: Darknet's cfg/imagenet1k.data (classes=1000)
  * names the 21842 of data/imagenet.shortnames.list, the 1000 first; that is
- * no warning (it had been "21842 names for 1000 classes"). */
-static void warn_names(const explain_args *x, char **names, int nnames, int classes)
+ * taken. A -data file's classes= that differs from the network's while its
+ * names fit is a warning: the sign of a .data file made for another model
+ * (Darknet's own commands read classes= and trust it). Returns 0, or -1
+ * with e set. */
+static int check_names(const explain_args *x, char **names, int nnames, int classes, gc_err *e)
 {
     long data_classes = -1; /* -data's classes=, when it is a number */
     char *v = NULL;
@@ -853,13 +855,18 @@ static void warn_names(const explain_args *x, char **names, int nnames, int clas
         long c = v ? strtol(v, &end, 10) : -1;
         if (v && !errno && end != v && !*end) data_classes = c;
     }
-    if (names && nnames != classes && !(nnames > classes && data_classes == classes))
-        gc_print_line(stderr, "gradcam: warning: %s %s: %d name%s for %d class%s", x->names ? "-names" : "-data",
-                      x->names ? x->names : x->data, nnames, gc_plural(nnames), classes, classes == 1 ? "" : "es");
+    if (names && nnames != classes && !(nnames > classes && data_classes == classes)) {
+        free(v);
+        return gc_fail(e, "%s %s: %d name%s for %d class%s: the names of another model? give this network's (or no "
+                          "names: classes are then shown by their index)",
+                       x->names ? "-names" : "-data", x->names ? x->names : x->data, nnames, gc_plural(nnames), classes,
+                       classes == 1 ? "" : "es");
+    }
     if (v && data_classes != classes)
         gc_print_line(stderr, "gradcam: warning: -data %s: classes=%s, but the network has %d classes", x->data, v,
                       classes);
     free(v);
+    return 0;
 }
 
 /* A classifier given -save summary alone: it has no summary picture. */
@@ -996,7 +1003,10 @@ static int explain_classifier(const cli_args *a, network *net, gc_err *e)
     if (data_top(a, cl.classes, &o.top, e)) return -1;
     o.ex = cli_explain_opts(a, 0);
     if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
-    warn_names(&a->x, o.names, o.nnames, cl.classes);
+    if (check_names(&a->x, o.names, o.nnames, cl.classes, e)) {
+        gc_model_names_free(o.names, o.nnames);
+        return -1;
+    }
     warn_summary(a->nosave);
     int rc = -1;
     if (!a->class_arg || resolve_class(a, o.names, o.nnames, cl.classes, &o.cls, e) == 0)
@@ -1025,7 +1035,10 @@ static int explain_detector(const cli_args *a, network *net, gc_err *e)
     if (gc_explain_check_heads(net, &o.ex, e)) return -1;
     if (load_names(a->x.names, a->x.data, &o.names, &o.nnames, e)) return -1;
     int classes = net->layers[net->n - 1].classes;
-    warn_names(&a->x, o.names, o.nnames, classes);
+    if (check_names(&a->x, o.names, o.nnames, classes, e)) {
+        gc_model_names_free(o.names, o.nnames);
+        return -1;
+    }
     int rc = gc_detect_run(net, &o, NULL, e);
     gc_model_names_free(o.names, o.nnames);
     return rc;
@@ -1500,8 +1513,9 @@ static int eval_main(int argc, char **argv, gc_err *e)
     {
         gc_classifier cl;
         gc_err ce;
-        if (detector) warn_names(&a.x, a.o.names, a.o.nnames, net->layers[net->n - 1].classes);
-        else if (gc_classify_find(net, &cl, &ce) == 0) warn_names(&a.x, a.o.names, a.o.nnames, cl.classes);
+        if (detector ? check_names(&a.x, a.o.names, a.o.nnames, net->layers[net->n - 1].classes, e)
+                     : gc_classify_find(net, &cl, &ce) == 0 && check_names(&a.x, a.o.names, a.o.nnames, cl.classes, e))
+            goto done;
     }
     if (!a.quiet) {
         a.o.progress = eval_progress;
@@ -1696,13 +1710,13 @@ static int list_main(const cli_args *a, gc_err *e)
     if (load_names(a->x.names, a->x.data, &names, &nnames, e)) goto done;
     if (o.detector) {
         if (gc_explain_check_heads(net, &ex, e)) goto done;
-        warn_names(&a->x, names, nnames, net->layers[net->n - 1].classes);
+        if (check_names(&a->x, names, nnames, net->layers[net->n - 1].classes, e)) goto done;
         o.det = (gc_det_opts){.thresh = a->thresh, .hier = a->hier, .nms = a->nms, .maxboxes = a->maxboxes,
                               .ex = ex, .names = names, .nnames = nnames};
     } else {
         gc_classifier cl;
         if (gc_classify_find(net, &cl, e)) goto done;
-        warn_names(&a->x, names, nnames, cl.classes);
+        if (check_names(&a->x, names, nnames, cl.classes, e)) goto done;
         warn_summary(a->nosave);
         int top;
         if (data_top(a, cl.classes, &top, e)) goto done;

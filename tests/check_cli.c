@@ -332,7 +332,7 @@ START_TEST(report_lines_are_printable)
     snprintf(names, sizeof names, "%s/esc.names", dir);
     FILE *f = fopen(names, "w");
     ck_assert_ptr_nonnull(f);
-    fputs("a\x1b[2Jb\xc2\x9b\ncaf\xc3\xa9\n", f);
+    fputs("a\x1b[2Jb\xc2\x9b\ncaf\xc3\xa9\nc\nd\ne\n", f); /* five: the network's classes */
     fclose(f);
     snprintf(pre, sizeof pre, "%s/out/p\x1b]0;x\x07q", dir);
     const char *img = gcf_darknet_path("data/dog.jpg");
@@ -750,9 +750,11 @@ START_TEST(json_dash_line_says_dash)
 }
 END_TEST
 
-/* A names file that does not match the classes is named in every mode
- * (the main command, -list, eval); -save summary on a classifier, which
- * has no summary picture, says so. */
+/* A names file that does not match the classes is refused in every mode
+ * (the main command, -list, eval), naming its file, before anything is
+ * written (it had been a warning, and every picture carried another model's
+ * names); a .data file's classes= that is not the network's is a warning;
+ * -save summary on a classifier, which has no summary picture, says so. */
 START_TEST(warnings_in_every_mode)
 {
     char names[4096], list[4096], outdir[4096];
@@ -766,25 +768,29 @@ START_TEST(warnings_in_every_mode)
     fclose(f);
     snprintf(outdir, sizeof outdir, "%s/out/list", dir);
     const char *img = gcf_darknet_path("data/dog.jpg");
-    char warn[4200]; /* the file named: it had said "2 names for 5 classes" alone */
-    snprintf(warn, sizeof warn, "gradcam: warning: -names %s: 2 names for ", names);
-    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 0 && strstr(err, warn), "%s", err);
-    ck_assert_msg(run(cfg, weights, "-list", list, "-outdir", outdir, "-names", names, "-quiet", NULL) == 0 &&
-                      strstr(err, warn),
+    char refused[4200], pic[4200];
+    snprintf(refused, sizeof refused, "gradcam: -names %s: 2 names for 5 classes: the names of another model?", names);
+    snprintf(pic, sizeof pic, "%s_0.png", prefix);
+    unlink(pic);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 1 && strstr(err, refused), "%s", err);
+    ck_assert_int_ne(access(pic, F_OK), 0);
+    ck_assert_msg(run(cfg, weights, "-list", list, "-outdir", outdir, "-names", names, "-quiet", NULL) == 1 &&
+                      strstr(err, refused),
                   "%s", err);
-    run("eval", cfg, weights, list, "-names", names, "-steps", "1", "-nosanity", NULL); /* no labels: fails later */
-    ck_assert_msg(strstr(err, warn), "%s", err);
+    ck_assert_int_ne(access(outdir, F_OK), 0);
+    run("eval", cfg, weights, list, "-names", names, "-steps", "1", "-nosanity", NULL);
+    ck_assert_msg(strstr(err, refused), "%s", err);
     /* one name: "1 name" (it had said "1 names for 5 classes") */
     f = fopen(names, "w");
     fputs("cat\n", f);
     fclose(f);
-    snprintf(warn, sizeof warn, "gradcam: warning: -names %s: 1 name for 5 classes\n", names);
-    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 0 && strstr(err, warn), "%s", err);
+    snprintf(refused, sizeof refused, "gradcam: -names %s: 1 name for 5 classes: ", names);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", names, NULL) == 1 && strstr(err, refused), "%s", err);
     f = fopen(names, "w");
     fputs("cat\ndog\n", f);
     fclose(f);
-    /* a .data file's classes= that is not the network's: said too, with the
-     * names file fitting or not (it had passed in silence) */
+    /* a .data file's classes= that is not the network's, its names fitting:
+     * a warning (it had passed in silence) */
     char data[4096], five[4096], dwarn[4200];
     snprintf(five, sizeof five, "%s/five.names", dir);
     f = fopen(five, "w");
@@ -798,7 +804,6 @@ START_TEST(warnings_in_every_mode)
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, dwarn) &&
                       !strstr(err, "names for"),
                   "%s", err);
-    snprintf(outdir, sizeof outdir, "%s/out/list2", dir);
     ck_assert_msg(run(cfg, weights, "-list", list, "-outdir", outdir, "-data", data, "-quiet", NULL) == 0 &&
                       strstr(err, dwarn),
                   "%s", err);
@@ -809,22 +814,22 @@ START_TEST(warnings_in_every_mode)
                   err);
     /* a .data file whose classes= is the network's, naming a longer list
      * (Darknet's imagenet1k.data: classes=1000, 21842 names): its first
-     * names are the classes, no warning; the same list by -names, or one
-     * shorter than classes=, is still one */
+     * names are the classes, taken; the same list by -names, one shorter
+     * than classes=, or a longer one without classes= is refused */
     char seven[4096];
     snprintf(seven, sizeof seven, "%s/seven.names", dir);
     write_text(seven, "a\nb\nc\nd\ne\nf\ng\n");
     write_text(data, "classes=5\nnames=%s\n", seven);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
                   err);
-    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", seven, NULL) == 0 &&
-                      strstr(err, "7 names for 5 classes"),
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", seven, NULL) == 1 &&
+                      strstr(err, "7 names for 5 classes: the names of another model?"),
                   "%s", err);
     write_text(data, "classes=5\nnames=%s\n", names); /* cat, dog */
-    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, "2 names for 5 classes"),
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 1 && strstr(err, "2 names for 5 classes"),
                   "%s", err);
     write_text(data, "names=%s\n", seven); /* no classes= to vouch for the list */
-    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && strstr(err, "7 names for 5 classes"),
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 1 && strstr(err, "7 names for 5 classes"),
                   "%s", err);
     write_text(data, "classes=5\nnames=%s\n", five);
     /* the .data file's top=, as Darknet's classifier predict reads it when
