@@ -914,7 +914,8 @@ static int resolve_class(const cli_args *a, char **names, int nnames, int classe
             return 0;
         }
     }
-    return gc_fail(e, "-class %s: no such class name in the names file", s);
+    return gc_fail(e, "-class %s: no such class name in %s %s", s, a->x.names ? "-names" : "-data",
+                   a->x.names ? a->x.names : a->x.data);
 }
 
 /* A classifier's number of classes without -top or -class: the .data file's

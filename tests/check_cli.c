@@ -812,6 +812,16 @@ START_TEST(warnings_in_every_mode)
     fclose(f);
     ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, NULL) == 0 && !strstr(err, "warning"), "%s",
                   err);
+    /* a class name the names lack: the file named (it had said "the names file") */
+    char nosuch[4200];
+    snprintf(nosuch, sizeof nosuch, "-class zebra: no such class name in -data %s", data);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-data", data, "-class", "zebra", NULL) == 1 &&
+                      strstr(err, nosuch),
+                  "%s", err);
+    snprintf(nosuch, sizeof nosuch, "-class zebra: no such class name in -names %s", five);
+    ck_assert_msg(run(cfg, weights, img, "-out", prefix, "-names", five, "-class", "zebra", NULL) == 1 &&
+                      strstr(err, nosuch),
+                  "%s", err);
     /* a .data file whose classes= is the network's, naming a longer list
      * (Darknet's imagenet1k.data: classes=1000, 21842 names): its first
      * names are the classes, taken; the same list by -names, one shorter
