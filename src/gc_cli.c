@@ -1876,13 +1876,24 @@ static int is_help(const char *s)
     return !strcmp(s, "help") || !strcmp(s, "-h") || !strcmp(s, "-help") || !strcmp(s, "--help");
 }
 
+/* The usage text's synopsis (its lines up to the options), then where the
+ * options are: after a usage error on a command line too short to hold the
+ * command's arguments. The whole help (136 lines) had followed the error
+ * there, scrolling the one line that says what is wrong off the screen. */
+static void print_synopsis(FILE *f)
+{
+    const char *end = strstr(usage_text, "Explains a classifier");
+    fwrite(usage_text, 1, end ? (size_t)(end - usage_text) : strlen(usage_text), f);
+    fputs("options and methods: darknet gradcam help\n", f);
+}
+
 /* A subcommand's status: 0 ok, 2 usage error, anything else 1. */
 static int finish(int rc, const gc_err *e, int show_usage)
 {
     if (rc == 0) return 0;
     gc_image_remove_made_dirs(); /* the run's files are gone by now: its new folders too */
     print_error(e);
-    if (rc == 2 && show_usage) print_usage(stderr);
+    if (rc == 2 && show_usage) print_synopsis(stderr);
     return rc == 2 ? 2 : 1;
 }
 

@@ -537,6 +537,15 @@ START_TEST(bad_options)
     assert_one_error_naming("-method magic");
     ck_assert_int_eq(run(cfg, weights, NULL), 2);
     assert_one_error_naming("missing image");
+    /* then the synopsis and where the options are, not the whole help (136
+     * lines, which scrolled the error off the screen) */
+    ck_assert_msg(strstr(err, "usage: darknet gradcam <cfg> <weights> <image> [options]") &&
+                      strstr(err, "options and methods: darknet gradcam help") && !strstr(err, "Methods (-method)") &&
+                      !strstr(err, "-class K"),
+                  "%s", err);
+    int nl = 0;
+    for (const char *p = err; *p; ++p) nl += *p == '\n';
+    ck_assert_msg(nl <= 20, "%d lines on stderr:\n%s", nl, err);
     ck_assert_int_eq(run(cfg, weights, img, "-out", prefix, "-class", NULL), 2);
     assert_one_error_naming("-class needs a value");
     /* a space before a number was skipped, one after it refused: both refused
