@@ -142,24 +142,42 @@ int gc_labels_path(const char *image, char *out, size_t cap, gc_err *e)
                    image);
 }
 
-static int parse_line(char *s, int classes, gc_label *l)
+/* One label line into l; on a bad line -1, with what is wrong in why. */
+static int parse_line(char *s, int classes, gc_label *l, char *why, size_t nwhy)
 {
+    static const char *const field[4] = {"cx", "cy", "w", "h"};
     char *end;
     errno = 0;
     long c = strtol(s, &end, 10);
-    if (errno || end == s || !isspace((unsigned char)*end) || c < 0 || c >= classes) return -1;
+    if (errno || end == s || !isspace((unsigned char)*end)) {
+        snprintf(why, nwhy, "the class is not a whole number");
+        return -1;
+    }
+    if (c < 0 || c >= classes) {
+        snprintf(why, nwhy, "class %ld is not one of the network's %d (0..%d)", c, classes, classes - 1);
+        return -1;
+    }
     float v[4];
     s = end;
     for (int i = 0; i < 4; ++i) {
         errno = 0;
         v[i] = strtof(s, &end);
-        if (errno || end == s || !isfinite(v[i])) return -1;
+        if (errno || end == s || !isfinite(v[i])) {
+            snprintf(why, nwhy, "%s is missing or not a finite number", field[i]);
+            return -1;
+        }
         s = end;
     }
     while (*s && isspace((unsigned char)*s)) ++s;
-    if (*s) return -1;
-    if (!(v[0] >= 0 && v[0] <= 1 && v[1] >= 0 && v[1] <= 1 && v[2] > 0 && v[2] <= 1 && v[3] > 0 && v[3] <= 1))
+    if (*s) {
+        snprintf(why, nwhy, "more than five fields");
         return -1;
+    }
+    for (int i = 0; i < 4; ++i)
+        if (i < 2 ? !(v[i] >= 0 && v[i] <= 1) : !(v[i] > 0 && v[i] <= 1)) {
+            snprintf(why, nwhy, "%s %g is outside %s", field[i], (double)v[i], i < 2 ? "[0,1]" : "(0,1]");
+            return -1;
+        }
     l->cls = (int)c;
     l->box = (gc_rbox){v[0], v[1], v[2], v[3]};
     return 0;
@@ -207,10 +225,11 @@ int gc_labels_load(const char *path, int classes, gc_label **out, int *count, gc
                 }
                 ls = grown;
             }
-            if (parse_line(s, classes, &ls[n])) {
-                gc_fail(e, "label file %s line %d: expected `class cx cy w h` with class in 0..%d, cx cy in [0,1], "
-                           "w h in (0,1]: %.60s",
-                        path, lineno, classes - 1, s);
+            char why[96];
+            if (parse_line(s, classes, &ls[n], why, sizeof why)) {
+                gc_fail(e, "label file %s line %d: %s; expected `class cx cy w h` with class in 0..%d, cx cy in "
+                           "[0,1], w h in (0,1]: %.60s",
+                        path, lineno, why, classes - 1, s);
                 goto done;
             }
             ++n;

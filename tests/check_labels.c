@@ -123,7 +123,7 @@ START_TEST(labels_line_ends)
     int n = -1;
     gc_err e = {0};
     ck_assert_int_eq(gc_labels_load(path, 5, &l, &n, &e), -1);
-    ck_assert_msg(strstr(e.msg, "line 3: expected") != NULL, "%s", e.msg);
+    ck_assert_msg(strstr(e.msg, "line 3: class 7 is not one of the network's 5 (0..4); expected") != NULL, "%s", e.msg);
 }
 END_TEST
 
@@ -142,15 +142,17 @@ static void assert_bad(const char *text, const char *line)
 
 START_TEST(labels_malformed)
 {
-    assert_bad("5 0.5 0.5 0.1 0.1\n", "line 1");      /* class out of range (5 classes) */
-    assert_bad("0 0.5 0.5 0.1 0.1\n-1 0.5 0.5 0.1 0.1\n", "line 2");
-    assert_bad("1.5 0.5 0.5 0.1 0.1\n", "line 1");    /* class not an integer */
-    assert_bad("\n1 0.5 0.5 0.1\n", "line 2");        /* 4 fields */
-    assert_bad("1 0.5 0.5 0.1 0.1 7\n", "line 1");    /* 6 fields */
-    assert_bad("1 0.5 0.5 0 0.1\n", "line 1");        /* empty box */
-    assert_bad("1 1.2 0.5 0.1 0.1\n", "line 1");      /* not normalised */
-    assert_bad("1 nan 0.5 0.1 0.1\n", "line 1");
-    assert_bad("cat 0.5 0.5 0.1 0.1\n", "line 1");
+    /* each error says which field is wrong (it had given the format alone) */
+    assert_bad("5 0.5 0.5 0.1 0.1\n", "line 1: class 5 is not one of the network's 5 (0..4)");
+    assert_bad("0 0.5 0.5 0.1 0.1\n-1 0.5 0.5 0.1 0.1\n", "line 2: class -1 is not");
+    assert_bad("1.5 0.5 0.5 0.1 0.1\n", "line 1: the class is not a whole number");
+    assert_bad("\n1 0.5 0.5 0.1\n", "line 2: h is missing"); /* 4 fields */
+    assert_bad("1 0.5 0.5 0.1 0.1 7\n", "line 1: more than five fields");
+    assert_bad("1 0.5 0.5 0 0.1\n", "line 1: w 0 is outside (0,1]"); /* empty box */
+    assert_bad("1 1.2 0.5 0.1 0.1\n", "line 1: cx 1.2 is outside [0,1]"); /* not normalised */
+    assert_bad("1 0.5 0.5 0.1 1.5\n", "line 1: h 1.5 is outside (0,1]");
+    assert_bad("1 nan 0.5 0.1 0.1\n", "line 1: cx is missing or not a finite number");
+    assert_bad("cat 0.5 0.5 0.1 0.1\n", "line 1: the class is not a whole number");
     /* a byte-order mark: Darknet reads no object; the message says so, as the
      * line it shows would look valid */
     assert_bad("\xef\xbb\xbf" "1 0.5 0.5 0.1 0.1\r\n", "byte-order mark");
