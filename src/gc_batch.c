@@ -731,7 +731,10 @@ static int record_error(run_state *r, gc_batch_summary *s, int pos, const char *
     char shown[PATH_MAX];
     snprintf(shown, sizeof shown, "%s", r->list.path[pos]);
     gc_printable(shown); /* a name's bytes that are not printable as '?', as in every message */
-    fprintf(stderr, "gradcam: %s: %s\n", shown, msg);
+    /* the image named once: most messages name it already (it had read
+     * "gradcam: x.jpg: cannot decode image x.jpg: ...") */
+    if (strstr(msg, r->list.path[pos]) || strstr(msg, shown)) fprintf(stderr, "gradcam: %s\n", msg);
+    else fprintf(stderr, "gradcam: %s: %s\n", shown, msg);
     s->errors++;
     if (r->errors_fd < 0) return 0;
     char *rec = NULL;
