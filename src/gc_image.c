@@ -381,16 +381,28 @@ static FILE *open_image(const char *path, long long *size, gc_err *e)
     return f;
 }
 
+/* stb's reason for a file no decoder took, said more plainly where the
+ * file is text (a label file or a list named .jpg, say): its first 512
+ * bytes all printable ASCII or white space. */
+static const char *unknown_why(FILE *f, const char *why)
+{
+    if (!why || strcmp(why, "unknown image type")) return why;
+    unsigned char b[512];
+    rewind(f);
+    size_t n = fread(b, 1, sizeof b, f);
+    for (size_t i = 0; i < n; ++i)
+        if (!(b[i] >= 32 && b[i] < 127) && b[i] != '\n' && b[i] != '\r' && b[i] != '\t') return why;
+    return n ? "unknown image type: the file holds text, not an image" : why;
+}
+
 int gc_image_check_header(const char *path, int *w, int *h, gc_err *e)
 {
     FILE *f = open_image(path, NULL, e);
     if (!f) return -1;
     int iw = 0, ih = 0, ic = 0, ok = image_info(f, &iw, &ih, &ic);
+    const char *why = ok ? NULL : unknown_why(f, stbi_failure_reason());
     fclose(f);
-    if (!ok) {
-        const char *why = stbi_failure_reason();
-        return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown format");
-    }
+    if (!ok) return gc_fail(e, "cannot decode image %s: %s", path, why && *why ? why : "unknown format");
     if (!size_ok(iw, ih))
         return gc_fail(e, SIZE_MSG, path, iw, ih);
     if (w) *w = iw;
@@ -520,7 +532,7 @@ static int check_image(const char *path, int *w, int *h, image *load, unsigned c
         snprintf(cut_why, sizeof cut_why, "the %s file ends before its image data (a truncated file?)", format_name(f));
         why = cut_why;
     }
-    if (!px && !why && !(why = stbi_failure_reason())) why = "";
+    if (!px && !why && !(why = unknown_why(f, stbi_failure_reason()))) why = "";
     if (why) {
         if (px) stbi_image_free(px);
         fclose(f);

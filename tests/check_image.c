@@ -563,6 +563,34 @@ START_TEST(png_without_iend_says_it_is_cut_off)
 }
 END_TEST
 
+/* A text file given as an image (a label file or a list named .jpg) says
+ * so; a binary file no decoder takes keeps stb's reason alone. */
+START_TEST(text_given_as_an_image_says_so)
+{
+    char txt[256], bin[256];
+    path_in(txt, sizeof txt, "labels.jpg");
+    path_in(bin, sizeof bin, "noise.jpg");
+    FILE *f = fopen(txt, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("0 0.5 0.5 0.25 0.25\r\n1\t0.1 0.2 0.1 0.1\n", f);
+    fclose(f);
+    f = fopen(bin, "wb");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 300; ++i) fputc((i * 97 + 1) & 0xff, f);
+    fclose(f);
+    gc_err e = {0};
+    image im;
+    ck_assert_int_eq(gc_image_check_header(txt, NULL, NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, "unknown image type: the file holds text, not an image"), "%s", e.msg);
+    ck_assert_int_eq(gc_image_check(txt, NULL, NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, txt) && strstr(e.msg, "the file holds text, not an image"), "%s", e.msg);
+    ck_assert_int_eq(gc_image_load(txt, &im, &e), -1);
+    ck_assert_msg(strstr(e.msg, "the file holds text, not an image"), "%s", e.msg);
+    ck_assert_int_eq(gc_image_check(bin, NULL, NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, bin) && strstr(e.msg, "unknown image type") && !strstr(e.msg, "text"), "%s", e.msg);
+}
+END_TEST
+
 /* A 24-bit BMP of w x h pixels whose rows are stored top-down (height
  * negated in its header) or bottom-up: rgb is interleaved, top row first. */
 static void write_bmp(const char *path, const unsigned char *rgb, int w, int h, int top_down)
@@ -1598,6 +1626,7 @@ Suite *suite_image(void)
     tcase_add_test(tc, huge_declared_size_is_refused_from_the_header);
     tcase_add_test(tc, top_down_bmp_is_read_as_darknet_reads_it);
     tcase_add_test(tc, png_without_iend_says_it_is_cut_off);
+    tcase_add_test(tc, text_given_as_an_image_says_so);
     tcase_add_test(tc, files_cut_short_are_refused);
     tcase_add_test(tc, gif_tga_psd_cut_short_are_refused);
     tcase_add_test(tc, png_and_jpeg_cut_short_say_so);
