@@ -256,8 +256,14 @@ static gc_pbox net_box(const eval_ctx *c, int t)
     const gc_letterbox *lb = &c->s.lb;
     gc_rbox b = c->tbox[t];
     float x0, y0, x1, y1, W = (float)c->s.orig.w, H = (float)c->s.orig.h;
-    gc_render_letterbox_to_net(lb, (b.x - b.w / 2) * W, (b.y - b.h / 2) * H, &x0, &y0);
-    gc_render_letterbox_to_net(lb, (b.x + b.w / 2) * W, (b.y + b.h / 2) * H, &x1, &y1);
+    /* the box's part on the image: a box past the image's edge (a label
+     * may run past it, and Darknet does not clip detections) had taken in
+     * the letterbox's grey bars, pixels that deletion and insertion cannot
+     * change, and moved -baseline box's Gaussian onto them */
+    float l = fmaxf((b.x - b.w / 2) * W, 0), t0 = fmaxf((b.y - b.h / 2) * H, 0);
+    float r = fminf((b.x + b.w / 2) * W, W), b1 = fminf((b.y + b.h / 2) * H, H);
+    gc_render_letterbox_to_net(lb, l, t0, &x0, &y0);
+    gc_render_letterbox_to_net(lb, r > l ? r : l, b1 > t0 ? b1 : t0, &x1, &y1);
     /* the network pixels whose centres lie inside it, as on the image */
     return gc_metrics_pbox_cover_edges(x0, y0, x1, y1, c->net->w, c->net->h);
 }

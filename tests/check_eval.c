@@ -1091,6 +1091,32 @@ START_TEST(inbox_curves_and_rise)
 }
 END_TEST
 
+/* A label box that runs past the image's edge is its part on the image:
+ * the same rows as the label of that part alone. On a 40x64 image in the
+ * 20x16 input (letterboxed to 10x16, grey bars of 5 columns each side) the
+ * box x 0.7-1.1 had taken a column of the right bar: pixels deletion and
+ * insertion cannot change, and the box baseline's Gaussian moved onto them. */
+START_TEST(a_box_past_the_image_edge_is_its_part_on_the_image)
+{
+    const char *a = write_image("edge_a", 40, 64, 5), *b = write_image("edge_b", 40, 64, 5);
+    write_label("edge_a", "1 0.9 0.5 0.4 0.5\n");  /* x 28-44 of 40 */
+    write_label("edge_b", "1 0.85 0.5 0.3 0.5\n"); /* x 28-40 */
+    write_list(a, b, NULL);
+    static const char *const keys[] = {"pointing",     "energy_in_box",       "inbox_deletion_auc",
+                                       "inbox_insertion_auc", "deletion_auc", "insertion_auc", "gini"};
+    for (int v = 0; v < 2; ++v) {
+        int rc = v ? run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "4", "-nosanity", "-baseline", "box", NULL)
+                   : run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "4", "-nosanity", NULL);
+        ck_assert_msg(rc == 0, "%s", err);
+        const char *pm = per_map(slurp(json));
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; ++k) {
+            double x = mval(pm, 0, keys[k]), y = mval(pm, 1, keys[k]);
+            ck_assert_msg(!isnan(x) && x == y, "%s %s: %g against %g", v ? "-baseline box" : "gradcam", keys[k], x, y);
+        }
+    }
+}
+END_TEST
+
 /* Detectors: the cell baseline is the box's head cell (so it never changes
  * under either check), and is not all zero. */
 START_TEST(detector_cell_and_box_baselines)
@@ -1407,6 +1433,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, ground_truth_box_is_its_pixels);
     tcase_add_test(tc, priors_pass_no_sanity_check);
     tcase_add_test(tc, inbox_curves_and_rise);
+    tcase_add_test(tc, a_box_past_the_image_edge_is_its_part_on_the_image);
     tcase_add_test(tc, detector_cell_and_box_baselines);
     tcase_add_test(tc, detector_rise_weights);
     tcase_add_test(tc, eval_keywords_take_any_case);
