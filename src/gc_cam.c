@@ -55,13 +55,19 @@ void gc_cam_weighted_sum(const float *A, const float *w, size_t K, size_t HW, fl
 
 /* Grad-CAM++ (Chattopadhay et al., eq. 19 with the exponential-score
  * simplification): alpha^k_ij = g^2 / (2 g^2 + (sum_ab A^k_ab) g^3), 0 where
- * the denominator is 0; w_k = sum_ij alpha^k_ij ReLU(g^k_ij). */
+ * the denominator is 0; w_k = sum_ij alpha^k_ij ReLU(g^k_ij). The paper's
+ * activations are ReLU's, their sum never negative; a leaky or linear
+ * layer's can be, and then the denominator g^2 (2 + sum g) crossed zero at
+ * g = -2 / sum: alpha without bound near it, negative past it (one channel
+ * of -10s with a gradient of 0.2 had weighed -1.7e6). The sum is taken as
+ * at least 0, so that alpha stays in (0, 1/2] where g > 0, as with ReLU. */
 static void gc_cam_gradcampp_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
 {
     for (size_t k = 0; k < K; ++k) {
         const float *a = A + k * HW, *g = G + k * HW;
         double sum_a = 0, s = 0;
         for (size_t p = 0; p < HW; ++p) sum_a += a[p];
+        if (sum_a < 0) sum_a = 0;
         for (size_t p = 0; p < HW; ++p) {
             double g1 = g[p], g2 = g1 * g1, g3 = g2 * g1;
             double den = 2.0 * g2 + sum_a * g3;
@@ -72,17 +78,25 @@ static void gc_cam_gradcampp_weights(const float *A, const float *G, size_t K, s
 }
 
 /* XGrad-CAM (Fu et al.): w_k = sum_ij (A^k_ij / sum_ab A^k_ab) g^k_ij, 0 for a
- * channel whose activations sum to 0. */
+ * channel whose activations sum to 0. With ReLU's activations (the paper's)
+ * that is an average of the channel's gradient, within its range; a leaky
+ * or linear layer's activations of both signs can sum to nearly 0, and the
+ * ratio had no bound (-3.6e6 from gradients of at most 0.3). The weight is
+ * kept within the gradient's range, which changes nothing where the
+ * activations share a sign. */
 static void gc_cam_xgradcam_weights(const float *A, const float *G, size_t K, size_t HW, float *w)
 {
     for (size_t k = 0; k < K; ++k) {
         const float *a = A + k * HW, *g = G + k * HW;
-        double sum_a = 0, s = 0;
+        double sum_a = 0, s = 0, lo = HW ? g[0] : 0, hi = lo;
         for (size_t p = 0; p < HW; ++p) {
             sum_a += a[p];
             s += (double)g[p] * a[p];
+            if (g[p] < lo) lo = g[p];
+            if (g[p] > hi) hi = g[p];
         }
-        w[k] = sum_a != 0 ? (float)(s / sum_a) : 0.0f;
+        double v = s / sum_a;
+        w[k] = sum_a != 0 ? (float)(v < lo ? lo : v > hi ? hi : v) : 0.0f;
     }
 }
 

@@ -142,8 +142,10 @@ END_TEST
  *   g=1: alpha=1/(2+10)=1/12 -> 1/12; g=0, g<0: nothing;
  *   g=.5: alpha=.25/(.5+10*.125)=1/7 -> .5/7=1/14;  w1 = 1/12+1/14 = 13/84
  * ch2 A=[1,-1,0,0] (sum 0), g=[2,-1,0,1]: alpha=1/2 where g!=0 -> w2 = 2/2+1/2 = 1.5
- * ch3 A=[-1,-1,-1,-1] (sum -4), g=[.5,.5,0,0]: den = 2*.25 - 4*.125 = 0 -> w3 = 0
- * L = ReLU(13/84*A1 + 1.5*A2) = [139/84, 0, 39/84, 52/84] */
+ * ch3 A=[-1,-1,-1,-1] (sum -4, taken as 0: the paper's sums are of ReLU's
+ *   outputs), g=[.5,.5,0,0]: alpha=1/2 where g>0 -> w3 = .25+.25 = .5
+ *   (with -4 the denominator 2*.25 - 4*.125 was 0, and w3 had been 0)
+ * L = ReLU(13/84*A1 + 1.5*A2 + .5*A3) = [97/84, 0, 0, 10/84] */
 START_TEST(gradcampp_hand_worked)
 {
     const float A[12] = {1, 2, 3, 4, 1, -1, 0, 0, -1, -1, -1, -1};
@@ -152,9 +154,33 @@ START_TEST(gradcampp_hand_worked)
     ck_assert_int_eq(compute(GC_METHOD_GRADCAMPP, A, G, 3, 2, 2, w, map), 0);
     ck_assert_double_eq_tol(w[0], 13.0 / 84, TOL);
     ck_assert_double_eq_tol(w[1], 1.5, TOL);
-    ck_assert_float_eq(w[2], 0);
-    const double want[4] = {139.0 / 84, 0, 39.0 / 84, 52.0 / 84};
+    ck_assert_double_eq_tol(w[2], .5, TOL);
+    const double want[4] = {97.0 / 84, 0, 0, 10.0 / 84};
     assert_map(map, want, 4, TOL);
+}
+END_TEST
+
+/* Signed activations (a leaky or linear layer's), where the papers'
+ * formulas, made for ReLU's, have no bound:
+ * Grad-CAM++ on A = -10 everywhere (sum -40), g = [.1, .2, .05, .3]: the
+ *   denominator g^2 (2 - 40 g) crosses 0 at g = .05 and is negative past it
+ *   (the weight had been -0.03 or, rounded near the pole, about -1.7e6 with
+ *   other gradients); with the sum taken as 0, alpha = 1/2 and
+ *   w = (.1 + .2 + .05 + .3) / 2 = .325.
+ * XGrad-CAM on A = [1, -1, .5, -.5000001] (sum -1e-7), g = [.1, -.2, .3, .05]:
+ *   sum g A / sum A = .425 / -1e-7, about -4e6; kept within the gradient's
+ *   range [-.2, .3]: -.2. */
+START_TEST(signed_activations_keep_the_weights_bounded)
+{
+    const float A[4] = {-10, -10, -10, -10}, G[4] = {.1f, .2f, .05f, .3f};
+    float w[1], map[4];
+    ck_assert_int_eq(compute(GC_METHOD_GRADCAMPP, A, G, 1, 2, 2, w, map), 0);
+    ck_assert_double_eq_tol(w[0], .325, TOL);
+    const float B[4] = {1, -1, .5f, -.5000001f}, H[4] = {.1f, -.2f, .3f, .05f};
+    ck_assert_int_eq(compute(GC_METHOD_XGRADCAM, B, H, 1, 2, 2, w, map), 0);
+    ck_assert_double_eq_tol(w[0], -.2, TOL);
+    const double want[4] = {0, .2, 0, .5000001 * .2};
+    assert_map(map, want, 4, 1e-5);
 }
 END_TEST
 
@@ -572,6 +598,7 @@ Suite *suite_cam(void)
     tcase_add_test(tc, gradcam_equals_cam_for_gap_linear_head);
     tcase_add_test(tc, gradcampp_hand_worked);
     tcase_add_test(tc, xgradcam_hand_worked);
+    tcase_add_test(tc, signed_activations_keep_the_weights_bounded);
     tcase_add_test(tc, hirescam_layercam_hand_worked);
     tcase_add_test(tc, hirescam_equals_gradcam_for_constant_gradients);
     tcase_add_test(tc, eigencam_rank1_recovers_pattern);
