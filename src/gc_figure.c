@@ -211,13 +211,7 @@ static void foot_add(footer *ft, int row, int x, const char *text, int sc, int b
 {
     if (ft->n == FOOT_ITEMS || row >= FOOT_ROWS) return;
     foot_item *t = &ft->it[ft->n++];
-    t->row = row;
-    t->x = x;
-    t->sc = sc;
-    t->bar = bar;
-    t->bar_w = bar_w;
-    t->fg = fg;
-    t->bg = bg;
+    *t = (foot_item){row, x, sc, bar, bar_w, fg, bg, ""};
     snprintf(t->text, sizeof t->text, "%s", text ? text : "");
     if (row + 1 > ft->rows) ft->rows = row + 1;
 }
