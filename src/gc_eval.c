@@ -62,14 +62,16 @@ static const char *const metric_label[GC_EVAL_NMETRICS] = {
     "classification accuracy", "mAP@0.5", "matched to a detection", "pointing game",
     "pointing, every object", "energy in box",
     "localization error", "top-1 localization error", "deletion AUC", "insertion AUC", "average drop",
-    "increase in confidence", "randomization Spearman", "randomization, in box", "random-logit Spearman",
+    "increase in confidence", "randomization Spearman", "randomization, in box", "random vs. random",
+    "random vs. random, in box", "random-logit Spearman",
     "random-logit, in box", "Gini index",
     "all-zero maps", "RISE Spearman, image", "RISE Spearman, in box", "RISE peak within a cell",
     "in-box deletion AUC", "in-box insertion AUC", "own-instance pointing", "own instance, every twin"};
 static const char *const metric_key[GC_EVAL_NMETRICS] = {
     "accuracy", "map50", "matched", "pointing", "pointing_all_objects", "energy_in_box", "localization_error",
     "top1_localization_error", "deletion_auc", "insertion_auc", "average_drop", "increase_in_confidence",
-    "randomization_spearman", "randomization_spearman_box", "random_logit_spearman", "random_logit_spearman_box",
+    "randomization_spearman", "randomization_spearman_box", "randomization_random_pair",
+    "randomization_random_pair_box", "random_logit_spearman", "random_logit_spearman_box",
     "gini", "all_zero", "rise_spearman", "rise_spearman_box",
     "rise_peak_within_cell", "inbox_deletion_auc", "inbox_insertion_auc", "own_instance_pointing",
     "own_instance_scenes"};
@@ -185,7 +187,10 @@ typedef struct eval_ctx {
     uint64_t rng_rl, rng_rise;
     uint64_t rng_alt;    /* the random baseline's maps made by the sanity checks: their own
                           * stream, so -nosanity leaves the explained maps' draws as they are */
+    uint64_t rng_pair;   /* the random baseline's maps made for the random pair */
     float *alt;          /* npx: another map of a target on the network input */
+    float *rmaps;        /* targets x npx: each target's map at its randomisation point (the cascade's draw) */
+    size_t cap_rmaps;
     float *heat_a, *heat_b, *gath_a, *gath_b, *sorted; /* original-image pixels */
     double *ra, *rb;
     void *rank_scratch;
@@ -356,6 +361,15 @@ static double compare_maps(eval_ctx *c, const float *a, const float *b, const gc
     return gc_metrics_spearman(c->gath_a, c->gath_b, n, c->ra, c->rb, c->rank_scratch);
 }
 
+/* Spearman of maps a and b (network input) over the image and over target
+ * t's box. */
+static void compare_both(eval_ctx *c, int t, const float *a, const float *b, double *img, double *inbox)
+{
+    *img = compare_maps(c, a, b, NULL);
+    gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
+    *inbox = compare_maps(c, a, b, &box);
+}
+
 /* The explanation map of target t into tmaps[t] (network-input resolution),
  * its heat on the original image into s.heat, and the map-only metrics. */
 static int explain_target(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
@@ -393,9 +407,7 @@ static int random_logit(eval_ctx *c, int t, gc_eval_map *m, gc_err *e)
     int rw, rh, layer;
     if (map_of(c, t, other, c->alt, &c->rng_alt, &raw, &rw, &rh, &layer, NULL, NULL, e)) return -1;
     m->rl_cls = other;
-    m->rl_spearman = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
-    gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
-    m->rl_spearman_box = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
+    compare_both(c, t, c->tmaps + (size_t)t * c->npx, c->alt, &m->rl_spearman, &m->rl_spearman_box);
     return 0;
 }
 
@@ -659,50 +671,107 @@ static int score_layer_of(const eval_ctx *c, int t)
     return c->r->detector ? c->dets[c->tdet[t]].head : c->cl.logit_layer;
 }
 
+unsigned gc_eval_cascade_seed(unsigned s)
+{
+    return s * 7919u + 17u;
+}
+
+unsigned gc_eval_pair_seed(unsigned s)
+{
+    return gc_eval_cascade_seed(s) ^ 0x5bd1e995u;
+}
+
+/* Whether target t's map can change once the layers from k up are random:
+ * not where they are all above its score layer (another head's branch; the
+ * random baseline draws anew whatever the layers). */
+static int map_changes_at(const eval_ctx *c, int t, int k)
+{
+    return k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM;
+}
+
+/* The random-pair rows, what the randomisation Spearman is to be read
+ * against: for each target, the layers from its randomisation point up drawn
+ * a second time (another seed, the layers below trained), the map explained
+ * again, and its Spearman with the map of the cascade's draw (rmaps). Two
+ * such networks share no trained weight from the point up; what their maps
+ * share comes from the architecture (the gradient's support and its fall-off
+ * around the box's cell) and the trained features below the point. One pair
+ * of draws, not a bound. Targets with the same point share one forward pass
+ * (none for a baseline, which ignores the network; the random one draws from
+ * its own stream, so the other rows' draws stay as they were). A target whose
+ * point the cascade never reached (no layer with weights at or above it)
+ * keeps 0, as the randomisation row does. */
+static int random_pair_image(eval_ctx *c, int first, int nt, gc_err *e)
+{
+    network *net = c->net;
+    gc_eval_result *r = c->r;
+    for (int t = 0; t < nt; ++t) {
+        int p = r->maps[first + t].rand_layer, done = p < 0;
+        for (int u = 0; u < t; ++u) done |= r->maps[first + u].rand_layer == p;
+        if (done) continue;
+        gc_model_snapshot_restore(net, &c->snap);
+        gc_model_randomize_layers(net, p, net->n - 1, gc_eval_pair_seed(c->o->seed));
+        gc_hooks_weights_changed(&c->s.ctx);
+        if (c->o->baseline == GC_BASELINE_NONE) gc_hooks_forward(&c->s.ctx, c->s.input.data);
+        for (int u = t; u < nt; ++u) {
+            gc_eval_map *m = &r->maps[first + u];
+            if (m->rand_layer != p) continue;
+            const float *raw;
+            int rw, rh, layer;
+            if (map_of(c, u, c->tcls[u], c->alt, &c->rng_pair, &raw, &rw, &rh, &layer, NULL, NULL, e)) return -1;
+            compare_both(c, u, c->rmaps + (size_t)u * c->npx, c->alt, &m->pair_spearman, &m->pair_spearman_box);
+        }
+    }
+    return 0;
+}
+
 /* Cascading model-parameter randomisation (Adebayo et al. 2018, Sec. 3.1)
  * for every target of the image: from the top layer down, point j
  * re-initialises every layer >= cascade[j] (seeded per layer), runs the
  * forward pass and explains each target again, at the same box or class;
- * the Spearman with its trained map is point j of its curve. The network is
- * restored exactly afterwards, also on failure. */
+ * the Spearman with its trained map is point j of its curve. Then the random
+ * pair (random_pair_image). The network is restored exactly afterwards, also
+ * on failure. */
 static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
 {
     network *net = c->net;
     gc_eval_result *r = c->r;
     int prev = net->n, rc = 0;
-    unsigned seed = c->o->seed * 7919u + 17u;
+    unsigned seed = gc_eval_cascade_seed(c->o->seed);
     for (int j = 0; j < r->ncascade && !rc; ++j) {
         int k = r->cascade[j];
         if (k < prev) gc_model_randomize_layers(net, k, prev - 1, seed);
         gc_hooks_weights_changed(&c->s.ctx);
         prev = k;
-        /* Layers above a target's score layer (another head's branch) cannot
-         * change its map, which is then the trained one exactly: Spearman 1
-         * without a forward pass (the random baseline draws anew: computed). */
+        /* a map that cannot change is the trained one exactly: Spearman 1
+         * without a forward pass */
         int need = 0;
-        for (int t = 0; t < nt; ++t) need |= k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM;
+        for (int t = 0; t < nt; ++t) need |= map_changes_at(c, t, k);
         if (need) gc_hooks_forward(&c->s.ctx, c->s.input.data);
         for (int t = 0; t < nt && !rc; ++t) {
             gc_eval_map *m = &r->maps[first + t];
+            const float *trained = c->tmaps + (size_t)t * c->npx;
             double sp = 1, spb = 1;
-            if (k <= score_layer_of(c, t) || c->o->baseline == GC_BASELINE_RANDOM) {
+            int changes = map_changes_at(c, t, k);
+            if (changes) {
                 const float *raw;
                 int rw, rh, layer;
                 if ((rc = map_of(c, t, c->tcls[t], c->alt, &c->rng_alt, &raw, &rw, &rh, &layer, NULL, NULL, e))) break;
-                sp = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, NULL);
-                gc_pbox box = gc_metrics_pbox_cover(c->tbox[t], c->s.orig.w, c->s.orig.h);
-                spb = compare_maps(c, c->tmaps + (size_t)t * c->npx, c->alt, &box);
+                compare_both(c, t, trained, c->alt, &sp, &spb);
             }
             r->rand_curves[m->rand_curve + (size_t)j] = (float)sp;
             /* the lowest point at or above trand: the explained layers'
-             * activations and everything above them are random */
+             * activations and everything above them are random; its map is
+             * the random pair's first */
             if (k >= c->trand[t]) {
                 m->rand_spearman = sp;
                 m->rand_spearman_box = spb;
                 m->rand_layer = k;
+                memcpy(c->rmaps + (size_t)t * c->npx, changes ? c->alt : trained, c->npx * sizeof *c->alt);
             }
         }
     }
+    if (!rc) rc = random_pair_image(c, first, nt, e);
     gc_model_snapshot_restore(net, &c->snap);
     gc_hooks_weights_changed(&c->s.ctx);
     gc_hooks_forward(&c->s.ctx, c->s.input.data);
@@ -738,7 +807,8 @@ static int ensure_targets(eval_ctx *c, int n)
         grow(&c->tbox, &c->cap_t_b, (size_t)n, sizeof *c->tbox) ||
         grow(&c->tobj, &c->cap_t_o, (size_t)n, sizeof *c->tobj) ||
         grow(&c->tlow, &c->cap_t_l, (size_t)n, sizeof *c->tlow) ||
-        grow(&c->trand, &c->cap_t_r, (size_t)n, sizeof *c->trand))
+        grow(&c->trand, &c->cap_t_r, (size_t)n, sizeof *c->trand) ||
+        (c->o->sanity && grow(&c->rmaps, &c->cap_rmaps, need, sizeof *c->rmaps)))
         return -1;
     return 0;
 }
@@ -877,6 +947,7 @@ static int eval_image(eval_ctx *c, int img, pool *dp, pool *gp, gc_err *e)
     for (int t = 0; t < nt; ++t) {
         gc_eval_map m;
         memset(&m, 0, sizeof m);
+        m.rand_layer = -1; /* until the cascade reaches the randomisation point */
         int j = c->tobj[t];
         m.image = img;
         m.object = j;
@@ -1047,8 +1118,9 @@ static int cmp_double(const void *pa, const void *pb)
 /* The median rows: the median of the per-map values (n: maps that have one). */
 static int finish_medians(gc_eval_result *r, gc_err *e)
 {
-    static const gc_eval_metric med[] = {GC_EVAL_RANDOMIZATION, GC_EVAL_RANDOMIZATION_BOX, GC_EVAL_RANDOM_LOGIT,
-                                         GC_EVAL_RANDOM_LOGIT_BOX, GC_EVAL_RISE, GC_EVAL_RISE_BOX};
+    static const gc_eval_metric med[] = {GC_EVAL_RANDOMIZATION, GC_EVAL_RANDOMIZATION_BOX, GC_EVAL_RAND_PAIR,
+                                         GC_EVAL_RAND_PAIR_BOX, GC_EVAL_RANDOM_LOGIT, GC_EVAL_RANDOM_LOGIT_BOX,
+                                         GC_EVAL_RISE, GC_EVAL_RISE_BOX};
     double *v = malloc((size_t)(r->nmaps ? r->nmaps : 1) * sizeof *v);
     if (!v) return gc_fail(e, "out of memory");
     for (size_t q = 0; q < sizeof med / sizeof med[0]; ++q) {
@@ -1058,6 +1130,8 @@ static int finish_medians(gc_eval_result *r, gc_err *e)
             const gc_eval_map *mp = &r->maps[i];
             if (m == GC_EVAL_RANDOMIZATION && mp->sanity) v[n++] = mp->rand_spearman;
             if (m == GC_EVAL_RANDOMIZATION_BOX && mp->sanity) v[n++] = mp->rand_spearman_box;
+            if (m == GC_EVAL_RAND_PAIR && mp->sanity) v[n++] = mp->pair_spearman;
+            if (m == GC_EVAL_RAND_PAIR_BOX && mp->sanity) v[n++] = mp->pair_spearman_box;
             if (m == GC_EVAL_RANDOM_LOGIT && mp->sanity && r->random_logit) v[n++] = mp->rl_spearman;
             if (m == GC_EVAL_RANDOM_LOGIT_BOX && mp->sanity && r->random_logit) v[n++] = mp->rl_spearman_box;
             if (m == GC_EVAL_RISE && mp->rise) v[n++] = mp->rise_spearman;
@@ -1084,6 +1158,7 @@ static void ctx_free(eval_ctx *c)
     free(c->trand);
     free(c->wsrc);
     free(c->alt);
+    free(c->rmaps);
     free(c->heat_a);
     free(c->heat_b);
     free(c->gath_a);
@@ -1248,6 +1323,7 @@ int gc_eval_run(network *net, const gc_eval_opts *o, gc_eval_result *r, gc_err *
     c.rng_rl = (uint64_t)o->seed * 0x9E3779B97F4A7C15ull + 3;
     c.rng_rise = (uint64_t)o->seed * 0xD1B54A32D192ED03ull + 5;
     c.rng_alt = (uint64_t)o->seed * 0xBF58476D1CE4E5B9ull + 7;
+    c.rng_pair = (uint64_t)o->seed * 0x94D049BB133111EBull + 9;
     int rc = -1;
     gc_label **labels = NULL;
     int *nlabels = NULL;
@@ -1364,6 +1440,8 @@ static int metric_applies(const gc_eval_result *r, const gc_eval_opts *o, gc_eva
     case GC_EVAL_POINTING_ALL: return !r->detector && r->stat[m].n > 0;
     case GC_EVAL_RANDOMIZATION:
     case GC_EVAL_RANDOMIZATION_BOX:
+    case GC_EVAL_RAND_PAIR:
+    case GC_EVAL_RAND_PAIR_BOX:
     case GC_EVAL_RANDOM_LOGIT:
     case GC_EVAL_RANDOM_LOGIT_BOX: return o->sanity || r->stat[m].n > 0;
     case GC_EVAL_RISE:
@@ -1590,6 +1668,10 @@ int gc_eval_write_json(const gc_eval_result *r, const gc_eval_opts *o, const cha
             gc_json_number(f, m->rand_spearman);
             fputs(", \"spearman_box\": ", f);
             gc_json_number(f, m->rand_spearman_box);
+            fputs(", \"random_pair\": ", f);
+            gc_json_number(f, m->pair_spearman);
+            fputs(", \"random_pair_box\": ", f);
+            gc_json_number(f, m->pair_spearman_box);
             fputs(", \"curve\": ", f);
             json_curve(f, r->rand_curves + m->rand_curve, r->ncascade);
             if (!r->random_logit) {

@@ -89,6 +89,9 @@ typedef enum gc_eval_metric {
     GC_EVAL_INC_CONF,        /* mean 1[O > Y] (higher is better) */
     GC_EVAL_RANDOMIZATION,   /* median Spearman, trained vs. randomised from the explained layer up (-sanity) */
     GC_EVAL_RANDOMIZATION_BOX, /* the same inside the box (the support of a map outside it is structural) */
+    GC_EVAL_RAND_PAIR,       /* median Spearman between the maps of two independent random draws of those layers:
+                                what to read the randomisation row against (-sanity) */
+    GC_EVAL_RAND_PAIR_BOX,   /* the same inside the box */
     GC_EVAL_RANDOM_LOGIT,    /* median Spearman, map for the class vs. for another class (-sanity) */
     GC_EVAL_RANDOM_LOGIT_BOX, /* the same inside the box */
     GC_EVAL_GINI,            /* mean Gini index of the map on the image */
@@ -141,6 +144,8 @@ typedef struct gc_eval_map {
     double rand_spearman_box; /* the same inside the box */
     double rand_spearman; /* at the cascade point from which the explained layers' activations and everything above are random */
     int rand_layer;   /* that point's first randomised layer */
+    double pair_spearman, pair_spearman_box; /* the map of that point's random network against the map of a
+                                                second, independent draw of the same layers */
     size_t rand_curve;/* offset in gc_eval_result.rand_curves: one Spearman per cascade point */
     int rl_cls;       /* the random logit's class */
     double rl_spearman, rl_spearman_box; /* over the image, inside the box */
@@ -169,6 +174,12 @@ typedef struct gc_eval_result {
     float *rand_curves;
     size_t nrand, cap_rand;
 } gc_eval_result;
+
+/* The seed of the randomisation cascade's draw for eval's -seed s, and of the
+ * second, independent draw of the same layers that the random-pair rows
+ * compare it with (gc_model_randomize_layers' seed: one stream per layer). */
+unsigned gc_eval_cascade_seed(unsigned s);
+unsigned gc_eval_pair_seed(unsigned s);
 
 /* Runs the evaluation of net (loaded with batch 1) over o->list. Returns 0,
  * or -1 with e naming the file, line or argument at fault (the result is then

@@ -186,6 +186,10 @@ static void assert_sanity_counts(const char *js, long randomized, long random_lo
     long n;
     metric(js, "randomization_spearman", &n);
     ck_assert_int_eq(n, randomized);
+    metric(js, "randomization_random_pair", &n);
+    ck_assert_int_eq(n, randomized);
+    metric(js, "randomization_random_pair_box", &n);
+    ck_assert_int_eq(n, randomized);
     metric(js, "random_logit_spearman", &n);
     ck_assert_int_eq(n, random_logit);
     metric(js, "random_logit_spearman_box", &n);
@@ -845,6 +849,57 @@ START_TEST(randomization_restores_the_network)
 }
 END_TEST
 
+/* The random-pair rows compare the map of the cascade's random draw at the
+ * randomisation point with the map of a second draw of the same layers.
+ * Checked through another path: weights whose layers from the point up are
+ * that second draw (made here with the model's own randomiser and saved) are
+ * evaluated as if trained; their randomisation Spearman (second draw against
+ * the cascade's) must equal the first run's random pair, over the image and
+ * in the box. The cascade runs on below the point (the default 4 points
+ * more), so a pair taken against the trained map, against one draw twice,
+ * against a lower point's map, or without the trained layers below the point
+ * put back, fails. */
+START_TEST(random_pair_is_two_draws_of_the_same_layers)
+{
+    const char *img = write_image("fl", 40, 30, 5);
+    write_label("fl", "3 0.4 0.5 0.5 0.6\n");
+    write_list(img, NULL);
+    /* LayerCAM at layer 2: no map of these random weights is all zero there
+     * (a Spearman of 0 or 1 would not tell the maps apart) */
+    int rc = run("eval", clf, clf_w, list_txt, "-json", json, "-steps", "1", "-seed", "3", "-method", "layercam",
+                 "-layer", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    const char *js = slurp(json);
+    double layers[8];
+    int nl = jarray(js, "cascade_layers", 0, layers, 8);
+    const char *rz = strstr(per_map(js), "\"randomization\": {");
+    ck_assert_ptr_nonnull(rz);
+    int p = (int)jnum(rz, "layer", 0);
+    ck_assert(nl >= 2 && layers[nl - 1] < p); /* the cascade goes on below the point */
+    double trained = jnum(rz, "spearman", 0), rp = jnum(rz, "random_pair", 0), rpb = jnum(rz, "random_pair_box", 0);
+    ck_assert_msg(fabs(trained) > 0.01 && fabs(trained) < 0.99 && fabs(rp) > 0.01 && fabs(rp) < 0.99 &&
+                  fabs(rpb) > 0.01 && fabs(rpb) < 0.99 && fabs(rp - trained) > 0.01,
+                  "trained vs random %g, random pair %g, in the box %g", trained, rp, rpb);
+    ck_assert_ptr_nonnull(strstr(out, "random vs. random, in box"));
+
+    gc_err e;
+    network *net = gc_model_load(clf, clf_w, &e);
+    ck_assert_msg(net != NULL, "%s", e.msg);
+    ck_assert_int_ge(p, 0);
+    gc_model_randomize_layers(net, p, net->n - 1, gc_eval_pair_seed(3));
+    gc_model_save_weights(net, at("draw2.weights"));
+    free_network(net);
+    rc = run("eval", clf, at("draw2.weights"), list_txt, "-json", json, "-steps", "1", "-seed", "3", "-method",
+             "layercam", "-layer", "2", NULL);
+    ck_assert_msg(rc == 0, "%s", err);
+    rz = strstr(per_map(slurp(json)), "\"randomization\": {");
+    ck_assert_ptr_nonnull(rz);
+    ck_assert_int_eq((int)jnum(rz, "layer", 0), p);
+    ck_assert_double_eq_tol(jnum(rz, "spearman", 0), rp, 1e-6);
+    ck_assert_double_eq_tol(jnum(rz, "spearman_box", 0), rpb, 1e-6);
+}
+END_TEST
+
 /* A one-class network has no other class for the random logit, but its
  * randomisation cascade runs all the same: the randomisation rows count its
  * maps (they had been left out with the random-logit ones, "-" for 0 maps). */
@@ -1027,13 +1082,14 @@ START_TEST(priors_pass_no_sanity_check)
         ck_assert_msg(rc == 0, "%s", err);
         const char *js = slurp(json);
         double rs = metric(js, "randomization_spearman", NULL), rl = metric(js, "random_logit_spearman", NULL);
-        double rlb = metric(js, "random_logit_spearman_box", NULL);
+        double rlb = metric(js, "random_logit_spearman_box", NULL), fl = metric(js, "randomization_random_pair", NULL);
         if (b < 2) {
             ck_assert_double_eq_tol(rs, 1, 1e-9);
             ck_assert_double_eq_tol(rl, 1, 1e-9);
             ck_assert_double_eq_tol(rlb, 1, 1e-9);
+            ck_assert_double_eq_tol(fl, 1, 1e-9);
         } else {
-            ck_assert(fabs(rs) < 0.2 && fabs(rl) < 0.2 && fabs(rlb) < 0.3);
+            ck_assert(fabs(rs) < 0.2 && fabs(rl) < 0.2 && fabs(rlb) < 0.3 && fabs(fl) < 0.2);
         }
         /* the median row is the per-map values' median (two maps: their mean) */
         const char *maps = per_map(js);
@@ -1134,6 +1190,8 @@ START_TEST(detector_cell_and_box_baselines)
         long n;
         ck_assert_double_eq(metric(js, "matched", &n), 1);
         ck_assert_double_eq_tol(metric(js, "randomization_spearman", NULL), 1, 1e-9);
+        ck_assert_double_eq_tol(metric(js, "randomization_random_pair", NULL), 1, 1e-9);
+        ck_assert_double_eq_tol(metric(js, "randomization_random_pair_box", NULL), 1, 1e-9);
         ck_assert_double_eq_tol(metric(js, "random_logit_spearman", NULL), 1, 1e-9);
         ck_assert_double_eq_tol(metric(js, "random_logit_spearman_box", NULL), 1, 1e-9);
         ck_assert_double_eq(metric(js, "all_zero", NULL), 0);
@@ -1427,6 +1485,7 @@ Suite *suite_eval(void)
     tcase_add_test(tc, randomization_point_reaches_the_weights_under_the_layer);
     tcase_add_test(tc, randomization_covers_local_layers);
     tcase_add_test(tc, randomization_with_one_class);
+    tcase_add_test(tc, random_pair_is_two_draws_of_the_same_layers);
     tcase_add_test(tc, guided_methods_are_randomised_from_the_input);
     tcase_add_test(tc, a_cut_image_fails_before_any_forward_pass);
     tcase_add_test(tc, randomization_covers_deconvolutional_layers);
