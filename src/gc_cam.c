@@ -95,8 +95,12 @@ static void gc_cam_xgradcam_weights(const float *A, const float *G, size_t K, si
             if (g[p] < lo) lo = g[p];
             if (g[p] > hi) hi = g[p];
         }
+        if (sum_a == 0) {
+            w[k] = 0.0f;
+            continue;
+        }
         double v = s / sum_a;
-        w[k] = sum_a != 0 ? (float)(v < lo ? lo : v > hi ? hi : v) : 0.0f;
+        w[k] = (float)(v < lo ? lo : v > hi ? hi : v);
     }
 }
 

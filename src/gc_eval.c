@@ -763,7 +763,7 @@ static int cascade_image(eval_ctx *c, int first, int nt, gc_err *e)
             /* the lowest point at or above trand: the explained layers'
              * activations and everything above them are random; its map is
              * the random pair's first */
-            if (k >= c->trand[t]) {
+            if (k >= c->trand[t] && (j + 1 == r->ncascade || r->cascade[j + 1] < c->trand[t])) {
                 m->rand_spearman = sp;
                 m->rand_spearman_box = spb;
                 m->rand_layer = k;
